@@ -1,0 +1,43 @@
+"""What every resolver receives: settings, the caller's scope, the event bus, DataLoaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.config import Settings
+from server.events import EventBus
+from server.scope import Scope
+
+
+@dataclass
+class Services:
+    """Long-lived things built once per process and shared by every request."""
+
+    settings: Settings
+    bus: EventBus
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    services: Services
+    scope: Scope
+    request_id: str
+    loaders: Any = None  # server.api.loaders.Loaders, built per request
+    # Strawberry sets these when it passes the context through its views.
+    request: Any = None
+    response: Any = None
+    connection_params: Any = None
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def bus(self) -> EventBus:
+        return self.services.bus
+
+    @property
+    def max_page_size(self) -> int:
+        return self.services.settings.max_page_size

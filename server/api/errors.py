@@ -1,0 +1,56 @@
+"""The one place that turns exceptions into GraphQL errors with a stable ``extensions.code``.
+
+A ``WeirError`` keeps its message and code (``VALIDATION_FAILED`` also lists its fields).
+GraphQL's own errors (syntax, unknown field, bad variable) are ``BAD_REQUEST``. Anything else is
+``INTERNAL``: the client sees only a request id, and the log gets the exception.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from graphql.error import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from server.errors import WeirError
+from server.logs import request_id_var
+
+log = logging.getLogger("weir.api")
+
+
+def to_client_error(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    # Strawberry wraps resolver exceptions; unwrap nested GraphQLErrors to the real cause.
+    while isinstance(original, GraphQLError) and original.original_error is not None:
+        original = original.original_error
+    if isinstance(original, WeirError):
+        message, extensions = original.message, original.extensions()
+    elif original is None or isinstance(original, GraphQLError):
+        message = error.message
+        extensions = dict(error.extensions or {})
+        extensions.setdefault("code", "BAD_REQUEST")
+    else:
+        request_id = request_id_var.get()
+        log.error("unexpected error in %s", ".".join(map(str, error.path or [])) or "operation",
+                  exc_info=(type(original), original, original.__traceback__))
+        message = f"Internal error (request id {request_id})"
+        extensions = {"code": "INTERNAL", "requestId": request_id}
+    return GraphQLError(
+        message=message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions=extensions,
+    )
+
+
+class WeirErrorFormatter(MaskErrors):
+    """Applies ``to_client_error`` to every error of every result, streamed ones included."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return [to_client_error(error) for error in errors]

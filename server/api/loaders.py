@@ -1,0 +1,19 @@
+"""Per-request DataLoaders, so a list of N items with a relation costs two queries, not N+1."""
+
+from __future__ import annotations
+
+from strawberry.dataloader import DataLoader
+
+from server.orgs import service as orgs
+from server.orgs.models import Workspace
+from server.scope import Scope
+
+
+class Loaders:
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self.workspace: DataLoader[str, Workspace | None] = DataLoader(load_fn=self._workspaces)
+
+    async def _workspaces(self, keys: list[str]) -> list[Workspace | None]:
+        found = await orgs.get_workspaces_by_ids(scope=self.scope, workspace_ids=list(set(keys)))
+        return [found.get(key) for key in keys]

@@ -1,0 +1,286 @@
+"""Weir's settings, read from ``WEIR_*`` environment variables in this module only.
+
+Everything else receives a ``Settings`` object; tests build one directly with
+``Settings(...)`` or ``Settings.from_env({...})``. A bad value raises ``ConfigError`` whose
+message is one line naming the variable, so ``weir`` can print it and stop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+log = logging.getLogger("weir.config")
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+class Secret:
+    """A setting whose value must never be printed; ``repr`` and ``str`` mask it."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+ENVIRONMENTS = ("development", "production")
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob Weir has. Defaults are the embedded default of DESIGN.md."""
+
+    env: str = "development"
+    data_dir: Path = Path(".weir")
+    database_url: str | None = None
+    warehouse_url: str | None = None
+    redis_url: str | None = None
+    encryption_keys: Secret | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None
+    log_level: str = "INFO"
+    log_format: str = "text"
+    graphql_introspection: bool = True
+    graphql_max_depth: int = 12
+    graphql_max_aliases: int = 30
+    graphql_max_tokens: int = 5000
+    max_body_bytes: int = 1_048_576
+    max_page_size: int = 100
+    connect_session_ttl_seconds: int = 1800
+    min_sync_interval_seconds: int = 300
+    sync_max_retries: int = 3
+    sync_time_limit_seconds: int = 6 * 3600
+    connector_base_urls: Mapping[str, str] = field(default_factory=dict)
+    platform_oauth: Mapping[str, tuple[str, Secret]] = field(default_factory=dict)
+
+    # -- derived values -------------------------------------------------------------------
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def graphiql(self) -> bool:
+        return not self.is_production
+
+    @property
+    def embedded(self) -> bool:
+        """True when no external database is configured: one process runs everything."""
+        return self.database_url is None
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite://{(self.data_dir / 'weir.db').as_posix()}"
+
+    @property
+    def effective_warehouse_url(self) -> str:
+        return self.warehouse_url or f"sqlite://{(self.data_dir / 'warehouse.db').as_posix()}"
+
+    @property
+    def effective_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    # -- reading the environment ----------------------------------------------------------
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``WEIR_*`` variables; raise ``ConfigError`` on a bad value."""
+        env = os.environ if environ is None else environ
+        reader = _Reader(env)
+        settings = cls(
+            env=reader.choice("WEIR_ENV", ENVIRONMENTS, cls.env),
+            data_dir=Path(reader.text("WEIR_DATA_DIR", str(cls.data_dir))),
+            database_url=reader.url("WEIR_DATABASE_URL", ("sqlite", "postgres", "postgresql")),
+            warehouse_url=reader.url("WEIR_WAREHOUSE_URL", ("sqlite", "postgres", "postgresql")),
+            redis_url=reader.url("WEIR_REDIS_URL", ("redis", "rediss")),
+            encryption_keys=reader.secret("WEIR_ENCRYPTION_KEYS"),
+            host=reader.text("WEIR_HOST", cls.host),
+            port=reader.integer("WEIR_PORT", cls.port, minimum=1, maximum=65535),
+            public_url=reader.url("WEIR_PUBLIC_URL", ("http", "https")),
+            log_level=reader.choice("WEIR_LOG_LEVEL", LOG_LEVELS, cls.log_level, upper=True),
+            log_format=reader.choice("WEIR_LOG_FORMAT", LOG_FORMATS, cls.log_format),
+            graphql_introspection=reader.boolean(
+                "WEIR_GRAPHQL_INTROSPECTION", cls.graphql_introspection
+            ),
+            graphql_max_depth=reader.integer("WEIR_GRAPHQL_MAX_DEPTH", cls.graphql_max_depth),
+            graphql_max_aliases=reader.integer(
+                "WEIR_GRAPHQL_MAX_ALIASES", cls.graphql_max_aliases
+            ),
+            graphql_max_tokens=reader.integer("WEIR_GRAPHQL_MAX_TOKENS", cls.graphql_max_tokens),
+            max_body_bytes=reader.integer("WEIR_MAX_BODY_BYTES", cls.max_body_bytes),
+            max_page_size=reader.integer("WEIR_MAX_PAGE_SIZE", cls.max_page_size, maximum=1000),
+            connect_session_ttl_seconds=reader.integer(
+                "WEIR_CONNECT_SESSION_TTL_SECONDS", cls.connect_session_ttl_seconds
+            ),
+            min_sync_interval_seconds=reader.integer(
+                "WEIR_MIN_SYNC_INTERVAL_SECONDS", cls.min_sync_interval_seconds, minimum=0
+            ),
+            sync_max_retries=reader.integer("WEIR_SYNC_MAX_RETRIES", cls.sync_max_retries,
+                                            minimum=0),
+            sync_time_limit_seconds=reader.integer(
+                "WEIR_SYNC_TIME_LIMIT_SECONDS", cls.sync_time_limit_seconds
+            ),
+            connector_base_urls=reader.prefixed_urls("WEIR_CONNECTOR_", "_BASE_URL"),
+            platform_oauth=reader.platform_oauth(),
+        )
+        reader.warn_unknown()
+        return settings
+
+
+# Variables Weir reads that are not fields above (prefix families and test-only names).
+_KNOWN_PREFIXES = ("WEIR_CONNECTOR_", "WEIR_PLATFORM_OAUTH_", "WEIR_TEST_")
+
+
+class _Reader:
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self.seen: set[str] = set()
+
+    def _get(self, name: str) -> str | None:
+        self.seen.add(name)
+        value = self.environ.get(name)
+        if value is None or value.strip() == "":
+            return None
+        return value.strip()
+
+    def text(self, name: str, default: str) -> str:
+        return self._get(name) or default
+
+    def secret(self, name: str) -> Secret | None:
+        value = self._get(name)
+        return Secret(value) if value else None
+
+    def choice(self, name: str, options: tuple[str, ...], default: str, upper: bool = False) -> str:
+        value = self._get(name)
+        if value is None:
+            return default
+        normal = value.upper() if upper else value.lower()
+        if normal not in options:
+            raise ConfigError(f"{name}: unknown option {value!r}; expected one of {', '.join(options)}")
+        return normal
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self._get(name)
+        if value is None:
+            return default
+        lowered = value.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name}: expected true or false, got {value!r}")
+
+    def integer(
+        self, name: str, default: int, minimum: int = 1, maximum: int | None = None
+    ) -> int:
+        value = self._get(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise ConfigError(f"{name}: expected an integer, got {value!r}") from None
+        if number < minimum or (maximum is not None and number > maximum):
+            bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+            raise ConfigError(f"{name}: must be {bound}, got {number}")
+        return number
+
+    def url(self, name: str, schemes: tuple[str, ...]) -> str | None:
+        value = self._get(name)
+        if value is None:
+            return None
+        return _check_url(name, value, schemes)
+
+    def prefixed_urls(self, prefix: str, suffix: str) -> dict[str, str]:
+        """``WEIR_CONNECTOR_STRIPE_BASE_URL=http://...`` -> ``{"stripe": "http://..."}``."""
+        found: dict[str, str] = {}
+        for name, value in self.environ.items():
+            if name.startswith(prefix) and name.endswith(suffix) and value.strip():
+                key = name[len(prefix) : -len(suffix)].lower()
+                found[key] = _check_url(name, value.strip(), ("http", "https")).rstrip("/")
+        return found
+
+    def platform_oauth(self) -> dict[str, tuple[str, Secret]]:
+        """``WEIR_PLATFORM_OAUTH_<NAME>_CLIENT_ID`` / ``..._CLIENT_SECRET`` pairs, per integration."""
+        prefix = "WEIR_PLATFORM_OAUTH_"
+        apps: dict[str, tuple[str, Secret]] = {}
+        for name, value in self.environ.items():
+            if name.startswith(prefix) and name.endswith("_CLIENT_ID") and value.strip():
+                integration = name[len(prefix) : -len("_CLIENT_ID")]
+                secret_name = f"{prefix}{integration}_CLIENT_SECRET"
+                secret = self.environ.get(secret_name, "").strip()
+                if not secret:
+                    raise ConfigError(f"{secret_name}: required because {name} is set")
+                apps[integration.lower()] = (value.strip(), Secret(secret))
+        return apps
+
+    def warn_unknown(self) -> None:
+        for name in self.environ:
+            if not name.startswith("WEIR_") or name in self.seen:
+                continue
+            if name.startswith(_KNOWN_PREFIXES):
+                continue
+            close = difflib.get_close_matches(name, sorted(self.seen), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            log.warning("ignoring unknown setting %s%s", name, hint)
+
+
+def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> str:
+    try:
+        parts = urlsplit(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: not a valid URL ({exc})") from None
+    if parts.scheme not in schemes:
+        raise ConfigError(
+            f"{name}: unsupported URL scheme {parts.scheme or '(none)'!r}; "
+            f"expected {' or '.join(s + '://' for s in schemes)}"
+        )
+    if parts.scheme != "sqlite" and not parts.hostname:
+        raise ConfigError(f"{name}: URL has no host")
+    if parts.scheme == "sqlite" and not (parts.netloc or parts.path):
+        raise ConfigError(f"{name}: sqlite URL has no file path")
+    try:
+        parts.port  # noqa: B018 -- urlsplit checks the port lazily
+    except ValueError:
+        raise ConfigError(f"{name}: URL has an invalid port") from None
+    return value
+
+
+def load_or_exit(environ: Mapping[str, str] | None = None,
+                 echo: Callable[[str], Any] | None = None) -> Settings:
+    """Read settings for a command; on a bad value print one line and exit with status 2."""
+    try:
+        return Settings.from_env(environ)
+    except ConfigError as exc:
+        import sys
+
+        (echo or (lambda line: print(line, file=sys.stderr)))(f"weir: configuration error: {exc}")
+        raise SystemExit(2) from None

@@ -1,0 +1,44 @@
+"""One run of the hosted connect flow, reachable only through its short-lived token."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class ConnectSession(Model):
+    id = fields.CharField(max_length=32, primary_key=True)
+    organization = fields.ForeignKeyField(
+        "weir.Organization", related_name="connect_sessions", on_delete=fields.CASCADE
+    )
+    workspace = fields.ForeignKeyField(
+        "weir.Workspace", related_name="connect_sessions", on_delete=fields.CASCADE
+    )
+    end_user = fields.ForeignKeyField(
+        "weir.EndUser", related_name="connect_sessions", null=True, on_delete=fields.CASCADE
+    )
+    token_hash = fields.CharField(max_length=64, unique=True)
+    status = fields.CharField(max_length=16, default="PENDING")
+    allowed_integrations = fields.JSONField(default=list)
+    integration_name = fields.CharField(max_length=64, null=True)
+    connection_name = fields.CharField(max_length=255, null=True)
+    external_id = fields.CharField(max_length=255, null=True)
+    redirect_uri = fields.CharField(max_length=2000, null=True)
+    reconnect_connection = fields.ForeignKeyField(
+        "weir.Connection", related_name=None, null=True, on_delete=fields.SET_NULL
+    )
+    connection = fields.ForeignKeyField(
+        "weir.Connection", related_name="connect_sessions", null=True, on_delete=fields.SET_NULL
+    )
+    error_code = fields.CharField(max_length=64, null=True)
+    error_message = fields.TextField(null=True)
+    # OAuth2 in flight: a hash of the single-use state, and the PKCE verifier encrypted.
+    oauth_state_hash = fields.CharField(max_length=64, null=True, unique=True)
+    oauth_verifier_encrypted = fields.TextField(null=True)
+    expires_at = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "connect_sessions"
+        indexes = (("organization_id", "workspace_id"),)

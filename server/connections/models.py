@@ -1,0 +1,42 @@
+"""A stored set of credentials for one integration."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Connection(Model):
+    id = fields.CharField(max_length=32, primary_key=True)
+    organization = fields.ForeignKeyField(
+        "weir.Organization", related_name="connections", on_delete=fields.CASCADE
+    )
+    workspace = fields.ForeignKeyField(
+        "weir.Workspace", related_name="connections", null=True, on_delete=fields.CASCADE
+    )
+    end_user = fields.ForeignKeyField(
+        "weir.EndUser", related_name="connections", null=True, on_delete=fields.CASCADE
+    )
+    integration_name = fields.CharField(max_length=64)
+    auth_type = fields.CharField(max_length=32)
+    scope = fields.CharField(max_length=16)
+    external_id = fields.CharField(max_length=255, null=True)
+    display_name = fields.CharField(max_length=255, null=True)
+    status = fields.CharField(max_length=16, default="ACTIVE")
+    status_reason = fields.TextField(null=True)
+    # AES-GCM ciphertext from server.crypto (key id inside, this row's id as associated data).
+    credentials_encrypted = fields.TextField(null=True)
+    credential_preview = fields.CharField(max_length=64, null=True)
+    expires_at = fields.DatetimeField(null=True)
+    last_refreshed_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "connections"
+        indexes = (
+            ("organization_id", "integration_name"),
+            ("workspace_id", "integration_name", "external_id"),
+            ("end_user_id", "integration_name"),
+            ("expires_at",),
+        )

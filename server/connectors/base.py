@@ -1,0 +1,116 @@
+"""What a connector is: a ``SPEC`` (data) plus ``check()`` and ``read()``.
+
+A connector module defines::
+
+    SPEC = ConnectorSpec(...)
+    async def check(context: ConnectorContext, credentials: dict) -> CheckResult: ...
+    async def read(context, stream: str, settings: dict, state: dict | None)
+        -> AsyncIterator[RecordBatch | StateCheckpoint]: ...
+
+Connectors never touch Weir's database or the environment: everything they need (an HTTP
+client, the provider's base URL, credentials) comes in through ``ConnectorContext``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+
+AUTH_TYPES = ("OAUTH2", "PLATFORM_OAUTH2", "SECRET_TEXT", "BASIC_AUTH", "CUSTOM_AUTH", "NONE")
+SYNC_MODES = ("FULL_REFRESH", "INCREMENTAL")
+CATEGORIES = ("CRM", "DATABASE", "DEVELOPER_TOOLS", "PAYMENTS", "COMMUNICATION", "AI",
+              "EMAIL", "PRODUCTIVITY", "DEMO")
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    name: str
+    primary_key: tuple[str, ...]
+    record_schema: dict[str, Any]
+    cursor_field: str | None = None
+    description: str = ""
+
+    @property
+    def sync_modes(self) -> tuple[str, ...]:
+        return SYNC_MODES if self.cursor_field else ("FULL_REFRESH",)
+
+
+@dataclass(frozen=True)
+class OAuthSpec:
+    authorize_url: str
+    token_url: str
+    default_scopes: tuple[str, ...] = ()
+    scope_separator: str = " "
+    # RFC 9207: when the provider sends ``iss`` on the redirect, it must equal this.
+    issuer: str | None = None
+    extra_authorize_params: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ConnectorSpec:
+    name: str
+    display_name: str
+    category: str
+    auth_types: tuple[str, ...]
+    description: str
+    base_url: str | None = None
+    docs_url: str | None = None
+    oauth: OAuthSpec | None = None
+    auth_fields_schema: dict[str, Any] | None = None
+    settings_schema: dict[str, Any] = field(
+        default_factory=lambda: {"type": "object", "properties": {}, "additionalProperties": False}
+    )
+    streams: tuple[StreamSpec, ...] = ()
+
+    def stream(self, name: str) -> StreamSpec | None:
+        return next((s for s in self.streams if s.name == name), None)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    message: str = ""
+    # What the provider says the account is (e.g. a Stripe account id), for display names.
+    account_label: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordBatch:
+    stream: str
+    records: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class StateCheckpoint:
+    """Saved only after the destination committed every batch yielded before it."""
+
+    stream: str
+    state: dict[str, Any]
+
+
+@dataclass
+class ConnectorContext:
+    http: httpx.AsyncClient
+    base_url: str | None
+    credentials: dict[str, Any] = field(default_factory=dict)
+    # Called on a provider 401 to get fresh credentials (OAuth refresh); None when not possible.
+    refresh_credentials: Callable[[], Awaitable[dict[str, Any]]] | None = None
+
+
+class Connector(Protocol):
+    SPEC: ConnectorSpec
+
+    async def check(self, context: ConnectorContext, credentials: dict[str, Any]) -> CheckResult:
+        ...
+
+    def read(
+        self,
+        context: ConnectorContext,
+        stream: str,
+        settings: dict[str, Any],
+        state: dict[str, Any] | None,
+    ) -> AsyncIterator[RecordBatch | StateCheckpoint]:
+        ...

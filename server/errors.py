@@ -1,0 +1,93 @@
+"""The errors a client can act on, each with a stable code.
+
+    WeirError                      (code)
+    ├── Unauthenticated            UNAUTHENTICATED     no key, a wrong key, a revoked key
+    ├── Forbidden                  FORBIDDEN           the key may not do this
+    ├── NotFound                   NOT_FOUND           absent, or another organization's
+    ├── ValidationFailed           VALIDATION_FAILED   carries one FieldError per bad field
+    ├── Conflict                   CONFLICT            unique value already taken, wrong state
+    ├── ConnectionRequired         CONNECTION_REQUIRED resolution found no connection
+    ├── RateLimited                RATE_LIMITED
+    └── CheckFailed                CHECK_FAILED        a provider refused the credentials
+
+Services raise these; ``server/api/errors.py`` alone turns them into ``extensions.code``.
+Anything that is not a ``WeirError`` is reported to clients as ``INTERNAL``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One failing input field: a dotted path (``input.primaryColor``) and what is wrong."""
+
+    field: str
+    message: str
+
+
+class WeirError(Exception):
+    code = "INTERNAL"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code}
+
+
+class Unauthenticated(WeirError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(WeirError):
+    code = "FORBIDDEN"
+
+
+class NotFound(WeirError):
+    code = "NOT_FOUND"
+
+    def __init__(self, kind: str, identifier: str | None = None) -> None:
+        shown = f" {identifier!r}" if identifier else ""
+        super().__init__(f"{kind}{shown} not found")
+        self.kind = kind
+
+
+class ValidationFailed(WeirError):
+    code = "VALIDATION_FAILED"
+
+    def __init__(self, errors: list[FieldError] | FieldError, message: str | None = None) -> None:
+        self.errors = [errors] if isinstance(errors, FieldError) else list(errors)
+        first = self.errors[0] if self.errors else None
+        summary = f"{first.field}: {first.message}" if first else "invalid input"
+        if len(self.errors) > 1:
+            summary += f" (and {len(self.errors) - 1} more)"
+        super().__init__(message or summary)
+
+    @classmethod
+    def field(cls, field: str, message: str) -> ValidationFailed:
+        return cls(FieldError(field, message))
+
+    def extensions(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "fields": [{"field": e.field, "message": e.message} for e in self.errors],
+        }
+
+
+class Conflict(WeirError):
+    code = "CONFLICT"
+
+
+class ConnectionRequired(WeirError):
+    code = "CONNECTION_REQUIRED"
+
+
+class RateLimited(WeirError):
+    code = "RATE_LIMITED"
+
+
+class CheckFailed(WeirError):
+    code = "CHECK_FAILED"

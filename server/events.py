@@ -1,0 +1,212 @@
+"""Publish/subscribe for live status: an in-memory bus and a Redis pub/sub bus.
+
+Events are plain JSON-able dicts published on a channel. Channel names always start with the
+organization (``org:<id>:...``), so a subscriber can only ever listen inside its own tenant.
+
+Both buses fan out locally the same way: each process keeps one queue per subscriber. The
+Redis bus holds one pub/sub connection per process, subscribes to a channel when its first local
+subscriber arrives, decodes each message once and hands the same dict to every local queue.
+
+Publishing is safe from any thread or event loop (the embedded worker runs on its own loop):
+a queue is only ever touched on the loop that created it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+log = logging.getLogger("weir.events")
+
+SUBSCRIBER_QUEUE_SIZE = 1000
+REDIS_PREFIX = "weir:"
+
+
+def channel(organization_id: str, *parts: str) -> str:
+    """``channel("org_1", "workspace", "ws_2")`` -> ``"org:org_1:workspace:ws_2"``."""
+    return ":".join(("org", organization_id, *parts))
+
+
+class EventBus(Protocol):
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def publish(self, channel: str, event: dict[str, Any]) -> None: ...
+
+    def subscribe(self, channel: str) -> contextlib.AbstractAsyncContextManager[
+        AsyncIterator[dict[str, Any]]
+    ]: ...
+
+    async def ping(self) -> None: ...
+
+
+class _Subscriber:
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(SUBSCRIBER_QUEUE_SIZE)
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            self._put(event)
+        elif not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self._put, event)
+
+    def _put(self, event: dict[str, Any]) -> None:
+        if self.queue.full():
+            # A subscriber that stopped reading must not stall everyone else: drop its oldest.
+            self.queue.get_nowait()
+            log.warning("subscriber queue full; dropped its oldest event")
+        self.queue.put_nowait(event)
+
+    async def events(self) -> AsyncIterator[dict[str, Any]]:
+        while True:
+            yield await self.queue.get()
+
+
+class _LocalFanout:
+    """Channel -> subscribers of this process. Shared by both buses."""
+
+    def __init__(self) -> None:
+        self.subscribers: dict[str, set[_Subscriber]] = {}
+
+    def add(self, name: str) -> tuple[_Subscriber, bool]:
+        subscriber = _Subscriber()
+        group = self.subscribers.setdefault(name, set())
+        group.add(subscriber)
+        return subscriber, len(group) == 1
+
+    def remove(self, name: str, subscriber: _Subscriber) -> bool:
+        group = self.subscribers.get(name, set())
+        group.discard(subscriber)
+        if not group:
+            self.subscribers.pop(name, None)
+            return True
+        return False
+
+    def deliver(self, name: str, event: dict[str, Any]) -> None:
+        for subscriber in list(self.subscribers.get(name, ())):
+            subscriber.deliver(event)
+
+
+class InMemoryEventBus:
+    """The embedded default: every publisher and subscriber lives in this one process."""
+
+    def __init__(self) -> None:
+        self._fanout = _LocalFanout()
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def ping(self) -> None:
+        return None
+
+    async def publish(self, channel: str, event: dict[str, Any]) -> None:
+        self._fanout.deliver(channel, event)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
+        subscriber, _ = self._fanout.add(channel)
+        try:
+            yield subscriber.events()
+        finally:
+            self._fanout.remove(channel, subscriber)
+
+
+class RedisEventBus:
+    """Events cross processes through Redis pub/sub (``WEIR_REDIS_URL``)."""
+
+    def __init__(self, url: str, *, reconnect_delay: float = 0.5) -> None:
+        import redis.asyncio as redis
+
+        self._redis = redis.from_url(url, decode_responses=True, health_check_interval=15)
+        self._url = url
+        self._fanout = _LocalFanout()
+        self._pubsub: Any = None
+        self._listener: asyncio.Task[None] | None = None
+        self._reconnect_delay = reconnect_delay
+        self._subscribed = asyncio.Event()
+
+    async def start(self) -> None:
+        if self._listener is None:
+            self._listener = asyncio.create_task(self._listen(), name="weir-redis-events")
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._listener
+            self._listener = None
+        if self._pubsub is not None:
+            with contextlib.suppress(Exception):
+                await self._pubsub.aclose()
+        await self._redis.aclose()
+
+    async def ping(self) -> None:
+        await self._redis.ping()
+
+    async def publish(self, channel: str, event: dict[str, Any]) -> None:
+        await self._redis.publish(REDIS_PREFIX + channel, json.dumps(event, default=str))
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
+        await self.start()
+        subscriber, first = self._fanout.add(channel)
+        try:
+            if first:
+                await self._ensure_pubsub()
+                await self._pubsub.subscribe(REDIS_PREFIX + channel)
+            yield subscriber.events()
+        finally:
+            if self._fanout.remove(channel, subscriber) and self._pubsub is not None:
+                with contextlib.suppress(Exception):
+                    await self._pubsub.unsubscribe(REDIS_PREFIX + channel)
+
+    async def _ensure_pubsub(self) -> None:
+        if self._pubsub is None:
+            self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            self._subscribed.set()
+
+    async def _listen(self) -> None:
+        while True:
+            await self._subscribed.wait()
+            try:
+                pubsub = self._pubsub
+                if not pubsub.subscribed:
+                    await asyncio.sleep(0.05)
+                    continue
+                message = await pubsub.get_message(timeout=1.0)
+                if message is None or message.get("type") != "message":
+                    continue
+                name = message["channel"][len(REDIS_PREFIX) :]
+                self._fanout.deliver(name, json.loads(message["data"]))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis restarted or the network blinked: resubscribe.
+                log.warning("event bus lost Redis (%s); reconnecting", exc.__class__.__name__)
+                await asyncio.sleep(self._reconnect_delay)
+                await self._resubscribe()
+
+    async def _resubscribe(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._pubsub.aclose()
+        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        names = [REDIS_PREFIX + name for name in self._fanout.subscribers]
+        if names:
+            with contextlib.suppress(Exception):
+                await self._pubsub.subscribe(*names)
+
+
+def build_event_bus(redis_url: str | None) -> EventBus:
+    return RedisEventBus(redis_url) if redis_url else InMemoryEventBus()

@@ -1,0 +1,48 @@
+"""Opaque, time-ordered identifiers such as ``ws_01jd3k8x5q2m7c9v4b6n0r1t2y``.
+
+A prefix says what the object is (so a mixed-up id fails loudly), then 26 Crockford base32
+characters: 48 bits of milliseconds and 80 random bits. Ids created later sort later, which is
+what cursor pagination orders by.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+
+PREFIXES = {
+    "organization": "org",
+    "workspace": "ws",
+    "api_key": "key",
+    "end_user": "eu",
+    "workspace_integration": "wi",
+    "connection": "conn",
+    "connect_session": "cs",
+    "elt_sync": "sync",
+    "source_stream": "ss",
+    "sync_run": "run",
+}
+
+
+def _encode(number: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        number, digit = divmod(number, 32)
+        chars.append(_ALPHABET[digit])
+    return "".join(reversed(chars))
+
+
+def new_id(kind: str) -> str:
+    """A fresh id for an object of ``kind`` (a key of ``PREFIXES``)."""
+    millis = int(time.time() * 1000) & ((1 << 48) - 1)
+    value = (millis << 80) | secrets.randbits(80)
+    return f"{PREFIXES[kind]}_{_encode(value, 26)}"
+
+
+def looks_like(kind: str, value: str) -> bool:
+    """True when ``value`` has the shape of an id of ``kind``; used to reject mixed-up ids."""
+    prefix = PREFIXES[kind] + "_"
+    body = value[len(prefix) :]
+    return value.startswith(prefix) and len(body) == 26 and all(c in _ALPHABET for c in body)

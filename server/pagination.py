@@ -1,0 +1,57 @@
+"""Cursor pagination shared by every list: ``first``/``after`` over time-ordered ids."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from tortoise.queryset import QuerySet
+
+from server.errors import ValidationFailed
+
+T = TypeVar("T")
+
+DEFAULT_PAGE_SIZE = 20
+_CURSOR_PREFIX = "cursor:"
+
+
+def encode_cursor(object_id: str) -> str:
+    return base64.urlsafe_b64encode((_CURSOR_PREFIX + object_id).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, field: str = "after") -> str:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raw = ""
+    if not raw.startswith(_CURSOR_PREFIX) or len(raw) == len(_CURSOR_PREFIX):
+        raise ValidationFailed.field(field, "is not a cursor returned by this API")
+    return raw[len(_CURSOR_PREFIX) :]
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    has_next_page: bool
+    has_previous_page: bool
+
+    def cursor(self, item: T) -> str:
+        return encode_cursor(item.id)  # type: ignore[attr-defined]
+
+
+async def paginate(
+    queryset: QuerySet[T], *, first: int | None, after: str | None, max_page_size: int
+) -> Page[T]:
+    """One page of ``queryset`` in id order, after the cursor ``after``."""
+    size = DEFAULT_PAGE_SIZE if first is None else first
+    if size < 0:
+        raise ValidationFailed.field("first", "must not be negative")
+    if size > max_page_size:
+        raise ValidationFailed.field("first", f"must be at most {max_page_size}")
+    if after is not None:
+        queryset = queryset.filter(id__gt=decode_cursor(after))
+    rows = await queryset.order_by("id").limit(size + 1)
+    return Page(items=list(rows[:size]), has_next_page=len(rows) > size,
+                has_previous_page=after is not None)

@@ -1,0 +1,70 @@
+"""ELT syncs, the streams they copy, and each execution of one."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class EltSync(Model):
+    id = fields.CharField(max_length=32, primary_key=True)
+    organization = fields.ForeignKeyField(
+        "weir.Organization", related_name="elt_syncs", on_delete=fields.CASCADE
+    )
+    workspace = fields.ForeignKeyField(
+        "weir.Workspace", related_name="elt_syncs", null=True, on_delete=fields.CASCADE
+    )
+    connection = fields.ForeignKeyField(
+        "weir.Connection", related_name="elt_syncs", on_delete=fields.CASCADE
+    )
+    destination_schema = fields.CharField(max_length=63)
+    settings = fields.JSONField(default=dict)
+    sync_interval = fields.CharField(max_length=120)
+    timezone = fields.CharField(max_length=64, default="UTC")
+    schema_change_policy = fields.CharField(max_length=16, default="ALLOW_ALL")
+    enabled = fields.BooleanField(default=False)
+    next_run_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "elt_syncs"
+        indexes = (("enabled", "next_run_at"), ("organization_id", "workspace_id"))
+
+
+class SourceStream(Model):
+    id = fields.CharField(max_length=32, primary_key=True)
+    sync = fields.ForeignKeyField("weir.EltSync", related_name="streams", on_delete=fields.CASCADE)
+    name = fields.CharField(max_length=128)
+    sync_mode = fields.CharField(max_length=16)
+    state = fields.JSONField(null=True)
+    excluded_columns = fields.JSONField(default=list)
+    hashed_columns = fields.JSONField(default=list)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "source_streams"
+        unique_together = (("sync", "name"),)
+
+
+class SyncRun(Model):
+    id = fields.CharField(max_length=32, primary_key=True)
+    organization = fields.ForeignKeyField(
+        "weir.Organization", related_name="sync_runs", on_delete=fields.CASCADE
+    )
+    sync = fields.ForeignKeyField("weir.EltSync", related_name="runs", on_delete=fields.CASCADE)
+    trigger = fields.CharField(max_length=16)
+    status = fields.CharField(max_length=16, default="QUEUED")
+    full_refresh = fields.BooleanField(default=False)
+    attempt = fields.IntField(default=1)
+    stream_stats = fields.JSONField(default=dict)
+    error = fields.TextField(null=True)
+    cancel_requested = fields.BooleanField(default=False)
+    heartbeat_at = fields.DatetimeField(null=True)
+    queued_at = fields.DatetimeField(auto_now_add=True)
+    started_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "sync_runs"
+        indexes = (("sync_id", "status"), ("status", "heartbeat_at"))

@@ -1,0 +1,68 @@
+"""Checks for values a client sends (origins, colors, URLs), each naming the failing field."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from server.errors import FieldError
+
+_HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+_HOST = re.compile(r"^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)$")
+
+
+def check_color(field: str, value: str) -> FieldError | None:
+    if not _HEX_COLOR.match(value):
+        return FieldError(field, f"{value!r} is not a hex color like #1a2b3c")
+    return None
+
+
+def normalize_color(value: str) -> str:
+    """``#AbC`` -> ``#aabbcc``: one spelling per color, so comparisons and CSS agree."""
+    value = value.lower()
+    if len(value) == 4:
+        value = "#" + "".join(c * 2 for c in value[1:])
+    return value
+
+
+def check_http_url(field: str, value: str) -> FieldError | None:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 -- raises on a bad port
+    except ValueError:
+        return FieldError(field, f"{value!r} is not a valid URL")
+    if parts.scheme not in ("http", "https"):
+        return FieldError(field, f"{value!r} must be an http or https URL")
+    if not parts.hostname or not _HOST.match(parts.hostname):
+        return FieldError(field, f"{value!r} has no valid host")
+    if len(value) > 2000:
+        return FieldError(field, "must be at most 2000 characters")
+    return None
+
+
+def check_origin(field: str, value: str) -> FieldError | None:
+    """An origin is exactly ``scheme://host[:port]``: no path, query, fragment or credentials."""
+    problem = check_http_url(field, value)
+    if problem:
+        return FieldError(field, f"{value!r} is not an origin like https://app.example.com")
+    parts = urlsplit(value)
+    if parts.path or parts.query or parts.fragment or parts.username or parts.password:
+        return FieldError(field, f"{value!r} is not an origin: use scheme://host[:port] only")
+    return None
+
+
+def check_redirect_uri(field: str, value: str) -> FieldError | None:
+    problem = check_http_url(field, value)
+    if problem:
+        return problem
+    if urlsplit(value).fragment:
+        return FieldError(field, f"{value!r} must not contain a fragment")
+    return None
+
+
+def check_text(field: str, value: str, *, max_length: int, required: bool = True) -> FieldError | None:
+    if required and not value.strip():
+        return FieldError(field, "must not be empty")
+    if len(value) > max_length:
+        return FieldError(field, f"must be at most {max_length} characters")
+    return None

@@ -1,0 +1,147 @@
+"""The API process: a Starlette app serving GraphQL, the connect flow, the widget and health."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import secrets
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from server.api.context import Services
+from server.api.metrics import ApiMetrics
+from server.api.schema import build_schema
+from server.config import Settings
+from server.crypto import KeyRing, load_key_ring
+from server.db import close_database, open_database
+from server.events import EventBus, build_event_bus
+from server.logs import request_id_var
+from server.web import health
+from server.web.graphql import GraphQLHTTP, GraphQLWebSocket
+
+log = logging.getLogger("weir.web")
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+WIDGET_DIR = PACKAGE_DIR.parent / "widget"
+LOGO_DIR = PACKAGE_DIR / "connectors" / "logos"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+@dataclass
+class Runtime:
+    """What the API process builds once at start-up and shares with every request."""
+
+    settings: Settings
+    services: Services
+    metrics: ApiMetrics
+    key_ring: KeyRing
+    background: list[Any] = field(default_factory=list)
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (kept from ``X-Request-ID`` when sane), logs and counts it."""
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _REQUEST_ID.match(incoming) else secrets.token_hex(8)
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = {"code": 0}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if scope["type"] == "http":
+                route = _route_label(scope.get("path", ""))
+                self.metrics.http_requests.labels(route, str(status["code"])).inc()
+                log.debug(
+                    "%s %s -> %s", scope.get("method"), route, status["code"],
+                    extra={"method": scope.get("method"), "path": route,
+                           "status": status["code"],
+                           "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+                )
+            request_id_var.reset(token)
+
+
+def _route_label(path: str) -> str:
+    """A bounded label for metrics: the first path segment only (never ids or tokens)."""
+    first = path.strip("/").split("/", 1)[0]
+    return "/" + first if first in {
+        "graphql", "connect", "oauth", "widget", "logos", "healthz", "readyz", "metrics"
+    } else "/other"
+
+
+async def logo(request: Request) -> Response:
+    name = request.path_params["name"]
+    path = LOGO_DIR / f"{name}.svg"
+    if not re.fullmatch(r"[a-z0-9_]+", name) or not path.is_file():
+        return JSONResponse({"error": "no such logo"}, status_code=404)
+    return Response(
+        path.read_bytes(),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400",
+                 "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
+    )
+
+
+def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
+    """The API app. The database is opened (and closed) by its lifespan."""
+    metrics = ApiMetrics()
+    services = Services(settings=settings, bus=bus or build_event_bus(settings.redis_url))
+    schema = build_schema(settings, extra_extensions=[metrics.extension()])
+    runtime = Runtime(
+        settings=settings, services=services, metrics=metrics, key_ring=load_key_ring(settings)
+    )
+    services.extras["key_ring"] = runtime.key_ring
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db = await open_database(settings, global_fallback=True)
+        await services.bus.start()
+        try:
+            yield
+        finally:
+            await services.bus.close()
+            await close_database(db)
+
+    routes: list[Any] = [
+        Route("/graphql", GraphQLHTTP(services, schema).handle,
+              methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        WebSocketRoute("/graphql", GraphQLWebSocket(services, schema)),
+        Route("/healthz", health.healthz),
+        Route("/readyz", health.readyz),
+        Route("/metrics", health.metrics),
+        Route("/logos/{name}.svg", logo),
+    ]
+    if WIDGET_DIR.is_dir():
+        routes.append(Mount("/widget", app=StaticFiles(directory=WIDGET_DIR), name="widget"))
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.runtime = runtime
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    return app

@@ -1,0 +1,268 @@
+"""``/graphql``: GraphQL over HTTP (per the GraphQL-over-HTTP spec) and over WebSocket.
+
+HTTP is handled here rather than by Strawberry's view, because the spec asks for more than its
+defaults: ``415`` for a body that is not JSON, ``406`` when the client accepts neither GraphQL
+media type, ``405`` (with ``Allow: POST``) for a mutation sent with GET, ``413`` for an
+oversized body, and, for ``application/graphql-response+json``, ``400`` on a request error.
+Every failure has a GraphQL-shaped body with ``extensions.code``. WebSocket subscriptions go
+through Strawberry's ``graphql-transport-ws`` handler, authenticated in ``connection_init``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from graphql import OperationDefinitionNode, parse
+from graphql.error import GraphQLError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
+
+from server.api.context import Context, Services
+from server.api.loaders import Loaders
+from server.errors import Unauthenticated, WeirError
+from server.logs import request_id_var
+from server.orgs.api_keys import authenticate
+from server.scope import Scope
+
+log = logging.getLogger("weir.graphql")
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+
+
+def bearer_from_headers(headers: Any) -> str | None:
+    """The API key from ``Authorization: Bearer <key>`` or, for Weld clients, ``x-api-key``."""
+    authorization = headers.get("authorization") or ""
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return (headers.get("x-api-key") or "").strip() or None
+
+
+def error_body(message: str, code: str, **extra: Any) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code, **extra}}]}
+
+
+class _RequestError(Exception):
+    """A request that fails before execution; becomes a response with ``status``."""
+
+    def __init__(self, status: int, message: str, code: str = "BAD_REQUEST",
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code, self.headers = status, message, code, headers or {}
+
+
+def _negotiate(accept: str | None) -> str | None:
+    """Pick the response media type from ``Accept``; ``None`` means 406."""
+    if not accept or not accept.strip():
+        return JSON
+    ranked: list[tuple[float, str]] = []
+    for part in accept.split(","):
+        media, *params = [piece.strip() for piece in part.split(";")]
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality > 0:
+            ranked.append((quality, media.lower()))
+    ranked.sort(key=lambda item: -item[0])
+    for _, media in ranked:
+        if media == GRAPHQL_RESPONSE:
+            return GRAPHQL_RESPONSE
+        if media in (JSON, "application/*", "*/*"):
+            return JSON
+    return None
+
+
+def _wants_ide(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return request.method == "GET" and "text/html" in accept and "query" not in request.query_params
+
+
+class GraphQLHTTP:
+    """The HTTP half of ``/graphql``."""
+
+    def __init__(self, services: Services, schema: Any) -> None:
+        self.services = services
+        self.schema = schema
+        self._ide_html = get_graphql_ide_html(graphql_ide="graphiql")
+
+    async def handle(self, request: Request) -> Response:
+        media = JSON
+        try:
+            if request.method == "GET" and _wants_ide(request):
+                if self.services.settings.graphiql:
+                    return HTMLResponse(self._ide_html)
+                raise _RequestError(406, "GraphiQL is disabled in production; send a GraphQL request")
+            if request.method not in ("GET", "POST"):
+                raise _RequestError(405, "use GET or POST", headers={"Allow": "GET, POST"})
+            negotiated = _negotiate(request.headers.get("accept"))
+            if negotiated is None:
+                raise _RequestError(
+                    406, f"Accept must allow {GRAPHQL_RESPONSE} or {JSON}", code="NOT_ACCEPTABLE"
+                )
+            media = negotiated
+            scope = await self._authenticate(request)
+            params = await self._read_params(request)
+            return await self._execute(request, params, scope, media)
+        except _RequestError as exc:
+            return self._respond(error_body(exc.message, exc.code), exc.status, media, exc.headers)
+
+    async def _authenticate(self, request: Request) -> Scope:
+        try:
+            return await authenticate(bearer_from_headers(request.headers))
+        except Unauthenticated as exc:
+            raise _RequestError(
+                401, exc.message, code=exc.code, headers={"WWW-Authenticate": 'Bearer realm="weir"'}
+            ) from None
+
+    async def _read_params(self, request: Request) -> dict[str, Any]:
+        if request.method == "GET":
+            params: dict[str, Any] = dict(request.query_params)
+            for name in ("variables", "extensions"):
+                if params.get(name):
+                    try:
+                        params[name] = json.loads(params[name])
+                    except ValueError:
+                        raise _RequestError(400, f"'{name}' is not valid JSON") from None
+        else:
+            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if content_type != JSON:
+                raise _RequestError(
+                    415, f"Content-Type must be {JSON}", code="UNSUPPORTED_MEDIA_TYPE"
+                )
+            body = await self._read_body(request)
+            try:
+                params = json.loads(body)
+            except ValueError:
+                raise _RequestError(400, "the request body is not valid JSON") from None
+            if not isinstance(params, dict):
+                raise _RequestError(400, "the request body must be a JSON object")
+        query = params.get("query")
+        if not isinstance(query, str) or not query.strip():
+            raise _RequestError(400, "'query' must be a non-empty string")
+        for name in ("variables", "extensions"):
+            if params.get(name) is not None and not isinstance(params[name], dict):
+                raise _RequestError(400, f"'{name}' must be an object")
+        if params.get("operationName") is not None and not isinstance(params["operationName"], str):
+            raise _RequestError(400, "'operationName' must be a string")
+        return params
+
+    async def _read_body(self, request: Request) -> bytes:
+        limit = self.services.settings.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise _RequestError(413, f"request body is larger than {limit} bytes",
+                                code="PAYLOAD_TOO_LARGE")
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _RequestError(413, f"request body is larger than {limit} bytes",
+                                    code="PAYLOAD_TOO_LARGE")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _execute(
+        self, request: Request, params: dict[str, Any], scope: Scope, media: str
+    ) -> Response:
+        query, operation_name = params["query"], params.get("operationName")
+        allowed = {OperationType.QUERY, OperationType.MUTATION}
+        if request.method == "GET":
+            if _operation_type(query, operation_name) is OperationType.MUTATION:
+                raise _RequestError(405, "mutations must be sent with POST",
+                                    code="METHOD_NOT_ALLOWED", headers={"Allow": "POST"})
+            allowed = {OperationType.QUERY}
+        context = Context(
+            services=self.services,
+            scope=scope,
+            request_id=request_id_var.get(),
+            loaders=Loaders(scope),
+            request=request,
+        )
+        try:
+            result = await self.schema.execute(
+                query,
+                variable_values=params.get("variables"),
+                context_value=context,
+                operation_name=operation_name,
+                allowed_operation_types=allowed,
+            )
+        except Exception as exc:  # operation type not allowed / cannot be determined
+            raise _RequestError(400, str(exc) or "the operation cannot be run") from None
+        if isinstance(result, PreExecutionError):
+            body = {"errors": [e.formatted for e in result.errors or []]}
+            status = 400 if media == GRAPHQL_RESPONSE else 200
+            return self._respond(body, status, media)
+        body = {"data": result.data}
+        if result.errors:
+            body["errors"] = [e.formatted for e in result.errors]
+        return self._respond(body, 200, media)
+
+    @staticmethod
+    def _respond(body: dict[str, Any], status: int, media: str,
+                 headers: dict[str, str] | None = None) -> Response:
+        return Response(
+            json.dumps(body, default=str, separators=(",", ":")),
+            status_code=status,
+            media_type=f"{media}; charset=utf-8",
+            headers=headers,
+        )
+
+
+def _operation_type(query: str, operation_name: str | None) -> OperationType | None:
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return None  # execution reports the syntax error properly
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    for operation in operations:
+        if operation_name is None or (operation.name and operation.name.value == operation_name):
+            return OperationType(operation.operation.value)
+    return None
+
+
+class GraphQLWebSocket(GraphQL):
+    """The WebSocket half: Strawberry's protocol handlers, Weir's authentication."""
+
+    def __init__(self, services: Services, schema: Any) -> None:
+        super().__init__(schema, graphql_ide=None, subscription_protocols=("graphql-transport-ws",))
+        self.services = services
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        # The scope is filled in by on_ws_connect; until then it grants nothing.
+        return Context(
+            services=self.services,
+            scope=Scope(organization_id=""),
+            request_id=request_id_var.get(),
+            request=request,
+            response=response,
+        )
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
+        params = context.connection_params or {}
+        raw = params.get("authorization") or params.get("Authorization") or params.get("x-api-key")
+        secret = None
+        if isinstance(raw, str):
+            scheme, _, value = raw.partition(" ")
+            secret = value.strip() if scheme.lower() == "bearer" else raw.strip()
+        try:
+            scope = await authenticate(secret)
+        except WeirError:
+            raise ConnectionRejectionError() from None
+        context.scope = scope
+        context.loaders = Loaders(scope)
+        return None
+
