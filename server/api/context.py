@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server.config import Settings
+from server.crypto import KeyRing
 from server.events import EventBus
 from server.scope import Scope
 
@@ -16,6 +17,7 @@ class Services:
 
     settings: Settings
     bus: EventBus
+    key_ring: KeyRing
     extras: dict[str, Any] = field(default_factory=dict)
 
 

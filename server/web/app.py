@@ -113,12 +113,12 @@ async def logo(request: Request) -> Response:
 def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
     """The API app. The database is opened (and closed) by its lifespan."""
     metrics = ApiMetrics()
-    services = Services(settings=settings, bus=bus or build_event_bus(settings.redis_url))
-    schema = build_schema(settings, extra_extensions=[metrics.extension()])
-    runtime = Runtime(
-        settings=settings, services=services, metrics=metrics, key_ring=load_key_ring(settings)
+    key_ring = load_key_ring(settings)
+    services = Services(
+        settings=settings, bus=bus or build_event_bus(settings.redis_url), key_ring=key_ring
     )
-    services.extras["key_ring"] = runtime.key_ring
+    schema = build_schema(settings, extra_extensions=[metrics.extension()])
+    runtime = Runtime(settings=settings, services=services, metrics=metrics, key_ring=key_ring)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
