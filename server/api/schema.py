@@ -6,11 +6,14 @@ from typing import Any
 
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 
 from server.api.errors import WeirErrorFormatter
@@ -45,12 +48,19 @@ def build_schema(
     settings: Settings | None = None, extra_extensions: list[type[SchemaExtension]] | None = None
 ) -> strawberry.Schema:
     settings = settings or Settings()
-    limits = settings
+    # The limit rules are built once: the validation cache is keyed by the rule classes, and
+    # these limiters define a new class per instance.
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
+    ]
+    max_tokens = settings.graphql_max_tokens
     extensions: list[Any] = [
         WeirErrorFormatter,
-        lambda: QueryDepthLimiter(max_depth=limits.graphql_max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=limits.graphql_max_aliases),
-        lambda: MaxTokensLimiter(max_token_count=limits.graphql_max_tokens),
+        lambda: ParserCache(maxsize=256),
+        lambda: AddValidationRules(limit_rules),
+        lambda: ValidationCache(maxsize=256),
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
         *(extra_extensions or []),
     ]
     if not settings.graphql_introspection:
