@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import strawberry
+from graphql.error import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -37,6 +39,21 @@ class Subscription(OrgsSubscription):
     pass
 
 
+class DocumentCache(ParserCache):
+    """Parsed documents cached across requests. A document that does not parse is left to the
+    normal parser, so its syntax error is reported like any other request error."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        try:
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        except GraphQLError:
+            context.graphql_document = None
+        yield
+
+
 class WeirSchema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None):  # type: ignore[no-untyped-def]
         # Errors a client caused are reported to that client only; unexpected ones were
@@ -57,7 +74,7 @@ def build_schema(
     max_tokens = settings.graphql_max_tokens
     extensions: list[Any] = [
         WeirErrorFormatter,
-        lambda: ParserCache(maxsize=256),
+        lambda: DocumentCache(maxsize=256),
         lambda: AddValidationRules(limit_rules),
         lambda: ValidationCache(maxsize=256),
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
