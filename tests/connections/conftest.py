@@ -57,3 +57,21 @@ async def owner(database: Settings) -> Owner:
 @pytest.fixture
 def base_urls() -> dict[str, str]:
     return {module.SPEC.name: BASE_URL for module in FAKES}
+
+
+async def add_connection(owner: Owner, key_ring: KeyRing, settings: Settings, *,
+                         connection_scope: str = "USER", integration_name: str = "acme_key",
+                         **extra: object):  # type: ignore[no-untyped-def]
+    """A SECRET_TEXT connection of ``owner``: the end user's unless told otherwise."""
+    from server.connections import service
+
+    if connection_scope == "USER":
+        extra.setdefault("end_user_id", owner.end_user.id)
+    if connection_scope == "WORKSPACE":
+        extra.setdefault("workspace_id", owner.workspace.id)
+    return await service.create_connection(
+        scope=owner.scope, key_ring=key_ring, settings=settings,
+        integration_name=integration_name, auth_type="SECRET_TEXT",
+        credentials={"secret_text": "sk-test-resolution-secret"},
+        connection_scope=connection_scope, **extra,  # type: ignore[arg-type]
+    )

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from server.connectors.base import CheckResult, ConnectorContext, ConnectorSpec
+from server.connectors.base import CheckResult, ConnectorContext, ConnectorSpec, OAuthSpec
 
 GOOD_SECRET = "sk-live-GOODSECRET-0123456789abc123"
 GOOD_PASSWORD = "correct horse battery staple 42"
@@ -70,7 +70,10 @@ SECRET_FIELD = {"type": "string", "minLength": 8, "format": "password"}
 ACME_KEY = SimpleNamespace(
     SPEC=ConnectorSpec(name="acme_key", display_name="Acme Key", category="AI",
                        auth_types=("SECRET_TEXT", "OAUTH2"), description="API key test provider",
-                       base_url=BASE_URL),
+                       base_url=BASE_URL,
+                       oauth=OAuthSpec(authorize_url=f"{BASE_URL}/oauth/authorize",
+                                       token_url=f"{BASE_URL}/oauth/token",
+                                       default_scopes=("read",))),
     check=_check_key, read=_read,
 )
 ACME_MAIL = SimpleNamespace(
