@@ -211,3 +211,41 @@ def normalize(spec: ConnectorSpec, auth_type: str, credentials: dict[str, Any],
     if problems:
         raise ValidationFailed(problems)
     return result
+
+
+# Which createConnection input fields each auth type reads (GraphQL names).
+INPUT_FIELDS = {
+    "NONE": (),
+    "SECRET_TEXT": ("secretText",),
+    "BASIC_AUTH": ("username", "password", "props"),
+    "CUSTOM_AUTH": ("props",),
+    "OAUTH2": ("accessToken", "refreshToken", "expiresAt"),
+    "PLATFORM_OAUTH2": ("accessToken", "refreshToken", "expiresAt"),
+}
+
+
+def from_input(auth_type: str, given: dict[str, Any], prefix: str = "input") -> dict[str, Any]:
+    """The credential dict from createConnection's fields (GraphQL names, None when absent).
+
+    A field the auth type does not read is an error rather than silently dropped, so a client
+    that sends ``secretText`` with ``CUSTOM_AUTH`` learns why its secret was not stored.
+    """
+    used = INPUT_FIELDS.get(auth_type, ())
+    problems = [FieldError(f"{prefix}.{name}", f"is not used by {auth_type}")
+                for name, value in given.items() if value is not None and name not in used]
+    props = given.get("props")
+    if props is not None and not isinstance(props, dict):
+        problems.append(FieldError(f"{prefix}.props", "must be a JSON object"))
+    if problems:
+        raise ValidationFailed(problems)
+    if auth_type == "SECRET_TEXT":
+        return {"secret_text": given.get("secretText")}
+    if auth_type == "BASIC_AUTH":
+        return {**(props or {}), "username": given.get("username"),
+                "password": given.get("password")}
+    if auth_type == "CUSTOM_AUTH":
+        return dict(props or {})
+    if auth_type in OAUTH_TYPES:
+        return {"access_token": given.get("accessToken"),
+                "refresh_token": given.get("refreshToken"), "expires_at": given.get("expiresAt")}
+    return {}
