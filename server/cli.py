@@ -46,9 +46,11 @@ def _print_bootstrap(result: Any, settings: Settings) -> None:
 
 
 def cmd_init(settings: Settings, args: argparse.Namespace) -> int:
+    from server.crypto import load_key_ring
     from server.db import migrate
     from server.orgs.bootstrap import initialise
 
+    load_key_ring(settings)  # the embedded default generates its key file here, once
     _run(lambda: migrate(settings))
     result = _run(lambda: _with_database(
         settings, lambda: initialise(organization_name=args.organization)

@@ -179,9 +179,15 @@ class CreateWorkspaceInput:
 class UpdateWorkspaceInput:
     id: strawberry.ID = strawberry.field(description="The workspace to change.")
     name: str | None = strawberry.field(default=strawberry.UNSET, description="New name.")
-    display_name: str | None = strawberry.field(default=strawberry.UNSET, description="New display name; null clears it.")
-    logo_url: str | None = strawberry.field(default=strawberry.UNSET, description="New logo URL; null clears it.")
-    primary_color: str | None = strawberry.field(default=strawberry.UNSET, description="New hex color; null clears it.")
+    display_name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="New display name; null clears it."
+    )
+    logo_url: str | None = strawberry.field(
+        default=strawberry.UNSET, description="New logo URL; null clears it."
+    )
+    primary_color: str | None = strawberry.field(
+        default=strawberry.UNSET, description="New hex color; null clears it."
+    )
     theme: Theme | None = strawberry.field(default=strawberry.UNSET, description="New theme.")
     allowed_origins: list[str] | None = strawberry.field(
         default=strawberry.UNSET, description="Replaces the list of allowed origins."
