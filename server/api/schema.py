@@ -18,24 +18,29 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
+from server.api.connections import ConnectionsMutation, ConnectionsQuery, ConnectionsSubscription
 from server.api.errors import WeirErrorFormatter
 from server.api.integrations import IntegrationsQuery
 from server.api.orgs import OrgsMutation, OrgsQuery, OrgsSubscription
+from server.api.workspace_integrations import (
+    WorkspaceIntegrationsMutation,
+    WorkspaceIntegrationsQuery,
+)
 from server.config import Settings
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(OrgsQuery, IntegrationsQuery):
+class Query(OrgsQuery, IntegrationsQuery, ConnectionsQuery, WorkspaceIntegrationsQuery):
     pass
 
 
 @strawberry.type(description="Everything a client can change.")
-class Mutation(OrgsMutation):
+class Mutation(OrgsMutation, ConnectionsMutation, WorkspaceIntegrationsMutation):
     pass
 
 
 @strawberry.type(description="Live updates over WebSocket (graphql-transport-ws).")
-class Subscription(OrgsSubscription):
+class Subscription(OrgsSubscription, ConnectionsSubscription):
     pass
 
 
