@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from server.connectors.base import ConnectorContext, RecordBatch, StateCheckpoint
+from tests.emulators.common import serve_emulator  # noqa: F401 (a fixture for these tests)
 
 
 @pytest.fixture

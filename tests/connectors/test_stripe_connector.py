@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -12,16 +11,14 @@ from server.connectors import stripe
 from server.connectors.base import ConnectorContext
 from server.connectors.http import ProviderAuthError
 from tests.connectors.conftest import collect
-from tests.emulators.common import serve
 from tests.emulators.stripe import KEY, StripeEmulator
 
 
 @pytest.fixture
-async def emulator() -> AsyncIterator[StripeEmulator]:
+async def emulator(serve_emulator) -> StripeEmulator:
     emulator = StripeEmulator(customers=250, charges=30, invoices=5)
-    async with serve(emulator.app) as url:
-        emulator.url = url  # type: ignore[attr-defined]
-        yield emulator
+    emulator.url = await serve_emulator(emulator.app)  # type: ignore[attr-defined]
+    return emulator
 
 
 def context(http: httpx.AsyncClient, emulator: StripeEmulator, key: str = KEY,

@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 import uvicorn
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -81,3 +82,17 @@ async def serve(app: Any) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def serve_emulator() -> AsyncIterator[Callable[[Any], Awaitable[str]]]:
+    """``url = await serve_emulator(app)``: serve any number of apps until the test ends.
+
+    Import it into a conftest (``from tests.emulators.common import serve_emulator``) to use it.
+    """
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def start(app: Any) -> str:
+            return await stack.enter_async_context(serve(app))
+
+        yield start
