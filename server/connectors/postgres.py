@@ -242,7 +242,11 @@ async def _tables(connection: asyncpg.Connection, settings: Mapping[str, Any],
             Column(row["name"], row["sql_type"], row["base"], row["not_null"]))
     keys: dict[str, tuple[str, ...]] = {}
     for row in await connection.fetch(_KEYS, schema, names):
-        if row["table_name"] not in keys and (row["is_primary"] or row["not_null"]):
+        table_columns = {c.name: c for c in columns.get(row["table_name"], [])}
+        # bytea is read as base64 text, which would not compare back: not usable as a key.
+        usable = all(c in table_columns and table_columns[c].base != "bytea"
+                     for c in row["columns"])
+        if row["table_name"] not in keys and usable and (row["is_primary"] or row["not_null"]):
             keys[row["table_name"]] = tuple(row["columns"])
     chosen = dict(settings.get("cursor_columns") or {})
     tables = []
