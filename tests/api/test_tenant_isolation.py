@@ -34,6 +34,35 @@ OPERATIONS = {
     ),
     "revokeApiKey": ("mutation($id: ID!) { revokeApiKey(id: $id) { id } }",
                      lambda v: {"id": v["api_key"]}),
+    "connections": (
+        "query($w: ID) { connections(filter: {workspaceId: $w}) { edges { node { id } } } }",
+        lambda v: {"w": v["workspace"]},
+    ),
+    "connection": ("query($id: ID!) { connection(id: $id) { id } }",
+                   lambda v: {"id": v["connection"]}),
+    "createConnection": (
+        "mutation($w: ID!) { createConnection(input: {integrationName: \"demo\", authType: NONE,"
+        " scope: WORKSPACE, workspaceId: $w}) { id } }",
+        lambda v: {"w": v["workspace"]},
+    ),
+    "deleteConnection": ("mutation($id: ID!) { deleteConnection(id: $id) { deletedId } }",
+                         lambda v: {"id": v["connection"]}),
+    "testConnection": ("mutation($id: ID!) { testConnection(id: $id) { ok } }",
+                       lambda v: {"id": v["connection"]}),
+    "resolveConnection": (
+        "mutation($w: ID!) { resolveConnection(input: {workspaceId: $w, integrationName: "
+        "\"demo\"}) { connection { id } } }",
+        lambda v: {"w": v["workspace"]},
+    ),
+    "workspaceIntegrations": (
+        "query($w: ID!) { workspaceIntegrations(workspaceId: $w) { edges { node { id } } } }",
+        lambda v: {"w": v["workspace"]},
+    ),
+    "configureWorkspaceIntegration": (
+        "mutation($w: ID!) { configureWorkspaceIntegration(input: {workspaceId: $w, "
+        "integrationName: \"demo\", enabled: false}) { id } }",
+        lambda v: {"w": v["workspace"]},
+    ),
 }
 
 
@@ -53,7 +82,13 @@ async def victim_objects(tenant):
         {"w": tenant.workspace_id},
     )
     key = await tenant.data('mutation { createApiKey(input: {name: "victim key"}) { apiKey { id } } }')
+    connection = await tenant.data(
+        'mutation($w: ID!) { createConnection(input: {integrationName: "demo", authType: NONE, '
+        'scope: WORKSPACE, workspaceId: $w, externalId: "victim-connection"}) { id } }',
+        {"w": tenant.workspace_id},
+    )
     return {
+        "connection": connection["createConnection"]["id"],
         "workspace": tenant.workspace_id,
         "end_user": end_user["createEndUser"]["id"],
         "api_key": key["createApiKey"]["apiKey"]["id"],
@@ -63,7 +98,7 @@ async def victim_objects(tenant):
 
 async def test_no_operation_reaches_another_organization(tenant, other_tenant):
     victim = await victim_objects(tenant)
-    secrets = set(victim.values()) | {"secret-customer", "victim key"}
+    secrets = set(victim.values()) | {"secret-customer", "victim key", "victim-connection"}
     for name, (document, build) in OPERATIONS.items():
         variables = build(victim) if build else None
         body = await other_tenant.graphql(document, variables)
@@ -72,7 +107,7 @@ async def test_no_operation_reaches_another_organization(tenant, other_tenant):
         sent = set((variables or {}).values())
         leaked = [value for value in secrets - sent if value in text]
         assert not leaked, f"{name} leaked {leaked}: {body}"
-        if build is not None and name not in ("endUsers",):
+        if build is not None and name not in ("endUsers", "connections"):
             assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND", (name, body)
     # The victim's data is untouched.
     still = await tenant.data("query($id: ID!) { endUser(id: $id) { externalId } }",
@@ -83,3 +118,10 @@ async def test_no_operation_reaches_another_organization(tenant, other_tenant):
     assert workspace["workspace"]["displayName"] != "pwned"
     keys = await tenant.data("{ apiKeys { edges { node { revokedAt } } } }")
     assert all(edge["node"]["revokedAt"] is None for edge in keys["apiKeys"]["edges"])
+    connections = await tenant.data("{ connections { edges { node { id status } } } }")
+    assert [edge["node"] for edge in connections["connections"]["edges"]] == [
+        {"id": victim["connection"], "status": "ACTIVE"}
+    ]
+    configured = await tenant.data("query($w: ID!) { workspaceIntegrations(workspaceId: $w) "
+                                   "{ edges { node { id } } } }", {"w": victim["workspace"]})
+    assert configured["workspaceIntegrations"]["edges"] == []
