@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import strawberry
+from graphql.error import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 
 from server.api.connections import ConnectionsMutation, ConnectionsQuery, ConnectionsSubscription
@@ -39,6 +44,21 @@ class Subscription(OrgsSubscription, ConnectionsSubscription):
     pass
 
 
+class DocumentCache(ParserCache):
+    """Parsed documents cached across requests. A document that does not parse is left to the
+    normal parser, so its syntax error is reported like any other request error."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        try:
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        except GraphQLError:
+            context.graphql_document = None
+        yield
+
+
 class WeirSchema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None):  # type: ignore[no-untyped-def]
         # Errors a client caused are reported to that client only; unexpected ones were
@@ -50,12 +70,19 @@ def build_schema(
     settings: Settings | None = None, extra_extensions: list[type[SchemaExtension]] | None = None
 ) -> strawberry.Schema:
     settings = settings or Settings()
-    limits = settings
+    # The limit rules are built once: the validation cache is keyed by the rule classes, and
+    # these limiters define a new class per instance.
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
+    ]
+    max_tokens = settings.graphql_max_tokens
     extensions: list[Any] = [
         WeirErrorFormatter,
-        lambda: QueryDepthLimiter(max_depth=limits.graphql_max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=limits.graphql_max_aliases),
-        lambda: MaxTokensLimiter(max_token_count=limits.graphql_max_tokens),
+        lambda: DocumentCache(maxsize=256),
+        lambda: AddValidationRules(limit_rules),
+        lambda: ValidationCache(maxsize=256),
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
         *(extra_extensions or []),
     ]
     if not settings.graphql_introspection:
