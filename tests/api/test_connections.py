@@ -324,3 +324,35 @@ async def test_configure_workspace_integration_never_returns_the_client_secret(t
     }})
     assert cleared["configureWorkspaceIntegration"]["hasOAuthClientSecret"] is False
     assert cleared["configureWorkspaceIntegration"]["oauthClientId"] == "client-id-1"
+
+
+async def test_a_page_of_connections_loads_relations_in_batches(tenant, monkeypatch):
+    from server.orgs import service as orgs
+
+    for number in range(4):
+        user = await tenant.data(CREATE_END_USER, {"w": tenant.workspace_id, "x": f"batch-{number}"})
+        await tenant.data(CREATE, {"input": {
+            "integrationName": "acme_key", "authType": "SECRET_TEXT", "secretText": GOOD_SECRET,
+            "endUserId": user["createEndUser"]["id"],
+        }})
+    calls = {"workspaces": 0, "end_users": 0}
+    real_workspaces, real_end_users = orgs.get_workspaces_by_ids, orgs.get_end_users_by_ids
+
+    async def workspaces(**kwargs):  # type: ignore[no-untyped-def]
+        calls["workspaces"] += 1
+        return await real_workspaces(**kwargs)
+
+    async def end_users(**kwargs):  # type: ignore[no-untyped-def]
+        calls["end_users"] += 1
+        return await real_end_users(**kwargs)
+
+    monkeypatch.setattr(orgs, "get_workspaces_by_ids", workspaces)
+    monkeypatch.setattr(orgs, "get_end_users_by_ids", end_users)
+
+    listed = await tenant.data(LIST)
+
+    assert len(listed["connections"]["edges"]) == 4
+    assert {e["node"]["endUser"]["externalId"] for e in listed["connections"]["edges"]} == {
+        f"batch-{number}" for number in range(4)
+    }
+    assert calls == {"workspaces": 1, "end_users": 1}
