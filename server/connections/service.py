@@ -29,6 +29,7 @@ from server.crypto import KeyRing
 from server.errors import CheckFailed, Conflict, FieldError, NotFound, ValidationFailed
 from server.events import EventBus, channel
 from server.orgs import service as orgs
+from server.orgs.models import Organization
 from server.pagination import Page, paginate
 from server.scope import Scope
 from server.validation import check_text
@@ -178,6 +179,15 @@ def _same_scope(organization_id: str, integration_name: str, owner: _Owner,
     )
 
 
+async def _check_external_id(organization_id: str, integration_name: str, owner: _Owner,
+                             connection_scope: str, external_id: str | None) -> None:
+    if external_id is not None and await _same_scope(
+        organization_id, integration_name, owner, connection_scope
+    ).filter(external_id=external_id).exists():
+        raise Conflict(f"a {connection_scope} connection to {integration_name} with externalId "
+                       f"{external_id!r} already exists")
+
+
 async def create_connection(
     *,
     scope: Scope,
@@ -219,11 +229,8 @@ async def create_connection(
     expiry = _expires_from(auth_type, values, expires_at)
     if expires_at is not None and auth_type in creds.OAUTH_TYPES:
         values["expires_at"] = expires_at.isoformat()
-    if external_id is not None and await _same_scope(
-        scope.organization_id, integration_name, owner, connection_scope
-    ).filter(external_id=external_id).exists():
-        raise Conflict(f"a {connection_scope} connection to {integration_name} with externalId "
-                       f"{external_id!r} already exists")
+    await _check_external_id(scope.organization_id, integration_name, owner, connection_scope,
+                             external_id)
     label = None
     if check:
         result = await run_check(settings=settings, spec=spec, auth_type=auth_type,
@@ -235,6 +242,12 @@ async def create_connection(
     connection_id = ids.new_id("connection")
     now = datetime.now(UTC)
     async with in_transaction():
+        if external_id is not None:
+            # Checked again under a lock on the organization's row (Postgres), so two concurrent
+            # creations cannot both take the same external id.
+            await Organization.select_for_update().filter(id=scope.organization_id).first()
+            await _check_external_id(scope.organization_id, integration_name, owner,
+                                     connection_scope, external_id)
         connection = await Connection.create(
             id=connection_id,
             organization_id=scope.organization_id,

@@ -266,3 +266,32 @@ async def test_an_unreachable_provider_is_a_failed_check(owner, key_ring, settin
         with pytest.raises(CheckFailed, match="could not reach Acme Key: connection refused"):
             await _secret_connection(owner, key_ring, settings, check=True, http=http)
     assert await Connection.all().count() == 0
+
+
+async def test_organization_wide_external_ids_are_unique_too(owner, key_ring, settings):
+    from tests.connections.conftest import add_connection
+
+    await add_connection(owner, key_ring, settings, connection_scope="ORGANIZATION",
+                         external_id="billing")
+    # A workspace connection with the same external id lives in another scope.
+    await add_connection(owner, key_ring, settings, connection_scope="WORKSPACE",
+                         external_id="billing")
+
+    with pytest.raises(Conflict):
+        await add_connection(owner, key_ring, settings, connection_scope="ORGANIZATION",
+                             external_id="billing")
+
+
+async def test_concurrent_creations_cannot_share_an_external_id(owner, key_ring, settings):
+    import asyncio
+
+    from tests.connections.conftest import add_connection
+
+    results = await asyncio.gather(
+        *(add_connection(owner, key_ring, settings, external_id="race") for _ in range(4)),
+        return_exceptions=True,
+    )
+
+    assert sum(isinstance(result, Connection) for result in results) == 1
+    assert all(isinstance(result, (Connection, Conflict)) for result in results), results
+    assert await Connection.filter(external_id="race").count() == 1
