@@ -51,6 +51,7 @@ Run = Callable[["FastExecutor", Any, Path | None], Any]
 
 _PLAN_CACHE_SIZE = 512
 _plans: OrderedDict[tuple[int, int], _OperationPlans] = OrderedDict()
+_ABANDONED = object()
 
 
 class _Abandon(Exception):
@@ -94,13 +95,16 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     def execute_operation(self, serially: bool | None = None) -> Any:
         fields = self._fast_plan() if serially is None else None
         if fields is None:
-            return super().execute_operation(serially)
+            return self.execute_with_graphql_core(serially)
         self._started: list[Any] = []
         try:
             data = _run_fields(self, fields, self.root_value, None)
         except Exception:
+            data = _ABANDONED
+        # Outside the except block, so graphql-core's own errors do not carry ours as context.
+        if data is _ABANDONED:
             self._discard_started()
-            return super().execute_operation(serially)
+            return self.execute_with_graphql_core()
         if type(data) is CoroutineType:
             return self._finish_later(data)
         return self.finish(self.build_response(data))
@@ -109,10 +113,17 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         try:
             data = await pending
         except Exception:
+            data = _ABANDONED
+        if data is _ABANDONED:
             self._discard_started()
-            result = super().execute_operation(None)
+            result = self.execute_with_graphql_core()
             return await result if self.is_awaitable(result) else result
         return self.build_response(data)
+
+    def execute_with_graphql_core(self, serially: bool | None = None) -> Any:
+        """graphql-core's own execution: for what the fast path does not compile, and for
+        any operation it abandoned."""
+        return super().execute_operation(serially)
 
     def _later(self, coroutine: Any) -> Any:
         self._started.append(coroutine)
