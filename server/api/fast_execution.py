@@ -63,20 +63,18 @@ class _Unsupported(Exception):
 
 
 class _Value:
-    """How to complete a value of one output type: ``run``, and whether any resolver below it
-    needs a response path (without one, paths are never built)."""
+    """How to complete a value of one output type: ``run``; whether any resolver below it
+    needs a response path (without one, paths are never built); for a leaf, the one Python
+    type its coercion returns unchanged, if any."""
 
-    __slots__ = ("needs_path", "run")
+    __slots__ = ("needs_path", "run", "unchanged")
 
-    def __init__(self, run: Run, needs_path: bool) -> None:
-        self.run, self.needs_path = run, needs_path
+    def __init__(self, run: Run, needs_path: bool, unchanged: type | None = None) -> None:
+        self.run, self.needs_path, self.unchanged = run, needs_path, unchanged
 
 
-class _Field:
-    __slots__ = ("key", "run")
-
-    def __init__(self, key: str, run: Run) -> None:
-        self.key, self.run = key, run
+# A planned field: its response key and how to run it on a source object.
+_Field = tuple[str, Run]
 
 
 class _OperationPlans:
@@ -231,7 +229,7 @@ def _plan_fields(
             raise _Unsupported("@defer or fragment arguments")
         name = details_list[0].node.name.value
         if name == "__typename":
-            fields.append(_Field(key, _constant(parent_type.name)))
+            fields.append((key, _constant(parent_type.name)))
             continue
         if name.startswith("__"):
             raise _Unsupported("introspection")
@@ -241,11 +239,11 @@ def _plan_fields(
         value = _plan_value(executor, field_def.type, details_list)
         attribute = _plain_attribute(field_def)
         if attribute is not None:
-            fields.append(_Field(key, _attribute_field(key, attribute, parent_type.name, value)))
+            fields.append((key, _attribute_field(key, attribute, parent_type.name, value)))
             needs_path = needs_path or value.needs_path
         else:
-            fields.append(_Field(key, _resolver_field(key, field_def, details_list, parent_type,
-                                                      value)))
+            fields.append((key, _resolver_field(key, field_def, details_list, parent_type,
+                                                value)))
             needs_path = True
     return tuple(fields), needs_path
 
@@ -275,7 +273,12 @@ def _plan_value(executor: FastExecutor, type_: Any, details_list: Any) -> _Value
         item = _plan_value(executor, type_.of_type, details_list)
         return _Value(_list_value(item, nullable), item.needs_path)
     if is_leaf_type(type_):
-        return _Value(_leaf_value(type_, nullable), False)
+        # Coercion returns these unchanged (graphql-core's String and ID: a str, Boolean: a
+        # bool); checked by exact type, so subclasses still go through coercion.
+        unchanged = str if type_ is GraphQLString or type_ is GraphQLID else (
+            bool if type_ is GraphQLBoolean else None
+        )
+        return _Value(_leaf_value(type_, nullable, unchanged), False, unchanged)
     if isinstance(type_, GraphQLObjectType) and type_.is_type_of is None:
         collected = collect_subfields(
             executor.schema, executor.fragments, executor.variable_values, executor.operation,
@@ -297,7 +300,18 @@ def _constant(value: Any) -> Run:
 
 
 def _attribute_field(key: str, attribute: str, parent_name: str, value: _Value) -> Run:
-    complete, needs_path = value.run, value.needs_path
+    complete, needs_path, unchanged = value.run, value.needs_path, value.unchanged
+    if unchanged is not None:
+        # The most common field of all: a str or bool attribute, returned as it is.
+        def run_leaf(executor: FastExecutor, source: Any, path: Path | None) -> Any:
+            result = getattr(source, attribute)
+            if type(result) is unchanged:
+                return result
+            if executor.is_awaitable(result):
+                return executor._complete_later(result, complete, None)
+            return complete(executor, result, None)
+
+        return run_leaf
 
     def run(executor: FastExecutor, source: Any, path: Path | None) -> Any:
         result = getattr(source, attribute)
@@ -347,14 +361,13 @@ def _run_fields(
 ) -> Any:
     data: dict[str, Any] = {}
     pending: list[str] | None = None
-    for field in fields:
-        result = field.run(executor, source, path)
-        data[field.key] = result
+    for key, run in fields:
+        result = data[key] = run(executor, source, path)
         if type(result) is CoroutineType:
             if pending is None:
-                pending = [field.key]
+                pending = [key]
             else:
-                pending.append(field.key)
+                pending.append(key)
     if pending is None:
         return data
     return executor._later(_gather_fields(data, pending))
@@ -379,13 +392,8 @@ async def _gather(awaitables: list[Any]) -> list[Any]:
     return results
 
 
-def _leaf_value(type_: Any, nullable: bool) -> Run:
+def _leaf_value(type_: Any, nullable: bool, unchanged: type | None) -> Run:
     coerce = type_.coerce_output_value
-    # Types whose coercion returns such a value unchanged (graphql-core's String/ID: str,
-    # Boolean: bool), checked by exact type so subclasses still go through coercion.
-    unchanged = str if type_ is GraphQLString or type_ is GraphQLID else (
-        bool if type_ is GraphQLBoolean else None
-    )
 
     def run(executor: FastExecutor, value: Any, path: Path | None) -> Any:
         if type(value) is unchanged:
