@@ -84,7 +84,7 @@ class _OperationPlans:
 
     def __init__(self, schema: Any, operation: Any, variables: tuple[str, ...]) -> None:
         self.schema, self.operation, self.variables = schema, operation, variables
-        self.by_values: dict[tuple[Any, ...], tuple[_Field, ...]] = {}
+        self.by_values: dict[tuple[Any, ...], tuple[_Field, ...] | None] = {}
 
 
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -153,10 +153,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                 and self.middleware_manager._middleware_resolvers)
         ):
             return None
-        try:
-            return _plan_for(self)
-        except (_Unsupported, RecursionError):
-            return None
+        return _plan_for(self)
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:
@@ -180,10 +177,13 @@ def _plan_for(executor: FastExecutor) -> tuple[_Field, ...] | None:
         _plans.move_to_end(key)
     coerced = executor.variable_values.coerced
     values = tuple(coerced.get(name, Undefined) for name in plans.variables)
-    fields = plans.by_values.get(values)
-    if fields is None:
-        fields = _plan_operation(executor)
-        plans.by_values[values] = fields
+    if values in plans.by_values:
+        return plans.by_values[values]
+    try:
+        fields: tuple[_Field, ...] | None = _plan_operation(executor)
+    except (_Unsupported, RecursionError):
+        fields = None  # remembered too: the next request goes straight to graphql-core
+    plans.by_values[values] = fields
     return fields
 
 

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+import strawberry
 
 from server.api import orgs as orgs_api
 from server.api.context import Context
@@ -332,3 +333,88 @@ async def test_metrics_count_fast_and_fallback_operations_alike(seeded, tenant, 
                          {"id": "ws_missing"})
     assert operations.labels("Page", "query", "ok")._value.get() == 1
     assert operations.labels("Missing", "query", "error")._value.get() == 1
+
+
+# -- the executor on its own, on a small schema with the constructs Weir's does not have yet --
+
+
+@strawberry.interface(description="Something with a name.")
+class Named:
+    name: str = strawberry.field(description="The name.")
+
+
+@strawberry.type(description="A dog.")
+class Dog(Named):
+    barks: bool = strawberry.field(description="Whether it barks.")
+
+
+@strawberry.type(description="An item.")
+class Item:
+    label: str = strawberry.field(description="Label.")
+    count: int = strawberry.field(description="Count.")
+    tags: list[str] = strawberry.field(description="Tags.")
+    note: str | None = strawberry.field(description="Optional note.")
+
+    @strawberry.field(description="The label, upper-cased, asynchronously.")
+    async def shout(self) -> str:
+        return self.label.upper()
+
+    @strawberry.field(description="The count times a factor.")
+    def scaled(self, factor: int = 2) -> int:
+        return self.count * factor
+
+
+ITEMS = [Item(label="a", count=1, tags=["x", "y"], note=None),
+         Item(label="b", count=2, tags=[], note="hi")]
+
+
+@strawberry.type(description="Toy queries.")
+class ToyQuery:
+    @strawberry.field(description="Items.")
+    def items(self) -> list[Item]:
+        return ITEMS
+
+    @strawberry.field(description="Items, asynchronously, one awaitable each.")
+    async def later_items(self) -> list[Item]:
+        return ITEMS
+
+    @strawberry.field(description="Numbers from a generator, not a list.")
+    def numbers(self) -> list[int]:
+        return (n for n in range(3))  # type: ignore[return-value]
+
+    @strawberry.field(description="An interface-typed list.")
+    def pets(self) -> list[Named]:
+        return [Dog(name="rex", barks=True)]
+
+    @strawberry.field(description="An Int out of range.")
+    def huge(self) -> int:
+        return 2**40
+
+    @strawberry.field(description="An item whose non-null tags are missing.")
+    def broken(self) -> Item | None:
+        return Item(label="c", count=3, tags=None, note=None)  # type: ignore[arg-type]
+
+
+TOY_FAST = [
+    "{ items { label count tags note shout scaled } }",
+    "query($f: Int!) { items { scaled(factor: $f) x: scaled } laterItems { shout label } }",
+    "{ items { ...on Item { label } __typename } }",
+]
+TOY_FALLBACK = [
+    "{ numbers }",
+    "{ pets { name ... on Dog { barks } } }",
+    "{ huge items { label } }",
+    "{ broken { label tags } items { label } }",
+]
+
+
+async def test_the_executor_matches_graphql_core_on_other_constructs(fallbacks):
+    fast = strawberry.Schema(query=ToyQuery, types=[Dog], execution_context_class=FastExecutor)
+    reference = strawberry.Schema(query=ToyQuery, types=[Dog])
+    for query in TOY_FAST + TOY_FALLBACK:
+        results = []
+        for schema in (fast, reference):
+            result = await schema.execute(query, variable_values={"f": 5})
+            results.append(json.dumps([result.data, [e.formatted for e in result.errors or []]]))
+        assert results[0] == results[1], query
+    assert fallbacks == ["query"] * len(TOY_FALLBACK)
