@@ -13,6 +13,7 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 
+from server.api.connect import ConnectMutation, ConnectQuery, ConnectSubscription
 from server.api.errors import WeirErrorFormatter
 from server.api.integrations import IntegrationsQuery
 from server.api.orgs import OrgsMutation, OrgsQuery, OrgsSubscription
@@ -20,17 +21,17 @@ from server.config import Settings
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(OrgsQuery, IntegrationsQuery):
+class Query(OrgsQuery, IntegrationsQuery, ConnectQuery):
     pass
 
 
 @strawberry.type(description="Everything a client can change.")
-class Mutation(OrgsMutation):
+class Mutation(OrgsMutation, ConnectMutation):
     pass
 
 
 @strawberry.type(description="Live updates over WebSocket (graphql-transport-ws).")
-class Subscription(OrgsSubscription):
+class Subscription(OrgsSubscription, ConnectSubscription):
     pass
 
 
