@@ -21,7 +21,7 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -100,7 +100,7 @@ class OAuthProvider:
         return RedirectResponse(f"{params.get('redirect_uri')}?{urlencode(query)}", 303)
 
     async def decision(self, request: Request) -> Response:
-        form = await request.form()
+        form = await _form(request)
         redirect_uri = str(form.get("redirect_uri"))
         if redirect_uri not in self.redirect_uris:
             return HTMLResponse("redirect_uri is not registered", status_code=400)
@@ -151,7 +151,7 @@ class OAuthProvider:
         return JSONResponse(body, headers=headers)
 
     async def token(self, request: Request) -> Response:
-        form = await request.form()
+        form = await _form(request)
         self.token_requests.append({key: str(value) for key, value in form.items()})
         if not self._client_ok(request, form):
             return self._error("invalid_client", 401)
@@ -190,6 +190,11 @@ class OAuthProvider:
         if token not in self.access_tokens:
             return JSONResponse({"error": "invalid_token"}, status_code=401)
         return JSONResponse({"id": 1, "login": "emulated-user"})
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """An ``application/x-www-form-urlencoded`` body (no multipart needed here)."""
+    return dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
 
 
 def _free_port() -> int:
