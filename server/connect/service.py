@@ -196,7 +196,8 @@ async def create_connect_session(
     if integration_name and allowed_integrations:
         problems.append(FieldError("input.allowedIntegrations",
                                    "give integrationName or allowedIntegrations, not both"))
-    names = [integration_name] if integration_name else list(dict.fromkeys(allowed_integrations or []))
+    names = ([integration_name] if integration_name
+             else list(dict.fromkeys(allowed_integrations or [])))
     field = "input.integrationName" if integration_name else "input.allowedIntegrations"
     for index, name in enumerate(names):
         if get_connector(name) is None:

@@ -7,7 +7,8 @@ them first when they expire within ``REFRESH_MARGIN``; ``connector_context`` han
 Concurrent users of one connection share one refresh: an ``asyncio.Lock`` per connection, and
 whoever waited re-reads the row and reuses the token the first one got. Across processes the
 same re-read happens when the provider refuses a refresh token another process just rotated.
-A provider saying ``invalid_grant`` puts the connection in ``ERROR`` (``connection.status_changed``).
+A provider saying ``invalid_grant`` puts the connection in ``ERROR`` and publishes
+``connection.status_changed``.
 """
 
 from __future__ import annotations

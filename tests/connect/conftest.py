@@ -37,7 +37,8 @@ mutation Submit($credentials: JSON!, $name: String) {
     status connectionId errorCode redirectUrl
   }
 }"""
-STATE = "query { connectSessionState { id status connectionId errorCode errorMessage redirectUrl } }"
+STATE = ("query { connectSessionState { id status connectionId errorCode errorMessage "
+         "redirectUrl } }")
 SESSION = """
 query Session($id: ID!) {
   connectSession(id: $id) { id status connectionId errorCode errorMessage }

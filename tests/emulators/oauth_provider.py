@@ -83,7 +83,8 @@ class OAuthProvider:
         if q.get("code_challenge_method") != "S256" or not q.get("code_challenge"):
             return self._redirect_error(q, "invalid_request")
         hidden = "".join(
-            f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(q.get(name, ""))}">'
+            f'<input type="hidden" name="{html.escape(name)}" '
+            f'value="{html.escape(q.get(name, ""))}">'
             for name in ("client_id", "redirect_uri", "state", "scope", "code_challenge")
         )
         page = f"""<!doctype html><html><head><title>Emulated provider: consent</title></head>
