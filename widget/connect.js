@@ -20,6 +20,18 @@
   var hostReady = false;
   var queued = [];
 
+  // Storage can be refused (a third-party frame with storage blocked): never let that break the flow.
+  function store(value) {
+    try {
+      if (value === null) window.sessionStorage.removeItem(CONTEXT_KEY);
+      else window.sessionStorage.setItem(CONTEXT_KEY, JSON.stringify(value));
+    } catch (e) { /* nothing to keep */ }
+  }
+
+  function stored() {
+    try { return JSON.parse(window.sessionStorage.getItem(CONTEXT_KEY) || "{}") || {}; } catch (e) { return {}; }
+  }
+
   // -- branding ------------------------------------------------------------------------
   var brand = data.workspace || {};
   var theme = (brand.theme || "LIGHT").toLowerCase();
@@ -120,7 +132,9 @@
   }
 
   function logo(integration) {
-    return el("img", { src: integration.logoUrl, alt: "", class: "weir-int-logo" });
+    var image = el("img", { src: integration.logoUrl, alt: "", class: "weir-int-logo" });
+    image.addEventListener("error", function () { image.style.visibility = "hidden"; });
+    return image;
   }
 
   // -- views ---------------------------------------------------------------------------
@@ -188,8 +202,7 @@
         return;
       }
     } else {
-      window.sessionStorage.setItem(CONTEXT_KEY, JSON.stringify({
-        token: token, mode: data.mode, hostOrigin: data.hostOrigin }));
+      store({ token: token, mode: data.mode, hostOrigin: data.hostOrigin });
     }
     spinner("Waiting for " + integration.displayName);
     gql("mutation($p:Boolean!){startOAuth(input:{consentInPopup:$p}){authorizeUrl}}", { p: framed })
@@ -334,7 +347,7 @@
 
   // -- outcomes ------------------------------------------------------------------------
   function succeeded(state) {
-    window.sessionStorage.removeItem(CONTEXT_KEY);
+    store(null);
     toHost("success", { connectionId: state.connectionId, sessionId: data.sessionId });
     if (state.redirectUrl && (data.mode === "redirect" || data.mode === "page")) {
       spinner("Connected. Returning to the app");
@@ -386,8 +399,7 @@
       setTimeout(function () { window.close(); }, 300);
       return;
     }
-    var saved = {};
-    try { saved = JSON.parse(window.sessionStorage.getItem(CONTEXT_KEY) || "{}") || {}; } catch (e) { saved = {}; }
+    var saved = stored();
     token = saved.token || null;
     data.mode = saved.mode || "page";
     data.hostOrigin = (data.allowedOrigins || []).indexOf(saved.hostOrigin) >= 0 ? saved.hostOrigin : null;

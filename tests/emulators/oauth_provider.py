@@ -205,11 +205,12 @@ def _free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def serve_app(app: Any, host: str = "127.0.0.1") -> AsyncIterator[str]:
-    """Run an ASGI app with uvicorn on a free loopback port; yield its base URL."""
+async def serve_app(app: Any, host: str = "127.0.0.1", port: int | None = None
+                    ) -> AsyncIterator[str]:
+    """Run an ASGI app with uvicorn on a (free) loopback port; yield its base URL."""
     import uvicorn
 
-    port = _free_port()
+    port = port or _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
                                            lifespan="off"))
     task = asyncio.create_task(server.serve())
