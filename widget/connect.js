@@ -133,7 +133,7 @@
 
   function logo(integration) {
     var image = el("img", { src: integration.logoUrl, alt: "", class: "weir-int-logo" });
-    image.addEventListener("error", function () { image.style.visibility = "hidden"; });
+    image.addEventListener("error", function () { image.style.display = "none"; });
     return image;
   }
 
