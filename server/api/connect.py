@@ -17,13 +17,13 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from server.api.connections import ConnectionNode
 from server.api.context import Context, Services
-from server.api.orgs import EndUser, Workspace, _load_workspace
+from server.api.orgs import EndUser, Workspace
 from server.connect import oauth
 from server.connect import service as sessions
 from server.connect.models import ConnectSession as ConnectSessionRow
 from server.errors import NotFound
-from server.orgs import service as orgs
 
 ConnectSessionStatus = strawberry.enum(
     Enum("ConnectSessionStatus", {name: name for name in sessions.STATUSES}),
@@ -69,17 +69,24 @@ class ConnectSession:
 
     @strawberry.field(description="The workspace whose branding and integrations it uses.")
     async def workspace(self, info: Info[Context, None]) -> Workspace:
-        found = await _load_workspace(info, self.workspace_id)
-        if found is None:
+        row = await info.context.loaders.workspace.load(self.workspace_id)
+        if row is None:
             raise NotFound("workspace", self.workspace_id)
-        return found
+        return Workspace.from_model(row)
 
     @strawberry.field(description="The end user connecting, if the session names one.")
     async def end_user(self, info: Info[Context, None]) -> EndUser | None:
         if self.end_user_id is None:
             return None
-        row = await orgs.get_end_user(scope=info.context.scope, end_user_id=self.end_user_id)
-        return EndUser.from_model(row)
+        row = await info.context.loaders.end_user.load(self.end_user_id)
+        return EndUser.from_model(row) if row else None
+
+    @strawberry.field(description="The connection created or reconnected, once `COMPLETED`.")
+    async def connection(self, info: Info[Context, None]) -> ConnectionNode | None:
+        if self.connection_id is None:
+            return None
+        row = await info.context.loaders.connection.load(str(self.connection_id))
+        return ConnectionNode.from_model(row) if row else None
 
     @classmethod
     def from_model(cls, row: ConnectSessionRow) -> ConnectSession:

@@ -34,6 +34,7 @@ from server.errors import Conflict, ValidationFailed
 from server.events import EventBus
 from server.integrations import catalog
 from server.integrations.models import WorkspaceIntegration
+from server.integrations.service import load_oauth_client_secret
 from server.scope import Scope
 
 log = logging.getLogger("weir.oauth")
@@ -86,11 +87,11 @@ async def oauth_client(
         row = await WorkspaceIntegration.get_or_none(
             organization_id=organization_id, workspace_id=workspace_id,
             integration_name=integration_name)
-    if row is not None and row.oauth_client_id and row.oauth_client_secret_encrypted:
-        secret = key_ring.decrypt(row.oauth_client_secret_encrypted, associated_data=row.id)
+    secret = load_oauth_client_secret(key_ring=key_ring, integration=row) if row else None
+    if row is not None and row.oauth_client_id and secret:
         scopes = tuple(row.scopes) if row.scopes else spec.oauth.default_scopes
         return OAuthClient(spec=spec, auth_type="OAUTH2", client_id=row.oauth_client_id,
-                           client_secret=Secret(secret.decode()), scopes=scopes)
+                           client_secret=Secret(secret), scopes=scopes)
     platform = settings.platform_oauth.get(integration_name)
     if platform is not None and auth_type != "OAUTH2":
         return OAuthClient(spec=spec, auth_type="PLATFORM_OAUTH2", client_id=platform[0],

@@ -363,12 +363,30 @@ async def submit_credentials(
         connection = await store_credentials(
             session=session, settings=settings, key_ring=key_ring, auth_type=chosen,
             credentials=credentials, expires_at=None, check=True, http=http, bus=bus)
+    except ValidationFailed as exc:
+        raise ValidationFailed([FieldError(_form_path(e.field), e.message)
+                                for e in exc.errors]) from None
     except CheckFailed as exc:
         # On the page a refused key is a problem with the field the user typed it in.
         field = "input.credentials.secret_text" if chosen == "SECRET_TEXT" else "input.credentials"
         raise ValidationFailed.field(field, exc.message) from None
     return await transition(session=session, status="COMPLETED", bus=bus,
                             connection_id=connection.id)
+
+
+# createConnection names credential fields by its own inputs; the page's form by their keys.
+_INPUT_TO_KEY = {"input.secretText": "secret_text", "input.username": "username",
+                 "input.password": "password"}
+
+
+def _form_path(path: str) -> str:
+    if path in _INPUT_TO_KEY:
+        return f"input.credentials.{_INPUT_TO_KEY[path]}"
+    if path.startswith("input.props."):
+        return "input.credentials." + path[len("input.props."):]
+    if path == "input.props":
+        return "input.credentials"
+    return path
 
 
 async def store_credentials(
@@ -381,9 +399,14 @@ async def store_credentials(
     if session.reconnect_connection_id:
         connection = await connections.get_connection(
             scope=scope, connection_id=session.reconnect_connection_id)
-        if check and http is not None:
-            await _check(settings=settings, connection_name=connection.integration_name,
-                         credentials=credentials, http=http)
+        if check:
+            spec = catalog.get_integration(name=connection.integration_name)
+            result = await connections.run_check(settings=settings, spec=spec,
+                                                 auth_type=connection.auth_type,
+                                                 credentials=credentials, http=http)
+            if not result.ok:
+                raise CheckFailed(f"{spec.display_name} refused the credentials: "
+                                  f"{result.message or 'no reason given'}")
         return await connections.replace_credentials(
             key_ring=key_ring, connection=connection, credentials=credentials,
             expires_at=expires_at, bus=bus)
@@ -400,20 +423,6 @@ async def store_credentials(
             expires_at=expires_at, check=check, http=http, bus=bus)
     except IntegrityError:
         raise Conflict("a connection with this externalId already exists") from None
-
-
-async def _check(
-    *, settings: Settings, connection_name: str, credentials: dict[str, Any],
-    http: httpx.AsyncClient,
-) -> None:
-    module = get_connector(connection_name)
-    if module is None:
-        raise NotFound("integration", connection_name)
-    context = connections.connector_context(settings=settings, integration_name=connection_name,
-                                            http=http, credentials=credentials)
-    result = await module.check(context, credentials)
-    if not result.ok:
-        raise CheckFailed(result.message or "the provider refused the credentials")
 
 
 # -- the hosted page ------------------------------------------------------------------------

@@ -105,11 +105,10 @@ async def _refresh(
         await connections.set_status(connection=connection, status="ERROR", reason=reason, bus=bus)
         raise CheckFailed(reason) from None
     new_credentials, expires_at = token_credentials(token, previous=credentials)
+    # replace_credentials also stamps last_refreshed_at and brings the status back to ACTIVE.
     await connections.replace_credentials(key_ring=key_ring, connection=connection,
                                           credentials=new_credentials, expires_at=expires_at,
                                           bus=bus)
-    connection.last_refreshed_at = datetime.now(UTC)
-    await connection.save(update_fields=["last_refreshed_at"])
     log.info("refreshed the OAuth token of connection %s", connection.id)
     return new_credentials
 

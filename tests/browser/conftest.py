@@ -7,7 +7,6 @@ Without /usr/bin/chromium the tests skip locally and fail under ``CI=true``.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -67,31 +66,21 @@ async def stack(require_chromium: None, settings: Any, monkeypatch: Any) -> Asyn
     provider = OAuthProvider(redirect_uris=[f"{weir_url}/oauth/callback"])
     clear_auth_cache()
     application = create_app(settings)
-    import uvicorn
-
-    async with application.router.lifespan_context(application):
-        server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=port,
-                                               log_level="warning", lifespan="off"))
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            await asyncio.sleep(0.02)
-        async with serve_app(provider.app()) as provider_url:
-            provider.issuer = provider_url
-            install_catalog(monkeypatch, provider_url)
-            async with httpx.AsyncClient(base_url=weir_url) as http:
-                tenant = await make_tenant(http, "Acme")
-                host_port = free_port()
-                host_url = f"http://localhost:{host_port}"
-                await configure_workspace(settings, tenant.workspace_id, origins=[host_url],
-                                          redirect_uris=[f"{host_url}/connected"])
-                host = host_app.create_app(weir_url=weir_url, api_key=tenant.key,
-                                           public_url=host_url,
-                                           workspace_id=tenant.workspace_id)
-                async with serve_app(host, host="127.0.0.1", port=host_port):
-                    yield Stack(weir_url=weir_url, host_url=host_url, provider=provider,
-                                tenant=tenant, settings=settings)
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
+    async with application.router.lifespan_context(application), \
+            serve_app(application, port=port), serve_app(provider.app()) as provider_url:
+        provider.issuer = provider_url
+        install_catalog(monkeypatch, provider_url)
+        async with httpx.AsyncClient(base_url=weir_url) as http:
+            tenant = await make_tenant(http, "Acme")
+            host_port = free_port()
+            host_url = f"http://localhost:{host_port}"
+            await configure_workspace(settings, tenant.workspace_id, origins=[host_url],
+                                      redirect_uris=[f"{host_url}/connected"])
+            host = host_app.create_app(weir_url=weir_url, api_key=tenant.key,
+                                       public_url=host_url, workspace_id=tenant.workspace_id)
+            async with serve_app(host, host="127.0.0.1", port=host_port):
+                yield Stack(weir_url=weir_url, host_url=host_url, provider=provider,
+                            tenant=tenant, settings=settings)
     sys.path.remove(str(ROOT / "examples" / "host-app"))
     sys.modules.pop("app", None)
 

@@ -85,7 +85,8 @@ async def test_inline_mode_shows_the_server_field_error_then_connects(browser, s
     assert await frame.inner_text("#weir-f-secret_text-error") == "This field is required."
     await frame.fill("#weir-f-secret_text", "sk_wrong")
     await frame.click("button[type=submit]")
-    await frame.wait_for_selector("text=The provider rejected this API key (401).")
+    await frame.wait_for_selector("text=Test Key refused the credentials: "
+                                  "The provider rejected this API key (401).")
     assert await frame.get_attribute("#weir-f-secret_text", "aria-invalid") == "true"
     assert await frame.get_attribute("#weir-f-secret_text", "type") == "password"
     await page.screenshot(path=str(SCREENSHOTS / "inline.png"))

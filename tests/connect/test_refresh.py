@@ -13,7 +13,7 @@ from server.connections import service as connections
 from server.connections.models import Connection
 from server.crypto import load_key_ring
 from server.errors import CheckFailed
-from server.events import InMemoryEventBus, channel
+from server.events import InMemoryEventBus
 from tests.connect.conftest import connect_with_oauth
 
 
@@ -113,7 +113,8 @@ async def test_invalid_grant_sets_error_and_publishes_status_change(acme, provid
     key_ring = load_key_ring(settings)
     connection = await _oauth_connection(acme)
     await _expire_soon(connection)
-    async with bus.subscribe(channel(acme.organization_id, "connection", connection.id)) as events:
+    where = connections.status_channel(acme.organization_id, connection.workspace_id)
+    async with bus.subscribe(where) as events:
         async with httpx.AsyncClient() as http:
             with pytest.raises(CheckFailed, match="invalid_grant"):
                 await refresh.fresh_credentials(settings=settings, key_ring=key_ring,

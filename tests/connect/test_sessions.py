@@ -107,7 +107,7 @@ async def test_session_moves_pending_connecting_completed(acme):
     assert error["extensions"]["code"] == "VALIDATION_FAILED"
     assert error["extensions"]["fields"] == [{
         "field": "input.credentials.secret_text",
-        "message": "The provider rejected this API key (401)."}]
+        "message": "Test Key refused the credentials: The provider rejected this API key (401)."}]
     assert (await ConnectSession.get(id=session_id)).status == "CONNECTING"
 
     done = await acme.graphql(SUBMIT, {"credentials": {"secret_text": "sk_good"}}, key=token)
