@@ -131,6 +131,12 @@
     show(text, [el("div", { class: "weir-spinner", role: "status", "aria-label": text })]);
   }
 
+  function categoryLabel(category) {
+    if (category.length <= 3) return category;  // CRM, AI
+    var words = category.toLowerCase().replace(/_/g, " ");
+    return words.charAt(0).toUpperCase() + words.slice(1);
+  }
+
   function logo(integration) {
     var image = el("img", { src: integration.logoUrl, alt: "", class: "weir-int-logo" });
     image.addEventListener("error", function () { image.style.display = "none"; });
@@ -151,7 +157,7 @@
           type: "button", class: "weir-int", "data-integration": integration.name,
           onclick: function () { choose(integration); }
         }, [logo(integration), el("span", { class: "weir-int-name", text: integration.displayName }),
-            el("span", { class: "weir-int-cat", text: integration.category.toLowerCase().replace("_", " ") })])]));
+            el("span", { class: "weir-int-cat", text: categoryLabel(integration.category) })])]));
       });
       if (!list.firstChild) list.appendChild(el("li", { class: "weir-empty", text: "No integration matches." }));
       reportHeight();

@@ -56,11 +56,13 @@ async def approve_in(popup: Any, approve: bool = True) -> None:
 
 
 async def test_modal_mode_connects_with_oauth_consent_in_a_popup(browser, stack):
-    page = await open_host(browser, stack, "testoauth")
+    page = await open_host(browser, stack)
     await page.click("[data-mode=modal]")
     frame = await connect_frame(page)
-    button = await frame.wait_for_selector("[data-action=oauth]")
+    await frame.wait_for_selector("[data-integration=testoauth]")
     await page.screenshot(path=str(SCREENSHOTS / "modal.png"))
+    await frame.click("[data-integration=testoauth]")
+    button = await frame.wait_for_selector("[data-action=oauth]")
     async with page.context.expect_page() as consent_info:
         await button.click()
     await approve_in(await consent_info.value)
