@@ -347,7 +347,9 @@
           reportHeight();
         });
     });
-    show(integration.displayName, [logo(integration), form, backLink()],
+    var note = fields.length ? null : el("p", { class: "weir-muted",
+      text: integration.displayName + " needs no credentials." });
+    show(integration.displayName, [logo(integration), note, form, backLink()],
          form.querySelector("input,select") || submit);
   }
 

@@ -177,3 +177,26 @@ async def test_oauth_without_a_configured_app_is_a_field_error(acme):
     error = body["errors"][0]
     assert error["extensions"]["code"] == "VALIDATION_FAILED"
     assert "no OAuth app is configured" in error["message"]
+
+
+async def test_platform_oauth_app_is_used_without_a_workspace_app(acme, app, provider, settings):
+    import httpx
+
+    from server.config import Secret
+    from server.connections import refresh
+    from server.integrations.models import WorkspaceIntegration
+
+    await WorkspaceIntegration.all().delete()
+    platform = settings.replace(
+        platform_oauth={"testoauth": ("weir-test-client", Secret("weir-test-secret"))})
+    app.state.runtime.services.settings = platform
+    session = await connect_with_oauth(acme, endUserExternalId="u1")
+    assert session["status"] == "COMPLETED"
+    connection = await Connection.get(id=session["connectionId"])
+    assert connection.auth_type == "PLATFORM_OAUTH2"
+    async with httpx.AsyncClient() as http:
+        fresh = await refresh.fresh_credentials(settings=platform,
+                                                key_ring=load_key_ring(settings),
+                                                connection=connection, http=http, bus=None,
+                                                force=True)
+    assert fresh["access_token"] in provider.access_tokens
