@@ -179,7 +179,7 @@
     gql("mutation($n:String!){selectIntegration(input:{integrationName:$n}){" + STATE_FIELDS + "}}",
         { n: integration.name }).then(function () {
       toHost("integration_selected", { integration: integration.name });
-      if (integration.formAuthType) showForm(integration); else showOAuth(integration);
+      if (integration.oauth || !integration.formAuthType) showOAuth(integration); else showForm(integration);
     }, failed);
   }
 
@@ -187,9 +187,11 @@
     var button = el("button", { type: "button", class: "weir-primary", "data-action": "oauth",
                                 onclick: function () { startOAuth(integration); },
                                 text: "Connect with " + integration.displayName });
+    var other = integration.formAuthType ? el("button", { type: "button", class: "weir-link",
+      onclick: function () { showForm(integration); }, text: "Use an API key instead" }) : null;
     show(integration.displayName, [logo(integration),
       el("p", { class: "weir-muted", text: "You will sign in to " + integration.displayName +
-        " and approve access. Weir never sees your password." }), button, backLink()], button);
+        " and approve access. Weir never sees your password." }), button, other, backLink()], button);
   }
 
   function backLink() {
@@ -253,9 +255,18 @@
       var p = schema.properties[name];
       return { name: name, title: p.title || name, help: p.description, type: p.type || "string",
                required: required.indexOf(name) >= 0, enumValues: p["enum"], defaultValue: p["default"],
-               secret: p.format === "password" || p.writeOnly === true || p["x-secret"] === true || p.airbyte_secret === true,
+               secret: p.format === "password" || p.writeOnly === true || p["x-secret"] === true ||
+                 p.airbyte_secret === true || secretName(name),
                pattern: p.pattern, minLength: p.minLength, maxLength: p.maxLength,
                minimum: p.minimum, maximum: p.maximum };
+    });
+  }
+
+  // The same rule as the server's vault: a field named like a secret is one.
+  function secretName(name) {
+    var lowered = name.toLowerCase();
+    return ["password", "secret", "token", "api_key", "apikey", "private_key", "key"].some(function (part) {
+      return lowered === part || lowered.slice(-(part.length + 1)) === "_" + part;
     });
   }
 
@@ -349,7 +360,9 @@
     });
     var note = fields.length ? null : el("p", { class: "weir-muted",
       text: integration.displayName + " needs no credentials." });
-    show(integration.displayName, [logo(integration), note, form, backLink()],
+    var other = integration.oauth ? el("button", { type: "button", class: "weir-link",
+      onclick: function () { showOAuth(integration); }, text: "Sign in with " + integration.displayName + " instead" }) : null;
+    show(integration.displayName, [logo(integration), note, form, other, backLink()],
          form.querySelector("input,select") || submit);
   }
 

@@ -56,15 +56,17 @@ def _branding(workspace: Workspace | None) -> dict[str, Any]:
             "theme": workspace.theme}
 
 
-def _integration(name: str, public_url: str) -> dict[str, Any] | None:
+def _integration(name: str, public_url: str, oauth_ready: set[str]) -> dict[str, Any] | None:
     module = get_connector(name)
     if module is None:
         return None
     spec = module.SPEC
+    supports_oauth = spec.oauth is not None and any(a.endswith("OAUTH2") for a in spec.auth_types)
     return {
         "name": spec.name, "displayName": spec.display_name, "category": spec.category,
         "description": spec.description, "logoUrl": f"{public_url}/logos/{spec.name}.svg",
-        "oauth": spec.oauth is not None and any(a.endswith("OAUTH2") for a in spec.auth_types),
+        # OAuth is offered when the workspace (or the deployment) has an app for it.
+        "oauth": supports_oauth and spec.name in oauth_ready,
         "formAuthType": sessions.form_auth_type(spec.auth_types),
         "authFieldsSchema": spec.auth_fields_schema,
     }
@@ -113,7 +115,7 @@ async def connect_page(request: Request) -> Response:
     mode = mode if mode in MODES else "page"
     origin = request.query_params.get("origin")
     context = await sessions.page_context(token=request.query_params.get("token"),
-                                          bus=services.bus)
+                                          settings=settings, bus=services.bus)
     if context is None:
         data = {"view": "error", "errorCode": "TOKEN_INVALID", "mode": mode,
                 "errorMessage": "This connect link is not valid. Ask the app for a new one.",
@@ -126,8 +128,9 @@ async def connect_page(request: Request) -> Response:
         "view": "connect", "mode": mode, "hostOrigin": host_origin,
         "weirOrigin": settings.effective_public_url, "graphqlUrl": "/graphql",
         "workspace": _branding(workspace), **_session_data(session),
-        "integrations": [found for name in session.allowed_integrations or []
-                         if (found := _integration(name, settings.effective_public_url))],
+        "integrations": [
+            found for name in session.allowed_integrations or []
+            if (found := _integration(name, settings.effective_public_url, context.oauth_ready))],
     }
     status = 200
     if origin is not None and host_origin is None:
@@ -150,7 +153,8 @@ async def connect_check(request: Request) -> Response:
     """
     services = _services(request)
     token = (await request.body())[:300].decode("utf-8", "replace").strip()
-    context = await sessions.page_context(token=token, bus=services.bus)
+    context = await sessions.page_context(token=token, settings=services.settings,
+                                          bus=services.bus)
     origin = request.headers.get("origin")
     result: dict[str, Any] = {"ok": True, "code": None}
     if context is None:
@@ -176,7 +180,8 @@ async def oauth_callback(request: Request) -> Response:
                             "weirOrigin": settings.effective_public_url, "graphqlUrl": "/graphql"}
     workspace = None
     if result.session is not None:
-        context = await sessions.session_page_context(session=result.session, bus=services.bus)
+        context = await sessions.session_page_context(session=result.session, settings=settings,
+                                                      bus=services.bus)
         workspace = context.workspace
         data.update(_session_data(context.session),
                     allowedOrigins=list(workspace.allowed_origins or []))

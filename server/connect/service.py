@@ -125,18 +125,23 @@ async def expire_if_due(*, session: ConnectSession, bus: EventBus | None) -> Con
 # -- host app side (API key) ----------------------------------------------------------------
 
 
+async def oauth_ready(*, workspace_id: str, settings: Settings) -> set[str]:
+    """Integrations this workspace can connect with OAuth: its own app, or a platform app."""
+    rows = await WorkspaceIntegration.filter(workspace_id=workspace_id,
+                                             oauth_client_id__isnull=False)
+    return {row.integration_name for row in rows if row.oauth_client_secret_encrypted} | set(
+        settings.platform_oauth)
+
+
 async def _default_integrations(*, workspace: Workspace, settings: Settings) -> list[str]:
     """Every catalog integration the workspace has not disabled and can actually connect."""
-    rows = await WorkspaceIntegration.filter(workspace_id=workspace.id)
-    configured = {row.integration_name: row for row in rows}
+    disabled = set(await WorkspaceIntegration.filter(
+        workspace_id=workspace.id, enabled=False).values_list("integration_name", flat=True))
+    ready = await oauth_ready(workspace_id=workspace.id, settings=settings)
     names = []
     for spec in catalog.list_integrations():
-        row = configured.get(spec.name)
-        if row is not None and not row.enabled:
-            continue
         oauth_only = all(auth in OAUTH_AUTH_TYPES for auth in spec.auth_types)
-        has_app = (row is not None and row.oauth_client_id) or spec.name in settings.platform_oauth
-        if oauth_only and not has_app:
+        if spec.name in disabled or (oauth_only and spec.name not in ready):
             continue
         names.append(spec.name)
     return names
@@ -432,23 +437,30 @@ async def store_credentials(
 class PageContext:
     session: ConnectSession
     workspace: Workspace
+    oauth_ready: set[str]
 
 
-async def page_context(*, token: str | None, bus: EventBus | None) -> PageContext | None:
+async def page_context(
+    *, token: str | None, settings: Settings, bus: EventBus | None
+) -> PageContext | None:
     """The session behind a connect token (even an expired one, to brand its error page)."""
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     session = await ConnectSession.get_or_none(token_hash=hash_token(token))
     if session is None:
         return None
-    return await session_page_context(session=session, bus=bus)
+    return await session_page_context(session=session, settings=settings, bus=bus)
 
 
-async def session_page_context(*, session: ConnectSession, bus: EventBus | None) -> PageContext:
+async def session_page_context(
+    *, session: ConnectSession, settings: Settings, bus: EventBus | None
+) -> PageContext:
     session = await expire_if_due(session=session, bus=bus)
     scope = Scope(organization_id=session.organization_id)
     workspace = await orgs.get_workspace(scope=scope, workspace_id=session.workspace_id)
-    return PageContext(session=session, workspace=workspace)
+    return PageContext(session=session, workspace=workspace,
+                       oauth_ready=await oauth_ready(workspace_id=workspace.id,
+                                                     settings=settings))
 
 
 def form_auth_type(auth_types: tuple[str, ...]) -> str | None:

@@ -103,3 +103,15 @@ async def test_widget_is_small_and_its_sri_hash_matches_what_is_served(client):
     snippet = widget.snippet("https://weir.example.com")
     assert f'integrity="{expected}"' in snippet and 'crossorigin="anonymous"' in snippet
     print(snippet)
+
+
+async def test_oauth_is_offered_only_with_an_oauth_app(acme):
+    from server.integrations.models import WorkspaceIntegration
+
+    created = await create_session(acme, allowedIntegrations=["testoauth", "testkey"])
+    await WorkspaceIntegration.all().delete()
+    response = await acme.http.get("/connect", params={"token": created["token"]})
+    by_name = {i["name"]: i for i in _page_data(response.text)["integrations"]}
+    assert by_name["testoauth"]["oauth"] is False
+    assert (await create_session(acme))["session"]["allowedIntegrations"] == [
+        "testdb", "testkey"]
