@@ -7,8 +7,8 @@ Without /usr/bin/chromium the tests skip locally and fail under ``CI=true``.
 
 from __future__ import annotations
 
+import importlib.util
 import os
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +43,16 @@ def require_chromium() -> None:
         pytest.skip(message)
 
 
+def _load_example_host_app() -> Any:
+    """The example host app (examples/host-app/app.py) is the host page under test."""
+    path = ROOT / "examples" / "host-app" / "app.py"
+    spec = importlib.util.spec_from_file_location("weir_example_host_app", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @dataclass
 class Stack:
     weir_url: str
@@ -57,8 +67,7 @@ async def stack(require_chromium: None, settings: Any, monkeypatch: Any) -> Asyn
     from server.orgs.api_keys import clear_auth_cache
     from server.web.app import create_app
 
-    sys.path.insert(0, str(ROOT / "examples" / "host-app"))
-    import app as host_app  # the example host app is the host page under test
+    host_app = _load_example_host_app()
 
     port = free_port()
     weir_url = f"http://127.0.0.1:{port}"
@@ -81,8 +90,6 @@ async def stack(require_chromium: None, settings: Any, monkeypatch: Any) -> Asyn
             async with serve_app(host, host="127.0.0.1", port=host_port):
                 yield Stack(weir_url=weir_url, host_url=host_url, provider=provider,
                             tenant=tenant, settings=settings)
-    sys.path.remove(str(ROOT / "examples" / "host-app"))
-    sys.modules.pop("app", None)
 
 
 @pytest.fixture
