@@ -20,7 +20,7 @@ from strawberry.types import Info
 from server.api.connections import ConnectionNode
 from server.api.context import Context, Services
 from server.api.orgs import EndUser, Workspace
-from server.connect import oauth
+from server.connect import flow, oauth
 from server.connect import service as sessions
 from server.connect.models import ConnectSession as ConnectSessionRow
 from server.errors import NotFound
@@ -244,7 +244,7 @@ class ConnectMutation:
     async def select_integration(
         self, info: Info[Context, None], input: SelectIntegrationInput
     ) -> ConnectSessionState:
-        row = await sessions.select_integration(
+        row = await flow.select_integration(
             scope=info.context.scope, integration_name=input.integration_name,
             bus=info.context.bus)
         return ConnectSessionState.from_model(row)
@@ -266,7 +266,7 @@ class ConnectMutation:
     async def submit_credentials(
         self, info: Info[Context, None], input: SubmitCredentialsInput
     ) -> ConnectSessionState:
-        row = await sessions.submit_credentials(
+        row = await flow.submit_credentials(
             scope=info.context.scope, settings=info.context.settings,
             key_ring=info.context.services.key_ring, credentials=input.credentials,
             integration_name=input.integration_name, auth_type=input.auth_type,

@@ -26,6 +26,7 @@ from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_r
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from server.config import Secret, Settings
+from server.connect import flow
 from server.connect import service as sessions
 from server.connect.models import ConnectSession
 from server.connectors.base import ConnectorSpec
@@ -273,7 +274,7 @@ async def finish(
                            bus, popup)
     credentials, expires_at = token_credentials(token)
     try:
-        connection = await sessions.store_credentials(
+        connection = await flow.store_credentials(
             session=session, settings=settings, key_ring=key_ring, auth_type=client.auth_type,
             credentials=credentials, expires_at=expires_at, check=False, http=http, bus=bus)
     except Conflict as exc:

@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from server.api.connect import http_client
 from server.api.context import Services
-from server.connect import oauth
+from server.connect import flow, oauth
 from server.connect import service as sessions
 from server.connect.models import ConnectSession
 from server.connectors.registry import get_connector
@@ -67,7 +67,7 @@ def _integration(name: str, public_url: str, oauth_ready: set[str]) -> dict[str,
         "description": spec.description, "logoUrl": f"{public_url}/logos/{spec.name}.svg",
         # OAuth is offered when the workspace (or the deployment) has an app for it.
         "oauth": supports_oauth and spec.name in oauth_ready,
-        "formAuthType": sessions.form_auth_type(spec.auth_types),
+        "formAuthType": flow.form_auth_type(spec.auth_types),
         "authFieldsSchema": spec.auth_fields_schema,
     }
 
@@ -114,7 +114,7 @@ async def connect_page(request: Request) -> Response:
     mode = request.query_params.get("mode", "page")
     mode = mode if mode in MODES else "page"
     origin = request.query_params.get("origin")
-    context = await sessions.page_context(token=request.query_params.get("token"),
+    context = await flow.page_context(token=request.query_params.get("token"),
                                           settings=settings, bus=services.bus)
     if context is None:
         data = {"view": "error", "errorCode": "TOKEN_INVALID", "mode": mode,
@@ -153,7 +153,7 @@ async def connect_check(request: Request) -> Response:
     """
     services = _services(request)
     token = (await request.body())[:300].decode("utf-8", "replace").strip()
-    context = await sessions.page_context(token=token, settings=services.settings,
+    context = await flow.page_context(token=token, settings=services.settings,
                                           bus=services.bus)
     origin = request.headers.get("origin")
     result: dict[str, Any] = {"ok": True, "code": None}
@@ -180,7 +180,7 @@ async def oauth_callback(request: Request) -> Response:
                             "weirOrigin": settings.effective_public_url, "graphqlUrl": "/graphql"}
     workspace = None
     if result.session is not None:
-        context = await sessions.session_page_context(session=result.session, settings=settings,
+        context = await flow.session_page_context(session=result.session, settings=settings,
                                                       bus=services.bus)
         workspace = context.workspace
         data.update(_session_data(context.session),
