@@ -262,15 +262,24 @@ async def connect_session_updates(
     async with bus.subscribe(session_channel(session)) as events:
         session = await get_connect_session(scope=scope, session_id=session_id, bus=bus)
         yield session
-        while ALLOWED_MOVES[session.status]:
-            remaining = (session.expires_at - _now()).total_seconds()
-            try:
-                # Nobody publishes when time simply runs out, so wake up at the expiry.
-                await asyncio.wait_for(anext(events), timeout=max(remaining, 0) + 0.05)
-            except TimeoutError:
-                pass
-            session = await get_connect_session(scope=scope, session_id=session_id, bus=bus)
-            yield session
+        # Kept across wake-ups: cancelling a pending read would end the event stream.
+        pending: asyncio.Future[Any] | None = None
+        try:
+            while ALLOWED_MOVES[session.status]:
+                if pending is None:
+                    pending = asyncio.ensure_future(anext(events))
+                remaining = (session.expires_at - _now()).total_seconds()
+                # Nobody publishes when time simply runs out, so wake up at the expiry too.
+                done, _ = await asyncio.wait({pending}, timeout=max(remaining, 0) + 0.05)
+                if done:
+                    pending = None
+                previous = (session.status, session.updated_at)
+                session = await get_connect_session(scope=scope, session_id=session_id, bus=bus)
+                if (session.status, session.updated_at) != previous:
+                    yield session
+        finally:
+            if pending is not None:
+                pending.cancel()
 
 
 def redirect_target(session: ConnectSession) -> str | None:
