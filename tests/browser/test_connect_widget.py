@@ -61,6 +61,15 @@ async def test_modal_mode_connects_with_oauth_consent_in_a_popup(browser, stack)
     frame = await connect_frame(page)
     await frame.wait_for_selector("[data-integration=testoauth]")
     await page.screenshot(path=str(SCREENSHOTS / "modal.png"))
+    # Keyboard: Tab cycles inside the dialog (close button and three integrations).
+    await frame.focus("[data-integration=testdb]")
+    visited = []
+    for _ in range(6):
+        await page.keyboard.press("Tab")
+        visited.append(await frame.evaluate(
+            "document.activeElement.getAttribute('data-integration') || "
+            "document.activeElement.getAttribute('aria-label')"))
+    assert visited == ["testkey", "testoauth", "Close", "testdb", "testkey", "testoauth"]
     await frame.click("[data-integration=testoauth]")
     button = await frame.wait_for_selector("[data-action=oauth]")
     async with page.context.expect_page() as consent_info:
