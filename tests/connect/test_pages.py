@@ -115,3 +115,16 @@ async def test_oauth_is_offered_only_with_an_oauth_app(acme):
     assert by_name["testoauth"]["oauth"] is False
     assert (await create_session(acme))["session"]["allowedIntegrations"] == [
         "testdb", "testkey"]
+
+
+def test_readme_snippet_pins_the_current_widget():
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    pinned = re.findall(r'/widget/v1/weir\.js" integrity="(sha384-[^"]+)"', readme.read_text())
+    if not pinned:
+        import pytest
+
+        pytest.skip("README.md has no widget snippet yet")
+    assert set(pinned) == {widget.sri_hash()}, (
+        "weir.js changed: print the new snippet with `python -m server.web.widget <public url>`")
