@@ -62,6 +62,21 @@ OPERATIONS = {
         "integrationName: \"demo\", enabled: false}) { id } }",
         lambda v: {"w": v["workspace"]},
     ),
+    "createConnectSession": (
+        "mutation($w: ID!) { createConnectSession(input: {workspaceId: $w, "
+        "integrationName: \"demo\"}) { token } }",
+        lambda v: {"w": v["workspace"]},
+    ),
+    "connectSession": ("query($id: ID!) { connectSession(id: $id) { id status } }",
+                       lambda v: {"id": v["connect_session"]}),
+    "cancelConnectSession": ("mutation($id: ID!) { cancelConnectSession(id: $id) { id } }",
+                             lambda v: {"id": v["connect_session"]}),
+    # Connect-token operations act on the token's own session: an API key is FORBIDDEN.
+    "connectSessionState": ("{ connectSessionState { id } }", None),
+    "selectIntegration": (
+        'mutation { selectIntegration(input: {integrationName: "demo"}) { id } }', None),
+    "startOAuth": ("mutation { startOAuth { authorizeUrl } }", None),
+    "submitCredentials": ("mutation { submitCredentials(input: {credentials: {}}) { id } }", None),
 }
 
 # Lists filtered by another tenant's id may answer NOT_FOUND or an empty page; either is fine.
@@ -89,7 +104,13 @@ async def victim_objects(tenant):
         'scope: WORKSPACE, workspaceId: $w, externalId: "secret-conn"}) { id } }',
         {"w": tenant.workspace_id},
     )
+    session = await tenant.data(
+        'mutation($w: ID!) { createConnectSession(input: {workspaceId: $w, '
+        'integrationName: "demo"}) { session { id } } }',
+        {"w": tenant.workspace_id},
+    )
     return {
+        "connect_session": session["createConnectSession"]["session"]["id"],
         "connection": connection["createConnection"]["id"],
         "workspace": tenant.workspace_id,
         "end_user": end_user["createEndUser"]["id"],
