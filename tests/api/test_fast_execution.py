@@ -24,6 +24,9 @@ CREATE_API_KEY = """mutation($w: ID) {
   createApiKey(input: {name: "restricted", workspaceId: $w}) { secret apiKey { id } }
 }"""
 CREATE_CONNECTION = """mutation($input: CreateConnectionInput!) { createConnection(input: $input) { id } }"""
+CREATE_SESSION = """mutation($input: CreateConnectSessionInput!) {
+  createConnectSession(input: $input) { session { id } }
+}"""
 CONFIGURE = """mutation($input: ConfigureWorkspaceIntegrationInput!) {
   configureWorkspaceIntegration(input: $input) { id }
 }"""
@@ -101,6 +104,13 @@ DIRECTIVES = """query($withUsers: Boolean!, $skipKeys: Boolean!) {
   workspaces @include(if: false) { edges { node { id } } }
   viewer @skip(if: false) { organization { name } }
 }"""
+CONNECT_SESSION = """query($id: ID!) {
+  connectSession(id: $id) {
+    id status allowedIntegrations integrationName connectionName externalId redirectUri
+    connectionId errorCode errorMessage expiresAt createdAt updatedAt
+    workspace { id name } endUser { externalId workspace { id } } connection { id }
+  }
+}"""
 OPERATIONS = """query One { viewer { organization { id } } }
 query Two { workspaces { edges { node { name } } } }"""
 
@@ -130,6 +140,7 @@ READS: list[tuple[str, Any, str | None]] = [
     (DIRECTIVES, {"withUsers": True, "skipKeys": False}, None),
     (DIRECTIVES, {"withUsers": False, "skipKeys": True}, None),
     (DIRECTIVES, {"withUsers": True, "skipKeys": True}, None),
+    (CONNECT_SESSION, lambda s: {"id": s["session"]}, None),
     (OPERATIONS, {}, "One"),
     (OPERATIONS, {}, "Two"),
 ]
@@ -166,8 +177,12 @@ async def seeded(tenant) -> dict[str, Any]:
         "workspaceId": tenant.workspace_id, "integrationName": "demo", "strategy": "FIXED",
         "fixedConnectionId": connections[2],
     }})
+    session = (await tenant.data(CREATE_SESSION, {"input": {
+        "workspaceId": tenant.workspace_id, "allowedIntegrations": ["demo"],
+        "endUserExternalId": "customer-1", "connectionName": "Demo",
+    }}))["createConnectSession"]["session"]["id"]
     listed = await tenant.data(WORKSPACES, {"first": 1})
-    return {"workspace": tenant.workspace_id, "branded": branded, "end_users": end_users,
+    return {"session": session, "workspace": tenant.workspace_id, "branded": branded, "end_users": end_users,
             "connections": connections,
             "workspace_cursor": listed["workspaces"]["pageInfo"]["endCursor"]}
 
