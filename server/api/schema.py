@@ -21,7 +21,7 @@ from strawberry.extensions import (
 from server.api.connect import ConnectMutation, ConnectQuery, ConnectSubscription
 from server.api.connections import ConnectionsMutation, ConnectionsQuery, ConnectionsSubscription
 from server.api.errors import WeirErrorFormatter
-from server.api.fast_execution import FastExecutor
+from server.api.execution import FastExecutor
 from server.api.integrations import IntegrationsQuery
 from server.api.orgs import OrgsMutation, OrgsQuery, OrgsSubscription
 from server.api.workspace_integrations import (

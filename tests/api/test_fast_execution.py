@@ -11,7 +11,7 @@ import strawberry
 
 from server.api import orgs as orgs_api
 from server.api.context import Context
-from server.api.fast_execution import FastExecutor
+from server.api.execution import FastExecutor
 from server.api.loaders import Loaders
 from server.api.schema import build_schema
 from server.orgs.api_keys import authenticate
