@@ -433,3 +433,20 @@ async def test_the_executor_matches_graphql_core_on_other_constructs(fallbacks):
             results.append(json.dumps([result.data, [e.formatted for e in result.errors or []]]))
         assert results[0] == results[1], query
     assert fallbacks == ["query"] * len(TOY_FALLBACK)
+
+
+async def test_a_planner_failure_is_logged_once_and_graphql_core_answers(
+    seeded, executors, fallbacks, monkeypatch, caplog
+):
+    from server.api.execution import planning
+
+    def broken(executor: Any) -> Any:
+        raise TypeError("collect_fields() changed its signature")
+
+    monkeypatch.setattr(planning, "_plan_operation", broken)
+    for _ in range(2):
+        fast, reference = await executors.both(END_USERS, {"first": 3})
+        assert fast == reference and '"errors"' not in fast
+    assert fallbacks == ["query", "query"]
+    warnings = [r for r in caplog.records if r.getMessage() == "fast execution is off for operation Page"]
+    assert len(warnings) == 1

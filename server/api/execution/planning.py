@@ -4,6 +4,7 @@ operation and values of the variables its ``@skip``/``@include`` read, turned in
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,8 @@ from server.api.execution.running import (
 if TYPE_CHECKING:
     from server.api.execution.executor import FastExecutor
 
+log = logging.getLogger("weir.graphql")
+
 _PLAN_CACHE_SIZE = 512
 
 
@@ -61,6 +64,8 @@ _plans: OrderedDict[tuple[int, int], _OperationPlans] = OrderedDict()
 
 
 def plan_for(executor: FastExecutor) -> tuple[Field, ...] | None:
+    """The operation's plan for these variable values; ``None`` when it is not compiled
+    (remembered too, so the next request goes straight to graphql-core)."""
     schema, operation = executor.schema, executor.operation
     key = (id(schema), id(operation))
     plans = _plans.get(key)
@@ -75,10 +80,16 @@ def plan_for(executor: FastExecutor) -> tuple[Field, ...] | None:
     values = tuple(coerced.get(name, Undefined) for name in plans.variables)
     if values in plans.by_values:
         return plans.by_values[values]
+    fields: tuple[Field, ...] | None = None
     try:
-        fields: tuple[Field, ...] | None = _plan_operation(executor)
+        fields = _plan_operation(executor)
     except (_Unsupported, RecursionError):
-        fields = None  # remembered too: the next request goes straight to graphql-core
+        pass
+    except Exception:
+        # Not a construct we skip on purpose: most likely graphql-core or Strawberry changed
+        # under us. The operation still runs (through graphql-core); say so once.
+        name = operation.name.value if operation.name else "anonymous"
+        log.warning("fast execution is off for operation %s", name, exc_info=True)
     plans.by_values[values] = fields
     return fields
 
