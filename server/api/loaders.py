@@ -7,13 +7,22 @@ from strawberry.dataloader import DataLoader
 from server.orgs import service as orgs
 from server.orgs.models import Workspace
 from server.scope import Scope
+from server.syncs import service as syncs
+from server.syncs.models import SourceStream
 
 
 class Loaders:
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
         self.workspace: DataLoader[str, Workspace | None] = DataLoader(load_fn=self._workspaces)
+        self.sync_streams: DataLoader[str, list[SourceStream]] = DataLoader(
+            load_fn=self._sync_streams
+        )
 
     async def _workspaces(self, keys: list[str]) -> list[Workspace | None]:
         found = await orgs.get_workspaces_by_ids(scope=self.scope, workspace_ids=list(set(keys)))
         return [found.get(key) for key in keys]
+
+    async def _sync_streams(self, keys: list[str]) -> list[list[SourceStream]]:
+        found = await syncs.streams_of_syncs(scope=self.scope, sync_ids=list(set(keys)))
+        return [found.get(key, []) for key in keys]

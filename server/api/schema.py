@@ -16,21 +16,22 @@ from strawberry.extensions import (
 from server.api.errors import WeirErrorFormatter
 from server.api.integrations import IntegrationsQuery
 from server.api.orgs import OrgsMutation, OrgsQuery, OrgsSubscription
+from server.api.syncs import SyncsMutation, SyncsQuery, SyncsSubscription
 from server.config import Settings
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(OrgsQuery, IntegrationsQuery):
+class Query(OrgsQuery, IntegrationsQuery, SyncsQuery):
     pass
 
 
 @strawberry.type(description="Everything a client can change.")
-class Mutation(OrgsMutation):
+class Mutation(OrgsMutation, SyncsMutation):
     pass
 
 
 @strawberry.type(description="Live updates over WebSocket (graphql-transport-ws).")
-class Subscription(OrgsSubscription):
+class Subscription(OrgsSubscription, SyncsSubscription):
     pass
 
 

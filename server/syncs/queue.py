@@ -11,6 +11,7 @@ import dramatiq
 from dramatiq import Broker
 
 QUEUE_NAME = "weir-syncs"
+REDIS_NAMESPACE = "weir"
 ACTOR_NAME = "run_sync"
 
 _broker: Broker | None = None
@@ -34,3 +35,12 @@ def enqueue_run(run_id: str, *, delay_seconds: float | None = None) -> None:
                                kwargs={}, options={})
     delay = int(delay_seconds * 1000) if delay_seconds else None
     current_broker().enqueue(message, delay=delay)
+
+
+def use_redis(redis_url: str) -> Broker:
+    """Send runs through Redis from a process that runs no actors (``weir scheduler``)."""
+    from dramatiq.brokers.redis import RedisBroker
+
+    broker = RedisBroker(url=redis_url, namespace=REDIS_NAMESPACE, middleware=[])
+    use_broker(broker)
+    return broker
