@@ -243,12 +243,14 @@ async def _copy_stream(*, connector: Any, context: Any, destination: Destination
         async with contextlib.aclosing(reader) as items:
             async for item in items:
                 if isinstance(item, RecordBatch):
+                    if stats["batches"]:
+                        # Between batches: the previous one and its checkpoint are saved.
+                        await progress.check_cancelled()
                     records = _shape(item.records, excluded, hashed, salt)
                     stats["rowsLoaded"] += await loader.write(records)
                     stats["batches"] += 1
                     stats["widenedColumns"] = sorted(loader.widened)
                     stats["blockedColumns"] = sorted(loader.blocked)
-                    await progress.check_cancelled()
                     await progress.save()
                 elif full:
                     pending_state = item.state  # saved once the new table is swapped in
