@@ -46,9 +46,11 @@ def _print_bootstrap(result: Any, settings: Settings) -> None:
 
 
 def cmd_init(settings: Settings, args: argparse.Namespace) -> int:
+    from server.crypto import load_key_ring
     from server.db import migrate
     from server.orgs.bootstrap import initialise
 
+    load_key_ring(settings)  # the embedded default generates its key file here, once
     _run(lambda: migrate(settings))
     result = _run(lambda: _with_database(
         settings, lambda: initialise(organization_name=args.organization)
@@ -66,17 +68,20 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from server.crypto import load_key_ring
     from server.db import migrate
     from server.orgs.bootstrap import initialise
+    from server.vault import verify_key_ring
     from server.web.app import create_app
 
     settings = settings.replace(
         host=args.host or settings.host, port=args.port or settings.port
     )
-    load_key_ring(settings)  # fail now, with one clear line, if the keys are wrong
+    ring = load_key_ring(settings)  # fail now, with one clear line, if the keys are wrong
     if settings.embedded:
         _run(lambda: migrate(settings))
         result = _run(lambda: _with_database(settings, initialise))
         if result is not None:
             _print_bootstrap(result, settings)
+    # Every key id the stored secrets use must be in the ring and decrypt them.
+    _run(lambda: _with_database(settings, lambda: verify_key_ring(key_ring=ring)))
     url = settings.effective_public_url
     print(f"Weir is serving on {url}  (GraphQL: {url}/graphql)", flush=True)
     if settings.embedded:

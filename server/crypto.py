@@ -112,13 +112,12 @@ def parse_key_ring(spec: str, source: str = "WEIR_ENCRYPTION_KEYS") -> KeyRing:
             raise ConfigError(f"{source}: entry {position + 1} must look like '<key id>:<base64 key>'")
         if not _KEY_ID.match(key_id):
             raise ConfigError(f"{source}: key id {key_id!r} must be 1-32 letters, digits, - or _")
+        # Accept standard and URL-safe base64, padded or not, but nothing else.
+        standard = material.strip().replace("-", "+").replace("_", "/")
         try:
-            raw = base64.b64decode(material, validate=True)
+            raw = base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
         except ValueError:
-            try:
-                raw = _b64decode(material)
-            except ValueError:
-                raise ConfigError(f"{source}: key {key_id!r} is not valid base64") from None
+            raise ConfigError(f"{source}: key {key_id!r} is not valid base64") from None
         if len(raw) != 32:
             raise ConfigError(
                 f"{source}: key {key_id!r} must be 32 bytes (AES-256), got {len(raw)}"

@@ -174,6 +174,20 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
         yield application
 
 
+@contextlib.asynccontextmanager
+async def client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for an app built from ``settings`` (for tests that change a setting)."""
+    from server.orgs.api_keys import clear_auth_cache
+    from server.web.app import create_app
+
+    clear_auth_cache()
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://weir.test") as http:
+            yield http
+
+
 @pytest.fixture
 async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)

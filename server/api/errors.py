@@ -32,7 +32,8 @@ def to_client_error(error: GraphQLError) -> GraphQLError:
     else:
         request_id = request_id_var.get()
         log.error("unexpected error in %s", ".".join(map(str, error.path or [])) or "operation",
-                  exc_info=(type(original), original, original.__traceback__))
+                  exc_info=(type(original), original, original.__traceback__),
+                  extra={"request_id": request_id})
         message = f"Internal error (request id {request_id})"
         extensions = {"code": "INTERNAL", "requestId": request_id}
     return GraphQLError(

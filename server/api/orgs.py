@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
 from server.api.context import Context
 from server.api.pagination import Connection, to_connection
-from server.errors import NotFound
 from server.orgs import api_keys as keys_service
 from server.orgs import models
 from server.orgs import service as orgs
@@ -73,11 +73,25 @@ class Workspace:
         )
 
 
-async def _load_workspace(info: Info[Context, None], workspace_id: str | None) -> Workspace | None:
+def _workspace(info: Info[Context, None], workspace_id: str | None) -> Any:
+    """A workspace through the request's DataLoader; synchronous when it is already loaded
+    (a list resolver primes the loader), so a page of N items adds no awaitable per item."""
     if workspace_id is None:
         return None
-    row = await info.context.loaders.workspace.load(workspace_id)
-    return Workspace.from_model(row) if row else None
+    future = info.context.loaders.workspace.load(workspace_id)
+    if future.done():
+        row = future.result()
+        return Workspace.from_model(row) if row else None
+
+    async def later() -> Workspace | None:
+        row = await future
+        return Workspace.from_model(row) if row else None
+
+    return later()
+
+
+async def prime_workspaces(info: Info[Context, None], workspace_ids: set[str]) -> None:
+    await info.context.loaders.workspace.load_many(list(workspace_ids))
 
 
 @strawberry.type(description="A customer of the host app, identified by the host's own id.")
@@ -90,11 +104,8 @@ class EndUser:
     workspace_id: strawberry.Private[str]
 
     @strawberry.field(description="The workspace this end user belongs to.")
-    async def workspace(self, info: Info[Context, None]) -> Workspace:
-        found = await _load_workspace(info, self.workspace_id)
-        if found is None:
-            raise NotFound("workspace", self.workspace_id)
-        return found
+    def workspace(self, info: Info[Context, None]) -> Workspace:
+        return _workspace(info, self.workspace_id)
 
     @classmethod
     def from_model(cls, row: models.EndUser) -> EndUser:
@@ -123,8 +134,8 @@ class ApiKey:
     workspace_id: strawberry.Private[str | None]
 
     @strawberry.field(description="The one workspace this key is restricted to, if any.")
-    async def workspace(self, info: Info[Context, None]) -> Workspace | None:
-        return await _load_workspace(info, self.workspace_id)
+    def workspace(self, info: Info[Context, None]) -> Workspace | None:
+        return _workspace(info, self.workspace_id)
 
     @classmethod
     def from_model(cls, row: models.ApiKey) -> ApiKey:
@@ -153,8 +164,8 @@ class Viewer:
         return ApiKey.from_model(row)
 
     @strawberry.field(description="The workspace the key is restricted to; null if it sees all.")
-    async def workspace(self, info: Info[Context, None]) -> Workspace | None:
-        return await _load_workspace(info, self.workspace_id)
+    def workspace(self, info: Info[Context, None]) -> Workspace | None:
+        return _workspace(info, self.workspace_id)
 
 
 # -- inputs and payloads --------------------------------------------------------------------
@@ -179,9 +190,15 @@ class CreateWorkspaceInput:
 class UpdateWorkspaceInput:
     id: strawberry.ID = strawberry.field(description="The workspace to change.")
     name: str | None = strawberry.field(default=strawberry.UNSET, description="New name.")
-    display_name: str | None = strawberry.field(default=strawberry.UNSET, description="New display name; null clears it.")
-    logo_url: str | None = strawberry.field(default=strawberry.UNSET, description="New logo URL; null clears it.")
-    primary_color: str | None = strawberry.field(default=strawberry.UNSET, description="New hex color; null clears it.")
+    display_name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="New display name; null clears it."
+    )
+    logo_url: str | None = strawberry.field(
+        default=strawberry.UNSET, description="New logo URL; null clears it."
+    )
+    primary_color: str | None = strawberry.field(
+        default=strawberry.UNSET, description="New hex color; null clears it."
+    )
     theme: Theme | None = strawberry.field(default=strawberry.UNSET, description="New theme.")
     allowed_origins: list[str] | None = strawberry.field(
         default=strawberry.UNSET, description="Replaces the list of allowed origins."
@@ -269,6 +286,7 @@ class OrgsQuery:
             after=after,
             max_page_size=info.context.max_page_size,
         )
+        await prime_workspaces(info, {row.workspace_id for row in page.items})
         return to_connection(page, EndUser.from_model)
 
     @strawberry.field(description="One end user by id.")
@@ -285,6 +303,7 @@ class OrgsQuery:
             scope=info.context.scope, first=first, after=after,
             max_page_size=info.context.max_page_size,
         )
+        await prime_workspaces(info, {row.workspace_id for row in page.items if row.workspace_id})
         return to_connection(page, ApiKey.from_model)
 
 

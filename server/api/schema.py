@@ -2,37 +2,63 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import strawberry
+from graphql.error import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 
+from server.api.connections import ConnectionsMutation, ConnectionsQuery, ConnectionsSubscription
 from server.api.errors import WeirErrorFormatter
 from server.api.integrations import IntegrationsQuery
 from server.api.orgs import OrgsMutation, OrgsQuery, OrgsSubscription
 from server.api.syncs import SyncsMutation, SyncsQuery, SyncsSubscription
+from server.api.workspace_integrations import (
+    WorkspaceIntegrationsMutation,
+    WorkspaceIntegrationsQuery,
+)
 from server.config import Settings
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(OrgsQuery, IntegrationsQuery, SyncsQuery):
+class Query(OrgsQuery, IntegrationsQuery, ConnectionsQuery, WorkspaceIntegrationsQuery,
+            SyncsQuery):
     pass
 
 
 @strawberry.type(description="Everything a client can change.")
-class Mutation(OrgsMutation, SyncsMutation):
+class Mutation(OrgsMutation, ConnectionsMutation, WorkspaceIntegrationsMutation, SyncsMutation):
     pass
 
 
 @strawberry.type(description="Live updates over WebSocket (graphql-transport-ws).")
-class Subscription(OrgsSubscription, SyncsSubscription):
+class Subscription(OrgsSubscription, ConnectionsSubscription, SyncsSubscription):
     pass
+
+
+class DocumentCache(ParserCache):
+    """Parsed documents cached across requests. A document that does not parse is left to the
+    normal parser, so its syntax error is reported like any other request error."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        try:
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        except GraphQLError:
+            context.graphql_document = None
+        yield
 
 
 class WeirSchema(strawberry.Schema):
@@ -46,12 +72,19 @@ def build_schema(
     settings: Settings | None = None, extra_extensions: list[type[SchemaExtension]] | None = None
 ) -> strawberry.Schema:
     settings = settings or Settings()
-    limits = settings
+    # The limit rules are built once: the validation cache is keyed by the rule classes, and
+    # these limiters define a new class per instance.
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
+    ]
+    max_tokens = settings.graphql_max_tokens
     extensions: list[Any] = [
         WeirErrorFormatter,
-        lambda: QueryDepthLimiter(max_depth=limits.graphql_max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=limits.graphql_max_aliases),
-        lambda: MaxTokensLimiter(max_token_count=limits.graphql_max_tokens),
+        lambda: DocumentCache(maxsize=256),
+        lambda: AddValidationRules(limit_rules),
+        lambda: ValidationCache(maxsize=256),
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
         *(extra_extensions or []),
     ]
     if not settings.graphql_introspection:

@@ -366,8 +366,10 @@ class SyncsMutation:
     @strawberry.mutation(description="Add streams to copy.")
     async def add_source_streams(self, info: Info[Context, None],
                                  input: AddSourceStreamsInput) -> EltSync:
+        services = info.context.services
         row = await syncs.add_source_streams(
-            scope=info.context.scope, bus=info.context.bus, sync_id=str(input.sync_id),
+            scope=info.context.scope, settings=services.settings, key_ring=services.key_ring,
+            bus=services.bus, sync_id=str(input.sync_id),
             streams=[stream.choice() for stream in input.source_streams],
         )
         return EltSync.from_model(row)

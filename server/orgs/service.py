@@ -190,6 +190,12 @@ async def get_end_user(*, scope: Scope, end_user_id: str) -> EndUser:
     return end_user
 
 
+async def get_end_users_by_ids(*, scope: Scope, end_user_ids: list[str]) -> dict[str, EndUser]:
+    """Many end users in one query (for DataLoaders), keyed by id; missing ids are left out."""
+    rows = await EndUser.filter(id__in=end_user_ids, **scope.filters())
+    return {row.id: row for row in rows}
+
+
 async def create_end_user(
     *,
     scope: Scope,

@@ -27,7 +27,7 @@ import httpx
 
 from server import ids
 from server.config import Settings
-from server.connectors.base import RecordBatch
+from server.connectors.base import RecordBatch, StreamSpec
 from server.crypto import KeyRing
 from server.destinations.base import Destination, build_destination
 from server.destinations.columns import as_text, kinds_of_record_schema
@@ -37,7 +37,12 @@ from server.syncs import queue
 from server.syncs.hashing import hash_salt
 from server.syncs.models import EltSync, SourceStream, SyncRun
 from server.syncs.settings import connector_settings
-from server.syncs.sources import connector_context, connector_for, load_credentials
+from server.syncs.sources import (
+    connector_context,
+    connector_for,
+    load_credentials,
+    stream_specs,
+)
 from server.syncs.transitions import move_run, publish_run, utcnow
 
 log = logging.getLogger("weir.runner")
@@ -202,12 +207,15 @@ async def _copy_streams(*, env: RunEnvironment, sync: EltSync, run: SyncRun,
         context = connector_context(settings=env.settings,
                                     integration_name=connection.integration_name,
                                     http=http, credentials=credentials)
+        specs = await stream_specs(connector, context, credentials,
+                                   connector_settings(sync.settings))
         await destination.open()
         try:
             for stream in streams:
                 ok = await _copy_stream(
                     connector=connector, context=context, destination=destination, sync=sync,
-                    stream=stream, full_refresh=run.full_refresh, salt=salt, progress=progress,
+                    stream=stream, spec=specs.get(stream.name), full_refresh=run.full_refresh,
+                    salt=salt, progress=progress,
                 )
                 if not ok:
                     failed.append(stream.name)
@@ -218,10 +226,9 @@ async def _copy_streams(*, env: RunEnvironment, sync: EltSync, run: SyncRun,
 
 
 async def _copy_stream(*, connector: Any, context: Any, destination: Destination, sync: EltSync,
-                       stream: SourceStream, full_refresh: bool, salt: bytes,
-                       progress: _Progress) -> bool:
+                       stream: SourceStream, spec: StreamSpec | None, full_refresh: bool,
+                       salt: bytes, progress: _Progress) -> bool:
     stats = progress.stream(stream.name)
-    spec = connector.SPEC.stream(stream.name)
     if spec is None:
         stats.update(status="FAILED", error=f"the source no longer offers {stream.name!r}")
         return False

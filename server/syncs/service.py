@@ -16,6 +16,7 @@ from tortoise.transactions import in_transaction
 from server import ids
 from server.config import Settings
 from server.connections.models import Connection
+from server.connections.service import get_connection
 from server.crypto import KeyRing
 from server.destinations.base import POLICIES
 from server.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -31,7 +32,12 @@ from server.syncs.settings import (
     reserved_settings,
     settings_errors,
 )
-from server.syncs.sources import connector_context, connector_for, load_credentials
+from server.syncs.sources import (
+    connector_context,
+    connector_for,
+    load_credentials,
+    offered_streams,
+)
 from server.syncs.transitions import ACTIVE, publish_sync, utcnow
 
 UNSET: Any = object()
@@ -61,14 +67,6 @@ class SyncChanges:
 
 
 # -- look-ups ---------------------------------------------------------------------------------
-
-
-async def get_connection(*, scope: Scope, connection_id: str) -> Connection:
-    """A connection the caller may see, or ``NOT_FOUND``."""
-    connection = await Connection.get_or_none(id=connection_id, **scope.filters())
-    if connection is None:
-        raise NotFound("connection", connection_id)
-    return connection
 
 
 async def get_sync(*, scope: Scope, sync_id: str) -> EltSync:
@@ -156,8 +154,8 @@ def _schema_name_error(field_name: str, name: str) -> FieldError | None:
     return None
 
 
-def _stream_errors(connector: Any, choices: list[StreamChoice], prefix: str) -> list[FieldError]:
-    offered = {spec.name: spec for spec in connector.SPEC.streams}
+def _stream_errors(connector: Any, offered: dict[str, Any], choices: list[StreamChoice],
+                   prefix: str) -> list[FieldError]:
     errors: list[FieldError] = []
     seen: set[str] = set()
     for index, choice in enumerate(choices):
@@ -233,7 +231,12 @@ async def create_sync(*, scope: Scope, settings: Settings, key_ring: KeyRing,
         changes.settings = {}
     timezone = "UTC" if changes.timezone is UNSET else changes.timezone
     errors = _check_changes(changes, connector, settings, timezone)
-    errors += _stream_errors(connector, streams, "input.sourceStreams")
+    settings_ok = not any(e.field.startswith("input.settings") for e in errors)
+    # Streams a connector discovers depend on valid settings; fixed ones can be checked anyway.
+    if streams and (settings_ok or getattr(connector, "discover", None) is None):
+        offered = await offered_streams(settings=settings, key_ring=key_ring,
+                                        connection=connection, sync_settings=changes.settings)
+        errors += _stream_errors(connector, offered, streams, "input.sourceStreams")
     if errors:
         raise ValidationFailed(errors)
     await _check_schema_free(scope, changes.destination_schema, None)
@@ -292,12 +295,16 @@ async def update_sync(*, scope: Scope, settings: Settings, bus: EventBus | None,
     return sync
 
 
-async def add_source_streams(*, scope: Scope, bus: EventBus | None, sync_id: str,
+async def add_source_streams(*, scope: Scope, settings: Settings, key_ring: KeyRing,
+                             bus: EventBus | None, sync_id: str,
                              streams: list[StreamChoice]) -> EltSync:
     """Add streams to copy; a stream already selected is replaced by the new choice."""
     sync = await get_sync(scope=scope, sync_id=sync_id)
-    connector = connector_for(await Connection.get(id=sync.connection_id))
-    errors = _stream_errors(connector, streams, "input.sourceStreams")
+    connection = await Connection.get(id=sync.connection_id)
+    connector = connector_for(connection)
+    offered = await offered_streams(settings=settings, key_ring=key_ring, connection=connection,
+                                    sync_settings=connector_settings(sync.settings))
+    errors = _stream_errors(connector, offered, streams, "input.sourceStreams")
     if errors:
         raise ValidationFailed(errors)
     async with in_transaction():

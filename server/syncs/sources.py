@@ -1,8 +1,12 @@
-"""How a sync reaches its source: the connector module, its credentials and its context."""
+"""How a sync reaches its source: the connector module, its credentials, its streams.
+
+Credentials and the connector context come from the connections service. A connector whose
+streams depend on the account (the Postgres source: one stream per table) lists them with
+``discover(context, credentials, settings)``; the others have fixed streams in ``SPEC``.
+"""
 
 from __future__ import annotations
 
-import json
 from types import ModuleType
 from typing import Any
 
@@ -10,10 +14,16 @@ import httpx
 
 from server.config import Settings
 from server.connections.models import Connection
-from server.connectors.base import ConnectorContext
+from server.connections.service import connector_context, load_credentials
+from server.connectors.base import ConnectorContext, StreamSpec
 from server.connectors.registry import get_connector
 from server.crypto import KeyRing
 from server.errors import NotFound
+
+__all__ = ["connector_context", "connector_for", "load_credentials", "offered_streams",
+           "stream_specs"]
+
+DISCOVERY_TIMEOUT_SECONDS = 30.0
 
 
 def connector_for(connection: Connection) -> ModuleType:
@@ -23,20 +33,24 @@ def connector_for(connection: Connection) -> ModuleType:
     return module
 
 
-def load_credentials(*, key_ring: KeyRing, connection: Connection) -> dict[str, Any]:
-    """The connection's decrypted credentials (``{}`` for a connector that needs none)."""
-    if connection.credentials_encrypted is None:
-        return {}
-    plaintext = key_ring.decrypt(connection.credentials_encrypted, associated_data=connection.id)
-    return json.loads(plaintext)
+async def stream_specs(module: ModuleType, context: ConnectorContext,
+                       credentials: dict[str, Any], settings: dict[str, Any]
+                       ) -> dict[str, StreamSpec]:
+    """The streams the source offers with these settings, by name."""
+    discover = getattr(module, "discover", None)
+    specs = (await discover(context, credentials, settings)) if discover else module.SPEC.streams
+    return {spec.name: spec for spec in specs}
 
 
-def connector_context(*, settings: Settings, integration_name: str, http: httpx.AsyncClient,
-                      credentials: dict[str, Any]) -> ConnectorContext:
-    module = get_connector(integration_name)
-    default = module.SPEC.base_url if module is not None else None
-    return ConnectorContext(
-        http=http,
-        base_url=settings.connector_base_urls.get(integration_name, default),
-        credentials=credentials,
-    )
+async def offered_streams(*, settings: Settings, key_ring: KeyRing, connection: Connection,
+                          sync_settings: dict[str, Any]) -> dict[str, StreamSpec]:
+    """``stream_specs`` for a connection (asks the account when the connector discovers)."""
+    module = connector_for(connection)
+    if getattr(module, "discover", None) is None:
+        return {spec.name: spec for spec in module.SPEC.streams}
+    credentials = load_credentials(key_ring=key_ring, connection=connection)
+    async with httpx.AsyncClient(timeout=DISCOVERY_TIMEOUT_SECONDS) as http:
+        context = connector_context(settings=settings,
+                                    integration_name=connection.integration_name, http=http,
+                                    credentials=credentials)
+        return await stream_specs(module, context, credentials, sync_settings)

@@ -28,6 +28,7 @@ from server.crypto import KeyRing, load_key_ring
 from server.db import close_database, open_database
 from server.events import EventBus, build_event_bus
 from server.logs import request_id_var
+from server.vault import verify_key_ring
 from server.web import health
 from server.web.graphql import GraphQLHTTP, GraphQLWebSocket
 
@@ -164,6 +165,12 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         db = await open_database(settings, global_fallback=True)
+        try:
+            # A wrong or missing key must stop start-up, never surface later as a bad secret.
+            await verify_key_ring(key_ring=key_ring)
+        except BaseException:
+            await close_database(db)
+            raise
         await services.bus.start()
         background = await _start_background(settings, services)
         try:

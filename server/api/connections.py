@@ -1,0 +1,325 @@
+"""GraphQL for connections: create, list, resolve, test, delete, and watch their status.
+
+No field of ``Connection`` carries a credential: only ``credentialPreview``, masked when stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from server.api.context import Context
+from server.api.integrations import AuthType, Integration
+from server.api.orgs import DeletePayload, EndUser, Workspace
+from server.api.pagination import Connection as Page
+from server.api.pagination import to_connection
+from server.connections import credentials as creds
+from server.connections import models
+from server.connections import resolve as resolution
+from server.connections import service
+from server.errors import NotFound
+from server.integrations import catalog
+
+# Services.extras key of an httpx.AsyncClient for provider checks (tests put a fake one here).
+HTTP_CLIENT = "connector_http"
+
+
+@strawberry.enum(description="Who a connection belongs to.")
+class ConnectionScope(Enum):
+    ORGANIZATION = strawberry.enum_value("ORGANIZATION",
+                                         description="The whole organization, every workspace.")
+    WORKSPACE = strawberry.enum_value("WORKSPACE", description="One workspace.")
+    USER = strawberry.enum_value("USER", description="One end user (inside one workspace).")
+
+
+@strawberry.enum(description="Whether a connection's credentials work.")
+class ConnectionStatus(Enum):
+    ACTIVE = strawberry.enum_value("ACTIVE", description="Last known to work.")
+    ERROR = strawberry.enum_value("ERROR", description="The provider refused it; see the reason.")
+
+
+@strawberry.enum(description="Which rule of `resolveConnection` chose the connection.")
+class ResolutionSource(Enum):
+    EXTERNAL_ID = strawberry.enum_value("EXTERNAL_ID", description="The explicit externalId.")
+    FIXED = strawberry.enum_value("FIXED", description="The workspace's fixed connection.")
+    END_USER = strawberry.enum_value("END_USER", description="The end user's own connection.")
+    FALLBACK = strawberry.enum_value(
+        "FALLBACK", description="The workspace's or organization's shared connection."
+    )
+
+
+@strawberry.type(name="Connection",
+                 description="One set of credentials for one integration. The credentials "
+                 "themselves are never returned: only a masked preview.")
+class ConnectionNode:
+    id: strawberry.ID = strawberry.field(description="Opaque id, prefixed `conn_`.")
+    integration_name: str = strawberry.field(description="The integration's name, e.g. `stripe`.")
+    auth_type: AuthType = strawberry.field(description="How it authenticates.")  # type: ignore[valid-type]
+    scope: ConnectionScope = strawberry.field(description="Organization, workspace or end user.")
+    external_id: str | None = strawberry.field(
+        description="The host app's id for it; unique per integration within its scope."
+    )
+    display_name: str | None = strawberry.field(description="Name shown in dashboards.")
+    status: ConnectionStatus = strawberry.field(description="Whether the credentials work.")
+    status_reason: str | None = strawberry.field(description="Why it is in `ERROR`.")
+    credential_preview: str | None = strawberry.field(
+        description="The credential masked, e.g. `sk-...c123` (`****` for short secrets)."
+    )
+    expires_at: datetime | None = strawberry.field(description="When the OAuth token expires.")
+    last_refreshed_at: datetime | None = strawberry.field(
+        description="When the credentials were last replaced (OAuth refresh or reconnect)."
+    )
+    created_at: datetime = strawberry.field(description="When it was created.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
+    workspace_id: strawberry.Private[str | None]
+    end_user_id: strawberry.Private[str | None]
+
+    @strawberry.field(description="The integration of the catalog it connects to.")
+    def integration(self, info: Info[Context, None]) -> Integration:
+        spec = catalog.get_integration(name=self.integration_name)
+        return Integration.from_spec(spec, info.context.settings.effective_public_url)
+
+    @strawberry.field(description="Its workspace; null for an ORGANIZATION connection.")
+    async def workspace(self, info: Info[Context, None]) -> Workspace | None:
+        if self.workspace_id is None:
+            return None
+        row = await info.context.loaders.workspace.load(self.workspace_id)
+        return Workspace.from_model(row) if row else None
+
+    @strawberry.field(description="Its end user; set for USER connections only.")
+    async def end_user(self, info: Info[Context, None]) -> EndUser | None:
+        if self.end_user_id is None:
+            return None
+        row = await info.context.loaders.end_user.load(self.end_user_id)
+        return EndUser.from_model(row) if row else None
+
+    @classmethod
+    def from_model(cls, row: models.Connection) -> ConnectionNode:
+        return cls(
+            id=strawberry.ID(row.id),
+            integration_name=row.integration_name,
+            auth_type=AuthType[row.auth_type],
+            scope=ConnectionScope(row.scope),
+            external_id=row.external_id,
+            display_name=row.display_name,
+            status=ConnectionStatus(row.status),
+            status_reason=row.status_reason,
+            credential_preview=row.credential_preview,
+            expires_at=row.expires_at,
+            last_refreshed_at=row.last_refreshed_at,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            workspace_id=row.workspace_id,
+            end_user_id=row.end_user_id,
+        )
+
+
+# -- inputs and payloads --------------------------------------------------------------------
+
+
+@strawberry.input(description="A new connection. Give the credential fields of its `authType` "
+                  "only: `secretText` (SECRET_TEXT); `username`, `password` and other fields in "
+                  "`props` (BASIC_AUTH); `props` (CUSTOM_AUTH); `accessToken`, optional "
+                  "`refreshToken` and `expiresAt` (PLATFORM_OAUTH2, OAUTH2).")
+class CreateConnectionInput:
+    integration_name: str = strawberry.field(description="The integration, e.g. `openai`.")
+    auth_type: AuthType = strawberry.field(description="How it authenticates.")  # type: ignore[valid-type]
+    scope: ConnectionScope = strawberry.field(default=ConnectionScope.USER,
+                                              description="Who it belongs to.")
+    workspace_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Its workspace (required for WORKSPACE scope)."
+    )
+    end_user_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Its end user (required for USER scope)."
+    )
+    external_id: str | None = strawberry.field(
+        default=None, description="Your id for it; unique per integration within its scope."
+    )
+    display_name: str | None = strawberry.field(default=None, description="Name for dashboards.")
+    secret_text: str | None = strawberry.field(default=None, description="SECRET_TEXT: the key.")
+    username: str | None = strawberry.field(default=None, description="BASIC_AUTH: user name.")
+    password: str | None = strawberry.field(default=None, description="BASIC_AUTH: password.")
+    props: JSON | None = strawberry.field(
+        default=None,
+        description="CUSTOM_AUTH (and BASIC_AUTH extras): fields of the integration's "
+        "`authFieldsSchema`, validated against it.",
+    )
+    access_token: str | None = strawberry.field(default=None, description="OAuth access token.")
+    refresh_token: str | None = strawberry.field(default=None,
+                                                 description="OAuth refresh token.")
+    expires_at: datetime | None = strawberry.field(default=None,
+                                                   description="When the access token expires.")
+    check: bool = strawberry.field(
+        default=False,
+        description="Check the credentials with the provider first; on failure nothing is "
+        "stored and the error is `CHECK_FAILED` with the provider's reason.",
+    )
+
+
+@strawberry.input(description="Narrows `connections`; every given field must match.")
+class ConnectionFilter:
+    integration_name: str | None = strawberry.field(default=None, description="Integration name.")
+    workspace_id: strawberry.ID | None = strawberry.field(default=None, description="Workspace.")
+    end_user_id: strawberry.ID | None = strawberry.field(default=None, description="End user.")
+    external_id: str | None = strawberry.field(default=None, description="Your external id.")
+    status: ConnectionStatus | None = strawberry.field(default=None, description="Status.")
+
+
+@strawberry.input(description="What to resolve a connection for.")
+class ResolveConnectionInput:
+    workspace_id: strawberry.ID = strawberry.field(description="The workspace asking.")
+    integration_name: str = strawberry.field(description="The integration, e.g. `hubspot`.")
+    end_user_id: strawberry.ID | None = strawberry.field(default=None,
+                                                         description="The end user, by id.")
+    end_user_external_id: str | None = strawberry.field(
+        default=None, description="The end user, by your external id."
+    )
+    external_id: str | None = strawberry.field(
+        default=None, description="An explicit connection external id; wins over every rule."
+    )
+
+
+@strawberry.type(description="The connection to use, and the rule that chose it.")
+class ResolvedConnection:
+    connection: ConnectionNode = strawberry.field(description="The connection.")
+    resolved_by: ResolutionSource = strawberry.field(description="Which rule chose it.")
+
+
+@strawberry.type(description="The outcome of checking a connection with its provider.")
+class TestConnectionPayload:
+    ok: bool = strawberry.field(description="True when the provider accepted the credentials.")
+    message: str = strawberry.field(description="What the provider said.")
+    connection: ConnectionNode = strawberry.field(description="The connection, status updated.")
+
+
+@strawberry.type(description="A connection's status changed.")
+class ConnectionStatusChange:
+    connection_id: strawberry.ID = strawberry.field(description="The connection.")
+    status: ConnectionStatus = strawberry.field(description="Its new status.")
+    reason: str | None = strawberry.field(description="Why, when `ERROR`.")
+    workspace_id: strawberry.ID | None = strawberry.field(
+        description="Its workspace; null for an ORGANIZATION connection."
+    )
+
+    @strawberry.field(description="The connection now; null if it was deleted meanwhile.")
+    async def connection(self, info: Info[Context, None]) -> ConnectionNode | None:
+        try:
+            row = await service.get_connection(scope=info.context.scope,
+                                               connection_id=str(self.connection_id))
+        except NotFound:
+            return None
+        return ConnectionNode.from_model(row)
+
+
+def _credentials(input: CreateConnectionInput) -> dict[str, Any]:
+    return creds.from_input(input.auth_type.value, {
+        "secretText": input.secret_text, "username": input.username,
+        "password": input.password, "props": input.props, "accessToken": input.access_token,
+        "refreshToken": input.refresh_token, "expiresAt": input.expires_at,
+    })
+
+
+def _id(value: strawberry.ID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+# -- operations -----------------------------------------------------------------------------
+
+
+@strawberry.type
+class ConnectionsQuery:
+    @strawberry.field(description="Connections, oldest first, narrowed by `filter`.")
+    async def connections(
+        self, info: Info[Context, None], filter: ConnectionFilter | None = None,
+        first: int | None = None, after: str | None = None,
+    ) -> Page[ConnectionNode]:
+        given = filter or ConnectionFilter()
+        page = await service.list_connections(
+            scope=info.context.scope, integration_name=given.integration_name,
+            workspace_id=_id(given.workspace_id), end_user_id=_id(given.end_user_id),
+            external_id=given.external_id,
+            status=given.status.value if given.status else None,
+            first=first, after=after, max_page_size=info.context.max_page_size,
+        )
+        return to_connection(page, ConnectionNode.from_model)
+
+    @strawberry.field(description="One connection by id.")
+    async def connection(self, info: Info[Context, None], id: strawberry.ID) -> ConnectionNode:
+        row = await service.get_connection(scope=info.context.scope, connection_id=str(id))
+        return ConnectionNode.from_model(row)
+
+
+@strawberry.type
+class ConnectionsMutation:
+    @strawberry.mutation(description="Store credentials for an integration, encrypted.")
+    async def create_connection(
+        self, info: Info[Context, None], input: CreateConnectionInput
+    ) -> ConnectionNode:
+        services = info.context.services
+        row = await service.create_connection(
+            scope=info.context.scope, key_ring=services.key_ring, settings=services.settings,
+            integration_name=input.integration_name, auth_type=input.auth_type.value,
+            credentials=_credentials(input), connection_scope=input.scope.value,
+            workspace_id=_id(input.workspace_id), end_user_id=_id(input.end_user_id),
+            external_id=input.external_id, display_name=input.display_name,
+            expires_at=input.expires_at, check=input.check,
+            http=services.extras.get(HTTP_CLIENT), bus=services.bus,
+        )
+        return ConnectionNode.from_model(row)
+
+    @strawberry.mutation(description="Delete a connection and the syncs that read from it.")
+    async def delete_connection(self, info: Info[Context, None], id: strawberry.ID
+                                ) -> DeletePayload:
+        deleted = await service.delete_connection(scope=info.context.scope, connection_id=str(id))
+        return DeletePayload(deleted_id=strawberry.ID(deleted))
+
+    @strawberry.mutation(description="Check a connection with its provider; updates its status.")
+    async def test_connection(self, info: Info[Context, None], id: strawberry.ID
+                              ) -> TestConnectionPayload:
+        services = info.context.services
+        outcome = await service.check_connection(
+            scope=info.context.scope, key_ring=services.key_ring, settings=services.settings,
+            connection_id=str(id), http=services.extras.get(HTTP_CLIENT), bus=services.bus,
+        )
+        return TestConnectionPayload(ok=outcome.ok, message=outcome.message,
+                                     connection=ConnectionNode.from_model(outcome.connection))
+
+    @strawberry.mutation(description="The connection to use: the explicit externalId, then the "
+                         "workspace integration's strategy, then the end user's connection; "
+                         "else CONNECTION_REQUIRED.")
+    async def resolve_connection(self, info: Info[Context, None], input: ResolveConnectionInput
+                                 ) -> ResolvedConnection:
+        found = await resolution.resolve_connection(
+            scope=info.context.scope, workspace_id=str(input.workspace_id),
+            integration_name=input.integration_name, end_user_id=_id(input.end_user_id),
+            end_user_external_id=input.end_user_external_id, external_id=input.external_id,
+        )
+        return ResolvedConnection(connection=ConnectionNode.from_model(found.connection),
+                                  resolved_by=ResolutionSource(found.resolved_by))
+
+
+@strawberry.type
+class ConnectionsSubscription:
+    @strawberry.subscription(
+        description="Status changes of a workspace's connections as they happen; without "
+        "`workspaceId`, of the organization-wide connections."
+    )
+    async def connection_status_changed(
+        self, info: Info[Context, None], workspace_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[ConnectionStatusChange, None]:
+        async for event in service.status_changes(
+            scope=info.context.scope, workspace_id=_id(workspace_id), bus=info.context.bus
+        ):
+            yield ConnectionStatusChange(
+                connection_id=strawberry.ID(event["connectionId"]),
+                status=ConnectionStatus(event["status"]),
+                reason=event.get("reason"),
+                workspace_id=strawberry.ID(event["workspaceId"]) if event.get("workspaceId")
+                else None,
+            )

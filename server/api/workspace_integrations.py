@@ -1,0 +1,155 @@
+"""GraphQL for a workspace's configuration of each integration (OAuth app, resolution strategy).
+
+The OAuth client secret goes in, never out: clients see only ``hasOAuthClientSecret``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from strawberry.types import Info
+
+from server.api.connections import ConnectionNode
+from server.api.context import Context
+from server.api.integrations import Integration
+from server.api.orgs import Workspace
+from server.api.pagination import Connection as Page
+from server.api.pagination import to_connection
+from server.integrations import catalog
+from server.integrations import service as integrations
+from server.integrations.models import WorkspaceIntegration as Row
+from server.integrations.service import UNSET as SERVICE_UNSET
+from server.integrations.service import IntegrationSettings
+
+
+@strawberry.enum(description="How `resolveConnection` picks a connection in a workspace.")
+class ConnectionStrategy(Enum):
+    FIXED = strawberry.enum_value("FIXED", description="Always the one fixed connection.")
+    PER_USER = strawberry.enum_value("PER_USER", description="The end user's own connection.")
+    PER_USER_WITH_FALLBACK = strawberry.enum_value(
+        "PER_USER_WITH_FALLBACK",
+        description="The end user's own, else the workspace's, else the organization's.",
+    )
+
+
+@strawberry.type(description="How one workspace uses one integration.")
+class WorkspaceIntegration:
+    id: strawberry.ID = strawberry.field(description="Opaque id, prefixed `wi_`.")
+    integration_name: str = strawberry.field(description="The integration's name.")
+    enabled: bool = strawberry.field(description="False blocks resolution and the connect flow.")
+    strategy: ConnectionStrategy = strawberry.field(description="How connections are resolved.")
+    oauth_client_id: str | None = strawberry.field(description="The workspace's OAuth app id.")
+    has_oauth_client_secret: bool = strawberry.field(
+        name="hasOAuthClientSecret",
+        description="True when an OAuth client secret is stored (it is never returned).",
+    )
+    scopes: list[str] | None = strawberry.field(
+        description="OAuth scopes to ask for; null means the integration's defaults."
+    )
+    created_at: datetime = strawberry.field(description="When it was first configured.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
+    workspace_id: strawberry.Private[str]
+    fixed_connection_id: strawberry.Private[str | None]
+
+    @strawberry.field(description="The integration of the catalog.")
+    def integration(self, info: Info[Context, None]) -> Integration:
+        spec = catalog.get_integration(name=self.integration_name)
+        return Integration.from_spec(spec, info.context.settings.effective_public_url)
+
+    @strawberry.field(description="The workspace.")
+    async def workspace(self, info: Info[Context, None]) -> Workspace | None:
+        row = await info.context.loaders.workspace.load(self.workspace_id)
+        return Workspace.from_model(row) if row else None
+
+    @strawberry.field(description="The connection used by the FIXED strategy.")
+    async def fixed_connection(self, info: Info[Context, None]) -> ConnectionNode | None:
+        if self.fixed_connection_id is None:
+            return None
+        row = await info.context.loaders.connection.load(self.fixed_connection_id)
+        return ConnectionNode.from_model(row) if row else None
+
+    @classmethod
+    def from_model(cls, row: Row) -> WorkspaceIntegration:
+        return cls(
+            id=strawberry.ID(row.id),
+            integration_name=row.integration_name,
+            enabled=row.enabled,
+            strategy=ConnectionStrategy(row.strategy),
+            oauth_client_id=row.oauth_client_id,
+            has_oauth_client_secret=row.oauth_client_secret_encrypted is not None,
+            scopes=list(row.scopes) if row.scopes is not None else None,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            workspace_id=row.workspace_id,
+            fixed_connection_id=row.fixed_connection_id,
+        )
+
+
+@strawberry.input(description="Configure one integration in one workspace; omitted fields stay "
+                  "as they are, null clears a field.")
+class ConfigureWorkspaceIntegrationInput:
+    workspace_id: strawberry.ID = strawberry.field(description="The workspace.")
+    integration_name: str = strawberry.field(description="The integration, e.g. `hubspot`.")
+    enabled: bool | None = strawberry.field(default=strawberry.UNSET,
+                                            description="Enable or disable it here.")
+    strategy: ConnectionStrategy | None = strawberry.field(
+        default=strawberry.UNSET, description="How resolveConnection picks a connection."
+    )
+    fixed_connection_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="For FIXED: a WORKSPACE connection of this workspace or an ORGANIZATION one.",
+    )
+    oauth_client_id: str | None = strawberry.field(default=strawberry.UNSET,
+                                                   description="Your OAuth app's client id.")
+    oauth_client_secret: str | None = strawberry.field(
+        name="oauthClientSecret", default=strawberry.UNSET,
+        description="Your OAuth app's client secret; stored encrypted, never returned.",
+    )
+    scopes: list[str] | None = strawberry.field(default=strawberry.UNSET,
+                                                description="OAuth scopes to ask for.")
+
+
+def _given(value: object) -> object:
+    return SERVICE_UNSET if value is strawberry.UNSET else value
+
+
+@strawberry.type
+class WorkspaceIntegrationsQuery:
+    @strawberry.field(description="The integrations a workspace has configured.")
+    async def workspace_integrations(
+        self, info: Info[Context, None], workspace_id: strawberry.ID,
+        first: int | None = None, after: str | None = None,
+    ) -> Page[WorkspaceIntegration]:
+        page = await integrations.list_workspace_integrations(
+            scope=info.context.scope, workspace_id=str(workspace_id), first=first, after=after,
+            max_page_size=info.context.max_page_size,
+        )
+        return to_connection(page, WorkspaceIntegration.from_model)
+
+
+@strawberry.type
+class WorkspaceIntegrationsMutation:
+    @strawberry.mutation(description="Create or change how a workspace uses an integration.")
+    async def configure_workspace_integration(
+        self, info: Info[Context, None], input: ConfigureWorkspaceIntegrationInput
+    ) -> WorkspaceIntegration:
+        strategy = input.strategy
+        fixed = input.fixed_connection_id
+        settings = IntegrationSettings(
+            enabled=_given(input.enabled),
+            strategy=_given(strategy.value if isinstance(strategy, ConnectionStrategy)
+                            else strategy),
+            fixed_connection_id=_given(str(fixed) if fixed not in (None, strawberry.UNSET)
+                                       else fixed),
+            oauth_client_id=_given(input.oauth_client_id),
+            oauth_client_secret=_given(input.oauth_client_secret),
+            scopes=_given(input.scopes),
+        )
+        row = await integrations.configure_workspace_integration(
+            scope=info.context.scope, key_ring=info.context.services.key_ring,
+            workspace_id=str(input.workspace_id), integration_name=input.integration_name,
+            settings=settings,
+        )
+        return WorkspaceIntegration.from_model(row)

@@ -1,0 +1,251 @@
+"""Credential dicts: their shape per auth type, validation, masking, and scrubbing.
+
+The shared shapes (what ``load_credentials`` returns and connectors receive)::
+
+    SECRET_TEXT               {"secret_text": ...}
+    BASIC_AUTH                {"username": ..., "password": ..., **other auth-field props}
+    CUSTOM_AUTH               {**props}
+    OAUTH2 / PLATFORM_OAUTH2  {"access_token", "refresh_token", "expires_at", "token_type", "scope"}
+    NONE                      {}
+
+Validation messages never quote a submitted value: a value may be the secret itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from server.connectors.base import ConnectorSpec
+from server.errors import FieldError, ValidationFailed
+
+OAUTH_TYPES = ("OAUTH2", "PLATFORM_OAUTH2")
+MASK = "****"
+MASK_MIN_LENGTH = 12
+MAX_SECRET_LENGTH = 16_384
+# Auth-field names that hold secrets even when the schema does not say so.
+SECRET_NAMES = ("password", "secret", "token", "api_key", "apikey", "private_key", "key")
+
+
+def mask(secret: str) -> str:
+    """``sk-live-abc123`` -> ``sk-...c123``: never more than 7 characters of a long secret."""
+    if len(secret) < MASK_MIN_LENGTH:
+        return MASK
+    return f"{secret[:3]}...{secret[-4:]}"
+
+
+def supported_auth_types(spec: ConnectorSpec) -> tuple[str, ...]:
+    """What ``createConnection`` accepts: the spec's types, and imported tokens for OAuth ones."""
+    types = list(spec.auth_types)
+    if any(kind in OAUTH_TYPES for kind in types):
+        types += [kind for kind in OAUTH_TYPES if kind not in types]
+    return tuple(types)
+
+
+def is_secret_field(name: str, schema: dict[str, Any] | None) -> bool:
+    """A field is secret when its schema says so or its name looks like one."""
+    schema = schema or {}
+    if schema.get("writeOnly") or schema.get("format") == "password":
+        return True
+    if schema.get("airbyte_secret") or schema.get("x-secret"):
+        return True
+    lowered = name.lower()
+    return any(part == lowered or lowered.endswith("_" + part) for part in SECRET_NAMES)
+
+
+def secret_values(auth_type: str, credentials: dict[str, Any],
+                  spec: ConnectorSpec | None = None) -> list[str]:
+    """Every secret string in ``credentials`` (to scrub from provider messages)."""
+    properties = ((spec.auth_fields_schema or {}).get("properties") or {}) if spec else {}
+    found: list[str] = []
+    for name, value in credentials.items():
+        if not isinstance(value, str) or not value:
+            continue
+        if name in ("secret_text", "access_token", "refresh_token", "password") or is_secret_field(
+            name, properties.get(name)
+        ):
+            found.append(value)
+    return found
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret replaced by ``****`` (providers sometimes echo what they got)."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def preview(auth_type: str, credentials: dict[str, Any], spec: ConnectorSpec | None) -> str | None:
+    """The masked text shown instead of the credential, computed once when it is written."""
+    if auth_type == "SECRET_TEXT":
+        return mask(str(credentials.get("secret_text") or ""))
+    if auth_type in OAUTH_TYPES:
+        return mask(str(credentials.get("access_token") or ""))
+    if auth_type == "BASIC_AUTH":
+        # A password shows nothing at all: 7 of 12 characters would be most of it.
+        username = str(credentials.get("username") or "")
+        return f"{username[:40]}:{MASK}" if username else MASK
+    if auth_type == "CUSTOM_AUTH":
+        properties = ((spec.auth_fields_schema or {}).get("properties") or {}) if spec else {}
+        for name, value in credentials.items():
+            if isinstance(value, str) and is_secret_field(name, properties.get(name)):
+                return mask(value)
+        return MASK
+    return None
+
+
+# -- validation -----------------------------------------------------------------------------
+
+
+def _path_of(parts: Iterable[Any], auth_type: str, prefix: str) -> str:
+    parts = [str(part) for part in parts]
+    if auth_type == "BASIC_AUTH" and parts and parts[0] in ("username", "password"):
+        return ".".join([prefix, *parts])
+    return ".".join([prefix, "props", *parts])
+
+
+def _describe(error: ValidationError) -> list[tuple[list[Any], str]]:
+    """(relative path, message) for one schema error, without ever quoting the value."""
+    where = list(error.absolute_path)
+    value = error.validator_value
+    kind = error.validator
+    instance = error.instance
+    if kind == "required" and isinstance(instance, dict):
+        return [(where + [name], "is required") for name in value if name not in instance]
+    if kind == "additionalProperties" and isinstance(instance, dict):
+        known = set((error.schema.get("properties") or {}).keys())
+        return [(where + [name], "is not a field of this integration")
+                for name in instance if name not in known]
+    messages = {
+        "type": lambda: "must be of type "
+        + (value if isinstance(value, str) else " or ".join(value)),
+        "enum": lambda: f"must be one of {', '.join(map(str, value))}",
+        "const": lambda: f"must be {value!r}",
+        "minLength": lambda: f"must be at least {value} characters",
+        "maxLength": lambda: f"must be at most {value} characters",
+        "minimum": lambda: f"must be at least {value}",
+        "maximum": lambda: f"must be at most {value}",
+        "exclusiveMinimum": lambda: f"must be more than {value}",
+        "exclusiveMaximum": lambda: f"must be less than {value}",
+        "pattern": lambda: f"must match the pattern {value}",
+        "format": lambda: f"must be a valid {value}",
+        "minItems": lambda: f"must have at least {value} items",
+        "maxItems": lambda: f"must have at most {value} items",
+    }
+    message = messages.get(kind, lambda: f"does not satisfy '{kind}' of the auth-field schema")()
+    return [(where, message)]
+
+
+def validate_fields(spec: ConnectorSpec, auth_type: str, values: dict[str, Any],
+                    prefix: str = "input") -> list[FieldError]:
+    """Every way ``values`` fails the integration's auth-field schema, one error per field."""
+    schema = spec.auth_fields_schema
+    if not schema:
+        return []
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    problems: dict[str, str] = {}
+    for error in validator.iter_errors(values):
+        for where, message in _describe(error):
+            problems.setdefault(_path_of(where, auth_type, prefix), message)
+    return [FieldError(path, message) for path, message in sorted(problems.items())]
+
+
+def _expires_text(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def normalize(spec: ConnectorSpec, auth_type: str, credentials: dict[str, Any],
+              prefix: str = "input") -> dict[str, Any]:
+    """The credential dict of ``auth_type`` checked and in its shared shape, or ``ValidationFailed``
+    naming every bad field."""
+    problems: list[FieldError] = []
+
+    def text(name: str, path: str, required: bool = True) -> str | None:
+        value = credentials.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                problems.append(FieldError(path, "is required"))
+            return None
+        if not isinstance(value, str):
+            problems.append(FieldError(path, "must be a string"))
+            return None
+        if len(value) > MAX_SECRET_LENGTH:
+            problems.append(FieldError(path, f"must be at most {MAX_SECRET_LENGTH} characters"))
+        return value
+
+    if auth_type == "NONE":
+        return {}
+    if auth_type == "SECRET_TEXT":
+        result: dict[str, Any] = {"secret_text": text("secret_text", f"{prefix}.secretText")}
+    elif auth_type in OAUTH_TYPES:
+        result = {
+            "access_token": text("access_token", f"{prefix}.accessToken"),
+            "refresh_token": text("refresh_token", f"{prefix}.refreshToken", required=False),
+            "expires_at": _expires_text(credentials.get("expires_at")),
+            "token_type": credentials.get("token_type") or "Bearer",
+            "scope": credentials.get("scope"),
+        }
+    elif auth_type == "BASIC_AUTH":
+        result = dict(credentials)
+        result["username"] = text("username", f"{prefix}.username")
+        result["password"] = text("password", f"{prefix}.password")
+        if not problems:
+            problems += validate_fields(spec, auth_type, result, prefix)
+    elif auth_type == "CUSTOM_AUTH":
+        result = dict(credentials)
+        if not spec.auth_fields_schema and not result:
+            problems.append(FieldError(f"{prefix}.props", "is required"))
+        problems += validate_fields(spec, auth_type, result, prefix)
+    else:
+        problems.append(FieldError(f"{prefix}.authType", f"unknown auth type {auth_type!r}"))
+        result = {}
+    if problems:
+        raise ValidationFailed(problems)
+    return result
+
+
+# Which createConnection input fields each auth type reads (GraphQL names).
+INPUT_FIELDS = {
+    "NONE": (),
+    "SECRET_TEXT": ("secretText",),
+    "BASIC_AUTH": ("username", "password", "props"),
+    "CUSTOM_AUTH": ("props",),
+    "OAUTH2": ("accessToken", "refreshToken", "expiresAt"),
+    "PLATFORM_OAUTH2": ("accessToken", "refreshToken", "expiresAt"),
+}
+
+
+def from_input(auth_type: str, given: dict[str, Any], prefix: str = "input") -> dict[str, Any]:
+    """The credential dict from createConnection's fields (GraphQL names, None when absent).
+
+    A field the auth type does not read is an error rather than silently dropped, so a client
+    that sends ``secretText`` with ``CUSTOM_AUTH`` learns why its secret was not stored.
+    """
+    used = INPUT_FIELDS.get(auth_type, ())
+    problems = [FieldError(f"{prefix}.{name}", f"is not used by {auth_type}")
+                for name, value in given.items() if value is not None and name not in used]
+    props = given.get("props")
+    if props is not None and not isinstance(props, dict):
+        problems.append(FieldError(f"{prefix}.props", "must be a JSON object"))
+    if problems:
+        raise ValidationFailed(problems)
+    if auth_type == "SECRET_TEXT":
+        return {"secret_text": given.get("secretText")}
+    if auth_type == "BASIC_AUTH":
+        return {**(props or {}), "username": given.get("username"),
+                "password": given.get("password")}
+    if auth_type == "CUSTOM_AUTH":
+        return dict(props or {})
+    if auth_type in OAUTH_TYPES:
+        return {"access_token": given.get("accessToken"),
+                "refresh_token": given.get("refreshToken"), "expires_at": given.get("expiresAt")}
+    return {}

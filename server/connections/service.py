@@ -1,0 +1,401 @@
+"""Connections: store, read, check and change one set of credentials for one integration.
+
+Credentials are sealed by ``server.crypto`` with the row's id as associated data and are only
+ever opened by ``load_credentials``. ``set_status`` is the one place a status changes; it
+publishes ``connection.status_changed`` after the change is committed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from server import ids
+from server.config import Settings
+from server.connections import credentials as creds
+from server.connections.models import Connection
+from server.connectors.base import CheckResult, ConnectorContext, ConnectorSpec
+from server.connectors.registry import get_connector
+from server.crypto import KeyRing
+from server.errors import CheckFailed, Conflict, FieldError, NotFound, ValidationFailed
+from server.events import EventBus, channel
+from server.orgs import service as orgs
+from server.pagination import Page, paginate
+from server.scope import Scope
+from server.validation import check_text
+
+log = logging.getLogger("weir.connections")
+
+SCOPES = ("ORGANIZATION", "WORKSPACE", "USER")
+STATUSES = ("ACTIVE", "ERROR")
+# The allowed moves of ``set_status``; staying in a status with a new reason is a move too.
+TRANSITIONS = {"ACTIVE": {"ACTIVE", "ERROR"}, "ERROR": {"ERROR", "ACTIVE"}}
+CHECK_TIMEOUT_SECONDS = 20.0
+STATUS_EVENT = "connection.status_changed"
+
+
+def status_channel(organization_id: str, workspace_id: str | None) -> str:
+    """Where status changes of a workspace's (or the organization's own) connections go."""
+    return channel(organization_id, "connections", workspace_id or "organization")
+
+
+def _spec(integration_name: str, field: str = "input.integrationName") -> ConnectorSpec:
+    module = get_connector(integration_name)
+    if module is None:
+        raise ValidationFailed.field(field, f"no integration named {integration_name!r}")
+    return module.SPEC
+
+
+def _visible(scope: Scope) -> Q:
+    """A workspace-restricted key sees its workspace's connections and organization-wide ones."""
+    if scope.workspace_id is None:
+        return Q(organization_id=scope.organization_id)
+    return Q(organization_id=scope.organization_id) & (
+        Q(workspace_id=scope.workspace_id) | Q(workspace_id=None)
+    )
+
+
+# -- the vault ------------------------------------------------------------------------------
+
+
+def _seal(key_ring: KeyRing, connection_id: str, credentials: dict[str, Any]) -> str:
+    plaintext = json.dumps(credentials, separators=(",", ":"), default=str).encode()
+    return key_ring.encrypt(plaintext, associated_data=connection_id)
+
+
+def load_credentials(*, key_ring: KeyRing, connection: Connection) -> dict[str, Any]:
+    """The connection's credentials, decrypted (its id is the associated data)."""
+    if connection.credentials_encrypted is None:
+        return {}
+    plaintext = key_ring.decrypt(connection.credentials_encrypted, associated_data=connection.id)
+    return json.loads(plaintext)
+
+
+def _expires_from(auth_type: str, credentials: dict[str, Any],
+                  expires_at: datetime | None) -> datetime | None:
+    if expires_at is not None or auth_type not in creds.OAUTH_TYPES:
+        return expires_at
+    raw = credentials.get("expires_at")
+    if not raw:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(raw))
+    except ValueError:
+        raise ValidationFailed.field("input.expiresAt", "is not an ISO 8601 date-time") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+# -- checking with the provider -------------------------------------------------------------
+
+
+def connector_context(*, settings: Settings, integration_name: str, http: httpx.AsyncClient,
+                      credentials: dict[str, Any]) -> ConnectorContext:
+    """What a connector needs to talk to its provider (base URL overridable by configuration)."""
+    spec = _spec(integration_name, field="integrationName")
+    base_url = settings.connector_base_urls.get(integration_name) or spec.base_url
+    return ConnectorContext(http=http, base_url=base_url, credentials=credentials)
+
+
+async def run_check(*, settings: Settings, spec: ConnectorSpec, auth_type: str,
+                    credentials: dict[str, Any], http: httpx.AsyncClient | None = None
+                    ) -> CheckResult:
+    """Ask the provider whether ``credentials`` work; a message never carries a secret."""
+    module = get_connector(spec.name)
+    assert module is not None  # the spec came from the registry
+    secrets = creds.secret_values(auth_type, credentials, spec)
+    client = http or httpx.AsyncClient(timeout=CHECK_TIMEOUT_SECONDS)
+    try:
+        context = connector_context(settings=settings, integration_name=spec.name, http=client,
+                                    credentials=credentials)
+        result = await module.check(context, credentials)
+    except (httpx.HTTPError, OSError, TimeoutError) as exc:
+        detail = creds.scrub(str(exc), secrets) or exc.__class__.__name__
+        return CheckResult(ok=False, message=f"could not reach {spec.display_name}: {detail}")
+    finally:
+        if http is None:
+            await client.aclose()
+    message = creds.scrub(result.message or "", secrets)
+    label = creds.scrub(result.account_label, secrets) if result.account_label else None
+    return CheckResult(ok=result.ok, message=message, account_label=label)
+
+
+# -- creating -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Owner:
+    workspace_id: str | None
+    end_user_id: str | None
+
+
+async def _owner(*, scope: Scope, connection_scope: str, workspace_id: str | None,
+                 end_user_id: str | None) -> _Owner:
+    if connection_scope == "ORGANIZATION":
+        scope.require_unrestricted("create organization-wide connections")
+        problems = [FieldError(f"input.{name}", "must be omitted for an ORGANIZATION connection")
+                    for name, value in (("workspaceId", workspace_id), ("endUserId", end_user_id))
+                    if value is not None]
+        if problems:
+            raise ValidationFailed(problems)
+        return _Owner(None, None)
+    if connection_scope == "WORKSPACE":
+        if workspace_id is None:
+            raise ValidationFailed.field("input.workspaceId",
+                                         "is required for a WORKSPACE connection")
+        if end_user_id is not None:
+            raise ValidationFailed.field("input.endUserId",
+                                         "must be omitted for a WORKSPACE connection")
+        workspace = await orgs.get_workspace(scope=scope, workspace_id=workspace_id)
+        return _Owner(workspace.id, None)
+    if connection_scope == "USER":
+        if end_user_id is None:
+            raise ValidationFailed.field("input.endUserId", "is required for a USER connection")
+        end_user = await orgs.get_end_user(scope=scope, end_user_id=end_user_id)
+        if workspace_id is not None and workspace_id != end_user.workspace_id:
+            raise ValidationFailed.field("input.workspaceId", "is not the end user's workspace")
+        return _Owner(end_user.workspace_id, end_user.id)
+    raise ValidationFailed.field("input.scope", f"must be one of {', '.join(SCOPES)}")
+
+
+def _same_scope(organization_id: str, integration_name: str, owner: _Owner,
+                connection_scope: str) -> QuerySet[Connection]:
+    """Connections sharing a scope (where an external id must be unique)."""
+    return Connection.filter(
+        organization_id=organization_id,
+        integration_name=integration_name,
+        scope=connection_scope,
+        workspace_id=owner.workspace_id,
+        end_user_id=owner.end_user_id,
+    )
+
+
+async def create_connection(
+    *,
+    scope: Scope,
+    key_ring: KeyRing,
+    settings: Settings,
+    integration_name: str,
+    auth_type: str,
+    credentials: dict[str, Any],
+    connection_scope: str = "USER",
+    workspace_id: str | None = None,
+    end_user_id: str | None = None,
+    external_id: str | None = None,
+    display_name: str | None = None,
+    expires_at: datetime | None = None,
+    check: bool = False,
+    http: httpx.AsyncClient | None = None,
+    bus: EventBus | None = None,
+) -> Connection:
+    """Validate, optionally check with the provider, then store a new encrypted connection."""
+    spec = _spec(integration_name)
+    supported = creds.supported_auth_types(spec)
+    if auth_type not in supported:
+        raise ValidationFailed.field(
+            "input.authType",
+            f"{spec.display_name} does not support {auth_type}; use {' or '.join(supported)}",
+        )
+    texts = [
+        check_text("input.externalId", external_id, max_length=255) if external_id is not None
+        else None,
+        check_text("input.displayName", display_name, max_length=255) if display_name is not None
+        else None,
+    ]
+    problems = [problem for problem in texts if problem]
+    if problems:
+        raise ValidationFailed(problems)
+    owner = await _owner(scope=scope, connection_scope=connection_scope,
+                         workspace_id=workspace_id, end_user_id=end_user_id)
+    values = creds.normalize(spec, auth_type, credentials)
+    expiry = _expires_from(auth_type, values, expires_at)
+    if expires_at is not None and auth_type in creds.OAUTH_TYPES:
+        values["expires_at"] = expires_at.isoformat()
+    if external_id is not None and await _same_scope(
+        scope.organization_id, integration_name, owner, connection_scope
+    ).filter(external_id=external_id).exists():
+        raise Conflict(f"a {connection_scope} connection to {integration_name} with externalId "
+                       f"{external_id!r} already exists")
+    label = None
+    if check:
+        result = await run_check(settings=settings, spec=spec, auth_type=auth_type,
+                                 credentials=values, http=http)
+        if not result.ok:
+            raise CheckFailed(f"{spec.display_name} refused the credentials: "
+                              f"{result.message or 'no reason given'}")
+        label = result.account_label
+    connection_id = ids.new_id("connection")
+    now = datetime.now(UTC)
+    async with in_transaction():
+        connection = await Connection.create(
+            id=connection_id,
+            organization_id=scope.organization_id,
+            workspace_id=owner.workspace_id,
+            end_user_id=owner.end_user_id,
+            integration_name=integration_name,
+            auth_type=auth_type,
+            scope=connection_scope,
+            external_id=external_id,
+            display_name=display_name or label or spec.display_name,
+            status="ACTIVE",
+            credentials_encrypted=_seal(key_ring, connection_id, values),
+            credential_preview=creds.preview(auth_type, values, spec),
+            expires_at=expiry,
+            last_refreshed_at=now if auth_type in creds.OAUTH_TYPES else None,
+        )
+    log.info("created connection %s to %s (%s, %s)", connection.id, integration_name,
+             auth_type, connection_scope)
+    return connection
+
+
+# -- reading --------------------------------------------------------------------------------
+
+
+async def get_connection(*, scope: Scope, connection_id: str) -> Connection:
+    """One connection the caller may see, or ``NOT_FOUND``."""
+    connection = await Connection.filter(_visible(scope), id=connection_id).first()
+    if connection is None:
+        raise NotFound("connection", connection_id)
+    return connection
+
+
+async def get_connections_by_ids(*, scope: Scope, connection_ids: list[str]
+                                 ) -> dict[str, Connection]:
+    """Many connections in one query (for DataLoaders), keyed by id."""
+    rows = await Connection.filter(_visible(scope), id__in=connection_ids)
+    return {row.id: row for row in rows}
+
+
+async def list_connections(
+    *,
+    scope: Scope,
+    integration_name: str | None = None,
+    workspace_id: str | None = None,
+    end_user_id: str | None = None,
+    external_id: str | None = None,
+    status: str | None = None,
+    first: int | None,
+    after: str | None,
+    max_page_size: int,
+) -> Page[Connection]:
+    """Connections the caller may see, oldest first, narrowed by any filter given."""
+    queryset = Connection.filter(_visible(scope))
+    if workspace_id is not None:
+        scope.check_workspace(workspace_id)
+        queryset = queryset.filter(workspace_id=workspace_id)
+    narrowing = {"integration_name": integration_name, "end_user_id": end_user_id,
+                 "external_id": external_id, "status": status}
+    queryset = queryset.filter(**{k: v for k, v in narrowing.items() if v is not None})
+    return await paginate(queryset, first=first, after=after, max_page_size=max_page_size)
+
+
+# -- changing -------------------------------------------------------------------------------
+
+
+async def _publish_status(bus: EventBus | None, connection: Connection) -> None:
+    if bus is None:
+        return
+    await bus.publish(
+        status_channel(connection.organization_id, connection.workspace_id),
+        {
+            "type": STATUS_EVENT,
+            "connectionId": connection.id,
+            "status": connection.status,
+            "reason": connection.status_reason,
+            "workspaceId": connection.workspace_id,
+        },
+    )
+
+
+async def set_status(*, connection: Connection, status: str, reason: str | None,
+                     bus: EventBus | None) -> Connection:
+    """Move a connection to ``status`` (with a reason); publish the change once committed."""
+    if status not in TRANSITIONS.get(connection.status, set()):
+        raise Conflict(f"a connection cannot go from {connection.status} to {status}")
+    reason = None if status == "ACTIVE" else reason
+    if connection.status == status and connection.status_reason == reason:
+        return connection
+    async with in_transaction():
+        await Connection.filter(id=connection.id).update(status=status, status_reason=reason,
+                                                         updated_at=datetime.now(UTC))
+    connection.status, connection.status_reason = status, reason
+    log.info("connection %s is now %s", connection.id, status)
+    await _publish_status(bus, connection)
+    return connection
+
+
+async def replace_credentials(*, key_ring: KeyRing, connection: Connection,
+                              credentials: dict[str, Any], expires_at: datetime | None = None,
+                              bus: EventBus | None = None) -> Connection:
+    """New credentials for an existing connection (reconnect or token refresh); back to ACTIVE."""
+    spec = _spec(connection.integration_name, field="integrationName")
+    values = creds.normalize(spec, connection.auth_type, credentials)
+    expiry = _expires_from(connection.auth_type, values, expires_at)
+    if expires_at is not None and connection.auth_type in creds.OAUTH_TYPES:
+        values["expires_at"] = expires_at.isoformat()
+    now = datetime.now(UTC)
+    changes = {
+        "credentials_encrypted": _seal(key_ring, connection.id, values),
+        "credential_preview": creds.preview(connection.auth_type, values, spec),
+        "expires_at": expiry,
+        "last_refreshed_at": now,
+        "updated_at": now,
+    }
+    async with in_transaction():
+        await Connection.filter(id=connection.id).update(**changes)
+    connection.update_from_dict(changes)
+    return await set_status(connection=connection, status="ACTIVE", reason=None, bus=bus)
+
+
+async def delete_connection(*, scope: Scope, connection_id: str) -> str:
+    """Delete a connection (and the syncs that read from it); return its id."""
+    connection = await get_connection(scope=scope, connection_id=connection_id)
+    if connection.workspace_id is None:
+        scope.require_unrestricted("delete organization-wide connections")
+    async with in_transaction():
+        await connection.delete()
+    log.info("deleted connection %s", connection_id)
+    return connection_id
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    connection: Connection
+    ok: bool
+    message: str
+
+
+async def check_connection(*, scope: Scope, key_ring: KeyRing, settings: Settings,
+                          connection_id: str, http: httpx.AsyncClient | None = None,
+                          bus: EventBus | None = None) -> CheckOutcome:
+    """Run the integration's check with the stored credentials and record the outcome."""
+    connection = await get_connection(scope=scope, connection_id=connection_id)
+    spec = _spec(connection.integration_name, field="id")
+    values = load_credentials(key_ring=key_ring, connection=connection)
+    result = await run_check(settings=settings, spec=spec, auth_type=connection.auth_type,
+                             credentials=values, http=http)
+    message = result.message or ("credentials accepted" if result.ok else "credentials refused")
+    connection = await set_status(connection=connection, status="ACTIVE" if result.ok else "ERROR",
+                                  reason=None if result.ok else message, bus=bus)
+    return CheckOutcome(connection=connection, ok=result.ok, message=message)
+
+
+async def status_changes(*, scope: Scope, workspace_id: str | None, bus: EventBus
+                         ) -> AsyncIterator[dict[str, Any]]:
+    """Status changes of a workspace's connections (or of organization-wide ones), as they come."""
+    if workspace_id is None:
+        scope.require_unrestricted("watch organization-wide connections")
+    else:
+        await orgs.get_workspace(scope=scope, workspace_id=workspace_id)
+    async with bus.subscribe(status_channel(scope.organization_id, workspace_id)) as events:
+        async for event in events:
+            if event.get("type") == STATUS_EVENT:
+                yield event
