@@ -9,71 +9,14 @@ from typing import Any
 
 import pytest
 
-from server import ids
 from server.connectors import registry
 from server.connectors.base import ConnectorSpec, RecordBatch, StateCheckpoint, StreamSpec
-from server.crypto import load_key_ring
-from server.destinations.base import build_destination
-from server.events import InMemoryEventBus
-from server.orgs.models import Organization, Workspace
 from server.scope import Scope
 from server.syncs import runs, service
 from server.syncs.models import EltSync, SourceStream, SyncRun
 from server.syncs.runner import RunEnvironment, execute_run, retry_delay_seconds
 from server.syncs.service import StreamChoice, SyncChanges
-from tests.syncs.conftest import create_demo_connection
-
-
-@pytest.fixture
-async def env(database: Any) -> RunEnvironment:
-    from server.worker.broker import install_broker
-
-    install_broker(database)
-    return RunEnvironment(settings=database, key_ring=load_key_ring(database),
-                          bus=InMemoryEventBus())
-
-
-@pytest.fixture
-async def scope(database: Any) -> Scope:
-    organization = await Organization.create(id=ids.new_id("organization"), name="Acme")
-    workspace = await Workspace.create(id=ids.new_id("workspace"), organization=organization,
-                                       name="default")
-    return Scope(organization_id=organization.id, workspace_id=workspace.id)
-
-
-async def make_sync(env: RunEnvironment, scope: Scope, *, settings: dict[str, Any],
-                    streams: list[StreamChoice], integration: str = "demo",
-                    schema: str = "crm") -> EltSync:
-    connection_id = await create_demo_connection(scope.organization_id, scope.workspace_id)
-    if integration != "demo":
-        from server.connections.models import Connection
-
-        await Connection.filter(id=connection_id).update(integration_name=integration)
-    return await service.create_sync(
-        scope=scope, settings=env.settings, key_ring=env.key_ring, bus=None,
-        connection_id=connection_id,
-        changes=SyncChanges(destination_schema=schema, settings=settings,
-                            sync_interval="0 * * * *"),
-        streams=streams,
-    )
-
-
-async def run_once(env: RunEnvironment, scope: Scope, sync: EltSync,
-                   full_refresh: bool = False) -> SyncRun:
-    run = await runs.trigger_run(scope=scope, settings=env.settings, bus=None, sync_id=sync.id,
-                                 full_refresh=full_refresh)
-    await execute_run(env=env, run_id=run.id)
-    return await SyncRun.get(id=run.id)
-
-
-async def table(env: RunEnvironment, name: str, schema: str = "crm") -> list[dict[str, Any]]:
-    destination = build_destination(env.settings.effective_warehouse_url)
-    await destination.open()
-    try:
-        return await destination.fetch(schema, name)
-    finally:
-        await destination.close()
-
+from tests.syncs.conftest import make_sync, run_once, table
 
 CONTACTS = [StreamChoice(name="contacts", sync_mode="INCREMENTAL")]
 
