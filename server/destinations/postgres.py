@@ -115,6 +115,8 @@ class PostgresTableLoader(TableLoader):
             f"ALTER TABLE {self._name(table)} ALTER COLUMN {column} TYPE text "
             f"USING {column}::text"
         )
+        # asyncpg caches the column types COPY introspects; they just changed.
+        await self.db.reload_schema_state()
 
     async def _copy_raw(self, table: str, schema: str | None, records: list[dict[str, Any]],
                         names: list[str]) -> bool:
