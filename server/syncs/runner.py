@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,7 @@ HEARTBEAT_INTERVAL_SECONDS = 10.0
 RETRY_BASE_SECONDS = 30.0
 RETRY_MAX_SECONDS = 1800.0
 ERROR_MAX_LENGTH = 2000
+PREFETCH_DEPTH = 1
 
 
 @dataclass
@@ -247,7 +249,7 @@ async def _copy_stream(*, connector: Any, context: Any, destination: Destination
     reader = connector.read(context, stream.name, connector_settings(sync.settings),
                             None if full else stream.state)
     try:
-        async with contextlib.aclosing(reader) as items:
+        async with contextlib.aclosing(prefetch(reader)) as items:
             async for item in items:
                 if isinstance(item, RecordBatch):
                     if stats["batches"]:
@@ -280,6 +282,49 @@ async def _copy_stream(*, connector: Any, context: Any, destination: Destination
     stats["status"] = "SUCCEEDED"
     await progress.save(force=True)
     return True
+
+
+class _End:
+    """The reader is exhausted."""
+
+
+@dataclass
+class _Failed:
+    error: BaseException
+
+
+async def prefetch(reader: AsyncIterator[Any], depth: int = PREFETCH_DEPTH) -> AsyncIterator[Any]:
+    """Read the next batch while the current one is being written, in order.
+
+    The source and the destination are different connections, so their waits overlap. At most
+    ``depth`` items wait in the queue, so memory stays a few batches whatever the stream's size.
+    """
+    waiting: asyncio.Queue[Any] = asyncio.Queue(maxsize=depth)
+
+    async def produce() -> None:
+        try:
+            async with contextlib.aclosing(reader) as items:
+                async for item in items:
+                    await waiting.put(item)
+            await waiting.put(_End())
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            await waiting.put(_Failed(exc))
+
+    producer = asyncio.create_task(produce(), name="weir-prefetch")
+    try:
+        while True:
+            item = await waiting.get()
+            if isinstance(item, _End):
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+    finally:
+        producer.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await producer
 
 
 def _shape(records: list[dict[str, Any]], excluded: set[str], hashed: set[str],
