@@ -200,10 +200,13 @@ def dlt_once(rows: int) -> dict[str, Any]:
 
     asyncio.run(drop_schema("dlt_dst"))
     workdir = tempfile.mkdtemp(prefix="dlt-bench-")
+    # dlt insists on a password; the machine's Postgres trusts loopback and ignores it.
+    with_password = database_url().replace("postgres@", "postgres:unused@", 1)
     pipeline = dlt.pipeline(pipeline_name="weir_bench", pipelines_dir=workdir,
-                            destination=dlt.destinations.postgres(credentials=database_url()),
+                            destination=dlt.destinations.postgres(credentials=with_password),
                             dataset_name="dlt_dst")
-    source = sql_table(credentials=database_url(), schema=SOURCE_SCHEMA, table=table_for(rows))
+    source = sql_table(credentials=database_url("postgresql+psycopg2"), schema=SOURCE_SCHEMA,
+                       table=table_for(rows))
     started = time.perf_counter()
     pipeline.run(source, write_disposition="replace")
     seconds = time.perf_counter() - started
