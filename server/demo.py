@@ -198,5 +198,6 @@ async def _summary(settings: Settings, run: SyncRun, sync: EltSync) -> None:
               f"({loaded.get(name, 0):,} loaded by this run)")
     print(f"Warehouse: {_warehouse_label(settings)}")
     when = sync.next_run_at.isoformat(timespec="minutes") if sync.next_run_at else "-"
-    print(f"The sync stays enabled ({INTERVAL!r}, next run {when}); `weir serve` keeps it "
-          "running.")
+    runner = ("`weir serve`" if settings.embedded
+              else "`weir scheduler` with `weir worker`")
+    print(f"The sync stays enabled ({INTERVAL!r}, next run {when}); {runner} keeps it running.")
