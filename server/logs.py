@@ -50,7 +50,10 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # Third-party loggers that would print SQL parameters or HTTP bodies stay quiet even at DEBUG:
-    # those can carry credentials.
-    for noisy in ("tortoise", "aiosqlite", "asyncpg", "httpx", "httpcore", "dramatiq", "hpack"):
+    # Third-party loggers that would print SQL parameters stay quiet even at DEBUG: those can
+    # carry credentials. httpx logs every request URL at INFO, and some providers put a token in
+    # the path (HubSpot's access-token info), so it is kept at WARNING.
+    for noisy in ("tortoise", "aiosqlite", "asyncpg", "dramatiq", "hpack"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(level)))
+    for url_logger in ("httpx", "httpcore"):
+        logging.getLogger(url_logger).setLevel(logging.WARNING)

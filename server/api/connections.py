@@ -20,9 +20,8 @@ from server.api.orgs import DeletePayload, EndUser, Workspace
 from server.api.pagination import Connection as Page
 from server.api.pagination import to_connection
 from server.connections import credentials as creds
-from server.connections import models
+from server.connections import models, service
 from server.connections import resolve as resolution
-from server.connections import service
 from server.errors import NotFound
 from server.integrations import catalog
 

@@ -93,7 +93,10 @@ def preview(auth_type: str, credentials: dict[str, Any], spec: ConnectorSpec | N
     if auth_type == "CUSTOM_AUTH":
         properties = ((spec.auth_fields_schema or {}).get("properties") or {}) if spec else {}
         for name, value in credentials.items():
-            if isinstance(value, str) and is_secret_field(name, properties.get(name)):
+            schema = properties.get(name) or {}
+            # Keys and tokens get the usual mask; passwords show nothing, like BASIC_AUTH.
+            password = "password" in name.lower() or schema.get("format") == "password"
+            if isinstance(value, str) and is_secret_field(name, schema) and not password:
                 return mask(value)
         return MASK
     return None

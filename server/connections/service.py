@@ -22,13 +22,17 @@ from tortoise.transactions import in_transaction
 from server import ids
 from server.config import Settings
 from server.connections import credentials as creds
+from server.connections.checks import (  # connector_context is part of this module's interface
+    connector_context,  # noqa: F401
+    run_check,
+    spec_of,
+)
 from server.connections.models import Connection
-from server.connectors.base import CheckResult, ConnectorContext, ConnectorSpec
-from server.connectors.registry import get_connector
 from server.crypto import KeyRing
 from server.errors import CheckFailed, Conflict, FieldError, NotFound, ValidationFailed
 from server.events import EventBus, channel
 from server.orgs import service as orgs
+from server.orgs.models import Organization
 from server.pagination import Page, paginate
 from server.scope import Scope
 from server.validation import check_text
@@ -39,20 +43,12 @@ SCOPES = ("ORGANIZATION", "WORKSPACE", "USER")
 STATUSES = ("ACTIVE", "ERROR")
 # The allowed moves of ``set_status``; staying in a status with a new reason is a move too.
 TRANSITIONS = {"ACTIVE": {"ACTIVE", "ERROR"}, "ERROR": {"ERROR", "ACTIVE"}}
-CHECK_TIMEOUT_SECONDS = 20.0
 STATUS_EVENT = "connection.status_changed"
 
 
 def status_channel(organization_id: str, workspace_id: str | None) -> str:
     """Where status changes of a workspace's (or the organization's own) connections go."""
     return channel(organization_id, "connections", workspace_id or "organization")
-
-
-def _spec(integration_name: str, field: str = "input.integrationName") -> ConnectorSpec:
-    module = get_connector(integration_name)
-    if module is None:
-        raise ValidationFailed.field(field, f"no integration named {integration_name!r}")
-    return module.SPEC
 
 
 def _visible(scope: Scope) -> Q:
@@ -92,40 +88,6 @@ def _expires_from(auth_type: str, credentials: dict[str, Any],
     except ValueError:
         raise ValidationFailed.field("input.expiresAt", "is not an ISO 8601 date-time") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-# -- checking with the provider -------------------------------------------------------------
-
-
-def connector_context(*, settings: Settings, integration_name: str, http: httpx.AsyncClient,
-                      credentials: dict[str, Any]) -> ConnectorContext:
-    """What a connector needs to talk to its provider (base URL overridable by configuration)."""
-    spec = _spec(integration_name, field="integrationName")
-    base_url = settings.connector_base_urls.get(integration_name) or spec.base_url
-    return ConnectorContext(http=http, base_url=base_url, credentials=credentials)
-
-
-async def run_check(*, settings: Settings, spec: ConnectorSpec, auth_type: str,
-                    credentials: dict[str, Any], http: httpx.AsyncClient | None = None
-                    ) -> CheckResult:
-    """Ask the provider whether ``credentials`` work; a message never carries a secret."""
-    module = get_connector(spec.name)
-    assert module is not None  # the spec came from the registry
-    secrets = creds.secret_values(auth_type, credentials, spec)
-    client = http or httpx.AsyncClient(timeout=CHECK_TIMEOUT_SECONDS)
-    try:
-        context = connector_context(settings=settings, integration_name=spec.name, http=client,
-                                    credentials=credentials)
-        result = await module.check(context, credentials)
-    except (httpx.HTTPError, OSError, TimeoutError) as exc:
-        detail = creds.scrub(str(exc), secrets) or exc.__class__.__name__
-        return CheckResult(ok=False, message=f"could not reach {spec.display_name}: {detail}")
-    finally:
-        if http is None:
-            await client.aclose()
-    message = creds.scrub(result.message or "", secrets)
-    label = creds.scrub(result.account_label, secrets) if result.account_label else None
-    return CheckResult(ok=result.ok, message=message, account_label=label)
 
 
 # -- creating -------------------------------------------------------------------------------
@@ -178,6 +140,15 @@ def _same_scope(organization_id: str, integration_name: str, owner: _Owner,
     )
 
 
+async def _check_external_id(organization_id: str, integration_name: str, owner: _Owner,
+                             connection_scope: str, external_id: str | None) -> None:
+    if external_id is not None and await _same_scope(
+        organization_id, integration_name, owner, connection_scope
+    ).filter(external_id=external_id).exists():
+        raise Conflict(f"a {connection_scope} connection to {integration_name} with externalId "
+                       f"{external_id!r} already exists")
+
+
 async def create_connection(
     *,
     scope: Scope,
@@ -197,7 +168,7 @@ async def create_connection(
     bus: EventBus | None = None,
 ) -> Connection:
     """Validate, optionally check with the provider, then store a new encrypted connection."""
-    spec = _spec(integration_name)
+    spec = spec_of(integration_name)
     supported = creds.supported_auth_types(spec)
     if auth_type not in supported:
         raise ValidationFailed.field(
@@ -219,11 +190,8 @@ async def create_connection(
     expiry = _expires_from(auth_type, values, expires_at)
     if expires_at is not None and auth_type in creds.OAUTH_TYPES:
         values["expires_at"] = expires_at.isoformat()
-    if external_id is not None and await _same_scope(
-        scope.organization_id, integration_name, owner, connection_scope
-    ).filter(external_id=external_id).exists():
-        raise Conflict(f"a {connection_scope} connection to {integration_name} with externalId "
-                       f"{external_id!r} already exists")
+    await _check_external_id(scope.organization_id, integration_name, owner, connection_scope,
+                             external_id)
     label = None
     if check:
         result = await run_check(settings=settings, spec=spec, auth_type=auth_type,
@@ -235,6 +203,12 @@ async def create_connection(
     connection_id = ids.new_id("connection")
     now = datetime.now(UTC)
     async with in_transaction():
+        if external_id is not None:
+            # Checked again under a lock on the organization's row (Postgres), so two concurrent
+            # creations cannot both take the same external id.
+            await Organization.select_for_update().filter(id=scope.organization_id).first()
+            await _check_external_id(scope.organization_id, integration_name, owner,
+                                     connection_scope, external_id)
         connection = await Connection.create(
             id=connection_id,
             organization_id=scope.organization_id,
@@ -336,7 +310,7 @@ async def replace_credentials(*, key_ring: KeyRing, connection: Connection,
                               credentials: dict[str, Any], expires_at: datetime | None = None,
                               bus: EventBus | None = None) -> Connection:
     """New credentials for an existing connection (reconnect or token refresh); back to ACTIVE."""
-    spec = _spec(connection.integration_name, field="integrationName")
+    spec = spec_of(connection.integration_name, field="integrationName")
     values = creds.normalize(spec, connection.auth_type, credentials)
     expiry = _expires_from(connection.auth_type, values, expires_at)
     if expires_at is not None and connection.auth_type in creds.OAUTH_TYPES:
@@ -378,7 +352,7 @@ async def check_connection(*, scope: Scope, key_ring: KeyRing, settings: Setting
                           bus: EventBus | None = None) -> CheckOutcome:
     """Run the integration's check with the stored credentials and record the outcome."""
     connection = await get_connection(scope=scope, connection_id=connection_id)
-    spec = _spec(connection.integration_name, field="id")
+    spec = spec_of(connection.integration_name, field="id")
     values = load_credentials(key_ring=key_ring, connection=connection)
     result = await run_check(settings=settings, spec=spec, auth_type=connection.auth_type,
                              credentials=values, http=http)

@@ -9,10 +9,21 @@ A connector module defines::
 
 Connectors never touch Weir's database or the environment: everything they need (an HTTP
 client, the provider's base URL, credentials) comes in through ``ConnectorContext``.
+
+Two optional functions, for connectors whose streams or setting choices live in the account
+(``server/connectors/registry.py`` calls them when present)::
+
+    async def discover(context, credentials: dict, settings: dict) -> list[StreamSpec]: ...
+    async def settings_options(context, credentials: dict, partial_settings: dict)
+        -> dict[str, list]: ...   # setting name -> the values it may take
+
+``read`` is called with ``state=None`` for a full refresh and with the last saved checkpoint's
+state for an incremental run.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -98,6 +109,22 @@ class ConnectorContext:
     credentials: dict[str, Any] = field(default_factory=dict)
     # Called on a provider 401 to get fresh credentials (OAuth refresh); None when not possible.
     refresh_credentials: Callable[[], Awaitable[dict[str, Any]]] | None = None
+
+
+def fill_settings_schema(schema: dict[str, Any], options: dict[str, list[Any]]) -> dict[str, Any]:
+    """A copy of ``schema`` whose named properties allow only the listed values: ``enum`` on a
+    plain property, ``items.enum`` on an array property."""
+    filled = copy.deepcopy(schema)
+    properties = filled.get("properties", {})
+    for name, values in options.items():
+        prop = properties.get(name)
+        if prop is None:
+            continue
+        if prop.get("type") == "array":
+            prop["items"] = {**prop.get("items", {}), "enum": list(values)}
+        else:
+            prop["enum"] = list(values)
+    return filled
 
 
 class Connector(Protocol):

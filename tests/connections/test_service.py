@@ -231,3 +231,67 @@ async def test_check_connection_records_the_outcome(owner, key_ring, settings):
     assert stored.status == "ERROR"
     assert "Invalid API key" in (stored.status_reason or "")
     assert "sk-revoked-key-000000" not in (stored.status_reason or "")
+
+
+async def test_a_restricted_key_sees_its_workspace_and_organization_wide_connections(
+    owner, key_ring, settings
+):
+    from tests.connections.conftest import add_connection
+
+    mine = await add_connection(owner, key_ring, settings, connection_scope="WORKSPACE")
+    shared = await add_connection(owner, key_ring, settings, connection_scope="ORGANIZATION")
+    elsewhere = await add_connection(owner, key_ring, settings, connection_scope="WORKSPACE",
+                                     workspace_id=owner.other_workspace.id)
+    restricted = Scope(organization_id=owner.scope.organization_id,
+                       workspace_id=owner.workspace.id)
+
+    page = await service.list_connections(scope=restricted, first=None, after=None,
+                                          max_page_size=100)
+
+    assert {row.id for row in page.items} == {mine.id, shared.id}
+    with pytest.raises(NotFound):
+        await service.get_connection(scope=restricted, connection_id=elsewhere.id)
+    with pytest.raises(Forbidden):
+        await service.delete_connection(scope=restricted, connection_id=shared.id)
+    assert await service.delete_connection(scope=restricted, connection_id=mine.id) == mine.id
+
+
+async def test_an_unreachable_provider_is_a_failed_check(owner, key_ring, settings):
+    import httpx
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as http:
+        with pytest.raises(CheckFailed, match="could not reach Acme Key: connection refused"):
+            await _secret_connection(owner, key_ring, settings, check=True, http=http)
+    assert await Connection.all().count() == 0
+
+
+async def test_organization_wide_external_ids_are_unique_too(owner, key_ring, settings):
+    from tests.connections.conftest import add_connection
+
+    await add_connection(owner, key_ring, settings, connection_scope="ORGANIZATION",
+                         external_id="billing")
+    # A workspace connection with the same external id lives in another scope.
+    await add_connection(owner, key_ring, settings, connection_scope="WORKSPACE",
+                         external_id="billing")
+
+    with pytest.raises(Conflict):
+        await add_connection(owner, key_ring, settings, connection_scope="ORGANIZATION",
+                             external_id="billing")
+
+
+async def test_concurrent_creations_cannot_share_an_external_id(owner, key_ring, settings):
+    import asyncio
+
+    from tests.connections.conftest import add_connection
+
+    results = await asyncio.gather(
+        *(add_connection(owner, key_ring, settings, external_id="race") for _ in range(4)),
+        return_exceptions=True,
+    )
+
+    assert sum(isinstance(result, Connection) for result in results) == 1
+    assert all(isinstance(result, (Connection, Conflict)) for result in results), results
+    assert await Connection.filter(external_id="race").count() == 1

@@ -1,0 +1,59 @@
+"""Asking a provider whether credentials work, through its connector's ``check``.
+
+Connectors get an HTTP client and a base URL (``WEIR_CONNECTOR_<NAME>_BASE_URL`` or the spec's
+own) and nothing else. A provider's message may echo what it was sent, so every secret is
+scrubbed from it before it reaches an error, a status reason or a log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from server.config import Settings
+from server.connections import credentials as creds
+from server.connectors.base import CheckResult, ConnectorContext, ConnectorSpec
+from server.connectors.registry import get_connector
+from server.errors import ValidationFailed
+
+CHECK_TIMEOUT_SECONDS = 20.0
+
+
+def spec_of(integration_name: str, field: str = "input.integrationName") -> ConnectorSpec:
+    """The integration's spec, or ``VALIDATION_FAILED`` on ``field``."""
+    module = get_connector(integration_name)
+    if module is None:
+        raise ValidationFailed.field(field, f"no integration named {integration_name!r}")
+    return module.SPEC
+
+
+def connector_context(*, settings: Settings, integration_name: str, http: httpx.AsyncClient,
+                      credentials: dict[str, Any]) -> ConnectorContext:
+    """What a connector needs to talk to its provider (base URL overridable by configuration)."""
+    spec = spec_of(integration_name, field="integrationName")
+    base_url = settings.connector_base_urls.get(integration_name) or spec.base_url
+    return ConnectorContext(http=http, base_url=base_url, credentials=credentials)
+
+
+async def run_check(*, settings: Settings, spec: ConnectorSpec, auth_type: str,
+                    credentials: dict[str, Any], http: httpx.AsyncClient | None = None
+                    ) -> CheckResult:
+    """Ask the provider whether ``credentials`` work; a message never carries a secret."""
+    module = get_connector(spec.name)
+    assert module is not None  # the spec came from the registry
+    secrets = creds.secret_values(auth_type, credentials, spec)
+    client = http or httpx.AsyncClient(timeout=CHECK_TIMEOUT_SECONDS)
+    try:
+        context = connector_context(settings=settings, integration_name=spec.name, http=client,
+                                    credentials=credentials)
+        result = await module.check(context, credentials)
+    except (httpx.HTTPError, OSError, TimeoutError) as exc:
+        detail = creds.scrub(str(exc), secrets) or exc.__class__.__name__
+        return CheckResult(ok=False, message=f"could not reach {spec.display_name}: {detail}")
+    finally:
+        if http is None:
+            await client.aclose()
+    message = creds.scrub(result.message or "", secrets)
+    label = creds.scrub(result.account_label, secrets) if result.account_label else None
+    return CheckResult(ok=result.ok, message=message, account_label=label)

@@ -1,0 +1,267 @@
+"""Calls to provider APIs, with the error handling every provider documents, in one place.
+
+    ProviderError          a provider answered with an error that retrying will not fix
+    ├── ProviderAuthError  401 (after at most one credential refresh): the credentials are refused
+    └── ProviderRateLimited  still rate limited after the bounded waits
+
+What ``request`` does with an answer:
+
+- 401: when ``context.refresh_credentials`` is set, call it once, store the fresh credentials on
+  the context and retry; otherwise (or when the retry is refused too) raise ``ProviderAuthError``.
+- 429, and a 403 that says it is a rate limit (GitHub's ``x-ratelimit-remaining: 0``): wait what
+  ``Retry-After`` (or ``x-ratelimit-reset``) says, at most ``max_wait`` seconds, and retry.
+- 5xx and network errors: retry with exponential backoff, a bounded number of times.
+
+Error messages are the provider's own reason with every credential value cut out, so they can be
+shown to a user or logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from server.connectors.base import CheckResult, ConnectorContext
+
+# Headers for one request, built from the current credentials (they change after a refresh).
+Auth = Callable[[Mapping[str, Any]], dict[str, str]]
+USER_AGENT = "Weir/0.1"
+# Credential fields whose values are secret (``password``, ``secret_text``, ``access_token``,
+# ``api_key``...); the others (host, user name, domain) may appear in messages.
+SECRET_WORDS = ("password", "secret", "token", "key")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5  # tries in all, for 429 and 5xx alike
+    backoff: float = 0.5  # first 5xx wait in seconds, doubled each time
+    max_backoff: float = 8.0
+    max_wait: float = 60.0  # the longest Retry-After we honour before giving up
+
+
+DEFAULT_POLICY = RetryPolicy()
+
+
+class ProviderError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HTTP {status}: {message}" if status else message)
+        self.status = status
+        self.message = message
+
+
+class ProviderAuthError(ProviderError):
+    pass
+
+
+class ProviderRateLimited(ProviderError):
+    pass
+
+
+def bearer(key: str) -> Auth:
+    """``Authorization: Bearer <credentials[key]>``."""
+
+    def headers(credentials: Mapping[str, Any]) -> dict[str, str]:
+        return {"Authorization": f"Bearer {credentials.get(key) or ''}"}
+
+    return headers
+
+
+def oauth_or_token(credentials: Mapping[str, Any]) -> str:
+    """The token of an OAuth connection or of a SECRET_TEXT one, whichever this is."""
+    return str(credentials.get("access_token") or credentials.get("secret_text") or "")
+
+
+def base_url(context: ConnectorContext, default: str | None) -> str:
+    url = context.base_url or default
+    if not url:
+        raise ProviderError(0, "no base URL is configured for this connector")
+    return url.rstrip("/")
+
+
+def redact(text: str, credentials: Mapping[str, Any]) -> str:
+    """Cut every secret credential value out of ``text``, and any word that shows a piece of one.
+
+    Providers echo masked keys back (``Invalid API Key provided: sk_test_****1234``): a word that
+    contains the first or last four characters of a secret goes too.
+    """
+    secrets = [str(v) for k, v in credentials.items()
+               if isinstance(v, str) and len(v) >= 8 and any(w in k.lower() for w in SECRET_WORDS)]
+    for secret in secrets:
+        text = text.replace(secret, "[redacted]")
+    words = text.split(" ")
+    for i, word in enumerate(words):
+        if "*" in word or any(s[:4] in word or s[-4:] in word for s in secrets):
+            words[i] = "[redacted]"
+    return " ".join(words)
+
+
+def provider_message(response: httpx.Response) -> str:
+    """The provider's own reason for an error answer, from the common error body shapes."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:200] or response.reason_phrase
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):  # Stripe, OpenAI, Airtable
+            return str(error.get("message") or error.get("type") or error)
+        if isinstance(error, str):  # Slack, OAuth servers
+            return str(body.get("error_description") or error)
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):  # SendGrid
+            return "; ".join(str(e.get("message")) for e in errors)
+        if body.get("message"):  # GitHub, HubSpot, Freshsales
+            return str(body["message"])
+        if body.get("login_status") is False:  # Freshsales
+            return "login failed"
+    return str(body)[:200]
+
+
+def _rate_limit_wait(response: httpx.Response) -> float | None:
+    """Seconds the provider asks us to wait, when this answer is a rate limit; else None."""
+    headers = response.headers
+    limited = response.status_code == 429 or (
+        response.status_code == 403
+        and (headers.get("retry-after") or headers.get("x-ratelimit-remaining") == "0")
+    )
+    if not limited:
+        return None
+    retry_after = response.headers.get("retry-after")
+    if retry_after:
+        try:
+            return max(float(retry_after), 0.0)
+        except ValueError:
+            pass
+    reset = response.headers.get("x-ratelimit-reset")
+    if reset:
+        try:
+            return max(float(reset) - time.time(), 0.0)
+        except ValueError:
+            pass
+    return 1.0
+
+
+async def request(
+    context: ConnectorContext,
+    method: str,
+    url: str | Callable[[Mapping[str, Any]], str],
+    *,
+    auth: Auth | None = None,
+    credentials: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+    json: Any = None,
+    data: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    policy: RetryPolicy = DEFAULT_POLICY,
+    ok_statuses: tuple[int, ...] = (),
+) -> httpx.Response:
+    """Send one request, handling 401/429/5xx as the module docstring says; return a 2xx answer.
+
+    ``url`` may depend on the credentials (HubSpot puts the token in the path): pass a function.
+    ``credentials`` defaults to ``context.credentials``; after a refresh both use the new ones.
+    """
+    current: Mapping[str, Any] = credentials if credentials is not None else context.credentials
+    refreshed = False
+    backoff = policy.backoff
+    for attempt in range(1, policy.attempts + 1):
+        last = attempt == policy.attempts
+        target = url(current) if callable(url) else url
+        sent = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
+        if auth is not None:
+            sent.update(auth(current))
+        try:
+            response = await context.http.request(
+                method, target, params=params, json=json, data=data, headers=sent
+            )
+        except httpx.TransportError as exc:
+            if last:
+                reason = f"could not reach the provider ({type(exc).__name__})"
+                raise ProviderError(0, reason) from None
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, policy.max_backoff)
+            continue
+        status = response.status_code
+        if status < 400 or status in ok_statuses:
+            return response
+        if status == 401:
+            if context.refresh_credentials is not None and not refreshed:
+                refreshed = True
+                current = await context.refresh_credentials()
+                context.credentials = dict(current)
+                continue
+            raise ProviderAuthError(status, redact(provider_message(response), current))
+        wait = _rate_limit_wait(response)
+        if wait is not None:
+            if last or wait > policy.max_wait:
+                raise ProviderRateLimited(status, redact(provider_message(response), current))
+            await asyncio.sleep(wait)
+            continue
+        if status >= 500 and not last:
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, policy.max_backoff)
+            continue
+        raise ProviderError(status, redact(provider_message(response), current))
+    raise ProviderError(0, "the provider kept failing")  # only reached when attempts < 1
+
+
+async def paged(
+    context: ConnectorContext,
+    method: str,
+    url: str,
+    *,
+    auth: Auth,
+    next_page: Callable[[Any], Mapping[str, Any] | None],
+    params: Mapping[str, Any] | None = None,
+    json: Mapping[str, Any] | None = None,
+) -> AsyncIterator[Any]:
+    """Yield the JSON body of each page; ``next_page(body)`` gives what to add to the next
+    request (query parameters for GET, body fields for POST), or None after the last page."""
+    query, body = dict(params or {}), dict(json) if json is not None else None
+    while True:
+        response = await request(context, method, url, auth=auth, params=query, json=body)
+        page = response.json()
+        yield page
+        more = next_page(page)
+        if not more:
+            return
+        if body is not None:
+            body.update(more)
+        else:
+            query.update(more)
+
+
+async def link_pages(
+    context: ConnectorContext, url: str, *, auth: Auth, params: Mapping[str, Any] | None = None
+) -> AsyncIterator[httpx.Response]:
+    """Yield each page of a list that pages with ``Link: <...>; rel="next"`` (RFC 8288).
+
+    The next URL must stay on the origin of the first one, so a token is never sent elsewhere.
+    """
+    origin = httpx.URL(url)
+    query: Mapping[str, Any] | None = params
+    while True:
+        response = await request(context, "GET", url, auth=auth, params=query)
+        yield response
+        following = response.links.get("next", {}).get("url")
+        if not following:
+            return
+        target = httpx.URL(following)
+        if (target.scheme, target.host, target.port) != (origin.scheme, origin.host, origin.port):
+            raise ProviderError(0, "the provider sent a next-page link to another host")
+        url, query = following, None  # the link carries every parameter
+
+
+async def run_check(
+    credentials: Mapping[str, Any], call: Callable[[], Awaitable[CheckResult]]
+) -> CheckResult:
+    """Run a credential check; a refusal or an unreachable provider is a failed result, not an
+    exception, with the provider's reason and no secret in it."""
+    try:
+        return await call()
+    except ProviderError as exc:
+        return CheckResult(ok=False, message=redact(str(exc), credentials))

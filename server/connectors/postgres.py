@@ -1,0 +1,416 @@
+"""PostgreSQL: every table of one schema, copied in keyset-paged batches in constant memory.
+
+Streams are the schema's tables, found at run time (``discover``). A table is read in batches of
+``batch_size`` rows ordered by its key (the primary key, else a unique index on NOT NULL columns):
+``WHERE (key) > (last key) ORDER BY key LIMIT n``, so no batch costs more than an index seek and
+no query holds more than one batch. A table without such a key is read through a server-side
+cursor in one transaction instead (and cannot resume).
+
+State, saved after every batch:
+
+- during a first (or full) read: ``{"pk": [...], "high_water": {"cursor": c, "pk": [...]}}``:
+  the last key read, and the newest ``(cursor, key)`` when the read began;
+- once it finished, for a table with a cursor column: ``{"cursor": c, "pk": [...]}``, and later
+  reads take ``WHERE (cursor, key) > (c, pk) ORDER BY cursor, key``. Rows whose cursor is NULL
+  are copied by full reads only.
+
+Pass ``state=None`` for a full refresh. Values in state are JSON (strings for timestamps and
+decimals) and go back into queries through ``$n::text::<column type>``. Records carry asyncpg's
+Python values (int, float, Decimal, bool, datetime, date, str, and dict/list for JSON); columns of
+other types (uuid, inet, interval, enums, ...) are read as text, and bytea as base64 text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+
+from server.connectors.base import (
+    CheckResult,
+    ConnectorContext,
+    ConnectorSpec,
+    RecordBatch,
+    StateCheckpoint,
+    StreamSpec,
+)
+from server.connectors.http import redact
+
+DEFAULT_BATCH = 10_000
+# Cursor columns picked without a setting, by name, when their type orders changes.
+CURSOR_NAMES = ("updated_at", "modified_at", "last_modified", "last_modified_at", "updated",
+                "modified", "_updated_at")
+CURSOR_TYPES = {"timestamptz", "timestamp", "date", "int2", "int4", "int8", "numeric"}
+# Types asyncpg decodes to a value that fits the JSON Schema type below; others are cast to text.
+NATIVE = {"int2": "integer", "int4": "integer", "int8": "integer", "oid": "integer",
+          "float4": "number", "float8": "number", "numeric": "number", "bool": "boolean",
+          "text": "string", "varchar": "string", "bpchar": "string", "name": "string",
+          "citext": "string", "timestamptz": "string", "timestamp": "string", "date": "string",
+          "json": "json", "jsonb": "json"}
+FORMATS = {"timestamptz": "date-time", "timestamp": "date-time", "date": "date"}
+SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
+
+SPEC = ConnectorSpec(
+    name="postgres",
+    display_name="PostgreSQL",
+    category="DATABASE",
+    auth_types=("CUSTOM_AUTH",),
+    description="Tables of a PostgreSQL database, copied in full or incrementally on a cursor "
+                "column.",
+    docs_url="https://www.postgresql.org/docs/current/libpq-connect.html",
+    auth_fields_schema={
+        "type": "object",
+        "required": ["host", "database", "user"],
+        "properties": {
+            "host": {"type": "string", "title": "Host", "minLength": 1,
+                     "description": "Host name or IP address of the server."},
+            "port": {"type": "integer", "title": "Port", "default": 5432, "minimum": 1,
+                     "maximum": 65535},
+            "database": {"type": "string", "title": "Database", "minLength": 1},
+            "user": {"type": "string", "title": "User", "minLength": 1,
+                     "description": "A role that may SELECT the tables to copy."},
+            "password": {"type": "string", "title": "Password", "writeOnly": True,
+                         "format": "password"},
+            "sslmode": {"type": "string", "title": "SSL mode", "default": "prefer",
+                        "enum": ["disable", "allow", "prefer", "require", "verify-ca",
+                                 "verify-full"],
+                        "description": "As libpq's sslmode; use verify-full over the internet."},
+        },
+        "additionalProperties": False,
+    },
+    settings_schema={
+        "type": "object",
+        "required": ["schema"],
+        "properties": {
+            "schema": {"type": "string", "title": "Schema", "default": "public", "minLength": 1,
+                       "description": "The schema whose tables are copied."},
+            "tables": {"type": "array", "title": "Tables", "uniqueItems": True, "default": [],
+                       "items": {"type": "string"},
+                       "description": "Tables to offer as streams. Empty: every table."},
+            "cursor_columns": {
+                "type": "object", "title": "Cursor columns", "default": {},
+                "additionalProperties": {"type": "string"},
+                "description": "Per table, the column that grows when a row changes. Default: "
+                               "a timestamp column named updated_at or modified_at.",
+            },
+            "batch_size": {"type": "integer", "title": "Batch size", "default": DEFAULT_BATCH,
+                           "minimum": 100, "maximum": 100_000},
+        },
+        "additionalProperties": False,
+    },
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    sql_type: str  # format_type(), e.g. ``character varying(20)``, for casts
+    base: str  # pg_type.typname, e.g. ``varchar``, ``_int4`` for an array
+    not_null: bool
+
+    @property
+    def select(self) -> str:
+        name = quote(self.name)
+        if self.base == "bytea":
+            return f"encode({name}, 'base64') AS {name}"
+        if self.base in NATIVE or (self.base.startswith("_") and self.base[1:] in NATIVE):
+            return name
+        return f"{name}::text AS {name}"
+
+    def json_schema(self) -> dict[str, Any]:
+        element = self.base[1:] if self.base.startswith("_") else self.base
+        kind = NATIVE.get(element, "string")
+        schema: dict[str, Any] = {} if kind == "json" else {"type": kind}
+        if element in FORMATS:
+            schema["format"] = FORMATS[element]
+        if self.base.startswith("_"):
+            schema = {"type": "array", "items": schema}
+        if not self.not_null and "type" in schema:
+            schema["type"] = [schema["type"], "null"]
+        return schema
+
+
+@dataclass(frozen=True)
+class Table:
+    schema: str
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    cursor: str | None
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    @property
+    def qualified(self) -> str:
+        return f"{quote(self.schema)}.{quote(self.name)}"
+
+    def stream(self) -> StreamSpec:
+        return StreamSpec(
+            name=self.name,
+            primary_key=self.key,
+            cursor_field=self.cursor,
+            description=f"Table {self.schema}.{self.name}.",
+            record_schema={"type": "object",
+                           "properties": {c.name: c.json_schema() for c in self.columns}},
+        )
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+async def connect(credentials: Mapping[str, Any]) -> asyncpg.Connection:
+    """A read-only session; JSON columns decode to Python values."""
+    connection = await asyncpg.connect(
+        host=credentials.get("host"), port=int(credentials.get("port") or 5432),
+        user=credentials.get("user"), password=credentials.get("password") or None,
+        database=credentials.get("database"), ssl=credentials.get("sslmode") or "prefer",
+        timeout=15, server_settings={"application_name": "weir",
+                                     "default_transaction_read_only": "on"},
+    )
+    for name in ("json", "jsonb"):
+        await connection.set_type_codec(name, encoder=json.dumps, decoder=json.loads,
+                                        schema="pg_catalog")
+    return connection
+
+
+def _failure(exc: BaseException, credentials: Mapping[str, Any]) -> str:
+    if isinstance(exc, asyncpg.PostgresError):
+        return redact(f"{exc.sqlstate}: {exc}", credentials)
+    if isinstance(exc, TimeoutError):
+        return "the server did not answer in time"
+    return redact(f"could not connect: {exc}", credentials)
+
+
+async def check(context: ConnectorContext, credentials: dict[str, Any]) -> CheckResult:
+    """Connect and run ``SELECT 1``."""
+    try:
+        connection = await connect(credentials)
+    except (OSError, TimeoutError, asyncpg.PostgresError,
+            asyncpg.InterfaceError) as exc:
+        return CheckResult(ok=False, message=_failure(exc, credentials))
+    try:
+        await connection.fetchval("SELECT 1")
+    except asyncpg.PostgresError as exc:
+        return CheckResult(ok=False, message=_failure(exc, credentials))
+    finally:
+        await connection.close()
+    label = f"{credentials.get('user')}@{credentials.get('host')}/{credentials.get('database')}"
+    return CheckResult(ok=True, message="connected", account_label=label)
+
+
+_COLUMNS = """
+SELECT c.relname AS table_name, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS sql_type,
+       t.typname AS base, a.attnotnull AS not_null
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+JOIN pg_type t ON t.oid = a.atttypid
+WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND ($2::text[] IS NULL OR c.relname = ANY($2::text[]))
+  AND has_table_privilege(c.oid, 'SELECT')
+ORDER BY c.relname, a.attnum
+"""
+# Primary keys first, then unique indexes without expressions or predicates.
+_KEYS = """
+SELECT c.relname AS table_name, i.indisprimary AS is_primary,
+       array_agg(a.attname ORDER BY k.ord) AS columns, bool_and(a.attnotnull) AS not_null
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+WHERE n.nspname = $1 AND i.indisunique AND i.indexprs IS NULL AND i.indpred IS NULL
+  AND ($2::text[] IS NULL OR c.relname = ANY($2::text[]))
+GROUP BY c.relname, i.indexrelid, i.indisprimary
+ORDER BY c.relname, i.indisprimary DESC, count(*), i.indexrelid
+"""
+
+
+async def _tables(connection: asyncpg.Connection, settings: Mapping[str, Any],
+                  only: list[str] | None = None) -> list[Table]:
+    schema = settings.get("schema") or "public"
+    names = only if only is not None else (list(settings.get("tables") or []) or None)
+    columns: dict[str, list[Column]] = {}
+    for row in await connection.fetch(_COLUMNS, schema, names):
+        columns.setdefault(row["table_name"], []).append(
+            Column(row["name"], row["sql_type"], row["base"], row["not_null"]))
+    keys: dict[str, tuple[str, ...]] = {}
+    for row in await connection.fetch(_KEYS, schema, names):
+        table_columns = {c.name: c for c in columns.get(row["table_name"], [])}
+        # bytea is read as base64 text, which would not compare back: not usable as a key.
+        usable = all(c in table_columns and table_columns[c].base != "bytea"
+                     for c in row["columns"])
+        if row["table_name"] not in keys and usable and (row["is_primary"] or row["not_null"]):
+            keys[row["table_name"]] = tuple(row["columns"])
+    chosen = dict(settings.get("cursor_columns") or {})
+    tables = []
+    for name, cols in columns.items():
+        by_name = {c.name: c for c in cols}
+        cursor = chosen.get(name)
+        if cursor not in by_name:
+            cursor = next((n for n in CURSOR_NAMES
+                           if n in by_name and by_name[n].base in CURSOR_TYPES), None)
+        key = keys.get(name, ())
+        tables.append(Table(schema, name, tuple(cols), key, cursor if key else None))
+    return tables
+
+
+async def discover(context: ConnectorContext, credentials: dict[str, Any],
+                   settings: dict[str, Any]) -> list[StreamSpec]:
+    """One stream per readable table (or view) of ``settings["schema"]``, limited to
+    ``settings["tables"]`` when that is not empty."""
+    connection = await connect(credentials)
+    try:
+        return [table.stream() for table in await _tables(connection, settings)]
+    finally:
+        await connection.close()
+
+
+async def settings_options(context: ConnectorContext, credentials: dict[str, Any],
+                           partial_settings: dict[str, Any]) -> dict[str, list[Any]]:
+    """The schemas the user can read, and the tables of the chosen schema (``public`` when
+    none is chosen yet)."""
+    connection = await connect(credentials)
+    try:
+        schemas = await connection.fetch(
+            "SELECT nspname FROM pg_namespace WHERE has_schema_privilege(oid, 'USAGE') "
+            "AND nspname <> ALL($1::text[]) AND nspname NOT LIKE 'pg\\_temp\\_%' "
+            "AND nspname NOT LIKE 'pg\\_toast\\_temp\\_%' ORDER BY nspname",
+            list(SYSTEM_SCHEMAS))
+        chosen = {"schema": partial_settings.get("schema") or "public"}
+        tables = await _tables(connection, chosen)
+    finally:
+        await connection.close()
+    return {"schema": [row["nspname"] for row in schemas],
+            "tables": sorted(table.name for table in tables)}
+
+
+def _encode(value: Any) -> Any:
+    """A key or cursor value as JSON for state."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    return str(value)
+
+
+def _decode(value: Any) -> str | None:
+    """A JSON state value as the text ``$n::text::type`` casts back."""
+    if value is None:
+        return None
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _after(table: Table, columns: tuple[str, ...], start: int = 1) -> str:
+    """``(a, b) > ($1::text::ta, $2::text::tb)``."""
+    left = ", ".join(quote(c) for c in columns)
+    right = ", ".join(f"${start + i}::text::{table.column(c).sql_type}"
+                      for i, c in enumerate(columns))
+    return f"({left}) > ({right})"
+
+
+async def read(
+    context: ConnectorContext, stream: str, settings: dict[str, Any], state: dict[str, Any] | None
+) -> AsyncIterator[RecordBatch | StateCheckpoint]:
+    batch = int(settings.get("batch_size") or DEFAULT_BATCH)
+    connection = await connect(context.credentials)
+    try:
+        found = await _tables(connection, settings, only=[stream])
+        if not found:
+            raise ValueError(f"table {stream!r} not found or not readable in schema "
+                             f"{settings.get('schema') or 'public'!r}")
+        table = found[0]
+        if not table.key:
+            async for item in _read_unkeyed(connection, table, batch):
+                yield item
+        elif state and "cursor" in state and table.cursor:
+            async for item in _read_changes(connection, table, batch, state):
+                yield item
+        else:
+            async for item in _read_by_key(connection, table, batch, state or {}):
+                yield item
+    finally:
+        await connection.close()
+
+
+async def _read_by_key(connection: asyncpg.Connection, table: Table, batch: int,
+                       state: Mapping[str, Any]) -> AsyncIterator[RecordBatch | StateCheckpoint]:
+    select = ", ".join(c.select for c in table.columns)
+    order = ", ".join(quote(c) for c in table.key)
+    high_water = state.get("high_water")
+    if table.cursor and "high_water" not in state:
+        newest = await connection.fetchrow(
+            f"SELECT {quote(table.cursor)} AS cursor, {order} FROM {table.qualified} "
+            f"WHERE {quote(table.cursor)} IS NOT NULL ORDER BY {quote(table.cursor)} DESC, "
+            + ", ".join(f"{quote(c)} DESC" for c in table.key) + " LIMIT 1")
+        high_water = newest and {"cursor": _encode(newest["cursor"]),
+                                 "pk": [_encode(newest[c]) for c in table.key]}
+    first = await connection.prepare(
+        f"SELECT {select} FROM {table.qualified} ORDER BY {order} LIMIT {batch}")
+    following = await connection.prepare(
+        f"SELECT {select} FROM {table.qualified} WHERE {_after(table, table.key)} "
+        f"ORDER BY {order} LIMIT {batch}")
+    last = state.get("pk")
+    while True:
+        rows = await (following.fetch(*map(_decode, last)) if last else first.fetch())
+        if not rows:
+            break
+        records = [dict(row.items()) for row in rows]  # twice as fast as dict(row)
+        last = [_encode(records[-1][c]) for c in table.key]
+        yield RecordBatch(stream=table.name, records=records)
+        progress: dict[str, Any] = {"pk": last}
+        if table.cursor:
+            progress["high_water"] = high_water
+        yield StateCheckpoint(stream=table.name, state=progress)
+        if len(rows) < batch:
+            break
+    if table.cursor and high_water:
+        yield StateCheckpoint(stream=table.name, state=dict(high_water))
+
+
+async def _read_changes(connection: asyncpg.Connection, table: Table, batch: int,
+                        state: Mapping[str, Any]) -> AsyncIterator[RecordBatch | StateCheckpoint]:
+    """Rows after the saved ``(cursor, key)``, in that order."""
+    assert table.cursor is not None
+    select = ", ".join(c.select for c in table.columns)
+    rest = [c for c in table.key if c != table.cursor]
+    ordered = (table.cursor, *rest)
+    order = ", ".join(quote(c) for c in ordered)
+    saved = list(state.get("pk") or [])
+    if len(saved) == len(table.key):
+        by_column = dict(zip(table.key, saved, strict=True))
+        position, compared = [state["cursor"], *(by_column[c] for c in rest)], ordered
+    else:  # a state without the key: everything after the cursor value
+        position, compared = [state["cursor"]], (table.cursor,)
+    prepared: dict[tuple[str, ...], Any] = {}
+    while True:
+        if compared not in prepared:
+            prepared[compared] = await connection.prepare(
+                f"SELECT {select} FROM {table.qualified} WHERE {_after(table, compared)} "
+                f"ORDER BY {order} LIMIT {batch}")
+        rows = await prepared[compared].fetch(*map(_decode, position))
+        if not rows:
+            return
+        records = [dict(row.items()) for row in rows]  # twice as fast as dict(row)
+        position, compared = [_encode(records[-1][c]) for c in ordered], ordered
+        yield RecordBatch(stream=table.name, records=records)
+        yield StateCheckpoint(stream=table.name, state={
+            "cursor": position[0], "pk": [_encode(records[-1][c]) for c in table.key]})
+        if len(rows) < batch:
+            return
+
+
+async def _read_unkeyed(connection: asyncpg.Connection, table: Table, batch: int
+                        ) -> AsyncIterator[RecordBatch | StateCheckpoint]:
+    """A table with no usable key: one server-side cursor, one batch in memory at a time."""
+    select = ", ".join(c.select for c in table.columns)
+    async with connection.transaction(readonly=True, isolation="repeatable_read"):
+        cursor = await connection.cursor(f"SELECT {select} FROM {table.qualified}")
+        while rows := await cursor.fetch(batch):
+            yield RecordBatch(stream=table.name, records=[dict(row.items()) for row in rows])

@@ -1,0 +1,89 @@
+"""SMTP: a connection-only integration (username and password, plus the server's address) whose
+check logs in to the server.
+
+``smtplib`` is blocking, so the login runs in a worker thread with a timeout. ``security`` picks
+how the password is protected: ``STARTTLS`` (port 587), ``TLS`` from the first byte (port 465), or
+``NONE``, which sends it in clear and is only for servers on a trusted network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import ssl
+from collections.abc import Mapping
+from typing import Any
+
+from server.connectors.base import CheckResult, ConnectorContext, ConnectorSpec
+from server.connectors.http import redact
+
+TIMEOUT = 15.0
+
+SPEC = ConnectorSpec(
+    name="smtp",
+    display_name="SMTP",
+    category="EMAIL",
+    auth_types=("BASIC_AUTH",),
+    description="Send email through any SMTP server that accepts a login.",
+    docs_url="https://datatracker.ietf.org/doc/html/rfc4954",
+    auth_fields_schema={
+        "type": "object",
+        "required": ["host", "port", "username", "password"],
+        "properties": {
+            "host": {"type": "string", "title": "Server", "minLength": 1,
+                     "description": "Host name of the SMTP server, e.g. smtp.example.com."},
+            "port": {"type": "integer", "title": "Port", "default": 587, "minimum": 1,
+                     "maximum": 65535},
+            "security": {"type": "string", "title": "Security", "default": "STARTTLS",
+                         "enum": ["STARTTLS", "TLS", "NONE"],
+                         "description": "STARTTLS (usually port 587), TLS from the start "
+                                        "(port 465), or NONE (trusted networks only)."},
+            "username": {"type": "string", "title": "Username", "minLength": 1},
+            "password": {"type": "string", "title": "Password", "writeOnly": True,
+                         "format": "password"},
+        },
+        "additionalProperties": False,
+    },
+)
+
+
+def login(credentials: Mapping[str, Any], timeout: float = TIMEOUT) -> None:
+    """Connect, secure the session as configured, log in and quit; raise what smtplib raises."""
+    host, port = str(credentials.get("host")), int(credentials.get("port") or 587)
+    security = str(credentials.get("security") or "STARTTLS").upper()
+    tls = ssl.create_default_context()
+    if security == "TLS":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=timeout, context=tls)
+    else:
+        client = smtplib.SMTP(host, port, timeout=timeout)
+    try:
+        client.ehlo()
+        if security == "STARTTLS":
+            client.starttls(context=tls)
+            client.ehlo()
+        client.login(str(credentials.get("username")), str(credentials.get("password") or ""))
+    finally:
+        try:
+            client.quit()
+        except smtplib.SMTPException:
+            client.close()
+
+
+async def check(context: ConnectorContext, credentials: dict[str, Any]) -> CheckResult:
+    """Log in to the server with the credentials."""
+    try:
+        await asyncio.wait_for(asyncio.to_thread(login, credentials), TIMEOUT + 5)
+    except smtplib.SMTPAuthenticationError as exc:
+        reason = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) \
+            else str(exc.smtp_error)
+        return CheckResult(ok=False, message=redact(f"login refused ({exc.smtp_code}): {reason}",
+                                                    credentials))
+    except smtplib.SMTPNotSupportedError as exc:
+        return CheckResult(ok=False, message=redact(f"the server does not offer this: {exc}",
+                                                    credentials))
+    except (smtplib.SMTPException, ssl.SSLError, OSError, TimeoutError) as exc:
+        return CheckResult(ok=False, message=redact(
+            f"could not log in to {credentials.get('host')}:{credentials.get('port')}: "
+            f"{type(exc).__name__}: {exc}", credentials))
+    return CheckResult(ok=True, message="logged in",
+                       account_label=f"{credentials.get('username')}@{credentials.get('host')}")
