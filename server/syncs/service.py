@@ -17,6 +17,7 @@ from server import ids
 from server.config import Settings
 from server.connections.models import Connection
 from server.connections.service import get_connection
+from server.connectors.registry import settings_schema_for
 from server.crypto import KeyRing
 from server.destinations.base import POLICIES
 from server.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -112,34 +113,15 @@ async def connection_settings_schema(*, scope: Scope, settings: Settings, key_ri
     """The connector's ELT settings schema, with options listed from the account when it can."""
     connection = await get_connection(scope=scope, connection_id=connection_id)
     connector = connector_for(connection)
-    schema = copy.deepcopy(connector.SPEC.settings_schema)
-    list_options = getattr(connector, "settings_options", None)
-    if list_options is None:
-        return schema
+    if getattr(connector, "settings_options", None) is None:
+        return copy.deepcopy(connector.SPEC.settings_schema)
     credentials = load_credentials(key_ring=key_ring, connection=connection)
     async with httpx.AsyncClient(timeout=30.0) as http:
         context = connector_context(settings=settings,
                                     integration_name=connection.integration_name,
                                     http=http, credentials=credentials)
-        options = await list_options(context, credentials, dict(partial_settings or {}))
-    return merge_options(schema, options)
-
-
-def merge_options(schema: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
-    """Put listed options into the schema as ``enum``s (on ``items`` for array settings).
-
-    ``options`` maps a setting to a list of values, or to a JSON Schema fragment to merge.
-    """
-    properties = schema.setdefault("properties", {})
-    for name, values in (options or {}).items():
-        prop = properties.setdefault(name, {})
-        if isinstance(values, dict):
-            prop.update(values)
-        elif prop.get("type") == "array":
-            prop.setdefault("items", {})["enum"] = list(values)
-        else:
-            prop["enum"] = list(values)
-    return schema
+        return await settings_schema_for(connector, context, credentials,
+                                         dict(partial_settings or {}))
 
 
 # -- validation -------------------------------------------------------------------------------

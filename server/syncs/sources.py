@@ -16,7 +16,7 @@ from server.config import Settings
 from server.connections.models import Connection
 from server.connections.service import connector_context, load_credentials
 from server.connectors.base import ConnectorContext, StreamSpec
-from server.connectors.registry import get_connector
+from server.connectors.registry import get_connector, streams_for
 from server.crypto import KeyRing
 from server.errors import NotFound
 
@@ -37,9 +37,7 @@ async def stream_specs(module: ModuleType, context: ConnectorContext,
                        credentials: dict[str, Any], settings: dict[str, Any]
                        ) -> dict[str, StreamSpec]:
     """The streams the source offers with these settings, by name."""
-    discover = getattr(module, "discover", None)
-    specs = (await discover(context, credentials, settings)) if discover else module.SPEC.streams
-    return {spec.name: spec for spec in specs}
+    return {spec.name: spec for spec in await streams_for(module, context, credentials, settings)}
 
 
 async def offered_streams(*, settings: Settings, key_ring: KeyRing, connection: Connection,
