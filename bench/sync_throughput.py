@@ -248,6 +248,10 @@ def copy_once(rows: int) -> dict[str, Any]:
 # -- the report ---------------------------------------------------------------------------------
 
 
+def median(results: list[dict[str, Any]]) -> dict[str, Any]:
+    return sorted(results, key=lambda r: r["seconds"])[len(results) // 2]
+
+
 def rate(result: dict[str, Any]) -> float:
     return result["rows"] / result["seconds"]
 
@@ -260,6 +264,8 @@ def main() -> None:
                         help="row count of the second Weir run, for the memory comparison")
     parser.add_argument("--mode", default="FULL_REFRESH", choices=["FULL_REFRESH", "INCREMENTAL"])
     parser.add_argument("--skip-dlt", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="rounds of raw COPY and Weir (medians are reported)")
     args = parser.parse_args()
     if args.part == "weir":
         print(json.dumps(asyncio.run(weir_once(args.rows, args.mode))))
@@ -270,14 +276,23 @@ def main() -> None:
 
     asyncio.run(prepare_source([args.rows, args.small]))
     print(f"source: {SOURCE_SCHEMA}.{table_for(args.rows)}, {args.rows:,} rows, 8 columns; "
-          f"Weir batch size {BATCH_SIZE:,}; {os.cpu_count()} CPU(s)", flush=True)
-    copy = copy_once(args.rows)
-    print(f"raw COPY  {copy['seconds']:7.2f} s  {rate(copy):>10,.0f} rows/s", flush=True)
+          f"Weir batch size {BATCH_SIZE:,}; {os.cpu_count()} CPU(s); load average "
+          f"{os.getloadavg()[0]:.1f}", flush=True)
+    # Raw COPY and Weir alternate, and each reports its median, so a busy moment on a shared
+    # machine does not land on one side only.
+    copies, weirs = [], []
+    for attempt in range(args.repeat):
+        copies.append(copy_once(args.rows))
+        weirs.append(in_subprocess("weir", "--rows", str(args.rows), "--mode", args.mode))
+        print(f"  round {attempt + 1}: raw COPY {copies[-1]['seconds']:.2f} s, "
+              f"Weir {weirs[-1]['seconds']:.2f} s", flush=True)
+    copy = median(copies)
+    weir = median(weirs)
     small = in_subprocess("weir", "--rows", str(args.small), "--mode", args.mode)
-    weir = in_subprocess("weir", "--rows", str(args.rows), "--mode", args.mode)
     weir_incremental = in_subprocess("weir", "--rows", str(args.rows), "--mode", "INCREMENTAL")
-    print(f"Weir      {weir['seconds']:7.2f} s  {rate(weir):>10,.0f} rows/s  ({args.mode})",
-          flush=True)
+    print(f"raw COPY  {copy['seconds']:7.2f} s  {rate(copy):>10,.0f} rows/s  (median)")
+    print(f"Weir      {weir['seconds']:7.2f} s  {rate(weir):>10,.0f} rows/s  ({args.mode}, "
+          "median)", flush=True)
     print(f"Weir      {weir_incremental['seconds']:7.2f} s  {rate(weir_incremental):>10,.0f} "
           "rows/s  (INCREMENTAL first load: staged upserts)", flush=True)
     dlt = None if args.skip_dlt else in_subprocess("dlt", "--rows", str(args.rows))
