@@ -119,7 +119,7 @@ class PostgresTableLoader(TableLoader):
         await self.db.reload_schema_state()
 
     async def _copy_raw(self, table: str, schema: str | None, records: list[dict[str, Any]],
-                        names: list[str]) -> bool:
+                        names: list[str], rows: list[tuple[Any, ...]] | None) -> bool:
         """COPY the values as they come; False (and nothing written) when they do not encode."""
         if self._convert:
             return False
@@ -127,14 +127,15 @@ class PostgresTableLoader(TableLoader):
             async with self.db.transaction():  # a savepoint: a failed COPY leaves no trace
                 await self.db.copy_records_to_table(
                     table, schema_name=schema, columns=names,
-                    records=self.raw_rows(records, names),
+                    records=rows if rows is not None else self.raw_rows(records, names),
                 )
             return True
         except ENCODING_ERRORS:
             self._convert = True
             return False
 
-    async def _write(self, records: list[dict[str, Any]]) -> None:
+    async def _write(self, records: list[dict[str, Any]],
+                     rows: list[tuple[Any, ...]] | None) -> None:
         names = list(self.columns)
         if self.full_refresh or not self.primary_key:
             async with self.db.transaction():
@@ -142,13 +143,15 @@ class PostgresTableLoader(TableLoader):
                     # Nobody sees the new table before the swap, whose synchronous commit
                     # flushes the WAL of every batch before it: these need not wait for disk.
                     await self.db.execute("SET LOCAL synchronous_commit = off")
-                if not await self._copy_raw(self.target, self.schema, records, names):
-                    rows = await self.coerced_rows(records, names)
+                if not await self._copy_raw(self.target, self.schema, records, names, rows):
+                    converted = await self.coerced_rows(records, names)
                     await self.db.copy_records_to_table(
-                        self.target, schema_name=self.schema, columns=names, records=rows
+                        self.target, schema_name=self.schema, columns=names, records=converted
                     )
             return
-        records = self.dedupe(records)
+        unique = self.dedupe(records)
+        if unique is not records:
+            records, rows = unique, None
         target = self._name(self.target)
         stage = f"CREATE TEMP TABLE {STAGE} (LIKE {target} INCLUDING DEFAULTS) ON COMMIT DROP"
         listed = ", ".join(quote(c) for c in names)
@@ -157,11 +160,11 @@ class PostgresTableLoader(TableLoader):
                             for c in [*names, SYNCED_AT] if c not in self.primary_key)
         async with self.db.transaction():
             await self.db.execute(stage)
-            if not await self._copy_raw(STAGE, None, records, names):
-                rows = await self.coerced_rows(records, names)  # may widen target columns
+            if not await self._copy_raw(STAGE, None, records, names, rows):
+                converted = await self.coerced_rows(records, names)  # may widen columns
                 await self.db.execute(f"DROP TABLE {STAGE}")
                 await self.db.execute(stage)
-                await self.db.copy_records_to_table(STAGE, columns=names, records=rows)
+                await self.db.copy_records_to_table(STAGE, columns=names, records=converted)
             await self.db.execute(
                 f"INSERT INTO {target} ({listed}, {quote(SYNCED_AT)}) "
                 f"SELECT {listed}, {quote(SYNCED_AT)} FROM {STAGE} "

@@ -181,12 +181,13 @@ class SqliteTableLoader(TableLoader):
 
         await self.destination.transaction(rebuild)
 
-    async def _write(self, records: list[dict[str, Any]]) -> None:
+    async def _write(self, records: list[dict[str, Any]],
+                     rows: list[tuple[Any, ...]] | None) -> None:
         records = self.dedupe(records)
         names = list(self.columns)
-        rows = await self.coerced_rows(records, names)
+        converted = await self.coerced_rows(records, names)
         synced_at = datetime.now().astimezone().isoformat()
-        values = [[_to_sqlite(v) for v in row] + [synced_at] for row in rows]
+        values = [[_to_sqlite(v) for v in row] + [synced_at] for row in converted]
         listed = ", ".join(quote(c) for c in [*names, SYNCED_AT])
         marks = ", ".join("?" for _ in range(len(names) + 1))
         sql = f"INSERT INTO {self._name(self.target)} ({listed}) VALUES ({marks})"
