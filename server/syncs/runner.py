@@ -42,6 +42,7 @@ from server.syncs.sources import (
     connector_context,
     connector_for,
     load_credentials,
+    safe_message,
     stream_specs,
 )
 from server.syncs.transitions import move_run, publish_run, utcnow
@@ -68,6 +69,10 @@ class RunEnvironment:
 
 class Cancelled(Exception):
     """The run was asked to stop; raised between batches."""
+
+
+class RunFailed(Exception):
+    """The run cannot go on; the message is safe to show (credentials cut out)."""
 
 
 def retry_delay_seconds(attempt: int) -> float:
@@ -150,6 +155,9 @@ async def execute_run(*, env: RunEnvironment, run_id: str) -> str | None:
             status, error = "FAILED", f"{len(failed)} stream(s) failed: {', '.join(failed)}"
     except Cancelled:
         status, error = "CANCELLED", None
+    except RunFailed as exc:
+        log.warning("sync run %s failed: %s", run.id, exc)
+        status, error = "FAILED", str(exc)
     except asyncio.CancelledError:
         # The worker's time limit (or shutdown) interrupted the run: record it, then stop.
         await _finish(env=env, run=run, progress=progress, status="FAILED",
@@ -209,15 +217,18 @@ async def _copy_streams(*, env: RunEnvironment, sync: EltSync, run: SyncRun,
         context = connector_context(settings=env.settings,
                                     integration_name=connection.integration_name,
                                     http=http, credentials=credentials)
-        specs = await stream_specs(connector, context, credentials,
-                                   connector_settings(sync.settings))
-        await destination.open()
+        try:
+            specs = await stream_specs(connector, context, credentials,
+                                       connector_settings(sync.settings))
+            await destination.open()
+        except Exception as exc:
+            raise RunFailed(safe_message(exc, credentials)) from exc
         try:
             for stream in streams:
                 ok = await _copy_stream(
                     connector=connector, context=context, destination=destination, sync=sync,
                     stream=stream, spec=specs.get(stream.name), full_refresh=run.full_refresh,
-                    salt=salt, progress=progress,
+                    salt=salt, progress=progress, credentials=credentials,
                 )
                 if not ok:
                     failed.append(stream.name)
@@ -229,7 +240,7 @@ async def _copy_streams(*, env: RunEnvironment, sync: EltSync, run: SyncRun,
 
 async def _copy_stream(*, connector: Any, context: Any, destination: Destination, sync: EltSync,
                        stream: SourceStream, spec: StreamSpec | None, full_refresh: bool,
-                       salt: bytes, progress: _Progress) -> bool:
+                       salt: bytes, progress: _Progress, credentials: dict[str, Any]) -> bool:
     stats = progress.stream(stream.name)
     if spec is None:
         stats.update(status="FAILED", error=f"the source no longer offers {stream.name!r}")
@@ -275,8 +286,9 @@ async def _copy_stream(*, connector: Any, context: Any, destination: Destination
     except Exception as exc:
         with contextlib.suppress(Exception):
             await loader.abort()
-        log.warning("stream %s of sync %s failed: %s", stream.name, sync.id, describe(exc))
-        stats.update(status="FAILED", error=describe(exc))
+        message = safe_message(exc, credentials)
+        log.warning("stream %s of sync %s failed: %s", stream.name, sync.id, message)
+        stats.update(status="FAILED", error=message)
         await progress.save(force=True)
         return False
     stats["status"] = "SUCCEEDED"

@@ -34,6 +34,7 @@ from server.syncs.settings import (
     settings_errors,
 )
 from server.syncs.sources import (
+    account_error,
     connector_context,
     connector_for,
     load_credentials,
@@ -120,8 +121,11 @@ async def connection_settings_schema(*, scope: Scope, settings: Settings, key_ri
         context = connector_context(settings=settings,
                                     integration_name=connection.integration_name,
                                     http=http, credentials=credentials)
-        return await settings_schema_for(connector, context, credentials,
-                                         dict(partial_settings or {}))
+        try:
+            return await settings_schema_for(connector, context, credentials,
+                                             dict(partial_settings or {}))
+        except Exception as exc:
+            raise account_error(exc, credentials) from exc
 
 
 # -- validation -------------------------------------------------------------------------------

@@ -16,14 +16,28 @@ from server.config import Settings
 from server.connections.models import Connection
 from server.connections.service import connector_context, load_credentials
 from server.connectors.base import ConnectorContext, StreamSpec
+from server.connectors.http import redact
 from server.connectors.registry import get_connector, streams_for
 from server.crypto import KeyRing
-from server.errors import NotFound
+from server.errors import CheckFailed, NotFound, WeirError
 
-__all__ = ["connector_context", "connector_for", "load_credentials", "offered_streams",
-           "stream_specs"]
+__all__ = ["account_error", "connector_context", "connector_for", "load_credentials",
+           "offered_streams", "safe_message", "stream_specs"]
 
 DISCOVERY_TIMEOUT_SECONDS = 30.0
+
+
+def safe_message(exc: BaseException, credentials: dict[str, Any]) -> str:
+    """``Type: message`` of an error, with any credential value cut out."""
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return redact(text, credentials)[:2000]
+
+
+def account_error(exc: BaseException, credentials: dict[str, Any]) -> WeirError:
+    """What a client is told when the provider could not be asked (``CHECK_FAILED``)."""
+    if isinstance(exc, WeirError):
+        return exc
+    return CheckFailed(f"the account could not be read: {safe_message(exc, credentials)}")
 
 
 def connector_for(connection: Connection) -> ModuleType:
@@ -51,4 +65,7 @@ async def offered_streams(*, settings: Settings, key_ring: KeyRing, connection: 
         context = connector_context(settings=settings,
                                     integration_name=connection.integration_name, http=http,
                                     credentials=credentials)
-        return await stream_specs(module, context, credentials, sync_settings)
+        try:
+            return await stream_specs(module, context, credentials, sync_settings)
+        except Exception as exc:
+            raise account_error(exc, credentials) from exc

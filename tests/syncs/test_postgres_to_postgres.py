@@ -110,3 +110,28 @@ async def test_a_postgres_table_is_copied_then_kept_up_to_date(
         await asyncio.to_thread(embedded.stop)
         await destination.db.execute(f'DROP SCHEMA IF EXISTS "{destination_schema}" CASCADE')
         await destination.close()
+
+
+async def test_an_unreachable_account_is_check_failed_without_its_password(
+    tenant: Any, client: Any
+) -> None:
+    from tests.conftest import free_port
+
+    password = "hunter2-very-secret"
+    body = await tenant.graphql(CREATE_CONNECTION, {
+        "w": tenant.workspace_id,
+        "props": {"host": "127.0.0.1", "port": free_port(), "database": "nowhere",
+                  "user": "postgres", "password": password, "sslmode": "disable"},
+    })
+    connection_id = body["data"]["createConnection"]["id"]
+
+    schema = await tenant.graphql(SCHEMA_WITH_OPTIONS, {"id": connection_id, "partial": None})
+    create = await tenant.graphql(CREATE, {"input": {
+        "connectionId": connection_id, "destinationSchemaName": "nowhere",
+        "settings": {"schema": "public"}, "syncInterval": "0 * * * *",
+        "sourceStreams": [{"name": "accounts", "syncMode": "INCREMENTAL"}],
+    }})
+
+    for answer in (schema, create):
+        assert answer["errors"][0]["extensions"]["code"] == "CHECK_FAILED", answer
+        assert password not in str(answer)
