@@ -140,6 +140,13 @@ async def test_demo_sync_runs_end_to_end_into_the_sqlite_warehouse(
               (await tenant.data(SYNC, {"id": sync["id"]}))["eltSync"]["sourceStreams"]}
     assert states["contacts"] == {"cursor": "2024-01-01T00:02:00+00:00"}
 
+    await tenant.data(DELETE, {"id": sync["id"]})
+    await destination.open()
+    try:
+        assert await destination.count("crm", "contacts") == 120  # tables are kept
+    finally:
+        await destination.close()
+
 
 async def test_demo_sync_runs_end_to_end_into_a_postgres_destination(
     tenant: Any, demo_connection: str, settings: Any, app: Any
