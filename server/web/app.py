@@ -117,6 +117,7 @@ class _Background:
     """The embedded default's worker and scheduler, running inside the API process."""
 
     def __init__(self) -> None:
+        self.broker: Any = None
         self.worker: Any = None
         self.scheduler: asyncio.Task[None] | None = None
         self.stopping = asyncio.Event()
@@ -127,6 +128,8 @@ class _Background:
             await self.scheduler
         if self.worker is not None:
             await asyncio.to_thread(self.worker.stop)
+        if self.broker is not None:
+            self.broker.close()
 
 
 async def _start_background(settings: Settings, services: Services) -> _Background:
@@ -134,7 +137,7 @@ async def _start_background(settings: Settings, services: Services) -> _Backgrou
     from server.worker.broker import install_broker
 
     background = _Background()
-    broker = install_broker(settings)
+    broker = background.broker = install_broker(settings)
     if not settings.embedded:
         return background  # `weir worker` and `weir scheduler` run elsewhere
     from server.scheduler.main import scheduler_loop
