@@ -18,6 +18,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
+from server.api.connect import ConnectMutation, ConnectQuery, ConnectSubscription
 from server.api.connections import ConnectionsMutation, ConnectionsQuery, ConnectionsSubscription
 from server.api.errors import WeirErrorFormatter
 from server.api.integrations import IntegrationsQuery
@@ -32,17 +33,19 @@ from server.config import Settings
 
 @strawberry.type(description="Everything a client can read.")
 class Query(OrgsQuery, IntegrationsQuery, ConnectionsQuery, WorkspaceIntegrationsQuery,
-            SyncsQuery):
+            ConnectQuery, SyncsQuery):
     pass
 
 
 @strawberry.type(description="Everything a client can change.")
-class Mutation(OrgsMutation, ConnectionsMutation, WorkspaceIntegrationsMutation, SyncsMutation):
+class Mutation(OrgsMutation, ConnectionsMutation, WorkspaceIntegrationsMutation, ConnectMutation,
+               SyncsMutation):
     pass
 
 
 @strawberry.type(description="Live updates over WebSocket (graphql-transport-ws).")
-class Subscription(OrgsSubscription, ConnectionsSubscription, SyncsSubscription):
+class Subscription(OrgsSubscription, ConnectionsSubscription, ConnectSubscription,
+                   SyncsSubscription):
     pass
 
 

@@ -102,6 +102,21 @@ OPERATIONS = {
                       lambda v: {"id": v["run"]}),
     "deleteEltSync": ("mutation($id: ID!) { deleteEltSync(id: $id) { deletedId } }",
                       lambda v: {"id": v["sync"]}),
+    "createConnectSession": (
+        "mutation($w: ID!) { createConnectSession(input: {workspaceId: $w, "
+        "integrationName: \"demo\"}) { token } }",
+        lambda v: {"w": v["workspace"]},
+    ),
+    "connectSession": ("query($id: ID!) { connectSession(id: $id) { id status } }",
+                       lambda v: {"id": v["connect_session"]}),
+    "cancelConnectSession": ("mutation($id: ID!) { cancelConnectSession(id: $id) { id } }",
+                             lambda v: {"id": v["connect_session"]}),
+    # Connect-token operations act on the token's own session: an API key is FORBIDDEN.
+    "connectSessionState": ("{ connectSessionState { id } }", None),
+    "selectIntegration": (
+        'mutation { selectIntegration(input: {integrationName: "demo"}) { id } }', None),
+    "startOAuth": ("mutation { startOAuth { authorizeUrl } }", None),
+    "submitCredentials": ("mutation { submitCredentials(input: {credentials: {}}) { id } }", None),
 }
 
 # Lists filtered by another tenant's id may answer NOT_FOUND or an empty page; either is fine.
@@ -137,9 +152,15 @@ async def victim_objects(tenant):
     )
     run = await tenant.data("mutation($id: ID!) { triggerSyncRun(syncId: $id) { id } }",
                             {"id": sync["createEltSync"]["id"]})
+    session = await tenant.data(
+        'mutation($w: ID!) { createConnectSession(input: {workspaceId: $w, '
+        'integrationName: "demo"}) { session { id } } }',
+        {"w": tenant.workspace_id},
+    )
     return {
         "sync": sync["createEltSync"]["id"],
         "run": run["triggerSyncRun"]["id"],
+        "connect_session": session["createConnectSession"]["session"]["id"],
         "connection": connection["createConnection"]["id"],
         "workspace": tenant.workspace_id,
         "end_user": end_user["createEndUser"]["id"],
