@@ -28,6 +28,7 @@ import httpx
 
 from server import ids
 from server.config import Settings
+from server.connections import refresh
 from server.connectors.base import RecordBatch, StreamSpec
 from server.crypto import KeyRing
 from server.destinations.base import Destination, build_destination
@@ -39,7 +40,6 @@ from server.syncs.hashing import hash_salt
 from server.syncs.models import EltSync, SourceStream, SyncRun
 from server.syncs.settings import connector_settings
 from server.syncs.sources import (
-    connector_context,
     connector_for,
     load_credentials,
     safe_message,
@@ -203,6 +203,7 @@ async def _copy_streams(*, env: RunEnvironment, sync: EltSync, run: SyncRun,
     """Copy every selected stream; return the names of the streams that failed."""
     connection = sync.connection
     connector = connector_for(connection)
+    # For messages only, until the context below holds the (possibly refreshed) credentials.
     credentials = load_credentials(key_ring=env.key_ring, connection=connection)
     streams = await SourceStream.filter(sync_id=sync.id).order_by("created_at", "id")
     for stream in streams:
@@ -214,10 +215,13 @@ async def _copy_streams(*, env: RunEnvironment, sync: EltSync, run: SyncRun,
     destination = build_destination(env.settings.effective_warehouse_url)
     failed: list[str] = []
     async with httpx.AsyncClient(timeout=60.0) as http:
-        context = connector_context(settings=env.settings,
-                                    integration_name=connection.integration_name,
-                                    http=http, credentials=credentials)
         try:
+            # Fresh credentials (an OAuth token near expiry is refreshed first), and a
+            # callback the connector's HTTP client uses to refresh once on a provider 401.
+            context = await refresh.connector_context(
+                settings=env.settings, key_ring=env.key_ring, connection=connection, http=http,
+                bus=env.bus)
+            credentials = context.credentials
             specs = await stream_specs(connector, context, credentials,
                                        connector_settings(sync.settings))
             await destination.open()

@@ -148,7 +148,8 @@ async def _start_background(settings: Settings, services: Services) -> _Backgrou
     # The stub broker's queue lived in the previous process: send what is still queued again.
     await requeue_queued_runs()
     background.scheduler = asyncio.create_task(scheduler_loop(
-        settings=settings, bus=services.bus, interval=EMBEDDED_SCHEDULER_INTERVAL_SECONDS,
+        settings=settings, bus=services.bus, key_ring=services.key_ring,
+        interval=EMBEDDED_SCHEDULER_INTERVAL_SECONDS,
         stop=background.stopping,
     ), name="weir-scheduler")
     return background

@@ -98,3 +98,23 @@ async def test_a_run_whose_worker_died_is_failed_and_retried(env: RunEnvironment
     retry = await SyncRun.get(sync_id=sync.id, attempt=2)
     assert (retry.trigger, retry.status) == ("RETRY", "QUEUED")
     assert await execute_run(env=env, run_id=retry.id) == "SUCCEEDED"
+
+
+async def test_the_scheduler_loop_queues_due_syncs_until_stopped(env: RunEnvironment,
+                                                                 scope: Scope) -> None:
+    import asyncio
+
+    from server.scheduler.main import scheduler_loop
+
+    sync = await due_sync(env, scope)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(scheduler_loop(settings=env.settings, bus=env.bus,
+                                              key_ring=env.key_ring, interval=0.05, stop=stop))
+    for _ in range(200):
+        if await SyncRun.filter(sync_id=sync.id).exists():
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await asyncio.wait_for(loop, 5)
+
+    assert await SyncRun.filter(sync_id=sync.id, trigger="SCHEDULE").count() == 1
