@@ -192,9 +192,11 @@ async def _summary(settings: Settings, run: SyncRun, sync: EltSync) -> None:
     counts = await _counts(settings)
     loaded = {name: int(stats.get("rowsLoaded", 0))
               for name, stats in (run.stream_stats or {}).items()}
+    sqlite = urlsplit(settings.effective_warehouse_url).scheme == "sqlite"
     print("Rows per table:")
     for name in STREAMS:
-        print(f"  {SCHEMA}.{name:<10} {counts.get(name, 0):>10,} rows "
+        table = f"{SCHEMA}__{name}" if sqlite else f"{SCHEMA}.{name}"
+        print(f"  {table:<16} {counts.get(name, 0):>10,} rows "
               f"({loaded.get(name, 0):,} loaded by this run)")
     print(f"Warehouse: {_warehouse_label(settings)}")
     when = sync.next_run_at.isoformat(timespec="minutes") if sync.next_run_at else "-"

@@ -25,7 +25,7 @@ def test_weir_demo_creates_a_sync_runs_it_and_reuses_it(tmp_path: Path) -> None:
     second = weir_demo(tmp_path, 500)
 
     assert "(created)" in first and "SUCCEEDED" in first
-    assert "demo.contacts" in first and "400 rows" in first
+    assert "demo__contacts" in first and "400 rows" in first
     warehouse = tmp_path / ".weir" / "warehouse.db"
     assert str(warehouse.resolve()) in first
     assert "(reused)" in second and "100 loaded by this run" in second
