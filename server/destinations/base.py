@@ -14,6 +14,7 @@ A ``Destination`` opens a ``TableLoader`` per stream. The loader owns the table'
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from operator import itemgetter
 from typing import Any
@@ -23,6 +24,20 @@ from server.destinations.columns import COERCERS, Misfit, kind_of_value
 
 POLICIES = ("ALLOW_ALL", "ALLOW_COLUMNS", "BLOCK_ALL")
 NEW_TABLE_SUFFIX = "__weir_new"
+MAX_NAME_BYTES = 63
+
+
+def derived_name(name: str, suffix: str) -> str:
+    """``name + suffix``, shortened with a hash of ``name`` to fit Postgres' 63-byte names.
+
+    Postgres truncates longer names silently, which could make a helper table's name equal
+    the table's own; a hash keeps them apart.
+    """
+    if len((name + suffix).encode()) <= MAX_NAME_BYTES:
+        return name + suffix
+    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+    keep = MAX_NAME_BYTES - len(suffix.encode()) - len(digest) - 1
+    return name.encode()[:keep].decode(errors="ignore") + "_" + digest + suffix
 
 
 class TableLoader(ABC):
@@ -85,7 +100,7 @@ class TableLoader(ABC):
     @property
     def target(self) -> str:
         """The table batches go to: the new table during a full refresh."""
-        return self.table + NEW_TABLE_SUFFIX if self.full_refresh else self.table
+        return derived_name(self.table, NEW_TABLE_SUFFIX) if self.full_refresh else self.table
 
     async def start(self) -> None:
         """Create (or find) the table batches will be written to."""

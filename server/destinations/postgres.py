@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-from server.destinations.base import Destination, TableLoader
+from server.destinations.base import Destination, TableLoader, derived_name
 from server.destinations.columns import SYNCED_AT, quote
 
 SQL_TYPES = {"integer": "bigint", "number": "double precision", "boolean": "boolean",
@@ -173,21 +173,29 @@ class PostgresTableLoader(TableLoader):
 
     async def _swap(self) -> None:
         new, old = self._name(self.target), self._name(self.table)
+        # The key gets a temporary name (the old table still holds `<table>_pkey`), then the
+        # name Postgres gives a key created with the table, so every swap ends the same way.
+        building = quote(derived_name(self.table, "_pkey_new"))
+        final = quote(derived_name(self.table, "_pkey"))
+        add_key = (f"ALTER TABLE {new} ADD CONSTRAINT {building} PRIMARY KEY "
+                   f"({', '.join(quote(k) for k in self.primary_key)})")
         async with self.db.transaction():
             if self.primary_key:
-                keys = ", ".join(quote(k) for k in self.primary_key)
                 try:
                     async with self.db.transaction():
-                        await self.db.execute(f"ALTER TABLE {new} ADD PRIMARY KEY ({keys})")
+                        await self.db.execute(add_key)
                 except asyncpg.UniqueViolationError:
                     # The source sent a key twice: keep its last copy (the one written last).
                     match = " AND ".join(f"a.{quote(k)} = b.{quote(k)}" for k in self.primary_key)
                     await self.db.execute(
                         f"DELETE FROM {new} a USING {new} b WHERE {match} AND a.ctid < b.ctid"
                     )
-                    await self.db.execute(f"ALTER TABLE {new} ADD PRIMARY KEY ({keys})")
+                    await self.db.execute(add_key)
             await self.db.execute(f"DROP TABLE IF EXISTS {old}")
             await self.db.execute(f"ALTER TABLE {new} RENAME TO {quote(self.table)}")
+            if self.primary_key:
+                await self.db.execute(
+                    f"ALTER TABLE {old} RENAME CONSTRAINT {building} TO {final}")
 
     async def _drop(self, table: str) -> None:
         await self.db.execute(f"DROP TABLE IF EXISTS {self._name(table)}")

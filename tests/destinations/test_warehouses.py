@@ -146,3 +146,23 @@ async def test_typed_columns_and_synced_at(warehouse: Any) -> None:
         assert types == {"id": "bigint", "name": "text", "score": "double precision",
                          "seen_at": "timestamp with time zone",
                          "_weir_synced_at": "timestamp with time zone"}
+
+
+async def test_repeated_full_refreshes_of_a_63_character_table_keep_their_key(
+    warehouse: Any,
+) -> None:
+    destination, schema = warehouse
+    name = "t" * 63  # Postgres' longest name: helper names must not collide with it
+
+    for round_ in range(3):
+        refresh = await destination.loader(schema=schema, table=name, primary_key=("id",),
+                                           declared={"id": "integer"}, policy="ALLOW_ALL",
+                                           full_refresh=True)
+        await refresh.write([{"id": round_}, {"id": 100 + round_}, {"id": round_}])
+        await refresh.finish()
+    upsert = await destination.loader(schema=schema, table=name, primary_key=("id",),
+                                      declared={"id": "integer"}, policy="ALLOW_ALL",
+                                      full_refresh=False)
+    await upsert.write([{"id": 2}, {"id": 7}])
+
+    assert sorted(row["id"] for row in await destination.fetch(schema, name)) == [2, 7, 102]
