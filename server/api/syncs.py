@@ -63,7 +63,7 @@ class SyncsQuery:
     async def elt_sync(self, info: Info[Context, None], id: strawberry.ID) -> EltSync:
         return EltSync.from_model(await syncs.get_sync(scope=info.context.scope, sync_id=str(id)))
 
-    @strawberry.field(description="Runs of a sync, oldest first; each attempt is one run.")
+    @strawberry.field(description="Runs of a sync, newest first; each attempt is one run.")
     async def sync_runs(self, info: Info[Context, None], sync_id: strawberry.ID,
                         first: int | None = None, after: str | None = None
                         ) -> Connection[SyncRun]:

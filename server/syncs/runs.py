@@ -9,9 +9,9 @@ from tortoise.transactions import in_transaction
 
 from server.config import Settings
 from server.db import is_postgres
-from server.errors import Conflict, NotFound
+from server.errors import Conflict, NotFound, ValidationFailed
 from server.events import EventBus
-from server.pagination import Page, paginate
+from server.pagination import DEFAULT_PAGE_SIZE, Page, decode_cursor
 from server.scope import Scope
 from server.syncs import queue
 from server.syncs.models import EltSync, SyncRun
@@ -39,10 +39,20 @@ async def get_run(*, scope: Scope, run_id: str) -> SyncRun:
 
 async def list_runs(*, scope: Scope, sync_id: str, first: int | None, after: str | None,
                     max_page_size: int) -> Page[SyncRun]:
-    """Runs of one sync, oldest first (every attempt is its own run)."""
+    """Runs of one sync, newest first (every attempt is its own run)."""
     sync = await get_sync(scope=scope, sync_id=sync_id)
-    return await paginate(SyncRun.filter(sync_id=sync.id), first=first, after=after,
-                          max_page_size=max_page_size)
+    size = DEFAULT_PAGE_SIZE if first is None else first
+    if size < 0:
+        raise ValidationFailed.field("first", "must not be negative")
+    if size > max_page_size:
+        raise ValidationFailed.field("first", f"must be at most {max_page_size}")
+    queryset = SyncRun.filter(sync_id=sync.id)
+    if after is not None:
+        # Ids grow with time, so "after" in this newest-first list means a smaller id.
+        queryset = queryset.filter(id__lt=decode_cursor(after))
+    rows = await queryset.order_by("-id").limit(size + 1)
+    return Page(items=list(rows[:size]), has_next_page=len(rows) > size,
+                has_previous_page=after is not None)
 
 
 async def trigger_run(*, scope: Scope, settings: Settings, bus: EventBus | None, sync_id: str,

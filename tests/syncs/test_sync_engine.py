@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
@@ -162,3 +163,23 @@ async def test_hashed_columns_are_salted_and_excluded_columns_never_loaded(
     stored = (await EltSync.get(id=sync.id)).settings
     assert service.public_settings(await EltSync.get(id=sync.id)) == {"contacts": 5}
     assert any(k.startswith("__weir_") for k in stored)
+
+
+async def test_runs_are_listed_newest_first_page_by_page(env: RunEnvironment,
+                                                         scope: Scope) -> None:
+    from server.pagination import encode_cursor
+    from server.syncs.schedule import create_run
+
+    sync = await make_sync(env, scope, settings={"contacts": 1}, streams=CONTACTS)
+    made = []
+    for _ in range(3):
+        made.append(await create_run(sync=sync, trigger="MANUAL", status="SKIPPED"))
+        await asyncio.sleep(0.002)  # ids order by millisecond
+
+    first = await runs.list_runs(scope=scope, sync_id=sync.id, first=2, after=None,
+                                 max_page_size=100)
+    rest = await runs.list_runs(scope=scope, sync_id=sync.id, first=2,
+                                after=encode_cursor(first.items[-1].id), max_page_size=100)
+
+    assert [r.id for r in first.items] == [made[2].id, made[1].id] and first.has_next_page
+    assert [r.id for r in rest.items] == [made[0].id] and not rest.has_next_page
