@@ -24,6 +24,7 @@ from server.api.errors import WeirErrorFormatter
 from server.api.execution import FastExecutor
 from server.api.integrations import IntegrationsQuery
 from server.api.orgs import OrgsMutation, OrgsQuery, OrgsSubscription
+from server.api.syncs import SyncsMutation, SyncsQuery, SyncsSubscription
 from server.api.workspace_integrations import (
     WorkspaceIntegrationsMutation,
     WorkspaceIntegrationsQuery,
@@ -33,17 +34,19 @@ from server.config import Settings
 
 @strawberry.type(description="Everything a client can read.")
 class Query(OrgsQuery, IntegrationsQuery, ConnectionsQuery, WorkspaceIntegrationsQuery,
-            ConnectQuery):
+            ConnectQuery, SyncsQuery):
     pass
 
 
 @strawberry.type(description="Everything a client can change.")
-class Mutation(OrgsMutation, ConnectionsMutation, WorkspaceIntegrationsMutation, ConnectMutation):
+class Mutation(OrgsMutation, ConnectionsMutation, WorkspaceIntegrationsMutation, ConnectMutation,
+               SyncsMutation):
     pass
 
 
 @strawberry.type(description="Live updates over WebSocket (graphql-transport-ws).")
-class Subscription(OrgsSubscription, ConnectionsSubscription, ConnectSubscription):
+class Subscription(OrgsSubscription, ConnectionsSubscription, ConnectSubscription,
+                   SyncsSubscription):
     pass
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
@@ -35,6 +36,7 @@ log = logging.getLogger("weir.web")
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 LOGO_DIR = PACKAGE_DIR / "connectors" / "logos"
+EMBEDDED_SCHEDULER_INTERVAL_SECONDS = 5.0
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -110,6 +112,49 @@ async def logo(request: Request) -> Response:
     )
 
 
+class _Background:
+    """The embedded default's worker and scheduler, running inside the API process."""
+
+    def __init__(self) -> None:
+        self.broker: Any = None
+        self.worker: Any = None
+        self.scheduler: asyncio.Task[None] | None = None
+        self.stopping = asyncio.Event()
+
+    async def stop(self) -> None:
+        self.stopping.set()
+        if self.scheduler is not None:
+            await self.scheduler
+        if self.worker is not None:
+            await asyncio.to_thread(self.worker.stop)
+        if self.broker is not None:
+            self.broker.close()
+
+
+async def _start_background(settings: Settings, services: Services) -> _Background:
+    """Install the task broker; on the embedded default also start a worker and the scheduler."""
+    from server.worker.broker import install_broker
+
+    background = _Background()
+    broker = background.broker = install_broker(settings)
+    if not settings.embedded:
+        return background  # `weir worker` and `weir scheduler` run elsewhere
+    from server.scheduler.main import scheduler_loop
+    from server.syncs.schedule import requeue_queued_runs
+    from server.worker.main import EmbeddedWorker
+
+    background.worker = EmbeddedWorker(settings=settings, broker=broker, bus=services.bus)
+    await asyncio.to_thread(background.worker.start)
+    # The stub broker's queue lived in the previous process: send what is still queued again.
+    await requeue_queued_runs()
+    background.scheduler = asyncio.create_task(scheduler_loop(
+        settings=settings, bus=services.bus, key_ring=services.key_ring,
+        interval=EMBEDDED_SCHEDULER_INTERVAL_SECONDS,
+        stop=background.stopping,
+    ), name="weir-scheduler")
+    return background
+
+
 def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
     """The API app. The database is opened (and closed) by its lifespan."""
     metrics = ApiMetrics()
@@ -130,9 +175,11 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
             await close_database(db)
             raise
         await services.bus.start()
+        background = await _start_background(settings, services)
         try:
             yield
         finally:
+            await background.stop()
             http = services.extras.pop("http", None)
             if http is not None:
                 await http.aclose()
