@@ -180,7 +180,8 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> int:
     from server.scheduler.main import run_scheduler
 
-    return run_scheduler(settings, interval=args.interval)
+    interval = args.interval if args.interval is not None else settings.scheduler_interval_seconds
+    return run_scheduler(settings, interval=interval)
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
@@ -240,7 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     worker.set_defaults(handler=cmd_worker)
 
     scheduler = commands.add_parser("scheduler", help="enqueue due syncs")
-    scheduler.add_argument("--interval", type=float, default=5.0, help="seconds between scans")
+    scheduler.add_argument("--interval", type=float, default=None,
+                           help="seconds between scans (default WEIR_SCHEDULER_INTERVAL_SECONDS)")
     scheduler.set_defaults(handler=cmd_scheduler)
 
     demo = commands.add_parser("demo", help="create a demo connection and sync, and run it once")

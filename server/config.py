@@ -75,6 +75,12 @@ class Settings:
     min_sync_interval_seconds: int = 300
     sync_max_retries: int = 3
     sync_time_limit_seconds: int = 6 * 3600
+    run_heartbeat_seconds: int = 10
+    run_stale_seconds: int = 120
+    scheduler_interval_seconds: float = 5.0
+    queue_reconcile_seconds: int = 60
+    worker_shutdown_seconds: int = 60
+    cors_origins: tuple[str, ...] = ()
     connector_base_urls: Mapping[str, str] = field(default_factory=dict)
     platform_oauth: Mapping[str, tuple[str, Secret]] = field(default_factory=dict)
 
@@ -148,6 +154,16 @@ class Settings:
             sync_time_limit_seconds=reader.integer(
                 "WEIR_SYNC_TIME_LIMIT_SECONDS", cls.sync_time_limit_seconds
             ),
+            run_heartbeat_seconds=reader.integer("WEIR_RUN_HEARTBEAT_SECONDS",
+                                                 cls.run_heartbeat_seconds),
+            run_stale_seconds=reader.integer("WEIR_RUN_STALE_SECONDS", cls.run_stale_seconds),
+            scheduler_interval_seconds=reader.number("WEIR_SCHEDULER_INTERVAL_SECONDS",
+                                                     cls.scheduler_interval_seconds),
+            queue_reconcile_seconds=reader.integer("WEIR_QUEUE_RECONCILE_SECONDS",
+                                                   cls.queue_reconcile_seconds),
+            worker_shutdown_seconds=reader.integer("WEIR_WORKER_SHUTDOWN_SECONDS",
+                                                   cls.worker_shutdown_seconds, minimum=0),
+            cors_origins=reader.origins("WEIR_CORS_ORIGINS"),
             connector_base_urls=reader.prefixed_urls("WEIR_CONNECTOR_", "_BASE_URL"),
             platform_oauth=reader.platform_oauth(),
         )
@@ -212,6 +228,33 @@ class _Reader:
             bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
             raise ConfigError(f"{name}: must be {bound}, got {number}")
         return number
+
+    def number(self, name: str, default: float, minimum: float = 0.05) -> float:
+        value = self._get(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            raise ConfigError(f"{name}: expected a number, got {value!r}") from None
+        if number < minimum:
+            raise ConfigError(f"{name}: must be >= {minimum:g}, got {number:g}")
+        return number
+
+    def origins(self, name: str) -> tuple[str, ...]:
+        """Comma-separated browser origins (``http://localhost:8080``), without paths."""
+        value = self._get(name)
+        if value is None:
+            return ()
+        found = []
+        for item in (part.strip().rstrip("/") for part in value.split(",")):
+            if not item:
+                continue
+            parts = urlsplit(_check_url(name, item, ("http", "https")))
+            if parts.path or parts.query:
+                raise ConfigError(f"{name}: {item!r} is not an origin (scheme://host[:port])")
+            found.append(item)
+        return tuple(found)
 
     def url(self, name: str, schemes: tuple[str, ...]) -> str | None:
         value = self._get(name)

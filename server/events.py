@@ -157,7 +157,18 @@ class RedisEventBus:
         await self._redis.ping()
 
     async def publish(self, channel: str, event: dict[str, Any]) -> None:
-        await self._redis.publish(REDIS_PREFIX + channel, json.dumps(event, default=str))
+        # Live status is best effort: the database is the truth and every subscription starts
+        # with a snapshot, so Redis being away must never fail the run or request publishing.
+        data = json.dumps(event, default=str)
+        for attempt in (1, 2):
+            try:
+                await self._redis.publish(REDIS_PREFIX + channel, data)
+                return
+            except Exception as exc:
+                # After a Redis restart each pooled connection fails once: try a fresh one.
+                if attempt == 2:
+                    log.warning("event not published on %s (%s)", channel,
+                                exc.__class__.__name__)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
@@ -184,7 +195,12 @@ class RedisEventBus:
             try:
                 pubsub = self._pubsub
                 if not pubsub.subscribed:
-                    await asyncio.sleep(0.05)
+                    if self._fanout.subscribers:
+                        # A resubscription failed (Redis was still away): try again.
+                        await asyncio.sleep(self._reconnect_delay)
+                        await self._resubscribe()
+                    else:
+                        await asyncio.sleep(0.05)
                     continue
                 message = await pubsub.get_message(timeout=1.0)
                 if message is None or message.get("type") != "message":

@@ -37,6 +37,24 @@ def enqueue_run(run_id: str, *, delay_seconds: float | None = None) -> None:
     current_broker().enqueue(message, delay=delay)
 
 
+def runs_with_messages() -> set[str] | None:
+    """Ids of the runs that have a message in Redis (waiting, delayed or being processed), or
+    None when this process's broker cannot tell (the in-memory stub)."""
+    from dramatiq.brokers.redis import RedisBroker
+
+    broker = current_broker()
+    if not isinstance(broker, RedisBroker):
+        return None
+    found: set[str] = set()
+    # Dramatiq keeps each message's body in a hash per queue until it is acknowledged.
+    for name in (QUEUE_NAME, f"{QUEUE_NAME}.DQ"):
+        for body in broker.client.hvals(f"{REDIS_NAMESPACE}:{name}.msgs"):
+            message = dramatiq.Message.decode(body)
+            if message.actor_name == ACTOR_NAME and message.args:
+                found.add(str(message.args[0]))
+    return found
+
+
 def use_redis(redis_url: str) -> Broker:
     """Send runs through Redis from a process that runs no actors (``weir scheduler``)."""
     from dramatiq.brokers.redis import RedisBroker

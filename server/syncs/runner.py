@@ -51,7 +51,6 @@ log = logging.getLogger("weir.runner")
 
 PROGRESS_INTERVAL_SECONDS = 2.0
 CANCEL_CHECK_INTERVAL_SECONDS = 0.5
-HEARTBEAT_INTERVAL_SECONDS = 10.0
 RETRY_BASE_SECONDS = 30.0
 RETRY_MAX_SECONDS = 1800.0
 ERROR_MAX_LENGTH = 2000
@@ -125,9 +124,9 @@ class _Progress:
             raise Cancelled()
 
 
-async def _heartbeat(run_id: str) -> None:
+async def _heartbeat(run_id: str, interval: float) -> None:
     while True:
-        await asyncio.sleep(HEARTBEAT_INTERVAL_SECONDS)
+        await asyncio.sleep(interval)
         await SyncRun.filter(id=run_id, status="RUNNING").update(heartbeat_at=utcnow())
 
 
@@ -147,7 +146,8 @@ async def execute_run(*, env: RunEnvironment, run_id: str) -> str | None:
     except Conflict:
         return None  # another worker took it, or it was cancelled while queued
     progress = _Progress(run, env.bus)
-    heartbeat = asyncio.create_task(_heartbeat(run.id))
+    heartbeat = asyncio.create_task(
+        _heartbeat(run.id, env.settings.run_heartbeat_seconds))
     status, error = "SUCCEEDED", None
     try:
         failed = await _copy_streams(env=env, sync=sync, run=run, progress=progress)

@@ -10,8 +10,14 @@ schedulers split the due syncs instead of queueing behind each other's locks. Th
 is computed from *now*, so a sync missed during downtime runs once, not once per missed slot.
 A sync whose previous run is still going gets a ``SKIPPED`` run in its history instead.
 
-``recover_stale_runs`` finds RUNNING runs whose heartbeat stopped (their worker died, e.g.
-SIGKILL or a lost machine), fails them and queues the next attempt.
+``recover_stale_runs`` finds RUNNING runs whose heartbeat stopped for
+``settings.run_stale_seconds`` (their worker died, e.g. SIGKILL or a lost machine), fails them
+and queues the next attempt.
+
+``reconcile_queue`` resends QUEUED runs that have no message in Redis any more (Redis restarted
+without persistence, or a process died between the commit and the send). Runs are rows first and
+messages second, and a run only executes after its conditional QUEUED -> RUNNING move, so a
+message sent twice is harmless: the second one finds the run no longer QUEUED and does nothing.
 """
 
 from __future__ import annotations
@@ -35,7 +41,6 @@ from server.syncs.transitions import ACTIVE, move_run, publish_run, utcnow
 
 log = logging.getLogger("weir.scheduler")
 
-STALE_AFTER_SECONDS = 120.0  # twelve missed heartbeats
 CLAIM_BATCH = 50
 _GAPS_CHECKED = 50
 
@@ -97,40 +102,45 @@ async def _start_claimed(sync: EltSync) -> SyncRun:
     return await create_run(sync=sync, trigger="SCHEDULE")
 
 
+async def _claim_batch(*, postgres: bool, now: datetime) -> tuple[list[SyncRun], int]:
+    """Claim up to ``CLAIM_BATCH`` due syncs in one transaction; return their runs and how many
+    candidates there were."""
+    async with in_transaction():
+        query = EltSync.filter(enabled=True, next_run_at__lte=now).order_by(
+            "next_run_at").limit(CLAIM_BATCH)
+        due = await (query.select_for_update(skip_locked=True) if postgres else query)
+        created = [await _start_claimed(sync) for sync in due if await _claim(sync, now)]
+    return created, len(due)
+
+
 async def run_due_syncs(*, settings: Settings, bus: EventBus | None,
                         now: datetime | None = None) -> list[SyncRun]:
     """Claim every due enabled sync, create its run and send it to the workers."""
     now = now or utcnow()
+    postgres = is_postgres(settings.effective_database_url)
     created: list[SyncRun] = []
-    if is_postgres(settings.effective_database_url):
-        async with in_transaction():
-            due = await (EltSync.filter(enabled=True, next_run_at__lte=now)
-                         .order_by("next_run_at").limit(CLAIM_BATCH)
-                         .select_for_update(skip_locked=True))
-            for sync in due:
-                if await _claim(sync, now):
-                    created.append(await _start_claimed(sync))
-    else:
-        due = await EltSync.filter(enabled=True, next_run_at__lte=now).order_by(
-            "next_run_at").limit(CLAIM_BATCH)
-        for sync in due:
-            if await _claim(sync, now):
-                created.append(await _start_claimed(sync))
-    # After the commit: publish, then hand the queued runs to the workers.
-    for run in created:
-        if bus is not None:
-            await publish_run(bus=bus, run=run, kind="status")
-        if run.status == "QUEUED":
-            queue.enqueue_run(run.id)
-        else:
-            log.info("sync %s: %s", run.sync_id, run.error)
-    return created
+    while True:
+        batch, candidates = await _claim_batch(postgres=postgres, now=now)
+        # After each commit: publish, then hand the queued runs to the workers.
+        for run in batch:
+            if bus is not None:
+                await publish_run(bus=bus, run=run, kind="status")
+            if run.status == "QUEUED":
+                queue.enqueue_run(run.id)
+            else:
+                log.info("sync %s: %s", run.sync_id, run.error)
+        created.extend(batch)
+        # Fewer candidates than a batch: nothing else is due (or another scheduler holds it).
+        if candidates < CLAIM_BATCH:
+            return created
 
 
 async def recover_stale_runs(*, settings: Settings, bus: EventBus | None,
                              now: datetime | None = None,
-                             stale_after_seconds: float = STALE_AFTER_SECONDS) -> list[SyncRun]:
+                             stale_after_seconds: float | None = None) -> list[SyncRun]:
     """Fail RUNNING runs whose heartbeat stopped (returned) and queue their next attempt."""
+    if stale_after_seconds is None:
+        stale_after_seconds = settings.run_stale_seconds
     cutoff = (now or utcnow()) - timedelta(seconds=stale_after_seconds)
     recovered: list[SyncRun] = []
     for run in await SyncRun.filter(status="RUNNING", heartbeat_at__lt=cutoff):
@@ -157,7 +167,30 @@ async def requeue_queued_runs() -> int:
     return len(queued)
 
 
+async def reconcile_queue(*, settings: Settings, now: datetime | None = None) -> list[str]:
+    """Resend QUEUED runs older than ``settings.queue_reconcile_seconds`` that have no message
+    in the broker; return their ids. Does nothing on a broker that cannot be inspected (the
+    embedded stub: ``weir serve`` resends everything queued when it starts instead)."""
+    cutoff = (now or utcnow()) - timedelta(seconds=settings.queue_reconcile_seconds)
+    # The database first, the broker second: a run that finished in between is only resent
+    # needlessly (and then ignored), never missed.
+    waiting = await SyncRun.filter(status="QUEUED", queued_at__lt=cutoff).values_list(
+        "id", flat=True)
+    if not waiting:
+        return []
+    sent = queue.runs_with_messages()
+    if sent is None:
+        return []
+    missing = [run_id for run_id in waiting if run_id not in sent]
+    for run_id in missing:
+        queue.enqueue_run(run_id)
+    if missing:
+        log.warning("resent %d queued run(s) that had no message in the broker", len(missing))
+    return missing
+
+
 async def tick(*, settings: Settings, bus: EventBus | None) -> None:
     """One pass of the scheduler."""
     await recover_stale_runs(settings=settings, bus=bus)
+    await reconcile_queue(settings=settings)
     await run_due_syncs(settings=settings, bus=bus)

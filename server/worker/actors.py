@@ -15,7 +15,8 @@ async def run_sync(run_id: str) -> None:
     """Execute sync run ``run_id`` (a run that is no longer QUEUED is left alone)."""
     runtime = WeirRuntime.current()
     runtime.enter_database()
-    await execute_run(env=runtime.env, run_id=run_id)
+    with runtime.tracking():
+        await execute_run(env=runtime.env, run_id=run_id)
 
 
 def declare(broker: Broker, settings: Settings) -> None:

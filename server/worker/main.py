@@ -34,8 +34,12 @@ class EmbeddedWorker:
     def start(self) -> None:
         self.worker.start()
 
-    def stop(self) -> None:
-        self.worker.stop()
+    def stop(self, timeout_seconds: float | None = None) -> None:
+        """Stop taking messages; wait up to ``timeout_seconds`` for the runs in progress."""
+        if timeout_seconds is None:
+            self.worker.stop()
+        else:
+            self.worker.stop(timeout=int(timeout_seconds * 1000))
 
     def join(self) -> None:
         """Wait until every queued message has been processed."""
@@ -56,7 +60,9 @@ def _serve(settings: Settings, threads: int) -> int:
     log.info("worker started with %d thread(s)", threads)
     print(f"Weir worker running ({threads} thread(s)); Ctrl-C to stop", flush=True)
     stopping.wait()
-    worker.stop()
+    log.info("stopping: waiting up to %d s for the runs in progress",
+             settings.worker_shutdown_seconds)
+    worker.stop(settings.worker_shutdown_seconds)
     return 0
 
 

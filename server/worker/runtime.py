@@ -4,11 +4,20 @@ Dramatiq runs ``async def`` actors on its own event-loop thread, not on the loop
 started the worker (uvicorn's, in ``weir serve``). Database connections belong to one loop, so
 this middleware opens a Tortoise context *on that loop* when the worker boots and closes it
 when the worker shuts down; each actor enters it (its task's contextvars are its own).
+
+Shutting down (SIGTERM): Dramatiq stops taking messages and waits up to
+``settings.worker_shutdown_seconds`` for the runs in progress to finish. A run still going then
+is cancelled: the runner records it FAILED ("the worker stopped") and queues its retry, which
+resumes from the last saved checkpoint (every committed batch is an upsert, so nothing doubles).
+Only then are the database connections closed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from dramatiq.asyncio import get_event_loop_thread
@@ -35,6 +44,7 @@ class WeirRuntime(Middleware):
         self._given_bus = bus
         self.bus: EventBus | None = bus
         self.database: TortoiseContext | None = None
+        self.active: set[asyncio.Task[Any]] = set()
 
     @classmethod
     def current(cls) -> WeirRuntime:
@@ -50,6 +60,17 @@ class WeirRuntime(Middleware):
         """Make the worker loop's context current for the calling actor's task only."""
         assert self.database is not None
         self.database.__enter__()
+
+    @contextlib.contextmanager
+    def tracking(self) -> Iterator[None]:
+        """Remember the calling actor's task while it runs, so shutdown can interrupt it."""
+        task = asyncio.current_task()
+        assert task is not None
+        self.active.add(task)
+        try:
+            yield
+        finally:
+            self.active.discard(task)
 
     def _run(self, coroutine: Any) -> Any:
         thread = get_event_loop_thread()
@@ -68,7 +89,17 @@ class WeirRuntime(Middleware):
         WeirRuntime._current = self
         log.info("worker runtime ready")
 
-    def before_worker_shutdown(self, broker: Any, worker: Any) -> None:
+    def after_worker_shutdown(self, broker: Any, worker: Any) -> None:
+        # "after" hooks run in reverse order, so this comes before AsyncIO stops the loop.
+        # Dramatiq waited ``worker_shutdown_seconds`` for the runs in progress: interrupt the rest.
+        async def interrupt() -> None:
+            going = list(self.active)
+            for task in going:
+                task.cancel()
+            if going:
+                log.warning("interrupting %d run(s) still going at shutdown", len(going))
+                await asyncio.wait(going, timeout=10)
+
         async def shutdown() -> None:
             if self.bus is not None and self._given_bus is None:
                 await self.bus.close()
@@ -78,6 +109,8 @@ class WeirRuntime(Middleware):
                 await self.database.close_connections()
                 self.database = None
 
+        self._run(interrupt())
         self._run(shutdown())
         if WeirRuntime._current is self:
             WeirRuntime._current = None
+
