@@ -17,7 +17,8 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 log = logging.getLogger("weir.events")
@@ -137,6 +138,7 @@ class RedisEventBus:
         self._listener: asyncio.Task[None] | None = None
         self._reconnect_delay = reconnect_delay
         self._subscribed = asyncio.Event()
+        self._broken = False  # the last resubscription failed; the listener retries it
 
     async def start(self) -> None:
         if self._listener is None:
@@ -195,7 +197,7 @@ class RedisEventBus:
             try:
                 pubsub = self._pubsub
                 if not pubsub.subscribed:
-                    if self._fanout.subscribers:
+                    if self._broken:
                         # A resubscription failed (Redis was still away): try again.
                         await asyncio.sleep(self._reconnect_delay)
                         await self._resubscribe()
@@ -219,9 +221,41 @@ class RedisEventBus:
             await self._pubsub.aclose()
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         names = [REDIS_PREFIX + name for name in self._fanout.subscribers]
+        self._broken = False
         if names:
-            with contextlib.suppress(Exception):
+            try:
                 await self._pubsub.subscribe(*names)
+            except Exception:
+                self._broken = True
+
+
+class SharedLookups:
+    """One database read per event per process, however many local subscribers it reaches.
+
+    Every local subscriber of a channel receives the *same* event dict, so the first one to ask
+    starts the lookup and the others await the same task. Entries are keyed by the event's
+    identity (held here, so the id is not reused) and the most recent ``size`` are kept.
+    """
+
+    def __init__(self, size: int = 2048) -> None:
+        self.size = size
+        self._tasks: OrderedDict[tuple[int, int], tuple[dict[str, Any], asyncio.Task[Any]]] = (
+            OrderedDict())
+
+    async def get(self, event: dict[str, Any], fetch: Callable[[], Awaitable[Any]]) -> Any:
+        loop = asyncio.get_running_loop()
+        key = (id(event), id(loop))
+        found = self._tasks.get(key)
+        if found is None or found[0] is not event:
+            found = (event, loop.create_task(_awaited(fetch)))
+            self._tasks[key] = found
+            while len(self._tasks) > self.size:
+                self._tasks.popitem(last=False)
+        return await asyncio.shield(found[1])
+
+
+async def _awaited(fetch: Callable[[], Awaitable[Any]]) -> Any:
+    return await fetch()  # an ORM query set is awaitable but not a coroutine
 
 
 def build_event_bus(redis_url: str | None) -> EventBus:

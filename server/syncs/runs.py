@@ -10,7 +10,7 @@ from tortoise.transactions import in_transaction
 from server.config import Settings
 from server.db import is_postgres
 from server.errors import Conflict, NotFound, ValidationFailed
-from server.events import EventBus
+from server.events import EventBus, SharedLookups
 from server.pagination import DEFAULT_PAGE_SIZE, Page, decode_cursor
 from server.scope import Scope
 from server.syncs import queue
@@ -112,10 +112,13 @@ async def run_updates(*, scope: Scope, bus: EventBus, sync_id: str | None,
         if current is not None:
             yield current
         async for event in events:
-            run = await SyncRun.get_or_none(id=event.get("runId"),
-                                            organization_id=scope.organization_id)
-            if run is not None:
+            run = await _lookups.get(event, lambda e=event: SyncRun.get_or_none(id=e.get("runId")))
+            if run is not None and run.organization_id == scope.organization_id:
                 yield run
+
+
+# Subscribers of this process share one read per event (see ``SharedLookups``).
+_lookups = SharedLookups()
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,8 @@ async def sync_updates(*, scope: Scope, bus: EventBus,
             yield SyncEvent(kind="CURRENT", sync_id=sync.id, sync=sync)
         async for event in events:
             kind = event.get("type", "").rsplit(".", 1)[-1].upper()
-            sync = await EltSync.get_or_none(id=event.get("syncId"),
-                                             organization_id=scope.organization_id)
+            sync = await _lookups.get(
+                event, lambda e=event: EltSync.get_or_none(id=e.get("syncId")))
+            if sync is not None and sync.organization_id != scope.organization_id:
+                continue
             yield SyncEvent(kind=kind, sync_id=event.get("syncId", ""), sync=sync)

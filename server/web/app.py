@@ -203,4 +203,8 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    if settings.cors_origins:
+        from server.web.cors import GraphQLCors
+
+        app.add_middleware(GraphQLCors, origins=settings.cors_origins)
     return app
