@@ -295,7 +295,10 @@ class GraphQLWebSocket(GraphQL):
     """The WebSocket half: Strawberry's protocol handlers, Weir's authentication."""
 
     def __init__(self, services: Services, schema: Any) -> None:
-        super().__init__(schema, graphql_ide=None, subscription_protocols=("graphql-transport-ws",))
+        # Browsers on another origin may open the socket only when WEIR_CORS_ORIGINS lists it
+        # (Strawberry refuses other cross-origin handshakes; non-browser clients send no Origin).
+        super().__init__(schema, graphql_ide=None, subscription_protocols=("graphql-transport-ws",),
+                         allowed_origins=services.settings.cors_origins)
         self.services = services
 
     async def get_context(self, request: Any, response: Any) -> Context:
