@@ -13,6 +13,7 @@ text. The primary key is a unique index, which ``INSERT ... ON CONFLICT`` upsert
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import Callable
 from datetime import date, datetime
@@ -74,7 +75,15 @@ class SqliteDestination(Destination):
         assert self._db is not None, "destination is not open"
         db = self._db
         async with self._lock:
-            return await asyncio.to_thread(work, db)
+            call = asyncio.ensure_future(asyncio.to_thread(work, db))
+            try:
+                return await asyncio.shield(call)
+            except asyncio.CancelledError:
+                # A thread cannot be stopped: wait for it, or closing the connection under it
+                # (the run being interrupted, e.g. at worker shutdown) crashes the interpreter.
+                with contextlib.suppress(BaseException):
+                    await call
+                raise
 
     async def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         def wrapped(db: sqlite3.Connection) -> T:

@@ -99,6 +99,9 @@ class WeirRuntime(Middleware):
             if going:
                 log.warning("interrupting %d run(s) still going at shutdown", len(going))
                 await asyncio.wait(going, timeout=10)
+            # A cancelled run may leave a blocking write in a thread (SQLite): let it end before
+            # the interpreter does, or the extension crashes at exit.
+            await asyncio.get_running_loop().shutdown_default_executor()
 
         async def shutdown() -> None:
             if self.bus is not None and self._given_bus is None:
