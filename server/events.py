@@ -39,6 +39,8 @@ class EventBus(Protocol):
 
     async def publish(self, channel: str, event: dict[str, Any]) -> None: ...
 
+    async def publish_many(self, events: list[tuple[str, dict[str, Any]]]) -> None: ...
+
     def subscribe(self, channel: str) -> contextlib.AbstractAsyncContextManager[
         AsyncIterator[dict[str, Any]]
     ]: ...
@@ -116,6 +118,10 @@ class InMemoryEventBus:
     async def publish(self, channel: str, event: dict[str, Any]) -> None:
         self._fanout.deliver(channel, event)
 
+    async def publish_many(self, events: list[tuple[str, dict[str, Any]]]) -> None:
+        for name, event in events:
+            self._fanout.deliver(name, event)
+
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
         subscriber, _ = self._fanout.add(channel)
@@ -170,6 +176,22 @@ class RedisEventBus:
                 # After a Redis restart each pooled connection fails once: try a fresh one.
                 if attempt == 2:
                     log.warning("event not published on %s (%s)", channel,
+                                exc.__class__.__name__)
+
+    async def publish_many(self, events: list[tuple[str, dict[str, Any]]]) -> None:
+        """Publish in one round trip (a pipeline), e.g. the runs of a whole scheduler batch."""
+        if not events:
+            return
+        for attempt in (1, 2):
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for name, event in events:
+                        pipe.publish(REDIS_PREFIX + name, json.dumps(event, default=str))
+                    await pipe.execute()
+                return
+            except Exception as exc:
+                if attempt == 2:
+                    log.warning("%d event(s) not published (%s)", len(events),
                                 exc.__class__.__name__)
 
     @contextlib.asynccontextmanager

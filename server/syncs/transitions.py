@@ -72,12 +72,26 @@ def sync_channels(organization_id: str, workspace_id: str | None) -> list[str]:
     return names
 
 
-async def publish_run(*, bus: EventBus, run: SyncRun, kind: str) -> None:
-    """Tell subscribers a run changed (``kind`` is ``status`` or ``progress``)."""
+_LOOK_UP = "look up"
+
+
+async def publish_run(*, bus: EventBus, run: SyncRun, kind: str,
+                      workspace_id: str | None = _LOOK_UP) -> None:
+    """Tell subscribers a run changed (``kind`` is ``status`` or ``progress``); a caller that
+    knows the sync's workspace passes it and saves the lookup."""
+    if workspace_id == _LOOK_UP:
+        workspace_id = await _workspace_of(run.sync_id)
+    for name, event in run_events(run=run, kind=kind, workspace_id=workspace_id):
+        await bus.publish(name, event)
+
+
+def run_events(*, run: SyncRun, kind: str,
+               workspace_id: str | None) -> list[tuple[str, dict[str, Any]]]:
+    """The (channel, event) pairs that announce a change of ``run``."""
     event = {"type": f"syncRun.{kind}", "runId": run.id, "syncId": run.sync_id,
              "status": run.status}
-    for name in run_channels(run.organization_id, run.sync_id, await _workspace_of(run.sync_id)):
-        await bus.publish(name, event)
+    return [(name, event) for name in run_channels(run.organization_id, run.sync_id,
+                                                   workspace_id)]
 
 
 async def publish_sync(*, bus: EventBus, sync: EltSync, kind: str) -> None:
