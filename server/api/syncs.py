@@ -11,6 +11,7 @@ from strawberry.types import Info
 from server.api.context import Context
 from server.api.orgs import DeletePayload
 from server.api.pagination import Connection, to_connection
+from server.api.shared import shared_payload
 from server.api.sync_types import (
     AddSourceStreamsInput,
     CreateEltSyncInput,
@@ -179,7 +180,7 @@ class SyncsSubscription:
             sync_id=str(sync_id) if sync_id else None,
             workspace_id=str(workspace_id) if workspace_id else None,
         ):
-            yield SyncRun.from_model(row)
+            yield shared_payload(row, SyncRun.from_model)
 
     @strawberry.subscription(description="Every sync now (`CURRENT`), then each one as it is "
                              "created, changed or deleted.")
@@ -192,5 +193,5 @@ class SyncsSubscription:
         ):
             yield EltSyncEvent(
                 kind=EltSyncEventKind(event.kind), sync_id=strawberry.ID(event.sync_id),
-                sync=EltSync.from_model(event.sync) if event.sync else None,
+                sync=shared_payload(event.sync, EltSync.from_model) if event.sync else None,
             )

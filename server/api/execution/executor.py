@@ -13,6 +13,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from server.api.execution.planning import plan_for
 from server.api.execution.running import Field, Run, complete_later, run_fields
+from server.api.shared import shared_event_result
 
 _ABANDONED = object()
 
@@ -21,6 +22,9 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's executor, with a compiled fast path for queries."""
 
     def execute_operation(self, serially: bool | None = None) -> Any:
+        if serially is False and self.operation.operation is OperationType.SUBSCRIPTION:
+            # One subscription event: run once for all the process's identical subscribers.
+            return shared_event_result(self, self.execute_with_graphql_core)
         fields = self._fast_plan() if serially is None else None
         if fields is None:
             return self.execute_with_graphql_core(serially)

@@ -1,0 +1,309 @@
+"""Live-status fan-out: N WebSocket subscribers on one `weir serve` process, events published from
+another process through Redis; delivery latency p50/p99 and the API process's RSS.
+
+    python bench/subscriptions.py                       # 1,000 then 5,000 subscribers
+    python bench/subscriptions.py --subscribers 2000 --events 30
+
+Each subscriber runs `syncRunUpdated(workspaceId)` (the dashboard's subscription). The
+publisher process publishes one event per run for ``--events`` distinct runs, ``--gap`` seconds
+apart, recording when it published each; a subscriber's latency for an event is the time it
+received that run minus the publish time (same machine, same clock). Subscribers are spread over
+``--client-processes`` processes so the clients' own parsing does not dominate the figures.
+Uses a fresh database on the machine's Postgres and its own redis-server. Prints figures; not a
+test. Results are recorded in docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+ADMIN_URL = os.environ.get("WEIR_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+SUBSCRIPTION = """subscription Runs($workspaceId: ID!) {
+  syncRunUpdated(workspaceId: $workspaceId) { id syncId status trigger rowsLoaded startedAt finishedAt }
+}"""
+CONNECT_CONCURRENCY = 100
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def raise_file_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+async def seed(url: str, runs: int) -> dict[str, Any]:
+    """The first tenant, a demo sync and ``runs`` finished runs the publisher announces."""
+    from server import ids
+    from server.config import Settings
+    from server.connections.models import Connection
+    from server.db import close_database, migrate, open_database
+    from server.orgs.bootstrap import initialise
+    from server.syncs.models import EltSync, SyncRun
+
+    settings = Settings(database_url=url)
+    await migrate(settings)
+    database = await open_database(settings)
+    try:
+        created = await initialise()
+        assert created is not None
+        org, workspace = created.organization, created.workspace
+        connection = await Connection.create(
+            id=ids.new_id("connection"), organization=org, workspace=workspace,
+            integration_name="demo", auth_type="NONE", scope="WORKSPACE", display_name="bench")
+        sync = await EltSync.create(id=ids.new_id("elt_sync"), organization=org,
+                                    workspace=workspace, connection=connection,
+                                    destination_schema="bench", settings={},
+                                    sync_interval="0 0 1 1 *")
+        run_ids = []
+        for _ in range(runs):
+            run = await SyncRun.create(id=ids.new_id("sync_run"), organization=org, sync=sync,
+                                       trigger="MANUAL", status="SUCCEEDED",
+                                       stream_stats={"contacts": {"rowsLoaded": 1000}})
+            run_ids.append(run.id)
+        return {"key": created.key.secret, "organization": org.id, "workspace": workspace.id,
+                "sync": sync.id, "runs": run_ids}
+    finally:
+        await close_database(database)
+
+
+# -- the clients (in their own processes) --------------------------------------------------------
+
+
+async def _clients(port: int, key: str, workspace: str, count: int, events: int,
+                   ready: Any, go: Any, results: Any) -> None:
+    import websockets
+
+    raise_file_limit()
+    received: list[dict[str, float]] = [{} for _ in range(count)]
+    sockets: list[Any] = [None] * count
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+
+    async def open_one(index: int) -> None:
+        async with gate:
+            socket = await websockets.connect(f"ws://127.0.0.1:{port}/graphql",
+                                              subprotocols=["graphql-transport-ws"],
+                                              max_queue=None, open_timeout=60)
+            await socket.send(json.dumps({"type": "connection_init",
+                                          "payload": {"authorization": f"Bearer {key}"}}))
+            assert json.loads(await socket.recv())["type"] == "connection_ack"
+            await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
+                "query": SUBSCRIPTION, "variables": {"workspaceId": workspace}}}))
+            json.loads(await socket.recv())  # the snapshot: the latest run
+            sockets[index] = socket
+
+    async def listen(index: int) -> None:
+        socket = sockets[index]
+        mine = received[index]
+        while len(mine) < events:
+            message = json.loads(await socket.recv())
+            if message.get("type") == "next":
+                mine.setdefault(message["payload"]["data"]["syncRunUpdated"]["id"], time.time())
+
+    await asyncio.gather(*(open_one(index) for index in range(count)))
+    ready.set()
+    await asyncio.to_thread(go.wait)
+    try:
+        await asyncio.wait_for(asyncio.gather(*(listen(index) for index in range(count))),
+                               timeout=120)
+    finally:
+        await asyncio.gather(*(socket.close() for socket in sockets if socket is not None),
+                             return_exceptions=True)
+    results.put(received)
+
+
+def client_process(*args: Any) -> None:
+    asyncio.run(_clients(*args))
+
+
+# -- the publisher (its own process) -------------------------------------------------------------
+
+
+def publish(redis_url: str, organization: str, workspace: str, sync: str, runs: list[str],
+            gap: float) -> dict[str, float]:
+    """Publish one event per run through Weir's Redis bus; return when each was published."""
+    from server.events import RedisEventBus
+    from server.syncs.transitions import run_channels
+
+    async def go() -> dict[str, float]:
+        bus = RedisEventBus(redis_url)
+        published = {}
+        try:
+            for run_id in runs:
+                # What a worker publishes for one progress update of a run, on the workspace
+                # channel the subscribers follow.
+                name = run_channels(organization, sync, workspace)[-1]
+                event = {"type": "syncRun.progress", "runId": run_id, "syncId": sync,
+                         "status": "SUCCEEDED"}
+                published[run_id] = time.time()
+                await bus.publish(name, event)
+                await asyncio.sleep(gap)
+        finally:
+            await bus.close()
+        return published
+
+    return asyncio.run(go())
+
+
+def publisher_process(args: tuple[Any, ...], out: Any) -> None:
+    out.put(publish(*args))
+
+
+# -- one measurement ------------------------------------------------------------------------------
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(int(len(ordered) * fraction), len(ordered) - 1)]
+
+
+def measure(*, subscribers: int, events: int, gap: float, client_processes: int) -> None:
+    import asyncpg
+
+    from server.crypto import generate_key_spec
+
+    name = f"weir_bench_subs_{uuid.uuid4().hex[:8]}"
+    url = ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgres://", 1) + "/" + name
+
+    async def admin(sql: str) -> None:
+        connection = await asyncpg.connect(ADMIN_URL)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    redis_port, api_port = free_port(), free_port()
+    redis_server = subprocess.Popen(
+        [shutil.which("redis-server") or "redis-server", "--port", str(redis_port), "--bind",
+         "127.0.0.1", "--save", "", "--appendonly", "no", "--maxclients", "20000"],
+        stdout=subprocess.DEVNULL)
+    redis_url = f"redis://127.0.0.1:{redis_port}/0"
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    api: subprocess.Popen[bytes] | None = None
+    logs = Path(tempfile.mkdtemp(prefix="weir-bench-subs-"))
+    context = multiprocessing.get_context("spawn")
+    try:
+        tenant = asyncio.run(seed(url, events))
+        environ = {**os.environ, "PYTHONPATH": str(ROOT), "WEIR_DATABASE_URL": url,
+                   "WEIR_REDIS_URL": redis_url, "WEIR_ENCRYPTION_KEYS": generate_key_spec("b1"),
+                   "WEIR_LOG_LEVEL": "WARNING", "WEIR_DATA_DIR": str(logs)}
+        with open(logs / "api.log", "wb") as log:
+            api = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port",
+                                    str(api_port)], cwd=ROOT, env=environ, stdout=log,
+                                   stderr=subprocess.STDOUT, preexec_fn=raise_file_limit)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{api_port}/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"weir serve did not start; see {logs / 'api.log'}")
+            time.sleep(0.1)
+        idle_rss = rss_mb(api.pid)
+
+        go, results = context.Event(), context.Queue()
+        share = [subscribers // client_processes + (1 if i < subscribers % client_processes else 0)
+                 for i in range(client_processes)]
+        readies, clients = [], []
+        for count in share:
+            ready = context.Event()
+            process = context.Process(target=client_process, args=(
+                api_port, tenant["key"], tenant["workspace"], count, events, ready, go, results))
+            process.start()
+            readies.append(ready)
+            clients.append(process)
+        started = time.monotonic()
+        for ready in readies:
+            if not ready.wait(300):
+                raise SystemExit("the subscribers did not all connect within 300 s")
+        connected_in = time.monotonic() - started
+        time.sleep(1.0)
+        subscribed_rss = rss_mb(api.pid)
+
+        published_queue = context.Queue()
+        publisher = context.Process(target=publisher_process, args=(
+            (redis_url, tenant["organization"], tenant["workspace"], tenant["sync"],
+             tenant["runs"], gap), published_queue))
+        go.set()
+        publisher.start()
+        published = published_queue.get(timeout=300)
+        publisher.join(30)
+        peak_rss = rss_mb(api.pid)
+        latencies: list[float] = []
+        missing = 0
+        for _ in clients:
+            for mine in results.get(timeout=300):
+                for run_id, sent in published.items():
+                    if run_id in mine:
+                        latencies.append((mine[run_id] - sent) * 1000)
+                    else:
+                        missing += 1
+        for process in clients:
+            process.join(30)
+        print(f"{subscribers:,} subscribers ({client_processes} client processes, connected in "
+              f"{connected_in:.1f} s), {events} events {gap * 1000:.0f} ms apart: latency p50 "
+              f"{percentile(latencies, 0.5):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms, "
+              f"max {max(latencies):.1f} ms; {len(latencies):,} deliveries, {missing} missing; "
+              f"API RSS idle {idle_rss:.0f} MB, subscribed {subscribed_rss:.0f} MB, "
+              f"after events {peak_rss:.0f} MB", flush=True)
+    finally:
+        if api is not None:
+            api.send_signal(signal.SIGTERM)
+            try:
+                api.wait(20)
+            except subprocess.TimeoutExpired:
+                api.kill()
+        redis_server.kill()
+        redis_server.wait(10)
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subscribers", type=int, action="append",
+                        help="subscriber count (repeatable; default 1000 then 5000)")
+    parser.add_argument("--events", type=int, default=20)
+    parser.add_argument("--gap", type=float, default=0.5, help="seconds between events")
+    parser.add_argument("--client-processes", type=int, default=4)
+    args = parser.parse_args()
+    raise_file_limit()
+    for count in args.subscribers or [1000, 5000]:
+        measure(subscribers=count, events=args.events, gap=args.gap,
+                client_processes=args.client_processes)
+
+
+if __name__ == "__main__":
+    main()
