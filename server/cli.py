@@ -93,6 +93,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         log_level="warning",
         proxy_headers=True,
         ws="websockets-sansio",
+        # Subscription messages are small JSON: compressing each frame costs more CPU than it
+        # saves, and every connection would hold its own zlib state (~100 KB per subscriber).
+        ws_per_message_deflate=False,
     )
     return 0
 
