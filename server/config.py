@@ -168,6 +168,11 @@ class Settings:
             platform_oauth=reader.platform_oauth(),
         )
         reader.warn_unknown()
+        if settings.run_stale_seconds < 2 * settings.run_heartbeat_seconds:
+            # Otherwise a healthy run between two heartbeats would be taken for a lost one.
+            raise ConfigError(
+                f"WEIR_RUN_STALE_SECONDS: must be at least twice WEIR_RUN_HEARTBEAT_SECONDS "
+                f"({settings.run_heartbeat_seconds}), got {settings.run_stale_seconds}")
         return settings
 
 

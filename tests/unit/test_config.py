@@ -83,3 +83,20 @@ def test_cli_prints_one_line_and_exits_2_on_a_bad_value(monkeypatch, capsys):
     assert raised.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines == ["weir: configuration error: WEIR_PORT: expected an integer, got 'abc'"]
+
+
+def test_scale_out_timings_are_read_and_checked():
+    settings = Settings.from_env({
+        "WEIR_RUN_HEARTBEAT_SECONDS": "2", "WEIR_RUN_STALE_SECONDS": "9",
+        "WEIR_SCHEDULER_INTERVAL_SECONDS": "0.5", "WEIR_QUEUE_RECONCILE_SECONDS": "30",
+        "WEIR_WORKER_SHUTDOWN_SECONDS": "0",
+    })
+    assert (settings.run_heartbeat_seconds, settings.run_stale_seconds) == (2, 9)
+    assert settings.scheduler_interval_seconds == 0.5
+    assert (settings.queue_reconcile_seconds, settings.worker_shutdown_seconds) == (30, 0)
+    with pytest.raises(ConfigError, match="WEIR_SCHEDULER_INTERVAL_SECONDS"):
+        Settings.from_env({"WEIR_SCHEDULER_INTERVAL_SECONDS": "soon"})
+    with pytest.raises(ConfigError, match="WEIR_RUN_STALE_SECONDS"):
+        Settings.from_env({"WEIR_RUN_STALE_SECONDS": "0"})
+    with pytest.raises(ConfigError, match="twice WEIR_RUN_HEARTBEAT_SECONDS"):
+        Settings.from_env({"WEIR_RUN_HEARTBEAT_SECONDS": "10", "WEIR_RUN_STALE_SECONDS": "15"})
