@@ -77,6 +77,14 @@ class Settings:
     sync_time_limit_seconds: int = 6 * 3600
     connector_base_urls: Mapping[str, str] = field(default_factory=dict)
     platform_oauth: Mapping[str, tuple[str, Secret]] = field(default_factory=dict)
+    # Webhooks: private/loopback targets are refused in production unless allowed.
+    webhooks_allow_private: bool = False
+    webhooks_timeout_seconds: float = 10.0
+    webhooks_retry_window_seconds: int = 24 * 3600
+    webhooks_disable_after_seconds: int = 3 * 24 * 3600
+    webhooks_claim_seconds: int = 120
+    webhooks_rotation_grace_seconds: int = 24 * 3600
+    webhooks_poll_seconds: float = 2.0
 
     # -- derived values -------------------------------------------------------------------
 
@@ -150,6 +158,23 @@ class Settings:
             ),
             connector_base_urls=reader.prefixed_urls("WEIR_CONNECTOR_", "_BASE_URL"),
             platform_oauth=reader.platform_oauth(),
+            webhooks_allow_private=reader.boolean("WEIR_WEBHOOKS_ALLOW_PRIVATE",
+                                                  cls.webhooks_allow_private),
+            webhooks_timeout_seconds=reader.integer("WEIR_WEBHOOKS_TIMEOUT_SECONDS", 10,
+                                                    maximum=300),
+            webhooks_retry_window_seconds=reader.integer(
+                "WEIR_WEBHOOKS_RETRY_WINDOW_SECONDS", cls.webhooks_retry_window_seconds
+            ),
+            webhooks_disable_after_seconds=reader.integer(
+                "WEIR_WEBHOOKS_DISABLE_AFTER_SECONDS", cls.webhooks_disable_after_seconds
+            ),
+            webhooks_claim_seconds=reader.integer("WEIR_WEBHOOKS_CLAIM_SECONDS",
+                                                  cls.webhooks_claim_seconds),
+            webhooks_rotation_grace_seconds=reader.integer(
+                "WEIR_WEBHOOKS_ROTATION_GRACE_SECONDS", cls.webhooks_rotation_grace_seconds,
+                minimum=0,
+            ),
+            webhooks_poll_seconds=reader.integer("WEIR_WEBHOOKS_POLL_SECONDS", 2),
         )
         reader.warn_unknown()
         return settings
