@@ -22,6 +22,7 @@ from server.api.connections import ConnectionsMutation, ConnectionsQuery, Connec
 from server.api.errors import WeirErrorFormatter
 from server.api.integrations import IntegrationsQuery
 from server.api.orgs import OrgsMutation, OrgsQuery, OrgsSubscription
+from server.api.webhooks import WebhooksMutation, WebhooksQuery
 from server.api.workspace_integrations import (
     WorkspaceIntegrationsMutation,
     WorkspaceIntegrationsQuery,
@@ -30,12 +31,14 @@ from server.config import Settings
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(OrgsQuery, IntegrationsQuery, ConnectionsQuery, WorkspaceIntegrationsQuery):
+class Query(OrgsQuery, IntegrationsQuery, ConnectionsQuery, WorkspaceIntegrationsQuery,
+            WebhooksQuery):
     pass
 
 
 @strawberry.type(description="Everything a client can change.")
-class Mutation(OrgsMutation, ConnectionsMutation, WorkspaceIntegrationsMutation):
+class Mutation(OrgsMutation, ConnectionsMutation, WorkspaceIntegrationsMutation,
+               WebhooksMutation):
     pass
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
@@ -30,6 +31,7 @@ from server.logs import request_id_var
 from server.vault import verify_key_ring
 from server.web import health
 from server.web.graphql import GraphQLHTTP, GraphQLWebSocket
+from server.webhooks.delivery import run_dispatcher
 
 log = logging.getLogger("weir.web")
 
@@ -131,9 +133,20 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
             await close_database(db)
             raise
         await services.bus.start()
+        stop = asyncio.Event()
+        if settings.embedded:
+            # The embedded default delivers webhooks in this process too.
+            runtime.background.append(asyncio.create_task(run_dispatcher(
+                settings=settings, key_ring=key_ring, stop_event=stop,
+                interval=settings.webhooks_poll_seconds,
+            ), name="weir-webhooks"))
         try:
             yield
         finally:
+            stop.set()
+            for task in runtime.background:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(task, 15)
             await services.bus.close()
             await close_database(db)
 
