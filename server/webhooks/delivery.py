@@ -120,35 +120,39 @@ def _unclaimed(now: datetime) -> Q:
 
 async def claim_due(*, settings: Settings, now: datetime, limit: int) -> list[Claim]:
     """Claim up to ``limit`` due deliveries of enabled endpoints, heads of their queues only."""
+    candidates = await (
+        WebhookDelivery.filter(status="PENDING", next_attempt_at__lte=now, endpoint__enabled=True)
+        .filter(_unclaimed(now))
+        .order_by("next_attempt_at", "event_id")
+        .limit(limit * 4)
+    )
+    if not candidates:
+        return []
+    heads = await _queue_heads(candidates)
+    # Not the head: an earlier event of the same object is still pending for that endpoint.
+    eligible = [c.id for c in candidates
+                if heads.get((c.endpoint_id, c.object_id)) == c.event_id]
     token = secrets.token_hex(16)
     until = now + timedelta(seconds=lease_seconds(settings))
     claimed: list[Claim] = []
     async with in_transaction():
         query = (
-            WebhookDelivery.filter(status="PENDING", next_attempt_at__lte=now,
-                                   endpoint__enabled=True)
+            WebhookDelivery.filter(id__in=eligible, status="PENDING")
             .filter(_unclaimed(now))
             .order_by("next_attempt_at", "event_id")
-            .limit(limit * 4)
+            .limit(limit)
         )
         if is_postgres(settings.effective_database_url):
-            # Other dispatchers skip what this one is looking at instead of waiting for it.
-            query = query.select_for_update(skip_locked=True, of=("webhook_deliveries",))
-        candidates = await query
-        if not candidates:
-            return []
-        heads = await _queue_heads(candidates)
-        for candidate in candidates:
-            if heads.get((candidate.endpoint_id, candidate.object_id)) != candidate.event_id:
-                continue  # an earlier event of the same object is still pending there
+            # Other dispatchers skip the rows this one is claiming instead of waiting for them.
+            query = query.select_for_update(skip_locked=True)
+        for row in await query:
+            # Conditional: on SQLite this is the claim itself (nobody else holds it).
             taken = await WebhookDelivery.filter(
-                Q(id=candidate.id, status="PENDING") & _unclaimed(now)
+                Q(id=row.id, status="PENDING") & _unclaimed(now)
             ).update(claimed_until=until, claim_token=token)
             if taken:
-                candidate.claimed_until, candidate.claim_token = until, token
-                claimed.append(Claim(delivery=candidate, token=token))
-            if len(claimed) >= limit:
-                break
+                row.claimed_until, row.claim_token = until, token
+                claimed.append(Claim(delivery=row, token=token))
     return claimed
 
 
