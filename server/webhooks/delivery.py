@@ -355,6 +355,9 @@ async def deliver_due(*, settings: Settings, key_ring: KeyRing, http: httpx.Asyn
         id__in=list({c.delivery.endpoint_id for c in claims}))}
     events = {row.id: row for row in await WebhookEvent.filter(
         id__in=list({c.delivery.event_id for c in claims}))}
+    # An endpoint deleted since the claim took its deliveries with it: nothing to send.
+    claims = [c for c in claims if c.delivery.endpoint_id in endpoints
+              and c.delivery.event_id in events]
     results = await asyncio.gather(*(
         _deliver_one(settings=settings, key_ring=key_ring, http=http, now=now, claim=claim,
                      endpoint=endpoints[claim.delivery.endpoint_id],
