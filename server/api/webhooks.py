@@ -18,13 +18,31 @@ from server.api.orgs import DeletePayload, Workspace
 from server.api.pagination import Connection as Page
 from server.api.pagination import to_connection
 from server.webhooks import models, service
-from server.webhooks.payloads import EVENT_TYPES
 
-WebhookEventType = strawberry.enum(
-    Enum("WebhookEventType", {name.upper().replace(".", "_"): name for name in EVENT_TYPES}),
-    description="What happened: `CONNECTION_CREATED` is sent as `connection.created` in the "
-    "body's `type` (each value is its dotted name, upper-cased, dot as underscore).",
-)
+
+@strawberry.enum(description="What happened. In a webhook body `type` is the dotted name: "
+                 "`CONNECTION_CREATED` is sent as `connection.created`.")
+class WebhookEventType(Enum):
+    CONNECTION_CREATED = strawberry.enum_value(
+        "connection.created", description="A connection was stored (API or connect flow).")
+    CONNECTION_STATUS_CHANGED = strawberry.enum_value(
+        "connection.status_changed", description="A connection became ACTIVE or ERROR.")
+    CONNECTION_DELETED = strawberry.enum_value(
+        "connection.deleted", description="A connection was deleted; `data` is its last state.")
+    CONNECT_SESSION_COMPLETED = strawberry.enum_value(
+        "connect_session.completed", description="An end user finished the connect flow.")
+    CONNECT_SESSION_FAILED = strawberry.enum_value(
+        "connect_session.failed", description="A connect flow ended in an error.")
+    SYNC_RUN_STARTED = strawberry.enum_value("sync_run.started",
+                                             description="A sync run began reading.")
+    SYNC_RUN_SUCCEEDED = strawberry.enum_value("sync_run.succeeded",
+                                               description="A sync run finished.")
+    SYNC_RUN_FAILED = strawberry.enum_value("sync_run.failed",
+                                            description="A sync run failed.")
+    SYNC_RUN_CANCELLED = strawberry.enum_value("sync_run.cancelled",
+                                               description="A sync run was cancelled.")
+    ELT_SYNC_UPDATED = strawberry.enum_value(
+        "elt_sync.updated", description="A sync's configuration, schedule or streams changed.")
 
 
 @strawberry.enum(description="Where a delivery of one event to one endpoint stands.")
@@ -36,8 +54,8 @@ class WebhookDeliveryStatus(Enum):
     )
 
 
-def _event_type(name: str) -> Any:
-    return WebhookEventType[name.upper().replace(".", "_")]
+def _event_type(name: str) -> WebhookEventType:
+    return WebhookEventType(name)
 
 
 @strawberry.type(description="A URL of the host app's back end that receives signed events.")
@@ -45,7 +63,7 @@ class WebhookEndpoint:
     id: strawberry.ID = strawberry.field(description="Opaque id, prefixed `whep_`.")
     url: str = strawberry.field(description="Where events are POSTed (http or https).")
     description: str | None = strawberry.field(description="What it is for.")
-    event_types: list[WebhookEventType] = strawberry.field(  # type: ignore[valid-type]
+    event_types: list[WebhookEventType] = strawberry.field(
         description="The event types it receives."
     )
     enabled: bool = strawberry.field(
@@ -112,7 +130,7 @@ class WebhookDelivery:
     event_id: strawberry.ID = strawberry.field(
         description="The event; also the `Weir-Event-Id` header, for de-duplication."
     )
-    event_type: WebhookEventType = strawberry.field(  # type: ignore[valid-type]
+    event_type: WebhookEventType = strawberry.field(
         description="The event's type."
     )
     status: WebhookDeliveryStatus = strawberry.field(description="Where it stands.")
@@ -147,7 +165,7 @@ class WebhookDelivery:
 @strawberry.type(description="Something that happened, as sent to webhook endpoints.")
 class WebhookEvent:
     id: strawberry.ID = strawberry.field(description="Opaque id, prefixed `evt_`; time-ordered.")
-    type: WebhookEventType = strawberry.field(description="What happened.")  # type: ignore[valid-type]
+    type: WebhookEventType = strawberry.field(description="What happened.")
     object_id: strawberry.ID = strawberry.field(description="The object it is about.")
     workspace_id: strawberry.ID | None = strawberry.field(
         description="Its workspace; null for an organization-wide object."
@@ -174,7 +192,7 @@ class CreateWebhookEndpointInput:
         description="http(s) URL. In production it may not resolve to a private, loopback or "
         "link-local address (unless WEIR_WEBHOOKS_ALLOW_PRIVATE)."
     )
-    event_types: list[WebhookEventType] = strawberry.field(  # type: ignore[valid-type]
+    event_types: list[WebhookEventType] = strawberry.field(
         description="The event types to receive (at least one)."
     )
     description: str | None = strawberry.field(default=None, description="What it is for.")
@@ -184,7 +202,7 @@ class CreateWebhookEndpointInput:
 class UpdateWebhookEndpointInput:
     id: strawberry.ID = strawberry.field(description="The endpoint to change.")
     url: str | None = strawberry.field(default=strawberry.UNSET, description="New URL.")
-    event_types: list[WebhookEventType] | None = strawberry.field(  # type: ignore[valid-type]
+    event_types: list[WebhookEventType] | None = strawberry.field(
         default=strawberry.UNSET, description="Replaces the event types."
     )
     description: str | None = strawberry.field(
@@ -250,7 +268,7 @@ class WebhooksQuery:
     @strawberry.field(description="Past events, oldest first, to catch up after an outage.")
     async def webhook_events(
         self, info: Info[Context, None], since: datetime | None = None,
-        types: list[WebhookEventType] | None = None,  # type: ignore[valid-type]
+        types: list[WebhookEventType] | None = None,
         workspace_id: strawberry.ID | None = None, first: int | None = None,
         after: str | None = None,
     ) -> Page[WebhookEvent]:

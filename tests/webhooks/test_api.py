@@ -51,6 +51,13 @@ CREATE_CONNECTION = """mutation($w: ID!, $secret: String!) {
 DELETE_CONNECTION = "mutation($id: ID!) { deleteConnection(id: $id) { deletedId } }"
 
 
+def test_every_event_type_is_in_the_schema():
+    from server.api.webhooks import WebhookEventType
+    from server.webhooks.payloads import EVENT_TYPES
+
+    assert [member.value for member in WebhookEventType] == list(EVENT_TYPES)
+
+
 def _input(tenant, url, **extra):
     return {"input": {"workspaceId": tenant.workspace_id, "url": url,
                       "eventTypes": ["CONNECTION_CREATED", "CONNECTION_DELETED"], **extra}}
