@@ -1,0 +1,76 @@
+"""The calls connect sessions and sync runs make into the outbox (wired in by their services)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from tortoise.transactions import in_transaction
+
+from server import ids
+from server.connect.models import ConnectSession
+from server.syncs.models import EltSync, SyncRun
+from server.webhooks import service
+from server.webhooks.models import WebhookDelivery, WebhookEvent
+from server.webhooks.outbox import (
+    record_connect_session,
+    record_elt_sync_updated,
+    record_sync_run,
+)
+from tests.webhooks.helpers import make_connection
+
+TOKEN_HASH = "f" * 64
+VERIFIER = "v1.test1.sealed-verifier"
+
+
+async def test_connect_sessions_record_completed_and_failed(owner, settings, key_ring):
+    session = await ConnectSession.create(
+        id=ids.new_id("connect_session"), organization_id=owner.scope.organization_id,
+        workspace_id=owner.workspace_id, token_hash=TOKEN_HASH, status="CONNECTING",
+        oauth_state_hash="e" * 64, oauth_verifier_encrypted=VERIFIER,
+        expires_at=datetime.now(UTC) + timedelta(minutes=30),
+    )
+    assert await record_connect_session(session) is None  # CONNECTING is not an event
+    session.status, session.error_code = "FAILED", "CHECK_FAILED"
+    async with in_transaction():
+        failed = await record_connect_session(session)
+    connection = await make_connection(owner.scope, owner.workspace_id, settings, key_ring)
+    session.status, session.connection_id, session.error_code = "COMPLETED", connection.id, None
+    completed = await record_connect_session(session)
+
+    assert (failed.type, completed.type) == ("connect_session.failed", "connect_session.completed")
+    assert completed.payload["connectionId"] == connection.id
+    assert completed.payload["status"] == "COMPLETED"
+    text = json.dumps([failed.payload, completed.payload])
+    assert TOKEN_HASH not in text and VERIFIER not in text and "e" * 64 not in text
+
+
+async def test_sync_runs_and_syncs_record_their_events(owner, settings, key_ring, receiver):
+    endpoint = await service.create_endpoint(
+        scope=owner.scope, settings=settings, key_ring=key_ring, workspace_id=owner.workspace_id,
+        url=receiver.url, event_types=["sync_run.started", "sync_run.failed",
+                                       "elt_sync.updated"])
+    connection = await make_connection(owner.scope, owner.workspace_id, settings, key_ring)
+    sync = await EltSync.create(
+        id=ids.new_id("elt_sync"), organization_id=owner.scope.organization_id,
+        workspace_id=owner.workspace_id, connection_id=connection.id,
+        destination_schema="crm", sync_interval="0 * * * *",
+    )
+    run = await SyncRun.create(id=ids.new_id("sync_run"),
+                               organization_id=owner.scope.organization_id, sync_id=sync.id,
+                               trigger="MANUAL")
+    assert await record_sync_run(run, workspace_id=sync.workspace_id) is None  # QUEUED
+    for status in ("RUNNING", "FAILED"):
+        run.status = status
+        await record_sync_run(run, workspace_id=sync.workspace_id)
+    sync.enabled = True
+    await record_elt_sync_updated(sync)
+
+    events = await WebhookEvent.filter(type__startswith="s").order_by("id")
+    assert [e.type for e in events] == ["sync_run.started", "sync_run.failed"]
+    assert events[1].payload["syncId"] == sync.id and events[1].payload["status"] == "FAILED"
+    updated = await WebhookEvent.get(type="elt_sync.updated")
+    assert updated.payload["enabled"] is True and updated.payload["destinationSchema"] == "crm"
+    delivered = await WebhookDelivery.filter(endpoint_id=endpoint.endpoint.id).order_by("id")
+    assert [d.event_type for d in delivered] == ["sync_run.started", "sync_run.failed",
+                                                 "elt_sync.updated"]
