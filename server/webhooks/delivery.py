@@ -145,14 +145,16 @@ async def claim_due(*, settings: Settings, now: datetime, limit: int) -> list[Cl
         if is_postgres(settings.effective_database_url):
             # Other dispatchers skip the rows this one is claiming instead of waiting for them.
             query = query.select_for_update(skip_locked=True)
-        for row in await query:
-            # Conditional: on SQLite this is the claim itself (nobody else holds it).
-            taken = await WebhookDelivery.filter(
-                Q(id=row.id, status="PENDING") & _unclaimed(now)
+        chosen = [row.id for row in await query]  # (values_list would drop FOR UPDATE)
+        if chosen:
+            # Conditional: on SQLite this is the claim itself (it only takes rows nobody holds);
+            # the token then says which rows this dispatcher got.
+            await WebhookDelivery.filter(
+                Q(id__in=chosen, status="PENDING") & _unclaimed(now)
             ).update(claimed_until=until, claim_token=token)
-            if taken:
-                row.claimed_until, row.claim_token = until, token
-                claimed.append(Claim(delivery=row, token=token))
+            rows = await WebhookDelivery.filter(claim_token=token).order_by(
+                "next_attempt_at", "event_id")
+            claimed = [Claim(delivery=row, token=token) for row in rows]
     return claimed
 
 
