@@ -85,6 +85,7 @@ class Settings:
     webhooks_claim_seconds: int = 120
     webhooks_rotation_grace_seconds: int = 24 * 3600
     webhooks_poll_seconds: float = 2.0
+    webhooks_retention_days: int = 30
 
     # -- derived values -------------------------------------------------------------------
 
@@ -175,6 +176,8 @@ class Settings:
                 minimum=0,
             ),
             webhooks_poll_seconds=reader.integer("WEIR_WEBHOOKS_POLL_SECONDS", 2),
+            webhooks_retention_days=reader.integer("WEIR_WEBHOOKS_RETENTION_DAYS",
+                                                   cls.webhooks_retention_days),
         )
         reader.warn_unknown()
         return settings

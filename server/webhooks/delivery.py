@@ -1,14 +1,10 @@
 """Delivering webhook events: claim due deliveries, POST them signed, record, retry or give up.
 
-At-least-once: a delivery is claimed for a lease (``webhooks_claim_seconds``, at least the
-timeout plus a margin) before it is sent; a dispatcher that dies mid-delivery leaves a claim
-that expires, and the next dispatcher sends it again. Receivers de-duplicate on ``Weir-Event-Id``.
-
-Claiming is ``SELECT ... FOR UPDATE SKIP LOCKED`` on Postgres, and on SQLite (one writer) a
-conditional ``UPDATE`` that only succeeds while nobody holds the claim; both then set the lease.
-
-Order: only the head of each (endpoint, object) queue is claimed, the PENDING delivery with the
-lowest event id, so event N+1 of an object never leaves while event N is pending there.
+At-least-once: a delivery is claimed (``server.webhooks.claims``: a lease of
+``webhooks_claim_seconds``, at least the timeout plus a margin, and only the head of its
+object's queue, so one object's events go out in order) before it is sent. A dispatcher that
+dies mid-delivery leaves a claim that expires, and the next pass sends it again; receivers
+de-duplicate on ``Weir-Event-Id``.
 
 Outcomes of one attempt:
 - 2xx: SUCCEEDED.
@@ -28,7 +24,6 @@ import contextlib
 import json
 import logging
 import random
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,14 +33,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from tortoise.expressions import F, Q
-from tortoise.transactions import in_transaction
+from tortoise.expressions import F
 
 from server.config import Settings
 from server.crypto import KeyRing
-from server.db import is_postgres
 from server.webhooks.addresses import AddressRefused, Target, check_target, pinned_url
+from server.webhooks.claims import Claim, claim_due
 from server.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from server.webhooks.outbox import prune_events
 from server.webhooks.signing import signature_header
 
 log = logging.getLogger("weir.webhooks")
@@ -58,6 +53,7 @@ RETRY_MAX_DELAY_SECONDS = 6 * 3600
 JITTER = 0.2
 EXCERPT_CHARS = 500
 USER_AGENT = "Weir-Webhooks/1"
+PRUNE_EVERY = timedelta(hours=1)
 _random = random.SystemRandom()
 
 
@@ -84,78 +80,6 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
             when = when.replace(tzinfo=UTC)
         return max(0.0, (when - now).total_seconds())
     return None
-
-
-def lease_seconds(settings: Settings) -> float:
-    return max(float(settings.webhooks_claim_seconds), settings.webhooks_timeout_seconds + 30)
-
-
-# -- claiming -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Claim:
-    delivery: WebhookDelivery
-    token: str
-
-
-async def _queue_heads(candidates: list[WebhookDelivery]) -> dict[tuple[str, str], str]:
-    """The lowest PENDING event id of each (endpoint, object) queue the candidates are in."""
-    rows = await WebhookDelivery.filter(
-        status="PENDING",
-        endpoint_id__in=list({c.endpoint_id for c in candidates}),
-        object_id__in=list({c.object_id for c in candidates}),
-    ).values_list("endpoint_id", "object_id", "event_id")
-    heads: dict[tuple[str, str], str] = {}
-    for endpoint_id, object_id, event_id in rows:
-        key = (endpoint_id, object_id)
-        if key not in heads or event_id < heads[key]:
-            heads[key] = event_id
-    return heads
-
-
-def _unclaimed(now: datetime) -> Q:
-    return Q(claimed_until=None) | Q(claimed_until__lt=now)
-
-
-async def claim_due(*, settings: Settings, now: datetime, limit: int) -> list[Claim]:
-    """Claim up to ``limit`` due deliveries of enabled endpoints, heads of their queues only."""
-    candidates = await (
-        WebhookDelivery.filter(status="PENDING", next_attempt_at__lte=now, endpoint__enabled=True)
-        .filter(_unclaimed(now))
-        .order_by("next_attempt_at", "event_id")
-        .limit(limit * 4)
-    )
-    if not candidates:
-        return []
-    heads = await _queue_heads(candidates)
-    # Not the head: an earlier event of the same object is still pending for that endpoint.
-    eligible = [c.id for c in candidates
-                if heads.get((c.endpoint_id, c.object_id)) == c.event_id]
-    token = secrets.token_hex(16)
-    until = now + timedelta(seconds=lease_seconds(settings))
-    claimed: list[Claim] = []
-    async with in_transaction():
-        query = (
-            WebhookDelivery.filter(id__in=eligible, status="PENDING")
-            .filter(_unclaimed(now))
-            .order_by("next_attempt_at", "event_id")
-            .limit(limit)
-        )
-        if is_postgres(settings.effective_database_url):
-            # Other dispatchers skip the rows this one is claiming instead of waiting for them.
-            query = query.select_for_update(skip_locked=True)
-        chosen = [row.id for row in await query]  # (values_list would drop FOR UPDATE)
-        if chosen:
-            # Conditional: on SQLite this is the claim itself (it only takes rows nobody holds);
-            # the token then says which rows this dispatcher got.
-            await WebhookDelivery.filter(
-                Q(id__in=chosen, status="PENDING") & _unclaimed(now)
-            ).update(claimed_until=until, claim_token=token)
-            rows = await WebhookDelivery.filter(claim_token=token).order_by(
-                "next_attempt_at", "event_id")
-            claimed = [Claim(delivery=row, token=token) for row in rows]
-    return claimed
 
 
 # -- sending --------------------------------------------------------------------------------
@@ -385,10 +309,15 @@ async def run_dispatcher(*, settings: Settings, key_ring: KeyRing, stop_event: a
                          now: Clock = system_clock, limit: int = 50) -> None:
     """Deliver due webhooks until ``stop_event`` is set, polling every ``interval`` seconds."""
     client = http or build_http_client()
+    pruned_at: datetime | None = None
     try:
         while not stop_event.is_set():
             attempted = 0
             try:
+                if pruned_at is None or now() - pruned_at >= PRUNE_EVERY:
+                    pruned_at = now()
+                    await prune_events(now=pruned_at,
+                                       retention_days=settings.webhooks_retention_days)
                 attempted = await deliver_due(settings=settings, key_ring=key_ring, http=client,
                                               now=now, limit=limit)
             except Exception:

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from server.connections import service as connections
 from server.webhooks import service
-from server.webhooks.delivery import RETRY_BASE_SECONDS, RETRY_FACTOR, claim_due, lease_seconds
+from server.webhooks.claims import claim_due, lease_seconds
+from server.webhooks.delivery import RETRY_BASE_SECONDS, RETRY_FACTOR
 from server.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from tests.webhooks.helpers import (
     deliveries_of,

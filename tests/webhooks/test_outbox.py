@@ -93,3 +93,23 @@ def test_event_ids_increase_strictly_within_a_process():
     made = [new_event_id() for _ in range(2000)]
     assert made == sorted(made)
     assert len(set(made)) == len(made)
+
+
+async def test_old_events_are_pruned_unless_a_delivery_still_waits(owner, endpoint):
+    from datetime import UTC, datetime, timedelta
+
+    from server.webhooks.outbox import prune_events
+
+    made = []
+    for object_id in ("conn_old_done", "conn_old_waiting", "conn_recent"):
+        made.append(await record_event(
+            organization_id=owner.scope.organization_id, workspace_id=owner.workspace_id,
+            type="connection.created", payload={"id": object_id}, object_id=object_id))
+    old = datetime.now(UTC) - timedelta(days=40)
+    await WebhookEvent.filter(id__in=[made[0].id, made[1].id]).update(created_at=old)
+    await WebhookDelivery.filter(event_id=made[0].id).update(status="SUCCEEDED")
+
+    assert await prune_events(now=datetime.now(UTC), retention_days=30) == 1
+    left = await WebhookEvent.filter(organization_id=owner.scope.organization_id)
+    assert sorted(e.object_id for e in left) == ["conn_old_waiting", "conn_recent"]
+    assert await WebhookDelivery.filter(event_id=made[0].id).count() == 0
