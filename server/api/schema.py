@@ -18,6 +18,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
+from server.api.connect import ConnectMutation, ConnectQuery, ConnectSubscription
 from server.api.connections import ConnectionsMutation, ConnectionsQuery, ConnectionsSubscription
 from server.api.errors import WeirErrorFormatter
 from server.api.integrations import IntegrationsQuery
@@ -32,18 +33,18 @@ from server.config import Settings
 
 @strawberry.type(description="Everything a client can read.")
 class Query(OrgsQuery, IntegrationsQuery, ConnectionsQuery, WorkspaceIntegrationsQuery,
-            WebhooksQuery):
+            ConnectQuery, WebhooksQuery):
     pass
 
 
 @strawberry.type(description="Everything a client can change.")
-class Mutation(OrgsMutation, ConnectionsMutation, WorkspaceIntegrationsMutation,
+class Mutation(OrgsMutation, ConnectionsMutation, WorkspaceIntegrationsMutation, ConnectMutation,
                WebhooksMutation):
     pass
 
 
 @strawberry.type(description="Live updates over WebSocket (graphql-transport-ws).")
-class Subscription(OrgsSubscription, ConnectionsSubscription):
+class Subscription(OrgsSubscription, ConnectionsSubscription, ConnectSubscription):
     pass
 
 

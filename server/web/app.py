@@ -16,27 +16,26 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
-from starlette.staticfiles import StaticFiles
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.api.context import Services
 from server.api.metrics import ApiMetrics
 from server.api.schema import build_schema
 from server.config import Settings
+from server.connect import pages as connect_pages
 from server.crypto import KeyRing, load_key_ring
 from server.db import close_database, open_database
 from server.events import EventBus, build_event_bus
 from server.logs import request_id_var
 from server.vault import verify_key_ring
-from server.web import health
+from server.web import health, widget
 from server.web.graphql import GraphQLHTTP, GraphQLWebSocket
 from server.webhooks.delivery import run_dispatcher
 
 log = logging.getLogger("weir.web")
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
-WIDGET_DIR = PACKAGE_DIR.parent / "widget"
 LOGO_DIR = PACKAGE_DIR / "connectors" / "logos"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -147,6 +146,9 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
             for task in runtime.background:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.wait_for(task, 15)
+            http = services.extras.pop("http", None)
+            if http is not None:
+                await http.aclose()
             await services.bus.close()
             await close_database(db)
 
@@ -158,9 +160,12 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
         Route("/readyz", health.readyz),
         Route("/metrics", health.metrics),
         Route("/logos/{name}.svg", logo),
+        Route("/connect", connect_pages.connect_page),
+        Route("/connect/check", connect_pages.connect_check, methods=["POST"]),
+        Route("/oauth/callback", connect_pages.oauth_callback),
+        Route("/widget/{version:str}/{name:str}", widget.versioned),
+        Route("/widget/{name:str}", widget.latest),
     ]
-    if WIDGET_DIR.is_dir():
-        routes.append(Mount("/widget", app=StaticFiles(directory=WIDGET_DIR), name="widget"))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
     app.add_middleware(RequestContextMiddleware, metrics=metrics)

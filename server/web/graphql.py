@@ -14,7 +14,15 @@ import json
 import logging
 from typing import Any
 
-from graphql import OperationDefinitionNode, parse
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    parse,
+)
 from graphql.error import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -26,6 +34,7 @@ from strawberry.types.graphql import OperationType
 
 from server.api.context import Context, Services
 from server.api.loaders import Loaders
+from server.connect import service as connect_sessions
 from server.errors import Unauthenticated, WeirError
 from server.logs import request_id_var
 from server.orgs.api_keys import authenticate
@@ -120,8 +129,11 @@ class GraphQLHTTP:
             return self._respond(error_body(exc.message, exc.code), exc.status, media, exc.headers)
 
     async def _authenticate(self, request: Request) -> Scope:
+        secret = bearer_from_headers(request.headers)
         try:
-            return await authenticate(bearer_from_headers(request.headers))
+            if secret and secret.startswith(connect_sessions.TOKEN_PREFIX):
+                return await connect_sessions.authenticate_token(secret, bus=self.services.bus)
+            return await authenticate(secret)
         except Unauthenticated as exc:
             raise _RequestError(
                 401, exc.message, code=exc.code, headers={"WWW-Authenticate": 'Bearer realm="weir"'}
@@ -184,6 +196,12 @@ class GraphQLHTTP:
                 raise _RequestError(405, "mutations must be sent with POST",
                                     code="METHOD_NOT_ALLOWED", headers={"Allow": "POST"})
             allowed = {OperationType.QUERY}
+        if isinstance(scope, connect_sessions.ConnectScope) and not connect_token_may_run(
+            query, operation_name
+        ):
+            return self._respond(error_body(
+                "a connect token may only run selectIntegration, startOAuth, submitCredentials "
+                "and connectSessionState", "FORBIDDEN"), 403, media)
         context = Context(
             services=self.services,
             scope=scope,
@@ -231,6 +249,46 @@ def _operation_type(query: str, operation_name: str | None) -> OperationType | N
         if operation_name is None or (operation.name and operation.name.value == operation_name):
             return OperationType(operation.operation.value)
     return None
+
+
+# The whole API of a connect token: the page's own session and nothing else.
+CONNECT_TOKEN_FIELDS = frozenset(
+    {"selectIntegration", "startOAuth", "submitCredentials", "connectSessionState", "__typename"}
+)
+
+
+def connect_token_may_run(query: str, operation_name: str | None) -> bool:
+    """True when every root field of every operation in ``query`` is a connect-token field."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return False
+    fragments = {d.name.value: d for d in document.definitions
+                 if isinstance(d, FragmentDefinitionNode)}
+
+    def root_fields(selection_set: SelectionSetNode, seen: frozenset[str]) -> list[str]:
+        names: list[str] = []
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                names.append(selection.name.value)
+            elif isinstance(selection, InlineFragmentNode):
+                names += root_fields(selection.selection_set, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = fragments.get(selection.name.value)
+                if fragment is None or fragment.name.value in seen:
+                    return ["(unknown fragment)"]
+                names += root_fields(fragment.selection_set, seen | {fragment.name.value})
+        return names
+
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if not operations:
+        return False
+    for operation in operations:
+        if operation.operation.value == "subscription":
+            return False
+        if not set(root_fields(operation.selection_set, frozenset())) <= CONNECT_TOKEN_FIELDS:
+            return False
+    return True
 
 
 class GraphQLWebSocket(GraphQL):

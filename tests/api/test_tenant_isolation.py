@@ -94,6 +94,21 @@ OPERATIONS = {
         "mutation($id: ID!) { redeliverWebhookEvent(eventId: $id) { id } }",
         lambda v: {"id": v["webhook_event"]},
     ),
+    "createConnectSession": (
+        "mutation($w: ID!) { createConnectSession(input: {workspaceId: $w, "
+        "integrationName: \"demo\"}) { token } }",
+        lambda v: {"w": v["workspace"]},
+    ),
+    "connectSession": ("query($id: ID!) { connectSession(id: $id) { id status } }",
+                       lambda v: {"id": v["connect_session"]}),
+    "cancelConnectSession": ("mutation($id: ID!) { cancelConnectSession(id: $id) { id } }",
+                             lambda v: {"id": v["connect_session"]}),
+    # Connect-token operations act on the token's own session: an API key is FORBIDDEN.
+    "connectSessionState": ("{ connectSessionState { id } }", None),
+    "selectIntegration": (
+        'mutation { selectIntegration(input: {integrationName: "demo"}) { id } }', None),
+    "startOAuth": ("mutation { startOAuth { authorizeUrl } }", None),
+    "submitCredentials": ("mutation { submitCredentials(input: {credentials: {}}) { id } }", None),
 }
 
 # Lists filtered by another tenant's id may answer NOT_FOUND or an empty page; either is fine.
@@ -128,9 +143,15 @@ async def victim_objects(tenant):
         {"w": tenant.workspace_id},
     )
     events = await tenant.data("{ webhookEvents { edges { node { id } } } }")
+    session = await tenant.data(
+        'mutation($w: ID!) { createConnectSession(input: {workspaceId: $w, '
+        'integrationName: "demo"}) { session { id } } }',
+        {"w": tenant.workspace_id},
+    )
     return {
         "webhook_endpoint": endpoint["createWebhookEndpoint"]["endpoint"]["id"],
         "webhook_event": events["webhookEvents"]["edges"][0]["node"]["id"],
+        "connect_session": session["createConnectSession"]["session"]["id"],
         "connection": connection["createConnection"]["id"],
         "workspace": tenant.workspace_id,
         "end_user": end_user["createEndUser"]["id"],

@@ -1,0 +1,286 @@
+"""GraphQL for the connect flow: sessions for the host app, three mutations for the page.
+
+``createConnectSession``, ``connectSession``, ``cancelConnectSession`` and
+``connectSessionUpdated`` take an API key. ``selectIntegration``, ``startOAuth``,
+``submitCredentials`` and ``connectSessionState`` take the session's connect token
+(``server.web.graphql`` lets a connect token run nothing else).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from enum import Enum
+
+import httpx
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from server.api.connections import ConnectionNode
+from server.api.context import Context, Services
+from server.api.orgs import EndUser, Workspace
+from server.connect import flow, oauth
+from server.connect import service as sessions
+from server.connect.models import ConnectSession as ConnectSessionRow
+from server.errors import NotFound
+
+ConnectSessionStatus = strawberry.enum(
+    Enum("ConnectSessionStatus", {name: name for name in sessions.STATUSES}),
+    description="`PENDING` -> `CONNECTING` -> `COMPLETED` or `FAILED` (retryable while the "
+    "token lives), or `EXPIRED` (time ran out or cancelled).",
+)
+
+HTTP_KEY = "http"
+
+
+def http_client(services: Services) -> httpx.AsyncClient:
+    """One outgoing HTTP client per process, for token exchanges and credential checks."""
+    client = services.extras.get(HTTP_KEY)
+    if client is None or client.is_closed:
+        client = services.extras[HTTP_KEY] = httpx.AsyncClient(
+            timeout=20.0, follow_redirects=False, headers={"User-Agent": "weir"})
+    return client
+
+
+@strawberry.type(description="One run of the hosted connect flow.")
+class ConnectSession:
+    id: strawberry.ID = strawberry.field(description="Opaque id, prefixed `cs_`.")
+    status: ConnectSessionStatus = strawberry.field(description="Where the flow is.")  # type: ignore[valid-type]
+    allowed_integrations: list[str] = strawberry.field(
+        description="Integrations the end user may pick from.")
+    integration_name: str | None = strawberry.field(description="The integration picked.")
+    connection_name: str | None = strawberry.field(description="Name for the new connection.")
+    external_id: str | None = strawberry.field(description="External id for the new connection.")
+    redirect_uri: str | None = strawberry.field(description="Where the redirect flow returns.")
+    connection_id: strawberry.ID | None = strawberry.field(
+        description="The connection created or reconnected, once `COMPLETED`.")
+    reconnect_connection_id: strawberry.ID | None = strawberry.field(
+        description="The existing connection this session re-authorises, if any.")
+    error_code: str | None = strawberry.field(
+        description="Why it failed or expired: `ACCESS_DENIED`, `STATE_REUSED`, "
+        "`TOKEN_EXCHANGE_FAILED`, `ISSUER_MISMATCH`, `OAUTH_ERROR`, `EXPIRED`, `CANCELLED`...")
+    error_message: str | None = strawberry.field(description="A readable explanation.")
+    expires_at: datetime = strawberry.field(description="When the connect token stops working.")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
+    workspace_id: strawberry.Private[str]
+    end_user_id: strawberry.Private[str | None]
+
+    @strawberry.field(description="The workspace whose branding and integrations it uses.")
+    async def workspace(self, info: Info[Context, None]) -> Workspace:
+        row = await info.context.loaders.workspace.load(self.workspace_id)
+        if row is None:
+            raise NotFound("workspace", self.workspace_id)
+        return Workspace.from_model(row)
+
+    @strawberry.field(description="The end user connecting, if the session names one.")
+    async def end_user(self, info: Info[Context, None]) -> EndUser | None:
+        if self.end_user_id is None:
+            return None
+        row = await info.context.loaders.end_user.load(self.end_user_id)
+        return EndUser.from_model(row) if row else None
+
+    @strawberry.field(description="The connection created or reconnected, once `COMPLETED`.")
+    async def connection(self, info: Info[Context, None]) -> ConnectionNode | None:
+        if self.connection_id is None:
+            return None
+        row = await info.context.loaders.connection.load(str(self.connection_id))
+        return ConnectionNode.from_model(row) if row else None
+
+    @classmethod
+    def from_model(cls, row: ConnectSessionRow) -> ConnectSession:
+        return cls(
+            id=strawberry.ID(row.id), status=ConnectSessionStatus[row.status],
+            allowed_integrations=list(row.allowed_integrations or []),
+            integration_name=row.integration_name, connection_name=row.connection_name,
+            external_id=row.external_id, redirect_uri=row.redirect_uri,
+            connection_id=_id(row.connection_id),
+            reconnect_connection_id=_id(row.reconnect_connection_id),
+            error_code=row.error_code, error_message=row.error_message,
+            expires_at=row.expires_at, created_at=row.created_at, updated_at=row.updated_at,
+            workspace_id=row.workspace_id, end_user_id=row.end_user_id,
+        )
+
+
+def _id(value: str | None) -> strawberry.ID | None:
+    return strawberry.ID(value) if value else None
+
+
+@strawberry.type(description="What the connect page may see of its own session.")
+class ConnectSessionState:
+    id: strawberry.ID = strawberry.field(description="The session id.")
+    status: ConnectSessionStatus = strawberry.field(description="Where the flow is.")  # type: ignore[valid-type]
+    allowed_integrations: list[str] = strawberry.field(description="Integrations offered.")
+    integration_name: str | None = strawberry.field(description="The integration picked.")
+    connection_id: strawberry.ID | None = strawberry.field(
+        description="The connection, once `COMPLETED`.")
+    error_code: str | None = strawberry.field(description="Why it failed, as a stable code.")
+    error_message: str | None = strawberry.field(description="Why it failed, readable.")
+    redirect_url: str | None = strawberry.field(
+        description="Where the redirect flow sends the browser now (`redirectUri` with "
+        "`connection_id` and `session_id`), once finished.")
+    expires_at: datetime = strawberry.field(description="When the connect token stops working.")
+
+    @classmethod
+    def from_model(cls, row: ConnectSessionRow) -> ConnectSessionState:
+        return cls(
+            id=strawberry.ID(row.id), status=ConnectSessionStatus[row.status],
+            allowed_integrations=list(row.allowed_integrations or []),
+            integration_name=row.integration_name, connection_id=_id(row.connection_id),
+            error_code=row.error_code, error_message=row.error_message,
+            redirect_url=sessions.redirect_target(row), expires_at=row.expires_at,
+        )
+
+
+@strawberry.input(description="A new connect session.")
+class CreateConnectSessionInput:
+    workspace_id: strawberry.ID = strawberry.field(description="Workspace of the session.")
+    integration_name: str | None = strawberry.field(
+        default=None, description="Offer only this integration (skips the picker).")
+    allowed_integrations: list[str] | None = strawberry.field(
+        default=None, description="Offer these integrations; default: every usable one.")
+    end_user_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The end user connecting.")
+    end_user_external_id: str | None = strawberry.field(
+        default=None, description="The end user by the host's id; created if new.")
+    end_user_display_name: str | None = strawberry.field(
+        default=None, description="Display name for an end user created here.")
+    connection_name: str | None = strawberry.field(
+        default=None, description="Display name of the new connection.")
+    external_id: str | None = strawberry.field(
+        default=None, description="External id of the new connection.")
+    redirect_uri: str | None = strawberry.field(
+        default=None,
+        description="Redirect flow: return here with `connection_id` and `session_id`; must "
+        "be exactly one of the workspace's `allowedRedirectUris`.")
+    reconnect_connection_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Re-authorise this existing connection (same id, syncs kept).")
+
+
+@strawberry.type(description="A new connect session and its token. The token is shown once.")
+class CreateConnectSessionPayload:
+    token: str = strawberry.field(description="Connect token for `Weir.connect({ token })`.")
+    connect_url: str = strawberry.field(description="The hosted connect page for this session.")
+    expires_at: datetime = strawberry.field(description="When the token stops working.")
+    session: ConnectSession = strawberry.field(description="The session.")
+
+
+@strawberry.input(description="The integration the end user picked.")
+class SelectIntegrationInput:
+    integration_name: str = strawberry.field(description="One of the session's integrations.")
+
+
+@strawberry.input(description="How the page shows the provider's consent screen.")
+class StartOAuthInput:
+    consent_in_popup: bool = strawberry.field(
+        default=False, description="True when the page is framed and opens consent in a popup.")
+
+
+@strawberry.type(description="Where to send the end user to give consent.")
+class StartOAuthPayload:
+    authorize_url: str = strawberry.field(description="The provider's authorize URL.")
+    session: ConnectSessionState = strawberry.field(description="The session.")
+
+
+@strawberry.input(description="Credentials typed into the connect page's form.")
+class SubmitCredentialsInput:
+    credentials: JSON = strawberry.field(
+        description="`{secret_text}` for SECRET_TEXT, `{username, password}` for BASIC_AUTH, "
+        "the auth-field schema's properties for CUSTOM_AUTH, `{}` for NONE.")
+    integration_name: str | None = strawberry.field(
+        default=None, description="Select this integration first (default: the selected one).")
+    auth_type: str | None = strawberry.field(
+        default=None, description="Which form auth type, when the integration has several.")
+
+
+@strawberry.type
+class ConnectQuery:
+    @strawberry.field(description="One connect session by id.")
+    async def connect_session(self, info: Info[Context, None], id: strawberry.ID) -> ConnectSession:
+        row = await sessions.get_connect_session(scope=info.context.scope, session_id=str(id),
+                                                 bus=info.context.bus)
+        return ConnectSession.from_model(row)
+
+    @strawberry.field(description="The connect page's own session (connect token only).")
+    async def connect_session_state(self, info: Info[Context, None]) -> ConnectSessionState:
+        row = await sessions.own_session(scope=info.context.scope, bus=info.context.bus)
+        return ConnectSessionState.from_model(row)
+
+
+@strawberry.type
+class ConnectMutation:
+    @strawberry.mutation(description="Start a connect flow; returns the connect token once.")
+    async def create_connect_session(
+        self, info: Info[Context, None], input: CreateConnectSessionInput
+    ) -> CreateConnectSessionPayload:
+        created = await sessions.create_connect_session(
+            scope=info.context.scope, settings=info.context.settings,
+            workspace_id=str(input.workspace_id), integration_name=input.integration_name,
+            allowed_integrations=input.allowed_integrations,
+            end_user_id=str(input.end_user_id) if input.end_user_id else None,
+            end_user_external_id=input.end_user_external_id,
+            end_user_display_name=input.end_user_display_name,
+            connection_name=input.connection_name, external_id=input.external_id,
+            redirect_uri=input.redirect_uri,
+            reconnect_connection_id=str(input.reconnect_connection_id)
+            if input.reconnect_connection_id else None,
+            bus=info.context.bus,
+        )
+        return CreateConnectSessionPayload(
+            token=created.token, connect_url=created.connect_url,
+            expires_at=created.session.expires_at,
+            session=ConnectSession.from_model(created.session))
+
+    @strawberry.mutation(description="End a connect session now; its token stops working.")
+    async def cancel_connect_session(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> ConnectSession:
+        row = await sessions.cancel_connect_session(scope=info.context.scope, session_id=str(id),
+                                                    bus=info.context.bus)
+        return ConnectSession.from_model(row)
+
+    @strawberry.mutation(description="Connect page: pick an integration (connect token only).")
+    async def select_integration(
+        self, info: Info[Context, None], input: SelectIntegrationInput
+    ) -> ConnectSessionState:
+        row = await flow.select_integration(
+            scope=info.context.scope, integration_name=input.integration_name,
+            bus=info.context.bus)
+        return ConnectSessionState.from_model(row)
+
+    @strawberry.mutation(name="startOAuth",
+                         description="Connect page: get the provider's authorize URL "
+                         "(connect token only).")
+    async def start_oauth(
+        self, info: Info[Context, None], input: StartOAuthInput | None = None
+    ) -> StartOAuthPayload:
+        row, url = await oauth.start(
+            scope=info.context.scope, settings=info.context.settings,
+            key_ring=info.context.services.key_ring,
+            consent_in_popup=bool(input and input.consent_in_popup), bus=info.context.bus)
+        return StartOAuthPayload(authorize_url=url, session=ConnectSessionState.from_model(row))
+
+    @strawberry.mutation(description="Connect page: check and store credentials typed into "
+                         "the form (connect token only).")
+    async def submit_credentials(
+        self, info: Info[Context, None], input: SubmitCredentialsInput
+    ) -> ConnectSessionState:
+        row = await flow.submit_credentials(
+            scope=info.context.scope, settings=info.context.settings,
+            key_ring=info.context.services.key_ring, credentials=input.credentials,
+            integration_name=input.integration_name, auth_type=input.auth_type,
+            http=http_client(info.context.services), bus=info.context.bus)
+        return ConnectSessionState.from_model(row)
+
+
+@strawberry.type
+class ConnectSubscription:
+    @strawberry.subscription(description="The connect session now, then after every change.")
+    async def connect_session_updated(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> AsyncGenerator[ConnectSession, None]:
+        async for row in sessions.connect_session_updates(
+            scope=info.context.scope, session_id=str(id), bus=info.context.bus
+        ):
+            yield ConnectSession.from_model(row)

@@ -1,0 +1,284 @@
+"""OAuth2 for the connect flow: authorization code with PKCE (S256), done on the server.
+
+``start`` builds the provider's authorize URL with a single-use ``state`` (kept only as a hash)
+and a PKCE verifier (kept encrypted, the session id as associated data). ``finish`` handles the
+provider's redirect to ``<public url>/oauth/callback``: it finds the session by the state's hash,
+consumes the verifier atomically (so a replayed state fails), checks ``iss`` (RFC 9207), and
+exchanges the code with the workspace integration's client id and secret. ``request_token`` is
+shared with token refresh. No token is ever put in a URL, a page, an exception message or a log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+from authlib.common.security import generate_token
+from authlib.oauth2.rfc6749 import OAuth2Token
+from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
+from server.config import Secret, Settings
+from server.connect import flow
+from server.connect import service as sessions
+from server.connect.models import ConnectSession
+from server.connectors.base import ConnectorSpec
+from server.crypto import KeyRing
+from server.errors import Conflict, ValidationFailed
+from server.events import EventBus
+from server.integrations import catalog
+from server.integrations.models import WorkspaceIntegration
+from server.integrations.service import load_oauth_client_secret
+from server.scope import Scope
+
+log = logging.getLogger("weir.oauth")
+
+CALLBACK_PATH = "/oauth/callback"
+TOKEN_TIMEOUT_SECONDS = 20.0
+# The state's last two characters say where consent happens, so the callback page knows whom
+# to report to: ".p" a popup opened by a framed connect page, ".t" the connect page's own tab.
+POPUP_SUFFIX, TAB_SUFFIX = ".p", ".t"
+
+
+class TokenError(Exception):
+    """The token endpoint refused a grant; ``error`` is the RFC 6749 code (``invalid_grant``)."""
+
+    def __init__(self, error: str, description: str | None = None) -> None:
+        super().__init__(f"{error}: {description}" if description else error)
+        self.error = error
+        self.description = description
+
+
+@dataclass(frozen=True)
+class OAuthClient:
+    spec: ConnectorSpec
+    auth_type: str
+    client_id: str
+    client_secret: Secret
+    scopes: tuple[str, ...]
+
+
+def callback_url(settings: Settings) -> str:
+    """The one redirect URI registered with every provider."""
+    return settings.effective_public_url + CALLBACK_PATH
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+async def oauth_client(
+    *, settings: Settings, key_ring: KeyRing, organization_id: str, workspace_id: str | None,
+    integration_name: str, auth_type: str | None = None,
+) -> OAuthClient:
+    """The OAuth app to use: the workspace integration's, else the deployment's platform app."""
+    spec = catalog.get_integration(name=integration_name)
+    if spec.oauth is None:
+        raise ValidationFailed.field("input.integrationName",
+                                     f"{spec.display_name} does not connect with OAuth")
+    row = None
+    if workspace_id is not None and auth_type != "PLATFORM_OAUTH2":
+        row = await WorkspaceIntegration.get_or_none(
+            organization_id=organization_id, workspace_id=workspace_id,
+            integration_name=integration_name)
+    secret = load_oauth_client_secret(key_ring=key_ring, integration=row) if row else None
+    if row is not None and row.oauth_client_id and secret:
+        scopes = tuple(row.scopes) if row.scopes else spec.oauth.default_scopes
+        return OAuthClient(spec=spec, auth_type="OAUTH2", client_id=row.oauth_client_id,
+                           client_secret=Secret(secret), scopes=scopes)
+    platform = settings.platform_oauth.get(integration_name)
+    if platform is not None and auth_type != "OAUTH2":
+        return OAuthClient(spec=spec, auth_type="PLATFORM_OAUTH2", client_id=platform[0],
+                           client_secret=platform[1], scopes=spec.oauth.default_scopes)
+    raise ValidationFailed.field(
+        "input.integrationName",
+        f"no OAuth app is configured for {spec.display_name} in this workspace "
+        "(configureWorkspaceIntegration with a client id and secret)")
+
+
+def parse_token_body(response: httpx.Response) -> dict[str, Any]:
+    """A token endpoint's body as a dict, whether JSON or form-encoded (GitHub's default)."""
+    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    text = response.text
+    if content_type == "application/x-www-form-urlencoded" or (
+        not content_type.endswith("json") and "=" in text and not text.lstrip().startswith("{")
+    ):
+        return dict(parse_qsl(text, keep_blank_values=True))
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+async def request_token(
+    *, http: httpx.AsyncClient, client: OAuthClient, grant_type: str, **params: Any
+) -> dict[str, Any]:
+    """POST a grant to the token endpoint (client_secret_post); raise ``TokenError``."""
+    body = prepare_token_request(grant_type, client_id=client.client_id,
+                                 client_secret=client.client_secret.reveal(), **params)
+    try:
+        response = await http.post(
+            client.spec.oauth.token_url, content=body, timeout=TOKEN_TIMEOUT_SECONDS,
+            headers={"Content-Type": "application/x-www-form-urlencoded",
+                     "Accept": "application/json"})
+    except httpx.HTTPError as exc:
+        raise TokenError("unreachable", f"the token endpoint did not answer "
+                                        f"({exc.__class__.__name__})") from None
+    token = parse_token_body(response)
+    if response.status_code >= 400 or "error" in token:
+        error = str(token.get("error") or f"http_{response.status_code}")
+        description = token.get("error_description")
+        log.warning("token endpoint of %s refused a %s grant: %s", client.spec.name,
+                    grant_type, error)
+        raise TokenError(error, str(description)[:300] if description else None)
+    if not token.get("access_token"):
+        raise TokenError("invalid_response", "the token response has no access_token")
+    return token
+
+
+def token_credentials(
+    token: dict[str, Any], previous: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], datetime | None]:
+    """Stored credentials from a token response; a refresh token not rotated is kept."""
+    parsed = OAuth2Token.from_dict(dict(token))
+    expires_in = token.get("expires_in")
+    expires_at = None
+    if expires_in not in (None, ""):
+        try:
+            expires_at = datetime.fromtimestamp(time.time() + int(expires_in), UTC)
+        except (TypeError, ValueError):
+            expires_at = None
+    refresh_token = token.get("refresh_token") or (previous or {}).get("refresh_token")
+    credentials = {
+        "access_token": parsed["access_token"],
+        "refresh_token": refresh_token,
+        "expires_at": expires_at.isoformat() if expires_at else None,
+        "token_type": token.get("token_type") or "Bearer",
+        "scope": token.get("scope") or (previous or {}).get("scope"),
+    }
+    return credentials, expires_at
+
+
+# -- starting: the authorize URL ------------------------------------------------------------
+
+
+async def start(
+    *, scope: Scope, settings: Settings, key_ring: KeyRing, consent_in_popup: bool,
+    bus: EventBus | None,
+) -> tuple[ConnectSession, str]:
+    """Begin OAuth for the session's integration; return the provider's authorize URL."""
+    session = await sessions.own_session(scope=scope, bus=bus)
+    if session.status != "CONNECTING" or not session.integration_name:
+        raise Conflict(f"this connect session is {session.status}; select an integration first")
+    client = await oauth_client(
+        settings=settings, key_ring=key_ring, organization_id=session.organization_id,
+        workspace_id=session.workspace_id, integration_name=session.integration_name)
+    state = generate_token(43) + (POPUP_SUFFIX if consent_in_popup else TAB_SUFFIX)
+    verifier = generate_token(64)
+    oauth = client.spec.oauth
+    url = prepare_grant_uri(
+        oauth.authorize_url, client.client_id, "code", callback_url(settings),
+        scope=oauth.scope_separator.join(client.scopes) or None, state=state,
+        code_challenge=create_s256_code_challenge(verifier), code_challenge_method="S256",
+        **dict(oauth.extra_authorize_params))
+    session = await sessions.transition(
+        session=session, status="CONNECTING", bus=bus, oauth_state_hash=_hash(state),
+        oauth_verifier_encrypted=key_ring.encrypt(verifier.encode(), associated_data=session.id))
+    return session, url
+
+
+# -- finishing: the provider's redirect -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallbackResult:
+    session: ConnectSession | None
+    consent_in_popup: bool
+    error_message: str | None = None
+
+
+async def _fail(
+    session: ConnectSession, code: str, message: str, bus: EventBus | None, popup: bool
+) -> CallbackResult:
+    if "FAILED" in sessions.ALLOWED_MOVES[session.status]:
+        try:
+            session = await sessions.transition(session=session, status="FAILED", bus=bus,
+                                                error_code=code, error_message=message)
+        except Conflict:
+            await session.refresh_from_db()
+    return CallbackResult(session=session, consent_in_popup=popup, error_message=message)
+
+
+async def finish(
+    *, settings: Settings, key_ring: KeyRing, params: dict[str, str], http: httpx.AsyncClient,
+    bus: EventBus | None,
+) -> CallbackResult:
+    """Handle ``/oauth/callback``: check state and issuer, exchange the code, store the tokens."""
+    state = params.get("state") or ""
+    popup = state.endswith(POPUP_SUFFIX)
+    session = await ConnectSession.get_or_none(oauth_state_hash=_hash(state)) if state else None
+    if session is None:
+        return CallbackResult(session=None, consent_in_popup=popup, error_message=(
+            "This sign-in response does not belong to a connect session. "
+            "Start again from the app."))
+    session = await sessions.expire_if_due(session=session, bus=bus)
+    if session.status == "EXPIRED":
+        return CallbackResult(session=session, consent_in_popup=popup,
+                              error_message="This connect link has expired.")
+    verifier_sealed = session.oauth_verifier_encrypted
+    # Consume the state exactly once: only the request that clears the verifier goes on.
+    consumed = verifier_sealed is not None and await ConnectSession.filter(
+        id=session.id, oauth_verifier_encrypted=verifier_sealed
+    ).update(oauth_verifier_encrypted=None)
+    if not consumed:
+        return await _fail(session, "STATE_REUSED",
+                           "This sign-in response was already used. Start again.", bus, popup)
+    spec = catalog.get_integration(name=session.integration_name)
+    name = spec.display_name
+    issuer = params.get("iss")
+    if issuer is not None and spec.oauth.issuer and issuer != spec.oauth.issuer:
+        return await _fail(session, "ISSUER_MISMATCH",
+                           f"The sign-in response did not come from {name}.", bus, popup)
+    if params.get("error"):
+        if params["error"] == "access_denied":
+            return await _fail(session, "ACCESS_DENIED",
+                               f"Access to {name} was denied. You can try again.", bus, popup)
+        detail = (params.get("error_description") or params["error"])[:200]
+        return await _fail(session, "OAUTH_ERROR", f"{name} returned an error: {detail}",
+                           bus, popup)
+    code = params.get("code")
+    if not code:
+        return await _fail(session, "OAUTH_ERROR", f"{name} returned no authorization code.",
+                           bus, popup)
+    try:
+        client = await oauth_client(
+            settings=settings, key_ring=key_ring, organization_id=session.organization_id,
+            workspace_id=session.workspace_id, integration_name=session.integration_name)
+        verifier = key_ring.decrypt(verifier_sealed, associated_data=session.id).decode()
+        token = await request_token(http=http, client=client, grant_type="authorization_code",
+                                    code=code, redirect_uri=callback_url(settings),
+                                    code_verifier=verifier)
+    except ValidationFailed as exc:
+        return await _fail(session, "OAUTH_NOT_CONFIGURED", exc.errors[0].message, bus, popup)
+    except TokenError as exc:
+        return await _fail(session, "TOKEN_EXCHANGE_FAILED",
+                           f"Could not finish signing in to {name} ({exc.error}). Try again.",
+                           bus, popup)
+    credentials, expires_at = token_credentials(token)
+    try:
+        connection = await flow.store_credentials(
+            session=session, settings=settings, key_ring=key_ring, auth_type=client.auth_type,
+            credentials=credentials, expires_at=expires_at, check=False, http=http, bus=bus)
+    except Conflict as exc:
+        return await _fail(session, "CONFLICT", exc.message, bus, popup)
+    session = await sessions.transition(session=session, status="COMPLETED", bus=bus,
+                                        connection_id=connection.id)
+    return CallbackResult(session=session, consent_in_popup=popup)

@@ -1,0 +1,193 @@
+"""The connect flow's HTTP pages: ``/connect``, ``/connect/check`` and ``/oauth/callback``.
+
+Each page is a server-rendered shell: the session's data as JSON, and the plain JavaScript and
+CSS of ``widget/`` that draw it. ``Content-Security-Policy: frame-ancestors`` lists exactly the
+workspace's allowed origins, so any other site's frame is refused by the browser. Responses carry
+``Referrer-Policy: no-referrer`` so the connect token in ``/connect?token=`` never leaks to a
+provider, and ``Cache-Control: no-store``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from server.api.connect import http_client
+from server.api.context import Services
+from server.connect import flow, oauth
+from server.connect import service as sessions
+from server.connect.models import ConnectSession
+from server.connectors.registry import get_connector
+from server.orgs.models import Workspace
+
+MODES = ("modal", "inline", "popup", "redirect", "page")
+ASSET_VERSION = "v1"
+
+
+def _csp(frame_ancestors: list[str]) -> str:
+    ancestors = " ".join(frame_ancestors) if frame_ancestors else "'none'"
+    return ("default-src 'none'; script-src 'self'; style-src 'self'; "
+            "img-src 'self' https: http: data:; connect-src 'self'; form-action 'self'; "
+            f"base-uri 'none'; frame-ancestors {ancestors}")
+
+
+def _headers(frame_ancestors: list[str]) -> dict[str, str]:
+    return {
+        "Content-Security-Policy": _csp(frame_ancestors),
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.runtime.services
+
+
+def _branding(workspace: Workspace | None) -> dict[str, Any]:
+    if workspace is None:
+        return {"displayName": "Weir", "logoUrl": None, "primaryColor": None, "theme": "LIGHT"}
+    return {"displayName": workspace.display_name or workspace.name,
+            "logoUrl": workspace.logo_url, "primaryColor": workspace.primary_color,
+            "theme": workspace.theme}
+
+
+def _integration(name: str, public_url: str, oauth_ready: set[str]) -> dict[str, Any] | None:
+    module = get_connector(name)
+    if module is None:
+        return None
+    spec = module.SPEC
+    supports_oauth = spec.oauth is not None and any(a.endswith("OAUTH2") for a in spec.auth_types)
+    return {
+        "name": spec.name, "displayName": spec.display_name, "category": spec.category,
+        "description": spec.description, "logoUrl": f"{public_url}/logos/{spec.name}.svg",
+        # OAuth is offered when the workspace (or the deployment) has an app for it.
+        "oauth": supports_oauth and spec.name in oauth_ready,
+        "formAuthType": flow.form_auth_type(spec.auth_types),
+        "authFieldsSchema": spec.auth_fields_schema,
+    }
+
+
+def _session_data(session: ConnectSession) -> dict[str, Any]:
+    return {
+        "sessionId": session.id, "status": session.status,
+        "selected": session.integration_name, "connectionId": session.connection_id,
+        "errorCode": session.error_code, "errorMessage": session.error_message,
+        "redirectUrl": sessions.redirect_target(session),
+    }
+
+
+def render(data: dict[str, Any], title: str, frame_ancestors: list[str], status: int = 200,
+           theme: str = "LIGHT") -> HTMLResponse:
+    # JSON inside <script> must not be able to close the element.
+    payload = (json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")
+               .replace(">", "\\u003e").replace("&", "\\u0026"))
+    body = f"""<!doctype html>
+<html lang="en" data-theme="{html.escape(theme.lower())}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>{html.escape(title)}</title>
+<link rel="stylesheet" href="/widget/{ASSET_VERSION}/connect.css">
+<script id="weir-data" type="application/json">{payload}</script>
+<script src="/widget/{ASSET_VERSION}/connect.js" defer></script>
+</head>
+<body>
+<main id="weir-app" class="weir-card" aria-live="polite">
+<noscript>This page needs JavaScript to connect your account.</noscript>
+</main>
+</body>
+</html>
+"""
+    return HTMLResponse(body, status_code=status, headers=_headers(frame_ancestors))
+
+
+async def connect_page(request: Request) -> Response:
+    """``GET /connect?token=...&mode=...&origin=...``: the hosted connect page."""
+    services = _services(request)
+    settings = services.settings
+    mode = request.query_params.get("mode", "page")
+    mode = mode if mode in MODES else "page"
+    origin = request.query_params.get("origin")
+    context = await flow.page_context(token=request.query_params.get("token"),
+                                          settings=settings, bus=services.bus)
+    if context is None:
+        data = {"view": "error", "errorCode": "TOKEN_INVALID", "mode": mode,
+                "errorMessage": "This connect link is not valid. Ask the app for a new one.",
+                "workspace": _branding(None)}
+        return render(data, "Connect", [], status=401)
+    session, workspace = context.session, context.workspace
+    allowed = list(workspace.allowed_origins or [])
+    host_origin = origin if origin in allowed else None
+    data: dict[str, Any] = {
+        "view": "connect", "mode": mode, "hostOrigin": host_origin,
+        "weirOrigin": settings.effective_public_url, "graphqlUrl": "/graphql",
+        "workspace": _branding(workspace), **_session_data(session),
+        "integrations": [
+            found for name in session.allowed_integrations or []
+            if (found := _integration(name, settings.effective_public_url, context.oauth_ready))],
+    }
+    status = 200
+    if origin is not None and host_origin is None:
+        data.update(view="error", errorCode="ORIGIN_NOT_ALLOWED",
+                    errorMessage="This site is not allowed to embed this connect page.")
+        status = 403
+    elif session.status == "EXPIRED":
+        data.update(view="error", errorCode=session.error_code or "EXPIRED",
+                    errorMessage=session.error_message or "This connect link has expired.")
+        status = 410
+    title = f"Connect to {data['workspace']['displayName']}"
+    return render(data, title, allowed, status=status, theme=workspace.theme)
+
+
+async def connect_check(request: Request) -> Response:
+    """``POST /connect/check`` (body: the token): may the calling origin embed this session?
+
+    The widget asks before showing the page, so it can report ``ORIGIN_NOT_ALLOWED`` or
+    ``TOKEN_EXPIRED`` as an error event instead of a frame the browser silently refuses.
+    """
+    services = _services(request)
+    token = (await request.body())[:300].decode("utf-8", "replace").strip()
+    context = await flow.page_context(token=token, settings=services.settings,
+                                          bus=services.bus)
+    origin = request.headers.get("origin")
+    result: dict[str, Any] = {"ok": True, "code": None}
+    if context is None:
+        result = {"ok": False, "code": "TOKEN_INVALID"}
+    elif context.session.status == "EXPIRED":
+        result = {"ok": False, "code": "TOKEN_EXPIRED"}
+    elif context.session.status == "COMPLETED":
+        result = {"ok": False, "code": "SESSION_COMPLETED"}
+    elif origin not in (context.workspace.allowed_origins or []):
+        result = {"ok": False, "code": "ORIGIN_NOT_ALLOWED"}
+    return JSONResponse(result, headers={"Access-Control-Allow-Origin": "*",
+                                         "Cache-Control": "no-store"})
+
+
+async def oauth_callback(request: Request) -> Response:
+    """``GET /oauth/callback``: the provider's redirect after consent."""
+    services = _services(request)
+    settings = services.settings
+    result = await oauth.finish(settings=settings, key_ring=services.key_ring,
+                                params=dict(request.query_params),
+                                http=http_client(services), bus=services.bus)
+    data: dict[str, Any] = {"view": "callback", "consentInPopup": result.consent_in_popup,
+                            "weirOrigin": settings.effective_public_url, "graphqlUrl": "/graphql"}
+    workspace = None
+    if result.session is not None:
+        context = await flow.session_page_context(session=result.session, settings=settings,
+                                                      bus=services.bus)
+        workspace = context.workspace
+        data.update(_session_data(context.session),
+                    allowedOrigins=list(workspace.allowed_origins or []))
+    if result.error_message:
+        data.update(status="FAILED", errorMessage=result.error_message,
+                    errorCode=data.get("errorCode") or "OAUTH_ERROR")
+    data["workspace"] = _branding(workspace)
+    # The callback is never framed: consent always happens in a tab or a popup.
+    return render(data, "Connecting…", [], theme=workspace.theme if workspace else "LIGHT")

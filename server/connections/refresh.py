@@ -1,0 +1,156 @@
+"""OAuth token refresh: before expiry and on a provider 401, once per connection at a time.
+
+Callers never refresh by hand. ``fresh_credentials`` returns usable credentials, refreshing
+them first when they expire within ``REFRESH_MARGIN``; ``connector_context`` hands connectors a
+``refresh_credentials`` callback for a 401; ``refresh_due_connections`` is the periodic sweep.
+
+Concurrent users of one connection share one refresh: an ``asyncio.Lock`` per connection, and
+whoever waited re-reads the row and reuses the token the first one got. Across processes the
+same re-read happens when the provider refuses a refresh token another process just rotated.
+A provider saying ``invalid_grant`` puts the connection in ``ERROR`` and publishes
+``connection.status_changed``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from server.config import Settings
+from server.connect.oauth import TokenError, oauth_client, request_token, token_credentials
+from server.connections import service as connections
+from server.connections.models import Connection
+from server.connectors.base import ConnectorContext
+from server.crypto import KeyRing
+from server.errors import CheckFailed, ValidationFailed
+from server.events import EventBus
+
+log = logging.getLogger("weir.refresh")
+
+OAUTH_AUTH_TYPES = ("OAUTH2", "PLATFORM_OAUTH2")
+REFRESH_MARGIN = timedelta(minutes=5)
+
+_locks: dict[tuple[int, str], asyncio.Lock] = {}
+
+
+def _lock_for(connection_id: str) -> asyncio.Lock:
+    # asyncio locks belong to one loop; the API and the embedded worker run different loops.
+    key = (id(asyncio.get_running_loop()), connection_id)
+    lock = _locks.get(key)
+    if lock is None:
+        lock = _locks[key] = asyncio.Lock()
+    return lock
+
+
+def needs_refresh(connection: Connection, *, margin: timedelta = REFRESH_MARGIN) -> bool:
+    return (
+        connection.auth_type in OAUTH_AUTH_TYPES
+        and connection.expires_at is not None
+        and connection.expires_at - datetime.now(UTC) <= margin
+    )
+
+
+async def fresh_credentials(
+    *, settings: Settings, key_ring: KeyRing, connection: Connection, http: httpx.AsyncClient,
+    bus: EventBus | None, force: bool = False,
+) -> dict[str, Any]:
+    """Credentials ready to use; refreshed first when near expiry (or ``force``, after a 401)."""
+    credentials = connections.load_credentials(key_ring=key_ring, connection=connection)
+    if connection.auth_type not in OAUTH_AUTH_TYPES or not (force or needs_refresh(connection)):
+        return credentials
+    seen = credentials.get("access_token")
+    async with _lock_for(connection.id):
+        await connection.refresh_from_db()
+        credentials = connections.load_credentials(key_ring=key_ring, connection=connection)
+        if credentials.get("access_token") != seen:
+            return credentials  # refreshed by whoever held the lock before us
+        if not force and not needs_refresh(connection):
+            return credentials
+        return await _refresh(settings=settings, key_ring=key_ring, connection=connection,
+                              credentials=credentials, http=http, bus=bus)
+
+
+async def _refresh(
+    *, settings: Settings, key_ring: KeyRing, connection: Connection,
+    credentials: dict[str, Any], http: httpx.AsyncClient, bus: EventBus | None,
+) -> dict[str, Any]:
+    refresh_token = credentials.get("refresh_token")
+    if not refresh_token:
+        reason = "The access token expired and the provider gave no refresh token; reconnect."
+        await connections.set_status(connection=connection, status="ERROR", reason=reason, bus=bus)
+        raise CheckFailed(reason)
+    try:
+        client = await oauth_client(
+            settings=settings, key_ring=key_ring, organization_id=connection.organization_id,
+            workspace_id=connection.workspace_id, integration_name=connection.integration_name,
+            auth_type=connection.auth_type)
+    except ValidationFailed as exc:
+        raise CheckFailed(exc.errors[0].message) from None
+    try:
+        token = await request_token(http=http, client=client, grant_type="refresh_token",
+                                    refresh_token=refresh_token)
+    except TokenError as exc:
+        if exc.error != "invalid_grant":
+            raise CheckFailed(f"token refresh failed ({exc.error}); will retry") from None
+        await connection.refresh_from_db()
+        current = connections.load_credentials(key_ring=key_ring, connection=connection)
+        if current.get("refresh_token") != refresh_token:
+            return current  # another process rotated the token a moment ago
+        reason = ("The provider refused the refresh token (invalid_grant): access was revoked "
+                  "or expired. Reconnect to restore it.")
+        await connections.set_status(connection=connection, status="ERROR", reason=reason, bus=bus)
+        raise CheckFailed(reason) from None
+    new_credentials, expires_at = token_credentials(token, previous=credentials)
+    # replace_credentials also stamps last_refreshed_at and brings the status back to ACTIVE.
+    await connections.replace_credentials(key_ring=key_ring, connection=connection,
+                                          credentials=new_credentials, expires_at=expires_at,
+                                          bus=bus)
+    log.info("refreshed the OAuth token of connection %s", connection.id)
+    return new_credentials
+
+
+async def connector_context(
+    *, settings: Settings, key_ring: KeyRing, connection: Connection, http: httpx.AsyncClient,
+    bus: EventBus | None,
+) -> ConnectorContext:
+    """A connector context with fresh credentials and a refresh callback for a provider 401."""
+    credentials = await fresh_credentials(settings=settings, key_ring=key_ring,
+                                          connection=connection, http=http, bus=bus)
+    context = connections.connector_context(settings=settings,
+                                            integration_name=connection.integration_name,
+                                            http=http, credentials=credentials)
+    if connection.auth_type in OAUTH_AUTH_TYPES:
+        async def on_unauthorized() -> dict[str, Any]:
+            refreshed = await fresh_credentials(settings=settings, key_ring=key_ring,
+                                                connection=connection, http=http, bus=bus,
+                                                force=True)
+            context.credentials = refreshed
+            return refreshed
+
+        context.refresh_credentials = on_unauthorized
+    return context
+
+
+async def refresh_due_connections(
+    *, settings: Settings, key_ring: KeyRing, http: httpx.AsyncClient, bus: EventBus | None,
+    margin: timedelta = REFRESH_MARGIN,
+) -> list[str]:
+    """Refresh every active OAuth connection expiring within ``margin``; return their ids."""
+    due = await Connection.filter(
+        auth_type__in=OAUTH_AUTH_TYPES, status="ACTIVE",
+        expires_at__lte=datetime.now(UTC) + margin,
+    ).order_by("expires_at")
+    refreshed = []
+    for connection in due:
+        try:
+            await fresh_credentials(settings=settings, key_ring=key_ring, connection=connection,
+                                    http=http, bus=bus)
+        except CheckFailed as exc:
+            log.warning("could not refresh connection %s: %s", connection.id, exc.message)
+            continue
+        refreshed.append(connection.id)
+    return refreshed

@@ -1,0 +1,108 @@
+"""Real-browser fixtures: Debian's Chromium through Playwright, and three loopback origins.
+
+Weir runs on ``http://127.0.0.1:<port>``, the OAuth2 emulator on another 127.0.0.1 port, and
+the example host app on ``http://localhost:<port>``: three different origins, as in production.
+Without /usr/bin/chromium the tests skip locally and fail under ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import CI, Tenant, free_port, make_tenant
+from tests.connect.support import configure_workspace, install_catalog
+from tests.emulators.oauth_provider import OAuthProvider, serve_app
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture
+def require_chromium() -> None:
+    if not os.path.exists(CHROMIUM):
+        message = f"{CHROMIUM} is missing (apt-get install -y chromium)"
+        if CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def _load_example_host_app() -> Any:
+    """The example host app (examples/host-app/app.py) is the host page under test."""
+    path = ROOT / "examples" / "host-app" / "app.py"
+    spec = importlib.util.spec_from_file_location("weir_example_host_app", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class Stack:
+    weir_url: str
+    host_url: str
+    provider: OAuthProvider
+    tenant: Tenant
+    settings: Any
+
+
+@pytest.fixture
+async def stack(require_chromium: None, settings: Any, monkeypatch: Any) -> AsyncIterator[Stack]:
+    from server.orgs.api_keys import clear_auth_cache
+    from server.web.app import create_app
+
+    host_app = _load_example_host_app()
+
+    port = free_port()
+    weir_url = f"http://127.0.0.1:{port}"
+    settings = settings.replace(public_url=weir_url, port=port)
+    provider = OAuthProvider(redirect_uris=[f"{weir_url}/oauth/callback"])
+    clear_auth_cache()
+    application = create_app(settings)
+    async with application.router.lifespan_context(application), \
+            serve_app(application, port=port), serve_app(provider.app()) as provider_url:
+        provider.issuer = provider_url
+        install_catalog(monkeypatch, provider_url)
+        async with httpx.AsyncClient(base_url=weir_url) as http:
+            tenant = await make_tenant(http, "Acme")
+            host_port = free_port()
+            host_url = f"http://localhost:{host_port}"
+            await configure_workspace(settings, tenant.workspace_id, origins=[host_url],
+                                      redirect_uris=[f"{host_url}/connected"])
+            host = host_app.create_app(weir_url=weir_url, api_key=tenant.key,
+                                       public_url=host_url, workspace_id=tenant.workspace_id)
+            async with serve_app(host, host="127.0.0.1", port=host_port):
+                yield Stack(weir_url=weir_url, host_url=host_url, provider=provider,
+                            tenant=tenant, settings=settings)
+
+
+@pytest.fixture
+async def browser(require_chromium: None) -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                                    headless=True)
+        context = await chromium.new_context(viewport={"width": 1100, "height": 800})
+        context.set_default_timeout(15_000)
+        try:
+            yield context
+        finally:
+            await context.close()
+            await chromium.close()

@@ -1,0 +1,130 @@
+"""The hosted connect page, the embed check and the widget files as HTTP responses."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+from server.connect.models import ConnectSession
+from server.web import widget
+from tests.connect.conftest import HOST_ORIGIN, create_session
+
+
+def _page_data(html: str) -> dict:
+    found = re.search(r'<script id="weir-data" type="application/json">(.*?)</script>', html, re.S)
+    return json.loads(found.group(1))
+
+
+async def test_connect_page_is_branded_and_framable_only_by_allowed_origins(acme):
+    created = await create_session(acme, allowedIntegrations=["testkey", "testdb", "testoauth"])
+    response = await acme.http.get("/connect", params={
+        "token": created["token"], "mode": "modal", "origin": HOST_ORIGIN})
+    assert response.status_code == 200
+    csp = response.headers["content-security-policy"]
+    assert f"frame-ancestors {HOST_ORIGIN}" in csp and "script-src 'self'" in csp
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["cache-control"] == "no-store"
+    assert created["token"] not in response.text
+    data = _page_data(response.text)
+    assert data["hostOrigin"] == HOST_ORIGIN and data["mode"] == "modal"
+    assert data["workspace"] == {"displayName": "Acme Analytics", "logoUrl": None,
+                                 "primaryColor": "#6d28d9", "theme": "LIGHT"}
+    by_name = {i["name"]: i for i in data["integrations"]}
+    assert by_name["testkey"]["formAuthType"] == "SECRET_TEXT"
+    assert by_name["testoauth"]["oauth"] is True and by_name["testoauth"]["formAuthType"] is None
+    assert by_name["testdb"]["authFieldsSchema"]["properties"]["sslmode"]["enum"] == [
+        "disable", "require"]
+
+
+async def test_connect_page_refuses_an_origin_not_allowed(acme):
+    created = await create_session(acme, integrationName="testkey")
+    response = await acme.http.get("/connect", params={
+        "token": created["token"], "mode": "inline", "origin": "https://evil.example"})
+    assert response.status_code == 403
+    assert f"frame-ancestors {HOST_ORIGIN}" in response.headers["content-security-policy"]
+    data = _page_data(response.text)
+    assert data["errorCode"] == "ORIGIN_NOT_ALLOWED" and data["hostOrigin"] is None
+
+
+async def test_connect_page_for_an_unknown_or_expired_token(acme):
+    unknown = await acme.http.get("/connect", params={"token": "weir_ct_nope"})
+    assert unknown.status_code == 401
+    assert "frame-ancestors 'none'" in unknown.headers["content-security-policy"]
+    created = await create_session(acme, integrationName="testkey")
+    await ConnectSession.filter(id=created["session"]["id"]).update(
+        expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    expired = await acme.http.get("/connect", params={"token": created["token"]})
+    assert expired.status_code == 410 and _page_data(expired.text)["errorCode"] == "EXPIRED"
+
+
+async def test_embed_check_names_the_problem(acme):
+    created = await create_session(acme, integrationName="testkey")
+    token = created["token"]
+
+    async def check(body: str, origin: str) -> dict:
+        response = await acme.http.post("/connect/check", content=body,
+                                        headers={"Origin": origin, "Content-Type": "text/plain"})
+        assert response.headers["access-control-allow-origin"] == "*"
+        return response.json()
+
+    assert await check(token, HOST_ORIGIN) == {"ok": True, "code": None}
+    assert (await check(token, "https://evil.example"))["code"] == "ORIGIN_NOT_ALLOWED"
+    assert (await check("weir_ct_forged", HOST_ORIGIN))["code"] == "TOKEN_INVALID"
+    await ConnectSession.filter(id=created["session"]["id"]).update(
+        expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    assert (await check(token, HOST_ORIGIN))["code"] == "TOKEN_EXPIRED"
+
+
+async def test_widget_is_served_versioned_with_cache_headers_and_cors(client):
+    response = await client.get("/widget/v1/weir.js")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert response.headers["cache-control"] == f"public, max-age={widget.VERSIONED_MAX_AGE}"
+    assert response.headers["access-control-allow-origin"] == "*"
+    again = await client.get("/widget/v1/weir.js",
+                             headers={"If-None-Match": response.headers["etag"]})
+    assert again.status_code == 304
+    latest = await client.get("/widget/weir.js")
+    assert latest.content == response.content
+    assert latest.headers["cache-control"] == f"public, max-age={widget.LATEST_MAX_AGE}"
+    assert (await client.get("/widget/v2/weir.js")).status_code == 404
+    assert (await client.get("/widget/v1/../server/config.py")).status_code == 404
+
+
+async def test_widget_is_small_and_its_sri_hash_matches_what_is_served(client):
+    body = (await client.get("/widget/v1/weir.js")).content
+    assert len(gzip.compress(body, 9)) < 10 * 1024
+    expected = "sha384-" + base64.b64encode(hashlib.sha384(body).digest()).decode()
+    assert widget.sri_hash() == expected
+    snippet = widget.snippet("https://weir.example.com")
+    assert f'integrity="{expected}"' in snippet and 'crossorigin="anonymous"' in snippet
+    print(snippet)
+
+
+async def test_oauth_is_offered_only_with_an_oauth_app(acme):
+    from server.integrations.models import WorkspaceIntegration
+
+    created = await create_session(acme, allowedIntegrations=["testoauth", "testkey"])
+    await WorkspaceIntegration.all().delete()
+    response = await acme.http.get("/connect", params={"token": created["token"]})
+    by_name = {i["name"]: i for i in _page_data(response.text)["integrations"]}
+    assert by_name["testoauth"]["oauth"] is False
+    assert (await create_session(acme))["session"]["allowedIntegrations"] == [
+        "testdb", "testkey"]
+
+
+def test_readme_snippet_pins_the_current_widget():
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    pinned = re.findall(r'/widget/v1/weir\.js" integrity="(sha384-[^"]+)"', readme.read_text())
+    if not pinned:
+        import pytest
+
+        pytest.skip("README.md has no widget snippet yet")
+    assert set(pinned) == {widget.sri_hash()}, (
+        "weir.js changed: print the new snippet with `python -m server.web.widget <public url>`")

@@ -1,0 +1,225 @@
+"""An OAuth2 authorization server on loopback, per RFC 6749 and RFC 7636, for tests.
+
+``/authorize`` shows a consent page with Approve and Deny buttons (and refuses to be framed, as
+real providers do); ``/token`` accepts the ``authorization_code`` grant (checking the client
+secret, the exact redirect URI and the PKCE verifier against the S256 challenge) and the
+``refresh_token`` grant (rotating refresh tokens when asked); ``/api/me`` is a protected
+resource answering 401 to a stale access token. Knobs on ``OAuthProvider`` make it answer with a
+form-encoded body, leave out ``expires_in`` or ``refresh_token``, send ``iss`` (RFC 9207), or
+refuse every refresh with ``invalid_grant``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import html
+import secrets
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+
+@dataclass
+class Grant:
+    client_id: str
+    redirect_uri: str
+    code_challenge: str
+    scope: str
+
+
+@dataclass
+class OAuthProvider:
+    client_id: str = "weir-test-client"
+    client_secret: str = "weir-test-secret"
+    redirect_uris: list[str] = field(default_factory=list)
+    issuer: str = ""
+    # Behaviour knobs
+    form_encoded: bool = False
+    send_expires_in: bool = True
+    send_refresh_token: bool = True
+    rotate_refresh_tokens: bool = True
+    send_iss: bool = False
+    wrong_iss: bool = False
+    refuse_refresh: bool = False
+    expires_in: int = 3600
+    refresh_delay: float = 0.0
+    # What happened
+    token_requests: list[dict[str, str]] = field(default_factory=list)
+    codes: dict[str, Grant] = field(default_factory=dict)
+    access_tokens: set[str] = field(default_factory=set)
+    refresh_tokens: set[str] = field(default_factory=set)
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[
+            Route("/authorize", self.authorize, methods=["GET"]),
+            Route("/authorize/decision", self.decision, methods=["POST"]),
+            Route("/token", self.token, methods=["POST"]),
+            Route("/api/me", self.me),
+        ])
+
+    def revoke_access_tokens(self) -> None:
+        self.access_tokens.clear()
+
+    # -- authorization endpoint ---------------------------------------------------------
+
+    async def authorize(self, request: Request) -> Response:
+        q = request.query_params
+        if q.get("client_id") != self.client_id:
+            return HTMLResponse("unknown client_id", status_code=400)
+        if q.get("redirect_uri") not in self.redirect_uris:
+            return HTMLResponse("redirect_uri is not registered", status_code=400)
+        if q.get("response_type") != "code":
+            return self._redirect_error(q, "unsupported_response_type")
+        if q.get("code_challenge_method") != "S256" or not q.get("code_challenge"):
+            return self._redirect_error(q, "invalid_request")
+        hidden = "".join(
+            f'<input type="hidden" name="{html.escape(name)}" '
+            f'value="{html.escape(q.get(name, ""))}">'
+            for name in ("client_id", "redirect_uri", "state", "scope", "code_challenge")
+        )
+        page = f"""<!doctype html><html><head><title>Emulated provider: consent</title></head>
+<body style="font-family:sans-serif;padding:2em">
+<h1>Allow Weir test app to access your account?</h1><p>Scopes: {html.escape(q.get("scope", ""))}</p>
+<form method="post" action="/authorize/decision">{hidden}
+<button name="decision" value="approve" id="approve">Approve</button>
+<button name="decision" value="deny" id="deny">Deny</button></form></body></html>"""
+        return HTMLResponse(page, headers={"X-Frame-Options": "DENY",
+                                           "Content-Security-Policy": "frame-ancestors 'none'"})
+
+    def _redirect_error(self, params: Any, error: str) -> Response:
+        query = {"error": error, "state": params.get("state", "")}
+        return RedirectResponse(f"{params.get('redirect_uri')}?{urlencode(query)}", 303)
+
+    async def decision(self, request: Request) -> Response:
+        form = await _form(request)
+        redirect_uri = str(form.get("redirect_uri"))
+        if redirect_uri not in self.redirect_uris:
+            return HTMLResponse("redirect_uri is not registered", status_code=400)
+        query: dict[str, str] = {"state": str(form.get("state", ""))}
+        if form.get("decision") == "approve":
+            code = secrets.token_urlsafe(24)
+            self.codes[code] = Grant(client_id=str(form.get("client_id")),
+                                     redirect_uri=redirect_uri,
+                                     code_challenge=str(form.get("code_challenge")),
+                                     scope=str(form.get("scope", "")))
+            query["code"] = code
+        else:
+            query["error"] = "access_denied"
+            query["error_description"] = "The user denied access"
+        if self.send_iss:
+            query["iss"] = "https://evil.example" if self.wrong_iss else self.issuer
+        return RedirectResponse(f"{redirect_uri}?{urlencode(query)}", 303)
+
+    # -- token endpoint -----------------------------------------------------------------
+
+    def _client_ok(self, request: Request, form: Any) -> bool:
+        authorization = request.headers.get("authorization", "")
+        if authorization.lower().startswith("basic "):
+            decoded = base64.b64decode(authorization[6:]).decode()
+            client_id, _, secret = decoded.partition(":")
+        else:
+            client_id, secret = form.get("client_id"), form.get("client_secret")
+        return client_id == self.client_id and secret == self.client_secret
+
+    def _error(self, error: str, status: int = 400) -> Response:
+        return JSONResponse({"error": error}, status_code=status,
+                            headers={"Cache-Control": "no-store"})
+
+    def _tokens(self, scope: str) -> Response:
+        access = "at_" + secrets.token_urlsafe(16)
+        self.access_tokens.add(access)
+        body: dict[str, Any] = {"access_token": access, "token_type": "bearer", "scope": scope}
+        if self.send_expires_in:
+            body["expires_in"] = self.expires_in
+        if self.send_refresh_token:
+            refresh = "rt_" + secrets.token_urlsafe(16)
+            self.refresh_tokens.add(refresh)
+            body["refresh_token"] = refresh
+        headers = {"Cache-Control": "no-store"}
+        if self.form_encoded:
+            return Response(urlencode(body), media_type="application/x-www-form-urlencoded",
+                            headers=headers)
+        return JSONResponse(body, headers=headers)
+
+    async def token(self, request: Request) -> Response:
+        form = await _form(request)
+        self.token_requests.append({key: str(value) for key, value in form.items()})
+        if not self._client_ok(request, form):
+            return self._error("invalid_client", 401)
+        grant_type = form.get("grant_type")
+        if grant_type == "authorization_code":
+            grant = self.codes.pop(str(form.get("code")), None)  # codes are single-use
+            if grant is None or grant.client_id != self.client_id:
+                return self._error("invalid_grant")
+            if form.get("redirect_uri") != grant.redirect_uri:
+                return self._error("invalid_grant")
+            verifier = str(form.get("code_verifier") or "")
+            challenge = base64.urlsafe_b64encode(
+                hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+            if not verifier or challenge != grant.code_challenge:
+                return self._error("invalid_grant")
+            return self._tokens(grant.scope)
+        if grant_type == "refresh_token":
+            if self.refresh_delay:
+                await asyncio.sleep(self.refresh_delay)
+            refresh = str(form.get("refresh_token"))
+            if self.refuse_refresh or refresh not in self.refresh_tokens:
+                return self._error("invalid_grant")
+            if self.rotate_refresh_tokens:
+                self.refresh_tokens.discard(refresh)
+            else:
+                self.send_refresh_token, was = False, self.send_refresh_token
+                try:
+                    return self._tokens("")
+                finally:
+                    self.send_refresh_token = was
+            return self._tokens("")
+        return self._error("unsupported_grant_type")
+
+    async def me(self, request: Request) -> Response:
+        token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if token not in self.access_tokens:
+            return JSONResponse({"error": "invalid_token"}, status_code=401)
+        return JSONResponse({"id": 1, "login": "emulated-user"})
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """An ``application/x-www-form-urlencoded`` body (no multipart needed here)."""
+    return dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+
+
+def _free_port() -> int:
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def serve_app(app: Any, host: str = "127.0.0.1", port: int | None = None
+                    ) -> AsyncIterator[str]:
+    """Run an ASGI app with uvicorn on a (free) loopback port; yield its base URL."""
+    import uvicorn
+
+    port = port or _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                           lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    for _ in range(250):
+        if server.started:
+            break
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)

@@ -1,0 +1,450 @@
+/* Weir hosted connect page. Plain JavaScript, no framework; data comes from #weir-data. */
+(function () {
+  "use strict";
+
+  var data = JSON.parse(document.getElementById("weir-data").textContent);
+  var app = document.getElementById("weir-app");
+  var CONTEXT_KEY = "weir:connect";
+  var params = new URLSearchParams(window.location.search);
+  var token = params.get("token");
+  if (token) {
+    // Keep the connect token out of the address bar, history and any later Referer.
+    window.history.replaceState(null, "", window.location.pathname);
+  }
+  var integrations = data.integrations || [];
+  var selected = null;
+  var consentPopup = null;
+  var consentPoll = null;
+  var hostWindow = data.mode === "popup" ? window.opener
+    : (data.mode === "modal" || data.mode === "inline") ? window.parent : null;
+  var hostReady = false;
+  var queued = [];
+
+  // Storage can be refused (a third-party frame with storage blocked): never let that break the flow.
+  function store(value) {
+    try {
+      if (value === null) window.sessionStorage.removeItem(CONTEXT_KEY);
+      else window.sessionStorage.setItem(CONTEXT_KEY, JSON.stringify(value));
+    } catch (e) { /* nothing to keep */ }
+  }
+
+  function stored() {
+    try { return JSON.parse(window.sessionStorage.getItem(CONTEXT_KEY) || "{}") || {}; } catch (e) { return {}; }
+  }
+
+  // -- branding ------------------------------------------------------------------------
+  var brand = data.workspace || {};
+  var theme = (brand.theme || "LIGHT").toLowerCase();
+  if (theme === "system") {
+    theme = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
+  }
+  document.documentElement.setAttribute("data-theme", theme);
+  document.documentElement.setAttribute("data-mode", data.mode || "page");
+  if (brand.primaryColor) document.documentElement.style.setProperty("--weir-primary", brand.primaryColor);
+
+  // -- talking to the host page (exact origin and window, both ways) -------------------
+  function toHost(type, detail) {
+    if (!hostWindow || !data.hostOrigin) return;
+    var message = { weir: 1, type: type };
+    for (var key in detail || {}) message[key] = detail[key];
+    if (!hostReady && type !== "ready") { queued.push(message); return; }
+    hostWindow.postMessage(message, data.hostOrigin);
+  }
+
+  window.addEventListener("message", function (event) {
+    var message = event.data;
+    if (!message || message.weir !== 1) return;
+    if (event.origin === data.hostOrigin && event.source === hostWindow && message.type === "init") {
+      hostReady = true;
+      queued.splice(0).forEach(function (m) { hostWindow.postMessage(m, data.hostOrigin); });
+    } else if (event.origin === data.weirOrigin && consentPopup && event.source === consentPopup &&
+               message.type === "consent_result") {
+      finishConsent();
+    }
+  });
+
+  function reportHeight() {
+    if (data.mode === "inline") toHost("resize", { height: document.documentElement.scrollHeight });
+  }
+
+  // -- GraphQL with the connect token ---------------------------------------------------
+  function gql(query, variables) {
+    return fetch(data.graphqlUrl, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Accept": "application/json",
+                 "Authorization": "Bearer " + token },
+      body: JSON.stringify({ query: query, variables: variables || {} })
+    }).then(function (response) { return response.json(); }).then(function (body) {
+      if (body.errors && body.errors.length) {
+        var error = new Error(body.errors[0].message);
+        error.code = (body.errors[0].extensions || {}).code;
+        error.fields = (body.errors[0].extensions || {}).fields || [];
+        throw error;
+      }
+      return body.data;
+    });
+  }
+
+  var STATE_FIELDS = "status connectionId errorCode errorMessage redirectUrl";
+
+  // -- rendering helpers ---------------------------------------------------------------
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    for (var key in attrs || {}) {
+      if (attrs[key] === null || attrs[key] === undefined || attrs[key] === false) continue;
+      if (key === "text") node.textContent = attrs[key];
+      else if (key.slice(0, 2) === "on") node.addEventListener(key.slice(2), attrs[key]);
+      else node.setAttribute(key, attrs[key] === true ? "" : attrs[key]);
+    }
+    (children || []).forEach(function (child) { if (child) node.appendChild(child); });
+    return node;
+  }
+
+  function header() {
+    var children = [];
+    if (brand.logoUrl) children.push(el("img", { src: brand.logoUrl, alt: "", class: "weir-logo" }));
+    children.push(el("span", { class: "weir-brand", text: brand.displayName || "Connect" }));
+    if (data.mode === "modal" || data.mode === "popup") {
+      children.push(el("button", { type: "button", class: "weir-close", "aria-label": "Close",
+                                   onclick: closePage, text: "\u00d7" }));
+    }
+    return el("header", { class: "weir-header" }, children);
+  }
+
+  function show(title, body, focus) {
+    app.textContent = "";
+    app.appendChild(header());
+    var heading = el("h1", { id: "weir-title", tabindex: "-1", text: title });
+    app.appendChild(el("section", { class: "weir-body", "aria-labelledby": "weir-title" },
+      [heading].concat(body)));
+    app.appendChild(el("footer", { class: "weir-footer", text: "Secured by Weir" }));
+    (focus || heading).focus();
+    reportHeight();
+  }
+
+  function closePage() {
+    if (data.mode === "popup") window.close();
+    toHost("close");
+  }
+
+  function spinner(text) {
+    show(text, [el("div", { class: "weir-spinner", role: "status", "aria-label": text })]);
+  }
+
+  function categoryLabel(category) {
+    if (category.length <= 3) return category;  // CRM, AI
+    var words = category.toLowerCase().replace(/_/g, " ");
+    return words.charAt(0).toUpperCase() + words.slice(1);
+  }
+
+  function logo(integration) {
+    var image = el("img", { src: integration.logoUrl, alt: "", class: "weir-int-logo" });
+    image.addEventListener("error", function () { image.style.display = "none"; });
+    return image;
+  }
+
+  // -- views ---------------------------------------------------------------------------
+  function showList() {
+    var list = el("ul", { class: "weir-list", role: "list" });
+    var search = null;
+    function fill(filter) {
+      list.textContent = "";
+      var needle = (filter || "").toLowerCase();
+      integrations.filter(function (i) {
+        return !needle || i.displayName.toLowerCase().indexOf(needle) >= 0 || i.name.indexOf(needle) >= 0;
+      }).forEach(function (integration) {
+        list.appendChild(el("li", {}, [el("button", {
+          type: "button", class: "weir-int", "data-integration": integration.name,
+          onclick: function () { choose(integration); }
+        }, [logo(integration), el("span", { class: "weir-int-name", text: integration.displayName }),
+            el("span", { class: "weir-int-cat", text: categoryLabel(integration.category) })])]));
+      });
+      if (!list.firstChild) list.appendChild(el("li", { class: "weir-empty", text: "No integration matches." }));
+      reportHeight();
+    }
+    var body = [el("p", { class: "weir-muted", text: "Choose the account to connect." })];
+    if (integrations.length > 6) {
+      search = el("input", { type: "search", class: "weir-input", placeholder: "Search integrations",
+                             "aria-label": "Search integrations", oninput: function () { fill(search.value); } });
+      body.push(search);
+    }
+    body.push(list);
+    fill("");
+    show("Connect an account", body, search || undefined);
+  }
+
+  function choose(integration) {
+    selected = integration;
+    spinner("Opening " + integration.displayName);
+    gql("mutation($n:String!){selectIntegration(input:{integrationName:$n}){" + STATE_FIELDS + "}}",
+        { n: integration.name }).then(function () {
+      toHost("integration_selected", { integration: integration.name });
+      if (integration.oauth || !integration.formAuthType) showOAuth(integration); else showForm(integration);
+    }, failed);
+  }
+
+  function showOAuth(integration) {
+    var button = el("button", { type: "button", class: "weir-primary", "data-action": "oauth",
+                                onclick: function () { startOAuth(integration); },
+                                text: "Connect with " + integration.displayName });
+    var other = integration.formAuthType ? el("button", { type: "button", class: "weir-link",
+      onclick: function () { showForm(integration); }, text: "Use an API key instead" }) : null;
+    show(integration.displayName, [logo(integration),
+      el("p", { class: "weir-muted", text: "You will sign in to " + integration.displayName +
+        " and approve access. Weir never sees your password." }), button, other, backLink()], button);
+  }
+
+  function backLink() {
+    if (integrations.length < 2) return null;
+    return el("button", { type: "button", class: "weir-link", onclick: showList, text: "Choose another" });
+  }
+
+  function startOAuth(integration) {
+    var framed = window.top !== window;
+    if (framed) {
+      // Providers refuse to be framed: consent opens in a popup that reports back to us.
+      consentPopup = window.open("", "weir-consent", "popup=yes,width=520,height=700");
+      if (!consentPopup) {
+        showError("Your browser blocked the sign-in window. Allow popups for this site and try again.",
+                  "POPUP_BLOCKED", function () { showOAuth(integration); });
+        return;
+      }
+    } else {
+      store({ token: token, mode: data.mode, hostOrigin: data.hostOrigin });
+    }
+    spinner("Waiting for " + integration.displayName);
+    gql("mutation($p:Boolean!){startOAuth(input:{consentInPopup:$p}){authorizeUrl}}", { p: framed })
+      .then(function (result) {
+        toHost("oauth_started", { integration: integration.name });
+        if (!framed) { window.location.assign(result.startOAuth.authorizeUrl); return; }
+        consentPopup.location.href = result.startOAuth.authorizeUrl;
+        consentPoll = setInterval(function () { if (consentPopup.closed) finishConsent(true); }, 500);
+      }, function (error) { if (consentPopup) consentPopup.close(); failed(error); });
+  }
+
+  function finishConsent(windowClosed) {
+    clearInterval(consentPoll);
+    gql("query{connectSessionState{" + STATE_FIELDS + "}}").then(function (result) {
+      var state = result.connectSessionState;
+      if (state.status === "COMPLETED") succeeded(state);
+      else if (state.status === "FAILED") showError(state.errorMessage, state.errorCode, retry);
+      else if (windowClosed) showError("The sign-in window was closed before you finished.", "WINDOW_CLOSED", retry);
+    }, failed);
+  }
+
+  function retry() {
+    if (selected) choose(selected); else showList();
+  }
+
+  // -- forms generated from the auth-field JSON Schema ----------------------------------
+  function formFields(integration) {
+    var type = integration.formAuthType;
+    var schema = integration.authFieldsSchema;
+    if (type === "SECRET_TEXT") {
+      return [{ name: "secret_text", title: "API key", secret: true, required: true, type: "string",
+                help: "Paste the key from your " + integration.displayName + " settings." }];
+    }
+    if (type === "BASIC_AUTH" && !schema) {
+      schema = { required: ["username", "password"], properties: {
+        username: { type: "string", title: "Username" },
+        password: { type: "string", title: "Password", format: "password" } } };
+    }
+    if (!schema || !schema.properties) return [];
+    var required = schema.required || [];
+    return Object.keys(schema.properties).map(function (name) {
+      var p = schema.properties[name];
+      return { name: name, title: p.title || name, help: p.description, type: p.type || "string",
+               required: required.indexOf(name) >= 0, enumValues: p["enum"], defaultValue: p["default"],
+               secret: p.format === "password" || p.writeOnly === true || p["x-secret"] === true ||
+                 p.airbyte_secret === true || secretName(name),
+               pattern: p.pattern, minLength: p.minLength, maxLength: p.maxLength,
+               minimum: p.minimum, maximum: p.maximum };
+    });
+  }
+
+  // The same rule as the server's vault: a field named like a secret is one.
+  function secretName(name) {
+    var lowered = name.toLowerCase();
+    return ["password", "secret", "token", "api_key", "apikey", "private_key", "key"].some(function (part) {
+      return lowered === part || lowered.slice(-(part.length + 1)) === "_" + part;
+    });
+  }
+
+  function fieldControl(field) {
+    var id = "weir-f-" + field.name;
+    var control;
+    var describedBy = id + "-error" + (field.help ? " " + id + "-help" : "");
+    var common = { id: id, name: field.name, "aria-describedby": describedBy, required: field.required };
+    if (field.enumValues) {
+      control = el("select", Object.assign({ class: "weir-input" }, common),
+        (field.required ? [] : [el("option", { value: "", text: "—" })]).concat(field.enumValues.map(function (v) {
+          return el("option", { value: String(v), text: String(v), selected: v === field.defaultValue });
+        })));
+    } else if (field.type === "boolean") {
+      control = el("input", Object.assign({ type: "checkbox", class: "weir-check", checked: field.defaultValue === true }, common));
+    } else {
+      control = el("input", Object.assign({
+        class: "weir-input", autocomplete: field.secret ? "off" : "on", spellcheck: "false",
+        type: field.secret ? "password" : (field.type === "integer" || field.type === "number") ? "number" : "text",
+        value: field.defaultValue !== undefined ? String(field.defaultValue) : null,
+        step: field.type === "integer" ? "1" : field.type === "number" ? "any" : null
+      }, common));
+    }
+    return el("div", { class: "weir-field", "data-field": field.name }, [
+      el("label", { for: id, text: field.title + (field.required ? "" : " (optional)") }),
+      control,
+      field.help ? el("p", { id: id + "-help", class: "weir-help", text: field.help }) : null,
+      el("p", { id: id + "-error", class: "weir-error", "aria-live": "polite" })
+    ]);
+  }
+
+  function setFieldError(form, name, message) {
+    var box = form.querySelector('[data-field="' + name + '"]');
+    if (!box) return false;
+    box.querySelector(".weir-error").textContent = message || "";
+    var control = box.querySelector("input,select");
+    if (message) control.setAttribute("aria-invalid", "true"); else control.removeAttribute("aria-invalid");
+    return true;
+  }
+
+  function validate(field, raw) {
+    if (field.type === "boolean") return null;
+    if (raw === "" || raw === null) return field.required ? "This field is required." : null;
+    if (field.type === "integer" && !/^-?\d+$/.test(raw)) return "Enter a whole number.";
+    if (field.type === "number" && isNaN(Number(raw))) return "Enter a number.";
+    if (field.minimum !== undefined && Number(raw) < field.minimum) return "Must be at least " + field.minimum + ".";
+    if (field.maximum !== undefined && Number(raw) > field.maximum) return "Must be at most " + field.maximum + ".";
+    if (field.minLength && raw.length < field.minLength) return "Must be at least " + field.minLength + " characters.";
+    if (field.maxLength && raw.length > field.maxLength) return "Must be at most " + field.maxLength + " characters.";
+    if (field.pattern && !new RegExp(field.pattern).test(raw)) return "This value is not in the expected format.";
+    return null;
+  }
+
+  function showForm(integration) {
+    var fields = formFields(integration);
+    var general = el("p", { class: "weir-error weir-general", role: "alert" });
+    var submit = el("button", { type: "submit", class: "weir-primary", text: "Connect" });
+    var form = el("form", { class: "weir-form", novalidate: true }, fields.map(fieldControl).concat([general, submit]));
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      general.textContent = "";
+      var credentials = {};
+      var firstBad = null;
+      fields.forEach(function (field) {
+        var control = form.elements[field.name];
+        var raw = field.type === "boolean" ? control.checked : control.value.trim();
+        var problem = validate(field, raw);
+        setFieldError(form, field.name, problem);
+        if (problem && !firstBad) firstBad = control;
+        if (raw === "" || raw === null) return;
+        credentials[field.name] = field.type === "integer" || field.type === "number" ? Number(raw) : raw;
+      });
+      if (firstBad) { firstBad.focus(); return; }
+      submit.disabled = true;
+      submit.textContent = "Connecting…";
+      gql("mutation($c:JSON!,$n:String){submitCredentials(input:{credentials:$c,integrationName:$n}){" +
+          STATE_FIELDS + "}}", { c: credentials, n: integration.name })
+        .then(function (result) { succeeded(result.submitCredentials); }, function (error) {
+          submit.disabled = false;
+          submit.textContent = "Connect";
+          if (error.code !== "VALIDATION_FAILED") { failed(error); return; }
+          var focusTarget = null;
+          error.fields.forEach(function (problem) {
+            var name = problem.field.replace(/^input\.(credentials|props)\.?/, "").split(".")[0];
+            if (setFieldError(form, name, problem.message)) focusTarget = focusTarget || form.elements[name];
+            else general.textContent = problem.message;
+          });
+          (focusTarget || submit).focus();
+          reportHeight();
+        });
+    });
+    var note = fields.length ? null : el("p", { class: "weir-muted",
+      text: integration.displayName + " needs no credentials." });
+    var other = integration.oauth ? el("button", { type: "button", class: "weir-link",
+      onclick: function () { showOAuth(integration); }, text: "Sign in with " + integration.displayName + " instead" }) : null;
+    show(integration.displayName, [logo(integration), note, form, other, backLink()],
+         form.querySelector("input,select") || submit);
+  }
+
+  // -- outcomes ------------------------------------------------------------------------
+  function succeeded(state) {
+    store(null);
+    toHost("success", { connectionId: state.connectionId, sessionId: data.sessionId });
+    if (state.redirectUrl && (data.mode === "redirect" || data.mode === "page")) {
+      spinner("Connected. Returning to the app");
+      window.location.replace(state.redirectUrl);
+      return;
+    }
+    var done = el("button", { type: "button", class: "weir-primary", onclick: closePage, text: "Done" });
+    show("Connected", [el("div", { class: "weir-ok", "aria-hidden": "true", text: "\u2713" }),
+      el("p", { class: "weir-muted", text: "Your account is connected. You can close this window." }),
+      data.mode === "inline" || data.mode === "page" ? null : done], data.mode === "inline" ? undefined : done);
+    if (data.mode === "popup") setTimeout(function () { window.close(); }, 1500);
+  }
+
+  function showError(message, code, again) {
+    toHost("error", { code: code || "UNKNOWN", message: message });
+    var buttons = [];
+    if (again) buttons.push(el("button", { type: "button", class: "weir-primary", onclick: again, text: "Try again" }));
+    if (data.redirectUrl) buttons.push(el("a", { class: "weir-link", href: data.redirectUrl, text: "Return to the app" }));
+    show("Something went wrong", [el("p", { class: "weir-error weir-general", role: "alert", text: message })]
+      .concat(buttons), buttons[0]);
+  }
+
+  function failed(error) {
+    var code = error && error.code;
+    if (code === "UNAUTHENTICATED") showError("This connect link has expired. Ask the app for a new one.", "TOKEN_EXPIRED");
+    else showError((error && error.message) || "Something went wrong.", code || "NETWORK_ERROR", retry);
+  }
+
+  // -- focus stays inside the dialog; Escape closes it ----------------------------------
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && (data.mode === "modal" || data.mode === "popup")) { closePage(); return; }
+    if (event.key !== "Tab" || data.mode !== "modal") return;
+    var focusable = app.querySelectorAll("button:not([disabled]),input,select,a[href],[tabindex='0']");
+    if (!focusable.length) return;
+    var first = focusable[0], last = focusable[focusable.length - 1];
+    if (event.shiftKey && (document.activeElement === first || !app.contains(document.activeElement))) {
+      event.preventDefault(); last.focus();
+    } else if (!event.shiftKey && document.activeElement === last) {
+      event.preventDefault(); first.focus();
+    }
+  });
+
+  // -- the OAuth callback page ----------------------------------------------------------
+  function callback() {
+    if (data.consentInPopup) {
+      if (window.opener) window.opener.postMessage({ weir: 1, type: "consent_result" }, data.weirOrigin);
+      show(data.status === "COMPLETED" ? "Connected" : "Something went wrong", [
+        el("p", { class: "weir-muted", text: data.errorMessage || "You can close this window." })]);
+      setTimeout(function () { window.close(); }, 300);
+      return;
+    }
+    var saved = stored();
+    token = saved.token || null;
+    data.mode = saved.mode || "page";
+    data.hostOrigin = (data.allowedOrigins || []).indexOf(saved.hostOrigin) >= 0 ? saved.hostOrigin : null;
+    hostWindow = data.mode === "popup" ? window.opener : null;
+    hostReady = true;
+    document.documentElement.setAttribute("data-mode", data.mode);
+    if (data.status === "COMPLETED") {
+      succeeded({ connectionId: data.connectionId, redirectUrl: data.redirectUrl });
+    } else {
+      showError(data.errorMessage || "Signing in did not work.", data.errorCode, token ? function () {
+        window.location.assign("/connect?token=" + encodeURIComponent(token) + "&mode=" + data.mode +
+          (data.hostOrigin ? "&origin=" + encodeURIComponent(data.hostOrigin) : ""));
+      } : null);
+    }
+  }
+
+  // -- start ---------------------------------------------------------------------------
+  if (data.view === "callback") { callback(); return; }
+  toHost("ready");
+  if (data.view === "error") { showError(data.errorMessage, data.errorCode, null); return; }
+  if (data.status === "COMPLETED") { succeeded({ connectionId: data.connectionId, redirectUrl: data.redirectUrl }); return; }
+  if (integrations.length === 1) {
+    choose(integrations[0]);
+  } else {
+    showList();
+  }
+})();
