@@ -74,3 +74,35 @@ async def test_sync_runs_and_syncs_record_their_events(owner, settings, key_ring
     delivered = await WebhookDelivery.filter(endpoint_id=endpoint.endpoint.id).order_by("id")
     assert [d.event_type for d in delivered] == ["sync_run.started", "sync_run.failed",
                                                  "elt_sync.updated"]
+
+
+async def test_connect_session_moves_record_their_events(owner, settings, key_ring, receiver,
+                                                         dispatcher):
+    from server.connect.service import transition
+
+    endpoint = await service.create_endpoint(
+        scope=owner.scope, settings=settings, key_ring=key_ring, workspace_id=owner.workspace_id,
+        url=receiver.url, event_types=["connect_session.completed", "connect_session.failed"])
+    session = await ConnectSession.create(
+        id=ids.new_id("connect_session"), organization_id=owner.scope.organization_id,
+        workspace_id=owner.workspace_id, token_hash=TOKEN_HASH, status="PENDING",
+        expires_at=datetime.now(UTC) + timedelta(minutes=30),
+    )
+    session = await transition(session=session, status="CONNECTING", bus=None,
+                               integration_name="openai")
+    session = await transition(session=session, status="FAILED", bus=None,
+                               error_code="CHECK_FAILED", error_message="key refused")
+    session = await transition(session=session, status="CONNECTING", bus=None)
+    connection = await make_connection(owner.scope, owner.workspace_id, settings, key_ring)
+    await transition(session=session, status="COMPLETED", bus=None, connection_id=connection.id)
+
+    await dispatcher.drain()
+    await dispatcher.drain()
+    sent = [json.loads(request.body) for request in receiver.received]
+    assert [(d["type"], d["data"]["status"]) for d in sent] == [
+        ("connect_session.failed", "FAILED"), ("connect_session.completed", "COMPLETED")]
+    assert sent[0]["data"]["errorCode"] == "CHECK_FAILED"
+    assert sent[1]["data"]["connectionId"] == connection.id
+    assert TOKEN_HASH not in json.dumps(sent)
+    assert {d.status for d in await WebhookDelivery.filter(endpoint_id=endpoint.endpoint.id)} \
+        == {"SUCCEEDED"}
