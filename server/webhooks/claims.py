@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, RawSQL
 from tortoise.transactions import in_transaction
 
 from server.config import Settings
@@ -33,19 +33,14 @@ class Claim:
     token: str
 
 
-async def _queue_heads(candidates: list[WebhookDelivery]) -> dict[tuple[str, str], str]:
-    """The lowest PENDING event id of each (endpoint, object) queue the candidates are in."""
-    rows = await WebhookDelivery.filter(
-        status="PENDING",
-        endpoint_id__in=list({c.endpoint_id for c in candidates}),
-        object_id__in=list({c.object_id for c in candidates}),
-    ).values_list("endpoint_id", "object_id", "event_id")
-    heads: dict[tuple[str, str], str] = {}
-    for endpoint_id, object_id, event_id in rows:
-        key = (endpoint_id, object_id)
-        if key not in heads or event_id < heads[key]:
-            heads[key] = event_id
-    return heads
+# True when an earlier event of the same object is still PENDING for the same endpoint.
+_BLOCKED = RawSQL(
+    "EXISTS (SELECT 1 FROM webhook_deliveries AS earlier"
+    " WHERE earlier.endpoint_id = webhook_deliveries.endpoint_id"
+    " AND earlier.object_id = webhook_deliveries.object_id"
+    " AND earlier.status = 'PENDING'"
+    " AND earlier.event_id < webhook_deliveries.event_id)"
+)
 
 
 def _unclaimed(now: datetime) -> Q:
@@ -54,39 +49,31 @@ def _unclaimed(now: datetime) -> Q:
 
 async def claim_due(*, settings: Settings, now: datetime, limit: int) -> list[Claim]:
     """Claim up to ``limit`` due deliveries of enabled endpoints, heads of their queues only."""
-    candidates = await (
-        WebhookDelivery.filter(status="PENDING", next_attempt_at__lte=now, endpoint__enabled=True)
-        .filter(_unclaimed(now))
-        .order_by("next_attempt_at", "event_id")
-        .limit(limit * 4)
-    )
-    if not candidates:
-        return []
-    heads = await _queue_heads(candidates)
-    # Not the head: an earlier event of the same object is still pending for that endpoint.
-    eligible = [c.id for c in candidates
-                if heads.get((c.endpoint_id, c.object_id)) == c.event_id]
     token = secrets.token_hex(16)
     until = now + timedelta(seconds=lease_seconds(settings))
-    claimed: list[Claim] = []
     async with in_transaction():
         query = (
-            WebhookDelivery.filter(id__in=eligible, status="PENDING")
+            WebhookDelivery.filter(status="PENDING", next_attempt_at__lte=now,
+                                   endpoint__enabled=True)
             .filter(_unclaimed(now))
+            # Blocked rows are left out in SQL, so a long queue behind a failing head never
+            # crowds out the other objects' deliveries.
+            .annotate(blocked=_BLOCKED)
+            .filter(blocked=False)
             .order_by("next_attempt_at", "event_id")
             .limit(limit)
         )
         if is_postgres(settings.effective_database_url):
             # Other dispatchers skip the rows this one is claiming instead of waiting for them.
-            query = query.select_for_update(skip_locked=True)
+            query = query.select_for_update(skip_locked=True, of=("webhook_deliveries",))
         chosen = [row.id for row in await query]  # (values_list would drop FOR UPDATE)
-        if chosen:
-            # Conditional: on SQLite this is the claim itself (it only takes rows nobody holds);
-            # the token then says which rows this dispatcher got.
-            await WebhookDelivery.filter(
-                Q(id__in=chosen, status="PENDING") & _unclaimed(now)
-            ).update(claimed_until=until, claim_token=token)
-            rows = await WebhookDelivery.filter(claim_token=token).order_by(
-                "next_attempt_at", "event_id")
-            claimed = [Claim(delivery=row, token=token) for row in rows]
-    return claimed
+        if not chosen:
+            return []
+        # Conditional: on SQLite this is the claim itself (it only takes rows nobody holds);
+        # the token then says which rows this dispatcher got.
+        await WebhookDelivery.filter(
+            Q(id__in=chosen, status="PENDING") & _unclaimed(now)
+        ).update(claimed_until=until, claim_token=token)
+        rows = await WebhookDelivery.filter(claim_token=token).order_by(
+            "next_attempt_at", "event_id")
+    return [Claim(delivery=row, token=token) for row in rows]

@@ -285,3 +285,22 @@ async def test_concurrent_dispatchers_never_claim_the_same_delivery(owner, setti
     claimed = [claim.delivery.id for batch in batches for claim in batch]
     assert len(claimed) == len(set(claimed)) == 12
     assert await WebhookDelivery.filter(claim_token__isnull=False).count() == 12
+
+
+async def test_a_blocked_object_does_not_starve_the_others(owner, endpoint, receiver,
+                                                           dispatcher):
+    from server.webhooks.outbox import record_event
+
+    async def event(object_id: str) -> None:
+        await record_event(organization_id=owner.scope.organization_id,
+                           workspace_id=owner.workspace_id, type="connection.status_changed",
+                           payload={"id": object_id}, object_id=object_id)
+
+    receiver.script = [500]
+    await event("conn_busy")
+    assert await dispatcher.run() == 1  # fails: the rest of conn_busy now waits behind it
+    for _ in range(300):
+        await event("conn_busy")
+    await event("conn_other")
+    assert await dispatcher.run(limit=10) == 1
+    assert json.loads(receiver.received[-1].body)["data"]["id"] == "conn_other"
