@@ -231,7 +231,7 @@ async def redeliver_event(*, scope: Scope, event_id: str, endpoint_id: str | Non
     if event.workspace_id is not None:
         endpoints = endpoints.filter(workspace_id=event.workspace_id)
     if endpoint_id is not None:
-        targets = [row for row in await endpoints.filter(id=endpoint_id)]
+        targets = list(await endpoints.filter(id=endpoint_id))
         if not targets:
             raise NotFound("webhook endpoint", endpoint_id)
     else:

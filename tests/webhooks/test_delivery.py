@@ -304,3 +304,32 @@ async def test_a_blocked_object_does_not_starve_the_others(owner, endpoint, rece
     await event("conn_other")
     assert await dispatcher.run(limit=10) == 1
     assert json.loads(receiver.received[-1].body)["data"]["id"] == "conn_other"
+
+
+async def test_signing_secrets_follow_an_encryption_key_rotation(owner, settings, receiver,
+                                                                 dispatcher):
+    from server.crypto import generate_key_spec, parse_key_ring
+    from server.vault import rotate_all, verify_key_ring
+
+    old, new = generate_key_spec("old"), generate_key_spec("new")
+    old_ring = parse_key_ring(old)
+    created = await service.create_endpoint(
+        scope=owner.scope, settings=settings, key_ring=old_ring,
+        workspace_id=owner.workspace_id, url=receiver.url, event_types=["connection.created"])
+    rotated = await service.rotate_secret(scope=owner.scope, settings=settings,
+                                          key_ring=old_ring, endpoint_id=created.endpoint.id,
+                                          grace_seconds=3600, now=dispatcher.clock.now)
+    both = parse_key_ring(f"{new},{old}")
+    counts = await rotate_all(key_ring=both)
+    assert counts.rotated >= 2
+    only_new = parse_key_ring(new)
+    await verify_key_ring(key_ring=only_new)  # nothing is left sealed with the old key
+
+    dispatcher.key_ring = only_new
+    await make_connection(owner.scope, owner.workspace_id, settings, dispatcher.key_ring)
+    await dispatcher.run()
+    request = receiver.received[-1]
+    timestamp = request.headers["weir-timestamp"]
+    assert header_values(request.headers["weir-signature"]) == [
+        independent_signatures(rotated.secret, timestamp, request.body),
+        independent_signatures(created.secret, timestamp, request.body)]
