@@ -71,7 +71,8 @@ async def test_sync_runs_and_syncs_record_their_events(owner, settings, key_ring
     assert events[1].payload["syncId"] == sync.id and events[1].payload["status"] == "FAILED"
     updated = await WebhookEvent.get(type="elt_sync.updated")
     assert updated.payload["enabled"] is True and updated.payload["destinationSchema"] == "crm"
-    delivered = await WebhookDelivery.filter(endpoint_id=endpoint.endpoint.id).order_by("id")
+    delivered = await WebhookDelivery.filter(endpoint_id=endpoint.endpoint.id).order_by(
+        "event_id")
     assert [d.event_type for d in delivered] == ["sync_run.started", "sync_run.failed",
                                                  "elt_sync.updated"]
 
