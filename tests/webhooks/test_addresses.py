@@ -23,6 +23,11 @@ PRIVATE_URLS = [
     "http://0.0.0.0/hooks",
     "http://[::ffff:127.0.0.1]/hooks",
     "http://224.0.0.1/hooks",
+    # Other spellings of 127.0.0.1 that resolvers accept.
+    "http://2130706433/hooks",
+    "http://0x7f.1/hooks",
+    "http://0177.0.0.1/hooks",
+    "http://127.1/hooks",
 ]
 
 
