@@ -108,3 +108,18 @@ async def test_a_pinned_request_keeps_the_host_name_for_http_and_tls():
     assert request.url.host == "93.184.216.34"
     assert request.headers["host"] == "hooks.example.com"
     assert request.extensions["sni_hostname"] == "hooks.example.com"
+
+
+async def test_changing_the_url_is_checked_the_same_way(owner, settings, key_ring):
+    production = settings.replace(env="production")
+    created = await service.create_endpoint(
+        scope=owner.scope, settings=production, key_ring=key_ring,
+        workspace_id=owner.workspace_id, url="https://93.184.216.34/hooks",
+        event_types=["connection.created"])
+    with pytest.raises(ValidationFailed) as refused:
+        await service.update_endpoint(scope=owner.scope, settings=production,
+                                      endpoint_id=created.endpoint.id,
+                                      url="http://169.254.169.254/latest/meta-data")
+    assert refused.value.errors[0].field == "input.url"
+    unchanged = await service.get_endpoint(scope=owner.scope, endpoint_id=created.endpoint.id)
+    assert unchanged.url == "https://93.184.216.34/hooks"
