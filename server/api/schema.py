@@ -21,6 +21,7 @@ from strawberry.extensions import (
 from server.api.connect import ConnectMutation, ConnectQuery, ConnectSubscription
 from server.api.connections import ConnectionsMutation, ConnectionsQuery, ConnectionsSubscription
 from server.api.errors import WeirErrorFormatter
+from server.api.execution import FastExecutor
 from server.api.integrations import IntegrationsQuery
 from server.api.orgs import OrgsMutation, OrgsQuery, OrgsSubscription
 from server.api.webhooks import WebhooksMutation, WebhooksQuery
@@ -71,8 +72,13 @@ class WeirSchema(strawberry.Schema):
 
 
 def build_schema(
-    settings: Settings | None = None, extra_extensions: list[type[SchemaExtension]] | None = None
+    settings: Settings | None = None,
+    extra_extensions: list[type[SchemaExtension]] | None = None,
+    *,
+    fast_execution: bool = True,
 ) -> strawberry.Schema:
+    """The schema with Weir's extensions. ``fast_execution`` runs queries through the compiled
+    executor of server.api.fast_execution (same results; off only to compare against it)."""
     settings = settings or Settings()
     # The limit rules are built once: the validation cache is keyed by the rule classes, and
     # these limiters define a new class per instance.
@@ -92,7 +98,8 @@ def build_schema(
     if not settings.graphql_introspection:
         extensions.append(DisableIntrospection)
     return WeirSchema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
+        execution_context_class=FastExecutor if fast_execution else None,
     )
 
 

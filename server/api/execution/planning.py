@@ -1,0 +1,197 @@
+"""Planning an operation: graphql-core's own field collection, done once per schema,
+operation and values of the variables its ``@skip``/``@include`` read, turned into closures
+(see running.py) that know, for every field, whether to read an attribute or call a resolver."""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+from graphql import (
+    GraphQLBoolean,
+    GraphQLField,
+    GraphQLID,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLString,
+    OperationType,
+    Undefined,
+    is_leaf_type,
+    visit,
+)
+from graphql.execution.collect_fields import collect_fields, collect_subfields
+from graphql.language import DirectiveNode, Visitor
+from strawberry.types.field import StrawberryField
+
+from server.api.execution.running import (
+    Field,
+    Value,
+    attribute_field,
+    constant,
+    leaf_value,
+    list_value,
+    object_value,
+    resolver_field,
+)
+
+if TYPE_CHECKING:
+    from server.api.execution.executor import FastExecutor
+
+log = logging.getLogger("weir.graphql")
+
+_PLAN_CACHE_SIZE = 512
+
+
+class _Unsupported(Exception):
+    """The operation uses something the planner does not compile."""
+
+
+class _OperationPlans:
+    """The plans of one operation, one per combination of its directive variables' values."""
+
+    __slots__ = ("by_values", "operation", "schema", "variables")
+
+    def __init__(self, schema: Any, operation: Any, variables: tuple[str, ...]) -> None:
+        self.schema, self.operation, self.variables = schema, operation, variables
+        self.by_values: dict[tuple[Any, ...], tuple[Field, ...] | None] = {}
+
+
+# Plans by (schema, operation) ids; each entry keeps both alive, so an id is never reused
+# while its entry exists.
+_plans: OrderedDict[tuple[int, int], _OperationPlans] = OrderedDict()
+
+
+def plan_for(executor: FastExecutor) -> tuple[Field, ...] | None:
+    """The operation's plan for these variable values; ``None`` when it is not compiled
+    (remembered too, so the next request goes straight to graphql-core)."""
+    schema, operation = executor.schema, executor.operation
+    key = (id(schema), id(operation))
+    plans = _plans.get(key)
+    if plans is None or plans.schema is not schema or plans.operation is not operation:
+        plans = _OperationPlans(schema, operation, _directive_variables(executor))
+        _plans[key] = plans
+        if len(_plans) > _PLAN_CACHE_SIZE:
+            _plans.popitem(last=False)
+    else:
+        _plans.move_to_end(key)
+    coerced = executor.variable_values.coerced
+    values = tuple(coerced.get(name, Undefined) for name in plans.variables)
+    if values in plans.by_values:
+        return plans.by_values[values]
+    fields: tuple[Field, ...] | None = None
+    try:
+        fields = _plan_operation(executor)
+    except (_Unsupported, RecursionError):
+        pass
+    except Exception:
+        # Not a construct we skip on purpose: most likely graphql-core or Strawberry changed
+        # under us. The operation still runs (through graphql-core); say so once.
+        name = operation.name.value if operation.name else "anonymous"
+        log.warning("fast execution is off for operation %s", name, exc_info=True)
+    plans.by_values[values] = fields
+    return fields
+
+
+def _directive_variables(executor: FastExecutor) -> tuple[str, ...]:
+    """Names of the variables read by directives of the operation or its fragments: field
+    collection (``@skip``/``@include``) depends on their values, and only on theirs."""
+    names: set[str] = set()
+
+    class Collect(Visitor):
+        def enter_directive(self, node: DirectiveNode, *_: Any) -> None:
+            for argument in node.arguments or ():
+                visit(argument, Variables())
+
+    class Variables(Visitor):
+        def enter_variable(self, node: Any, *_: Any) -> None:
+            names.add(node.name.value)
+
+    visit(executor.operation, Collect())
+    for fragment in executor.fragment_definitions.values():
+        visit(fragment, Collect())
+    return tuple(sorted(names))
+
+
+def _plan_operation(executor: FastExecutor) -> tuple[Field, ...]:
+    root_type = executor.schema.get_root_type(OperationType.QUERY)
+    if root_type is None:
+        raise _Unsupported("no query type")
+    collected = collect_fields(
+        executor.schema, executor.fragments, executor.variable_values, root_type,
+        executor.operation, executor.hide_suggestions,
+    )
+    fields, _ = _plan_fields(executor, root_type, collected.grouped_field_set)
+    return fields
+
+
+def _plan_fields(
+    executor: FastExecutor, parent_type: GraphQLObjectType, grouped: Any
+) -> tuple[tuple[Field, ...], bool]:
+    fields, needs_path = [], False
+    for key, details_list in grouped.items():
+        if any(d.defer_usage is not None or d.fragment_variable_values is not None
+               for d in details_list):
+            raise _Unsupported("@defer or fragment arguments")
+        name = details_list[0].node.name.value
+        if name == "__typename":
+            fields.append((key, constant(parent_type.name)))
+            continue
+        if name.startswith("__"):
+            raise _Unsupported("introspection")
+        field_def = executor.schema.get_field(parent_type, name)
+        if field_def is None or field_def.resolve is None:
+            raise _Unsupported(f"field {name}")
+        value = _plan_value(executor, field_def.type, details_list)
+        attribute = _plain_attribute(field_def)
+        if attribute is not None:
+            fields.append((key, attribute_field(key, attribute, parent_type.name, value)))
+            needs_path = needs_path or value.needs_path
+        else:
+            fields.append((key, resolver_field(key, field_def, details_list, parent_type,
+                                                value)))
+            needs_path = True
+    return tuple(fields), needs_path
+
+
+def _plain_attribute(field_def: GraphQLField) -> str | None:
+    """The attribute a field reads, when graphql-core would only call Strawberry's resolver
+    for a basic field (no resolver, extension, permission or argument) reading it with
+    ``getattr``; otherwise ``None`` and the resolver is called."""
+    field = (field_def.extensions or {}).get("strawberry-definition")
+    if (
+        isinstance(field, StrawberryField)
+        and getattr(field_def.resolve, "__name__", None) == "_get_basic_result"
+        and field.is_basic_field
+        and field.default_resolver is getattr
+        and type(field).get_result is StrawberryField.get_result
+        and not field_def.args
+    ):
+        return field.python_name
+    return None
+
+
+def _plan_value(executor: FastExecutor, type_: Any, details_list: Any) -> Value:
+    nullable = not isinstance(type_, GraphQLNonNull)
+    if not nullable:
+        type_ = type_.of_type
+    if isinstance(type_, GraphQLList):
+        item = _plan_value(executor, type_.of_type, details_list)
+        return Value(list_value(item, nullable), item.needs_path)
+    if is_leaf_type(type_):
+        # Coercion returns these unchanged (graphql-core's String and ID: a str, Boolean: a
+        # bool); checked by exact type, so subclasses still go through coercion.
+        unchanged = str if type_ is GraphQLString or type_ is GraphQLID else (
+            bool if type_ is GraphQLBoolean else None
+        )
+        return Value(leaf_value(type_, nullable, unchanged), False, unchanged)
+    if isinstance(type_, GraphQLObjectType) and type_.is_type_of is None:
+        collected = collect_subfields(
+            executor.schema, executor.fragments, executor.variable_values, executor.operation,
+            type_, details_list, executor.hide_suggestions,
+        )
+        fields, needs_path = _plan_fields(executor, type_, collected.grouped_field_set)
+        return Value(object_value(fields, nullable), needs_path)
+    raise _Unsupported(f"type {type_}")
+

@@ -1,0 +1,214 @@
+"""Running a plan: each planned field or value is a closure that takes the executor, the
+source object (or value) and the response path, and returns the completed result or, when
+something below had to be awaited, one of our coroutines."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from types import CoroutineType
+from typing import TYPE_CHECKING, Any
+
+from graphql import GraphQLField, GraphQLObjectType, Undefined
+from graphql.execution.values import get_argument_values
+from graphql.pyutils import Path
+
+if TYPE_CHECKING:
+    from server.api.execution.executor import FastExecutor
+
+# Runs a planned field or value: (executor, source or value, path) -> result or our coroutine.
+Run = Callable[["FastExecutor", Any, Path | None], Any]
+
+
+class Abandon(Exception):
+    """The fast path cannot guarantee graphql-core's result; run graphql-core instead."""
+
+
+class Value:
+    """How to complete a value of one output type: ``run``; whether any resolver below it
+    needs a response path (without one, paths are never built); for a leaf, the one Python
+    type its coercion returns unchanged, if any."""
+
+    __slots__ = ("needs_path", "run", "unchanged")
+
+    def __init__(self, run: Run, needs_path: bool, unchanged: type | None = None) -> None:
+        self.run, self.needs_path, self.unchanged = run, needs_path, unchanged
+
+
+# A planned field: its response key and how to run it on a source object.
+Field = tuple[str, Run]
+
+
+def constant(value: Any) -> Run:
+    def run(executor: FastExecutor, source: Any, path: Path | None) -> Any:
+        return value
+
+    return run
+
+
+def attribute_field(key: str, attribute: str, parent_name: str, value: Value) -> Run:
+    complete, needs_path, unchanged = value.run, value.needs_path, value.unchanged
+    if unchanged is not None:
+        # The most common field of all: a str or bool attribute, returned as it is.
+        def run_leaf(executor: FastExecutor, source: Any, path: Path | None) -> Any:
+            result = getattr(source, attribute)
+            if type(result) is unchanged:
+                return result
+            if executor.is_awaitable(result):
+                return executor.await_and_complete(result, complete, None)
+            return complete(executor, result, None)
+
+        return run_leaf
+
+    def run(executor: FastExecutor, source: Any, path: Path | None) -> Any:
+        result = getattr(source, attribute)
+        field_path = Path(path, key, parent_name) if needs_path else None
+        if executor.is_awaitable(result):
+            return executor.await_and_complete(result, complete, field_path)
+        return complete(executor, result, field_path)
+
+    return run
+
+
+def resolver_field(
+    key: str, field_def: GraphQLField, details_list: Any, parent_type: GraphQLObjectType,
+    value: Value,
+) -> Run:
+    complete, resolve = value.run, field_def.resolve
+    nodes = [details.node for details in details_list]
+    first = nodes[0]
+    has_arguments = bool(field_def.args or first.arguments)
+    parent_name = parent_type.name
+
+    def run(executor: FastExecutor, source: Any, path: Path | None) -> Any:
+        field_path = Path(path, key, parent_name)
+        info = executor.build_resolve_info(field_def, nodes, parent_type, field_path)
+        arguments = get_argument_values(
+            field_def, first, executor.variable_values, None, executor.hide_suggestions
+        ) if has_arguments else {}
+        result = resolve(source, info, **arguments)  # type: ignore[misc]
+        if executor.is_awaitable(result):
+            return executor.await_and_complete(result, complete, field_path)
+        return complete(executor, result, field_path)
+
+    return run
+
+
+async def complete_later(
+    executor: FastExecutor, awaitable: Any, complete: Run, path: Path | None
+) -> Any:
+    completed = complete(executor, await awaitable, path)
+    if type(completed) is CoroutineType:
+        completed = await completed
+    return completed
+
+
+def run_fields(
+    executor: FastExecutor, fields: tuple[Field, ...], source: Any, path: Path | None
+) -> Any:
+    data: dict[str, Any] = {}
+    pending: list[str] | None = None
+    for key, run in fields:
+        result = data[key] = run(executor, source, path)
+        if type(result) is CoroutineType:
+            if pending is None:
+                pending = [key]
+            else:
+                pending.append(key)
+    if pending is None:
+        return data
+    return executor.later(_gather_fields(data, pending))
+
+
+async def _gather_fields(data: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    if len(keys) == 1:
+        data[keys[0]] = await data[keys[0]]
+        return data
+    for key, result in zip(keys, await _gather([data[key] for key in keys]), strict=True):
+        data[key] = result
+    return data
+
+
+async def _gather(awaitables: list[Any]) -> list[Any]:
+    # Every result is waited for before giving up, so no task is left running behind the
+    # fallback run.
+    results = await asyncio.gather(*awaitables, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise Abandon() from result
+    return results
+
+
+def leaf_value(type_: Any, nullable: bool, unchanged: type | None) -> Run:
+    coerce = type_.coerce_output_value
+
+    def run(executor: FastExecutor, value: Any, path: Path | None) -> Any:
+        if type(value) is unchanged:
+            return value
+        if value is None or value is Undefined:
+            if nullable:
+                return None
+            raise Abandon()
+        if isinstance(value, Exception):
+            raise Abandon()
+        coerced = coerce(value)
+        if coerced is None or coerced is Undefined:
+            raise Abandon()
+        return coerced
+
+    return run
+
+
+def object_value(fields: tuple[Field, ...], nullable: bool) -> Run:
+    def run(executor: FastExecutor, value: Any, path: Path | None) -> Any:
+        if value is None or value is Undefined:
+            if nullable:
+                return None
+            raise Abandon()
+        if isinstance(value, Exception):
+            raise Abandon()
+        return run_fields(executor, fields, value, path)
+
+    return run
+
+
+def list_value(item: Value, nullable: bool) -> Run:
+    complete, needs_path = item.run, item.needs_path
+
+    def run(executor: FastExecutor, value: Any, path: Path | None) -> Any:
+        if value is None or value is Undefined:
+            if nullable:
+                return None
+            raise Abandon()
+        if type(value) is not list and type(value) is not tuple:
+            raise Abandon()  # other iterables (and async ones) are left to graphql-core
+        is_awaitable = executor.is_awaitable
+        completed: list[Any] = []
+        pending: list[int] | None = None
+        for index, entry in enumerate(value):
+            item_path = Path(path, index, None) if needs_path else None
+            if is_awaitable(entry):
+                result = executor.await_and_complete(entry, complete, item_path)
+            else:
+                result = complete(executor, entry, item_path)
+            completed.append(result)
+            if type(result) is CoroutineType:
+                if pending is None:
+                    pending = [index]
+                else:
+                    pending.append(index)
+        if pending is None:
+            return completed
+        return executor.later(_gather_items(completed, pending))
+
+    return run
+
+
+async def _gather_items(completed: list[Any], indexes: list[int]) -> list[Any]:
+    if len(indexes) == 1:
+        completed[indexes[0]] = await completed[indexes[0]]
+        return completed
+    for index, result in zip(indexes, await _gather([completed[i] for i in indexes]),
+                             strict=True):
+        completed[index] = result
+    return completed
