@@ -186,3 +186,40 @@ async def test_another_tenant_sees_nothing(tenant, other_tenant, receiver, dispa
     assert _code(await other_tenant.graphql(CREATE, _input(tenant, receiver.url))) == "NOT_FOUND"
     assert (await other_tenant.data(EVENTS, {}))["webhookEvents"]["edges"] == []
     assert (await other_tenant.data(ENDPOINTS, {}))["webhookEndpoints"]["edges"] == []
+
+
+async def test_webhook_reads_take_the_fast_path_with_graphql_cores_json(app, tenant, receiver,
+                                                                        dispatcher, monkeypatch):
+    from server.api.execution import FastExecutor
+    from tests.api.test_fast_execution import Executors
+
+    fallbacks: list[str] = []
+    original = FastExecutor.execute_with_graphql_core
+
+    def recorded(self, serially=None):  # type: ignore[no-untyped-def]
+        fallbacks.append(self.operation.operation.value)
+        return original(self, serially)
+
+    receiver.script = [503]
+    created = (await tenant.data(CREATE, _input(tenant, receiver.url)))["createWebhookEndpoint"]
+    endpoint_id = created["endpoint"]["id"]
+    connection = await tenant.data(CREATE_CONNECTION,
+                                   {"w": tenant.workspace_id, "secret": SECRET_KEY})
+    await tenant.data(DELETE_CONNECTION, {"id": connection["createConnection"]["id"]})
+    await dispatcher.drain()
+    dispatcher.clock.advance(minutes=1)
+    await dispatcher.drain()
+    monkeypatch.setattr(FastExecutor, "execute_with_graphql_core", recorded)
+    executors = Executors(app, tenant.key)
+    for query, variables in [
+        (ENDPOINTS, {"w": tenant.workspace_id}),
+        (ENDPOINT, {"id": endpoint_id}),
+        (DELIVERIES, {"id": endpoint_id}),
+        (DELIVERIES, {"id": endpoint_id, "status": "SUCCEEDED"}),
+        (EVENTS, {"types": ["CONNECTION_CREATED"]}),
+        (EVENTS, {"first": 1}),
+    ]:
+        fast, reference = await executors.both(query, variables)
+        assert fast == reference, (query, variables)
+        assert '"errors"' not in fast
+    assert fallbacks == []
