@@ -133,4 +133,4 @@ async def prune_events(*, now: datetime, retention_days: int, batch: int = 1000)
             # (The count is ours: a driver may include the cascaded delivery rows in its own.)
             await WebhookEvent.filter(id__in=doomed).delete()
             deleted += len(doomed)
-        after = old[-1]
+        after = str(old[-1])
