@@ -9,6 +9,8 @@ from server.connections.models import Connection
 from server.orgs import service as orgs
 from server.orgs.models import EndUser, Workspace
 from server.scope import Scope
+from server.syncs import service as syncs
+from server.syncs.models import SourceStream
 
 
 class Loaders:
@@ -18,6 +20,9 @@ class Loaders:
         self.end_user: DataLoader[str, EndUser | None] = DataLoader(load_fn=self._end_users)
         self.connection: DataLoader[str, Connection | None] = DataLoader(
             load_fn=self._connections
+        )
+        self.sync_streams: DataLoader[str, list[SourceStream]] = DataLoader(
+            load_fn=self._sync_streams
         )
 
     async def _workspaces(self, keys: list[str]) -> list[Workspace | None]:
@@ -33,3 +38,7 @@ class Loaders:
             scope=self.scope, connection_ids=list(set(keys))
         )
         return [found.get(key) for key in keys]
+
+    async def _sync_streams(self, keys: list[str]) -> list[list[SourceStream]]:
+        found = await syncs.streams_of_syncs(scope=self.scope, sync_ids=list(set(keys)))
+        return [found.get(key, []) for key in keys]

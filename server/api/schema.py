@@ -24,6 +24,7 @@ from server.api.errors import WeirErrorFormatter
 from server.api.execution import FastExecutor
 from server.api.integrations import IntegrationsQuery
 from server.api.orgs import OrgsMutation, OrgsQuery, OrgsSubscription
+from server.api.syncs import SyncsMutation, SyncsQuery, SyncsSubscription
 from server.api.webhooks import WebhooksMutation, WebhooksQuery
 from server.api.workspace_integrations import (
     WorkspaceIntegrationsMutation,
@@ -34,18 +35,19 @@ from server.config import Settings
 
 @strawberry.type(description="Everything a client can read.")
 class Query(OrgsQuery, IntegrationsQuery, ConnectionsQuery, WorkspaceIntegrationsQuery,
-            ConnectQuery, WebhooksQuery):
+            ConnectQuery, SyncsQuery, WebhooksQuery):
     pass
 
 
 @strawberry.type(description="Everything a client can change.")
 class Mutation(OrgsMutation, ConnectionsMutation, WorkspaceIntegrationsMutation, ConnectMutation,
-               WebhooksMutation):
+               SyncsMutation, WebhooksMutation):
     pass
 
 
 @strawberry.type(description="Live updates over WebSocket (graphql-transport-ws).")
-class Subscription(OrgsSubscription, ConnectionsSubscription, ConnectSubscription):
+class Subscription(OrgsSubscription, ConnectionsSubscription, ConnectSubscription,
+                   SyncsSubscription):
     pass
 
 

@@ -37,6 +37,7 @@ log = logging.getLogger("weir.web")
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 LOGO_DIR = PACKAGE_DIR / "connectors" / "logos"
+EMBEDDED_SCHEDULER_INTERVAL_SECONDS = 5.0
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -112,6 +113,56 @@ async def logo(request: Request) -> Response:
     )
 
 
+class _Background:
+    """The embedded default's worker and scheduler, running inside the API process."""
+
+    def __init__(self) -> None:
+        self.broker: Any = None
+        self.worker: Any = None
+        self.scheduler: asyncio.Task[None] | None = None
+        self.webhooks: asyncio.Task[None] | None = None
+        self.stopping = asyncio.Event()
+
+    async def stop(self) -> None:
+        self.stopping.set()
+        if self.scheduler is not None:
+            await self.scheduler
+        if self.webhooks is not None:
+            await self.webhooks
+        if self.worker is not None:
+            await asyncio.to_thread(self.worker.stop)
+        if self.broker is not None:
+            self.broker.close()
+
+
+async def _start_background(settings: Settings, services: Services) -> _Background:
+    """Install the task broker; on the embedded default also start a worker and the scheduler."""
+    from server.worker.broker import install_broker
+
+    background = _Background()
+    broker = background.broker = install_broker(settings)
+    if not settings.embedded:
+        return background  # `weir worker` and `weir scheduler` run elsewhere
+    from server.scheduler.main import scheduler_loop
+    from server.syncs.schedule import requeue_queued_runs
+    from server.worker.main import EmbeddedWorker
+
+    background.worker = EmbeddedWorker(settings=settings, broker=broker, bus=services.bus)
+    await asyncio.to_thread(background.worker.start)
+    # The stub broker's queue lived in the previous process: send what is still queued again.
+    await requeue_queued_runs()
+    background.scheduler = asyncio.create_task(scheduler_loop(
+        settings=settings, bus=services.bus, key_ring=services.key_ring,
+        interval=EMBEDDED_SCHEDULER_INTERVAL_SECONDS,
+        stop=background.stopping,
+    ), name="weir-scheduler")
+    background.webhooks = asyncio.create_task(run_dispatcher(
+        settings=settings, key_ring=services.key_ring, stop_event=background.stopping,
+        interval=settings.webhooks_poll_seconds,
+    ), name="weir-webhooks")
+    return background
+
+
 def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
     """The API app. The database is opened (and closed) by its lifespan."""
     metrics = ApiMetrics()
@@ -132,20 +183,11 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
             await close_database(db)
             raise
         await services.bus.start()
-        stop = asyncio.Event()
-        if settings.embedded:
-            # The embedded default delivers webhooks in this process too.
-            runtime.background.append(asyncio.create_task(run_dispatcher(
-                settings=settings, key_ring=key_ring, stop_event=stop,
-                interval=settings.webhooks_poll_seconds,
-            ), name="weir-webhooks"))
+        background = await _start_background(settings, services)
         try:
             yield
         finally:
-            stop.set()
-            for task in runtime.background:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await asyncio.wait_for(task, 15)
+            await background.stop()
             http = services.extras.pop("http", None)
             if http is not None:
                 await http.aclose()

@@ -94,6 +94,46 @@ OPERATIONS = {
         "mutation($id: ID!) { redeliverWebhookEvent(eventId: $id) { id } }",
         lambda v: {"id": v["webhook_event"]},
     ),
+    "connectionSettingsSchema": (
+        "query($id: ID!) { connectionSettingsSchema(connectionId: $id) }",
+        lambda v: {"id": v["connection"]},
+    ),
+    "createEltSync": (
+        "mutation($c: ID!) { createEltSync(input: {connectionId: $c, destinationSchemaName: "
+        "\"stolen\", syncInterval: \"0 * * * *\"}) { id } }",
+        lambda v: {"c": v["connection"]},
+    ),
+    "eltSyncs": ("query($w: ID) { eltSyncs(filter: {workspaceId: $w}) { edges { node { id } } } }",
+                 lambda v: {"w": v["workspace"]}),
+    "eltSync": ("query($id: ID!) { eltSync(id: $id) { id } }", lambda v: {"id": v["sync"]}),
+    "updateEltSync": (
+        "mutation($id: ID!) { updateEltSync(input: {id: $id, syncInterval: \"0 0 * * *\"}) "
+        "{ id } }",
+        lambda v: {"id": v["sync"]},
+    ),
+    "addSourceStreams": (
+        "mutation($id: ID!) { addSourceStreams(input: {syncId: $id, sourceStreams: "
+        "[{name: \"deals\", syncMode: INCREMENTAL}]}) { id } }",
+        lambda v: {"id": v["sync"]},
+    ),
+    "removeSourceStreams": (
+        "mutation($id: ID!) { removeSourceStreams(input: {syncId: $id, names: [\"contacts\"]}) "
+        "{ id } }",
+        lambda v: {"id": v["sync"]},
+    ),
+    "enableEltSync": ("mutation($id: ID!) { enableEltSync(id: $id) { id } }",
+                      lambda v: {"id": v["sync"]}),
+    "disableEltSync": ("mutation($id: ID!) { disableEltSync(id: $id) { id } }",
+                       lambda v: {"id": v["sync"]}),
+    "triggerSyncRun": ("mutation($id: ID!) { triggerSyncRun(syncId: $id) { id } }",
+                       lambda v: {"id": v["sync"]}),
+    "syncRuns": ("query($id: ID!) { syncRuns(syncId: $id) { edges { node { id } } } }",
+                 lambda v: {"id": v["sync"]}),
+    "syncRun": ("query($id: ID!) { syncRun(id: $id) { id } }", lambda v: {"id": v["run"]}),
+    "cancelSyncRun": ("mutation($id: ID!) { cancelSyncRun(runId: $id) { id } }",
+                      lambda v: {"id": v["run"]}),
+    "deleteEltSync": ("mutation($id: ID!) { deleteEltSync(id: $id) { deletedId } }",
+                      lambda v: {"id": v["sync"]}),
     "createConnectSession": (
         "mutation($w: ID!) { createConnectSession(input: {workspaceId: $w, "
         "integrationName: \"demo\"}) { token } }",
@@ -112,7 +152,7 @@ OPERATIONS = {
 }
 
 # Lists filtered by another tenant's id may answer NOT_FOUND or an empty page; either is fine.
-LISTS = {"endUsers", "connections", "webhookEndpoints"}
+LISTS = {"endUsers", "connections", "eltSyncs", "webhookEndpoints"}
 
 
 def schema_operations() -> set[str]:
@@ -143,6 +183,14 @@ async def victim_objects(tenant):
         {"w": tenant.workspace_id},
     )
     events = await tenant.data("{ webhookEvents { edges { node { id } } } }")
+    sync = await tenant.data(
+        'mutation($c: ID!) { createEltSync(input: {connectionId: $c, destinationSchemaName: '
+        '"victim", syncInterval: "0 * * * *", sourceStreams: [{name: "contacts", '
+        'syncMode: INCREMENTAL}]}) { id } }',
+        {"c": connection["createConnection"]["id"]},
+    )
+    run = await tenant.data("mutation($id: ID!) { triggerSyncRun(syncId: $id) { id } }",
+                            {"id": sync["createEltSync"]["id"]})
     session = await tenant.data(
         'mutation($w: ID!) { createConnectSession(input: {workspaceId: $w, '
         'integrationName: "demo"}) { session { id } } }',
@@ -151,6 +199,8 @@ async def victim_objects(tenant):
     return {
         "webhook_endpoint": endpoint["createWebhookEndpoint"]["endpoint"]["id"],
         "webhook_event": events["webhookEvents"]["edges"][0]["node"]["id"],
+        "sync": sync["createEltSync"]["id"],
+        "run": run["triggerSyncRun"]["id"],
         "connect_session": session["createConnectSession"]["session"]["id"],
         "connection": connection["createConnection"]["id"],
         "workspace": tenant.workspace_id,
@@ -183,5 +233,8 @@ async def test_no_operation_reaches_another_organization(tenant, other_tenant):
     connection = await tenant.data("query($id: ID!) { connection(id: $id) { externalId } }",
                                    {"id": victim["connection"]})
     assert connection["connection"]["externalId"] == "secret-conn"
+    sync = await tenant.data("query($id: ID!) { eltSync(id: $id) { syncInterval } }",
+                             {"id": victim["sync"]})
+    assert sync["eltSync"]["syncInterval"] == "0 * * * *"
     keys = await tenant.data("{ apiKeys { edges { node { revokedAt } } } }")
     assert all(edge["node"]["revokedAt"] is None for edge in keys["apiKeys"]["edges"])

@@ -1,0 +1,313 @@
+"""Sync throughput: one Postgres table copied into a Postgres destination schema, three ways.
+
+    (a) Weir's engine: the `postgres` source connector, the runner and the Postgres destination
+        (keyset-paged reads, COPY into the destination, primary key, atomic swap), run in a
+        fresh process per measurement so its peak RSS is its own;
+    (b) dlt with its `sql_database` source (`sql_table`, default sqlalchemy backend) into its
+        `postgres` destination, `write_disposition="replace"`;
+    (c) raw `COPY ... TO STDOUT | COPY ... FROM STDIN` between the two (psql), the floor.
+
+Run (needs the machine's Postgres, and dlt installed in the venv for (b) only):
+
+    pip install "dlt[postgres]"          # benchmark only; not a Weir dependency
+    python bench/sync_throughput.py      # 1,000,000 rows (and 100,000 for the RSS check)
+
+Prints rows/s of each, the ratios and Weir's peak RSS at 100k and 1M rows. Not a test: the
+numbers depend on the machine. Results are recorded in docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+ADMIN_URL = os.environ.get("WEIR_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+DATABASE = os.environ.get("WEIR_BENCH_DATABASE", "weir_bench")
+SOURCE_SCHEMA = "bench_src"
+BATCH_SIZE = int(os.environ.get("WEIR_BENCH_BATCH_SIZE", "20000"))
+
+
+def database_url(scheme: str = "postgresql") -> str:
+    base = ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{DATABASE}".replace("postgresql://", f"{scheme}://", 1)
+
+
+def table_for(rows: int) -> str:
+    return f"events_{rows}"
+
+
+# -- the source ---------------------------------------------------------------------------------
+
+
+async def prepare_source(sizes: list[int]) -> None:
+    """Create the benchmark database and a source table per size (kept between runs)."""
+    import asyncpg
+
+    admin = await asyncpg.connect(ADMIN_URL)
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DATABASE):
+            await admin.execute(f'CREATE DATABASE "{DATABASE}"')
+    finally:
+        await admin.close()
+    db = await asyncpg.connect(database_url())
+    try:
+        await db.execute(f"CREATE SCHEMA IF NOT EXISTS {SOURCE_SCHEMA}")
+        for rows in sizes:
+            table = f"{SOURCE_SCHEMA}.{table_for(rows)}"
+            exists = await db.fetchval("SELECT to_regclass($1) IS NOT NULL", table)
+            if exists and await db.fetchval(f"SELECT count(*) FROM {table}") == rows:
+                continue
+            print(f"creating {table} ({rows:,} rows)...", flush=True)
+            await db.execute(f"DROP TABLE IF EXISTS {table}")
+            await db.execute(f"""
+                CREATE TABLE {table} (
+                    id bigint PRIMARY KEY,
+                    account_id integer NOT NULL,
+                    email text NOT NULL,
+                    status text NOT NULL,
+                    amount double precision,
+                    active boolean NOT NULL,
+                    created_at timestamptz NOT NULL,
+                    updated_at timestamptz NOT NULL
+                )""")
+            await db.execute(f"""
+                INSERT INTO {table}
+                SELECT n, n % 5000, 'user' || n || '@example.com',
+                       (ARRAY['new', 'active', 'churned'])[1 + n % 3],
+                       round((n % 100000) / 100.0, 2), n % 2 = 0,
+                       timestamptz '2024-01-01' + n * interval '1 second',
+                       timestamptz '2024-01-01' + n * interval '1 second'
+                FROM generate_series(1, {rows}) AS n""")
+            await db.execute(f"ANALYZE {table}")
+    finally:
+        await db.close()
+
+
+async def count(schema: str, table: str) -> int:
+    import asyncpg
+
+    db = await asyncpg.connect(database_url())
+    try:
+        return await db.fetchval(f'SELECT count(*) FROM "{schema}"."{table}"')
+    finally:
+        await db.close()
+
+
+async def drop_schema(schema: str) -> None:
+    import asyncpg
+
+    db = await asyncpg.connect(database_url())
+    try:
+        await db.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await db.close()
+
+
+# -- (a) Weir -----------------------------------------------------------------------------------
+
+
+async def weir_once(rows: int, mode: str) -> dict[str, Any]:
+    """One Weir run in this process: the real services, runner and destination."""
+    from server import ids
+    from server.config import Secret, Settings
+    from server.connections.models import Connection
+    from server.crypto import generate_key_spec, load_key_ring
+    from server.db import close_database, migrate, open_database
+    from server.orgs.models import Organization, Workspace
+    from server.scope import Scope
+    from server.syncs import service
+    from server.syncs.models import SyncRun
+    from server.syncs.runner import RunEnvironment, execute_run
+    from server.syncs.schedule import create_run
+    from server.syncs.service import StreamChoice, SyncChanges
+
+    schema = "weir_dst"
+    await drop_schema(schema)
+    workdir = Path(tempfile.mkdtemp(prefix="weir-bench-"))
+    settings = Settings(data_dir=workdir, database_url=f"sqlite://{workdir / 'weir.db'}",
+                        warehouse_url=database_url("postgres"),
+                        encryption_keys=Secret(generate_key_spec("bench")))
+    key_ring = load_key_ring(settings)
+    await migrate(settings)
+    database = await open_database(settings)
+    try:
+        organization = await Organization.create(id=ids.new_id("organization"), name="Bench")
+        workspace = await Workspace.create(id=ids.new_id("workspace"),
+                                           organization=organization, name="bench")
+        scope = Scope(organization_id=organization.id)
+        connection_id = ids.new_id("connection")
+        parts = database_url().split("://", 1)[1]
+        user_host, _, name = parts.partition("/")
+        user, _, hostport = user_host.rpartition("@")
+        host, _, port = hostport.partition(":")
+        credentials = {"host": host, "port": int(port or 5432), "database": name,
+                       "user": user or "postgres", "sslmode": "disable"}
+        await Connection.create(
+            id=connection_id, organization_id=organization.id, workspace_id=workspace.id,
+            integration_name="postgres", auth_type="CUSTOM_AUTH", scope="WORKSPACE",
+            credentials_encrypted=key_ring.encrypt(json.dumps(credentials).encode(),
+                                                   associated_data=connection_id),
+        )
+        table = table_for(rows)
+        sync = await service.create_sync(
+            scope=scope, settings=settings, key_ring=key_ring, bus=None,
+            connection_id=connection_id,
+            changes=SyncChanges(destination_schema=schema, sync_interval="0 * * * *",
+                                settings={"schema": SOURCE_SCHEMA, "tables": [table],
+                                          "batch_size": BATCH_SIZE}),
+            streams=[StreamChoice(name=table, sync_mode=mode)],
+        )
+        run = await create_run(sync=sync, trigger="MANUAL")
+        started = time.perf_counter()
+        status = await execute_run(env=RunEnvironment(settings=settings, key_ring=key_ring,
+                                                      bus=None), run_id=run.id)
+        seconds = time.perf_counter() - started
+        run = await SyncRun.get(id=run.id)
+        if status != "SUCCEEDED":
+            raise SystemExit(f"Weir run {status}: {run.error} {run.stream_stats}")
+    finally:
+        await close_database(database)
+    loaded = await count(schema, table)
+    assert loaded == rows, f"Weir loaded {loaded} rows, expected {rows}"
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"rows": rows, "seconds": seconds, "peak_rss": peak_rss}
+
+
+def in_subprocess(*args: str) -> dict[str, Any]:
+    output = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True,
+                            text=True, cwd=ROOT)
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+# -- (b) dlt ------------------------------------------------------------------------------------
+
+
+def dlt_once(rows: int) -> dict[str, Any]:
+    import dlt
+    from dlt.sources.sql_database import sql_table
+
+    asyncio.run(drop_schema("dlt_dst"))
+    workdir = tempfile.mkdtemp(prefix="dlt-bench-")
+    # dlt insists on a password; the machine's Postgres trusts loopback and ignores it.
+    with_password = database_url().replace("postgres@", "postgres:unused@", 1)
+    pipeline = dlt.pipeline(pipeline_name="weir_bench", pipelines_dir=workdir,
+                            destination=dlt.destinations.postgres(credentials=with_password),
+                            dataset_name="dlt_dst")
+    source = sql_table(credentials=database_url("postgresql+psycopg2"), schema=SOURCE_SCHEMA,
+                       table=table_for(rows))
+    started = time.perf_counter()
+    pipeline.run(source, write_disposition="replace")
+    seconds = time.perf_counter() - started
+    loaded = asyncio.run(count("dlt_dst", table_for(rows)))
+    assert loaded == rows, f"dlt loaded {loaded} rows, expected {rows}"
+    return {"rows": rows, "seconds": seconds}
+
+
+# -- (c) raw COPY -------------------------------------------------------------------------------
+
+
+def copy_once(rows: int) -> dict[str, Any]:
+    import asyncpg
+
+    table = table_for(rows)
+
+    async def prepare() -> None:
+        await drop_schema("copy_dst")
+        db = await asyncpg.connect(database_url())
+        try:
+            await db.execute("CREATE SCHEMA copy_dst")
+            await db.execute(f"CREATE TABLE copy_dst.{table} "
+                             f"(LIKE {SOURCE_SCHEMA}.{table} INCLUDING ALL)")
+        finally:
+            await db.close()
+
+    asyncio.run(prepare())
+    url = database_url()
+    command = (f"psql -X -q '{url}' -c 'COPY {SOURCE_SCHEMA}.{table} TO STDOUT' | "
+               f"psql -X -q '{url}' -c 'COPY copy_dst.{table} FROM STDIN'")
+    started = time.perf_counter()
+    subprocess.run(command, shell=True, check=True)
+    seconds = time.perf_counter() - started
+    loaded = asyncio.run(count("copy_dst", table))
+    assert loaded == rows, f"COPY loaded {loaded} rows, expected {rows}"
+    return {"rows": rows, "seconds": seconds}
+
+
+# -- the report ---------------------------------------------------------------------------------
+
+
+def median(results: list[dict[str, Any]]) -> dict[str, Any]:
+    return sorted(results, key=lambda r: r["seconds"])[len(results) // 2]
+
+
+def rate(result: dict[str, Any]) -> float:
+    return result["rows"] / result["seconds"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("part", nargs="?", default="all", choices=["all", "weir", "dlt"])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--small", type=int, default=100_000,
+                        help="row count of the second Weir run, for the memory comparison")
+    parser.add_argument("--mode", default="FULL_REFRESH", choices=["FULL_REFRESH", "INCREMENTAL"])
+    parser.add_argument("--skip-dlt", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="rounds of raw COPY and Weir (medians are reported)")
+    args = parser.parse_args()
+    if args.part == "weir":
+        print(json.dumps(asyncio.run(weir_once(args.rows, args.mode))))
+        return
+    if args.part == "dlt":
+        print(json.dumps(dlt_once(args.rows)))
+        return
+
+    asyncio.run(prepare_source([args.rows, args.small]))
+    print(f"source: {SOURCE_SCHEMA}.{table_for(args.rows)}, {args.rows:,} rows, 8 columns; "
+          f"Weir batch size {BATCH_SIZE:,}; {os.cpu_count()} CPU(s); load average "
+          f"{os.getloadavg()[0]:.1f}", flush=True)
+    # Raw COPY and Weir alternate, and each reports its median, so a busy moment on a shared
+    # machine does not land on one side only.
+    copies, weirs = [], []
+    for attempt in range(args.repeat):
+        copies.append(copy_once(args.rows))
+        weirs.append(in_subprocess("weir", "--rows", str(args.rows), "--mode", args.mode))
+        print(f"  round {attempt + 1}: raw COPY {copies[-1]['seconds']:.2f} s, "
+              f"Weir {weirs[-1]['seconds']:.2f} s", flush=True)
+    copy = median(copies)
+    weir = median(weirs)
+    small = in_subprocess("weir", "--rows", str(args.small), "--mode", args.mode)
+    weir_incremental = in_subprocess("weir", "--rows", str(args.rows), "--mode", "INCREMENTAL")
+    print(f"raw COPY  {copy['seconds']:7.2f} s  {rate(copy):>10,.0f} rows/s  (median)")
+    print(f"Weir      {weir['seconds']:7.2f} s  {rate(weir):>10,.0f} rows/s  ({args.mode}, "
+          "median)", flush=True)
+    print(f"Weir      {weir_incremental['seconds']:7.2f} s  {rate(weir_incremental):>10,.0f} "
+          "rows/s  (INCREMENTAL first load: staged upserts)", flush=True)
+    dlt = None if args.skip_dlt else in_subprocess("dlt", "--rows", str(args.rows))
+    if dlt:
+        print(f"dlt       {dlt['seconds']:7.2f} s  {rate(dlt):>10,.0f} rows/s  "
+              "(sql_table, sqlalchemy backend, replace)", flush=True)
+    print()
+    if dlt:
+        print(f"Weir / dlt      {rate(weir) / rate(dlt):6.2f}x   (target >= 5)")
+    print(f"Weir / raw COPY {rate(weir) / rate(copy):6.2f}x   (target >= 0.5)")
+    ratio = weir["peak_rss"] / small["peak_rss"]
+    print(f"Weir peak RSS   {small['peak_rss'] / 2**20:6.1f} MiB at {args.small:,} rows, "
+          f"{weir['peak_rss'] / 2**20:6.1f} MiB at {args.rows:,} rows: {ratio:.2f}x "
+          "(target <= 1.2)")
+
+
+if __name__ == "__main__":
+    main()

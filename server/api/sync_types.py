@@ -1,0 +1,279 @@
+"""GraphQL types and inputs of ELT syncs and their runs (the operations are in ``syncs.py``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from server.api.context import Context
+from server.api.integrations import SyncMode
+from server.syncs import models
+from server.syncs import service as syncs
+from server.syncs.service import UNSET as SERVICE_UNSET
+from server.syncs.service import StreamChoice, SyncChanges
+
+
+@strawberry.enum(description="What a run does when the source gains fields or types change "
+                 "(Fivetran's names). Weir copies only the streams a sync selects, so "
+                 "`ALLOW_ALL` and `ALLOW_COLUMNS` behave alike: new fields become columns. "
+                 "`BLOCK_ALL` keeps the columns of the first load and reports new fields in "
+                 "the run instead. A value that does not fit its column widens the column to "
+                 "text under every policy: values are never dropped.")
+class SchemaChangePolicy(Enum):
+    ALLOW_ALL = "ALLOW_ALL"
+    ALLOW_COLUMNS = "ALLOW_COLUMNS"
+    BLOCK_ALL = "BLOCK_ALL"
+
+
+@strawberry.enum(description="Where a run came from.")
+class SyncRunTrigger(Enum):
+    SCHEDULE = "SCHEDULE"
+    MANUAL = "MANUAL"
+    RETRY = "RETRY"
+
+
+@strawberry.enum(description="Where a run is: `QUEUED` -> `RUNNING` -> `SUCCEEDED`, `FAILED` or "
+                 "`CANCELLED`; `SKIPPED` when the schedule came while a run was still going.")
+class SyncRunStatus(Enum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    SKIPPED = "SKIPPED"
+
+
+@strawberry.enum(description="What happened to a sync, in `eltSyncUpdated`.")
+class EltSyncEventKind(Enum):
+    CURRENT = "CURRENT"
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    DELETED = "DELETED"
+
+
+@strawberry.type(description="A stream a sync copies, with its mode and saved cursor state.")
+class SourceStream:
+    id: strawberry.ID = strawberry.field(description="Opaque id, prefixed `ss_`.")
+    name: str = strawberry.field(description="Stream name; also the destination table name.")
+    sync_mode: SyncMode = strawberry.field(description="How it is copied.")  # type: ignore[valid-type]
+    state: JSON | None = strawberry.field(
+        description="Cursor state saved after the last committed batch (null: from the start)."
+    )
+    excluded_columns: list[str] = strawberry.field(description="Columns never loaded.")
+    hashed_columns: list[str] = strawberry.field(
+        description="Columns loaded as a salted SHA-256 (hex), for personal data."
+    )
+    created_at: datetime = strawberry.field(description="When it was added.")
+
+    @classmethod
+    def from_model(cls, row: models.SourceStream) -> SourceStream:
+        return cls(id=strawberry.ID(row.id), name=row.name, sync_mode=SyncMode[row.sync_mode],
+                   state=row.state, excluded_columns=list(row.excluded_columns or []),
+                   hashed_columns=list(row.hashed_columns or []), created_at=row.created_at)
+
+
+@strawberry.type(description="A schedule copying a connection's streams into a destination "
+                 "schema.")
+class EltSync:
+    id: strawberry.ID = strawberry.field(description="Opaque id, prefixed `sync_`.")
+    connection_id: strawberry.ID = strawberry.field(description="The source connection.")
+    workspace_id: strawberry.ID | None = strawberry.field(
+        description="The connection's workspace (null for an organization-wide connection)."
+    )
+    destination_schema_name: str = strawberry.field(
+        description="Schema the tables are loaded into (`<schema>__<stream>` tables on SQLite)."
+    )
+    settings: JSON = strawberry.field(description="ELT settings of the connector.")
+    sync_interval: str = strawberry.field(description="Cron expression, in `timezone`.")
+    timezone: str = strawberry.field(description="IANA timezone of the cron expression.")
+    schema_change_policy: SchemaChangePolicy = strawberry.field(
+        description="What happens when the source gains fields."
+    )
+    enabled: bool = strawberry.field(description="True when it runs on its schedule.")
+    next_run_at: datetime | None = strawberry.field(description="Next scheduled run, if enabled.")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
+
+    @strawberry.field(description="The streams it copies, with their state.")
+    async def source_streams(self, info: Info[Context, None]) -> list[SourceStream]:
+        rows = await info.context.loaders.sync_streams.load(str(self.id))
+        return [SourceStream.from_model(row) for row in rows]
+
+    @classmethod
+    def from_model(cls, row: models.EltSync) -> EltSync:
+        return cls(
+            id=strawberry.ID(row.id), connection_id=strawberry.ID(row.connection_id),
+            workspace_id=strawberry.ID(row.workspace_id) if row.workspace_id else None,
+            destination_schema_name=row.destination_schema, settings=syncs.public_settings(row),
+            sync_interval=row.sync_interval, timezone=row.timezone,
+            schema_change_policy=SchemaChangePolicy(row.schema_change_policy),
+            enabled=row.enabled, next_run_at=row.next_run_at, created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+@strawberry.type(description="What one run did to one stream.")
+class SyncRunStream:
+    name: str = strawberry.field(description="The stream.")
+    status: str = strawberry.field(
+        description="`PENDING`, `RUNNING`, `SUCCEEDED`, `FAILED` or `CANCELLED`."
+    )
+    rows_loaded: int = strawberry.field(description="Records written so far.")
+    batches: int = strawberry.field(description="Batches committed so far.")
+    error: str | None = strawberry.field(description="Why the stream failed, if it did.")
+    widened_columns: list[str] = strawberry.field(
+        description="Columns widened to text because a value did not fit their type."
+    )
+    blocked_columns: list[str] = strawberry.field(
+        description="New source fields left out because the policy is `BLOCK_ALL`."
+    )
+
+
+@strawberry.type(description="One execution (one attempt) of a sync.")
+class SyncRun:
+    id: strawberry.ID = strawberry.field(description="Opaque id, prefixed `run_`.")
+    sync_id: strawberry.ID = strawberry.field(description="The sync it ran.")
+    trigger: SyncRunTrigger = strawberry.field(description="Schedule, manual, or retry.")
+    status: SyncRunStatus = strawberry.field(description="Where it is.")
+    full_refresh: bool = strawberry.field(description="True when it reloaded every stream.")
+    attempt: int = strawberry.field(description="1 for a first try; a retry counts up.")
+    error: str | None = strawberry.field(description="Why it failed or was skipped.")
+    cancel_requested: bool = strawberry.field(description="A cancel is pending.")
+    queued_at: datetime = strawberry.field(description="When it was created.")
+    started_at: datetime | None = strawberry.field(description="When a worker started it.")
+    finished_at: datetime | None = strawberry.field(description="When it ended.")
+    heartbeat_at: datetime | None = strawberry.field(description="Last sign of life.")
+    streams: list[SyncRunStream] = strawberry.field(description="Per-stream counts and errors.")
+
+    @strawberry.field(description="Records written across every stream.")
+    def rows_loaded(self) -> int:
+        return sum(stream.rows_loaded for stream in self.streams)
+
+    @classmethod
+    def from_model(cls, row: models.SyncRun) -> SyncRun:
+        streams = [
+            SyncRunStream(name=name, status=stats.get("status", "PENDING"),
+                          rows_loaded=int(stats.get("rowsLoaded", 0)),
+                          batches=int(stats.get("batches", 0)), error=stats.get("error"),
+                          widened_columns=list(stats.get("widenedColumns", [])),
+                          blocked_columns=list(stats.get("blockedColumns", [])))
+            for name, stats in (row.stream_stats or {}).items()
+        ]
+        return cls(
+            id=strawberry.ID(row.id), sync_id=strawberry.ID(row.sync_id),
+            trigger=SyncRunTrigger(row.trigger), status=SyncRunStatus(row.status),
+            full_refresh=row.full_refresh, attempt=row.attempt, error=row.error,
+            cancel_requested=row.cancel_requested, queued_at=row.queued_at,
+            started_at=row.started_at, finished_at=row.finished_at,
+            heartbeat_at=row.heartbeat_at, streams=streams,
+        )
+
+
+@strawberry.type(description="A change to a sync, delivered by `eltSyncUpdated`.")
+class EltSyncEvent:
+    kind: EltSyncEventKind = strawberry.field(
+        description="`CURRENT` for each sync when subscribing, then what happened."
+    )
+    sync_id: strawberry.ID = strawberry.field(description="The sync.")
+    sync: EltSync | None = strawberry.field(description="The sync now (null once deleted).")
+
+
+# -- inputs -------------------------------------------------------------------------------------
+
+
+@strawberry.input(description="A stream to copy and how.")
+class SourceStreamInput:
+    name: str = strawberry.field(description="Stream name, from the integration's `streams`.")
+    sync_mode: SyncMode = strawberry.field(description="Must be one the stream supports.")  # type: ignore[valid-type]
+    excluded_columns: list[str] = strawberry.field(
+        default_factory=list, description="Columns never loaded."
+    )
+    hashed_columns: list[str] = strawberry.field(
+        default_factory=list, description="Columns loaded as a salted SHA-256."
+    )
+
+    def choice(self) -> StreamChoice:
+        return StreamChoice(name=self.name, sync_mode=self.sync_mode.value,
+                            excluded_columns=list(self.excluded_columns),
+                            hashed_columns=list(self.hashed_columns))
+
+
+@strawberry.input(description="A new ELT sync; it starts disabled.")
+class CreateEltSyncInput:
+    connection_id: strawberry.ID = strawberry.field(description="The source connection.")
+    destination_schema_name: str = strawberry.field(
+        description="Lower-case SQL identifier of the destination schema."
+    )
+    sync_interval: str = strawberry.field(description="Cron expression, e.g. `0 * * * *`.")
+    settings: JSON = strawberry.field(
+        default_factory=dict, description="ELT settings, valid for `connectionSettingsSchema`."
+    )
+    timezone: str = strawberry.field(default="UTC", description="IANA timezone of the cron.")
+    schema_change_policy: SchemaChangePolicy = strawberry.field(
+        default=SchemaChangePolicy.ALLOW_ALL, description="What to do with new source fields."
+    )
+    source_streams: list[SourceStreamInput] = strawberry.field(
+        default_factory=list, description="Streams to copy (more can be added later)."
+    )
+
+
+@strawberry.input(description="Changes to a sync; omitted fields stay as they are.")
+class UpdateEltSyncInput:
+    id: strawberry.ID = strawberry.field(description="The sync to change.")
+    destination_schema_name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="New destination schema."
+    )
+    settings: JSON | None = strawberry.field(default=strawberry.UNSET,
+                                             description="New settings (replace the old).")
+    sync_interval: str | None = strawberry.field(default=strawberry.UNSET,
+                                                 description="New cron expression.")
+    timezone: str | None = strawberry.field(default=strawberry.UNSET,
+                                            description="New timezone.")
+    schema_change_policy: SchemaChangePolicy | None = strawberry.field(
+        default=strawberry.UNSET, description="New schema-change policy."
+    )
+
+
+@strawberry.input(description="Streams to add to a sync.")
+class AddSourceStreamsInput:
+    sync_id: strawberry.ID = strawberry.field(description="The sync.")
+    source_streams: list[SourceStreamInput] = strawberry.field(
+        description="Streams to add; one already selected takes the new mode and columns."
+    )
+
+
+@strawberry.input(description="Streams to stop copying (their tables are kept).")
+class RemoveSourceStreamsInput:
+    sync_id: strawberry.ID = strawberry.field(description="The sync.")
+    names: list[str] = strawberry.field(description="Names of selected streams.")
+
+
+@strawberry.input(description="Which syncs to list.")
+class EltSyncFilter:
+    workspace_id: strawberry.ID | None = strawberry.field(default=None,
+                                                          description="Only this workspace's.")
+    connection_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only this connection's."
+    )
+    enabled: bool | None = strawberry.field(default=None, description="Only (not) enabled ones.")
+
+
+def _given(value: Any, convert: Any = None) -> Any:
+    if value is strawberry.UNSET:
+        return SERVICE_UNSET
+    return convert(value) if convert is not None and value is not None else value
+
+
+def changes_of(input: Any) -> SyncChanges:
+    return SyncChanges(
+        destination_schema=_given(input.destination_schema_name),
+        settings=_given(input.settings),
+        sync_interval=_given(input.sync_interval),
+        timezone=_given(input.timezone),
+        schema_change_policy=_given(input.schema_change_policy, lambda p: p.value),
+    )

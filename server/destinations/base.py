@@ -1,0 +1,272 @@
+"""What a destination is, and the loading rules every destination shares.
+
+A ``Destination`` opens a ``TableLoader`` per stream. The loader owns the table's columns:
+
+- columns come from the stream's JSON Schema, plus ``_weir_synced_at``;
+- a field the schema did not declare becomes a new column when the schema-change policy allows
+  it (``ALLOW_ALL``, ``ALLOW_COLUMNS``); under ``BLOCK_ALL`` it is left out and reported;
+- a value that does not fit its column's kind widens that column to ``text`` (under every
+  policy): a value is never dropped;
+- ``write`` loads one batch in one transaction, as an upsert on the primary key, so replaying a
+  batch never duplicates a row; a full refresh loads into a new table and ``finish`` swaps it in
+  atomically, so readers see the old rows until the new copy is complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from operator import itemgetter
+from typing import Any
+from urllib.parse import urlsplit
+
+from server.destinations.columns import COERCERS, Misfit, kind_of_value
+
+POLICIES = ("ALLOW_ALL", "ALLOW_COLUMNS", "BLOCK_ALL")
+NEW_TABLE_SUFFIX = "__weir_new"
+MAX_NAME_BYTES = 63
+
+
+def derived_name(name: str, suffix: str) -> str:
+    """``name + suffix``, shortened with a hash of ``name`` to fit Postgres' 63-byte names.
+
+    Postgres truncates longer names silently, which could make a helper table's name equal
+    the table's own; a hash keeps them apart.
+    """
+    if len((name + suffix).encode()) <= MAX_NAME_BYTES:
+        return name + suffix
+    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+    keep = MAX_NAME_BYTES - len(suffix.encode()) - len(digest) - 1
+    return name.encode()[:keep].decode(errors="ignore") + "_" + digest + suffix
+
+
+class TableLoader(ABC):
+    """Loads batches of one stream into one destination table."""
+
+    def __init__(
+        self,
+        *,
+        schema: str,
+        table: str,
+        primary_key: tuple[str, ...],
+        declared: dict[str, str],
+        policy: str,
+        full_refresh: bool,
+    ) -> None:
+        self.schema = schema
+        self.table = table
+        self.primary_key = primary_key
+        self.declared = declared
+        self.allow_new_columns = policy != "BLOCK_ALL"
+        self.full_refresh = full_refresh
+        self.columns: dict[str, str] = {}
+        self.widened: set[str] = set()
+        self.blocked: set[str] = set()
+        self.rows_written = 0
+
+    # -- what each destination implements --------------------------------------------------
+
+    @abstractmethod
+    async def _existing_columns(self, table: str) -> dict[str, str] | None:
+        """The table's columns (name -> kind, without ``_weir_synced_at``), or None if absent."""
+
+    @abstractmethod
+    async def _create_table(self, table: str, columns: dict[str, str]) -> None: ...
+
+    @abstractmethod
+    async def _add_column(self, table: str, name: str, kind: str) -> None: ...
+
+    @abstractmethod
+    async def _widen_column(self, table: str, name: str) -> None:
+        """Change the column's type to text, keeping its values (as text)."""
+
+    @abstractmethod
+    async def _write(self, records: list[dict[str, Any]],
+                     rows: list[tuple[Any, ...]] | None) -> None:
+        """Write one batch in one transaction (upsert, or append to the new table).
+
+        ``rows`` are the records' values in column order, unconverted, when ``exact_rows``
+        could build them."""
+
+    @abstractmethod
+    async def _swap(self) -> None:
+        """Replace the table with the new one in one transaction (full refresh)."""
+
+    @abstractmethod
+    async def _drop(self, table: str) -> None: ...
+
+    # -- shared rules ------------------------------------------------------------------------
+
+    @property
+    def target(self) -> str:
+        """The table batches go to: the new table during a full refresh."""
+        return derived_name(self.table, NEW_TABLE_SUFFIX) if self.full_refresh else self.table
+
+    async def start(self) -> None:
+        """Create (or find) the table batches will be written to."""
+        existing = await self._existing_columns(self.table)
+        if self.full_refresh:
+            await self._drop(self.target)  # a new table left behind by a killed run
+            columns = dict(self.declared)
+            if not self.allow_new_columns and existing is not None:
+                columns = {name: existing.get(name, kind) for name, kind in columns.items()
+                           if name in existing}
+            self.columns = columns
+            await self._create_table(self.target, columns)
+            return
+        if existing is None:
+            self.columns = dict(self.declared)
+            await self._create_table(self.table, self.columns)
+            return
+        self.columns = existing
+        for name, kind in self.declared.items():
+            if name not in self.columns:
+                await self._new_column(name, kind)
+
+    async def _new_column(self, name: str, kind: str) -> None:
+        if self.allow_new_columns:
+            await self._add_column(self.target, name, kind)
+            self.columns[name] = kind
+        else:
+            self.blocked.add(name)
+
+    async def write(self, records: list[dict[str, Any]]) -> int:
+        """Load one batch in one transaction; return how many records it had."""
+        if not records:
+            return 0
+        rows = self.exact_rows(records)
+        if rows is None:
+            await self._fit_new_fields(records)
+            if self.blocked:
+                blocked = self.blocked
+                records = [{k: v for k, v in r.items() if k not in blocked} for r in records]
+        await self._write(records, rows)
+        self.rows_written += len(records)
+        return len(records)
+
+    def exact_rows(self, records: list[dict[str, Any]]) -> list[tuple[Any, ...]] | None:
+        """Rows in column order when every record has exactly the table's columns, else None.
+
+        A record with as many keys as the table has columns, every column among them, has
+        exactly those keys: two cheap checks instead of a set comparison per record.
+        """
+        names = list(self.columns)
+        if len(names) < 2 or not all(len(r) == len(names) for r in records):
+            return None
+        getter = itemgetter(*names)
+        try:
+            return [getter(r) for r in records]
+        except KeyError:
+            return None
+
+    async def _fit_new_fields(self, records: list[dict[str, Any]]) -> None:
+        known = self.columns.keys() | self.blocked
+        unknown: set[str] = set()
+        for record in records:
+            if not record.keys() <= known:
+                unknown.update(record.keys() - known)
+        for name in sorted(unknown):
+            sample = next((r[name] for r in records if r.get(name) is not None), None)
+            if sample is None:
+                continue  # every value is null: nothing to keep yet, decide on a later batch
+            await self._new_column(name, self.declared.get(name) or kind_of_value(sample))
+
+    def raw_rows(self, records: list[dict[str, Any]], names: list[str]) -> list[tuple[Any, ...]]:
+        """Rows in column order without conversion (the fast path when the types already fit)."""
+        if len(names) == 1:
+            return [(r.get(names[0]),) for r in records]
+        getter = itemgetter(*names)
+        try:
+            return [getter(r) for r in records]
+        except KeyError:
+            return [tuple(r.get(n) for n in names) for r in records]
+
+    async def coerced_rows(
+        self, records: list[dict[str, Any]], names: list[str]
+    ) -> list[list[Any]]:
+        """Rows converted to each column's kind, widening to text any column a value misfits."""
+        while True:
+            misfits: set[str] = set()
+            converters = [COERCERS[self.columns[name]] for name in names]
+            rows: list[list[Any]] = []
+            for record in records:
+                row: list[Any] = []
+                for name, convert in zip(names, converters, strict=True):
+                    value = record.get(name)
+                    if value is not None:
+                        try:
+                            value = convert(value)
+                        except Misfit:
+                            misfits.add(name)
+                    row.append(value)
+                rows.append(row)
+            if not misfits:
+                return rows
+            for name in sorted(misfits):
+                await self._widen_column(self.target, name)
+                self.columns[name] = "text"
+                self.widened.add(name)
+
+    def dedupe(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The last record per primary key: an upsert cannot touch one row twice in a statement."""
+        if not self.primary_key:
+            return records
+        key = itemgetter(*self.primary_key)
+        latest = {key(r) if all(k in r for k in self.primary_key) else id(r): r for r in records}
+        return list(latest.values()) if len(latest) != len(records) else records
+
+    async def finish(self) -> None:
+        """End the stream: a full refresh swaps its new table in."""
+        if self.full_refresh:
+            await self._swap()
+
+    async def abort(self) -> None:
+        """Give up the stream: a full refresh drops its new table, the old one stays."""
+        if self.full_refresh:
+            await self._drop(self.target)
+
+
+class Destination(ABC):
+    """A warehouse: opened once per run, one loader per stream."""
+
+    url: str
+
+    @abstractmethod
+    async def open(self) -> None: ...
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def loader(
+        self,
+        *,
+        schema: str,
+        table: str,
+        primary_key: tuple[str, ...],
+        declared: dict[str, str],
+        policy: str,
+        full_refresh: bool,
+    ) -> TableLoader: ...
+
+    @abstractmethod
+    async def count(self, schema: str, table: str) -> int:
+        """Rows in a destination table (for summaries and tests)."""
+
+    @abstractmethod
+    async def fetch(self, schema: str, table: str) -> list[dict[str, Any]]:
+        """Every row of a destination table (for small tables: summaries and tests)."""
+
+
+def build_destination(url: str) -> Destination:
+    """The destination for a warehouse URL (``sqlite://`` or ``postgres[ql]://``)."""
+    scheme = urlsplit(url).scheme
+    if scheme == "sqlite":
+        from server.destinations.sqlite import SqliteDestination
+
+        return SqliteDestination(url)
+    if scheme in ("postgres", "postgresql"):
+        from server.destinations.postgres import PostgresDestination
+
+        return PostgresDestination(url)
+    raise ValueError(f"unsupported warehouse URL scheme {scheme!r}")

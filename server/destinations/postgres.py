@@ -1,0 +1,201 @@
+"""The Postgres warehouse: one schema per sync, one table per stream, loaded with COPY.
+
+An incremental batch is copied (binary COPY, asyncpg) into a temporary staging table and merged
+with one ``INSERT ... SELECT ... ON CONFLICT (primary key) DO UPDATE``, all in one transaction.
+A full refresh copies straight into a new table without indexes, then adds the primary key
+(keeping the last copy of a key the source sent twice) and swaps it in, in one transaction.
+
+Values go to COPY as they come when their Python types already match the columns (the common
+case for typed sources); only a batch that fails to encode is converted value by value, and a
+value that still does not fit widens its column to ``text``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from server.destinations.base import Destination, TableLoader, derived_name
+from server.destinations.columns import SYNCED_AT, quote
+
+SQL_TYPES = {"integer": "bigint", "number": "double precision", "boolean": "boolean",
+             "timestamp": "timestamptz", "date": "date", "text": "text", "json": "jsonb"}
+KINDS_BY_TYPE = {
+    "bigint": "integer", "integer": "integer", "smallint": "integer",
+    "double precision": "number", "real": "number", "numeric": "number",
+    "boolean": "boolean", "timestamp with time zone": "timestamp",
+    "timestamp without time zone": "timestamp", "date": "date",
+    "jsonb": "json", "json": "json",
+}
+# Errors that mean "these Python values do not encode as these column types".
+ENCODING_ERRORS = (asyncpg.DataError, TypeError, ValueError, OverflowError)
+STAGE = "_weir_stage"
+
+
+def asyncpg_url(url: str) -> str:
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+class PostgresDestination(Destination):
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.connection: asyncpg.Connection | None = None
+
+    async def open(self) -> None:
+        self.connection = await asyncpg.connect(asyncpg_url(self.url))
+
+    async def close(self) -> None:
+        if self.connection is not None:
+            await self.connection.close()
+            self.connection = None
+
+    @property
+    def db(self) -> asyncpg.Connection:
+        assert self.connection is not None, "destination is not open"
+        return self.connection
+
+    async def loader(self, *, schema: str, table: str, primary_key: tuple[str, ...],
+                     declared: dict[str, str], policy: str, full_refresh: bool) -> TableLoader:
+        await self.db.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+        loader = PostgresTableLoader(self, schema=schema, table=table, primary_key=primary_key,
+                                     declared=declared, policy=policy, full_refresh=full_refresh)
+        await loader.start()
+        return loader
+
+    async def count(self, schema: str, table: str) -> int:
+        return await self.db.fetchval(f"SELECT count(*) FROM {quote(schema)}.{quote(table)}")
+
+    async def fetch(self, schema: str, table: str) -> list[dict[str, Any]]:
+        rows = await self.db.fetch(f"SELECT * FROM {quote(schema)}.{quote(table)}")
+        return [dict(row) for row in rows]
+
+
+class PostgresTableLoader(TableLoader):
+    def __init__(self, destination: PostgresDestination, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.destination = destination
+        self._convert = False  # set once a batch needed value-by-value conversion
+
+    @property
+    def db(self) -> asyncpg.Connection:
+        return self.destination.db
+
+    def _name(self, table: str) -> str:
+        return f"{quote(self.schema)}.{quote(table)}"
+
+    async def _existing_columns(self, table: str) -> dict[str, str] | None:
+        rows = await self.db.fetch(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
+            self.schema, table,
+        )
+        if not rows:
+            return None
+        return {r["column_name"]: KINDS_BY_TYPE.get(r["data_type"], "text")
+                for r in rows if r["column_name"] != SYNCED_AT}
+
+    async def _create_table(self, table: str, columns: dict[str, str]) -> None:
+        defs = [f"{quote(c)} {SQL_TYPES[k]}" for c, k in columns.items()]
+        defs.append(f"{quote(SYNCED_AT)} timestamptz NOT NULL DEFAULT now()")
+        # The new table of a full refresh gets its primary key after loading (faster COPY).
+        if self.primary_key and not self.full_refresh:
+            defs.append(f"PRIMARY KEY ({', '.join(quote(k) for k in self.primary_key)})")
+        await self.db.execute(f"CREATE TABLE {self._name(table)} ({', '.join(defs)})")
+
+    async def _add_column(self, table: str, name: str, kind: str) -> None:
+        await self.db.execute(
+            f"ALTER TABLE {self._name(table)} ADD COLUMN IF NOT EXISTS {quote(name)} "
+            f"{SQL_TYPES[kind]}"
+        )
+
+    async def _widen_column(self, table: str, name: str) -> None:
+        column = quote(name)
+        await self.db.execute(
+            f"ALTER TABLE {self._name(table)} ALTER COLUMN {column} TYPE text "
+            f"USING {column}::text"
+        )
+        # asyncpg caches the column types COPY introspects; they just changed.
+        await self.db.reload_schema_state()
+
+    async def _copy_raw(self, table: str, schema: str | None, records: list[dict[str, Any]],
+                        names: list[str], rows: list[tuple[Any, ...]] | None) -> bool:
+        """COPY the values as they come; False (and nothing written) when they do not encode."""
+        if self._convert:
+            return False
+        try:
+            async with self.db.transaction():  # a savepoint: a failed COPY leaves no trace
+                await self.db.copy_records_to_table(
+                    table, schema_name=schema, columns=names,
+                    records=rows if rows is not None else self.raw_rows(records, names),
+                )
+            return True
+        except ENCODING_ERRORS:
+            self._convert = True
+            return False
+
+    async def _write(self, records: list[dict[str, Any]],
+                     rows: list[tuple[Any, ...]] | None) -> None:
+        names = list(self.columns)
+        if self.full_refresh or not self.primary_key:
+            async with self.db.transaction():
+                if self.full_refresh:
+                    # Nobody sees the new table before the swap, whose synchronous commit
+                    # flushes the WAL of every batch before it: these need not wait for disk.
+                    await self.db.execute("SET LOCAL synchronous_commit = off")
+                if not await self._copy_raw(self.target, self.schema, records, names, rows):
+                    converted = await self.coerced_rows(records, names)
+                    await self.db.copy_records_to_table(
+                        self.target, schema_name=self.schema, columns=names, records=converted
+                    )
+            return
+        unique = self.dedupe(records)
+        if unique is not records:
+            records, rows = unique, None
+        target = self._name(self.target)
+        stage = f"CREATE TEMP TABLE {STAGE} (LIKE {target} INCLUDING DEFAULTS) ON COMMIT DROP"
+        listed = ", ".join(quote(c) for c in names)
+        keys = ", ".join(quote(k) for k in self.primary_key)
+        updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}"
+                            for c in [*names, SYNCED_AT] if c not in self.primary_key)
+        async with self.db.transaction():
+            await self.db.execute(stage)
+            if not await self._copy_raw(STAGE, None, records, names, rows):
+                converted = await self.coerced_rows(records, names)  # may widen columns
+                await self.db.execute(f"DROP TABLE {STAGE}")
+                await self.db.execute(stage)
+                await self.db.copy_records_to_table(STAGE, columns=names, records=converted)
+            await self.db.execute(
+                f"INSERT INTO {target} ({listed}, {quote(SYNCED_AT)}) "
+                f"SELECT {listed}, {quote(SYNCED_AT)} FROM {STAGE} "
+                f"ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+            )
+
+    async def _swap(self) -> None:
+        new, old = self._name(self.target), self._name(self.table)
+        # The key gets a temporary name (the old table still holds `<table>_pkey`), then the
+        # name Postgres gives a key created with the table, so every swap ends the same way.
+        building = quote(derived_name(self.table, "_pkey_new"))
+        final = quote(derived_name(self.table, "_pkey"))
+        add_key = (f"ALTER TABLE {new} ADD CONSTRAINT {building} PRIMARY KEY "
+                   f"({', '.join(quote(k) for k in self.primary_key)})")
+        async with self.db.transaction():
+            if self.primary_key:
+                try:
+                    async with self.db.transaction():
+                        await self.db.execute(add_key)
+                except asyncpg.UniqueViolationError:
+                    # The source sent a key twice: keep its last copy (the one written last).
+                    match = " AND ".join(f"a.{quote(k)} = b.{quote(k)}" for k in self.primary_key)
+                    await self.db.execute(
+                        f"DELETE FROM {new} a USING {new} b WHERE {match} AND a.ctid < b.ctid"
+                    )
+                    await self.db.execute(add_key)
+            await self.db.execute(f"DROP TABLE IF EXISTS {old}")
+            await self.db.execute(f"ALTER TABLE {new} RENAME TO {quote(self.table)}")
+            if self.primary_key:
+                await self.db.execute(
+                    f"ALTER TABLE {old} RENAME CONSTRAINT {building} TO {final}")
+
+    async def _drop(self, table: str) -> None:
+        await self.db.execute(f"DROP TABLE IF EXISTS {self._name(table)}")

@@ -1,0 +1,218 @@
+"""The SQLite warehouse of the embedded default: one file, ``<schema>__<table>`` tables.
+
+SQLite has no schemas inside one file. ATTACH-ing one file per destination schema would need
+every reader to ATTACH the same files, so Weir keeps one warehouse file (``warehouse.db`` in
+the data directory) and names each table ``<destination schema>__<stream>``:
+``SELECT * FROM demo__contacts``. Columns are declared with the kind's name (``INTEGER``,
+``REAL``, ``BOOLEAN``, ``TIMESTAMP``, ``DATE``, ``TEXT``, ``JSON``); timestamps are ISO 8601
+text. The primary key is a unique index, which ``INSERT ... ON CONFLICT`` upserts on.
+
+``sqlite3`` calls run in a thread (``asyncio.to_thread``), one at a time per destination.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from server.destinations.base import Destination, TableLoader
+from server.destinations.columns import SYNCED_AT, quote
+
+T = TypeVar("T")
+
+SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "boolean": "BOOLEAN",
+             "timestamp": "TIMESTAMP", "date": "DATE", "text": "TEXT", "json": "JSON"}
+KINDS_BY_TYPE = {sql: kind for kind, sql in SQL_TYPES.items()}
+BUSY_TIMEOUT_SECONDS = 30
+
+
+def warehouse_path(url: str) -> Path:
+    parts = urlsplit(url)
+    return Path((parts.netloc + parts.path) if parts.netloc else parts.path)
+
+
+def table_name(schema: str, table: str) -> str:
+    return f"{schema}__{table}"
+
+
+def _to_sqlite(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+class SqliteDestination(Destination):
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.path = warehouse_path(url)
+        self._db: sqlite3.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        def connect() -> sqlite3.Connection:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS,
+                                 isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            return db
+
+        self._db = await asyncio.to_thread(connect)
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await asyncio.to_thread(self._db.close)
+            self._db = None
+
+    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` with the connection in a thread, one call at a time."""
+        assert self._db is not None, "destination is not open"
+        db = self._db
+        async with self._lock:
+            return await asyncio.to_thread(work, db)
+
+    async def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        def wrapped(db: sqlite3.Connection) -> T:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(db)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            return result
+
+        return await self.run(wrapped)
+
+    async def loader(self, *, schema: str, table: str, primary_key: tuple[str, ...],
+                     declared: dict[str, str], policy: str, full_refresh: bool) -> TableLoader:
+        loader = SqliteTableLoader(self, schema=schema, table=table, primary_key=primary_key,
+                                   declared=declared, policy=policy, full_refresh=full_refresh)
+        await loader.start()
+        return loader
+
+    async def count(self, schema: str, table: str) -> int:
+        name = quote(table_name(schema, table))
+        return await self.run(lambda db: db.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
+
+    async def fetch(self, schema: str, table: str) -> list[dict[str, Any]]:
+        name = quote(table_name(schema, table))
+
+        def read(db: sqlite3.Connection) -> list[dict[str, Any]]:
+            cursor = db.execute(f"SELECT * FROM {name}")
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+        return await self.run(read)
+
+
+class SqliteTableLoader(TableLoader):
+    def __init__(self, destination: SqliteDestination, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.destination = destination
+
+    def _name(self, table: str) -> str:
+        return quote(table_name(self.schema, table))
+
+    async def _existing_columns(self, table: str) -> dict[str, str] | None:
+        name = self._name(table)
+        rows = await self.destination.run(
+            lambda db: db.execute(f"PRAGMA table_info({name})").fetchall()
+        )
+        if not rows:
+            return None
+        return {row[1]: KINDS_BY_TYPE.get(row[2].upper(), "text")
+                for row in rows if row[1] != SYNCED_AT}
+
+    def _create_sql(self, table: str, columns: dict[str, str]) -> list[str]:
+        name = self._name(table)
+        defs = [f"{quote(c)} {SQL_TYPES[k]}" for c, k in columns.items()]
+        defs.append(f"{quote(SYNCED_AT)} TIMESTAMP")
+        statements = [f"CREATE TABLE {name} ({', '.join(defs)})"]
+        if self.primary_key:
+            index = quote(f"{table_name(self.schema, table)}__pk")
+            keys = ", ".join(quote(k) for k in self.primary_key)
+            statements.append(f"CREATE UNIQUE INDEX {index} ON {name} ({keys})")
+        return statements
+
+    async def _create_table(self, table: str, columns: dict[str, str]) -> None:
+        statements = self._create_sql(table, columns)
+
+        def create(db: sqlite3.Connection) -> None:
+            for statement in statements:
+                db.execute(statement)
+
+        await self.destination.transaction(create)
+
+    async def _add_column(self, table: str, name: str, kind: str) -> None:
+        sql = f"ALTER TABLE {self._name(table)} ADD COLUMN {quote(name)} {SQL_TYPES[kind]}"
+        await self.destination.run(lambda db: db.execute(sql))
+
+    async def _widen_column(self, table: str, name: str) -> None:
+        # SQLite cannot change a column's type: rebuild the table with the column as TEXT,
+        # copying every row (values become text), in one transaction.
+        columns = dict(self.columns)
+        columns[name] = "text"
+        scratch = table + "__weir_widen"
+        create = self._create_sql(scratch, columns)
+        old, new = self._name(table), self._name(scratch)
+        listed = ", ".join(quote(c) for c in [*columns, SYNCED_AT])
+        selected = ", ".join(
+            f"CAST({quote(c)} AS TEXT)" if c == name else quote(c) for c in [*columns, SYNCED_AT]
+        )
+        index = quote(f"{table_name(self.schema, table)}__pk")
+        scratch_index = quote(f"{table_name(self.schema, scratch)}__pk")
+
+        def rebuild(db: sqlite3.Connection) -> None:
+            for statement in create:
+                db.execute(statement)
+            db.execute(f"INSERT INTO {new} ({listed}) SELECT {selected} FROM {old}")
+            db.execute(f"DROP TABLE {old}")
+            db.execute(f"ALTER TABLE {new} RENAME TO {old}")
+            if self.primary_key:
+                db.execute(f"DROP INDEX {scratch_index}")
+                keys = ", ".join(quote(k) for k in self.primary_key)
+                db.execute(f"CREATE UNIQUE INDEX {index} ON {old} ({keys})")
+
+        await self.destination.transaction(rebuild)
+
+    async def _write(self, records: list[dict[str, Any]],
+                     rows: list[tuple[Any, ...]] | None) -> None:
+        records = self.dedupe(records)
+        names = list(self.columns)
+        converted = await self.coerced_rows(records, names)
+        synced_at = datetime.now().astimezone().isoformat()
+        values = [[_to_sqlite(v) for v in row] + [synced_at] for row in converted]
+        listed = ", ".join(quote(c) for c in [*names, SYNCED_AT])
+        marks = ", ".join("?" for _ in range(len(names) + 1))
+        sql = f"INSERT INTO {self._name(self.target)} ({listed}) VALUES ({marks})"
+        if self.primary_key:
+            keys = ", ".join(quote(k) for k in self.primary_key)
+            updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}"
+                                for c in [*names, SYNCED_AT] if c not in self.primary_key)
+            sql += f" ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+        await self.destination.transaction(lambda db: db.executemany(sql, values))
+
+    async def _swap(self) -> None:
+        old, new = self._name(self.table), self._name(self.target)
+        index = quote(f"{table_name(self.schema, self.table)}__pk")
+        new_index = quote(f"{table_name(self.schema, self.target)}__pk")
+        keys = ", ".join(quote(k) for k in self.primary_key)
+
+        def swap(db: sqlite3.Connection) -> None:
+            db.execute(f"DROP TABLE IF EXISTS {old}")
+            db.execute(f"ALTER TABLE {new} RENAME TO {old}")
+            if self.primary_key:
+                db.execute(f"DROP INDEX IF EXISTS {new_index}")
+                db.execute(f"CREATE UNIQUE INDEX {index} ON {old} ({keys})")
+
+        await self.destination.transaction(swap)
+
+    async def _drop(self, table: str) -> None:
+        name = self._name(table)
+        await self.destination.run(lambda db: db.execute(f"DROP TABLE IF EXISTS {name}"))

@@ -1,0 +1,72 @@
+"""``weir scheduler``, and the same loop as a background task of the embedded ``weir serve``.
+
+Each pass queues due syncs, recovers runs whose worker died, and refreshes OAuth tokens that
+expire within five minutes (so a sync never starts with a dead token).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+import httpx
+
+from server.config import Settings
+from server.connections.refresh import refresh_due_connections
+from server.crypto import KeyRing, load_key_ring
+from server.db import close_database, open_database
+from server.events import EventBus, build_event_bus
+from server.syncs.queue import use_redis
+from server.syncs.schedule import tick
+
+log = logging.getLogger("weir.scheduler")
+
+
+async def scheduler_loop(*, settings: Settings, bus: EventBus | None, key_ring: KeyRing,
+                         interval: float, stop: asyncio.Event) -> None:
+    """Every ``interval`` seconds until ``stop`` is set: queue due syncs, recover lost runs,
+    and refresh OAuth tokens that expire soon. A failed pass is logged, not fatal."""
+    async with httpx.AsyncClient(timeout=30.0) as http:
+        while not stop.is_set():
+            try:
+                await tick(settings=settings, bus=bus)
+            except Exception:
+                log.exception("scheduler tick failed; trying again in %.0f s", interval)
+            try:
+                await refresh_due_connections(settings=settings, key_ring=key_ring, http=http,
+                                              bus=bus)
+            except Exception:
+                log.exception("token refresh sweep failed; trying again in %.0f s", interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+async def _main(settings: Settings, interval: float) -> None:
+    use_redis(settings.redis_url or "")
+    database = await open_database(settings)
+    bus = build_event_bus(settings.redis_url)
+    await bus.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    print(f"Weir scheduler running (every {interval:g} s); Ctrl-C to stop", flush=True)
+    try:
+        await scheduler_loop(settings=settings, bus=bus, key_ring=load_key_ring(settings),
+                             interval=interval, stop=stop)
+    finally:
+        await bus.close()
+        await close_database(database)
+
+
+def run_scheduler(settings: Settings, *, interval: float = 5.0) -> int:
+    """Run the scheduler until stopped."""
+    if not settings.redis_url:
+        print("weir scheduler needs WEIR_REDIS_URL to reach the workers: without Redis, "
+              "`weir serve` runs the scheduler itself (the embedded default)", file=sys.stderr)
+        return 2
+    asyncio.run(_main(settings, interval))
+    return 0

@@ -1,0 +1,46 @@
+"""Sending a run to the workers: a Dramatiq message naming the run, on the broker of this process.
+
+Services send by actor name, so they never import the worker. The process installs its broker
+at start-up (``server.worker.broker.install_broker``); sending before that is a programming
+error, not a silent fallback to Dramatiq's default RabbitMQ broker.
+"""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq import Broker
+
+QUEUE_NAME = "weir-syncs"
+REDIS_NAMESPACE = "weir"
+ACTOR_NAME = "run_sync"
+
+_broker: Broker | None = None
+
+
+def use_broker(broker: Broker | None) -> None:
+    """Make ``broker`` the one this process sends runs to."""
+    global _broker
+    _broker = broker
+
+
+def current_broker() -> Broker:
+    if _broker is None:
+        raise RuntimeError("no task broker installed in this process (install_broker first)")
+    return _broker
+
+
+def enqueue_run(run_id: str, *, delay_seconds: float | None = None) -> None:
+    """Ask a worker to execute run ``run_id`` (now, or after ``delay_seconds``)."""
+    message = dramatiq.Message(queue_name=QUEUE_NAME, actor_name=ACTOR_NAME, args=(run_id,),
+                               kwargs={}, options={})
+    delay = int(delay_seconds * 1000) if delay_seconds else None
+    current_broker().enqueue(message, delay=delay)
+
+
+def use_redis(redis_url: str) -> Broker:
+    """Send runs through Redis from a process that runs no actors (``weir scheduler``)."""
+    from dramatiq.brokers.redis import RedisBroker
+
+    broker = RedisBroker(url=redis_url, namespace=REDIS_NAMESPACE, middleware=[])
+    use_broker(broker)
+    return broker

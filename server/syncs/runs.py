@@ -1,0 +1,147 @@
+"""Sync runs: trigger, cancel, history, and live updates of runs and syncs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from tortoise.transactions import in_transaction
+
+from server.config import Settings
+from server.db import is_postgres
+from server.errors import Conflict, NotFound, ValidationFailed
+from server.events import EventBus
+from server.pagination import DEFAULT_PAGE_SIZE, Page, decode_cursor
+from server.scope import Scope
+from server.syncs import queue
+from server.syncs.models import EltSync, SyncRun
+from server.syncs.schedule import create_run
+from server.syncs.service import get_sync
+from server.syncs.transitions import (
+    ACTIVE,
+    move_run,
+    publish_run,
+    run_channels,
+    sync_channels,
+)
+
+
+async def get_run(*, scope: Scope, run_id: str) -> SyncRun:
+    """One run, or ``NOT_FOUND``."""
+    filters = {"organization_id": scope.organization_id}
+    if scope.workspace_id is not None:
+        filters["sync__workspace_id"] = scope.workspace_id
+    run = await SyncRun.get_or_none(id=run_id, **filters)
+    if run is None:
+        raise NotFound("sync run", run_id)
+    return run
+
+
+async def list_runs(*, scope: Scope, sync_id: str, first: int | None, after: str | None,
+                    max_page_size: int) -> Page[SyncRun]:
+    """Runs of one sync, newest first (every attempt is its own run)."""
+    sync = await get_sync(scope=scope, sync_id=sync_id)
+    size = DEFAULT_PAGE_SIZE if first is None else first
+    if size < 0:
+        raise ValidationFailed.field("first", "must not be negative")
+    if size > max_page_size:
+        raise ValidationFailed.field("first", f"must be at most {max_page_size}")
+    queryset = SyncRun.filter(sync_id=sync.id)
+    if after is not None:
+        # Ids grow with time, so "after" in this newest-first list means a smaller id.
+        queryset = queryset.filter(id__lt=decode_cursor(after))
+    rows = await queryset.order_by("-id").limit(size + 1)
+    return Page(items=list(rows[:size]), has_next_page=len(rows) > size,
+                has_previous_page=after is not None)
+
+
+async def trigger_run(*, scope: Scope, settings: Settings, bus: EventBus | None, sync_id: str,
+                      full_refresh: bool) -> SyncRun:
+    """Queue a run now; ``CONFLICT`` while another run of the sync is queued or running."""
+    sync = await get_sync(scope=scope, sync_id=sync_id)
+    async with in_transaction():
+        if is_postgres(settings.effective_database_url):
+            # Serialise triggers (and the scheduler) of one sync on its row.
+            await EltSync.filter(id=sync.id).select_for_update().first()
+        going = await SyncRun.filter(sync_id=sync.id, status__in=ACTIVE).first()
+        if going is not None:
+            raise Conflict(f"run {going.id} of this sync is {going.status}")
+        run = await create_run(sync=sync, trigger="MANUAL", full_refresh=full_refresh)
+    if bus is not None:
+        await publish_run(bus=bus, run=run, kind="status")
+    queue.enqueue_run(run.id)
+    return run
+
+
+async def cancel_run(*, scope: Scope, bus: EventBus | None, run_id: str) -> SyncRun:
+    """Cancel a queued run now, or ask a running one to stop after its current batch."""
+    run = await get_run(scope=scope, run_id=run_id)
+    if run.status == "QUEUED":
+        try:
+            return await move_run(run=run, to="CANCELLED", bus=bus)
+        except Conflict:
+            run = await SyncRun.get(id=run.id)  # a worker started it meanwhile
+    if run.status != "RUNNING":
+        raise Conflict(f"sync run {run.id} is {run.status}; only a queued or running run "
+                       "can be cancelled")
+    await SyncRun.filter(id=run.id).update(cancel_requested=True)
+    run = await SyncRun.get(id=run.id)
+    if bus is not None:
+        await publish_run(bus=bus, run=run, kind="status")
+    return run
+
+
+async def run_updates(*, scope: Scope, bus: EventBus, sync_id: str | None,
+                      workspace_id: str | None) -> AsyncIterator[SyncRun]:
+    """The latest run now, then every run as it changes (of one sync, workspace, or all)."""
+    if sync_id is not None:
+        sync = await get_sync(scope=scope, sync_id=sync_id)
+        name = run_channels(scope.organization_id, sync.id, None)[0]
+        latest = SyncRun.filter(sync_id=sync.id)
+    elif workspace_id is not None:
+        scope.check_workspace(workspace_id)
+        name = run_channels(scope.organization_id, "", workspace_id)[-1]
+        latest = SyncRun.filter(organization_id=scope.organization_id,
+                                sync__workspace_id=workspace_id)
+    else:
+        scope.require_unrestricted("follow runs of every workspace")
+        name = run_channels(scope.organization_id, "", None)[1]
+        latest = SyncRun.filter(organization_id=scope.organization_id)
+    async with bus.subscribe(name) as events:
+        current = await latest.order_by("-id").first()
+        if current is not None:
+            yield current
+        async for event in events:
+            run = await SyncRun.get_or_none(id=event.get("runId"),
+                                            organization_id=scope.organization_id)
+            if run is not None:
+                yield run
+
+
+@dataclass(frozen=True)
+class SyncEvent:
+    kind: str  # CURRENT, CREATED, UPDATED, DELETED
+    sync_id: str
+    sync: EltSync | None
+
+
+async def sync_updates(*, scope: Scope, bus: EventBus,
+                       workspace_id: str | None) -> AsyncIterator[SyncEvent]:
+    """Every sync now (``CURRENT``), then each one as it is created, changed or deleted."""
+    if workspace_id is not None:
+        scope.check_workspace(workspace_id)
+        name = sync_channels(scope.organization_id, workspace_id)[-1]
+        current = EltSync.filter(organization_id=scope.organization_id,
+                                 workspace_id=workspace_id)
+    else:
+        scope.require_unrestricted("follow syncs of every workspace")
+        name = sync_channels(scope.organization_id, None)[0]
+        current = EltSync.filter(organization_id=scope.organization_id)
+    async with bus.subscribe(name) as events:
+        for sync in await current.order_by("id"):
+            yield SyncEvent(kind="CURRENT", sync_id=sync.id, sync=sync)
+        async for event in events:
+            kind = event.get("type", "").rsplit(".", 1)[-1].upper()
+            sync = await EltSync.get_or_none(id=event.get("syncId"),
+                                             organization_id=scope.organization_id)
+            yield SyncEvent(kind=kind, sync_id=event.get("syncId", ""), sync=sync)

@@ -1,0 +1,352 @@
+"""ELT syncs: settings schema, create/update/delete, source streams, enable/disable.
+
+Runs (trigger, cancel, history, live updates) are in ``server.syncs.runs``.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from tortoise.transactions import in_transaction
+
+from server import ids
+from server.config import Settings
+from server.connections.models import Connection
+from server.connections.service import get_connection
+from server.connectors.registry import settings_schema_for
+from server.crypto import KeyRing
+from server.destinations.base import POLICIES
+from server.errors import Conflict, FieldError, NotFound, ValidationFailed
+from server.events import EventBus
+from server.pagination import Page, paginate
+from server.scope import Scope
+from server.syncs.hashing import new_salt
+from server.syncs.models import EltSync, SourceStream, SyncRun
+from server.syncs.schedule import cron_error, next_run_after, timezone_error
+from server.syncs.settings import (
+    SALT_KEY,
+    connector_settings,
+    reserved_settings,
+    settings_errors,
+)
+from server.syncs.sources import (
+    account_error,
+    connector_context,
+    connector_for,
+    load_credentials,
+    offered_streams,
+)
+from server.syncs.transitions import ACTIVE, publish_sync, utcnow
+
+UNSET: Any = object()
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_RESERVED_SCHEMAS = {"information_schema", "public", "pg_catalog", "pg_toast"}
+
+
+@dataclass
+class StreamChoice:
+    """A stream to copy: its name, mode, and columns to leave out or hash."""
+
+    name: str
+    sync_mode: str
+    excluded_columns: list[str] = field(default_factory=list)
+    hashed_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SyncChanges:
+    """Fields of a sync a client may set; ``UNSET`` leaves one as it is."""
+
+    destination_schema: Any = UNSET
+    settings: Any = UNSET
+    sync_interval: Any = UNSET
+    timezone: Any = UNSET
+    schema_change_policy: Any = UNSET
+
+
+# -- look-ups ---------------------------------------------------------------------------------
+
+
+async def get_sync(*, scope: Scope, sync_id: str) -> EltSync:
+    """One sync, or ``NOT_FOUND``."""
+    sync = await EltSync.get_or_none(id=sync_id, **scope.filters())
+    if sync is None:
+        raise NotFound("ELT sync", sync_id)
+    return sync
+
+
+async def list_syncs(*, scope: Scope, workspace_id: str | None, connection_id: str | None,
+                     enabled: bool | None, first: int | None, after: str | None,
+                     max_page_size: int) -> Page[EltSync]:
+    """Syncs the caller may see, optionally of one workspace or connection, or (not) enabled."""
+    queryset = EltSync.filter(**scope.filters())
+    if workspace_id is not None:
+        scope.check_workspace(workspace_id)
+        queryset = queryset.filter(workspace_id=workspace_id)
+    if connection_id is not None:
+        queryset = queryset.filter(connection_id=connection_id)
+    if enabled is not None:
+        queryset = queryset.filter(enabled=enabled)
+    return await paginate(queryset, first=first, after=after, max_page_size=max_page_size)
+
+
+async def streams_of_syncs(*, scope: Scope, sync_ids: list[str]) -> dict[str, list[SourceStream]]:
+    """The source streams of many syncs in one query (for DataLoaders)."""
+    rows = await SourceStream.filter(
+        sync_id__in=sync_ids, sync__organization_id=scope.organization_id
+    ).order_by("created_at", "id")
+    found: dict[str, list[SourceStream]] = {sync_id: [] for sync_id in sync_ids}
+    for row in rows:
+        found.setdefault(row.sync_id, []).append(row)
+    return found
+
+
+# -- the settings schema ----------------------------------------------------------------------
+
+
+async def connection_settings_schema(*, scope: Scope, settings: Settings, key_ring: KeyRing,
+                                     connection_id: str,
+                                     partial_settings: dict[str, Any] | None) -> dict[str, Any]:
+    """The connector's ELT settings schema, with options listed from the account when it can."""
+    connection = await get_connection(scope=scope, connection_id=connection_id)
+    connector = connector_for(connection)
+    if getattr(connector, "settings_options", None) is None:
+        return copy.deepcopy(connector.SPEC.settings_schema)
+    credentials = load_credentials(key_ring=key_ring, connection=connection)
+    async with httpx.AsyncClient(timeout=30.0) as http:
+        context = connector_context(settings=settings,
+                                    integration_name=connection.integration_name,
+                                    http=http, credentials=credentials)
+        try:
+            return await settings_schema_for(connector, context, credentials,
+                                             dict(partial_settings or {}))
+        except Exception as exc:
+            raise account_error(exc, credentials) from exc
+
+
+# -- validation -------------------------------------------------------------------------------
+
+
+def _schema_name_error(field_name: str, name: str) -> FieldError | None:
+    if not _IDENTIFIER.match(name) or "__" in name or name in _RESERVED_SCHEMAS \
+            or name.startswith("pg_"):
+        return FieldError(field_name, f"{name!r} is not a usable schema name: lower-case "
+                                      "letters, digits and single underscores, at most 63, "
+                                      "not starting with a digit or pg_")
+    return None
+
+
+def _stream_errors(connector: Any, offered: dict[str, Any], choices: list[StreamChoice],
+                   prefix: str) -> list[FieldError]:
+    errors: list[FieldError] = []
+    seen: set[str] = set()
+    for index, choice in enumerate(choices):
+        path = f"{prefix}.{index}"
+        spec = offered.get(choice.name)
+        if spec is None:
+            errors.append(FieldError(f"{path}.name", f"unknown stream {choice.name!r}; "
+                                     f"{connector.SPEC.name} offers {', '.join(offered)}"))
+            continue
+        if choice.name in seen:
+            errors.append(FieldError(f"{path}.name", f"stream {choice.name!r} is listed twice"))
+        seen.add(choice.name)
+        if choice.sync_mode not in spec.sync_modes:
+            errors.append(FieldError(f"{path}.syncMode", f"stream {choice.name!r} supports "
+                                     f"{' and '.join(spec.sync_modes)}, not {choice.sync_mode}"))
+        known = set((spec.record_schema.get("properties") or {}).keys())
+        for label, columns in (("excludedColumns", choice.excluded_columns),
+                               ("hashedColumns", choice.hashed_columns)):
+            for position, column in enumerate(columns):
+                if known and column not in known:
+                    errors.append(FieldError(f"{path}.{label}.{position}",
+                                             f"stream {choice.name!r} has no column {column!r}"))
+                elif label == "excludedColumns" and column in spec.primary_key:
+                    errors.append(FieldError(f"{path}.{label}.{position}",
+                                             f"{column!r} is the primary key; it must be loaded"))
+        for column in set(choice.excluded_columns) & set(choice.hashed_columns):
+            errors.append(FieldError(f"{path}.hashedColumns",
+                                     f"{column!r} cannot be both excluded and hashed"))
+    return errors
+
+
+def _check_changes(changes: SyncChanges, connector: Any, settings: Settings,
+                   timezone: str) -> list[FieldError]:
+    problems: list[FieldError | None] = []
+    if changes.destination_schema is not UNSET:
+        problems.append(_schema_name_error("input.destinationSchemaName",
+                                           changes.destination_schema))
+    if changes.settings is not UNSET:
+        problems.extend(settings_errors(connector.SPEC.settings_schema, changes.settings))
+    if changes.timezone is not UNSET:
+        problems.append(timezone_error("input.timezone", changes.timezone))
+    if changes.sync_interval is not UNSET:
+        problems.append(cron_error("input.syncInterval", changes.sync_interval, timezone,
+                                   settings.min_sync_interval_seconds))
+    if changes.schema_change_policy is not UNSET and changes.schema_change_policy not in POLICIES:
+        problems.append(FieldError("input.schemaChangePolicy",
+                                   f"must be one of {', '.join(POLICIES)}"))
+    return [p for p in problems if p is not None]
+
+
+async def _check_schema_free(scope: Scope, name: str, sync_id: str | None) -> None:
+    taken = EltSync.filter(organization_id=scope.organization_id, destination_schema=name)
+    if sync_id is not None:
+        taken = taken.exclude(id=sync_id)
+    if await taken.exists():
+        raise Conflict(f"another sync already loads into schema {name!r}")
+
+
+# -- changes ----------------------------------------------------------------------------------
+
+
+async def create_sync(*, scope: Scope, settings: Settings, key_ring: KeyRing,
+                      bus: EventBus | None, connection_id: str, changes: SyncChanges,
+                      streams: list[StreamChoice]) -> EltSync:
+    """A new sync, disabled; every invalid field is reported at once."""
+    connection = await get_connection(scope=scope, connection_id=connection_id)
+    connector = connector_for(connection)
+    for name, path in (("destination_schema", "input.destinationSchemaName"),
+                       ("sync_interval", "input.syncInterval")):
+        if getattr(changes, name) is UNSET:
+            raise ValidationFailed.field(path, "is required")
+    if changes.settings is UNSET:
+        changes.settings = {}
+    timezone = "UTC" if changes.timezone is UNSET else changes.timezone
+    errors = _check_changes(changes, connector, settings, timezone)
+    settings_ok = not any(e.field.startswith("input.settings") for e in errors)
+    # Streams a connector discovers depend on valid settings; fixed ones can be checked anyway.
+    if streams and (settings_ok or getattr(connector, "discover", None) is None):
+        offered = await offered_streams(settings=settings, key_ring=key_ring,
+                                        connection=connection, sync_settings=changes.settings)
+        errors += _stream_errors(connector, offered, streams, "input.sourceStreams")
+    if errors:
+        raise ValidationFailed(errors)
+    await _check_schema_free(scope, changes.destination_schema, None)
+    sync_id = ids.new_id("elt_sync")
+    stored = {**changes.settings, SALT_KEY: new_salt(key_ring=key_ring, sync_id=sync_id)}
+    async with in_transaction():
+        sync = await EltSync.create(
+            id=sync_id, organization_id=scope.organization_id,
+            workspace_id=connection.workspace_id, connection_id=connection.id,
+            destination_schema=changes.destination_schema, settings=stored,
+            sync_interval=changes.sync_interval, timezone=timezone,
+            schema_change_policy=("ALLOW_ALL" if changes.schema_change_policy is UNSET
+                                  else changes.schema_change_policy),
+            enabled=False,
+        )
+        await _create_streams(sync, streams)
+    if bus is not None:
+        await publish_sync(bus=bus, sync=sync, kind="created")
+    return sync
+
+
+async def _create_streams(sync: EltSync, streams: list[StreamChoice]) -> None:
+    for choice in streams:
+        await SourceStream.create(
+            id=ids.new_id("source_stream"), sync_id=sync.id, name=choice.name,
+            sync_mode=choice.sync_mode, excluded_columns=list(dict.fromkeys(
+                choice.excluded_columns)),
+            hashed_columns=list(dict.fromkeys(choice.hashed_columns)),
+        )
+
+
+async def update_sync(*, scope: Scope, settings: Settings, bus: EventBus | None, sync_id: str,
+                      changes: SyncChanges) -> EltSync:
+    """Change a sync's destination schema, settings, interval, timezone or policy."""
+    sync = await get_sync(scope=scope, sync_id=sync_id)
+    connector = connector_for(await Connection.get(id=sync.connection_id))
+    timezone = sync.timezone if changes.timezone is UNSET else changes.timezone
+    errors = _check_changes(changes, connector, settings, timezone)
+    if errors:
+        raise ValidationFailed(errors)
+    if changes.destination_schema is not UNSET:
+        await _check_schema_free(scope, changes.destination_schema, sync.id)
+        sync.destination_schema = changes.destination_schema
+    if changes.settings is not UNSET:
+        sync.settings = {**changes.settings, **reserved_settings(sync.settings)}
+    if changes.sync_interval is not UNSET:
+        sync.sync_interval = changes.sync_interval
+    sync.timezone = timezone
+    if changes.schema_change_policy is not UNSET:
+        sync.schema_change_policy = changes.schema_change_policy
+    if sync.enabled:
+        sync.next_run_at = next_run_after(sync.sync_interval, sync.timezone, utcnow())
+    await sync.save()
+    if bus is not None:
+        await publish_sync(bus=bus, sync=sync, kind="updated")
+    return sync
+
+
+async def add_source_streams(*, scope: Scope, settings: Settings, key_ring: KeyRing,
+                             bus: EventBus | None, sync_id: str,
+                             streams: list[StreamChoice]) -> EltSync:
+    """Add streams to copy; a stream already selected is replaced by the new choice."""
+    sync = await get_sync(scope=scope, sync_id=sync_id)
+    connection = await Connection.get(id=sync.connection_id)
+    connector = connector_for(connection)
+    offered = await offered_streams(settings=settings, key_ring=key_ring, connection=connection,
+                                    sync_settings=connector_settings(sync.settings))
+    errors = _stream_errors(connector, offered, streams, "input.sourceStreams")
+    if errors:
+        raise ValidationFailed(errors)
+    async with in_transaction():
+        await SourceStream.filter(sync_id=sync.id, name__in=[s.name for s in streams]).delete()
+        await _create_streams(sync, streams)
+    await _touch(sync, bus)
+    return sync
+
+
+async def remove_source_streams(*, scope: Scope, bus: EventBus | None, sync_id: str,
+                                names: list[str]) -> EltSync:
+    """Stop copying streams (their destination tables are kept)."""
+    sync = await get_sync(scope=scope, sync_id=sync_id)
+    selected = set(await SourceStream.filter(sync_id=sync.id).values_list("name", flat=True))
+    errors = [FieldError(f"input.names.{i}", f"stream {name!r} is not selected")
+              for i, name in enumerate(names) if name not in selected]
+    if errors:
+        raise ValidationFailed(errors)
+    await SourceStream.filter(sync_id=sync.id, name__in=names).delete()
+    await _touch(sync, bus)
+    return sync
+
+
+async def _touch(sync: EltSync, bus: EventBus | None) -> None:
+    await sync.save(update_fields=["updated_at"])
+    if bus is not None:
+        await publish_sync(bus=bus, sync=sync, kind="updated")
+
+
+async def set_enabled(*, scope: Scope, bus: EventBus | None, sync_id: str,
+                      enabled: bool) -> EltSync:
+    """Enable a sync (``nextRunAt`` from its cron and timezone) or disable it."""
+    sync = await get_sync(scope=scope, sync_id=sync_id)
+    if enabled and not await SourceStream.filter(sync_id=sync.id).exists():
+        raise ValidationFailed.field("id", "the sync has no source streams; add some first")
+    sync.enabled = enabled
+    sync.next_run_at = (next_run_after(sync.sync_interval, sync.timezone, utcnow())
+                        if enabled else None)
+    await sync.save()
+    if bus is not None:
+        await publish_sync(bus=bus, sync=sync, kind="updated")
+    return sync
+
+
+async def delete_sync(*, scope: Scope, bus: EventBus | None, sync_id: str) -> str:
+    """Delete a sync, its streams and runs; the destination tables are kept."""
+    sync = await get_sync(scope=scope, sync_id=sync_id)
+    going = await SyncRun.filter(sync_id=sync.id, status__in=ACTIVE).first()
+    if going is not None:
+        raise Conflict(f"run {going.id} is {going.status}; cancel it before deleting the sync")
+    await sync.delete()
+    if bus is not None:
+        await publish_sync(bus=bus, sync=sync, kind="deleted")
+    return sync_id
+
+
+def public_settings(sync: EltSync) -> dict[str, Any]:
+    """The settings a client sees (never Weir's reserved keys)."""
+    return connector_settings(sync.settings)

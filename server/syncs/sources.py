@@ -1,0 +1,71 @@
+"""How a sync reaches its source: the connector module, its credentials, its streams.
+
+Credentials and the connector context come from the connections service. A connector whose
+streams depend on the account (the Postgres source: one stream per table) lists them with
+``discover(context, credentials, settings)``; the others have fixed streams in ``SPEC``.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import httpx
+
+from server.config import Settings
+from server.connections.models import Connection
+from server.connections.service import connector_context, load_credentials
+from server.connectors.base import ConnectorContext, StreamSpec
+from server.connectors.http import redact
+from server.connectors.registry import get_connector, streams_for
+from server.crypto import KeyRing
+from server.errors import CheckFailed, NotFound, WeirError
+
+__all__ = ["account_error", "connector_context", "connector_for", "load_credentials",
+           "offered_streams", "safe_message", "stream_specs"]
+
+DISCOVERY_TIMEOUT_SECONDS = 30.0
+
+
+def safe_message(exc: BaseException, credentials: dict[str, Any]) -> str:
+    """``Type: message`` of an error, with any credential value cut out."""
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return redact(text, credentials)[:2000]
+
+
+def account_error(exc: BaseException, credentials: dict[str, Any]) -> WeirError:
+    """What a client is told when the provider could not be asked (``CHECK_FAILED``)."""
+    if isinstance(exc, WeirError):
+        return exc
+    return CheckFailed(f"the account could not be read: {safe_message(exc, credentials)}")
+
+
+def connector_for(connection: Connection) -> ModuleType:
+    module = get_connector(connection.integration_name)
+    if module is None:
+        raise NotFound("integration", connection.integration_name)
+    return module
+
+
+async def stream_specs(module: ModuleType, context: ConnectorContext,
+                       credentials: dict[str, Any], settings: dict[str, Any]
+                       ) -> dict[str, StreamSpec]:
+    """The streams the source offers with these settings, by name."""
+    return {spec.name: spec for spec in await streams_for(module, context, credentials, settings)}
+
+
+async def offered_streams(*, settings: Settings, key_ring: KeyRing, connection: Connection,
+                          sync_settings: dict[str, Any]) -> dict[str, StreamSpec]:
+    """``stream_specs`` for a connection (asks the account when the connector discovers)."""
+    module = connector_for(connection)
+    if getattr(module, "discover", None) is None:
+        return {spec.name: spec for spec in module.SPEC.streams}
+    credentials = load_credentials(key_ring=key_ring, connection=connection)
+    async with httpx.AsyncClient(timeout=DISCOVERY_TIMEOUT_SECONDS) as http:
+        context = connector_context(settings=settings,
+                                    integration_name=connection.integration_name, http=http,
+                                    credentials=credentials)
+        try:
+            return await stream_specs(module, context, credentials, sync_settings)
+        except Exception as exc:
+            raise account_error(exc, credentials) from exc

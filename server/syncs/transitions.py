@@ -1,0 +1,87 @@
+"""A sync run's status changes here and nowhere else, and each change is published.
+
+    QUEUED ──> RUNNING ──> SUCCEEDED
+       │          ├──────> FAILED      (a retry is a new run: trigger RETRY, attempt + 1)
+       └──────────┴──────> CANCELLED
+
+A run is created ``QUEUED`` (or ``SKIPPED`` by the scheduler when the previous run is still
+going, which records the skip in the run history). Moves are conditional updates on the current
+status, so two workers cannot both start the same run. Events go out after the update
+committed (moves never run inside a caller's transaction).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from server.errors import Conflict
+from server.events import EventBus, channel
+from server.syncs.models import EltSync, SyncRun
+
+ALLOWED_MOVES: dict[str, frozenset[str]] = {
+    "QUEUED": frozenset({"RUNNING", "CANCELLED"}),
+    "RUNNING": frozenset({"SUCCEEDED", "FAILED", "CANCELLED"}),
+}
+STATUSES = ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED", "SKIPPED")
+ACTIVE = ("QUEUED", "RUNNING")
+FINISHED = ("SUCCEEDED", "FAILED", "CANCELLED", "SKIPPED")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def move_run(*, run: SyncRun, to: str, bus: EventBus | None, **changes: Any) -> SyncRun:
+    """Move ``run`` to status ``to`` (with ``changes``); ``CONFLICT`` if the move is not allowed."""
+    if to not in ALLOWED_MOVES.get(run.status, frozenset()):
+        raise Conflict(f"sync run {run.id} is {run.status} and cannot become {to}")
+    values: dict[str, Any] = {"status": to, **changes}
+    now = utcnow()
+    if to == "RUNNING":
+        values.setdefault("started_at", now)
+        values.setdefault("heartbeat_at", now)
+    if to in FINISHED:
+        values.setdefault("finished_at", now)
+    moved = await SyncRun.filter(id=run.id, status=run.status).update(**values)
+    if not moved:
+        current = await SyncRun.get(id=run.id)
+        raise Conflict(f"sync run {run.id} is {current.status} and cannot become {to}")
+    run = await SyncRun.get(id=run.id)
+    if bus is not None:
+        await publish_run(bus=bus, run=run, kind="status")
+    return run
+
+
+async def _workspace_of(sync_id: str) -> str | None:
+    found = await EltSync.filter(id=sync_id).values_list("workspace_id", flat=True)
+    return found[0] if found else None
+
+
+def run_channels(organization_id: str, sync_id: str, workspace_id: str | None) -> list[str]:
+    names = [channel(organization_id, "sync", sync_id, "runs"), channel(organization_id, "runs")]
+    if workspace_id:
+        names.append(channel(organization_id, "workspace", workspace_id, "runs"))
+    return names
+
+
+def sync_channels(organization_id: str, workspace_id: str | None) -> list[str]:
+    names = [channel(organization_id, "syncs")]
+    if workspace_id:
+        names.append(channel(organization_id, "workspace", workspace_id, "syncs"))
+    return names
+
+
+async def publish_run(*, bus: EventBus, run: SyncRun, kind: str) -> None:
+    """Tell subscribers a run changed (``kind`` is ``status`` or ``progress``)."""
+    event = {"type": f"syncRun.{kind}", "runId": run.id, "syncId": run.sync_id,
+             "status": run.status}
+    for name in run_channels(run.organization_id, run.sync_id, await _workspace_of(run.sync_id)):
+        await bus.publish(name, event)
+
+
+async def publish_sync(*, bus: EventBus, sync: EltSync, kind: str) -> None:
+    """Tell subscribers a sync changed (``created``, ``updated``, ``deleted``)."""
+    event = {"type": f"eltSync.{kind}", "syncId": sync.id}
+    for name in sync_channels(sync.organization_id, sync.workspace_id):
+        await bus.publish(name, event)

@@ -1,0 +1,30 @@
+"""The worker's actors. They take ids, and running one twice is harmless."""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq import Broker
+
+from server.config import Settings
+from server.syncs import queue
+from server.syncs.runner import execute_run
+from server.worker.runtime import WeirRuntime
+
+
+async def run_sync(run_id: str) -> None:
+    """Execute sync run ``run_id`` (a run that is no longer QUEUED is left alone)."""
+    runtime = WeirRuntime.current()
+    runtime.enter_database()
+    await execute_run(env=runtime.env, run_id=run_id)
+
+
+def declare(broker: Broker, settings: Settings) -> None:
+    """Declare every actor on ``broker`` (this also declares their queues)."""
+    dramatiq.actor(
+        run_sync,
+        broker=broker,
+        actor_name=queue.ACTOR_NAME,
+        queue_name=queue.QUEUE_NAME,
+        time_limit=settings.sync_time_limit_seconds * 1000,
+        max_retries=settings.sync_max_retries,
+    )

@@ -1,0 +1,63 @@
+"""The Dramatiq broker of this process: a stub in memory (embedded default) or Redis.
+
+Dramatiq binds an actor to a broker when the actor is declared, so the broker is built and set
+first and the actors are declared on it explicitly (``actors.declare``), never by importing a
+module. Its defaults do not suit syncs and are replaced deliberately:
+
+- time limit: ``settings.sync_time_limit_seconds`` (Dramatiq's 10 minutes would kill a long
+  sync);
+- retries: ``settings.sync_max_retries`` with exponential backoff from 15 s to 30 min, for
+  failures *around* a run (the database was unreachable when the message arrived). A run that
+  fails is retried by the engine itself as a new run, so every attempt shows in the history;
+- AsyncIO: async actors run on Dramatiq's event-loop thread (see ``runtime.py``).
+"""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq import Broker
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import (
+    AgeLimit,
+    AsyncIO,
+    Callbacks,
+    Pipelines,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+)
+
+from server.config import Settings
+from server.syncs import queue
+
+MIN_BACKOFF_MS = 15_000
+MAX_BACKOFF_MS = 30 * 60_000
+
+
+def build_broker(settings: Settings) -> Broker:
+    middleware = [
+        AgeLimit(),
+        TimeLimit(time_limit=settings.sync_time_limit_seconds * 1000),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        Retries(max_retries=settings.sync_max_retries, min_backoff=MIN_BACKOFF_MS,
+                max_backoff=MAX_BACKOFF_MS),
+        AsyncIO(),
+    ]
+    if settings.redis_url:
+        return RedisBroker(url=settings.redis_url, middleware=middleware,
+                           namespace=queue.REDIS_NAMESPACE)
+    return StubBroker(middleware=middleware)
+
+
+def install_broker(settings: Settings) -> Broker:
+    """Build the broker, make it this process's broker, then declare the actors on it."""
+    broker = build_broker(settings)
+    dramatiq.set_broker(broker)
+    queue.use_broker(broker)
+    from server.worker import actors  # only now: the broker exists
+
+    actors.declare(broker, settings)
+    return broker

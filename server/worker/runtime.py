@@ -1,0 +1,83 @@
+"""What actors need on Dramatiq's event-loop thread: a database context, the bus, the keys.
+
+Dramatiq runs ``async def`` actors on its own event-loop thread, not on the loop of whoever
+started the worker (uvicorn's, in ``weir serve``). Database connections belong to one loop, so
+this middleware opens a Tortoise context *on that loop* when the worker boots and closes it
+when the worker shuts down; each actor enters it (its task's contextvars are its own).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.middleware import Middleware
+from tortoise.context import TortoiseContext
+
+from server.config import Settings
+from server.crypto import KeyRing
+from server.db import open_database
+from server.events import EventBus, build_event_bus
+from server.syncs.runner import RunEnvironment
+
+log = logging.getLogger("weir.worker")
+
+
+class WeirRuntime(Middleware):
+    """Opens the worker loop's database context at boot; gives actors their environment."""
+
+    _current: ClassVar[WeirRuntime | None] = None
+
+    def __init__(self, settings: Settings, key_ring: KeyRing, bus: EventBus | None = None):
+        self.settings = settings
+        self.key_ring = key_ring
+        self._given_bus = bus
+        self.bus: EventBus | None = bus
+        self.database: TortoiseContext | None = None
+
+    @classmethod
+    def current(cls) -> WeirRuntime:
+        if cls._current is None:
+            raise RuntimeError("the worker runtime is not booted")
+        return cls._current
+
+    @property
+    def env(self) -> RunEnvironment:
+        return RunEnvironment(settings=self.settings, key_ring=self.key_ring, bus=self.bus)
+
+    def enter_database(self) -> None:
+        """Make the worker loop's context current for the calling actor's task only."""
+        assert self.database is not None
+        self.database.__enter__()
+
+    def _run(self, coroutine: Any) -> Any:
+        thread = get_event_loop_thread()
+        if thread is None:
+            raise RuntimeError("the AsyncIO middleware must come before WeirRuntime")
+        return thread.run_coroutine(coroutine)
+
+    def before_worker_boot(self, broker: Any, worker: Any) -> None:
+        async def boot() -> None:
+            self.database = await open_database(self.settings)
+            if self.bus is None:
+                self.bus = build_event_bus(self.settings.redis_url)
+                await self.bus.start()
+
+        self._run(boot())
+        WeirRuntime._current = self
+        log.info("worker runtime ready")
+
+    def before_worker_shutdown(self, broker: Any, worker: Any) -> None:
+        async def shutdown() -> None:
+            if self.bus is not None and self._given_bus is None:
+                await self.bus.close()
+                self.bus = None
+            if self.database is not None:
+                # Only the connections: the context was entered per actor task, not here.
+                await self.database.close_connections()
+                self.database = None
+
+        self._run(shutdown())
+        if WeirRuntime._current is self:
+            WeirRuntime._current = None
