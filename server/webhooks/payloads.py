@@ -1,13 +1,16 @@
 """Event types, and each object as its webhook payload: the GraphQL API's field names, no secret.
 
 Connections carry their masked ``credentialPreview`` only, never credentials. Connect sessions
-never carry their token, OAuth state or PKCE verifier.
+never carry their token, OAuth state or PKCE verifier. Syncs never carry Weir's reserved
+settings (such as the salt of hashed columns).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+
+from server.syncs.settings import connector_settings
 
 EVENT_TYPES = (
     "connection.created",
@@ -70,7 +73,14 @@ def connect_session_payload(session: Any) -> dict[str, Any]:
 
 
 def sync_run_payload(run: Any) -> dict[str, Any]:
-    """A sync run: status, trigger, timestamps, per-stream counts and its error."""
+    """A sync run as the GraphQL ``SyncRun`` type shows it, per-stream counts included."""
+    streams = [
+        {"name": name, "status": stats.get("status", "PENDING"),
+         "rowsLoaded": int(stats.get("rowsLoaded", 0)), "batches": int(stats.get("batches", 0)),
+         "error": stats.get("error"), "widenedColumns": list(stats.get("widenedColumns", [])),
+         "blockedColumns": list(stats.get("blockedColumns", []))}
+        for name, stats in (run.stream_stats or {}).items()
+    ]
     return {
         "id": run.id,
         "syncId": run.sync_id,
@@ -78,22 +88,25 @@ def sync_run_payload(run: Any) -> dict[str, Any]:
         "status": run.status,
         "fullRefresh": run.full_refresh,
         "attempt": run.attempt,
-        "streamStats": run.stream_stats,
         "error": run.error,
+        "cancelRequested": run.cancel_requested,
         "queuedAt": _time(run.queued_at),
         "startedAt": _time(run.started_at),
         "finishedAt": _time(run.finished_at),
+        "heartbeatAt": _time(run.heartbeat_at),
+        "streams": streams,
+        "rowsLoaded": sum(stream["rowsLoaded"] for stream in streams),
     }
 
 
 def elt_sync_payload(sync: Any) -> dict[str, Any]:
-    """An ELT sync's configuration and schedule."""
+    """An ELT sync as the GraphQL ``EltSync`` type shows it (never Weir's reserved settings)."""
     return {
         "id": sync.id,
-        "workspaceId": sync.workspace_id,
         "connectionId": sync.connection_id,
-        "destinationSchema": sync.destination_schema,
-        "settings": sync.settings,
+        "workspaceId": sync.workspace_id,
+        "destinationSchemaName": sync.destination_schema,
+        "settings": connector_settings(sync.settings),
         "syncInterval": sync.sync_interval,
         "timezone": sync.timezone,
         "schemaChangePolicy": sync.schema_change_policy,

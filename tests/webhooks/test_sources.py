@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from tortoise.transactions import in_transaction
 
 from server import ids
@@ -70,7 +71,8 @@ async def test_sync_runs_and_syncs_record_their_events(owner, settings, key_ring
     assert [e.type for e in events] == ["sync_run.started", "sync_run.failed"]
     assert events[1].payload["syncId"] == sync.id and events[1].payload["status"] == "FAILED"
     updated = await WebhookEvent.get(type="elt_sync.updated")
-    assert updated.payload["enabled"] is True and updated.payload["destinationSchema"] == "crm"
+    assert updated.payload["enabled"] is True
+    assert updated.payload["destinationSchemaName"] == "crm"
     delivered = await WebhookDelivery.filter(endpoint_id=endpoint.endpoint.id).order_by(
         "event_id")
     assert [d.event_type for d in delivered] == ["sync_run.started", "sync_run.failed",
@@ -107,3 +109,51 @@ async def test_connect_session_moves_record_their_events(owner, settings, key_ri
     assert TOKEN_HASH not in json.dumps(sent)
     assert {d.status for d in await WebhookDelivery.filter(endpoint_id=endpoint.endpoint.id)} \
         == {"SUCCEEDED"}
+
+
+@pytest.fixture
+def run_env(database, key_ring):  # type: ignore[no-untyped-def]
+    from server.events import InMemoryEventBus
+    from server.syncs.runner import RunEnvironment
+    from server.worker.broker import install_broker
+
+    install_broker(database)
+    return RunEnvironment(settings=database, key_ring=key_ring, bus=InMemoryEventBus())
+
+
+async def test_a_real_run_and_sync_changes_reach_the_endpoint(run_env, owner, settings, key_ring,
+                                                              receiver, dispatcher):
+    from server.scope import Scope
+    from server.syncs import service as syncs
+    from server.syncs.service import StreamChoice
+    from server.syncs.settings import RESERVED_PREFIX
+    from tests.syncs.conftest import make_sync, run_once
+
+    env = run_env
+    scope = Scope(organization_id=owner.scope.organization_id, workspace_id=owner.workspace_id)
+
+    await service.create_endpoint(
+        scope=scope, settings=settings, key_ring=key_ring, workspace_id=scope.workspace_id,
+        url=receiver.url, event_types=["sync_run.started", "sync_run.succeeded",
+                                       "elt_sync.updated"])
+    sync = await make_sync(env, scope, settings={"contacts": 25, "batch_size": 10},
+                           streams=[StreamChoice(name="contacts", sync_mode="INCREMENTAL",
+                                                 hashed_columns=["email"])])
+    await syncs.set_enabled(scope=scope, bus=None, sync_id=sync.id, enabled=True)
+    run = await run_once(env, scope, sync)
+    assert run.status == "SUCCEEDED"
+
+    await dispatcher.drain()
+    await dispatcher.drain()
+    sent = [json.loads(request.body) for request in receiver.received]
+    assert [d["type"] for d in sent if d["type"].startswith("sync_run")] == [
+        "sync_run.started", "sync_run.succeeded"]
+    succeeded = sent[-1] if sent[-1]["type"] == "sync_run.succeeded" else next(
+        d for d in sent if d["type"] == "sync_run.succeeded")
+    assert succeeded["data"]["id"] == run.id and succeeded["data"]["rowsLoaded"] == 25
+    assert succeeded["data"]["streams"][0]["name"] == "contacts"
+    [updated] = [d for d in sent if d["type"] == "elt_sync.updated"]
+    assert updated["data"]["enabled"] is True and updated["data"]["nextRunAt"]
+    stored = await EltSync.get(id=sync.id)
+    assert any(key.startswith(RESERVED_PREFIX) for key in stored.settings)  # a salt exists...
+    assert not any(key.startswith(RESERVED_PREFIX) for key in updated["data"]["settings"])
