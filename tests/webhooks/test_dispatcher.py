@@ -73,3 +73,24 @@ def test_retry_after_is_read_as_seconds_or_a_date():
                                now) == 0
     assert retry_after_seconds("soon", now) is None
     assert retry_after_seconds(None, now) is None
+
+
+async def test_weir_worker_delivers_webhooks_on_its_own_loop(app, settings, key_ring, receiver):
+    from server.syncs.queue import current_broker
+    from server.worker.main import EmbeddedWorker
+
+    organization = await Organization.create(id=ids.new_id("organization"), name="Acme")
+    workspace = await Workspace.create(id=ids.new_id("workspace"), organization=organization,
+                                       name="default")
+    scope = Scope(organization_id=organization.id)
+    await service.create_endpoint(scope=scope, settings=settings, key_ring=key_ring,
+                                  workspace_id=workspace.id, url=receiver.url,
+                                  event_types=["connection.created"])
+    worker = EmbeddedWorker(settings=settings.replace(webhooks_poll_seconds=0.05),
+                            broker=current_broker(), bus=None, threads=1, webhooks=True)
+    await asyncio.to_thread(worker.start)
+    try:
+        await make_connection(scope, workspace.id, settings, key_ring)
+        await _until(lambda: len(receiver.received) == 1)
+    finally:
+        await asyncio.to_thread(worker.stop)
