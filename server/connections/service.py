@@ -308,12 +308,18 @@ async def set_status(*, connection: Connection, status: str, reason: str | None,
     if connection.status == status and connection.status_reason == reason:
         return connection
     now = datetime.now(UTC)
-    async with in_transaction():
-        await Connection.filter(id=connection.id).update(status=status, status_reason=reason,
-                                                         updated_at=now)
-        connection.status, connection.status_reason = status, reason
-        connection.updated_at = now
-        await _record(connection, STATUS_EVENT)
+    before = (connection.status, connection.status_reason, connection.updated_at)
+    try:
+        async with in_transaction():
+            await Connection.filter(id=connection.id).update(status=status, status_reason=reason,
+                                                             updated_at=now)
+            connection.status, connection.status_reason = status, reason
+            connection.updated_at = now
+            await _record(connection, STATUS_EVENT)
+    except BaseException:
+        # Rolled back: the caller's object must not claim a status the database lacks.
+        connection.status, connection.status_reason, connection.updated_at = before
+        raise
     log.info("connection %s is now %s", connection.id, status)
     await _publish_status(bus, connection)
     return connection
