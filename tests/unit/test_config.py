@@ -83,3 +83,15 @@ def test_cli_prints_one_line_and_exits_2_on_a_bad_value(monkeypatch, capsys):
     assert raised.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines == ["weir: configuration error: WEIR_PORT: expected an integer, got 'abc'"]
+
+
+def test_the_readme_documents_every_variable():
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    source = (root / "server" / "config.py").read_text()
+    readme = (root / "README.md").read_text()
+    names = set(re.findall(r'"(WEIR_[A-Z0-9_]+)"', source)) - {"WEIR_TEST_"}
+    names = {name for name in names if not name.endswith("_")}
+    missing = sorted(name for name in names if f"`{name}`" not in readme)
+    assert not missing, f"add these to the README's configuration table: {missing}"

@@ -59,3 +59,9 @@ async def test_the_javascript_example_verifies_a_delivery(owner, settings, key_r
     output, _ = await asyncio.wait_for(process.communicate(given.encode()), 30)
     assert process.returncode == 0
     assert json.loads(output) == [True, False, False]
+
+
+def test_the_readme_shows_the_tested_examples_verbatim():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for name in ("verify_signature.py", "verify_signature.js"):
+        assert (EXAMPLES / name).read_text().strip() in readme, f"README's copy of {name} drifted"
