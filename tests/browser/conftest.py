@@ -100,7 +100,7 @@ async def browser(require_chromium: None) -> AsyncIterator[Any]:
         chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
                                                     headless=True)
         context = await chromium.new_context(viewport={"width": 1100, "height": 800})
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(30_000)  # generous: CI machines are shared
         try:
             yield context
         finally:
