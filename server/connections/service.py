@@ -360,6 +360,15 @@ async def delete_connection(*, scope: Scope, connection_id: str) -> str:
     return connection_id
 
 
+async def record_cascaded_deletions(*, end_user_id: str) -> int:
+    """Outbox ``connection.deleted`` for each connection an end user's deletion takes with it;
+    called inside that deletion's transaction. Returns how many."""
+    doomed = await Connection.filter(end_user_id=end_user_id)
+    for connection in doomed:
+        await _record(connection, "connection.deleted")
+    return len(doomed)
+
+
 @dataclass(frozen=True)
 class CheckOutcome:
     connection: Connection

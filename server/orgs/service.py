@@ -233,8 +233,12 @@ async def create_end_user(
 
 async def delete_end_user(*, scope: Scope, end_user_id: str) -> str:
     """Delete an end user and, with it, its connections; return the deleted id."""
+    # Imported here: the connections service builds on this module.
+    from server.connections.service import record_cascaded_deletions
+
     end_user = await get_end_user(scope=scope, end_user_id=end_user_id)
     async with in_transaction():
+        await record_cascaded_deletions(end_user_id=end_user.id)
         await end_user.delete()
     return end_user_id
 

@@ -157,3 +157,19 @@ async def test_a_real_run_and_sync_changes_reach_the_endpoint(run_env, owner, se
     stored = await EltSync.get(id=sync.id)
     assert any(key.startswith(RESERVED_PREFIX) for key in stored.settings)  # a salt exists...
     assert not any(key.startswith(RESERVED_PREFIX) for key in updated["data"]["settings"])
+
+
+async def test_deleting_an_end_user_records_its_connections_deletion(owner, settings, key_ring):
+    from server.connections import service as connections
+    from server.orgs import service as orgs
+
+    end_user = await orgs.create_end_user(scope=owner.scope, workspace_id=owner.workspace_id,
+                                          external_id="leaving-customer")
+    connection = await connections.create_connection(
+        scope=owner.scope, key_ring=key_ring, settings=settings, integration_name="openai",
+        auth_type="SECRET_TEXT", credentials={"secret_text": "sk-test-" + "x" * 30},
+        connection_scope="USER", end_user_id=end_user.id,
+    )
+    await orgs.delete_end_user(scope=owner.scope, end_user_id=end_user.id)
+    deleted = await WebhookEvent.filter(type="connection.deleted", object_id=connection.id)
+    assert len(deleted) == 1 and deleted[0].payload["id"] == connection.id
