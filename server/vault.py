@@ -20,6 +20,7 @@ from server.connect.models import ConnectSession
 from server.connections.models import Connection
 from server.crypto import VERSION, DecryptionError, KeyRing
 from server.integrations.models import WorkspaceIntegration
+from server.orgs.models import Workspace
 from server.webhooks.models import WebhookEndpoint
 
 log = logging.getLogger("weir.vault")
@@ -31,6 +32,7 @@ ENCRYPTED_COLUMNS: tuple[tuple[type[Model], str], ...] = (
     (ConnectSession, "oauth_verifier_encrypted"),
     (WebhookEndpoint, "secret_encrypted"),
     (WebhookEndpoint, "previous_secret_encrypted"),
+    (Workspace, "warehouse_url_encrypted"),
 )
 
 
