@@ -17,9 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import CI, Tenant, free_port, make_tenant
+from tests.conftest import CI, Tenant, make_tenant
 from tests.connect.support import configure_workspace, install_catalog
 from tests.emulators.oauth_provider import OAuthProvider, serve_app
+from tests.serving import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",

@@ -22,7 +22,7 @@ from server.orgs.models import Organization, Workspace
 from server.scope import Scope
 from server.webhooks import service
 from server.webhooks.delivery import deliver_due
-from tests.conftest import free_port
+from tests.serving import free_port
 
 
 @dataclass

@@ -134,7 +134,7 @@ async def test_a_timeout_is_retried(owner, settings, key_ring, endpoint, receive
 
 
 async def test_a_connection_error_is_retried(owner, settings, key_ring, receiver, dispatcher):
-    from tests.conftest import free_port
+    from tests.serving import free_port
 
     created = await service.create_endpoint(
         scope=owner.scope, settings=settings, key_ring=key_ring, workspace_id=owner.workspace_id,
