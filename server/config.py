@@ -83,6 +83,15 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     connector_base_urls: Mapping[str, str] = field(default_factory=dict)
     platform_oauth: Mapping[str, tuple[str, Secret]] = field(default_factory=dict)
+    # Webhooks: private/loopback targets are refused in production unless allowed.
+    webhooks_allow_private: bool = False
+    webhooks_timeout_seconds: float = 10.0
+    webhooks_retry_window_seconds: int = 24 * 3600
+    webhooks_disable_after_seconds: int = 3 * 24 * 3600
+    webhooks_claim_seconds: int = 120
+    webhooks_rotation_grace_seconds: int = 24 * 3600
+    webhooks_poll_seconds: float = 2.0
+    webhooks_retention_days: int = 30
 
     # -- derived values -------------------------------------------------------------------
 
@@ -166,6 +175,25 @@ class Settings:
             cors_origins=reader.origins("WEIR_CORS_ORIGINS"),
             connector_base_urls=reader.prefixed_urls("WEIR_CONNECTOR_", "_BASE_URL"),
             platform_oauth=reader.platform_oauth(),
+            webhooks_allow_private=reader.boolean("WEIR_WEBHOOKS_ALLOW_PRIVATE",
+                                                  cls.webhooks_allow_private),
+            webhooks_timeout_seconds=reader.integer("WEIR_WEBHOOKS_TIMEOUT_SECONDS", 10,
+                                                    maximum=300),
+            webhooks_retry_window_seconds=reader.integer(
+                "WEIR_WEBHOOKS_RETRY_WINDOW_SECONDS", cls.webhooks_retry_window_seconds
+            ),
+            webhooks_disable_after_seconds=reader.integer(
+                "WEIR_WEBHOOKS_DISABLE_AFTER_SECONDS", cls.webhooks_disable_after_seconds
+            ),
+            webhooks_claim_seconds=reader.integer("WEIR_WEBHOOKS_CLAIM_SECONDS",
+                                                  cls.webhooks_claim_seconds),
+            webhooks_rotation_grace_seconds=reader.integer(
+                "WEIR_WEBHOOKS_ROTATION_GRACE_SECONDS", cls.webhooks_rotation_grace_seconds,
+                minimum=0,
+            ),
+            webhooks_poll_seconds=reader.integer("WEIR_WEBHOOKS_POLL_SECONDS", 2),
+            webhooks_retention_days=reader.integer("WEIR_WEBHOOKS_RETENTION_DAYS",
+                                                   cls.webhooks_retention_days),
         )
         reader.warn_unknown()
         if settings.run_stale_seconds < 2 * settings.run_heartbeat_seconds:

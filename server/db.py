@@ -30,6 +30,7 @@ MODEL_MODULES = [
     "server.connections.models",
     "server.connect.models",
     "server.syncs.models",
+    "server.webhooks.models",
 ]
 MIGRATIONS_MODULE = "server.migrations"
 

@@ -23,6 +23,9 @@ PREFIXES = {
     "elt_sync": "sync",
     "source_stream": "ss",
     "sync_run": "run",
+    "webhook_endpoint": "whep",
+    "webhook_event": "evt",
+    "webhook_delivery": "whdl",
 }
 
 

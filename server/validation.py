@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import urlsplit
 
 from server.errors import FieldError
 
 _HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
-_HOST = re.compile(r"^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)$")
+_HOST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+
+
+def _valid_host(host: str) -> bool:
+    """A DNS name or an IP address (``urlsplit`` strips an IPv6 address's brackets)."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return bool(_HOST_NAME.match(host))
 
 
 def check_color(field: str, value: str) -> FieldError | None:
@@ -33,7 +43,7 @@ def check_http_url(field: str, value: str) -> FieldError | None:
         return FieldError(field, f"{value!r} is not a valid URL")
     if parts.scheme not in ("http", "https"):
         return FieldError(field, f"{value!r} must be an http or https URL")
-    if not parts.hostname or not _HOST.match(parts.hostname):
+    if not parts.hostname or not _valid_host(parts.hostname):
         return FieldError(field, f"{value!r} has no valid host")
     if len(value) > 2000:
         return FieldError(field, "must be at most 2000 characters")

@@ -20,6 +20,8 @@ from server.connect.models import ConnectSession
 from server.connections.models import Connection
 from server.crypto import VERSION, DecryptionError, KeyRing
 from server.integrations.models import WorkspaceIntegration
+from server.orgs.models import Workspace
+from server.webhooks.models import WebhookEndpoint
 
 log = logging.getLogger("weir.vault")
 
@@ -28,6 +30,9 @@ ENCRYPTED_COLUMNS: tuple[tuple[type[Model], str], ...] = (
     (Connection, "credentials_encrypted"),
     (WorkspaceIntegration, "oauth_client_secret_encrypted"),
     (ConnectSession, "oauth_verifier_encrypted"),
+    (WebhookEndpoint, "secret_encrypted"),
+    (WebhookEndpoint, "previous_secret_encrypted"),
+    (Workspace, "warehouse_url_encrypted"),
 )
 
 

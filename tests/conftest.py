@@ -25,6 +25,7 @@ import pytest
 
 from server.config import Secret, Settings
 from server.crypto import generate_key_spec
+from tests.serving import serve
 
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 POSTGRES_URL = os.environ.get(
@@ -244,28 +245,8 @@ async def other_tenant(client: httpx.AsyncClient) -> Tenant:
     return await make_tenant(client, "Globex")
 
 
-def free_port() -> int:
-    with contextlib.closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 async def live_server(app: Any) -> AsyncIterator[str]:
-    """The app served by uvicorn on a loopback port, on this test's event loop."""
-    import uvicorn
-
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="off", ws="websockets-sansio")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(200):
-        if server.started:
-            break
-        await asyncio.sleep(0.02)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
+    """The app served by uvicorn on a loopback port, on this test's event loop (``host:port``)."""
+    async with serve(app) as url:
+        yield url.removeprefix("http://")

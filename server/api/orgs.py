@@ -13,7 +13,7 @@ from strawberry.types import Info
 from server.api.context import Context
 from server.api.pagination import Connection, to_connection
 from server.orgs import api_keys as keys_service
-from server.orgs import models
+from server.orgs import models, warehouse
 from server.orgs import service as orgs
 from server.orgs.service import UNSET as SERVICE_UNSET
 from server.orgs.service import WorkspaceChanges
@@ -56,10 +56,21 @@ class Workspace:
     )
     created_at: datetime = strawberry.field(description="When it was created.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
+    row: strawberry.Private[models.Workspace]
+
+    @strawberry.field(
+        description="This workspace's own warehouse, password masked; null when its syncs load "
+        "into the deployment's warehouse (`WEIR_WAREHOUSE_URL`)."
+    )
+    def warehouse_url(self, info: Info[Context, None]) -> str | None:
+        if self.row.warehouse_url_encrypted is None:
+            return None
+        return warehouse.masked(key_ring=info.context.services.key_ring, workspace=self.row)
 
     @classmethod
     def from_model(cls, row: models.Workspace) -> Workspace:
         return cls(
+            row=row,
             id=strawberry.ID(row.id),
             name=row.name,
             display_name=row.display_name,
@@ -184,6 +195,10 @@ class CreateWorkspaceInput:
     allowed_redirect_uris: list[str] = strawberry.field(
         default_factory=list, description="Exact URIs the redirect flow may return to."
     )
+    warehouse_url: str | None = strawberry.field(
+        default=None, description="Load this workspace's syncs here (sqlite:// or postgres://) "
+        "instead of the deployment's warehouse."
+    )
 
 
 @strawberry.input(description="Changes to a workspace; omitted fields stay as they are.")
@@ -205,6 +220,10 @@ class UpdateWorkspaceInput:
     )
     allowed_redirect_uris: list[str] | None = strawberry.field(
         default=strawberry.UNSET, description="Replaces the list of allowed redirect URIs."
+    )
+    warehouse_url: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="This workspace's own warehouse; null goes back to the deployment's.",
     )
 
 
@@ -321,8 +340,11 @@ class OrgsMutation:
             theme=input.theme.value,
             allowed_origins=input.allowed_origins,
             allowed_redirect_uris=input.allowed_redirect_uris,
+            warehouse_url=input.warehouse_url,
         )
-        row = await orgs.create_workspace(scope=info.context.scope, changes=changes)
+        row = await orgs.create_workspace(
+            scope=info.context.scope, key_ring=info.context.services.key_ring, changes=changes
+        )
         return Workspace.from_model(row)
 
     @strawberry.mutation(description="Change a workspace's name, branding, origins or redirect URIs.")
@@ -338,9 +360,11 @@ class OrgsMutation:
             theme=_given(theme.value if isinstance(theme, Theme) else theme),
             allowed_origins=_given(input.allowed_origins),
             allowed_redirect_uris=_given(input.allowed_redirect_uris),
+            warehouse_url=_given(input.warehouse_url),
         )
         row = await orgs.update_workspace(
-            scope=info.context.scope, workspace_id=str(input.id), changes=changes,
+            scope=info.context.scope, key_ring=info.context.services.key_ring,
+            workspace_id=str(input.id), changes=changes,
             bus=info.context.bus,
         )
         return Workspace.from_model(row)

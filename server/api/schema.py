@@ -25,6 +25,7 @@ from server.api.execution import FastExecutor
 from server.api.integrations import IntegrationsQuery
 from server.api.orgs import OrgsMutation, OrgsQuery, OrgsSubscription
 from server.api.syncs import SyncsMutation, SyncsQuery, SyncsSubscription
+from server.api.webhooks import WebhooksMutation, WebhooksQuery
 from server.api.workspace_integrations import (
     WorkspaceIntegrationsMutation,
     WorkspaceIntegrationsQuery,
@@ -34,13 +35,13 @@ from server.config import Settings
 
 @strawberry.type(description="Everything a client can read.")
 class Query(OrgsQuery, IntegrationsQuery, ConnectionsQuery, WorkspaceIntegrationsQuery,
-            ConnectQuery, SyncsQuery):
+            ConnectQuery, SyncsQuery, WebhooksQuery):
     pass
 
 
 @strawberry.type(description="Everything a client can change.")
 class Mutation(OrgsMutation, ConnectionsMutation, WorkspaceIntegrationsMutation, ConnectMutation,
-               SyncsMutation):
+               SyncsMutation, WebhooksMutation):
     pass
 
 

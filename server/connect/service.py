@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from tortoise.transactions import in_transaction
+
 from server import ids
 from server.config import Settings
 from server.connect.models import ConnectSession
@@ -38,6 +40,7 @@ from server.orgs import service as orgs
 from server.orgs.models import EndUser, Workspace
 from server.scope import Scope
 from server.validation import check_text
+from server.webhooks.outbox import record_connect_session
 
 TOKEN_PREFIX = "weir_ct_"
 OAUTH_AUTH_TYPES = ("OAUTH2", "PLATFORM_OAUTH2")
@@ -94,11 +97,14 @@ async def transition(
     if status == "CONNECTING":
         values.setdefault("error_code", None)
         values.setdefault("error_message", None)
-    # Conditional on the status read, so two racing requests cannot both move the session.
-    moved = await ConnectSession.filter(id=session.id, status=session.status).update(**values)
-    if not moved:
-        raise Conflict("this connect session changed meanwhile; reload it")
-    await session.refresh_from_db()
+    async with in_transaction():
+        # Conditional on the status read, so two racing requests cannot both move the session.
+        moved = await ConnectSession.filter(id=session.id, status=session.status).update(**values)
+        if not moved:
+            raise Conflict("this connect session changed meanwhile; reload it")
+        await session.refresh_from_db()
+        # connect_session.completed / .failed, committed with the move (the webhook outbox).
+        await record_connect_session(session)
     if bus is not None:
         await bus.publish(session_channel(session), {
             "type": "connect_session.updated", "sessionId": session.id, "status": session.status,

@@ -36,6 +36,8 @@ from server.orgs.models import Organization
 from server.pagination import Page, paginate
 from server.scope import Scope
 from server.validation import check_text
+from server.webhooks.outbox import record_event
+from server.webhooks.payloads import connection_payload
 
 log = logging.getLogger("weir.connections")
 
@@ -225,6 +227,7 @@ async def create_connection(
             expires_at=expiry,
             last_refreshed_at=now if auth_type in creds.OAUTH_TYPES else None,
         )
+        await _record(connection, "connection.created")
     log.info("created connection %s to %s (%s, %s)", connection.id, integration_name,
              auth_type, connection_scope)
     return connection
@@ -289,6 +292,13 @@ async def _publish_status(bus: EventBus | None, connection: Connection) -> None:
     )
 
 
+async def _record(connection: Connection, event_type: str) -> None:
+    """The webhook outbox row of a change; called inside the change's transaction."""
+    await record_event(organization_id=connection.organization_id,
+                       workspace_id=connection.workspace_id, type=event_type,
+                       payload=connection_payload(connection), object_id=connection.id)
+
+
 async def set_status(*, connection: Connection, status: str, reason: str | None,
                      bus: EventBus | None) -> Connection:
     """Move a connection to ``status`` (with a reason); publish the change once committed."""
@@ -297,10 +307,19 @@ async def set_status(*, connection: Connection, status: str, reason: str | None,
     reason = None if status == "ACTIVE" else reason
     if connection.status == status and connection.status_reason == reason:
         return connection
-    async with in_transaction():
-        await Connection.filter(id=connection.id).update(status=status, status_reason=reason,
-                                                         updated_at=datetime.now(UTC))
-    connection.status, connection.status_reason = status, reason
+    now = datetime.now(UTC)
+    before = (connection.status, connection.status_reason, connection.updated_at)
+    try:
+        async with in_transaction():
+            await Connection.filter(id=connection.id).update(status=status, status_reason=reason,
+                                                             updated_at=now)
+            connection.status, connection.status_reason = status, reason
+            connection.updated_at = now
+            await _record(connection, STATUS_EVENT)
+    except BaseException:
+        # Rolled back: the caller's object must not claim a status the database lacks.
+        connection.status, connection.status_reason, connection.updated_at = before
+        raise
     log.info("connection %s is now %s", connection.id, status)
     await _publish_status(bus, connection)
     return connection
@@ -335,9 +354,19 @@ async def delete_connection(*, scope: Scope, connection_id: str) -> str:
     if connection.workspace_id is None:
         scope.require_unrestricted("delete organization-wide connections")
     async with in_transaction():
+        await _record(connection, "connection.deleted")
         await connection.delete()
     log.info("deleted connection %s", connection_id)
     return connection_id
+
+
+async def record_cascaded_deletions(*, end_user_id: str) -> int:
+    """Outbox ``connection.deleted`` for each connection an end user's deletion takes with it;
+    called inside that deletion's transaction. Returns how many."""
+    doomed = await Connection.filter(end_user_id=end_user_id)
+    for connection in doomed:
+        await _record(connection, "connection.deleted")
+    return len(doomed)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,9 @@ class Workspace(Model):
     theme = fields.CharField(max_length=8, default="LIGHT")
     allowed_origins = fields.JSONField(default=list)
     allowed_redirect_uris = fields.JSONField(default=list)
+    # This workspace's own warehouse (AES-GCM ciphertext from server.crypto, this row's id as
+    # associated data: the URL holds a password); unset means the deployment's warehouse.
+    warehouse_url_encrypted = fields.TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

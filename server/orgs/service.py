@@ -9,9 +9,12 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from server import ids
+from server.crypto import KeyRing
 from server.errors import Conflict, FieldError, NotFound, ValidationFailed
 from server.events import EventBus, channel
+from server.orgs import warehouse
 from server.orgs.models import EndUser, Organization, Workspace
+from server.orgs.warehouse import check_warehouse_url
 from server.pagination import Page, paginate
 from server.scope import Scope
 from server.validation import (
@@ -38,6 +41,7 @@ class WorkspaceChanges:
     theme: Any = UNSET
     allowed_origins: Any = UNSET
     allowed_redirect_uris: Any = UNSET
+    warehouse_url: Any = UNSET  # sealed by the caller's key ring, never stored in plaintext
 
     def validated(self, prefix: str = "input") -> dict[str, Any]:
         """The changes as model fields; raise ``ValidationFailed`` listing every bad field."""
@@ -79,6 +83,10 @@ class WorkspaceChanges:
             for index, uri in enumerate(uris):
                 problems.append(check_redirect_uri(f"{prefix}.allowedRedirectUris.{index}", uri))
             values["allowed_redirect_uris"] = list(dict.fromkeys(uris))
+        if self.warehouse_url is not UNSET:
+            if self.warehouse_url is not None:
+                problems.append(check_warehouse_url(f"{prefix}.warehouseUrl", self.warehouse_url))
+            values["warehouse_url"] = self.warehouse_url
         found = [problem for problem in problems if problem is not None]
         if found:
             raise ValidationFailed(found)
@@ -124,15 +132,29 @@ async def get_workspaces_by_ids(*, scope: Scope, workspace_ids: list[str]) -> di
     return {row.id: row for row in rows}
 
 
-async def create_workspace(*, scope: Scope, changes: WorkspaceChanges) -> Workspace:
+def _sealed(values: dict[str, Any], *, key_ring: KeyRing, workspace_id: str) -> dict[str, Any]:
+    """``values`` with a plaintext warehouse URL replaced by its ciphertext."""
+    if "warehouse_url" not in values:
+        return values
+    url = values.pop("warehouse_url")
+    values["warehouse_url_encrypted"] = (
+        None if url is None else warehouse.seal(key_ring=key_ring, workspace_id=workspace_id,
+                                                url=url)
+    )
+    return values
+
+
+async def create_workspace(*, scope: Scope, key_ring: KeyRing,
+                           changes: WorkspaceChanges) -> Workspace:
     """A new workspace; its name is unique within the organization."""
     scope.require_unrestricted("create workspaces")
     if changes.name is UNSET:
         raise ValidationFailed.field("input.name", "is required")
-    values = changes.validated()
+    workspace_id = ids.new_id("workspace")
+    values = _sealed(changes.validated(), key_ring=key_ring, workspace_id=workspace_id)
     try:
         workspace = await Workspace.create(
-            id=ids.new_id("workspace"), organization_id=scope.organization_id, **values
+            id=workspace_id, organization_id=scope.organization_id, **values
         )
     except IntegrityError:
         raise Conflict(f"a workspace named {values['name']!r} already exists") from None
@@ -140,11 +162,12 @@ async def create_workspace(*, scope: Scope, changes: WorkspaceChanges) -> Worksp
 
 
 async def update_workspace(
-    *, scope: Scope, workspace_id: str, changes: WorkspaceChanges, bus: EventBus | None = None
+    *, scope: Scope, key_ring: KeyRing, workspace_id: str, changes: WorkspaceChanges,
+    bus: EventBus | None = None,
 ) -> Workspace:
-    """Change branding, allowed origins or redirect URIs; publishes ``workspace.updated``."""
+    """Change branding, origins, redirect URIs or warehouse; publishes ``workspace.updated``."""
     workspace = await get_workspace(scope=scope, workspace_id=workspace_id)
-    values = changes.validated()
+    values = _sealed(changes.validated(), key_ring=key_ring, workspace_id=workspace.id)
     if not values:
         return workspace
     workspace.update_from_dict(values)
@@ -233,8 +256,12 @@ async def create_end_user(
 
 async def delete_end_user(*, scope: Scope, end_user_id: str) -> str:
     """Delete an end user and, with it, its connections; return the deleted id."""
+    # Imported here: the connections service builds on this module.
+    from server.connections.service import record_cascaded_deletions
+
     end_user = await get_end_user(scope=scope, end_user_id=end_user_id)
     async with in_transaction():
+        await record_cascaded_deletions(end_user_id=end_user.id)
         await end_user.delete()
     return end_user_id
 

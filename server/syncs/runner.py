@@ -35,6 +35,8 @@ from server.destinations.base import Destination, build_destination
 from server.destinations.columns import as_text, kinds_of_record_schema
 from server.errors import Conflict
 from server.events import EventBus
+from server.orgs.models import Workspace
+from server.orgs.warehouse import warehouse_url_for
 from server.syncs import queue
 from server.syncs.hashing import hash_salt
 from server.syncs.models import EltSync, SourceStream, SyncRun
@@ -212,7 +214,9 @@ async def _copy_streams(*, env: RunEnvironment, sync: EltSync, run: SyncRun,
     # Only a sync that hashes a column needs its salt (a missing salt then fails the run).
     salt = (hash_salt(key_ring=env.key_ring, sync=sync)
             if any(s.hashed_columns for s in streams) else b"")
-    destination = build_destination(env.settings.effective_warehouse_url)
+    workspace = await Workspace.get_or_none(id=sync.workspace_id) if sync.workspace_id else None
+    destination = build_destination(warehouse_url_for(workspace=workspace, key_ring=env.key_ring,
+                                                      settings=env.settings))
     failed: list[str] = []
     async with httpx.AsyncClient(timeout=60.0) as http:
         try:

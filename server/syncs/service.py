@@ -41,6 +41,7 @@ from server.syncs.sources import (
     offered_streams,
 )
 from server.syncs.transitions import ACTIVE, publish_sync, utcnow
+from server.webhooks.outbox import record_elt_sync_updated
 
 UNSET: Any = object()
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -275,7 +276,7 @@ async def update_sync(*, scope: Scope, settings: Settings, bus: EventBus | None,
         sync.schema_change_policy = changes.schema_change_policy
     if sync.enabled:
         sync.next_run_at = next_run_after(sync.sync_interval, sync.timezone, utcnow())
-    await sync.save()
+    await _save_updated(sync)
     if bus is not None:
         await publish_sync(bus=bus, sync=sync, kind="updated")
     return sync
@@ -314,8 +315,15 @@ async def remove_source_streams(*, scope: Scope, bus: EventBus | None, sync_id: 
     return sync
 
 
+async def _save_updated(sync: EltSync, update_fields: list[str] | None = None) -> None:
+    """Save a changed sync and record ``elt_sync.updated`` in the same transaction."""
+    async with in_transaction():
+        await sync.save(update_fields=update_fields)
+        await record_elt_sync_updated(sync)
+
+
 async def _touch(sync: EltSync, bus: EventBus | None) -> None:
-    await sync.save(update_fields=["updated_at"])
+    await _save_updated(sync, update_fields=["updated_at"])
     if bus is not None:
         await publish_sync(bus=bus, sync=sync, kind="updated")
 
@@ -329,7 +337,7 @@ async def set_enabled(*, scope: Scope, bus: EventBus | None, sync_id: str,
     sync.enabled = enabled
     sync.next_run_at = (next_run_after(sync.sync_interval, sync.timezone, utcnow())
                         if enabled else None)
-    await sync.save()
+    await _save_updated(sync)
     if bus is not None:
         await publish_sync(bus=bus, sync=sync, kind="updated")
     return sync

@@ -15,9 +15,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
 from server.errors import Conflict
 from server.events import EventBus, channel
 from server.syncs.models import EltSync, SyncRun
+from server.webhooks.outbox import record_sync_run
 
 ALLOWED_MOVES: dict[str, frozenset[str]] = {
     "QUEUED": frozenset({"RUNNING", "CANCELLED"}),
@@ -43,11 +46,14 @@ async def move_run(*, run: SyncRun, to: str, bus: EventBus | None, **changes: An
         values.setdefault("heartbeat_at", now)
     if to in FINISHED:
         values.setdefault("finished_at", now)
-    moved = await SyncRun.filter(id=run.id, status=run.status).update(**values)
-    if not moved:
-        current = await SyncRun.get(id=run.id)
-        raise Conflict(f"sync run {run.id} is {current.status} and cannot become {to}")
-    run = await SyncRun.get(id=run.id)
+    async with in_transaction():
+        moved = await SyncRun.filter(id=run.id, status=run.status).update(**values)
+        if not moved:
+            current = await SyncRun.get(id=run.id)
+            raise Conflict(f"sync run {run.id} is {current.status} and cannot become {to}")
+        run = await SyncRun.get(id=run.id)
+        # sync_run.started / .succeeded / .failed / .cancelled, committed with the move.
+        await record_sync_run(run, workspace_id=await _workspace_of(run.sync_id))
     if bus is not None:
         await publish_run(bus=bus, run=run, kind="status")
     return run

@@ -31,6 +31,7 @@ from server.logs import request_id_var
 from server.vault import verify_key_ring
 from server.web import health, widget
 from server.web.graphql import GraphQLHTTP, GraphQLWebSocket
+from server.webhooks.delivery import run_dispatcher
 
 log = logging.getLogger("weir.web")
 
@@ -119,12 +120,15 @@ class _Background:
         self.broker: Any = None
         self.worker: Any = None
         self.scheduler: asyncio.Task[None] | None = None
+        self.webhooks: asyncio.Task[None] | None = None
         self.stopping = asyncio.Event()
 
     async def stop(self) -> None:
         self.stopping.set()
         if self.scheduler is not None:
             await self.scheduler
+        if self.webhooks is not None:
+            await self.webhooks
         if self.worker is not None:
             await asyncio.to_thread(self.worker.stop)
         if self.broker is not None:
@@ -152,6 +156,10 @@ async def _start_background(settings: Settings, services: Services) -> _Backgrou
         interval=EMBEDDED_SCHEDULER_INTERVAL_SECONDS,
         stop=background.stopping,
     ), name="weir-scheduler")
+    background.webhooks = asyncio.create_task(run_dispatcher(
+        settings=settings, key_ring=services.key_ring, stop_event=background.stopping,
+        interval=settings.webhooks_poll_seconds,
+    ), name="weir-webhooks")
     return background
 
 

@@ -26,8 +26,8 @@ class EmbeddedWorker:
     """A Dramatiq worker inside this process, on the broker this process installed."""
 
     def __init__(self, *, settings: Settings, broker: Broker, bus: EventBus | None,
-                 threads: int = 2) -> None:
-        self.runtime = WeirRuntime(settings, load_key_ring(settings), bus)
+                 threads: int = 2, webhooks: bool = False) -> None:
+        self.runtime = WeirRuntime(settings, load_key_ring(settings), bus, webhooks=webhooks)
         broker.add_middleware(self.runtime)
         self.worker = Worker(broker, worker_threads=threads, worker_timeout=WORKER_TIMEOUT_MS)
 
@@ -48,7 +48,9 @@ class EmbeddedWorker:
 
 def _serve(settings: Settings, threads: int) -> int:
     broker = install_broker(settings)
-    worker = EmbeddedWorker(settings=settings, broker=broker, bus=None, threads=threads)
+    # A `weir worker` process also delivers webhooks (any number may: claims never overlap).
+    worker = EmbeddedWorker(settings=settings, broker=broker, bus=None, threads=threads,
+                            webhooks=True)
     stopping = threading.Event()
 
     def stop(signum: int, frame: object) -> None:

@@ -29,6 +29,7 @@ from server.crypto import KeyRing
 from server.db import open_database
 from server.events import EventBus, build_event_bus
 from server.syncs.runner import RunEnvironment
+from server.webhooks.delivery import run_dispatcher
 
 log = logging.getLogger("weir.worker")
 
@@ -38,13 +39,18 @@ class WeirRuntime(Middleware):
 
     _current: ClassVar[WeirRuntime | None] = None
 
-    def __init__(self, settings: Settings, key_ring: KeyRing, bus: EventBus | None = None):
+    def __init__(self, settings: Settings, key_ring: KeyRing, bus: EventBus | None = None,
+                 *, webhooks: bool = False):
         self.settings = settings
         self.key_ring = key_ring
         self._given_bus = bus
         self.bus: EventBus | None = bus
         self.database: TortoiseContext | None = None
         self.active: set[asyncio.Task[Any]] = set()
+        # `weir worker` also delivers webhooks (``weir serve`` does it in its own lifespan).
+        self.webhooks = webhooks
+        self._webhooks_stop: asyncio.Event | None = None
+        self._webhooks_task: asyncio.Task[None] | None = None
 
     @classmethod
     def current(cls) -> WeirRuntime:
@@ -84,10 +90,19 @@ class WeirRuntime(Middleware):
             if self.bus is None:
                 self.bus = build_event_bus(self.settings.redis_url)
                 await self.bus.start()
+            if self.webhooks:
+                self._webhooks_stop = asyncio.Event()
+                self._webhooks_task = asyncio.get_running_loop().create_task(
+                    self._deliver_webhooks(self._webhooks_stop), name="weir-webhooks")
 
         self._run(boot())
         WeirRuntime._current = self
         log.info("worker runtime ready")
+
+    async def _deliver_webhooks(self, stop: asyncio.Event) -> None:
+        self.enter_database()
+        await run_dispatcher(settings=self.settings, key_ring=self.key_ring, stop_event=stop,
+                             interval=self.settings.webhooks_poll_seconds)
 
     def after_worker_shutdown(self, broker: Any, worker: Any) -> None:
         # "after" hooks run in reverse order, so this comes before AsyncIO stops the loop.
@@ -99,11 +114,12 @@ class WeirRuntime(Middleware):
             if going:
                 log.warning("interrupting %d run(s) still going at shutdown", len(going))
                 await asyncio.wait(going, timeout=10)
-            # A cancelled run may leave a blocking write in a thread (SQLite): let it end before
-            # the interpreter does, or the extension crashes at exit.
-            await asyncio.get_running_loop().shutdown_default_executor()
 
         async def shutdown() -> None:
+            if self._webhooks_task is not None and self._webhooks_stop is not None:
+                self._webhooks_stop.set()
+                await self._webhooks_task
+                self._webhooks_task = None
             if self.bus is not None and self._given_bus is None:
                 await self.bus.close()
                 self.bus = None
@@ -111,6 +127,9 @@ class WeirRuntime(Middleware):
                 # Only the connections: the context was entered per actor task, not here.
                 await self.database.close_connections()
                 self.database = None
+            # A cancelled run may leave a blocking write in a thread (SQLite): let it end before
+            # the interpreter does, or the extension crashes at exit.
+            await asyncio.get_running_loop().shutdown_default_executor()
 
         self._run(interrupt())
         self._run(shutdown())

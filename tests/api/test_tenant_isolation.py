@@ -62,6 +62,38 @@ OPERATIONS = {
         "integrationName: \"demo\", enabled: false}) { id } }",
         lambda v: {"w": v["workspace"]},
     ),
+    "webhookEndpoints": (
+        "query($w: ID) { webhookEndpoints(workspaceId: $w) { edges { node { id url } } } }",
+        lambda v: {"w": v["workspace"]},
+    ),
+    "webhookEndpoint": ("query($id: ID!) { webhookEndpoint(id: $id) { id url } }",
+                        lambda v: {"id": v["webhook_endpoint"]}),
+    "webhookDeliveries": (
+        "query($id: ID!) { webhookDeliveries(endpointId: $id) { edges { node { id } } } }",
+        lambda v: {"id": v["webhook_endpoint"]},
+    ),
+    "webhookEvents": ("{ webhookEvents { edges { node { id data } } } }", None),
+    "createWebhookEndpoint": (
+        "mutation($w: ID!) { createWebhookEndpoint(input: {workspaceId: $w, "
+        "url: \"http://127.0.0.1:9/mine\", eventTypes: [CONNECTION_CREATED]}) { secret } }",
+        lambda v: {"w": v["workspace"]},
+    ),
+    "updateWebhookEndpoint": (
+        "mutation($id: ID!) { updateWebhookEndpoint(input: {id: $id, enabled: false}) { id } }",
+        lambda v: {"id": v["webhook_endpoint"]},
+    ),
+    "rotateWebhookSecret": (
+        "mutation($id: ID!) { rotateWebhookSecret(input: {id: $id}) { secret } }",
+        lambda v: {"id": v["webhook_endpoint"]},
+    ),
+    "deleteWebhookEndpoint": (
+        "mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { deletedId } }",
+        lambda v: {"id": v["webhook_endpoint"]},
+    ),
+    "redeliverWebhookEvent": (
+        "mutation($id: ID!) { redeliverWebhookEvent(eventId: $id) { id } }",
+        lambda v: {"id": v["webhook_event"]},
+    ),
     "connectionSettingsSchema": (
         "query($id: ID!) { connectionSettingsSchema(connectionId: $id) }",
         lambda v: {"id": v["connection"]},
@@ -120,7 +152,7 @@ OPERATIONS = {
 }
 
 # Lists filtered by another tenant's id may answer NOT_FOUND or an empty page; either is fine.
-LISTS = {"endUsers", "connections", "eltSyncs"}
+LISTS = {"endUsers", "connections", "eltSyncs", "webhookEndpoints"}
 
 
 def schema_operations() -> set[str]:
@@ -144,6 +176,13 @@ async def victim_objects(tenant):
         'scope: WORKSPACE, workspaceId: $w, externalId: "secret-conn"}) { id } }',
         {"w": tenant.workspace_id},
     )
+    endpoint = await tenant.data(
+        'mutation($w: ID!) { createWebhookEndpoint(input: {workspaceId: $w, '
+        'url: "http://127.0.0.1:9/victim", eventTypes: [CONNECTION_CREATED]}) '
+        '{ endpoint { id } } }',
+        {"w": tenant.workspace_id},
+    )
+    events = await tenant.data("{ webhookEvents { edges { node { id } } } }")
     sync = await tenant.data(
         'mutation($c: ID!) { createEltSync(input: {connectionId: $c, destinationSchemaName: '
         '"victim", syncInterval: "0 * * * *", sourceStreams: [{name: "contacts", '
@@ -158,6 +197,8 @@ async def victim_objects(tenant):
         {"w": tenant.workspace_id},
     )
     return {
+        "webhook_endpoint": endpoint["createWebhookEndpoint"]["endpoint"]["id"],
+        "webhook_event": events["webhookEvents"]["edges"][0]["node"]["id"],
         "sync": sync["createEltSync"]["id"],
         "run": run["triggerSyncRun"]["id"],
         "connect_session": session["createConnectSession"]["session"]["id"],

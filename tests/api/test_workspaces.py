@@ -122,3 +122,28 @@ async def test_bad_paging_arguments_are_validation_failed(tenant, variables, fie
 async def test_an_unknown_workspace_is_not_found(tenant):
     body = await tenant.graphql(ONE, {"id": "ws_doesnotexist"})
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+WAREHOUSE = "mutation($input: UpdateWorkspaceInput!) { updateWorkspace(input: $input) { warehouseUrl } }"
+
+
+async def test_a_workspace_warehouse_is_stored_sealed_and_shown_masked(tenant):
+    from server.orgs.models import Workspace
+
+    url = "postgres://loader:hunter2-secret@warehouse.acme.test:5432/analytics"
+    shown = await tenant.data(WAREHOUSE, {"input": {"id": tenant.workspace_id, "warehouseUrl": url}})
+    assert shown["updateWorkspace"]["warehouseUrl"] == (
+        "postgres://loader:****@warehouse.acme.test:5432/analytics")
+    row = await Workspace.get(id=tenant.workspace_id)
+    assert "hunter2-secret" not in (row.warehouse_url_encrypted or "")
+    cleared = await tenant.data(WAREHOUSE, {"input": {"id": tenant.workspace_id,
+                                                      "warehouseUrl": None}})
+    assert cleared["updateWorkspace"]["warehouseUrl"] is None
+
+
+@pytest.mark.parametrize("url", ["mysql://x@y/z", "postgres://host-only", "not a url"])
+async def test_a_bad_warehouse_url_is_validation_failed(tenant, url):
+    body = await tenant.graphql(WAREHOUSE, {"input": {"id": tenant.workspace_id, "warehouseUrl": url}})
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "VALIDATION_FAILED"
+    assert error["extensions"]["fields"][0]["field"] == "input.warehouseUrl"

@@ -17,9 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import CI, Tenant, free_port, make_tenant
+from tests.conftest import CI, Tenant, make_tenant
 from tests.connect.support import configure_workspace, install_catalog
 from tests.emulators.oauth_provider import OAuthProvider, serve_app
+from tests.serving import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -100,7 +101,7 @@ async def browser(require_chromium: None) -> AsyncIterator[Any]:
         chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
                                                     headless=True)
         context = await chromium.new_context(viewport={"width": 1100, "height": 800})
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(30_000)  # generous: CI machines are shared
         try:
             yield context
         finally:

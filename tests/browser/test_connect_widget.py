@@ -31,7 +31,7 @@ async def open_host(browser: Any, stack: Any, integration: str = "") -> Any:
     return page
 
 
-async def events(page: Any, wanted: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+async def events(page: Any, wanted: str, timeout: float = 20.0) -> list[dict[str, Any]]:
     """The widget events the host page received, once one of type ``wanted`` has arrived."""
     await page.wait_for_function(
         f"window.weirEvents.some(function (e) {{ return e.type === {wanted!r}; }})",

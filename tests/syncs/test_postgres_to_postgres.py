@@ -115,7 +115,7 @@ async def test_a_postgres_table_is_copied_then_kept_up_to_date(
 async def test_an_unreachable_account_is_check_failed_without_its_password(
     tenant: Any, client: Any
 ) -> None:
-    from tests.conftest import free_port
+    from tests.serving import free_port
 
     password = "hunter2-very-secret"
     body = await tenant.graphql(CREATE_CONNECTION, {

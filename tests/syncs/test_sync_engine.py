@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
+import sqlite3
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
@@ -12,6 +14,7 @@ import pytest
 
 from server.connectors import registry
 from server.connectors.base import ConnectorSpec, RecordBatch, StateCheckpoint, StreamSpec
+from server.destinations.base import build_destination
 from server.scope import Scope
 from server.syncs import runs, service
 from server.syncs.models import EltSync, SourceStream, SyncRun
@@ -183,3 +186,30 @@ async def test_runs_are_listed_newest_first_page_by_page(env: RunEnvironment,
 
     assert [r.id for r in first.items] == [made[2].id, made[1].id] and first.has_next_page
     assert [r.id for r in rest.items] == [made[0].id] and not rest.has_next_page
+
+
+async def test_a_workspace_with_its_own_warehouse_loads_there(
+    env: RunEnvironment, scope: Scope, tmp_path
+) -> None:
+    from server.orgs import service as orgs
+    from server.orgs.service import WorkspaceChanges
+
+    own = f"sqlite://{tmp_path / 'acme-warehouse.db'}"
+    await orgs.update_workspace(scope=scope, key_ring=env.key_ring,
+                                workspace_id=scope.workspace_id,
+                                changes=WorkspaceChanges(warehouse_url=own))
+    sync = await make_sync(env, scope, settings={"contacts": 25}, streams=CONTACTS)
+    run = await run_once(env, scope, sync)
+    assert run.status == "SUCCEEDED"
+    destination = build_destination(own)
+    await destination.open()
+    try:
+        assert len(await destination.fetch("crm", "contacts")) == 25
+    finally:
+        await destination.close()
+    # The deployment's warehouse got nothing.
+    default = env.settings.effective_warehouse_url.removeprefix("sqlite://")
+    if os.path.exists(default):
+        with sqlite3.connect(default) as db:
+            names = [row[0] for row in db.execute("SELECT name FROM sqlite_master")]
+        assert "crm__contacts" not in names

@@ -100,3 +100,15 @@ def test_scale_out_timings_are_read_and_checked():
         Settings.from_env({"WEIR_RUN_STALE_SECONDS": "0"})
     with pytest.raises(ConfigError, match="twice WEIR_RUN_HEARTBEAT_SECONDS"):
         Settings.from_env({"WEIR_RUN_HEARTBEAT_SECONDS": "10", "WEIR_RUN_STALE_SECONDS": "15"})
+
+
+def test_the_readme_documents_every_variable():
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    source = (root / "server" / "config.py").read_text()
+    readme = (root / "README.md").read_text()
+    names = set(re.findall(r'"(WEIR_[A-Z0-9_]+)"', source)) - {"WEIR_TEST_"}
+    names = {name for name in names if not name.endswith("_")}
+    missing = sorted(name for name in names if f"`{name}`" not in readme)
+    assert not missing, f"add these to the README's configuration table: {missing}"

@@ -1,0 +1,39 @@
+"""Serving ASGI apps on loopback inside a test's own event loop (Weir, emulators, host pages)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import uvicorn
+
+
+def free_port() -> int:
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Any, host: str = "127.0.0.1", port: int | None = None,
+                ws: str = "websockets-sansio") -> AsyncIterator[str]:
+    """Serve ``app`` with uvicorn on this loop (lifespan off: the caller runs it); yield
+    its base URL (``http://127.0.0.1:N``). The server stops when the block ends."""
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                           lifespan="off", ws=ws))
+    task = asyncio.create_task(server.serve())
+    for _ in range(250):
+        if server.started:
+            break
+        if task.done():
+            task.result()  # it failed to start: raise why
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
