@@ -17,8 +17,9 @@ from server.scope import Scope
 from server.syncs import service
 from server.syncs.service import StreamChoice, SyncChanges
 from tests.browser.conftest import ROOT
-from tests.conftest import Tenant, free_port, make_tenant
-from tests.emulators.oauth_provider import serve_app
+from tests.conftest import Tenant, make_tenant
+from tests.serving import free_port
+from tests.serving import serve as serve_app
 from tests.syncs.conftest import create_demo_connection
 
 pytestmark = [pytest.mark.browser,

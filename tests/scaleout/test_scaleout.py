@@ -174,7 +174,11 @@ class Listener:
 async def test_six_processes_run_every_due_sync_once_and_survive_a_dead_worker_and_redis(
     tmp_path: Path,
 ) -> None:
+    from tortoise.backends.base.executor import EXECUTOR_CACHE
+
     require_service("PostgreSQL", POSTGRES_URL, 5432, "WEIR_TEST_DATABASE_URL")
+    # Compiled INSERTs are cached per connection name across contexts (see tests/conftest.py).
+    EXECUTOR_CACHE.clear()
     redis = OwnRedis(tmp_path)
     redis.start()
     async with fresh_databases() as (database_url, warehouse_url):
