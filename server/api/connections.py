@@ -310,10 +310,12 @@ class ConnectionsSubscription:
         "`workspaceId`, of the organization-wide connections."
     )
     async def connection_status_changed(
-        self, info: Info[Context, None], workspace_id: strawberry.ID | None = None
+        self, info: Info[Context, None], workspace_id: strawberry.ID | None = None,
+        include_current: bool = True,
     ) -> AsyncGenerator[ConnectionStatusChange, None]:
         async for event in service.status_changes(
-            scope=info.context.scope, workspace_id=_id(workspace_id), bus=info.context.bus
+            scope=info.context.scope, workspace_id=_id(workspace_id), bus=info.context.bus,
+            include_current=include_current,
         ):
             yield ConnectionStatusChange(
                 connection_id=strawberry.ID(event["connectionId"]),

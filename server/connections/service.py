@@ -391,14 +391,25 @@ async def check_connection(*, scope: Scope, key_ring: KeyRing, settings: Setting
     return CheckOutcome(connection=connection, ok=result.ok, message=message)
 
 
-async def status_changes(*, scope: Scope, workspace_id: str | None, bus: EventBus
-                         ) -> AsyncIterator[dict[str, Any]]:
-    """Status changes of a workspace's connections (or of organization-wide ones), as they come."""
+async def status_changes(*, scope: Scope, workspace_id: str | None, bus: EventBus,
+                         include_current: bool = True) -> AsyncIterator[dict[str, Any]]:
+    """Status changes of a workspace's connections (or of organization-wide ones), as they come;
+    first, unless told otherwise, the current status of each, so a reconnecting client misses
+    nothing."""
     if workspace_id is None:
         scope.require_unrestricted("watch organization-wide connections")
     else:
         await orgs.get_workspace(scope=scope, workspace_id=workspace_id)
+    # Subscribed before the snapshot is read, so a change in between is not lost (at worst a
+    # status arrives twice).
     async with bus.subscribe(status_channel(scope.organization_id, workspace_id)) as events:
+        if include_current:
+            current = Connection.filter(organization_id=scope.organization_id,
+                                        workspace_id=workspace_id).order_by("id")
+            for connection in await current:
+                yield {"type": STATUS_EVENT, "connectionId": connection.id,
+                       "status": connection.status, "reason": connection.status_reason,
+                       "workspaceId": connection.workspace_id}
         async for event in events:
             if event.get("type") == STATUS_EVENT:
                 yield event

@@ -13,7 +13,7 @@ from tests.connections.fakes import BASE_URL, mock_client
 from tests.graphql_ws import GraphQLWebSocket
 
 STATUS_CHANGED = """subscription($w: ID) {
-  connectionStatusChanged(workspaceId: $w) {
+  connectionStatusChanged(workspaceId: $w, includeCurrent: false) {
     connectionId status reason workspaceId connection { id status externalId }
   }
 }"""
@@ -135,3 +135,24 @@ async def test_a_subscriber_never_sees_another_organizations_connections(
             assert connection_id not in str(message)
     await intruder.close()
     await owner.close()
+
+
+CURRENT_THEN_CHANGES = """subscription($w: ID) {
+  connectionStatusChanged(workspaceId: $w) { connectionId status }
+}"""
+
+
+async def test_a_subscriber_first_gets_every_connections_current_status(
+    app, live_server, tenant, provider_http
+):
+    connection_id = await _connection(tenant, "sk-live-revoked-meanwhile-1234")
+    ws = await GraphQLWebSocket.connect(live_server, f"Bearer {tenant.key}")
+    await ws.acknowledged()
+    await ws.subscribe(CURRENT_THEN_CHANGES, {"w": tenant.workspace_id})
+    snapshot = await ws.receive()
+    assert snapshot["payload"]["data"]["connectionStatusChanged"] == {
+        "connectionId": connection_id, "status": "ACTIVE"}
+    await tenant.data(TEST, {"id": connection_id})
+    change = await ws.receive()
+    assert change["payload"]["data"]["connectionStatusChanged"]["status"] == "ERROR"
+    await ws.close()
