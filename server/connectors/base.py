@@ -19,6 +19,11 @@ Two optional functions, for connectors whose streams or setting choices live in 
 
 ``read`` is called with ``state=None`` for a full refresh and with the last saved checkpoint's
 state for an incremental run.
+
+A connector whose source is PostgreSQL may set ``SPEC.copy_text``: its ``read`` then also takes
+``copy_columns=(...)`` and yields ``CopyBatch``es of those columns instead of records, which a
+PostgreSQL destination loads without a value passing through Python. The runner asks for them
+only when nothing has to happen to a value on the way (see ``server/syncs/runner.py``).
 """
 
 from __future__ import annotations
@@ -75,6 +80,8 @@ class ConnectorSpec:
         default_factory=lambda: {"type": "object", "properties": {}, "additionalProperties": False}
     )
     streams: tuple[StreamSpec, ...] = ()
+    # ``read`` accepts ``copy_columns`` and then yields ``CopyBatch``es (PostgreSQL sources).
+    copy_text: bool = False
 
     def stream(self, name: str) -> StreamSpec | None:
         return next((s for s in self.streams if s.name == name), None)
@@ -92,6 +99,20 @@ class CheckResult:
 class RecordBatch:
     stream: str
     records: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class CopyBatch:
+    """Rows of one stream in PostgreSQL's COPY text format, one line per row.
+
+    ``columns`` name the fields of each line, in order. Only a source that was asked for them
+    yields these, and only a destination that loads COPY text receives them.
+    """
+
+    stream: str
+    columns: tuple[str, ...]
+    data: bytes
+    rows: int
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,10 @@ other types (uuid, inet, interval, enums, ...) are read as text, and bytea as ba
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import AsyncIterator, Mapping
+import re
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -34,6 +36,7 @@ from server.connectors.base import (
     CheckResult,
     ConnectorContext,
     ConnectorSpec,
+    CopyBatch,
     RecordBatch,
     StateCheckpoint,
     StreamSpec,
@@ -52,6 +55,7 @@ NATIVE = {"int2": "integer", "int4": "integer", "int8": "integer", "oid": "integ
           "citext": "string", "timestamptz": "string", "timestamp": "string", "date": "string",
           "json": "json", "jsonb": "json"}
 FORMATS = {"timestamptz": "date-time", "timestamp": "date-time", "date": "date"}
+JSON_TYPES = ("object", "array", "string", "number", "boolean")
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 
 SPEC = ConnectorSpec(
@@ -62,6 +66,7 @@ SPEC = ConnectorSpec(
     description="Tables of a PostgreSQL database, copied in full or incrementally on a cursor "
                 "column.",
     docs_url="https://www.postgresql.org/docs/current/libpq-connect.html",
+    copy_text=True,
     auth_fields_schema={
         "type": "object",
         "required": ["host", "database", "user"],
@@ -121,15 +126,41 @@ class Column:
             return name
         return f"{name}::text AS {name}"
 
+    @property
+    def copy_select(self) -> str:
+        """``select`` for COPY text; arrays as JSON, which the destination's ``jsonb`` takes
+        (an array's own text, ``{1,2}``, is not JSON)."""
+        if self.base.startswith("_"):
+            return f"to_jsonb({quote(self.name)}) AS {quote(self.name)}"
+        return self.select
+
+    def state_value(self, text: str | None) -> Any:
+        """A key or cursor value read as COPY text, as ``_encode`` keeps the decoded value, so
+        state is the same however the rows were read."""
+        if text is None:
+            return None
+        if self.base in ("int2", "int4", "int8", "oid"):
+            return int(text)
+        if self.base == "bool":
+            return text == "t"
+        if self.base in ("timestamptz", "timestamp"):
+            with contextlib.suppress(ValueError):  # 'infinity' stays as it is
+                return datetime.fromisoformat(text).isoformat()
+        return text
+
     def json_schema(self) -> dict[str, Any]:
         element = self.base[1:] if self.base.startswith("_") else self.base
         kind = NATIVE.get(element, "string")
-        schema: dict[str, Any] = {} if kind == "json" else {"type": kind}
+        if kind == "json":
+            # Any JSON value; listed (rather than ``{}``) so destinations make the column JSON.
+            schema: dict[str, Any] = {"type": [*JSON_TYPES, "null"]}
+        else:
+            schema = {"type": kind}
         if element in FORMATS:
             schema["format"] = FORMATS[element]
         if self.base.startswith("_"):
             schema = {"type": "array", "items": schema}
-        if not self.not_null and "type" in schema:
+        if not self.not_null and isinstance(schema["type"], str):
             schema["type"] = [schema["type"], "null"]
         return schema
 
@@ -171,7 +202,11 @@ async def connect(credentials: Mapping[str, Any]) -> asyncpg.Connection:
         user=credentials.get("user"), password=credentials.get("password") or None,
         database=credentials.get("database"), ssl=credentials.get("sslmode") or "prefer",
         timeout=15, server_settings={"application_name": "weir",
-                                     "default_transaction_read_only": "on"},
+                                     "default_transaction_read_only": "on",
+                                     # Text output (COPY, ``::text``) the same on every server.
+                                     "DateStyle": "ISO", "TimeZone": "UTC",
+                                     "extra_float_digits": "3",
+                                     "standard_conforming_strings": "on"},
     )
     for name in ("json", "jsonb"):
         await connection.set_type_codec(name, encoder=json.dumps, decoder=json.loads,
@@ -307,17 +342,110 @@ def _decode(value: Any) -> str | None:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _after(table: Table, columns: tuple[str, ...], start: int = 1) -> str:
-    """``(a, b) > ($1::text::ta, $2::text::tb)``."""
+def _after(table: Table, columns: tuple[str, ...], values: list[str]) -> str:
+    """`` WHERE (a, b) > (<value a>::text::ta, <value b>::text::tb)`` ('' for no columns)."""
+    if not columns:
+        return ""
     left = ", ".join(quote(c) for c in columns)
-    right = ", ".join(f"${start + i}::text::{table.column(c).sql_type}"
-                      for i, c in enumerate(columns))
-    return f"({left}) > ({right})"
+    right = ", ".join(f"{value}::text::{table.column(c).sql_type}"
+                      for c, value in zip(columns, values, strict=True))
+    return f" WHERE ({left}) > ({right})"
+
+
+class _RecordPages:
+    """Pages of a table as records of asyncpg's Python values."""
+
+    def __init__(self, connection: asyncpg.Connection, table: Table) -> None:
+        self.connection = connection
+        self.table = table
+        self.select = ", ".join(c.select for c in table.columns)
+        self._statements: dict[str, Any] = {}
+
+    async def fetch(self, after: tuple[str, ...], values: list[str | None], order: str,
+                    limit: int) -> tuple[RecordBatch | None, dict[str, Any]]:
+        """The page after ``values`` of the columns ``after``, and its last row's state values."""
+        where = _after(self.table, after, [f"${n}" for n in range(1, len(after) + 1)])
+        sql = (f"SELECT {self.select} FROM {self.table.qualified}{where} "
+               f"ORDER BY {order} LIMIT {limit}")
+        if sql not in self._statements:
+            self._statements[sql] = await self.connection.prepare(sql)
+        rows = await self._statements[sql].fetch(*values)
+        if not rows:
+            return None, {}
+        records = [dict(row.items()) for row in rows]  # twice as fast as dict(row)
+        return (RecordBatch(stream=self.table.name, records=records),
+                {name: _encode(value) for name, value in records[-1].items()})
+
+
+class _CopyPages:
+    """Pages of a table as COPY text: the server formats the rows, no value is decoded here.
+
+    Only the last line of a page is parsed, for the key (and cursor) the next page starts
+    after. The session's ``DateStyle``, ``TimeZone`` and ``extra_float_digits`` (``connect``)
+    make the text the same whatever the server's defaults, and exact for floats.
+    """
+
+    def __init__(self, connection: asyncpg.Connection, table: Table,
+                 columns: Sequence[str]) -> None:
+        self.connection = connection
+        self.table = table
+        self.columns = tuple(columns)
+        self.select = ", ".join(table.column(name).copy_select for name in self.columns)
+
+    async def fetch(self, after: tuple[str, ...], values: list[str | None], order: str,
+                    limit: int) -> tuple[CopyBatch | None, dict[str, Any]]:
+        # COPY takes no parameters: the values go in as literals, cast as the ``$n`` would be.
+        where = _after(self.table, after, [_literal(value) for value in values])
+        chunks: list[bytes] = []
+
+        async def collect(chunk: bytes) -> None:
+            chunks.append(chunk)
+
+        await self.connection.copy_from_query(
+            f"SELECT {self.select} FROM {self.table.qualified}{where} "
+            f"ORDER BY {order} LIMIT {limit}", output=collect, format="text")
+        data = b"".join(chunks)
+        if not data:
+            return None, {}
+        last_line = data[data.rfind(b"\n", 0, len(data) - 1) + 1:-1]
+        fields = last_line.split(b"\t")
+        last = {name: self.table.column(name).state_value(copy_text_value(field))
+                for name, field in zip(self.columns, fields, strict=True)}
+        return (CopyBatch(stream=self.table.name, columns=self.columns, data=data,
+                          rows=data.count(b"\n")), last)
+
+
+def _literal(value: str | None) -> str:
+    """A SQL string literal (the session has ``standard_conforming_strings`` on)."""
+    return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
+
+
+_ESCAPES = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v"}
+_ESCAPE = re.compile(rb"\\(x[0-9A-Fa-f]{1,2}|[0-7]{1,3}|.)", re.DOTALL)
+
+
+def _unescape(match: re.Match[bytes]) -> bytes:
+    code = match.group(1)
+    if code[:1] == b"x":
+        return bytes([int(code[1:], 16)])
+    if code[:1].isdigit():
+        return bytes([int(code, 8) & 0xFF])
+    return _ESCAPES.get(code, code)
+
+
+def copy_text_value(field: bytes) -> str | None:
+    """One field of a COPY text line as the value's text (``\\N`` is NULL)."""
+    if field == b"\\N":
+        return None
+    return _ESCAPE.sub(_unescape, field).decode()
 
 
 async def read(
-    context: ConnectorContext, stream: str, settings: dict[str, Any], state: dict[str, Any] | None
-) -> AsyncIterator[RecordBatch | StateCheckpoint]:
+    context: ConnectorContext, stream: str, settings: dict[str, Any], state: dict[str, Any] | None,
+    *, copy_columns: Sequence[str] | None = None,
+) -> AsyncIterator[RecordBatch | CopyBatch | StateCheckpoint]:
+    """Batches of the table ``stream``; as COPY text of ``copy_columns`` when given (the
+    runner asks for them only if they include the key and the cursor)."""
     batch = int(settings.get("batch_size") or DEFAULT_BATCH)
     connection = await connect(context.credentials)
     try:
@@ -326,22 +454,27 @@ async def read(
             raise ValueError(f"table {stream!r} not found or not readable in schema "
                              f"{settings.get('schema') or 'public'!r}")
         table = found[0]
+        positions = {*table.key, *([table.cursor] if table.cursor else [])}
+        pages: _RecordPages | _CopyPages = (
+            _CopyPages(connection, table, copy_columns)
+            if copy_columns is not None and positions <= set(copy_columns)
+            else _RecordPages(connection, table))
         if not table.key:
             async for item in _read_unkeyed(connection, table, batch):
                 yield item
         elif state and "cursor" in state and table.cursor:
-            async for item in _read_changes(connection, table, batch, state):
+            async for item in _read_changes(pages, table, batch, state):
                 yield item
         else:
-            async for item in _read_by_key(connection, table, batch, state or {}):
+            async for item in _read_by_key(connection, pages, table, batch, state or {}):
                 yield item
     finally:
         await connection.close()
 
 
-async def _read_by_key(connection: asyncpg.Connection, table: Table, batch: int,
-                       state: Mapping[str, Any]) -> AsyncIterator[RecordBatch | StateCheckpoint]:
-    select = ", ".join(c.select for c in table.columns)
+async def _read_by_key(connection: asyncpg.Connection, pages: _RecordPages | _CopyPages,
+                       table: Table, batch: int, state: Mapping[str, Any]
+                       ) -> AsyncIterator[RecordBatch | CopyBatch | StateCheckpoint]:
     order = ", ".join(quote(c) for c in table.key)
     high_water = state.get("high_water")
     if table.cursor and "high_water" not in state:
@@ -351,59 +484,52 @@ async def _read_by_key(connection: asyncpg.Connection, table: Table, batch: int,
             + ", ".join(f"{quote(c)} DESC" for c in table.key) + " LIMIT 1")
         high_water = newest and {"cursor": _encode(newest["cursor"]),
                                  "pk": [_encode(newest[c]) for c in table.key]}
-    first = await connection.prepare(
-        f"SELECT {select} FROM {table.qualified} ORDER BY {order} LIMIT {batch}")
-    following = await connection.prepare(
-        f"SELECT {select} FROM {table.qualified} WHERE {_after(table, table.key)} "
-        f"ORDER BY {order} LIMIT {batch}")
     last = state.get("pk")
     while True:
-        rows = await (following.fetch(*map(_decode, last)) if last else first.fetch())
-        if not rows:
+        page, position = await (pages.fetch(table.key, [*map(_decode, last)], order, batch)
+                                if last else pages.fetch((), [], order, batch))
+        if page is None:
             break
-        records = [dict(row.items()) for row in rows]  # twice as fast as dict(row)
-        last = [_encode(records[-1][c]) for c in table.key]
-        yield RecordBatch(stream=table.name, records=records)
+        last = [position[c] for c in table.key]
+        yield page
         progress: dict[str, Any] = {"pk": last}
         if table.cursor:
             progress["high_water"] = high_water
         yield StateCheckpoint(stream=table.name, state=progress)
-        if len(rows) < batch:
+        if _size(page) < batch:
             break
     if table.cursor and high_water:
         yield StateCheckpoint(stream=table.name, state=dict(high_water))
 
 
-async def _read_changes(connection: asyncpg.Connection, table: Table, batch: int,
-                        state: Mapping[str, Any]) -> AsyncIterator[RecordBatch | StateCheckpoint]:
+async def _read_changes(pages: _RecordPages | _CopyPages, table: Table, batch: int,
+                        state: Mapping[str, Any]
+                        ) -> AsyncIterator[RecordBatch | CopyBatch | StateCheckpoint]:
     """Rows after the saved ``(cursor, key)``, in that order."""
     assert table.cursor is not None
-    select = ", ".join(c.select for c in table.columns)
     rest = [c for c in table.key if c != table.cursor]
     ordered = (table.cursor, *rest)
     order = ", ".join(quote(c) for c in ordered)
     saved = list(state.get("pk") or [])
     if len(saved) == len(table.key):
         by_column = dict(zip(table.key, saved, strict=True))
-        position, compared = [state["cursor"], *(by_column[c] for c in rest)], ordered
+        values, compared = [state["cursor"], *(by_column[c] for c in rest)], ordered
     else:  # a state without the key: everything after the cursor value
-        position, compared = [state["cursor"]], (table.cursor,)
-    prepared: dict[tuple[str, ...], Any] = {}
+        values, compared = [state["cursor"]], (table.cursor,)
     while True:
-        if compared not in prepared:
-            prepared[compared] = await connection.prepare(
-                f"SELECT {select} FROM {table.qualified} WHERE {_after(table, compared)} "
-                f"ORDER BY {order} LIMIT {batch}")
-        rows = await prepared[compared].fetch(*map(_decode, position))
-        if not rows:
+        page, position = await pages.fetch(compared, [*map(_decode, values)], order, batch)
+        if page is None:
             return
-        records = [dict(row.items()) for row in rows]  # twice as fast as dict(row)
-        position, compared = [_encode(records[-1][c]) for c in ordered], ordered
-        yield RecordBatch(stream=table.name, records=records)
+        values, compared = [position[c] for c in ordered], ordered
+        yield page
         yield StateCheckpoint(stream=table.name, state={
-            "cursor": position[0], "pk": [_encode(records[-1][c]) for c in table.key]})
-        if len(rows) < batch:
+            "cursor": values[0], "pk": [position[c] for c in table.key]})
+        if _size(page) < batch:
             return
+
+
+def _size(page: RecordBatch | CopyBatch) -> int:
+    return page.rows if isinstance(page, CopyBatch) else len(page.records)
 
 
 async def _read_unkeyed(connection: asyncpg.Connection, table: Table, batch: int

@@ -40,6 +40,11 @@ def derived_name(name: str, suffix: str) -> str:
     return name.encode()[:keep].decode(errors="ignore") + "_" + digest + suffix
 
 
+class CopyRejected(Exception):
+    """The destination refused a batch of COPY text (a value that does not fit its column);
+    nothing of the batch was written."""
+
+
 class TableLoader(ABC):
     """Loads batches of one stream into one destination table."""
 
@@ -143,6 +148,15 @@ class TableLoader(ABC):
         await self._write(records, rows)
         self.rows_written += len(records)
         return len(records)
+
+    def copy_text_columns(self) -> tuple[str, ...] | None:
+        """The columns a ``CopyBatch`` for this table may carry, or None to get records.
+
+        Only a destination that loads PostgreSQL COPY text as it is answers (``write_copy``),
+        and only when every declared column exists with its declared kind: then no value can
+        need widening or a new column, which only records can tell.
+        """
+        return None
 
     def exact_rows(self, records: list[dict[str, Any]]) -> list[tuple[Any, ...]] | None:
         """Rows in column order when every record has exactly the table's columns, else None.

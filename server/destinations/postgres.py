@@ -8,15 +8,22 @@ A full refresh copies straight into a new table without indexes, then adds the p
 Values go to COPY as they come when their Python types already match the columns (the common
 case for typed sources); only a batch that fails to encode is converted value by value, and a
 value that still does not fit widens its column to ``text``.
+
+From a PostgreSQL source, batches may arrive as COPY text (``CopyBatch``) and are loaded the same
+way without decoding a value; a batch the server refuses raises ``CopyRejected`` with nothing
+written, and the runner loads the stream as records instead.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 
-from server.destinations.base import Destination, TableLoader, derived_name
+from server.connectors.base import CopyBatch
+from server.destinations.base import CopyRejected, Destination, TableLoader, derived_name
 from server.destinations.columns import SYNCED_AT, quote
 
 SQL_TYPES = {"integer": "bigint", "number": "double precision", "boolean": "boolean",
@@ -43,7 +50,9 @@ class PostgresDestination(Destination):
         self.connection: asyncpg.Connection | None = None
 
     async def open(self) -> None:
-        self.connection = await asyncpg.connect(asyncpg_url(self.url))
+        # COPY text from a PostgreSQL source is read in this time zone and date style.
+        self.connection = await asyncpg.connect(
+            asyncpg_url(self.url), server_settings={"DateStyle": "ISO", "TimeZone": "UTC"})
 
     async def close(self) -> None:
         if self.connection is not None:
@@ -138,11 +147,7 @@ class PostgresTableLoader(TableLoader):
                      rows: list[tuple[Any, ...]] | None) -> None:
         names = list(self.columns)
         if self.full_refresh or not self.primary_key:
-            async with self.db.transaction():
-                if self.full_refresh:
-                    # Nobody sees the new table before the swap, whose synchronous commit
-                    # flushes the WAL of every batch before it: these need not wait for disk.
-                    await self.db.execute("SET LOCAL synchronous_commit = off")
+            async with self._appending():
                 if not await self._copy_raw(self.target, self.schema, records, names, rows):
                     converted = await self.coerced_rows(records, names)
                     await self.db.copy_records_to_table(
@@ -152,24 +157,70 @@ class PostgresTableLoader(TableLoader):
         unique = self.dedupe(records)
         if unique is not records:
             records, rows = unique, None
-        target = self._name(self.target)
-        stage = f"CREATE TEMP TABLE {STAGE} (LIKE {target} INCLUDING DEFAULTS) ON COMMIT DROP"
+        async with self.db.transaction():
+            await self.db.execute(self._stage_sql)
+            if not await self._copy_raw(STAGE, None, records, names, rows):
+                converted = await self.coerced_rows(records, names)  # may widen columns
+                await self.db.execute(f"DROP TABLE {STAGE}")
+                await self.db.execute(self._stage_sql)
+                await self.db.copy_records_to_table(STAGE, columns=names, records=converted)
+            await self._merge_stage()
+
+    def copy_text_columns(self) -> tuple[str, ...] | None:
+        if any(self.columns.get(name) != kind for name, kind in self.declared.items()):
+            return None
+        return tuple(self.declared)
+
+    async def write_copy(self, batch: CopyBatch) -> int:
+        """Load one batch of COPY text in one transaction; return its row count."""
+        if not batch.rows:
+            return 0
+        columns = list(batch.columns)
+        try:
+            if self.full_refresh or not self.primary_key:
+                async with self._appending():
+                    await self.db.copy_to_table(self.target, schema_name=self.schema,
+                                                source=memoryview(batch.data), columns=columns,
+                                                format="text")
+            else:
+                # Rows of one page have distinct keys (the source reads in key order).
+                async with self.db.transaction():
+                    await self.db.execute(self._stage_sql)
+                    await self.db.copy_to_table(STAGE, source=memoryview(batch.data), columns=columns,
+                                                format="text")
+                    await self._merge_stage()
+        except asyncpg.DataError as exc:
+            raise CopyRejected(f"{exc.sqlstate}: {exc}") from exc
+        self.rows_written += batch.rows
+        return batch.rows
+
+    @contextlib.asynccontextmanager
+    async def _appending(self) -> AsyncIterator[None]:
+        """A transaction appending to the new table (or to a table without a key)."""
+        async with self.db.transaction():
+            if self.full_refresh:
+                # Nobody sees the new table before the swap, whose synchronous commit
+                # flushes the WAL of every batch before it: these need not wait for disk.
+                await self.db.execute("SET LOCAL synchronous_commit = off")
+            yield
+
+    @property
+    def _stage_sql(self) -> str:
+        return (f"CREATE TEMP TABLE {STAGE} (LIKE {self._name(self.target)} INCLUDING DEFAULTS) "
+                "ON COMMIT DROP")
+
+    async def _merge_stage(self) -> None:
+        """Upsert the staging table into the table, every column of the table."""
+        names = list(self.columns)
         listed = ", ".join(quote(c) for c in names)
         keys = ", ".join(quote(k) for k in self.primary_key)
         updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}"
                             for c in [*names, SYNCED_AT] if c not in self.primary_key)
-        async with self.db.transaction():
-            await self.db.execute(stage)
-            if not await self._copy_raw(STAGE, None, records, names, rows):
-                converted = await self.coerced_rows(records, names)  # may widen columns
-                await self.db.execute(f"DROP TABLE {STAGE}")
-                await self.db.execute(stage)
-                await self.db.copy_records_to_table(STAGE, columns=names, records=converted)
-            await self.db.execute(
-                f"INSERT INTO {target} ({listed}, {quote(SYNCED_AT)}) "
-                f"SELECT {listed}, {quote(SYNCED_AT)} FROM {STAGE} "
-                f"ON CONFLICT ({keys}) DO UPDATE SET {updates}"
-            )
+        await self.db.execute(
+            f"INSERT INTO {self._name(self.target)} ({listed}, {quote(SYNCED_AT)}) "
+            f"SELECT {listed}, {quote(SYNCED_AT)} FROM {STAGE} "
+            f"ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+        )
 
     async def _swap(self) -> None:
         new, old = self._name(self.target), self._name(self.table)

@@ -29,9 +29,9 @@ import httpx
 from server import ids
 from server.config import Settings
 from server.connections import refresh
-from server.connectors.base import RecordBatch, StreamSpec
+from server.connectors.base import CopyBatch, StateCheckpoint, StreamSpec
 from server.crypto import KeyRing
-from server.destinations.base import Destination, build_destination
+from server.destinations.base import CopyRejected, Destination, build_destination
 from server.destinations.columns import as_text, kinds_of_record_schema
 from server.errors import Conflict
 from server.events import EventBus
@@ -253,47 +253,22 @@ async def _copy_stream(*, connector: Any, context: Any, destination: Destination
     if spec is None:
         stats.update(status="FAILED", error=f"the source no longer offers {stream.name!r}")
         return False
-    full = full_refresh or stream.sync_mode == "FULL_REFRESH"
-    excluded = set(stream.excluded_columns or [])
-    hashed = set(stream.hashed_columns or [])
-    declared = {name: ("text" if name in hashed else kind)
-                for name, kind in kinds_of_record_schema(spec.record_schema).items()
-                if name not in excluded}
     stats.update(status="RUNNING", rowsLoaded=0, batches=0, error=None)
-    loader = await destination.loader(
-        schema=sync.destination_schema, table=stream.name, primary_key=spec.primary_key,
-        declared=declared, policy=sync.schema_change_policy, full_refresh=full,
-    )
-    pending_state: dict[str, Any] | None = None
-    reader = connector.read(context, stream.name, connector_settings(sync.settings),
-                            None if full else stream.state)
+    load = _StreamLoad(connector=connector, context=context, destination=destination, sync=sync,
+                       stream=stream, spec=spec, full=full_refresh or
+                       stream.sync_mode == "FULL_REFRESH", salt=salt, progress=progress)
     try:
-        async with contextlib.aclosing(prefetch(reader)) as items:
-            async for item in items:
-                if isinstance(item, RecordBatch):
-                    if stats["batches"]:
-                        # Between batches: the previous one and its checkpoint are saved.
-                        await progress.check_cancelled()
-                    records = _shape(item.records, excluded, hashed, salt)
-                    stats["rowsLoaded"] += await loader.write(records)
-                    stats["batches"] += 1
-                    stats["widenedColumns"] = sorted(loader.widened)
-                    stats["blockedColumns"] = sorted(loader.blocked)
-                    await progress.save()
-                elif full:
-                    pending_state = item.state  # saved once the new table is swapped in
-                else:
-                    await SourceStream.filter(id=stream.id).update(state=item.state)
-        await loader.finish()
-        if full and pending_state is not None:
-            await SourceStream.filter(id=stream.id).update(state=pending_state)
+        try:
+            await load.run(as_copy_text=True)
+        except CopyRejected as exc:
+            # A value did not fit its column as text; records can widen the column. An
+            # incremental load goes on from the last saved state, a full refresh restarts.
+            log.info("stream %s of sync %s: %s; loading it as records", stream.name, sync.id, exc)
+            await load.run(as_copy_text=False)
     except Cancelled:
-        await loader.abort()
         stats["status"] = "CANCELLED"
         raise
     except Exception as exc:
-        with contextlib.suppress(Exception):
-            await loader.abort()
         message = safe_message(exc, credentials)
         log.warning("stream %s of sync %s failed: %s", stream.name, sync.id, message)
         stats.update(status="FAILED", error=message)
@@ -302,6 +277,85 @@ async def _copy_stream(*, connector: Any, context: Any, destination: Destination
     stats["status"] = "SUCCEEDED"
     await progress.save(force=True)
     return True
+
+
+@dataclass
+class _StreamLoad:
+    """One stream's copy from the source's ``read`` into a destination table."""
+
+    connector: Any
+    context: Any
+    destination: Destination
+    sync: EltSync
+    stream: SourceStream
+    spec: StreamSpec
+    full: bool
+    salt: bytes
+    progress: _Progress
+
+    async def run(self, *, as_copy_text: bool) -> None:
+        """Load every batch the source yields; the loader is aborted if anything fails."""
+        stream, sync = self.stream, self.sync
+        stats = self.progress.stream(stream.name)
+        excluded = set(stream.excluded_columns or [])
+        hashed = set(stream.hashed_columns or [])
+        declared = {name: ("text" if name in hashed else kind)
+                    for name, kind in kinds_of_record_schema(self.spec.record_schema).items()
+                    if name not in excluded}
+        loader = await self.destination.loader(
+            schema=sync.destination_schema, table=stream.name, primary_key=self.spec.primary_key,
+            declared=declared, policy=sync.schema_change_policy, full_refresh=self.full,
+        )
+        state = None
+        if not self.full:  # the state saved so far (a load that fell back to records goes on)
+            state = (await SourceStream.get(id=stream.id)).state
+        extra = {}
+        columns = self._copy_text_columns(loader) if as_copy_text and not hashed else None
+        if columns is not None:
+            extra["copy_columns"] = columns
+        pending_state: dict[str, Any] | None = None
+        reader = self.connector.read(self.context, stream.name, connector_settings(sync.settings),
+                                     state, **extra)
+        try:
+            async with contextlib.aclosing(prefetch(reader)) as items:
+                async for item in items:
+                    if isinstance(item, StateCheckpoint):
+                        if self.full:
+                            pending_state = item.state  # saved once the new table is swapped in
+                        else:
+                            await SourceStream.filter(id=stream.id).update(state=item.state)
+                        continue
+                    if stats["batches"]:
+                        # Between batches: the previous one and its checkpoint are saved.
+                        await self.progress.check_cancelled()
+                    if isinstance(item, CopyBatch):
+                        stats["rowsLoaded"] += await loader.write_copy(item)
+                    else:
+                        records = _shape(item.records, excluded, hashed, self.salt)
+                        stats["rowsLoaded"] += await loader.write(records)
+                    stats["batches"] += 1
+                    stats["widenedColumns"] = sorted(loader.widened)
+                    stats["blockedColumns"] = sorted(loader.blocked)
+                    await self.progress.save()
+            await loader.finish()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await loader.abort()
+            raise
+        if self.full and pending_state is not None:
+            await SourceStream.filter(id=stream.id).update(state=pending_state)
+
+    def _copy_text_columns(self, loader: Any) -> tuple[str, ...] | None:
+        """The columns to ask the source for as COPY text, or None for records.
+
+        Both ends must speak it, the stream needs a key to page by, and the key and cursor must
+        be among the columns loaded (the source reads its position from the last line).
+        """
+        if not getattr(self.connector.SPEC, "copy_text", False) or not self.spec.primary_key:
+            return None
+        columns = loader.copy_text_columns()
+        needed = {*self.spec.primary_key, *filter(None, [self.spec.cursor_field])}
+        return columns if columns is not None and needed <= set(columns) else None
 
 
 class _End:
