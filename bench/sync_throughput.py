@@ -2,14 +2,17 @@
 
     (a) Weir's engine: the `postgres` source connector, the runner and the Postgres destination
         (keyset-paged reads, COPY into the destination, primary key, atomic swap), run in a
-        fresh process per measurement so its peak RSS is its own;
+        fresh process per measurement so its peak RSS is its own; once as COPY text (what a
+        Postgres-to-Postgres sync does) and once as records (what it does with a hashed
+        column, and what every other source goes through);
     (b) dlt with its `sql_database` source (`sql_table`, default sqlalchemy backend) into its
         `postgres` destination, `write_disposition="replace"`;
-    (c) raw `COPY ... TO STDOUT | COPY ... FROM STDIN` between the two (psql), the floor.
+    (c) raw `COPY ... TO STDOUT | COPY ... FROM STDIN` between the two (psql), the floor: into a
+        table with the primary key, and into one without it, the key added after the load.
 
 Run (needs the machine's Postgres, and dlt installed in the venv for (b) only):
 
-    pip install "dlt[postgres]"          # benchmark only; not a Weir dependency
+    pip install "dlt[postgres]" sqlalchemy   # benchmark only; not Weir dependencies
     python bench/sync_throughput.py      # 1,000,000 rows (and 100,000 for the RSS check)
 
 Prints rows/s of each, the ratios and Weir's peak RSS at 100k and 1M rows. Not a test: the
@@ -118,11 +121,19 @@ async def drop_schema(schema: str) -> None:
 # -- (a) Weir -----------------------------------------------------------------------------------
 
 
-async def weir_once(rows: int, mode: str) -> dict[str, Any]:
-    """One Weir run in this process: the real services, runner and destination."""
+async def weir_once(rows: int, mode: str, records: bool = False) -> dict[str, Any]:
+    """One Weir run in this process: the real services, runner and destination.
+
+    ``records``: as if the source could not send COPY text, so every row is decoded into a
+    record and encoded again for the destination (what a hashed column, or any source other
+    than PostgreSQL, goes through).
+    """
+    import dataclasses
+
     from server import ids
     from server.config import Secret, Settings
     from server.connections.models import Connection
+    from server.connectors import postgres
     from server.crypto import generate_key_spec, load_key_ring
     from server.db import close_database, migrate, open_database
     from server.orgs.models import Organization, Workspace
@@ -133,6 +144,8 @@ async def weir_once(rows: int, mode: str) -> dict[str, Any]:
     from server.syncs.schedule import create_run
     from server.syncs.service import StreamChoice, SyncChanges
 
+    if records:
+        postgres.SPEC = dataclasses.replace(postgres.SPEC, copy_text=False)
     schema = "weir_dst"
     await drop_schema(schema)
     workdir = Path(tempfile.mkdtemp(prefix="weir-bench-"))
@@ -218,7 +231,10 @@ def dlt_once(rows: int) -> dict[str, Any]:
 # -- (c) raw COPY -------------------------------------------------------------------------------
 
 
-def copy_once(rows: int) -> dict[str, Any]:
+def copy_once(rows: int, key_after: bool = False) -> dict[str, Any]:
+    """``COPY TO STDOUT | COPY FROM STDIN`` into a table with the source's primary key, or
+    (``key_after``) into one without it, the key added after the load as Weir's full refresh
+    does."""
     import asyncpg
 
     table = table_for(rows)
@@ -228,8 +244,8 @@ def copy_once(rows: int) -> dict[str, Any]:
         db = await asyncpg.connect(database_url())
         try:
             await db.execute("CREATE SCHEMA copy_dst")
-            await db.execute(f"CREATE TABLE copy_dst.{table} "
-                             f"(LIKE {SOURCE_SCHEMA}.{table} INCLUDING ALL)")
+            await db.execute(f"CREATE TABLE copy_dst.{table} (LIKE {SOURCE_SCHEMA}.{table} "
+                             f"{'INCLUDING DEFAULTS' if key_after else 'INCLUDING ALL'})")
         finally:
             await db.close()
 
@@ -237,6 +253,8 @@ def copy_once(rows: int) -> dict[str, Any]:
     url = database_url()
     command = (f"psql -X -q '{url}' -c 'COPY {SOURCE_SCHEMA}.{table} TO STDOUT' | "
                f"psql -X -q '{url}' -c 'COPY copy_dst.{table} FROM STDIN'")
+    if key_after:
+        command += f" && psql -X -q '{url}' -c 'ALTER TABLE copy_dst.{table} ADD PRIMARY KEY (id)'"
     started = time.perf_counter()
     subprocess.run(command, shell=True, check=True)
     seconds = time.perf_counter() - started
@@ -264,11 +282,13 @@ def main() -> None:
                         help="row count of the second Weir run, for the memory comparison")
     parser.add_argument("--mode", default="FULL_REFRESH", choices=["FULL_REFRESH", "INCREMENTAL"])
     parser.add_argument("--skip-dlt", action="store_true")
+    parser.add_argument("--records", action="store_true",
+                        help="(with part weir) load as records, not COPY text")
     parser.add_argument("--repeat", type=int, default=3,
                         help="rounds of raw COPY and Weir (medians are reported)")
     args = parser.parse_args()
     if args.part == "weir":
-        print(json.dumps(asyncio.run(weir_once(args.rows, args.mode))))
+        print(json.dumps(asyncio.run(weir_once(args.rows, args.mode, args.records))))
         return
     if args.part == "dlt":
         print(json.dumps(dlt_once(args.rows)))
@@ -278,35 +298,49 @@ def main() -> None:
     print(f"source: {SOURCE_SCHEMA}.{table_for(args.rows)}, {args.rows:,} rows, 8 columns; "
           f"Weir batch size {BATCH_SIZE:,}; {os.cpu_count()} CPU(s); load average "
           f"{os.getloadavg()[0]:.1f}", flush=True)
-    # Raw COPY and Weir alternate, and each reports its median, so a busy moment on a shared
-    # machine does not land on one side only.
-    copies, weirs = [], []
+    # The baselines and Weir alternate, and each reports its median, so a busy moment on a
+    # shared machine does not land on one side only.
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in LABELS}
     for attempt in range(args.repeat):
-        copies.append(copy_once(args.rows))
-        weirs.append(in_subprocess("weir", "--rows", str(args.rows), "--mode", args.mode))
-        print(f"  round {attempt + 1}: raw COPY {copies[-1]['seconds']:.2f} s, "
-              f"Weir {weirs[-1]['seconds']:.2f} s", flush=True)
-    copy = median(copies)
-    weir = median(weirs)
+        runs["copy"].append(copy_once(args.rows))
+        runs["copy_key_after"].append(copy_once(args.rows, key_after=True))
+        runs["weir"].append(in_subprocess("weir", "--rows", str(args.rows), "--mode", args.mode))
+        runs["weir_records"].append(in_subprocess("weir", "--rows", str(args.rows), "--mode",
+                                                  args.mode, "--records"))
+        print(f"  round {attempt + 1}: " + ", ".join(
+            f"{LABELS[name]} {results[-1]['seconds']:.2f} s" for name, results in runs.items()
+            if results), flush=True)
+    runs["weir_incremental"].append(in_subprocess("weir", "--rows", str(args.rows), "--mode",
+                                                  "INCREMENTAL"))
+    if not args.skip_dlt:
+        runs["dlt"].append(in_subprocess("dlt", "--rows", str(args.rows)))
     small = in_subprocess("weir", "--rows", str(args.small), "--mode", args.mode)
-    weir_incremental = in_subprocess("weir", "--rows", str(args.rows), "--mode", "INCREMENTAL")
-    print(f"raw COPY  {copy['seconds']:7.2f} s  {rate(copy):>10,.0f} rows/s  (median)")
-    print(f"Weir      {weir['seconds']:7.2f} s  {rate(weir):>10,.0f} rows/s  ({args.mode}, "
-          "median)", flush=True)
-    print(f"Weir      {weir_incremental['seconds']:7.2f} s  {rate(weir_incremental):>10,.0f} "
-          "rows/s  (INCREMENTAL first load: staged upserts)", flush=True)
-    dlt = None if args.skip_dlt else in_subprocess("dlt", "--rows", str(args.rows))
-    if dlt:
-        print(f"dlt       {dlt['seconds']:7.2f} s  {rate(dlt):>10,.0f} rows/s  "
-              "(sql_table, sqlalchemy backend, replace)", flush=True)
+    best = {name: median(results) for name, results in runs.items() if results}
+    for name, result in best.items():
+        print(f"{LABELS[name]:<44} {result['seconds']:7.2f} s  {rate(result):>10,.0f} rows/s")
     print()
-    if dlt:
-        print(f"Weir / dlt      {rate(weir) / rate(dlt):6.2f}x   (target >= 5)")
-    print(f"Weir / raw COPY {rate(weir) / rate(copy):6.2f}x   (target >= 0.5)")
+    weir = best["weir"]
+    if "dlt" in best:
+        print(f"Weir / dlt                        {rate(weir) / rate(best['dlt']):6.2f}x   "
+              "(target >= 5)")
+    for baseline in ("copy", "copy_key_after"):
+        for name in ("weir", "weir_records"):
+            print(f"{LABELS[name]} / {LABELS[baseline]}: "
+                  f"{rate(best[name]) / rate(best[baseline]):5.2f}x   (target >= 0.5)")
     ratio = weir["peak_rss"] / small["peak_rss"]
     print(f"Weir peak RSS   {small['peak_rss'] / 2**20:6.1f} MiB at {args.small:,} rows, "
           f"{weir['peak_rss'] / 2**20:6.1f} MiB at {args.rows:,} rows: {ratio:.2f}x "
           "(target <= 1.2)")
+
+
+LABELS = {
+    "copy": "raw COPY (key during the load)",
+    "copy_key_after": "raw COPY (key added after)",
+    "weir": "Weir (COPY text)",
+    "weir_records": "Weir (as records)",
+    "weir_incremental": "Weir, first INCREMENTAL load (staged upserts)",
+    "dlt": "dlt (sql_table, sqlalchemy backend, replace)",
+}
 
 
 if __name__ == "__main__":
