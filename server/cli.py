@@ -48,6 +48,7 @@ def _print_bootstrap(result: Any, settings: Settings) -> None:
 def cmd_init(settings: Settings, args: argparse.Namespace) -> int:
     from server.crypto import load_key_ring
     from server.db import migrate
+    from server.web.ws_server import WeirWebSocketProtocol
     from server.orgs.bootstrap import initialise
 
     load_key_ring(settings)  # the embedded default generates its key file here, once
@@ -92,7 +93,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         port=settings.port,
         log_level="warning",
         proxy_headers=True,
-        ws="websockets-sansio",
+        # uvicorn's websockets-sansio protocol, plus direct frame writes for subscription fan-out.
+        ws=WeirWebSocketProtocol,
         # Subscription messages are small JSON: compressing each frame costs more CPU than it
         # saves, and every connection would hold its own zlib state (~100 KB per subscriber).
         ws_per_message_deflate=False,

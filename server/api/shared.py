@@ -20,6 +20,12 @@ from typing import Any
 
 SIZE = 4096
 
+# Subscription fields whose first result is a snapshot and whose later results depend only on
+# the event, the scope, the document and the variables (the resolver yields ``shared_payload``
+# objects). The WebSocket endpoint runs each distinct such subscription once per process and
+# writes its results to every identical subscriber (server.web.ws_feeds).
+FANNED_OUT = frozenset({"syncRunUpdated"})
+
 _payloads: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
 _results: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = OrderedDict()
 
