@@ -48,7 +48,6 @@ def _print_bootstrap(result: Any, settings: Settings) -> None:
 def cmd_init(settings: Settings, args: argparse.Namespace) -> int:
     from server.crypto import load_key_ring
     from server.db import migrate
-    from server.web.ws_server import WeirWebSocketProtocol
     from server.orgs.bootstrap import initialise
 
     load_key_ring(settings)  # the embedded default generates its key file here, once
@@ -71,6 +70,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from server.orgs.bootstrap import initialise
     from server.vault import verify_key_ring
     from server.web.app import create_app
+    from server.web.ws_server import WeirWebSocketProtocol
 
     settings = settings.replace(
         host=args.host or settings.host, port=args.port or settings.port

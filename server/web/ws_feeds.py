@@ -27,6 +27,7 @@ from strawberry.utils.aio import aclosing
 
 from server.api.context import Context
 from server.api.loaders import Loaders
+from server.web.ws_server import text_frame
 
 if TYPE_CHECKING:
     from server.web.ws_protocol import Operation
@@ -87,9 +88,10 @@ class Feed:
                 operation_name=self.operation_name)
             async with aclosing(stream):
                 async for result in stream:
-                    if not self.live and not self._first(result):
-                        return
-                    if self.live and not self._fan_out(result):
+                    if self.live:
+                        if not self._fan_out(result):
+                            return
+                    elif not self._first(result):
                         return
             self.feeds.forget(self)
             for member in list(self.members):
@@ -123,11 +125,19 @@ class Feed:
         if not isinstance(result, ExecutionResult):
             return True  # incremental delivery never reaches a subscription
         tail = encode_result(result) + "}"
+        # Members' messages differ only by operation id, and most clients number their
+        # operations alike: one frame per distinct id.
+        messages: dict[str, tuple[str, bytes]] = {}
         for member in list(self.members):
+            prefix = member.next_prefix
+            message = messages.get(prefix)
+            if message is None:
+                text = prefix + tail
+                message = messages[prefix] = (text, text_frame(text.encode()))
             if member.state == LIVE:
-                member.connection.write(member.next_prefix + tail)
+                member.connection.write(*message)
             else:
-                member.held.append(member.next_prefix + tail)
+                member.held.append(message[0])
         return bool(self.members)
 
 

@@ -54,7 +54,7 @@ from server.web.ws_feeds import (
     encode_result,
     is_clean,
 )
-from server.web.ws_server import DIRECT, Written
+from server.web.ws_server import DIRECT, Written, text_frame
 
 log = logging.getLogger("weir.graphql.ws")
 
@@ -192,12 +192,13 @@ class Connection:
 
     # -- writing ---------------------------------------------------------------------------------
 
-    def write(self, text: str) -> None:
-        """Send one message now; never waits. A peer that stopped reading is closed."""
+    def write(self, text: str, frame: bytes | None = None) -> None:
+        """Send one message (``frame``, when given, is its text frame); never waits. A peer
+        that stopped reading is closed."""
         if self.closed:
             return
         if self.direct is not None:
-            written = self.direct.write(text)
+            written = self.direct.write(frame if frame is not None else text_frame(text.encode()))
             if written is Written.TOO_SLOW:
                 self.closed = True
                 self.direct.close_slow_peer(TOO_SLOW, "subscriber too slow")

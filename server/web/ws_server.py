@@ -3,8 +3,8 @@
 An ASGI ``send`` is a chain of awaited coroutines (uvicorn, Starlette, each middleware) and waits
 while the peer is not reading. Fanning one event out to thousands of subscribers that way costs
 more than the event itself, and one stalled reader would hold up the rest. This protocol puts a
-``DirectSocket`` in the scope's extensions (``DIRECT``): ``write`` frames a text message and
-hands it to the transport at once, never waiting; a peer that lets ``SLOW_PEER_BYTES`` pile up
+``DirectSocket`` in the scope's extensions (``DIRECT``): ``write`` hands a text frame to the
+transport at once, never waiting; a peer that lets ``SLOW_PEER_BYTES`` pile up
 unread is told ``too slow`` so the caller can close it instead of buffering without bound.
 
 ``weir serve`` runs uvicorn with this protocol; under any other server the extension is absent
@@ -14,9 +14,11 @@ and ``server.web.ws_protocol`` sends through ASGI instead.
 from __future__ import annotations
 
 import enum
+import struct
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import State
 
 DIRECT = "weir.direct_socket"
 # Unread output a subscriber may leave in the socket's buffer before it is closed. Live status
@@ -30,21 +32,34 @@ class Written(enum.Enum):
     TOO_SLOW = "too slow"  # the peer is not reading: close it
 
 
+def text_frame(data: bytes) -> bytes:
+    """A final, unmasked, uncompressed text frame (what a server sends) carrying ``data``.
+    Built here rather than by the protocol object so that one frame can go to every subscriber
+    whose message is byte for byte the same."""
+    length = len(data)
+    if length < 126:
+        return struct.pack("!BB", 0x81, length) + data
+    if length < 65536:
+        return struct.pack("!BBH", 0x81, 126, length) + data
+    return struct.pack("!BBQ", 0x81, 127, length) + data
+
+
 class DirectSocket:
     __slots__ = ("_protocol",)
 
     def __init__(self, protocol: WeirWebSocketProtocol) -> None:
         self._protocol = protocol
 
-    def write(self, text: str) -> Written:
+    def write(self, frame: bytes) -> Written:
+        """Hand ``frame`` (see ``text_frame``) to the socket now."""
         protocol = self._protocol
         transport = protocol.transport
-        if protocol.close_sent or protocol.disconnected or transport.is_closing():
+        if (protocol.close_sent or protocol.disconnected or protocol.conn.state is not State.OPEN
+                or transport.is_closing()):
             return Written.CLOSED
         if transport.get_write_buffer_size() > SLOW_PEER_BYTES:
             return Written.TOO_SLOW
-        protocol.conn.send_text(text.encode())
-        transport.write(b"".join(protocol.conn.data_to_send()))
+        transport.write(frame)
         return Written.OK
 
     def close_slow_peer(self, code: int, reason: str) -> None:
