@@ -12,7 +12,8 @@ and close code is what Strawberry's own handler sent:
 - ``ping`` is answered with ``pong``; ``pong`` is ignored.
 - ``subscribe`` before the acknowledgement closes with ``4401``, and with an id in use with
   ``4409``. Its results are ``next`` messages then ``complete``; errors before execution are one
-  ``error`` message; a document that does not parse or names no operation closes with ``4400``.
+  ``error`` message (Weir's error formatter makes a syntax error one of them; an unformatted
+  syntax error would close with ``4400``, as the protocol says).
 - ``complete`` from the client stops that operation and frees its id.
 - Anything else (not text, not JSON, no or an unknown ``type``) closes with ``4400``.
 """
@@ -205,8 +206,14 @@ class Connection:
             return
         self.outbox.append(text)
         if len(self.outbox) > SLOW_PEER_MESSAGES:
+            # Waiting for the outbox to drain could take forever: drop it and close.
+            self.closed = True
             self.outbox.clear()
-            asyncio.ensure_future(self.close(TOO_SLOW, "subscriber too slow"))
+            if self.writer is not None:
+                self.writer.cancel()
+            task = asyncio.ensure_future(self.send({"type": "websocket.close", "code": TOO_SLOW,
+                                                    "reason": "subscriber too slow"}))
+            task.add_done_callback(_retrieve)
             return
         if self.writer is None:
             self.writer = asyncio.create_task(self._drain())
@@ -420,3 +427,8 @@ class Connection:
             return
         self.finish(operation, _dumps({"id": operation.id, "type": "error",
                                        "payload": [error.formatted for error in errors]}))
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
