@@ -121,8 +121,8 @@ class _Subscriber(asyncio.Protocol):
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {nonce}\r\nSec-WebSocket-Version: 13\r\n"
             "Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n".encode())
 
-    def send(self, message: dict[str, Any], opcode: int = 1) -> None:
-        data = json.dumps(message).encode()
+    def send(self, message: dict[str, Any] | bytes, opcode: int = 1) -> None:
+        data = message if isinstance(message, bytes) else json.dumps(message).encode()
         mask = os.urandom(4)
         length = len(data)
         header = bytes([0x80 | opcode])
@@ -160,6 +160,8 @@ class _Subscriber(asyncio.Protocol):
             del buffer[:start + length]
             if opcode == 1:
                 self._message(json.loads(payload), now)
+            elif opcode == 9:
+                self.send(payload, opcode=10)  # uvicorn's keepalive ping: answer it
             elif opcode == 8:
                 self._fail(f"closed by the server: {payload!r}")
 
