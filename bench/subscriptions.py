@@ -223,7 +223,12 @@ async def _clients(port: int, key: str, workspace: str, count: int, events: int,
 
 
 def client_process(*args: Any) -> None:
-    asyncio.run(_clients(*args))
+    try:  # the event loop `weir serve` runs on too (uvicorn picks uvloop when installed)
+        import uvloop
+    except ImportError:
+        asyncio.run(_clients(*args))
+    else:
+        uvloop.run(_clients(*args))
 
 
 # -- the publisher (its own process) -------------------------------------------------------------
