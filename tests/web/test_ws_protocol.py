@@ -372,3 +372,32 @@ async def test_without_direct_writes_a_peer_that_never_reads_is_closed_after_a_b
     assert [m["type"] for m in sent].count("websocket.send") == 1
     assert sent[-1] == {"type": "websocket.close", "code": TOO_SLOW, "reason": "subscriber too slow"}
     assert len(connection.outbox) == 0 and connection.closed
+
+
+# -- origins ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("origin", "accepted"), [
+    (None, True),  # not a browser
+    ("http://127.0.0.1:8080", True),  # listed in WEIR_CORS_ORIGINS
+    ("http://evil.test", False),
+])
+async def test_a_browser_on_an_unlisted_origin_cannot_open_the_socket(settings, origin, accepted):
+    from server.web.app import create_app
+    from server.web.ws_server import WeirWebSocketProtocol
+
+    application = create_app(settings.replace(cors_origins=("http://127.0.0.1:8080",)))
+    async with application.router.lifespan_context(application):
+        async with serve(application, ws=WeirWebSocketProtocol) as url:
+            host = url.removeprefix("http://")
+            headers = {"Origin": origin} if origin else {}
+            if accepted:
+                socket = await websockets.connect(f"ws://{host}/graphql", origin=origin,
+                                                  subprotocols=["graphql-transport-ws"])
+                assert socket.subprotocol == "graphql-transport-ws"
+                await socket.close()
+            else:
+                with pytest.raises(websockets.InvalidStatus) as refused:
+                    await websockets.connect(f"ws://{host}/graphql", additional_headers=headers,
+                                             subprotocols=["graphql-transport-ws"])
+                assert refused.value.response.status_code == 403
