@@ -361,6 +361,8 @@ class Connection:
         operation.completed = True
         if self.operations.get(operation.id) is operation:
             del self.operations[operation.id]
+        if operation.feed is not None:  # nothing may follow its last message
+            operation.feed.leave(operation)
         self.write(text)
 
     def end_fed(self, operation: Operation) -> None:

@@ -304,6 +304,32 @@ async def test_feeds_never_cross_organizations(server, app, tenant, other_tenant
         await socket.close()
 
 
+async def test_subscribers_whose_first_result_is_an_error_each_run_alone(server, app, tenant):
+    from server.orgs.api_keys import create_api_key
+
+    # A key restricted to one workspace may not follow the runs of the whole organization.
+    restricted = await create_api_key(organization_id=tenant.organization_id, name="one",
+                                      workspace_id=tenant.workspace_id)
+    sockets = []
+    for _ in range(2):
+        socket = await open_socket(server)
+        await send(socket, {"type": "connection_init",
+                            "payload": {"authorization": f"Bearer {restricted.secret}"}})
+        assert (await receive(socket))["type"] == "connection_ack"
+        sockets.append(socket)
+    await asyncio.gather(*(send(s, {"id": "1", "type": "subscribe", "payload": {
+        "query": "subscription { syncRunUpdated { id } }"}}) for s in sockets))
+    for socket in sockets:
+        refused = await receive(socket)
+        assert refused["type"] == "next" and refused["payload"]["data"] is None
+        assert refused["payload"]["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        assert await receive(socket) == {"id": "1", "type": "complete"}
+    await asyncio.gather(*(nothing_more(socket) for socket in sockets))
+    assert len(endpoint_of(app).feeds) == 0
+    for socket in sockets:
+        await socket.close()
+
+
 async def test_a_closed_connection_leaves_its_feed(server, app, tenant):
     socket = await initialised(server, tenant)
     await subscribe_runs(socket, "1", tenant.workspace_id)
