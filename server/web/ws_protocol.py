@@ -321,7 +321,9 @@ class Connection:
             return
         operation = Operation(self, operation_id, message["payload"])
         self.operations[operation_id] = operation
-        if isinstance(operation.query, str) and fanned_out(operation.query, operation.operation_name):
+        if (isinstance(operation.query, str)
+                and isinstance(operation.operation_name, (str, type(None)))
+                and fanned_out(operation.query, operation.operation_name)):
             self.endpoint.feeds.join(operation, self.context)
         else:
             self.start_alone(operation)

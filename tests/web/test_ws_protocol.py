@@ -163,6 +163,15 @@ async def test_an_invalid_operation_is_one_error_message_and_frees_its_id(live_s
     await socket.close()
 
 
+async def test_an_operation_name_that_is_not_a_string_is_an_error_not_a_crash(live_server, tenant):
+    socket = await initialised(live_server, tenant)
+    await send(socket, {"id": "1", "type": "subscribe", "payload": {
+        "query": RUNS, "operationName": {"not": "a name"}}})
+    assert (await receive(socket))["type"] in ("error", "next")
+    await settled(socket)
+    await socket.close()
+
+
 async def test_another_subprotocol_closes_with_4406(live_server):
     socket = await open_socket(live_server, ["graphql-ws"])
     assert await close_of(socket) == (4406, "Subprotocol not acceptable")
