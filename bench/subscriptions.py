@@ -355,6 +355,7 @@ def measure(*, subscribers: int, events: int, gap: float, client_processes: int)
         peak_rss = rss_mb(api.pid)
         latencies: list[float] = []
         missing = duplicates = 0
+        by_event: dict[str, list[float]] = {}
         for _ in clients:
             received, repeated = results.get(timeout=300)
             duplicates += repeated
@@ -362,6 +363,7 @@ def measure(*, subscribers: int, events: int, gap: float, client_processes: int)
                 for run_id, sent in published.items():
                     if run_id in mine:
                         latencies.append((mine[run_id] - sent) * 1000)
+                        by_event.setdefault(run_id, []).append(latencies[-1])
                     else:
                         missing += 1
         for process in clients:
@@ -372,6 +374,10 @@ def measure(*, subscribers: int, events: int, gap: float, client_processes: int)
               f"min {min(latencies):.1f} ms, max {max(latencies):.1f} ms; {len(latencies):,} deliveries, {missing} missing, {duplicates} duplicated; "
               f"API RSS idle {idle_rss:.0f} MB, subscribed {subscribed_rss:.0f} MB, "
               f"after events {peak_rss:.0f} MB", flush=True)
+        # Whether the tail is every event or a few slow ones (a neighbour's burst, a GC pause).
+        worst = sorted(max(values) for values in by_event.values())
+        print(f"  slowest last delivery per event, ms: {', '.join(f'{w:.0f}' for w in worst)}",
+              flush=True)
     finally:
         if api is not None:
             api.send_signal(signal.SIGTERM)
