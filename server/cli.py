@@ -70,6 +70,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from server.orgs.bootstrap import initialise
     from server.vault import verify_key_ring
     from server.web.app import create_app
+    from server.web.ws_server import WeirWebSocketProtocol
 
     settings = settings.replace(
         host=args.host or settings.host, port=args.port or settings.port
@@ -92,7 +93,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         port=settings.port,
         log_level="warning",
         proxy_headers=True,
-        ws="websockets-sansio",
+        # uvicorn's websockets-sansio protocol, plus direct frame writes for subscription fan-out.
+        ws=WeirWebSocketProtocol,
         # Subscription messages are small JSON: compressing each frame costs more CPU than it
         # saves, and every connection would hold its own zlib state (~100 KB per subscriber).
         ws_per_message_deflate=False,

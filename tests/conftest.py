@@ -247,6 +247,9 @@ async def other_tenant(client: httpx.AsyncClient) -> Tenant:
 
 @pytest.fixture
 async def live_server(app: Any) -> AsyncIterator[str]:
-    """The app served by uvicorn on a loopback port, on this test's event loop (``host:port``)."""
-    async with serve(app) as url:
+    """The app served by uvicorn on a loopback port, on this test's event loop (``host:port``),
+    with the WebSocket protocol ``weir serve`` uses."""
+    from server.web.ws_server import WeirWebSocketProtocol
+
+    async with serve(app, ws=WeirWebSocketProtocol) as url:
         yield url.removeprefix("http://")

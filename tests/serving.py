@@ -19,7 +19,7 @@ def free_port() -> int:
 
 @contextlib.asynccontextmanager
 async def serve(app: Any, host: str = "127.0.0.1", port: int | None = None,
-                ws: str = "websockets-sansio") -> AsyncIterator[str]:
+                ws: Any = "websockets-sansio") -> AsyncIterator[str]:
     """Serve ``app`` with uvicorn on this loop (lifespan off: the caller runs it); yield
     its base URL (``http://127.0.0.1:N``). The server stops when the block ends."""
     port = port or free_port()

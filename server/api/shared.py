@@ -4,7 +4,8 @@ A subscription event reaches every local subscriber as the same object (the even
 them one dict, ``SharedLookups`` one database row), so the resolvers wrap it in one GraphQL
 object (``shared_payload``) and the executor runs each distinct operation on it once
 (``shared_event_result``): subscribers with the same document, variables and tenant get the same
-``ExecutionResult``. Only the framing of each WebSocket message stays per subscriber.
+``ExecutionResult``. For the fields of ``FANNED_OUT`` the WebSocket endpoint goes further and
+runs one subscription for all identical subscribers (server.web.ws_feeds).
 
 Entries are keyed by the identity of an object they also hold (so the id is not reused) and the
 most recent ``SIZE`` are kept.
@@ -19,6 +20,12 @@ from collections.abc import Callable
 from typing import Any
 
 SIZE = 4096
+
+# Subscription fields whose first result is a snapshot and whose later results depend only on
+# the event, the scope, the document and the variables (the resolver yields ``shared_payload``
+# objects). The WebSocket endpoint runs each distinct such subscription once per process and
+# writes its results to every identical subscriber (server.web.ws_feeds).
+FANNED_OUT = frozenset({"syncRunUpdated"})
 
 _payloads: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
 _results: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = OrderedDict()

@@ -5,7 +5,8 @@ defaults: ``415`` for a body that is not JSON, ``406`` when the client accepts n
 media type, ``405`` (with ``Allow: POST``) for a mutation sent with GET, ``413`` for an
 oversized body, and, for ``application/graphql-response+json``, ``400`` on a request error.
 Every failure has a GraphQL-shaped body with ``extensions.code``. WebSocket subscriptions go
-through Strawberry's ``graphql-transport-ws`` handler, authenticated in ``connection_init``.
+through Weir's ``graphql-transport-ws`` handler (server.web.ws_protocol), authenticated in
+``connection_init``.
 """
 
 from __future__ import annotations
@@ -26,8 +27,6 @@ from graphql import (
 from graphql.error import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
@@ -35,10 +34,11 @@ from strawberry.types.graphql import OperationType
 from server.api.context import Context, Services
 from server.api.loaders import Loaders
 from server.connect import service as connect_sessions
-from server.errors import Unauthenticated, WeirError
+from server.errors import Unauthenticated
 from server.logs import request_id_var
 from server.orgs.api_keys import authenticate
 from server.scope import Scope
+from server.web.ws_protocol import GraphQLTransportWS
 
 log = logging.getLogger("weir.graphql")
 
@@ -291,38 +291,5 @@ def connect_token_may_run(query: str, operation_name: str | None) -> bool:
     return True
 
 
-class GraphQLWebSocket(GraphQL):
-    """The WebSocket half: Strawberry's protocol handlers, Weir's authentication."""
-
-    def __init__(self, services: Services, schema: Any) -> None:
-        # Browsers on another origin may open the socket only when WEIR_CORS_ORIGINS lists it
-        # (Strawberry refuses other cross-origin handshakes; non-browser clients send no Origin).
-        super().__init__(schema, graphql_ide=None, subscription_protocols=("graphql-transport-ws",),
-                         allowed_origins=services.settings.cors_origins)
-        self.services = services
-
-    async def get_context(self, request: Any, response: Any) -> Context:
-        # The scope is filled in by on_ws_connect; until then it grants nothing.
-        return Context(
-            services=self.services,
-            scope=Scope(organization_id=""),
-            request_id=request_id_var.get(),
-            request=request,
-            response=response,
-        )
-
-    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
-        params = context.connection_params or {}
-        raw = params.get("authorization") or params.get("Authorization") or params.get("x-api-key")
-        secret = None
-        if isinstance(raw, str):
-            scheme, _, value = raw.partition(" ")
-            secret = value.strip() if scheme.lower() == "bearer" else raw.strip()
-        try:
-            scope = await authenticate(secret)
-        except WeirError:
-            raise ConnectionRejectionError() from None
-        context.scope = scope
-        context.loaders = Loaders(scope)
-        return None
-
+# The WebSocket half: Weir's own graphql-transport-ws handler (see server.web.ws_protocol).
+GraphQLWebSocket = GraphQLTransportWS
