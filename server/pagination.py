@@ -5,13 +5,15 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from tortoise.queryset import QuerySet
 
 from server.errors import ValidationFailed
+from server.rows import RowReader
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 DEFAULT_PAGE_SIZE = 20
 _CURSOR_PREFIX = "cursor:"
@@ -45,6 +47,28 @@ async def paginate(
     queryset: QuerySet[T], *, first: int | None, after: str | None, max_page_size: int
 ) -> Page[T]:
     """One page of ``queryset`` in id order, after the cursor ``after``."""
+    window, size = _window(queryset, first=first, after=after, max_page_size=max_page_size)
+    rows = await window
+    return Page(items=list(rows[:size]), has_next_page=len(rows) > size,
+                has_previous_page=after is not None)
+
+
+async def paginate_rows(
+    queryset: QuerySet[Any], reader: RowReader[R], *, first: int | None, after: str | None,
+    max_page_size: int,
+) -> Page[R]:
+    """``paginate`` for reads: the page's items are ``reader``'s rows, not models."""
+    window, size = _window(queryset, first=first, after=after, max_page_size=max_page_size)
+    rows = await reader.all(window)
+    return Page(items=rows[:size], has_next_page=len(rows) > size,
+                has_previous_page=after is not None)
+
+
+def _window(
+    queryset: QuerySet[T], *, first: int | None, after: str | None, max_page_size: int
+) -> tuple[QuerySet[T], int]:
+    """The queryset of a page plus one row (which tells whether a next page exists), and the
+    page size."""
     size = DEFAULT_PAGE_SIZE if first is None else first
     if size < 0:
         raise ValidationFailed.field("first", "must not be negative")
@@ -52,6 +76,4 @@ async def paginate(
         raise ValidationFailed.field("first", f"must be at most {max_page_size}")
     if after is not None:
         queryset = queryset.filter(id__gt=decode_cursor(after))
-    rows = await queryset.order_by("id").limit(size + 1)
-    return Page(items=list(rows[:size]), has_next_page=len(rows) > size,
-                has_previous_page=after is not None)
+    return queryset.order_by("id").limit(size + 1), size
