@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -47,33 +48,31 @@ async def paginate(
     queryset: QuerySet[T], *, first: int | None, after: str | None, max_page_size: int
 ) -> Page[T]:
     """One page of ``queryset`` in id order, after the cursor ``after``."""
-    window, size = _window(queryset, first=first, after=after, max_page_size=max_page_size)
-    rows = await window
+    size = _page_size(first, max_page_size)
+    if after is not None:
+        queryset = queryset.filter(id__gt=decode_cursor(after))
+    rows = await queryset.order_by("id").limit(size + 1)
     return Page(items=list(rows[:size]), has_next_page=len(rows) > size,
                 has_previous_page=after is not None)
 
 
 async def paginate_rows(
-    queryset: QuerySet[Any], reader: RowReader[R], *, first: int | None, after: str | None,
-    max_page_size: int,
+    reader: RowReader[R], where: Iterable[tuple[str, Any]], *, first: int | None,
+    after: str | None, max_page_size: int,
 ) -> Page[R]:
-    """``paginate`` for reads: the page's items are ``reader``'s rows, not models."""
-    window, size = _window(queryset, first=first, after=after, max_page_size=max_page_size)
-    rows = await reader.all(window)
+    """``paginate`` for reads: the rows of ``reader`` matching ``where`` (see RowReader)."""
+    size = _page_size(first, max_page_size)
+    rows = await reader.select(
+        where, after_id=None if after is None else decode_cursor(after), limit=size + 1
+    )
     return Page(items=rows[:size], has_next_page=len(rows) > size,
                 has_previous_page=after is not None)
 
 
-def _window(
-    queryset: QuerySet[T], *, first: int | None, after: str | None, max_page_size: int
-) -> tuple[QuerySet[T], int]:
-    """The queryset of a page plus one row (which tells whether a next page exists), and the
-    page size."""
+def _page_size(first: int | None, max_page_size: int) -> int:
     size = DEFAULT_PAGE_SIZE if first is None else first
     if size < 0:
         raise ValidationFailed.field("first", "must not be negative")
     if size > max_page_size:
         raise ValidationFailed.field("first", f"must be at most {max_page_size}")
-    if after is not None:
-        queryset = queryset.filter(id__gt=decode_cursor(after))
-    return queryset.order_by("id").limit(size + 1), size
+    return size

@@ -82,10 +82,10 @@ async def list_api_keys(
     *, scope: Scope, first: int | None, after: str | None, max_page_size: int
 ) -> Page[ApiKeyRow]:
     """Keys of the organization (revoked ones included, marked by ``revoked_at``)."""
-    queryset = ApiKey.filter(organization_id=scope.organization_id)
+    where = [("organization_id", scope.organization_id)]
     if scope.workspace_id is not None:
-        queryset = queryset.filter(workspace_id=scope.workspace_id)
-    return await paginate_rows(queryset, rows.api_keys, first=first, after=after,
+        where.append(("workspace_id", scope.workspace_id))
+    return await paginate_rows(rows.api_keys, where, first=first, after=after,
                                max_page_size=max_page_size)
 
 

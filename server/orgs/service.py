@@ -112,10 +112,10 @@ async def list_workspaces(
     *, scope: Scope, first: int | None, after: str | None, max_page_size: int
 ) -> Page[WorkspaceRow]:
     """The workspaces the caller may see, oldest first."""
-    queryset = Workspace.filter(organization_id=scope.organization_id)
+    where = [("organization_id", scope.organization_id)]
     if scope.workspace_id is not None:
-        queryset = queryset.filter(id=scope.workspace_id)
-    return await paginate_rows(queryset, rows.workspaces, first=first, after=after,
+        where.append(("id", scope.workspace_id))
+    return await paginate_rows(rows.workspaces, where, first=first, after=after,
                                max_page_size=max_page_size)
 
 
@@ -132,8 +132,8 @@ async def get_workspaces_by_ids(
     *, scope: Scope, workspace_ids: list[str]
 ) -> dict[str, WorkspaceRow]:
     """Many workspaces in one query (for DataLoaders), keyed by id; missing ids are left out."""
-    found = await rows.workspaces.all(
-        Workspace.filter(id__in=workspace_ids, organization_id=scope.organization_id)
+    found = await rows.workspaces.select(
+        [("organization_id", scope.organization_id)], ids=workspace_ids
     )
     return {row.id: row for row in found}
 
@@ -202,13 +202,13 @@ async def list_end_users(
     max_page_size: int,
 ) -> Page[EndUserRow]:
     """End users the caller may see, optionally of one workspace or with one external id."""
-    queryset = EndUser.filter(**scope.filters())
+    where = list(scope.filters().items())
     if workspace_id is not None:
         scope.check_workspace(workspace_id)
-        queryset = queryset.filter(workspace_id=workspace_id)
+        where.append(("workspace_id", workspace_id))
     if external_id is not None:
-        queryset = queryset.filter(external_id=external_id)
-    return await paginate_rows(queryset, rows.end_users, first=first, after=after,
+        where.append(("external_id", external_id))
+    return await paginate_rows(rows.end_users, where, first=first, after=after,
                                max_page_size=max_page_size)
 
 
@@ -224,7 +224,7 @@ async def get_end_users_by_ids(
     *, scope: Scope, end_user_ids: list[str]
 ) -> dict[str, EndUserRow]:
     """Many end users in one query (for DataLoaders), keyed by id; missing ids are left out."""
-    found = await rows.end_users.all(EndUser.filter(id__in=end_user_ids, **scope.filters()))
+    found = await rows.end_users.select(scope.filters().items(), ids=end_user_ids)
     return {row.id: row for row in found}
 
 

@@ -94,6 +94,42 @@ def resolver_field(
     return run
 
 
+def direct_field(
+    key: str, field_def: GraphQLField, details_list: Any, parent_type: GraphQLObjectType,
+    value: Value, field: Any, info_name: str | None, info_class: type,
+) -> Run:
+    """A resolver called as Strawberry's wrapper calls it (``self`` positionally, the info
+    object by its parameter's name), without the wrapper; see ``_direct_resolver``."""
+    complete, needs_path = value.run, value.needs_path
+    resolver = field.base_resolver
+    parent_name = parent_type.name
+    if info_name is None:
+        def run_without_info(executor: FastExecutor, source: Any, path: Path | None) -> Any:
+            # Looked up per call, like Strawberry does, so a replaced resolver is honoured.
+            result = resolver.wrapped_func(source)
+            field_path = Path(path, key, parent_name) if needs_path else None
+            if executor.is_awaitable(result):
+                return executor.await_and_complete(result, complete, field_path)
+            return complete(executor, result, field_path)
+
+        return run_without_info
+
+    nodes = [details.node for details in details_list]
+
+    def run(executor: FastExecutor, source: Any, path: Path | None) -> Any:
+        field_path = Path(path, key, parent_name)
+        info = info_class(
+            _raw_info=executor.build_resolve_info(field_def, nodes, parent_type, field_path),
+            _field=field,
+        )
+        result = resolver.wrapped_func(source, **{info_name: info})
+        if executor.is_awaitable(result):
+            return executor.await_and_complete(result, complete, field_path)
+        return complete(executor, result, field_path)
+
+    return run
+
+
 async def complete_later(
     executor: FastExecutor, awaitable: Any, complete: Run, path: Path | None
 ) -> Any:
