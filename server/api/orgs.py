@@ -94,10 +94,6 @@ def _workspace(info: Info[Context, None], workspace_id: str | None) -> Any:
     return future.result() if future.done() else future
 
 
-async def prime_workspaces(info: Info[Context, None], workspace_ids: set[str]) -> None:
-    await info.context.loaders.workspace.load_many(list(workspace_ids))
-
-
 @strawberry.type(description="A customer of the host app, identified by the host's own id.")
 class EndUser:
     id: strawberry.ID = strawberry.field(description="Opaque id, prefixed `eu_`.")
@@ -298,7 +294,7 @@ class OrgsQuery:
             after=after,
             max_page_size=info.context.max_page_size,
         )
-        await prime_workspaces(info, {row.workspace_id for row in page.items})
+        await info.context.loaders.prime_workspaces({row.workspace_id for row in page.items})
         return to_connection(page, EndUser.from_model)
 
     @strawberry.field(description="One end user by id.")
@@ -315,7 +311,9 @@ class OrgsQuery:
             scope=info.context.scope, first=first, after=after,
             max_page_size=info.context.max_page_size,
         )
-        await prime_workspaces(info, {row.workspace_id for row in page.items if row.workspace_id})
+        await info.context.loaders.prime_workspaces(
+            {row.workspace_id for row in page.items if row.workspace_id}
+        )
         return to_connection(page, ApiKey.from_model)
 
 
