@@ -94,35 +94,50 @@ def resolver_field(
     return run
 
 
+class DirectCall:
+    """A resolver to call directly (see planning._direct_resolver): its Strawberry field, the
+    name of its info parameter (if any), the info class, and its arguments as (GraphQL name,
+    Python name) pairs."""
+
+    __slots__ = ("arguments", "field", "info_class", "info_name")
+
+    def __init__(self, field: Any, info_name: str | None, info_class: type,
+                 arguments: tuple[tuple[str, str], ...]) -> None:
+        self.field, self.info_name, self.info_class = field, info_name, info_class
+        self.arguments = arguments
+
+
 def direct_field(
     key: str, field_def: GraphQLField, details_list: Any, parent_type: GraphQLObjectType,
-    value: Value, field: Any, info_name: str | None, info_class: type,
+    value: Value, call: DirectCall,
 ) -> Run:
-    """A resolver called as Strawberry's wrapper calls it (``self`` positionally, the info
-    object by its parameter's name), without the wrapper; see ``_direct_resolver``."""
     complete, needs_path = value.run, value.needs_path
+    field, info_name, info_class, arguments = (
+        call.field, call.info_name, call.info_class, call.arguments
+    )
     resolver = field.base_resolver
     parent_name = parent_type.name
-    if info_name is None:
-        def run_without_info(executor: FastExecutor, source: Any, path: Path | None) -> Any:
-            # Looked up per call, like Strawberry does, so a replaced resolver is honoured.
-            result = resolver.wrapped_func(source)
-            field_path = Path(path, key, parent_name) if needs_path else None
-            if executor.is_awaitable(result):
-                return executor.await_and_complete(result, complete, field_path)
-            return complete(executor, result, field_path)
-
-        return run_without_info
-
     nodes = [details.node for details in details_list]
+    first = nodes[0]
 
     def run(executor: FastExecutor, source: Any, path: Path | None) -> Any:
-        field_path = Path(path, key, parent_name)
-        info = info_class(
-            _raw_info=executor.build_resolve_info(field_def, nodes, parent_type, field_path),
-            _field=field,
-        )
-        result = resolver.wrapped_func(source, **{info_name: info})
+        field_path = Path(path, key, parent_name) if needs_path or info_name else None
+        kwargs: dict[str, Any] = {}
+        if arguments:
+            values = get_argument_values(
+                field_def, first, executor.variable_values, None, executor.hide_suggestions
+            )
+            for name, python_name in arguments:
+                if name in values:
+                    kwargs[python_name] = values[name]
+        if info_name is not None:
+            kwargs[info_name] = info_class(
+                _raw_info=executor.build_resolve_info(field_def, nodes, parent_type,
+                                                      field_path),
+                _field=field,
+            )
+        # Looked up per call, like Strawberry does, so a replaced resolver is honoured.
+        result = resolver.wrapped_func(source, **kwargs)
         if executor.is_awaitable(result):
             return executor.await_and_complete(result, complete, field_path)
         return complete(executor, result, field_path)
