@@ -382,7 +382,13 @@ class Item:
 
     @strawberry.field(description="Where in the response this field is, from its info.")
     def where(self, info: strawberry.Info) -> str:
-        return ".".join(map(str, info.path.as_list())) + f" ({info.field_name})"
+        return json.dumps({
+            "path": info.path.as_list(), "field": info.field_name, "python": info.python_name,
+            "selected": [selection.name for selection in info.selected_fields],
+            "variables": info.variable_values, "operation": info.operation.name is None,
+            "root": info.root_value, "context": info.context, "info": isinstance(info, strawberry.Info),
+            "schema": type(info.schema).__name__, "returns": str(info.return_type),
+        }, sort_keys=True)
 
 
 @strawberry.enum(description="A tone.")

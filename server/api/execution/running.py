@@ -13,6 +13,8 @@ from graphql import GraphQLField, GraphQLObjectType, Undefined
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
 
+from server.api.execution.deferred_info import deferred_info_class
+
 if TYPE_CHECKING:
     from server.api.execution.executor import FastExecutor
 
@@ -119,6 +121,8 @@ def direct_field(
     parent_name = parent_type.name
     nodes = [details.node for details in details_list]
     first = nodes[0]
+    site = (field_def, nodes, parent_type)
+    info_class = deferred_info_class(info_class)
 
     def run(executor: FastExecutor, source: Any, path: Path | None) -> Any:
         field_path = Path(path, key, parent_name) if needs_path or info_name else None
@@ -131,11 +135,7 @@ def direct_field(
                 if name in values:
                     kwargs[python_name] = values[name]
         if info_name is not None:
-            kwargs[info_name] = info_class(
-                _raw_info=executor.build_resolve_info(field_def, nodes, parent_type,
-                                                      field_path),
-                _field=field,
-            )
+            kwargs[info_name] = info_class(executor, site, field_path, field)
         # Looked up per call, like Strawberry does, so a replaced resolver is honoured.
         result = resolver.wrapped_func(source, **kwargs)
         if executor.is_awaitable(result):
