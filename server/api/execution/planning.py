@@ -34,8 +34,10 @@ from server.api.execution.running import (
     Field,
     Value,
     attribute_field,
+    attribute_leaf,
     constant,
     direct_field,
+    generic_field,
     leaf_value,
     list_value,
     object_value,
@@ -142,7 +144,7 @@ def _plan_fields(
             raise _Unsupported("@defer or fragment arguments")
         name = details_list[0].node.name.value
         if name == "__typename":
-            fields.append((key, constant(parent_type.name)))
+            fields.append(generic_field(key, constant(parent_type.name)))
             continue
         if name.startswith("__"):
             raise _Unsupported("introspection")
@@ -152,17 +154,19 @@ def _plan_fields(
         value = _plan_value(executor, field_def.type, details_list)
         attribute = _plain_attribute(field_def)
         direct = None if attribute is not None else _direct_resolver(executor, field_def)
+        if attribute is not None and value.unchanged is not None:
+            fields.append(attribute_leaf(key, attribute, value))
+            continue
         if attribute is not None:
-            fields.append((key, attribute_field(key, attribute, parent_type.name, value)))
+            run = attribute_field(key, attribute, parent_type.name, value)
             needs_path = needs_path or value.needs_path
         elif direct is not None:
-            fields.append((key, direct_field(key, field_def, details_list, parent_type, value,
-                                             direct)))
+            run = direct_field(key, field_def, details_list, parent_type, value, direct)
             needs_path = needs_path or direct.info_name is not None or value.needs_path
         else:
-            fields.append((key, resolver_field(key, field_def, details_list, parent_type,
-                                                value)))
+            run = resolver_field(key, field_def, details_list, parent_type, value)
             needs_path = True
+        fields.append(generic_field(key, run))
     return tuple(fields), needs_path
 
 

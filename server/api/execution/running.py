@@ -37,8 +37,33 @@ class Value:
         self.run, self.needs_path, self.unchanged = run, needs_path, unchanged
 
 
-# A planned field: its response key and how to run it on a source object.
-Field = tuple[str, Run]
+# Completes a leaf attribute's value that is not of its ``unchanged`` type.
+Finish = Callable[["FastExecutor", Any], Any]
+# A planned field: its response key and how to run it on a source object; for an attribute
+# leaf (the most common field of all: a str or bool attribute, returned as it is) also the
+# attribute, its unchanged type and how to finish any other value, so that run_fields reads
+# it without a call.
+Field = tuple[str, Run, str | None, type | None, Finish | None]
+
+
+def generic_field(key: str, run: Run) -> Field:
+    return (key, run, None, None, None)
+
+
+def attribute_leaf(key: str, attribute: str, value: Value) -> Field:
+    complete, unchanged = value.run, value.unchanged
+    assert unchanged is not None
+
+    def finish(executor: FastExecutor, result: Any) -> Any:
+        if executor.is_awaitable(result):
+            return executor.await_and_complete(result, complete, None)
+        return complete(executor, result, None)
+
+    def run_leaf(executor: FastExecutor, source: Any, path: Path | None) -> Any:
+        result = getattr(source, attribute)
+        return result if type(result) is unchanged else finish(executor, result)
+
+    return (key, run_leaf, attribute, unchanged, finish)
 
 
 def constant(value: Any) -> Run:
@@ -49,18 +74,7 @@ def constant(value: Any) -> Run:
 
 
 def attribute_field(key: str, attribute: str, parent_name: str, value: Value) -> Run:
-    complete, needs_path, unchanged = value.run, value.needs_path, value.unchanged
-    if unchanged is not None:
-        # The most common field of all: a str or bool attribute, returned as it is.
-        def run_leaf(executor: FastExecutor, source: Any, path: Path | None) -> Any:
-            result = getattr(source, attribute)
-            if type(result) is unchanged:
-                return result
-            if executor.is_awaitable(result):
-                return executor.await_and_complete(result, complete, None)
-            return complete(executor, result, None)
-
-        return run_leaf
+    complete, needs_path = value.run, value.needs_path
 
     def run(executor: FastExecutor, source: Any, path: Path | None) -> Any:
         result = getattr(source, attribute)
@@ -159,8 +173,14 @@ def run_fields(
 ) -> Any:
     data: dict[str, Any] = {}
     pending: list[str] | None = None
-    for key, run in fields:
-        result = data[key] = run(executor, source, path)
+    for key, run, attribute, unchanged, finish in fields:
+        if attribute is not None:
+            result = getattr(source, attribute)
+            if type(result) is not unchanged:
+                result = finish(executor, result)  # type: ignore[misc]
+        else:
+            result = run(executor, source, path)
+        data[key] = result
         if type(result) is CoroutineType:
             if pending is None:
                 pending = [key]
