@@ -100,21 +100,18 @@ class _Prepared:
         self.id_column = self.columns[meta.pk_attr]
         self.select = (f"SELECT {','.join(self.columns[name] for name in names)} "
                        f"FROM {_quoted(meta.db_table)}")
-        self.row_type = row_type
+        self.row_type, self.names = row_type, names
         self.converters = tuple(_converter(meta.fields_map[name]) for name in names)
 
     def rows(self, records: Iterable[Any]) -> list[Any]:
         row_type = self.row_type
-        converted = [(index, convert) for index, convert in enumerate(self.converters)
+        converted = [(name, convert) for name, convert in zip(self.names, self.converters,
+                                                              strict=True)
                      if convert is not None]
-        if not converted:
-            return [row_type(*record) for record in records]
-        rows = []
-        for record in records:
-            values = list(record)
-            for index, convert in converted:
-                values[index] = convert(values[index])
-            rows.append(row_type(*values))
+        rows = [row_type(*record) for record in records]
+        for name, convert in converted:
+            for row in rows:
+                setattr(row, name, convert(getattr(row, name)))
         return rows
 
 
