@@ -137,6 +137,18 @@ def direct_field(
     first = nodes[0]
     site = (field_def, nodes, parent_type)
     info_class = deferred_info_class(info_class)
+    if not arguments and info_name == "info":
+        # The common relation resolver, ``def relation(self, info)``: no dict of arguments.
+        def run_with_info(executor: FastExecutor, source: Any, path: Path | None) -> Any:
+            field_path = Path(path, key, parent_name)
+            result = resolver.wrapped_func(
+                source, info=info_class(executor, site, field_path, field)
+            )
+            if executor.is_awaitable(result):
+                return executor.await_and_complete(result, complete, field_path)
+            return complete(executor, result, field_path)
+
+        return run_with_info
 
     def run(executor: FastExecutor, source: Any, path: Path | None) -> Any:
         field_path = Path(path, key, parent_name) if needs_path or info_name else None
