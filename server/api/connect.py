@@ -69,24 +69,22 @@ class ConnectSession:
 
     @strawberry.field(description="The workspace whose branding and integrations it uses.")
     async def workspace(self, info: Info[Context, None]) -> Workspace:
-        row = await info.context.loaders.workspace.load(self.workspace_id)
-        if row is None:
+        node = await info.context.loaders.workspace.load(self.workspace_id)
+        if node is None:
             raise NotFound("workspace", self.workspace_id)
-        return Workspace.from_model(row)
+        return node
 
     @strawberry.field(description="The end user connecting, if the session names one.")
     async def end_user(self, info: Info[Context, None]) -> EndUser | None:
         if self.end_user_id is None:
             return None
-        row = await info.context.loaders.end_user.load(self.end_user_id)
-        return EndUser.from_model(row) if row else None
+        return await info.context.loaders.end_user.load(self.end_user_id)
 
     @strawberry.field(description="The connection created or reconnected, once `COMPLETED`.")
     async def connection(self, info: Info[Context, None]) -> ConnectionNode | None:
         if self.connection_id is None:
             return None
-        row = await info.context.loaders.connection.load(str(self.connection_id))
-        return ConnectionNode.from_model(row) if row else None
+        return await info.context.loaders.connection.load(str(self.connection_id))
 
     @classmethod
     def from_model(cls, row: ConnectSessionRow) -> ConnectSession:

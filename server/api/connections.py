@@ -88,15 +88,13 @@ class ConnectionNode:
     async def workspace(self, info: Info[Context, None]) -> Workspace | None:
         if self.workspace_id is None:
             return None
-        row = await info.context.loaders.workspace.load(self.workspace_id)
-        return Workspace.from_model(row) if row else None
+        return await info.context.loaders.workspace.load(self.workspace_id)
 
     @strawberry.field(description="Its end user; set for USER connections only.")
     async def end_user(self, info: Info[Context, None]) -> EndUser | None:
         if self.end_user_id is None:
             return None
-        row = await info.context.loaders.end_user.load(self.end_user_id)
-        return EndUser.from_model(row) if row else None
+        return await info.context.loaders.end_user.load(self.end_user_id)
 
     @classmethod
     def from_model(cls, row: models.Connection) -> ConnectionNode:

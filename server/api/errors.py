@@ -55,3 +55,10 @@ class WeirErrorFormatter(MaskErrors):
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         return [to_client_error(error) for error in errors]
+
+    def _process_result(self, result: object) -> None:
+        # MaskErrors checks ``errors`` with an isinstance of a runtime Protocol, which costs
+        # more than the rest of this extension on a request without errors.
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = self._process_errors(errors)  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ from server.api.pagination import Connection, to_connection
 from server.orgs import api_keys as keys_service
 from server.orgs import models, warehouse
 from server.orgs import service as orgs
+from server.orgs.rows import ApiKeyRow, EndUserRow, WorkspaceRow
 from server.orgs.service import UNSET as SERVICE_UNSET
 from server.orgs.service import WorkspaceChanges
 
@@ -56,7 +57,7 @@ class Workspace:
     )
     created_at: datetime = strawberry.field(description="When it was created.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
-    row: strawberry.Private[models.Workspace]
+    row: strawberry.Private[models.Workspace | WorkspaceRow]
 
     @strawberry.field(
         description="This workspace's own warehouse, password masked; null when its syncs load "
@@ -68,7 +69,7 @@ class Workspace:
         return warehouse.masked(key_ring=info.context.services.key_ring, workspace=self.row)
 
     @classmethod
-    def from_model(cls, row: models.Workspace) -> Workspace:
+    def from_model(cls, row: models.Workspace | WorkspaceRow) -> Workspace:
         return cls(
             row=row,
             id=strawberry.ID(row.id),
@@ -90,19 +91,7 @@ def _workspace(info: Info[Context, None], workspace_id: str | None) -> Any:
     if workspace_id is None:
         return None
     future = info.context.loaders.workspace.load(workspace_id)
-    if future.done():
-        row = future.result()
-        return Workspace.from_model(row) if row else None
-
-    async def later() -> Workspace | None:
-        row = await future
-        return Workspace.from_model(row) if row else None
-
-    return later()
-
-
-async def prime_workspaces(info: Info[Context, None], workspace_ids: set[str]) -> None:
-    await info.context.loaders.workspace.load_many(list(workspace_ids))
+    return future.result() if future.done() else future
 
 
 @strawberry.type(description="A customer of the host app, identified by the host's own id.")
@@ -119,7 +108,7 @@ class EndUser:
         return _workspace(info, self.workspace_id)
 
     @classmethod
-    def from_model(cls, row: models.EndUser) -> EndUser:
+    def from_model(cls, row: models.EndUser | EndUserRow) -> EndUser:
         return cls(
             id=strawberry.ID(row.id),
             external_id=row.external_id,
@@ -149,7 +138,7 @@ class ApiKey:
         return _workspace(info, self.workspace_id)
 
     @classmethod
-    def from_model(cls, row: models.ApiKey) -> ApiKey:
+    def from_model(cls, row: models.ApiKey | ApiKeyRow) -> ApiKey:
         return cls(
             id=strawberry.ID(row.id),
             name=row.name,
@@ -305,7 +294,7 @@ class OrgsQuery:
             after=after,
             max_page_size=info.context.max_page_size,
         )
-        await prime_workspaces(info, {row.workspace_id for row in page.items})
+        await info.context.loaders.prime_workspaces({row.workspace_id for row in page.items})
         return to_connection(page, EndUser.from_model)
 
     @strawberry.field(description="One end user by id.")
@@ -322,7 +311,9 @@ class OrgsQuery:
             scope=info.context.scope, first=first, after=after,
             max_page_size=info.context.max_page_size,
         )
-        await prime_workspaces(info, {row.workspace_id for row in page.items if row.workspace_id})
+        await info.context.loaders.prime_workspaces(
+            {row.workspace_id for row in page.items if row.workspace_id}
+        )
         return to_connection(page, ApiKey.from_model)
 
 

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import strawberry
-from graphql.error import GraphQLError
 from strawberry.extensions import (
-    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 
 from server.api.connect import ConnectMutation, ConnectQuery, ConnectSubscription
 from server.api.connections import ConnectionsMutation, ConnectionsQuery, ConnectionsSubscription
+from server.api.documents import DocumentCache, Documents
 from server.api.errors import WeirErrorFormatter
 from server.api.execution import FastExecutor
 from server.api.integrations import IntegrationsQuery
@@ -51,21 +46,6 @@ class Subscription(OrgsSubscription, ConnectionsSubscription, ConnectSubscriptio
     pass
 
 
-class DocumentCache(ParserCache):
-    """Parsed documents cached across requests. A document that does not parse is left to the
-    normal parser, so its syntax error is reported like any other request error."""
-
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
-        try:
-            context.graphql_document = self.cached_parse_document(
-                context.query, **context.parse_options
-            )
-        except GraphQLError:
-            context.graphql_document = None
-        yield
-
-
 class WeirSchema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None):  # type: ignore[no-untyped-def]
         # Errors a client caused are reported to that client only; unexpected ones were
@@ -82,19 +62,17 @@ def build_schema(
     """The schema with Weir's extensions. ``fast_execution`` runs queries through the compiled
     executor of server.api.fast_execution (same results; off only to compare against it)."""
     settings = settings or Settings()
-    # The limit rules are built once: the validation cache is keyed by the rule classes, and
+    # The limit rules are built once: validation results are cached by the rule classes, and
     # these limiters define a new class per instance.
-    limit_rules = [
+    limit_rules = (
         *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
-    ]
+    )
     max_tokens = settings.graphql_max_tokens
+    cache = DocumentCache(maxsize=256)
     extensions: list[Any] = [
         WeirErrorFormatter,
-        lambda: DocumentCache(maxsize=256),
-        lambda: AddValidationRules(limit_rules),
-        lambda: ValidationCache(maxsize=256),
-        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: Documents(cache=cache, rules=limit_rules, max_tokens=max_tokens),
         *(extra_extensions or []),
     ]
     if not settings.graphql_introspection:

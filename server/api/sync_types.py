@@ -101,8 +101,7 @@ class EltSync:
 
     @strawberry.field(description="The streams it copies, with their state.")
     async def source_streams(self, info: Info[Context, None]) -> list[SourceStream]:
-        rows = await info.context.loaders.sync_streams.load(str(self.id))
-        return [SourceStream.from_model(row) for row in rows]
+        return await info.context.loaders.sync_streams.load(str(self.id))
 
     @classmethod
     def from_model(cls, row: models.EltSync) -> EltSync:

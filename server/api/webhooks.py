@@ -85,8 +85,7 @@ class WebhookEndpoint:
 
     @strawberry.field(description="The workspace whose events it receives.")
     async def workspace(self, info: Info[Context, None]) -> Workspace | None:
-        row = await info.context.loaders.workspace.load(self.workspace_id)
-        return Workspace.from_model(row) if row else None
+        return await info.context.loaders.workspace.load(self.workspace_id)
 
     @classmethod
     def from_model(cls, row: models.WebhookEndpoint) -> WebhookEndpoint:

@@ -60,15 +60,13 @@ class WorkspaceIntegration:
 
     @strawberry.field(description="The workspace.")
     async def workspace(self, info: Info[Context, None]) -> Workspace | None:
-        row = await info.context.loaders.workspace.load(self.workspace_id)
-        return Workspace.from_model(row) if row else None
+        return await info.context.loaders.workspace.load(self.workspace_id)
 
     @strawberry.field(description="The connection used by the FIXED strategy.")
     async def fixed_connection(self, info: Info[Context, None]) -> ConnectionNode | None:
         if self.fixed_connection_id is None:
             return None
-        row = await info.context.loaders.connection.load(self.fixed_connection_id)
-        return ConnectionNode.from_model(row) if row else None
+        return await info.context.loaders.connection.load(self.fixed_connection_id)
 
     @classmethod
     def from_model(cls, row: Row) -> WorkspaceIntegration:

@@ -14,8 +14,10 @@ from datetime import UTC, datetime, timedelta
 
 from server import ids
 from server.errors import NotFound, Unauthenticated, ValidationFailed
+from server.orgs import rows
 from server.orgs.models import ApiKey, Workspace
-from server.pagination import Page, paginate
+from server.orgs.rows import ApiKeyRow
+from server.pagination import Page, paginate_rows
 from server.scope import Scope
 from server.validation import check_text
 
@@ -78,12 +80,13 @@ async def create_scoped_api_key(*, scope: Scope, name: str, workspace_id: str | 
 
 async def list_api_keys(
     *, scope: Scope, first: int | None, after: str | None, max_page_size: int
-) -> Page[ApiKey]:
+) -> Page[ApiKeyRow]:
     """Keys of the organization (revoked ones included, marked by ``revoked_at``)."""
-    queryset = ApiKey.filter(organization_id=scope.organization_id)
+    where = [("organization_id", scope.organization_id)]
     if scope.workspace_id is not None:
-        queryset = queryset.filter(workspace_id=scope.workspace_id)
-    return await paginate(queryset, first=first, after=after, max_page_size=max_page_size)
+        where.append(("workspace_id", scope.workspace_id))
+    return await paginate_rows(rows.api_keys, where, first=first, after=after,
+                               max_page_size=max_page_size)
 
 
 async def get_api_key(*, scope: Scope, api_key_id: str) -> ApiKey:

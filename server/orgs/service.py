@@ -12,10 +12,11 @@ from server import ids
 from server.crypto import KeyRing
 from server.errors import Conflict, FieldError, NotFound, ValidationFailed
 from server.events import EventBus, channel
-from server.orgs import warehouse
+from server.orgs import rows, warehouse
 from server.orgs.models import EndUser, Organization, Workspace
+from server.orgs.rows import EndUserRow, WorkspaceRow
 from server.orgs.warehouse import check_warehouse_url
-from server.pagination import Page, paginate
+from server.pagination import Page, paginate_rows
 from server.scope import Scope
 from server.validation import (
     check_color,
@@ -109,12 +110,13 @@ async def get_organization(*, scope: Scope) -> Organization:
 
 async def list_workspaces(
     *, scope: Scope, first: int | None, after: str | None, max_page_size: int
-) -> Page[Workspace]:
+) -> Page[WorkspaceRow]:
     """The workspaces the caller may see, oldest first."""
-    queryset = Workspace.filter(organization_id=scope.organization_id)
+    where = [("organization_id", scope.organization_id)]
     if scope.workspace_id is not None:
-        queryset = queryset.filter(id=scope.workspace_id)
-    return await paginate(queryset, first=first, after=after, max_page_size=max_page_size)
+        where.append(("id", scope.workspace_id))
+    return await paginate_rows(rows.workspaces, where, first=first, after=after,
+                               max_page_size=max_page_size)
 
 
 async def get_workspace(*, scope: Scope, workspace_id: str) -> Workspace:
@@ -126,10 +128,14 @@ async def get_workspace(*, scope: Scope, workspace_id: str) -> Workspace:
     return workspace
 
 
-async def get_workspaces_by_ids(*, scope: Scope, workspace_ids: list[str]) -> dict[str, Workspace]:
+async def get_workspaces_by_ids(
+    *, scope: Scope, workspace_ids: list[str]
+) -> dict[str, WorkspaceRow]:
     """Many workspaces in one query (for DataLoaders), keyed by id; missing ids are left out."""
-    rows = await Workspace.filter(id__in=workspace_ids, organization_id=scope.organization_id)
-    return {row.id: row for row in rows}
+    found = await rows.workspaces.select(
+        [("organization_id", scope.organization_id)], ids=workspace_ids
+    )
+    return {row.id: row for row in found}
 
 
 def _sealed(values: dict[str, Any], *, key_ring: KeyRing, workspace_id: str) -> dict[str, Any]:
@@ -194,15 +200,16 @@ async def list_end_users(
     first: int | None,
     after: str | None,
     max_page_size: int,
-) -> Page[EndUser]:
+) -> Page[EndUserRow]:
     """End users the caller may see, optionally of one workspace or with one external id."""
-    queryset = EndUser.filter(**scope.filters())
+    where = list(scope.filters().items())
     if workspace_id is not None:
         scope.check_workspace(workspace_id)
-        queryset = queryset.filter(workspace_id=workspace_id)
+        where.append(("workspace_id", workspace_id))
     if external_id is not None:
-        queryset = queryset.filter(external_id=external_id)
-    return await paginate(queryset, first=first, after=after, max_page_size=max_page_size)
+        where.append(("external_id", external_id))
+    return await paginate_rows(rows.end_users, where, first=first, after=after,
+                               max_page_size=max_page_size)
 
 
 async def get_end_user(*, scope: Scope, end_user_id: str) -> EndUser:
@@ -213,10 +220,12 @@ async def get_end_user(*, scope: Scope, end_user_id: str) -> EndUser:
     return end_user
 
 
-async def get_end_users_by_ids(*, scope: Scope, end_user_ids: list[str]) -> dict[str, EndUser]:
+async def get_end_users_by_ids(
+    *, scope: Scope, end_user_ids: list[str]
+) -> dict[str, EndUserRow]:
     """Many end users in one query (for DataLoaders), keyed by id; missing ids are left out."""
-    rows = await EndUser.filter(id__in=end_user_ids, **scope.filters())
-    return {row.id: row for row in rows}
+    found = await rows.end_users.select(scope.filters().items(), ids=end_user_ids)
+    return {row.id: row for row in found}
 
 
 async def create_end_user(

@@ -12,6 +12,7 @@ from server.config import Settings
 from server.crypto import KeyRing
 from server.errors import FieldError
 from server.orgs.models import Workspace
+from server.orgs.rows import WorkspaceRow
 
 SCHEMES = ("sqlite", "postgres", "postgresql")
 
@@ -35,7 +36,7 @@ def seal(*, key_ring: KeyRing, workspace_id: str, url: str) -> str:
     return key_ring.encrypt(url.encode(), associated_data=workspace_id)
 
 
-def masked(*, key_ring: KeyRing, workspace: Workspace) -> str | None:
+def masked(*, key_ring: KeyRing, workspace: Workspace | WorkspaceRow) -> str | None:
     """The workspace's warehouse URL with its password replaced by ``****``."""
     if workspace.warehouse_url_encrypted is None:
         return None
@@ -58,6 +59,6 @@ def warehouse_url_for(*, workspace: Workspace | None, key_ring: KeyRing,
     return _open(key_ring, workspace)
 
 
-def _open(key_ring: KeyRing, workspace: Workspace) -> str:
+def _open(key_ring: KeyRing, workspace: Workspace | WorkspaceRow) -> str:
     return key_ring.decrypt(workspace.warehouse_url_encrypted or "",
                             associated_data=workspace.id).decode()

@@ -4,6 +4,8 @@ to graphql-core whenever it cannot guarantee that (errors, nulls, introspection,
 from __future__ import annotations
 
 import json
+from enum import Enum
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -378,6 +380,27 @@ class Item:
     def scaled(self, factor: int = 2) -> int:
         return self.count * factor
 
+    @strawberry.field(description="Where in the response this field is, from its info.")
+    def where(self, info: strawberry.Info) -> str:
+        return json.dumps({
+            "path": info.path.as_list(), "field": info.field_name, "python": info.python_name,
+            "selected": [selection.name for selection in info.selected_fields],
+            "variables": info.variable_values, "operation": info.operation.name is None,
+            "root": info.root_value, "context": info.context, "info": isinstance(info, strawberry.Info),
+            "schema": type(info.schema).__name__, "returns": str(info.return_type),
+        }, sort_keys=True)
+
+
+@strawberry.enum(description="A tone.")
+class Tone(Enum):
+    CALM = "calm"
+    LOUD = "loud"
+
+
+@strawberry.input(description="Who to greet.")
+class Greeting:
+    name: str = strawberry.field(description="Name.")
+
 
 ITEMS = [Item(label="a", count=1, tags=["x", "y"], note=None),
          Item(label="b", count=2, tags=[], note="hi")]
@@ -401,6 +424,23 @@ class ToyQuery:
     def pets(self) -> list[Named]:
         return [Dog(name="rex", barks=True)]
 
+    @strawberry.field(description="Scalar arguments, some optional, some defaulted.")
+    def greet(self, name: str, excited: bool = False, id: strawberry.ID | None = None,
+              times: int | None = None) -> str:
+        return f"{name}{'!' if excited else ''} {id!r} {times!r}"
+
+    @strawberry.field(description="An enum argument (converted by Strawberry).")
+    def toned(self, tone: Tone = Tone.CALM) -> str:
+        return f"{tone!r}"
+
+    @strawberry.field(description="An input argument (converted by Strawberry).")
+    def greeted(self, greeting: Greeting) -> str:
+        return f"{type(greeting).__name__} {greeting.name}"
+
+    @strawberry.field(description="A resolver that takes neither info nor arguments.")
+    def plain(self) -> str:
+        return "plain"
+
     @strawberry.field(description="An Int out of range.")
     def huge(self) -> int:
         return 2**40
@@ -414,6 +454,12 @@ TOY_FAST = [
     "{ items { label count tags note shout scaled } }",
     "query($f: Int!) { items { scaled(factor: $f) x: scaled } laterItems { shout label } }",
     "{ items { ...on Item { label } __typename } }",
+    "{ items { where w: where } laterItems { where } plain }",
+    """query($n: String!, $x: Boolean, $t: Int) {
+      a: greet(name: $n) b: greet(name: "b", excited: true, id: "7", times: $t)
+      c: greet(name: $n, excited: $x, id: null) d: greet(name: "d", times: 3)
+    }""",
+    '{ toned t: toned(tone: LOUD) greeted(greeting: {name: "ada"}) }',
 ]
 TOY_FALLBACK = [
     "{ numbers }",
@@ -429,7 +475,7 @@ async def test_the_executor_matches_graphql_core_on_other_constructs(fallbacks):
     for query in TOY_FAST + TOY_FALLBACK:
         results = []
         for schema in (fast, reference):
-            result = await schema.execute(query, variable_values={"f": 5})
+            result = await schema.execute(query, variable_values={"f": 5, "n": "ada", "x": True})
             results.append(json.dumps([result.data, [e.formatted for e in result.errors or []]]))
         assert results[0] == results[1], query
     assert fallbacks == ["query"] * len(TOY_FALLBACK)
@@ -450,3 +496,27 @@ async def test_a_planner_failure_is_logged_once_and_graphql_core_answers(
     assert fallbacks == ["query", "query"]
     warnings = [r for r in caplog.records if r.getMessage() == "fast execution is off for operation Page"]
     assert len(warnings) == 1
+
+
+def test_argument_free_and_scalar_argument_resolvers_are_called_directly():
+    from server.api.execution import planning
+
+    schema = build_schema()._schema
+    executor = SimpleNamespace(schema=schema)
+
+    def direct(type_name: str, field_name: str) -> Any:
+        return planning._direct_resolver(executor, schema.get_type(type_name).fields[field_name])
+
+    workspace = direct("EndUser", "workspace")
+    assert workspace is not None and workspace.info_name == "info" and workspace.arguments == ()
+    end_users = direct("Query", "endUsers")
+    assert end_users is not None and dict(end_users.arguments) == {
+        "workspaceId": "workspace_id", "externalId": "external_id", "first": "first",
+        "after": "after"}
+    # Input objects go through Strawberry's conversion; plain attributes are read, not called.
+    assert direct("Mutation", "createEndUser") is None
+    assert direct("EndUser", "externalId") is None
+    toy = strawberry.Schema(query=ToyQuery, types=[Dog])._schema
+    executor.schema = toy
+    assert planning._direct_resolver(executor, toy.query_type.fields["toned"]) is None
+    assert planning._direct_resolver(executor, toy.query_type.fields["greet"]) is not None

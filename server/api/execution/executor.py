@@ -18,8 +18,29 @@ from server.api.shared import shared_event_result
 _ABANDONED = object()
 
 
+# Classes of Strawberry objects found not awaitable: no instance of one ever is, so the
+# check, made for every object a resolver or attribute returns, is one set lookup.
+_SYNC_TYPES: set[type] = set()
+
+
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's executor, with a compiled fast path for queries."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        check = self.is_awaitable
+
+        def is_awaitable(value: Any) -> bool:
+            kind = type(value)
+            if kind in _SYNC_TYPES:
+                return False
+            if check(value):
+                return True
+            if hasattr(kind, "__strawberry_definition__"):
+                _SYNC_TYPES.add(kind)
+            return False
+
+        self.is_awaitable = is_awaitable  # type: ignore[method-assign]
 
     def execute_operation(self, serially: bool | None = None) -> Any:
         if serially is False and self.operation.operation is OperationType.SUBSCRIPTION:

@@ -13,6 +13,8 @@ from graphql import GraphQLField, GraphQLObjectType, Undefined
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
 
+from server.api.execution.deferred_info import deferred_info_class
+
 if TYPE_CHECKING:
     from server.api.execution.executor import FastExecutor
 
@@ -35,8 +37,33 @@ class Value:
         self.run, self.needs_path, self.unchanged = run, needs_path, unchanged
 
 
-# A planned field: its response key and how to run it on a source object.
-Field = tuple[str, Run]
+# Completes a leaf attribute's value that is not of its ``unchanged`` type.
+Finish = Callable[["FastExecutor", Any], Any]
+# A planned field: its response key and how to run it on a source object; for an attribute
+# leaf (the most common field of all: a str or bool attribute, returned as it is) also the
+# attribute, its unchanged type and how to finish any other value, so that run_fields reads
+# it without a call.
+Field = tuple[str, Run, str | None, type | None, Finish | None]
+
+
+def generic_field(key: str, run: Run) -> Field:
+    return (key, run, None, None, None)
+
+
+def attribute_leaf(key: str, attribute: str, value: Value) -> Field:
+    complete, unchanged = value.run, value.unchanged
+    assert unchanged is not None
+
+    def finish(executor: FastExecutor, result: Any) -> Any:
+        if executor.is_awaitable(result):
+            return executor.await_and_complete(result, complete, None)
+        return complete(executor, result, None)
+
+    def run_leaf(executor: FastExecutor, source: Any, path: Path | None) -> Any:
+        result = getattr(source, attribute)
+        return result if type(result) is unchanged else finish(executor, result)
+
+    return (key, run_leaf, attribute, unchanged, finish)
 
 
 def constant(value: Any) -> Run:
@@ -47,18 +74,7 @@ def constant(value: Any) -> Run:
 
 
 def attribute_field(key: str, attribute: str, parent_name: str, value: Value) -> Run:
-    complete, needs_path, unchanged = value.run, value.needs_path, value.unchanged
-    if unchanged is not None:
-        # The most common field of all: a str or bool attribute, returned as it is.
-        def run_leaf(executor: FastExecutor, source: Any, path: Path | None) -> Any:
-            result = getattr(source, attribute)
-            if type(result) is unchanged:
-                return result
-            if executor.is_awaitable(result):
-                return executor.await_and_complete(result, complete, None)
-            return complete(executor, result, None)
-
-        return run_leaf
+    complete, needs_path = value.run, value.needs_path
 
     def run(executor: FastExecutor, source: Any, path: Path | None) -> Any:
         result = getattr(source, attribute)
@@ -94,6 +110,67 @@ def resolver_field(
     return run
 
 
+class DirectCall:
+    """A resolver to call directly (see planning._direct_resolver): its Strawberry field, the
+    name of its info parameter (if any), the info class, and its arguments as (GraphQL name,
+    Python name) pairs."""
+
+    __slots__ = ("arguments", "field", "info_class", "info_name")
+
+    def __init__(self, field: Any, info_name: str | None, info_class: type,
+                 arguments: tuple[tuple[str, str], ...]) -> None:
+        self.field, self.info_name, self.info_class = field, info_name, info_class
+        self.arguments = arguments
+
+
+def direct_field(
+    key: str, field_def: GraphQLField, details_list: Any, parent_type: GraphQLObjectType,
+    value: Value, call: DirectCall,
+) -> Run:
+    complete, needs_path = value.run, value.needs_path
+    field, info_name, info_class, arguments = (
+        call.field, call.info_name, call.info_class, call.arguments
+    )
+    resolver = field.base_resolver
+    parent_name = parent_type.name
+    nodes = [details.node for details in details_list]
+    first = nodes[0]
+    site = (field_def, nodes, parent_type)
+    info_class = deferred_info_class(info_class)
+    if not arguments and info_name == "info":
+        # The common relation resolver, ``def relation(self, info)``: no dict of arguments.
+        def run_with_info(executor: FastExecutor, source: Any, path: Path | None) -> Any:
+            field_path = Path(path, key, parent_name)
+            result = resolver.wrapped_func(
+                source, info=info_class(executor, site, field_path, field)
+            )
+            if executor.is_awaitable(result):
+                return executor.await_and_complete(result, complete, field_path)
+            return complete(executor, result, field_path)
+
+        return run_with_info
+
+    def run(executor: FastExecutor, source: Any, path: Path | None) -> Any:
+        field_path = Path(path, key, parent_name) if needs_path or info_name else None
+        kwargs: dict[str, Any] = {}
+        if arguments:
+            values = get_argument_values(
+                field_def, first, executor.variable_values, None, executor.hide_suggestions
+            )
+            for name, python_name in arguments:
+                if name in values:
+                    kwargs[python_name] = values[name]
+        if info_name is not None:
+            kwargs[info_name] = info_class(executor, site, field_path, field)
+        # Looked up per call, like Strawberry does, so a replaced resolver is honoured.
+        result = resolver.wrapped_func(source, **kwargs)
+        if executor.is_awaitable(result):
+            return executor.await_and_complete(result, complete, field_path)
+        return complete(executor, result, field_path)
+
+    return run
+
+
 async def complete_later(
     executor: FastExecutor, awaitable: Any, complete: Run, path: Path | None
 ) -> Any:
@@ -108,8 +185,14 @@ def run_fields(
 ) -> Any:
     data: dict[str, Any] = {}
     pending: list[str] | None = None
-    for key, run in fields:
-        result = data[key] = run(executor, source, path)
+    for key, run, attribute, unchanged, finish in fields:
+        if attribute is not None:
+            result = getattr(source, attribute)
+            if type(result) is not unchanged:
+                result = finish(executor, result)  # type: ignore[misc]
+        else:
+            result = run(executor, source, path)
+        data[key] = result
         if type(result) is CoroutineType:
             if pending is None:
                 pending = [key]
