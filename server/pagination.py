@@ -20,8 +20,13 @@ DEFAULT_PAGE_SIZE = 20
 _CURSOR_PREFIX = "cursor:"
 
 
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def encode_cursor(object_id: str) -> str:
-    return base64.urlsafe_b64encode((_CURSOR_PREFIX + object_id).encode()).decode().rstrip("=")
+    # base64.urlsafe_b64encode, without its Python-level wrappers (one cursor per list item).
+    encoded = binascii.b2a_base64((_CURSOR_PREFIX + object_id).encode(), newline=False)
+    return encoded.translate(_URL_SAFE).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str, field: str = "after") -> str:

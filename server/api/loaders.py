@@ -20,6 +20,8 @@ class Loaders:
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
         self.workspace: DataLoader[str, Workspace | None] = DataLoader(load_fn=self._workspaces)
+        # Workspaces already loaded, by id: a page's items read theirs without a future each.
+        self.workspaces: dict[str, Workspace | None] = {}
         self.end_user: DataLoader[str, EndUser | None] = DataLoader(load_fn=self._end_users)
         self.connection: DataLoader[str, ConnectionNode | None] = DataLoader(
             load_fn=self._connections
@@ -32,15 +34,16 @@ class Loaders:
         """Load the workspaces of a page's items now, in one query, so that each item's
         ``workspace`` answers synchronously. Straight through the service rather than the
         loader's next batch, which would cost a task and a few turns of the event loop."""
-        keys = [key for key in set(workspace_ids) if self.workspace.cache_map.get(key) is None]
+        keys = [key for key in set(workspace_ids) if key not in self.workspaces]
         if keys:
-            nodes = await self._workspaces(keys)
-            self.workspace.prime_many(dict(zip(keys, nodes, strict=True)))
+            await self._workspaces(keys)
 
     async def _workspaces(self, keys: list[str]) -> list[Workspace | None]:
         found = await orgs.get_workspaces_by_ids(scope=self.scope, workspace_ids=list(set(keys)))
         nodes = {key: Workspace.from_model(row) for key, row in found.items()}
-        return [nodes.get(key) for key in keys]
+        for key in keys:
+            self.workspaces.setdefault(key, nodes.get(key))
+        return [self.workspaces[key] for key in keys]
 
     async def _end_users(self, keys: list[str]) -> list[EndUser | None]:
         found = await orgs.get_end_users_by_ids(scope=self.scope, end_user_ids=list(set(keys)))

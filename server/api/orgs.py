@@ -86,12 +86,14 @@ class Workspace:
 
 
 def _workspace(info: Info[Context, None], workspace_id: str | None) -> Any:
-    """A workspace through the request's DataLoader; synchronous when it is already loaded
-    (a list resolver primes the loader), so a page of N items adds no awaitable per item."""
+    """A workspace through the request's loaders; synchronous when it is already loaded (a list
+    resolver primes them), so a page of N items adds no awaitable per item."""
     if workspace_id is None:
         return None
-    future = info.context.loaders.workspace.load(workspace_id)
-    return future.result() if future.done() else future
+    loaders = info.context.loaders
+    if workspace_id in loaders.workspaces:
+        return loaders.workspaces[workspace_id]
+    return loaders.workspace.load(workspace_id)
 
 
 @strawberry.type(description="A customer of the host app, identified by the host's own id.")

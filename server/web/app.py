@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import re
 import secrets
@@ -184,9 +185,13 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
             raise
         await services.bus.start()
         background = await _start_background(settings, services)
+        # What start-up built (modules, the schema, caches) lives as long as the app: keep it
+        # out of the collector's full passes, which would otherwise walk it again and again.
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             await background.stop()
             http = services.extras.pop("http", None)
             if http is not None:
