@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, parse
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
@@ -82,7 +82,16 @@ class Documents(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        context.pre_execution_errors = self.cache.validate(
+        errors = self.cache.validate(
             context.schema._schema, context.graphql_document, context.validation_rules
         )
+        # Strawberry runs the first operation when no name is given; the spec asks for an
+        # error when there is more than one to choose from.
+        document = context.graphql_document
+        if (not errors and document is not None and context._provided_operation_name is None
+                and sum(isinstance(d, OperationDefinitionNode) for d in document.definitions) > 1):
+            errors = [GraphQLError(
+                "the document has several operations: name the one to run in operationName",
+                extensions={"code": "BAD_REQUEST"})]
+        context.pre_execution_errors = errors
         yield

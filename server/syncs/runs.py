@@ -11,6 +11,7 @@ from server.config import Settings
 from server.db import is_postgres
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.events import EventBus, SharedLookups
+from server.orgs.service import get_workspace
 from server.pagination import DEFAULT_PAGE_SIZE, Page, decode_cursor
 from server.scope import Scope
 from server.syncs import queue
@@ -99,7 +100,7 @@ async def run_updates(*, scope: Scope, bus: EventBus, sync_id: str | None,
         name = run_channels(scope.organization_id, sync.id, None)[0]
         latest = SyncRun.filter(sync_id=sync.id)
     elif workspace_id is not None:
-        scope.check_workspace(workspace_id)
+        await get_workspace(scope=scope, workspace_id=workspace_id)  # NOT_FOUND if not ours
         name = run_channels(scope.organization_id, "", workspace_id)[-1]
         latest = SyncRun.filter(organization_id=scope.organization_id,
                                 sync__workspace_id=workspace_id)
@@ -132,7 +133,7 @@ async def sync_updates(*, scope: Scope, bus: EventBus,
                        workspace_id: str | None) -> AsyncIterator[SyncEvent]:
     """Every sync now (``CURRENT``), then each one as it is created, changed or deleted."""
     if workspace_id is not None:
-        scope.check_workspace(workspace_id)
+        await get_workspace(scope=scope, workspace_id=workspace_id)  # NOT_FOUND if not ours
         name = sync_channels(scope.organization_id, workspace_id)[-1]
         current = EltSync.filter(organization_id=scope.organization_id,
                                  workspace_id=workspace_id)

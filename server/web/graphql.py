@@ -28,6 +28,7 @@ from graphql.error import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
@@ -217,7 +218,10 @@ class GraphQLHTTP:
                 operation_name=operation_name,
                 allowed_operation_types=allowed,
             )
-        except Exception as exc:  # operation type not allowed / cannot be determined
+        except CannotGetOperationTypeError:
+            raise _RequestError(400, f"the document has no operation named {operation_name!r}"
+                                if operation_name else "the document has no operation") from None
+        except Exception as exc:  # operation type not allowed
             raise _RequestError(400, str(exc) or "the operation cannot be run") from None
         if isinstance(result, PreExecutionError):
             body = {"errors": [e.formatted for e in result.errors or []]}

@@ -78,6 +78,28 @@ async def test_malformed_parameters_are_400(tenant, payload, message):
     assert response.json()["errors"][0]["message"] == message
 
 
+async def test_an_operation_name_the_document_lacks_is_400_and_named(tenant):
+    response = await tenant.http.post(
+        "/graphql", json={"query": "query A { viewer { organization { id } } }",
+                          "operationName": "B"}, headers=auth(tenant))
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["message"] == "the document has no operation named 'B'"
+    assert error["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_several_operations_need_an_operation_name(tenant):
+    query = "query A { viewer { organization { id } } } query C { __typename }"
+    unnamed = await tenant.http.post("/graphql", json={"query": query}, headers=auth(tenant))
+    named = await tenant.http.post("/graphql", json={"query": query, "operationName": "C"},
+                                   headers=auth(tenant))
+
+    assert unnamed.status_code == 200 and "data" not in unnamed.json()
+    error = unnamed.json()["errors"][0]
+    assert "operationName" in error["message"] and error["extensions"]["code"] == "BAD_REQUEST"
+    assert named.json() == {"data": {"__typename": "Query"}}
+
+
 async def test_an_unacceptable_accept_header_is_406(tenant):
     response = await tenant.http.post(
         "/graphql", json={"query": VIEWER}, headers={**auth(tenant), "Accept": "text/csv"}

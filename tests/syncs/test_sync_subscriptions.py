@@ -57,3 +57,21 @@ async def test_a_sync_subscriber_gets_current_syncs_then_changes(
 
     assert current == {"kind": "CURRENT", "syncId": sync_id, "sync": {"enabled": False}}
     assert changed == {"kind": "UPDATED", "syncId": sync_id, "sync": {"enabled": True}}
+
+
+async def test_following_another_organizations_workspace_is_not_found(
+    live_server: str, tenant: Any, other_tenant: Any
+) -> None:
+    ws = await GraphQLWebSocket.connect(live_server, f"Bearer {tenant.key}")
+    await ws.acknowledged()
+    await ws.subscribe(SYNC_UPDATED, {"w": other_tenant.workspace_id})
+    await ws.subscribe("subscription($w: ID) { syncRunUpdated(workspaceId: $w) { id } }",
+                       {"w": other_tenant.workspace_id})
+    messages = [await ws.receive() for _ in range(4)]
+    await ws.close()
+
+    assert sorted((m["id"], m["type"]) for m in messages) == [
+        ("1", "complete"), ("1", "next"), ("2", "complete"), ("2", "next")]
+    for message in (m for m in messages if m["type"] == "next"):
+        assert message["type"] == "next" and message["payload"]["data"] is None, message
+        assert message["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"

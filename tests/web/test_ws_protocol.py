@@ -302,10 +302,13 @@ async def test_feeds_never_cross_organizations(server, app, tenant, other_tenant
     assert (await receive(mine))["payload"]["data"]["syncRunUpdated"]["id"] == run
     await nothing_more(theirs)
 
-    # Another organization's workspace: no snapshot, and none of its runs.
+    # Another organization's workspace: NOT_FOUND, then none of its runs.
     intruder = await initialised(server, other_tenant)
     await subscribe_runs(intruder, "1", tenant.workspace_id)
-    await settled(intruder)
+    refused = await receive(intruder)
+    assert refused["type"] == "next" and refused["payload"]["data"] is None
+    assert refused["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert await receive(intruder) == {"id": "1", "type": "complete"}
     await publish_run(app, tenant.organization_id, tenant.workspace_id, sync_id, run)
     assert (await receive(mine))["payload"]["data"]["syncRunUpdated"]["id"] == run
     await nothing_more(intruder)
