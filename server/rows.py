@@ -105,9 +105,9 @@ class _Prepared:
 
     def rows(self, records: Iterable[Any]) -> list[Any]:
         row_type = self.row_type
-        converted = [(name, convert) for name, convert in zip(self.names, self.converters,
-                                                              strict=True)
-                     if convert is not None]
+        converted = [(name, make()) for name, make in zip(self.names, self.converters,
+                                                          strict=True)
+                     if make is not None]
         rows = [row_type(*record) for record in records]
         for name, convert in converted:
             for row in rows:
@@ -126,34 +126,43 @@ def _placeholders(db: BaseDBAsyncClient) -> Callable[[int], str]:
         return lambda number: f"${number}"
     if dialect == "sqlite":
         return lambda number: "?"
-    raise NotImplementedError(f"rows are not read from {dialect} databases")
+    raise ValueError(f"rows are read from SQLite and PostgreSQL databases only, not {dialect}")
 
 
-def _converter(field: ModelField[Any]) -> Convert | None:
-    """How a raw value of ``field`` becomes what the model attribute holds (``None``: as is)."""
+def _converter(field: ModelField[Any]) -> Callable[[], Convert] | None:
+    """How to get, for one page, the function that turns a raw value of ``field`` into what
+    the model attribute holds (``None``: values stay as they are)."""
     if isinstance(field, DatetimeField):
         return _datetimes(field)
     if type(field).to_python_value is ModelField.to_python_value and field.field_type is str:
         return None  # the base conversion calls str() on a value that is not a str already
-    return field.to_python_value
+    convert = field.to_python_value
+    return lambda: convert
 
 
-def _datetimes(field: DatetimeField) -> Convert:
+def _datetimes(field: DatetimeField) -> Callable[[], Convert]:
     convert = field.to_python_value
 
-    def run(value: Any) -> Any:
-        if type(value) is str:
-            try:
-                value = datetime.fromisoformat(value)
-            except ValueError:
-                return convert(value)  # a format only the field's own parser reads
-        elif type(value) is not datetime:
-            return convert(value)
-        # DatetimeField.to_python_value's rules for a datetime.
-        if timezone.get_use_tz():
-            if value.utcoffset() is None:
-                return timezone.make_aware(value)
-            return value.astimezone(timezone.get_default_timezone())
-        return value if value.utcoffset() is None else value.replace(tzinfo=None)
+    def for_page() -> Convert:
+        # DatetimeField.to_python_value's rules for a datetime, with Tortoise's time-zone
+        # settings read once per page (each read is an environment lookup) instead of per value.
+        use_tz = timezone.get_use_tz()
+        zone = timezone.get_default_timezone() if use_tz else None
 
-    return run
+        def run(value: Any) -> Any:
+            if type(value) is str:
+                try:
+                    value = datetime.fromisoformat(value)
+                except ValueError:
+                    return convert(value)  # a format only the field's own parser reads
+            elif type(value) is not datetime:
+                return convert(value)
+            if use_tz:
+                if value.utcoffset() is None:
+                    return timezone.make_aware(value, zone)
+                return value.astimezone(zone)
+            return value if value.utcoffset() is None else value.replace(tzinfo=None)
+
+        return run
+
+    return for_page
