@@ -54,7 +54,9 @@ NATIVE = {"int2": "integer", "int4": "integer", "int8": "integer", "oid": "integ
           "text": "string", "varchar": "string", "bpchar": "string", "name": "string",
           "citext": "string", "timestamptz": "string", "timestamp": "string", "date": "string",
           "json": "json", "jsonb": "json"}
-FORMATS = {"timestamptz": "date-time", "timestamp": "date-time", "date": "date"}
+# ``decimal``: exact, so destinations keep it as numeric, never as a float.
+FORMATS = {"timestamptz": "date-time", "timestamp": "date-time", "date": "date",
+           "numeric": "decimal"}
 JSON_TYPES = ("object", "array", "string", "number", "boolean")
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 

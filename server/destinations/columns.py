@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-KINDS = ("integer", "number", "boolean", "timestamp", "date", "text", "json")
+KINDS = ("integer", "number", "decimal", "boolean", "timestamp", "date", "text", "json")
 SYNCED_AT = "_weir_synced_at"
 _BIGINT = 2**63
 
@@ -31,7 +31,8 @@ def kind_of_schema(schema: dict[str, Any]) -> str:
     if types == "integer":
         return "integer"
     if types == "number":
-        return "number"
+        # An exact decimal (a database's ``numeric``) must not pass through a float.
+        return "decimal" if schema.get("format") == "decimal" else "number"
     if types == "boolean":
         return "boolean"
     if types in ("object", "array"):
@@ -54,7 +55,9 @@ def kind_of_value(value: Any) -> str:
         return "boolean"
     if isinstance(value, int):
         return "integer"
-    if isinstance(value, float | Decimal):
+    if isinstance(value, Decimal):
+        return "decimal"
+    if isinstance(value, float):
         return "number"
     if isinstance(value, datetime):
         return "timestamp"
@@ -93,6 +96,23 @@ def _number(value: Any) -> float:
         try:
             return float(value.strip())
         except ValueError:
+            raise Misfit from None
+    raise Misfit
+
+
+def _decimal(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise Misfit
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value))  # the float's shortest text, not its binary expansion
+    if isinstance(value, str):
+        try:
+            return Decimal(value.strip())
+        except ArithmeticError:
             raise Misfit from None
     raise Misfit
 
@@ -154,6 +174,7 @@ def as_json(value: Any) -> str:
 COERCERS: dict[str, Callable[[Any], Any]] = {
     "integer": _integer,
     "number": _number,
+    "decimal": _decimal,
     "boolean": _boolean,
     "timestamp": _timestamp,
     "date": _date,

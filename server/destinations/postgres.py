@@ -26,11 +26,12 @@ from server.connectors.base import CopyBatch
 from server.destinations.base import CopyRejected, Destination, TableLoader, derived_name
 from server.destinations.columns import SYNCED_AT, quote
 
-SQL_TYPES = {"integer": "bigint", "number": "double precision", "boolean": "boolean",
+SQL_TYPES = {"integer": "bigint", "number": "double precision", "decimal": "numeric",
+             "boolean": "boolean",
              "timestamp": "timestamptz", "date": "date", "text": "text", "json": "jsonb"}
 KINDS_BY_TYPE = {
     "bigint": "integer", "integer": "integer", "smallint": "integer",
-    "double precision": "number", "real": "number", "numeric": "number",
+    "double precision": "number", "real": "number", "numeric": "decimal",
     "boolean": "boolean", "timestamp with time zone": "timestamp",
     "timestamp without time zone": "timestamp", "date": "date",
     "jsonb": "json", "json": "json",

@@ -17,6 +17,7 @@ import contextlib
 import sqlite3
 from collections.abc import Callable
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -26,9 +27,11 @@ from server.destinations.columns import SYNCED_AT, quote
 
 T = TypeVar("T")
 
-SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "boolean": "BOOLEAN",
+# SQLite has no exact decimal type (a NUMERIC column stores REAL too): decimals are REAL here.
+SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "decimal": "REAL", "boolean": "BOOLEAN",
              "timestamp": "TIMESTAMP", "date": "DATE", "text": "TEXT", "json": "JSON"}
-KINDS_BY_TYPE = {sql: kind for kind, sql in SQL_TYPES.items()}
+KINDS_BY_TYPE = {"INTEGER": "integer", "REAL": "number", "BOOLEAN": "boolean",
+                 "TIMESTAMP": "timestamp", "DATE": "date", "TEXT": "text", "JSON": "json"}
 BUSY_TIMEOUT_SECONDS = 30
 
 
@@ -44,6 +47,8 @@ def table_name(schema: str, table: str) -> str:
 def _to_sqlite(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
     return value
 
 

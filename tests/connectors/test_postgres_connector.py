@@ -98,7 +98,7 @@ async def test_discover_finds_tables_keys_cursors_and_types(source):
     assert orders.primary_key == ("id",) and orders.cursor_field == "updated_at"
     properties = orders.record_schema["properties"]
     assert properties["id"] == {"type": "integer"}
-    assert properties["amount"] == {"type": ["number", "null"]}
+    assert properties["amount"] == {"type": ["number", "null"], "format": "decimal"}
     assert properties["updated_at"] == {"type": "string", "format": "date-time"}
     assert properties["tag"] == {"type": ["string", "null"]}
     assert properties["tags"] == {"type": ["array", "null"], "items": {"type": "string"}}

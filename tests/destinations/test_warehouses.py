@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +147,25 @@ async def test_typed_columns_and_synced_at(warehouse: Any) -> None:
         assert types == {"id": "bigint", "name": "text", "score": "double precision",
                          "seen_at": "timestamp with time zone",
                          "_weir_synced_at": "timestamp with time zone"}
+
+
+async def test_decimals_are_exact_in_postgres_and_real_in_sqlite(warehouse: Any) -> None:
+    destination, _ = warehouse
+    load = await loader(warehouse, declared={**DECLARED, "price": "decimal"})
+    exact = Decimal("12345678901234567890.123456789")
+
+    await load.write([person(1, price=exact), person(2, price="2.50"), person(3, price=7),
+                      person(4, price=0.1), person(5, price=None)])
+    await load.write([person(6, price="not a number")])
+
+    found = await rows(warehouse)
+    assert load.widened == {"price"}  # a value that is no number still widens, as for others
+    if hasattr(destination, "db"):
+        assert [found[n]["price"] for n in range(1, 6)] == [
+            str(exact), "2.50", "7", "0.1", None]  # exact digits, kept as text after widening
+    else:  # REAL, then text after widening, as SQLite casts a REAL to text
+        assert float(found[2]["price"]) == 2.5 and float(found[4]["price"]) == 0.1
+    assert found[6]["price"] == "not a number"
 
 
 async def test_repeated_full_refreshes_of_a_63_character_table_keep_their_key(

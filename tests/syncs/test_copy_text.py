@@ -13,6 +13,7 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -23,7 +24,7 @@ from server import ids
 from server.connections.models import Connection
 from server.connectors import postgres
 from server.connectors.base import ConnectorContext, CopyBatch, RecordBatch, StateCheckpoint
-from server.destinations.base import build_destination
+from server.destinations.base import CopyRejected, build_destination
 from server.destinations.postgres import PostgresTableLoader
 from server.scope import Scope
 from server.syncs import service
@@ -260,21 +261,51 @@ async def test_hashed_columns_are_loaded_as_records(
 
 async def test_a_batch_the_destination_refuses_is_loaded_as_records(
     pg_env: RunEnvironment, scope: Scope, source: dict, schemas: list[str],
-    copy_calls: list[int], caplog: pytest.LogCaptureFixture,
+    copy_calls: list[int], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # A numeric beyond double precision: its text does not fit the destination's column.
-    await source["admin"].execute(
-        f"ALTER TABLE {source['schema']}.notes ALTER COLUMN amount TYPE numeric;"
-        f"UPDATE {source['schema']}.notes SET amount = 1e400 WHERE key = 'row 0250'")
+    # The warehouse refuses the third page (as it would a value its column cannot take).
+    counted = PostgresTableLoader.write_copy
+
+    async def refusing(self: PostgresTableLoader, batch: CopyBatch) -> int:
+        if len(copy_calls) == 2:
+            copy_calls.append(batch.rows)
+            raise CopyRejected("22003: value out of range for this column")
+        return await counted(self, batch)
+
+    monkeypatch.setattr(PostgresTableLoader, "write_copy", refusing)
     sync = await postgres_sync(pg_env, scope, source, schemas, "INCREMENTAL")
     caplog.set_level(logging.INFO, logger="weir.runner")
 
     run = await run_once(pg_env, scope, sync)
 
     assert run.status == "SUCCEEDED", run.error
-    # Two batches went in as COPY text; the third was refused, then it and the rest as records.
+    # Two pages went in as COPY text; the third was refused, then it and the rest as records.
     assert copy_calls == [100, 100, 100]
     assert "22003" in caplog.text and "loading it as records" in caplog.text
     assert run.stream_stats["notes"]["rowsLoaded"] == ROWS + len(KEYS)
     rows = await destination_rows(sync.destination_schema)
     assert len({r["key"] for r in rows}) == len(rows) == ROWS + len(KEYS)
+
+
+async def test_numeric_columns_stay_exact_both_ways(
+    pg_env: RunEnvironment, scope: Scope, source: dict, schemas: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Beyond a double's range and precision: a float would make these Infinity and 0.1...
+    await source["admin"].execute(
+        f"ALTER TABLE {source['schema']}.notes ALTER COLUMN amount TYPE numeric;"
+        f"UPDATE {source['schema']}.notes SET amount = 1e400 WHERE key = 'row 0250';"
+        f"UPDATE {source['schema']}.notes SET amount = 0.1000000000000000000000000001 "
+        "WHERE key = 'row 0251'")
+    by_copy = await postgres_sync(pg_env, scope, source, schemas, "FULL_REFRESH")
+    assert (await run_once(pg_env, scope, by_copy)).status == "SUCCEEDED"
+    with monkeypatch.context() as patched:
+        without_copy_text(patched)
+        by_records = await postgres_sync(pg_env, scope, source, schemas, "FULL_REFRESH")
+        assert (await run_once(pg_env, scope, by_records)).status == "SUCCEEDED"
+
+    for sync in (by_copy, by_records):
+        rows = {r["key"]: r["amount"] for r in await destination_rows(sync.destination_schema)}
+        assert rows["row 0250"] == Decimal("1e400")
+        assert rows["row 0251"] == Decimal("0.1000000000000000000000000001")
+        assert (await column_types(source, sync.destination_schema))["amount"] == "numeric"
