@@ -28,7 +28,8 @@ from server.destinations.base import CopyRejected, build_destination
 from server.destinations.postgres import PostgresTableLoader
 from server.scope import Scope
 from server.syncs import service
-from server.syncs.runner import RunEnvironment
+from server.syncs.models import SyncRun
+from server.syncs.runner import RunEnvironment, execute_run
 from server.syncs.service import StreamChoice, SyncChanges
 from tests.conftest import POSTGRES_URL, require_service
 from tests.connectors.test_postgres_connector import url_credentials
@@ -309,3 +310,37 @@ async def test_numeric_columns_stay_exact_both_ways(
         assert rows["row 0250"] == Decimal("1e400")
         assert rows["row 0251"] == Decimal("0.1000000000000000000000000001")
         assert (await column_types(source, sync.destination_schema))["amount"] == "numeric"
+
+
+async def test_a_run_that_dies_after_a_commit_is_replayed_without_duplicates(
+    pg_env: RunEnvironment, scope: Scope, source: dict, schemas: list[str],
+    copy_calls: list[int], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The third page commits, then the worker "dies" before its state is saved.
+    counted = PostgresTableLoader.write_copy
+
+    async def dying(self: PostgresTableLoader, batch: CopyBatch) -> int:
+        written = await counted(self, batch)
+        if len(copy_calls) == 3:
+            raise RuntimeError("worker lost after the commit")
+        return written
+
+    sync = await postgres_sync(pg_env, scope, source, schemas, "INCREMENTAL")
+    with monkeypatch.context() as patched:
+        patched.setattr(PostgresTableLoader, "write_copy", dying)
+        first = await run_once(pg_env, scope, sync)
+    assert first.status == "FAILED" and "worker lost" in first.stream_stats["notes"]["error"]
+    assert len(await destination_rows(sync.destination_schema)) == 300
+
+    # Its retry (queued by the failure) runs next.
+    retry = await SyncRun.get(sync_id=sync.id, status="QUEUED")
+    await execute_run(env=pg_env, run_id=retry.id)
+    again = await SyncRun.get(id=retry.id)
+
+    assert again.status == "SUCCEEDED" and again.trigger == "RETRY", again.error
+    # The replay starts after the last saved page: the third page is loaded a second time.
+    assert again.stream_stats["notes"]["rowsLoaded"] == ROWS + len(KEYS) - 200
+    rows = await destination_rows(sync.destination_schema)
+    source_keys = [r["key"] for r in await source["admin"].fetch(
+        f"SELECT key FROM {source['schema']}.notes ORDER BY key")]
+    assert sorted(r["key"] for r in rows) == sorted(source_keys)
