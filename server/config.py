@@ -65,7 +65,8 @@ class Settings:
     public_url: str | None = None
     log_level: str = "INFO"
     log_format: str = "text"
-    graphql_introspection: bool = True
+    # None: on, except in production (where schema discovery helps an attacker more than a user).
+    graphql_introspection: bool | None = None
     graphql_max_depth: int = 12
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 5000
@@ -104,6 +105,14 @@ class Settings:
         return not self.is_production
 
     @property
+    def introspection(self) -> bool:
+        """Whether the schema answers ``__schema``/``__type``; field suggestions ("Did you
+        mean ...?") follow it, since they reveal the schema one name at a time."""
+        if self.graphql_introspection is None:
+            return not self.is_production
+        return self.graphql_introspection
+
+    @property
     def embedded(self) -> bool:
         """True when no external database is configured: one process runs everything."""
         return self.database_url is None
@@ -130,8 +139,9 @@ class Settings:
         """Build settings from ``WEIR_*`` variables; raise ``ConfigError`` on a bad value."""
         env = os.environ if environ is None else environ
         reader = _Reader(env)
+        environment = reader.choice("WEIR_ENV", ENVIRONMENTS, cls.env)
         settings = cls(
-            env=reader.choice("WEIR_ENV", ENVIRONMENTS, cls.env),
+            env=environment,
             data_dir=Path(reader.text("WEIR_DATA_DIR", str(cls.data_dir))),
             database_url=reader.url("WEIR_DATABASE_URL", ("sqlite", "postgres", "postgresql")),
             warehouse_url=reader.url("WEIR_WAREHOUSE_URL", ("sqlite", "postgres", "postgresql")),
@@ -143,7 +153,7 @@ class Settings:
             log_level=reader.choice("WEIR_LOG_LEVEL", LOG_LEVELS, cls.log_level, upper=True),
             log_format=reader.choice("WEIR_LOG_FORMAT", LOG_FORMATS, cls.log_format),
             graphql_introspection=reader.boolean(
-                "WEIR_GRAPHQL_INTROSPECTION", cls.graphql_introspection
+                "WEIR_GRAPHQL_INTROSPECTION", environment != "production"
             ),
             graphql_max_depth=reader.integer("WEIR_GRAPHQL_MAX_DEPTH", cls.graphql_max_depth),
             graphql_max_aliases=reader.integer(

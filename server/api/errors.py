@@ -8,6 +8,7 @@ GraphQL's own errors (syntax, unknown field, bad variable) are ``BAD_REQUEST``. 
 from __future__ import annotations
 
 import logging
+import re
 
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
@@ -17,8 +18,18 @@ from server.logs import request_id_var
 
 log = logging.getLogger("weir.api")
 
+# graphql-core's ``did_you_mean`` text: " Did you mean [sub message ]'A', 'B', or 'C'?". It is
+# added by validation rules and by variable and enum coercion during execution; graphql-core's
+# ``hide_suggestions`` reaches only the first through Strawberry, so it is removed here, once.
+_SUGGESTION = re.compile(r" Did you mean (?:[a-z][a-z ]*? )?'[^']*'(?:, '[^']*')*(?:,? or '[^']*')?\?")
 
-def to_client_error(error: GraphQLError) -> GraphQLError:
+
+def without_suggestions(message: str) -> str:
+    """``message`` without graphql-core's "Did you mean ...?" hints."""
+    return _SUGGESTION.sub("", message)
+
+
+def to_client_error(error: GraphQLError, *, hide_suggestions: bool = False) -> GraphQLError:
     original = error.original_error
     # Strawberry wraps resolver exceptions; unwrap nested GraphQLErrors to the real cause.
     while isinstance(original, GraphQLError) and original.original_error is not None:
@@ -26,7 +37,7 @@ def to_client_error(error: GraphQLError) -> GraphQLError:
     if isinstance(original, WeirError):
         message, extensions = original.message, original.extensions()
     elif original is None or isinstance(original, GraphQLError):
-        message = error.message
+        message = without_suggestions(error.message) if hide_suggestions else error.message
         extensions = dict(error.extensions or {})
         extensions.setdefault("code", "BAD_REQUEST")
     else:
@@ -48,13 +59,16 @@ def to_client_error(error: GraphQLError) -> GraphQLError:
 
 
 class WeirErrorFormatter(MaskErrors):
-    """Applies ``to_client_error`` to every error of every result, streamed ones included."""
+    """Applies ``to_client_error`` to every error of every result, streamed ones included;
+    with ``hide_suggestions`` (introspection off) GraphQL's own errors lose their hints."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, hide_suggestions: bool = False) -> None:
         super().__init__()
+        self.hide_suggestions = hide_suggestions
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        return [to_client_error(error) for error in errors]
+        return [to_client_error(error, hide_suggestions=self.hide_suggestions)
+                for error in errors]
 
     def _process_result(self, result: object) -> None:
         # MaskErrors checks ``errors`` with an isinstance of a runtime Protocol, which costs

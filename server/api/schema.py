@@ -70,12 +70,13 @@ def build_schema(
     )
     max_tokens = settings.graphql_max_tokens
     cache = DocumentCache(maxsize=256)
+    hide_suggestions = not settings.introspection
     extensions: list[Any] = [
-        WeirErrorFormatter,
+        lambda: WeirErrorFormatter(hide_suggestions=hide_suggestions),
         lambda: Documents(cache=cache, rules=limit_rules, max_tokens=max_tokens),
         *(extra_extensions or []),
     ]
-    if not settings.graphql_introspection:
+    if not settings.introspection:
         extensions.append(DisableIntrospection)
     return WeirSchema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,

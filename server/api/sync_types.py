@@ -209,8 +209,11 @@ class CreateEltSyncInput:
         description="Lower-case SQL identifier of the destination schema."
     )
     sync_interval: str = strawberry.field(description="Cron expression, e.g. `0 * * * *`.")
-    settings: JSON = strawberry.field(
-        default_factory=dict, description="ELT settings, valid for `connectionSettingsSchema`."
+    # Nullable with a null default rather than `JSON! = {}`: graphql-core cannot turn a dict
+    # default of a scalar into a literal, which made every full introspection fail.
+    settings: JSON | None = strawberry.field(
+        default=None,
+        description="ELT settings, valid for `connectionSettingsSchema`; omitted or null is `{}`.",
     )
     timezone: str = strawberry.field(default="UTC", description="IANA timezone of the cron.")
     schema_change_policy: SchemaChangePolicy = strawberry.field(

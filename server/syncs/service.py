@@ -214,8 +214,8 @@ async def create_sync(*, scope: Scope, settings: Settings, key_ring: KeyRing,
                        ("sync_interval", "input.syncInterval")):
         if getattr(changes, name) is UNSET:
             raise ValidationFailed.field(path, "is required")
-    if changes.settings is UNSET:
-        changes.settings = {}
+    if changes.settings is UNSET or changes.settings is None:
+        changes.settings = {}  # the API's null means "no settings", like an omitted field
     timezone = "UTC" if changes.timezone is UNSET else changes.timezone
     errors = _check_changes(changes, connector, settings, timezone)
     settings_ok = not any(e.field.startswith("input.settings") for e in errors)

@@ -307,3 +307,14 @@ async def test_runs_are_listed_per_sync(tenant: Any, demo_connection: str) -> No
     edges = (await tenant.data(RUNS, {"id": sync_id}))["syncRuns"]["edges"]
 
     assert [e["node"]["id"] for e in edges] == [run["id"]]
+
+
+async def test_settings_omitted_or_null_are_the_empty_settings(
+        tenant: Any, demo_connection: str) -> None:
+    # `settings` is `JSON = null` (a `{}` default broke introspection): both mean `{}`.
+    omitted = demo_input(demo_connection, "omitted")
+    del omitted["settings"]
+    created = (await tenant.data(CREATE, {"input": omitted}))["createEltSync"]
+    nulled = (await tenant.data(CREATE, {"input": demo_input(
+        demo_connection, "nulled", settings=None)}))["createEltSync"]
+    assert created["settings"] == nulled["settings"] == {}
