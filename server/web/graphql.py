@@ -28,7 +28,7 @@ from graphql.error import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
-from strawberry.schema.exceptions import CannotGetOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
@@ -108,6 +108,11 @@ class GraphQLHTTP:
         self.schema = schema
         self._ide_html = get_graphql_ide_html(graphql_ide="graphiql")
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """As an ASGI app the route takes every method, so even a 405 is GraphQL-shaped."""
+        response = await self.handle(Request(scope, receive))
+        await response(scope, receive, send)
+
     async def handle(self, request: Request) -> Response:
         media = JSON
         try:
@@ -116,7 +121,9 @@ class GraphQLHTTP:
                     return HTMLResponse(self._ide_html)
                 raise _RequestError(406, "GraphiQL is disabled in production; send a GraphQL request")
             if request.method not in ("GET", "POST"):
-                raise _RequestError(405, "use GET or POST", headers={"Allow": "GET, POST"})
+                raise _RequestError(405, f"{request.method} is not allowed on /graphql: use GET "
+                                    "or POST", code="METHOD_NOT_ALLOWED",
+                                    headers={"Allow": "GET, POST"})
             negotiated = _negotiate(request.headers.get("accept"))
             if negotiated is None:
                 raise _RequestError(
@@ -128,6 +135,15 @@ class GraphQLHTTP:
             return await self._execute(request, params, scope, media)
         except _RequestError as exc:
             return self._respond(error_body(exc.message, exc.code), exc.status, media, exc.headers)
+        except Exception:
+            # A bug, not the client's doing: the client gets only the request id (never the
+            # exception's text, which can hold a host, a query or a secret); the log gets both.
+            request_id = request_id_var.get()
+            log.exception("unexpected error handling %s /graphql (request id %s)",
+                          request.method, request_id, extra={"request_id": request_id})
+            return self._respond(
+                error_body(f"Internal error (request id {request_id})", "INTERNAL",
+                           requestId=request_id), 500, media)
 
     async def _authenticate(self, request: Request) -> Scope:
         secret = bearer_from_headers(request.headers)
@@ -221,8 +237,12 @@ class GraphQLHTTP:
         except CannotGetOperationTypeError:
             raise _RequestError(400, f"the document has no operation named {operation_name!r}"
                                 if operation_name else "the document has no operation") from None
-        except Exception as exc:  # operation type not allowed
-            raise _RequestError(400, str(exc) or "the operation cannot be run") from None
+        except InvalidOperationTypeError as exc:
+            if exc.operation_type is OperationType.SUBSCRIPTION:
+                raise _RequestError(400, "subscriptions run over the WebSocket of /graphql "
+                                         "(graphql-transport-ws), not over HTTP") from None
+            raise _RequestError(405, f"{exc.operation_type.value} operations must be sent with "
+                                "POST", code="METHOD_NOT_ALLOWED", headers={"Allow": "POST"}) from None
         if isinstance(result, PreExecutionError):
             body = {"errors": [e.formatted for e in result.errors or []]}
             status = 400 if media == GRAPHQL_RESPONSE else 200

@@ -127,9 +127,45 @@ async def test_get_never_runs_a_mutation(tenant):
     assert [e["node"]["name"] for e in names["workspaces"]["edges"]] == ["default"]
 
 
-async def test_other_methods_are_405(tenant):
-    response = await tenant.http.put("/graphql", json={"query": VIEWER}, headers=auth(tenant))
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS", "PROPFIND"])
+async def test_other_methods_are_405_method_not_allowed_with_allow(tenant, method):
+    response = await tenant.http.request(method, "/graphql", json={"query": VIEWER},
+                                         headers=auth(tenant))
     assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    assert response.headers["content-type"].startswith("application/json")
+    error = response.json()["errors"][0]
+    assert error["extensions"] == {"code": "METHOD_NOT_ALLOWED"}
+    assert method in error["message"]
+
+
+async def test_a_subscription_over_http_says_where_subscriptions_run(tenant):
+    response = await tenant.http.post(
+        "/graphql", json={"query": "subscription { eltSyncUpdated { sync { id } } }"},
+        headers=auth(tenant))
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_REQUEST" and "WebSocket" in error["message"]
+
+
+async def test_an_unexpected_exception_in_the_handler_is_internal_with_a_request_id(
+        tenant, monkeypatch, caplog):
+    from server.api.schema import WeirSchema
+
+    async def broken(self, *args, **kwargs):
+        raise RuntimeError("could not reach 10.0.0.7 as weir:hunter2")
+
+    monkeypatch.setattr(WeirSchema, "execute", broken)
+    response = await tenant.http.post(
+        "/graphql", json={"query": VIEWER}, headers={**auth(tenant), "X-Request-ID": "req-777"})
+    assert response.status_code == 500
+    assert response.json() == {"errors": [{
+        "message": "Internal error (request id req-777)",
+        "extensions": {"code": "INTERNAL", "requestId": "req-777"}}]}
+    assert "hunter2" not in response.text and "10.0.0.7" not in response.text
+    logged = [r for r in caplog.records if r.name == "weir.graphql"]
+    assert logged and logged[0].request_id == "req-777" and logged[0].exc_info
+    assert "req-777" in logged[0].getMessage()
 
 
 @pytest.mark.parametrize(
