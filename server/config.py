@@ -82,6 +82,10 @@ class Settings:
     queue_reconcile_seconds: int = 60
     worker_shutdown_seconds: int = 60
     cors_origins: tuple[str, ...] = ()
+    # /metrics: a bearer token to require (unset: open), and how many distinct client-chosen
+    # operation names get their own label (the rest count as `other`).
+    metrics_token: Secret | None = None
+    metrics_max_operations: int = 100
     connector_base_urls: Mapping[str, str] = field(default_factory=dict)
     platform_oauth: Mapping[str, tuple[str, Secret]] = field(default_factory=dict)
     # Webhooks: private/loopback targets are refused in production unless allowed.
@@ -183,6 +187,9 @@ class Settings:
             worker_shutdown_seconds=reader.integer("WEIR_WORKER_SHUTDOWN_SECONDS",
                                                    cls.worker_shutdown_seconds, minimum=0),
             cors_origins=reader.origins("WEIR_CORS_ORIGINS"),
+            metrics_token=reader.secret("WEIR_METRICS_TOKEN"),
+            metrics_max_operations=reader.integer("WEIR_METRICS_MAX_OPERATIONS",
+                                                  cls.metrics_max_operations, minimum=0),
             connector_base_urls=reader.prefixed_urls("WEIR_CONNECTOR_", "_BASE_URL"),
             platform_oauth=reader.platform_oauth(),
             webhooks_allow_private=reader.boolean("WEIR_WEBHOOKS_ALLOW_PRIVATE",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 
@@ -9,8 +10,37 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from strawberry.extensions import SchemaExtension
 
 
+# The label of operations whose name is not given its own: past the limit, or not a GraphQL name.
+OTHER = "other"
+DEFAULT_MAX_OPERATION_NAMES = 100
+_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,63}")
+
+
+class OperationNames:
+    """The operation names that get a label of their own: the first ``limit`` distinct valid
+    names this process sees; every later or malformed one is ``other``.
+
+    Names are chosen by clients, and each label value is a time series kept for the life of the
+    process, so an unbounded set would let anyone grow memory and the scrape without end."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._known: set[str] = set()
+
+    def label(self, name: str | None) -> str:
+        if name is None:
+            return "anonymous"
+        if name in self._known:
+            return name
+        if len(self._known) >= self.limit or not _NAME.fullmatch(name):
+            return OTHER
+        self._known.add(name)
+        return name
+
+
 class ApiMetrics:
-    def __init__(self) -> None:
+    def __init__(self, *, max_operation_names: int = DEFAULT_MAX_OPERATION_NAMES) -> None:
+        self.operation_names = OperationNames(max_operation_names)
         self.registry = CollectorRegistry()
         self.operations = Counter(
             "weir_graphql_operations_total",
@@ -40,15 +70,13 @@ class ApiMetrics:
                 started = time.perf_counter()
                 yield
                 context = self.execution_context
-                name = context.operation_name or "anonymous"
+                name = metrics.operation_names.label(context.operation_name or None)
                 try:
                     kind = context.operation_type.value
                 except Exception:  # the document did not parse: no operation type
                     kind = "invalid"
                 result = context.result
                 outcome = "error" if result is not None and getattr(result, "errors", None) else "ok"
-                # Names come from clients: cap their length so labels cannot explode.
-                name = name[:64]
                 metrics.operations.labels(name, kind, outcome).inc()
                 metrics.latency.labels(name, kind).observe(time.perf_counter() - started)
 

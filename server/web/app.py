@@ -166,7 +166,7 @@ async def _start_background(settings: Settings, services: Services) -> _Backgrou
 
 def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
     """The API app. The database is opened (and closed) by its lifespan."""
-    metrics = ApiMetrics()
+    metrics = ApiMetrics(max_operation_names=settings.metrics_max_operations)
     key_ring = load_key_ring(settings)
     services = Services(
         settings=settings, bus=bus or build_event_bus(settings.redis_url), key_ring=key_ring

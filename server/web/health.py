@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -41,6 +42,19 @@ async def readyz(request: Request) -> Response:
                         status_code=200 if ready else 503)
 
 
+def _metrics_allowed(request: Request, token: str) -> bool:
+    scheme, _, value = (request.headers.get("authorization") or "").partition(" ")
+    # Constant time, on bytes: the comparison must not tell how much of a guess was right.
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        value.strip().encode("utf-8", "surrogatepass"), token.encode("utf-8", "surrogatepass"))
+
+
 async def metrics(request: Request) -> Response:
-    registry = request.app.state.runtime.metrics.registry
+    runtime = request.app.state.runtime
+    token = runtime.settings.metrics_token
+    if token is not None and not _metrics_allowed(request, token.reveal()):
+        return JSONResponse({"error": "send the metrics token as Authorization: Bearer <token>",
+                             "code": "UNAUTHENTICATED"}, status_code=401,
+                            headers={"WWW-Authenticate": 'Bearer realm="weir-metrics"'})
+    registry = runtime.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -37,6 +37,72 @@ async def test_metrics_count_operations_by_name(tenant):
     assert 'weir_http_requests_total{route="/graphql",status="200"}' in text
 
 
+async def test_metrics_give_only_the_first_names_a_label_of_their_own(settings):
+    from tests.conftest import client_for, make_tenant
+
+    async with client_for(settings.replace(metrics_max_operations=2)) as http:
+        tenant = await make_tenant(http, "Acme")
+        for name in ("First", "Second", "Third", "First", "Fourth"):
+            await tenant.data(f"query {name} {{ viewer {{ organization {{ id }} }} }}")
+        text = (await http.get("/metrics")).text
+    counts = _operation_counts(text)
+    assert counts == {"First": 2.0, "Second": 1.0, "other": 2.0}
+
+
+async def test_metrics_count_malformed_or_long_names_as_other(tenant):
+    long_name = "Q" * 65  # a valid GraphQL name, but longer than a label may be
+    await tenant.data(f"query {long_name} {{ viewer {{ organization {{ id }} }} }}")
+    await tenant.data(f"query {'Q' * 64} {{ viewer {{ organization {{ id }} }} }}")
+    # A name the document does not have: the request fails, and the label is still bounded.
+    await tenant.http.post("/graphql", json={"query": "{ viewer { id } }",
+                                             "operationName": "x\u00e9\n" * 30},
+                           headers={"Authorization": f"Bearer {tenant.key}"})
+    counts = _operation_counts((await tenant.http.get("/metrics")).text)
+    assert counts.pop("Q" * 64) == 1.0
+    assert set(counts) == {"other"}, counts
+
+
+def _operation_counts(text: str) -> dict[str, float]:
+    """``weir_graphql_operations_total`` summed by operation label."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    counts: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name == "weir_graphql_operations":
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    name = sample.labels["operation"]
+                    counts[name] = counts.get(name, 0.0) + sample.value
+    return counts
+
+
+async def test_metrics_require_the_token_when_one_is_set(settings):
+    from server.config import Secret
+    from tests.conftest import client_for
+
+    async with client_for(settings.replace(metrics_token=Secret("m3trics-t0ken"))) as http:
+        missing = await http.get("/metrics")
+        wrong = await http.get("/metrics", headers={"Authorization": "Bearer m3trics-t0ke"})
+        basic = await http.get("/metrics", headers={"Authorization": "Basic m3trics-t0ken"})
+        right = await http.get("/metrics", headers={"Authorization": "Bearer m3trics-t0ken"})
+    for refused in (missing, wrong, basic):
+        assert refused.status_code == 401
+        assert refused.headers["www-authenticate"].startswith("Bearer")
+        assert refused.json()["code"] == "UNAUTHENTICATED"
+        assert "weir_http_requests_total" not in refused.text
+    assert right.status_code == 200 and "weir_http_requests_total" in right.text
+
+
+def test_metrics_settings_are_read_from_the_environment():
+    from server.config import Secret, Settings
+
+    settings = Settings.from_env({"WEIR_METRICS_TOKEN": "abc", "WEIR_METRICS_MAX_OPERATIONS": "7"})
+    assert settings.metrics_token == Secret("abc") and settings.metrics_max_operations == 7
+    assert "abc" not in repr(settings)
+    defaults = Settings.from_env({})
+    assert defaults.metrics_token is None and defaults.metrics_max_operations == 100
+
+
 def test_json_logs_are_one_object_per_line_with_the_request_id():
     from server.logs import request_id_var
 
