@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from strawberry.extensions import SchemaExtension
 
-
 # The label of operations whose name is not given its own: past the limit, or not a GraphQL name.
 OTHER = "other"
 DEFAULT_MAX_OPERATION_NAMES = 100
