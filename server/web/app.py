@@ -30,7 +30,7 @@ from server.db import close_database, open_database
 from server.events import EventBus, build_event_bus
 from server.logs import request_id_var
 from server.vault import verify_key_ring
-from server.web import health, widget
+from server.web import graphiql, health, widget
 from server.web.graphql import GraphQLHTTP, GraphQLWebSocket
 from server.webhooks.delivery import run_dispatcher
 
@@ -97,7 +97,8 @@ def _route_label(path: str) -> str:
     """A bounded label for metrics: the first path segment only (never ids or tokens)."""
     first = path.strip("/").split("/", 1)[0]
     return "/" + first if first in {
-        "graphql", "connect", "oauth", "widget", "logos", "healthz", "readyz", "metrics"
+        "graphql", "graphiql", "connect", "oauth", "widget", "logos", "healthz", "readyz",
+        "metrics",
     } else "/other"
 
 
@@ -203,6 +204,7 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
         # Every method reaches the handler, so each answer has a GraphQL-shaped body (405s too).
         Route("/graphql", GraphQLHTTP(services, schema), methods=None),
         WebSocketRoute("/graphql", GraphQLWebSocket(services, schema)),
+        Route("/graphiql/{name:str}", graphiql.asset),
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
         Route("/metrics", health.metrics),

@@ -26,8 +26,7 @@ from graphql import (
 )
 from graphql.error import GraphQLError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from strawberry.http.ides import get_graphql_ide_html
+from starlette.responses import Response
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
@@ -39,6 +38,7 @@ from server.errors import Unauthenticated
 from server.logs import request_id_var
 from server.orgs.api_keys import authenticate
 from server.scope import Scope
+from server.web import graphiql
 from server.web.ws_protocol import GraphQLTransportWS
 
 log = logging.getLogger("weir.graphql")
@@ -106,7 +106,6 @@ class GraphQLHTTP:
     def __init__(self, services: Services, schema: Any) -> None:
         self.services = services
         self.schema = schema
-        self._ide_html = get_graphql_ide_html(graphql_ide="graphiql")
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """As an ASGI app the route takes every method, so even a 405 is GraphQL-shaped."""
@@ -118,7 +117,7 @@ class GraphQLHTTP:
         try:
             if request.method == "GET" and _wants_ide(request):
                 if self.services.settings.graphiql:
-                    return HTMLResponse(self._ide_html)
+                    return graphiql.page()  # served from Weir itself, never a CDN
                 raise _RequestError(406, "GraphiQL is disabled in production; send a GraphQL request")
             if request.method not in ("GET", "POST"):
                 raise _RequestError(405, f"{request.method} is not allowed on /graphql: use GET "
