@@ -25,7 +25,7 @@ from graphql import (
     parse,
 )
 from graphql.error import GraphQLError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.execution import PreExecutionError
@@ -120,7 +120,7 @@ class GraphQLHTTP:
                     return graphiql.page()  # served from Weir itself, never a CDN
                 raise _RequestError(406, "GraphiQL is disabled in production; send a GraphQL request")
             if request.method not in ("GET", "POST"):
-                raise _RequestError(405, f"{request.method} is not allowed on /graphql: use GET "
+                raise _RequestError(405, f"{request.method[:32]} is not allowed on /graphql: use GET "
                                     "or POST", code="METHOD_NOT_ALLOWED",
                                     headers={"Allow": "GET, POST"})
             negotiated = _negotiate(request.headers.get("accept"))
@@ -134,6 +134,8 @@ class GraphQLHTTP:
             return await self._execute(request, params, scope, media)
         except _RequestError as exc:
             return self._respond(error_body(exc.message, exc.code), exc.status, media, exc.headers)
+        except ClientDisconnect:
+            raise  # nobody is left to answer, and it is no bug
         except Exception:
             # A bug, not the client's doing: the client gets only the request id (never the
             # exception's text, which can hold a host, a query or a secret); the log gets both.
