@@ -26,7 +26,7 @@ from server.pagination import Page, paginate
 from server.scope import Scope
 from server.syncs.hashing import new_salt
 from server.syncs.models import EltSync, SourceStream, SyncRun
-from server.syncs.schedule import cron_error, next_run_after, timezone_error
+from server.syncs.schedule import cron_error, next_run_after, schedule_error, timezone_error
 from server.syncs.settings import (
     SALT_KEY,
     connector_settings,
@@ -275,6 +275,10 @@ async def update_sync(*, scope: Scope, settings: Settings, bus: EventBus | None,
     if changes.schema_change_policy is not UNSET:
         sync.schema_change_policy = changes.schema_change_policy
     if sync.enabled:
+        # The new half of a schedule is checked above; the stored half may predate the checks.
+        problem = schedule_error(sync.sync_interval, sync.timezone)
+        if problem is not None:
+            raise ValidationFailed.field(f"input.{problem.field}", problem.message)
         sync.next_run_at = next_run_after(sync.sync_interval, sync.timezone, utcnow())
     await _save_updated(sync)
     if bus is not None:
@@ -334,6 +338,10 @@ async def set_enabled(*, scope: Scope, bus: EventBus | None, sync_id: str,
     sync = await get_sync(scope=scope, sync_id=sync_id)
     if enabled and not await SourceStream.filter(sync_id=sync.id).exists():
         raise ValidationFailed.field("id", "the sync has no source streams; add some first")
+    problem = schedule_error(sync.sync_interval, sync.timezone) if enabled else None
+    if problem is not None:
+        raise ValidationFailed.field("id", f"the sync's {problem.field} {problem.message}; "
+                                           "set a valid one with updateEltSync first")
     sync.enabled = enabled
     sync.next_run_at = (next_run_after(sync.sync_interval, sync.timezone, utcnow())
                         if enabled else None)
