@@ -126,6 +126,10 @@ def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
         ))
         print(f"re-encrypted {counts.rotated} secret(s) with key {ring.primary_key_id!r}; "
               f"{counts.already_current} already used it")
+        if counts.remaining:
+            print(f"{counts.remaining} secret(s) were rewritten with an older key meanwhile; "
+                  "run the rotation again before dropping any key", file=sys.stderr)
+            return 1
         return 0
 
     async def body() -> int:

@@ -267,8 +267,6 @@ async def update_sync(*, scope: Scope, settings: Settings, bus: EventBus | None,
     if changes.destination_schema is not UNSET:
         await _check_schema_free(scope, changes.destination_schema, sync.id)
         sync.destination_schema = changes.destination_schema
-    if changes.settings is not UNSET:
-        sync.settings = {**changes.settings, **reserved_settings(sync.settings)}
     if changes.sync_interval is not UNSET:
         sync.sync_interval = changes.sync_interval
     sync.timezone = timezone
@@ -280,7 +278,19 @@ async def update_sync(*, scope: Scope, settings: Settings, bus: EventBus | None,
         if problem is not None:
             raise ValidationFailed.field(f"input.{problem.field}", problem.message)
         sync.next_run_at = next_run_after(sync.sync_interval, sync.timezone, utcnow())
-    await _save_updated(sync)
+    # Only the fields this changes: a whole-row save would write back the hash salt as read
+    # above, undoing a key rotation that re-sealed it meanwhile.
+    fields = ["destination_schema", "sync_interval", "timezone", "schema_change_policy",
+              "next_run_at", "updated_at"]
+    async with in_transaction():
+        if changes.settings is not UNSET:
+            # Weir's reserved keys (the salt) as stored now, under a row lock.
+            fresh = await EltSync.filter(id=sync.id).select_for_update().values_list(
+                "settings", flat=True)
+            stored = fresh[0] if fresh else sync.settings
+            sync.settings = {**changes.settings, **reserved_settings(stored)}
+            fields.append("settings")
+        await _save_updated(sync, update_fields=fields)
     if bus is not None:
         await publish_sync(bus=bus, sync=sync, kind="updated")
     return sync
@@ -345,7 +355,7 @@ async def set_enabled(*, scope: Scope, bus: EventBus | None, sync_id: str,
     sync.enabled = enabled
     sync.next_run_at = (next_run_after(sync.sync_interval, sync.timezone, utcnow())
                         if enabled else None)
-    await _save_updated(sync)
+    await _save_updated(sync, update_fields=["enabled", "next_run_at", "updated_at"])
     if bus is not None:
         await publish_sync(bus=bus, sync=sync, kind="updated")
     return sync
