@@ -112,3 +112,11 @@ def test_the_readme_documents_every_variable():
     names = {name for name in names if not name.endswith("_")}
     missing = sorted(name for name in names if f"`{name}`" not in readme)
     assert not missing, f"add these to the README's configuration table: {missing}"
+
+
+def test_credential_check_limits_are_on_by_default_and_configurable():
+    assert (Settings().checks_per_minute, Settings().checks_reuse_seconds) == (10, 5.0)
+    tuned = Settings.from_env({"WEIR_CHECKS_PER_MINUTE": "0", "WEIR_CHECKS_REUSE_SECONDS": "0"})
+    assert (tuned.checks_per_minute, tuned.checks_reuse_seconds) == (0, 0.0)
+    with pytest.raises(ConfigError, match="WEIR_CHECKS_PER_MINUTE: must be >= 0"):
+        Settings.from_env({"WEIR_CHECKS_PER_MINUTE": "-1"})
