@@ -292,6 +292,9 @@ class _Reader:
         for item in (part.strip().rstrip("/") for part in value.split(",")):
             if not item:
                 continue
+            # urlsplit drops tabs and newlines: check the raw text, which becomes a header.
+            if any(ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f for c in item):
+                raise ConfigError(f"{name}: {item!r} contains a control character")
             parts = urlsplit(_check_url(name, item, ("http", "https")))
             if parts.path or parts.query:
                 raise ConfigError(f"{name}: {item!r} is not an origin (scheme://host[:port])")

@@ -52,6 +52,8 @@ def test_reads_every_documented_variable():
         ("WEIR_LOG_FORMAT", "xml", "WEIR_LOG_FORMAT: unknown option 'xml'"),
         ("WEIR_GRAPHQL_INTROSPECTION", "maybe", "WEIR_GRAPHQL_INTROSPECTION: expected true or false"),
         ("WEIR_PUBLIC_URL", "weir.example.com", "WEIR_PUBLIC_URL: unsupported URL scheme"),
+        ("WEIR_CORS_ORIGINS", "https://a.example\tb", "WEIR_CORS_ORIGINS: 'https://a.example\\tb' "
+         "contains a control character"),
     ],
 )
 def test_a_bad_value_names_its_variable(variable, value, expected):
