@@ -1,4 +1,4 @@
-"""The ``weir`` command: serve, migrate, init, keys, schema, worker, scheduler, demo."""
+"""The ``weir`` command: serve, migrate, init, orgs, keys, schema, worker, scheduler, demo."""
 
 from __future__ import annotations
 
@@ -48,13 +48,18 @@ def _print_bootstrap(result: Any, settings: Settings) -> None:
 def cmd_init(settings: Settings, args: argparse.Namespace) -> int:
     from server.crypto import load_key_ring
     from server.db import migrate
+    from server.errors import ValidationFailed
     from server.orgs.bootstrap import initialise
 
     load_key_ring(settings)  # the embedded default generates its key file here, once
     _run(lambda: migrate(settings))
-    result = _run(lambda: _with_database(
-        settings, lambda: initialise(organization_name=args.organization)
-    ))
+    try:
+        result = _run(lambda: _with_database(
+            settings, lambda: initialise(organization_name=args.organization)
+        ))
+    except ValidationFailed as exc:
+        print(f"weir: --{exc.message}", file=sys.stderr)
+        return 1
     if result is None:
         print("Weir is already initialised; create more keys with: weir keys create --name NAME")
         return 0
@@ -121,14 +126,31 @@ def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
         ))
         print(f"re-encrypted {counts.rotated} secret(s) with key {ring.primary_key_id!r}; "
               f"{counts.already_current} already used it")
+        if counts.remaining:
+            print(f"{counts.remaining} secret(s) were rewritten with an older key meanwhile; "
+                  "run the rotation again before dropping any key", file=sys.stderr)
+            return 1
         return 0
 
     async def body() -> int:
         if args.keys_command == "create":
-            organization = await Organization.all().order_by("id").first()
-            if organization is None:
-                print("Weir is not initialised yet: run 'weir init' first", file=sys.stderr)
+            organizations = Organization.all()
+            if args.organization:
+                organizations = organizations.filter(id=args.organization)
+            # Tortoise validates max_length inside filters: a longer id matches nothing.
+            too_long = len(args.organization or "") > 32
+            found = [] if too_long else await organizations.order_by("id").limit(2)
+            if not found:
+                print(f"organization {args.organization!r} not found (see: weir orgs list)"
+                      if args.organization else
+                      "Weir is not initialised yet: run 'weir init' first", file=sys.stderr)
                 return 1
+            if len(found) > 1:
+                # Several tenants: a key must never land in one by accident.
+                print("there are several organizations: choose one with --organization ID "
+                      "(see: weir orgs list)", file=sys.stderr)
+                return 1
+            organization = found[0]
             created = await api_keys.create_api_key(
                 organization_id=organization.id, name=args.name, workspace_id=args.workspace
             )
@@ -154,6 +176,31 @@ def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
     try:
         return _run(lambda: _with_database(settings, body))
     except NotFound as exc:
+        print(f"weir: {exc.message}", file=sys.stderr)
+        return 1
+
+
+def cmd_orgs(settings: Settings, args: argparse.Namespace) -> int:
+    from server.errors import ValidationFailed
+    from server.orgs.bootstrap import create_organization, list_organizations
+
+    async def body() -> int:
+        if args.orgs_command == "create":
+            result = await create_organization(name=args.name)
+            print(f"created organization {result.organization.name} ({result.organization.id})")
+            print(f"  workspace:    {result.workspace.name} ({result.workspace.id})")
+            print(f"  API key:      {result.key.secret}")
+            print("  Keep the key somewhere safe: it is shown only this once.")
+            return 0
+        print(f"{'ID':<32} {'CREATED':<26} NAME")
+        for organization in await list_organizations():
+            created = organization.created_at.isoformat(timespec="seconds")
+            print(f"{organization.id:<32} {created:<26} {organization.name}")
+        return 0
+
+    try:
+        return int(_run(lambda: _with_database(settings, body)))
+    except ValidationFailed as exc:
         print(f"weir: {exc.message}", file=sys.stderr)
         return 1
 
@@ -223,6 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     create = key_commands.add_parser("create", help="create an API key (shown once)")
     create.add_argument("--name", required=True, help="what the key is for")
     create.add_argument("--workspace", help="restrict the key to this workspace id")
+    create.add_argument("--organization",
+                        help="the organization's id (required when there are several)")
     key_commands.add_parser("list", help="list API keys (never their secrets)")
     revoke = key_commands.add_parser("revoke", help="revoke an API key")
     revoke.add_argument("key", help="the key's id or visible prefix")
@@ -235,6 +284,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("--key-id", default="k1")
     keys.set_defaults(handler=cmd_keys)
+
+    orgs = commands.add_parser("orgs", help="manage organizations (tenants)")
+    org_commands = orgs.add_subparsers(dest="orgs_command", required=True, metavar="ACTION")
+    org_create = org_commands.add_parser(
+        "create", help="create an organization with a default workspace and a first API key "
+                       "(the key is shown once)")
+    org_create.add_argument("name", help="the organization's name")
+    org_commands.add_parser("list", help="list organizations (ids, names, creation times)")
+    orgs.set_defaults(handler=cmd_orgs)
 
     schema = commands.add_parser("schema", help="print the GraphQL SDL")
     schema.add_argument("--check", metavar="FILE", help="fail if FILE differs from the code")

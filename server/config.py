@@ -97,6 +97,11 @@ class Settings:
     webhooks_rotation_grace_seconds: int = 24 * 3600
     webhooks_poll_seconds: float = 2.0
     webhooks_retention_days: int = 30
+    # Credential checks (testConnection, submitCredentials), per connection or connect session:
+    # concurrent checks share one, a result is reused this many seconds for the same
+    # credentials (0: never), and each may start this many checks a minute (0: no budget).
+    checks_reuse_seconds: float = 5.0
+    checks_per_minute: int = 10
 
     # -- derived values -------------------------------------------------------------------
 
@@ -211,6 +216,10 @@ class Settings:
             webhooks_poll_seconds=reader.integer("WEIR_WEBHOOKS_POLL_SECONDS", 2),
             webhooks_retention_days=reader.integer("WEIR_WEBHOOKS_RETENTION_DAYS",
                                                    cls.webhooks_retention_days),
+            checks_reuse_seconds=reader.number("WEIR_CHECKS_REUSE_SECONDS",
+                                               cls.checks_reuse_seconds, minimum=0),
+            checks_per_minute=reader.integer("WEIR_CHECKS_PER_MINUTE", cls.checks_per_minute,
+                                             minimum=0),
         )
         reader.warn_unknown()
         if settings.run_stale_seconds < 2 * settings.run_heartbeat_seconds:
@@ -300,6 +309,9 @@ class _Reader:
         for item in (part.strip().rstrip("/") for part in value.split(",")):
             if not item:
                 continue
+            # urlsplit drops tabs and newlines: check the raw text, which becomes a header.
+            if any(ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f for c in item):
+                raise ConfigError(f"{name}: {item!r} contains a control character")
             parts = urlsplit(_check_url(name, item, ("http", "https")))
             if parts.path or parts.query:
                 raise ConfigError(f"{name}: {item!r} is not an origin (scheme://host[:port])")

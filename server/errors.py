@@ -88,6 +88,15 @@ class ConnectionRequired(WeirError):
 class RateLimited(WeirError):
     code = "RATE_LIMITED"
 
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  # whole seconds until a retry can succeed
+
+    def extensions(self) -> dict[str, object]:
+        if self.retry_after is None:
+            return {"code": self.code}
+        return {"code": self.code, "retryAfter": self.retry_after}
+
 
 class CheckFailed(WeirError):
     code = "CHECK_FAILED"

@@ -10,6 +10,8 @@ from server.errors import FieldError
 
 _HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _HOST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+# C0 controls, DEL and C1 controls.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def _valid_host(host: str) -> bool:
@@ -36,6 +38,9 @@ def normalize_color(value: str) -> str:
 
 
 def check_http_url(field: str, value: str) -> FieldError | None:
+    problem = control_character_error(field, value)
+    if problem:
+        return problem
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 -- raises on a bad port
@@ -54,7 +59,8 @@ def check_origin(field: str, value: str) -> FieldError | None:
     """An origin is exactly ``scheme://host[:port]``: no path, query, fragment or credentials."""
     problem = check_http_url(field, value)
     if problem:
-        return FieldError(field, f"{value!r} is not an origin like https://app.example.com")
+        return problem if control_character_error(field, value) else FieldError(
+            field, f"{value!r} is not an origin like https://app.example.com")
     parts = urlsplit(value)
     if parts.path or parts.query or parts.fragment or parts.username or parts.password:
         return FieldError(field, f"{value!r} is not an origin: use scheme://host[:port] only")
@@ -68,6 +74,24 @@ def check_redirect_uri(field: str, value: str) -> FieldError | None:
     if urlsplit(value).fragment:
         return FieldError(field, f"{value!r} must not contain a fragment")
     return None
+
+
+def control_character_error(field: str, value: str) -> FieldError | None:
+    """A C0 or C1 control character or DEL (CR, LF, TAB, NUL...) has no place in a URL, an
+    origin or a name: in a response header it splits the header, and ``urlsplit`` silently drops
+    tabs and newlines, so a check of the parsed URL alone would pass the raw value through."""
+    found = _CONTROL.search(value)
+    if found is None:
+        return None
+    return FieldError(field, f"must not contain control characters "
+                             f"(U+{ord(found.group()):04X} at position {found.start()})")
+
+
+def check_plain_text(field: str, value: str, *, max_length: int,
+                     required: bool = True) -> FieldError | None:
+    """``check_text`` that also refuses control characters (a name shown on pages and lists)."""
+    return check_text(field, value, max_length=max_length, required=required) or (
+        control_character_error(field, value))
 
 
 def check_text(field: str, value: str, *, max_length: int, required: bool = True) -> FieldError | None:

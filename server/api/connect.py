@@ -268,6 +268,7 @@ class ConnectMutation:
             scope=info.context.scope, settings=info.context.settings,
             key_ring=info.context.services.key_ring, credentials=input.credentials,
             integration_name=input.integration_name, auth_type=input.auth_type,
+            limiter=info.context.services.check_limiter,
             http=http_client(info.context.services), bus=info.context.bus)
         return ConnectSessionState.from_model(row)
 

@@ -282,7 +282,8 @@ class ConnectionsMutation:
         services = info.context.services
         outcome = await service.check_connection(
             scope=info.context.scope, key_ring=services.key_ring, settings=services.settings,
-            connection_id=str(id), http=services.extras.get(HTTP_CLIENT), bus=services.bus,
+            connection_id=str(id), limiter=services.check_limiter,
+            http=services.extras.get(HTTP_CLIENT), bus=services.bus,
         )
         return TestConnectionPayload(ok=outcome.ok, message=outcome.message,
                                      connection=ConnectionNode.from_model(outcome.connection))

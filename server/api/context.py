@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server.config import Settings
+from server.connections.check_limits import CheckLimiter
 from server.crypto import KeyRing
 from server.events import EventBus
 from server.scope import Scope
@@ -19,6 +20,14 @@ class Services:
     bus: EventBus
     key_ring: KeyRing
     extras: dict[str, Any] = field(default_factory=dict)
+    # Credential checks per connection and connect session (built from settings if not given).
+    check_limiter: CheckLimiter = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.check_limiter is None and self.settings is not None:
+            self.check_limiter = CheckLimiter(
+                per_minute=self.settings.checks_per_minute,
+                reuse_seconds=self.settings.checks_reuse_seconds)
 
 
 @dataclass

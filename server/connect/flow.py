@@ -25,6 +25,7 @@ from server.connect.service import (
     transition,
 )
 from server.connections import service as connections
+from server.connections.check_limits import CheckLimiter
 from server.crypto import KeyRing
 from server.errors import CheckFailed, Conflict, FieldError, ValidationFailed
 from server.events import EventBus
@@ -62,9 +63,12 @@ def _form_auth_type(auth_types: tuple[str, ...], requested: str | None) -> str:
 async def submit_credentials(
     *, scope: Scope, settings: Settings, key_ring: KeyRing, credentials: dict[str, Any],
     integration_name: str | None = None, auth_type: str | None = None,
-    http: httpx.AsyncClient | None = None, bus: EventBus | None = None,
+    limiter: CheckLimiter, http: httpx.AsyncClient | None = None, bus: EventBus | None = None,
 ) -> ConnectSession:
-    """Check and store the credentials typed on the page; the session is then ``COMPLETED``."""
+    """Check and store the credentials typed on the page; the session is then ``COMPLETED``.
+
+    Each submission checks the credentials with the provider, so the session has a budget of
+    checks a minute (a connect token retrying a form in a loop is ``RATE_LIMITED``)."""
     session = await own_session(scope=scope, bus=bus)
     if integration_name is not None and (
         integration_name != session.integration_name or session.status != "CONNECTING"
@@ -77,6 +81,8 @@ async def submit_credentials(
     chosen = _form_auth_type(spec.auth_types, auth_type)
     if not isinstance(credentials, dict):
         raise ValidationFailed.field("input.credentials", "must be an object")
+    # Not shared between concurrent submissions: each may carry different credentials.
+    limiter.spend(f"connect_session:{session.id}")
     try:
         connection = await store_credentials(
             session=session, settings=settings, key_ring=key_ring, auth_type=chosen,

@@ -23,13 +23,17 @@ from server.connect import service as sessions
 from server.connect.models import ConnectSession
 from server.connectors.registry import get_connector
 from server.orgs.models import Workspace
+from server.validation import check_origin
 
 MODES = ("modal", "inline", "popup", "redirect", "page")
 ASSET_VERSION = "v1"
 
 
 def _csp(frame_ancestors: list[str]) -> str:
-    ancestors = " ".join(frame_ancestors) if frame_ancestors else "'none'"
+    # Origins are checked at input; one stored before that check (a CR, LF or space in it)
+    # must still never split this header or add a source expression.
+    clean = [origin for origin in frame_ancestors if check_origin("", origin) is None]
+    ancestors = " ".join(clean) if clean else "'none'"
     return ("default-src 'none'; script-src 'self'; style-src 'self'; "
             "img-src 'self' https: http: data:; connect-src 'self'; form-action 'self'; "
             f"base-uri 'none'; frame-ancestors {ancestors}")

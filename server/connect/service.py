@@ -39,7 +39,7 @@ from server.integrations.models import WorkspaceIntegration
 from server.orgs import service as orgs
 from server.orgs.models import EndUser, Workspace
 from server.scope import Scope
-from server.validation import check_text
+from server.validation import check_redirect_uri, check_text
 from server.webhooks.outbox import record_connect_session
 
 TOKEN_PREFIX = "weir_ct_"
@@ -189,9 +189,13 @@ async def create_connect_session(
         check_text("input.externalId", external_id, max_length=255)
         if external_id is not None else None,
     ]
-    if redirect_uri is not None and redirect_uri not in (workspace.allowed_redirect_uris or []):
-        problems.append(FieldError("input.redirectUri",
-                                   "must be exactly one of the workspace's allowedRedirectUris"))
+    if redirect_uri is not None:
+        # A URI that becomes a Location: reject control characters by name before the
+        # allow-list check, which would only say "not allowed".
+        problems.append(check_redirect_uri("input.redirectUri", redirect_uri)
+                        or (None if redirect_uri in (workspace.allowed_redirect_uris or [])
+                            else FieldError("input.redirectUri", "must be exactly one of the "
+                                            "workspace's allowedRedirectUris")))
     reconnect = None
     if reconnect_connection_id:
         reconnect = await connections.get_connection(scope=scope,
@@ -292,6 +296,8 @@ def redirect_target(session: ConnectSession) -> str | None:
     """Where the redirect flow sends the browser back: ``redirectUri?connection_id=...``."""
     if not session.redirect_uri or session.status not in ("COMPLETED", "FAILED", "EXPIRED"):
         return None
+    if check_redirect_uri("", session.redirect_uri) is not None:
+        return None  # stored before input was checked for control characters: never follow it
     params = {"session_id": session.id}
     if session.status == "COMPLETED":
         params["connection_id"] = session.connection_id

@@ -22,6 +22,7 @@ from jsonschema.exceptions import ValidationError
 
 from server.connectors.base import ConnectorSpec
 from server.errors import FieldError, ValidationFailed
+from server.validation import control_character_error
 
 OAUTH_TYPES = ("OAUTH2", "PLATFORM_OAUTH2")
 MASK = "****"
@@ -172,7 +173,7 @@ def normalize(spec: ConnectorSpec, auth_type: str, credentials: dict[str, Any],
     naming every bad field."""
     problems: list[FieldError] = []
 
-    def text(name: str, path: str, required: bool = True) -> str | None:
+    def text(name: str, path: str, required: bool = True, header: bool = False) -> str | None:
         value = credentials.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
@@ -183,16 +184,24 @@ def normalize(spec: ConnectorSpec, auth_type: str, credentials: dict[str, Any],
             return None
         if len(value) > MAX_SECRET_LENGTH:
             problems.append(FieldError(path, f"must be at most {MAX_SECRET_LENGTH} characters"))
+        if header:
+            # Sent as an Authorization header: a CR or LF would split it (and httpx would
+            # refuse it only at call time, as an internal error).
+            problem = control_character_error(path, value)
+            if problem:
+                problems.append(problem)
         return value
 
     if auth_type == "NONE":
         return {}
     if auth_type == "SECRET_TEXT":
-        result: dict[str, Any] = {"secret_text": text("secret_text", f"{prefix}.secretText")}
+        result: dict[str, Any] = {"secret_text": text("secret_text", f"{prefix}.secretText",
+                                                     header=True)}
     elif auth_type in OAUTH_TYPES:
         result = {
-            "access_token": text("access_token", f"{prefix}.accessToken"),
-            "refresh_token": text("refresh_token", f"{prefix}.refreshToken", required=False),
+            "access_token": text("access_token", f"{prefix}.accessToken", header=True),
+            "refresh_token": text("refresh_token", f"{prefix}.refreshToken", required=False,
+                                  header=True),
             "expires_at": _expires_text(credentials.get("expires_at")),
             "token_type": credentials.get("token_type") or "Bearer",
             "scope": credentials.get("scope"),

@@ -22,6 +22,7 @@ from tortoise.transactions import in_transaction
 from server import ids
 from server.config import Settings
 from server.connections import credentials as creds
+from server.connections.check_limits import CheckLimiter
 from server.connections.checks import (  # connector_context is part of this module's interface
     connector_context,  # noqa: F401
     run_check,
@@ -377,10 +378,26 @@ class CheckOutcome:
 
 
 async def check_connection(*, scope: Scope, key_ring: KeyRing, settings: Settings,
-                          connection_id: str, http: httpx.AsyncClient | None = None,
-                          bus: EventBus | None = None) -> CheckOutcome:
-    """Run the integration's check with the stored credentials and record the outcome."""
-    connection = await get_connection(scope=scope, connection_id=connection_id)
+                           connection_id: str, limiter: CheckLimiter,
+                           http: httpx.AsyncClient | None = None,
+                           bus: EventBus | None = None) -> CheckOutcome:
+    """Run the integration's check with the stored credentials and record the outcome.
+
+    Concurrent checks of one connection share one run, a result is reused for a few seconds,
+    and each connection has a budget of checks a minute (``server.connections.check_limits``):
+    a check opens a connection to the provider, and one request must not make Weir open thirty.
+    """
+    connection = await get_connection(scope=scope, connection_id=connection_id)  # this caller's
+    return await limiter.run(
+        f"connection:{connection.id}", lambda: _check_connection(
+            connection=connection, key_ring=key_ring, settings=settings, http=http, bus=bus),
+        # New credentials (a reconnect) are checked at once, never answered from before.
+        version=connection.credentials_encrypted or "")
+
+
+async def _check_connection(*, connection: Connection, key_ring: KeyRing, settings: Settings,
+                            http: httpx.AsyncClient | None, bus: EventBus | None
+                            ) -> CheckOutcome:
     spec = spec_of(connection.integration_name, field="id")
     values = load_credentials(key_ring=key_ring, connection=connection)
     result = await run_check(settings=settings, spec=spec, auth_type=connection.auth_type,

@@ -22,6 +22,7 @@ from server.validation import (
     check_color,
     check_http_url,
     check_origin,
+    check_plain_text,
     check_redirect_uri,
     check_text,
     normalize_color,
@@ -49,12 +50,12 @@ class WorkspaceChanges:
         problems: list[FieldError | None] = []
         values: dict[str, Any] = {}
         if self.name is not UNSET:
-            problems.append(check_text(f"{prefix}.name", self.name or "", max_length=200))
+            problems.append(check_plain_text(f"{prefix}.name", self.name or "", max_length=200))
             values["name"] = (self.name or "").strip()
         if self.display_name is not UNSET:
             if self.display_name is not None:
                 problems.append(
-                    check_text(f"{prefix}.displayName", self.display_name, max_length=200)
+                    check_plain_text(f"{prefix}.displayName", self.display_name, max_length=200)
                 )
             values["display_name"] = self.display_name
         if self.logo_url is not UNSET:

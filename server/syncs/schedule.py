@@ -9,6 +9,10 @@ moves it. On Postgres the candidates are also locked ``FOR UPDATE SKIP LOCKED`` 
 schedulers split the due syncs instead of queueing behind each other's locks. The next run time
 is computed from *now*, so a sync missed during downtime runs once, not once per missed slot.
 A sync whose previous run is still going gets a ``SKIPPED`` run in its history instead.
+A sync whose stored schedule cannot be evaluated (a cron that never matches a date, an unknown
+timezone: rows older than today's input checks, or edited by hand) is disabled in the same
+transaction with a ``FAILED`` run giving the reason, so one tenant's bad row never stops the
+scheduling of the others.
 
 ``recover_stale_runs`` finds RUNNING runs whose heartbeat stopped for
 ``settings.run_stale_seconds`` (their worker died, e.g. SIGKILL or a lost machine), fails them
@@ -24,10 +28,12 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import dataclass
+from dataclasses import field as default
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 from tortoise.transactions import in_transaction
 
 from server import ids
@@ -38,11 +44,13 @@ from server.events import EventBus
 from server.syncs import queue
 from server.syncs.models import EltSync, SyncRun
 from server.syncs.runner import schedule_retry
-from server.syncs.transitions import ACTIVE, move_run, run_events, utcnow
+from server.syncs.transitions import ACTIVE, move_run, publish_sync, run_events, utcnow
+from server.webhooks.outbox import record_elt_sync_updated, record_sync_run
 
 log = logging.getLogger("weir.scheduler")
 
 CLAIM_BATCH = 500
+INTERVAL_MAX_LENGTH = 120  # EltSync.sync_interval's column
 _GAPS_CHECKED = 50
 
 
@@ -57,19 +65,48 @@ def timezone_error(field: str, timezone: str) -> FieldError | None:
 def cron_error(field: str, expression: str, timezone: str,
                min_interval_seconds: int) -> FieldError | None:
     """Why ``expression`` is not an acceptable sync interval, or None."""
+    if len(expression) > INTERVAL_MAX_LENGTH:
+        return FieldError(field, f"must be at most {INTERVAL_MAX_LENGTH} characters")
     if len(expression.split()) != 5 or not croniter.is_valid(expression):
         return FieldError(field, f"{expression!r} is not a cron expression "
                                  "(five fields: minute hour day month weekday)")
     zone = ZoneInfo(timezone) if timezone_error("", timezone) is None else ZoneInfo("UTC")
-    times = croniter(expression, datetime.now(zone))
-    previous = times.get_next(datetime)
-    for _ in range(_GAPS_CHECKED):
-        current = times.get_next(datetime)
-        if (current - previous).total_seconds() < min_interval_seconds:
-            return FieldError(field, f"runs more often than the minimum interval of "
-                                     f"{min_interval_seconds} seconds")
-        previous = current
+    try:
+        times = croniter(expression, datetime.now(zone))
+        previous = times.get_next(datetime)
+        for _ in range(_GAPS_CHECKED):
+            current = times.get_next(datetime)
+            if (current - previous).total_seconds() < min_interval_seconds:
+                return FieldError(field, f"runs more often than the minimum interval of "
+                                         f"{min_interval_seconds} seconds")
+            previous = current
+    except CroniterBadDateError:
+        # Valid field by field, but no date matches (31 February, 31 April).
+        return FieldError(field, f"{expression!r} never matches a date (such as 31 February)")
+    except (ValueError, OverflowError) as exc:
+        return FieldError(field, f"{expression!r} cannot be evaluated: {exc}")
     return None
+
+
+def schedule_error(expression: str, timezone: str,
+                   moment: datetime | None = None) -> FieldError | None:
+    """Why a *stored* schedule gives no next run time (field ``syncInterval`` or ``timezone``),
+    or None. Rows may predate today's input checks, or be edited by hand."""
+    following = _next_or_problem(expression, timezone, moment or utcnow())
+    return following if isinstance(following, FieldError) else None
+
+
+def _next_or_problem(expression: str, timezone: str, moment: datetime) -> datetime | FieldError:
+    zone_problem = timezone_error("timezone", timezone)
+    if zone_problem is not None:
+        return zone_problem
+    try:
+        return next_run_after(expression, timezone, moment)
+    except CroniterBadDateError:
+        return FieldError("syncInterval", f"{expression!r} never matches a date")
+    except Exception as exc:  # noqa: BLE001 -- whatever fails here is this row's data, not ours
+        return FieldError("syncInterval", f"{expression!r} cannot be evaluated "
+                                          f"({type(exc).__name__})")
 
 
 def next_run_after(expression: str, timezone: str, moment: datetime) -> datetime:
@@ -87,8 +124,7 @@ async def create_run(*, sync: EltSync, trigger: str, full_refresh: bool = False,
     )
 
 
-async def _claim(sync: EltSync, now: datetime) -> bool:
-    following = next_run_after(sync.sync_interval, sync.timezone, now)
+async def _claim(sync: EltSync, following: datetime, now: datetime) -> bool:
     claimed = await EltSync.filter(id=sync.id, enabled=True, next_run_at__lte=now).update(
         next_run_at=following
     )
@@ -103,33 +139,85 @@ async def _start_claimed(sync: EltSync) -> SyncRun:
     return await create_run(sync=sync, trigger="SCHEDULE")
 
 
-async def _claim_batch(*, postgres: bool, now: datetime) -> tuple[list[SyncRun], int]:
-    """Claim up to ``CLAIM_BATCH`` due syncs in one transaction; return their runs and how many
-    candidates there were."""
+async def _disable_unschedulable(sync: EltSync, problem: FieldError,
+                                 now: datetime) -> SyncRun | None:
+    """Inside the claim's transaction: disable a sync whose stored schedule gives no next time
+    and record a FAILED run saying why (and its ``sync_run.failed`` and ``elt_sync.updated``
+    webhook events). Disabled, it stops being due, so it fails once, not on every tick; its
+    owner fixes the interval with ``updateEltSync`` and enables it again."""
+    disabled = await EltSync.filter(id=sync.id, enabled=True).update(
+        enabled=False, next_run_at=None, updated_at=now)
+    if not disabled:
+        return None
+    sync.enabled, sync.next_run_at, sync.updated_at = False, None, now
+    reason = (f"the schedule cannot be evaluated: {problem.field} {problem.message}; "
+              "the sync was disabled (set a valid schedule with updateEltSync, then enable it)")
+    run = await SyncRun.create(
+        id=ids.new_id("sync_run"), organization_id=sync.organization_id, sync_id=sync.id,
+        trigger="SCHEDULE", status="FAILED", error=reason, finished_at=now)
+    await record_sync_run(run, workspace_id=sync.workspace_id)
+    await record_elt_sync_updated(sync)
+    log.warning("sync %s of organization %s: %s", sync.id, sync.organization_id, reason)
+    return run
+
+
+@dataclass
+class _Claimed:
+    runs: list[SyncRun] = default(default_factory=list)
+    disabled: list[EltSync] = default(default_factory=list)
+    candidates: int = 0
+
+
+async def _claim_batch(*, postgres: bool, now: datetime) -> _Claimed:
+    """Claim up to ``CLAIM_BATCH`` due syncs in one transaction. A sync whose schedule cannot
+    be evaluated is disabled with a FAILED run instead, so it never stops the others."""
+    claimed = _Claimed()
     async with in_transaction():
         query = EltSync.filter(enabled=True, next_run_at__lte=now).order_by(
             "next_run_at").limit(CLAIM_BATCH)
-        if not postgres:  # one process (the embedded default): the conditional UPDATE suffices
-            due = await query
-            created = [await _start_claimed(sync) for sync in due if await _claim(sync, now)]
-            return created, len(due)
-        # Locked by this transaction, so every row is ours: one UPDATE per distinct schedule
-        # and one INSERT for all the runs, instead of three statements per sync.
-        due = await query.select_for_update(skip_locked=True)
-        if not due:
-            return [], 0
-        schedules: dict[tuple[str, str], list[str]] = defaultdict(list)
+        # Locked on Postgres by this transaction, so every row is ours. SQLite has one process
+        # (the embedded default): the conditional UPDATE of ``_claim`` suffices.
+        due = await (query.select_for_update(skip_locked=True) if postgres else query)
+        claimed.candidates = len(due)
+        schedules: dict[tuple[str, str], datetime | FieldError] = {}
+        runnable: list[EltSync] = []
         for sync in due:
-            schedules[(sync.sync_interval, sync.timezone)].append(sync.id)
-        for (expression, timezone), sync_ids in schedules.items():
-            await EltSync.filter(id__in=sync_ids).update(
-                next_run_at=next_run_after(expression, timezone, now))
+            key = (sync.sync_interval, sync.timezone)
+            if key not in schedules:
+                schedules[key] = _next_or_problem(*key, now)
+            following = schedules[key]
+            if isinstance(following, FieldError):
+                failed = await _disable_unschedulable(sync, following, now)
+                if failed is not None:
+                    claimed.runs.append(failed)
+                    claimed.disabled.append(sync)
+            else:
+                runnable.append(sync)
+        if not postgres:
+            for sync in runnable:
+                following = schedules[(sync.sync_interval, sync.timezone)]
+                assert isinstance(following, datetime)
+                if await _claim(sync, following, now):
+                    claimed.runs.append(await _start_claimed(sync))
+            return claimed
+        if not runnable:
+            return claimed
+        # One UPDATE per distinct schedule and one INSERT for all the runs, instead of three
+        # statements per sync.
+        by_schedule: dict[datetime, list[str]] = defaultdict(list)
+        for sync in runnable:
+            following = schedules[(sync.sync_interval, sync.timezone)]
+            assert isinstance(following, datetime)
+            by_schedule[following].append(sync.id)
+        for following, sync_ids in by_schedule.items():
+            await EltSync.filter(id__in=sync_ids).update(next_run_at=following)
         going = {sync_id: (run_id, status) for sync_id, run_id, status in await SyncRun.filter(
-            sync_id__in=[sync.id for sync in due], status__in=ACTIVE).values_list(
+            sync_id__in=[sync.id for sync in runnable], status__in=ACTIVE).values_list(
             "sync_id", "id", "status")}
-        created = [_new_run(sync, going.get(sync.id)) for sync in due]
+        created = [_new_run(sync, going.get(sync.id)) for sync in runnable]
         await SyncRun.bulk_create(created)
-    return created, len(due)
+        claimed.runs.extend(created)
+    return claimed
 
 
 def _new_run(sync: EltSync, going: tuple[str, str] | None) -> SyncRun:
@@ -159,20 +247,24 @@ async def _announce(bus: EventBus | None, runs: list[SyncRun],
 
 async def run_due_syncs(*, settings: Settings, bus: EventBus | None,
                         now: datetime | None = None) -> list[SyncRun]:
-    """Claim every due enabled sync, create its run and send it to the workers."""
+    """Claim every due enabled sync, create its run and send it to the workers; a sync whose
+    schedule cannot be evaluated gets a FAILED run and is disabled (both are returned)."""
     now = now or utcnow()
     postgres = is_postgres(settings.effective_database_url)
     created: list[SyncRun] = []
     while True:
-        batch, candidates = await _claim_batch(postgres=postgres, now=now)
-        if batch:
+        batch = await _claim_batch(postgres=postgres, now=now)
+        if batch.runs:
             # After each commit: publish, then hand the queued runs to the workers.
             workspaces = dict(await EltSync.filter(
-                id__in=[run.sync_id for run in batch]).values_list("id", "workspace_id"))
-            await _announce(bus, batch, workspaces)
-        created.extend(batch)
+                id__in=[run.sync_id for run in batch.runs]).values_list("id", "workspace_id"))
+            await _announce(bus, batch.runs, workspaces)
+        if bus is not None:
+            for sync in batch.disabled:
+                await publish_sync(bus=bus, sync=sync, kind="updated")
+        created.extend(batch.runs)
         # Fewer candidates than a batch: nothing else is due (or another scheduler holds it).
-        if candidates < CLAIM_BATCH:
+        if batch.candidates < CLAIM_BATCH:
             return created
 
 

@@ -26,7 +26,7 @@ from server.pagination import Page, paginate
 from server.scope import Scope
 from server.syncs.hashing import new_salt
 from server.syncs.models import EltSync, SourceStream, SyncRun
-from server.syncs.schedule import cron_error, next_run_after, timezone_error
+from server.syncs.schedule import cron_error, next_run_after, schedule_error, timezone_error
 from server.syncs.settings import (
     SALT_KEY,
     connector_settings,
@@ -267,16 +267,30 @@ async def update_sync(*, scope: Scope, settings: Settings, bus: EventBus | None,
     if changes.destination_schema is not UNSET:
         await _check_schema_free(scope, changes.destination_schema, sync.id)
         sync.destination_schema = changes.destination_schema
-    if changes.settings is not UNSET:
-        sync.settings = {**changes.settings, **reserved_settings(sync.settings)}
     if changes.sync_interval is not UNSET:
         sync.sync_interval = changes.sync_interval
     sync.timezone = timezone
     if changes.schema_change_policy is not UNSET:
         sync.schema_change_policy = changes.schema_change_policy
     if sync.enabled:
+        # The new half of a schedule is checked above; the stored half may predate the checks.
+        problem = schedule_error(sync.sync_interval, sync.timezone)
+        if problem is not None:
+            raise ValidationFailed.field(f"input.{problem.field}", problem.message)
         sync.next_run_at = next_run_after(sync.sync_interval, sync.timezone, utcnow())
-    await _save_updated(sync)
+    # Only the fields this changes: a whole-row save would write back the hash salt as read
+    # above, undoing a key rotation that re-sealed it meanwhile.
+    fields = ["destination_schema", "sync_interval", "timezone", "schema_change_policy",
+              "next_run_at", "updated_at"]
+    async with in_transaction():
+        if changes.settings is not UNSET:
+            # Weir's reserved keys (the salt) as stored now, under a row lock.
+            fresh = await EltSync.filter(id=sync.id).select_for_update().values_list(
+                "settings", flat=True)
+            stored = fresh[0] if fresh else sync.settings
+            sync.settings = {**changes.settings, **reserved_settings(stored)}
+            fields.append("settings")
+        await _save_updated(sync, update_fields=fields)
     if bus is not None:
         await publish_sync(bus=bus, sync=sync, kind="updated")
     return sync
@@ -334,10 +348,14 @@ async def set_enabled(*, scope: Scope, bus: EventBus | None, sync_id: str,
     sync = await get_sync(scope=scope, sync_id=sync_id)
     if enabled and not await SourceStream.filter(sync_id=sync.id).exists():
         raise ValidationFailed.field("id", "the sync has no source streams; add some first")
+    problem = schedule_error(sync.sync_interval, sync.timezone) if enabled else None
+    if problem is not None:
+        raise ValidationFailed.field("id", f"the sync's {problem.field} {problem.message}; "
+                                           "set a valid one with updateEltSync first")
     sync.enabled = enabled
     sync.next_run_at = (next_run_after(sync.sync_interval, sync.timezone, utcnow())
                         if enabled else None)
-    await _save_updated(sync)
+    await _save_updated(sync, update_fields=["enabled", "next_run_at", "updated_at"])
     if bus is not None:
         await publish_sync(bus=bus, sync=sync, kind="updated")
     return sync

@@ -8,6 +8,7 @@ import pytest
 
 from server.config import Settings
 from server.connections import service
+from server.connections.check_limits import CheckLimiter
 from server.connections.models import Connection
 from server.crypto import DecryptionError, KeyRing
 from server.errors import CheckFailed, Conflict, Forbidden, NotFound, ValidationFailed
@@ -224,7 +225,7 @@ async def test_check_connection_records_the_outcome(owner, key_ring, settings):
     async with mock_client() as http:
         outcome = await service.check_connection(scope=owner.scope, key_ring=key_ring,
                                                  settings=settings, connection_id=connection.id,
-                                                 http=http)
+                                                 limiter=CheckLimiter(per_minute=10), http=http)
 
     assert not outcome.ok
     stored = await Connection.get(id=connection.id)

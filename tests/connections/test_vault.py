@@ -106,7 +106,8 @@ async def test_rotation_leaves_a_row_rewritten_meanwhile_alone(owner, settings):
     await service.replace_credentials(key_ring=ring, connection=connection,
                                       credentials={"secret_text": "sk-fresh-secret-after-refresh"})
 
-    rotated, current = await vault._rotate_batch(Connection, "credentials_encrypted", stale, ring)
+    credentials = vault.EncryptedValue(Connection, "credentials_encrypted")
+    rotated, current = await vault._rotate_batch(credentials, stale, ring)
 
     assert (rotated, current) == (0, 1)
     stored = await Connection.get(id=connection.id)

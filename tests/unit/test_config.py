@@ -52,6 +52,8 @@ def test_reads_every_documented_variable():
         ("WEIR_LOG_FORMAT", "xml", "WEIR_LOG_FORMAT: unknown option 'xml'"),
         ("WEIR_GRAPHQL_INTROSPECTION", "maybe", "WEIR_GRAPHQL_INTROSPECTION: expected true or false"),
         ("WEIR_PUBLIC_URL", "weir.example.com", "WEIR_PUBLIC_URL: unsupported URL scheme"),
+        ("WEIR_CORS_ORIGINS", "https://a.example\tb", "WEIR_CORS_ORIGINS: 'https://a.example\\tb' "
+         "contains a control character"),
     ],
 )
 def test_a_bad_value_names_its_variable(variable, value, expected):
@@ -112,3 +114,11 @@ def test_the_readme_documents_every_variable():
     names = {name for name in names if not name.endswith("_")}
     missing = sorted(name for name in names if f"`{name}`" not in readme)
     assert not missing, f"add these to the README's configuration table: {missing}"
+
+
+def test_credential_check_limits_are_on_by_default_and_configurable():
+    assert (Settings().checks_per_minute, Settings().checks_reuse_seconds) == (10, 5.0)
+    tuned = Settings.from_env({"WEIR_CHECKS_PER_MINUTE": "0", "WEIR_CHECKS_REUSE_SECONDS": "0"})
+    assert (tuned.checks_per_minute, tuned.checks_reuse_seconds) == (0, 0.0)
+    with pytest.raises(ConfigError, match="WEIR_CHECKS_PER_MINUTE: must be >= 0"):
+        Settings.from_env({"WEIR_CHECKS_PER_MINUTE": "-1"})
