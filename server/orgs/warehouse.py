@@ -38,7 +38,7 @@ SCHEMES = ("sqlite", "postgres", "postgresql")
 WAREHOUSES_DIR = "warehouses"
 MASK = "****"
 # ``sqlite://NAME``, ``sqlite://NAME.db`` or ``sqlite:///NAME.db``: a name, never a path.
-_SQLITE_NAME = re.compile(r"^sqlite:///?([A-Za-z0-9][A-Za-z0-9_-]{0,63})(\.db)?$")
+_SQLITE_NAME = re.compile(r"sqlite:///?([A-Za-z0-9][A-Za-z0-9_-]{0,63})(\.db)?")
 # Query parameters of a tenant's Postgres URL that name no file and reach no socket.
 POSTGRES_PARAMETERS = ("sslmode", "application_name", "target_session_attrs", "password")
 # The ones a masked URL may show as they are.
@@ -59,7 +59,7 @@ class Warehouse:
 
 def sqlite_name(value: str) -> str | None:
     """``analytics.db`` for ``sqlite://analytics``; None when ``value`` is not such a name."""
-    found = _SQLITE_NAME.match(value)
+    found = _SQLITE_NAME.fullmatch(value)  # not "$", which lets a final newline through
     return None if found is None else found.group(1) + ".db"
 
 

@@ -14,7 +14,6 @@ import pytest
 
 from server.connectors import registry
 from server.connectors.base import ConnectorSpec, RecordBatch, StateCheckpoint, StreamSpec
-from server.destinations.base import build_destination
 from server.scope import Scope
 from server.syncs import runs, service
 from server.syncs.models import EltSync, SourceStream, SyncRun
