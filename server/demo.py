@@ -205,9 +205,10 @@ async def _summary(settings: Settings, run: SyncRun, sync: EltSync, url: str,
               for name, stats in (run.stream_stats or {}).items()}
     sqlite = urlsplit(url).scheme == "sqlite"
     print("Rows per table:")
-    for name in STREAMS:
-        table = f"{schema}__{name}" if sqlite else f"{schema}.{name}"
-        print(f"  {table:<16} {counts.get(name, 0):>10,} rows "
+    tables = {name: f"{schema}__{name}" if sqlite else f"{schema}.{name}" for name in STREAMS}
+    width = max(len(table) for table in tables.values())
+    for name, table in tables.items():
+        print(f"  {table:<{width}} {counts.get(name, 0):>10,} rows "
               f"({loaded.get(name, 0):,} loaded by this run)")
     print(f"Warehouse: {_warehouse_label(url, schema)}")
     when = sync.next_run_at.isoformat(timespec="minutes") if sync.next_run_at else "-"
