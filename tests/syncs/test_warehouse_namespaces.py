@@ -6,14 +6,17 @@ On the deployment's shared warehouse a sync loads into ``<workspace or organizat
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import sqlite3
+import uuid
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import asyncpg
 import pytest
-from tortoise import Tortoise
+from tortoise import Tortoise, connections
 from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate as tortoise_migrate
 
@@ -156,8 +159,63 @@ def test_a_long_name_is_fitted_to_postgres_and_kept_apart() -> None:
 # -- syncs made before namespaces keep their tables ----------------------------------------------
 
 
-async def test_the_migration_keeps_an_existing_sync_loading_into_its_table(tmp_path: Any) -> None:
-    settings = Settings(data_dir=tmp_path / "data", database_url=f"sqlite://{tmp_path}/weir.db",
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
+    """A database with no table yet (to migrate step by step), dropped after the test."""
+    if request.param == "sqlite":
+        yield f"sqlite://{tmp_path}/weir.db"
+        return
+    require_service("PostgreSQL", POSTGRES_URL, 5432, "WEIR_TEST_DATABASE_URL")
+    name = f"weir_test_{uuid.uuid4().hex[:10]}"
+    admin = POSTGRES_URL.replace("postgres://", "postgresql://", 1)
+
+    async def run(statement: str) -> None:
+        connection = await asyncpg.connect(admin)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    try:
+        yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+OLD_ROWS = [
+    "INSERT INTO organizations (id, name, created_at) VALUES "
+    "('org_first', 'First', '2026-01-01 00:00:00+00'), "
+    "('org_second', 'Second', '2026-01-01 00:00:00+00')",
+    "INSERT INTO connections (id, organization_id, integration_name, auth_type, scope, status, "
+    "created_at, updated_at) VALUES "
+    "('conn_first', 'org_first', 'demo', 'NONE', 'ORGANIZATION', 'ACTIVE', "
+    "'2026-01-01 00:00:00+00', '2026-01-01 00:00:00+00'), "
+    "('conn_second', 'org_second', 'demo', 'NONE', 'ORGANIZATION', 'ACTIVE', "
+    "'2026-01-01 00:00:00+00', '2026-01-01 00:00:00+00')",
+    # Two organizations that both chose "crm" before namespaces: the bug shared one schema.
+    "INSERT INTO elt_syncs (id, organization_id, connection_id, destination_schema, settings, "
+    "sync_interval, timezone, schema_change_policy, enabled, created_at, updated_at) VALUES "
+    "('sync_first', 'org_first', 'conn_first', 'crm', '{\"contacts\": 4}', '0 * * * *', 'UTC', "
+    "'ALLOW_ALL', false, '2026-01-01 00:00:00+00', '2026-01-01 00:00:00+00'), "
+    "('sync_second', 'org_second', 'conn_second', 'crm', '{\"contacts\": 2}', '0 * * * *', "
+    "'UTC', 'ALLOW_ALL', false, '2026-01-02 00:00:00+00', '2026-01-02 00:00:00+00')",
+    "INSERT INTO source_streams (id, sync_id, name, sync_mode, state, excluded_columns, "
+    "hashed_columns, created_at) VALUES "
+    "('ss_first', 'sync_first', 'contacts', 'INCREMENTAL', NULL, '[]', '[]', "
+    "'2026-01-01 00:00:00+00'), "
+    "('ss_second', 'sync_second', 'contacts', 'INCREMENTAL', "
+    "'{\"cursor\": \"2024-01-01T00:00:02+00:00\"}', '[]', '[]', '2026-01-02 00:00:00+00')",
+]
+
+
+async def test_the_migration_keeps_existing_syncs_on_their_tables_and_parts_shared_ones(
+    empty_database_url: str, tmp_path: Any
+) -> None:
+    from tortoise.backends.base.executor import EXECUTOR_CACHE
+
+    EXECUTOR_CACHE.clear()  # compiled INSERTs of the other database (see tests/conftest.py)
+    settings = Settings(data_dir=tmp_path / "data", database_url=empty_database_url,
                         warehouse_url=f"sqlite://{tmp_path / 'warehouse.db'}",
                         encryption_keys=Secret(TEST_ENCRYPTION_KEYS))
     with warnings.catch_warnings():
@@ -165,22 +223,9 @@ async def test_the_migration_keeps_an_existing_sync_loading_into_its_table(tmp_p
         async with TortoiseContext():
             await tortoise_migrate(config=tortoise_config(settings.effective_database_url),
                                    target="weir.0003_workspace_warehouse")
+            for statement in OLD_ROWS:
+                await connections.get("default").execute_script(statement)
             await Tortoise.close_connections()
-    # A sync of the old schema, loading into the literal "crm", whose table has rows already.
-    with sqlite3.connect(tmp_path / "weir.db") as db:
-        now = "2026-01-01T00:00:00+00:00"
-        db.execute("INSERT INTO organizations (id, name, created_at) VALUES ('org_old', 'Old', ?)",
-                   (now,))
-        db.execute("INSERT INTO connections (id, organization_id, integration_name, auth_type, "
-                   "scope, status, created_at, updated_at) VALUES ('conn_old', 'org_old', 'demo', "
-                   "'NONE', 'ORGANIZATION', 'ACTIVE', ?, ?)", (now, now))
-        db.execute("INSERT INTO elt_syncs (id, organization_id, connection_id, destination_schema, "
-                   "settings, sync_interval, timezone, schema_change_policy, enabled, created_at, "
-                   "updated_at) VALUES ('sync_old', 'org_old', 'conn_old', 'crm', "
-                   "'{\"contacts\": 4}', '0 * * * *', 'UTC', 'ALLOW_ALL', 0, ?, ?)", (now, now))
-        db.execute("INSERT INTO source_streams (id, sync_id, name, sync_mode, excluded_columns, "
-                   "hashed_columns, created_at) VALUES ('ss_old', 'sync_old', 'contacts', "
-                   "'INCREMENTAL', '[]', '[]', ?)", (now,))
     with sqlite3.connect(tmp_path / "warehouse.db") as warehouse:
         warehouse.execute('CREATE TABLE "crm__contacts" ("id" INTEGER, "_weir_synced_at" '
                           'TIMESTAMP)')
@@ -194,12 +239,18 @@ async def test_the_migration_keeps_an_existing_sync_loading_into_its_table(tmp_p
     install_broker(settings)
     ctx = await open_database(settings)
     try:
-        sync = await EltSync.get(id="sync_old")
-        assert sync.warehouse_schema == "crm"
+        first, second = await EltSync.get(id="sync_first"), await EltSync.get(id="sync_second")
+        assert first.warehouse_schema == "crm"  # kept: the tables it has
+        assert second.warehouse_schema == "org_second__crm"  # parted from the other tenant
         env = RunEnvironment(settings=settings, key_ring=load_key_ring(settings),
                              bus=InMemoryEventBus())
-        run = await run_once(env, Scope(organization_id="org_old"), sync)
-        assert run.status == "SUCCEEDED", run.error
-        assert await rows(env, sync) == [1, 2, 3, 4, 1001]  # the old row is still there
+        assert (await run_once(env, Scope(organization_id="org_first"), first)).status == \
+            "SUCCEEDED"
+        assert await rows(env, first) == [1, 2, 3, 4, 1001]  # the old row is still there
+        # Its state was cleared: its first run reloads everything into its own table.
+        assert (await run_once(env, Scope(organization_id="org_second"), second)).status == \
+            "SUCCEEDED"
+        assert await rows(env, second) == [1, 2]
+        assert await rows(env, first) == [1, 2, 3, 4, 1001]
     finally:
         await close_database(ctx)
