@@ -141,6 +141,11 @@ def warehouse_for(*, workspace: Workspace | None, key_ring: KeyRing,
         return Warehouse(url=settings.effective_warehouse_url, shared=True)
     url = _open(key_ring, workspace)
     if urlsplit(url).scheme != "sqlite":
+        # A URL stored before these checks existed may still name a file (``sslkey=``...).
+        problem = check_warehouse_url("warehouseUrl", url)
+        if problem is not None:
+            raise WarehouseRefused(f"this workspace's warehouse URL is no longer accepted "
+                                   f"({problem.message}): set it again")
         return Warehouse(url=url, shared=False)
     name = sqlite_name(url)
     if name is None:

@@ -58,6 +58,19 @@ async def test_a_stored_sqlite_path_is_refused_at_run_time(
     assert str(target) not in (run.error or "") and not target.exists()
 
 
+async def test_a_stored_postgres_url_naming_a_file_is_refused_at_run_time(
+    env: RunEnvironment, scope: Scope
+) -> None:
+    await set_warehouse(env, scope, "postgres://loader:hunter2@127.0.0.1:1/analytics"
+                                    "?sslkey=/etc/ssl/private/weir.key")
+    sync = await make_sync(env, scope, settings={"contacts": 3}, streams=CONTACTS)
+
+    run = await run_once(env, scope, sync)
+
+    assert run.status == "FAILED" and "sslkey" in (run.error or "")
+    assert "hunter2" not in (run.error or "")
+
+
 def modes(root: Path) -> dict[str, str]:
     found = {".": oct(stat.S_IMODE(root.stat().st_mode))}
     for path in root.rglob("*"):
