@@ -24,6 +24,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from server.config import ConfigError, Settings
+from server.files import create_private, private_data_dir
 
 log = logging.getLogger("weir.crypto")
 
@@ -140,9 +141,9 @@ def load_key_ring(settings: Settings) -> KeyRing:
             "(generate one with: weir keys generate-encryption-key)"
         )
     path = Path(settings.data_dir) / KEY_FILE_NAME
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    private_data_dir(settings.data_dir)
+    descriptor = None if path.exists() else create_private(path)
+    if descriptor is not None:  # 0600 whatever the umask
         with os.fdopen(descriptor, "w") as handle:
             handle.write(generate_key_spec() + "\n")
         log.warning(

@@ -20,6 +20,7 @@ from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate as tortoise_migrate
 
 from server.config import Settings
+from server.files import private_data_dir, private_file
 
 log = logging.getLogger("weir.db")
 
@@ -45,7 +46,8 @@ def connection_config(database_url: str) -> dict[str, Any]:
     if parts.scheme == "sqlite":
         path = (parts.netloc + parts.path) if parts.netloc else parts.path
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # Created 0600 before SQLite opens it, so its -wal and -shm are 0600 too.
+            private_file(Path(path))
         return {
             "engine": "tortoise.backends.sqlite",
             "credentials": {
@@ -80,8 +82,15 @@ def is_postgres(database_url: str) -> bool:
     return urlsplit(database_url).scheme in ("postgres", "postgresql")
 
 
+def _private_data_dir(settings: Settings) -> None:
+    """The data directory is 0700 (created on the embedded default, tightened if it exists)."""
+    if settings.embedded or Path(settings.data_dir).exists():
+        private_data_dir(Path(settings.data_dir))
+
+
 async def open_database(settings: Settings, *, global_fallback: bool = False) -> TortoiseContext:
     """Open a Tortoise context on the running loop; ``close_database`` undoes it."""
+    _private_data_dir(settings)
     ctx = TortoiseContext()
     ctx.__enter__()
     await ctx.init(
@@ -97,6 +106,7 @@ async def close_database(ctx: TortoiseContext) -> None:
 
 async def migrate(settings: Settings) -> list[str]:
     """Apply every pending migration; return the names applied."""
+    _private_data_dir(settings)
     applied: list[str] = []
 
     def progress(event: str, app_label: str, name: str) -> None:

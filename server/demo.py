@@ -1,7 +1,8 @@
 """``weir demo``: a first sync in one command, on the embedded default.
 
 Migrates and initialises the data directory if needed, creates (or reuses) a demo connection and
-a sync of its three streams into the schema ``demo``, runs it once to completion with a progress
+a sync of its three streams into the schema ``demo`` (on the shared warehouse, the workspace's
+``<workspace id>__demo``: ``server.syncs.namespaces``), runs it once to completion with a progress
 bar, prints the rows per table and where the warehouse is, and leaves the sync enabled so
 ``weir serve`` keeps running it hourly. Run twice, it reuses what exists (the second run is
 incremental and loads only what is new).
@@ -26,9 +27,11 @@ from server.errors import Conflict
 from server.events import InMemoryEventBus
 from server.orgs.bootstrap import initialise
 from server.orgs.models import Organization, Workspace
+from server.orgs.warehouse import warehouse_for
 from server.scope import Scope
 from server.syncs import runs, service
 from server.syncs.models import EltSync, SyncRun
+from server.syncs.namespaces import physical_schema
 from server.syncs.service import StreamChoice, SyncChanges
 from server.syncs.transitions import ACTIVE, FINISHED
 
@@ -49,15 +52,21 @@ def _sizes(contacts: int) -> dict[str, int]:
             "deals": max(contacts * 3 // 10, 1)}
 
 
-def _warehouse_label(settings: Settings) -> str:
-    url = settings.effective_warehouse_url
+def _warehouse_label(url: str, schema: str) -> str:
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         from server.destinations.sqlite import warehouse_path
 
-        return f"{warehouse_path(url).resolve()} (SQLite; tables are named {SCHEMA}__<stream>)"
+        return f"{warehouse_path(url).resolve()} (SQLite; tables are named {schema}__<stream>)"
     # Never print credentials: host, port and database only.
-    return f"Postgres {parts.hostname}:{parts.port or 5432}{parts.path} (schema {SCHEMA})"
+    return f"Postgres {parts.hostname}:{parts.port or 5432}{parts.path} (schema {schema})"
+
+
+async def _physical(settings: Settings, key_ring: Any, sync: EltSync) -> tuple[str, str]:
+    """The warehouse URL the sync loads into and its schema there (tenant-qualified when shared)."""
+    workspace = await Workspace.get_or_none(id=sync.workspace_id) if sync.workspace_id else None
+    warehouse = warehouse_for(workspace=workspace, key_ring=key_ring, settings=settings)
+    return warehouse.url, physical_schema(sync, shared=warehouse.shared)
 
 
 async def _demo(settings: Settings, contacts: int) -> int:
@@ -81,13 +90,14 @@ async def _demo(settings: Settings, contacts: int) -> int:
         sync, note = await _demo_sync(scope=scope, settings=settings, key_ring=key_ring,
                                       workspace=workspace, contacts=contacts)
         print(f"Demo sync {sync.id} ({note}): demo source -> schema {SCHEMA!r}")
+        url, schema = await _physical(settings, key_ring, sync)
         broker = install_broker(settings)
         worker = EmbeddedWorker(settings=settings, broker=broker, bus=bus, threads=1)
         await asyncio.to_thread(worker.start)
         run = await _start_run(scope=scope, settings=settings, bus=bus, sync=sync)
-        run = await _follow(run, _sizes(contacts), before=await _counts(settings))
+        run = await _follow(run, _sizes(contacts), before=await _counts(url, schema))
         sync = await service.set_enabled(scope=scope, bus=bus, sync_id=sync.id, enabled=True)
-        await _summary(settings, run, sync)
+        await _summary(settings, run, sync, url, schema)
         return 0 if run.status == "SUCCEEDED" else 1
     finally:
         if worker is not None:
@@ -138,14 +148,14 @@ async def _start_run(*, scope: Scope, settings: Settings, bus: Any, sync: EltSyn
         return going
 
 
-async def _counts(settings: Settings) -> dict[str, int]:
-    destination = build_destination(settings.effective_warehouse_url)
+async def _counts(url: str, schema: str) -> dict[str, int]:
+    destination = build_destination(url)
     await destination.open()
     found: dict[str, int] = {}
     try:
         for name in STREAMS:
             try:
-                found[name] = await destination.count(SCHEMA, name)
+                found[name] = await destination.count(schema, name)
             except Exception:
                 found[name] = 0  # no table yet
     finally:
@@ -188,17 +198,19 @@ def _fraction(line: str) -> float:
         return -1.0
 
 
-async def _summary(settings: Settings, run: SyncRun, sync: EltSync) -> None:
-    counts = await _counts(settings)
+async def _summary(settings: Settings, run: SyncRun, sync: EltSync, url: str,
+                   schema: str) -> None:
+    counts = await _counts(url, schema)
     loaded = {name: int(stats.get("rowsLoaded", 0))
               for name, stats in (run.stream_stats or {}).items()}
-    sqlite = urlsplit(settings.effective_warehouse_url).scheme == "sqlite"
+    sqlite = urlsplit(url).scheme == "sqlite"
     print("Rows per table:")
-    for name in STREAMS:
-        table = f"{SCHEMA}__{name}" if sqlite else f"{SCHEMA}.{name}"
-        print(f"  {table:<16} {counts.get(name, 0):>10,} rows "
+    tables = {name: f"{schema}__{name}" if sqlite else f"{schema}.{name}" for name in STREAMS}
+    width = max(len(table) for table in tables.values())
+    for name, table in tables.items():
+        print(f"  {table:<{width}} {counts.get(name, 0):>10,} rows "
               f"({loaded.get(name, 0):,} loaded by this run)")
-    print(f"Warehouse: {_warehouse_label(settings)}")
+    print(f"Warehouse: {_warehouse_label(url, schema)}")
     when = sync.next_run_at.isoformat(timespec="minutes") if sync.next_run_at else "-"
     runner = ("`weir serve`" if settings.embedded
               else "`weir scheduler` with `weir worker`")

@@ -60,8 +60,9 @@ class Workspace:
     row: strawberry.Private[models.Workspace | WorkspaceRow]
 
     @strawberry.field(
-        description="This workspace's own warehouse, password masked; null when its syncs load "
-        "into the deployment's warehouse (`WEIR_WAREHOUSE_URL`)."
+        description="This workspace's own warehouse, its password and query-string values "
+        "masked (`****`); null when its syncs load into the deployment's warehouse "
+        "(`WEIR_WAREHOUSE_URL`)."
     )
     def warehouse_url(self, info: Info[Context, None]) -> str | None:
         if self.row.warehouse_url_encrypted is None:
@@ -187,8 +188,10 @@ class CreateWorkspaceInput:
         default_factory=list, description="Exact URIs the redirect flow may return to."
     )
     warehouse_url: str | None = strawberry.field(
-        default=None, description="Load this workspace's syncs here (sqlite:// or postgres://) "
-        "instead of the deployment's warehouse."
+        default=None, description="Load this workspace's syncs here instead of the deployment's "
+        "warehouse: `postgres://...` (query parameters: sslmode, application_name, "
+        "target_session_attrs, password) or a SQLite warehouse by name, `sqlite://NAME`, kept in "
+        "Weir's data directory. Only a key not restricted to a workspace may set it."
     )
 
 
@@ -214,7 +217,8 @@ class UpdateWorkspaceInput:
     )
     warehouse_url: str | None = strawberry.field(
         default=strawberry.UNSET,
-        description="This workspace's own warehouse; null goes back to the deployment's.",
+        description="This workspace's own warehouse (as in `CreateWorkspaceInput`); null goes "
+        "back to the deployment's. Only a key not restricted to a workspace may set it.",
     )
 
 

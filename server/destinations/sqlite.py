@@ -2,8 +2,10 @@
 
 SQLite has no schemas inside one file. ATTACH-ing one file per destination schema would need
 every reader to ATTACH the same files, so Weir keeps one warehouse file (``warehouse.db`` in
-the data directory) and names each table ``<destination schema>__<stream>``:
-``SELECT * FROM demo__contacts``. Columns are declared with the kind's name (``INTEGER``,
+the data directory) and names each table ``<schema>__<stream>``, the schema being the physical
+one (``server.syncs.namespaces``): ``SELECT * FROM "ws_01jd...__demo__contacts"`` on the shared
+warehouse, ``demo__contacts`` in a workspace's own file. The file is created 0600 before SQLite
+opens it (``server.files``). Columns are declared with the kind's name (``INTEGER``,
 ``REAL``, ``BOOLEAN``, ``TIMESTAMP``, ``DATE``, ``TEXT``, ``JSON``); timestamps are ISO 8601
 text. The primary key is a unique index, which ``INSERT ... ON CONFLICT`` upserts on.
 
@@ -24,6 +26,7 @@ from urllib.parse import urlsplit
 
 from server.destinations.base import Destination, TableLoader
 from server.destinations.columns import SYNCED_AT, quote
+from server.files import private_file
 
 T = TypeVar("T")
 
@@ -61,7 +64,8 @@ class SqliteDestination(Destination):
 
     async def open(self) -> None:
         def connect() -> sqlite3.Connection:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Created 0600 before SQLite opens it, so its -wal and -shm are 0600 too.
+            private_file(self.path)
             db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS,
                                  isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")

@@ -86,9 +86,12 @@ class WorkspaceChanges:
                 problems.append(check_redirect_uri(f"{prefix}.allowedRedirectUris.{index}", uri))
             values["allowed_redirect_uris"] = list(dict.fromkeys(uris))
         if self.warehouse_url is not UNSET:
-            if self.warehouse_url is not None:
-                problems.append(check_warehouse_url(f"{prefix}.warehouseUrl", self.warehouse_url))
-            values["warehouse_url"] = self.warehouse_url
+            url = self.warehouse_url
+            if url is not None:
+                problem = check_warehouse_url(f"{prefix}.warehouseUrl", url)
+                problems.append(problem)
+                url = url if problem else warehouse.normalized(url)
+            values["warehouse_url"] = url
         found = [problem for problem in problems if problem is not None]
         if found:
             raise ValidationFailed(found)
@@ -174,6 +177,9 @@ async def update_workspace(
 ) -> Workspace:
     """Change branding, origins, redirect URIs or warehouse; publishes ``workspace.updated``."""
     workspace = await get_workspace(scope=scope, workspace_id=workspace_id)
+    if changes.warehouse_url is not UNSET:
+        # Where a workspace's data goes is the organization's decision, not one workspace's.
+        scope.require_unrestricted("set a workspace's warehouse URL")
     values = _sealed(changes.validated(), key_ring=key_ring, workspace_id=workspace.id)
     if not values:
         return workspace

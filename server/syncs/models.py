@@ -18,6 +18,10 @@ class EltSync(Model):
         "weir.Connection", related_name="elt_syncs", on_delete=fields.CASCADE
     )
     destination_schema = fields.CharField(max_length=63)
+    # The physical schema on the deployment's shared warehouse (server.syncs.namespaces):
+    # ``<workspace or organization id>__<destination_schema>``, or the literal name for syncs
+    # created before namespaces (migration 0004), which keep the tables they had.
+    warehouse_schema = fields.CharField(max_length=63, null=True)
     settings = fields.JSONField(default=dict)
     sync_interval = fields.CharField(max_length=120)
     timezone = fields.CharField(max_length=64, default="UTC")

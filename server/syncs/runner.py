@@ -36,10 +36,11 @@ from server.destinations.columns import as_text, kinds_of_record_schema
 from server.errors import Conflict
 from server.events import EventBus
 from server.orgs.models import Workspace
-from server.orgs.warehouse import warehouse_url_for
+from server.orgs.warehouse import WarehouseRefused, warehouse_for
 from server.syncs import queue
 from server.syncs.hashing import hash_salt
 from server.syncs.models import EltSync, SourceStream, SyncRun
+from server.syncs.namespaces import physical_schema
 from server.syncs.settings import connector_settings
 from server.syncs.sources import (
     connector_for,
@@ -215,8 +216,13 @@ async def _copy_streams(*, env: RunEnvironment, sync: EltSync, run: SyncRun,
     salt = (hash_salt(key_ring=env.key_ring, sync=sync)
             if any(s.hashed_columns for s in streams) else b"")
     workspace = await Workspace.get_or_none(id=sync.workspace_id) if sync.workspace_id else None
-    destination = build_destination(warehouse_url_for(workspace=workspace, key_ring=env.key_ring,
-                                                      settings=env.settings))
+    try:
+        warehouse = warehouse_for(workspace=workspace, key_ring=env.key_ring,
+                                  settings=env.settings)
+    except WarehouseRefused as exc:
+        raise RunFailed(str(exc)) from exc
+    destination = build_destination(warehouse.url)
+    schema = physical_schema(sync, shared=warehouse.shared)
     failed: list[str] = []
     async with httpx.AsyncClient(timeout=60.0) as http:
         try:
@@ -235,7 +241,7 @@ async def _copy_streams(*, env: RunEnvironment, sync: EltSync, run: SyncRun,
             for stream in streams:
                 ok = await _copy_stream(
                     connector=connector, context=context, destination=destination, sync=sync,
-                    stream=stream, spec=specs.get(stream.name), full_refresh=run.full_refresh,
+                    schema=schema, stream=stream, spec=specs.get(stream.name), full_refresh=run.full_refresh,
                     salt=salt, progress=progress, credentials=credentials,
                 )
                 if not ok:
@@ -247,7 +253,7 @@ async def _copy_streams(*, env: RunEnvironment, sync: EltSync, run: SyncRun,
 
 
 async def _copy_stream(*, connector: Any, context: Any, destination: Destination, sync: EltSync,
-                       stream: SourceStream, spec: StreamSpec | None, full_refresh: bool,
+                       schema: str, stream: SourceStream, spec: StreamSpec | None, full_refresh: bool,
                        salt: bytes, progress: _Progress, credentials: dict[str, Any]) -> bool:
     stats = progress.stream(stream.name)
     if spec is None:
@@ -255,7 +261,7 @@ async def _copy_stream(*, connector: Any, context: Any, destination: Destination
         return False
     stats.update(status="RUNNING", rowsLoaded=0, batches=0, error=None)
     load = _StreamLoad(connector=connector, context=context, destination=destination, sync=sync,
-                       stream=stream, spec=spec, full=full_refresh or
+                       schema=schema, stream=stream, spec=spec, full=full_refresh or
                        stream.sync_mode == "FULL_REFRESH", salt=salt, progress=progress)
     try:
         try:
@@ -287,6 +293,7 @@ class _StreamLoad:
     context: Any
     destination: Destination
     sync: EltSync
+    schema: str  # the physical one (server.syncs.namespaces), never shown to the client
     stream: SourceStream
     spec: StreamSpec
     full: bool
@@ -303,7 +310,7 @@ class _StreamLoad:
                     for name, kind in kinds_of_record_schema(self.spec.record_schema).items()
                     if name not in excluded}
         loader = await self.destination.loader(
-            schema=sync.destination_schema, table=stream.name, primary_key=self.spec.primary_key,
+            schema=self.schema, table=stream.name, primary_key=self.spec.primary_key,
             declared=declared, policy=sync.schema_change_policy, full_refresh=self.full,
         )
         state = None

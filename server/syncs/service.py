@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from server import ids
@@ -26,6 +27,7 @@ from server.pagination import Page, paginate
 from server.scope import Scope
 from server.syncs.hashing import new_salt
 from server.syncs.models import EltSync, SourceStream, SyncRun
+from server.syncs.namespaces import qualified_schema, qualified_schema_of
 from server.syncs.schedule import cron_error, next_run_after, schedule_error, timezone_error
 from server.syncs.settings import (
     SALT_KEY,
@@ -193,12 +195,26 @@ def _check_changes(changes: SyncChanges, connector: Any, settings: Settings,
     return [p for p in problems if p is not None]
 
 
-async def _check_schema_free(scope: Scope, name: str, sync_id: str | None) -> None:
-    taken = EltSync.filter(organization_id=scope.organization_id, destination_schema=name)
+async def _check_schema_free(scope: Scope, *, workspace_id: str | None, name: str,
+                             sync_id: str | None) -> None:
+    """``CONFLICT`` when another sync of the same namespace already loads into ``name``.
+
+    A namespace is one workspace (or the organization-wide syncs): only what shares physical
+    tables is compared, so the answer never tells anything about another workspace or tenant.
+    """
+    qualified = qualified_schema(organization_id=scope.organization_id,
+                                 workspace_id=workspace_id, name=name)
+    taken = EltSync.filter(
+        Q(destination_schema=name) | Q(warehouse_schema=qualified),
+        organization_id=scope.organization_id,
+    )
+    taken = (taken.filter(workspace_id=workspace_id) if workspace_id is not None
+             else taken.filter(workspace_id__isnull=True))
     if sync_id is not None:
         taken = taken.exclude(id=sync_id)
     if await taken.exists():
-        raise Conflict(f"another sync already loads into schema {name!r}")
+        where = "this workspace" if workspace_id is not None else "this organization"
+        raise Conflict(f"another sync of {where} already loads into schema {name!r}")
 
 
 # -- changes ----------------------------------------------------------------------------------
@@ -226,7 +242,8 @@ async def create_sync(*, scope: Scope, settings: Settings, key_ring: KeyRing,
         errors += _stream_errors(connector, offered, streams, "input.sourceStreams")
     if errors:
         raise ValidationFailed(errors)
-    await _check_schema_free(scope, changes.destination_schema, None)
+    await _check_schema_free(scope, workspace_id=connection.workspace_id,
+                             name=changes.destination_schema, sync_id=None)
     sync_id = ids.new_id("elt_sync")
     stored = {**changes.settings, SALT_KEY: new_salt(key_ring=key_ring, sync_id=sync_id)}
     async with in_transaction():
@@ -234,6 +251,9 @@ async def create_sync(*, scope: Scope, settings: Settings, key_ring: KeyRing,
             id=sync_id, organization_id=scope.organization_id,
             workspace_id=connection.workspace_id, connection_id=connection.id,
             destination_schema=changes.destination_schema, settings=stored,
+            warehouse_schema=qualified_schema(organization_id=scope.organization_id,
+                                              workspace_id=connection.workspace_id,
+                                              name=changes.destination_schema),
             sync_interval=changes.sync_interval, timezone=timezone,
             schema_change_policy=("ALLOW_ALL" if changes.schema_change_policy is UNSET
                                   else changes.schema_change_policy),
@@ -264,9 +284,14 @@ async def update_sync(*, scope: Scope, settings: Settings, bus: EventBus | None,
     errors = _check_changes(changes, connector, settings, timezone)
     if errors:
         raise ValidationFailed(errors)
-    if changes.destination_schema is not UNSET:
-        await _check_schema_free(scope, changes.destination_schema, sync.id)
+    if changes.destination_schema is not UNSET \
+            and changes.destination_schema != sync.destination_schema:
+        await _check_schema_free(scope, workspace_id=sync.workspace_id,
+                                 name=changes.destination_schema, sync_id=sync.id)
+        # A new name means new tables (the old ones are kept), in this sync's namespace; an
+        # unchanged name keeps the physical schema, literal for a sync older than namespaces.
         sync.destination_schema = changes.destination_schema
+        sync.warehouse_schema = qualified_schema_of(sync)
     if changes.sync_interval is not UNSET:
         sync.sync_interval = changes.sync_interval
     sync.timezone = timezone
@@ -280,7 +305,7 @@ async def update_sync(*, scope: Scope, settings: Settings, bus: EventBus | None,
         sync.next_run_at = next_run_after(sync.sync_interval, sync.timezone, utcnow())
     # Only the fields this changes: a whole-row save would write back the hash salt as read
     # above, undoing a key rotation that re-sealed it meanwhile.
-    fields = ["destination_schema", "sync_interval", "timezone", "schema_change_policy",
+    fields = ["destination_schema", "warehouse_schema", "sync_interval", "timezone", "schema_change_policy",
               "next_run_at", "updated_at"]
     async with in_transaction():
         if changes.settings is not UNSET:

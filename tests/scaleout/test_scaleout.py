@@ -128,7 +128,9 @@ async def nothing_active() -> bool:
     return not await SyncRun.filter(status__in=("QUEUED", "RUNNING")).exists()
 
 
-async def warehouse_counts(url: str, schema: str) -> dict[str, tuple[int, int]]:
+async def warehouse_counts(url: str, name: str) -> dict[str, tuple[int, int]]:
+    # The shared warehouse holds the sync's tables in its workspace's namespace.
+    schema = (await EltSync.get(destination_schema=name)).warehouse_schema
     connection = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
     try:
         found = {}

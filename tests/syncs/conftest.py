@@ -18,6 +18,7 @@ from server.orgs.models import Organization, Workspace
 from server.scope import Scope
 from server.syncs import runs, service
 from server.syncs.models import EltSync, SyncRun
+from server.syncs.namespaces import physical_schema
 from server.syncs.runner import RunEnvironment, execute_run
 from server.syncs.service import StreamChoice, SyncChanges
 
@@ -118,10 +119,15 @@ async def run_once(env: RunEnvironment, scope: Scope, sync: EltSync,
     return await SyncRun.get(id=run.id)
 
 
-async def table(env: RunEnvironment, name: str, schema: str = "crm") -> list[dict[str, Any]]:
-    destination = build_destination(env.settings.effective_warehouse_url)
+async def table(env: RunEnvironment, name: str, sync: EltSync) -> list[dict[str, Any]]:
+    """Every row of ``sync``'s table ``name`` in the deployment's (shared) warehouse."""
+    return await shared_table(env.settings, sync, name)
+
+
+async def shared_table(settings: Settings, sync: EltSync, name: str) -> list[dict[str, Any]]:
+    destination = build_destination(settings.effective_warehouse_url)
     await destination.open()
     try:
-        return await destination.fetch(schema, name)
+        return await destination.fetch(physical_schema(sync, shared=True), name)
     finally:
         await destination.close()

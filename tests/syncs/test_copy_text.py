@@ -151,7 +151,6 @@ async def postgres_sync(env: RunEnvironment, scope: Scope, source: dict, schemas
                         mode: str, **stream: Any) -> Any:
     """A sync of the source's ``notes`` table into a new destination schema."""
     schema = f"copy_dst_{uuid.uuid4().hex[:8]}"
-    schemas.append(schema)
     connection_id = ids.new_id("connection")
     await Connection.create(
         id=connection_id, organization_id=scope.organization_id, workspace_id=scope.workspace_id,
@@ -159,7 +158,7 @@ async def postgres_sync(env: RunEnvironment, scope: Scope, source: dict, schemas
         credentials_encrypted=env.key_ring.encrypt(json.dumps(source["credentials"]).encode(),
                                                    associated_data=connection_id),
     )
-    return await service.create_sync(
+    sync = await service.create_sync(
         scope=scope, settings=env.settings, key_ring=env.key_ring, bus=None,
         connection_id=connection_id,
         changes=SyncChanges(destination_schema=schema, sync_interval="0 * * * *",
@@ -167,6 +166,8 @@ async def postgres_sync(env: RunEnvironment, scope: Scope, source: dict, schemas
                                       "batch_size": 100}),
         streams=[StreamChoice(name="notes", sync_mode=mode, **stream)],
     )
+    schemas.append(sync.warehouse_schema)  # the physical schema on the shared warehouse
+    return sync
 
 
 @pytest.fixture
@@ -221,11 +222,11 @@ async def test_the_engine_loads_the_same_table_either_way(
         assert (await run_once(pg_env, scope, by_records)).status == "SUCCEEDED"
     assert len(copy_calls) == 4  # the record-path run loaded no COPY text
 
-    copied = await destination_rows(by_copy.destination_schema)
+    copied = await destination_rows(by_copy.warehouse_schema)
     assert len(copied) == ROWS + len(KEYS)
-    assert copied == await destination_rows(by_records.destination_schema)
-    types = await column_types(source, by_copy.destination_schema)
-    assert types == await column_types(source, by_records.destination_schema)
+    assert copied == await destination_rows(by_records.warehouse_schema)
+    types = await column_types(source, by_copy.warehouse_schema)
+    assert types == await column_types(source, by_records.warehouse_schema)
     assert types["doc"] == "jsonb" and types["tags"] == "jsonb"
     row = next(r for r in copied if r["key"] == "row 0003")
     assert json.loads(row["doc"]) == {"n": 3, "nested": [3, "é"]}
@@ -242,8 +243,8 @@ async def test_the_engine_loads_the_same_table_either_way(
         assert (await run_once(pg_env, scope, by_records)).status == "SUCCEEDED"
     expected = 2 if mode == "INCREMENTAL" else ROWS + len(KEYS)
     assert second.stream_stats["notes"]["rowsLoaded"] == expected == sum(copy_calls[before:])
-    again = await destination_rows(by_copy.destination_schema)
-    assert again == await destination_rows(by_records.destination_schema)
+    again = await destination_rows(by_copy.warehouse_schema)
+    assert again == await destination_rows(by_records.warehouse_schema)
     assert sum(1 for r in again if r["body"] == "changed") == 2
 
 
@@ -256,7 +257,7 @@ async def test_hashed_columns_are_loaded_as_records(
     run = await run_once(pg_env, scope, sync)
     assert run.status == "SUCCEEDED", run.error
     assert copy_calls == []
-    rows = await destination_rows(sync.destination_schema)
+    rows = await destination_rows(sync.warehouse_schema)
     assert len(rows) == ROWS + len(KEYS) and all(len(r["body"]) == 64 for r in rows)
 
 
@@ -284,7 +285,7 @@ async def test_a_batch_the_destination_refuses_is_loaded_as_records(
     assert copy_calls == [100, 100, 100]
     assert "22003" in caplog.text and "loading it as records" in caplog.text
     assert run.stream_stats["notes"]["rowsLoaded"] == ROWS + len(KEYS)
-    rows = await destination_rows(sync.destination_schema)
+    rows = await destination_rows(sync.warehouse_schema)
     assert len({r["key"] for r in rows}) == len(rows) == ROWS + len(KEYS)
 
 
@@ -306,10 +307,10 @@ async def test_numeric_columns_stay_exact_both_ways(
         assert (await run_once(pg_env, scope, by_records)).status == "SUCCEEDED"
 
     for sync in (by_copy, by_records):
-        rows = {r["key"]: r["amount"] for r in await destination_rows(sync.destination_schema)}
+        rows = {r["key"]: r["amount"] for r in await destination_rows(sync.warehouse_schema)}
         assert rows["row 0250"] == Decimal("1e400")
         assert rows["row 0251"] == Decimal("0.1000000000000000000000000001")
-        assert (await column_types(source, sync.destination_schema))["amount"] == "numeric"
+        assert (await column_types(source, sync.warehouse_schema))["amount"] == "numeric"
 
 
 async def test_a_run_that_dies_after_a_commit_is_replayed_without_duplicates(
@@ -330,7 +331,7 @@ async def test_a_run_that_dies_after_a_commit_is_replayed_without_duplicates(
         patched.setattr(PostgresTableLoader, "write_copy", dying)
         first = await run_once(pg_env, scope, sync)
     assert first.status == "FAILED" and "worker lost" in first.stream_stats["notes"]["error"]
-    assert len(await destination_rows(sync.destination_schema)) == 300
+    assert len(await destination_rows(sync.warehouse_schema)) == 300
 
     # Its retry (queued by the failure) runs next.
     retry = await SyncRun.get(sync_id=sync.id, status="QUEUED")
@@ -340,7 +341,7 @@ async def test_a_run_that_dies_after_a_commit_is_replayed_without_duplicates(
     assert again.status == "SUCCEEDED" and again.trigger == "RETRY", again.error
     # The replay starts after the last saved page: the third page is loaded a second time.
     assert again.stream_stats["notes"]["rowsLoaded"] == ROWS + len(KEYS) - 200
-    rows = await destination_rows(sync.destination_schema)
+    rows = await destination_rows(sync.warehouse_schema)
     source_keys = [r["key"] for r in await source["admin"].fetch(
         f"SELECT key FROM {source['schema']}.notes ORDER BY key")]
     assert sorted(r["key"] for r in rows) == sorted(source_keys)

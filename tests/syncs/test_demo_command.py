@@ -25,12 +25,16 @@ def test_weir_demo_creates_a_sync_runs_it_and_reuses_it(tmp_path: Path) -> None:
     second = weir_demo(tmp_path, 500)
 
     assert "(created)" in first and "SUCCEEDED" in first
-    assert "demo__contacts" in first and "400 rows" in first
+    with sqlite3.connect(tmp_path / ".weir" / "weir.db") as db:
+        (workspace,) = db.execute("SELECT id FROM workspaces").fetchone()
+    # The shared warehouse qualifies the schema by workspace; the output names the real table.
+    table = f"{workspace}__demo__contacts"
+    assert table in first and "400 rows" in first
     warehouse = tmp_path / ".weir" / "warehouse.db"
     assert str(warehouse.resolve()) in first
     assert "(reused)" in second and "100 loaded by this run" in second
     with sqlite3.connect(warehouse) as db:
-        assert db.execute("SELECT count(*), count(DISTINCT id) FROM demo__contacts"
+        assert db.execute(f"SELECT count(*), count(DISTINCT id) FROM {table}"
                           ).fetchone() == (500, 500)
     with sqlite3.connect(tmp_path / ".weir" / "weir.db") as db:
         assert db.execute("SELECT count(*), max(enabled) FROM elt_syncs").fetchone() == (1, 1)

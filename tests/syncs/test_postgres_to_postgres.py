@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from server.destinations.base import build_destination
+from server.syncs.namespaces import qualified_schema
 from tests.conftest import POSTGRES_URL, require_service
 from tests.syncs.conftest import wait_for_run
 from tests.syncs.test_sync_api import CREATE, ENABLE, SETTINGS_SCHEMA, TRIGGER
@@ -98,8 +99,9 @@ async def test_a_postgres_table_is_copied_then_kept_up_to_date(
 
         assert second["status"] == "SUCCEEDED", second
         assert second["rowsLoaded"] == 11  # ten changed rows and one new one
-        copied = {row["id"]: row for row in await destination.fetch(destination_schema,
-                                                                     "accounts")}
+        physical = qualified_schema(organization_id=tenant.organization_id,
+                                    workspace_id=tenant.workspace_id, name=destination_schema)
+        copied = {row["id"]: row for row in await destination.fetch(physical, "accounts")}
         original = {row["id"]: dict(row) for row in await db.fetch(
             f"SELECT * FROM {source_schema}.accounts")}
         assert copied.keys() == original.keys()
@@ -108,7 +110,9 @@ async def test_a_postgres_table_is_copied_then_kept_up_to_date(
         assert copied[5]["updated_at"] == original[5]["updated_at"]
     finally:
         await asyncio.to_thread(embedded.stop)
-        await destination.db.execute(f'DROP SCHEMA IF EXISTS "{destination_schema}" CASCADE')
+        physical = qualified_schema(organization_id=tenant.organization_id,
+                                    workspace_id=tenant.workspace_id, name=destination_schema)
+        await destination.db.execute(f'DROP SCHEMA IF EXISTS "{physical}" CASCADE')
         await destination.close()
 
 

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from server.destinations.base import build_destination
+from server.syncs.namespaces import qualified_schema
 from tests.conftest import POSTGRES_URL, make_tenant, require_service
 from tests.syncs.conftest import create_demo_connection, wait_for_run
 
@@ -126,11 +127,14 @@ async def test_demo_sync_runs_end_to_end_into_the_sqlite_warehouse(
     counts = {s["name"]: s["rowsLoaded"] for s in finished["streams"]}
     assert counts == {"contacts": 120, "companies": 12, "deals": 30}
     assert finished["rowsLoaded"] == 162
+    # On the shared warehouse the tables are in the workspace's namespace.
+    crm = qualified_schema(organization_id=tenant.organization_id,
+                           workspace_id=tenant.workspace_id, name="crm")
     destination = build_destination(settings.effective_warehouse_url)
     await destination.open()
     try:
-        assert await destination.count("crm", "contacts") == 120
-        rows = await destination.fetch("crm", "deals")
+        assert await destination.count(crm, "contacts") == 120
+        rows = await destination.fetch(crm, "deals")
         assert {row["id"] for row in rows} == set(range(1, 31))
         assert all(row["_weir_synced_at"] for row in rows)
     finally:
@@ -143,7 +147,7 @@ async def test_demo_sync_runs_end_to_end_into_the_sqlite_warehouse(
     await tenant.data(DELETE, {"id": sync["id"]})
     await destination.open()
     try:
-        assert await destination.count("crm", "contacts") == 120  # tables are kept
+        assert await destination.count(crm, "contacts") == 120  # tables are kept
     finally:
         await destination.close()
 
@@ -164,21 +168,23 @@ async def test_demo_sync_runs_end_to_end_into_a_postgres_destination(
     await asyncio.to_thread(embedded.start)
     destination = build_destination(POSTGRES_URL)
     await destination.open()
+    physical = qualified_schema(organization_id=tenant.organization_id,
+                                workspace_id=tenant.workspace_id, name=schema)
     try:
         finished = await run_full_flow(tenant, demo_connection, schema)
         assert finished["status"] == "SUCCEEDED", finished
-        assert await destination.count(schema, "contacts") == 120
-        assert await destination.count(schema, "companies") == 12
+        assert await destination.count(physical, "contacts") == 120
+        assert await destination.count(physical, "companies") == 12
         types = dict(await destination.db.fetch(
             "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = $1 AND table_name = 'contacts'", schema))
+            "WHERE table_schema = $1 AND table_name = 'contacts'", physical))
         assert types["id"] == "bigint"
         assert types["updated_at"] == "timestamp with time zone"
         assert types["subscribed"] == "boolean"
         assert types["_weir_synced_at"] == "timestamp with time zone"
     finally:
         await asyncio.to_thread(embedded.stop)
-        await destination.db.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await destination.db.execute(f'DROP SCHEMA IF EXISTS "{physical}" CASCADE')
         await destination.close()
 
 

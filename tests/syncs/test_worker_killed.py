@@ -33,11 +33,11 @@ def redis_url_for_test() -> str:
     return REDIS_URL.rsplit("/", 1)[0] + f"/{TEST_REDIS_DB}"
 
 
-async def rows_in_destination(env: RunEnvironment) -> int:
+async def rows_in_destination(env: RunEnvironment, sync: Any) -> int:
     destination = build_destination(env.settings.effective_warehouse_url)
     await destination.open()
     try:
-        return await destination.count("crm", "contacts")
+        return await destination.count(sync.warehouse_schema, "contacts")
     except Exception:
         return 0  # the table does not exist yet
     finally:
@@ -77,7 +77,7 @@ async def test_a_run_killed_with_its_worker_then_rerun_loads_exactly_the_source(
                                         actor_name=queue.ACTOR_NAME, args=(run.id,),
                                         kwargs={}, options={}))
         deadline = time.monotonic() + 60
-        while await rows_in_destination(env) < 10_000:
+        while await rows_in_destination(env, sync) < 10_000:
             assert worker.poll() is None, worker.stderr.read().decode() if worker.stderr else ""
             assert time.monotonic() < deadline, "the worker never started loading"
             await asyncio.sleep(0.05)
@@ -92,7 +92,7 @@ async def test_a_run_killed_with_its_worker_then_rerun_loads_exactly_the_source(
 
     killed = await SyncRun.get(id=run.id)
     assert killed.status == "RUNNING"  # nobody was left to record its end
-    partial = await rows_in_destination(env)
+    partial = await rows_in_destination(env, sync)
     assert 0 < partial < CONTACTS
 
     recovered = await schedule.recover_stale_runs(settings=env.settings, bus=env.bus,
@@ -104,7 +104,7 @@ async def test_a_run_killed_with_its_worker_then_rerun_loads_exactly_the_source(
     destination = build_destination(env.settings.effective_warehouse_url)
     await destination.open()
     try:
-        rows: Any = await destination.fetch("crm", "contacts")
+        rows: Any = await destination.fetch(sync.warehouse_schema, "contacts")
     finally:
         await destination.close()
     assert len(rows) == CONTACTS

@@ -53,7 +53,7 @@ async def test_sigterm_interrupts_a_long_run_after_the_grace_and_queues_its_retr
         sender.enqueue(dramatiq.Message(queue_name=queue.QUEUE_NAME, actor_name=queue.ACTOR_NAME,
                                         args=(run.id,), kwargs={}, options={}))
         deadline = time.monotonic() + 60
-        while await rows_in_destination(env) < 5_000:
+        while await rows_in_destination(env, sync) < 5_000:
             assert worker.poll() is None, worker.stderr.read().decode() if worker.stderr else ""
             assert time.monotonic() < deadline, "the worker never started loading"
             await asyncio.sleep(0.05)
