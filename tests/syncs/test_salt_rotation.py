@@ -31,7 +31,7 @@ async def test_a_hashed_column_sync_hashes_identically_after_rotation_and_droppi
     sync = await make_sync(before, scope, settings={"contacts": 6}, streams=[StreamChoice(
         name="contacts", sync_mode="FULL_REFRESH", hashed_columns=["email"])])
     assert (await run_once(before, scope, sync)).status == "SUCCEEDED"
-    hashed_before = {row["id"]: row["email"] for row in await table(before, "contacts")}
+    hashed_before = {row["id"]: row["email"] for row in await table(before, "contacts", sync)}
     salt = hash_salt(key_ring=before.key_ring, sync=await EltSync.get(id=sync.id))
 
     counts = await vault.rotate_all(key_ring=parse_key_ring(f"{NEW},{OLD}"), batch_size=1)
@@ -43,7 +43,7 @@ async def test_a_hashed_column_sync_hashes_identically_after_rotation_and_droppi
     assert hash_salt(key_ring=after.key_ring, sync=stored) == salt
     run = await run_once(after, scope, stored, full_refresh=True)
     assert run.status == "SUCCEEDED", run.error
-    hashed_after = {row["id"]: row["email"] for row in await table(after, "contacts")}
+    hashed_after = {row["id"]: row["email"] for row in await table(after, "contacts", stored)}
     assert hashed_after == hashed_before and len(hashed_after) == 6
 
 
