@@ -194,8 +194,8 @@ async def create_connect_session(
                                    "must be exactly one of the workspace's allowedRedirectUris"))
     reconnect = None
     if reconnect_connection_id:
-        reconnect = await connections.get_connection(scope=scope,
-                                                     connection_id=reconnect_connection_id)
+        reconnect = await connections.get_usable_connection(
+            scope=scope, connection_id=reconnect_connection_id, action="reconnect")
         if reconnect.workspace_id not in (None, workspace.id):
             raise NotFound("connection", reconnect_connection_id)
         integration_name = reconnect.integration_name
