@@ -32,6 +32,7 @@ from server.logs import request_id_var
 from server.vault import verify_key_ring
 from server.web import health, widget
 from server.web.graphql import GraphQLHTTP, GraphQLWebSocket
+from server.web.revocation import Revocations
 from server.webhooks.delivery import run_dispatcher
 
 log = logging.getLogger("weir.web")
@@ -172,6 +173,8 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
         settings=settings, bus=bus or build_event_bus(settings.redis_url), key_ring=key_ring
     )
     schema = build_schema(settings, extra_extensions=[metrics.extension()])
+    # Revoked credentials lose their cached authentication and their sockets, in every process.
+    revocations = Revocations(services.bus)
     runtime = Runtime(settings=settings, services=services, metrics=metrics, key_ring=key_ring)
 
     @contextlib.asynccontextmanager
@@ -184,6 +187,7 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
             await close_database(db)
             raise
         await services.bus.start()
+        await revocations.start()
         background = await _start_background(settings, services)
         # What start-up built (modules, the schema, caches) lives as long as the app: keep it
         # out of the collector's full passes, which would otherwise walk it again and again.
@@ -193,6 +197,7 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
         finally:
             gc.unfreeze()
             await background.stop()
+            await revocations.stop()
             http = services.extras.pop("http", None)
             if http is not None:
                 await http.aclose()
@@ -202,7 +207,7 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
     routes: list[Any] = [
         Route("/graphql", GraphQLHTTP(services, schema).handle,
               methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
-        WebSocketRoute("/graphql", GraphQLWebSocket(services, schema)),
+        WebSocketRoute("/graphql", GraphQLWebSocket(services, schema, revocations)),
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
         Route("/metrics", health.metrics),

@@ -15,15 +15,7 @@ import json
 import logging
 from typing import Any
 
-from graphql import (
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    SelectionSetNode,
-    parse,
-)
+from graphql import OperationDefinitionNode, parse
 from graphql.error import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -39,6 +31,7 @@ from server.errors import Unauthenticated
 from server.logs import request_id_var
 from server.orgs.api_keys import authenticate
 from server.scope import Scope
+from server.web.connect_token import connect_token_may_run
 from server.web.ws_protocol import GraphQLTransportWS
 
 log = logging.getLogger("weir.graphql")
@@ -253,46 +246,6 @@ def _operation_type(query: str, operation_name: str | None) -> OperationType | N
         if operation_name is None or (operation.name and operation.name.value == operation_name):
             return OperationType(operation.operation.value)
     return None
-
-
-# The whole API of a connect token: the page's own session and nothing else.
-CONNECT_TOKEN_FIELDS = frozenset(
-    {"selectIntegration", "startOAuth", "submitCredentials", "connectSessionState", "__typename"}
-)
-
-
-def connect_token_may_run(query: str, operation_name: str | None) -> bool:
-    """True when every root field of every operation in ``query`` is a connect-token field."""
-    try:
-        document = parse(query)
-    except GraphQLError:
-        return False
-    fragments = {d.name.value: d for d in document.definitions
-                 if isinstance(d, FragmentDefinitionNode)}
-
-    def root_fields(selection_set: SelectionSetNode, seen: frozenset[str]) -> list[str]:
-        names: list[str] = []
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                names.append(selection.name.value)
-            elif isinstance(selection, InlineFragmentNode):
-                names += root_fields(selection.selection_set, seen)
-            elif isinstance(selection, FragmentSpreadNode):
-                fragment = fragments.get(selection.name.value)
-                if fragment is None or fragment.name.value in seen:
-                    return ["(unknown fragment)"]
-                names += root_fields(fragment.selection_set, seen | {fragment.name.value})
-        return names
-
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if not operations:
-        return False
-    for operation in operations:
-        if operation.operation.value == "subscription":
-            return False
-        if not set(root_fields(operation.selection_set, frozenset())) <= CONNECT_TOKEN_FIELDS:
-            return False
-    return True
 
 
 # The WebSocket half: Weir's own graphql-transport-ws handler (see server.web.ws_protocol).

@@ -13,7 +13,6 @@ inside its tenant.
 
 
 import pytest
-import websockets
 
 from server.api.schema import build_schema
 from server.webhooks.models import WebhookDelivery, WebhookEvent
@@ -497,9 +496,19 @@ async def test_a_connect_token_runs_only_its_own_sessions_operations(live_server
     state = await tenant.graphql("{ connectSessionState { id } }", key=token)
     assert state["data"]["connectSessionState"]["id"] == (
         created["createConnectSession"]["session"]["id"])
-    # No subscription at all: the socket is refused at connection_init.
+    # Over WebSocket, only its own session: every other subscription is refused.
     ws = await GraphQLWebSocket.connect(live_server, f"Bearer {token}")
-    with pytest.raises(websockets.ConnectionClosed) as closed:
-        await ws.receive()
-    assert closed.value.rcvd.code == 4403
+    assert (await ws.acknowledged())["type"] == "connection_ack"
+    for name, (document, build) in SUBSCRIPTIONS.items():
+        operation = await ws.subscribe(document, build(victim))
+        while (message := await ws.receive()).get("id") != operation:
+            pass
+        expected = "NOT_FOUND" if name == "connectSessionUpdated" else "FORBIDDEN"
+        assert _error_code(message) == expected, (name, message)
+    for name, document in WIDE_SUBSCRIPTIONS.items():
+        operation = await ws.subscribe(document)
+        while (message := await ws.receive()).get("id") != operation:
+            pass
+        assert _error_code(message) == "FORBIDDEN", (name, message)
+    await ws.close()
     await assert_untouched(tenant, victim)
