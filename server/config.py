@@ -92,6 +92,11 @@ class Settings:
     webhooks_rotation_grace_seconds: int = 24 * 3600
     webhooks_poll_seconds: float = 2.0
     webhooks_retention_days: int = 30
+    # Request budgets (server/web/budgets.py): GraphQL requests over HTTP plus operations over
+    # WebSocket, per minute, per API key and per connect token; 0 turns a budget off. Shared
+    # through Redis when WEIR_REDIS_URL is set, else per process.
+    rate_limit_key_per_minute: int = 6000
+    rate_limit_connect_token_per_minute: int = 300
 
     # -- derived values -------------------------------------------------------------------
 
@@ -194,6 +199,11 @@ class Settings:
             webhooks_poll_seconds=reader.integer("WEIR_WEBHOOKS_POLL_SECONDS", 2),
             webhooks_retention_days=reader.integer("WEIR_WEBHOOKS_RETENTION_DAYS",
                                                    cls.webhooks_retention_days),
+            rate_limit_key_per_minute=reader.integer(
+                "WEIR_RATE_LIMIT_KEY_PER_MINUTE", cls.rate_limit_key_per_minute, minimum=0),
+            rate_limit_connect_token_per_minute=reader.integer(
+                "WEIR_RATE_LIMIT_CONNECT_TOKEN_PER_MINUTE",
+                cls.rate_limit_connect_token_per_minute, minimum=0),
         )
         reader.warn_unknown()
         if settings.run_stale_seconds < 2 * settings.run_heartbeat_seconds:

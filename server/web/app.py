@@ -31,6 +31,7 @@ from server.events import EventBus, build_event_bus
 from server.logs import request_id_var
 from server.vault import verify_key_ring
 from server.web import health, widget
+from server.web.budgets import Budgets
 from server.web.graphql import GraphQLHTTP, GraphQLWebSocket
 from server.web.revocation import Revocations
 from server.webhooks.delivery import run_dispatcher
@@ -175,6 +176,8 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
     schema = build_schema(settings, extra_extensions=[metrics.extension()])
     # Revoked credentials lose their cached authentication and their sockets, in every process.
     revocations = Revocations(services.bus)
+    # Request budgets per API key and connect token (shared through Redis when configured).
+    budgets = Budgets(settings)
     runtime = Runtime(settings=settings, services=services, metrics=metrics, key_ring=key_ring)
 
     @contextlib.asynccontextmanager
@@ -198,6 +201,7 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
             gc.unfreeze()
             await background.stop()
             await revocations.stop()
+            await budgets.close()
             http = services.extras.pop("http", None)
             if http is not None:
                 await http.aclose()
@@ -205,9 +209,9 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
             await close_database(db)
 
     routes: list[Any] = [
-        Route("/graphql", GraphQLHTTP(services, schema).handle,
+        Route("/graphql", GraphQLHTTP(services, schema, budgets).handle,
               methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
-        WebSocketRoute("/graphql", GraphQLWebSocket(services, schema, revocations)),
+        WebSocketRoute("/graphql", GraphQLWebSocket(services, schema, revocations, budgets)),
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
         Route("/metrics", health.metrics),

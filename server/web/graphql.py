@@ -31,6 +31,7 @@ from server.errors import Unauthenticated
 from server.logs import request_id_var
 from server.orgs.api_keys import authenticate
 from server.scope import Scope
+from server.web.budgets import Budgets, rate_limited_message
 from server.web.connect_token import connect_token_may_run
 from server.web.ws_protocol import GraphQLTransportWS
 
@@ -57,9 +58,11 @@ class _RequestError(Exception):
     """A request that fails before execution; becomes a response with ``status``."""
 
     def __init__(self, status: int, message: str, code: str = "BAD_REQUEST",
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None,
+                 extra: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.code, self.headers = status, message, code, headers or {}
+        self.extra = extra or {}
 
 
 def _negotiate(accept: str | None) -> str | None:
@@ -96,9 +99,10 @@ def _wants_ide(request: Request) -> bool:
 class GraphQLHTTP:
     """The HTTP half of ``/graphql``."""
 
-    def __init__(self, services: Services, schema: Any) -> None:
+    def __init__(self, services: Services, schema: Any, budgets: Budgets | None = None) -> None:
         self.services = services
         self.schema = schema
+        self.budgets = budgets
         self._ide_html = get_graphql_ide_html(graphql_ide="graphiql")
 
     async def handle(self, request: Request) -> Response:
@@ -117,10 +121,12 @@ class GraphQLHTTP:
                 )
             media = negotiated
             scope = await self._authenticate(request)
+            await self._spend_budget(scope)
             params = await self._read_params(request)
             return await self._execute(request, params, scope, media)
         except _RequestError as exc:
-            return self._respond(error_body(exc.message, exc.code), exc.status, media, exc.headers)
+            return self._respond(error_body(exc.message, exc.code, **exc.extra), exc.status,
+                                 media, exc.headers)
 
     async def _authenticate(self, request: Request) -> Scope:
         secret = bearer_from_headers(request.headers)
@@ -132,6 +138,13 @@ class GraphQLHTTP:
             raise _RequestError(
                 401, exc.message, code=exc.code, headers={"WWW-Authenticate": 'Bearer realm="weir"'}
             ) from None
+
+    async def _spend_budget(self, scope: Scope) -> None:
+        retry_after = await self.budgets.spend(scope) if self.budgets is not None else 0
+        if retry_after:
+            raise _RequestError(429, rate_limited_message(scope, retry_after),
+                                code="RATE_LIMITED", headers={"Retry-After": str(retry_after)},
+                                extra={"retryAfter": retry_after})
 
     async def _read_params(self, request: Request) -> dict[str, Any]:
         if request.method == "GET":

@@ -49,6 +49,7 @@ from server.errors import WeirError
 from server.logs import request_id_var
 from server.orgs.api_keys import authenticate
 from server.scope import Scope
+from server.web.budgets import Budgets, rate_limited_message
 from server.web.connect_token import connect_token_may_run
 from server.web.revocation import Revocations
 from server.web.ws_feeds import (
@@ -117,10 +118,10 @@ def fanned_out(query: str, operation_name: str | None) -> bool:
             and selections[0].name.value in FANNED_OUT)
 
 
-def _error_message(operation_id: str, message: str, code: str) -> str:
+def _error_message(operation_id: str, message: str, code: str, **extra: Any) -> str:
     """The ``error`` message ending one operation, with Weir's ``extensions.code``."""
     return _dumps({"id": operation_id, "type": "error",
-                   "payload": [{"message": message, "extensions": {"code": code}}]})
+                   "payload": [{"message": message, "extensions": {"code": code, **extra}}]})
 
 
 def _close_reason(error: GraphQLError) -> str | None:
@@ -151,11 +152,12 @@ class GraphQLTransportWS:
     """The ASGI endpoint: the handshake, then one ``Connection`` per socket."""
 
     def __init__(self, services: Services, schema: Any,
-                 revocations: Revocations | None = None) -> None:
+                 revocations: Revocations | None = None, budgets: Budgets | None = None) -> None:
         self.services = services
         self.schema = schema
         self.feeds = Feeds(schema)
         self.revocations = revocations
+        self.budgets = budgets
         # Browsers on another origin may open the socket only when WEIR_CORS_ORIGINS lists it;
         # non-browser clients send no Origin.
         self.allowed_origins = normalize_allowed_origins(services.settings.cors_origins)
@@ -351,6 +353,13 @@ class Connection:
             self.finish(operation, _error_message(
                 operation.id, "a connect token may only subscribe to connectSessionUpdated "
                 "of its own session", "FORBIDDEN"))
+            return
+        budgets = self.endpoint.budgets
+        retry_after = await budgets.spend(self.context.scope) if budgets is not None else 0
+        if retry_after:
+            self.finish(operation, _error_message(
+                operation.id, rate_limited_message(self.context.scope, retry_after),
+                "RATE_LIMITED", retryAfter=retry_after))
             return
         if (isinstance(operation.query, str)
                 and isinstance(operation.operation_name, (str, type(None)))
