@@ -108,6 +108,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
+    from server.events import build_event_bus
     from server.orgs import api_keys
     from server.orgs.models import ApiKey, Organization
 
@@ -167,7 +168,15 @@ def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"{row.id:<32} {row.prefix:<16} {row.name[:24]:<24} "
                       f"{(row.workspace_id or 'all'):<32} {used:<26} {status}")
             return 0
-        revoked = await api_keys.revoke_api_key_by_prefix_or_id(identifier=args.key)
+        # With Redis, running API processes hear of it at once (and close the key's sockets);
+        # without, their caches forget it within AUTH_CACHE_SECONDS and their sockets at the
+        # next sweep (server.web.revocation).
+        bus = build_event_bus(settings.redis_url) if settings.redis_url else None
+        try:
+            revoked = await api_keys.revoke_api_key_by_prefix_or_id(identifier=args.key, bus=bus)
+        finally:
+            if bus is not None:
+                await bus.close()
         print(f"revoked API key {revoked.id} ({revoked.prefix}...)")
         return 0
 

@@ -102,6 +102,11 @@ class Settings:
     # credentials (0: never), and each may start this many checks a minute (0: no budget).
     checks_reuse_seconds: float = 5.0
     checks_per_minute: int = 10
+    # Request budgets (server/web/budgets.py): GraphQL requests over HTTP plus operations over
+    # WebSocket, per minute, per API key and per connect token; 0 turns a budget off. Shared
+    # through Redis when WEIR_REDIS_URL is set, else per process.
+    rate_limit_key_per_minute: int = 6000
+    rate_limit_connect_token_per_minute: int = 300
 
     # -- derived values -------------------------------------------------------------------
 
@@ -220,6 +225,11 @@ class Settings:
                                                cls.checks_reuse_seconds, minimum=0),
             checks_per_minute=reader.integer("WEIR_CHECKS_PER_MINUTE", cls.checks_per_minute,
                                              minimum=0),
+            rate_limit_key_per_minute=reader.integer(
+                "WEIR_RATE_LIMIT_KEY_PER_MINUTE", cls.rate_limit_key_per_minute, minimum=0),
+            rate_limit_connect_token_per_minute=reader.integer(
+                "WEIR_RATE_LIMIT_CONNECT_TOKEN_PER_MINUTE",
+                cls.rate_limit_connect_token_per_minute, minimum=0),
         )
         reader.warn_unknown()
         if settings.run_stale_seconds < 2 * settings.run_heartbeat_seconds:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from server.errors import Forbidden, NotFound
+from server.revocations import API_KEY, credential
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,11 @@ class Scope:
         """A workspace-restricted key sees other workspaces as absent, like other tenants."""
         if self.workspace_id is not None and workspace_id != self.workspace_id:
             raise NotFound("workspace", workspace_id)
+
+    def credentials(self) -> frozenset[str]:
+        """The credentials this scope rests on: revoking any of them ends it (see
+        server.revocations)."""
+        return frozenset({credential(API_KEY, self.api_key_id)} if self.api_key_id else ())
 
     def require_unrestricted(self, action: str) -> None:
         if self.workspace_id is not None:

@@ -381,7 +381,8 @@ class OrgsMutation:
 
     @strawberry.mutation(description="Delete an end user and all of its connections.")
     async def delete_end_user(self, info: Info[Context, None], id: strawberry.ID) -> DeletePayload:
-        deleted = await orgs.delete_end_user(scope=info.context.scope, end_user_id=str(id))
+        deleted = await orgs.delete_end_user(scope=info.context.scope, end_user_id=str(id),
+                                             bus=info.context.bus)
         return DeletePayload(deleted_id=strawberry.ID(deleted))
 
     @strawberry.mutation(description="Create an API key. Its secret is returned only here.")
@@ -397,7 +398,8 @@ class OrgsMutation:
 
     @strawberry.mutation(description="Revoke an API key; it stops working at once.")
     async def revoke_api_key(self, info: Info[Context, None], id: strawberry.ID) -> ApiKey:
-        row = await keys_service.revoke_api_key(scope=info.context.scope, api_key_id=str(id))
+        row = await keys_service.revoke_api_key(scope=info.context.scope, api_key_id=str(id),
+                                                bus=info.context.bus)
         return ApiKey.from_model(row)
 
 

@@ -38,6 +38,7 @@ from server.integrations import catalog
 from server.integrations.models import WorkspaceIntegration
 from server.orgs import service as orgs
 from server.orgs.models import EndUser, Workspace
+from server.revocations import CONNECT_SESSION, END_USER, credential, publish_revocation
 from server.scope import Scope
 from server.validation import check_redirect_uri, check_text
 from server.webhooks.outbox import record_connect_session
@@ -63,6 +64,14 @@ class ConnectScope(Scope):
     """What a connect token grants: its own session, inside its organization and workspace."""
 
     connect_session_id: str = ""
+    end_user_id: str | None = None
+
+    def credentials(self) -> frozenset[str]:
+        """Its session, and the end user it connects for: either one revoked ends it."""
+        found = {credential(CONNECT_SESSION, self.connect_session_id)}
+        if self.end_user_id:
+            found.add(credential(END_USER, self.end_user_id))
+        return frozenset(found)
 
 
 @dataclass(frozen=True)
@@ -198,8 +207,8 @@ async def create_connect_session(
                                             "workspace's allowedRedirectUris")))
     reconnect = None
     if reconnect_connection_id:
-        reconnect = await connections.get_connection(scope=scope,
-                                                     connection_id=reconnect_connection_id)
+        reconnect = await connections.get_usable_connection(
+            scope=scope, connection_id=reconnect_connection_id, action="reconnect")
         if reconnect.workspace_id not in (None, workspace.id):
             raise NotFound("connection", reconnect_connection_id)
         integration_name = reconnect.integration_name
@@ -247,9 +256,11 @@ async def create_connect_session(
 async def get_connect_session(
     *, scope: Scope, session_id: str, bus: EventBus | None = None
 ) -> ConnectSession:
-    """One session of the caller's organization (and workspace when restricted)."""
+    """One session of the caller's organization (and workspace when restricted); a connect
+    token sees its own session only."""
     session = await ConnectSession.get_or_none(id=session_id, **scope.filters())
-    if session is None:
+    if session is None or (isinstance(scope, ConnectScope)
+                           and session.id != scope.connect_session_id):
         raise NotFound("connect session", session_id)
     return await expire_if_due(session=session, bus=bus)
 
@@ -259,9 +270,12 @@ async def cancel_connect_session(
 ) -> ConnectSession:
     """End a session now: it becomes ``EXPIRED`` and its token stops working."""
     session = await get_connect_session(scope=scope, session_id=session_id, bus=bus)
-    return await transition(session=session, status="EXPIRED", bus=bus, expires_at=_now(),
-                             error_code="CANCELLED",
-                             error_message="The connect session was cancelled.")
+    session = await transition(session=session, status="EXPIRED", bus=bus, expires_at=_now(),
+                               error_code="CANCELLED",
+                               error_message="The connect session was cancelled.")
+    # Its token is refused from now on (tokens are never cached); its sockets close too.
+    await publish_revocation(bus, kind=CONNECT_SESSION, object_id=session.id)
+    return session
 
 
 async def connect_session_updates(
@@ -322,7 +336,8 @@ async def authenticate_token(token: str | None, *, bus: EventBus | None = None) 
     if session.status == "EXPIRED":
         raise Unauthenticated("the connect token has expired; ask the app for a new link")
     return ConnectScope(organization_id=session.organization_id,
-                        workspace_id=session.workspace_id, connect_session_id=session.id)
+                        workspace_id=session.workspace_id, connect_session_id=session.id,
+                        end_user_id=session.end_user_id)
 
 
 def require_connect_scope(scope: Scope) -> ConnectScope:

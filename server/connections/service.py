@@ -245,6 +245,19 @@ async def get_connection(*, scope: Scope, connection_id: str) -> Connection:
     return connection
 
 
+async def get_usable_connection(*, scope: Scope, connection_id: str, action: str) -> Connection:
+    """A connection whose credentials the caller may use or change (``action`` says how).
+
+    A workspace-restricted key reads ORGANIZATION connections, since they serve its workspace
+    too, but never uses or changes their credentials: that is ``FORBIDDEN`` (visible, so not
+    ``NOT_FOUND``), as deleting them always was.
+    """
+    connection = await get_connection(scope=scope, connection_id=connection_id)
+    if connection.workspace_id is None:
+        scope.require_unrestricted(f"{action} organization-wide connections")
+    return connection
+
+
 async def get_connections_by_ids(*, scope: Scope, connection_ids: list[str]
                                  ) -> dict[str, Connection]:
     """Many connections in one query (for DataLoaders), keyed by id."""
@@ -351,9 +364,8 @@ async def replace_credentials(*, key_ring: KeyRing, connection: Connection,
 
 async def delete_connection(*, scope: Scope, connection_id: str) -> str:
     """Delete a connection (and the syncs that read from it); return its id."""
-    connection = await get_connection(scope=scope, connection_id=connection_id)
-    if connection.workspace_id is None:
-        scope.require_unrestricted("delete organization-wide connections")
+    connection = await get_usable_connection(scope=scope, connection_id=connection_id,
+                                             action="delete")
     async with in_transaction():
         await _record(connection, "connection.deleted")
         await connection.delete()
@@ -387,7 +399,8 @@ async def check_connection(*, scope: Scope, key_ring: KeyRing, settings: Setting
     and each connection has a budget of checks a minute (``server.connections.check_limits``):
     a check opens a connection to the provider, and one request must not make Weir open thirty.
     """
-    connection = await get_connection(scope=scope, connection_id=connection_id)  # this caller's
+    connection = await get_usable_connection(scope=scope, connection_id=connection_id,
+                                             action="test")
     return await limiter.run(
         f"connection:{connection.id}", lambda: _check_connection(
             connection=connection, key_ring=key_ring, settings=settings, http=http, bus=bus),

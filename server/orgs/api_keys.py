@@ -14,10 +14,12 @@ from datetime import UTC, datetime, timedelta
 
 from server import ids
 from server.errors import NotFound, Unauthenticated, ValidationFailed
+from server.events import EventBus
 from server.orgs import rows
 from server.orgs.models import ApiKey, Workspace
 from server.orgs.rows import ApiKeyRow
 from server.pagination import Page, paginate_rows
+from server.revocations import API_KEY, publish_revocation
 from server.scope import Scope
 from server.validation import check_text
 
@@ -25,9 +27,10 @@ KEY_PREFIX = "weir_sk_"
 VISIBLE_PREFIX_LENGTH = len(KEY_PREFIX) + 6
 # lastUsedAt is written at most this often per key, so reads do not turn into writes.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
-# An authenticated key is remembered this long in-process; revoking clears it here at once
-# and in other processes within this many seconds.
-AUTH_CACHE_SECONDS = 10.0
+# An authenticated key is remembered this long in-process. Revoking clears it here at once and,
+# through the event bus, in every other API process (server.web.revocation); this lifetime is the
+# bound when that event is lost (Redis away, or ``weir keys revoke`` on the embedded default).
+AUTH_CACHE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -99,23 +102,27 @@ async def get_api_key(*, scope: Scope, api_key_id: str) -> ApiKey:
     return api_key
 
 
-async def revoke_api_key(*, scope: Scope, api_key_id: str) -> ApiKey:
-    """Revoke a key; it stops authenticating at once in this process."""
+async def revoke_api_key(*, scope: Scope, api_key_id: str,
+                         bus: EventBus | None = None) -> ApiKey:
+    """Revoke a key: it stops authenticating at once in this process and, through ``bus``, in
+    every other one, where its open WebSockets are closed."""
     api_key = await get_api_key(scope=scope, api_key_id=api_key_id)
     if api_key.revoked_at is None:
         api_key.revoked_at = datetime.now(UTC)
         await api_key.save(update_fields=["revoked_at"])
     _cache.forget(api_key.secret_hash)
+    await publish_revocation(bus, kind=API_KEY, object_id=api_key.id)
     return api_key
 
 
-async def revoke_api_key_by_prefix_or_id(*, identifier: str) -> ApiKey:
+async def revoke_api_key_by_prefix_or_id(*, identifier: str,
+                                         bus: EventBus | None = None) -> ApiKey:
     """For the CLI: revoke by id or by the visible prefix (which must match exactly one key)."""
     rows = await ApiKey.filter(id=identifier) or await ApiKey.filter(prefix=identifier)
     if len(rows) != 1:
         raise NotFound("API key", identifier)
     scope = Scope(organization_id=rows[0].organization_id)
-    return await revoke_api_key(scope=scope, api_key_id=rows[0].id)
+    return await revoke_api_key(scope=scope, api_key_id=rows[0].id, bus=bus)
 
 
 class _AuthCache:
@@ -136,6 +143,12 @@ class _AuthCache:
 
     def forget(self, secret_hash: str) -> None:
         self._entries.pop(secret_hash, None)
+
+    def forget_key(self, api_key_id: str) -> None:
+        # Revocations are rare and the cache is small: a scan beats keeping a second index.
+        for secret_hash, (_, scope) in list(self._entries.items()):
+            if scope.api_key_id == api_key_id:
+                self._entries.pop(secret_hash, None)
 
     def clear(self) -> None:
         self._entries.clear()
@@ -167,6 +180,11 @@ async def authenticate(secret: str | None) -> Scope:
     )
     _cache.put(secret_hash, scope)
     return scope
+
+
+def forget_api_key(api_key_id: str) -> None:
+    """Drop a revoked key from this process's authentication cache."""
+    _cache.forget_key(api_key_id)
 
 
 def clear_auth_cache() -> None:

@@ -17,6 +17,7 @@ from server.orgs.models import EndUser, Organization, Workspace
 from server.orgs.rows import EndUserRow, WorkspaceRow
 from server.orgs.warehouse import check_warehouse_url
 from server.pagination import Page, paginate_rows
+from server.revocations import END_USER, publish_revocation
 from server.scope import Scope
 from server.validation import (
     check_color,
@@ -270,8 +271,10 @@ async def create_end_user(
         ) from None
 
 
-async def delete_end_user(*, scope: Scope, end_user_id: str) -> str:
-    """Delete an end user and, with it, its connections; return the deleted id."""
+async def delete_end_user(*, scope: Scope, end_user_id: str,
+                          bus: EventBus | None = None) -> str:
+    """Delete an end user and, with it, its connections and connect sessions (whose tokens and
+    sockets stop at once); return the deleted id."""
     # Imported here: the connections service builds on this module.
     from server.connections.service import record_cascaded_deletions
 
@@ -279,6 +282,7 @@ async def delete_end_user(*, scope: Scope, end_user_id: str) -> str:
     async with in_transaction():
         await record_cascaded_deletions(end_user_id=end_user.id)
         await end_user.delete()
+    await publish_revocation(bus, kind=END_USER, object_id=end_user_id)
     return end_user_id
 
 

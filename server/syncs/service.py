@@ -17,7 +17,7 @@ from tortoise.transactions import in_transaction
 from server import ids
 from server.config import Settings
 from server.connections.models import Connection
-from server.connections.service import get_connection
+from server.connections.service import get_usable_connection
 from server.connectors.registry import settings_schema_for
 from server.crypto import KeyRing
 from server.destinations.base import POLICIES
@@ -115,7 +115,8 @@ async def connection_settings_schema(*, scope: Scope, settings: Settings, key_ri
                                      connection_id: str,
                                      partial_settings: dict[str, Any] | None) -> dict[str, Any]:
     """The connector's ELT settings schema, with options listed from the account when it can."""
-    connection = await get_connection(scope=scope, connection_id=connection_id)
+    connection = await get_usable_connection(scope=scope, connection_id=connection_id,
+                                             action="read the account behind")
     connector = connector_for(connection)
     if getattr(connector, "settings_options", None) is None:
         return copy.deepcopy(connector.SPEC.settings_schema)
@@ -224,7 +225,10 @@ async def create_sync(*, scope: Scope, settings: Settings, key_ring: KeyRing,
                       bus: EventBus | None, connection_id: str, changes: SyncChanges,
                       streams: list[StreamChoice]) -> EltSync:
     """A new sync, disabled; every invalid field is reported at once."""
-    connection = await get_connection(scope=scope, connection_id=connection_id)
+    # A sync belongs to its connection's workspace; one of an ORGANIZATION connection would be
+    # invisible to a workspace-restricted key, so such a key may not create it.
+    connection = await get_usable_connection(scope=scope, connection_id=connection_id,
+                                             action="create syncs of")
     connector = connector_for(connection)
     for name, path in (("destination_schema", "input.destinationSchemaName"),
                        ("sync_interval", "input.syncInterval")):

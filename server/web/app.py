@@ -31,7 +31,9 @@ from server.events import EventBus, build_event_bus
 from server.logs import request_id_var
 from server.vault import verify_key_ring
 from server.web import graphiql, health, widget
+from server.web.budgets import Budgets
 from server.web.graphql import GraphQLHTTP, GraphQLWebSocket
+from server.web.revocation import Revocations
 from server.webhooks.delivery import run_dispatcher
 
 log = logging.getLogger("weir.web")
@@ -173,6 +175,10 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
         settings=settings, bus=bus or build_event_bus(settings.redis_url), key_ring=key_ring
     )
     schema = build_schema(settings, extra_extensions=[metrics.extension()])
+    # Revoked credentials lose their cached authentication and their sockets, in every process.
+    revocations = Revocations(services.bus)
+    # Request budgets per API key and connect token (shared through Redis when configured).
+    budgets = Budgets(settings)
     runtime = Runtime(settings=settings, services=services, metrics=metrics, key_ring=key_ring)
 
     @contextlib.asynccontextmanager
@@ -185,6 +191,7 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
             await close_database(db)
             raise
         await services.bus.start()
+        await revocations.start()
         background = await _start_background(settings, services)
         # What start-up built (modules, the schema, caches) lives as long as the app: keep it
         # out of the collector's full passes, which would otherwise walk it again and again.
@@ -194,6 +201,8 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
         finally:
             gc.unfreeze()
             await background.stop()
+            await revocations.stop()
+            await budgets.close()
             http = services.extras.pop("http", None)
             if http is not None:
                 await http.aclose()
@@ -202,8 +211,8 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
 
     routes: list[Any] = [
         # Every method reaches the handler, so each answer has a GraphQL-shaped body (405s too).
-        Route("/graphql", GraphQLHTTP(services, schema), methods=None),
-        WebSocketRoute("/graphql", GraphQLWebSocket(services, schema)),
+        Route("/graphql", GraphQLHTTP(services, schema, budgets), methods=None),
+        WebSocketRoute("/graphql", GraphQLWebSocket(services, schema, revocations, budgets)),
         Route("/graphiql/{name:str}", graphiql.asset),
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),

@@ -15,15 +15,7 @@ import json
 import logging
 from typing import Any
 
-from graphql import (
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    SelectionSetNode,
-    parse,
-)
+from graphql import OperationDefinitionNode, parse
 from graphql.error import GraphQLError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -39,6 +31,8 @@ from server.logs import request_id_var
 from server.orgs.api_keys import authenticate
 from server.scope import Scope
 from server.web import graphiql
+from server.web.budgets import Budgets, rate_limited_message
+from server.web.connect_token import connect_token_may_run
 from server.web.ws_protocol import GraphQLTransportWS
 
 log = logging.getLogger("weir.graphql")
@@ -64,9 +58,11 @@ class _RequestError(Exception):
     """A request that fails before execution; becomes a response with ``status``."""
 
     def __init__(self, status: int, message: str, code: str = "BAD_REQUEST",
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None,
+                 extra: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.code, self.headers = status, message, code, headers or {}
+        self.extra = extra or {}
 
 
 def _negotiate(accept: str | None) -> str | None:
@@ -103,9 +99,10 @@ def _wants_ide(request: Request) -> bool:
 class GraphQLHTTP:
     """The HTTP half of ``/graphql``."""
 
-    def __init__(self, services: Services, schema: Any) -> None:
+    def __init__(self, services: Services, schema: Any, budgets: Budgets | None = None) -> None:
         self.services = services
         self.schema = schema
+        self.budgets = budgets
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """As an ASGI app the route takes every method, so even a 405 is GraphQL-shaped."""
@@ -130,10 +127,12 @@ class GraphQLHTTP:
                 )
             media = negotiated
             scope = await self._authenticate(request)
+            await self._spend_budget(scope)
             params = await self._read_params(request)
             return await self._execute(request, params, scope, media)
         except _RequestError as exc:
-            return self._respond(error_body(exc.message, exc.code), exc.status, media, exc.headers)
+            return self._respond(error_body(exc.message, exc.code, **exc.extra), exc.status,
+                                 media, exc.headers)
         except ClientDisconnect:
             raise  # nobody is left to answer, and it is no bug
         except Exception:
@@ -156,6 +155,13 @@ class GraphQLHTTP:
             raise _RequestError(
                 401, exc.message, code=exc.code, headers={"WWW-Authenticate": 'Bearer realm="weir"'}
             ) from None
+
+    async def _spend_budget(self, scope: Scope) -> None:
+        retry_after = await self.budgets.spend(scope) if self.budgets is not None else 0
+        if retry_after:
+            raise _RequestError(429, rate_limited_message(scope, retry_after),
+                                code="RATE_LIMITED", headers={"Retry-After": str(retry_after)},
+                                extra={"retryAfter": retry_after})
 
     async def _read_params(self, request: Request) -> dict[str, Any]:
         if request.method == "GET":
@@ -274,46 +280,6 @@ def _operation_type(query: str, operation_name: str | None) -> OperationType | N
         if operation_name is None or (operation.name and operation.name.value == operation_name):
             return OperationType(operation.operation.value)
     return None
-
-
-# The whole API of a connect token: the page's own session and nothing else.
-CONNECT_TOKEN_FIELDS = frozenset(
-    {"selectIntegration", "startOAuth", "submitCredentials", "connectSessionState", "__typename"}
-)
-
-
-def connect_token_may_run(query: str, operation_name: str | None) -> bool:
-    """True when every root field of every operation in ``query`` is a connect-token field."""
-    try:
-        document = parse(query)
-    except GraphQLError:
-        return False
-    fragments = {d.name.value: d for d in document.definitions
-                 if isinstance(d, FragmentDefinitionNode)}
-
-    def root_fields(selection_set: SelectionSetNode, seen: frozenset[str]) -> list[str]:
-        names: list[str] = []
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                names.append(selection.name.value)
-            elif isinstance(selection, InlineFragmentNode):
-                names += root_fields(selection.selection_set, seen)
-            elif isinstance(selection, FragmentSpreadNode):
-                fragment = fragments.get(selection.name.value)
-                if fragment is None or fragment.name.value in seen:
-                    return ["(unknown fragment)"]
-                names += root_fields(fragment.selection_set, seen | {fragment.name.value})
-        return names
-
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if not operations:
-        return False
-    for operation in operations:
-        if operation.operation.value == "subscription":
-            return False
-        if not set(root_fields(operation.selection_set, frozenset())) <= CONNECT_TOKEN_FIELDS:
-            return False
-    return True
 
 
 # The WebSocket half: Weir's own graphql-transport-ws handler (see server.web.ws_protocol).

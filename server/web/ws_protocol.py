@@ -6,9 +6,12 @@ per subscriber (see ``server.web.ws_feeds``). Operations still run through the S
 (``schema.stream``: its parsing, validation, extensions and error formatting), and every message
 and close code is what Strawberry's own handler sent:
 
-- ``connection_init`` authenticates the API key of its payload (``4403`` when it is bad;
-  ``4400`` when the payload is not an object; ``4429`` when sent twice; ``4408`` when none
-  came within ``INIT_TIMEOUT``); the answer is ``connection_ack``.
+- ``connection_init`` authenticates the API key (or connect token) of its payload (``4403``
+  when it is bad; ``4400`` when the payload is not an object; ``4429`` when sent twice;
+  ``4408`` when none came within ``INIT_TIMEOUT``); the answer is ``connection_ack``. Revoking
+  the credential later closes the socket with ``4403`` (server.web.revocation). A connect token
+  may only subscribe to its own session (``connectSessionUpdated``); anything else is one
+  ``error`` message with ``FORBIDDEN``.
 - ``ping`` is answered with ``pong``; ``pong`` is ignored.
 - ``subscribe`` before the acknowledgement closes with ``4401``, and with an id in use with
   ``4409``. Its results are ``next`` messages then ``complete``; errors before execution are one
@@ -41,10 +44,14 @@ from strawberry.utils.aio import aclosing
 from server.api.context import Context, Services
 from server.api.loaders import Loaders
 from server.api.shared import FANNED_OUT
+from server.connect import service as connect_sessions
 from server.errors import WeirError
 from server.logs import request_id_var
 from server.orgs.api_keys import authenticate
 from server.scope import Scope
+from server.web.budgets import Budgets, rate_limited_message
+from server.web.connect_token import connect_token_may_run
+from server.web.revocation import Revocations
 from server.web.ws_feeds import (
     _COMPLETE,
     LIVE,
@@ -111,6 +118,12 @@ def fanned_out(query: str, operation_name: str | None) -> bool:
             and selections[0].name.value in FANNED_OUT)
 
 
+def _error_message(operation_id: str, message: str, code: str, **extra: Any) -> str:
+    """The ``error`` message ending one operation, with Weir's ``extensions.code``."""
+    return _dumps({"id": operation_id, "type": "error",
+                   "payload": [{"message": message, "extensions": {"code": code, **extra}}]})
+
+
 def _close_reason(error: GraphQLError) -> str | None:
     """Why an error before execution closes the socket (per the protocol), if it does."""
     if isinstance(error, GraphQLSyntaxError):
@@ -138,10 +151,13 @@ def _connection_secret(params: dict[str, Any]) -> str | None:
 class GraphQLTransportWS:
     """The ASGI endpoint: the handshake, then one ``Connection`` per socket."""
 
-    def __init__(self, services: Services, schema: Any) -> None:
+    def __init__(self, services: Services, schema: Any,
+                 revocations: Revocations | None = None, budgets: Budgets | None = None) -> None:
         self.services = services
         self.schema = schema
         self.feeds = Feeds(schema)
+        self.revocations = revocations
+        self.budgets = budgets
         # Browsers on another origin may open the socket only when WEIR_CORS_ORIGINS lists it;
         # non-browser clients send no Origin.
         self.allowed_origins = normalize_allowed_origins(services.settings.cors_origins)
@@ -299,13 +315,20 @@ class Connection:
             return
         self.init_received = True
         self.context.connection_params = payload
+        secret = _connection_secret(payload)
         try:
-            scope = await authenticate(_connection_secret(payload))
+            if secret and secret.startswith(connect_sessions.TOKEN_PREFIX):
+                scope: Scope = await connect_sessions.authenticate_token(
+                    secret, bus=self.endpoint.services.bus)
+            else:
+                scope = await authenticate(secret)
         except WeirError:
             await self.close(4403, "Forbidden")
             return
         self.context.scope = scope
         self.context.loaders = Loaders(scope)
+        if self.endpoint.revocations is not None:
+            self.endpoint.revocations.register(self, scope.credentials())
         self.write('{"type":"connection_ack","payload":null}')
         self.acknowledged = True
 
@@ -321,6 +344,23 @@ class Connection:
             return
         operation = Operation(self, operation_id, message["payload"])
         self.operations[operation_id] = operation
+        if isinstance(self.context.scope, connect_sessions.ConnectScope) and not (
+            isinstance(operation.query, str)
+            and isinstance(operation.operation_name, (str, type(None)))
+            and connect_token_may_run(operation.query, operation.operation_name,
+                                      subscription=True)
+        ):
+            self.finish(operation, _error_message(
+                operation.id, "a connect token may only subscribe to connectSessionUpdated "
+                "of its own session", "FORBIDDEN"))
+            return
+        budgets = self.endpoint.budgets
+        retry_after = await budgets.spend(self.context.scope) if budgets is not None else 0
+        if retry_after:
+            self.finish(operation, _error_message(
+                operation.id, rate_limited_message(self.context.scope, retry_after),
+                "RATE_LIMITED", retryAfter=retry_after))
+            return
         if (isinstance(operation.query, str)
                 and isinstance(operation.operation_name, (str, type(None)))
                 and fanned_out(operation.query, operation.operation_name)):
@@ -340,6 +380,8 @@ class Connection:
 
     async def shutdown(self) -> None:
         self.closed = True
+        if self.endpoint.revocations is not None:
+            self.endpoint.revocations.unregister(self, self.context.scope.credentials())
         tasks = [op.task for op in self.operations.values() if op.task is not None]
         for operation_id in list(self.operations):
             self.stop(operation_id)

@@ -28,6 +28,13 @@ CONNECT_SESSION_EVENTS = {"COMPLETED": "connect_session.completed",
                           "FAILED": "connect_session.failed"}
 SYNC_RUN_EVENTS = {"RUNNING": "sync_run.started", "SUCCEEDED": "sync_run.succeeded",
                    "FAILED": "sync_run.failed", "CANCELLED": "sync_run.cancelled"}
+# Events of an organization-wide object (no workspace) that every workspace may hear: those of
+# ORGANIZATION connections, which workspace-restricted keys can read. Other workspace-less
+# objects (syncs of an ORGANIZATION connection, their runs) are invisible to such keys, so their
+# events reach no endpoint (every endpoint belongs to a workspace) and are listed in
+# ``webhookEvents`` for unrestricted keys only.
+SHARED_WITH_WORKSPACES = frozenset({"connection.created", "connection.status_changed",
+                                    "connection.deleted"})
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _last_event_id = ""
@@ -74,8 +81,9 @@ async def record_event(*, organization_id: str, workspace_id: str | None, type: 
     endpoints = WebhookEndpoint.filter(organization_id=organization_id)
     if workspace_id is not None:
         endpoints = endpoints.filter(workspace_id=workspace_id)
-    subscribed = [row for row in await endpoints.only("id", "event_types")
-                  if type in (row.event_types or [])]
+    subscribed = [] if workspace_id is None and type not in SHARED_WITH_WORKSPACES else [
+        row for row in await endpoints.only("id", "event_types")
+        if type in (row.event_types or [])]
     if subscribed:
         await WebhookDelivery.bulk_create([
             WebhookDelivery(

@@ -25,6 +25,7 @@ from server.scope import Scope
 from server.validation import check_http_url, check_text
 from server.webhooks.addresses import AddressRefused, check_target
 from server.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from server.webhooks.outbox import SHARED_WITH_WORKSPACES
 from server.webhooks.payloads import EVENT_TYPES
 from server.webhooks.signing import generate_secret
 
@@ -41,11 +42,13 @@ class EndpointWithSecret:
 
 
 def _visible(scope: Scope) -> Q:
-    """A workspace-restricted key sees its workspace's events and organization-wide ones."""
+    """A workspace-restricted key sees its workspace's events and those of the
+    organization-wide objects it can read (ORGANIZATION connections)."""
     if scope.workspace_id is None:
         return Q(organization_id=scope.organization_id)
     return Q(organization_id=scope.organization_id) & (
-        Q(workspace_id=scope.workspace_id) | Q(workspace_id=None)
+        Q(workspace_id=scope.workspace_id)
+        | Q(workspace_id=None, type__in=list(SHARED_WITH_WORKSPACES))
     )
 
 

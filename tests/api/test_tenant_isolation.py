@@ -1,10 +1,22 @@
-"""Another organization's objects are invisible: every operation, called with their ids, is NOT_FOUND.
+"""Tenant boundaries, walked over every operation of the schema.
 
-``OPERATIONS`` must name every query and mutation of the schema (a test checks it), so a new
-operation cannot be added without saying how it stays inside its tenant.
+- Another organization's objects are invisible: every operation, called with their ids, is
+  NOT_FOUND, and every subscription neither reaches them nor hears their events.
+- A workspace-restricted key is the same towards the other workspaces of its organization, and
+  may read, but never use or change, an ORGANIZATION connection (FORBIDDEN).
+- A connect token runs only its own session's operations; everything else is FORBIDDEN.
+
+``OPERATIONS`` must name every query and mutation and ``SUBSCRIPTIONS`` every subscription of
+the schema (a test checks it), so a new operation cannot be added without saying how it stays
+inside its tenant.
 """
 
+
+import pytest
+
 from server.api.schema import build_schema
+from server.webhooks.models import WebhookDelivery, WebhookEvent
+from tests.graphql_ws import GraphQLWebSocket
 
 # Each entry: (document, variables built from the victim's ids). None = no id to leak through.
 OPERATIONS = {
@@ -155,14 +167,51 @@ OPERATIONS = {
 LISTS = {"endUsers", "connections", "eltSyncs", "webhookEndpoints"}
 
 
+# Each entry: (document, variables built from the victim's ids). None = no id: the subscription
+# follows the caller's own organization (or, for a restricted key, is FORBIDDEN).
+SUBSCRIPTIONS = {
+    "workspaceUpdated": ("subscription($id: ID!) { workspaceUpdated(id: $id) { id name } }",
+                         lambda v: {"id": v["workspace"]}),
+    "connectionStatusChanged": (
+        "subscription($w: ID) { connectionStatusChanged(workspaceId: $w) { connectionId } }",
+        lambda v: {"w": v["workspace"]},
+    ),
+    "connectSessionUpdated": (
+        "subscription($id: ID!) { connectSessionUpdated(id: $id) { id status } }",
+        lambda v: {"id": v["connect_session"]},
+    ),
+    "syncRunUpdated": ("subscription($s: ID) { syncRunUpdated(syncId: $s) { id status } }",
+                       lambda v: {"s": v["sync"]}),
+    "eltSyncUpdated": (
+        "subscription($w: ID) { eltSyncUpdated(workspaceId: $w) { kind sync { id } } }",
+        lambda v: {"w": v["workspace"]},
+    ),
+}
+# The same subscriptions without an id: the whole organization (as far as the caller sees it).
+WIDE_SUBSCRIPTIONS = {
+    "connectionStatusChanged": "subscription { connectionStatusChanged { connectionId } }",
+    "syncRunUpdated": "subscription { syncRunUpdated { id status } }",
+    "eltSyncUpdated": "subscription { eltSyncUpdated { kind sync { id } } }",
+}
+# What a connect token may run (on its own session); every other operation is FORBIDDEN to it.
+CONNECT_TOKEN_OPERATIONS = {"connectSessionState", "selectIntegration", "startOAuth",
+                            "submitCredentials"}
+
+
 def schema_operations() -> set[str]:
     schema = build_schema()._schema
     return set(schema.query_type.fields) | set(schema.mutation_type.fields)
 
 
+def schema_subscriptions() -> set[str]:
+    return set(build_schema()._schema.subscription_type.fields)
+
+
 def test_every_operation_is_covered():
     missing = schema_operations() - set(OPERATIONS)
     assert not missing, f"add these operations to OPERATIONS: {sorted(missing)}"
+    missing = schema_subscriptions() - set(SUBSCRIPTIONS)
+    assert not missing, f"add these subscriptions to SUBSCRIPTIONS: {sorted(missing)}"
 
 
 async def victim_objects(tenant):
@@ -210,20 +259,29 @@ async def victim_objects(tenant):
     }
 
 
-async def test_no_operation_reaches_another_organization(tenant, other_tenant):
-    victim = await victim_objects(tenant)
-    secrets = set(victim.values()) | {"secret-customer", "victim key", "secret-conn"}
+async def walk(caller, victim, secrets, *, expected=None):
+    """Run every operation as ``caller`` with the victim's ids: nothing leaks, and every
+    operation given an id is refused with ``expected[name]`` (default NOT_FOUND)."""
+    expected = expected or {}
     for name, (document, build) in OPERATIONS.items():
         variables = build(victim) if build else None
-        body = await other_tenant.graphql(document, variables)
+        body = await caller.graphql(document, variables)
         text = str(body)
         # An error may echo the id the caller itself sent; nothing else of the victim's may show.
         sent = set((variables or {}).values())
         leaked = [value for value in secrets - sent if value in text]
         assert not leaked, f"{name} leaked {leaked}: {body}"
-        if build is not None and name not in LISTS:
+        if name in expected:
+            code = expected[name]
+            if code is None:
+                assert "errors" not in body, (name, body)
+            else:
+                assert body["errors"][0]["extensions"]["code"] == code, (name, body)
+        elif build is not None and name not in LISTS:
             assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND", (name, body)
-    # The victim's data is untouched.
+
+
+async def assert_untouched(tenant, victim):
     still = await tenant.data("query($id: ID!) { endUser(id: $id) { externalId } }",
                               {"id": victim["end_user"]})
     assert still["endUser"]["externalId"] == "secret-customer"
@@ -238,3 +296,219 @@ async def test_no_operation_reaches_another_organization(tenant, other_tenant):
     assert sync["eltSync"]["syncInterval"] == "0 * * * *"
     keys = await tenant.data("{ apiKeys { edges { node { revokedAt } } } }")
     assert all(edge["node"]["revokedAt"] is None for edge in keys["apiKeys"]["edges"])
+
+
+async def test_no_operation_reaches_another_organization(tenant, other_tenant):
+    victim = await victim_objects(tenant)
+    secrets = set(victim.values()) | {"secret-customer", "victim key", "secret-conn"}
+    await walk(other_tenant, victim, secrets)
+    await assert_untouched(tenant, victim)
+
+
+# -- a workspace-restricted key ---------------------------------------------------------------
+
+
+async def restricted_caller(tenant):
+    """A key of ``tenant``'s organization restricted to a second workspace of its own."""
+    from tests.conftest import Tenant
+
+    workspace = await tenant.data('mutation { createWorkspace(input: {name: "mine"}) { id } }')
+    workspace_id = workspace["createWorkspace"]["id"]
+    key = await tenant.data(
+        'mutation($w: ID) { createApiKey(input: {name: "restricted", workspaceId: $w}) '
+        "{ secret } }", {"w": workspace_id})
+    return Tenant(http=tenant.http, key=key["createApiKey"]["secret"],
+                  organization_id=tenant.organization_id, workspace_id=workspace_id)
+
+
+async def organization_objects(tenant):
+    """An ORGANIZATION connection with a sync (so workspace-less) and a run of it."""
+    connection = await tenant.data(
+        'mutation { createConnection(input: {integrationName: "demo", authType: NONE, '
+        'scope: ORGANIZATION, externalId: "org-conn"}) { id } }')
+    connection_id = connection["createConnection"]["id"]
+    sync = await tenant.data(
+        'mutation($c: ID!) { createEltSync(input: {connectionId: $c, destinationSchemaName: '
+        '"org_wide", syncInterval: "0 * * * *", sourceStreams: [{name: "contacts", '
+        'syncMode: INCREMENTAL}]}) { id } }', {"c": connection_id})
+    sync_id = sync["createEltSync"]["id"]
+    # elt_sync.updated of a workspace-less sync: an event no workspace endpoint may hear.
+    await tenant.data("mutation($id: ID!) { enableEltSync(id: $id) { id } }", {"id": sync_id})
+    run = await tenant.data("mutation($id: ID!) { triggerSyncRun(syncId: $id) { id } }",
+                            {"id": sync_id})
+    return {"org_connection": connection_id, "org_sync": sync_id,
+            "org_run": run["triggerSyncRun"]["id"]}
+
+
+async def test_a_restricted_key_reaches_no_other_workspace(tenant):
+    caller = await restricted_caller(tenant)
+    victim = await victim_objects(tenant)
+    # The organization itself is the restricted key's too (``viewer`` shows it).
+    secrets = (set(victim.values()) - {victim["organization"]}) | {
+        "secret-customer", "victim key", "secret-conn"}
+    await walk(caller, victim, secrets)
+    await assert_untouched(tenant, victim)
+
+
+# A restricted key reads an ORGANIZATION connection but never uses or changes it.
+ORGANIZATION_CONNECTION = {"connection": None, "connectionSettingsSchema": "FORBIDDEN",
+                           "createEltSync": "FORBIDDEN", "deleteConnection": "FORBIDDEN",
+                           "testConnection": "FORBIDDEN"}
+RECONNECT = ("mutation($w: ID!, $c: ID) { createConnectSession(input: {workspaceId: $w, "
+             "reconnectConnectionId: $c}) { token } }")
+
+
+async def test_a_restricted_key_cannot_use_organization_connections_or_their_syncs(tenant):
+    caller = await restricted_caller(tenant)
+    victim = await victim_objects(tenant)
+    wide = await organization_objects(tenant)
+    # Every operation, with the organization's connection, sync and run in place of the
+    # victim workspace's: the sync and its run are invisible, the connection read-only.
+    aimed = {**victim, "connection": wide["org_connection"], "sync": wide["org_sync"],
+             "run": wide["org_run"]}
+    secrets = {wide["org_sync"], wide["org_run"], victim["workspace"], "secret-customer"}
+    await walk(caller, aimed, secrets, expected=ORGANIZATION_CONNECTION)
+
+    # Reconnecting it (which would let the connect page replace its credentials) is refused.
+    body = await caller.graphql(RECONNECT, {"w": caller.workspace_id,
+                                            "c": wide["org_connection"]})
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", body
+    # ... while an unrestricted key still may.
+    assert (await tenant.data(RECONNECT, {"w": tenant.workspace_id,
+                                          "c": wide["org_connection"]}))["createConnectSession"]
+    still = await tenant.data("query($id: ID!) { eltSync(id: $id) { id enabled } }",
+                              {"id": wide["org_sync"]})
+    assert still["eltSync"]["enabled"] is True
+    assert (await tenant.data("query($id: ID!) { connection(id: $id) { status } }",
+                              {"id": wide["org_connection"]}))["connection"]["status"] == "ACTIVE"
+
+
+async def test_a_restricted_workspace_hears_no_events_of_organization_syncs(tenant):
+    caller = await restricted_caller(tenant)
+    endpoint = await caller.data(
+        'mutation($w: ID!) { createWebhookEndpoint(input: {workspaceId: $w, '
+        'url: "http://127.0.0.1:9/mine", eventTypes: [ELT_SYNC_UPDATED, SYNC_RUN_STARTED, '
+        'CONNECTION_CREATED]}) { endpoint { id } } }', {"w": caller.workspace_id})
+    endpoint_id = endpoint["createWebhookEndpoint"]["endpoint"]["id"]
+    wide = await organization_objects(tenant)
+    assert await WebhookEvent.filter(object_id=wide["org_sync"]).exists()
+    heard = set(await WebhookDelivery.filter(endpoint_id=endpoint_id)
+                .values_list("event_type", flat=True))
+    # The ORGANIZATION connection is the workspace's to read, so its creation is heard; the
+    # sync on it is not the workspace's.
+    assert heard == {"connection.created"}
+    listed = await caller.data("{ webhookEvents { edges { node { type } } } }")
+    assert {e["node"]["type"] for e in listed["webhookEvents"]["edges"]} == {"CONNECTION_CREATED"}
+
+
+# -- subscriptions ----------------------------------------------------------------------------
+
+
+async def _first_message(live_server, key, document, variables=None):
+    ws = await GraphQLWebSocket.connect(live_server, f"Bearer {key}")
+    assert (await ws.acknowledged())["type"] == "connection_ack"
+    await ws.subscribe(document, variables)
+    return ws, await ws.receive()
+
+
+def _error_code(message):
+    if message["type"] == "error":
+        return message["payload"][0]["extensions"]["code"]
+    assert message["type"] == "next", message
+    return message["payload"]["errors"][0]["extensions"]["code"]
+
+
+async def _hears_nothing(ws, secrets, seconds=0.7):
+    try:
+        while True:
+            message = await ws.receive(timeout=seconds)
+            leaked = [value for value in secrets if value in str(message)]
+            assert not leaked, f"heard {leaked}: {message}"
+    except TimeoutError:
+        pass
+
+
+async def _make_noise(tenant, victim):
+    """Events on every channel the victim's subscriptions listen to."""
+    await tenant.data("mutation($id: ID!) { updateWorkspace(input: {id: $id, "
+                      'displayName: "noise"}) { id } }', {"id": victim["workspace"]})
+    await tenant.data("mutation($id: ID!) { enableEltSync(id: $id) { id } }",
+                      {"id": victim["sync"]})
+    await tenant.data("mutation($id: ID!) { testConnection(id: $id) { ok } }",
+                      {"id": victim["connection"]})
+    await tenant.data("mutation($id: ID!) { cancelSyncRun(runId: $id) { id } }",
+                      {"id": victim["run"]})
+    await tenant.data("mutation($id: ID!) { cancelConnectSession(id: $id) { id } }",
+                      {"id": victim["connect_session"]})
+
+
+@pytest.mark.parametrize("caller_kind", ["other organization", "restricted key"])
+async def test_no_subscription_reaches_another_tenant(live_server, tenant, other_tenant,
+                                                      caller_kind):
+    caller = other_tenant if caller_kind == "other organization" else (
+        await restricted_caller(tenant))
+    victim = await victim_objects(tenant)
+    wide = await organization_objects(tenant)
+    secrets = {victim["sync"], victim["run"], victim["connection"], victim["connect_session"],
+               wide["org_sync"], wide["org_run"]}
+    sockets = []
+    for name, (document, build) in SUBSCRIPTIONS.items():
+        ws, message = await _first_message(live_server, caller.key, document, build(victim))
+        assert _error_code(message) == "NOT_FOUND", (name, message)
+        await ws.close()
+    for name, document in WIDE_SUBSCRIPTIONS.items():
+        if caller_kind == "restricted key":
+            # The organization-wide feeds are not a restricted key's.
+            ws, message = await _first_message(live_server, caller.key, document)
+            assert _error_code(message) == "FORBIDDEN", (name, message)
+            await ws.close()
+        else:
+            # Its own (empty) organization: the victim's events must never arrive.
+            ws = await GraphQLWebSocket.connect(live_server, f"Bearer {caller.key}")
+            assert (await ws.acknowledged())["type"] == "connection_ack"
+            await ws.subscribe(document)
+            sockets.append(ws)
+    await _make_noise(tenant, victim)
+    for ws in sockets:
+        await _hears_nothing(ws, secrets)
+        await ws.close()
+
+
+# -- a connect token --------------------------------------------------------------------------
+
+
+async def test_a_connect_token_runs_only_its_own_sessions_operations(live_server, tenant):
+    victim = await victim_objects(tenant)
+    created = await tenant.data(
+        'mutation($w: ID!) { createConnectSession(input: {workspaceId: $w, '
+        'integrationName: "demo"}) { token session { id } } }', {"w": tenant.workspace_id})
+    token = created["createConnectSession"]["token"]
+    for name, (document, build) in OPERATIONS.items():
+        if name in CONNECT_TOKEN_OPERATIONS:
+            continue
+        variables = build(victim) if build else None
+        response = await tenant.http.post("/graphql", json={"query": document,
+                                                            "variables": variables or {}},
+                                          headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 403, (name, response.text)
+        assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN", name
+    # Its own session, and only it: the state it reads is its session's.
+    state = await tenant.graphql("{ connectSessionState { id } }", key=token)
+    assert state["data"]["connectSessionState"]["id"] == (
+        created["createConnectSession"]["session"]["id"])
+    # Over WebSocket, only its own session: every other subscription is refused.
+    ws = await GraphQLWebSocket.connect(live_server, f"Bearer {token}")
+    assert (await ws.acknowledged())["type"] == "connection_ack"
+    for name, (document, build) in SUBSCRIPTIONS.items():
+        operation = await ws.subscribe(document, build(victim))
+        while (message := await ws.receive()).get("id") != operation:
+            pass
+        expected = "NOT_FOUND" if name == "connectSessionUpdated" else "FORBIDDEN"
+        assert _error_code(message) == expected, (name, message)
+    for name, document in WIDE_SUBSCRIPTIONS.items():
+        operation = await ws.subscribe(document)
+        while (message := await ws.receive()).get("id") != operation:
+            pass
+        assert _error_code(message) == "FORBIDDEN", (name, message)
+    await ws.close()
+    await assert_untouched(tenant, victim)

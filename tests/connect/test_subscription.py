@@ -53,9 +53,21 @@ async def test_subscriber_is_told_when_time_runs_out(live_server, acme):
     await ws.close()
 
 
-async def test_a_connect_token_cannot_subscribe(live_server, acme):
+async def test_a_connect_token_follows_its_own_session_only(live_server, acme):
     created = await create_session(acme, integrationName="testkey")
+    other = await create_session(acme, integrationName="testkey")
     ws = await GraphQLWebSocket.connect(live_server, f"Bearer {created['token']}")
+    assert (await ws.acknowledged())["type"] == "connection_ack"
+    await ws.subscribe(UPDATED, {"id": created["session"]["id"]})
+    assert (await _status(ws))["status"] == "PENDING"
+    await ws.subscribe(UPDATED, {"id": other["session"]["id"]})
+    message = await ws.receive()
+    assert message["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    await ws.close()
+
+
+async def test_a_bad_connect_token_cannot_open_a_socket(live_server, acme):
+    ws = await GraphQLWebSocket.connect(live_server, "Bearer weir_ct_forged")
     with pytest.raises(websockets.ConnectionClosed) as closed:
         await ws.receive()
     assert closed.value.rcvd.code == 4403
