@@ -218,6 +218,8 @@
     gql("mutation($p:Boolean!){startOAuth(input:{consentInPopup:$p}){authorizeUrl}}", { p: framed })
       .then(function (result) {
         toHost("oauth_started", { integration: integration.name });
+        // A consent window closed meanwhile must stay closed: a form aimed at its name would open another.
+        if (framed && consentPopup.closed) { finishConsent(true); return; }
         var state = new URL(result.startOAuth.authorizeUrl).searchParams.get("state");
         goToProvider(framed ? CONSENT_WINDOW : "_self", state);
         if (framed) consentPoll = setInterval(function () { if (consentPopup.closed) finishConsent(true); }, 500);
