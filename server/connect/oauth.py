@@ -244,10 +244,9 @@ async def launch(
     remaining = (session.expires_at - datetime.now(UTC)).total_seconds()
     if remaining < 1:
         raise Unauthenticated("the connect token has expired; ask the app for a new link")
-    return Launch(
-        session=session, authorize_url=_authorize_url(settings=settings, client=client, state=state,
-                                     verifier=verifier),
-        cookie=binding.cookie_for(key_ring=key_ring, state=state), max_age=int(remaining))
+    url = _authorize_url(settings=settings, client=client, state=state, verifier=verifier)
+    return Launch(session=session, authorize_url=url, max_age=int(remaining),
+                  cookie=binding.cookie_for(key_ring=key_ring, state=state))
 
 
 # -- finishing: the provider's redirect -----------------------------------------------------

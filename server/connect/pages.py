@@ -244,8 +244,9 @@ async def oauth_authorize(request: Request) -> Response:
     except (Conflict, DecryptionError):
         return _launch_error("STATE_UNKNOWN", "This sign-in is no longer in progress. Start "
                              "again from the app.", 409)
-    except WeirError as exc:  # the OAuth app was removed meanwhile
-        return _launch_error("OAUTH_NOT_CONFIGURED", exc.message, 409)
+    except WeirError:  # the workspace's OAuth app was removed meanwhile
+        return _launch_error("OAUTH_NOT_CONFIGURED", "Signing in is not set up for this "
+                             "integration any more. Start again from the app.", 409)
     workspace = await Workspace.get(id=started.session.workspace_id)
     data = {"view": "launch", "mode": "page", "authorizeUrl": started.authorize_url,
             "workspace": _branding(workspace)}

@@ -189,3 +189,15 @@ async def test_authorize_binds_only_the_flow_in_flight_of_the_token(acme, provid
 
 async def test_authorize_is_post_only(acme):
     assert (await acme.http.get("/oauth/authorize")).status_code == 405
+
+
+async def test_authorize_after_the_oauth_app_was_removed_is_a_readable_refusal(acme, provider):
+    from server.integrations.models import WorkspaceIntegration
+
+    created = await create_session(acme, integrationName="testoauth")
+    url = await _authorize_url(acme, created["token"])
+    await WorkspaceIntegration.all().delete()
+    refused = await launch(acme.http, created["token"], url)
+    assert refused.status_code == 409
+    assert page_data(refused.text)["errorCode"] == "OAUTH_NOT_CONFIGURED"
+    assert "set-cookie" not in refused.headers
