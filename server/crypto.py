@@ -5,6 +5,11 @@ passes associated data (a connection's id), so a ciphertext copied to another ro
 decrypt. The first key of the ring encrypts; every key decrypts. There is no plaintext fallback:
 no key, no secrets.
 
+The ring also signs short-lived values that never touch the database (``sign``/``verify``):
+HMAC-SHA256 under a key derived with HKDF from each ring key and a purpose, so a tag made for
+one purpose never verifies for another and the encryption keys themselves are never used twice.
+The newest key signs; every key verifies, so a rotation does not break values signed just before.
+
 ``WEIR_ENCRYPTION_KEYS`` is a comma-separated list of ``<key id>:<base64 of 32 bytes>``, newest
 first. On the embedded default with no such variable, a key is generated once into
 ``<data dir>/encryption.key`` (mode 0600) and a warning says production must set its own.
@@ -13,6 +18,8 @@ first. On the embedded default with no such variable, a key is generated once in
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import logging
 import os
 import re
@@ -21,7 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from server.config import ConfigError, Settings
 from server.files import create_private, private_data_dir
@@ -49,14 +58,20 @@ def _b64decode(text: str) -> bytes:
 class _Key:
     key_id: str
     aead: AESGCM
+    material: bytes
+
+    def signing_key(self, purpose: str) -> bytes:
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                    info=b"weir sign v1 " + purpose.encode()).derive(self.material)
 
 
 class KeyRing:
     def __init__(self, keys: list[tuple[str, bytes]]) -> None:
         if not keys:
             raise ConfigError("WEIR_ENCRYPTION_KEYS: no key given")
-        self._keys = [_Key(key_id, AESGCM(material)) for key_id, material in keys]
+        self._keys = [_Key(key_id, AESGCM(material), material) for key_id, material in keys]
         self._by_id = {key.key_id: key for key in self._keys}
+        self._signing: dict[tuple[str, str], bytes] = {}
 
     @property
     def primary_key_id(self) -> str:
@@ -88,6 +103,26 @@ class KeyRing:
             raise DecryptionError(
                 f"ciphertext does not decrypt with key {key_id!r} (wrong key or wrong row)"
             ) from None
+
+    def _signing_key(self, key: _Key, purpose: str) -> bytes:
+        cached = self._signing.get((key.key_id, purpose))
+        if cached is None:
+            cached = self._signing[(key.key_id, purpose)] = key.signing_key(purpose)
+        return cached
+
+    def sign(self, message: str, *, purpose: str) -> str:
+        """An HMAC-SHA256 tag of ``message`` for ``purpose`` (base64url), with the newest key."""
+        key = self._signing_key(self._keys[0], purpose)
+        return _b64encode(hmac.new(key, message.encode(), hashlib.sha256).digest())
+
+    def verify(self, message: str, tag: str, *, purpose: str) -> bool:
+        """True when ``tag`` is ``sign(message, purpose=purpose)`` under any key of the ring."""
+        found = False
+        for key in self._keys:  # every key, in constant time each, whatever matched first
+            expected = _b64encode(hmac.new(self._signing_key(key, purpose), message.encode(),
+                                           hashlib.sha256).digest())
+            found = hmac.compare_digest(expected.encode(), tag.encode("utf-8", "replace")) | found
+        return found
 
     @staticmethod
     def key_id_of(token: str) -> str:

@@ -5,6 +5,7 @@
   var data = JSON.parse(document.getElementById("weir-data").textContent);
   var app = document.getElementById("weir-app");
   var CONTEXT_KEY = "weir:connect";
+  var CONSENT_WINDOW = "weir-consent";
   var params = new URLSearchParams(window.location.search);
   var token = params.get("token");
   if (token) {
@@ -59,7 +60,8 @@
       queued.splice(0).forEach(function (m) { hostWindow.postMessage(m, data.hostOrigin); });
     } else if (event.origin === data.weirOrigin && consentPopup && event.source === consentPopup &&
                message.type === "consent_result") {
-      finishConsent();
+      finishConsent(false, { errorCode: typeof message.errorCode === "string" ? message.errorCode : null,
+                             errorMessage: String(message.errorMessage || "") });
     }
   });
 
@@ -203,7 +205,7 @@
     var framed = window.top !== window;
     if (framed) {
       // Providers refuse to be framed: consent opens in a popup that reports back to us.
-      consentPopup = window.open("", "weir-consent", "popup=yes,width=520,height=700");
+      consentPopup = window.open("", CONSENT_WINDOW, "popup=yes,width=520,height=700");
       if (!consentPopup) {
         showError("Your browser blocked the sign-in window. Allow popups for this site and try again.",
                   "POPUP_BLOCKED", function () { showOAuth(integration); });
@@ -216,18 +218,35 @@
     gql("mutation($p:Boolean!){startOAuth(input:{consentInPopup:$p}){authorizeUrl}}", { p: framed })
       .then(function (result) {
         toHost("oauth_started", { integration: integration.name });
-        if (!framed) { window.location.assign(result.startOAuth.authorizeUrl); return; }
-        consentPopup.location.href = result.startOAuth.authorizeUrl;
-        consentPoll = setInterval(function () { if (consentPopup.closed) finishConsent(true); }, 500);
+        // A consent window closed meanwhile must stay closed: a form aimed at its name would open another.
+        if (framed && consentPopup.closed) { finishConsent(true); return; }
+        var state = new URL(result.startOAuth.authorizeUrl).searchParams.get("state");
+        goToProvider(framed ? CONSENT_WINDOW : "_self", state);
+        if (framed) consentPoll = setInterval(function () { if (consentPopup.closed) finishConsent(true); }, 500);
       }, function (error) { if (consentPopup) consentPopup.close(); failed(error); });
   }
 
-  function finishConsent(windowClosed) {
+  // The consent window reaches the provider through Weir's POST /oauth/authorize, a top-level
+  // navigation: its answer sets the cookie that binds the flow to this browser (first-party even
+  // when this page is a third-party frame), and the callback is refused without it.
+  function goToProvider(target, state) {
+    var form = el("form", { method: "POST", action: "/oauth/authorize", target: target, hidden: true }, [
+      el("input", { type: "hidden", name: "token", value: token }),
+      el("input", { type: "hidden", name: "state", value: state })]);
+    document.body.appendChild(form);
+    form.submit();
+    document.body.removeChild(form);
+  }
+
+  function finishConsent(windowClosed, reported) {
     clearInterval(consentPoll);
     gql("query{connectSessionState{" + STATE_FIELDS + "}}").then(function (result) {
       var state = result.connectSessionState;
       if (state.status === "COMPLETED") succeeded(state);
       else if (state.status === "FAILED") showError(state.errorMessage, state.errorCode, retry);
+      // A refusal that left the session as it was (another browser's cookie, say) is reported
+      // by the consent window itself.
+      else if (reported && reported.errorCode) showError(reported.errorMessage, reported.errorCode, retry);
       else if (windowClosed) showError("The sign-in window was closed before you finished.", "WINDOW_CLOSED", retry);
     }, failed);
   }
@@ -414,7 +433,10 @@
   // -- the OAuth callback page ----------------------------------------------------------
   function callback() {
     if (data.consentInPopup) {
-      if (window.opener) window.opener.postMessage({ weir: 1, type: "consent_result" }, data.weirOrigin);
+      if (window.opener) {
+        window.opener.postMessage({ weir: 1, type: "consent_result", errorCode: data.errorCode || null,
+                                    errorMessage: data.errorMessage || null }, data.weirOrigin);
+      }
       show(data.status === "COMPLETED" ? "Connected" : "Something went wrong", [
         el("p", { class: "weir-muted", text: data.errorMessage || "You can close this window." })]);
       setTimeout(function () { window.close(); }, 300);
@@ -438,6 +460,11 @@
   }
 
   // -- start ---------------------------------------------------------------------------
+  if (data.view === "launch") {
+    spinner("Opening the sign-in page");
+    window.location.replace(data.authorizeUrl);
+    return;
+  }
   if (data.view === "callback") { callback(); return; }
   toHost("ready");
   if (data.view === "error") { showError(data.errorMessage, data.errorCode, null); return; }

@@ -177,7 +177,11 @@ class StartOAuthInput:
 
 @strawberry.type(description="Where to send the end user to give consent.")
 class StartOAuthPayload:
-    authorize_url: str = strawberry.field(description="The provider's authorize URL.")
+    authorize_url: str = strawberry.field(
+        description="The provider's authorize URL. The browser reaches it through a form "
+        "post of `token` and this URL's `state` to `/oauth/authorize` (a top-level navigation "
+        "from Weir's origin), which binds the flow to that browser; a callback in a browser "
+        "that went to this URL directly is refused.")
     session: ConnectSessionState = strawberry.field(description="The session.")
 
 

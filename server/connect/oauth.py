@@ -1,8 +1,12 @@
 """OAuth2 for the connect flow: authorization code with PKCE (S256), done on the server.
 
-``start`` builds the provider's authorize URL with a single-use ``state`` (kept only as a hash)
-and a PKCE verifier (kept encrypted, the session id as associated data). ``finish`` handles the
-provider's redirect to ``<public url>/oauth/callback``: it finds the session by the state's hash,
+``start`` (the ``startOAuth`` mutation) creates a single-use ``state`` (kept only as a hash) and
+a PKCE verifier (kept encrypted, the session id as associated data). The browser then reaches the
+provider through ``launch`` (``POST /oauth/authorize``, a top-level navigation from the connect
+page), which sets the cookie binding the flow to that browser (``server.connect.binding``) and
+rebuilds the provider's authorize URL. ``finish`` handles the provider's redirect to
+``<public url>/oauth/callback``: it finds the session by the state's hash, refuses a browser
+without the binding cookie (without touching the session, so a forged request burns nothing),
 consumes the verifier atomically (so a replayed state fails), checks ``iss`` (RFC 9207), and
 exchanges the code with the workspace integration's client id and secret. ``request_token`` is
 shared with token refresh. No token is ever put in a URL, a page, an exception message or a log.
@@ -11,9 +15,11 @@ shared with token refresh. No token is ever put in a URL, a page, an exception m
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,12 +32,12 @@ from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_r
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from server.config import Secret, Settings
-from server.connect import flow
+from server.connect import binding, flow
 from server.connect import service as sessions
 from server.connect.models import ConnectSession
 from server.connectors.base import ConnectorSpec
 from server.crypto import KeyRing
-from server.errors import Conflict, ValidationFailed
+from server.errors import Conflict, Unauthenticated, ValidationFailed
 from server.events import EventBus
 from server.integrations import catalog
 from server.integrations.models import WorkspaceIntegration
@@ -170,11 +176,24 @@ def token_credentials(
 # -- starting: the authorize URL ------------------------------------------------------------
 
 
+def _authorize_url(*, settings: Settings, client: OAuthClient, state: str, verifier: str) -> str:
+    oauth = client.spec.oauth
+    return prepare_grant_uri(
+        oauth.authorize_url, client.client_id, "code", callback_url(settings),
+        scope=oauth.scope_separator.join(client.scopes) or None, state=state,
+        code_challenge=create_s256_code_challenge(verifier), code_challenge_method="S256",
+        **dict(oauth.extra_authorize_params))
+
+
 async def start(
     *, scope: Scope, settings: Settings, key_ring: KeyRing, consent_in_popup: bool,
     bus: EventBus | None,
 ) -> tuple[ConnectSession, str]:
-    """Begin OAuth for the session's integration; return the provider's authorize URL."""
+    """Begin OAuth for the session's integration; return the provider's authorize URL.
+
+    The browser must reach that URL through ``launch`` (``POST /oauth/authorize``), which binds
+    the flow to it; a callback in a browser that went straight to the provider is refused.
+    """
     session = await sessions.own_session(scope=scope, bus=bus)
     if session.status != "CONNECTING" or not session.integration_name:
         raise Conflict(f"this connect session is {session.status}; select an integration first")
@@ -183,16 +202,51 @@ async def start(
         workspace_id=session.workspace_id, integration_name=session.integration_name)
     state = generate_token(43) + (POPUP_SUFFIX if consent_in_popup else TAB_SUFFIX)
     verifier = generate_token(64)
-    oauth = client.spec.oauth
-    url = prepare_grant_uri(
-        oauth.authorize_url, client.client_id, "code", callback_url(settings),
-        scope=oauth.scope_separator.join(client.scopes) or None, state=state,
-        code_challenge=create_s256_code_challenge(verifier), code_challenge_method="S256",
-        **dict(oauth.extra_authorize_params))
+    url = _authorize_url(settings=settings, client=client, state=state, verifier=verifier)
     session = await sessions.transition(
         session=session, status="CONNECTING", bus=bus, oauth_state_hash=_hash(state),
         oauth_verifier_encrypted=key_ring.encrypt(verifier.encode(), associated_data=session.id))
     return session, url
+
+
+# -- launching: the browser goes to the provider, bound to the flow --------------------------
+
+
+@dataclass(frozen=True)
+class Launch:
+    session: ConnectSession
+    authorize_url: str
+    cookie: binding.BindingCookie
+    max_age: int  # seconds: no longer than the session lives
+
+
+async def launch(
+    *, settings: Settings, key_ring: KeyRing, token: str | None, state: str | None,
+    bus: EventBus | None,
+) -> Launch:
+    """The provider's authorize URL for the flow ``state`` of the token's session, and the
+    cookie that binds the flow to the browser sent there.
+
+    Only the holder of the connect token can bind a browser, and only to the flow in flight.
+    """
+    scope = await sessions.authenticate_token(token, bus=bus)
+    session = await sessions.own_session(scope=scope, bus=bus)
+    in_flight = (session.status == "CONNECTING" and session.integration_name
+                 and session.oauth_state_hash and session.oauth_verifier_encrypted)
+    if not state or len(state) > 100 or not in_flight or not hmac.compare_digest(
+            _hash(state), session.oauth_state_hash or ""):
+        raise Conflict("this sign-in is no longer in progress; start again")
+    client = await oauth_client(
+        settings=settings, key_ring=key_ring, organization_id=session.organization_id,
+        workspace_id=session.workspace_id, integration_name=session.integration_name)
+    verifier = key_ring.decrypt(session.oauth_verifier_encrypted,
+                                associated_data=session.id).decode()
+    remaining = (session.expires_at - datetime.now(UTC)).total_seconds()
+    if remaining < 1:
+        raise Unauthenticated("the connect token has expired; ask the app for a new link")
+    url = _authorize_url(settings=settings, client=client, state=state, verifier=verifier)
+    return Launch(session=session, authorize_url=url, max_age=int(remaining),
+                  cookie=binding.cookie_for(key_ring=key_ring, state=state))
 
 
 # -- finishing: the provider's redirect -----------------------------------------------------
@@ -203,6 +257,7 @@ class CallbackResult:
     session: ConnectSession | None
     consent_in_popup: bool
     error_message: str | None = None
+    error_code: str | None = None
 
 
 async def _fail(
@@ -214,24 +269,35 @@ async def _fail(
                                                 error_code=code, error_message=message)
         except Conflict:
             await session.refresh_from_db()
-    return CallbackResult(session=session, consent_in_popup=popup, error_message=message)
+    return CallbackResult(session=session, consent_in_popup=popup, error_message=message,
+                          error_code=code)
 
 
 async def finish(
-    *, settings: Settings, key_ring: KeyRing, params: dict[str, str], http: httpx.AsyncClient,
-    bus: EventBus | None,
+    *, settings: Settings, key_ring: KeyRing, params: dict[str, str], cookies: Mapping[str, str],
+    http: httpx.AsyncClient, bus: EventBus | None,
 ) -> CallbackResult:
-    """Handle ``/oauth/callback``: check state and issuer, exchange the code, store the tokens."""
+    """Handle ``/oauth/callback``: check state, browser and issuer, exchange the code, store
+    the tokens."""
     state = params.get("state") or ""
     popup = state.endswith(POPUP_SUFFIX)
     session = await ConnectSession.get_or_none(oauth_state_hash=_hash(state)) if state else None
     if session is None:
-        return CallbackResult(session=None, consent_in_popup=popup, error_message=(
-            "This sign-in response does not belong to a connect session. "
-            "Start again from the app."))
+        return CallbackResult(
+            session=None, consent_in_popup=popup, error_code="STATE_UNKNOWN", error_message=(
+                "This sign-in response does not belong to a connect session. "
+                "Start again from the app."))
+    if not binding.is_bound(key_ring=key_ring, state=state, cookies=cookies):
+        # Another browser (a replayed or forwarded URL): it learns nothing about the session
+        # and changes nothing, so the browser that started the flow can still finish it.
+        return CallbackResult(
+            session=None, consent_in_popup=popup, error_code="BROWSER_MISMATCH", error_message=(
+                "This sign-in was finished in a different browser from the one that started it, "
+                "or the browser refused Weir's cookie. Start again from the app, in this "
+                "browser."))
     session = await sessions.expire_if_due(session=session, bus=bus)
     if session.status == "EXPIRED":
-        return CallbackResult(session=session, consent_in_popup=popup,
+        return CallbackResult(session=session, consent_in_popup=popup, error_code="EXPIRED",
                               error_message="This connect link has expired.")
     verifier_sealed = session.oauth_verifier_encrypted
     # Consume the state exactly once: only the request that clears the verifier goes on.

@@ -1,10 +1,13 @@
-"""The connect flow's HTTP pages: ``/connect``, ``/connect/check`` and ``/oauth/callback``.
+"""The connect flow's HTTP pages: ``/connect``, ``/connect/check``, ``/oauth/authorize`` and
+``/oauth/callback``.
 
 Each page is a server-rendered shell: the session's data as JSON, and the plain JavaScript and
 CSS of ``widget/`` that draw it. ``Content-Security-Policy: frame-ancestors`` lists exactly the
 workspace's allowed origins, so any other site's frame is refused by the browser. Responses carry
-``Referrer-Policy: no-referrer`` so the connect token in ``/connect?token=`` never leaks to a
-provider, and ``Cache-Control: no-store``.
+``Cache-Control: no-store`` and a referrer policy that never sends a URL to another origin:
+``no-referrer``, except the connect page's ``same-origin``, so that its form post to
+``/oauth/authorize`` carries an ``Origin`` header (``no-referrer`` turns it into ``null``), which is
+how that endpoint tells Weir's own page from a cross-site form.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import html
 import json
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -22,11 +26,14 @@ from server.connect import flow, oauth
 from server.connect import service as sessions
 from server.connect.models import ConnectSession
 from server.connectors.registry import get_connector
+from server.crypto import DecryptionError
+from server.errors import Conflict, Unauthenticated, WeirError
 from server.orgs.models import Workspace
 from server.validation import check_origin
 
 MODES = ("modal", "inline", "popup", "redirect", "page")
 ASSET_VERSION = "v1"
+FORM_LIMIT_BYTES = 4096
 
 
 def _csp(frame_ancestors: list[str]) -> str:
@@ -39,10 +46,10 @@ def _csp(frame_ancestors: list[str]) -> str:
             f"base-uri 'none'; frame-ancestors {ancestors}")
 
 
-def _headers(frame_ancestors: list[str]) -> dict[str, str]:
+def _headers(frame_ancestors: list[str], referrer_policy: str = "no-referrer") -> dict[str, str]:
     return {
         "Content-Security-Policy": _csp(frame_ancestors),
-        "Referrer-Policy": "no-referrer",
+        "Referrer-Policy": referrer_policy,
         "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff",
     }
@@ -86,7 +93,7 @@ def _session_data(session: ConnectSession) -> dict[str, Any]:
 
 
 def render(data: dict[str, Any], title: str, frame_ancestors: list[str], status: int = 200,
-           theme: str = "LIGHT") -> HTMLResponse:
+           theme: str = "LIGHT", referrer_policy: str = "no-referrer") -> HTMLResponse:
     # JSON inside <script> must not be able to close the element.
     payload = (json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")
                .replace(">", "\\u003e").replace("&", "\\u0026"))
@@ -95,7 +102,7 @@ def render(data: dict[str, Any], title: str, frame_ancestors: list[str], status:
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="{referrer_policy}">
 <title>{html.escape(title)}</title>
 <link rel="stylesheet" href="/widget/{ASSET_VERSION}/connect.css">
 <script id="weir-data" type="application/json">{payload}</script>
@@ -108,7 +115,8 @@ def render(data: dict[str, Any], title: str, frame_ancestors: list[str], status:
 </body>
 </html>
 """
-    return HTMLResponse(body, status_code=status, headers=_headers(frame_ancestors))
+    return HTMLResponse(body, status_code=status,
+                        headers=_headers(frame_ancestors, referrer_policy))
 
 
 async def connect_page(request: Request) -> Response:
@@ -146,7 +154,9 @@ async def connect_page(request: Request) -> Response:
                     errorMessage=session.error_message or "This connect link has expired.")
         status = 410
     title = f"Connect to {data['workspace']['displayName']}"
-    return render(data, title, allowed, status=status, theme=workspace.theme)
+    # same-origin: the form post to /oauth/authorize must carry this page's Origin.
+    return render(data, title, allowed, status=status, theme=workspace.theme,
+                  referrer_policy="same-origin")
 
 
 async def connect_check(request: Request) -> Response:
@@ -173,13 +183,93 @@ async def connect_check(request: Request) -> Response:
                                          "Cache-Control": "no-store"})
 
 
+def _from_weir(request: Request, public_url: str) -> bool:
+    """True when a browser says this request comes from a page of Weir's own origin.
+
+    ``Origin`` is sent with every form post (``null`` under a ``no-referrer`` policy); where it
+    is missing or ``null``, ``Sec-Fetch-Site`` (sent to https and loopback origins) decides.
+    Neither is forgeable by a web page, so another site cannot make a browser post here.
+    """
+    parts = urlsplit(public_url)
+    origin = request.headers.get("origin")
+    if origin and origin != "null":
+        return origin.rstrip("/") == f"{parts.scheme}://{parts.netloc}"
+    return request.headers.get("sec-fetch-site") == "same-origin"
+
+
+async def _small_form(request: Request) -> dict[str, str] | None:
+    """An urlencoded body of at most ``FORM_LIMIT_BYTES``, first value per name; else None."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != (
+            "application/x-www-form-urlencoded"):
+        return None
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > FORM_LIMIT_BYTES:
+            return None
+    try:
+        fields = parse_qs(body.decode("utf-8"), max_num_fields=10)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return {name: values[0] for name, values in fields.items()}
+
+
+def _launch_error(code: str, message: str, status: int) -> HTMLResponse:
+    data = {"view": "error", "mode": "page", "errorCode": code, "errorMessage": message,
+            "workspace": _branding(None)}
+    return render(data, "Connect", [], status=status)
+
+
+async def oauth_authorize(request: Request) -> Response:
+    """``POST /oauth/authorize`` (form: ``token``, ``state``): send this browser to the provider.
+
+    The connect page posts here as a top-level navigation (its own tab, or the consent popup of
+    a framed page) after ``startOAuth``. The answer sets the cookie that binds the flow to this
+    browser, first-party even when the connect page itself is a third-party frame, and moves on
+    to the provider from a page rather than a redirect, because the connect page's CSP
+    (``form-action 'self'``) also applies to redirects that follow a form post.
+    """
+    services = _services(request)
+    settings = services.settings
+    if not _from_weir(request, settings.effective_public_url):
+        return _launch_error("CROSS_SITE_REQUEST", "This sign-in can only be started from the "
+                             "connect page. Start again from the app.", 403)
+    form = await _small_form(request)
+    if form is None:
+        return _launch_error("BAD_REQUEST", "This sign-in request is not valid. Start again "
+                             "from the app.", 400)
+    try:
+        started = await oauth.launch(settings=settings, key_ring=services.key_ring,
+                                     token=form.get("token"), state=form.get("state"),
+                                     bus=services.bus)
+    except Unauthenticated:
+        return _launch_error("TOKEN_EXPIRED", "This connect link has expired. Ask the app for "
+                             "a new one.", 401)
+    except (Conflict, DecryptionError):
+        return _launch_error("STATE_UNKNOWN", "This sign-in is no longer in progress. Start "
+                             "again from the app.", 409)
+    except WeirError:  # the workspace's OAuth app was removed meanwhile
+        return _launch_error("OAUTH_NOT_CONFIGURED", "Signing in is not set up for this "
+                             "integration any more. Start again from the app.", 409)
+    workspace = await Workspace.get(id=started.session.workspace_id)
+    data = {"view": "launch", "mode": "page", "authorizeUrl": started.authorize_url,
+            "workspace": _branding(workspace)}
+    response = render(data, "Connecting…", [], theme=workspace.theme)
+    response.set_cookie(
+        started.cookie.name, started.cookie.value, max_age=started.max_age,
+        path=oauth.CALLBACK_PATH, httponly=True, samesite="lax",
+        secure=settings.effective_public_url.startswith("https://"))
+    return response
+
+
 async def oauth_callback(request: Request) -> Response:
     """``GET /oauth/callback``: the provider's redirect after consent."""
     services = _services(request)
     settings = services.settings
-    result = await oauth.finish(settings=settings, key_ring=services.key_ring,
-                                params=dict(request.query_params),
-                                http=http_client(services), bus=services.bus)
+    params = dict(request.query_params)
+    result = await oauth.finish(settings=settings, key_ring=services.key_ring, params=params,
+                                cookies=request.cookies, http=http_client(services),
+                                bus=services.bus)
     data: dict[str, Any] = {"view": "callback", "consentInPopup": result.consent_in_popup,
                             "weirOrigin": settings.effective_public_url, "graphqlUrl": "/graphql"}
     workspace = None
@@ -191,7 +281,11 @@ async def oauth_callback(request: Request) -> Response:
                     allowedOrigins=list(workspace.allowed_origins or []))
     if result.error_message:
         data.update(status="FAILED", errorMessage=result.error_message,
-                    errorCode=data.get("errorCode") or "OAUTH_ERROR")
+                    errorCode=result.error_code or data.get("errorCode") or "OAUTH_ERROR")
     data["workspace"] = _branding(workspace)
     # The callback is never framed: consent always happens in a tab or a popup.
-    return render(data, "Connecting…", [], theme=workspace.theme if workspace else "LIGHT")
+    # The binding cookie is left to expire: a reload of this page in the same browser then
+    # says "already used", not "another browser".
+    status = 403 if result.error_code == "BROWSER_MISMATCH" else 200
+    return render(data, "Connecting…", [], status=status,
+                  theme=workspace.theme if workspace else "LIGHT")

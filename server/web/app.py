@@ -220,6 +220,7 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
         Route("/logos/{name}.svg", logo),
         Route("/connect", connect_pages.connect_page),
         Route("/connect/check", connect_pages.connect_check, methods=["POST"]),
+        Route("/oauth/authorize", connect_pages.oauth_authorize, methods=["POST"]),
         Route("/oauth/callback", connect_pages.oauth_callback),
         Route("/widget/{version:str}/{name:str}", widget.versioned),
         Route("/widget/{name:str}", widget.latest),

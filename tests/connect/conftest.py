@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -14,6 +16,7 @@ from tests.emulators.oauth_provider import OAuthProvider, serve_app
 
 REDIRECT_URI = "https://app.example.com/connected"
 HOST_ORIGIN = "https://app.example.com"
+WEIR_ORIGIN = "http://weir.test"  # the test settings' public URL
 
 CREATE = """
 mutation Create($input: CreateConnectSessionInput!) {
@@ -82,12 +85,32 @@ async def consent(authorize_url: str, *, approve: bool = True) -> dict[str, str]
     return dict(parse_qsl(urlsplit(answer.headers["location"]).query))
 
 
+def page_data(html: str) -> dict[str, Any]:
+    """The JSON a connect page or callback page hands to its script."""
+    found = re.search(r'<script id="weir-data" type="application/json">(.*?)</script>', html, re.S)
+    assert found, html
+    return json.loads(found.group(1))
+
+
+async def launch(http: httpx.AsyncClient, token: str, authorize_url: str,
+                 **headers: str) -> httpx.Response:
+    """What the connect page's form does: POST /oauth/authorize from Weir's origin."""
+    state = dict(parse_qsl(urlsplit(authorize_url).query))["state"]
+    return await http.post("/oauth/authorize", data={"token": token, "state": state},
+                           headers={"Origin": WEIR_ORIGIN, **headers})
+
+
 async def start_oauth(tenant: Any, token: str, *, popup: bool = False) -> str:
+    """startOAuth, then the launch that binds ``tenant.http`` (the browser) to the flow."""
     selected = await tenant.graphql(SELECT, {"name": "testoauth"}, key=token)
     assert "errors" not in selected, selected
     started = await tenant.graphql(START, {"popup": popup}, key=token)
     assert "errors" not in started, started
-    return started["data"]["startOAuth"]["authorizeUrl"]
+    url = started["data"]["startOAuth"]["authorizeUrl"]
+    launched = await launch(tenant.http, token, url)
+    assert launched.status_code == 200, launched.text
+    assert page_data(launched.text)["authorizeUrl"] == url
+    return url
 
 
 async def connect_with_oauth(tenant: Any, **fields: Any) -> dict[str, Any]:

@@ -26,7 +26,9 @@ async def test_connect_page_is_branded_and_framable_only_by_allowed_origins(acme
     assert response.status_code == 200
     csp = response.headers["content-security-policy"]
     assert f"frame-ancestors {HOST_ORIGIN}" in csp and "script-src 'self'" in csp
-    assert response.headers["referrer-policy"] == "no-referrer"
+    # No URL ever goes to another origin; same-origin so the OAuth form post carries an Origin.
+    assert response.headers["referrer-policy"] == "same-origin"
+    assert '<meta name="referrer" content="same-origin">' in response.text
     assert response.headers["cache-control"] == "no-store"
     assert created["token"] not in response.text
     data = _page_data(response.text)
