@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from strawberry.extensions import SchemaExtension
 
+from server.api.execution.fallbacks import FallbackCollector
+
 
 class ApiMetrics:
     def __init__(self) -> None:
@@ -31,6 +33,8 @@ class ApiMetrics:
             ["route", "status"],
             registry=self.registry,
         )
+        # weir_graphql_fast_execution_fallbacks_total, counted by the compiled executor.
+        self.registry.register(FallbackCollector())
 
     def extension(self) -> type[SchemaExtension]:
         metrics = self
