@@ -124,10 +124,10 @@ def _resolver_named(field: str, expected: str) -> Callable[[], bool]:
 
 def _assigned_on_self(target: str, name: str) -> Callable[[], bool]:
     def check() -> bool:
-        from server.web.ws_server import _assigned_attributes
+        from server.web.ws_server import attributes_set_by
 
         try:
-            return name in _assigned_attributes(resolve(target))
+            return name in attributes_set_by(resolve(target))
         except (ImportError, AttributeError):
             return False
 

@@ -106,7 +106,7 @@ def missing_uvicorn_names(protocol_class: Any = WebSocketsSansIOProtocol) -> lis
     attributes are found where the class's methods (its bases' included) assign them."""
     if protocol_class is None:
         return ["uvicorn.protocols.websockets.websockets_sansio_impl.WebSocketsSansIOProtocol"]
-    assigned = _assigned_attributes(protocol_class)
+    assigned = attributes_set_by(protocol_class)
     missing = [name for name in PROTOCOL_ATTRIBUTES
                if name not in assigned and not hasattr(protocol_class, name)]
     missing += [name for name in PROTOCOL_METHODS if not callable(getattr(protocol_class, name,
@@ -120,7 +120,9 @@ def missing_uvicorn_names(protocol_class: Any = WebSocketsSansIOProtocol) -> lis
     return missing
 
 
-def _assigned_attributes(cls: type) -> set[str]:
+def attributes_set_by(cls: type) -> set[str]:
+    """Attributes the methods of ``cls`` and its bases assign on ``self`` (read from their
+    source: instance attributes exist only once an instance does)."""
     names: set[str] = set()
     for klass in cls.__mro__:
         if klass is object:
