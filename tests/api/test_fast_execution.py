@@ -386,6 +386,27 @@ async def test_fallbacks_are_counted_in_metrics_and_logged_once_per_operation(
     assert len(logged) == 1 and "introspection" in logged[0].getMessage()
 
 
+async def test_with_fast_execution_off_the_app_answers_through_graphql_core_alone(
+    settings, monkeypatch
+):
+    from tests.conftest import client_for, make_tenant
+
+    built: list[str] = []
+    original = FastExecutor.__init__
+
+    def recorded(self: FastExecutor, *args: Any, **kwargs: Any) -> None:
+        built.append(self.operation.operation.value)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(FastExecutor, "__init__", recorded)
+    async with client_for(settings.replace(fast_execution=False)) as http:
+        other = await make_tenant(http, "Off")
+        body = await other.graphql(WORKSPACE, {"id": "ws_missing"})
+        assert (await other.data(END_USERS, {"first": 3}))["endUsers"]["edges"] == []
+    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert built == []
+
+
 # -- the executor on its own, on a small schema with the constructs Weir's does not have yet --
 
 
