@@ -65,6 +65,8 @@ class Settings:
     public_url: str | None = None
     log_level: str = "INFO"
     log_format: str = "text"
+    # Queries through the compiled executor (server/api/execution); off: graphql-core's alone.
+    fast_execution: bool = True
     # None: on, except in production (where schema discovery helps an attacker more than a user).
     graphql_introspection: bool | None = None
     graphql_max_depth: int = 12
@@ -166,6 +168,7 @@ class Settings:
             public_url=reader.url("WEIR_PUBLIC_URL", ("http", "https")),
             log_level=reader.choice("WEIR_LOG_LEVEL", LOG_LEVELS, cls.log_level, upper=True),
             log_format=reader.choice("WEIR_LOG_FORMAT", LOG_FORMATS, cls.log_format),
+            fast_execution=reader.boolean("WEIR_FAST_EXECUTION", cls.fast_execution),
             graphql_introspection=reader.boolean(
                 "WEIR_GRAPHQL_INTROSPECTION", environment != "production"
             ),

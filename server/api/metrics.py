@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from strawberry.extensions import SchemaExtension
 
+from server.api.execution.fallbacks import FallbackCollector
+
 # The label of operations whose name is not given its own: past the limit, or not a GraphQL name.
 OTHER = "other"
 DEFAULT_MAX_OPERATION_NAMES = 100
@@ -60,6 +62,8 @@ class ApiMetrics:
             ["route", "status"],
             registry=self.registry,
         )
+        # weir_graphql_fast_execution_fallbacks_total, counted by the compiled executor.
+        self.registry.register(FallbackCollector())
 
     def extension(self) -> type[SchemaExtension]:
         metrics = self

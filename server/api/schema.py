@@ -57,11 +57,14 @@ def build_schema(
     settings: Settings | None = None,
     extra_extensions: list[type[SchemaExtension]] | None = None,
     *,
-    fast_execution: bool = True,
+    fast_execution: bool | None = None,
 ) -> strawberry.Schema:
-    """The schema with Weir's extensions. ``fast_execution`` runs queries through the compiled
-    executor of server.api.fast_execution (same results; off only to compare against it)."""
+    """The schema with Weir's extensions. ``fast_execution`` (default: the
+    ``WEIR_FAST_EXECUTION`` setting) runs queries through the compiled executor of
+    server.api.execution (same results); off, graphql-core executes everything."""
     settings = settings or Settings()
+    if fast_execution is None:
+        fast_execution = settings.fast_execution
     # The limit rules are built once: validation results are cached by the rule classes, and
     # these limiters define a new class per instance.
     limit_rules = (

@@ -8,17 +8,30 @@ transport at once, never waiting; a peer that lets ``SLOW_PEER_BYTES`` pile up
 unread is told ``too slow`` so the caller can close it instead of buffering without bound.
 
 ``weir serve`` runs uvicorn with this protocol; under any other server the extension is absent
-and ``server.web.ws_protocol`` sends through ASGI instead.
+and ``server.web.ws_protocol`` sends through ASGI instead. The same happens when the installed
+uvicorn lacks an attribute ``DirectSocket`` reads (they are not uvicorn's public API):
+``direct_protocol`` then gives uvicorn its own protocol and says so once in the log.
+``missing_uvicorn_names`` is the check; the private-API contract test runs it too.
 """
 
 from __future__ import annotations
 
+import ast
 import enum
+import inspect
+import logging
 import struct
+import textwrap
 from typing import Any
 
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import State
+
+try:
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+except ImportError:  # uvicorn moved or dropped it: served without direct writes (see below)
+    WebSocketsSansIOProtocol = None  # type: ignore[assignment,misc]
+
+log = logging.getLogger("weir.web")
 
 DIRECT = "weir.direct_socket"
 # Unread output a subscriber may leave in the socket's buffer before it is closed. Live status
@@ -47,7 +60,7 @@ def text_frame(data: bytes) -> bytes:
 class DirectSocket:
     __slots__ = ("_protocol",)
 
-    def __init__(self, protocol: WeirWebSocketProtocol) -> None:
+    def __init__(self, protocol: Any) -> None:
         self._protocol = protocol
 
     def write(self, frame: bytes) -> Written:
@@ -79,10 +92,76 @@ class DirectSocket:
                                                         protocol.transport.abort)
 
 
-class WeirWebSocketProtocol(WebSocketsSansIOProtocol):
-    def handle_connect(self, event: Any) -> None:
-        super().handle_connect(event)
-        scope: Any = getattr(self, "scope", None)
-        # The ASGI task only starts once this returns, so it sees the extension.
-        if scope is not None and not self.close_sent:
-            scope["extensions"][DIRECT] = DirectSocket(self)
+# What DirectSocket and the protocol below read or call of uvicorn's protocol object
+# (attributes its methods set on ``self``, and methods) and of its websockets connection.
+PROTOCOL_ATTRIBUTES = ("transport", "close_sent", "disconnected", "conn", "queue",
+                       "read_paused", "close_timer", "close_timeout", "loop", "scope")
+PROTOCOL_METHODS = ("handle_connect",)
+CONNECTION_NAMES = ("state", "send_close", "data_to_send")
+
+
+def missing_uvicorn_names(protocol_class: Any = WebSocketsSansIOProtocol) -> list[str]:
+    """Names the direct socket needs that ``protocol_class`` (uvicorn's websockets-sansio
+    protocol unless given) does not have; empty when direct writes can be used. Instance
+    attributes are found where the class's methods (its bases' included) assign them."""
+    if protocol_class is None:
+        return ["uvicorn.protocols.websockets.websockets_sansio_impl.WebSocketsSansIOProtocol"]
+    assigned = attributes_set_by(protocol_class)
+    missing = [name for name in PROTOCOL_ATTRIBUTES
+               if name not in assigned and not hasattr(protocol_class, name)]
+    missing += [name for name in PROTOCOL_METHODS if not callable(getattr(protocol_class, name,
+                                                                           None))]
+    from websockets.server import ServerProtocol
+
+    missing += [f"conn.{name}" for name in CONNECTION_NAMES
+                if not hasattr(ServerProtocol, name)]
+    if not hasattr(State, "OPEN"):
+        missing.append("websockets.protocol.State.OPEN")
+    return missing
+
+
+def attributes_set_by(cls: type) -> set[str]:
+    """Attributes the methods of ``cls`` and its bases assign on ``self`` (read from their
+    source: instance attributes exist only once an instance does)."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if klass is object:
+            continue
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
+        except (OSError, TypeError, SyntaxError):
+            continue
+        for node in ast.walk(tree):
+            targets = (node.targets if isinstance(node, ast.Assign)
+                       else [node.target] if isinstance(node, ast.AnnAssign) else [])
+            for target in targets:
+                if (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+                        and target.value.id == "self"):
+                    names.add(target.attr)
+    return names
+
+
+def direct_protocol(base: Any = WebSocketsSansIOProtocol) -> Any:
+    """The protocol ``weir serve`` gives uvicorn: ``base`` with the direct socket when it has
+    everything the socket needs; otherwise ``base`` as it is (uvicorn's "auto" choice if
+    uvicorn no longer has the class), so subscription messages go through ASGI sends.
+    Says which names are missing, once (it is called once, at import)."""
+    missing = missing_uvicorn_names(base)
+    if missing:
+        log.warning("uvicorn lacks %s: subscription messages are sent through ASGI, without "
+                    "direct socket writes", ", ".join(missing))
+        return base if base is not None else "auto"
+
+    class WeirWebSocketProtocol(base):  # type: ignore[misc,valid-type]
+        def handle_connect(self, event: Any) -> None:
+            super().handle_connect(event)
+            scope: Any = getattr(self, "scope", None)
+            # The ASGI task only starts once this returns, so it sees the extension.
+            if scope is not None and not self.close_sent:
+                scope["extensions"][DIRECT] = DirectSocket(self)
+
+    WeirWebSocketProtocol.__qualname__ = "WeirWebSocketProtocol"
+    return WeirWebSocketProtocol
+
+
+WeirWebSocketProtocol = direct_protocol()

@@ -16,6 +16,7 @@ from server.api.context import Context
 from server.api.execution import FastExecutor
 from server.api.loaders import Loaders
 from server.api.schema import build_schema
+from server.config import Settings
 from server.orgs.api_keys import authenticate
 
 CREATE_WORKSPACE = """mutation($input: CreateWorkspaceInput!) { createWorkspace(input: $input) { id } }"""
@@ -269,37 +270,43 @@ async def test_sibling_relations_are_loaded_in_one_batch(seeded, executors, fall
     assert fallbacks == []
 
 
-async def test_a_resolver_error_falls_back_to_the_same_error_response(seeded, executors,
-                                                                     fallbacks):
+async def test_a_resolver_error_is_the_same_field_error_as_graphql_cores(seeded, executors,
+                                                                        fallbacks):
     fast, reference = await executors.both(WORKSPACE, {"id": "ws_missing"})
     assert fast == reference
     assert json.loads(fast)["errors"][0]["extensions"]["code"] == "NOT_FOUND"
-    assert fallbacks == ["query"]
+    assert fallbacks == []
 
 
-async def test_an_error_deep_in_a_list_falls_back_with_graphql_cores_null_propagation(
+async def test_an_error_deep_in_a_list_has_graphql_cores_null_propagation_and_runs_once(
     seeded, executors, fallbacks, monkeypatch, caplog
 ):
     original = orgs_api._workspace
     broken = seeded["branded"]
+    calls = {"fast": 0, "reference": 0}
+    running = ["fast"]
 
     def failing(info: Any, workspace_id: str | None) -> Any:
         if workspace_id == broken:
+            calls[running[0]] += 1
             raise RuntimeError("the workspace store is down")
         return original(info, workspace_id)
 
     monkeypatch.setattr(orgs_api, "_workspace", failing)
-    fast, reference = await executors.both(END_USERS, {"first": 10})
+    fast = await executors.run(executors.fast, END_USERS, {"first": 10})
+    running[0] = "reference"
+    reference = await executors.run(executors.reference, END_USERS, {"first": 10})
     assert fast == reference
     body = json.loads(fast)
     assert body["data"] is None
     assert {error["extensions"]["code"] for error in body["errors"]} == {"INTERNAL"}
-    assert fallbacks == ["query"]
-    # The logged traceback is graphql-core's alone: the abandoned fast run leaves no trace.
-    assert "the workspace store is down" in caplog.text and "_Abandon" not in caplog.text
+    # The failing resolver ran as often as graphql-core runs it: nothing ran twice.
+    assert calls["fast"] == calls["reference"] >= 1
+    assert fallbacks == []
+    assert "the workspace store is down" in caplog.text
 
 
-async def test_a_null_for_a_non_null_field_falls_back(seeded, executors, fallbacks,
+async def test_a_null_for_a_non_null_field_is_graphql_cores_error(seeded, executors, fallbacks,
                                                       monkeypatch):
     def nameless(row: Any) -> orgs_api.Organization:
         return orgs_api.Organization(id=row.id, name=None, created_at=row.created_at)  # type: ignore[arg-type]
@@ -310,11 +317,15 @@ async def test_a_null_for_a_non_null_field_falls_back(seeded, executors, fallbac
     body = json.loads(fast)
     assert body["data"] is None
     assert body["errors"][0]["path"] == ["viewer", "organization", "name"]
-    assert fallbacks == ["query"]
+    assert fallbacks == []
 
 
-async def test_an_async_resolver_error_falls_back(seeded, executors, fallbacks, monkeypatch):
+async def test_an_async_resolver_error_is_a_field_error_and_runs_once(seeded, executors,
+                                                                      fallbacks, monkeypatch):
+    calls: list[str] = []
+
     async def failing(self: Any, info: Any) -> Any:
+        calls.append("api_key")
         raise RuntimeError("key store down")
 
     # Viewer.apiKey is an async resolver: the failure surfaces only once it is awaited.
@@ -324,7 +335,8 @@ async def test_an_async_resolver_error_falls_back(seeded, executors, fallbacks, 
     fast, reference = await executors.both(VIEWER)
     assert fast == reference
     assert json.loads(fast)["errors"][0]["path"] == ["viewer", "apiKey"]
-    assert fallbacks == ["query"]
+    assert calls == ["api_key", "api_key"]  # once through each executor
+    assert fallbacks == []
 
 
 async def test_introspection_runs_through_graphql_core(tenant, executors, fallbacks):
@@ -350,6 +362,49 @@ async def test_metrics_count_fast_and_fallback_operations_alike(seeded, tenant, 
                          {"id": "ws_missing"})
     assert operations.labels("Page", "query", "ok")._value.get() == 1
     assert operations.labels("Missing", "query", "error")._value.get() == 1
+
+
+def _fallbacks_counted(text: str, reason: str) -> float:
+    line = f'weir_graphql_fast_execution_fallbacks_total{{reason="{reason}"}} '
+    return float(next(row for row in text.splitlines() if row.startswith(line)).split()[-1])
+
+
+async def test_fallbacks_are_counted_in_metrics_and_logged_once_per_operation(
+    tenant, fallbacks, caplog
+):
+    caplog.set_level("INFO", logger="weir.graphql")
+    before = _fallbacks_counted((await tenant.http.get("/metrics")).text, "unsupported")
+    introspect = "query Shape { __type(name: \"Workspace\") { name } }"
+    for _ in range(3):
+        assert (await tenant.data(introspect))["__type"]["name"] == "Workspace"
+    await tenant.data(END_USERS, {"first": 2})  # compiled: not a fallback
+    after = _fallbacks_counted((await tenant.http.get("/metrics")).text, "unsupported")
+    assert after - before == 3
+    assert fallbacks == ["query"] * 3
+    logged = [r for r in caplog.records
+              if r.getMessage().startswith("fast execution does not compile operation Shape")]
+    assert len(logged) == 1 and "introspection" in logged[0].getMessage()
+
+
+async def test_with_fast_execution_off_the_app_answers_through_graphql_core_alone(
+    settings, monkeypatch
+):
+    from tests.conftest import client_for, make_tenant
+
+    built: list[str] = []
+    original = FastExecutor.__init__
+
+    def recorded(self: FastExecutor, *args: Any, **kwargs: Any) -> None:
+        built.append(self.operation.operation.value)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(FastExecutor, "__init__", recorded)
+    async with client_for(settings.replace(fast_execution=False)) as http:
+        other = await make_tenant(http, "Off")
+        body = await other.graphql(WORKSPACE, {"id": "ws_missing"})
+        assert (await other.data(END_USERS, {"first": 3}))["endUsers"]["edges"] == []
+    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert built == []
 
 
 # -- the executor on its own, on a small schema with the constructs Weir's does not have yet --
@@ -402,6 +457,31 @@ class Greeting:
     name: str = strawberry.field(description="Name.")
 
 
+# Calls of the toy's failing resolvers, to prove none runs twice.
+TOY_CALLS: list[str] = []
+
+
+@strawberry.type(description="Below a nullable field.")
+class Nested:
+    @strawberry.field(description="Items that each fail one field.")
+    def items(self) -> list[FailingItem]:
+        return [FailingItem(label="p"), FailingItem(label="q")]
+
+    @strawberry.field(description="A non-null object that is missing.")
+    def required(self) -> Item:
+        return None  # type: ignore[return-value]
+
+
+@strawberry.type(description="An item with a failing non-null field.")
+class FailingItem:
+    label: str = strawberry.field(description="Label.")
+
+    @strawberry.field(description="Raises, once per item.")
+    def failing_item(self) -> str:
+        TOY_CALLS.append(f"failing_item {self.label}")
+        raise RuntimeError(f"no {self.label}")
+
+
 ITEMS = [Item(label="a", count=1, tags=["x", "y"], note=None),
          Item(label="b", count=2, tags=[], note="hi")]
 
@@ -449,6 +529,20 @@ class ToyQuery:
     def broken(self) -> Item | None:
         return Item(label="c", count=3, tags=None, note=None)  # type: ignore[arg-type]
 
+    @strawberry.field(description="A nullable field whose resolver raises (a provider down).")
+    def failing(self) -> str | None:
+        TOY_CALLS.append("failing")
+        raise RuntimeError("the provider is down")
+
+    @strawberry.field(description="A non-null field whose async resolver raises.")
+    async def failing_required(self) -> str:
+        TOY_CALLS.append("failing_required")
+        raise RuntimeError("the provider is down")
+
+    @strawberry.field(description="Items and failures below a nullable field.")
+    def nested(self) -> Nested | None:
+        return Nested()
+
 
 TOY_FAST = [
     "{ items { label count tags note shout scaled } }",
@@ -460,25 +554,57 @@ TOY_FAST = [
       c: greet(name: $n, excited: $x, id: null) d: greet(name: "d", times: 3)
     }""",
     '{ toned t: toned(tone: LOUD) greeted(greeting: {name: "ada"}) }',
+    "{ numbers }",  # a generator, met after its resolver ran: graphql-core completes it
 ]
-TOY_FALLBACK = [
-    "{ numbers }",
-    "{ pets { name ... on Dog { barks } } }",
+# Errors met after resolvers ran: the fast path answers them itself, as graphql-core would.
+TOY_ERRORS = [
     "{ huge items { label } }",
     "{ broken { label tags } items { label } }",
+    "{ items { label } failing plain }",
+    "{ plain failingRequired }",
+    "{ nested { items { label failingItem } } plain }",
+    "{ nested { required { label } } plain }",
+    "{ laterItems { label } ok: failing other: failingRequired }",
+]
+TOY_FALLBACK = [
+    "{ pets { name ... on Dog { barks } } }",
 ]
 
 
 async def test_the_executor_matches_graphql_core_on_other_constructs(fallbacks):
     fast = strawberry.Schema(query=ToyQuery, types=[Dog], execution_context_class=FastExecutor)
     reference = strawberry.Schema(query=ToyQuery, types=[Dog])
-    for query in TOY_FAST + TOY_FALLBACK:
+    for query in TOY_FAST + TOY_ERRORS + TOY_FALLBACK:
         results = []
         for schema in (fast, reference):
             result = await schema.execute(query, variable_values={"f": 5, "n": "ada", "x": True})
             results.append(json.dumps([result.data, [e.formatted for e in result.errors or []]]))
         assert results[0] == results[1], query
+        if query in TOY_ERRORS:
+            assert '"message"' in results[0], query
     assert fallbacks == ["query"] * len(TOY_FALLBACK)
+
+
+async def test_a_resolver_that_raises_runs_exactly_once_with_fast_execution_on_and_off(
+    fallbacks,
+):
+    on = strawberry.Schema(query=ToyQuery, types=[Dog], execution_context_class=FastExecutor)
+    off = build_schema(Settings.from_env({"WEIR_FAST_EXECUTION": "off"}))
+    assert not issubclass(off.execution_context_class, FastExecutor)
+    off = strawberry.Schema(query=ToyQuery, types=[Dog],
+                            execution_context_class=off.execution_context_class)
+    for query in ("{ failing plain }", "{ plain failingRequired }",
+                  "{ nested { items { failingItem } } }"):
+        answers = []
+        for schema in (on, off):
+            TOY_CALLS.clear()
+            result = await schema.execute(query)
+            answers.append(json.dumps([result.data, [e.formatted for e in result.errors or []]]))
+            # Two items in `nested.items`, one call each; every other failing field: one call.
+            assert len(TOY_CALLS) == len(set(TOY_CALLS)), (query, TOY_CALLS)
+            assert TOY_CALLS, query
+        assert answers[0] == answers[1], query
+    assert fallbacks == []
 
 
 async def test_a_planner_failure_is_logged_once_and_graphql_core_answers(

@@ -9,11 +9,14 @@ what differs per value: read the attribute of a plain Strawberry field, call the
 the very info object graphql-core would build) of any other field, coerce leaves, and await
 sibling awaitables together so DataLoaders still batch.
 
-It never reports an error itself. Whenever it meets anything it cannot guarantee to handle
-exactly like graphql-core (an exception from a resolver, a null for a non-null field, an
-abstract type, introspection, middleware, @defer...), it abandons, and the operation runs again
-through graphql-core's executor. That is safe because queries have no side effects, and it keeps
-errors, null propagation and their formatting exactly graphql-core's. Schema extensions (error
+Errors are graphql-core's, made by graphql-core's own ``handle_field_error`` at the field or
+list item where they happen, with its null propagation: a resolver that raises is a field
+error, never a reason to run the operation again. The only fallback to graphql-core's executor
+is decided while planning, before any resolver runs: an operation with a construct the planner
+does not compile (introspection, abstract types, @defer, middleware...) or whose planning
+failed runs through graphql-core instead, counted in ``/metrics``
+(``weir_graphql_fast_execution_fallbacks_total``) and logged once per operation.
+``WEIR_FAST_EXECUTION=off`` turns the fast path off altogether. Schema extensions (error
 formatting, metrics) wrap execution from outside and see no difference.
 """
 

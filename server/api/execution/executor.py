@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 from types import CoroutineType
 from typing import Any
 
-from graphql import OperationType
+from graphql import GraphQLError, OperationType
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from server.api.execution import fallbacks
 from server.api.execution.planning import plan_for
 from server.api.execution.running import Field, Run, complete_later, run_fields
 from server.api.shared import shared_event_result
-
-_ABANDONED = object()
-
 
 # Classes of Strawberry objects found not awaitable: no instance of one ever is, so the
 # check, made for every object a resolver or attribute returns, is one set lookup.
@@ -49,15 +45,14 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         fields = self._fast_plan() if serially is None else None
         if fields is None:
             return self.execute_with_graphql_core(serially)
-        self._started: list[Any] = []
+        # From here on the operation is ours to finish: resolvers may have run, so nothing
+        # is handed to graphql-core any more; errors are field errors (see running.py).
         try:
             data = run_fields(self, fields, self.root_value, None)
-        except Exception:
-            data = _ABANDONED
-        # Outside the except block, so graphql-core's own errors do not carry ours as context.
-        if data is _ABANDONED:
-            self._discard_started()
-            return self.execute_with_graphql_core()
+        except GraphQLError as error:
+            # A non-null root field failed: graphql-core's answer is data null.
+            self.collected_errors.add(error, None)
+            return self.finish(self.build_response(None))
         if type(data) is CoroutineType:
             return self._finish_later(data)
         return self.finish(self.build_response(data))
@@ -65,53 +60,30 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     async def _finish_later(self, pending: Any) -> Any:
         try:
             data = await pending
-        except Exception:
-            data = _ABANDONED
-        if data is _ABANDONED:
-            self._discard_started()
-            result = self.execute_with_graphql_core()
-            return await result if self.is_awaitable(result) else result
+        except GraphQLError as error:
+            self.collected_errors.add(error, None)
+            return self.build_response(None)
         return self.build_response(data)
 
     def execute_with_graphql_core(self, serially: bool | None = None) -> Any:
-        """graphql-core's own execution: for what the fast path does not compile, and for
-        any operation it abandoned."""
+        """graphql-core's own execution: for what the fast path does not compile (decided
+        before any resolver runs), mutations and subscriptions."""
         return super().execute_operation(serially)
 
-    def later(self, coroutine: Any) -> Any:
-        self._started.append(coroutine)
-        return coroutine
-
     def await_and_complete(self, awaitable: Any, complete: Run, path: Path | None) -> Any:
-        self._started.append(awaitable)
-        return self.later(complete_later(self, awaitable, complete, path))
-
-    def _discard_started(self) -> None:
-        """Close coroutines the abandoned run created but never awaited (so no 'never awaited'
-        warning), and retrieve the outcome of futures it left (a DataLoader's future stays
-        untouched: the fallback run reads the same cached result)."""
-        for awaitable in self._started:
-            if type(awaitable) is CoroutineType:
-                if inspect.getcoroutinestate(awaitable) == inspect.CORO_CREATED:
-                    awaitable.close()
-            elif isinstance(awaitable, asyncio.Future):
-                awaitable.add_done_callback(_retrieve)
-        self._started = []
+        return complete_later(self, awaitable, complete, path)
 
     def _fast_plan(self) -> tuple[Field, ...] | None:
+        if self.operation.operation is not OperationType.QUERY:
+            return None
         if (
-            self.operation.operation is not OperationType.QUERY
-            or self.abort_signal is not None
+            self.abort_signal is not None
             or self.hooks is not None
             or not self.error_propagation
             or (self.middleware_manager is not None
                 and self.middleware_manager._middleware_resolvers)
         ):
+            fallbacks.record(fallbacks.UNSUPPORTED)
             return None
         return plan_for(self)
-
-
-def _retrieve(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()
 

@@ -29,9 +29,11 @@ from strawberry.types.base import StrawberryOptional
 from strawberry.types.field import StrawberryField
 from strawberry.types.fields.resolver import StrawberryResolver
 
+from server.api.execution import fallbacks
 from server.api.execution.running import (
     DirectCall,
     Field,
+    FieldSite,
     Value,
     attribute_field,
     attribute_leaf,
@@ -57,13 +59,15 @@ class _Unsupported(Exception):
 
 
 class _OperationPlans:
-    """The plans of one operation, one per combination of its directive variables' values."""
+    """The plans of one operation, one per combination of its directive variables' values
+    (or, when it is not compiled, the reason: a fallbacks.REASONS entry)."""
 
-    __slots__ = ("by_values", "operation", "schema", "variables")
+    __slots__ = ("by_values", "logged", "operation", "schema", "variables")
 
     def __init__(self, schema: Any, operation: Any, variables: tuple[str, ...]) -> None:
         self.schema, self.operation, self.variables = schema, operation, variables
-        self.by_values: dict[tuple[Any, ...], tuple[Field, ...] | None] = {}
+        self.by_values: dict[tuple[Any, ...], tuple[Field, ...] | str] = {}
+        self.logged = False
 
 
 # Plans by (schema, operation) ids; each entry keeps both alive, so an id is never reused
@@ -73,7 +77,8 @@ _plans: OrderedDict[tuple[int, int], _OperationPlans] = OrderedDict()
 
 def plan_for(executor: FastExecutor) -> tuple[Field, ...] | None:
     """The operation's plan for these variable values; ``None`` when it is not compiled
-    (remembered too, so the next request goes straight to graphql-core)."""
+    (remembered too, so the next request goes straight to graphql-core; every such request
+    is counted, and each operation logged once)."""
     schema, operation = executor.schema, executor.operation
     key = (id(schema), id(operation))
     plans = _plans.get(key)
@@ -86,20 +91,33 @@ def plan_for(executor: FastExecutor) -> tuple[Field, ...] | None:
         _plans.move_to_end(key)
     coerced = executor.variable_values.coerced
     values = tuple(coerced.get(name, Undefined) for name in plans.variables)
-    if values in plans.by_values:
-        return plans.by_values[values]
-    fields: tuple[Field, ...] | None = None
+    plan = plans.by_values.get(values)
+    if plan is None:
+        plan = plans.by_values[values] = _plan_or_reason(executor, plans)
+    if type(plan) is str:
+        fallbacks.record(plan)
+        return None
+    return plan  # type: ignore[return-value]
+
+
+def _plan_or_reason(executor: FastExecutor, plans: _OperationPlans) -> tuple[Field, ...] | str:
+    operation = plans.operation
+    name = operation.name.value if operation.name else "anonymous"
     try:
-        fields = _plan_operation(executor)
-    except (_Unsupported, RecursionError):
-        pass
+        return _plan_operation(executor)
+    except (_Unsupported, RecursionError) as unsupported:
+        if not plans.logged:
+            plans.logged = True
+            log.info("fast execution does not compile operation %s (%s): graphql-core runs it",
+                     name, str(unsupported) or "nested too deeply")
+        return fallbacks.UNSUPPORTED
     except Exception:
         # Not a construct we skip on purpose: most likely graphql-core or Strawberry changed
         # under us. The operation still runs (through graphql-core); say so once.
-        name = operation.name.value if operation.name else "anonymous"
-        log.warning("fast execution is off for operation %s", name, exc_info=True)
-    plans.by_values[values] = fields
-    return fields
+        if not plans.logged:
+            plans.logged = True
+            log.warning("fast execution is off for operation %s", name, exc_info=True)
+        return fallbacks.PLANNING_ERROR
 
 
 def _directive_variables(executor: FastExecutor) -> tuple[str, ...]:
@@ -130,44 +148,41 @@ def _plan_operation(executor: FastExecutor) -> tuple[Field, ...]:
         executor.schema, executor.fragments, executor.variable_values, root_type,
         executor.operation, executor.hide_suggestions,
     )
-    fields, _ = _plan_fields(executor, root_type, collected.grouped_field_set)
-    return fields
+    return _plan_fields(executor, root_type, collected.grouped_field_set)
 
 
 def _plan_fields(
     executor: FastExecutor, parent_type: GraphQLObjectType, grouped: Any
-) -> tuple[tuple[Field, ...], bool]:
-    fields, needs_path = [], False
+) -> tuple[Field, ...]:
+    fields = []
     for key, details_list in grouped.items():
         if any(d.defer_usage is not None or d.fragment_variable_values is not None
                for d in details_list):
             raise _Unsupported("@defer or fragment arguments")
         name = details_list[0].node.name.value
         if name == "__typename":
-            fields.append(generic_field(key, constant(parent_type.name)))
+            fields.append(generic_field(key, constant(parent_type.name), None))
             continue
         if name.startswith("__"):
             raise _Unsupported("introspection")
         field_def = executor.schema.get_field(parent_type, name)
         if field_def is None or field_def.resolve is None:
             raise _Unsupported(f"field {name}")
-        value = _plan_value(executor, field_def.type, details_list)
+        site = FieldSite(field_def, details_list, parent_type)
+        value = _plan_value(executor, field_def.type, details_list, site)
         attribute = _plain_attribute(field_def)
         direct = None if attribute is not None else _direct_resolver(executor, field_def)
         if attribute is not None and value.unchanged is not None:
-            fields.append(attribute_leaf(key, attribute, value))
+            fields.append(attribute_leaf(key, attribute, value, site))
             continue
         if attribute is not None:
             run = attribute_field(key, attribute, parent_type.name, value)
-            needs_path = needs_path or value.needs_path
         elif direct is not None:
             run = direct_field(key, field_def, details_list, parent_type, value, direct)
-            needs_path = needs_path or direct.info_name is not None or value.needs_path
         else:
             run = resolver_field(key, field_def, details_list, parent_type, value)
-            needs_path = True
-        fields.append(generic_field(key, run))
-    return tuple(fields), needs_path
+        fields.append(generic_field(key, run, site))
+    return tuple(fields)
 
 
 def _plain_attribute(field_def: GraphQLField) -> str | None:
@@ -229,26 +244,25 @@ def _direct_resolver(executor: FastExecutor, field_def: GraphQLField) -> DirectC
                       tuple(arguments))
 
 
-def _plan_value(executor: FastExecutor, type_: Any, details_list: Any) -> Value:
+def _plan_value(executor: FastExecutor, type_: Any, details_list: Any, site: FieldSite) -> Value:
     nullable = not isinstance(type_, GraphQLNonNull)
     if not nullable:
         type_ = type_.of_type
     if isinstance(type_, GraphQLList):
-        item = _plan_value(executor, type_.of_type, details_list)
-        return Value(list_value(item, nullable), item.needs_path)
+        item = _plan_value(executor, type_.of_type, details_list, site)
+        return Value(list_value(type_, type_.of_type, item, nullable, site), True)
     if is_leaf_type(type_):
         # Coercion returns these unchanged (graphql-core's String and ID: a str, Boolean: a
         # bool); checked by exact type, so subclasses still go through coercion.
         unchanged = str if type_ is GraphQLString or type_ is GraphQLID else (
             bool if type_ is GraphQLBoolean else None
         )
-        return Value(leaf_value(type_, nullable, unchanged), False, unchanged)
+        return Value(leaf_value(type_, nullable, unchanged, site), False, unchanged)
     if isinstance(type_, GraphQLObjectType) and type_.is_type_of is None:
         collected = collect_subfields(
             executor.schema, executor.fragments, executor.variable_values, executor.operation,
             type_, details_list, executor.hide_suggestions,
         )
-        fields, needs_path = _plan_fields(executor, type_, collected.grouped_field_set)
-        return Value(object_value(fields, nullable), needs_path)
+        fields = _plan_fields(executor, type_, collected.grouped_field_set)
+        return Value(object_value(fields, nullable, site), True)
     raise _Unsupported(f"type {type_}")
-
