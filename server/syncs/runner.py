@@ -24,9 +24,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
-from server import ids
+from server import ids, outbound
 from server.config import Settings
 from server.connections import refresh
 from server.connectors.base import CopyBatch, StateCheckpoint, StreamSpec
@@ -215,10 +213,15 @@ async def _copy_streams(*, env: RunEnvironment, sync: EltSync, run: SyncRun,
     salt = (hash_salt(key_ring=env.key_ring, sync=sync)
             if any(s.hashed_columns for s in streams) else b"")
     workspace = await Workspace.get_or_none(id=sync.workspace_id) if sync.workspace_id else None
-    destination = build_destination(warehouse_url_for(workspace=workspace, key_ring=env.key_ring,
-                                                      settings=env.settings))
+    # A workspace's own warehouse is a tenant's choice and passes the outbound guard; the
+    # deployment's warehouse is the operator's.
+    own_warehouse = workspace is not None and workspace.warehouse_url_encrypted is not None
+    destination = build_destination(
+        warehouse_url_for(workspace=workspace, key_ring=env.key_ring, settings=env.settings),
+        outbound=outbound.Policy.from_settings(env.settings) if own_warehouse else None)
     failed: list[str] = []
-    async with httpx.AsyncClient(timeout=60.0) as http:
+    async with outbound.http_client(outbound.Policy.from_settings(env.settings),
+                                    timeout=60.0) as http:
         try:
             # Fresh credentials (an OAuth token near expiry is refreshed first), and a
             # callback the connector's HTTP client uses to refresh once on a provider 401.
