@@ -187,14 +187,6 @@ class Policy:
             return cls(allow_all=True, resolver=policy.resolver)
         return policy
 
-    def describe(self) -> str:
-        """One line for the start-up log."""
-        if self.allow_all:
-            return "outbound guard: every address allowed"
-        opened = [str(network) for network in self.networks] + sorted(self.hosts)
-        extra = f" and {', '.join(opened)}" if opened else ""
-        return f"outbound guard: globally routable addresses{extra}"
-
     def allows_address(self, address: Address) -> bool:
         if self.allow_all or is_global(address):
             return True
@@ -230,6 +222,19 @@ class Policy:
             log.info("outbound: refused %s (resolves to %s)", name, blocked[0])
             raise AddressRefused(host)
         return addresses
+
+
+def describe(settings: Settings) -> str:
+    """What the guard lets through under ``settings``: one line for the start-up log."""
+    parts = ["globally routable addresses"]
+    if not settings.is_production:
+        parts.append("loopback (127.0.0.0/8, ::1; open because WEIR_ENV is not production)")
+    if settings.outbound_allow:
+        parts.append("WEIR_OUTBOUND_ALLOW: " + ", ".join(settings.outbound_allow))
+    line = "Outbound connections for tenants may reach " + "; ".join(parts)
+    if settings.webhooks_allow_private:
+        line += ". Webhooks may reach any address (WEIR_WEBHOOKS_ALLOW_PRIVATE, deprecated)"
+    return line
 
 
 # -- HTTP: every connection an httpx client opens ------------------------------------------

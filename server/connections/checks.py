@@ -16,7 +16,7 @@ from server.config import Settings
 from server.connections import credentials as creds
 from server.connectors.base import CheckResult, ConnectorContext, ConnectorSpec
 from server.connectors.registry import get_connector
-from server.errors import ValidationFailed
+from server.errors import CheckFailed, ValidationFailed
 
 CHECK_TIMEOUT_SECONDS = 20.0
 
@@ -36,6 +36,15 @@ def connector_context(*, settings: Settings, integration_name: str, http: httpx.
     base_url = settings.connector_base_urls.get(integration_name) or spec.base_url
     return ConnectorContext(http=http, base_url=base_url, credentials=credentials,
                             outbound=outbound.Policy.from_settings(settings))
+
+
+def check_failed(spec: ConnectorSpec, result: CheckResult) -> CheckFailed:
+    """The error for a failed check: the provider's refusal, or that it could not be reached."""
+    if not result.reachable:
+        return CheckFailed(f"could not reach {spec.display_name}: "
+                           f"{result.message or 'no answer'}", reachable=False)
+    return CheckFailed(f"{spec.display_name} refused the credentials: "
+                       f"{result.message or 'no reason given'}")
 
 
 async def run_check(*, settings: Settings, spec: ConnectorSpec, auth_type: str,
