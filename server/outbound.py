@@ -375,7 +375,8 @@ def http_client(policy: Policy, **options: Any) -> httpx.AsyncClient:
 
     ``limits`` is honoured; ``transport``, ``proxy`` and ``trust_env`` are not options here.
     """
-    limits: httpx.Limits = options.pop("limits", httpx.DEFAULT_LIMITS)
+    limits: httpx.Limits = options.pop("limits", None) or httpx.Limits(
+        max_connections=100, max_keepalive_connections=20)  # httpx's own defaults
     transport = GuardedTransport(
         policy, max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
