@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from server.config import ConfigError, Settings
-from server.outbound import REFUSED_MESSAGE, AddressRefused, Address, Policy, http_client
+from server.outbound import REFUSED_MESSAGE, Address, AddressRefused, Policy, http_client
 
 PRODUCTION = Settings(env="production")
 
