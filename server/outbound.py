@@ -428,6 +428,8 @@ async def connect_postgres(policy: Policy, *, host: str, port: int, sslmode: str
 
     addresses = await policy.resolve(host, port)
     tls = postgres_tls(sslmode, host)
+    # Without a password asyncpg would send this process's PGPASSWORD or ~/.pgpass entry.
+    options["password"] = options.get("password") or ""
     failure: BaseException | None = None
     for address in addresses:
         try:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from server import outbound
 from server.config import ConfigError, Settings
 from server.outbound import REFUSED_MESSAGE, Address, AddressRefused, Policy, http_client
 
@@ -196,3 +197,17 @@ async def test_every_redirect_is_checked_too(local_server):
                            f"http://elsewhere.example.com:{port}/secret")
     assert local_server.requests == [(f"start.internal:{port}",
                                       f"/redirect?to=http://elsewhere.example.com:{port}/secret")]
+
+
+def test_postgres_tls_names_the_server_not_the_checked_address():
+    import ssl
+
+    context = outbound.postgres_tls("verify-full", "DB.Example.com")
+    assert isinstance(context, ssl.SSLContext)
+    assert context.check_hostname and context.verify_mode == ssl.CERT_REQUIRED
+    # asyncpg hands over the address it connected to; TLS still says the name.
+    tls = context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="10.0.0.7")
+    assert tls.server_hostname == "db.example.com"
+    relaxed = outbound.postgres_tls("prefer", "db.example.com")
+    assert isinstance(relaxed, ssl.SSLContext) and relaxed.verify_mode == ssl.CERT_NONE
+    assert outbound.postgres_tls("disable", "db.example.com") is False
