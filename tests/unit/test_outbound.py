@@ -211,3 +211,13 @@ def test_postgres_tls_names_the_server_not_the_checked_address():
     relaxed = outbound.postgres_tls("prefer", "db.example.com")
     assert isinstance(relaxed, ssl.SSLContext) and relaxed.verify_mode == ssl.CERT_NONE
     assert outbound.postgres_tls("disable", "db.example.com") is False
+
+
+def test_the_start_up_line_says_what_is_open():
+    assert outbound.describe(Settings()) == (
+        "Outbound connections for tenants may reach globally routable addresses; loopback "
+        "(127.0.0.0/8, ::1; open because WEIR_ENV is not production)")
+    production = Settings(env="production", outbound_allow=("10.0.0.0/8", "db.internal"))
+    assert outbound.describe(production) == (
+        "Outbound connections for tenants may reach globally routable addresses; "
+        "WEIR_OUTBOUND_ALLOW: 10.0.0.0/8, db.internal")
