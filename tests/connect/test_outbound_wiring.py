@@ -160,3 +160,18 @@ async def test_a_workspace_warehouse_on_loopback_is_refused(settings):
     deployment = build_destination(POSTGRES_URL)
     await deployment.open()
     await deployment.close()
+
+
+@pytest.mark.parametrize("sslmode", ["prefer", "allow", "disable"])
+async def test_a_checked_postgres_connection_keeps_libpq_sslmodes(sslmode):
+    # Connected by address, ``prefer`` and ``allow`` still fall back to clear text when the
+    # server has no TLS (the test server may or may not have it).
+    credentials = pg_credentials(sslmode=sslmode)
+    connection = await outbound.connect_postgres(
+        Policy(networks=outbound.LOOPBACK), host=credentials["host"], port=credentials["port"],
+        sslmode=sslmode, user=credentials["user"], database=credentials["database"],
+        password=credentials["password"])
+    try:
+        assert await connection.fetchval("SELECT 1") == 1
+    finally:
+        await connection.close()
