@@ -70,6 +70,7 @@ def cmd_init(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from server import outbound
     from server.crypto import load_key_ring
     from server.db import migrate
     from server.orgs.bootstrap import initialise
@@ -92,6 +93,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     print(f"Weir is serving on {url}  (GraphQL: {url}/graphql)", flush=True)
     if settings.embedded:
         print(f"Embedded mode: data in {settings.data_dir.resolve()}", flush=True)
+    print(outbound.describe(settings), flush=True)
     uvicorn.run(
         create_app(settings),
         host=settings.host,

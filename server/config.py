@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import ipaddress
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,7 +92,10 @@ class Settings:
     metrics_max_operations: int = 100
     connector_base_urls: Mapping[str, str] = field(default_factory=dict)
     platform_oauth: Mapping[str, tuple[str, Secret]] = field(default_factory=dict)
-    # Webhooks: private/loopback targets are refused in production unless allowed.
+    # The outbound guard (server/outbound.py): networks and host names opened beyond the
+    # globally routable addresses, for every connection made on a tenant's behalf.
+    outbound_allow: tuple[str, ...] = ()
+    # Deprecated: lifts the outbound guard for webhooks only (use WEIR_OUTBOUND_ALLOW).
     webhooks_allow_private: bool = False
     webhooks_timeout_seconds: float = 10.0
     webhooks_retry_window_seconds: int = 24 * 3600
@@ -205,6 +210,7 @@ class Settings:
                                                   cls.metrics_max_operations, minimum=0),
             connector_base_urls=reader.prefixed_urls("WEIR_CONNECTOR_", "_BASE_URL"),
             platform_oauth=reader.platform_oauth(),
+            outbound_allow=reader.outbound_allow("WEIR_OUTBOUND_ALLOW"),
             webhooks_allow_private=reader.boolean("WEIR_WEBHOOKS_ALLOW_PRIVATE",
                                                   cls.webhooks_allow_private),
             webhooks_timeout_seconds=reader.integer("WEIR_WEBHOOKS_TIMEOUT_SECONDS", 10,
@@ -331,6 +337,29 @@ class _Reader:
             found.append(item)
         return tuple(found)
 
+    def outbound_allow(self, name: str) -> tuple[str, ...]:
+        """Comma-separated networks (``10.0.0.0/8``, ``fd00::/8``, ``192.0.2.7``) and host names
+        (``db.internal``), normalised: networks in CIDR form, names in lower case."""
+        value = self._get(name)
+        if value is None:
+            return ()
+        found: list[str] = []
+        for item in (part.strip() for part in value.split(",")):
+            if not item:
+                continue
+            try:
+                entry = str(ipaddress.ip_network(item.strip("[]")))
+            except ValueError as exc:
+                if "/" in item or _looks_numeric(item):
+                    raise ConfigError(f"{name}: {item!r} is not a network ({exc})") from None
+                entry = item.rstrip(".").lower()
+                if not _HOST_NAME.match(entry):
+                    raise ConfigError(
+                        f"{name}: {item!r} is neither a network nor a host name") from None
+            if entry not in found:
+                found.append(entry)
+        return tuple(found)
+
     def url(self, name: str, schemes: tuple[str, ...]) -> str | None:
         value = self._get(name)
         if value is None:
@@ -369,6 +398,15 @@ class _Reader:
             close = difflib.get_close_matches(name, sorted(self.seen), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             log.warning("ignoring unknown setting %s%s", name, hint)
+
+
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?"
+                        r"(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$")
+
+
+def _looks_numeric(item: str) -> bool:
+    # ``10.0.0.300`` or ``2130706433`` is a mistyped address, not a host name to allow.
+    return all(part.isdigit() for part in item.split(".")) or ":" in item
 
 
 def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> str:

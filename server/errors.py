@@ -100,3 +100,9 @@ class RateLimited(WeirError):
 
 class CheckFailed(WeirError):
     code = "CHECK_FAILED"
+
+    def __init__(self, message: str, *, reachable: bool = True) -> None:
+        super().__init__(message)
+        # False when nothing answered (network, DNS, timeout, the outbound guard): an end user
+        # is then told only that Weir could not connect.
+        self.reachable = reachable

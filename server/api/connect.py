@@ -17,6 +17,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from server import outbound
 from server.api.connections import ConnectionNode
 from server.api.context import Context, Services
 from server.api.orgs import EndUser, Workspace
@@ -38,7 +39,8 @@ def http_client(services: Services) -> httpx.AsyncClient:
     """One outgoing HTTP client per process, for token exchanges and credential checks."""
     client = services.extras.get(HTTP_KEY)
     if client is None or client.is_closed:
-        client = services.extras[HTTP_KEY] = httpx.AsyncClient(
+        client = services.extras[HTTP_KEY] = outbound.http_client(
+            outbound.Policy.from_settings(services.settings),
             timeout=20.0, follow_redirects=False, headers={"User-Agent": "weir"})
     return client
 

@@ -91,11 +91,19 @@ async def submit_credentials(
         raise ValidationFailed([FieldError(_form_path(e.field), e.message)
                                 for e in exc.errors]) from None
     except CheckFailed as exc:
-        # On the page a refused key is a problem with the field the user typed it in.
+        # On the page a refused key is a problem with the field the user typed it in. When
+        # nothing answered, the end user learns only that: whether the address was refused by
+        # the outbound guard, closed, filtered or unknown would turn this form into a scanner.
         field = "input.credentials.secret_text" if chosen == "SECRET_TEXT" else "input.credentials"
-        raise ValidationFailed.field(field, exc.message) from None
+        message = exc.message if exc.reachable else could_not_connect(spec.display_name)
+        raise ValidationFailed.field(field, message) from None
     return await transition(session=session, status="COMPLETED", bus=bus,
                             connection_id=connection.id)
+
+
+def could_not_connect(display_name: str) -> str:
+    """All an end user is told when a provider or server could not be reached."""
+    return f"could not connect to {display_name}"
 
 
 # createConnection names credential fields by its own inputs; the page's form by their keys.
@@ -129,8 +137,7 @@ async def store_credentials(
                                                  auth_type=connection.auth_type,
                                                  credentials=credentials, http=http)
             if not result.ok:
-                raise CheckFailed(f"{spec.display_name} refused the credentials: "
-                                  f"{result.message or 'no reason given'}")
+                raise connections.check_failed(spec, result)
         return await connections.replace_credentials(
             key_ring=key_ring, connection=connection, credentials=credentials,
             expires_at=expires_at, bus=bus)

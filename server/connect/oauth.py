@@ -135,9 +135,10 @@ async def request_token(
             client.spec.oauth.token_url, content=body, timeout=TOKEN_TIMEOUT_SECONDS,
             headers={"Content-Type": "application/x-www-form-urlencoded",
                      "Accept": "application/json"})
-    except httpx.HTTPError as exc:
-        raise TokenError("unreachable", f"the token endpoint did not answer "
-                                        f"({exc.__class__.__name__})") from None
+    except httpx.HTTPError:
+        # One message for every network failure (refused by the outbound guard, closed,
+        # timed out, unknown name): the page shows it to the end user.
+        raise TokenError("unreachable", "could not connect to the token endpoint") from None
     token = parse_token_body(response)
     if response.status_code >= 400 or "error" in token:
         error = str(token.get("error") or f"http_{response.status_code}")

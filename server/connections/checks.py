@@ -11,11 +11,12 @@ from typing import Any
 
 import httpx
 
+from server import outbound
 from server.config import Settings
 from server.connections import credentials as creds
 from server.connectors.base import CheckResult, ConnectorContext, ConnectorSpec
 from server.connectors.registry import get_connector
-from server.errors import ValidationFailed
+from server.errors import CheckFailed, ValidationFailed
 
 CHECK_TIMEOUT_SECONDS = 20.0
 
@@ -33,7 +34,17 @@ def connector_context(*, settings: Settings, integration_name: str, http: httpx.
     """What a connector needs to talk to its provider (base URL overridable by configuration)."""
     spec = spec_of(integration_name, field="integrationName")
     base_url = settings.connector_base_urls.get(integration_name) or spec.base_url
-    return ConnectorContext(http=http, base_url=base_url, credentials=credentials)
+    return ConnectorContext(http=http, base_url=base_url, credentials=credentials,
+                            outbound=outbound.Policy.from_settings(settings))
+
+
+def check_failed(spec: ConnectorSpec, result: CheckResult) -> CheckFailed:
+    """The error for a failed check: the provider's refusal, or that it could not be reached."""
+    if not result.reachable:
+        return CheckFailed(f"could not reach {spec.display_name}: "
+                           f"{result.message or 'no answer'}", reachable=False)
+    return CheckFailed(f"{spec.display_name} refused the credentials: "
+                       f"{result.message or 'no reason given'}")
 
 
 async def run_check(*, settings: Settings, spec: ConnectorSpec, auth_type: str,
@@ -43,17 +54,20 @@ async def run_check(*, settings: Settings, spec: ConnectorSpec, auth_type: str,
     module = get_connector(spec.name)
     assert module is not None  # the spec came from the registry
     secrets = creds.secret_values(auth_type, credentials, spec)
-    client = http or httpx.AsyncClient(timeout=CHECK_TIMEOUT_SECONDS)
+    client = http or outbound.http_client(outbound.Policy.from_settings(settings),
+                                          timeout=CHECK_TIMEOUT_SECONDS)
     try:
         context = connector_context(settings=settings, integration_name=spec.name, http=client,
                                     credentials=credentials)
         result = await module.check(context, credentials)
     except (httpx.HTTPError, OSError, TimeoutError) as exc:
         detail = creds.scrub(str(exc), secrets) or exc.__class__.__name__
-        return CheckResult(ok=False, message=f"could not reach {spec.display_name}: {detail}")
+        return CheckResult(ok=False, message=f"could not reach {spec.display_name}: {detail}",
+                           reachable=False)
     finally:
         if http is None:
             await client.aclose()
     message = creds.scrub(result.message or "", secrets)
     label = creds.scrub(result.account_label, secrets) if result.account_label else None
-    return CheckResult(ok=result.ok, message=message, account_label=label)
+    return CheckResult(ok=result.ok, message=message, account_label=label,
+                       reachable=result.reachable)

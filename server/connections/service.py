@@ -24,13 +24,14 @@ from server.config import Settings
 from server.connections import credentials as creds
 from server.connections.check_limits import CheckLimiter
 from server.connections.checks import (  # connector_context is part of this module's interface
+    check_failed,
     connector_context,  # noqa: F401
     run_check,
     spec_of,
 )
 from server.connections.models import Connection
 from server.crypto import KeyRing
-from server.errors import CheckFailed, Conflict, FieldError, NotFound, ValidationFailed
+from server.errors import Conflict, FieldError, NotFound, ValidationFailed
 from server.events import EventBus, channel
 from server.orgs import service as orgs
 from server.orgs.models import Organization
@@ -200,8 +201,7 @@ async def create_connection(
         result = await run_check(settings=settings, spec=spec, auth_type=auth_type,
                                  credentials=values, http=http)
         if not result.ok:
-            raise CheckFailed(f"{spec.display_name} refused the credentials: "
-                              f"{result.message or 'no reason given'}")
+            raise check_failed(spec, result)
         label = result.account_label
     connection_id = ids.new_id("connection")
     now = datetime.now(UTC)

@@ -8,7 +8,8 @@ A connector module defines::
         -> AsyncIterator[RecordBatch | StateCheckpoint]: ...
 
 Connectors never touch Weir's database or the environment: everything they need (an HTTP
-client, the provider's base URL, credentials) comes in through ``ConnectorContext``.
+client, the provider's base URL, credentials, the outbound policy for their own sockets) comes
+in through ``ConnectorContext``.
 
 Two optional functions, for connectors whose streams or setting choices live in the account
 (``server/connectors/registry.py`` calls them when present)::
@@ -34,6 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
+
+from server.outbound import Policy
 
 AUTH_TYPES = ("OAUTH2", "PLATFORM_OAUTH2", "SECRET_TEXT", "BASIC_AUTH", "CUSTOM_AUTH", "NONE")
 SYNC_MODES = ("FULL_REFRESH", "INCREMENTAL")
@@ -93,6 +96,9 @@ class CheckResult:
     message: str = ""
     # What the provider says the account is (e.g. a Stripe account id), for display names.
     account_label: str | None = None
+    # False when nothing answered (network, DNS, timeout, refused by the outbound guard): an end
+    # user is then told only that Weir could not connect, never which of these it was.
+    reachable: bool = True
 
 
 @dataclass(frozen=True)
@@ -130,6 +136,9 @@ class ConnectorContext:
     credentials: dict[str, Any] = field(default_factory=dict)
     # Called on a provider 401 to get fresh credentials (OAuth refresh); None when not possible.
     refresh_credentials: Callable[[], Awaitable[dict[str, Any]]] | None = None
+    # Where a connector that opens its own sockets (Postgres, SMTP) may connect. Fails closed:
+    # without one from settings, only globally routable addresses.
+    outbound: Policy = field(default_factory=Policy)
 
 
 def fill_settings_schema(schema: dict[str, Any], options: dict[str, list[Any]]) -> dict[str, Any]:

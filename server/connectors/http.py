@@ -2,7 +2,8 @@
 
     ProviderError          a provider answered with an error that retrying will not fix
     ├── ProviderAuthError  401 (after at most one credential refresh): the credentials are refused
-    └── ProviderRateLimited  still rate limited after the bounded waits
+    ├── ProviderRateLimited  still rate limited after the bounded waits
+    └── ProviderUnreachable  nothing answered (network errors, or the outbound guard refused)
 
 What ``request`` does with an answer:
 
@@ -10,7 +11,8 @@ What ``request`` does with an answer:
   the context and retry; otherwise (or when the retry is refused too) raise ``ProviderAuthError``.
 - 429, and a 403 that says it is a rate limit (GitHub's ``x-ratelimit-remaining: 0``): wait what
   ``Retry-After`` (or ``x-ratelimit-reset``) says, at most ``max_wait`` seconds, and retry.
-- 5xx and network errors: retry with exponential backoff, a bounded number of times.
+- 5xx and network errors: retry with exponential backoff, a bounded number of times; an
+  address the outbound guard refuses (``server/outbound.py``) is not retried.
 
 Error messages are the provider's own reason with every credential value cut out, so they can be
 shown to a user or logged.
@@ -26,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from server import outbound
 from server.connectors.base import CheckResult, ConnectorContext
 
 # Headers for one request, built from the current credentials (they change after a refresh).
@@ -59,6 +62,10 @@ class ProviderAuthError(ProviderError):
 
 
 class ProviderRateLimited(ProviderError):
+    pass
+
+
+class ProviderUnreachable(ProviderError):
     pass
 
 
@@ -179,9 +186,12 @@ async def request(
                 method, target, params=params, json=json, data=data, headers=sent
             )
         except httpx.TransportError as exc:
+            if outbound.refused(exc):
+                raise ProviderUnreachable(
+                    0, "the provider's address is not allowed by the outbound policy") from None
             if last:
                 reason = f"could not reach the provider ({type(exc).__name__})"
-                raise ProviderError(0, reason) from None
+                raise ProviderUnreachable(0, reason) from None
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, policy.max_backoff)
             continue
@@ -264,4 +274,5 @@ async def run_check(
     try:
         return await call()
     except ProviderError as exc:
-        return CheckResult(ok=False, message=redact(str(exc), credentials))
+        return CheckResult(ok=False, message=redact(str(exc), credentials),
+                           reachable=not isinstance(exc, ProviderUnreachable))

@@ -42,6 +42,7 @@ from server.connectors.base import (
     StreamSpec,
 )
 from server.connectors.http import redact
+from server.outbound import Policy, connect_postgres
 
 DEFAULT_BATCH = 10_000
 # Cursor columns picked without a setting, by name, when their type orders changes.
@@ -197,12 +198,15 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-async def connect(credentials: Mapping[str, Any]) -> asyncpg.Connection:
-    """A read-only session; JSON columns decode to Python values."""
-    connection = await asyncpg.connect(
-        host=credentials.get("host"), port=int(credentials.get("port") or 5432),
+async def connect(credentials: Mapping[str, Any], policy: Policy) -> asyncpg.Connection:
+    """A read-only session to a checked address of the host; JSON columns decode to Python
+    values."""
+    host = str(credentials.get("host") or "")
+    connection = await connect_postgres(
+        policy, host=host, port=int(credentials.get("port") or 5432),
+        sslmode=str(credentials.get("sslmode") or "prefer"),
         user=credentials.get("user"), password=credentials.get("password") or None,
-        database=credentials.get("database"), ssl=credentials.get("sslmode") or "prefer",
+        database=credentials.get("database"),
         timeout=15, server_settings={"application_name": "weir",
                                      "default_transaction_read_only": "on",
                                      # Text output (COPY, ``::text``) the same on every server.
@@ -227,10 +231,12 @@ def _failure(exc: BaseException, credentials: Mapping[str, Any]) -> str:
 async def check(context: ConnectorContext, credentials: dict[str, Any]) -> CheckResult:
     """Connect and run ``SELECT 1``."""
     try:
-        connection = await connect(credentials)
+        connection = await connect(credentials, context.outbound)
     except (OSError, TimeoutError, asyncpg.PostgresError,
             asyncpg.InterfaceError) as exc:
-        return CheckResult(ok=False, message=_failure(exc, credentials))
+        # A server that answered (a Postgres error) was reached; anything else was not.
+        return CheckResult(ok=False, message=_failure(exc, credentials),
+                           reachable=isinstance(exc, asyncpg.PostgresError))
     try:
         await connection.fetchval("SELECT 1")
     except asyncpg.PostgresError as exc:
@@ -302,7 +308,7 @@ async def discover(context: ConnectorContext, credentials: dict[str, Any],
                    settings: dict[str, Any]) -> list[StreamSpec]:
     """One stream per readable table (or view) of ``settings["schema"]``, limited to
     ``settings["tables"]`` when that is not empty."""
-    connection = await connect(credentials)
+    connection = await connect(credentials, context.outbound)
     try:
         return [table.stream() for table in await _tables(connection, settings)]
     finally:
@@ -313,7 +319,7 @@ async def settings_options(context: ConnectorContext, credentials: dict[str, Any
                            partial_settings: dict[str, Any]) -> dict[str, list[Any]]:
     """The schemas the user can read, and the tables of the chosen schema (``public`` when
     none is chosen yet)."""
-    connection = await connect(credentials)
+    connection = await connect(credentials, context.outbound)
     try:
         schemas = await connection.fetch(
             "SELECT nspname FROM pg_namespace WHERE has_schema_privilege(oid, 'USAGE') "
@@ -449,7 +455,7 @@ async def read(
     """Batches of the table ``stream``; as COPY text of ``copy_columns`` when given (the
     runner asks for them only if they include the key and the cursor)."""
     batch = int(settings.get("batch_size") or DEFAULT_BATCH)
-    connection = await connect(context.credentials)
+    connection = await connect(context.credentials, context.outbound)
     try:
         found = await _tables(connection, settings, only=[stream])
         if not found:

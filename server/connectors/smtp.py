@@ -4,6 +4,9 @@ check logs in to the server.
 ``smtplib`` is blocking, so the login runs in a worker thread with a timeout. ``security`` picks
 how the password is protected: ``STARTTLS`` (port 587), ``TLS`` from the first byte (port 465), or
 ``NONE``, which sends it in clear and is only for servers on a trusted network.
+
+The server's name is resolved and checked by the outbound guard first (``context.outbound``);
+the socket then goes to a checked address while TLS still names the server.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 from server.connectors.base import CheckResult, ConnectorContext, ConnectorSpec
 from server.connectors.http import redact
+from server.outbound import Address, open_socket
 
 TIMEOUT = 15.0
 
@@ -47,15 +51,39 @@ SPEC = ConnectorSpec(
 )
 
 
-def login(credentials: Mapping[str, Any], timeout: float = TIMEOUT) -> None:
-    """Connect, secure the session as configured, log in and quit; raise what smtplib raises."""
+class _PinnedSMTP(smtplib.SMTP):
+    """``smtplib.SMTP`` whose socket goes to a checked address; the host name it was given
+    stays the name for EHLO's peer and for STARTTLS (SNI and the certificate check)."""
+
+    def __init__(self, address: Address, host: str, port: int, timeout: float) -> None:
+        self.address = address
+        super().__init__(host, port, timeout=timeout)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> Any:  # smtplib's own hook
+        return open_socket(self.address, port, timeout)
+
+
+class _PinnedSMTPSSL(smtplib.SMTP_SSL):
+    def __init__(self, address: Address, host: str, port: int, timeout: float,
+                 context: ssl.SSLContext) -> None:
+        self.address = address
+        super().__init__(host, port, timeout=timeout, context=context)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> Any:
+        return self.context.wrap_socket(open_socket(self.address, port, timeout),
+                                        server_hostname=host)
+
+
+def login(credentials: Mapping[str, Any], address: Address, timeout: float = TIMEOUT) -> None:
+    """Connect to ``address`` (checked), secure the session as configured, log in and quit;
+    raise what smtplib raises."""
     host, port = str(credentials.get("host")), int(credentials.get("port") or 587)
     security = str(credentials.get("security") or "STARTTLS").upper()
     tls = ssl.create_default_context()
     if security == "TLS":
-        client: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=timeout, context=tls)
+        client: smtplib.SMTP = _PinnedSMTPSSL(address, host, port, timeout, tls)
     else:
-        client = smtplib.SMTP(host, port, timeout=timeout)
+        client = _PinnedSMTP(address, host, port, timeout)
     try:
         client.ehlo()
         if security == "STARTTLS":
@@ -72,7 +100,10 @@ def login(credentials: Mapping[str, Any], timeout: float = TIMEOUT) -> None:
 async def check(context: ConnectorContext, credentials: dict[str, Any]) -> CheckResult:
     """Log in to the server with the credentials."""
     try:
-        await asyncio.wait_for(asyncio.to_thread(login, credentials), TIMEOUT + 5)
+        async with asyncio.timeout(TIMEOUT):
+            addresses = await context.outbound.resolve(str(credentials.get("host") or ""),
+                                                       int(credentials.get("port") or 587))
+        await asyncio.wait_for(asyncio.to_thread(login, credentials, addresses[0]), TIMEOUT + 5)
     except smtplib.SMTPAuthenticationError as exc:
         reason = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) \
             else str(exc.smtp_error)
@@ -82,8 +113,10 @@ async def check(context: ConnectorContext, credentials: dict[str, Any]) -> Check
         return CheckResult(ok=False, message=redact(f"the server does not offer this: {exc}",
                                                     credentials))
     except (smtplib.SMTPException, ssl.SSLError, OSError, TimeoutError) as exc:
+        # An SMTP reply means a server answered; a socket or TLS failure means none did.
         return CheckResult(ok=False, message=redact(
             f"could not log in to {credentials.get('host')}:{credentials.get('port')}: "
-            f"{type(exc).__name__}: {exc}", credentials))
+            f"{type(exc).__name__}: {exc}", credentials),
+            reachable=isinstance(exc, smtplib.SMTPResponseException))
     return CheckResult(ok=True, message="logged in",
                        account_label=f"{credentials.get('username')}@{credentials.get('host')}")

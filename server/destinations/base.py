@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from server.destinations.columns import COERCERS, Misfit, kind_of_value
+from server.outbound import Policy
 
 POLICIES = ("ALLOW_ALL", "ALLOW_COLUMNS", "BLOCK_ALL")
 NEW_TABLE_SUFFIX = "__weir_new"
@@ -272,8 +273,9 @@ class Destination(ABC):
         """Every row of a destination table (for small tables: summaries and tests)."""
 
 
-def build_destination(url: str) -> Destination:
-    """The destination for a warehouse URL (``sqlite://`` or ``postgres[ql]://``)."""
+def build_destination(url: str, *, outbound: Policy | None = None) -> Destination:
+    """The destination for a warehouse URL (``sqlite://`` or ``postgres[ql]://``); a tenant's
+    own URL comes with the ``outbound`` guard, the deployment's warehouse without."""
     scheme = urlsplit(url).scheme
     if scheme == "sqlite":
         from server.destinations.sqlite import SqliteDestination
@@ -282,5 +284,5 @@ def build_destination(url: str) -> Destination:
     if scheme in ("postgres", "postgresql"):
         from server.destinations.postgres import PostgresDestination
 
-        return PostgresDestination(url)
+        return PostgresDestination(url, outbound=outbound)
     raise ValueError(f"unsupported warehouse URL scheme {scheme!r}")

@@ -19,12 +19,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import asyncpg
 
 from server.connectors.base import CopyBatch
 from server.destinations.base import CopyRejected, Destination, TableLoader, derived_name
 from server.destinations.columns import SYNCED_AT, quote
+from server.outbound import Policy, connect_postgres
 
 SQL_TYPES = {"integer": "bigint", "number": "double precision", "decimal": "numeric",
              "boolean": "boolean",
@@ -46,14 +48,32 @@ def asyncpg_url(url: str) -> str:
 
 
 class PostgresDestination(Destination):
-    def __init__(self, url: str) -> None:
+    """``outbound``: the guard for a warehouse a tenant chose (a workspace's own URL); None for
+    the deployment's warehouse, which is the operator's."""
+
+    def __init__(self, url: str, *, outbound: Policy | None = None) -> None:
         self.url = url
+        self.outbound = outbound
         self.connection: asyncpg.Connection | None = None
 
     async def open(self) -> None:
         # COPY text from a PostgreSQL source is read in this time zone and date style.
-        self.connection = await asyncpg.connect(
-            asyncpg_url(self.url), server_settings={"DateStyle": "ISO", "TimeZone": "UTC"})
+        server_settings = {"DateStyle": "ISO", "TimeZone": "UTC"}
+        if self.outbound is None:
+            self.connection = await asyncpg.connect(asyncpg_url(self.url),
+                                                    server_settings=server_settings)
+            return
+        # Only what a URL says about where and who: a query parameter naming a file on this
+        # machine (``sslrootcert``, ``passfile``...) is not followed for a tenant's URL.
+        parts = urlsplit(self.url)
+        query = dict(parse_qsl(parts.query))
+        self.connection = await connect_postgres(
+            self.outbound, host=parts.hostname or "", port=parts.port or 5432,
+            sslmode=query.get("sslmode", "prefer"),
+            user=unquote(parts.username or "") or None,
+            password=unquote(parts.password or "") or None,
+            database=unquote(parts.path.lstrip("/")) or None,
+            server_settings=server_settings)
 
     async def close(self) -> None:
         if self.connection is not None:

@@ -167,12 +167,6 @@ def sqlite_file(*, settings: Settings, workspace_id: str, name: str) -> Path:
     return path
 
 
-def warehouse_url_for(*, workspace: Workspace | None, key_ring: KeyRing,
-                      settings: Settings) -> str:
-    """The URL a sync of ``workspace`` loads into."""
-    return warehouse_for(workspace=workspace, key_ring=key_ring, settings=settings).url
-
-
 def _open(key_ring: KeyRing, workspace: Workspace | WorkspaceRow) -> str:
     return key_ring.decrypt(workspace.warehouse_url_encrypted or "",
                             associated_data=workspace.id).decode()

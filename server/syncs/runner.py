@@ -24,9 +24,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
-from server import ids
+from server import ids, outbound
 from server.config import Settings
 from server.connections import refresh
 from server.connectors.base import CopyBatch, StateCheckpoint, StreamSpec
@@ -221,10 +219,15 @@ async def _copy_streams(*, env: RunEnvironment, sync: EltSync, run: SyncRun,
                                   settings=env.settings)
     except WarehouseRefused as exc:
         raise RunFailed(str(exc)) from exc
-    destination = build_destination(warehouse.url)
+    # A workspace's own warehouse is a tenant's choice and passes the outbound guard; the
+    # deployment's (shared) warehouse is the operator's.
+    destination = build_destination(
+        warehouse.url,
+        outbound=None if warehouse.shared else outbound.Policy.from_settings(env.settings))
     schema = physical_schema(sync, shared=warehouse.shared)
     failed: list[str] = []
-    async with httpx.AsyncClient(timeout=60.0) as http:
+    async with outbound.http_client(outbound.Policy.from_settings(env.settings),
+                                    timeout=60.0) as http:
         try:
             # Fresh credentials (an OAuth token near expiry is refreshed first), and a
             # callback the connector's HTTP client uses to refresh once on a provider 401.

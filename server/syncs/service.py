@@ -10,11 +10,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from server import ids
+from server import ids, outbound
 from server.config import Settings
 from server.connections.models import Connection
 from server.connections.service import get_usable_connection
@@ -121,7 +120,8 @@ async def connection_settings_schema(*, scope: Scope, settings: Settings, key_ri
     if getattr(connector, "settings_options", None) is None:
         return copy.deepcopy(connector.SPEC.settings_schema)
     credentials = load_credentials(key_ring=key_ring, connection=connection)
-    async with httpx.AsyncClient(timeout=30.0) as http:
+    async with outbound.http_client(outbound.Policy.from_settings(settings),
+                                    timeout=30.0) as http:
         context = connector_context(settings=settings,
                                     integration_name=connection.integration_name,
                                     http=http, credentials=credentials)

@@ -10,8 +10,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-import httpx
-
+from server import outbound
 from server.config import Settings
 from server.connections.models import Connection
 from server.connections.service import connector_context, load_credentials
@@ -61,7 +60,8 @@ async def offered_streams(*, settings: Settings, key_ring: KeyRing, connection: 
     if getattr(module, "discover", None) is None:
         return {spec.name: spec for spec in module.SPEC.streams}
     credentials = load_credentials(key_ring=key_ring, connection=connection)
-    async with httpx.AsyncClient(timeout=DISCOVERY_TIMEOUT_SECONDS) as http:
+    async with outbound.http_client(outbound.Policy.from_settings(settings),
+                                    timeout=DISCOVERY_TIMEOUT_SECONDS) as http:
         context = connector_context(settings=settings,
                                     integration_name=connection.integration_name, http=http,
                                     credentials=credentials)

@@ -30,14 +30,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from tortoise.expressions import F
 
+from server import outbound
 from server.config import Settings
 from server.crypto import KeyRing
-from server.webhooks.addresses import AddressRefused, Target, check_target, pinned_url
+from server.webhooks import addresses
+from server.webhooks.addresses import AddressRefused, check_url
 from server.webhooks.claims import Claim, claim_due
 from server.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from server.webhooks.outbox import prune_events
@@ -138,25 +139,20 @@ async def _read_excerpt(response: httpx.Response) -> str:
     return collected.decode("utf-8", errors="replace")[:EXCERPT_CHARS]
 
 
-async def post(http: httpx.AsyncClient, target: Target, body: bytes, headers: dict[str, str],
+async def post(http: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str],
                limit_seconds: float) -> Outcome:
-    """One POST to the checked address, within ``limit_seconds`` overall."""
-    extensions: dict[str, Any] = {}
-    headers = dict(headers)
-    if target.address is not None:
-        headers["Host"] = urlsplit(target.url).netloc
-        if urlsplit(target.url).scheme == "https":
-            extensions["sni_hostname"] = target.host
+    """One POST, within ``limit_seconds`` overall (the client's guard picks the address)."""
     started = time.perf_counter()
     try:
         async with asyncio.timeout(limit_seconds):
-            async with http.stream("POST", pinned_url(target), content=body, headers=headers,
-                                   timeout=limit_seconds, follow_redirects=False,
-                                   extensions=extensions) as response:
+            async with http.stream("POST", url, content=body, headers=headers,
+                                   timeout=limit_seconds, follow_redirects=False) as response:
                 excerpt = await _read_excerpt(response)
     except (TimeoutError, httpx.TimeoutException):
         return Outcome(None, _elapsed(started), None, f"timed out after {limit_seconds:g}s")
     except httpx.HTTPError as exc:
+        if outbound.refused(exc):
+            return Outcome(None, _elapsed(started), None, f"refused: {exc}")
         return Outcome(None, _elapsed(started), None,
                        f"connection failed ({exc.__class__.__name__})")
     return Outcome(response.status_code, _elapsed(started), excerpt, None,
@@ -181,11 +177,11 @@ async def _attempt(*, settings: Settings, key_ring: KeyRing, http: httpx.AsyncCl
                                            timestamp, body),
     }
     try:
-        # Resolved again now: the name may point somewhere else than when it was saved.
-        target = await check_target(settings, endpoint.url)
+        # Checked again now, under today's settings (the client checks once more to connect).
+        await check_url(settings, endpoint.url)
     except AddressRefused as exc:
         return Outcome(None, None, None, f"refused: {exc}")
-    return await post(http, target, body, headers, settings.webhooks_timeout_seconds)
+    return await post(http, endpoint.url, body, headers, settings.webhooks_timeout_seconds)
 
 
 # -- recording ------------------------------------------------------------------------------
@@ -298,17 +294,17 @@ async def deliver_due(*, settings: Settings, key_ring: KeyRing, http: httpx.Asyn
     return len(claims)
 
 
-def build_http_client() -> httpx.AsyncClient:
-    # No proxies from the environment: the address checked is the address connected to.
-    return httpx.AsyncClient(follow_redirects=False, trust_env=False,
-                             limits=httpx.Limits(max_connections=50))
+def build_http_client(settings: Settings) -> httpx.AsyncClient:
+    # Guarded at connect time, without proxies: the address checked is the one connected to.
+    return outbound.http_client(addresses.policy(settings), follow_redirects=False,
+                                limits=httpx.Limits(max_connections=50))
 
 
 async def run_dispatcher(*, settings: Settings, key_ring: KeyRing, stop_event: asyncio.Event,
                          interval: float, http: httpx.AsyncClient | None = None,
                          now: Clock = system_clock, limit: int = 50) -> None:
     """Deliver due webhooks until ``stop_event`` is set, polling every ``interval`` seconds."""
-    client = http or build_http_client()
+    client = http or build_http_client(settings)
     pruned_at: datetime | None = None
     try:
         while not stop_event.is_set():

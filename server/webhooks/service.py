@@ -23,7 +23,7 @@ from server.orgs import service as orgs
 from server.pagination import Page, paginate
 from server.scope import Scope
 from server.validation import check_http_url, check_text
-from server.webhooks.addresses import AddressRefused, check_target
+from server.webhooks.addresses import AddressRefused, check_url
 from server.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from server.webhooks.outbox import SHARED_WITH_WORKSPACES
 from server.webhooks.payloads import EVENT_TYPES
@@ -63,11 +63,11 @@ async def _check_url(settings: Settings, url: str, field: str = "input.url") -> 
     if parts.fragment:
         raise ValidationFailed.field(field, "must not contain a fragment")
     try:
-        await check_target(settings, url)
+        await check_url(settings, url)
     except AddressRefused as exc:
         raise ValidationFailed.field(
-            field, f"{exc}; webhooks may not target private networks "
-            "(an operator can allow it with WEIR_WEBHOOKS_ALLOW_PRIVATE)",
+            field, f"{exc}: webhooks may only target globally routable addresses "
+            "(an operator can open networks or hosts with WEIR_OUTBOUND_ALLOW)",
         ) from None
     return url
 

@@ -10,6 +10,7 @@ import threading
 
 from dramatiq import Broker, Worker
 
+from server import outbound
 from server.config import Settings
 from server.crypto import load_key_ring
 from server.events import EventBus
@@ -60,6 +61,7 @@ def _serve(settings: Settings, threads: int) -> int:
     signal.signal(signal.SIGINT, stop)
     worker.start()
     log.info("worker started with %d thread(s)", threads)
+    log.info("%s", outbound.describe(settings))
     print(f"Weir worker running ({threads} thread(s)); Ctrl-C to stop", flush=True)
     stopping.wait()
     log.info("stopping: waiting up to %d s for the runs in progress",

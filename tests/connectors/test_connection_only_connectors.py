@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from server.config import Settings
 from server.connectors import airtable, freshsales, openai, sendgrid, slack, smtp
 from server.connectors.base import ConnectorContext
+from server.outbound import Policy
 from tests.emulators import airtable as airtable_emulator
 from tests.emulators import freshsales as freshsales_emulator
 from tests.emulators import openai as openai_emulator
@@ -27,8 +29,10 @@ async def served(request) -> AsyncIterator[tuple]:
 
 
 def context(http: httpx.AsyncClient, url: str, credentials: dict, refresh=None):
+    # The emulators are on loopback: the outbound policy of a development deployment.
     return ConnectorContext(http=http, base_url=url, credentials=credentials,
-                            refresh_credentials=refresh)
+                            refresh_credentials=refresh,
+                            outbound=Policy.from_settings(Settings()))
 
 
 def oauth(token: str) -> dict:

@@ -12,8 +12,10 @@ import asyncpg
 import httpx
 import pytest
 
+from server.config import Settings
 from server.connectors import postgres
 from server.connectors.base import ConnectorContext, RecordBatch, StateCheckpoint
+from server.outbound import Policy
 from tests.conftest import POSTGRES_URL, require_service
 from tests.connectors.conftest import collect
 
@@ -64,7 +66,9 @@ async def source() -> AsyncIterator[dict]:
 
 
 def context(credentials: dict) -> ConnectorContext:
-    return ConnectorContext(http=httpx.AsyncClient(), base_url=None, credentials=credentials)
+    # The test server is on loopback: the outbound policy of a development deployment.
+    return ConnectorContext(http=httpx.AsyncClient(), base_url=None, credentials=credentials,
+                            outbound=Policy.from_settings(Settings()))
 
 
 async def test_check_runs_select_one():

@@ -21,11 +21,13 @@ import httpx
 import pytest
 
 from server import ids
+from server.config import Settings
 from server.connections.models import Connection
 from server.connectors import postgres
 from server.connectors.base import ConnectorContext, CopyBatch, RecordBatch, StateCheckpoint
 from server.destinations.base import CopyRejected, build_destination
 from server.destinations.postgres import PostgresTableLoader
+from server.outbound import Policy
 from server.scope import Scope
 from server.syncs import service
 from server.syncs.models import SyncRun
@@ -75,7 +77,8 @@ async def source() -> AsyncIterator[dict[str, Any]]:
 
 
 def context(credentials: dict[str, Any]) -> ConnectorContext:
-    return ConnectorContext(http=httpx.AsyncClient(), base_url=None, credentials=credentials)
+    return ConnectorContext(http=httpx.AsyncClient(), base_url=None, credentials=credentials,
+                            outbound=Policy.from_settings(Settings()))
 
 
 async def read_all(source: dict[str, Any], state: dict[str, Any] | None = None,

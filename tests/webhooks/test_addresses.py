@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
-
-import httpx
 import pytest
 
 from server.errors import ValidationFailed
 from server.webhooks import service
-from server.webhooks.addresses import Target, pinned_url
-from server.webhooks.delivery import post
+from server.webhooks.delivery import build_http_client, post
 from tests.webhooks.helpers import deliveries_of, make_connection
 
 PRIVATE_URLS = [
@@ -23,6 +19,12 @@ PRIVATE_URLS = [
     "http://0.0.0.0/hooks",
     "http://[::ffff:127.0.0.1]/hooks",
     "http://224.0.0.1/hooks",
+    # Not private by every Python's tables, but not routable either.
+    "http://100.64.0.1/hooks",
+    "http://100.100.100.200/latest/meta-data",
+    "http://[fec0::1]/hooks",
+    "http://[2002:7f00:1::]/hooks",
+    "http://[64:ff9b::7f00:1]/hooks",
     # Other spellings of 127.0.0.1 that resolvers accept.
     "http://2130706433/hooks",
     "http://0x7f.1/hooks",
@@ -40,10 +42,24 @@ async def test_private_targets_are_refused_in_production(owner, settings, key_ri
                                       event_types=["connection.created"])
     assert [error.field for error in refused.value.errors] == ["input.url"]
     if "[" not in url:  # IPv6 literals are refused earlier, by the shared URL check
-        assert "WEIR_WEBHOOKS_ALLOW_PRIVATE" in refused.value.errors[0].message
+        assert "WEIR_OUTBOUND_ALLOW" in refused.value.errors[0].message
+        assert "is not an allowed destination" in refused.value.errors[0].message
 
 
-async def test_the_operator_may_allow_private_targets(owner, settings, key_ring):
+async def test_the_operator_may_open_a_network(owner, settings, key_ring):
+    allowed = settings.replace(env="production", outbound_allow=("10.0.0.0/8",))
+    created = await service.create_endpoint(
+        scope=owner.scope, settings=allowed, key_ring=key_ring, workspace_id=owner.workspace_id,
+        url="http://10.1.2.3/hooks", event_types=["connection.created"])
+    assert created.endpoint.url == "http://10.1.2.3/hooks"
+    with pytest.raises(ValidationFailed):  # only that network
+        await service.create_endpoint(
+            scope=owner.scope, settings=allowed, key_ring=key_ring,
+            workspace_id=owner.workspace_id, url="http://192.168.0.10/hooks",
+            event_types=["connection.created"])
+
+
+async def test_the_deprecated_switch_still_allows_private_targets(owner, settings, key_ring):
     allowed = settings.replace(env="production", webhooks_allow_private=True)
     created = await service.create_endpoint(
         scope=owner.scope, settings=allowed, key_ring=key_ring, workspace_id=owner.workspace_id,
@@ -80,34 +96,21 @@ async def test_a_url_that_now_resolves_privately_is_refused_at_delivery(
     assert receiver.received == []
     [delivery] = await deliveries_of(endpoint.endpoint.id)
     assert delivery.status == "PENDING"
-    assert delivery.attempts[0]["error"].startswith("refused: 127.0.0.1 resolves to a private")
+    assert delivery.attempts[0]["error"].startswith("refused: 127.0.0.1 is not an allowed")
 
 
-def test_the_checked_address_is_the_one_connected_to():
-    target = Target(url="https://hooks.example.com:8443/in?x=1", host="hooks.example.com",
-                    address=ipaddress.ip_address("93.184.216.34"))
-    assert pinned_url(target) == "https://93.184.216.34:8443/in?x=1"
-    six = Target(url="http://hooks.example.com/in", host="hooks.example.com",
-                 address=ipaddress.ip_address("2606:2800:220:1::1"))
-    assert pinned_url(six) == "http://[2606:2800:220:1::1]/in"
-
-
-async def test_a_pinned_request_keeps_the_host_name_for_http_and_tls():
-    seen: list[httpx.Request] = []
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(204)
-
-    target = Target(url="https://hooks.example.com/in", host="hooks.example.com",
-                    address=ipaddress.ip_address("93.184.216.34"))
-    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
-        outcome = await post(http, target, b"{}", {"Weir-Event-Id": "evt_1"}, 5)
+async def test_the_delivery_client_checks_the_address_it_connects_to(settings, receiver):
+    # Even a URL that passed every earlier check is refused by the client when it connects.
+    production = settings.replace(env="production")
+    async with build_http_client(production) as http:
+        outcome = await post(http, receiver.url, b"{}", {"Weir-Event-Id": "evt_1"}, 5)
+    assert not outcome.succeeded
+    assert outcome.error == "refused: 127.0.0.1 is not an allowed destination " \
+                            "(the outbound policy refuses it)"
+    assert receiver.received == []
+    async with build_http_client(settings) as http:  # loopback is open outside production
+        outcome = await post(http, receiver.url, b"{}", {"Weir-Event-Id": "evt_1"}, 5)
     assert outcome.succeeded
-    [request] = seen
-    assert request.url.host == "93.184.216.34"
-    assert request.headers["host"] == "hooks.example.com"
-    assert request.extensions["sni_hostname"] == "hooks.example.com"
 
 
 async def test_changing_the_url_is_checked_the_same_way(owner, settings, key_ring):
