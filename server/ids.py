@@ -2,12 +2,14 @@
 
 A prefix says what the object is (so a mixed-up id fails loudly), then 26 Crockford base32
 characters: 48 bits of milliseconds and 80 random bits. Ids created later sort later, which is
-what cursor pagination orders by.
+what cursor pagination orders by: within one process even ids of the same millisecond, since the
+random part then counts up from the previous id (as monotonic ULIDs do).
 """
 
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
@@ -37,10 +39,19 @@ def _encode(number: int, length: int) -> str:
     return "".join(reversed(chars))
 
 
+_last_value = 0
+_lock = threading.Lock()  # the API loop, the embedded worker's loop and threads all make ids
+
+
 def new_id(kind: str) -> str:
     """A fresh id for an object of ``kind`` (a key of ``PREFIXES``)."""
+    global _last_value
     millis = int(time.time() * 1000) & ((1 << 48) - 1)
     value = (millis << 80) | secrets.randbits(80)
+    with _lock:
+        if value <= _last_value:  # the same millisecond (or a clock step back): count up
+            value = _last_value + 1
+        _last_value = value
     return f"{PREFIXES[kind]}_{_encode(value, 26)}"
 
 

@@ -30,6 +30,10 @@ class Ide:
         await self.page.keyboard.press("Control+A")
         await self.page.keyboard.press("Delete")
         await self.page.keyboard.insert_text(text)
+        # CodeMirror applies typed text on its own schedule: run only what was typed in full.
+        await self.page.wait_for_function(
+            "([el, text]) => el.CodeMirror.getValue() === text",
+            arg=[await editor.element_handle(), text])
 
     async def run(self, document: str, key: str) -> Any:
         """Type ``document`` and the key into their editors, run it; the response pane."""
