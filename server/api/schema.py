@@ -17,6 +17,7 @@ from server.api.connections import ConnectionsMutation, ConnectionsQuery, Connec
 from server.api.documents import DocumentCache, Documents
 from server.api.errors import WeirErrorFormatter
 from server.api.execution import FastExecutor
+from server.api.inputs import InputChecks
 from server.api.integrations import IntegrationsQuery
 from server.api.orgs import OrgsMutation, OrgsQuery, OrgsSubscription
 from server.api.syncs import SyncsMutation, SyncsQuery, SyncsSubscription
@@ -77,6 +78,7 @@ def build_schema(
     extensions: list[Any] = [
         lambda: WeirErrorFormatter(hide_suggestions=hide_suggestions),
         lambda: Documents(cache=cache, rules=limit_rules, max_tokens=max_tokens),
+        InputChecks,
         *(extra_extensions or []),
     ]
     if not settings.introspection:
