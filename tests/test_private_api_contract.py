@@ -179,7 +179,8 @@ CONTRACT: list[tuple[str, str, Callable[[], bool], str]] = [
      has("graphql.execution.values:get_argument_values"), f"{E}/running.py"),
     # Strawberry
     ("strawberry-graphql", "StrawberryGraphQLCoreExecutionContext",
-     has("strawberry.schema.schema:StrawberryGraphQLCoreExecutionContext"), f"{E}/executor.py"),
+     has("strawberry.schema.schema:StrawberryGraphQLCoreExecutionContext"),
+     f"{E}/executor.py, events.py"),
     ("strawberry-graphql", "GraphQLSchema._strawberry_schema",
      has_on(lambda: _toy_schema()._schema, "_strawberry_schema"), f"{E}/planning.py"),
     ("strawberry-graphql", "Schema._schema", has_on(_toy_schema, "_schema"),

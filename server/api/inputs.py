@@ -67,7 +67,7 @@ def string_problem(value: str) -> str | None:
     if len(value) > MAX_STRING_LENGTH:
         return f"must be at most {MAX_STRING_LENGTH} characters"
     if "\x00" in value:
-        return f"must not contain NUL (U+0000 at position {value.index(chr(0))})"
+        return f"must not contain control characters (U+0000 at position {value.index(chr(0))})"
     found = _SURROGATE.search(value)
     if found is not None:
         return f"must be valid Unicode (lone surrogate at position {found.start()})"

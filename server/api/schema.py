@@ -16,7 +16,7 @@ from server.api.connect import ConnectMutation, ConnectQuery, ConnectSubscriptio
 from server.api.connections import ConnectionsMutation, ConnectionsQuery, ConnectionsSubscription
 from server.api.documents import DocumentCache, Documents
 from server.api.errors import WeirErrorFormatter
-from server.api.execution import FastExecutor
+from server.api.execution import EventExecutor, FastExecutor
 from server.api.inputs import InputChecks
 from server.api.integrations import IntegrationsQuery
 from server.api.orgs import OrgsMutation, OrgsQuery, OrgsSubscription
@@ -85,7 +85,8 @@ def build_schema(
         extensions.append(DisableIntrospection)
     return WeirSchema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
-        execution_context_class=FastExecutor if fast_execution else None,
+        # Either way, each subscription event gets fresh DataLoaders (execution/events.py).
+        execution_context_class=FastExecutor if fast_execution else EventExecutor,
     )
 
 
