@@ -35,15 +35,15 @@ class Context:
     services: Services
     scope: Scope
     request_id: str
-    loaders: Any = None  # server.api.loaders.Loaders: per request, and per subscription event
+    loaders: Any = None  # server.api.loaders.Loaders: one per execution (see for_execution)
     # Strawberry sets these when it passes the context through its views.
     request: Any = None
     response: Any = None
     connection_params: Any = None
 
-    def for_event(self) -> Context:
-        """This context for one subscription event: the same caller, fresh DataLoaders (a
-        loader caches what it read, and must not serve it to a later event)."""
+    def for_execution(self) -> Context:
+        """This context for one execution or subscription event: the same caller, fresh
+        DataLoaders (a loader caches what it read, and must not serve it to a later one)."""
         loaders = None if self.loaders is None else type(self.loaders)(self.scope)
         return replace(self, loaders=loaders)
 

@@ -173,3 +173,29 @@ async def test_a_websocket_subscriber_gets_every_state_of_back_to_back_moves(
     await ws.close()
     assert statuses == [(run_id, status) for run_id in run_ids
                         for status in ("QUEUED", "RUNNING", "SUCCEEDED")]
+
+
+STREAMS_OF = "query($id: ID!) { eltSync(id: $id) { sourceStreams { name } } }"
+
+
+async def test_a_second_query_on_a_socket_reads_afresh(
+    live_server: str, tenant: Any, demo_connection: str
+) -> None:
+    # A socket keeps one context for all its operations; its DataLoaders must not.
+    sync_id = (await tenant.data(CREATE, {"input": demo_input(
+        demo_connection, sourceStreams=[{"name": "contacts", "syncMode": "INCREMENTAL"}])}
+    ))["createEltSync"]["id"]
+    ws = await GraphQLWebSocket.connect(live_server, f"Bearer {tenant.key}")
+    await ws.acknowledged()
+    answers = []
+    for change in (None, ADD_STREAMS):
+        if change:
+            await tenant.data(change, {"id": sync_id})
+        await ws.subscribe(STREAMS_OF, {"id": sync_id})
+        message = await ws.receive()
+        assert message["type"] == "next", message
+        answers.append(sorted(s["name"] for s in
+                              message["payload"]["data"]["eltSync"]["sourceStreams"]))
+        assert (await ws.receive())["type"] == "complete"
+    await ws.close()
+    assert answers == [["contacts"], ["contacts", "deals"]]
