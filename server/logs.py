@@ -1,6 +1,9 @@
 """Logging set-up: plain text for people, JSON lines under ``WEIR_LOG_FORMAT=json``.
 
 Every record carries the request id of the request it belongs to (``-`` outside a request).
+Messages and tracebacks are clipped to ``MAX_FIELD`` characters: an exception's text can quote
+a client's value (a driver's error repeats the string it refused), and a 1 MB value must not
+become a 1 MB log line.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+
+MAX_FIELD = 4096
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("weir_request_id", default="-")
 
@@ -21,20 +26,41 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+def clip(text: str, limit: int = MAX_FIELD) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... [{len(text) - limit} more characters]"
+
+
+class TextFormatter(logging.Formatter):
+    """The plain-text format, with the message and the traceback clipped."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 -- logging's name
+        record.message = clip(record.message)
+        return super().formatMessage(record)
+
+    def formatException(self, ei) -> str:  # type: ignore[no-untyped-def]  # noqa: N802
+        return clip(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802
+        return clip(super().formatStack(stack_info))
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": clip(record.getMessage()),
             "request_id": getattr(record, "request_id", "-"),
         }
         for key in ("operation", "status", "duration_ms", "path", "method"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = clip(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
 
 
@@ -45,7 +71,7 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s")
+            TextFormatter("%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s")
         )
     root = logging.getLogger()
     root.handlers[:] = [handler]

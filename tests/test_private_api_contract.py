@@ -179,11 +179,12 @@ CONTRACT: list[tuple[str, str, Callable[[], bool], str]] = [
      has("graphql.execution.values:get_argument_values"), f"{E}/running.py"),
     # Strawberry
     ("strawberry-graphql", "StrawberryGraphQLCoreExecutionContext",
-     has("strawberry.schema.schema:StrawberryGraphQLCoreExecutionContext"), f"{E}/executor.py"),
+     has("strawberry.schema.schema:StrawberryGraphQLCoreExecutionContext"),
+     f"{E}/executor.py, events.py"),
     ("strawberry-graphql", "GraphQLSchema._strawberry_schema",
      has_on(lambda: _toy_schema()._schema, "_strawberry_schema"), f"{E}/planning.py"),
     ("strawberry-graphql", "Schema._schema", has_on(_toy_schema, "_schema"),
-     "server/api/documents.py, planning.py"),
+     "server/api/documents.py, inputs.py, planning.py"),
     ("strawberry-graphql", "Schema.exception_handlers, .schema_converter.scalar_registry, "
      ".config.name_converter.from_argument, .config.info_class",
      has_on(_toy_schema, "exception_handlers", "schema_converter.scalar_registry",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from server.config import Settings
@@ -35,11 +35,17 @@ class Context:
     services: Services
     scope: Scope
     request_id: str
-    loaders: Any = None  # server.api.loaders.Loaders, built per request
+    loaders: Any = None  # server.api.loaders.Loaders: one per execution (see for_execution)
     # Strawberry sets these when it passes the context through its views.
     request: Any = None
     response: Any = None
     connection_params: Any = None
+
+    def for_execution(self) -> Context:
+        """This context for one execution or subscription event: the same caller, fresh
+        DataLoaders (a loader caches what it read, and must not serve it to a later one)."""
+        loaders = None if self.loaders is None else type(self.loaders)(self.scope)
+        return replace(self, loaders=loaders)
 
     @property
     def settings(self) -> Settings:

@@ -16,7 +16,8 @@ from server.api.connect import ConnectMutation, ConnectQuery, ConnectSubscriptio
 from server.api.connections import ConnectionsMutation, ConnectionsQuery, ConnectionsSubscription
 from server.api.documents import DocumentCache, Documents
 from server.api.errors import WeirErrorFormatter
-from server.api.execution import FastExecutor
+from server.api.execution import EventExecutor, FastExecutor
+from server.api.inputs import InputChecks
 from server.api.integrations import IntegrationsQuery
 from server.api.orgs import OrgsMutation, OrgsQuery, OrgsSubscription
 from server.api.syncs import SyncsMutation, SyncsQuery, SyncsSubscription
@@ -77,13 +78,15 @@ def build_schema(
     extensions: list[Any] = [
         lambda: WeirErrorFormatter(hide_suggestions=hide_suggestions),
         lambda: Documents(cache=cache, rules=limit_rules, max_tokens=max_tokens),
+        InputChecks,
         *(extra_extensions or []),
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
     return WeirSchema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
-        execution_context_class=FastExecutor if fast_execution else None,
+        # Either way, each subscription event gets fresh DataLoaders (execution/events.py).
+        execution_context_class=FastExecutor if fast_execution else EventExecutor,
     )
 
 

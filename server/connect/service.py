@@ -197,6 +197,12 @@ async def create_connect_session(
         if connection_name is not None else None,
         check_text("input.externalId", external_id, max_length=255)
         if external_id is not None else None,
+        # The end user is found or created from these: checked here by the names the client
+        # used (an over-long one would otherwise fail inside the lookup's filter).
+        check_text("input.endUserExternalId", end_user_external_id, max_length=255)
+        if end_user_external_id is not None else None,
+        check_text("input.endUserDisplayName", end_user_display_name, max_length=255)
+        if end_user_display_name is not None else None,
     ]
     if redirect_uri is not None:
         # A URI that becomes a Location: reject control characters by name before the

@@ -278,6 +278,16 @@ async def list_connections(
     max_page_size: int,
 ) -> Page[Connection]:
     """Connections the caller may see, oldest first, narrowed by any filter given."""
+    # Tortoise checks a CharField's length even in a filter, raising where SQL would simply
+    # match nothing: a value longer than its column is refused by name instead.
+    problems = [problem for problem in (
+        integration_name is not None and check_text(
+            "filter.integrationName", integration_name, max_length=64, required=False),
+        external_id is not None and check_text(
+            "filter.externalId", external_id, max_length=255, required=False),
+    ) if problem]
+    if problems:
+        raise ValidationFailed(problems)
     queryset = Connection.filter(_visible(scope))
     if workspace_id is not None:
         scope.check_workspace(workspace_id)

@@ -248,7 +248,7 @@ async def create_end_user(
     problems = [
         check_text("input.externalId", external_id, max_length=255),
         check_text("input.displayName", display_name, max_length=255) if display_name else None,
-        FieldError("input.email", f"{email!r} is not an email address")
+        FieldError("input.email", f"{email[:64]!r} is not an email address")
         if email is not None and ("@" not in email or len(email) > 320)
         else None,
     ]

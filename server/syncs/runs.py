@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -23,6 +24,7 @@ from server.syncs.transitions import (
     move_run,
     publish_run,
     run_channels,
+    run_from_state,
     sync_channels,
 )
 
@@ -113,9 +115,23 @@ async def run_updates(*, scope: Scope, bus: EventBus, sync_id: str | None,
         if current is not None:
             yield current
         async for event in events:
-            run = await _lookups.get(event, lambda e=event: SyncRun.get_or_none(id=e.get("runId")))
+            run = await _run_of(event)
             if run is not None and run.organization_id == scope.organization_id:
                 yield run
+
+
+async def _run_of(event: dict[str, Any]) -> SyncRun | None:
+    """The run as the event announces it; an event without its state (from a process of an
+    older version) is looked up."""
+    state = event.get("run")
+    if isinstance(state, dict):
+        # Every local subscriber gets the same event dict: one model for all of them.
+        return await _lookups.get(event, lambda: _ready(run_from_state(state)))
+    return await _lookups.get(event, lambda e=event: SyncRun.get_or_none(id=e.get("runId")))
+
+
+async def _ready(run: SyncRun) -> SyncRun:
+    return run
 
 
 # Subscribers of this process share one read per event (see ``SharedLookups``).

@@ -57,8 +57,10 @@ _GAPS_CHECKED = 50
 def timezone_error(field: str, timezone: str) -> FieldError | None:
     try:
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return FieldError(field, f"{timezone!r} is not an IANA timezone such as Europe/Paris")
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: the name becomes a file path, and a long one is "file name too long".
+        shown = timezone if len(timezone) <= 64 else timezone[:64] + "..."
+        return FieldError(field, f"{shown!r} is not an IANA timezone such as Europe/Paris")
     return None
 
 

@@ -91,11 +91,37 @@ async def publish_run(*, bus: EventBus, run: SyncRun, kind: str,
         await bus.publish(name, event)
 
 
+# The run's fields an event carries, so that a subscriber shows the state the event announces:
+# re-reading the row when the event arrives showed whatever the run was by then, and a run
+# that started a moment after being queued was never seen QUEUED.
+_STATE_FIELDS = ("id", "organization_id", "sync_id", "trigger", "status", "full_refresh",
+                 "attempt", "stream_stats", "error", "cancel_requested")
+_STATE_TIMES = ("queued_at", "started_at", "finished_at", "heartbeat_at")
+
+
+def run_state(run: SyncRun) -> dict[str, Any]:
+    """``run`` as JSON-safe values (it crosses processes through Redis)."""
+    state = {name: getattr(run, name) for name in _STATE_FIELDS}
+    for name in _STATE_TIMES:
+        moment = getattr(run, name)
+        state[name] = moment.isoformat() if moment is not None else None
+    return state
+
+
+def run_from_state(state: dict[str, Any]) -> SyncRun:
+    """The run as ``run_state`` saw it: an unsaved model, for reading only."""
+    values = {name: state.get(name) for name in _STATE_FIELDS}
+    for name in _STATE_TIMES:
+        moment = state.get(name)
+        values[name] = datetime.fromisoformat(moment) if moment else None
+    return SyncRun(**values)
+
+
 def run_events(*, run: SyncRun, kind: str,
                workspace_id: str | None) -> list[tuple[str, dict[str, Any]]]:
-    """The (channel, event) pairs that announce a change of ``run``."""
+    """The (channel, event) pairs that announce a change of ``run``, with its state then."""
     event = {"type": f"syncRun.{kind}", "runId": run.id, "syncId": run.sync_id,
-             "status": run.status}
+             "status": run.status, "run": run_state(run)}
     return [(name, event) for name in run_channels(run.organization_id, run.sync_id,
                                                    workspace_id)]
 

@@ -20,6 +20,7 @@ failed runs through graphql-core instead, counted in ``/metrics``
 formatting, metrics) wrap execution from outside and see no difference.
 """
 
+from server.api.execution.events import EventExecutor
 from server.api.execution.executor import FastExecutor
 
-__all__ = ["FastExecutor"]
+__all__ = ["EventExecutor", "FastExecutor"]

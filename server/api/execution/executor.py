@@ -7,9 +7,9 @@ from typing import Any
 
 from graphql import GraphQLError, OperationType
 from graphql.pyutils import Path
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from server.api.execution import fallbacks
+from server.api.execution.events import EventExecutor
 from server.api.execution.planning import plan_for
 from server.api.execution.running import Field, Run, complete_later, run_fields
 from server.api.shared import shared_event_result
@@ -19,8 +19,9 @@ from server.api.shared import shared_event_result
 _SYNC_TYPES: set[type] = set()
 
 
-class FastExecutor(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's executor, with a compiled fast path for queries."""
+class FastExecutor(EventExecutor):
+    """Strawberry's executor (one context per subscription event), with a compiled fast
+    path for queries."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
