@@ -6,7 +6,7 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-from server.errors import FieldError
+from server.errors import FieldError, ValidationFailed
 
 _HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _HOST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
@@ -100,3 +100,13 @@ def check_text(field: str, value: str, *, max_length: int, required: bool = True
     if len(value) > max_length:
         return FieldError(field, f"must be at most {max_length} characters")
     return None
+
+
+def refuse_over_long_lookups(lookups: dict[str, tuple[str | None, int]]) -> None:
+    """``VALIDATION_FAILED`` naming each looked-up value (field -> (value, column length)) that
+    is longer than its column: Tortoise checks a CharField's length even in a filter, raising
+    where SQL would simply match nothing."""
+    problems = [problem for field, (value, max_length) in lookups.items() if value is not None
+                and (problem := check_text(field, value, max_length=max_length, required=False))]
+    if problems:
+        raise ValidationFailed(problems)

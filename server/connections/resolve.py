@@ -26,7 +26,7 @@ from server.integrations.models import WorkspaceIntegration
 from server.orgs import service as orgs
 from server.orgs.models import EndUser
 from server.scope import Scope
-from server.validation import check_text
+from server.validation import refuse_over_long_lookups
 
 EXTERNAL_ID = "EXTERNAL_ID"
 FIXED = "FIXED"
@@ -119,15 +119,8 @@ async def resolve_connection(*, scope: Scope, workspace_id: str, integration_nam
     if get_connector(integration_name) is None:
         raise ValidationFailed.field("input.integrationName",
                                      f"no integration named {integration_name[:64]!r}")
-    # Both are looked up in 255-character columns, whose filters raise on a longer value.
-    too_long = [problem for problem in (
-        end_user_external_id is not None and check_text(
-            "input.endUserExternalId", end_user_external_id, max_length=255, required=False),
-        external_id is not None and check_text(
-            "input.externalId", external_id, max_length=255, required=False),
-    ) if problem]
-    if too_long:
-        raise ValidationFailed(too_long)
+    refuse_over_long_lookups({"input.endUserExternalId": (end_user_external_id, 255),
+                              "input.externalId": (external_id, 255)})
     workspace = await orgs.get_workspace(scope=scope, workspace_id=workspace_id)
     end_user = await _end_user(scope=scope, workspace_id=workspace.id, end_user_id=end_user_id,
                                end_user_external_id=end_user_external_id)

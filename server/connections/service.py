@@ -37,7 +37,7 @@ from server.orgs import service as orgs
 from server.orgs.models import Organization
 from server.pagination import Page, paginate
 from server.scope import Scope
-from server.validation import check_text
+from server.validation import check_text, refuse_over_long_lookups
 from server.webhooks.outbox import record_event
 from server.webhooks.payloads import connection_payload
 
@@ -278,16 +278,8 @@ async def list_connections(
     max_page_size: int,
 ) -> Page[Connection]:
     """Connections the caller may see, oldest first, narrowed by any filter given."""
-    # Tortoise checks a CharField's length even in a filter, raising where SQL would simply
-    # match nothing: a value longer than its column is refused by name instead.
-    problems = [problem for problem in (
-        integration_name is not None and check_text(
-            "filter.integrationName", integration_name, max_length=64, required=False),
-        external_id is not None and check_text(
-            "filter.externalId", external_id, max_length=255, required=False),
-    ) if problem]
-    if problems:
-        raise ValidationFailed(problems)
+    refuse_over_long_lookups({"filter.integrationName": (integration_name, 64),
+                              "filter.externalId": (external_id, 255)})
     queryset = Connection.filter(_visible(scope))
     if workspace_id is not None:
         scope.check_workspace(workspace_id)
