@@ -31,9 +31,8 @@ from server.errors import Unauthenticated
 from server.logs import request_id_var
 from server.orgs.api_keys import authenticate
 from server.scope import Scope
-from server.web import graphiql
+from server.web import graphiql, json_input
 from server.web.budgets import Budgets, rate_limited_message
-from server.web import json_input
 from server.web.connect_token import connect_token_may_run
 from server.web.ws_protocol import GraphQLTransportWS
 
@@ -219,7 +218,7 @@ class GraphQLHTTP:
         # The one way in (server.api.documents): parsed and measured once, before the checks
         # below read the document and before any validation rule runs.
         try:
-            document: DocumentNode | None = self.schema.documents.prepare(query)
+            document: DocumentNode | None = await self.schema.documents.prepare_async(query)
         except DocumentRejected as exc:
             return self._respond({"errors": [exc.formatted]},
                                  400 if media == GRAPHQL_RESPONSE else 200, media)

@@ -25,11 +25,14 @@ and close code is what Strawberry's own handler sent:
   other: over a limit it is one ``error`` message with ``LIMIT_EXCEEDED``. A socket runs at most
   ``WEIR_WS_MAX_SUBSCRIPTIONS`` operations; one more is an ``error`` message with
   ``LIMIT_EXCEEDED`` for that operation alone (the protocol has no close code for it, and
-  closing would end the socket's other subscriptions too). Its results are ``next`` messages then ``complete``; errors before execution are one
-  ``error`` message (Weir's error formatter makes a syntax error one of them; an unformatted
-  syntax error would close with ``4400``, as the protocol says).
+  closing would end the socket's other subscriptions too). Its results are ``next`` messages
+  then ``complete``; errors before execution are one ``error`` message (Weir's error formatter
+  makes a syntax error one of them; an unformatted syntax error would close with ``4400``, as
+  the protocol says).
 - ``complete`` from the client stops that operation and frees its id.
 - Anything else (not text, not JSON, no or an unknown ``type``) closes with ``4400``.
+
+The close codes and caps are listed for users in docs/graphql.md ("Limits").
 """
 
 from __future__ import annotations
@@ -402,7 +405,7 @@ class Connection:
         # The one way in (server.api.documents): parsed and measured once, within the limits,
         # before the checks below read it and before any validation rule runs.
         try:
-            document: DocumentNode | None = self.endpoint.schema.documents.prepare(
+            document: DocumentNode | None = await self.endpoint.schema.documents.prepare_async(
                 operation.query)
         except DocumentRejected as exc:
             self.finish(operation, _dumps({"id": operation.id, "type": "error",
