@@ -402,6 +402,14 @@ class Connection:
             return
         operation = Operation(self, operation_id, payload)
         self.operations[operation_id] = operation
+        # Spent first, as over HTTP: a refused document costs its sender too.
+        budgets = self.endpoint.budgets
+        retry_after = await budgets.spend(self.context.scope) if budgets is not None else 0
+        if retry_after:
+            self.finish(operation, _error_message(
+                operation.id, rate_limited_message(self.context.scope, retry_after),
+                "RATE_LIMITED", retryAfter=retry_after))
+            return
         # The one way in (server.api.documents): parsed and measured once, within the limits,
         # before the checks below read it and before any validation rule runs.
         try:
@@ -419,13 +427,6 @@ class Connection:
             self.finish(operation, _error_message(
                 operation.id, "a connect token may only subscribe to connectSessionUpdated "
                 "of its own session", "FORBIDDEN"))
-            return
-        budgets = self.endpoint.budgets
-        retry_after = await budgets.spend(self.context.scope) if budgets is not None else 0
-        if retry_after:
-            self.finish(operation, _error_message(
-                operation.id, rate_limited_message(self.context.scope, retry_after),
-                "RATE_LIMITED", retryAfter=retry_after))
             return
         if document is not None and fanned_out(document, operation.operation_name):
             self.endpoint.feeds.join(operation, self.context)

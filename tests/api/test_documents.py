@@ -55,7 +55,8 @@ def test_the_cache_is_bounded_in_bytes_and_drops_the_least_recently_used():
 
 
 def test_dense_documents_weigh_by_their_tokens_not_only_their_text():
-    cache = documents.DocumentCache(limits=documents.DocumentLimits(), max_bytes=10_000_000)
+    limits = documents.DocumentLimits(max_fields=10_000)
+    cache = documents.DocumentCache(limits=limits, max_bytes=10_000_000)
     for i in range(20):
         cache.prepare(f"query Q{i} {{ " + " ".join("a" for _ in range(4900)) + " }")
     assert cache.total_bytes <= cache.max_bytes
