@@ -73,33 +73,48 @@ async def attack(port: int, key: str, token: str, seconds: float, concurrency: i
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
             while time.monotonic() < deadline:
                 for query in hostile_documents(next(counter)):
-                    response = await http.post("/graphql", content=json.dumps({"query": query}),
-                                               headers={"Authorization": f"Bearer {secret}",
-                                                        "Content-Type": "application/json"})
+                    try:
+                        response = await http.post(
+                            "/graphql", content=json.dumps({"query": query}),
+                            headers={"Authorization": f"Bearer {secret}",
+                                     "Content-Type": "application/json"})
+                    except httpx.HTTPError as exc:
+                        count(f"{label} {type(exc).__name__}")
+                        continue
                     errors = response.json().get("errors") or [{}]
                     count(f"{label} {response.status_code} "
                           f"{errors[0].get('extensions', {}).get('code')}")
 
     async def ws_loop(secret: str, label: str) -> None:
         while time.monotonic() < deadline:
-            async with websockets.connect(f"ws://127.0.0.1:{port}/graphql",
-                                          subprotocols=["graphql-transport-ws"],
-                                          max_size=None) as socket:
-                await socket.send(json.dumps({"type": "connection_init",
-                                              "payload": {"authorization": f"Bearer {secret}"}}))
+            try:
+                await ws_round(secret, label)
+            except (websockets.ConnectionClosed, OSError, TimeoutError) as exc:
+                count(f"{label} {type(exc).__name__}")
+
+    async def ws_round(secret: str, label: str) -> None:
+        async with websockets.connect(f"ws://127.0.0.1:{port}/graphql",
+                                      subprotocols=["graphql-transport-ws"],
+                                      max_size=None) as socket:
+            await socket.send(json.dumps({"type": "connection_init",
+                                          "payload": {"authorization": f"Bearer {secret}"}}))
+            await socket.recv()
+            try:
+                for i, query in enumerate(hostile_documents(next(counter))[1:]):
+                    await socket.send(json.dumps({"id": str(i), "type": "subscribe",
+                                                  "payload": {"query": query}}))
+                    answer = json.loads(await socket.recv())
+                    payload = answer.get("payload")
+                    code = (payload[0].get("extensions", {}).get("code")
+                            if isinstance(payload, list) else None)
+                    count(f"{label} {answer['type']} {code}")
+                    if answer["type"] == "next":  # ran: its `complete` follows
+                        await socket.recv()
+                await socket.send(json.dumps({"id": "big", "type": "subscribe", "payload": {
+                    "query": hostile_documents(next(counter))[0] + " " * 100_000}}))
                 await socket.recv()
-                try:
-                    for i, query in enumerate(hostile_documents(next(counter))[1:]):
-                        await socket.send(json.dumps({"id": str(i), "type": "subscribe",
-                                                      "payload": {"query": query}}))
-                        answer = json.loads(await socket.recv())
-                        count(f"{label} {answer['type']} "
-                              f"{answer['payload'][0]['extensions']['code']}")
-                    await socket.send(json.dumps({"id": "big", "type": "subscribe", "payload": {
-                        "query": hostile_documents(next(counter))[0] + " " * 100_000}}))
-                    await socket.recv()
-                except websockets.ConnectionClosed as closed:
-                    count(f"{label} close {closed.rcvd.code if closed.rcvd else None}")
+            except websockets.ConnectionClosed as closed:
+                count(f"{label} close {closed.rcvd.code if closed.rcvd else None}")
 
     loops = []
     for _ in range(concurrency):
@@ -117,9 +132,12 @@ async def probe(port: int, seconds: float) -> list[float]:
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
         while time.monotonic() < deadline:
             started = time.perf_counter()
-            response = await http.get("/healthz")
+            try:
+                response = await http.get("/healthz")
+                assert response.status_code == 200
+            except httpx.TimeoutException:
+                pass  # counted as the 30 s it waited
             timings.append(time.perf_counter() - started)
-            assert response.status_code == 200
             await asyncio.sleep(0.02)
     return timings
 
@@ -203,14 +221,24 @@ def main(arguments: argparse.Namespace) -> None:
                 [python, __file__, "--attack", str(port), key, token, str(arguments.seconds),
                  str(arguments.concurrency)], env=environment, stdout=subprocess.PIPE, text=True)
             peak = idle
-            while attacker.poll() is None or prober.poll() is None:
+            # Bounded: the attacker gets the run's length again to finish what is in flight.
+            give_up = time.monotonic() + 2 * arguments.seconds + 40
+            while (attacker.poll() is None or prober.poll() is None) and time.monotonic() < give_up:
                 peak = max(peak, rss_mb(weir.pid))
                 time.sleep(0.1)
-            timings = json.loads(prober.stdout.read())
-            outcomes = json.loads(attacker.stdout.read())
+            for process in (attacker, prober):
+                if process.poll() is None:
+                    process.kill()
+            timings = json.loads(prober.stdout.read() or "[30]")
+            outcomes = json.loads(attacker.stdout.read() or
+                                  '{"attacker still waiting for answers when stopped": 1}')
         finally:
             weir.terminate()
-            weir.wait(10)
+            try:
+                weir.wait(10)
+            except subprocess.TimeoutExpired:
+                print("weir serve did not stop within 10 s of SIGTERM: killed")
+                weir.kill()
     quiet_p50, quiet_p99, quiet_max = percentiles(quiet)
     p50, p99, top = percentiles(timings)
     print(f"/healthz idle:         {len(quiet)} probes, p50 {quiet_p50:.1f} ms, "
