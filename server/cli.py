@@ -105,6 +105,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         # Subscription messages are small JSON: compressing each frame costs more CPU than it
         # saves, and every connection would hold its own zlib state (~100 KB per subscriber).
         ws_per_message_deflate=False,
+        # A WebSocket message may be as large as an HTTP body, no larger (uvicorn's default is
+        # 16 MiB); the protocol handler checks again under other servers.
+        ws_max_size=settings.max_body_bytes,
     )
     return 0
 

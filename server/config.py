@@ -74,7 +74,16 @@ class Settings:
     graphql_max_depth: int = 12
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 5000
+    # Characters of one document, and selected fields of one operation (fragments expanded):
+    # both bound what parsing and validation cost before any validation rule runs.
+    graphql_max_length: int = 100_000
+    graphql_max_fields: int = 2000
+    # Parsed documents and their validation results kept for reuse, in (estimated) bytes.
+    graphql_cache_bytes: int = 16 * 1_048_576
+    # Bodies of HTTP requests and WebSocket messages alike.
     max_body_bytes: int = 1_048_576
+    # graphql-transport-ws subscriptions one socket may run at once.
+    ws_max_subscriptions: int = 100
     max_page_size: int = 100
     connect_session_ttl_seconds: int = 1800
     min_sync_interval_seconds: int = 300
@@ -182,6 +191,12 @@ class Settings:
                 "WEIR_GRAPHQL_MAX_ALIASES", cls.graphql_max_aliases
             ),
             graphql_max_tokens=reader.integer("WEIR_GRAPHQL_MAX_TOKENS", cls.graphql_max_tokens),
+            graphql_max_length=reader.integer("WEIR_GRAPHQL_MAX_LENGTH", cls.graphql_max_length),
+            graphql_max_fields=reader.integer("WEIR_GRAPHQL_MAX_FIELDS", cls.graphql_max_fields),
+            graphql_cache_bytes=reader.integer("WEIR_GRAPHQL_CACHE_BYTES",
+                                               cls.graphql_cache_bytes, minimum=0),
+            ws_max_subscriptions=reader.integer("WEIR_WS_MAX_SUBSCRIPTIONS",
+                                                cls.ws_max_subscriptions),
             max_body_bytes=reader.integer("WEIR_MAX_BODY_BYTES", cls.max_body_bytes),
             max_page_size=reader.integer("WEIR_MAX_PAGE_SIZE", cls.max_page_size, maximum=1000),
             connect_session_ttl_seconds=reader.integer(

@@ -5,16 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from strawberry.extensions import (
-    DisableIntrospection,
-    MaxAliasesLimiter,
-    QueryDepthLimiter,
-    SchemaExtension,
-)
+from strawberry.extensions import DisableIntrospection, SchemaExtension
 
 from server.api.connect import ConnectMutation, ConnectQuery, ConnectSubscription
 from server.api.connections import ConnectionsMutation, ConnectionsQuery, ConnectionsSubscription
-from server.api.documents import DocumentCache, Documents
+from server.api.documents import DocumentCache, DocumentLimits, Documents
 from server.api.errors import WeirErrorFormatter
 from server.api.execution import EventExecutor, FastExecutor
 from server.api.inputs import InputChecks
@@ -48,6 +43,10 @@ class Subscription(OrgsSubscription, ConnectionsSubscription, ConnectSubscriptio
 
 
 class WeirSchema(strawberry.Schema):
+    # The one way in for documents (server.api.documents): set by build_schema, used by the
+    # HTTP and WebSocket handlers before anything else reads a document.
+    documents: DocumentCache
+
     def process_errors(self, errors, execution_context=None):  # type: ignore[no-untyped-def]
         # Errors a client caused are reported to that client only; unexpected ones were
         # already logged with their request id by server.api.errors.
@@ -66,28 +65,25 @@ def build_schema(
     settings = settings or Settings()
     if fast_execution is None:
         fast_execution = settings.fast_execution
-    # The limit rules are built once: validation results are cached by the rule classes, and
-    # these limiters define a new class per instance.
-    limit_rules = (
-        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
-    )
-    max_tokens = settings.graphql_max_tokens
-    cache = DocumentCache(maxsize=256)
+    # Depth, aliases and fields are measured by the cache before validation (not as rules).
+    cache = DocumentCache(limits=DocumentLimits.from_settings(settings),
+                          max_bytes=settings.graphql_cache_bytes)
     hide_suggestions = not settings.introspection
     extensions: list[Any] = [
         lambda: WeirErrorFormatter(hide_suggestions=hide_suggestions),
-        lambda: Documents(cache=cache, rules=limit_rules, max_tokens=max_tokens),
+        lambda: Documents(cache=cache, rules=()),
         InputChecks,
         *(extra_extensions or []),
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
-    return WeirSchema(
+    schema = WeirSchema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
         # Either way, each subscription event gets fresh DataLoaders (execution/events.py).
         execution_context_class=FastExecutor if fast_execution else EventExecutor,
     )
+    schema.documents = cache
+    return schema
 
 
 def schema_sdl() -> str:

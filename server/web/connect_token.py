@@ -2,20 +2,20 @@
 
 Over HTTP, the connect page's mutations and ``connectSessionState``; over WebSocket, only
 ``connectSessionUpdated`` (whose resolver accepts the token's own session id and no other).
-Checked on the document's root fields before anything runs, fragments included.
+Checked on the document's root fields before anything runs, fragments included. The document
+is the one ``DocumentCache.prepare`` gave (server.api.documents): parsed once, within the limits.
 """
 
 from __future__ import annotations
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLError,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    parse,
 )
 
 CONNECT_TOKEN_FIELDS = frozenset(
@@ -24,14 +24,10 @@ CONNECT_TOKEN_FIELDS = frozenset(
 CONNECT_TOKEN_SUBSCRIPTIONS = frozenset({"connectSessionUpdated"})
 
 
-def connect_token_may_run(query: str, operation_name: str | None, *,
-                          subscription: bool = False) -> bool:
-    """True when every root field of every operation in ``query`` is a connect-token field:
-    of a query or mutation over HTTP, of a subscription over WebSocket (``subscription``)."""
-    try:
-        document = parse(query)
-    except GraphQLError:
-        return False
+def connect_token_may_run(document: DocumentNode, *, subscription: bool = False) -> bool:
+    """True when every root field of every operation in ``document`` is a connect-token
+    field: of a query or mutation over HTTP, of a subscription over WebSocket
+    (``subscription``)."""
     fragments = {d.name.value: d for d in document.definitions
                  if isinstance(d, FragmentDefinitionNode)}
 

@@ -15,7 +15,7 @@ import json
 import logging
 from typing import Any
 
-from graphql import OperationDefinitionNode, parse
+from graphql import DocumentNode, OperationDefinitionNode
 from graphql.error import GraphQLError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -24,13 +24,14 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from server.api.context import Context, Services
+from server.api.documents import DocumentRejected
 from server.api.loaders import Loaders
 from server.connect import service as connect_sessions
 from server.errors import Unauthenticated
 from server.logs import request_id_var
 from server.orgs.api_keys import authenticate
 from server.scope import Scope
-from server.web import graphiql
+from server.web import graphiql, json_input
 from server.web.budgets import Budgets, rate_limited_message
 from server.web.connect_token import connect_token_may_run
 from server.web.ws_protocol import GraphQLTransportWS
@@ -169,9 +170,9 @@ class GraphQLHTTP:
             for name in ("variables", "extensions"):
                 if params.get(name):
                     try:
-                        params[name] = json.loads(params[name])
-                    except ValueError:
-                        raise _RequestError(400, f"'{name}' is not valid JSON") from None
+                        params[name] = json_input.loads(params[name])
+                    except json_input.JSONRejected as exc:
+                        raise _RequestError(400, f"'{name}' is {exc}") from None
         else:
             content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if content_type != JSON:
@@ -180,9 +181,9 @@ class GraphQLHTTP:
                 )
             body = await self._read_body(request)
             try:
-                params = json.loads(body)
-            except ValueError:
-                raise _RequestError(400, "the request body is not valid JSON") from None
+                params = json_input.loads(body)
+            except json_input.JSONRejected as exc:
+                raise _RequestError(400, f"the request body is {exc}") from None
             if not isinstance(params, dict):
                 raise _RequestError(400, "the request body must be a JSON object")
         query = params.get("query")
@@ -214,14 +215,23 @@ class GraphQLHTTP:
         self, request: Request, params: dict[str, Any], scope: Scope, media: str
     ) -> Response:
         query, operation_name = params["query"], params.get("operationName")
+        # The one way in (server.api.documents): parsed and measured once, before the checks
+        # below read the document and before any validation rule runs.
+        try:
+            document: DocumentNode | None = await self.schema.documents.prepare_async(query)
+        except DocumentRejected as exc:
+            return self._respond({"errors": [exc.formatted]},
+                                 400 if media == GRAPHQL_RESPONSE else 200, media)
+        except GraphQLError:
+            document = None  # a syntax error: execution reports it like any other
         allowed = {OperationType.QUERY, OperationType.MUTATION}
         if request.method == "GET":
-            if _operation_type(query, operation_name) is OperationType.MUTATION:
+            if _operation_type(document, operation_name) is OperationType.MUTATION:
                 raise _RequestError(405, "mutations must be sent with POST",
                                     code="METHOD_NOT_ALLOWED", headers={"Allow": "POST"})
             allowed = {OperationType.QUERY}
-        if isinstance(scope, connect_sessions.ConnectScope) and not connect_token_may_run(
-            query, operation_name
+        if isinstance(scope, connect_sessions.ConnectScope) and (
+            document is None or not connect_token_may_run(document)
         ):
             return self._respond(error_body(
                 "a connect token may only run selectIntegration, startOAuth, submitCredentials "
@@ -270,10 +280,9 @@ class GraphQLHTTP:
         )
 
 
-def _operation_type(query: str, operation_name: str | None) -> OperationType | None:
-    try:
-        document = parse(query)
-    except GraphQLError:
+def _operation_type(document: DocumentNode | None,
+                    operation_name: str | None) -> OperationType | None:
+    if document is None:
         return None  # execution reports the syntax error properly
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     for operation in operations:

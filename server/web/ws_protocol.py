@@ -6,19 +6,33 @@ per subscriber (see ``server.web.ws_feeds``). Operations still run through the S
 (``schema.stream``: its parsing, validation, extensions and error formatting), and every message
 and close code is what Strawberry's own handler sent:
 
+- Every message is validated as PROTOCOL.md defines it; a malformed one closes with ``4400``
+  (``connection_init``/``ping``/``pong`` payload: an object, ``null`` or absent; ``subscribe``:
+  an ``id`` string and a payload object with a ``query`` string, ``operationName`` a string,
+  ``null`` or absent, ``variables`` and ``extensions`` objects, ``null`` or absent; JSON nested
+  deeper than ``server.web.json_input.MAX_DEPTH``). A message longer than
+  ``WEIR_MAX_BODY_BYTES`` closes with ``1009`` (Message Too Big, what the WebSocket layer
+  itself sends when uvicorn's ``ws_max_size``, set to the same figure, stops it first).
 - ``connection_init`` authenticates the API key (or connect token) of its payload (``4403``
-  when it is bad; ``4400`` when the payload is not an object; ``4429`` when sent twice;
+  when it is bad; ``4429`` when sent twice;
   ``4408`` when none came within ``INIT_TIMEOUT``); the answer is ``connection_ack``. Revoking
   the credential later closes the socket with ``4403`` (server.web.revocation). A connect token
   may only subscribe to its own session (``connectSessionUpdated``); anything else is one
   ``error`` message with ``FORBIDDEN``.
 - ``ping`` is answered with ``pong``; ``pong`` is ignored.
 - ``subscribe`` before the acknowledgement closes with ``4401``, and with an id in use with
-  ``4409``. Its results are ``next`` messages then ``complete``; errors before execution are one
-  ``error`` message (Weir's error formatter makes a syntax error one of them; an unformatted
-  syntax error would close with ``4400``, as the protocol says).
+  ``4409``. Its document comes from ``DocumentCache.prepare`` (server.api.documents) like every
+  other: over a limit it is one ``error`` message with ``LIMIT_EXCEEDED``. A socket runs at most
+  ``WEIR_WS_MAX_SUBSCRIPTIONS`` operations; one more is an ``error`` message with
+  ``LIMIT_EXCEEDED`` for that operation alone (the protocol has no close code for it, and
+  closing would end the socket's other subscriptions too). Its results are ``next`` messages
+  then ``complete``; errors before execution are one ``error`` message (Weir's error formatter
+  makes a syntax error one of them; an unformatted syntax error would close with ``4400``, as
+  the protocol says).
 - ``complete`` from the client stops that operation and frees its id.
 - Anything else (not text, not JSON, no or an unknown ``type``) closes with ``4400``.
+
+The close codes and caps are listed for users in docs/graphql.md ("Limits").
 """
 
 from __future__ import annotations
@@ -26,12 +40,17 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import functools
 import json
 import logging
 from typing import Any
 
-from graphql import FieldNode, GraphQLError, GraphQLSyntaxError, OperationDefinitionNode, parse
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLSyntaxError,
+    OperationDefinitionNode,
+)
 from strawberry.http.websocket_origin import (
     is_same_origin,
     normalize_allowed_origins,
@@ -42,6 +61,7 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
 from server.api.context import Context, Services
+from server.api.documents import LIMIT_EXCEEDED, DocumentRejected
 from server.api.loaders import Loaders
 from server.api.shared import FANNED_OUT
 from server.connect import service as connect_sessions
@@ -49,6 +69,7 @@ from server.errors import WeirError
 from server.logs import request_id_var
 from server.orgs.api_keys import authenticate
 from server.scope import Scope
+from server.web import json_input
 from server.web.budgets import Budgets, rate_limited_message
 from server.web.connect_token import connect_token_may_run
 from server.web.revocation import Revocations
@@ -74,6 +95,8 @@ SLOW_PEER_MESSAGES = 1000
 # Close code for a peer that stopped reading ("try again later": graphql-ws clients reconnect,
 # and a new subscription starts with a fresh snapshot).
 TOO_SLOW = 1013
+# RFC 6455's "Message Too Big": what the WebSocket layer sends for a frame over its maximum.
+TOO_BIG = 1009
 
 
 def _dumps(message: dict[str, Any]) -> str:
@@ -101,13 +124,12 @@ class Operation:
         self.held: list[str | None] = []
 
 
-@functools.lru_cache(maxsize=256)
-def fanned_out(query: str, operation_name: str | None) -> bool:
+class Malformed(Exception):
+    """A message that is not what the protocol defines; closes the socket with ``4400``."""
+
+
+def fanned_out(document: DocumentNode, operation_name: str | None) -> bool:
     """True when the operation is a subscription to one field of ``FANNED_OUT``."""
-    try:
-        document = parse(query)
-    except GraphQLError:
-        return False
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name is not None:
         operations = [o for o in operations if o.name and o.name.value == operation_name]
@@ -134,10 +156,32 @@ def _close_reason(error: GraphQLError) -> str | None:
 
 
 def _operation_id(message: dict[str, Any]) -> str:
-    operation_id = message["id"]
+    operation_id = message.get("id")
     if not isinstance(operation_id, str):
-        raise KeyError("id")  # the protocol's ids are strings
+        raise Malformed(f"Invalid {message['type']} message: 'id' must be a string")
     return operation_id
+
+
+def _optional_object(message: dict[str, Any], name: str, where: str) -> dict[str, Any] | None:
+    """``message[name]`` when it is an object, ``None`` when null or absent."""
+    value = message.get(name)
+    if value is not None and not isinstance(value, dict):
+        raise Malformed(f"Invalid {where}: '{name}' must be an object or null")
+    return value
+
+
+def subscribe_payload(message: dict[str, Any]) -> dict[str, Any]:
+    """The payload of a ``subscribe`` message, checked against PROTOCOL.md."""
+    payload = message.get("payload")
+    if not isinstance(payload, dict):
+        raise Malformed("Invalid subscribe message: 'payload' must be an object")
+    if not isinstance(payload.get("query"), str):
+        raise Malformed("Invalid subscribe payload: 'query' must be a string")
+    if payload.get("operationName") is not None and not isinstance(payload["operationName"], str):
+        raise Malformed("Invalid subscribe payload: 'operationName' must be a string or null")
+    _optional_object(payload, "variables", "subscribe payload")
+    _optional_object(payload, "extensions", "subscribe payload")
+    return payload
 
 
 def _connection_secret(params: dict[str, Any]) -> str | None:
@@ -275,10 +319,15 @@ class Connection:
                 if text is None:
                     await self.close(4400, "WebSocket message type must be text")
                     return
+                limit = self.endpoint.services.settings.max_body_bytes
+                if len(text) > limit:  # characters: never more than the bytes uvicorn counts
+                    await self.close(TOO_BIG, f"WebSocket message is larger than {limit} bytes")
+                    return
                 try:
-                    data = json.loads(text)
-                except ValueError:
-                    await self.close(4400, "WebSocket message must be valid JSON")
+                    data = json_input.loads(text)
+                except json_input.JSONRejected as exc:
+                    await self.close(4400, "WebSocket message must be valid JSON"
+                                     if str(exc) == "not valid JSON" else f"WebSocket message: {exc}")
                     return
                 await self.handle(data)
         finally:
@@ -293,20 +342,23 @@ class Connection:
             if kind == "connection_init":
                 await self.on_init(message)
             elif kind == "ping":
+                _optional_object(message, "payload", "ping message")
                 self.write('{"type":"pong"}')
             elif kind == "pong":
-                pass
+                _optional_object(message, "payload", "pong message")
             elif kind == "subscribe":
                 await self.on_subscribe(message)
             elif kind == "complete":
                 self.stop(_operation_id(message))
             else:
-                await self.close(4400, f"Unknown message type: {kind}")
-        except KeyError:
-            await self.close(4400, "Failed to parse message")
+                await self.close(4400, f"Unknown message type: {str(kind)[:64]}")
+        except Malformed as exc:
+            await self.close(4400, str(exc))
 
     async def on_init(self, message: dict[str, Any]) -> None:
-        payload = message.get("payload", {})
+        payload = message.get("payload")
+        if payload is None:  # optional, and null is allowed (PROTOCOL.md)
+            payload = {}
         if not isinstance(payload, dict):
             await self.close(4400, "Invalid connection init payload")
             return
@@ -337,23 +389,20 @@ class Connection:
             await self.close(4401, "Unauthorized")
             return
         operation_id = _operation_id(message)
-        if not isinstance(message["payload"], dict) or "query" not in message["payload"]:
-            raise KeyError("query")
+        payload = subscribe_payload(message)
         if operation_id in self.operations:
             await self.close(4409, f"Subscriber for {operation_id} already exists")
             return
-        operation = Operation(self, operation_id, message["payload"])
-        self.operations[operation_id] = operation
-        if isinstance(self.context.scope, connect_sessions.ConnectScope) and not (
-            isinstance(operation.query, str)
-            and isinstance(operation.operation_name, (str, type(None)))
-            and connect_token_may_run(operation.query, operation.operation_name,
-                                      subscription=True)
-        ):
-            self.finish(operation, _error_message(
-                operation.id, "a connect token may only subscribe to connectSessionUpdated "
-                "of its own session", "FORBIDDEN"))
+        maximum = self.endpoint.services.settings.ws_max_subscriptions
+        if len(self.operations) >= maximum:
+            self.write(_error_message(
+                operation_id, f"this socket already runs {maximum} subscriptions: complete one "
+                "first, or open another socket", LIMIT_EXCEEDED, limit="subscriptions",
+                maximum=maximum))
             return
+        operation = Operation(self, operation_id, payload)
+        self.operations[operation_id] = operation
+        # Spent first, as over HTTP: a refused document costs its sender too.
         budgets = self.endpoint.budgets
         retry_after = await budgets.spend(self.context.scope) if budgets is not None else 0
         if retry_after:
@@ -361,9 +410,25 @@ class Connection:
                 operation.id, rate_limited_message(self.context.scope, retry_after),
                 "RATE_LIMITED", retryAfter=retry_after))
             return
-        if (isinstance(operation.query, str)
-                and isinstance(operation.operation_name, (str, type(None)))
-                and fanned_out(operation.query, operation.operation_name)):
+        # The one way in (server.api.documents): parsed and measured once, within the limits,
+        # before the checks below read it and before any validation rule runs.
+        try:
+            document: DocumentNode | None = await self.endpoint.schema.documents.prepare_async(
+                operation.query)
+        except DocumentRejected as exc:
+            self.finish(operation, _dumps({"id": operation.id, "type": "error",
+                                           "payload": [exc.formatted]}))
+            return
+        except GraphQLError:
+            document = None  # a syntax error: running the operation reports it
+        if isinstance(self.context.scope, connect_sessions.ConnectScope) and (
+            document is None or not connect_token_may_run(document, subscription=True)
+        ):
+            self.finish(operation, _error_message(
+                operation.id, "a connect token may only subscribe to connectSessionUpdated "
+                "of its own session", "FORBIDDEN"))
+            return
+        if document is not None and fanned_out(document, operation.operation_name):
             self.endpoint.feeds.join(operation, self.context)
         else:
             self.start_alone(operation)

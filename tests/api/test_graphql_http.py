@@ -202,21 +202,21 @@ async def test_query_depth_is_limited(settings):
         tenant = await make_tenant(http, "Deep")
         assert (await tenant.graphql(shallow)).get("errors") is None
         body = await tenant.graphql(deep)
-    assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert body["errors"][0]["extensions"]["code"] == "LIMIT_EXCEEDED"
     assert "exceeds maximum operation depth" in body["errors"][0]["message"]
 
 
 async def test_aliases_are_limited(tenant, settings):
     aliases = " ".join(f"a{i}: __typename" for i in range(settings.graphql_max_aliases + 1))
     body = await tenant.graphql("{ " + aliases + " }")
-    assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert body["errors"][0]["extensions"]["code"] == "LIMIT_EXCEEDED"
     assert "aliases" in body["errors"][0]["message"]
 
 
 async def test_tokens_are_limited(tenant, settings):
     fields = " ".join("__typename" for _ in range(settings.graphql_max_tokens + 1))
     body = await tenant.graphql("{ " + fields + " }")
-    assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert body["errors"][0]["extensions"]["code"] == "LIMIT_EXCEEDED"
     assert "token" in body["errors"][0]["message"].lower()
 
 

@@ -117,12 +117,30 @@ async def test_an_id_in_use_closes_with_4409(live_server, tenant):
     ({"type": "hello"}, "Unknown message type: hello"),
     ({"payload": {}}, "Failed to parse message"),
     ([1, 2], "Failed to parse message"),
-    ({"type": "subscribe", "payload": {"query": "{ __typename }"}}, "Failed to parse message"),
+    ({"type": "subscribe", "payload": {"query": "{ __typename }"}},
+     "Invalid subscribe message: 'id' must be a string"),
     ({"id": 1, "type": "subscribe", "payload": {"query": "{ __typename }"}},
-     "Failed to parse message"),
-    ({"id": "1", "type": "subscribe", "payload": {}}, "Failed to parse message"),
-    ({"id": "1", "type": "subscribe", "payload": "query"}, "Failed to parse message"),
-    ({"type": "complete"}, "Failed to parse message"),
+     "Invalid subscribe message: 'id' must be a string"),
+    ({"id": "1", "type": "subscribe", "payload": {}},
+     "Invalid subscribe payload: 'query' must be a string"),
+    ({"id": "1", "type": "subscribe", "payload": "query"},
+     "Invalid subscribe message: 'payload' must be an object"),
+    ({"id": "1", "type": "subscribe"}, "Invalid subscribe message: 'payload' must be an object"),
+    ({"id": "1", "type": "subscribe", "payload": {"query": 42}},
+     "Invalid subscribe payload: 'query' must be a string"),
+    ({"id": "1", "type": "subscribe", "payload": {"query": "{ __typename }", "operationName": 7}},
+     "Invalid subscribe payload: 'operationName' must be a string or null"),
+    ({"id": "1", "type": "subscribe", "payload": {"query": "{ __typename }", "variables": [1]}},
+     "Invalid subscribe payload: 'variables' must be an object or null"),
+    ({"id": "1", "type": "subscribe",
+      "payload": {"query": "{ __typename }", "extensions": "x"}},
+     "Invalid subscribe payload: 'extensions' must be an object or null"),
+    ({"type": "ping", "payload": "x"}, "Invalid ping message: 'payload' must be an object or null"),
+    ({"type": "pong", "payload": [1]}, "Invalid pong message: 'payload' must be an object or null"),
+    ({"type": "complete"}, "Invalid complete message: 'id' must be a string"),
+    ("[" * 2000 + "]" * 2000, "WebSocket message: JSON nested deeper than 64 levels"),
+    ('{"type": "ping", "payload": ' + '{"a":' * 100 + "1" + "}" * 101,
+     "WebSocket message: JSON nested deeper than 64 levels"),
 ])
 async def test_an_invalid_message_closes_with_4400(live_server, tenant, message, reason):
     socket = await initialised(live_server, tenant)
@@ -163,12 +181,33 @@ async def test_an_invalid_operation_is_one_error_message_and_frees_its_id(live_s
     await socket.close()
 
 
-async def test_an_operation_name_that_is_not_a_string_is_an_error_not_a_crash(live_server, tenant):
+async def test_an_operation_name_that_is_not_a_string_closes_with_4400(live_server, tenant):
     socket = await initialised(live_server, tenant)
     await send(socket, {"id": "1", "type": "subscribe", "payload": {
         "query": RUNS, "operationName": {"not": "a name"}}})
-    assert (await receive(socket))["type"] in ("error", "next")
-    await settled(socket)
+    assert await close_of(socket) == (
+        4400, "Invalid subscribe payload: 'operationName' must be a string or null")
+
+
+@pytest.mark.parametrize("init", [{"type": "connection_init", "payload": None},
+                                  {"type": "connection_init"}])
+async def test_a_null_or_absent_connection_init_payload_is_allowed(live_server, init):
+    # PROTOCOL.md: the payload is optional and may be null; with no key in it, that is a 4403.
+    socket = await open_socket(live_server)
+    await send(socket, init)
+    assert await close_of(socket) == (4403, "Forbidden")
+
+
+async def test_null_operation_name_variables_and_extensions_are_allowed(live_server, tenant):
+    socket = await initialised(live_server, tenant)
+    await send(socket, {"id": "1", "type": "subscribe", "payload": {
+        "query": "{ __typename }", "operationName": None, "variables": None,
+        "extensions": None}})
+    assert await receive(socket) == {"id": "1", "type": "next",
+                                     "payload": {"data": {"__typename": "Query"}}}
+    assert await receive(socket) == {"id": "1", "type": "complete"}
+    await send(socket, {"type": "ping", "payload": None})
+    assert await receive(socket) == {"type": "pong"}
     await socket.close()
 
 
