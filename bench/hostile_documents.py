@@ -6,7 +6,8 @@ does memory stay flat?
 Three processes besides this one, all on 127.0.0.1:
 
 - **Weir**: ``python -m server.cli serve`` (SQLite in a scratch directory), request budgets off
-  (``WEIR_RATE_LIMIT_*=0``: the worst case, as many keys and tokens as an attacker wants);
+  (``WEIR_RATE_LIMIT_*=0``: the worst case, as many keys and tokens as an attacker wants), or
+  with ``--budgets`` the defaults (one key and one connect token, as an end user has);
 - **the attacker**: ``--concurrency`` loops per kind, for ``--seconds``, each sending maximal
   hostile documents, every one distinct (so the parse cache churns): ``POST /graphql`` with an
   API key and with a connect token (a 1 MB body of one over-long document, a document at the
@@ -201,8 +202,8 @@ def main(arguments: argparse.Namespace) -> None:
             [python, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
             env={**environment, "WEIR_DATABASE_URL": database_url, "WEIR_DATA_DIR": scratch,
                  "WEIR_ENCRYPTION_KEYS": key_spec, "WEIR_LOG_LEVEL": "WARNING",
-                 "WEIR_RATE_LIMIT_KEY_PER_MINUTE": "0",
-                 "WEIR_RATE_LIMIT_CONNECT_TOKEN_PER_MINUTE": "0"},
+                 **({} if arguments.budgets else {"WEIR_RATE_LIMIT_KEY_PER_MINUTE": "0",
+                                                  "WEIR_RATE_LIMIT_CONNECT_TOKEN_PER_MINUTE": "0"})},
             stdout=subprocess.DEVNULL, cwd=ROOT)
         try:
             wait_for(port, weir, "weir serve")
@@ -263,4 +264,7 @@ if __name__ == "__main__":
         parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
         parser.add_argument("--seconds", type=float, default=20)
         parser.add_argument("--concurrency", type=int, default=2)
+        parser.add_argument("--budgets", action="store_true",
+                            help="keep the default request budgets (one key, one token spend "
+                                 "theirs, as an end user holding one token would)")
         main(parser.parse_args())
