@@ -37,7 +37,14 @@ class Ide:
 
     async def run(self, document: str, key: str) -> Any:
         """Type ``document`` and the key into their editors, run it; the response pane."""
-        await self.type_into(self.page.locator(".graphiql-query-editor .CodeMirror"), document)
+        query = self.page.locator(".graphiql-query-editor .CodeMirror")
+        await self.type_into(query, document)
+        # GraphiQL parses the query 100 ms after an edit (a debounce) and picks HTTP or the
+        # WebSocket from that parse: run only once it has parsed this text.
+        await self.page.wait_for_function(
+            """([el, text]) => { const ast = el.CodeMirror.documentAST;
+                                 return !!(ast && ast.loc && ast.loc.source.body === text); }""",
+            arg=[await query.element_handle(), document])
         headers = self.page.locator(".graphiql-editor-tool .CodeMirror").last
         await headers.wait_for()
         await self.type_into(headers, json.dumps({"Authorization": f"Bearer {key}"}))
@@ -106,7 +113,10 @@ async def test_graphiql_subscribes_over_weirs_websocket(live_server, browser):
         result = await ide.run(
             f'subscription {{ workspaceUpdated(id: "{tenant.workspace_id}") {{ id displayName }} }}',
             tenant.key)
-        await result.get_by_text(f'"{tenant.workspace_id}"').wait_for()
+        try:
+            await result.get_by_text(f'"{tenant.workspace_id}"').wait_for()
+        except Exception as exc:
+            raise AssertionError(f"pane: {await result.inner_text()!r}; problems: {ide.problems}") from exc
         renamed = await http.post("/graphql", json={
             "query": UPDATE, "variables": {"id": tenant.workspace_id, "n": "Renamed Live"}},
             headers={"Authorization": f"Bearer {tenant.key}"})
