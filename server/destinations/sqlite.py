@@ -75,16 +75,28 @@ class SqliteDestination(Destination):
         self._db = await asyncio.to_thread(connect)
 
     async def close(self) -> None:
-        if self._db is not None:
-            await asyncio.to_thread(self._db.close)
-            self._db = None
+        async with self._lock:  # never under a call still running in a thread
+            if self._db is not None:
+                await asyncio.to_thread(self._db.close)
+                self._db = None
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``work`` with the connection in a thread, one call at a time."""
         assert self._db is not None, "destination is not open"
         db = self._db
+
+        def in_thread() -> T:
+            result = work(db)
+            if isinstance(result, sqlite3.Cursor):
+                # A cursor freed later, by whichever thread drops the last reference, resets
+                # its cached statement; if the next call's thread is stepping that statement
+                # just then, SQLite reports "bad parameter or other API misuse". Close it here.
+                result.close()
+                return None  # type: ignore[return-value]
+            return result
+
         async with self._lock:
-            call = asyncio.ensure_future(asyncio.to_thread(work, db))
+            call = asyncio.ensure_future(asyncio.to_thread(in_thread))
             try:
                 return await asyncio.shield(call)
             except asyncio.CancelledError:
@@ -214,7 +226,10 @@ class SqliteTableLoader(TableLoader):
             updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}"
                                 for c in [*names, SYNCED_AT] if c not in self.primary_key)
             sql += f" ON CONFLICT ({keys}) DO UPDATE SET {updates}"
-        await self.destination.transaction(lambda db: db.executemany(sql, values))
+        def insert(db: sqlite3.Connection) -> None:
+            db.executemany(sql, values).close()
+
+        await self.destination.transaction(insert)
 
     async def _swap(self) -> None:
         old, new = self._name(self.table), self._name(self.target)

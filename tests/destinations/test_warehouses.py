@@ -186,3 +186,16 @@ async def test_repeated_full_refreshes_of_a_63_character_table_keep_their_key(
     await upsert.write([{"id": 2}, {"id": 7}])
 
     assert sorted(row["id"] for row in await destination.fetch(schema, name)) == [2, 7, 102]
+
+
+async def test_a_sqlite_cursor_never_leaves_the_destination_thread(tmp_path: Path) -> None:
+    """A cursor freed by another thread resets its cached statement under the next call (the
+    "bad parameter or other API misuse" a CI run hit): ``run`` closes it where it was made."""
+    destination = build_destination(f"sqlite://{tmp_path / 'warehouse.db'}")
+    await destination.open()
+    try:
+        assert await destination.run(lambda db: db.execute("CREATE TABLE t (x)")) is None
+        assert await destination.run(lambda db: db.execute("SELECT 1").fetchall()) == [(1,)]
+    finally:
+        await destination.close()
+    await destination.close()  # closing twice is harmless
