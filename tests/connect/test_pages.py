@@ -119,11 +119,16 @@ async def test_oauth_is_offered_only_with_an_oauth_app(acme):
         "testdb", "testkey"]
 
 
-def test_readme_snippet_pins_the_current_widget():
+def test_docs_snippets_pin_the_current_widget():
     from pathlib import Path
 
-    readme = Path(__file__).resolve().parents[2] / "README.md"
-    pinned = re.findall(r'/widget/v1/weir\.js" integrity="(sha384-[^"]+)"', readme.read_text())
-    assert pinned, "README.md must show the widget snippet with its integrity hash"
-    assert set(pinned) == {widget.sri_hash()}, (
+    root = Path(__file__).resolve().parents[2]
+    snippet = r'/widget/v1/weir\.js" integrity="(sha384-[^"]+)"'
+    page = root / "docs" / "connect-widget.md"
+    assert re.findall(snippet, page.read_text()), (
+        "docs/connect-widget.md must show the widget snippet with its integrity hash")
+    # Any other page (or the README) that shows the snippet must pin the current file too.
+    pinned = {found for path in [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+              for found in re.findall(snippet, path.read_text())}
+    assert pinned == {widget.sri_hash()}, (
         "weir.js changed: print the new snippet with `python -m server.web.widget <public url>`")

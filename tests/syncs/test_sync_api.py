@@ -91,7 +91,7 @@ def fields_of(body: dict[str, Any]) -> dict[str, str]:
 
 
 async def run_full_flow(tenant: Any, connection_id: str, schema: str) -> dict[str, Any]:
-    """The README flow; returns the finished run."""
+    """The flow of docs/syncs.md; returns the finished run."""
     schema_json = (await tenant.data(SETTINGS_SCHEMA, {"id": connection_id}))[
         "connectionSettingsSchema"]
     assert "contacts" in schema_json["properties"]

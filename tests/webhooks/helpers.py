@@ -26,7 +26,7 @@ async def make_connection(scope: Scope, workspace_id: str, settings: Settings,
 
 
 def independent_signatures(secret: str, timestamp: str, body: bytes) -> str:
-    """What the README tells receivers to compute, written without Weir's code."""
+    """What docs/webhooks.md tells receivers to compute, written without Weir's code."""
     return hmac.new(secret.encode("utf-8"), timestamp.encode() + b"." + body,
                     hashlib.sha256).hexdigest()
 

@@ -1,4 +1,4 @@
-"""The README's verification examples (kept here verbatim) accept Weir's real deliveries."""
+"""The verification examples of docs/webhooks.md (kept here verbatim) accept Weir's real deliveries."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ async def test_the_javascript_example_verifies_a_delivery(owner, settings, key_r
                                                           receiver, dispatcher):
     node = shutil.which("node")
     if node is None:
-        message = "Node.js is not installed (needed to run the README's JavaScript example)"
+        message = "Node.js is not installed (needed to run docs/webhooks.md's JavaScript example)"
         if CI:
             pytest.fail(message)
         pytest.skip(message)
@@ -65,7 +65,8 @@ async def test_the_javascript_example_verifies_a_delivery(owner, settings, key_r
     assert json.loads(output) == [True, False, False]
 
 
-def test_the_readme_shows_the_tested_examples_verbatim():
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+def test_the_webhooks_page_shows_the_tested_examples_verbatim():
+    page = (Path(__file__).resolve().parents[2] / "docs" / "webhooks.md").read_text()
     for name in ("verify_signature.py", "verify_signature.js"):
-        assert (EXAMPLES / name).read_text().strip() in readme, f"README's copy of {name} drifted"
+        assert (EXAMPLES / name).read_text().strip() in page, (
+            f"docs/webhooks.md's copy of {name} drifted")
