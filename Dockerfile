@@ -11,7 +11,8 @@ COPY server ./server
 COPY widget ./widget
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
-# Stage 2: the image. Python 3.11 on Linux, the interpreter requirements.lock was compiled for.
+# Stage 2: the image, on the Python CI tests (requirements.lock is universal: its markers and
+# hashes cover any platform and Python >= 3.11; its first lines say how to regenerate it).
 FROM python:3.11-slim
 # Dependencies first, each file checked against its hash (their layer survives a code change).
 COPY requirements.lock /tmp/requirements.lock
