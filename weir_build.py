@@ -31,11 +31,15 @@ def served_files(root: Path = Path()) -> list[str]:
     folder = root / WIDGET_SOURCE
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder.resolve()} is missing: the wheel would serve no weir.js")
-    return sorted(path.relative_to(root).as_posix() for path in folder.iterdir()
-                  if path.is_file() and path.suffix in SERVED_SUFFIXES)
+    return sorted(
+        path.relative_to(root).as_posix()
+        for path in folder.iterdir()
+        if path.is_file() and path.suffix in SERVED_SUFFIXES
+    )
 
 
-class build_widget(Command):  # noqa: N801 (setuptools names commands in lower case)
+# Lower-case class names: a command's name is its class's name unless it sets command_name.
+class build_widget(Command):
     """Copy the widget's served files into ``{build_lib}/server/web/static/widget/``."""
 
     description = "copy widget/ into the server package"
@@ -60,14 +64,16 @@ class build_widget(Command):  # noqa: N801 (setuptools names commands in lower c
 
     def get_output_mapping(self) -> dict[str, str]:
         assert self.build_lib is not None
-        return {os.path.join(self.build_lib, WIDGET_TARGET, os.path.basename(source)): source
-                for source in served_files()}
+        return {
+            os.path.join(self.build_lib, WIDGET_TARGET, os.path.basename(source)): source
+            for source in served_files()
+        }
 
     def get_outputs(self) -> list[str]:
         return list(self.get_output_mapping())
 
 
-class build_with_widget(build):  # noqa: N801
+class build_with_widget(build):
     """setuptools' ``build`` with ``build_widget`` as one more sub-command."""
 
     sub_commands = [*build.sub_commands, ("build_widget", None)]
