@@ -1,5 +1,9 @@
 """``/widget/*``: the embeddable ``weir.js`` and the connect page's JS and CSS, from ``widget/``.
 
+The files live in the repository's top-level ``widget/`` folder; a built wheel carries a copy in
+``server/web/static/widget/`` (``weir_build.py``), so ``WIDGET_DIR`` is that copy when it exists
+and the checkout's folder otherwise (running from the tree, or an editable install).
+
 ``/widget/v1/<file>`` is the versioned URL (cached for a day, and the one to pin with a
 Subresource Integrity hash); ``/widget/weir.js`` always serves the latest, cached briefly. Both
 send ``Access-Control-Allow-Origin: *`` because a cross-origin script with ``integrity`` is
@@ -16,7 +20,14 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-WIDGET_DIR = Path(__file__).resolve().parent.parent.parent / "widget"
+
+def find_widget_dir(package_dir: Path = Path(__file__).resolve().parent) -> Path:
+    """Where the served files are: the wheel's copy inside the package, else the checkout's."""
+    packaged = package_dir / "static" / "widget"
+    return packaged if packaged.is_dir() else package_dir.parent.parent / "widget"
+
+
+WIDGET_DIR = find_widget_dir()
 VERSION = "v1"
 FILES = {"weir.js": "text/javascript", "connect.js": "text/javascript", "connect.css": "text/css"}
 VERSIONED_MAX_AGE = 86400
