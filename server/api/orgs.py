@@ -12,11 +12,11 @@ from strawberry.types import Info
 
 from server.api.context import Context
 from server.api.pagination import Connection, to_connection
+from server.api.unset import given as _given
 from server.orgs import api_keys as keys_service
 from server.orgs import models, warehouse
 from server.orgs import service as orgs
 from server.orgs.rows import ApiKeyRow, EndUserRow, WorkspaceRow
-from server.orgs.service import UNSET as SERVICE_UNSET
 from server.orgs.service import WorkspaceChanges
 
 
@@ -220,10 +220,6 @@ class UpdateWorkspaceInput:
         description="This workspace's own warehouse (as in `CreateWorkspaceInput`); null goes "
         "back to the deployment's. Only a key not restricted to a workspace may set it.",
     )
-
-
-def _given(value: object) -> object:
-    return SERVICE_UNSET if value is strawberry.UNSET else value
 
 
 @strawberry.input(description="A new end user.")

@@ -42,9 +42,9 @@ from server.syncs.sources import (
     offered_streams,
 )
 from server.syncs.transitions import ACTIVE, publish_sync, utcnow
+from server.unset import UNSET
 from server.webhooks.outbox import record_elt_sync_updated
 
-UNSET: Any = object()
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _RESERVED_SCHEMAS = {"information_schema", "public", "pg_catalog", "pg_toast"}
 
