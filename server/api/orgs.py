@@ -396,6 +396,7 @@ class OrgsMutation:
     async def revoke_api_key(self, info: Info[Context, None], id: strawberry.ID) -> ApiKey:
         row = await keys_service.revoke_api_key(scope=info.context.scope, api_key_id=str(id),
                                                 bus=info.context.bus)
+        info.context.services.auth.forget_api_key(row.id)  # at once here; others via the bus
         return ApiKey.from_model(row)
 
 

@@ -13,7 +13,8 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from server import ids, outbound
+from server import http as http_clients
+from server import ids
 from server.config import Settings
 from server.connections.models import Connection
 from server.connections.service import get_usable_connection
@@ -120,8 +121,7 @@ async def connection_settings_schema(*, scope: Scope, settings: Settings, key_ri
     if getattr(connector, "settings_options", None) is None:
         return copy.deepcopy(connector.SPEC.settings_schema)
     credentials = load_credentials(key_ring=key_ring, connection=connection)
-    async with outbound.http_client(outbound.Policy.from_settings(settings),
-                                    timeout=30.0) as http:
+    async with http_clients.tenant_client(settings, http_clients.DISCOVERY) as http:
         context = connector_context(settings=settings,
                                     integration_name=connection.integration_name,
                                     http=http, credentials=credentials)
