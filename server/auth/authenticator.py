@@ -10,12 +10,15 @@ clients, ``x-api-key``); over WebSocket in the ``connection_init`` payload, unde
   session, and only the operations ``server.auth.connect_token`` lists;
 - anything else, or nothing, is ``Unauthenticated`` (``UNAUTHENTICATED``).
 
+The operator's ``/metrics`` token is no tenant's credential: ``operator_token_matches`` checks it.
+
 Revoked credentials stop granting anything at once: ``forget_api_key`` is called by the revoking
 resolver and by the revocation listener (server.auth.revocation) for every other process.
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,6 +47,15 @@ def secret_from_connection_params(params: Mapping[str, Any]) -> str | None:
         return None
     scheme, _, value = raw.partition(" ")
     return value.strip() if scheme.lower() == "bearer" else raw.strip()
+
+
+def operator_token_matches(headers: Mapping[str, str], token: str) -> bool:
+    """Whether ``Authorization: Bearer`` carries the operator's ``token`` (``/metrics``'s
+    ``WEIR_METRICS_TOKEN``: no tenant's credential, so no scope)."""
+    scheme, _, value = (headers.get("authorization") or "").partition(" ")
+    # Constant time, on bytes: the comparison must not tell how much of a guess was right.
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        value.strip().encode("utf-8", "surrogatepass"), token.encode("utf-8", "surrogatepass"))
 
 
 class Authenticator:

@@ -24,7 +24,6 @@ __all__ = ["account_error", "connector_context", "connector_for", "load_credenti
            "offered_streams", "safe_message", "stream_specs"]
 
 
-
 def safe_message(exc: BaseException, credentials: dict[str, Any]) -> str:
     """``Type: message`` of an error, with any credential value cut out."""
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
