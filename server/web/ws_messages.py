@@ -7,7 +7,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from graphql import DocumentNode, FieldNode, GraphQLError, GraphQLSyntaxError, OperationDefinitionNode
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLSyntaxError,
+    OperationDefinitionNode,
+)
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
 from server.api.shared import FANNED_OUT
