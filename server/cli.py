@@ -175,7 +175,7 @@ def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         # With Redis, running API processes hear of it at once (and close the key's sockets);
         # without, their caches forget it within AUTH_CACHE_SECONDS and their sockets at the
-        # next sweep (server.web.revocation).
+        # next sweep (server.auth.revocation).
         bus = build_event_bus(settings.redis_url) if settings.redis_url else None
         try:
             revoked = await api_keys.revoke_api_key_by_prefix_or_id(identifier=args.key, bus=bus)

@@ -15,8 +15,9 @@ endpoints, a workspace's own warehouse, webhooks) goes through a ``Policy``:
 
 The check runs when the connection is opened, not only when a URL is saved: the name is
 resolved, every address it resolves to must be allowed, and the connection goes to an address
-that was checked (for HTTP, inside the connection pool, so redirects and keep-alive reconnects
-are covered too). Another answer from the resolver a moment later (DNS rebinding) is never used.
+that was checked (for HTTP, inside the connection pool of every client ``server.http`` builds,
+so redirects and keep-alive reconnects are covered too). Another answer from the resolver a
+moment later (DNS rebinding) is never used.
 
 ``AddressRefused`` reads the same whether the name did not resolve or resolved somewhere not
 allowed, and never names the address, so the refusal says nothing about the network behind it.
@@ -30,13 +31,8 @@ import logging
 import re
 import socket
 import ssl
-import typing
-from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-import httpcore
-import httpx
 
 from server.config import Settings
 
@@ -235,153 +231,6 @@ def describe(settings: Settings) -> str:
     if settings.webhooks_allow_private:
         line += ". Webhooks may reach any address (WEIR_WEBHOOKS_ALLOW_PRIVATE, deprecated)"
     return line
-
-
-# -- HTTP: every connection an httpx client opens ------------------------------------------
-
-class _GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Resolves and checks at connect time, then connects to a checked address.
-
-    httpcore keeps the host name for the ``Host`` header and for TLS (SNI and certificate
-    checks), so only the socket goes to the address.
-    """
-
-    def __init__(self, policy: Policy) -> None:
-        self.policy = policy
-        self.inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(self, host: str, port: int,
-                          timeout: float | None = None,  # noqa: ASYNC109 -- httpcore's own
-                          local_address: str | None = None,
-                          socket_options: Iterable[Any] | None = None,
-                          ) -> httpcore.AsyncNetworkStream:
-        try:
-            async with asyncio.timeout(timeout):
-                addresses = await self.policy.resolve(host, port)
-        except TimeoutError:
-            raise httpcore.ConnectTimeout(f"{host} did not resolve in time") from None
-        except AddressRefused as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
-        failure: Exception | None = None
-        for address in addresses:
-            try:
-                return await self.inner.connect_tcp(str(address), port, timeout=timeout,
-                                                    local_address=local_address,
-                                                    socket_options=socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                failure = exc
-        assert failure is not None
-        raise failure
-
-    async def connect_unix_socket(self, path: str,
-                                  timeout: float | None = None,  # noqa: ASYNC109
-                                  socket_options: Iterable[Any] | None = None,
-                                  ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("a Unix socket is not an outbound destination")
-
-    async def sleep(self, seconds: float) -> None:
-        await self.inner.sleep(seconds)
-
-
-_HTTPCORE_ERRORS: tuple[tuple[type[Exception], type[httpx.HTTPError]], ...] = (
-    # Most specific first.
-    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
-    (httpcore.ReadTimeout, httpx.ReadTimeout),
-    (httpcore.WriteTimeout, httpx.WriteTimeout),
-    (httpcore.PoolTimeout, httpx.PoolTimeout),
-    (httpcore.TimeoutException, httpx.TimeoutException),
-    (httpcore.ConnectError, httpx.ConnectError),
-    (httpcore.ReadError, httpx.ReadError),
-    (httpcore.WriteError, httpx.WriteError),
-    (httpcore.NetworkError, httpx.NetworkError),
-    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
-    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
-    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
-    (httpcore.ProtocolError, httpx.ProtocolError),
-)
-
-
-def _as_httpx(exc: Exception) -> Exception:
-    for source, target in _HTTPCORE_ERRORS:
-        if isinstance(exc, source):
-            mapped = target(str(exc))
-            mapped.__cause__ = exc
-            return mapped
-    return exc
-
-
-class _ResponseStream(httpx.AsyncByteStream):
-    def __init__(self, stream: typing.AsyncIterable[bytes]) -> None:
-        self._stream = stream
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        try:
-            async for part in self._stream:
-                yield part
-        except Exception as exc:
-            raise _as_httpx(exc) from exc
-
-    async def aclose(self) -> None:
-        close = getattr(self._stream, "aclose", None)
-        if close is not None:
-            await close()
-
-
-class GuardedTransport(httpx.AsyncBaseTransport):
-    """An httpx transport over an httpcore pool whose every connection passes the guard.
-
-    Built from public APIs only (``httpcore.AsyncConnectionPool(network_backend=...)``): httpx's
-    own transport takes no network backend. No proxy, whatever the environment says, so the
-    address checked is the address connected to.
-    """
-
-    def __init__(self, policy: Policy, *, max_connections: int | None = 100,
-                 max_keepalive_connections: int | None = 20,
-                 keepalive_expiry: float | None = 5.0) -> None:
-        self.policy = policy
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=max_connections,
-            max_keepalive_connections=max_keepalive_connections,
-            keepalive_expiry=keepalive_expiry,
-            network_backend=_GuardedBackend(policy),
-        )
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        assert isinstance(request.stream, httpx.AsyncByteStream)
-        core_request = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(scheme=request.url.raw_scheme, host=request.url.raw_host,
-                             port=request.url.port, target=request.url.raw_path),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions=request.extensions,
-        )
-        try:
-            response = await self._pool.handle_async_request(core_request)
-        except Exception as exc:
-            raise _as_httpx(exc) from exc
-        assert isinstance(response.stream, typing.AsyncIterable)
-        return httpx.Response(status_code=response.status, headers=response.headers,
-                              stream=_ResponseStream(response.stream),
-                              extensions=response.extensions)
-
-    async def aclose(self) -> None:
-        await self._pool.aclose()
-
-
-def http_client(policy: Policy, **options: Any) -> httpx.AsyncClient:
-    """An ``httpx.AsyncClient`` whose every connection (redirects included) passes ``policy``.
-
-    ``limits`` is honoured; ``transport``, ``proxy`` and ``trust_env`` are not options here.
-    """
-    limits: httpx.Limits = options.pop("limits", None) or httpx.Limits(
-        max_connections=100, max_keepalive_connections=20)  # httpx's own defaults
-    transport = GuardedTransport(
-        policy, max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry)
-    return httpx.AsyncClient(transport=transport, trust_env=False, **options)
 
 
 # -- PostgreSQL and raw sockets -------------------------------------------------------------

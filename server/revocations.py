@@ -1,7 +1,7 @@
 """Revoked credentials, told to every API process through the event bus.
 
 Revoking an API key, deleting an end user or cancelling a connect session publishes one event
-on ``CHANNEL``. Every API process listens there (``server.web.revocation``): it forgets the
+on ``CHANNEL``. Every API process listens there (``server.auth.revocation``): it forgets the
 credential in its authentication cache and closes, with ``4403``, every WebSocket the credential
 authenticated. A credential is named ``<kind>:<id>`` (``credential``); a scope lists the ones it
 rests on (``Scope.credentials``), so a connect token's socket closes with its session and with

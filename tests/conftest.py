@@ -150,9 +150,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 async def database(settings: Settings) -> AsyncIterator[Settings]:
     """An open Tortoise context on the test's loop (for calling services directly)."""
     from server.db import close_database, open_database
-    from server.orgs.api_keys import clear_auth_cache
 
-    clear_auth_cache()
     ctx = await open_database(settings)
     try:
         yield settings
@@ -166,10 +164,8 @@ async def database(settings: Settings) -> AsyncIterator[Settings]:
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[Any]:
     """The API app with its lifespan running (database open, event bus started)."""
-    from server.orgs.api_keys import clear_auth_cache
     from server.web.app import create_app
 
-    clear_auth_cache()
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
@@ -178,10 +174,8 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
 @contextlib.asynccontextmanager
 async def client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for an app built from ``settings`` (for tests that change a setting)."""
-    from server.orgs.api_keys import clear_auth_cache
     from server.web.app import create_app
 
-    clear_auth_cache()
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)

@@ -12,14 +12,12 @@ from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import Enum
 
-import httpx
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from server import outbound
 from server.api.connections import ConnectionNode
-from server.api.context import Context, Services
+from server.api.context import Context
 from server.api.orgs import EndUser, Workspace
 from server.connect import flow, oauth
 from server.connect import service as sessions
@@ -31,19 +29,6 @@ ConnectSessionStatus = strawberry.enum(
     description="`PENDING` -> `CONNECTING` -> `COMPLETED` or `FAILED` (retryable while the "
     "token lives), or `EXPIRED` (time ran out or cancelled).",
 )
-
-HTTP_KEY = "http"
-
-
-def http_client(services: Services) -> httpx.AsyncClient:
-    """One outgoing HTTP client per process, for token exchanges and credential checks."""
-    client = services.extras.get(HTTP_KEY)
-    if client is None or client.is_closed:
-        client = services.extras[HTTP_KEY] = outbound.http_client(
-            outbound.Policy.from_settings(services.settings),
-            timeout=20.0, follow_redirects=False, headers={"User-Agent": "weir"})
-    return client
-
 
 @strawberry.type(description="One run of the hosted connect flow.")
 class ConnectSession:
@@ -275,7 +260,7 @@ class ConnectMutation:
             key_ring=info.context.services.key_ring, credentials=input.credentials,
             integration_name=input.integration_name, auth_type=input.auth_type,
             limiter=info.context.services.check_limiter,
-            http=http_client(info.context.services), bus=info.context.bus)
+            http=info.context.services.connect_http(), bus=info.context.bus)
         return ConnectSessionState.from_model(row)
 
 

@@ -25,9 +25,6 @@ from server.connections import resolve as resolution
 from server.errors import NotFound
 from server.integrations import catalog
 
-# Services.extras key of an httpx.AsyncClient for provider checks (tests put a fake one here).
-HTTP_CLIENT = "connector_http"
-
 
 @strawberry.enum(description="Who a connection belongs to.")
 class ConnectionScope(Enum):
@@ -266,7 +263,7 @@ class ConnectionsMutation:
             workspace_id=_id(input.workspace_id), end_user_id=_id(input.end_user_id),
             external_id=input.external_id, display_name=input.display_name,
             expires_at=input.expires_at, check=input.check,
-            http=services.extras.get(HTTP_CLIENT), bus=services.bus,
+            http=services.check_http, bus=services.bus,
         )
         return ConnectionNode.from_model(row)
 
@@ -283,7 +280,7 @@ class ConnectionsMutation:
         outcome = await service.check_connection(
             scope=info.context.scope, key_ring=services.key_ring, settings=services.settings,
             connection_id=str(id), limiter=services.check_limiter,
-            http=services.extras.get(HTTP_CLIENT), bus=services.bus,
+            http=services.check_http, bus=services.bus,
         )
         return TestConnectionPayload(ok=outcome.ok, message=outcome.message,
                                      connection=ConnectionNode.from_model(outcome.connection))

@@ -12,11 +12,11 @@ from strawberry.types import Info
 
 from server.api.context import Context
 from server.api.pagination import Connection, to_connection
+from server.api.unset import given as _given
 from server.orgs import api_keys as keys_service
 from server.orgs import models, warehouse
 from server.orgs import service as orgs
 from server.orgs.rows import ApiKeyRow, EndUserRow, WorkspaceRow
-from server.orgs.service import UNSET as SERVICE_UNSET
 from server.orgs.service import WorkspaceChanges
 
 
@@ -222,10 +222,6 @@ class UpdateWorkspaceInput:
     )
 
 
-def _given(value: object) -> object:
-    return SERVICE_UNSET if value is strawberry.UNSET else value
-
-
 @strawberry.input(description="A new end user.")
 class CreateEndUserInput:
     workspace_id: strawberry.ID = strawberry.field(description="The workspace it belongs to.")
@@ -400,6 +396,7 @@ class OrgsMutation:
     async def revoke_api_key(self, info: Info[Context, None], id: strawberry.ID) -> ApiKey:
         row = await keys_service.revoke_api_key(scope=info.context.scope, api_key_id=str(id),
                                                 bus=info.context.bus)
+        info.context.services.auth.forget_api_key(row.id)  # at once here; others via the bus
         return ApiKey.from_model(row)
 
 

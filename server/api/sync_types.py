@@ -12,9 +12,9 @@ from strawberry.types import Info
 
 from server.api.context import Context
 from server.api.integrations import SyncMode
+from server.api.unset import given as _given
 from server.syncs import models
 from server.syncs import service as syncs
-from server.syncs.service import UNSET as SERVICE_UNSET
 from server.syncs.service import StreamChoice, SyncChanges
 
 
@@ -263,12 +263,6 @@ class EltSyncFilter:
         default=None, description="Only this connection's."
     )
     enabled: bool | None = strawberry.field(default=None, description="Only (not) enabled ones.")
-
-
-def _given(value: Any, convert: Any = None) -> Any:
-    if value is strawberry.UNSET:
-        return SERVICE_UNSET
-    return convert(value) if convert is not None and value is not None else value
 
 
 def changes_of(input: Any) -> SyncChanges:

@@ -17,6 +17,8 @@ from server.api.context import Context
 from server.api.orgs import DeletePayload, Workspace
 from server.api.pagination import Connection as Page
 from server.api.pagination import to_connection
+from server.api.unset import given as _given
+from server.unset import UNSET
 from server.webhooks import models, service
 
 
@@ -223,10 +225,6 @@ class RotateWebhookSecretInput:
     )
 
 
-def _given(value: Any) -> Any:
-    return service.UNSET if value is strawberry.UNSET else value
-
-
 def _types(values: list[Any] | None) -> list[str] | None:
     return None if values is None else [value.value for value in values]
 
@@ -303,7 +301,7 @@ class WebhooksMutation:
         row = await service.update_endpoint(
             scope=info.context.scope, settings=info.context.settings, endpoint_id=str(input.id),
             url=_given(input.url), description=_given(input.description),
-            event_types=event_types if event_types is service.UNSET else _types(event_types),
+            event_types=event_types if event_types is UNSET else _types(event_types),
             enabled=_given(input.enabled),
         )
         return WebhookEndpoint.from_model(row)

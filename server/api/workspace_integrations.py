@@ -17,10 +17,10 @@ from server.api.integrations import Integration
 from server.api.orgs import Workspace
 from server.api.pagination import Connection as Page
 from server.api.pagination import to_connection
+from server.api.unset import given as _given
 from server.integrations import catalog
 from server.integrations import service as integrations
 from server.integrations.models import WorkspaceIntegration as Row
-from server.integrations.service import UNSET as SERVICE_UNSET
 from server.integrations.service import IntegrationSettings
 
 
@@ -107,10 +107,6 @@ class ConfigureWorkspaceIntegrationInput:
     )
     scopes: list[str] | None = strawberry.field(default=strawberry.UNSET,
                                                 description="OAuth scopes to ask for.")
-
-
-def _given(value: object) -> object:
-    return SERVICE_UNSET if value is strawberry.UNSET else value
 
 
 @strawberry.type

@@ -20,7 +20,6 @@ from urllib.parse import parse_qs, urlsplit
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from server.api.connect import http_client
 from server.api.context import Services
 from server.connect import flow, oauth
 from server.connect import service as sessions
@@ -268,7 +267,7 @@ async def oauth_callback(request: Request) -> Response:
     settings = services.settings
     params = dict(request.query_params)
     result = await oauth.finish(settings=settings, key_ring=services.key_ring, params=params,
-                                cookies=request.cookies, http=http_client(services),
+                                cookies=request.cookies, http=services.connect_http(),
                                 bus=services.bus)
     data: dict[str, Any] = {"view": "callback", "consentInPopup": result.consent_in_popup,
                             "weirOrigin": settings.effective_public_url, "graphqlUrl": "/graphql"}

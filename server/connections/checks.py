@@ -11,14 +11,13 @@ from typing import Any
 
 import httpx
 
+from server import http as http_clients
 from server import outbound
 from server.config import Settings
 from server.connections import credentials as creds
 from server.connectors.base import CheckResult, ConnectorContext, ConnectorSpec
 from server.connectors.registry import get_connector
 from server.errors import CheckFailed, ValidationFailed
-
-CHECK_TIMEOUT_SECONDS = 20.0
 
 
 def spec_of(integration_name: str, field: str = "input.integrationName") -> ConnectorSpec:
@@ -54,8 +53,7 @@ async def run_check(*, settings: Settings, spec: ConnectorSpec, auth_type: str,
     module = get_connector(spec.name)
     assert module is not None  # the spec came from the registry
     secrets = creds.secret_values(auth_type, credentials, spec)
-    client = http or outbound.http_client(outbound.Policy.from_settings(settings),
-                                          timeout=CHECK_TIMEOUT_SECONDS)
+    client = http or http_clients.tenant_client(settings, http_clients.CONNECTOR_CHECK)
     try:
         context = connector_context(settings=settings, integration_name=spec.name, http=client,
                                     credentials=credentials)

@@ -30,13 +30,11 @@ import httpx
 
 from server import outbound
 from server.connectors.base import CheckResult, ConnectorContext
+from server.http import redact
 
 # Headers for one request, built from the current credentials (they change after a refresh).
 Auth = Callable[[Mapping[str, Any]], dict[str, str]]
 USER_AGENT = "Weir/0.1"
-# Credential fields whose values are secret (``password``, ``secret_text``, ``access_token``,
-# ``api_key``...); the others (host, user name, domain) may appear in messages.
-SECRET_WORDS = ("password", "secret", "token", "key")
 
 
 @dataclass(frozen=True)
@@ -88,23 +86,6 @@ def base_url(context: ConnectorContext, default: str | None) -> str:
     if not url:
         raise ProviderError(0, "no base URL is configured for this connector")
     return url.rstrip("/")
-
-
-def redact(text: str, credentials: Mapping[str, Any]) -> str:
-    """Cut every secret credential value out of ``text``, and any word that shows a piece of one.
-
-    Providers echo masked keys back (``Invalid API Key provided: sk_test_****1234``): a word that
-    contains the first or last four characters of a secret goes too.
-    """
-    secrets = [str(v) for k, v in credentials.items()
-               if isinstance(v, str) and len(v) >= 8 and any(w in k.lower() for w in SECRET_WORDS)]
-    for secret in secrets:
-        text = text.replace(secret, "[redacted]")
-    words = text.split(" ")
-    for i, word in enumerate(words):
-        if "*" in word or any(s[:4] in word or s[-4:] in word for s in secrets):
-            words[i] = "[redacted]"
-    return " ".join(words)
 
 
 def provider_message(response: httpx.Response) -> str:

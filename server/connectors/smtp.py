@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from server.connectors.base import CheckResult, ConnectorContext, ConnectorSpec
-from server.connectors.http import redact
+from server.http import redact
 from server.outbound import Address, open_socket
 
 TIMEOUT = 15.0

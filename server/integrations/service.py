@@ -21,10 +21,10 @@ from server.integrations.models import WorkspaceIntegration
 from server.orgs import service as orgs
 from server.pagination import Page, paginate
 from server.scope import Scope
+from server.unset import UNSET
 from server.validation import check_text
 
 STRATEGIES = ("FIXED", "PER_USER", "PER_USER_WITH_FALLBACK")
-UNSET: Any = object()
 MAX_SCOPES = 100
 
 

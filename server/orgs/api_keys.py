@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from server import ids
-from server.errors import NotFound, Unauthenticated, ValidationFailed
+from server.errors import NotFound, ValidationFailed
 from server.events import EventBus
 from server.orgs import rows
 from server.orgs.models import ApiKey, Workspace
@@ -27,10 +26,7 @@ KEY_PREFIX = "weir_sk_"
 VISIBLE_PREFIX_LENGTH = len(KEY_PREFIX) + 6
 # lastUsedAt is written at most this often per key, so reads do not turn into writes.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
-# An authenticated key is remembered this long in-process. Revoking clears it here at once and,
-# through the event bus, in every other API process (server.web.revocation); this lifetime is the
-# bound when that event is lost (Redis away, or ``weir keys revoke`` on the embedded default).
-AUTH_CACHE_SECONDS = 2.0
+MAX_SECRET_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -39,7 +35,7 @@ class NewApiKey:
     secret: str  # returned to the caller once, never stored
 
 
-def _hash(secret: str) -> str:
+def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -65,7 +61,7 @@ async def create_api_key(
         workspace_id=workspace_id,
         name=name.strip(),
         prefix=secret[:VISIBLE_PREFIX_LENGTH],
-        secret_hash=_hash(secret),
+        secret_hash=hash_secret(secret),
     )
     return NewApiKey(api_key=api_key, secret=secret)
 
@@ -104,13 +100,12 @@ async def get_api_key(*, scope: Scope, api_key_id: str) -> ApiKey:
 
 async def revoke_api_key(*, scope: Scope, api_key_id: str,
                          bus: EventBus | None = None) -> ApiKey:
-    """Revoke a key: it stops authenticating at once in this process and, through ``bus``, in
-    every other one, where its open WebSockets are closed."""
+    """Revoke a key. Through ``bus`` every API process hears of it (server.auth.revocation):
+    it stops authenticating and its open WebSockets are closed."""
     api_key = await get_api_key(scope=scope, api_key_id=api_key_id)
     if api_key.revoked_at is None:
         api_key.revoked_at = datetime.now(UTC)
         await api_key.save(update_fields=["revoked_at"])
-    _cache.forget(api_key.secret_hash)
     await publish_revocation(bus, kind=API_KEY, object_id=api_key.id)
     return api_key
 
@@ -125,67 +120,14 @@ async def revoke_api_key_by_prefix_or_id(*, identifier: str,
     return await revoke_api_key(scope=scope, api_key_id=rows[0].id, bus=bus)
 
 
-class _AuthCache:
-    def __init__(self) -> None:
-        self._entries: dict[str, tuple[float, Scope]] = {}
-
-    def get(self, secret_hash: str) -> Scope | None:
-        entry = self._entries.get(secret_hash)
-        if entry is None or entry[0] < time.monotonic():
-            self._entries.pop(secret_hash, None)
-            return None
-        return entry[1]
-
-    def put(self, secret_hash: str, scope: Scope) -> None:
-        if len(self._entries) > 10_000:
-            self._entries.clear()
-        self._entries[secret_hash] = (time.monotonic() + AUTH_CACHE_SECONDS, scope)
-
-    def forget(self, secret_hash: str) -> None:
-        self._entries.pop(secret_hash, None)
-
-    def forget_key(self, api_key_id: str) -> None:
-        # Revocations are rare and the cache is small: a scan beats keeping a second index.
-        for secret_hash, (_, scope) in list(self._entries.items()):
-            if scope.api_key_id == api_key_id:
-                self._entries.pop(secret_hash, None)
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-
-_cache = _AuthCache()
-
-
-async def authenticate(secret: str | None) -> Scope:
-    """The scope a presented key grants, or ``UNAUTHENTICATED``."""
-    if not secret:
-        raise Unauthenticated("an API key is required: send 'Authorization: Bearer <key>'")
-    if not secret.startswith(KEY_PREFIX) or len(secret) > 200:
-        raise Unauthenticated("the API key is not valid")
-    secret_hash = _hash(secret)
-    cached = _cache.get(secret_hash)
-    if cached is not None:
-        return cached
+async def key_for_secret(secret_hash: str) -> ApiKey | None:
+    """The unrevoked key stored with ``secret_hash``, its ``last_used_at`` brought up to date
+    (to within ``LAST_USED_RESOLUTION``); ``None`` when there is none. Deciding what the caller
+    may do with it is server.auth's part."""
     api_key = await ApiKey.get_or_none(secret_hash=secret_hash, revoked_at=None)
     if api_key is None:
-        raise Unauthenticated("the API key is not valid or has been revoked")
+        return None
     now = datetime.now(UTC)
     if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
         await ApiKey.filter(id=api_key.id).update(last_used_at=now)
-    scope = Scope(
-        organization_id=api_key.organization_id,
-        workspace_id=api_key.workspace_id,
-        api_key_id=api_key.id,
-    )
-    _cache.put(secret_hash, scope)
-    return scope
-
-
-def forget_api_key(api_key_id: str) -> None:
-    """Drop a revoked key from this process's authentication cache."""
-    _cache.forget_key(api_key_id)
-
-
-def clear_auth_cache() -> None:
-    _cache.clear()
+    return api_key

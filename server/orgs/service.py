@@ -19,6 +19,7 @@ from server.orgs.warehouse import check_warehouse_url
 from server.pagination import Page, paginate_rows
 from server.revocations import END_USER, publish_revocation
 from server.scope import Scope
+from server.unset import UNSET
 from server.validation import (
     check_color,
     check_http_url,
@@ -30,7 +31,6 @@ from server.validation import (
 )
 
 THEMES = ("LIGHT", "DARK", "SYSTEM")
-UNSET: Any = object()
 
 
 @dataclass

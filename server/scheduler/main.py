@@ -12,7 +12,7 @@ import logging
 import signal
 import sys
 
-from server import outbound
+from server import http as http_clients
 from server.config import Settings
 from server.connections.refresh import refresh_due_connections
 from server.crypto import KeyRing, load_key_ring
@@ -28,8 +28,7 @@ async def scheduler_loop(*, settings: Settings, bus: EventBus | None, key_ring: 
                          interval: float, stop: asyncio.Event) -> None:
     """Every ``interval`` seconds until ``stop`` is set: queue due syncs, recover lost runs,
     and refresh OAuth tokens that expire soon. A failed pass is logged, not fatal."""
-    async with outbound.http_client(outbound.Policy.from_settings(settings),
-                                    timeout=30.0) as http:
+    async with http_clients.tenant_client(settings, http_clients.TOKEN_REFRESH) as http:
         while not stop.is_set():
             try:
                 await tick(settings=settings, bus=bus)

@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from server import http as http_clients
 from server import ids, outbound
 from server.config import Settings
 from server.connections import refresh
@@ -226,8 +227,7 @@ async def _copy_streams(*, env: RunEnvironment, sync: EltSync, run: SyncRun,
         outbound=None if warehouse.shared else outbound.Policy.from_settings(env.settings))
     schema = physical_schema(sync, shared=warehouse.shared)
     failed: list[str] = []
-    async with outbound.http_client(outbound.Policy.from_settings(env.settings),
-                                    timeout=60.0) as http:
+    async with http_clients.tenant_client(env.settings, http_clients.SYNC_RUN) as http:
         try:
             # Fresh credentials (an OAuth token near expiry is refreshed first), and a
             # callback the connector's HTTP client uses to refresh once on a provider 401.

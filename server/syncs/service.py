@@ -13,7 +13,8 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from server import ids, outbound
+from server import http as http_clients
+from server import ids
 from server.config import Settings
 from server.connections.models import Connection
 from server.connections.service import get_usable_connection
@@ -42,9 +43,9 @@ from server.syncs.sources import (
     offered_streams,
 )
 from server.syncs.transitions import ACTIVE, publish_sync, utcnow
+from server.unset import UNSET
 from server.webhooks.outbox import record_elt_sync_updated
 
-UNSET: Any = object()
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _RESERVED_SCHEMAS = {"information_schema", "public", "pg_catalog", "pg_toast"}
 
@@ -120,8 +121,7 @@ async def connection_settings_schema(*, scope: Scope, settings: Settings, key_ri
     if getattr(connector, "settings_options", None) is None:
         return copy.deepcopy(connector.SPEC.settings_schema)
     credentials = load_credentials(key_ring=key_ring, connection=connection)
-    async with outbound.http_client(outbound.Policy.from_settings(settings),
-                                    timeout=30.0) as http:
+    async with http_clients.tenant_client(settings, http_clients.DISCOVERY) as http:
         context = connector_context(settings=settings,
                                     integration_name=connection.integration_name,
                                     http=http, credentials=credentials)

@@ -10,20 +10,18 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from server import outbound
+from server import http as http_clients
 from server.config import Settings
 from server.connections.models import Connection
 from server.connections.service import connector_context, load_credentials
 from server.connectors.base import ConnectorContext, StreamSpec
-from server.connectors.http import redact
 from server.connectors.registry import get_connector, streams_for
 from server.crypto import KeyRing
 from server.errors import CheckFailed, NotFound, WeirError
+from server.http import redact
 
 __all__ = ["account_error", "connector_context", "connector_for", "load_credentials",
            "offered_streams", "safe_message", "stream_specs"]
-
-DISCOVERY_TIMEOUT_SECONDS = 30.0
 
 
 def safe_message(exc: BaseException, credentials: dict[str, Any]) -> str:
@@ -60,8 +58,7 @@ async def offered_streams(*, settings: Settings, key_ring: KeyRing, connection: 
     if getattr(module, "discover", None) is None:
         return {spec.name: spec for spec in module.SPEC.streams}
     credentials = load_credentials(key_ring=key_ring, connection=connection)
-    async with outbound.http_client(outbound.Policy.from_settings(settings),
-                                    timeout=DISCOVERY_TIMEOUT_SECONDS) as http:
+    async with http_clients.tenant_client(settings, http_clients.DISCOVERY) as http:
         context = connector_context(settings=settings,
                                     integration_name=connection.integration_name, http=http,
                                     credentials=credentials)

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from server.api.context import Services
 from server.api.metrics import ApiMetrics
 from server.api.schema import build_schema
+from server.auth.revocation import Revocations
 from server.config import Settings
 from server.connect import pages as connect_pages
 from server.crypto import KeyRing, load_key_ring
@@ -33,7 +34,6 @@ from server.vault import verify_key_ring
 from server.web import graphiql, health, widget
 from server.web.budgets import Budgets
 from server.web.graphql import GraphQLHTTP, GraphQLWebSocket
-from server.web.revocation import Revocations
 from server.webhooks.delivery import run_dispatcher
 
 log = logging.getLogger("weir.web")
@@ -176,7 +176,7 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
     )
     schema = build_schema(settings, extra_extensions=[metrics.extension()])
     # Revoked credentials lose their cached authentication and their sockets, in every process.
-    revocations = Revocations(services.bus)
+    revocations = Revocations(services.bus, services.auth)
     # Request budgets per API key and connect token (shared through Redis when configured).
     budgets = Budgets(settings)
     runtime = Runtime(settings=settings, services=services, metrics=metrics, key_ring=key_ring)
@@ -203,9 +203,7 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
             await background.stop()
             await revocations.stop()
             await budgets.close()
-            http = services.extras.pop("http", None)
-            if http is not None:
-                await http.aclose()
+            await services.aclose()
             await services.bus.close()
             await close_database(db)
 

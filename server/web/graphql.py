@@ -6,7 +6,7 @@ media type, ``405`` (with ``Allow: POST``) for a mutation sent with GET, ``413``
 oversized body, and, for ``application/graphql-response+json``, ``400`` on a request error.
 Every failure has a GraphQL-shaped body with ``extensions.code``. WebSocket subscriptions go
 through Weir's ``graphql-transport-ws`` handler (server.web.ws_protocol), authenticated in
-``connection_init``.
+``connection_init``. Both authenticate through ``server.auth`` (``Services.auth``).
 """
 
 from __future__ import annotations
@@ -26,29 +26,18 @@ from strawberry.types.graphql import OperationType
 from server.api.context import Context, Services
 from server.api.documents import DocumentRejected
 from server.api.loaders import Loaders
-from server.connect import service as connect_sessions
+from server.auth.connect_token import scope_may_run
 from server.errors import Unauthenticated
 from server.logs import request_id_var
-from server.orgs.api_keys import authenticate
 from server.scope import Scope
 from server.web import graphiql, json_input
 from server.web.budgets import Budgets, rate_limited_message
-from server.web.connect_token import connect_token_may_run
 from server.web.ws_protocol import GraphQLTransportWS
 
 log = logging.getLogger("weir.graphql")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
-
-
-def bearer_from_headers(headers: Any) -> str | None:
-    """The API key from ``Authorization: Bearer <key>`` or, for Weld clients, ``x-api-key``."""
-    authorization = headers.get("authorization") or ""
-    scheme, _, value = authorization.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return (headers.get("x-api-key") or "").strip() or None
 
 
 def error_body(message: str, code: str, **extra: Any) -> dict[str, Any]:
@@ -147,11 +136,8 @@ class GraphQLHTTP:
                            requestId=request_id), 500, media)
 
     async def _authenticate(self, request: Request) -> Scope:
-        secret = bearer_from_headers(request.headers)
         try:
-            if secret and secret.startswith(connect_sessions.TOKEN_PREFIX):
-                return await connect_sessions.authenticate_token(secret, bus=self.services.bus)
-            return await authenticate(secret)
+            return await self.services.auth.authenticate_headers(request.headers)
         except Unauthenticated as exc:
             raise _RequestError(
                 401, exc.message, code=exc.code, headers={"WWW-Authenticate": 'Bearer realm="weir"'}
@@ -230,9 +216,7 @@ class GraphQLHTTP:
                 raise _RequestError(405, "mutations must be sent with POST",
                                     code="METHOD_NOT_ALLOWED", headers={"Allow": "POST"})
             allowed = {OperationType.QUERY}
-        if isinstance(scope, connect_sessions.ConnectScope) and (
-            document is None or not connect_token_may_run(document)
-        ):
+        if not scope_may_run(scope, document):
             return self._respond(error_body(
                 "a connect token may only run selectIntegration, startOAuth, submitCredentials "
                 "and connectSessionState", "FORBIDDEN"), 403, media)

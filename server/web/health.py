@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from tortoise import connections
+
+from server.auth.authenticator import operator_token_matches
 
 log = logging.getLogger("weir.health")
 
@@ -42,17 +43,10 @@ async def readyz(request: Request) -> Response:
                         status_code=200 if ready else 503)
 
 
-def _metrics_allowed(request: Request, token: str) -> bool:
-    scheme, _, value = (request.headers.get("authorization") or "").partition(" ")
-    # Constant time, on bytes: the comparison must not tell how much of a guess was right.
-    return scheme.lower() == "bearer" and hmac.compare_digest(
-        value.strip().encode("utf-8", "surrogatepass"), token.encode("utf-8", "surrogatepass"))
-
-
 async def metrics(request: Request) -> Response:
     runtime = request.app.state.runtime
     token = runtime.settings.metrics_token
-    if token is not None and not _metrics_allowed(request, token.reveal()):
+    if token is not None and not operator_token_matches(request.headers, token.reveal()):
         return JSONResponse({"error": "send the metrics token as Authorization: Bearer <token>",
                              "code": "UNAUTHENTICATED"}, status_code=401,
                             headers={"WWW-Authenticate": 'Bearer realm="weir-metrics"'})

@@ -13,10 +13,11 @@ and close code is what Strawberry's own handler sent:
   deeper than ``server.web.json_input.MAX_DEPTH``). A message longer than
   ``WEIR_MAX_BODY_BYTES`` closes with ``1009`` (Message Too Big, what the WebSocket layer
   itself sends when uvicorn's ``ws_max_size``, set to the same figure, stops it first).
-- ``connection_init`` authenticates the API key (or connect token) of its payload (``4403``
+- ``connection_init`` authenticates the API key (or connect token) of its payload through
+  ``server.auth``, as HTTP does its ``Authorization`` header (``4403``
   when it is bad; ``4429`` when sent twice;
   ``4408`` when none came within ``INIT_TIMEOUT``); the answer is ``connection_ack``. Revoking
-  the credential later closes the socket with ``4403`` (server.web.revocation). A connect token
+  the credential later closes the socket with ``4403`` (server.auth.revocation). A connect token
   may only subscribe to its own session (``connectSessionUpdated``); anything else is one
   ``error`` message with ``FORBIDDEN``.
 - ``ping`` is answered with ``pong``; ``pong`` is ignored.
@@ -38,7 +39,6 @@ The close codes and caps are listed for users in docs/graphql.md ("Limits").
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import json
 import logging
@@ -46,33 +46,26 @@ from typing import Any
 
 from graphql import (
     DocumentNode,
-    FieldNode,
     GraphQLError,
-    GraphQLSyntaxError,
-    OperationDefinitionNode,
 )
 from strawberry.http.websocket_origin import (
     is_same_origin,
     normalize_allowed_origins,
     normalize_origin,
 )
-from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
 from server.api.context import Context, Services
 from server.api.documents import LIMIT_EXCEEDED, DocumentRejected
 from server.api.loaders import Loaders
-from server.api.shared import FANNED_OUT
-from server.connect import service as connect_sessions
+from server.auth.connect_token import scope_may_run
+from server.auth.revocation import Revocations
 from server.errors import WeirError
 from server.logs import request_id_var
-from server.orgs.api_keys import authenticate
 from server.scope import Scope
 from server.web import json_input
 from server.web.budgets import Budgets, rate_limited_message
-from server.web.connect_token import connect_token_may_run
-from server.web.revocation import Revocations
 from server.web.ws_feeds import (
     _COMPLETE,
     LIVE,
@@ -83,24 +76,23 @@ from server.web.ws_feeds import (
     encode_result,
     is_clean,
 )
-from server.web.ws_server import DIRECT, Written, text_frame
+from server.web.ws_messages import (
+    PROTOCOL,
+    TOO_BIG,
+    Malformed,
+    close_reason,
+    dumps,
+    error_message,
+    fanned_out,
+    operation_id_of,
+    optional_object,
+    subscribe_payload,
+)
+from server.web.ws_writer import SocketWriter
 
 log = logging.getLogger("weir.graphql.ws")
 
-PROTOCOL = "graphql-transport-ws"
 INIT_TIMEOUT = 60.0
-# Without direct writes (another ASGI server), messages wait in a per-connection outbox; a peer
-# that leaves this many unsent is closed rather than buffered without bound.
-SLOW_PEER_MESSAGES = 1000
-# Close code for a peer that stopped reading ("try again later": graphql-ws clients reconnect,
-# and a new subscription starts with a fresh snapshot).
-TOO_SLOW = 1013
-# RFC 6455's "Message Too Big": what the WebSocket layer sends for a frame over its maximum.
-TOO_BIG = 1009
-
-
-def _dumps(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"))
 
 
 class Operation:
@@ -122,74 +114,6 @@ class Operation:
         self.feed: Feed | None = None
         self.state = STARTING
         self.held: list[str | None] = []
-
-
-class Malformed(Exception):
-    """A message that is not what the protocol defines; closes the socket with ``4400``."""
-
-
-def fanned_out(document: DocumentNode, operation_name: str | None) -> bool:
-    """True when the operation is a subscription to one field of ``FANNED_OUT``."""
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name is not None:
-        operations = [o for o in operations if o.name and o.name.value == operation_name]
-    if len(operations) != 1 or operations[0].operation.value != "subscription":
-        return False
-    selections = operations[0].selection_set.selections
-    return (len(selections) == 1 and isinstance(selections[0], FieldNode)
-            and selections[0].name.value in FANNED_OUT)
-
-
-def _error_message(operation_id: str, message: str, code: str, **extra: Any) -> str:
-    """The ``error`` message ending one operation, with Weir's ``extensions.code``."""
-    return _dumps({"id": operation_id, "type": "error",
-                   "payload": [{"message": message, "extensions": {"code": code, **extra}}]})
-
-
-def _close_reason(error: GraphQLError) -> str | None:
-    """Why an error before execution closes the socket (per the protocol), if it does."""
-    if isinstance(error, GraphQLSyntaxError):
-        return error.message
-    if isinstance(error.original_error, CannotGetOperationTypeError):
-        return error.original_error.as_http_error_reason()
-    return None
-
-
-def _operation_id(message: dict[str, Any]) -> str:
-    operation_id = message.get("id")
-    if not isinstance(operation_id, str):
-        raise Malformed(f"Invalid {message['type']} message: 'id' must be a string")
-    return operation_id
-
-
-def _optional_object(message: dict[str, Any], name: str, where: str) -> dict[str, Any] | None:
-    """``message[name]`` when it is an object, ``None`` when null or absent."""
-    value = message.get(name)
-    if value is not None and not isinstance(value, dict):
-        raise Malformed(f"Invalid {where}: '{name}' must be an object or null")
-    return value
-
-
-def subscribe_payload(message: dict[str, Any]) -> dict[str, Any]:
-    """The payload of a ``subscribe`` message, checked against PROTOCOL.md."""
-    payload = message.get("payload")
-    if not isinstance(payload, dict):
-        raise Malformed("Invalid subscribe message: 'payload' must be an object")
-    if not isinstance(payload.get("query"), str):
-        raise Malformed("Invalid subscribe payload: 'query' must be a string")
-    if payload.get("operationName") is not None and not isinstance(payload["operationName"], str):
-        raise Malformed("Invalid subscribe payload: 'operationName' must be a string or null")
-    _optional_object(payload, "variables", "subscribe payload")
-    _optional_object(payload, "extensions", "subscribe payload")
-    return payload
-
-
-def _connection_secret(params: dict[str, Any]) -> str | None:
-    raw = params.get("authorization") or params.get("Authorization") or params.get("x-api-key")
-    if not isinstance(raw, str):
-        return None
-    scheme, _, value = raw.partition(" ")
-    return value.strip() if scheme.lower() == "bearer" else raw.strip()
 
 
 class GraphQLTransportWS:
@@ -235,68 +159,20 @@ class GraphQLTransportWS:
         await Connection(self, scope, receive, send).serve()
 
 
-class Connection:
+class Connection(SocketWriter):
+    """One socket: its messages read and answered, its operations run."""
+
     def __init__(self, endpoint: GraphQLTransportWS, scope: dict[str, Any], receive: Any,
                  send: Any) -> None:
+        super().__init__(scope, send)
         self.endpoint = endpoint
-        self.receive, self.send = receive, send
-        self.direct = (scope.get("extensions") or {}).get(DIRECT)
-        self.outbox: collections.deque[str] = collections.deque()
-        self.writer: asyncio.Task[None] | None = None
-        self.closed = False
+        self.receive = receive
         # The scope is filled in by connection_init; until then it grants nothing.
         self.context = Context(services=endpoint.services, scope=Scope(organization_id=""),
                                request_id=request_id_var.get())
         self.init_received = False
         self.acknowledged = False
         self.operations: dict[str, Operation] = {}
-
-    # -- writing ---------------------------------------------------------------------------------
-
-    def write(self, text: str, frame: bytes | None = None) -> None:
-        """Send one message (``frame``, when given, is its text frame); never waits. A peer
-        that stopped reading is closed."""
-        if self.closed:
-            return
-        if self.direct is not None:
-            written = self.direct.write(frame if frame is not None else text_frame(text.encode()))
-            if written is Written.TOO_SLOW:
-                self.closed = True
-                self.direct.close_slow_peer(TOO_SLOW, "subscriber too slow")
-            return
-        self.outbox.append(text)
-        if len(self.outbox) > SLOW_PEER_MESSAGES:
-            # Waiting for the outbox to drain could take forever: drop it and close.
-            self.closed = True
-            self.outbox.clear()
-            if self.writer is not None:
-                self.writer.cancel()
-            task = asyncio.ensure_future(self.send({"type": "websocket.close", "code": TOO_SLOW,
-                                                    "reason": "subscriber too slow"}))
-            task.add_done_callback(_retrieve)
-            return
-        if self.writer is None:
-            self.writer = asyncio.create_task(self._drain())
-
-    async def _drain(self) -> None:
-        try:
-            while self.outbox and not self.closed:
-                await self.send({"type": "websocket.send", "text": self.outbox.popleft()})
-        except Exception:  # the peer is gone: its disconnect ends the connection
-            self.closed = True
-        finally:
-            self.writer = None
-
-    async def close(self, code: int, reason: str) -> None:
-        if self.closed:
-            return
-        writer = self.writer
-        if writer is not None:
-            with contextlib.suppress(Exception):
-                await writer
-        self.closed = True
-        with contextlib.suppress(Exception):
-            await self.send({"type": "websocket.close", "code": code, "reason": reason})
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -342,14 +218,14 @@ class Connection:
             if kind == "connection_init":
                 await self.on_init(message)
             elif kind == "ping":
-                _optional_object(message, "payload", "ping message")
+                optional_object(message, "payload", "ping message")
                 self.write('{"type":"pong"}')
             elif kind == "pong":
-                _optional_object(message, "payload", "pong message")
+                optional_object(message, "payload", "pong message")
             elif kind == "subscribe":
                 await self.on_subscribe(message)
             elif kind == "complete":
-                self.stop(_operation_id(message))
+                self.stop(operation_id_of(message))
             else:
                 await self.close(4400, f"Unknown message type: {str(kind)[:64]}")
         except Malformed as exc:
@@ -367,13 +243,8 @@ class Connection:
             return
         self.init_received = True
         self.context.connection_params = payload
-        secret = _connection_secret(payload)
         try:
-            if secret and secret.startswith(connect_sessions.TOKEN_PREFIX):
-                scope: Scope = await connect_sessions.authenticate_token(
-                    secret, bus=self.endpoint.services.bus)
-            else:
-                scope = await authenticate(secret)
+            scope = await self.endpoint.services.auth.authenticate_connection_params(payload)
         except WeirError:
             await self.close(4403, "Forbidden")
             return
@@ -388,14 +259,14 @@ class Connection:
         if not self.acknowledged:
             await self.close(4401, "Unauthorized")
             return
-        operation_id = _operation_id(message)
+        operation_id = operation_id_of(message)
         payload = subscribe_payload(message)
         if operation_id in self.operations:
             await self.close(4409, f"Subscriber for {operation_id} already exists")
             return
         maximum = self.endpoint.services.settings.ws_max_subscriptions
         if len(self.operations) >= maximum:
-            self.write(_error_message(
+            self.write(error_message(
                 operation_id, f"this socket already runs {maximum} subscriptions: complete one "
                 "first, or open another socket", LIMIT_EXCEEDED, limit="subscriptions",
                 maximum=maximum))
@@ -406,7 +277,7 @@ class Connection:
         budgets = self.endpoint.budgets
         retry_after = await budgets.spend(self.context.scope) if budgets is not None else 0
         if retry_after:
-            self.finish(operation, _error_message(
+            self.finish(operation, error_message(
                 operation.id, rate_limited_message(self.context.scope, retry_after),
                 "RATE_LIMITED", retryAfter=retry_after))
             return
@@ -416,15 +287,13 @@ class Connection:
             document: DocumentNode | None = await self.endpoint.schema.documents.prepare_async(
                 operation.query)
         except DocumentRejected as exc:
-            self.finish(operation, _dumps({"id": operation.id, "type": "error",
+            self.finish(operation, dumps({"id": operation.id, "type": "error",
                                            "payload": [exc.formatted]}))
             return
         except GraphQLError:
             document = None  # a syntax error: running the operation reports it
-        if isinstance(self.context.scope, connect_sessions.ConnectScope) and (
-            document is None or not connect_token_may_run(document, subscription=True)
-        ):
-            self.finish(operation, _error_message(
+        if not scope_may_run(self.context.scope, document, subscription=True):
+            self.finish(operation, error_message(
                 operation.id, "a connect token may only subscribe to connectSessionUpdated "
                 "of its own session", "FORBIDDEN"))
             return
@@ -480,14 +349,14 @@ class Connection:
         if operation.state == SNAPSHOT:
             operation.held.append(_COMPLETE)
         else:
-            self.finish(operation, _dumps({"id": operation.id, "type": "complete"}))
+            self.finish(operation, dumps({"id": operation.id, "type": "complete"}))
 
     def _go_live(self, operation: Operation) -> None:
         operation.state = LIVE
         held, operation.held = operation.held, []
         for text in held:
             if text is _COMPLETE:
-                self.finish(operation, _dumps({"id": operation.id, "type": "complete"}))
+                self.finish(operation, dumps({"id": operation.id, "type": "complete"}))
                 return
             self.write(text)
 
@@ -516,30 +385,26 @@ class Connection:
                     if not isinstance(result, ExecutionResult):
                         error = GraphQLError(
                             "Incremental delivery is not supported over graphql-transport-ws")
-                        self.finish(operation, _dumps({"id": operation.id, "type": "error",
+                        self.finish(operation, dumps({"id": operation.id, "type": "error",
                                                        "payload": [error.formatted]}))
                         return
                     self.write(operation.next_prefix + encode_result(result) + "}")
                     first = False
-            self.finish(operation, _dumps({"id": operation.id, "type": "complete"}))
+            self.finish(operation, dumps({"id": operation.id, "type": "complete"}))
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("subscription operation failed")
-            self.finish(operation, _dumps({"id": operation.id, "type": "complete"}))
+            self.finish(operation, dumps({"id": operation.id, "type": "complete"}))
 
     async def _pre_execution_error(self, operation: Operation, result: PreExecutionError) -> None:
         errors = result.errors or []
-        reason = _close_reason(errors[0]) if errors else None
+        reason = close_reason(errors[0]) if errors else None
         if reason is not None:
             self.operations.pop(operation.id, None)
             operation.completed = True
             await self.close(4400, reason)
             return
-        self.finish(operation, _dumps({"id": operation.id, "type": "error",
+        self.finish(operation, dumps({"id": operation.id, "type": "error",
                                        "payload": [error.formatted for error in errors]}))
 
-
-def _retrieve(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled():
-        task.exception()

@@ -34,6 +34,7 @@ from typing import Any
 import httpx
 from tortoise.expressions import F
 
+from server import http as http_clients
 from server import outbound
 from server.config import Settings
 from server.crypto import KeyRing
@@ -296,8 +297,7 @@ async def deliver_due(*, settings: Settings, key_ring: KeyRing, http: httpx.Asyn
 
 def build_http_client(settings: Settings) -> httpx.AsyncClient:
     # Guarded at connect time, without proxies: the address checked is the one connected to.
-    return outbound.http_client(addresses.policy(settings), follow_redirects=False,
-                                limits=httpx.Limits(max_connections=50))
+    return http_clients.client(addresses.policy(settings), http_clients.WEBHOOKS)
 
 
 async def run_dispatcher(*, settings: Settings, key_ring: KeyRing, stop_event: asyncio.Event,

@@ -22,6 +22,7 @@ from server.errors import FieldError, NotFound, ValidationFailed
 from server.orgs import service as orgs
 from server.pagination import Page, paginate
 from server.scope import Scope
+from server.unset import UNSET
 from server.validation import check_http_url, check_text
 from server.webhooks.addresses import AddressRefused, check_url
 from server.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -31,7 +32,6 @@ from server.webhooks.signing import generate_secret
 
 log = logging.getLogger("weir.webhooks")
 
-UNSET: Any = object()
 DELIVERY_STATUSES = ("PENDING", "SUCCEEDED", "FAILED")
 
 

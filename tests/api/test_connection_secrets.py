@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from server.api.connections import HTTP_CLIENT
 from server.db import is_postgres
 from server.logs import JsonFormatter, configure_logging
 from tests.connections.conftest import fake_integrations  # noqa: F401 -- autouse fixture
@@ -68,11 +67,11 @@ def debug_logs():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 async def provider_http(app):  # type: ignore[no-untyped-def]
-    extras = app.state.runtime.services.extras
+    services = app.state.runtime.services
     async with mock_client() as http:
-        extras[HTTP_CLIENT] = http
+        services.check_http = http
         yield http
-        extras.pop(HTTP_CLIENT)
+        services.check_http = None
 
 
 def _named(type_ref: dict) -> tuple[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from server.api.connections import HTTP_CLIENT
 from tests.connections.conftest import fake_integrations  # noqa: F401 -- autouse fixture
 from tests.connections.fakes import BASE_URL, GOOD_PASSWORD, GOOD_SECRET, mock_client
 
@@ -64,11 +63,11 @@ def settings(settings):  # type: ignore[no-untyped-def]
 @pytest.fixture
 async def provider_http(app):  # type: ignore[no-untyped-def]
     """Provider checks go to the fake provider of tests.connections.fakes."""
-    extras = app.state.runtime.services.extras
+    services = app.state.runtime.services
     async with mock_client() as http:
-        extras[HTTP_CLIENT] = http
+        services.check_http = http
         yield http
-        extras.pop(HTTP_CLIENT)
+        services.check_http = None
 
 
 def codes(body: dict) -> list[str]:

@@ -6,7 +6,6 @@ import asyncio
 
 import pytest
 
-from server.api.connections import HTTP_CLIENT
 from server.connections.service import status_channel
 from tests.connections.conftest import fake_integrations  # noqa: F401 -- autouse fixture
 from tests.connections.fakes import BASE_URL, mock_client
@@ -31,11 +30,11 @@ def settings(settings):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 async def provider_http(app):  # type: ignore[no-untyped-def]
-    extras = app.state.runtime.services.extras
+    services = app.state.runtime.services
     async with mock_client() as http:
-        extras[HTTP_CLIENT] = http
+        services.check_http = http
         yield http
-        extras.pop(HTTP_CLIENT)
+        services.check_http = None
 
 
 async def until_listening(app, channel: str) -> None:  # type: ignore[no-untyped-def]

@@ -17,7 +17,6 @@ from server.api.execution import FastExecutor
 from server.api.loaders import Loaders
 from server.api.schema import build_schema
 from server.config import Settings
-from server.orgs.api_keys import authenticate
 
 CREATE_WORKSPACE = """mutation($input: CreateWorkspaceInput!) { createWorkspace(input: $input) { id } }"""
 CREATE_END_USER = """mutation($w: ID!, $x: String!, $name: String) {
@@ -215,7 +214,7 @@ class Executors:
 
     async def run(self, schema: Any, query: str, variables: Any = None,
                   operation_name: str | None = None) -> str:
-        scope = await authenticate(self.key)
+        scope = await self.services.auth.authenticate(self.key)
         context = Context(services=self.services, scope=scope, request_id="test",
                           loaders=Loaders(scope))
         result = await schema.execute(query, variable_values=variables, context_value=context,

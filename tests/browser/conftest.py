@@ -65,7 +65,6 @@ class Stack:
 
 @pytest.fixture
 async def stack(require_chromium: None, settings: Any, monkeypatch: Any) -> AsyncIterator[Stack]:
-    from server.orgs.api_keys import clear_auth_cache
     from server.web.app import create_app
 
     host_app = _load_example_host_app()
@@ -74,7 +73,6 @@ async def stack(require_chromium: None, settings: Any, monkeypatch: Any) -> Asyn
     weir_url = f"http://127.0.0.1:{port}"
     settings = settings.replace(public_url=weir_url, port=port)
     provider = OAuthProvider(redirect_uris=[f"{weir_url}/oauth/callback"])
-    clear_auth_cache()
     application = create_app(settings)
     async with application.router.lifespan_context(application), \
             serve_app(application, port=port), serve_app(provider.app()) as provider_url:

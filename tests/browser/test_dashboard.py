@@ -31,7 +31,6 @@ DASHBOARD = ROOT / "examples" / "dashboard"
 @pytest.fixture
 async def weir(require_chromium: None, settings: Any) -> AsyncIterator[tuple[str, str, Tenant]]:
     """Weir with a worker in its process, allowing the dashboard's origin; the dashboard URL."""
-    from server.orgs.api_keys import clear_auth_cache
     from server.syncs.queue import current_broker
     from server.web.app import create_app
     from server.worker.main import EmbeddedWorker
@@ -40,7 +39,6 @@ async def weir(require_chromium: None, settings: Any) -> AsyncIterator[tuple[str
     dashboard_url = f"http://localhost:{dashboard_port}"
     settings = settings.replace(port=port, cors_origins=(dashboard_url,))
     weir_url = f"http://127.0.0.1:{port}"
-    clear_auth_cache()
     application = create_app(settings)
     static = Starlette()
     static.mount("/", StaticFiles(directory=DASHBOARD, html=True))

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from server import http as http_clients
 from server import outbound
 from server.config import Secret
 from server.connect.oauth import OAuthClient, TokenError, request_token
@@ -144,7 +145,7 @@ async def test_an_oauth_token_endpoint_on_loopback_is_refused(settings, http_ans
                                          token_url=f"{http_answering}/token"))
     client = OAuthClient(spec=spec, auth_type="OAUTH2", client_id="id",
                          client_secret=Secret("secret"), scopes=())
-    async with outbound.http_client(Policy.from_settings(settings)) as http:
+    async with http_clients.client(Policy.from_settings(settings)) as http:
         with pytest.raises(TokenError) as refused:
             await request_token(http=http, client=client, grant_type="authorization_code",
                                 code="c", redirect_uri="https://weir.test/oauth/callback")

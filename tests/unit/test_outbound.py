@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import httpx
 import pytest
 
 from server import outbound
 from server.config import ConfigError, Settings
-from server.outbound import REFUSED_MESSAGE, Address, AddressRefused, Policy, http_client
+from server.http import DEFAULT, client
+from server.outbound import REFUSED_MESSAGE, Address, AddressRefused, Policy
 
 PRODUCTION = Settings(env="production")
 
@@ -167,7 +169,7 @@ async def test_dns_rebinding_is_refused_when_connecting(local_server):
     policy = Policy.from_settings(PRODUCTION, resolver=resolver)
     url = f"http://rebind.example.com:{local_server.port}/hook"
     assert await policy.resolve("rebind.example.com", local_server.port)  # e.g. when saved
-    async with http_client(policy) as http:
+    async with client(policy) as http:
         with pytest.raises(httpx.ConnectError) as refused:
             await http.get(url)
     assert str(refused.value) == f"rebind.example.com {REFUSED_MESSAGE}"
@@ -179,7 +181,7 @@ async def test_the_client_connects_to_the_checked_address_under_the_name(local_s
     resolver = FakeResolver(["127.0.0.1"])
     policy = Policy.from_settings(PRODUCTION.replace(outbound_allow=("127.0.0.0/8",)),
                                   resolver=resolver)
-    async with http_client(policy) as http:
+    async with client(policy) as http:
         response = await http.get(f"http://api.example.com:{local_server.port}/v1")
     assert response.status_code == 200
     assert local_server.requests == [(f"api.example.com:{local_server.port}", "/v1")]
@@ -191,7 +193,7 @@ async def test_every_redirect_is_checked_too(local_server):
     resolver = FakeResolver(["127.0.0.1"])
     policy = Policy.from_settings(PRODUCTION.replace(outbound_allow=("start.internal",)),
                                   resolver=resolver)
-    async with http_client(policy, follow_redirects=True) as http:
+    async with client(policy, replace(DEFAULT, follow_redirects=True)) as http:
         with pytest.raises(httpx.ConnectError):
             await http.get(f"http://start.internal:{port}/redirect?to="
                            f"http://elsewhere.example.com:{port}/secret")

@@ -12,7 +12,8 @@ import pytest
 import websockets
 from starlette.routing import WebSocketRoute
 
-from server.web.ws_protocol import TOO_SLOW, Connection, GraphQLTransportWS
+from server.web.ws_messages import TOO_SLOW
+from server.web.ws_protocol import Connection, GraphQLTransportWS
 from server.web.ws_server import Written
 from tests.graphql_ws import GraphQLWebSocket
 from tests.serving import serve
@@ -431,7 +432,7 @@ async def test_a_peer_whose_socket_buffer_is_full_is_closed_not_buffered():
 
 
 async def test_without_direct_writes_a_peer_that_never_reads_is_closed_after_a_bounded_outbox():
-    from server.web.ws_protocol import SLOW_PEER_MESSAGES
+    from server.web.ws_writer import SLOW_PEER_MESSAGES
 
     sent: list[dict[str, Any]] = []
     stuck = asyncio.Event()

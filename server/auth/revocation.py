@@ -10,7 +10,7 @@ pub/sub round trip, far below the 2-second bound.
 Events are best effort (Redis may be away when one is published, and ``weir keys revoke`` on
 the embedded default has no bus to reach the server): so every ``SWEEP_SECONDS`` the process
 also asks the database which credentials of its open sockets still hold, and the cache never
-keeps a key longer than ``AUTH_CACHE_SECONDS``.
+keeps a key longer than ``AUTH_CACHE_SECONDS`` (server.auth.key_cache).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Protocol
 
+from server.auth.authenticator import Authenticator
 from server.connect.models import ConnectSession
 from server.events import EventBus
-from server.orgs.api_keys import forget_api_key
 from server.orgs.models import ApiKey, EndUser
 from server.revocations import (
     API_KEY,
@@ -49,8 +49,10 @@ class Closable(Protocol):
 class Revocations:
     """The open sockets of this process by credential, and the listener that closes them."""
 
-    def __init__(self, bus: EventBus, *, sweep_seconds: float = SWEEP_SECONDS) -> None:
+    def __init__(self, bus: EventBus, authenticator: Authenticator, *,
+                 sweep_seconds: float = SWEEP_SECONDS) -> None:
         self.bus = bus
+        self.authenticator = authenticator
         self.sweep_seconds = sweep_seconds
         self._sockets: dict[str, set[Closable]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -75,7 +77,7 @@ class Revocations:
         """Forget ``name`` (``<kind>:<id>``) and close its sockets; returns how many."""
         kind, _, object_id = name.partition(":")
         if kind == API_KEY:
-            forget_api_key(object_id)
+            self.authenticator.forget_api_key(object_id)
         sockets = self._sockets.pop(name, set())
         for socket in sockets:
             task = asyncio.create_task(socket.close(FORBIDDEN, "Forbidden"))

@@ -18,10 +18,22 @@ from graphql import (
     SelectionSetNode,
 )
 
+from server.connect.service import ConnectScope
+from server.scope import Scope
+
 CONNECT_TOKEN_FIELDS = frozenset(
     {"selectIntegration", "startOAuth", "submitCredentials", "connectSessionState", "__typename"}
 )
 CONNECT_TOKEN_SUBSCRIPTIONS = frozenset({"connectSessionUpdated"})
+
+
+def scope_may_run(scope: Scope, document: DocumentNode | None, *,
+                  subscription: bool = False) -> bool:
+    """Whether ``scope`` may run ``document`` (``None``: it did not parse). Only a connect
+    token's scope is limited, to ``connect_token_may_run``; HTTP and WebSocket both ask here."""
+    if not isinstance(scope, ConnectScope):
+        return True
+    return document is not None and connect_token_may_run(document, subscription=subscription)
 
 
 def connect_token_may_run(document: DocumentNode, *, subscription: bool = False) -> bool:

@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 import pytest
 import websockets
 
-from server.orgs.api_keys import AUTH_CACHE_SECONDS
+from server.auth.key_cache import AUTH_CACHE_SECONDS
+from server.auth.revocation import Revocations
 from server.orgs.models import ApiKey
 from server.revocations import API_KEY, CONNECT_SESSION, END_USER, credential, publish_revocation
-from server.web.revocation import Revocations
 from tests.graphql_ws import GraphQLWebSocket
 
 BOUND = 2.0
@@ -149,7 +149,8 @@ async def test_the_sweep_closes_sockets_whose_revocation_event_was_lost(app, ten
     key_id, _ = await _new_key(tenant)
     created = await tenant.data(CREATE_SESSION, {"w": tenant.workspace_id, "user": "c-1"})
     session = created["createConnectSession"]["session"]
-    revocations = Revocations(app.state.runtime.services.bus)
+    services = app.state.runtime.services
+    revocations = Revocations(services.bus, services.auth)
     revoked_key, live_key, cancelled, live_user = (FakeSocket() for _ in range(4))
     revocations.register(revoked_key, {credential(API_KEY, key_id)})
     revocations.register(live_key, {credential(API_KEY, (await ApiKey.get(prefix=tenant.key[:14])).id)})
