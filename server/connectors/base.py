@@ -36,6 +36,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from server.connectors.schemas import form
 from server.outbound import Policy
 
 AUTH_TYPES = ("OAUTH2", "PLATFORM_OAUTH2", "SECRET_TEXT", "BASIC_AUTH", "CUSTOM_AUTH", "NONE")
@@ -79,9 +80,7 @@ class ConnectorSpec:
     docs_url: str | None = None
     oauth: OAuthSpec | None = None
     auth_fields_schema: dict[str, Any] | None = None
-    settings_schema: dict[str, Any] = field(
-        default_factory=lambda: {"type": "object", "properties": {}, "additionalProperties": False}
-    )
+    settings_schema: dict[str, Any] = field(default_factory=form)  # no settings
     streams: tuple[StreamSpec, ...] = ()
     # ``read`` accepts ``copy_columns`` and then yields ``CopyBatch``es (PostgreSQL sources).
     copy_text: bool = False

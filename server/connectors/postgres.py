@@ -42,6 +42,7 @@ from server.connectors.base import (
     StreamSpec,
 )
 from server.connectors.http import redact
+from server.connectors.schemas import form, object_of, port, secret
 from server.outbound import Policy, connect_postgres
 
 DEFAULT_BATCH = 10_000
@@ -70,46 +71,34 @@ SPEC = ConnectorSpec(
                 "column.",
     docs_url="https://www.postgresql.org/docs/current/libpq-connect.html",
     copy_text=True,
-    auth_fields_schema={
-        "type": "object",
-        "required": ["host", "database", "user"],
-        "properties": {
-            "host": {"type": "string", "title": "Host", "minLength": 1,
-                     "description": "Host name or IP address of the server."},
-            "port": {"type": "integer", "title": "Port", "default": 5432, "minimum": 1,
-                     "maximum": 65535},
-            "database": {"type": "string", "title": "Database", "minLength": 1},
-            "user": {"type": "string", "title": "User", "minLength": 1,
-                     "description": "A role that may SELECT the tables to copy."},
-            "password": {"type": "string", "title": "Password", "writeOnly": True,
-                         "format": "password"},
-            "sslmode": {"type": "string", "title": "SSL mode", "default": "prefer",
-                        "enum": ["disable", "allow", "prefer", "require", "verify-ca",
-                                 "verify-full"],
-                        "description": "As libpq's sslmode; use verify-full over the internet."},
+    auth_fields_schema=form({
+        "host": {"type": "string", "title": "Host", "minLength": 1,
+                 "description": "Host name or IP address of the server."},
+        "port": port(5432),
+        "database": {"type": "string", "title": "Database", "minLength": 1},
+        "user": {"type": "string", "title": "User", "minLength": 1,
+                 "description": "A role that may SELECT the tables to copy."},
+        "password": secret("Password"),
+        "sslmode": {"type": "string", "title": "SSL mode", "default": "prefer",
+                    "enum": ["disable", "allow", "prefer", "require", "verify-ca",
+                             "verify-full"],
+                    "description": "As libpq's sslmode; use verify-full over the internet."},
+    }, required=["host", "database", "user"]),
+    settings_schema=form({
+        "schema": {"type": "string", "title": "Schema", "default": "public", "minLength": 1,
+                   "description": "The schema whose tables are copied."},
+        "tables": {"type": "array", "title": "Tables", "uniqueItems": True, "default": [],
+                   "items": {"type": "string"},
+                   "description": "Tables to offer as streams. Empty: every table."},
+        "cursor_columns": {
+            "type": "object", "title": "Cursor columns", "default": {},
+            "additionalProperties": {"type": "string"},
+            "description": "Per table, the column that grows when a row changes. Default: "
+                           "a timestamp column named updated_at or modified_at.",
         },
-        "additionalProperties": False,
-    },
-    settings_schema={
-        "type": "object",
-        "required": ["schema"],
-        "properties": {
-            "schema": {"type": "string", "title": "Schema", "default": "public", "minLength": 1,
-                       "description": "The schema whose tables are copied."},
-            "tables": {"type": "array", "title": "Tables", "uniqueItems": True, "default": [],
-                       "items": {"type": "string"},
-                       "description": "Tables to offer as streams. Empty: every table."},
-            "cursor_columns": {
-                "type": "object", "title": "Cursor columns", "default": {},
-                "additionalProperties": {"type": "string"},
-                "description": "Per table, the column that grows when a row changes. Default: "
-                               "a timestamp column named updated_at or modified_at.",
-            },
-            "batch_size": {"type": "integer", "title": "Batch size", "default": DEFAULT_BATCH,
-                           "minimum": 100, "maximum": 100_000},
-        },
-        "additionalProperties": False,
-    },
+        "batch_size": {"type": "integer", "title": "Batch size", "default": DEFAULT_BATCH,
+                       "minimum": 100, "maximum": 100_000},
+    }, required=["schema"]),
 )
 
 
@@ -189,8 +178,7 @@ class Table:
             primary_key=self.key,
             cursor_field=self.cursor,
             description=f"Table {self.schema}.{self.name}.",
-            record_schema={"type": "object",
-                           "properties": {c.name: c.json_schema() for c in self.columns}},
+            record_schema=object_of({c.name: c.json_schema() for c in self.columns}),
         )
 
 
