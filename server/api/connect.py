@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from enum import Enum
 
 import httpx
 import strawberry
@@ -20,14 +19,15 @@ from strawberry.types import Info
 from server import outbound
 from server.api.connections import ConnectionNode
 from server.api.context import Context, Services
+from server.api.enums import domain_enum
 from server.api.orgs import EndUser, Workspace
 from server.connect import flow, oauth
 from server.connect import service as sessions
 from server.connect.models import ConnectSession as ConnectSessionRow
 from server.errors import NotFound
 
-ConnectSessionStatus = strawberry.enum(
-    Enum("ConnectSessionStatus", {name: name for name in sessions.STATUSES}),
+ConnectSessionStatus = domain_enum(
+    "ConnectSessionStatus", sessions.STATUSES,
     description="`PENDING` -> `CONNECTING` -> `COMPLETED` or `FAILED` (retryable while the "
     "token lives), or `EXPIRED` (time ran out or cancelled).",
 )

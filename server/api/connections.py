@@ -15,6 +15,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from server.api.context import Context
+from server.api.enums import domain_enum
 from server.api.integrations import AuthType, Integration
 from server.api.orgs import DeletePayload, EndUser, Workspace
 from server.api.pagination import Connection as Page
@@ -29,18 +30,17 @@ from server.integrations import catalog
 HTTP_CLIENT = "connector_http"
 
 
-@strawberry.enum(description="Who a connection belongs to.")
-class ConnectionScope(Enum):
-    ORGANIZATION = strawberry.enum_value("ORGANIZATION",
-                                         description="The whole organization, every workspace.")
-    WORKSPACE = strawberry.enum_value("WORKSPACE", description="One workspace.")
-    USER = strawberry.enum_value("USER", description="One end user (inside one workspace).")
-
-
-@strawberry.enum(description="Whether a connection's credentials work.")
-class ConnectionStatus(Enum):
-    ACTIVE = strawberry.enum_value("ACTIVE", description="Last known to work.")
-    ERROR = strawberry.enum_value("ERROR", description="The provider refused it; see the reason.")
+ConnectionScope = domain_enum("ConnectionScope", service.SCOPES,
+                              description="Who a connection belongs to.", described={
+    "ORGANIZATION": "The whole organization, every workspace.",
+    "WORKSPACE": "One workspace.",
+    "USER": "One end user (inside one workspace).",
+})
+ConnectionStatus = domain_enum("ConnectionStatus", service.STATUSES,
+                               description="Whether a connection's credentials work.", described={
+    "ACTIVE": "Last known to work.",
+    "ERROR": "The provider refused it; see the reason.",
+})
 
 
 @strawberry.enum(description="Which rule of `resolveConnection` chose the connection.")
@@ -60,12 +60,12 @@ class ConnectionNode:
     id: strawberry.ID = strawberry.field(description="Opaque id, prefixed `conn_`.")
     integration_name: str = strawberry.field(description="The integration's name, e.g. `stripe`.")
     auth_type: AuthType = strawberry.field(description="How it authenticates.")  # type: ignore[valid-type]
-    scope: ConnectionScope = strawberry.field(description="Organization, workspace or end user.")
+    scope: ConnectionScope = strawberry.field(description="Organization, workspace or end user.")  # type: ignore[valid-type]
     external_id: str | None = strawberry.field(
         description="The host app's id for it; unique per integration within its scope."
     )
     display_name: str | None = strawberry.field(description="Name shown in dashboards.")
-    status: ConnectionStatus = strawberry.field(description="Whether the credentials work.")
+    status: ConnectionStatus = strawberry.field(description="Whether the credentials work.")  # type: ignore[valid-type]
     status_reason: str | None = strawberry.field(description="Why it is in `ERROR`.")
     credential_preview: str | None = strawberry.field(
         description="The credential masked, e.g. `sk-...c123` (`****` for short secrets)."
@@ -127,7 +127,7 @@ class ConnectionNode:
 class CreateConnectionInput:
     integration_name: str = strawberry.field(description="The integration, e.g. `openai`.")
     auth_type: AuthType = strawberry.field(description="How it authenticates.")  # type: ignore[valid-type]
-    scope: ConnectionScope = strawberry.field(default=ConnectionScope.USER,
+    scope: ConnectionScope = strawberry.field(default=ConnectionScope.USER,  # type: ignore[valid-type]
                                               description="Who it belongs to.")
     workspace_id: strawberry.ID | None = strawberry.field(
         default=None, description="Its workspace (required for WORKSPACE scope)."
@@ -165,7 +165,7 @@ class ConnectionFilter:
     workspace_id: strawberry.ID | None = strawberry.field(default=None, description="Workspace.")
     end_user_id: strawberry.ID | None = strawberry.field(default=None, description="End user.")
     external_id: str | None = strawberry.field(default=None, description="Your external id.")
-    status: ConnectionStatus | None = strawberry.field(default=None, description="Status.")
+    status: ConnectionStatus | None = strawberry.field(default=None, description="Status.")  # type: ignore[valid-type]
 
 
 @strawberry.input(description="What to resolve a connection for.")
@@ -198,7 +198,7 @@ class TestConnectionPayload:
 @strawberry.type(description="A connection's status changed.")
 class ConnectionStatusChange:
     connection_id: strawberry.ID = strawberry.field(description="The connection.")
-    status: ConnectionStatus = strawberry.field(description="Its new status.")
+    status: ConnectionStatus = strawberry.field(description="Its new status.")  # type: ignore[valid-type]
     reason: str | None = strawberry.field(description="Why, when `ERROR`.")
     workspace_id: strawberry.ID | None = strawberry.field(
         description="Its workspace; null for an ORGANIZATION connection."

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
 from server.api.context import Context
+from server.api.enums import domain_enum
 from server.api.pagination import Connection, to_connection
 from server.orgs import api_keys as keys_service
 from server.orgs import models, warehouse
@@ -19,12 +19,7 @@ from server.orgs.rows import ApiKeyRow, EndUserRow, WorkspaceRow
 from server.orgs.service import UNSET as SERVICE_UNSET
 from server.orgs.service import WorkspaceChanges
 
-
-@strawberry.enum(description="Color scheme of the hosted connect page.")
-class Theme(Enum):
-    LIGHT = "LIGHT"
-    DARK = "DARK"
-    SYSTEM = "SYSTEM"
+Theme = domain_enum("Theme", orgs.THEMES, description="Color scheme of the hosted connect page.")
 
 
 @strawberry.type(description="The tenant. Everything in Weir belongs to exactly one organization.")
@@ -48,7 +43,7 @@ class Workspace:
     display_name: str | None = strawberry.field(description="Name shown on the connect page.")
     logo_url: str | None = strawberry.field(description="Logo shown on the connect page.")
     primary_color: str | None = strawberry.field(description="Brand color, `#rrggbb`.")
-    theme: Theme = strawberry.field(description="Light, dark, or follow the user's system.")
+    theme: Theme = strawberry.field(description="Light, dark, or follow the user's system.")  # type: ignore[valid-type]
     allowed_origins: list[str] = strawberry.field(
         description="Origins (`scheme://host[:port]`) allowed to embed the connect flow."
     )
@@ -180,7 +175,7 @@ class CreateWorkspaceInput:
     display_name: str | None = strawberry.field(default=None, description="Name on the connect page.")
     logo_url: str | None = strawberry.field(default=None, description="http(s) URL of a logo.")
     primary_color: str | None = strawberry.field(default=None, description="Hex color, `#rrggbb`.")
-    theme: Theme = strawberry.field(default=Theme.LIGHT, description="Connect page theme.")
+    theme: Theme = strawberry.field(default=Theme.LIGHT, description="Connect page theme.")  # type: ignore[valid-type]
     allowed_origins: list[str] = strawberry.field(
         default_factory=list, description="Origins allowed to embed the connect flow."
     )
@@ -208,7 +203,7 @@ class UpdateWorkspaceInput:
     primary_color: str | None = strawberry.field(
         default=strawberry.UNSET, description="New hex color; null clears it."
     )
-    theme: Theme | None = strawberry.field(default=strawberry.UNSET, description="New theme.")
+    theme: Theme | None = strawberry.field(default=strawberry.UNSET, description="New theme.")  # type: ignore[valid-type]
     allowed_origins: list[str] | None = strawberry.field(
         default=strawberry.UNSET, description="Replaces the list of allowed origins."
     )
