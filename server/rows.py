@@ -43,11 +43,12 @@ def row_class(model: type[Model], *, leave_out: Collection[str] = ()) -> type[An
     """A slotted dataclass ``<Model>Row`` with a field for each column of ``model`` (a foreign
     key by its ``<name>_id`` attribute), the primary key first, except those in ``leave_out``."""
     meta = model._meta
-    # At import, before Tortoise links the models, a foreign key's ``<name>_id`` is not yet in
-    # the field map; data fields are in fields_db_projection from the start.
-    columns = [f"{name}_id" if name in meta.fk_fields else name
-               for name in meta.fields_map
-               if name in meta.fk_fields or name in meta.fields_db_projection]
+    # Before Tortoise links the models a foreign key's ``<name>_id`` is not yet in the field
+    # map (afterwards it is, beside the key itself); data fields are in fields_db_projection
+    # from the start.
+    columns = list(dict.fromkeys(f"{name}_id" if name in meta.fk_fields else name
+                                 for name in meta.fields_map
+                                 if name in meta.fk_fields or name in meta.fields_db_projection))
     unknown = set(leave_out) - set(columns)
     if unknown:
         raise ValueError(f"{model.__name__} has no column {sorted(unknown)}")

@@ -15,7 +15,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from server.api.context import Context
-from server.api.enums import domain_enum
+from server.api.domain import domain_enum, from_row
 from server.api.integrations import AuthType, Integration
 from server.api.orgs import DeletePayload, EndUser, Workspace
 from server.api.pagination import Connection as Page
@@ -98,23 +98,8 @@ class ConnectionNode:
 
     @classmethod
     def from_model(cls, row: models.Connection) -> ConnectionNode:
-        return cls(
-            id=strawberry.ID(row.id),
-            integration_name=row.integration_name,
-            auth_type=AuthType[row.auth_type],
-            scope=ConnectionScope(row.scope),
-            external_id=row.external_id,
-            display_name=row.display_name,
-            status=ConnectionStatus(row.status),
-            status_reason=row.status_reason,
-            credential_preview=row.credential_preview,
-            expires_at=row.expires_at,
-            last_refreshed_at=row.last_refreshed_at,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            workspace_id=row.workspace_id,
-            end_user_id=row.end_user_id,
-        )
+        return from_row(cls, row, auth_type=AuthType[row.auth_type],
+                        scope=ConnectionScope(row.scope), status=ConnectionStatus(row.status))
 
 
 # -- inputs and payloads --------------------------------------------------------------------

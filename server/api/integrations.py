@@ -7,7 +7,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from server.api.context import Context
-from server.api.enums import domain_enum
+from server.api.domain import domain_enum
 from server.connectors.base import AUTH_TYPES, CATEGORIES, SYNC_MODES, ConnectorSpec, StreamSpec
 from server.integrations import catalog
 

@@ -10,7 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from server.api.context import Context
-from server.api.enums import domain_enum
+from server.api.domain import domain_enum, from_row
 from server.api.pagination import Connection, to_connection
 from server.orgs import api_keys as keys_service
 from server.orgs import models, warehouse
@@ -30,7 +30,7 @@ class Organization:
 
     @classmethod
     def from_model(cls, row: models.Organization) -> Organization:
-        return cls(id=strawberry.ID(row.id), name=row.name, created_at=row.created_at)
+        return from_row(cls, row)
 
 
 @strawberry.type(
@@ -66,19 +66,9 @@ class Workspace:
 
     @classmethod
     def from_model(cls, row: models.Workspace | WorkspaceRow) -> Workspace:
-        return cls(
-            row=row,
-            id=strawberry.ID(row.id),
-            name=row.name,
-            display_name=row.display_name,
-            logo_url=row.logo_url,
-            primary_color=row.primary_color,
-            theme=Theme(row.theme),
-            allowed_origins=list(row.allowed_origins or []),
-            allowed_redirect_uris=list(row.allowed_redirect_uris or []),
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
+        return from_row(cls, row, row=row, theme=Theme(row.theme),
+                        allowed_origins=list(row.allowed_origins or []),
+                        allowed_redirect_uris=list(row.allowed_redirect_uris or []))
 
 
 def _workspace(info: Info[Context, None], workspace_id: str | None) -> Any:
@@ -107,14 +97,7 @@ class EndUser:
 
     @classmethod
     def from_model(cls, row: models.EndUser | EndUserRow) -> EndUser:
-        return cls(
-            id=strawberry.ID(row.id),
-            external_id=row.external_id,
-            display_name=row.display_name,
-            email=row.email,
-            created_at=row.created_at,
-            workspace_id=row.workspace_id,
-        )
+        return from_row(cls, row)
 
 
 @strawberry.type(description="A key for this API. Its secret is shown once, when created.")
@@ -137,15 +120,7 @@ class ApiKey:
 
     @classmethod
     def from_model(cls, row: models.ApiKey | ApiKeyRow) -> ApiKey:
-        return cls(
-            id=strawberry.ID(row.id),
-            name=row.name,
-            prefix=row.prefix,
-            created_at=row.created_at,
-            last_used_at=row.last_used_at,
-            revoked_at=row.revoked_at,
-            workspace_id=row.workspace_id,
-        )
+        return from_row(cls, row)
 
 
 @strawberry.type(description="Who is calling: the organization and API key behind this request.")

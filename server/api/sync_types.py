@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from server.api.context import Context
-from server.api.enums import domain_enum
+from server.api.domain import domain_enum, from_row
 from server.api.integrations import SyncMode
 from server.destinations.base import POLICIES
 from server.syncs import models, transitions
@@ -67,9 +67,9 @@ class SourceStream:
 
     @classmethod
     def from_model(cls, row: models.SourceStream) -> SourceStream:
-        return cls(id=strawberry.ID(row.id), name=row.name, sync_mode=SyncMode[row.sync_mode],
-                   state=row.state, excluded_columns=list(row.excluded_columns or []),
-                   hashed_columns=list(row.hashed_columns or []), created_at=row.created_at)
+        return from_row(cls, row, sync_mode=SyncMode[row.sync_mode],
+                        excluded_columns=list(row.excluded_columns or []),
+                        hashed_columns=list(row.hashed_columns or []))
 
 
 @strawberry.type(description="A schedule copying a connection's streams into a destination "
@@ -100,15 +100,9 @@ class EltSync:
 
     @classmethod
     def from_model(cls, row: models.EltSync) -> EltSync:
-        return cls(
-            id=strawberry.ID(row.id), connection_id=strawberry.ID(row.connection_id),
-            workspace_id=strawberry.ID(row.workspace_id) if row.workspace_id else None,
-            destination_schema_name=row.destination_schema, settings=syncs.public_settings(row),
-            sync_interval=row.sync_interval, timezone=row.timezone,
-            schema_change_policy=SchemaChangePolicy(row.schema_change_policy),
-            enabled=row.enabled, next_run_at=row.next_run_at, created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
+        return from_row(cls, row, destination_schema_name=row.destination_schema,
+                        settings=syncs.public_settings(row),
+                        schema_change_policy=SchemaChangePolicy(row.schema_change_policy))
 
 
 @strawberry.type(description="What one run did to one stream.")
@@ -158,14 +152,8 @@ class SyncRun:
                           blocked_columns=list(stats.get("blockedColumns", [])))
             for name, stats in (row.stream_stats or {}).items()
         ]
-        return cls(
-            id=strawberry.ID(row.id), sync_id=strawberry.ID(row.sync_id),
-            trigger=SyncRunTrigger(row.trigger), status=SyncRunStatus(row.status),
-            full_refresh=row.full_refresh, attempt=row.attempt, error=row.error,
-            cancel_requested=row.cancel_requested, queued_at=row.queued_at,
-            started_at=row.started_at, finished_at=row.finished_at,
-            heartbeat_at=row.heartbeat_at, streams=streams,
-        )
+        return from_row(cls, row, trigger=SyncRunTrigger(row.trigger),
+                        status=SyncRunStatus(row.status), streams=streams)
 
 
 @strawberry.type(description="A change to a sync, delivered by `eltSyncUpdated`.")

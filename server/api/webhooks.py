@@ -13,7 +13,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from server.api.context import Context
-from server.api.enums import domain_enum
+from server.api.domain import domain_enum, from_row
 from server.api.orgs import DeletePayload, Workspace
 from server.api.pagination import Connection as Page
 from server.api.pagination import to_connection
@@ -82,15 +82,8 @@ class WebhookEndpoint:
 
     @classmethod
     def from_model(cls, row: models.WebhookEndpoint) -> WebhookEndpoint:
-        return cls(
-            id=strawberry.ID(row.id), url=row.url, description=row.description,
-            event_types=[_event_type(name) for name in row.event_types or []],
-            enabled=row.enabled, disabled_reason=row.disabled_reason,
-            disabled_at=row.disabled_at, failing_since=row.failing_since,
-            previous_secret_expires_at=row.previous_secret_expires_at,
-            created_at=row.created_at, updated_at=row.updated_at,
-            workspace_id=row.workspace_id,
-        )
+        return from_row(cls, row,
+                        event_types=[_event_type(name) for name in row.event_types or []])
 
 
 @strawberry.type(description="An endpoint with its signing secret, shown this once only.")
@@ -137,12 +130,10 @@ class WebhookDelivery:
 
     @classmethod
     def from_model(cls, row: models.WebhookDelivery) -> WebhookDelivery:
-        return cls(
-            id=strawberry.ID(row.id), event_id=strawberry.ID(row.event_id),
-            event_type=_event_type(row.event_type),
-            status=WebhookDeliveryStatus(row.status), attempt_count=row.attempt_count,
+        return from_row(
+            cls, row, event_type=_event_type(row.event_type),
+            status=WebhookDeliveryStatus(row.status),
             next_attempt_at=row.next_attempt_at if row.status == "PENDING" else None,
-            last_error=row.last_error, completed_at=row.completed_at, created_at=row.created_at,
             attempts=[
                 WebhookAttempt(
                     at=datetime.fromisoformat(item["at"]), status_code=item.get("statusCode"),
@@ -169,12 +160,7 @@ class WebhookEvent:
 
     @classmethod
     def from_model(cls, row: models.WebhookEvent) -> WebhookEvent:
-        return cls(
-            id=strawberry.ID(row.id), type=_event_type(row.type),
-            object_id=strawberry.ID(row.object_id),
-            workspace_id=strawberry.ID(row.workspace_id) if row.workspace_id else None,
-            created_at=row.created_at, data=row.payload,
-        )
+        return from_row(cls, row, type=_event_type(row.type), data=row.payload)
 
 
 @strawberry.input(description="A new webhook endpoint.")

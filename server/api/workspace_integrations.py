@@ -12,7 +12,7 @@ from strawberry.types import Info
 
 from server.api.connections import ConnectionNode
 from server.api.context import Context
-from server.api.enums import domain_enum
+from server.api.domain import domain_enum, from_row
 from server.api.integrations import Integration
 from server.api.orgs import Workspace
 from server.api.pagination import Connection as Page
@@ -69,19 +69,9 @@ class WorkspaceIntegration:
 
     @classmethod
     def from_model(cls, row: Row) -> WorkspaceIntegration:
-        return cls(
-            id=strawberry.ID(row.id),
-            integration_name=row.integration_name,
-            enabled=row.enabled,
-            strategy=ConnectionStrategy(row.strategy),
-            oauth_client_id=row.oauth_client_id,
-            has_oauth_client_secret=row.oauth_client_secret_encrypted is not None,
-            scopes=list(row.scopes) if row.scopes is not None else None,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            workspace_id=row.workspace_id,
-            fixed_connection_id=row.fixed_connection_id,
-        )
+        return from_row(cls, row, strategy=ConnectionStrategy(row.strategy),
+                        has_oauth_client_secret=row.oauth_client_secret_encrypted is not None,
+                        scopes=list(row.scopes) if row.scopes is not None else None)
 
 
 @strawberry.input(description="Configure one integration in one workspace; omitted fields stay "

@@ -1,18 +1,27 @@
-"""GraphQL enums made from the domain's own lists of values, so the API cannot drift from them.
+"""GraphQL made from the domain instead of copied from it: enums from the domain's lists of
+values, and objects from the domain's rows.
 
 A domain keeps the values a column may hold as a tuple of strings (``server.syncs.transitions.
 STATUSES``, ``server.orgs.service.THEMES``, ...); the API's enum is built from that tuple instead
 of repeating it. Where the API describes each value, ``described`` must name exactly the
 domain's values: a value added in the domain and not described here fails at import.
+
+``from_row`` fills a GraphQL object from a model or a read row (``server/rows.py``): every field
+the type declares is the row's attribute of the same name unless the caller gives it (a value
+that needs converting, or a field the API names differently).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
+
+T = TypeVar("T")
 
 
 def domain_enum(name: str, values: Iterable[str], *, description: str,
@@ -28,3 +37,15 @@ def domain_enum(name: str, values: Iterable[str], *, description: str,
                                     if described is not None else value)
                for value in values}
     return strawberry.enum(Enum(name, members), description=description)  # type: ignore[arg-type]
+
+
+def from_row(cls: type[T], row: Any, /, **given: Any) -> T:
+    """A ``cls`` whose fields are ``given``, or else copied by name from ``row``."""
+    copied = {name: getattr(row, name) for name in _row_fields(cls) if name not in given}
+    return cls(**copied, **given)
+
+
+@functools.cache
+def _row_fields(cls: type[Any]) -> tuple[str, ...]:
+    # The fields a constructor takes: declared ones and private ones, not resolvers.
+    return tuple(field.name for field in dataclasses.fields(cls) if field.init)
