@@ -20,7 +20,7 @@ from server import outbound
 from server.api.connections import ConnectionNode
 from server.api.context import Context, Services
 from server.api.domain import domain_enum, from_row
-from server.api.orgs import EndUser, Workspace
+from server.api.org_types import EndUser, Workspace
 from server.connect import flow, oauth
 from server.connect import service as sessions
 from server.connect.models import ConnectSession as ConnectSessionRow

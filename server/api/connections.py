@@ -17,7 +17,7 @@ from strawberry.types import Info
 from server.api.context import Context
 from server.api.domain import domain_enum, from_row
 from server.api.integrations import AuthType, Integration
-from server.api.orgs import DeletePayload, EndUser, Workspace
+from server.api.org_types import DeletePayload, EndUser, Workspace
 from server.api.pagination import Connection as Page
 from server.api.pagination import to_connection
 from server.connections import credentials as creds

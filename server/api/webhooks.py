@@ -14,7 +14,7 @@ from strawberry.types import Info
 
 from server.api.context import Context
 from server.api.domain import domain_enum, from_row
-from server.api.orgs import DeletePayload, Workspace
+from server.api.org_types import DeletePayload, Workspace
 from server.api.pagination import Connection as Page
 from server.api.pagination import to_connection
 from server.webhooks import models, service

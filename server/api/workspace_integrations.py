@@ -14,7 +14,7 @@ from server.api.connections import ConnectionNode
 from server.api.context import Context
 from server.api.domain import domain_enum, from_row
 from server.api.integrations import Integration
-from server.api.orgs import Workspace
+from server.api.org_types import Workspace
 from server.api.pagination import Connection as Page
 from server.api.pagination import to_connection
 from server.integrations import catalog

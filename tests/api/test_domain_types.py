@@ -8,7 +8,7 @@ import pytest
 
 from server.api.connections import ConnectionScope, ConnectionStatus
 from server.api.domain import domain_enum, from_row
-from server.api.orgs import EndUser
+from server.api.org_types import EndUser
 from server.api.sync_types import SchemaChangePolicy, SyncRunStatus
 from server.api.webhooks import WebhookDeliveryStatus, WebhookEventType
 from server.api.workspace_integrations import ConnectionStrategy
