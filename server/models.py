@@ -55,6 +55,6 @@ class OrganizationOwned(Model):
         meta = cls._meta
         if meta.abstract:
             return
-        owner = copy(meta.fields_map["organization"])
+        owner: Any = copy(meta.fields_map["organization"])
         owner.related_name = meta.db_table
         meta.fields_map["organization"] = owner

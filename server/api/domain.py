@@ -14,7 +14,6 @@ that needs converting, or a field the API names differently).
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
 from typing import Any, TypeVar
@@ -36,7 +35,8 @@ def domain_enum(name: str, values: Iterable[str], *, description: str,
     members = {member_name(value): (strawberry.enum_value(value, description=described[value])
                                     if described is not None else value)
                for value in values}
-    return strawberry.enum(Enum(name, members), description=description)  # type: ignore[arg-type]
+    enum: Any = Enum(name, members)  # type: ignore[misc]  # the functional API, by design
+    return strawberry.enum(enum, description=description)
 
 
 def from_row(cls: type[T], row: Any, /, **given: Any) -> T:
@@ -45,7 +45,13 @@ def from_row(cls: type[T], row: Any, /, **given: Any) -> T:
     return cls(**copied, **given)
 
 
-@functools.cache
+# Per GraphQL type, the fields its constructor takes: declared and private ones, not resolvers.
+_ROW_FIELDS: dict[type[Any], tuple[str, ...]] = {}
+
+
 def _row_fields(cls: type[Any]) -> tuple[str, ...]:
-    # The fields a constructor takes: declared ones and private ones, not resolvers.
-    return tuple(field.name for field in dataclasses.fields(cls) if field.init)
+    names = _ROW_FIELDS.get(cls)
+    if names is None:
+        names = _ROW_FIELDS[cls] = tuple(field.name for field in dataclasses.fields(cls)
+                                         if field.init)
+    return names
