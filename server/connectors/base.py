@@ -24,7 +24,7 @@ state for an incremental run.
 A connector whose source is PostgreSQL may set ``SPEC.copy_text``: its ``read`` then also takes
 ``copy_columns=(...)`` and yields ``CopyBatch``es of those columns instead of records, which a
 PostgreSQL destination loads without a value passing through Python. The runner asks for them
-only when nothing has to happen to a value on the way (see ``server/syncs/runner.py``).
+only when nothing has to happen to a value on the way (see ``server/syncs/stream_load.py``).
 """
 
 from __future__ import annotations
