@@ -5,15 +5,17 @@ statement is built anew by pypika for every request (~0.4 ms), and every model c
 microseconds, most of it parsing datetimes with the pure-Python ``iso8601`` (Tortoise's fallback
 without ``ciso8601``). A read that only shows data reads rows instead.
 
-A row class is a slotted dataclass whose fields are model fields, by the model's attribute
-names (``workspace_id``, ``created_at``), so code written against the model reads a row
-unchanged. ``RowReader.select`` covers what list and lookup reads filter on: columns equal to
-values, ids in a set, ids after a cursor, in id order, with a limit. Values are always bound
-parameters; identifiers come from the model's metadata only. Values are converted as the
-model's own fields convert them, with two shortcuts: text comes back from both drivers as
-``str`` already (SQLite gives a VARCHAR column TEXT affinity), and datetimes are parsed by
-``datetime.fromisoformat`` and given the field's time-zone rules directly (~1 us, against ~25 us
-through Tortoise). tests/api/test_rows.py checks rows against models, field by field.
+A row class is a slotted dataclass built from the model's field map: every column, by the
+model's attribute names (``workspace_id``, ``created_at``), so code written against the model
+reads a row unchanged, and a field added to the model is in its rows too (``leave_out`` names a
+column that no read may show, such as a secret's hash). ``RowReader.select`` covers what list
+and lookup reads filter on: columns equal to values, ids in a set, ids after a cursor, in id
+order, with a limit. Values are always bound parameters; identifiers come from the model's
+metadata only. Values are converted as the model's own fields convert them, with two shortcuts:
+text comes back from both drivers as ``str`` already (SQLite gives a VARCHAR column TEXT
+affinity), and datetimes are parsed by ``datetime.fromisoformat`` and given the field's
+time-zone rules directly (~1 us, against ~25 us through Tortoise). tests/api/test_rows.py checks
+rows against models, field by field.
 
 Rows are for reading: nothing saves them. Services keep returning models where a caller
 changes the object.
@@ -37,13 +39,33 @@ R = TypeVar("R")
 Convert = Callable[[Any], Any]
 
 
+def row_class(model: type[Model], *, leave_out: Collection[str] = ()) -> type[Any]:
+    """A slotted dataclass ``<Model>Row`` with a field for each column of ``model`` (a foreign
+    key by its ``<name>_id`` attribute), the primary key first, except those in ``leave_out``."""
+    meta = model._meta
+    # Before Tortoise links the models a foreign key's ``<name>_id`` is not yet in the field
+    # map (afterwards it is, beside the key itself); data fields are in fields_db_projection
+    # from the start.
+    columns = list(dict.fromkeys(f"{name}_id" if name in meta.fk_fields else name
+                                 for name in meta.fields_map
+                                 if name in meta.fk_fields or name in meta.fields_db_projection))
+    unknown = set(leave_out) - set(columns)
+    if unknown:
+        raise ValueError(f"{model.__name__} has no column {sorted(unknown)}")
+    names = [meta.pk_attr] + [name for name in columns
+                              if name != meta.pk_attr and name not in leave_out]
+    return dataclasses.make_dataclass(f"{model.__name__}Row", [(name, Any) for name in names],
+                                      slots=True)
+
+
 class RowReader(Generic[R]):
     """Reads rows of ``model`` as ``row_type`` objects (inside a transaction, through the
     transaction's connection, as a queryset would)."""
 
-    def __init__(self, model: type[Model], row_type: type[R]) -> None:
-        self.model, self.row_type = model, row_type
-        self.names = tuple(field.name for field in dataclasses.fields(row_type))  # type: ignore[arg-type]
+    def __init__(self, model: type[Model], *, leave_out: Collection[str] = ()) -> None:
+        self.model, self.leave_out = model, frozenset(leave_out)
+        self.row_type: type[R] = row_class(model, leave_out=leave_out)
+        self.names = tuple(field.name for field in dataclasses.fields(self.row_type))  # type: ignore[arg-type]
         self._prepared: _Prepared | None = None
 
     async def select(

@@ -152,6 +152,16 @@ def _dramatiq_message_layout() -> bool:
         return False
 
 
+def _own_organization_keys() -> bool:
+    """server.models.OrganizationOwned gives each model its own ``organization`` field, its
+    reverse relation named after the table."""
+    workspace = resolve("server.orgs.models:Workspace")._meta
+    end_user = resolve("server.orgs.models:EndUser")._meta
+    mine, theirs = workspace.fields_map["organization"], end_user.fields_map["organization"]
+    return (mine is not theirs and (mine.related_name, theirs.related_name)
+            == ("workspaces", "end_users"))
+
+
 E = "server/api/execution"
 # (distribution, the name as Weir uses it, the check, where Weir uses it)
 CONTRACT: list[tuple[str, str, Callable[[], bool], str]] = [
@@ -216,9 +226,14 @@ CONTRACT: list[tuple[str, str, Callable[[], bool], str]] = [
      "(server.web.ws_server.missing_uvicorn_names)", _uvicorn_protocol,
      "server/web/ws_server.py"),
     # Tortoise
-    ("tortoise-orm", "Model._meta.fields_db_projection, .pk_attr, .db_table, .fields_map",
+    ("tortoise-orm", "Model._meta.fields_db_projection, .pk_attr, .db_table, .fields_map, "
+     ".fk_fields, .abstract",
      has_on(lambda: resolve("server.orgs.models:EndUser")._meta, "fields_db_projection",
-            "pk_attr", "db_table", "fields_map"), "server/rows.py, server/vault.py"),
+            "pk_attr", "db_table", "fields_map", "fk_fields", "abstract"),
+     "server/rows.py, server/vault.py, server/models.py"),
+    ("tortoise-orm", "ModelMeta sets a model's _meta before its base's __init_subclass__ runs, "
+     "and a foreign key's related_name is read only when Tortoise links the models",
+     _own_organization_keys, "server/models.py"),
     ("tortoise-orm", "MetaInfo.db", has("tortoise.models:MetaInfo.db"), "server/rows.py"),
     ("tortoise-orm", "router.db_for_read", has("tortoise.router:router.db_for_read"),
      "server/rows.py"),

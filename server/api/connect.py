@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 from strawberry.scalars import JSON
@@ -18,14 +17,15 @@ from strawberry.types import Info
 
 from server.api.connections import ConnectionNode
 from server.api.context import Context
-from server.api.orgs import EndUser, Workspace
+from server.api.domain import domain_enum, from_row
+from server.api.org_types import EndUser, Workspace
 from server.connect import flow, oauth
 from server.connect import service as sessions
 from server.connect.models import ConnectSession as ConnectSessionRow
 from server.errors import NotFound
 
-ConnectSessionStatus = strawberry.enum(
-    Enum("ConnectSessionStatus", {name: name for name in sessions.STATUSES}),
+ConnectSessionStatus = domain_enum(
+    "ConnectSessionStatus", sessions.STATUSES,
     description="`PENDING` -> `CONNECTING` -> `COMPLETED` or `FAILED` (retryable while the "
     "token lives), or `EXPIRED` (time ran out or cancelled).",
 )
@@ -75,17 +75,10 @@ class ConnectSession:
 
     @classmethod
     def from_model(cls, row: ConnectSessionRow) -> ConnectSession:
-        return cls(
-            id=strawberry.ID(row.id), status=ConnectSessionStatus[row.status],
-            allowed_integrations=list(row.allowed_integrations or []),
-            integration_name=row.integration_name, connection_name=row.connection_name,
-            external_id=row.external_id, redirect_uri=row.redirect_uri,
-            connection_id=_id(row.connection_id),
-            reconnect_connection_id=_id(row.reconnect_connection_id),
-            error_code=row.error_code, error_message=row.error_message,
-            expires_at=row.expires_at, created_at=row.created_at, updated_at=row.updated_at,
-            workspace_id=row.workspace_id, end_user_id=row.end_user_id,
-        )
+        return from_row(cls, row, status=ConnectSessionStatus[row.status],
+                        allowed_integrations=list(row.allowed_integrations or []),
+                        connection_id=_id(row.connection_id),
+                        reconnect_connection_id=_id(row.reconnect_connection_id))
 
 
 def _id(value: str | None) -> strawberry.ID | None:

@@ -15,8 +15,9 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from server.api.context import Context
+from server.api.domain import domain_enum, from_row
 from server.api.integrations import AuthType, Integration
-from server.api.orgs import DeletePayload, EndUser, Workspace
+from server.api.org_types import DeletePayload, EndUser, Workspace
 from server.api.pagination import Connection as Page
 from server.api.pagination import to_connection
 from server.connections import credentials as creds
@@ -25,19 +26,17 @@ from server.connections import resolve as resolution
 from server.errors import NotFound
 from server.integrations import catalog
 
-
-@strawberry.enum(description="Who a connection belongs to.")
-class ConnectionScope(Enum):
-    ORGANIZATION = strawberry.enum_value("ORGANIZATION",
-                                         description="The whole organization, every workspace.")
-    WORKSPACE = strawberry.enum_value("WORKSPACE", description="One workspace.")
-    USER = strawberry.enum_value("USER", description="One end user (inside one workspace).")
-
-
-@strawberry.enum(description="Whether a connection's credentials work.")
-class ConnectionStatus(Enum):
-    ACTIVE = strawberry.enum_value("ACTIVE", description="Last known to work.")
-    ERROR = strawberry.enum_value("ERROR", description="The provider refused it; see the reason.")
+ConnectionScope = domain_enum("ConnectionScope", service.SCOPES,
+                              description="Who a connection belongs to.", described={
+    "ORGANIZATION": "The whole organization, every workspace.",
+    "WORKSPACE": "One workspace.",
+    "USER": "One end user (inside one workspace).",
+})
+ConnectionStatus = domain_enum("ConnectionStatus", service.STATUSES,
+                               description="Whether a connection's credentials work.", described={
+    "ACTIVE": "Last known to work.",
+    "ERROR": "The provider refused it; see the reason.",
+})
 
 
 @strawberry.enum(description="Which rule of `resolveConnection` chose the connection.")
@@ -57,12 +56,12 @@ class ConnectionNode:
     id: strawberry.ID = strawberry.field(description="Opaque id, prefixed `conn_`.")
     integration_name: str = strawberry.field(description="The integration's name, e.g. `stripe`.")
     auth_type: AuthType = strawberry.field(description="How it authenticates.")  # type: ignore[valid-type]
-    scope: ConnectionScope = strawberry.field(description="Organization, workspace or end user.")
+    scope: ConnectionScope = strawberry.field(description="Organization, workspace or end user.")  # type: ignore[valid-type]
     external_id: str | None = strawberry.field(
         description="The host app's id for it; unique per integration within its scope."
     )
     display_name: str | None = strawberry.field(description="Name shown in dashboards.")
-    status: ConnectionStatus = strawberry.field(description="Whether the credentials work.")
+    status: ConnectionStatus = strawberry.field(description="Whether the credentials work.")  # type: ignore[valid-type]
     status_reason: str | None = strawberry.field(description="Why it is in `ERROR`.")
     credential_preview: str | None = strawberry.field(
         description="The credential masked, e.g. `sk-...c123` (`****` for short secrets)."
@@ -95,23 +94,8 @@ class ConnectionNode:
 
     @classmethod
     def from_model(cls, row: models.Connection) -> ConnectionNode:
-        return cls(
-            id=strawberry.ID(row.id),
-            integration_name=row.integration_name,
-            auth_type=AuthType[row.auth_type],
-            scope=ConnectionScope(row.scope),
-            external_id=row.external_id,
-            display_name=row.display_name,
-            status=ConnectionStatus(row.status),
-            status_reason=row.status_reason,
-            credential_preview=row.credential_preview,
-            expires_at=row.expires_at,
-            last_refreshed_at=row.last_refreshed_at,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            workspace_id=row.workspace_id,
-            end_user_id=row.end_user_id,
-        )
+        return from_row(cls, row, auth_type=AuthType[row.auth_type],
+                        scope=ConnectionScope(row.scope), status=ConnectionStatus(row.status))
 
 
 # -- inputs and payloads --------------------------------------------------------------------
@@ -124,7 +108,7 @@ class ConnectionNode:
 class CreateConnectionInput:
     integration_name: str = strawberry.field(description="The integration, e.g. `openai`.")
     auth_type: AuthType = strawberry.field(description="How it authenticates.")  # type: ignore[valid-type]
-    scope: ConnectionScope = strawberry.field(default=ConnectionScope.USER,
+    scope: ConnectionScope = strawberry.field(default=ConnectionScope.USER,  # type: ignore[valid-type]
                                               description="Who it belongs to.")
     workspace_id: strawberry.ID | None = strawberry.field(
         default=None, description="Its workspace (required for WORKSPACE scope)."
@@ -162,7 +146,7 @@ class ConnectionFilter:
     workspace_id: strawberry.ID | None = strawberry.field(default=None, description="Workspace.")
     end_user_id: strawberry.ID | None = strawberry.field(default=None, description="End user.")
     external_id: str | None = strawberry.field(default=None, description="Your external id.")
-    status: ConnectionStatus | None = strawberry.field(default=None, description="Status.")
+    status: ConnectionStatus | None = strawberry.field(default=None, description="Status.")  # type: ignore[valid-type]
 
 
 @strawberry.input(description="What to resolve a connection for.")
@@ -195,7 +179,7 @@ class TestConnectionPayload:
 @strawberry.type(description="A connection's status changed.")
 class ConnectionStatusChange:
     connection_id: strawberry.ID = strawberry.field(description="The connection.")
-    status: ConnectionStatus = strawberry.field(description="Its new status.")
+    status: ConnectionStatus = strawberry.field(description="Its new status.")  # type: ignore[valid-type]
     reason: str | None = strawberry.field(description="Why, when `ERROR`.")
     workspace_id: strawberry.ID | None = strawberry.field(
         description="Its workspace; null for an ORGANIZATION connection."

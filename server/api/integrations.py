@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-from enum import Enum
-
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from server.api.context import Context
+from server.api.domain import domain_enum
 from server.connectors.base import AUTH_TYPES, CATEGORIES, SYNC_MODES, ConnectorSpec, StreamSpec
 from server.integrations import catalog
 
-AuthType = strawberry.enum(
-    Enum("AuthType", {name: name for name in AUTH_TYPES}),
-    description="How a connection proves who it is to the provider.",
-)
-IntegrationCategory = strawberry.enum(
-    Enum("IntegrationCategory", {name: name for name in CATEGORIES}),
-    description="What kind of product an integration connects to.",
-)
-SyncMode = strawberry.enum(
-    Enum("SyncMode", {name: name for name in SYNC_MODES}),
+AuthType = domain_enum("AuthType", AUTH_TYPES,
+                       description="How a connection proves who it is to the provider.")
+IntegrationCategory = domain_enum("IntegrationCategory", CATEGORIES,
+                                  description="What kind of product an integration connects to.")
+SyncMode = domain_enum(
+    "SyncMode", SYNC_MODES,
     description="`FULL_REFRESH` copies everything each run; `INCREMENTAL` only what changed.",
 )
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from strawberry.dataloader import DataLoader
 
 from server.api.connections import ConnectionNode
-from server.api.orgs import EndUser, Workspace
+from server.api.org_types import EndUser, Workspace
 from server.api.sync_types import SourceStream
 from server.connections import service as connections
 from server.orgs import service as orgs

@@ -11,23 +11,22 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from server.api.context import Context
+from server.api.domain import domain_enum, from_row
 from server.api.integrations import SyncMode
 from server.api.unset import given as _given
-from server.syncs import models
+from server.destinations.base import POLICIES
+from server.syncs import models, transitions
 from server.syncs import service as syncs
 from server.syncs.service import StreamChoice, SyncChanges
 
-
-@strawberry.enum(description="What a run does when the source gains fields or types change "
-                 "(Fivetran's names). Weir copies only the streams a sync selects, so "
-                 "`ALLOW_ALL` and `ALLOW_COLUMNS` behave alike: new fields become columns. "
-                 "`BLOCK_ALL` keeps the columns of the first load and reports new fields in "
-                 "the run instead. A value that does not fit its column widens the column to "
-                 "text under every policy: values are never dropped.")
-class SchemaChangePolicy(Enum):
-    ALLOW_ALL = "ALLOW_ALL"
-    ALLOW_COLUMNS = "ALLOW_COLUMNS"
-    BLOCK_ALL = "BLOCK_ALL"
+SchemaChangePolicy = domain_enum(
+    "SchemaChangePolicy", POLICIES,
+    description="What a run does when the source gains fields or types change (Fivetran's "
+    "names). Weir copies only the streams a sync selects, so `ALLOW_ALL` and `ALLOW_COLUMNS` "
+    "behave alike: new fields become columns. `BLOCK_ALL` keeps the columns of the first load "
+    "and reports new fields in the run instead. A value that does not fit its column widens the "
+    "column to text under every policy: values are never dropped.",
+)
 
 
 @strawberry.enum(description="Where a run came from.")
@@ -37,15 +36,11 @@ class SyncRunTrigger(Enum):
     RETRY = "RETRY"
 
 
-@strawberry.enum(description="Where a run is: `QUEUED` -> `RUNNING` -> `SUCCEEDED`, `FAILED` or "
-                 "`CANCELLED`; `SKIPPED` when the schedule came while a run was still going.")
-class SyncRunStatus(Enum):
-    QUEUED = "QUEUED"
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
-    SKIPPED = "SKIPPED"
+SyncRunStatus = domain_enum(
+    "SyncRunStatus", transitions.STATUSES,
+    description="Where a run is: `QUEUED` -> `RUNNING` -> `SUCCEEDED`, `FAILED` or "
+    "`CANCELLED`; `SKIPPED` when the schedule came while a run was still going.",
+)
 
 
 @strawberry.enum(description="What happened to a sync, in `eltSyncUpdated`.")
@@ -72,9 +67,9 @@ class SourceStream:
 
     @classmethod
     def from_model(cls, row: models.SourceStream) -> SourceStream:
-        return cls(id=strawberry.ID(row.id), name=row.name, sync_mode=SyncMode[row.sync_mode],
-                   state=row.state, excluded_columns=list(row.excluded_columns or []),
-                   hashed_columns=list(row.hashed_columns or []), created_at=row.created_at)
+        return from_row(cls, row, sync_mode=SyncMode[row.sync_mode],
+                        excluded_columns=list(row.excluded_columns or []),
+                        hashed_columns=list(row.hashed_columns or []))
 
 
 @strawberry.type(description="A schedule copying a connection's streams into a destination "
@@ -91,7 +86,7 @@ class EltSync:
     settings: JSON = strawberry.field(description="ELT settings of the connector.")
     sync_interval: str = strawberry.field(description="Cron expression, in `timezone`.")
     timezone: str = strawberry.field(description="IANA timezone of the cron expression.")
-    schema_change_policy: SchemaChangePolicy = strawberry.field(
+    schema_change_policy: SchemaChangePolicy = strawberry.field(  # type: ignore[valid-type]
         description="What happens when the source gains fields."
     )
     enabled: bool = strawberry.field(description="True when it runs on its schedule.")
@@ -105,15 +100,9 @@ class EltSync:
 
     @classmethod
     def from_model(cls, row: models.EltSync) -> EltSync:
-        return cls(
-            id=strawberry.ID(row.id), connection_id=strawberry.ID(row.connection_id),
-            workspace_id=strawberry.ID(row.workspace_id) if row.workspace_id else None,
-            destination_schema_name=row.destination_schema, settings=syncs.public_settings(row),
-            sync_interval=row.sync_interval, timezone=row.timezone,
-            schema_change_policy=SchemaChangePolicy(row.schema_change_policy),
-            enabled=row.enabled, next_run_at=row.next_run_at, created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
+        return from_row(cls, row, destination_schema_name=row.destination_schema,
+                        settings=syncs.public_settings(row),
+                        schema_change_policy=SchemaChangePolicy(row.schema_change_policy))
 
 
 @strawberry.type(description="What one run did to one stream.")
@@ -138,7 +127,7 @@ class SyncRun:
     id: strawberry.ID = strawberry.field(description="Opaque id, prefixed `run_`.")
     sync_id: strawberry.ID = strawberry.field(description="The sync it ran.")
     trigger: SyncRunTrigger = strawberry.field(description="Schedule, manual, or retry.")
-    status: SyncRunStatus = strawberry.field(description="Where it is.")
+    status: SyncRunStatus = strawberry.field(description="Where it is.")  # type: ignore[valid-type]
     full_refresh: bool = strawberry.field(description="True when it reloaded every stream.")
     attempt: int = strawberry.field(description="1 for a first try; a retry counts up.")
     error: str | None = strawberry.field(description="Why it failed or was skipped.")
@@ -163,14 +152,8 @@ class SyncRun:
                           blocked_columns=list(stats.get("blockedColumns", [])))
             for name, stats in (row.stream_stats or {}).items()
         ]
-        return cls(
-            id=strawberry.ID(row.id), sync_id=strawberry.ID(row.sync_id),
-            trigger=SyncRunTrigger(row.trigger), status=SyncRunStatus(row.status),
-            full_refresh=row.full_refresh, attempt=row.attempt, error=row.error,
-            cancel_requested=row.cancel_requested, queued_at=row.queued_at,
-            started_at=row.started_at, finished_at=row.finished_at,
-            heartbeat_at=row.heartbeat_at, streams=streams,
-        )
+        return from_row(cls, row, trigger=SyncRunTrigger(row.trigger),
+                        status=SyncRunStatus(row.status), streams=streams)
 
 
 @strawberry.type(description="A change to a sync, delivered by `eltSyncUpdated`.")
@@ -216,7 +199,7 @@ class CreateEltSyncInput:
         description="ELT settings, valid for `connectionSettingsSchema`; omitted or null is `{}`.",
     )
     timezone: str = strawberry.field(default="UTC", description="IANA timezone of the cron.")
-    schema_change_policy: SchemaChangePolicy = strawberry.field(
+    schema_change_policy: SchemaChangePolicy = strawberry.field(  # type: ignore[valid-type]
         default=SchemaChangePolicy.ALLOW_ALL, description="What to do with new source fields."
     )
     source_streams: list[SourceStreamInput] = strawberry.field(
@@ -236,7 +219,7 @@ class UpdateEltSyncInput:
                                                  description="New cron expression.")
     timezone: str | None = strawberry.field(default=strawberry.UNSET,
                                             description="New timezone.")
-    schema_change_policy: SchemaChangePolicy | None = strawberry.field(
+    schema_change_policy: SchemaChangePolicy | None = strawberry.field(  # type: ignore[valid-type]
         default=strawberry.UNSET, description="New schema-change policy."
     )
 

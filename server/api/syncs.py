@@ -9,7 +9,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from server.api.context import Context
-from server.api.orgs import DeletePayload
+from server.api.org_types import DeletePayload
 from server.api.pagination import Connection, to_connection
 from server.api.shared import shared_payload
 from server.api.sync_types import (

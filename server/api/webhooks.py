@@ -6,7 +6,6 @@ A signing secret is returned by ``createWebhookEndpoint`` and ``rotateWebhookSec
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 import strawberry
@@ -14,49 +13,43 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from server.api.context import Context
-from server.api.orgs import DeletePayload, Workspace
+from server.api.domain import domain_enum, from_row
+from server.api.org_types import DeletePayload, Workspace
 from server.api.pagination import Connection as Page
 from server.api.pagination import to_connection
 from server.api.unset import given as _given
 from server.unset import UNSET
 from server.webhooks import models, service
+from server.webhooks.payloads import EVENT_TYPES
+
+WebhookEventType = domain_enum(
+    "WebhookEventType", EVENT_TYPES,
+    description="What happened. In a webhook body `type` is the dotted name: "
+    "`CONNECTION_CREATED` is sent as `connection.created`.",
+    member_name=lambda dotted: dotted.replace(".", "_").upper(),
+    described={
+        "connection.created": "A connection was stored (API or connect flow).",
+        "connection.status_changed": "A connection became ACTIVE or ERROR.",
+        "connection.deleted": "A connection was deleted; `data` is its last state.",
+        "connect_session.completed": "An end user finished the connect flow.",
+        "connect_session.failed": "A connect flow ended in an error.",
+        "sync_run.started": "A sync run began reading.",
+        "sync_run.succeeded": "A sync run finished.",
+        "sync_run.failed": "A sync run failed.",
+        "sync_run.cancelled": "A sync run was cancelled.",
+        "elt_sync.updated": "A sync's configuration, schedule or streams changed.",
+    },
+)
+WebhookDeliveryStatus = domain_enum(
+    "WebhookDeliveryStatus", service.DELIVERY_STATUSES,
+    description="Where a delivery of one event to one endpoint stands.", described={
+        "PENDING": "Not delivered yet; will be tried.",
+        "SUCCEEDED": "The endpoint answered 2xx.",
+        "FAILED": "Given up: a 4xx that is not retried, or retries ran out.",
+    })
 
 
-@strawberry.enum(description="What happened. In a webhook body `type` is the dotted name: "
-                 "`CONNECTION_CREATED` is sent as `connection.created`.")
-class WebhookEventType(Enum):
-    CONNECTION_CREATED = strawberry.enum_value(
-        "connection.created", description="A connection was stored (API or connect flow).")
-    CONNECTION_STATUS_CHANGED = strawberry.enum_value(
-        "connection.status_changed", description="A connection became ACTIVE or ERROR.")
-    CONNECTION_DELETED = strawberry.enum_value(
-        "connection.deleted", description="A connection was deleted; `data` is its last state.")
-    CONNECT_SESSION_COMPLETED = strawberry.enum_value(
-        "connect_session.completed", description="An end user finished the connect flow.")
-    CONNECT_SESSION_FAILED = strawberry.enum_value(
-        "connect_session.failed", description="A connect flow ended in an error.")
-    SYNC_RUN_STARTED = strawberry.enum_value("sync_run.started",
-                                             description="A sync run began reading.")
-    SYNC_RUN_SUCCEEDED = strawberry.enum_value("sync_run.succeeded",
-                                               description="A sync run finished.")
-    SYNC_RUN_FAILED = strawberry.enum_value("sync_run.failed",
-                                            description="A sync run failed.")
-    SYNC_RUN_CANCELLED = strawberry.enum_value("sync_run.cancelled",
-                                               description="A sync run was cancelled.")
-    ELT_SYNC_UPDATED = strawberry.enum_value(
-        "elt_sync.updated", description="A sync's configuration, schedule or streams changed.")
-
-
-@strawberry.enum(description="Where a delivery of one event to one endpoint stands.")
-class WebhookDeliveryStatus(Enum):
-    PENDING = strawberry.enum_value("PENDING", description="Not delivered yet; will be tried.")
-    SUCCEEDED = strawberry.enum_value("SUCCEEDED", description="The endpoint answered 2xx.")
-    FAILED = strawberry.enum_value(
-        "FAILED", description="Given up: a 4xx that is not retried, or retries ran out."
-    )
-
-
-def _event_type(name: str) -> WebhookEventType:
+def _event_type(name: str) -> WebhookEventType:  # type: ignore[valid-type]
     return WebhookEventType(name)
 
 
@@ -65,7 +58,7 @@ class WebhookEndpoint:
     id: strawberry.ID = strawberry.field(description="Opaque id, prefixed `whep_`.")
     url: str = strawberry.field(description="Where events are POSTed (http or https).")
     description: str | None = strawberry.field(description="What it is for.")
-    event_types: list[WebhookEventType] = strawberry.field(
+    event_types: list[WebhookEventType] = strawberry.field(  # type: ignore[valid-type]
         description="The event types it receives."
     )
     enabled: bool = strawberry.field(
@@ -91,15 +84,8 @@ class WebhookEndpoint:
 
     @classmethod
     def from_model(cls, row: models.WebhookEndpoint) -> WebhookEndpoint:
-        return cls(
-            id=strawberry.ID(row.id), url=row.url, description=row.description,
-            event_types=[_event_type(name) for name in row.event_types or []],
-            enabled=row.enabled, disabled_reason=row.disabled_reason,
-            disabled_at=row.disabled_at, failing_since=row.failing_since,
-            previous_secret_expires_at=row.previous_secret_expires_at,
-            created_at=row.created_at, updated_at=row.updated_at,
-            workspace_id=row.workspace_id,
-        )
+        return from_row(cls, row,
+                        event_types=[_event_type(name) for name in row.event_types or []])
 
 
 @strawberry.type(description="An endpoint with its signing secret, shown this once only.")
@@ -131,10 +117,10 @@ class WebhookDelivery:
     event_id: strawberry.ID = strawberry.field(
         description="The event; also the `Weir-Event-Id` header, for de-duplication."
     )
-    event_type: WebhookEventType = strawberry.field(
+    event_type: WebhookEventType = strawberry.field(  # type: ignore[valid-type]
         description="The event's type."
     )
-    status: WebhookDeliveryStatus = strawberry.field(description="Where it stands.")
+    status: WebhookDeliveryStatus = strawberry.field(description="Where it stands.")  # type: ignore[valid-type]
     attempt_count: int = strawberry.field(description="How many attempts were made.")
     next_attempt_at: datetime | None = strawberry.field(
         description="When it will be tried next; null once it succeeded or failed."
@@ -146,12 +132,10 @@ class WebhookDelivery:
 
     @classmethod
     def from_model(cls, row: models.WebhookDelivery) -> WebhookDelivery:
-        return cls(
-            id=strawberry.ID(row.id), event_id=strawberry.ID(row.event_id),
-            event_type=_event_type(row.event_type),
-            status=WebhookDeliveryStatus(row.status), attempt_count=row.attempt_count,
+        return from_row(
+            cls, row, event_type=_event_type(row.event_type),
+            status=WebhookDeliveryStatus(row.status),
             next_attempt_at=row.next_attempt_at if row.status == "PENDING" else None,
-            last_error=row.last_error, completed_at=row.completed_at, created_at=row.created_at,
             attempts=[
                 WebhookAttempt(
                     at=datetime.fromisoformat(item["at"]), status_code=item.get("statusCode"),
@@ -166,7 +150,7 @@ class WebhookDelivery:
 @strawberry.type(description="Something that happened, as sent to webhook endpoints.")
 class WebhookEvent:
     id: strawberry.ID = strawberry.field(description="Opaque id, prefixed `evt_`; time-ordered.")
-    type: WebhookEventType = strawberry.field(description="What happened.")
+    type: WebhookEventType = strawberry.field(description="What happened.")  # type: ignore[valid-type]
     object_id: strawberry.ID = strawberry.field(description="The object it is about.")
     workspace_id: strawberry.ID | None = strawberry.field(
         description="Its workspace; null for an organization-wide object."
@@ -178,12 +162,7 @@ class WebhookEvent:
 
     @classmethod
     def from_model(cls, row: models.WebhookEvent) -> WebhookEvent:
-        return cls(
-            id=strawberry.ID(row.id), type=_event_type(row.type),
-            object_id=strawberry.ID(row.object_id),
-            workspace_id=strawberry.ID(row.workspace_id) if row.workspace_id else None,
-            created_at=row.created_at, data=row.payload,
-        )
+        return from_row(cls, row, type=_event_type(row.type), data=row.payload)
 
 
 @strawberry.input(description="A new webhook endpoint.")
@@ -193,7 +172,7 @@ class CreateWebhookEndpointInput:
         description="http(s) URL. In production it may not resolve to a private, loopback or "
         "link-local address (unless WEIR_WEBHOOKS_ALLOW_PRIVATE)."
     )
-    event_types: list[WebhookEventType] = strawberry.field(
+    event_types: list[WebhookEventType] = strawberry.field(  # type: ignore[valid-type]
         description="The event types to receive (at least one)."
     )
     description: str | None = strawberry.field(default=None, description="What it is for.")
@@ -203,7 +182,7 @@ class CreateWebhookEndpointInput:
 class UpdateWebhookEndpointInput:
     id: strawberry.ID = strawberry.field(description="The endpoint to change.")
     url: str | None = strawberry.field(default=strawberry.UNSET, description="New URL.")
-    event_types: list[WebhookEventType] | None = strawberry.field(
+    event_types: list[WebhookEventType] | None = strawberry.field(  # type: ignore[valid-type]
         default=strawberry.UNSET, description="Replaces the event types."
     )
     description: str | None = strawberry.field(
@@ -252,7 +231,7 @@ class WebhooksQuery:
     @strawberry.field(description="An endpoint's deliveries, oldest first, with every attempt.")
     async def webhook_deliveries(
         self, info: Info[Context, None], endpoint_id: strawberry.ID,
-        status: WebhookDeliveryStatus | None = None, first: int | None = None,
+        status: WebhookDeliveryStatus | None = None, first: int | None = None,  # type: ignore[valid-type]
         after: str | None = None,
     ) -> Page[WebhookDelivery]:
         page = await service.list_deliveries(
@@ -265,7 +244,7 @@ class WebhooksQuery:
     @strawberry.field(description="Past events, oldest first, to catch up after an outage.")
     async def webhook_events(
         self, info: Info[Context, None], since: datetime | None = None,
-        types: list[WebhookEventType] | None = None,
+        types: list[WebhookEventType] | None = None,  # type: ignore[valid-type]
         workspace_id: strawberry.ID | None = None, first: int | None = None,
         after: str | None = None,
     ) -> Page[WebhookEvent]:

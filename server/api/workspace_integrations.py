@@ -6,15 +6,15 @@ The OAuth client secret goes in, never out: clients see only ``hasOAuthClientSec
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 from strawberry.types import Info
 
 from server.api.connections import ConnectionNode
 from server.api.context import Context
+from server.api.domain import domain_enum, from_row
 from server.api.integrations import Integration
-from server.api.orgs import Workspace
+from server.api.org_types import Workspace
 from server.api.pagination import Connection as Page
 from server.api.pagination import to_connection
 from server.api.unset import given as _given
@@ -23,15 +23,14 @@ from server.integrations import service as integrations
 from server.integrations.models import WorkspaceIntegration as Row
 from server.integrations.service import IntegrationSettings
 
-
-@strawberry.enum(description="How `resolveConnection` picks a connection in a workspace.")
-class ConnectionStrategy(Enum):
-    FIXED = strawberry.enum_value("FIXED", description="Always the one fixed connection.")
-    PER_USER = strawberry.enum_value("PER_USER", description="The end user's own connection.")
-    PER_USER_WITH_FALLBACK = strawberry.enum_value(
-        "PER_USER_WITH_FALLBACK",
-        description="The end user's own, else the workspace's, else the organization's.",
-    )
+ConnectionStrategy = domain_enum(
+    "ConnectionStrategy", integrations.STRATEGIES,
+    description="How `resolveConnection` picks a connection in a workspace.", described={
+        "FIXED": "Always the one fixed connection.",
+        "PER_USER": "The end user's own connection.",
+        "PER_USER_WITH_FALLBACK": "The end user's own, else the workspace's, else the "
+                                  "organization's.",
+    })
 
 
 @strawberry.type(description="How one workspace uses one integration.")
@@ -39,7 +38,7 @@ class WorkspaceIntegration:
     id: strawberry.ID = strawberry.field(description="Opaque id, prefixed `wi_`.")
     integration_name: str = strawberry.field(description="The integration's name.")
     enabled: bool = strawberry.field(description="False blocks resolution and the connect flow.")
-    strategy: ConnectionStrategy = strawberry.field(description="How connections are resolved.")
+    strategy: ConnectionStrategy = strawberry.field(description="How connections are resolved.")  # type: ignore[valid-type]
     oauth_client_id: str | None = strawberry.field(description="The workspace's OAuth app id.")
     has_oauth_client_secret: bool = strawberry.field(
         name="hasOAuthClientSecret",
@@ -70,19 +69,9 @@ class WorkspaceIntegration:
 
     @classmethod
     def from_model(cls, row: Row) -> WorkspaceIntegration:
-        return cls(
-            id=strawberry.ID(row.id),
-            integration_name=row.integration_name,
-            enabled=row.enabled,
-            strategy=ConnectionStrategy(row.strategy),
-            oauth_client_id=row.oauth_client_id,
-            has_oauth_client_secret=row.oauth_client_secret_encrypted is not None,
-            scopes=list(row.scopes) if row.scopes is not None else None,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            workspace_id=row.workspace_id,
-            fixed_connection_id=row.fixed_connection_id,
-        )
+        return from_row(cls, row, strategy=ConnectionStrategy(row.strategy),
+                        has_oauth_client_secret=row.oauth_client_secret_encrypted is not None,
+                        scopes=list(row.scopes) if row.scopes is not None else None)
 
 
 @strawberry.input(description="Configure one integration in one workspace; omitted fields stay "
@@ -92,7 +81,7 @@ class ConfigureWorkspaceIntegrationInput:
     integration_name: str = strawberry.field(description="The integration, e.g. `hubspot`.")
     enabled: bool | None = strawberry.field(default=strawberry.UNSET,
                                             description="Enable or disable it here.")
-    strategy: ConnectionStrategy | None = strawberry.field(
+    strategy: ConnectionStrategy | None = strawberry.field(  # type: ignore[valid-type]
         default=strawberry.UNSET, description="How resolveConnection picks a connection."
     )
     fixed_connection_id: strawberry.ID | None = strawberry.field(

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from tortoise import fields
-from tortoise.models import Model
+
+from server.models import OrganizationOwned, Timestamped
 
 
-class ConnectSession(Model):
+class ConnectSession(OrganizationOwned, Timestamped):
     id = fields.CharField(max_length=32, primary_key=True)
-    organization = fields.ForeignKeyField(
-        "weir.Organization", related_name="connect_sessions", on_delete=fields.CASCADE
-    )
     workspace = fields.ForeignKeyField(
         "weir.Workspace", related_name="connect_sessions", on_delete=fields.CASCADE
     )
@@ -36,8 +34,6 @@ class ConnectSession(Model):
     oauth_state_hash = fields.CharField(max_length=64, null=True, unique=True)
     oauth_verifier_encrypted = fields.TextField(null=True)
     expires_at = fields.DatetimeField()
-    created_at = fields.DatetimeField(auto_now_add=True)
-    updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "connect_sessions"

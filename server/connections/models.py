@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from tortoise import fields
-from tortoise.models import Model
+
+from server.models import OrganizationOwned, Timestamped
 
 
-class Connection(Model):
+class Connection(OrganizationOwned, Timestamped):
     id = fields.CharField(max_length=32, primary_key=True)
-    organization = fields.ForeignKeyField(
-        "weir.Organization", related_name="connections", on_delete=fields.CASCADE
-    )
     workspace = fields.ForeignKeyField(
         "weir.Workspace", related_name="connections", null=True, on_delete=fields.CASCADE
     )
@@ -29,8 +27,6 @@ class Connection(Model):
     credential_preview = fields.CharField(max_length=64, null=True)
     expires_at = fields.DatetimeField(null=True)
     last_refreshed_at = fields.DatetimeField(null=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "connections"

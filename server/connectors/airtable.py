@@ -10,6 +10,7 @@ from typing import Any
 
 from server.connectors.base import CheckResult, ConnectorContext, ConnectorSpec
 from server.connectors.http import ProviderError, base_url, bearer, request, run_check
+from server.connectors.schemas import form, secret
 
 _auth = bearer("access_token")
 
@@ -21,19 +22,13 @@ SPEC = ConnectorSpec(
     description="Records of an Airtable base, with a personal access token.",
     base_url="https://api.airtable.com",
     docs_url="https://airtable.com/developers/web/api/get-user-id-scopes",
-    auth_fields_schema={
-        "type": "object",
-        "required": ["access_token", "base_id"],
-        "properties": {
-            "access_token": {"type": "string", "title": "Personal access token",
-                             "writeOnly": True, "format": "password", "pattern": "^pat",
-                             "description": "Created at airtable.com/create/tokens with the "
-                                            "schema.bases:read and data.records:read scopes."},
-            "base_id": {"type": "string", "title": "Base ID", "pattern": "^app[A-Za-z0-9]{14}$",
-                        "description": "Starts with app; it is in the base's URL."},
-        },
-        "additionalProperties": False,
-    },
+    auth_fields_schema=form({
+        "access_token": secret("Personal access token", pattern="^pat",
+                               description="Created at airtable.com/create/tokens with the "
+                                           "schema.bases:read and data.records:read scopes."),
+        "base_id": {"type": "string", "title": "Base ID", "pattern": "^app[A-Za-z0-9]{14}$",
+                    "description": "Starts with app; it is in the base's URL."},
+    }, required=["access_token", "base_id"]),
 )
 
 

@@ -24,7 +24,7 @@ state for an incremental run.
 A connector whose source is PostgreSQL may set ``SPEC.copy_text``: its ``read`` then also takes
 ``copy_columns=(...)`` and yields ``CopyBatch``es of those columns instead of records, which a
 PostgreSQL destination loads without a value passing through Python. The runner asks for them
-only when nothing has to happen to a value on the way (see ``server/syncs/runner.py``).
+only when nothing has to happen to a value on the way (see ``server/syncs/stream_load.py``).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from server.connectors.schemas import form
 from server.outbound import Policy
 
 AUTH_TYPES = ("OAUTH2", "PLATFORM_OAUTH2", "SECRET_TEXT", "BASIC_AUTH", "CUSTOM_AUTH", "NONE")
@@ -79,9 +80,7 @@ class ConnectorSpec:
     docs_url: str | None = None
     oauth: OAuthSpec | None = None
     auth_fields_schema: dict[str, Any] | None = None
-    settings_schema: dict[str, Any] = field(
-        default_factory=lambda: {"type": "object", "properties": {}, "additionalProperties": False}
-    )
+    settings_schema: dict[str, Any] = field(default_factory=form)  # no settings
     streams: tuple[StreamSpec, ...] = ()
     # ``read`` accepts ``copy_columns`` and then yields ``CopyBatch``es (PostgreSQL sources).
     copy_text: bool = False

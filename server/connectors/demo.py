@@ -20,6 +20,7 @@ from server.connectors.base import (
     StateCheckpoint,
     StreamSpec,
 )
+from server.connectors.schemas import BOOLEAN, INTEGER, NUMBER, STRING, TIMESTAMP, form, nullable, object_of
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 FIRST_NAMES = ("Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia",
@@ -30,81 +31,55 @@ INDUSTRIES = ("Software", "Retail", "Finance", "Healthcare", "Logistics", "Educa
 STAGES = ("appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "closedwon",
           "closedlost")
 
-_TIMESTAMP = {"type": "string", "format": "date-time"}
-
 SPEC = ConnectorSpec(
     name="demo",
     display_name="Demo CRM",
     category="DEMO",
     auth_types=("NONE",),
     description="Synthetic contacts, companies and deals of any size. No account needed.",
-    settings_schema={
-        "type": "object",
-        "properties": {
-            "contacts": {"type": "integer", "minimum": 0, "maximum": 100_000_000, "default": 1000,
-                         "title": "Contacts", "description": "How many contacts the source has."},
-            "companies": {"type": "integer", "minimum": 0, "maximum": 10_000_000, "default": 100,
-                          "title": "Companies"},
-            "deals": {"type": "integer", "minimum": 0, "maximum": 100_000_000, "default": 300,
-                      "title": "Deals"},
-            "seed": {"type": "integer", "default": 1, "title": "Seed",
-                     "description": "Changes every generated value."},
-            "batch_size": {"type": "integer", "minimum": 1, "maximum": 50_000, "default": 5000,
-                           "title": "Batch size"},
-        },
-        "additionalProperties": False,
-    },
+    settings_schema=form({
+        "contacts": {"type": "integer", "minimum": 0, "maximum": 100_000_000, "default": 1000,
+                     "title": "Contacts", "description": "How many contacts the source has."},
+        "companies": {"type": "integer", "minimum": 0, "maximum": 10_000_000, "default": 100,
+                      "title": "Companies"},
+        "deals": {"type": "integer", "minimum": 0, "maximum": 100_000_000, "default": 300,
+                  "title": "Deals"},
+        "seed": {"type": "integer", "default": 1, "title": "Seed",
+                 "description": "Changes every generated value."},
+        "batch_size": {"type": "integer", "minimum": 1, "maximum": 50_000, "default": 5000,
+                       "title": "Batch size"},
+    }),
     streams=(
         StreamSpec(
             name="contacts",
             primary_key=("id",),
             cursor_field="updated_at",
             description="People at customer companies.",
-            record_schema={
-                "type": "object",
-                "properties": {
-                    "id": {"type": "integer"},
-                    "first_name": {"type": "string"},
-                    "last_name": {"type": "string"},
-                    "email": {"type": "string"},
-                    "company_id": {"type": ["integer", "null"]},
-                    "lifetime_value": {"type": "number"},
-                    "subscribed": {"type": "boolean"},
-                    "updated_at": _TIMESTAMP,
-                },
-            },
+            record_schema=object_of({
+                "id": INTEGER, "first_name": STRING, "last_name": STRING, "email": STRING,
+                "company_id": nullable(INTEGER), "lifetime_value": NUMBER, "subscribed": BOOLEAN,
+                "updated_at": TIMESTAMP,
+            }),
         ),
         StreamSpec(
             name="companies",
             primary_key=("id",),
             cursor_field="updated_at",
             description="Customer companies.",
-            record_schema={
-                "type": "object",
-                "properties": {
-                    "id": {"type": "integer"},
-                    "name": {"type": "string"},
-                    "industry": {"type": "string"},
-                    "employees": {"type": "integer"},
-                    "updated_at": _TIMESTAMP,
-                },
-            },
+            record_schema=object_of({
+                "id": INTEGER, "name": STRING, "industry": STRING, "employees": INTEGER,
+                "updated_at": TIMESTAMP,
+            }),
         ),
         StreamSpec(
             name="deals",
             primary_key=("id",),
             cursor_field="updated_at",
             description="Open and closed deals.",
-            record_schema={
-                "type": "object",
-                "properties": {
-                    "id": {"type": "integer"},
-                    "company_id": {"type": "integer"},
-                    "amount": {"type": "number"},
-                    "stage": {"type": "string"},
-                    "updated_at": _TIMESTAMP,
-                },
-            },
+            record_schema=object_of({
+                "id": INTEGER, "company_id": INTEGER, "amount": NUMBER, "stage": STRING,
+                "updated_at": TIMESTAMP,
+            }),
         ),
     ),
 )

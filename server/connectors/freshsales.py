@@ -12,6 +12,7 @@ from typing import Any
 
 from server.connectors.base import CheckResult, ConnectorContext, ConnectorSpec
 from server.connectors.http import base_url, request, run_check
+from server.connectors.schemas import form, secret
 
 DOMAIN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
@@ -23,20 +24,14 @@ SPEC = ConnectorSpec(
     description="Contacts, accounts and deals in a Freshsales (Freshworks CRM) account.",
     base_url="https://{domain}.myfreshworks.com/crm/sales",
     docs_url="https://developers.freshworks.com/crm/api/",
-    auth_fields_schema={
-        "type": "object",
-        "required": ["domain", "api_key"],
-        "properties": {
-            "domain": {"type": "string", "title": "Bundle domain",
-                       "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
-                       "description": "The part before .myfreshworks.com in your account's "
-                                      "address, e.g. acme for acme.myfreshworks.com."},
-            "api_key": {"type": "string", "title": "API key", "writeOnly": True,
-                        "format": "password", "minLength": 8,
-                        "description": "Profile settings > API settings > Your API key."},
-        },
-        "additionalProperties": False,
-    },
+    auth_fields_schema=form({
+        "domain": {"type": "string", "title": "Bundle domain",
+                   "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+                   "description": "The part before .myfreshworks.com in your account's "
+                                  "address, e.g. acme for acme.myfreshworks.com."},
+        "api_key": secret("API key", minLength=8,
+                          description="Profile settings > API settings > Your API key."),
+    }, required=["domain", "api_key"]),
 )
 
 

@@ -22,6 +22,16 @@ from server.connectors.base import (
     StreamSpec,
 )
 from server.connectors.http import base_url, link_pages, oauth_or_token, request, run_check
+from server.connectors.schemas import (
+    BOOLEAN,
+    INTEGER,
+    STRING,
+    TIMESTAMP,
+    array_of,
+    form,
+    nullable,
+    object_of,
+)
 
 PAGE_SIZE = 100
 MAX_LISTED_REPOSITORIES = 1000  # for the settings form; a sync reads every selected repository
@@ -32,14 +42,12 @@ def _auth(credentials: Mapping[str, Any]) -> dict[str, str]:
             "Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 
 
-_STRING = {"type": ["string", "null"]}
-_TIMESTAMP = {"type": "string", "format": "date-time"}
-_MAYBE_TIMESTAMP = {"type": ["string", "null"], "format": "date-time"}
+_STRING = nullable(STRING)
+_MAYBE_TIMESTAMP = nullable(TIMESTAMP)
 
 
 def _schema(**properties: Any) -> dict[str, Any]:
-    return {"type": "object", "properties": {"id": {"type": "integer"}, **properties},
-            "required": ["id"]}
+    return object_of({"id": INTEGER, **properties}, required=["id"])
 
 
 SPEC = ConnectorSpec(
@@ -55,33 +63,29 @@ SPEC = ConnectorSpec(
         token_url="https://github.com/login/oauth/access_token",
         default_scopes=("repo", "read:user"),
     ),
-    settings_schema={
-        "type": "object",
-        "properties": {
-            "repositories": {
-                "type": "array",
-                "title": "Repositories",
-                "description": "Repositories to copy, as owner/name. Empty: every repository "
-                               "the token can see.",
-                "items": {"type": "string", "pattern": r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},
-                "uniqueItems": True,
-                "default": [],
-            },
+    settings_schema=form({
+        "repositories": {
+            "type": "array",
+            "title": "Repositories",
+            "description": "Repositories to copy, as owner/name. Empty: every repository "
+                           "the token can see.",
+            "items": {"type": "string", "pattern": r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},
+            "uniqueItems": True,
+            "default": [],
         },
-        "additionalProperties": False,
-    },
+    }),
     streams=(
         StreamSpec(
             name="repositories",
             primary_key=("id",),
             description="Repositories (every run copies them all).",
             record_schema=_schema(
-                full_name={"type": "string"}, name={"type": "string"}, owner=_STRING,
-                private={"type": "boolean"}, fork={"type": "boolean"},
-                archived={"type": "boolean"}, description=_STRING, html_url=_STRING,
-                default_branch=_STRING, language=_STRING, stargazers_count={"type": "integer"},
-                forks_count={"type": "integer"}, open_issues_count={"type": "integer"},
-                created_at=_TIMESTAMP, updated_at=_TIMESTAMP, pushed_at=_MAYBE_TIMESTAMP,
+                full_name=STRING, name=STRING, owner=_STRING,
+                private=BOOLEAN, fork=BOOLEAN,
+                archived=BOOLEAN, description=_STRING, html_url=_STRING,
+                default_branch=_STRING, language=_STRING, stargazers_count=INTEGER,
+                forks_count=INTEGER, open_issues_count=INTEGER,
+                created_at=TIMESTAMP, updated_at=TIMESTAMP, pushed_at=_MAYBE_TIMESTAMP,
             ),
         ),
         StreamSpec(
@@ -90,10 +94,10 @@ SPEC = ConnectorSpec(
             cursor_field="updated_at",
             description="Issues (not pull requests) of the selected repositories.",
             record_schema=_schema(
-                repository={"type": "string"}, number={"type": "integer"},
-                title={"type": "string"}, state={"type": "string"}, user=_STRING,
-                labels={"type": "array", "items": {"type": "string"}}, comments={"type": "integer"},
-                body=_STRING, html_url=_STRING, created_at=_TIMESTAMP, updated_at=_TIMESTAMP,
+                repository=STRING, number=INTEGER,
+                title=STRING, state=STRING, user=_STRING,
+                labels=array_of(STRING), comments=INTEGER,
+                body=_STRING, html_url=_STRING, created_at=TIMESTAMP, updated_at=TIMESTAMP,
                 closed_at=_MAYBE_TIMESTAMP,
             ),
         ),
@@ -103,10 +107,10 @@ SPEC = ConnectorSpec(
             cursor_field="updated_at",
             description="Pull requests of the selected repositories.",
             record_schema=_schema(
-                repository={"type": "string"}, number={"type": "integer"},
-                title={"type": "string"}, state={"type": "string"}, user=_STRING,
-                draft={"type": ["boolean", "null"]}, base_ref=_STRING, head_ref=_STRING,
-                body=_STRING, html_url=_STRING, created_at=_TIMESTAMP, updated_at=_TIMESTAMP,
+                repository=STRING, number=INTEGER,
+                title=STRING, state=STRING, user=_STRING,
+                draft=nullable(BOOLEAN), base_ref=_STRING, head_ref=_STRING,
+                body=_STRING, html_url=_STRING, created_at=TIMESTAMP, updated_at=TIMESTAMP,
                 closed_at=_MAYBE_TIMESTAMP, merged_at=_MAYBE_TIMESTAMP,
             ),
         ),

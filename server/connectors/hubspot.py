@@ -23,6 +23,7 @@ from server.connectors.base import (
     StreamSpec,
 )
 from server.connectors.http import base_url, bearer, paged, request, run_check
+from server.connectors.schemas import BOOLEAN, STRING, TIMESTAMP, nullable, object_of
 
 PAGE_SIZE = 100
 SEARCH_WINDOW = 10_000  # HubSpot refuses a search ``after`` at or beyond this
@@ -40,15 +41,14 @@ PROPERTIES: dict[str, tuple[str, ...]] = {
 }
 MODIFIED = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate",
             "deals": "hs_lastmodifieddate"}
-_TIMESTAMP = {"type": "string", "format": "date-time"}
 
 
 def _schema(stream: str) -> dict[str, Any]:
     # HubSpot sends every property value as a string (or null), numbers and dates included.
-    properties: dict[str, Any] = {"id": {"type": "string"}}
-    properties.update({name: {"type": ["string", "null"]} for name in PROPERTIES[stream]})
-    properties.update(createdAt=_TIMESTAMP, updatedAt=_TIMESTAMP, archived={"type": "boolean"})
-    return {"type": "object", "properties": properties, "required": ["id", "updatedAt"]}
+    properties: dict[str, Any] = {"id": STRING}
+    properties.update({name: nullable(STRING) for name in PROPERTIES[stream]})
+    properties.update(createdAt=TIMESTAMP, updatedAt=TIMESTAMP, archived=BOOLEAN)
+    return object_of(properties, required=["id", "updatedAt"])
 
 
 SPEC = ConnectorSpec(
@@ -65,7 +65,6 @@ SPEC = ConnectorSpec(
         default_scopes=("oauth", "crm.objects.contacts.read", "crm.objects.companies.read",
                         "crm.objects.deals.read"),
     ),
-    settings_schema={"type": "object", "properties": {}, "additionalProperties": False},
     streams=tuple(
         StreamSpec(name=name, primary_key=("id",), cursor_field="updatedAt",
                    description=f"CRM {name}, with the properties most reports use.",

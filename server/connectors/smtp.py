@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from server.connectors.base import CheckResult, ConnectorContext, ConnectorSpec
+from server.connectors.schemas import form, port, secret
 from server.http import redact
 from server.outbound import Address, open_socket
 
@@ -30,24 +31,17 @@ SPEC = ConnectorSpec(
     auth_types=("BASIC_AUTH",),
     description="Send email through any SMTP server that accepts a login.",
     docs_url="https://datatracker.ietf.org/doc/html/rfc4954",
-    auth_fields_schema={
-        "type": "object",
-        "required": ["host", "port", "username", "password"],
-        "properties": {
-            "host": {"type": "string", "title": "Server", "minLength": 1,
-                     "description": "Host name of the SMTP server, e.g. smtp.example.com."},
-            "port": {"type": "integer", "title": "Port", "default": 587, "minimum": 1,
-                     "maximum": 65535},
-            "security": {"type": "string", "title": "Security", "default": "STARTTLS",
-                         "enum": ["STARTTLS", "TLS", "NONE"],
-                         "description": "STARTTLS (usually port 587), TLS from the start "
-                                        "(port 465), or NONE (trusted networks only)."},
-            "username": {"type": "string", "title": "Username", "minLength": 1},
-            "password": {"type": "string", "title": "Password", "writeOnly": True,
-                         "format": "password"},
-        },
-        "additionalProperties": False,
-    },
+    auth_fields_schema=form({
+        "host": {"type": "string", "title": "Server", "minLength": 1,
+                 "description": "Host name of the SMTP server, e.g. smtp.example.com."},
+        "port": port(587),
+        "security": {"type": "string", "title": "Security", "default": "STARTTLS",
+                     "enum": ["STARTTLS", "TLS", "NONE"],
+                     "description": "STARTTLS (usually port 587), TLS from the start "
+                                    "(port 465), or NONE (trusted networks only)."},
+        "username": {"type": "string", "title": "Username", "minLength": 1},
+        "password": secret("Password"),
+    }, required=["host", "port", "username", "password"]),
 )
 
 

@@ -19,22 +19,19 @@ from server.connectors.base import (
     StreamSpec,
 )
 from server.connectors.http import base_url, bearer, paged, request, run_check
+from server.connectors.schemas import BOOLEAN, INTEGER, STRING, nullable, object_of
 
 PAGE_SIZE = 100
 _auth = bearer("secret_text")
 
-_STRING = {"type": ["string", "null"]}
-_INT = {"type": ["integer", "null"]}
-_BOOL = {"type": ["boolean", "null"]}
-_OBJECT = {"type": ["object", "null"]}
+_STRING = nullable(STRING)
+_INT = nullable(INTEGER)
+_BOOL = nullable(BOOLEAN)
+_OBJECT = nullable({"type": "object"})
 
 
 def _schema(**properties: Any) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {"id": {"type": "string"}, "created": {"type": "integer"}, **properties},
-        "required": ["id", "created"],
-    }
+    return object_of({"id": STRING, "created": INTEGER, **properties}, required=["id", "created"])
 
 
 SPEC = ConnectorSpec(
@@ -45,7 +42,6 @@ SPEC = ConnectorSpec(
     description="Customers, charges and invoices from a Stripe account.",
     base_url="https://api.stripe.com",
     docs_url="https://docs.stripe.com/api",
-    settings_schema={"type": "object", "properties": {}, "additionalProperties": False},
     streams=(
         StreamSpec(
             name="customers",
@@ -54,7 +50,7 @@ SPEC = ConnectorSpec(
             description="Customers, by creation time (Unix seconds).",
             record_schema=_schema(
                 email=_STRING, name=_STRING, description=_STRING, currency=_STRING,
-                balance=_INT, delinquent=_BOOL, livemode={"type": "boolean"}, metadata=_OBJECT,
+                balance=_INT, delinquent=_BOOL, livemode=BOOLEAN, metadata=_OBJECT,
             ),
         ),
         StreamSpec(
@@ -63,9 +59,9 @@ SPEC = ConnectorSpec(
             cursor_field="created",
             description="Charges, by creation time (Unix seconds).",
             record_schema=_schema(
-                amount={"type": "integer"}, amount_refunded=_INT, currency={"type": "string"},
+                amount=INTEGER, amount_refunded=_INT, currency=STRING,
                 customer=_STRING, description=_STRING, paid=_BOOL, refunded=_BOOL,
-                status=_STRING, livemode={"type": "boolean"}, metadata=_OBJECT,
+                status=_STRING, livemode=BOOLEAN, metadata=_OBJECT,
             ),
         ),
         StreamSpec(
@@ -74,9 +70,9 @@ SPEC = ConnectorSpec(
             cursor_field="created",
             description="Invoices, by creation time (Unix seconds).",
             record_schema=_schema(
-                customer=_STRING, number=_STRING, status=_STRING, currency={"type": "string"},
+                customer=_STRING, number=_STRING, status=_STRING, currency=STRING,
                 total=_INT, amount_due=_INT, amount_paid=_INT, due_date=_INT,
-                livemode={"type": "boolean"}, metadata=_OBJECT,
+                livemode=BOOLEAN, metadata=_OBJECT,
             ),
         ),
     ),

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from tortoise import fields
-from tortoise.models import Model
+
+from server.models import OrganizationOwned, Timestamped
 
 
-class WorkspaceIntegration(Model):
+class WorkspaceIntegration(OrganizationOwned, Timestamped):
     id = fields.CharField(max_length=32, primary_key=True)
-    organization = fields.ForeignKeyField(
-        "weir.Organization", related_name="workspace_integrations", on_delete=fields.CASCADE
-    )
     workspace = fields.ForeignKeyField(
         "weir.Workspace", related_name="integrations", on_delete=fields.CASCADE
     )
@@ -24,8 +22,6 @@ class WorkspaceIntegration(Model):
     # AES-GCM ciphertext from server.crypto; never the plaintext secret.
     oauth_client_secret_encrypted = fields.TextField(null=True)
     scopes = fields.JSONField(null=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "workspace_integrations"

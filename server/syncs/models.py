@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from tortoise import fields
-from tortoise.models import Model
+
+from server.models import Created, OrganizationOwned, Timestamped
 
 
-class EltSync(Model):
+class EltSync(OrganizationOwned, Timestamped):
     id = fields.CharField(max_length=32, primary_key=True)
-    organization = fields.ForeignKeyField(
-        "weir.Organization", related_name="elt_syncs", on_delete=fields.CASCADE
-    )
     workspace = fields.ForeignKeyField(
         "weir.Workspace", related_name="elt_syncs", null=True, on_delete=fields.CASCADE
     )
@@ -28,15 +26,13 @@ class EltSync(Model):
     schema_change_policy = fields.CharField(max_length=16, default="ALLOW_ALL")
     enabled = fields.BooleanField(default=False)
     next_run_at = fields.DatetimeField(null=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "elt_syncs"
         indexes = (("enabled", "next_run_at"), ("organization_id", "workspace_id"))
 
 
-class SourceStream(Model):
+class SourceStream(Created):
     id = fields.CharField(max_length=32, primary_key=True)
     sync = fields.ForeignKeyField("weir.EltSync", related_name="streams", on_delete=fields.CASCADE)
     name = fields.CharField(max_length=128)
@@ -44,18 +40,14 @@ class SourceStream(Model):
     state = fields.JSONField(null=True)
     excluded_columns = fields.JSONField(default=list)
     hashed_columns = fields.JSONField(default=list)
-    created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "source_streams"
         unique_together = (("sync", "name"),)
 
 
-class SyncRun(Model):
+class SyncRun(OrganizationOwned):
     id = fields.CharField(max_length=32, primary_key=True)
-    organization = fields.ForeignKeyField(
-        "weir.Organization", related_name="sync_runs", on_delete=fields.CASCADE
-    )
     sync = fields.ForeignKeyField("weir.EltSync", related_name="runs", on_delete=fields.CASCADE)
     trigger = fields.CharField(max_length=16)
     status = fields.CharField(max_length=16, default="QUEUED")

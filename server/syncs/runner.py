@@ -10,17 +10,15 @@ saved only after the swap.
 Between batches the run checks whether it was cancelled; a heartbeat task marks it alive so a run
 whose worker died can be told apart from a slow one (``schedule.recover_stale_runs``). A failed
 run is retried as a new run (trigger ``RETRY``, attempt + 1) after an exponential backoff, up to
-``settings.sync_max_retries`` times; every attempt stays in the run history.
+``settings.sync_max_retries`` times; every attempt stays in the run history. How one stream is
+loaded, batch by batch, is in ``server.syncs.stream_load``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
-import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,10 +26,9 @@ from server import http as http_clients
 from server import ids, outbound
 from server.config import Settings
 from server.connections import refresh
-from server.connectors.base import CopyBatch, StateCheckpoint, StreamSpec
+from server.connectors.base import StreamSpec
 from server.crypto import KeyRing
 from server.destinations.base import CopyRejected, Destination, build_destination
-from server.destinations.columns import as_text, kinds_of_record_schema
 from server.errors import Conflict
 from server.events import EventBus
 from server.orgs.models import Workspace
@@ -47,16 +44,14 @@ from server.syncs.sources import (
     safe_message,
     stream_specs,
 )
+from server.syncs.stream_load import Cancelled, Progress, StreamLoad
 from server.syncs.transitions import move_run, publish_run, utcnow
 
 log = logging.getLogger("weir.runner")
 
-PROGRESS_INTERVAL_SECONDS = 2.0
-CANCEL_CHECK_INTERVAL_SECONDS = 0.5
 RETRY_BASE_SECONDS = 30.0
 RETRY_MAX_SECONDS = 1800.0
 ERROR_MAX_LENGTH = 2000
-PREFETCH_DEPTH = 1
 
 
 @dataclass
@@ -66,10 +61,6 @@ class RunEnvironment:
     settings: Settings
     key_ring: KeyRing
     bus: EventBus | None
-
-
-class Cancelled(Exception):
-    """The run was asked to stop; raised between batches."""
 
 
 class RunFailed(Exception):
@@ -84,46 +75,6 @@ def retry_delay_seconds(attempt: int) -> float:
 def describe(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return text[:ERROR_MAX_LENGTH]
-
-
-def hash_value(salt: bytes, value: Any) -> str:
-    return hashlib.sha256(salt + as_text(value).encode()).hexdigest()
-
-
-class _Progress:
-    """Per-stream counts, saved and published at most every two seconds."""
-
-    def __init__(self, run: SyncRun, bus: EventBus | None) -> None:
-        self.run = run
-        self.bus = bus
-        self.stats: dict[str, dict[str, Any]] = {}
-        self._saved_at = 0.0
-        self._checked_at = 0.0
-
-    def stream(self, name: str) -> dict[str, Any]:
-        return self.stats.setdefault(name, {"status": "PENDING", "rowsLoaded": 0, "batches": 0,
-                                            "error": None, "widenedColumns": [],
-                                            "blockedColumns": []})
-
-    async def save(self, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._saved_at < PROGRESS_INTERVAL_SECONDS:
-            return
-        self._saved_at = now
-        await SyncRun.filter(id=self.run.id).update(stream_stats=self.stats,
-                                                    heartbeat_at=utcnow())
-        if self.bus is not None:
-            self.run.stream_stats = self.stats
-            await publish_run(bus=self.bus, run=self.run, kind="progress")
-
-    async def check_cancelled(self) -> None:
-        now = time.monotonic()
-        if now - self._checked_at < CANCEL_CHECK_INTERVAL_SECONDS:
-            return
-        self._checked_at = now
-        flags = await SyncRun.filter(id=self.run.id).values_list("cancel_requested", flat=True)
-        if flags and flags[0]:
-            raise Cancelled()
 
 
 async def _heartbeat(run_id: str, interval: float) -> None:
@@ -147,7 +98,7 @@ async def execute_run(*, env: RunEnvironment, run_id: str) -> str | None:
         run = await move_run(run=run, to="RUNNING", bus=env.bus)
     except Conflict:
         return None  # another worker took it, or it was cancelled while queued
-    progress = _Progress(run, env.bus)
+    progress = Progress(run, env.bus)
     heartbeat = asyncio.create_task(
         _heartbeat(run.id, env.settings.run_heartbeat_seconds))
     status, error = "SUCCEEDED", None
@@ -175,7 +126,7 @@ async def execute_run(*, env: RunEnvironment, run_id: str) -> str | None:
     return await _finish(env=env, run=run, progress=progress, status=status, error=error)
 
 
-async def _finish(*, env: RunEnvironment, run: SyncRun, progress: _Progress, status: str,
+async def _finish(*, env: RunEnvironment, run: SyncRun, progress: Progress, status: str,
                   error: str | None) -> str:
     for stats in progress.stats.values():
         if stats["status"] in ("PENDING", "RUNNING"):
@@ -201,7 +152,7 @@ async def schedule_retry(*, run: SyncRun, bus: EventBus | None, delay: bool = Tr
 
 
 async def _copy_streams(*, env: RunEnvironment, sync: EltSync, run: SyncRun,
-                        progress: _Progress) -> list[str]:
+                        progress: Progress) -> list[str]:
     """Copy every selected stream; return the names of the streams that failed."""
     connection = sync.connection
     connector = connector_for(connection)
@@ -257,13 +208,13 @@ async def _copy_streams(*, env: RunEnvironment, sync: EltSync, run: SyncRun,
 
 async def _copy_stream(*, connector: Any, context: Any, destination: Destination, sync: EltSync,
                        schema: str, stream: SourceStream, spec: StreamSpec | None, full_refresh: bool,
-                       salt: bytes, progress: _Progress, credentials: dict[str, Any]) -> bool:
+                       salt: bytes, progress: Progress, credentials: dict[str, Any]) -> bool:
     stats = progress.stream(stream.name)
     if spec is None:
         stats.update(status="FAILED", error=f"the source no longer offers {stream.name!r}")
         return False
     stats.update(status="RUNNING", rowsLoaded=0, batches=0, error=None)
-    load = _StreamLoad(connector=connector, context=context, destination=destination, sync=sync,
+    load = StreamLoad(connector=connector, context=context, destination=destination, sync=sync,
                        schema=schema, stream=stream, spec=spec, full=full_refresh or
                        stream.sync_mode == "FULL_REFRESH", salt=salt, progress=progress)
     try:
@@ -286,141 +237,3 @@ async def _copy_stream(*, connector: Any, context: Any, destination: Destination
     stats["status"] = "SUCCEEDED"
     await progress.save(force=True)
     return True
-
-
-@dataclass
-class _StreamLoad:
-    """One stream's copy from the source's ``read`` into a destination table."""
-
-    connector: Any
-    context: Any
-    destination: Destination
-    sync: EltSync
-    schema: str  # the physical one (server.syncs.namespaces), never shown to the client
-    stream: SourceStream
-    spec: StreamSpec
-    full: bool
-    salt: bytes
-    progress: _Progress
-
-    async def run(self, *, as_copy_text: bool) -> None:
-        """Load every batch the source yields; the loader is aborted if anything fails."""
-        stream, sync = self.stream, self.sync
-        stats = self.progress.stream(stream.name)
-        excluded = set(stream.excluded_columns or [])
-        hashed = set(stream.hashed_columns or [])
-        declared = {name: ("text" if name in hashed else kind)
-                    for name, kind in kinds_of_record_schema(self.spec.record_schema).items()
-                    if name not in excluded}
-        loader = await self.destination.loader(
-            schema=self.schema, table=stream.name, primary_key=self.spec.primary_key,
-            declared=declared, policy=sync.schema_change_policy, full_refresh=self.full,
-        )
-        state = None
-        if not self.full:  # the state saved so far (a load that fell back to records goes on)
-            state = (await SourceStream.get(id=stream.id)).state
-        extra = {}
-        columns = self._copy_text_columns(loader) if as_copy_text and not hashed else None
-        if columns is not None:
-            extra["copy_columns"] = columns
-        pending_state: dict[str, Any] | None = None
-        reader = self.connector.read(self.context, stream.name, connector_settings(sync.settings),
-                                     state, **extra)
-        try:
-            async with contextlib.aclosing(prefetch(reader)) as items:
-                async for item in items:
-                    if isinstance(item, StateCheckpoint):
-                        if self.full:
-                            pending_state = item.state  # saved once the new table is swapped in
-                        else:
-                            await SourceStream.filter(id=stream.id).update(state=item.state)
-                        continue
-                    if stats["batches"]:
-                        # Between batches: the previous one and its checkpoint are saved.
-                        await self.progress.check_cancelled()
-                    if isinstance(item, CopyBatch):
-                        stats["rowsLoaded"] += await loader.write_copy(item)
-                    else:
-                        records = _shape(item.records, excluded, hashed, self.salt)
-                        stats["rowsLoaded"] += await loader.write(records)
-                    stats["batches"] += 1
-                    stats["widenedColumns"] = sorted(loader.widened)
-                    stats["blockedColumns"] = sorted(loader.blocked)
-                    await self.progress.save()
-            await loader.finish()
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await loader.abort()
-            raise
-        if self.full and pending_state is not None:
-            await SourceStream.filter(id=stream.id).update(state=pending_state)
-
-    def _copy_text_columns(self, loader: Any) -> tuple[str, ...] | None:
-        """The columns to ask the source for as COPY text, or None for records.
-
-        Both ends must speak it, the stream needs a key to page by, and the key and cursor must
-        be among the columns loaded (the source reads its position from the last line).
-        """
-        if not getattr(self.connector.SPEC, "copy_text", False) or not self.spec.primary_key:
-            return None
-        columns = loader.copy_text_columns()
-        needed = {*self.spec.primary_key, *filter(None, [self.spec.cursor_field])}
-        return columns if columns is not None and needed <= set(columns) else None
-
-
-class _End:
-    """The reader is exhausted."""
-
-
-@dataclass
-class _Failed:
-    error: BaseException
-
-
-async def prefetch(reader: AsyncIterator[Any], depth: int = PREFETCH_DEPTH) -> AsyncIterator[Any]:
-    """Read the next batch while the current one is being written, in order.
-
-    The source and the destination are different connections, so their waits overlap. At most
-    ``depth`` items wait in the queue, so memory stays a few batches whatever the stream's size.
-    """
-    waiting: asyncio.Queue[Any] = asyncio.Queue(maxsize=depth)
-
-    async def produce() -> None:
-        try:
-            async with contextlib.aclosing(reader) as items:
-                async for item in items:
-                    await waiting.put(item)
-            await waiting.put(_End())
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:
-            await waiting.put(_Failed(exc))
-
-    producer = asyncio.create_task(produce(), name="weir-prefetch")
-    try:
-        while True:
-            item = await waiting.get()
-            if isinstance(item, _End):
-                return
-            if isinstance(item, _Failed):
-                raise item.error
-            yield item
-    finally:
-        producer.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await producer
-
-
-def _shape(records: list[dict[str, Any]], excluded: set[str], hashed: set[str],
-           salt: bytes) -> list[dict[str, Any]]:
-    """Drop excluded columns and hash hashed ones, in place (the batch is ours now)."""
-    if not excluded and not hashed:
-        return records
-    for record in records:
-        for name in excluded:
-            record.pop(name, None)
-        for name in hashed:
-            value = record.get(name)
-            if value is not None:
-                record[name] = hash_value(salt, value)
-    return records

@@ -1,13 +1,13 @@
 """ELT syncs: settings schema, create/update/delete, source streams, enable/disable.
 
-Runs (trigger, cancel, history, live updates) are in ``server.syncs.runs``.
+Runs (trigger, cancel, history, live updates) are in ``server.syncs.runs``; what a client may ask
+a sync to copy (``StreamChoice``) and its checks are in ``server.syncs.choices``.
 """
 
 from __future__ import annotations
 
 import copy
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from tortoise.expressions import Q
@@ -25,6 +25,7 @@ from server.errors import Conflict, FieldError, NotFound, ValidationFailed
 from server.events import EventBus
 from server.pagination import Page, paginate
 from server.scope import Scope
+from server.syncs.choices import StreamChoice, schema_name_error, stream_errors
 from server.syncs.hashing import new_salt
 from server.syncs.models import EltSync, SourceStream, SyncRun
 from server.syncs.namespaces import qualified_schema, qualified_schema_of
@@ -45,19 +46,6 @@ from server.syncs.sources import (
 from server.syncs.transitions import ACTIVE, publish_sync, utcnow
 from server.unset import UNSET
 from server.webhooks.outbox import record_elt_sync_updated
-
-_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_RESERVED_SCHEMAS = {"information_schema", "public", "pg_catalog", "pg_toast"}
-
-
-@dataclass
-class StreamChoice:
-    """A stream to copy: its name, mode, and columns to leave out or hash."""
-
-    name: str
-    sync_mode: str
-    excluded_columns: list[str] = field(default_factory=list)
-    hashed_columns: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -135,54 +123,12 @@ async def connection_settings_schema(*, scope: Scope, settings: Settings, key_ri
 # -- validation -------------------------------------------------------------------------------
 
 
-def _schema_name_error(field_name: str, name: str) -> FieldError | None:
-    if not _IDENTIFIER.match(name) or "__" in name or name in _RESERVED_SCHEMAS \
-            or name.startswith("pg_"):
-        return FieldError(field_name, f"{name!r} is not a usable schema name: lower-case "
-                                      "letters, digits and single underscores, at most 63, "
-                                      "not starting with a digit or pg_")
-    return None
-
-
-def _stream_errors(connector: Any, offered: dict[str, Any], choices: list[StreamChoice],
-                   prefix: str) -> list[FieldError]:
-    errors: list[FieldError] = []
-    seen: set[str] = set()
-    for index, choice in enumerate(choices):
-        path = f"{prefix}.{index}"
-        spec = offered.get(choice.name)
-        if spec is None:
-            errors.append(FieldError(f"{path}.name", f"unknown stream {choice.name!r}; "
-                                     f"{connector.SPEC.name} offers {', '.join(offered)}"))
-            continue
-        if choice.name in seen:
-            errors.append(FieldError(f"{path}.name", f"stream {choice.name!r} is listed twice"))
-        seen.add(choice.name)
-        if choice.sync_mode not in spec.sync_modes:
-            errors.append(FieldError(f"{path}.syncMode", f"stream {choice.name!r} supports "
-                                     f"{' and '.join(spec.sync_modes)}, not {choice.sync_mode}"))
-        known = set((spec.record_schema.get("properties") or {}).keys())
-        for label, columns in (("excludedColumns", choice.excluded_columns),
-                               ("hashedColumns", choice.hashed_columns)):
-            for position, column in enumerate(columns):
-                if known and column not in known:
-                    errors.append(FieldError(f"{path}.{label}.{position}",
-                                             f"stream {choice.name!r} has no column {column!r}"))
-                elif label == "excludedColumns" and column in spec.primary_key:
-                    errors.append(FieldError(f"{path}.{label}.{position}",
-                                             f"{column!r} is the primary key; it must be loaded"))
-        for column in set(choice.excluded_columns) & set(choice.hashed_columns):
-            errors.append(FieldError(f"{path}.hashedColumns",
-                                     f"{column!r} cannot be both excluded and hashed"))
-    return errors
-
-
 def _check_changes(changes: SyncChanges, connector: Any, settings: Settings,
                    timezone: str) -> list[FieldError]:
     problems: list[FieldError | None] = []
     if changes.destination_schema is not UNSET:
-        problems.append(_schema_name_error("input.destinationSchemaName",
-                                           changes.destination_schema))
+        problems.append(schema_name_error("input.destinationSchemaName",
+                                          changes.destination_schema))
     if changes.settings is not UNSET:
         problems.extend(settings_errors(connector.SPEC.settings_schema, changes.settings))
     if changes.timezone is not UNSET:
@@ -243,7 +189,7 @@ async def create_sync(*, scope: Scope, settings: Settings, key_ring: KeyRing,
     if streams and (settings_ok or getattr(connector, "discover", None) is None):
         offered = await offered_streams(settings=settings, key_ring=key_ring,
                                         connection=connection, sync_settings=changes.settings)
-        errors += _stream_errors(connector, offered, streams, "input.sourceStreams")
+        errors += stream_errors(connector, offered, streams, "input.sourceStreams")
     if errors:
         raise ValidationFailed(errors)
     await _check_schema_free(scope, workspace_id=connection.workspace_id,
@@ -334,7 +280,7 @@ async def add_source_streams(*, scope: Scope, settings: Settings, key_ring: KeyR
     connector = connector_for(connection)
     offered = await offered_streams(settings=settings, key_ring=key_ring, connection=connection,
                                     sync_settings=connector_settings(sync.settings))
-    errors = _stream_errors(connector, offered, streams, "input.sourceStreams")
+    errors = stream_errors(connector, offered, streams, "input.sourceStreams")
     if errors:
         raise ValidationFailed(errors)
     async with in_transaction():

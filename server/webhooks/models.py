@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from tortoise import fields
-from tortoise.models import Model
+
+from server.models import Created, OrganizationOwned, Timestamped
 
 
-class WebhookEndpoint(Model):
+class WebhookEndpoint(OrganizationOwned, Timestamped):
     id = fields.CharField(max_length=32, primary_key=True)
-    organization = fields.ForeignKeyField(
-        "weir.Organization", related_name="webhook_endpoints", on_delete=fields.CASCADE
-    )
     workspace = fields.ForeignKeyField(
         "weir.Workspace", related_name="webhook_endpoints", on_delete=fields.CASCADE
     )
@@ -27,21 +25,16 @@ class WebhookEndpoint(Model):
     # Continuous failure, reset by any successful delivery; long enough and it is disabled.
     failing_since = fields.DatetimeField(null=True)
     consecutive_failures = fields.IntField(default=0)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "webhook_endpoints"
         indexes = (("organization_id", "workspace_id"),)
 
 
-class WebhookEvent(Model):
+class WebhookEvent(OrganizationOwned):
     """One row of the outbox, written in the transaction of the change it describes."""
 
     id = fields.CharField(max_length=32, primary_key=True)
-    organization = fields.ForeignKeyField(
-        "weir.Organization", related_name="webhook_events", on_delete=fields.CASCADE
-    )
     # Null for organization-wide objects (an ORGANIZATION connection): every workspace hears it.
     workspace = fields.ForeignKeyField(
         "weir.Workspace", related_name="webhook_events", null=True, on_delete=fields.CASCADE
@@ -56,13 +49,10 @@ class WebhookEvent(Model):
         indexes = (("organization_id", "created_at"), ("organization_id", "type"))
 
 
-class WebhookDelivery(Model):
+class WebhookDelivery(OrganizationOwned, Created):
     """One event to one endpoint: PENDING until it succeeds or is given up (FAILED)."""
 
     id = fields.CharField(max_length=32, primary_key=True)
-    organization = fields.ForeignKeyField(
-        "weir.Organization", related_name="webhook_deliveries", on_delete=fields.CASCADE
-    )
     endpoint = fields.ForeignKeyField(
         "weir.WebhookEndpoint", related_name="deliveries", on_delete=fields.CASCADE
     )
@@ -84,7 +74,6 @@ class WebhookDelivery(Model):
     claim_token = fields.CharField(max_length=32, null=True)
     last_error = fields.TextField(null=True)
     completed_at = fields.DatetimeField(null=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "webhook_deliveries"

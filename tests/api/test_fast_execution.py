@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import strawberry
 
-from server.api import orgs as orgs_api
+from server.api import org_types as orgs_api
 from server.api.context import Context
 from server.api.execution import FastExecutor
 from server.api.loaders import Loaders

@@ -3,15 +3,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+import pkgutil
 from datetime import UTC, datetime, timedelta
+from importlib import import_module
 from typing import Any
 
+import pytest
+from tortoise import fields
 from tortoise.models import Model
 
+import server
 from server import ids
+from server.models import OrganizationOwned, Timestamped
 from server.orgs import rows
 from server.orgs.models import ApiKey, EndUser, Organization, Workspace
-from server.rows import RowReader
+from server.rows import RowReader, row_class
 
 
 def assert_same(reader: RowReader[Any], found: list[Any], models: list[Model]) -> None:
@@ -81,3 +88,42 @@ async def test_select_filters_like_a_queryset(database) -> None:
         [org, ("workspace_id", plain.id), ("workspace_id", branded.id)]) == []
     assert await rows.end_users.select([org], ids=[]) == []
     assert await rows.end_users.select([("organization_id", "org_other")]) == []
+
+
+def every_reader() -> list[RowReader[Any]]:
+    """Every ``RowReader`` of a ``rows`` module anywhere under ``server``."""
+    readers = []
+    for module in pkgutil.walk_packages(server.__path__, "server."):
+        if module.name.rsplit(".", 1)[-1] == "rows":
+            readers += [value for value in vars(import_module(module.name)).values()
+                        if isinstance(value, RowReader)]
+    return readers
+
+
+async def test_rows_hold_every_column_of_their_model_but_those_left_out(database) -> None:
+    readers = every_reader()
+    assert {reader.model for reader in readers} >= {Workspace, EndUser, ApiKey}
+    for reader in readers:
+        # Once Tortoise has linked the models, this map holds every column, foreign keys too.
+        columns = set(reader.model._meta.fields_db_projection)
+        assert set(reader.names) == columns - reader.leave_out, reader.model
+        assert reader.leave_out <= columns, reader.model
+    assert "secret_hash" not in rows.api_keys.names
+
+
+def test_a_field_added_to_a_model_is_in_its_rows() -> None:
+    class Gadget(OrganizationOwned, Timestamped):
+        id = fields.CharField(max_length=32, primary_key=True)
+        workspace = fields.ForeignKeyField("weir.Workspace", related_name=False)
+        colour = fields.CharField(max_length=16)
+        secret = fields.TextField()
+
+        class Meta:
+            table = "gadgets"
+
+    names = [field.name for field in dataclasses.fields(row_class(Gadget, leave_out={"secret"}))]
+    assert names[0] == "id"
+    assert sorted(names) == ["colour", "created_at", "id", "organization_id", "updated_at",
+                             "workspace_id"]
+    with pytest.raises(ValueError, match="colur"):
+        row_class(Gadget, leave_out={"colur"})

@@ -1,0 +1,212 @@
+"""One stream's copy into a destination table, batch by batch, and the run's progress counts.
+
+``StreamLoad.run`` reads the connector's batches (the next one prefetched while the current one
+is written), drops excluded columns and hashes hashed ones, writes each batch in one transaction
+and saves a checkpoint's state once every batch before it committed. ``Progress`` keeps the
+per-stream counts the run publishes, and between batches says whether the run was cancelled.
+``server.syncs.runner`` drives it for every stream of a run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from server.connectors.base import CopyBatch, StateCheckpoint, StreamSpec
+from server.destinations.base import Destination
+from server.destinations.columns import as_text, kinds_of_record_schema
+from server.events import EventBus
+from server.syncs.models import EltSync, SourceStream, SyncRun
+from server.syncs.settings import connector_settings
+from server.syncs.transitions import publish_run, utcnow
+
+PROGRESS_INTERVAL_SECONDS = 2.0
+CANCEL_CHECK_INTERVAL_SECONDS = 0.5
+PREFETCH_DEPTH = 1
+
+
+class Cancelled(Exception):
+    """The run was asked to stop; raised between batches."""
+
+
+def hash_value(salt: bytes, value: Any) -> str:
+    return hashlib.sha256(salt + as_text(value).encode()).hexdigest()
+
+
+class Progress:
+    """Per-stream counts, saved and published at most every two seconds."""
+
+    def __init__(self, run: SyncRun, bus: EventBus | None) -> None:
+        self.run = run
+        self.bus = bus
+        self.stats: dict[str, dict[str, Any]] = {}
+        self._saved_at = 0.0
+        self._checked_at = 0.0
+
+    def stream(self, name: str) -> dict[str, Any]:
+        return self.stats.setdefault(name, {"status": "PENDING", "rowsLoaded": 0, "batches": 0,
+                                            "error": None, "widenedColumns": [],
+                                            "blockedColumns": []})
+
+    async def save(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._saved_at < PROGRESS_INTERVAL_SECONDS:
+            return
+        self._saved_at = now
+        await SyncRun.filter(id=self.run.id).update(stream_stats=self.stats,
+                                                    heartbeat_at=utcnow())
+        if self.bus is not None:
+            self.run.stream_stats = self.stats
+            await publish_run(bus=self.bus, run=self.run, kind="progress")
+
+    async def check_cancelled(self) -> None:
+        now = time.monotonic()
+        if now - self._checked_at < CANCEL_CHECK_INTERVAL_SECONDS:
+            return
+        self._checked_at = now
+        flags = await SyncRun.filter(id=self.run.id).values_list("cancel_requested", flat=True)
+        if flags and flags[0]:
+            raise Cancelled()
+
+
+@dataclass
+class StreamLoad:
+    """One stream's copy from the source's ``read`` into a destination table."""
+
+    connector: Any
+    context: Any
+    destination: Destination
+    sync: EltSync
+    schema: str  # the physical one (server.syncs.namespaces), never shown to the client
+    stream: SourceStream
+    spec: StreamSpec
+    full: bool
+    salt: bytes
+    progress: Progress
+
+    async def run(self, *, as_copy_text: bool) -> None:
+        """Load every batch the source yields; the loader is aborted if anything fails."""
+        stream, sync = self.stream, self.sync
+        stats = self.progress.stream(stream.name)
+        excluded = set(stream.excluded_columns or [])
+        hashed = set(stream.hashed_columns or [])
+        declared = {name: ("text" if name in hashed else kind)
+                    for name, kind in kinds_of_record_schema(self.spec.record_schema).items()
+                    if name not in excluded}
+        loader = await self.destination.loader(
+            schema=self.schema, table=stream.name, primary_key=self.spec.primary_key,
+            declared=declared, policy=sync.schema_change_policy, full_refresh=self.full,
+        )
+        state = None
+        if not self.full:  # the state saved so far (a load that fell back to records goes on)
+            state = (await SourceStream.get(id=stream.id)).state
+        extra = {}
+        columns = self._copy_text_columns(loader) if as_copy_text and not hashed else None
+        if columns is not None:
+            extra["copy_columns"] = columns
+        pending_state: dict[str, Any] | None = None
+        reader = self.connector.read(self.context, stream.name, connector_settings(sync.settings),
+                                     state, **extra)
+        try:
+            async with contextlib.aclosing(prefetch(reader)) as items:
+                async for item in items:
+                    if isinstance(item, StateCheckpoint):
+                        if self.full:
+                            pending_state = item.state  # saved once the new table is swapped in
+                        else:
+                            await SourceStream.filter(id=stream.id).update(state=item.state)
+                        continue
+                    if stats["batches"]:
+                        # Between batches: the previous one and its checkpoint are saved.
+                        await self.progress.check_cancelled()
+                    if isinstance(item, CopyBatch):
+                        stats["rowsLoaded"] += await loader.write_copy(item)
+                    else:
+                        records = _shape(item.records, excluded, hashed, self.salt)
+                        stats["rowsLoaded"] += await loader.write(records)
+                    stats["batches"] += 1
+                    stats["widenedColumns"] = sorted(loader.widened)
+                    stats["blockedColumns"] = sorted(loader.blocked)
+                    await self.progress.save()
+            await loader.finish()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await loader.abort()
+            raise
+        if self.full and pending_state is not None:
+            await SourceStream.filter(id=stream.id).update(state=pending_state)
+
+    def _copy_text_columns(self, loader: Any) -> tuple[str, ...] | None:
+        """The columns to ask the source for as COPY text, or None for records.
+
+        Both ends must speak it, the stream needs a key to page by, and the key and cursor must
+        be among the columns loaded (the source reads its position from the last line).
+        """
+        if not getattr(self.connector.SPEC, "copy_text", False) or not self.spec.primary_key:
+            return None
+        columns = loader.copy_text_columns()
+        needed = {*self.spec.primary_key, *filter(None, [self.spec.cursor_field])}
+        return columns if columns is not None and needed <= set(columns) else None
+
+
+class _End:
+    """The reader is exhausted."""
+
+
+@dataclass
+class _Failed:
+    error: BaseException
+
+
+async def prefetch(reader: AsyncIterator[Any], depth: int = PREFETCH_DEPTH) -> AsyncIterator[Any]:
+    """Read the next batch while the current one is being written, in order.
+
+    The source and the destination are different connections, so their waits overlap. At most
+    ``depth`` items wait in the queue, so memory stays a few batches whatever the stream's size.
+    """
+    waiting: asyncio.Queue[Any] = asyncio.Queue(maxsize=depth)
+
+    async def produce() -> None:
+        try:
+            async with contextlib.aclosing(reader) as items:
+                async for item in items:
+                    await waiting.put(item)
+            await waiting.put(_End())
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            await waiting.put(_Failed(exc))
+
+    producer = asyncio.create_task(produce(), name="weir-prefetch")
+    try:
+        while True:
+            item = await waiting.get()
+            if isinstance(item, _End):
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+    finally:
+        producer.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await producer
+
+
+def _shape(records: list[dict[str, Any]], excluded: set[str], hashed: set[str],
+           salt: bytes) -> list[dict[str, Any]]:
+    """Drop excluded columns and hash hashed ones, in place (the batch is ours now)."""
+    if not excluded and not hashed:
+        return records
+    for record in records:
+        for name in excluded:
+            record.pop(name, None)
+        for name in hashed:
+            value = record.get(name)
+            if value is not None:
+                record[name] = hash_value(salt, value)
+    return records
