@@ -167,7 +167,7 @@ async def database(settings: Settings) -> AsyncIterator[Settings]:
 async def app(settings: Settings) -> AsyncIterator[Any]:
     """The API app with its lifespan running (database open, event bus started)."""
     from server.orgs.api_keys import clear_auth_cache
-    from server.web.app import create_app
+    from server.embedded import create_app
 
     clear_auth_cache()
     application = create_app(settings)
@@ -179,7 +179,7 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
 async def client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for an app built from ``settings`` (for tests that change a setting)."""
     from server.orgs.api_keys import clear_auth_cache
-    from server.web.app import create_app
+    from server.embedded import create_app
 
     clear_auth_cache()
     application = create_app(settings)

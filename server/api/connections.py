@@ -20,10 +20,11 @@ from server.api.orgs import DeletePayload, EndUser, Workspace
 from server.api.pagination import Connection as Page
 from server.api.pagination import to_connection
 from server.connections import credentials as creds
-from server.connections import models, service
-from server.connections import resolve as resolution
+from server.connections import deletion, models, service
+from server.connections import status as statuses
 from server.errors import NotFound
 from server.integrations import catalog
+from server.integrations import resolve as resolution
 
 # Services.extras key of an httpx.AsyncClient for provider checks (tests put a fake one here).
 HTTP_CLIENT = "connector_http"
@@ -273,7 +274,7 @@ class ConnectionsMutation:
     @strawberry.mutation(description="Delete a connection and the syncs that read from it.")
     async def delete_connection(self, info: Info[Context, None], id: strawberry.ID
                                 ) -> DeletePayload:
-        deleted = await service.delete_connection(scope=info.context.scope, connection_id=str(id))
+        deleted = await deletion.delete_connection(scope=info.context.scope, connection_id=str(id))
         return DeletePayload(deleted_id=strawberry.ID(deleted))
 
     @strawberry.mutation(description="Check a connection with its provider; updates its status.")
@@ -312,7 +313,7 @@ class ConnectionsSubscription:
         self, info: Info[Context, None], workspace_id: strawberry.ID | None = None,
         include_current: bool = True,
     ) -> AsyncGenerator[ConnectionStatusChange, None]:
-        async for event in service.status_changes(
+        async for event in statuses.status_changes(
             scope=info.context.scope, workspace_id=_id(workspace_id), bus=info.context.bus,
             include_current=include_current,
         ):

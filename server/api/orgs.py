@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from server.api.context import Context
 from server.api.pagination import Connection, to_connection
+from server.connections import deletion
 from server.orgs import api_keys as keys_service
 from server.orgs import models, warehouse
 from server.orgs import service as orgs
@@ -381,8 +382,8 @@ class OrgsMutation:
 
     @strawberry.mutation(description="Delete an end user and all of its connections.")
     async def delete_end_user(self, info: Info[Context, None], id: strawberry.ID) -> DeletePayload:
-        deleted = await orgs.delete_end_user(scope=info.context.scope, end_user_id=str(id),
-                                             bus=info.context.bus)
+        deleted = await deletion.delete_end_user(scope=info.context.scope,
+                                                 end_user_id=str(id), bus=info.context.bus)
         return DeletePayload(deleted_id=strawberry.ID(deleted))
 
     @strawberry.mutation(description="Create an API key. Its secret is returned only here.")

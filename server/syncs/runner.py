@@ -26,13 +26,13 @@ from typing import Any
 
 from server import ids, outbound
 from server.config import Settings
-from server.connections import refresh
 from server.connectors.base import CopyBatch, StateCheckpoint, StreamSpec
 from server.crypto import KeyRing
 from server.destinations.base import CopyRejected, Destination, build_destination
 from server.destinations.columns import as_text, kinds_of_record_schema
 from server.errors import Conflict
 from server.events import EventBus
+from server.integrations import refresh
 from server.orgs.models import Workspace
 from server.orgs.warehouse import WarehouseRefused, warehouse_for
 from server.syncs import queue

@@ -42,7 +42,7 @@ from server.syncs.sources import (
     offered_streams,
 )
 from server.syncs.transitions import ACTIVE, publish_sync, utcnow
-from server.webhooks.outbox import record_elt_sync_updated
+from server.syncs.webhook_events import record_elt_sync_updated
 
 UNSET: Any = object()
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

@@ -33,7 +33,7 @@ async def weir(require_chromium: None, settings: Any) -> AsyncIterator[tuple[str
     """Weir with a worker in its process, allowing the dashboard's origin; the dashboard URL."""
     from server.orgs.api_keys import clear_auth_cache
     from server.syncs.queue import current_broker
-    from server.web.app import create_app
+    from server.embedded import create_app
     from server.worker.main import EmbeddedWorker
 
     port, dashboard_port = free_port(), free_port()
