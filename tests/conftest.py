@@ -166,8 +166,8 @@ async def database(settings: Settings) -> AsyncIterator[Settings]:
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[Any]:
     """The API app with its lifespan running (database open, event bus started)."""
-    from server.orgs.api_keys import clear_auth_cache
     from server.embedded import create_app
+    from server.orgs.api_keys import clear_auth_cache
 
     clear_auth_cache()
     application = create_app(settings)
@@ -178,8 +178,8 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
 @contextlib.asynccontextmanager
 async def client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for an app built from ``settings`` (for tests that change a setting)."""
-    from server.orgs.api_keys import clear_auth_cache
     from server.embedded import create_app
+    from server.orgs.api_keys import clear_auth_cache
 
     clear_auth_cache()
     application = create_app(settings)

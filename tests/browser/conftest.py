@@ -65,8 +65,8 @@ class Stack:
 
 @pytest.fixture
 async def stack(require_chromium: None, settings: Any, monkeypatch: Any) -> AsyncIterator[Stack]:
-    from server.orgs.api_keys import clear_auth_cache
     from server.embedded import create_app
+    from server.orgs.api_keys import clear_auth_cache
 
     host_app = _load_example_host_app()
 

@@ -31,9 +31,9 @@ DASHBOARD = ROOT / "examples" / "dashboard"
 @pytest.fixture
 async def weir(require_chromium: None, settings: Any) -> AsyncIterator[tuple[str, str, Tenant]]:
     """Weir with a worker in its process, allowing the dashboard's origin; the dashboard URL."""
+    from server.embedded import create_app
     from server.orgs.api_keys import clear_auth_cache
     from server.syncs.queue import current_broker
-    from server.embedded import create_app
     from server.worker.main import EmbeddedWorker
 
     port, dashboard_port = free_port(), free_port()

@@ -90,8 +90,8 @@ async def test_a_connect_token_has_its_own_budget(settings):
 
 
 async def test_websocket_operations_spend_the_budget_too(settings):
-    from server.orgs.api_keys import clear_auth_cache
     from server.embedded import create_app
+    from server.orgs.api_keys import clear_auth_cache
     from server.web.ws_server import WeirWebSocketProtocol
 
     clear_auth_cache()
