@@ -152,9 +152,9 @@ async def prepare(database_url: str, data_dir: Path, key_spec: str) -> tuple[str
     from server import ids
     from server.config import Secret, Settings
     from server.db import migrate
+    from server.embedded import create_app
     from server.orgs.api_keys import create_api_key
     from server.orgs.models import Organization, Workspace
-    from server.web.app import create_app
 
     settings = Settings(data_dir=data_dir, database_url=database_url,
                         encryption_keys=Secret(key_spec))

@@ -73,9 +73,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from server import outbound
     from server.crypto import load_key_ring
     from server.db import migrate
+    from server.embedded import create_app
     from server.orgs.bootstrap import initialise
     from server.vault import verify_key_ring
-    from server.web.app import create_app
     from server.web.ws_server import WeirWebSocketProtocol
 
     settings = settings.replace(

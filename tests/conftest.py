@@ -164,7 +164,7 @@ async def database(settings: Settings) -> AsyncIterator[Settings]:
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[Any]:
     """The API app with its lifespan running (database open, event bus started)."""
-    from server.web.app import create_app
+    from server.embedded import create_app
 
     application = create_app(settings)
     async with application.router.lifespan_context(application):
@@ -174,7 +174,7 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
 @contextlib.asynccontextmanager
 async def client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for an app built from ``settings`` (for tests that change a setting)."""
-    from server.web.app import create_app
+    from server.embedded import create_app
 
     application = create_app(settings)
     async with application.router.lifespan_context(application):

@@ -21,10 +21,11 @@ from server.api.org_types import DeletePayload, EndUser, Workspace
 from server.api.pagination import Connection as Page
 from server.api.pagination import to_connection
 from server.connections import credentials as creds
-from server.connections import models, service
-from server.connections import resolve as resolution
+from server.connections import deletion, models, service
+from server.connections import status as statuses
 from server.errors import NotFound
 from server.integrations import catalog
+from server.integrations import resolve as resolution
 
 ConnectionScope = domain_enum("ConnectionScope", service.SCOPES,
                               description="Who a connection belongs to.", described={
@@ -32,7 +33,7 @@ ConnectionScope = domain_enum("ConnectionScope", service.SCOPES,
     "WORKSPACE": "One workspace.",
     "USER": "One end user (inside one workspace).",
 })
-ConnectionStatus = domain_enum("ConnectionStatus", service.STATUSES,
+ConnectionStatus = domain_enum("ConnectionStatus", statuses.STATUSES,
                                description="Whether a connection's credentials work.", described={
     "ACTIVE": "Last known to work.",
     "ERROR": "The provider refused it; see the reason.",
@@ -254,7 +255,7 @@ class ConnectionsMutation:
     @strawberry.mutation(description="Delete a connection and the syncs that read from it.")
     async def delete_connection(self, info: Info[Context, None], id: strawberry.ID
                                 ) -> DeletePayload:
-        deleted = await service.delete_connection(scope=info.context.scope, connection_id=str(id))
+        deleted = await deletion.delete_connection(scope=info.context.scope, connection_id=str(id))
         return DeletePayload(deleted_id=strawberry.ID(deleted))
 
     @strawberry.mutation(description="Check a connection with its provider; updates its status.")
@@ -293,7 +294,7 @@ class ConnectionsSubscription:
         self, info: Info[Context, None], workspace_id: strawberry.ID | None = None,
         include_current: bool = True,
     ) -> AsyncGenerator[ConnectionStatusChange, None]:
-        async for event in service.status_changes(
+        async for event in statuses.status_changes(
             scope=info.context.scope, workspace_id=_id(workspace_id), bus=info.context.bus,
             include_current=include_current,
         ):

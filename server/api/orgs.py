@@ -25,6 +25,7 @@ from server.api.org_types import (
 )
 from server.api.pagination import Connection, to_connection
 from server.api.unset import given as _given
+from server.connections import deletion
 from server.orgs import api_keys as keys_service
 from server.orgs import service as orgs
 from server.orgs.service import WorkspaceChanges
@@ -157,8 +158,8 @@ class OrgsMutation:
 
     @strawberry.mutation(description="Delete an end user and all of its connections.")
     async def delete_end_user(self, info: Info[Context, None], id: strawberry.ID) -> DeletePayload:
-        deleted = await orgs.delete_end_user(scope=info.context.scope, end_user_id=str(id),
-                                             bus=info.context.bus)
+        deleted = await deletion.delete_end_user(scope=info.context.scope,
+                                                 end_user_id=str(id), bus=info.context.bus)
         return DeletePayload(deleted_id=strawberry.ID(deleted))
 
     @strawberry.mutation(description="Create an API key. Its secret is returned only here.")

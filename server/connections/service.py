@@ -1,15 +1,14 @@
 """Connections: store, read, check and change one set of credentials for one integration.
 
 Credentials are sealed by ``server.crypto`` with the row's id as associated data and are only
-ever opened by ``load_credentials``. ``set_status`` is the one place a status changes; it
-publishes ``connection.status_changed`` after the change is committed.
+ever opened by ``load_credentials``. A status changes only in ``server.connections.status``;
+deleting is in ``server.connections.deletion``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,31 +29,19 @@ from server.connections.checks import (  # connector_context is part of this mod
     spec_of,
 )
 from server.connections.models import Connection
+from server.connections.status import record_change, set_status
 from server.crypto import KeyRing
 from server.errors import Conflict, FieldError, NotFound, ValidationFailed
-from server.events import EventBus, channel
+from server.events import EventBus
 from server.orgs import service as orgs
 from server.orgs.models import Organization
 from server.pagination import Page, paginate
 from server.scope import Scope
 from server.validation import check_text, refuse_over_long_lookups
-from server.webhooks.outbox import record_event
-from server.webhooks.payloads import connection_payload
 
 log = logging.getLogger("weir.connections")
 
 SCOPES = ("ORGANIZATION", "WORKSPACE", "USER")
-STATUSES = ("ACTIVE", "ERROR")
-# The allowed moves of ``set_status``; staying in a status with a new reason is a move too.
-TRANSITIONS = {"ACTIVE": {"ACTIVE", "ERROR"}, "ERROR": {"ERROR", "ACTIVE"}}
-STATUS_EVENT = "connection.status_changed"
-
-
-def status_channel(organization_id: str, workspace_id: str | None) -> str:
-    """Where status changes of a workspace's (or the organization's own) connections go."""
-    return channel(organization_id, "connections", workspace_id or "organization")
-
-
 def _visible(scope: Scope) -> Q:
     """A workspace-restricted key sees its workspace's connections and organization-wide ones."""
     if scope.workspace_id is None:
@@ -228,7 +215,7 @@ async def create_connection(
             expires_at=expiry,
             last_refreshed_at=now if auth_type in creds.OAUTH_TYPES else None,
         )
-        await _record(connection, "connection.created")
+        await record_change(connection, "connection.created")
     log.info("created connection %s to %s (%s, %s)", connection.id, integration_name,
              auth_type, connection_scope)
     return connection
@@ -293,54 +280,6 @@ async def list_connections(
 # -- changing -------------------------------------------------------------------------------
 
 
-async def _publish_status(bus: EventBus | None, connection: Connection) -> None:
-    if bus is None:
-        return
-    await bus.publish(
-        status_channel(connection.organization_id, connection.workspace_id),
-        {
-            "type": STATUS_EVENT,
-            "connectionId": connection.id,
-            "status": connection.status,
-            "reason": connection.status_reason,
-            "workspaceId": connection.workspace_id,
-        },
-    )
-
-
-async def _record(connection: Connection, event_type: str) -> None:
-    """The webhook outbox row of a change; called inside the change's transaction."""
-    await record_event(organization_id=connection.organization_id,
-                       workspace_id=connection.workspace_id, type=event_type,
-                       payload=connection_payload(connection), object_id=connection.id)
-
-
-async def set_status(*, connection: Connection, status: str, reason: str | None,
-                     bus: EventBus | None) -> Connection:
-    """Move a connection to ``status`` (with a reason); publish the change once committed."""
-    if status not in TRANSITIONS.get(connection.status, set()):
-        raise Conflict(f"a connection cannot go from {connection.status} to {status}")
-    reason = None if status == "ACTIVE" else reason
-    if connection.status == status and connection.status_reason == reason:
-        return connection
-    now = datetime.now(UTC)
-    before = (connection.status, connection.status_reason, connection.updated_at)
-    try:
-        async with in_transaction():
-            await Connection.filter(id=connection.id).update(status=status, status_reason=reason,
-                                                             updated_at=now)
-            connection.status, connection.status_reason = status, reason
-            connection.updated_at = now
-            await _record(connection, STATUS_EVENT)
-    except BaseException:
-        # Rolled back: the caller's object must not claim a status the database lacks.
-        connection.status, connection.status_reason, connection.updated_at = before
-        raise
-    log.info("connection %s is now %s", connection.id, status)
-    await _publish_status(bus, connection)
-    return connection
-
-
 async def replace_credentials(*, key_ring: KeyRing, connection: Connection,
                               credentials: dict[str, Any], expires_at: datetime | None = None,
                               bus: EventBus | None = None) -> Connection:
@@ -362,26 +301,6 @@ async def replace_credentials(*, key_ring: KeyRing, connection: Connection,
         await Connection.filter(id=connection.id).update(**changes)
     connection.update_from_dict(changes)
     return await set_status(connection=connection, status="ACTIVE", reason=None, bus=bus)
-
-
-async def delete_connection(*, scope: Scope, connection_id: str) -> str:
-    """Delete a connection (and the syncs that read from it); return its id."""
-    connection = await get_usable_connection(scope=scope, connection_id=connection_id,
-                                             action="delete")
-    async with in_transaction():
-        await _record(connection, "connection.deleted")
-        await connection.delete()
-    log.info("deleted connection %s", connection_id)
-    return connection_id
-
-
-async def record_cascaded_deletions(*, end_user_id: str) -> int:
-    """Outbox ``connection.deleted`` for each connection an end user's deletion takes with it;
-    called inside that deletion's transaction. Returns how many."""
-    doomed = await Connection.filter(end_user_id=end_user_id)
-    for connection in doomed:
-        await _record(connection, "connection.deleted")
-    return len(doomed)
 
 
 @dataclass(frozen=True)
@@ -421,27 +340,3 @@ async def _check_connection(*, connection: Connection, key_ring: KeyRing, settin
     connection = await set_status(connection=connection, status="ACTIVE" if result.ok else "ERROR",
                                   reason=None if result.ok else message, bus=bus)
     return CheckOutcome(connection=connection, ok=result.ok, message=message)
-
-
-async def status_changes(*, scope: Scope, workspace_id: str | None, bus: EventBus,
-                         include_current: bool = True) -> AsyncIterator[dict[str, Any]]:
-    """Status changes of a workspace's connections (or of organization-wide ones), as they come;
-    first, unless told otherwise, the current status of each, so a reconnecting client misses
-    nothing."""
-    if workspace_id is None:
-        scope.require_unrestricted("watch organization-wide connections")
-    else:
-        await orgs.get_workspace(scope=scope, workspace_id=workspace_id)
-    # Subscribed before the snapshot is read, so a change in between is not lost (at worst a
-    # status arrives twice).
-    async with bus.subscribe(status_channel(scope.organization_id, workspace_id)) as events:
-        if include_current:
-            current = Connection.filter(organization_id=scope.organization_id,
-                                        workspace_id=workspace_id).order_by("id")
-            for connection in await current:
-                yield {"type": STATUS_EVENT, "connectionId": connection.id,
-                       "status": connection.status, "reason": connection.status_reason,
-                       "workspaceId": connection.workspace_id}
-        async for event in events:
-            if event.get("type") == STATUS_EVENT:
-                yield event

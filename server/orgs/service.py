@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from server import ids
 from server.crypto import KeyRing
@@ -17,7 +16,6 @@ from server.orgs.models import EndUser, Organization, Workspace
 from server.orgs.rows import EndUserRow, WorkspaceRow
 from server.orgs.warehouse import check_warehouse_url
 from server.pagination import Page, paginate_rows
-from server.revocations import END_USER, publish_revocation
 from server.scope import Scope
 from server.unset import UNSET
 from server.validation import (
@@ -269,21 +267,6 @@ async def create_end_user(
         raise Conflict(
             f"an end user with externalId {external_id!r} already exists in this workspace"
         ) from None
-
-
-async def delete_end_user(*, scope: Scope, end_user_id: str,
-                          bus: EventBus | None = None) -> str:
-    """Delete an end user and, with it, its connections and connect sessions (whose tokens and
-    sockets stop at once); return the deleted id."""
-    # Imported here: the connections service builds on this module.
-    from server.connections.service import record_cascaded_deletions
-
-    end_user = await get_end_user(scope=scope, end_user_id=end_user_id)
-    async with in_transaction():
-        await record_cascaded_deletions(end_user_id=end_user.id)
-        await end_user.delete()
-    await publish_revocation(bus, kind=END_USER, object_id=end_user_id)
-    return end_user_id
 
 
 async def workspace_updates(*, scope: Scope, workspace_id: str, bus: EventBus):  # type: ignore[no-untyped-def]

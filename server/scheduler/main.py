@@ -14,10 +14,10 @@ import sys
 
 from server import http as http_clients
 from server.config import Settings
-from server.connections.refresh import refresh_due_connections
 from server.crypto import KeyRing, load_key_ring
 from server.db import close_database, open_database
 from server.events import EventBus, build_event_bus
+from server.integrations.refresh import refresh_due_connections
 from server.syncs.queue import use_redis
 from server.syncs.schedule import tick
 

@@ -25,12 +25,12 @@ from typing import Any
 from server import http as http_clients
 from server import ids, outbound
 from server.config import Settings
-from server.connections import refresh
 from server.connectors.base import StreamSpec
 from server.crypto import KeyRing
 from server.destinations.base import CopyRejected, Destination, build_destination
 from server.errors import Conflict
 from server.events import EventBus
+from server.integrations import refresh
 from server.orgs.models import Workspace
 from server.orgs.warehouse import WarehouseRefused, warehouse_for
 from server.syncs import queue

@@ -45,7 +45,7 @@ from server.syncs import queue
 from server.syncs.models import EltSync, SyncRun
 from server.syncs.runner import schedule_retry
 from server.syncs.transitions import ACTIVE, move_run, publish_sync, run_events, utcnow
-from server.webhooks.outbox import record_elt_sync_updated, record_sync_run
+from server.syncs.webhook_events import record_elt_sync_updated, record_sync_run
 
 log = logging.getLogger("weir.scheduler")
 

@@ -44,8 +44,8 @@ from server.syncs.sources import (
     offered_streams,
 )
 from server.syncs.transitions import ACTIVE, publish_sync, utcnow
+from server.syncs.webhook_events import record_elt_sync_updated
 from server.unset import UNSET
-from server.webhooks.outbox import record_elt_sync_updated
 
 
 @dataclass

@@ -20,7 +20,7 @@ from tortoise.transactions import in_transaction
 from server.errors import Conflict
 from server.events import EventBus, channel
 from server.syncs.models import EltSync, SyncRun
-from server.webhooks.outbox import record_sync_run
+from server.syncs.webhook_events import record_sync_run
 
 ALLOWED_MOVES: dict[str, frozenset[str]] = {
     "QUEUED": frozenset({"RUNNING", "CANCELLED"}),

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import logging
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -25,22 +24,19 @@ from server.api.metrics import ApiMetrics
 from server.api.schema import build_schema
 from server.auth.revocation import Revocations
 from server.config import Settings
-from server.connect import pages as connect_pages
 from server.crypto import KeyRing, load_key_ring
 from server.db import close_database, open_database
 from server.events import EventBus, build_event_bus
 from server.logs import request_id_var
 from server.vault import verify_key_ring
-from server.web import graphiql, health, widget
+from server.web import connect_pages, graphiql, health, widget
 from server.web.budgets import Budgets
 from server.web.graphql import GraphQLHTTP, GraphQLWebSocket
-from server.webhooks.delivery import run_dispatcher
 
 log = logging.getLogger("weir.web")
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 LOGO_DIR = PACKAGE_DIR / "connectors" / "logos"
-EMBEDDED_SCHEDULER_INTERVAL_SECONDS = 5.0
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -117,58 +113,25 @@ async def logo(request: Request) -> Response:
     )
 
 
-class _Background:
-    """The embedded default's worker and scheduler, running inside the API process."""
+class Background(Protocol):
+    """What runs beside the API in its process (``server.embedded``), stopped at shutdown."""
 
-    def __init__(self) -> None:
-        self.broker: Any = None
-        self.worker: Any = None
-        self.scheduler: asyncio.Task[None] | None = None
-        self.webhooks: asyncio.Task[None] | None = None
-        self.stopping = asyncio.Event()
-
-    async def stop(self) -> None:
-        self.stopping.set()
-        if self.scheduler is not None:
-            await self.scheduler
-        if self.webhooks is not None:
-            await self.webhooks
-        if self.worker is not None:
-            await asyncio.to_thread(self.worker.stop)
-        if self.broker is not None:
-            self.broker.close()
+    async def stop(self) -> None: ...
 
 
-async def _start_background(settings: Settings, services: Services) -> _Background:
-    """Install the task broker; on the embedded default also start a worker and the scheduler."""
-    from server.worker.broker import install_broker
-
-    background = _Background()
-    broker = background.broker = install_broker(settings)
-    if not settings.embedded:
-        return background  # `weir worker` and `weir scheduler` run elsewhere
-    from server.scheduler.main import scheduler_loop
-    from server.syncs.schedule import requeue_queued_runs
-    from server.worker.main import EmbeddedWorker
-
-    background.worker = EmbeddedWorker(settings=settings, broker=broker, bus=services.bus)
-    await asyncio.to_thread(background.worker.start)
-    # The stub broker's queue lived in the previous process: send what is still queued again.
-    await requeue_queued_runs()
-    background.scheduler = asyncio.create_task(scheduler_loop(
-        settings=settings, bus=services.bus, key_ring=services.key_ring,
-        interval=EMBEDDED_SCHEDULER_INTERVAL_SECONDS,
-        stop=background.stopping,
-    ), name="weir-scheduler")
-    background.webhooks = asyncio.create_task(run_dispatcher(
-        settings=settings, key_ring=services.key_ring, stop_event=background.stopping,
-        interval=settings.webhooks_poll_seconds,
-    ), name="weir-webhooks")
-    return background
+# Called once the database is open, before the app takes requests: it installs what the
+# process needs beside the API (the task broker; on the embedded default a worker and the
+# scheduler) and returns it for stopping. The process's composition root supplies it.
+StartBackground = Callable[[Settings, Services], Awaitable[Background]]
 
 
-def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
-    """The API app. The database is opened (and closed) by its lifespan."""
+def create_app(settings: Settings, *, bus: EventBus | None = None,
+               start_background: StartBackground | None = None) -> Starlette:
+    """The API app alone. The database is opened (and closed) by its lifespan.
+
+    ``weir serve`` runs ``server.embedded.create_app``, which passes ``start_background``;
+    without it the app installs no task broker and runs no worker or scheduler.
+    """
     metrics = ApiMetrics(max_operation_names=settings.metrics_max_operations)
     key_ring = load_key_ring(settings)
     services = Services(
@@ -192,7 +155,8 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
             raise
         await services.bus.start()
         await revocations.start()
-        background = await _start_background(settings, services)
+        background = (await start_background(settings, services)
+                      if start_background is not None else None)
         # What start-up built (modules, the schema, caches) lives as long as the app: keep it
         # out of the collector's full passes, which would otherwise walk it again and again.
         gc.freeze()
@@ -200,7 +164,8 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> Starlette:
             yield
         finally:
             gc.unfreeze()
-            await background.stop()
+            if background is not None:
+                await background.stop()
             await revocations.stop()
             await budgets.close()
             await services.aclose()

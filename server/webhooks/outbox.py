@@ -16,18 +16,12 @@ from typing import Any
 
 from server import ids
 from server.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
-from server.webhooks.payloads import (
-    EVENT_TYPES,
-    connect_session_payload,
-    elt_sync_payload,
-    sync_run_payload,
-)
+from server.webhooks.payloads import EVENT_TYPES, connect_session_payload
 
-# Which status of a connect session or a sync run is worth an event, and which.
+# Which status of a connect session is worth an event, and which (a sync run's:
+# ``server.syncs.webhook_events``).
 CONNECT_SESSION_EVENTS = {"COMPLETED": "connect_session.completed",
                           "FAILED": "connect_session.failed"}
-SYNC_RUN_EVENTS = {"RUNNING": "sync_run.started", "SUCCEEDED": "sync_run.succeeded",
-                   "FAILED": "sync_run.failed", "CANCELLED": "sync_run.cancelled"}
 # Events of an organization-wide object (no workspace) that every workspace may hear: those of
 # ORGANIZATION connections, which workspace-restricted keys can read. Other workspace-less
 # objects (syncs of an ORGANIZATION connection, their runs) are invisible to such keys, so their
@@ -107,22 +101,6 @@ async def record_connect_session(session: Any) -> WebhookEvent | None:
     return await record_event(organization_id=session.organization_id,
                               workspace_id=session.workspace_id, type=event_type,
                               payload=connect_session_payload(session), object_id=session.id)
-
-
-async def record_sync_run(run: Any, *, workspace_id: str | None) -> WebhookEvent | None:
-    """``sync_run.started`` / ``.succeeded`` / ``.failed`` / ``.cancelled`` for a run now there."""
-    event_type = SYNC_RUN_EVENTS.get(run.status)
-    if event_type is None:
-        return None
-    return await record_event(organization_id=run.organization_id, workspace_id=workspace_id,
-                              type=event_type, payload=sync_run_payload(run), object_id=run.id)
-
-
-async def record_elt_sync_updated(sync: Any) -> WebhookEvent:
-    """``elt_sync.updated`` with the sync as it is now."""
-    return await record_event(organization_id=sync.organization_id,
-                              workspace_id=sync.workspace_id, type="elt_sync.updated",
-                              payload=elt_sync_payload(sync), object_id=sync.id)
 
 
 async def prune_events(*, now: datetime, retention_days: int, batch: int = 1000) -> int:

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from server.connections.service import status_channel
+from server.connections.status import status_channel
 from tests.connections.conftest import fake_integrations  # noqa: F401 -- autouse fixture
 from tests.connections.fakes import BASE_URL, mock_client
 from tests.graphql_ws import GraphQLWebSocket

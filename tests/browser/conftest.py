@@ -65,7 +65,7 @@ class Stack:
 
 @pytest.fixture
 async def stack(require_chromium: None, settings: Any, monkeypatch: Any) -> AsyncIterator[Stack]:
-    from server.web.app import create_app
+    from server.embedded import create_app
 
     host_app = _load_example_host_app()
 

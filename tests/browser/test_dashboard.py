@@ -31,8 +31,8 @@ DASHBOARD = ROOT / "examples" / "dashboard"
 @pytest.fixture
 async def weir(require_chromium: None, settings: Any) -> AsyncIterator[tuple[str, str, Tenant]]:
     """Weir with a worker in its process, allowing the dashboard's origin; the dashboard URL."""
+    from server.embedded import create_app
     from server.syncs.queue import current_broker
-    from server.web.app import create_app
     from server.worker.main import EmbeddedWorker
 
     port, dashboard_port = free_port(), free_port()

@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from server.connect.models import ConnectSession
 from server.connections import service as connections
+from server.connections import status as statuses
 from server.connections.models import Connection
 from server.crypto import load_key_ring
 from tests.connect.conftest import (
@@ -144,7 +145,7 @@ async def test_wrong_client_secret_fails_the_session(acme, provider):
 async def test_reconnect_keeps_the_connection_id_and_makes_it_active(acme, provider, settings):
     first = await connect_with_oauth(acme)
     connection = await Connection.get(id=first["connectionId"])
-    await connections.set_status(connection=connection, status="ERROR", reason="revoked",
+    await statuses.set_status(connection=connection, status="ERROR", reason="revoked",
                                  bus=None)
     again = await connect_with_oauth(acme, reconnectConnectionId=connection.id)
     assert again["status"] == "COMPLETED" and again["connectionId"] == connection.id
@@ -183,7 +184,7 @@ async def test_platform_oauth_app_is_used_without_a_workspace_app(acme, app, pro
     import httpx
 
     from server.config import Secret
-    from server.connections import refresh
+    from server.integrations import refresh
     from server.integrations.models import WorkspaceIntegration
 
     await WorkspaceIntegration.all().delete()

@@ -15,11 +15,11 @@ import pytest
 from server import http as http_clients
 from server import outbound
 from server.config import Secret
-from server.connect.oauth import OAuthClient, TokenError, request_token
 from server.connections.checks import connector_context, run_check
 from server.connectors import postgres, smtp, stripe
 from server.connectors.base import ConnectorSpec, OAuthSpec
 from server.destinations.base import build_destination
+from server.integrations.oauth import OAuthClient, TokenError, request_token
 from server.outbound import AddressRefused, Policy
 from tests.conftest import POSTGRES_URL
 from tests.connect.conftest import CREATE, SUBMIT

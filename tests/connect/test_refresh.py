@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from server.connections import refresh
 from server.connections import service as connections
+from server.connections import status as statuses
 from server.connections.models import Connection
 from server.crypto import load_key_ring
 from server.errors import CheckFailed
 from server.events import InMemoryEventBus
+from server.integrations import refresh
 from tests.connect.conftest import connect_with_oauth
 
 
@@ -113,7 +114,7 @@ async def test_invalid_grant_sets_error_and_publishes_status_change(acme, provid
     key_ring = load_key_ring(settings)
     connection = await _oauth_connection(acme)
     await _expire_soon(connection)
-    where = connections.status_channel(acme.organization_id, connection.workspace_id)
+    where = statuses.status_channel(acme.organization_id, connection.workspace_id)
     async with bus.subscribe(where) as events:
         async with httpx.AsyncClient() as http:
             with pytest.raises(CheckFailed, match="invalid_grant"):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from server.connections import service
-from server.connections.resolve import resolve_connection
+from server.connections import deletion
+from server.connections import status as statuses
 from server.errors import ConnectionRequired, Forbidden, NotFound, ValidationFailed
+from server.integrations.resolve import resolve_connection
 from server.integrations.service import IntegrationSettings, configure_workspace_integration
 from server.scope import Scope
 from tests.connections.conftest import add_connection
@@ -107,7 +108,7 @@ async def test_fixed_strategy_whose_connection_was_deleted_falls_to_the_end_user
 ):
     fixed = await add_connection(owner, key_ring, settings, connection_scope="WORKSPACE")
     await _configure(owner, key_ring, strategy="FIXED", fixed_connection_id=fixed.id)
-    await service.delete_connection(scope=owner.scope, connection_id=fixed.id)
+    await deletion.delete_connection(scope=owner.scope, connection_id=fixed.id)
     with pytest.raises(ConnectionRequired):
         await _resolve(owner, end_user_id=owner.end_user.id)
     mine = await add_connection(owner, key_ring, settings)
@@ -185,7 +186,7 @@ async def test_nothing_configured_and_no_end_user_requires_a_connection(owner, k
 async def test_an_active_connection_wins_over_a_failing_one(owner, key_ring, settings):
     active = await add_connection(owner, key_ring, settings)
     failing = await add_connection(owner, key_ring, settings)
-    await service.set_status(connection=failing, status="ERROR", reason="revoked", bus=None)
+    await statuses.set_status(connection=failing, status="ERROR", reason="revoked", bus=None)
 
     found = await _resolve(owner, end_user_id=owner.end_user.id)
 

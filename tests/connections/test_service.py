@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from server.config import Settings
-from server.connections import service
+from server.connections import deletion, service
+from server.connections import status as statuses
 from server.connections.check_limits import CheckLimiter
 from server.connections.models import Connection
 from server.crypto import DecryptionError, KeyRing
@@ -164,9 +165,9 @@ async def test_replace_credentials_reactivates_and_publishes(owner, key_ring, se
         auth_type="PLATFORM_OAUTH2", end_user_id=owner.end_user.id,
         credentials={"access_token": "at-old-0000000000", "refresh_token": "rt-old-000000000"},
     )
-    channel = service.status_channel(owner.scope.organization_id, owner.workspace.id)
+    channel = statuses.status_channel(owner.scope.organization_id, owner.workspace.id)
     async with bus.subscribe(channel) as events:
-        await service.set_status(connection=connection, status="ERROR", reason="token expired",
+        await statuses.set_status(connection=connection, status="ERROR", reason="token expired",
                                  bus=bus)
         expiry = datetime.now(UTC) + timedelta(hours=1)
         await service.replace_credentials(
@@ -191,7 +192,7 @@ async def test_set_status_rejects_unknown_status(owner, key_ring, settings):
     connection = await _secret_connection(owner, key_ring, settings)
 
     with pytest.raises(Conflict):
-        await service.set_status(connection=connection, status="DELETED", reason=None, bus=None)
+        await statuses.set_status(connection=connection, status="DELETED", reason=None, bus=None)
 
 
 async def test_connector_context_prefers_the_configured_base_url(settings):
@@ -253,8 +254,8 @@ async def test_a_restricted_key_sees_its_workspace_and_organization_wide_connect
     with pytest.raises(NotFound):
         await service.get_connection(scope=restricted, connection_id=elsewhere.id)
     with pytest.raises(Forbidden):
-        await service.delete_connection(scope=restricted, connection_id=shared.id)
-    assert await service.delete_connection(scope=restricted, connection_id=mine.id) == mine.id
+        await deletion.delete_connection(scope=restricted, connection_id=shared.id)
+    assert await deletion.delete_connection(scope=restricted, connection_id=mine.id) == mine.id
 
 
 async def test_an_unreachable_provider_is_a_failed_check(owner, key_ring, settings):

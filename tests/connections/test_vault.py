@@ -171,7 +171,7 @@ def test_cli_rotate_encryption(settings, monkeypatch, capsys):
 
 async def test_app_refuses_to_start_with_a_key_ring_that_lost_a_key(owner, settings):
     from server.config import Secret
-    from server.web.app import create_app
+    from server.embedded import create_app
 
     await _store_everything(owner, parse_key_ring(OLD), settings, count=1)
     application = create_app(settings.replace(encryption_keys=Secret(NEW)))

@@ -90,7 +90,7 @@ async def test_a_connect_token_has_its_own_budget(settings):
 
 
 async def test_websocket_operations_spend_the_budget_too(settings):
-    from server.web.app import create_app
+    from server.embedded import create_app
     from server.web.ws_server import WeirWebSocketProtocol
 
     application = create_app(settings.replace(rate_limit_key_per_minute=3))

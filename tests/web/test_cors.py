@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from server.config import ConfigError, Settings
-from server.web.app import create_app
+from server.embedded import create_app
 
 ALLOWED = "http://127.0.0.1:8080"
 PREFLIGHT = {"Origin": ALLOWED, "Access-Control-Request-Method": "POST",

@@ -461,7 +461,7 @@ async def test_without_direct_writes_a_peer_that_never_reads_is_closed_after_a_b
     ("http://evil.test", False),
 ])
 async def test_a_browser_on_an_unlisted_origin_cannot_open_the_socket(settings, origin, accepted):
-    from server.web.app import create_app
+    from server.embedded import create_app
     from server.web.ws_server import WeirWebSocketProtocol
 
     application = create_app(settings.replace(cors_origins=("http://127.0.0.1:8080",)))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from server.connections import service as connections
+from server.connections import deletion
+from server.connections import status as statuses
 from server.webhooks import service
 from server.webhooks.claims import claim_due, lease_seconds
 from server.webhooks.delivery import RETRY_BASE_SECONDS, RETRY_FACTOR
@@ -51,8 +52,8 @@ async def test_events_of_one_object_are_delivered_in_order(owner, settings, key_
                                                            receiver, dispatcher):
     receiver.script = [500]  # the first event of the first connection fails once
     first = await make_connection(owner.scope, owner.workspace_id, settings, key_ring)
-    await connections.set_status(connection=first, status="ERROR", reason="revoked", bus=None)
-    await connections.set_status(connection=first, status="ACTIVE", reason=None, bus=None)
+    await statuses.set_status(connection=first, status="ERROR", reason="revoked", bus=None)
+    await statuses.set_status(connection=first, status="ACTIVE", reason=None, bus=None)
     second = await make_connection(owner.scope, owner.workspace_id, settings, key_ring)
 
     await dispatcher.drain()
@@ -150,7 +151,7 @@ async def test_client_errors_are_not_retried_and_do_not_block_the_next_event(
         owner, settings, key_ring, endpoint, receiver, dispatcher):
     receiver.script = [400]
     connection = await make_connection(owner.scope, owner.workspace_id, settings, key_ring)
-    await connections.delete_connection(scope=owner.scope, connection_id=connection.id)
+    await deletion.delete_connection(scope=owner.scope, connection_id=connection.id)
     await dispatcher.drain()
     created, deleted = await deliveries_of(endpoint.endpoint.id)
     assert (created.status, created.attempt_count) == ("FAILED", 1)
@@ -167,8 +168,8 @@ async def test_410_disables_the_endpoint_and_enabling_it_delivers_what_waited(
     await dispatcher.drain()
     row = await WebhookEndpoint.get(id=endpoint.endpoint.id)
     assert not row.enabled and "410" in row.disabled_reason
-    await connections.set_status(connection=connection, status="ERROR", reason="x", bus=None)
-    await connections.delete_connection(scope=owner.scope, connection_id=connection.id)
+    await statuses.set_status(connection=connection, status="ERROR", reason="x", bus=None)
+    await deletion.delete_connection(scope=owner.scope, connection_id=connection.id)
     dispatcher.clock.advance(days=2)
     assert await dispatcher.drain() == 0
     assert len(receiver.received) == 1

@@ -43,7 +43,7 @@ async def test_the_embedded_server_delivers_webhooks(tmp_path, receiver):
     from tortoise.backends.base.executor import EXECUTOR_CACHE
 
     from server.db import migrate
-    from server.web.app import create_app
+    from server.embedded import create_app
 
     EXECUTOR_CACHE.clear()
     settings = Settings(data_dir=tmp_path / "data", webhooks_poll_seconds=0.05,

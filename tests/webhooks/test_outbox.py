@@ -7,7 +7,9 @@ import json
 import pytest
 from tortoise.transactions import in_transaction
 
+from server.connections import deletion
 from server.connections import service as connections
+from server.connections import status as statuses
 from server.webhooks.models import WebhookDelivery, WebhookEvent
 from server.webhooks.outbox import new_event_id, record_event
 from server.webhooks.payloads import connection_payload
@@ -17,9 +19,9 @@ from tests.webhooks.helpers import SECRET_KEY, deliveries_of, make_connection
 async def test_connection_changes_record_events_without_secrets(owner, settings, key_ring,
                                                                 endpoint):
     connection = await make_connection(owner.scope, owner.workspace_id, settings, key_ring)
-    await connections.set_status(connection=connection, status="ERROR", reason="token revoked",
+    await statuses.set_status(connection=connection, status="ERROR", reason="token revoked",
                                  bus=None)
-    await connections.delete_connection(scope=owner.scope, connection_id=connection.id)
+    await deletion.delete_connection(scope=owner.scope, connection_id=connection.id)
 
     events = await WebhookEvent.filter(object_id=connection.id).order_by("id")
     assert [event.type for event in events] == [
@@ -51,7 +53,7 @@ async def test_an_event_commits_or_rolls_back_with_its_change(owner, endpoint):
 async def test_a_failed_status_change_records_no_event(owner, settings, key_ring, endpoint):
     connection = await make_connection(owner.scope, owner.workspace_id, settings, key_ring)
     with pytest.raises(Exception, match="cannot go from"):
-        await connections.set_status(connection=connection, status="DELETED", reason=None,
+        await statuses.set_status(connection=connection, status="DELETED", reason=None,
                                      bus=None)
     assert await WebhookEvent.filter(object_id=connection.id).count() == 1
 

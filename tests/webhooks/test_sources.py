@@ -10,14 +10,12 @@ from tortoise.transactions import in_transaction
 
 from server import ids
 from server.connect.models import ConnectSession
+from server.connections import deletion
 from server.syncs.models import EltSync, SyncRun
+from server.syncs.webhook_events import record_elt_sync_updated, record_sync_run
 from server.webhooks import service
 from server.webhooks.models import WebhookDelivery, WebhookEvent
-from server.webhooks.outbox import (
-    record_connect_session,
-    record_elt_sync_updated,
-    record_sync_run,
-)
+from server.webhooks.outbox import record_connect_session
 from tests.webhooks.helpers import make_connection
 
 TOKEN_HASH = "f" * 64
@@ -170,6 +168,6 @@ async def test_deleting_an_end_user_records_its_connections_deletion(owner, sett
         auth_type="SECRET_TEXT", credentials={"secret_text": "sk-test-" + "x" * 30},
         connection_scope="USER", end_user_id=end_user.id,
     )
-    await orgs.delete_end_user(scope=owner.scope, end_user_id=end_user.id)
+    await deletion.delete_end_user(scope=owner.scope, end_user_id=end_user.id)
     deleted = await WebhookEvent.filter(type="connection.deleted", object_id=connection.id)
     assert len(deleted) == 1 and deleted[0].payload["id"] == connection.id

@@ -9,6 +9,9 @@ whoever waited re-reads the row and reuses the token the first one got. Across p
 same re-read happens when the provider refuses a refresh token another process just rotated.
 A provider saying ``invalid_grant`` puts the connection in ``ERROR`` and publishes
 ``connection.status_changed``.
+
+It lives with integrations, not connections, because a refresh needs the workspace
+integration's OAuth app (``server.integrations.oauth``).
 """
 
 from __future__ import annotations
@@ -21,13 +24,14 @@ from typing import Any
 import httpx
 
 from server.config import Settings
-from server.connect.oauth import TokenError, oauth_client, request_token, token_credentials
 from server.connections import service as connections
 from server.connections.models import Connection
+from server.connections.status import set_status
 from server.connectors.base import ConnectorContext
 from server.crypto import KeyRing
 from server.errors import CheckFailed, ValidationFailed
 from server.events import EventBus
+from server.integrations.oauth import TokenError, oauth_client, request_token, token_credentials
 
 log = logging.getLogger("weir.refresh")
 
@@ -81,7 +85,7 @@ async def _refresh(
     refresh_token = credentials.get("refresh_token")
     if not refresh_token:
         reason = "The access token expired and the provider gave no refresh token; reconnect."
-        await connections.set_status(connection=connection, status="ERROR", reason=reason, bus=bus)
+        await set_status(connection=connection, status="ERROR", reason=reason, bus=bus)
         raise CheckFailed(reason)
     try:
         client = await oauth_client(
@@ -102,7 +106,7 @@ async def _refresh(
             return current  # another process rotated the token a moment ago
         reason = ("The provider refused the refresh token (invalid_grant): access was revoked "
                   "or expired. Reconnect to restore it.")
-        await connections.set_status(connection=connection, status="ERROR", reason=reason, bus=bus)
+        await set_status(connection=connection, status="ERROR", reason=reason, bus=bus)
         raise CheckFailed(reason) from None
     new_credentials, expires_at = token_credentials(token, previous=credentials)
     # replace_credentials also stamps last_refreshed_at and brings the status back to ACTIVE.

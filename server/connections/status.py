@@ -1,0 +1,108 @@
+"""A connection's status and what every change of a connection tells the world.
+
+``set_status`` is the one place a status changes (``TRANSITIONS`` lists the moves). A change
+writes its webhook outbox row inside its own transaction (``record_change``) and, once
+committed, publishes ``connection.status_changed`` on the event bus for ``status_changes``
+(the ``connectionStatusChanged`` subscription).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from server.connections.models import Connection
+from server.errors import Conflict
+from server.events import EventBus, channel
+from server.orgs import service as orgs
+from server.scope import Scope
+from server.webhooks.outbox import record_event
+from server.webhooks.payloads import connection_payload
+
+log = logging.getLogger("weir.connections")
+
+STATUSES = ("ACTIVE", "ERROR")
+# The allowed moves of ``set_status``; staying in a status with a new reason is a move too.
+TRANSITIONS = {"ACTIVE": {"ACTIVE", "ERROR"}, "ERROR": {"ERROR", "ACTIVE"}}
+STATUS_EVENT = "connection.status_changed"
+
+
+def status_channel(organization_id: str, workspace_id: str | None) -> str:
+    """Where status changes of a workspace's (or the organization's own) connections go."""
+    return channel(organization_id, "connections", workspace_id or "organization")
+
+
+async def _publish_status(bus: EventBus | None, connection: Connection) -> None:
+    if bus is None:
+        return
+    await bus.publish(
+        status_channel(connection.organization_id, connection.workspace_id),
+        {
+            "type": STATUS_EVENT,
+            "connectionId": connection.id,
+            "status": connection.status,
+            "reason": connection.status_reason,
+            "workspaceId": connection.workspace_id,
+        },
+    )
+
+
+async def record_change(connection: Connection, event_type: str) -> None:
+    """The webhook outbox row of a change; called inside the change's transaction."""
+    await record_event(organization_id=connection.organization_id,
+                       workspace_id=connection.workspace_id, type=event_type,
+                       payload=connection_payload(connection), object_id=connection.id)
+
+
+async def set_status(*, connection: Connection, status: str, reason: str | None,
+                     bus: EventBus | None) -> Connection:
+    """Move a connection to ``status`` (with a reason); publish the change once committed."""
+    if status not in TRANSITIONS.get(connection.status, set()):
+        raise Conflict(f"a connection cannot go from {connection.status} to {status}")
+    reason = None if status == "ACTIVE" else reason
+    if connection.status == status and connection.status_reason == reason:
+        return connection
+    now = datetime.now(UTC)
+    before = (connection.status, connection.status_reason, connection.updated_at)
+    try:
+        async with in_transaction():
+            await Connection.filter(id=connection.id).update(status=status, status_reason=reason,
+                                                             updated_at=now)
+            connection.status, connection.status_reason = status, reason
+            connection.updated_at = now
+            await record_change(connection, STATUS_EVENT)
+    except BaseException:
+        # Rolled back: the caller's object must not claim a status the database lacks.
+        connection.status, connection.status_reason, connection.updated_at = before
+        raise
+    log.info("connection %s is now %s", connection.id, status)
+    await _publish_status(bus, connection)
+    return connection
+
+
+async def status_changes(*, scope: Scope, workspace_id: str | None, bus: EventBus,
+                         include_current: bool = True) -> AsyncIterator[dict[str, Any]]:
+    """Status changes of a workspace's connections (or of organization-wide ones), as they come;
+    first, unless told otherwise, the current status of each, so a reconnecting client misses
+    nothing."""
+    if workspace_id is None:
+        scope.require_unrestricted("watch organization-wide connections")
+    else:
+        await orgs.get_workspace(scope=scope, workspace_id=workspace_id)
+    # Subscribed before the snapshot is read, so a change in between is not lost (at worst a
+    # status arrives twice).
+    async with bus.subscribe(status_channel(scope.organization_id, workspace_id)) as events:
+        if include_current:
+            current = Connection.filter(organization_id=scope.organization_id,
+                                        workspace_id=workspace_id).order_by("id")
+            for connection in await current:
+                yield {"type": STATUS_EVENT, "connectionId": connection.id,
+                       "status": connection.status, "reason": connection.status_reason,
+                       "workspaceId": connection.workspace_id}
+        async for event in events:
+            if event.get("type") == STATUS_EVENT:
+                yield event

@@ -1,0 +1,149 @@
+"""The OAuth client of a workspace integration: which app (client id and secret) to use, and
+the token endpoint (code exchange and refresh alike).
+
+``oauth_client`` picks the workspace integration's own app, else the deployment's platform app.
+``request_token`` posts a grant and raises ``TokenError`` with the RFC 6749 code; the connect
+flow (``server.connect.oauth``) exchanges codes with it and token refresh
+(``server.integrations.refresh``) refreshes with it. No token is ever put in an exception
+message or a log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+from authlib.oauth2.rfc6749 import OAuth2Token
+from authlib.oauth2.rfc6749.parameters import prepare_token_request
+
+from server.config import Secret, Settings
+from server.connectors.base import ConnectorSpec
+from server.crypto import KeyRing
+from server.errors import ValidationFailed
+from server.integrations import catalog
+from server.integrations.models import WorkspaceIntegration
+from server.integrations.service import load_oauth_client_secret
+
+log = logging.getLogger("weir.oauth")
+
+TOKEN_TIMEOUT_SECONDS = 20.0
+
+
+class TokenError(Exception):
+    """The token endpoint refused a grant; ``error`` is the RFC 6749 code (``invalid_grant``)."""
+
+    def __init__(self, error: str, description: str | None = None) -> None:
+        super().__init__(f"{error}: {description}" if description else error)
+        self.error = error
+        self.description = description
+
+
+@dataclass(frozen=True)
+class OAuthClient:
+    """The OAuth app one connection uses, and the provider it talks to."""
+
+    spec: ConnectorSpec
+    auth_type: str
+    client_id: str
+    client_secret: Secret
+    scopes: tuple[str, ...]
+
+
+async def oauth_client(
+    *, settings: Settings, key_ring: KeyRing, organization_id: str, workspace_id: str | None,
+    integration_name: str, auth_type: str | None = None,
+) -> OAuthClient:
+    """The OAuth app to use: the workspace integration's, else the deployment's platform app."""
+    spec = catalog.get_integration(name=integration_name)
+    if spec.oauth is None:
+        raise ValidationFailed.field("input.integrationName",
+                                     f"{spec.display_name} does not connect with OAuth")
+    row = None
+    if workspace_id is not None and auth_type != "PLATFORM_OAUTH2":
+        row = await WorkspaceIntegration.get_or_none(
+            organization_id=organization_id, workspace_id=workspace_id,
+            integration_name=integration_name)
+    secret = load_oauth_client_secret(key_ring=key_ring, integration=row) if row else None
+    if row is not None and row.oauth_client_id and secret:
+        scopes = tuple(row.scopes) if row.scopes else spec.oauth.default_scopes
+        return OAuthClient(spec=spec, auth_type="OAUTH2", client_id=row.oauth_client_id,
+                           client_secret=Secret(secret), scopes=scopes)
+    platform = settings.platform_oauth.get(integration_name)
+    if platform is not None and auth_type != "OAUTH2":
+        return OAuthClient(spec=spec, auth_type="PLATFORM_OAUTH2", client_id=platform[0],
+                           client_secret=platform[1], scopes=spec.oauth.default_scopes)
+    raise ValidationFailed.field(
+        "input.integrationName",
+        f"no OAuth app is configured for {spec.display_name} in this workspace "
+        "(configureWorkspaceIntegration with a client id and secret)")
+
+
+def parse_token_body(response: httpx.Response) -> dict[str, Any]:
+    """A token endpoint's body as a dict, whether JSON or form-encoded (GitHub's default)."""
+    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    text = response.text
+    if content_type == "application/x-www-form-urlencoded" or (
+        not content_type.endswith("json") and "=" in text and not text.lstrip().startswith("{")
+    ):
+        return dict(parse_qsl(text, keep_blank_values=True))
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+async def request_token(
+    *, http: httpx.AsyncClient, client: OAuthClient, grant_type: str, **params: Any
+) -> dict[str, Any]:
+    """POST a grant to the token endpoint (client_secret_post); raise ``TokenError``."""
+    body = prepare_token_request(grant_type, client_id=client.client_id,
+                                 client_secret=client.client_secret.reveal(), **params)
+    try:
+        response = await http.post(
+            client.spec.oauth.token_url, content=body, timeout=TOKEN_TIMEOUT_SECONDS,
+            headers={"Content-Type": "application/x-www-form-urlencoded",
+                     "Accept": "application/json"})
+    except httpx.HTTPError:
+        # One message for every network failure (refused by the outbound guard, closed,
+        # timed out, unknown name): the page shows it to the end user.
+        raise TokenError("unreachable", "could not connect to the token endpoint") from None
+    token = parse_token_body(response)
+    if response.status_code >= 400 or "error" in token:
+        error = str(token.get("error") or f"http_{response.status_code}")
+        description = token.get("error_description")
+        log.warning("token endpoint of %s refused a %s grant: %s", client.spec.name,
+                    grant_type, error)
+        raise TokenError(error, str(description)[:300] if description else None)
+    if not token.get("access_token"):
+        raise TokenError("invalid_response", "the token response has no access_token")
+    return token
+
+
+def token_credentials(
+    token: dict[str, Any], previous: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], datetime | None]:
+    """Stored credentials from a token response; a refresh token not rotated is kept."""
+    parsed = OAuth2Token.from_dict(dict(token))
+    expires_in = token.get("expires_in")
+    expires_at = None
+    if expires_in not in (None, ""):
+        try:
+            expires_at = datetime.fromtimestamp(time.time() + int(expires_in), UTC)
+        except (TypeError, ValueError):
+            expires_at = None
+    refresh_token = token.get("refresh_token") or (previous or {}).get("refresh_token")
+    credentials = {
+        "access_token": parsed["access_token"],
+        "refresh_token": refresh_token,
+        "expires_at": expires_at.isoformat() if expires_at else None,
+        "token_type": token.get("token_type") or "Bearer",
+        "scope": token.get("scope") or (previous or {}).get("scope"),
+    }
+    return credentials, expires_at
