@@ -19,9 +19,7 @@ def root_logging():
     root.setLevel(level)
 
 
-def test_a_handler_set_up_under_a_closed_capture_writes_to_the_current_stderr(
-    root_logging, monkeypatch
-):
+def test_a_handler_set_up_under_a_closed_capture_writes_to_the_current_stderr(root_logging, monkeypatch):
     # pytest's capsys swaps sys.stderr for a buffer it closes after the test; `weir` run from a
     # test configured logging then, and a later test's log line hit the closed buffer
     # ("ValueError: I/O operation on closed file", printed as a logging error).
