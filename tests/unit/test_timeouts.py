@@ -1,5 +1,6 @@
 """A hung test fails with a traceback and never stalls the run (tests/timeouts.py, pyproject)."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -40,8 +41,15 @@ def run_pytest(tmp_path: Path, source: str, *options: str) -> str:
     (tmp_path / "test_hanging.py").write_text(source)
     command = [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "-p", "tests.timeouts"]
     command += ["-c", str(ROOT / "pyproject.toml"), "--rootdir", str(tmp_path), *options]
+    # Without CI's PYTEST_ADDOPTS (coverage): this inner run measures nothing.
+    env = {name: value for name, value in os.environ.items() if name != "PYTEST_ADDOPTS"}
     run = subprocess.run(
-        [*command, str(tmp_path / "test_hanging.py")], cwd=ROOT, capture_output=True, text=True, timeout=60
+        [*command, str(tmp_path / "test_hanging.py")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert run.returncode != 0, run.stdout + run.stderr
     return run.stdout + run.stderr
