@@ -7,6 +7,9 @@ import sys
 import pytest
 
 from server.logs import configure_logging
+from tests.serving import serve
+
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 
 @pytest.fixture
@@ -34,3 +37,18 @@ def test_a_handler_set_up_under_a_closed_capture_writes_to_the_current_stderr(ro
 
     lines = later.getvalue().splitlines()
     assert len(lines) == 1 and lines[0].endswith("written after the capture closed"), lines
+
+
+async def test_a_server_started_by_a_test_binds_no_handler_to_its_stderr(monkeypatch):
+    # uvicorn's default logging config binds StreamHandlers to sys.stderr as it is when the
+    # server starts: under pytest, a stream closed after the test.
+    for name in UVICORN_LOGGERS:
+        monkeypatch.setattr(logging.getLogger(name), "handlers", [])
+
+    async def app(scope, receive, send):
+        pass
+
+    async with serve(app):
+        pass
+
+    assert not any(logging.getLogger(name).handlers for name in UVICORN_LOGGERS)
