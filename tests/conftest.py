@@ -27,6 +27,9 @@ from server.config import Secret, Settings
 from server.crypto import generate_key_spec
 from tests.serving import serve
 
+# A hung async test fails with the traceback of its await; see tests/timeouts.py.
+pytest_plugins = ["tests.timeouts"]
+
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 POSTGRES_URL = os.environ.get(
     "WEIR_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"

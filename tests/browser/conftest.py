@@ -26,13 +26,24 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# The README's screenshots of the four modes. Tests write them only when asked
+# (WEIR_UPDATE_SCREENSHOTS=1 python -m pytest tests/browser), then commit the new files;
+# otherwise to a temporary directory, so that a test run never changes a tracked file.
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
             item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """Where a test saves its screenshots: docs/screenshots only under WEIR_UPDATE_SCREENSHOTS=1."""
+    if os.environ.get("WEIR_UPDATE_SCREENSHOTS") == "1":
+        return DOCS_SCREENSHOTS
+    return tmp_path
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import pytest
 from server.connect.models import ConnectSession
 from server.connections.models import Connection
 from server.orgs.models import Workspace
-from tests.browser.conftest import SCREENSHOTS
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
@@ -55,12 +54,12 @@ async def approve_in(popup: Any, approve: bool = True) -> None:
     await popup.click("#approve" if approve else "#deny")
 
 
-async def test_modal_mode_connects_with_oauth_consent_in_a_popup(browser, stack):
+async def test_modal_mode_connects_with_oauth_consent_in_a_popup(browser, stack, screenshots):
     page = await open_host(browser, stack)
     await page.click("[data-mode=modal]")
     frame = await connect_frame(page)
     await frame.wait_for_selector("[data-integration=testoauth]")
-    await page.screenshot(path=str(SCREENSHOTS / "modal.png"))
+    await page.screenshot(path=str(screenshots / "modal.png"))
     # Keyboard: Tab cycles inside the dialog (close button and three integrations).
     await frame.focus("[data-integration=testdb]")
     visited = []
@@ -88,7 +87,7 @@ async def test_modal_mode_connects_with_oauth_consent_in_a_popup(browser, stack)
     assert not page.errors
 
 
-async def test_inline_mode_shows_the_server_field_error_then_connects(browser, stack):
+async def test_inline_mode_shows_the_server_field_error_then_connects(browser, stack, screenshots):
     page = await open_host(browser, stack, "testkey")
     await page.click("[data-mode=inline]")
     frame = await connect_frame(page)
@@ -100,7 +99,7 @@ async def test_inline_mode_shows_the_server_field_error_then_connects(browser, s
                                   "The provider rejected this API key (401).")
     assert await frame.get_attribute("#weir-f-secret_text", "aria-invalid") == "true"
     assert await frame.get_attribute("#weir-f-secret_text", "type") == "password"
-    await page.screenshot(path=str(SCREENSHOTS / "inline.png"))
+    await page.screenshot(path=str(screenshots / "inline.png"))
     await frame.fill("#weir-f-secret_text", "sk_good")
     await frame.press("#weir-f-secret_text", "Enter")
     received = await events(page, "success")
@@ -127,14 +126,14 @@ async def test_inline_mode_form_from_a_json_schema(browser, stack):
     assert received[1] == {"type": "integration_selected", "integration": "testdb"}
 
 
-async def test_popup_mode_connects_with_oauth(browser, stack):
+async def test_popup_mode_connects_with_oauth(browser, stack, screenshots):
     page = await open_host(browser, stack, "testoauth")
     async with page.context.expect_page() as popup_info:
         await page.click("[data-mode=popup]")
     popup = await popup_info.value
     await popup.wait_for_selector("[data-action=oauth]")
     await popup.set_viewport_size({"width": 500, "height": 640})
-    await popup.screenshot(path=str(SCREENSHOTS / "popup.png"))
+    await popup.screenshot(path=str(screenshots / "popup.png"))
     await popup.click("[data-action=oauth]")
     await approve_in(popup)
     received = await events(page, "success")
@@ -143,13 +142,13 @@ async def test_popup_mode_connects_with_oauth(browser, stack):
     assert types(await events(page, "close"))[-1] == "close"  # the popup closed itself
 
 
-async def test_redirect_mode_returns_to_the_host_with_the_connection(browser, stack):
+async def test_redirect_mode_returns_to_the_host_with_the_connection(browser, stack, screenshots):
     page = await open_host(browser, stack, "testoauth")
     await page.click("[data-mode=redirect]")
     await page.wait_for_selector("[data-action=oauth]")
     assert page.url.startswith(stack.weir_url + "/connect")
     assert "token=" not in page.url  # the page drops the token from the address bar
-    await page.screenshot(path=str(SCREENSHOTS / "redirect.png"))
+    await page.screenshot(path=str(screenshots / "redirect.png"))
     await page.click("[data-action=oauth]")
     await approve_in(page)
     await page.wait_for_url(stack.host_url + "/connected?**")

@@ -13,6 +13,7 @@ import pytest
 from server.destinations.base import build_destination
 from server.syncs.namespaces import qualified_schema
 from tests.conftest import POSTGRES_URL, require_service
+from tests.connectors.test_postgres_connector import url_credentials
 from tests.syncs.conftest import wait_for_run
 from tests.syncs.test_sync_api import CREATE, ENABLE, SETTINGS_SCHEMA, TRIGGER
 
@@ -69,8 +70,8 @@ async def test_a_postgres_table_is_copied_then_kept_up_to_date(
     try:
         connection_id = (await tenant.data(CREATE_CONNECTION, {
             "w": tenant.workspace_id,
-            "props": {"host": "127.0.0.1", "port": 5432, "database": "test", "user": "postgres",
-                      "sslmode": "disable"},
+            # The server and database the suite was given, whatever their names.
+            "props": url_credentials(POSTGRES_URL),
         }))["createConnection"]["id"]
         options = (await tenant.data(SCHEMA_WITH_OPTIONS, {
             "id": connection_id, "partial": {"schema": source_schema}}))["connectionSettingsSchema"]

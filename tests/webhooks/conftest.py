@@ -64,8 +64,8 @@ async def receiver() -> AsyncIterator[Receiver]:
 
     app = Starlette(routes=[Route("/hooks", endpoint, methods=["POST"])])
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                          log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                          log_config=None, lifespan="off"))  # as tests/serving.py
     task = asyncio.create_task(server.serve())
     for _ in range(200):
         if server.started:
