@@ -50,10 +50,11 @@ query Page($first: Int) {
   }
 }"""
 
-PAGE_SQL = ("SELECT id, external_id, display_name, workspace_id FROM end_users "
-            "WHERE organization_id = {0} ORDER BY id LIMIT {1}")
-WORKSPACES_SQL = ("SELECT id, name, display_name FROM workspaces "
-                  "WHERE organization_id = {0} AND id IN ({1})")
+PAGE_SQL = (
+    "SELECT id, external_id, display_name, workspace_id FROM end_users "
+    "WHERE organization_id = {0} ORDER BY id LIMIT {1}"
+)
+WORKSPACES_SQL = "SELECT id, name, display_name FROM workspaces WHERE organization_id = {0} AND id IN ({1})"
 
 
 # -- the baseline server (its own process) ------------------------------------------------------
@@ -105,8 +106,11 @@ def serve_baseline(database_url: str, port: int) -> None:
         digest = hashlib.sha256(secret.encode()).hexdigest()
         found = state["keys"].get(digest)
         if found is None:
-            rows = await fetch("SELECT organization_id FROM api_keys WHERE secret_hash = "
-                               f"{marks(1, 1)[0]} AND revoked_at IS NULL", [digest])
+            rows = await fetch(
+                "SELECT organization_id FROM api_keys WHERE secret_hash = "
+                f"{marks(1, 1)[0]} AND revoked_at IS NULL",
+                [digest],
+            )
             if not rows:
                 return None
             found = state["keys"][digest] = rows[0][0]
@@ -120,19 +124,38 @@ def serve_baseline(database_url: str, port: int) -> None:
         rows = await fetch(PAGE_SQL.format(*marks(2, 1)), [organization_id, first + 1])
         page = rows[:first]
         workspace_ids = sorted({row[3] for row in page})
-        workspaces = await fetch(
-            WORKSPACES_SQL.format(marks(1, 1)[0], ", ".join(marks(len(workspace_ids), 2))),
-            [organization_id, *workspace_ids],
-        ) if workspace_ids else []
+        workspaces = (
+            await fetch(
+                WORKSPACES_SQL.format(marks(1, 1)[0], ", ".join(marks(len(workspace_ids), 2))),
+                [organization_id, *workspace_ids],
+            )
+            if workspace_ids
+            else []
+        )
         by_id = {w[0]: {"id": w[0], "name": w[1], "displayName": w[2]} for w in workspaces}
-        edges = [{
-            "cursor": encode_cursor(row[0]),
-            "node": {"id": row[0], "externalId": row[1], "displayName": row[2],
-                     "workspace": by_id[row[3]]},
-        } for row in page]
-        body = {"data": {"endUsers": {"edges": edges, "pageInfo": {
-            "hasNextPage": len(rows) > first,
-            "endCursor": edges[-1]["cursor"] if edges else None}}}}
+        edges = [
+            {
+                "cursor": encode_cursor(row[0]),
+                "node": {
+                    "id": row[0],
+                    "externalId": row[1],
+                    "displayName": row[2],
+                    "workspace": by_id[row[3]],
+                },
+            }
+            for row in page
+        ]
+        body = {
+            "data": {
+                "endUsers": {
+                    "edges": edges,
+                    "pageInfo": {
+                        "hasNextPage": len(rows) > first,
+                        "endCursor": edges[-1]["cursor"] if edges else None,
+                    },
+                }
+            }
+        }
         return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
 
     app = Starlette(routes=[Route("/end-users", end_users)], lifespan=lifespan)
@@ -166,11 +189,14 @@ async def _response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
 
 async def _load(command: dict[str, Any]) -> dict[str, Any]:
     body = command.get("body", "").encode()
-    request = (f"{command['method']} {command['path']} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-               f"Authorization: Bearer {command['key']}\r\nContent-Type: application/json\r\n"
-               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
-    connections = [await asyncio.open_connection("127.0.0.1", command["port"])
-                   for _ in range(command["concurrency"])]
+    request = (
+        f"{command['method']} {command['path']} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Bearer {command['key']}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    connections = [
+        await asyncio.open_connection("127.0.0.1", command["port"]) for _ in range(command["concurrency"])
+    ]
     try:
         expected = command["expected"].encode()
         for reader, writer in connections:  # one untimed request each: connections are warm
@@ -184,8 +210,7 @@ async def _load(command: dict[str, Any]) -> dict[str, Any]:
                 status, body = await _response(reader)
                 # Every answer is the full page (one comparison: a few microseconds).
                 if status != 200 or body != expected:
-                    raise RuntimeError(f"status {status} from port {command['port']}: "
-                                       f"{body[:200]!r}")
+                    raise RuntimeError(f"status {status} from port {command['port']}: {body[:200]!r}")
 
         started = time.perf_counter()
         await asyncio.gather(*(worker(r, w) for r, w in connections))
@@ -221,19 +246,26 @@ async def prepare(database_url: str, data_dir: Path, key_spec: str, users: int) 
     from server.orgs.api_keys import create_api_key
     from server.orgs.models import EndUser, Organization, Workspace
 
-    settings = Settings(data_dir=data_dir, database_url=database_url,
-                        encryption_keys=Secret(key_spec))
+    settings = Settings(data_dir=data_dir, database_url=database_url, encryption_keys=Secret(key_spec))
     await migrate(settings)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         organization = await Organization.create(id=ids.new_id("organization"), name="Bench")
-        workspace = await Workspace.create(id=ids.new_id("workspace"), organization=organization,
-                                           name="default", display_name="Bench")
-        await EndUser.bulk_create([
-            EndUser(id=ids.new_id("end_user"), organization=organization, workspace=workspace,
-                    external_id=f"customer-{n}", display_name=f"Customer {n}")
-            for n in range(users)
-        ])
+        workspace = await Workspace.create(
+            id=ids.new_id("workspace"), organization=organization, name="default", display_name="Bench"
+        )
+        await EndUser.bulk_create(
+            [
+                EndUser(
+                    id=ids.new_id("end_user"),
+                    organization=organization,
+                    workspace=workspace,
+                    external_id=f"customer-{n}",
+                    display_name=f"Customer {n}",
+                )
+                for n in range(users)
+            ]
+        )
         key = (await create_api_key(organization_id=organization.id, name="bench")).secret
         client = connections.get("default")
         counted = {"n": 0}
@@ -249,11 +281,17 @@ async def prepare(database_url: str, data_dir: Path, key_spec: str, users: int) 
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
             for first in (10, 100):
-                await http.post("/graphql", headers={"Authorization": f"Bearer {key}"},
-                                json={"query": QUERY, "variables": {"first": first}})
+                await http.post(
+                    "/graphql",
+                    headers={"Authorization": f"Bearer {key}"},
+                    json={"query": QUERY, "variables": {"first": first}},
+                )
                 counted["n"] = 0
-                await http.post("/graphql", headers={"Authorization": f"Bearer {key}"},
-                                json={"query": QUERY, "variables": {"first": first}})
+                await http.post(
+                    "/graphql",
+                    headers={"Authorization": f"Bearer {key}"},
+                    json={"query": QUERY, "variables": {"first": first}},
+                )
                 statements[first] = counted["n"]
     return {"key": key, "statements": statements}
 
@@ -283,16 +321,19 @@ def wait_for(port: int, process: subprocess.Popen[bytes], what: str) -> None:
 def fetch(port: int, method: str, path: str, key: str, body: str = "") -> str:
     import httpx
 
-    response = httpx.request(method, f"http://127.0.0.1:{port}{path}", content=body,
-                             headers={"Authorization": f"Bearer {key}",
-                                      "Content-Type": "application/json"}, timeout=30)
+    response = httpx.request(
+        method,
+        f"http://127.0.0.1:{port}{path}",
+        content=body,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        timeout=30,
+    )
     assert response.status_code == 200, response.text
     return response.text
 
 
 def spread(values: list[float]) -> str:
-    return (f"min {min(values):7.1f}  median {statistics.median(values):7.1f}  "
-            f"max {max(values):7.1f}")
+    return f"min {min(values):7.1f}  median {statistics.median(values):7.1f}  max {max(values):7.1f}"
 
 
 def main(arguments: argparse.Namespace) -> None:
@@ -310,19 +351,31 @@ def main(arguments: argparse.Namespace) -> None:
         weir_port, plain_port = free_port(), free_port()
         try:
             weir = subprocess.Popen(
-                [python, "-m", "server.cli", "serve", "--host", "127.0.0.1",
-                 "--port", str(weir_port)],
-                env={**environment, "WEIR_DATABASE_URL": database_url,
-                     "WEIR_DATA_DIR": scratch, "WEIR_ENCRYPTION_KEYS": key_spec,
-                     "WEIR_LOG_LEVEL": "WARNING"},
-                stdout=subprocess.DEVNULL, cwd=ROOT)
+                [python, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(weir_port)],
+                env={
+                    **environment,
+                    "WEIR_DATABASE_URL": database_url,
+                    "WEIR_DATA_DIR": scratch,
+                    "WEIR_ENCRYPTION_KEYS": key_spec,
+                    "WEIR_LOG_LEVEL": "WARNING",
+                },
+                stdout=subprocess.DEVNULL,
+                cwd=ROOT,
+            )
             processes.append(weir)
             plain = subprocess.Popen(
-                [python, __file__, "--serve-baseline", str(plain_port),
-                 "--database-url", database_url], env=environment, cwd=ROOT)
+                [python, __file__, "--serve-baseline", str(plain_port), "--database-url", database_url],
+                env=environment,
+                cwd=ROOT,
+            )
             processes.append(plain)
-            client = subprocess.Popen([python, __file__, "--client"], env=environment,
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            client = subprocess.Popen(
+                [python, __file__, "--client"],
+                env=environment,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
             processes.append(client)
             wait_for(weir_port, weir, "weir serve")
             wait_for(plain_port, plain, "the baseline")
@@ -334,16 +387,29 @@ def main(arguments: argparse.Namespace) -> None:
             if not same or "errors" in json.loads(weir_page):
                 raise RuntimeError(f"the servers disagree: {weir_page[:300]} / {plain_page[:300]}")
             targets = {
-                "weir": {"port": weir_port, "method": "POST", "path": "/graphql",
-                         "body": graphql_body, "expected": weir_page},
-                "baseline": {"port": plain_port, "method": "GET",
-                             "path": "/end-users?first=100", "expected": plain_page},
+                "weir": {
+                    "port": weir_port,
+                    "method": "POST",
+                    "path": "/graphql",
+                    "body": graphql_body,
+                    "expected": weir_page,
+                },
+                "baseline": {
+                    "port": plain_port,
+                    "method": "GET",
+                    "path": "/end-users?first=100",
+                    "expected": plain_page,
+                },
             }
 
             def round_of(name: str, requests: int) -> float:
                 assert client.stdin is not None and client.stdout is not None
-                command = {**targets[name], "key": key, "requests": requests,
-                           "concurrency": arguments.concurrency}
+                command = {
+                    **targets[name],
+                    "key": key,
+                    "requests": requests,
+                    "concurrency": arguments.concurrency,
+                }
                 client.stdin.write(json.dumps(command) + "\n")
                 client.stdin.flush()
                 line = client.stdout.readline()
@@ -372,22 +438,32 @@ def main(arguments: argparse.Namespace) -> None:
     weir_rps, plain_rps = results["weir"], results["baseline"]
     pairs = [w / p for w, p in zip(weir_rps, plain_rps, strict=True)]
     backend = database_url.split(":", 1)[0]
-    print(f"database: {backend}, {arguments.users} end users, pages of 100; "
-          f"{arguments.rounds} alternating rounds of {arguments.requests} requests per server, "
-          f"{arguments.concurrency} keep-alive connections from a separate client process")
-    print(f"machine: {os.cpu_count()} CPUs, load average before "
-          f"{' '.join(f'{v:.2f}' for v in load_before)}, after "
-          f"{' '.join(f'{v:.2f}' for v in load_after)}")
+    print(
+        f"database: {backend}, {arguments.users} end users, pages of 100; "
+        f"{arguments.rounds} alternating rounds of {arguments.requests} requests per server, "
+        f"{arguments.concurrency} keep-alive connections from a separate client process"
+    )
+    print(
+        f"machine: {os.cpu_count()} CPUs, load average before "
+        f"{' '.join(f'{v:.2f}' for v in load_before)}, after "
+        f"{' '.join(f'{v:.2f}' for v in load_after)}"
+    )
     print(f"identical JSON from both servers: {same}")
     print(f"baseline (Starlette + plain driver): {spread(plain_rps)} requests/s")
     print(f"Weir (weir serve, POST /graphql):    {spread(weir_rps)} requests/s")
-    print(f"ratio of medians Weir/baseline:      "
-          f"{statistics.median(weir_rps) / statistics.median(plain_rps):7.2f}")
-    print(f"ratio per round pair:                min {min(pairs):7.2f}  median "
-          f"{statistics.median(pairs):7.2f}  max {max(pairs):7.2f}")
+    print(
+        f"ratio of medians Weir/baseline:      "
+        f"{statistics.median(weir_rps) / statistics.median(plain_rps):7.2f}"
+    )
+    print(
+        f"ratio per round pair:                min {min(pairs):7.2f}  median "
+        f"{statistics.median(pairs):7.2f}  max {max(pairs):7.2f}"
+    )
     statements = prepared["statements"]
-    print(f"SQL statements per GraphQL request: page of 10 -> {statements[10]}, "
-          f"page of 100 -> {statements[100]}  (must not grow with the page size)")
+    print(
+        f"SQL statements per GraphQL request: page of 10 -> {statements[10]}, "
+        f"page of 100 -> {statements[100]}  (must not grow with the page size)"
+    )
 
 
 if __name__ == "__main__":

@@ -57,16 +57,33 @@ async def seed(url: str, count: int) -> None:
     try:
         now = datetime.now(UTC)
         organization = await Organization.create(id=ids.new_id("organization"), name="bench")
-        workspace = await Workspace.create(id=ids.new_id("workspace"),
-                                           organization=organization, name="default")
+        workspace = await Workspace.create(
+            id=ids.new_id("workspace"), organization=organization, name="default"
+        )
         connection = await Connection.create(
-            id=ids.new_id("connection"), organization=organization, workspace=workspace,
-            integration_name="demo", auth_type="NONE", scope="WORKSPACE", display_name="bench")
-        syncs = [EltSync(id=ids.new_id("elt_sync"), organization=organization, workspace=workspace,
-                         connection=connection, destination_schema=f"s{i}", settings={},
-                         sync_interval="0 0 1 1 *", timezone="UTC", enabled=True,
-                         next_run_at=now + timedelta(days=365))
-                 for i in range(count)]
+            id=ids.new_id("connection"),
+            organization=organization,
+            workspace=workspace,
+            integration_name="demo",
+            auth_type="NONE",
+            scope="WORKSPACE",
+            display_name="bench",
+        )
+        syncs = [
+            EltSync(
+                id=ids.new_id("elt_sync"),
+                organization=organization,
+                workspace=workspace,
+                connection=connection,
+                destination_schema=f"s{i}",
+                settings={},
+                sync_interval="0 0 1 1 *",
+                timezone="UTC",
+                enabled=True,
+                next_run_at=now + timedelta(days=365),
+            )
+            for i in range(count)
+        ]
         await EltSync.bulk_create(syncs, batch_size=1000)
     finally:
         await close_database(database)
@@ -93,7 +110,8 @@ async def measure(url: str, redis_url: str, count: int) -> tuple[float, int, int
         await asyncio.sleep(1.0)  # anything late would show as a duplicate now
         duplicates = await db.fetchval(
             "SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM sync_runs "
-            "GROUP BY sync_id) AS per_sync")
+            "GROUP BY sync_id) AS per_sync"
+        )
         runs = await db.fetchval("SELECT count(*) FROM sync_runs")
         messages = queue.hlen("weir:weir-syncs.msgs")
         return elapsed, runs, messages, duplicates
@@ -124,34 +142,60 @@ def main() -> None:
 
     redis_port = free_port()
     redis_server = subprocess.Popen(
-        [shutil.which("redis-server") or "redis-server", "--port", str(redis_port), "--bind",
-         "127.0.0.1", "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+        [
+            shutil.which("redis-server") or "redis-server",
+            "--port",
+            str(redis_port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     schedulers: list[subprocess.Popen[bytes]] = []
     logs = tempfile.mkdtemp(prefix="weir-bench-sched-")
     try:
         asyncio.run(seed(url, args.syncs))
-        environ = {**os.environ, "PYTHONPATH": str(ROOT), "WEIR_DATABASE_URL": url,
-                   "WEIR_REDIS_URL": redis_url, "WEIR_ENCRYPTION_KEYS": generate_key_spec("b1"),
-                   "WEIR_SCHEDULER_INTERVAL_SECONDS": INTERVAL_SECONDS,
-                   "WEIR_LOG_LEVEL": "WARNING", "WEIR_DATA_DIR": logs}
+        environ = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "WEIR_DATABASE_URL": url,
+            "WEIR_REDIS_URL": redis_url,
+            "WEIR_ENCRYPTION_KEYS": generate_key_spec("b1"),
+            "WEIR_SCHEDULER_INTERVAL_SECONDS": INTERVAL_SECONDS,
+            "WEIR_LOG_LEVEL": "WARNING",
+            "WEIR_DATA_DIR": logs,
+        }
         for index in range(args.schedulers):
             log = open(Path(logs) / f"scheduler-{index}.log", "wb")  # noqa: SIM115
-            schedulers.append(subprocess.Popen([sys.executable, "-m", "server.cli", "scheduler"],
-                                               cwd=ROOT, env=environ, stdout=log,
-                                               stderr=subprocess.STDOUT))
+            schedulers.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "server.cli", "scheduler"],
+                    cwd=ROOT,
+                    env=environ,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
         deadline = time.monotonic() + 30
-        while not all("running" in (Path(logs) / f"scheduler-{i}.log").read_text()
-                      for i in range(args.schedulers)):
+        while not all(
+            "running" in (Path(logs) / f"scheduler-{i}.log").read_text() for i in range(args.schedulers)
+        ):
             if time.monotonic() > deadline:
                 raise SystemExit(f"the schedulers did not start; see {logs}")
             time.sleep(0.1)
         time.sleep(0.5)
         elapsed, runs, messages, duplicates = asyncio.run(measure(url, redis_url, args.syncs))
-        print(f"{args.syncs:,} due syncs, {args.schedulers} schedulers: all enqueued in "
-              f"{elapsed:.2f} s ({args.syncs / elapsed:,.0f} syncs/s); runs {runs:,}, "
-              f"messages {messages:,}, duplicate runs {duplicates}")
+        print(
+            f"{args.syncs:,} due syncs, {args.schedulers} schedulers: all enqueued in "
+            f"{elapsed:.2f} s ({args.syncs / elapsed:,.0f} syncs/s); runs {runs:,}, "
+            f"messages {messages:,}, duplicate runs {duplicates}"
+        )
     finally:
         for process in schedulers:
             process.send_signal(signal.SIGTERM)

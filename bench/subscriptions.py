@@ -76,20 +76,41 @@ async def seed(url: str, runs: int) -> dict[str, Any]:
         assert created is not None
         org, workspace = created.organization, created.workspace
         connection = await Connection.create(
-            id=ids.new_id("connection"), organization=org, workspace=workspace,
-            integration_name="demo", auth_type="NONE", scope="WORKSPACE", display_name="bench")
-        sync = await EltSync.create(id=ids.new_id("elt_sync"), organization=org,
-                                    workspace=workspace, connection=connection,
-                                    destination_schema="bench", settings={},
-                                    sync_interval="0 0 1 1 *")
+            id=ids.new_id("connection"),
+            organization=org,
+            workspace=workspace,
+            integration_name="demo",
+            auth_type="NONE",
+            scope="WORKSPACE",
+            display_name="bench",
+        )
+        sync = await EltSync.create(
+            id=ids.new_id("elt_sync"),
+            organization=org,
+            workspace=workspace,
+            connection=connection,
+            destination_schema="bench",
+            settings={},
+            sync_interval="0 0 1 1 *",
+        )
         run_ids = []
         for _ in range(runs):
-            run = await SyncRun.create(id=ids.new_id("sync_run"), organization=org, sync=sync,
-                                       trigger="MANUAL", status="SUCCEEDED",
-                                       stream_stats={"contacts": {"rowsLoaded": 1000}})
+            run = await SyncRun.create(
+                id=ids.new_id("sync_run"),
+                organization=org,
+                sync=sync,
+                trigger="MANUAL",
+                status="SUCCEEDED",
+                stream_stats={"contacts": {"rowsLoaded": 1000}},
+            )
             run_ids.append(run.id)
-        return {"key": created.key.secret, "organization": org.id, "workspace": workspace.id,
-                "sync": sync.id, "runs": run_ids}
+        return {
+            "key": created.key.secret,
+            "organization": org.id,
+            "workspace": workspace.id,
+            "sync": sync.id,
+            "runs": run_ids,
+        }
     finally:
         await close_database(database)
 
@@ -121,7 +142,8 @@ class _Subscriber(asyncio.Protocol):
         transport.write(
             f"GET /graphql HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {nonce}\r\nSec-WebSocket-Version: 13\r\n"
-            "Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n".encode())
+            "Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n".encode()
+        )
 
     def send(self, message: dict[str, Any] | bytes, opcode: int = 1) -> None:
         data = message if isinstance(message, bytes) else json.dumps(message).encode()
@@ -146,7 +168,7 @@ class _Subscriber(asyncio.Protocol):
             if b" 101 " not in buffer[:end]:
                 self._fail(f"handshake refused: {bytes(buffer[:end])!r}")
                 return
-            del buffer[:end + 4]
+            del buffer[: end + 4]
             self.upgraded = True
             self.send({"type": "connection_init", "payload": {"authorization": f"Bearer {self.key}"}})
         while len(buffer) >= 2:
@@ -158,8 +180,8 @@ class _Subscriber(asyncio.Protocol):
             if len(buffer) < start + length:
                 return
             opcode = buffer[0] & 0x0F
-            payload = bytes(buffer[start:start + length])
-            del buffer[:start + length]
+            payload = bytes(buffer[start : start + length])
+            del buffer[: start + length]
             if opcode == 1:
                 self._message(json.loads(payload), now)
             elif opcode == 9:
@@ -171,8 +193,13 @@ class _Subscriber(asyncio.Protocol):
         if self.stage == "ack":
             assert message["type"] == "connection_ack", message
             self.stage = "snapshot"
-            self.send({"id": "1", "type": "subscribe", "payload": {
-                "query": SUBSCRIPTION, "variables": {"workspaceId": self.workspace}}})
+            self.send(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": SUBSCRIPTION, "variables": {"workspaceId": self.workspace}},
+                }
+            )
         elif self.stage == "snapshot":
             assert message["type"] == "next", message  # the latest run
             self.stage = "live"
@@ -195,8 +222,9 @@ class _Subscriber(asyncio.Protocol):
         self._fail("connection lost")
 
 
-async def _clients(port: int, key: str, workspace: str, count: int, events: int,
-                   ready: Any, go: Any, results: Any) -> None:
+async def _clients(
+    port: int, key: str, workspace: str, count: int, events: int, ready: Any, go: Any, results: Any
+) -> None:
     raise_file_limit()
     loop = asyncio.get_running_loop()
     subscribers: list[_Subscriber] = []
@@ -205,7 +233,8 @@ async def _clients(port: int, key: str, workspace: str, count: int, events: int,
     async def open_one() -> None:
         async with gate:
             _, subscriber = await loop.create_connection(
-                lambda: _Subscriber(port, key, workspace, events), "127.0.0.1", port)
+                lambda: _Subscriber(port, key, workspace, events), "127.0.0.1", port
+            )
             subscribers.append(subscriber)
             await asyncio.wait_for(subscriber.subscribed, 60)
 
@@ -213,13 +242,18 @@ async def _clients(port: int, key: str, workspace: str, count: int, events: int,
     ready.set()
     await asyncio.to_thread(go.wait)
     try:
-        await asyncio.wait_for(asyncio.gather(*(s.done for s in subscribers),
-                                              return_exceptions=True), timeout=120)
+        await asyncio.wait_for(
+            asyncio.gather(*(s.done for s in subscribers), return_exceptions=True), timeout=120
+        )
     finally:
         for subscriber in subscribers:
             subscriber.transport.abort()
-    results.put(([subscriber.received for subscriber in subscribers],
-                 sum(subscriber.duplicates for subscriber in subscribers)))
+    results.put(
+        (
+            [subscriber.received for subscriber in subscribers],
+            sum(subscriber.duplicates for subscriber in subscribers),
+        )
+    )
 
 
 def client_process(*args: Any) -> None:
@@ -234,8 +268,9 @@ def client_process(*args: Any) -> None:
 # -- the publisher (its own process) -------------------------------------------------------------
 
 
-def publish(redis_url: str, organization: str, workspace: str, sync: str, runs: list[str],
-            gap: float) -> dict[str, float]:
+def publish(
+    redis_url: str, organization: str, workspace: str, sync: str, runs: list[str], gap: float
+) -> dict[str, float]:
     """Publish one event per run through Weir's Redis bus; return when each was published."""
     from server.events import RedisEventBus
     from server.syncs.transitions import run_channels
@@ -248,8 +283,7 @@ def publish(redis_url: str, organization: str, workspace: str, sync: str, runs: 
                 # What a worker publishes for one progress update of a run, on the workspace
                 # channel the subscribers follow.
                 name = run_channels(organization, sync, workspace)[-1]
-                event = {"type": "syncRun.progress", "runId": run_id, "syncId": sync,
-                         "status": "SUCCEEDED"}
+                event = {"type": "syncRun.progress", "runId": run_id, "syncId": sync, "status": "SUCCEEDED"}
                 published[run_id] = time.time()
                 await bus.publish(name, event)
                 await asyncio.sleep(gap)
@@ -296,9 +330,21 @@ def measure(*, subscribers: int, events: int, gap: float, client_processes: int)
 
     redis_port, api_port = free_port(), free_port()
     redis_server = subprocess.Popen(
-        [shutil.which("redis-server") or "redis-server", "--port", str(redis_port), "--bind",
-         "127.0.0.1", "--save", "", "--appendonly", "no", "--maxclients", "20000"],
-        stdout=subprocess.DEVNULL)
+        [
+            shutil.which("redis-server") or "redis-server",
+            "--port",
+            str(redis_port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--maxclients",
+            "20000",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     api: subprocess.Popen[bytes] | None = None
@@ -306,13 +352,24 @@ def measure(*, subscribers: int, events: int, gap: float, client_processes: int)
     context = multiprocessing.get_context("spawn")
     try:
         tenant = asyncio.run(seed(url, events))
-        environ = {**os.environ, "PYTHONPATH": str(ROOT), "WEIR_DATABASE_URL": url,
-                   "WEIR_REDIS_URL": redis_url, "WEIR_ENCRYPTION_KEYS": generate_key_spec("b1"),
-                   "WEIR_LOG_LEVEL": "WARNING", "WEIR_DATA_DIR": str(logs)}
+        environ = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "WEIR_DATABASE_URL": url,
+            "WEIR_REDIS_URL": redis_url,
+            "WEIR_ENCRYPTION_KEYS": generate_key_spec("b1"),
+            "WEIR_LOG_LEVEL": "WARNING",
+            "WEIR_DATA_DIR": str(logs),
+        }
         with open(logs / "api.log", "wb") as log:
-            api = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port",
-                                    str(api_port)], cwd=ROOT, env=environ, stdout=log,
-                                   stderr=subprocess.STDOUT, preexec_fn=raise_file_limit)
+            api = subprocess.Popen(
+                [sys.executable, "-m", "server.cli", "serve", "--port", str(api_port)],
+                cwd=ROOT,
+                env=environ,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=raise_file_limit,
+            )
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -326,13 +383,17 @@ def measure(*, subscribers: int, events: int, gap: float, client_processes: int)
         idle_rss = rss_mb(api.pid)
 
         go, results = context.Event(), context.Queue()
-        share = [subscribers // client_processes + (1 if i < subscribers % client_processes else 0)
-                 for i in range(client_processes)]
+        share = [
+            subscribers // client_processes + (1 if i < subscribers % client_processes else 0)
+            for i in range(client_processes)
+        ]
         readies, clients = [], []
         for count in share:
             ready = context.Event()
-            process = context.Process(target=client_process, args=(
-                api_port, tenant["key"], tenant["workspace"], count, events, ready, go, results))
+            process = context.Process(
+                target=client_process,
+                args=(api_port, tenant["key"], tenant["workspace"], count, events, ready, go, results),
+            )
             process.start()
             readies.append(ready)
             clients.append(process)
@@ -345,9 +406,13 @@ def measure(*, subscribers: int, events: int, gap: float, client_processes: int)
         subscribed_rss = rss_mb(api.pid)
 
         published_queue = context.Queue()
-        publisher = context.Process(target=publisher_process, args=(
-            (redis_url, tenant["organization"], tenant["workspace"], tenant["sync"],
-             tenant["runs"], gap), published_queue))
+        publisher = context.Process(
+            target=publisher_process,
+            args=(
+                (redis_url, tenant["organization"], tenant["workspace"], tenant["sync"], tenant["runs"], gap),
+                published_queue,
+            ),
+        )
         go.set()
         publisher.start()
         published = published_queue.get(timeout=300)
@@ -368,16 +433,18 @@ def measure(*, subscribers: int, events: int, gap: float, client_processes: int)
                         missing += 1
         for process in clients:
             process.join(30)
-        print(f"{subscribers:,} subscribers ({client_processes} client processes, connected in "
-              f"{connected_in:.1f} s), {events} events {gap * 1000:.0f} ms apart: latency p50 "
-              f"{percentile(latencies, 0.5):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms, "
-              f"min {min(latencies):.1f} ms, max {max(latencies):.1f} ms; {len(latencies):,} deliveries, {missing} missing, {duplicates} duplicated; "
-              f"API RSS idle {idle_rss:.0f} MB, subscribed {subscribed_rss:.0f} MB, "
-              f"after events {peak_rss:.0f} MB", flush=True)
+        print(
+            f"{subscribers:,} subscribers ({client_processes} client processes, connected in "
+            f"{connected_in:.1f} s), {events} events {gap * 1000:.0f} ms apart: latency p50 "
+            f"{percentile(latencies, 0.5):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms, "
+            f"min {min(latencies):.1f} ms, max {max(latencies):.1f} ms; {len(latencies):,} deliveries, {missing} missing, {duplicates} duplicated; "
+            f"API RSS idle {idle_rss:.0f} MB, subscribed {subscribed_rss:.0f} MB, "
+            f"after events {peak_rss:.0f} MB",
+            flush=True,
+        )
         # Whether the tail is every event or a few slow ones (a neighbour's burst, a GC pause).
         worst = sorted(max(values) for values in by_event.values())
-        print(f"  slowest last delivery per event, ms: {', '.join(f'{w:.0f}' for w in worst)}",
-              flush=True)
+        print(f"  slowest last delivery per event, ms: {', '.join(f'{w:.0f}' for w in worst)}", flush=True)
     finally:
         if api is not None:
             api.send_signal(signal.SIGTERM)
@@ -392,8 +459,12 @@ def measure(*, subscribers: int, events: int, gap: float, client_processes: int)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--subscribers", type=int, action="append",
-                        help="subscriber count (repeatable; default 1000 then 5000)")
+    parser.add_argument(
+        "--subscribers",
+        type=int,
+        action="append",
+        help="subscriber count (repeatable; default 1000 then 5000)",
+    )
     parser.add_argument("--events", type=int, default=20)
     parser.add_argument("--gap", type=float, default=0.5, help="seconds between events")
     # Two: one client process is itself the bottleneck at 1,000 subscribers, and every further
@@ -402,8 +473,7 @@ def main() -> None:
     args = parser.parse_args()
     raise_file_limit()
     for count in args.subscribers or [1000, 5000]:
-        measure(subscribers=count, events=args.events, gap=args.gap,
-                client_processes=args.client_processes)
+        measure(subscribers=count, events=args.events, gap=args.gap, client_processes=args.client_processes)
 
 
 if __name__ == "__main__":

@@ -149,43 +149,63 @@ async def weir_once(rows: int, mode: str, records: bool = False) -> dict[str, An
     schema = "weir_dst"
     await drop_schema(schema)
     workdir = Path(tempfile.mkdtemp(prefix="weir-bench-"))
-    settings = Settings(data_dir=workdir, database_url=f"sqlite://{workdir / 'weir.db'}",
-                        warehouse_url=database_url("postgres"),
-                        encryption_keys=Secret(generate_key_spec("bench")))
+    settings = Settings(
+        data_dir=workdir,
+        database_url=f"sqlite://{workdir / 'weir.db'}",
+        warehouse_url=database_url("postgres"),
+        encryption_keys=Secret(generate_key_spec("bench")),
+    )
     key_ring = load_key_ring(settings)
     await migrate(settings)
     database = await open_database(settings)
     try:
         organization = await Organization.create(id=ids.new_id("organization"), name="Bench")
-        workspace = await Workspace.create(id=ids.new_id("workspace"),
-                                           organization=organization, name="bench")
+        workspace = await Workspace.create(
+            id=ids.new_id("workspace"), organization=organization, name="bench"
+        )
         scope = Scope(organization_id=organization.id)
         connection_id = ids.new_id("connection")
         parts = database_url().split("://", 1)[1]
         user_host, _, name = parts.partition("/")
         user, _, hostport = user_host.rpartition("@")
         host, _, port = hostport.partition(":")
-        credentials = {"host": host, "port": int(port or 5432), "database": name,
-                       "user": user or "postgres", "sslmode": "disable"}
+        credentials = {
+            "host": host,
+            "port": int(port or 5432),
+            "database": name,
+            "user": user or "postgres",
+            "sslmode": "disable",
+        }
         await Connection.create(
-            id=connection_id, organization_id=organization.id, workspace_id=workspace.id,
-            integration_name="postgres", auth_type="CUSTOM_AUTH", scope="WORKSPACE",
-            credentials_encrypted=key_ring.encrypt(json.dumps(credentials).encode(),
-                                                   associated_data=connection_id),
+            id=connection_id,
+            organization_id=organization.id,
+            workspace_id=workspace.id,
+            integration_name="postgres",
+            auth_type="CUSTOM_AUTH",
+            scope="WORKSPACE",
+            credentials_encrypted=key_ring.encrypt(
+                json.dumps(credentials).encode(), associated_data=connection_id
+            ),
         )
         table = table_for(rows)
         sync = await service.create_sync(
-            scope=scope, settings=settings, key_ring=key_ring, bus=None,
+            scope=scope,
+            settings=settings,
+            key_ring=key_ring,
+            bus=None,
             connection_id=connection_id,
-            changes=SyncChanges(destination_schema=schema, sync_interval="0 * * * *",
-                                settings={"schema": SOURCE_SCHEMA, "tables": [table],
-                                          "batch_size": BATCH_SIZE}),
+            changes=SyncChanges(
+                destination_schema=schema,
+                sync_interval="0 * * * *",
+                settings={"schema": SOURCE_SCHEMA, "tables": [table], "batch_size": BATCH_SIZE},
+            ),
             streams=[StreamChoice(name=table, sync_mode=mode)],
         )
         run = await create_run(sync=sync, trigger="MANUAL")
         started = time.perf_counter()
-        status = await execute_run(env=RunEnvironment(settings=settings, key_ring=key_ring,
-                                                      bus=None), run_id=run.id)
+        status = await execute_run(
+            env=RunEnvironment(settings=settings, key_ring=key_ring, bus=None), run_id=run.id
+        )
         seconds = time.perf_counter() - started
         run = await SyncRun.get(id=run.id)
         if status != "SUCCEEDED":
@@ -199,8 +219,9 @@ async def weir_once(rows: int, mode: str, records: bool = False) -> dict[str, An
 
 
 def in_subprocess(*args: str) -> dict[str, Any]:
-    output = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True,
-                            text=True, cwd=ROOT)
+    output = subprocess.run(
+        [sys.executable, __file__, *args], check=True, capture_output=True, text=True, cwd=ROOT
+    )
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 
@@ -215,11 +236,15 @@ def dlt_once(rows: int) -> dict[str, Any]:
     workdir = tempfile.mkdtemp(prefix="dlt-bench-")
     # dlt insists on a password; the machine's Postgres trusts loopback and ignores it.
     with_password = database_url().replace("postgres@", "postgres:unused@", 1)
-    pipeline = dlt.pipeline(pipeline_name="weir_bench", pipelines_dir=workdir,
-                            destination=dlt.destinations.postgres(credentials=with_password),
-                            dataset_name="dlt_dst")
-    source = sql_table(credentials=database_url("postgresql+psycopg2"), schema=SOURCE_SCHEMA,
-                       table=table_for(rows))
+    pipeline = dlt.pipeline(
+        pipeline_name="weir_bench",
+        pipelines_dir=workdir,
+        destination=dlt.destinations.postgres(credentials=with_password),
+        dataset_name="dlt_dst",
+    )
+    source = sql_table(
+        credentials=database_url("postgresql+psycopg2"), schema=SOURCE_SCHEMA, table=table_for(rows)
+    )
     started = time.perf_counter()
     pipeline.run(source, write_disposition="replace")
     seconds = time.perf_counter() - started
@@ -244,15 +269,19 @@ def copy_once(rows: int, key_after: bool = False) -> dict[str, Any]:
         db = await asyncpg.connect(database_url())
         try:
             await db.execute("CREATE SCHEMA copy_dst")
-            await db.execute(f"CREATE TABLE copy_dst.{table} (LIKE {SOURCE_SCHEMA}.{table} "
-                             f"{'INCLUDING DEFAULTS' if key_after else 'INCLUDING ALL'})")
+            await db.execute(
+                f"CREATE TABLE copy_dst.{table} (LIKE {SOURCE_SCHEMA}.{table} "
+                f"{'INCLUDING DEFAULTS' if key_after else 'INCLUDING ALL'})"
+            )
         finally:
             await db.close()
 
     asyncio.run(prepare())
     url = database_url()
-    command = (f"psql -X -q '{url}' -c 'COPY {SOURCE_SCHEMA}.{table} TO STDOUT' | "
-               f"psql -X -q '{url}' -c 'COPY copy_dst.{table} FROM STDIN'")
+    command = (
+        f"psql -X -q '{url}' -c 'COPY {SOURCE_SCHEMA}.{table} TO STDOUT' | "
+        f"psql -X -q '{url}' -c 'COPY copy_dst.{table} FROM STDIN'"
+    )
     if key_after:
         command += f" && psql -X -q '{url}' -c 'ALTER TABLE copy_dst.{table} ADD PRIMARY KEY (id)'"
     started = time.perf_counter()
@@ -278,14 +307,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("part", nargs="?", default="all", choices=["all", "weir", "dlt"])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--small", type=int, default=100_000,
-                        help="row count of the second Weir run, for the memory comparison")
+    parser.add_argument(
+        "--small",
+        type=int,
+        default=100_000,
+        help="row count of the second Weir run, for the memory comparison",
+    )
     parser.add_argument("--mode", default="FULL_REFRESH", choices=["FULL_REFRESH", "INCREMENTAL"])
     parser.add_argument("--skip-dlt", action="store_true")
-    parser.add_argument("--records", action="store_true",
-                        help="(with part weir) load as records, not COPY text")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="rounds of raw COPY and Weir (medians are reported)")
+    parser.add_argument(
+        "--records", action="store_true", help="(with part weir) load as records, not COPY text"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="rounds of raw COPY and Weir (medians are reported)"
+    )
     args = parser.parse_args()
     if args.part == "weir":
         print(json.dumps(asyncio.run(weir_once(args.rows, args.mode, args.records))))
@@ -295,9 +330,12 @@ def main() -> None:
         return
 
     asyncio.run(prepare_source([args.rows, args.small]))
-    print(f"source: {SOURCE_SCHEMA}.{table_for(args.rows)}, {args.rows:,} rows, 8 columns; "
-          f"Weir batch size {BATCH_SIZE:,}; {os.cpu_count()} CPU(s); load average "
-          f"{os.getloadavg()[0]:.1f}", flush=True)
+    print(
+        f"source: {SOURCE_SCHEMA}.{table_for(args.rows)}, {args.rows:,} rows, 8 columns; "
+        f"Weir batch size {BATCH_SIZE:,}; {os.cpu_count()} CPU(s); load average "
+        f"{os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
     # The baselines and Weir alternate, and each reports its median, so a busy moment on a
     # shared machine does not land on one side only.
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in LABELS}
@@ -305,13 +343,17 @@ def main() -> None:
         runs["copy"].append(copy_once(args.rows))
         runs["copy_key_after"].append(copy_once(args.rows, key_after=True))
         runs["weir"].append(in_subprocess("weir", "--rows", str(args.rows), "--mode", args.mode))
-        runs["weir_records"].append(in_subprocess("weir", "--rows", str(args.rows), "--mode",
-                                                  args.mode, "--records"))
-        print(f"  round {attempt + 1}: " + ", ".join(
-            f"{LABELS[name]} {results[-1]['seconds']:.2f} s" for name, results in runs.items()
-            if results), flush=True)
-    runs["weir_incremental"].append(in_subprocess("weir", "--rows", str(args.rows), "--mode",
-                                                  "INCREMENTAL"))
+        runs["weir_records"].append(
+            in_subprocess("weir", "--rows", str(args.rows), "--mode", args.mode, "--records")
+        )
+        print(
+            f"  round {attempt + 1}: "
+            + ", ".join(
+                f"{LABELS[name]} {results[-1]['seconds']:.2f} s" for name, results in runs.items() if results
+            ),
+            flush=True,
+        )
+    runs["weir_incremental"].append(in_subprocess("weir", "--rows", str(args.rows), "--mode", "INCREMENTAL"))
     if not args.skip_dlt:
         runs["dlt"].append(in_subprocess("dlt", "--rows", str(args.rows)))
     small = in_subprocess("weir", "--rows", str(args.small), "--mode", args.mode)
@@ -321,16 +363,19 @@ def main() -> None:
     print()
     weir = best["weir"]
     if "dlt" in best:
-        print(f"Weir / dlt                        {rate(weir) / rate(best['dlt']):6.2f}x   "
-              "(target >= 5)")
+        print(f"Weir / dlt                        {rate(weir) / rate(best['dlt']):6.2f}x   (target >= 5)")
     for baseline in ("copy", "copy_key_after"):
         for name in ("weir", "weir_records"):
-            print(f"{LABELS[name]} / {LABELS[baseline]}: "
-                  f"{rate(best[name]) / rate(best[baseline]):5.2f}x   (target >= 0.5)")
+            print(
+                f"{LABELS[name]} / {LABELS[baseline]}: "
+                f"{rate(best[name]) / rate(best[baseline]):5.2f}x   (target >= 0.5)"
+            )
     ratio = weir["peak_rss"] / small["peak_rss"]
-    print(f"Weir peak RSS   {small['peak_rss'] / 2**20:6.1f} MiB at {args.small:,} rows, "
-          f"{weir['peak_rss'] / 2**20:6.1f} MiB at {args.rows:,} rows: {ratio:.2f}x "
-          "(target <= 1.2)")
+    print(
+        f"Weir peak RSS   {small['peak_rss'] / 2**20:6.1f} MiB at {args.small:,} rows, "
+        f"{weir['peak_rss'] / 2**20:6.1f} MiB at {args.rows:,} rows: {ratio:.2f}x "
+        "(target <= 1.2)"
+    )
 
 
 LABELS = {

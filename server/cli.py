@@ -54,9 +54,9 @@ def cmd_init(settings: Settings, args: argparse.Namespace) -> int:
     load_key_ring(settings)  # the embedded default generates its key file here, once
     _run(lambda: migrate(settings))
     try:
-        result = _run(lambda: _with_database(
-            settings, lambda: initialise(organization_name=args.organization)
-        ))
+        result = _run(
+            lambda: _with_database(settings, lambda: initialise(organization_name=args.organization))
+        )
     except ValidationFailed as exc:
         print(f"weir: --{exc.message}", file=sys.stderr)
         return 1
@@ -78,9 +78,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from server.vault import verify_key_ring
     from server.web.ws_server import WeirWebSocketProtocol
 
-    settings = settings.replace(
-        host=args.host or settings.host, port=args.port or settings.port
-    )
+    settings = settings.replace(host=args.host or settings.host, port=args.port or settings.port)
     ring = load_key_ring(settings)  # fail now, with one clear line, if the keys are wrong
     if settings.embedded:
         _run(lambda: migrate(settings))
@@ -127,14 +125,19 @@ def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
         from server.vault import rotate_all
 
         ring = load_key_ring(settings)
-        counts = _run(lambda: _with_database(
-            settings, lambda: rotate_all(key_ring=ring, batch_size=args.batch_size)
-        ))
-        print(f"re-encrypted {counts.rotated} secret(s) with key {ring.primary_key_id!r}; "
-              f"{counts.already_current} already used it")
+        counts = _run(
+            lambda: _with_database(settings, lambda: rotate_all(key_ring=ring, batch_size=args.batch_size))
+        )
+        print(
+            f"re-encrypted {counts.rotated} secret(s) with key {ring.primary_key_id!r}; "
+            f"{counts.already_current} already used it"
+        )
         if counts.remaining:
-            print(f"{counts.remaining} secret(s) were rewritten with an older key meanwhile; "
-                  "run the rotation again before dropping any key", file=sys.stderr)
+            print(
+                f"{counts.remaining} secret(s) were rewritten with an older key meanwhile; "
+                "run the rotation again before dropping any key",
+                file=sys.stderr,
+            )
             return 1
         return 0
 
@@ -147,14 +150,20 @@ def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
             too_long = len(args.organization or "") > 32
             found = [] if too_long else await organizations.order_by("id").limit(2)
             if not found:
-                print(f"organization {args.organization!r} not found (see: weir orgs list)"
-                      if args.organization else
-                      "Weir is not initialised yet: run 'weir init' first", file=sys.stderr)
+                print(
+                    f"organization {args.organization!r} not found (see: weir orgs list)"
+                    if args.organization
+                    else "Weir is not initialised yet: run 'weir init' first",
+                    file=sys.stderr,
+                )
                 return 1
             if len(found) > 1:
                 # Several tenants: a key must never land in one by accident.
-                print("there are several organizations: choose one with --organization ID "
-                      "(see: weir orgs list)", file=sys.stderr)
+                print(
+                    "there are several organizations: choose one with --organization ID "
+                    "(see: weir orgs list)",
+                    file=sys.stderr,
+                )
                 return 1
             organization = found[0]
             created = await api_keys.create_api_key(
@@ -170,8 +179,10 @@ def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
             for row in rows:
                 status = "revoked" if row.revoked_at else "active"
                 used = row.last_used_at.isoformat(timespec="seconds") if row.last_used_at else "never"
-                print(f"{row.id:<32} {row.prefix:<16} {row.name[:24]:<24} "
-                      f"{(row.workspace_id or 'all'):<32} {used:<26} {status}")
+                print(
+                    f"{row.id:<32} {row.prefix:<16} {row.name[:24]:<24} "
+                    f"{(row.workspace_id or 'all'):<32} {used:<26} {status}"
+                )
             return 0
         # With Redis, running API processes hear of it at once (and close the key's sockets);
         # without, their caches forget it within AUTH_CACHE_SECONDS and their sockets at the
@@ -228,8 +239,10 @@ def cmd_schema(settings: Settings, args: argparse.Namespace) -> int:
     if args.check:
         current = Path(args.check).read_text() if Path(args.check).exists() else ""
         if current != sdl:
-            print(f"{args.check} differs from the schema in the code; run: weir schema > {args.check}",
-                  file=sys.stderr)
+            print(
+                f"{args.check} differs from the schema in the code; run: weir schema > {args.check}",
+                file=sys.stderr,
+            )
             return 1
         print(f"{args.check} is up to date")
         return 0
@@ -271,9 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to bind (WEIR_PORT, default 8000)")
     serve.set_defaults(handler=cmd_serve)
 
-    commands.add_parser("migrate", help="apply database migrations").set_defaults(
-        handler=cmd_migrate
-    )
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(handler=cmd_migrate)
 
     init = commands.add_parser("init", help="create the first organization, workspace and key")
     init.add_argument("--organization", default="My organization", help="organization name")
@@ -284,8 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     create = key_commands.add_parser("create", help="create an API key (shown once)")
     create.add_argument("--name", required=True, help="what the key is for")
     create.add_argument("--workspace", help="restrict the key to this workspace id")
-    create.add_argument("--organization",
-                        help="the organization's id (required when there are several)")
+    create.add_argument("--organization", help="the organization's id (required when there are several)")
     key_commands.add_parser("list", help="list API keys (never their secrets)")
     revoke = key_commands.add_parser("revoke", help="revoke an API key")
     revoke.add_argument("key", help="the key's id or visible prefix")
@@ -302,8 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
     orgs = commands.add_parser("orgs", help="manage organizations (tenants)")
     org_commands = orgs.add_subparsers(dest="orgs_command", required=True, metavar="ACTION")
     org_create = org_commands.add_parser(
-        "create", help="create an organization with a default workspace and a first API key "
-                       "(the key is shown once)")
+        "create",
+        help="create an organization with a default workspace and a first API key (the key is shown once)",
+    )
     org_create.add_argument("name", help="the organization's name")
     org_commands.add_parser("list", help="list organizations (ids, names, creation times)")
     orgs.set_defaults(handler=cmd_orgs)
@@ -318,8 +329,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker.set_defaults(handler=cmd_worker)
 
     scheduler = commands.add_parser("scheduler", help="enqueue due syncs")
-    scheduler.add_argument("--interval", type=float, default=None,
-                           help="seconds between scans (default WEIR_SCHEDULER_INTERVAL_SECONDS)")
+    scheduler.add_argument(
+        "--interval",
+        type=float,
+        default=None,
+        help="seconds between scans (default WEIR_SCHEDULER_INTERVAL_SECONDS)",
+    )
     scheduler.set_defaults(handler=cmd_scheduler)
 
     demo = commands.add_parser("demo", help="create a demo connection and sync, and run it once")

@@ -156,20 +156,16 @@ class Settings:
             log_level=reader.choice("WEIR_LOG_LEVEL", LOG_LEVELS, cls.log_level, upper=True),
             log_format=reader.choice("WEIR_LOG_FORMAT", LOG_FORMATS, cls.log_format),
             fast_execution=reader.boolean("WEIR_FAST_EXECUTION", cls.fast_execution),
-            graphql_introspection=reader.boolean(
-                "WEIR_GRAPHQL_INTROSPECTION", environment != "production"
-            ),
+            graphql_introspection=reader.boolean("WEIR_GRAPHQL_INTROSPECTION", environment != "production"),
             graphql_max_depth=reader.integer("WEIR_GRAPHQL_MAX_DEPTH", cls.graphql_max_depth),
-            graphql_max_aliases=reader.integer(
-                "WEIR_GRAPHQL_MAX_ALIASES", cls.graphql_max_aliases
-            ),
+            graphql_max_aliases=reader.integer("WEIR_GRAPHQL_MAX_ALIASES", cls.graphql_max_aliases),
             graphql_max_tokens=reader.integer("WEIR_GRAPHQL_MAX_TOKENS", cls.graphql_max_tokens),
             graphql_max_length=reader.integer("WEIR_GRAPHQL_MAX_LENGTH", cls.graphql_max_length),
             graphql_max_fields=reader.integer("WEIR_GRAPHQL_MAX_FIELDS", cls.graphql_max_fields),
-            graphql_cache_bytes=reader.integer("WEIR_GRAPHQL_CACHE_BYTES",
-                                               cls.graphql_cache_bytes, minimum=0),
-            ws_max_subscriptions=reader.integer("WEIR_WS_MAX_SUBSCRIPTIONS",
-                                                cls.ws_max_subscriptions),
+            graphql_cache_bytes=reader.integer(
+                "WEIR_GRAPHQL_CACHE_BYTES", cls.graphql_cache_bytes, minimum=0
+            ),
+            ws_max_subscriptions=reader.integer("WEIR_WS_MAX_SUBSCRIPTIONS", cls.ws_max_subscriptions),
             max_body_bytes=reader.integer("WEIR_MAX_BODY_BYTES", cls.max_body_bytes),
             max_page_size=reader.integer("WEIR_MAX_PAGE_SIZE", cls.max_page_size, maximum=1000),
             connect_session_ttl_seconds=reader.integer(
@@ -178,68 +174,71 @@ class Settings:
             min_sync_interval_seconds=reader.integer(
                 "WEIR_MIN_SYNC_INTERVAL_SECONDS", cls.min_sync_interval_seconds, minimum=0
             ),
-            sync_max_retries=reader.integer("WEIR_SYNC_MAX_RETRIES", cls.sync_max_retries,
-                                            minimum=0),
+            sync_max_retries=reader.integer("WEIR_SYNC_MAX_RETRIES", cls.sync_max_retries, minimum=0),
             sync_time_limit_seconds=reader.integer(
                 "WEIR_SYNC_TIME_LIMIT_SECONDS", cls.sync_time_limit_seconds
             ),
-            run_heartbeat_seconds=reader.integer("WEIR_RUN_HEARTBEAT_SECONDS",
-                                                 cls.run_heartbeat_seconds),
+            run_heartbeat_seconds=reader.integer("WEIR_RUN_HEARTBEAT_SECONDS", cls.run_heartbeat_seconds),
             run_stale_seconds=reader.integer("WEIR_RUN_STALE_SECONDS", cls.run_stale_seconds),
-            scheduler_interval_seconds=reader.number("WEIR_SCHEDULER_INTERVAL_SECONDS",
-                                                     cls.scheduler_interval_seconds),
-            queue_reconcile_seconds=reader.integer("WEIR_QUEUE_RECONCILE_SECONDS",
-                                                   cls.queue_reconcile_seconds),
-            worker_shutdown_seconds=reader.integer("WEIR_WORKER_SHUTDOWN_SECONDS",
-                                                   cls.worker_shutdown_seconds, minimum=0),
+            scheduler_interval_seconds=reader.number(
+                "WEIR_SCHEDULER_INTERVAL_SECONDS", cls.scheduler_interval_seconds
+            ),
+            queue_reconcile_seconds=reader.integer(
+                "WEIR_QUEUE_RECONCILE_SECONDS", cls.queue_reconcile_seconds
+            ),
+            worker_shutdown_seconds=reader.integer(
+                "WEIR_WORKER_SHUTDOWN_SECONDS", cls.worker_shutdown_seconds, minimum=0
+            ),
             cors_origins=reader.origins("WEIR_CORS_ORIGINS"),
             metrics_token=reader.secret("WEIR_METRICS_TOKEN"),
-            metrics_max_operations=reader.integer("WEIR_METRICS_MAX_OPERATIONS",
-                                                  cls.metrics_max_operations, minimum=0),
+            metrics_max_operations=reader.integer(
+                "WEIR_METRICS_MAX_OPERATIONS", cls.metrics_max_operations, minimum=0
+            ),
             connector_base_urls=reader.prefixed_urls("WEIR_CONNECTOR_", "_BASE_URL"),
             platform_oauth=reader.platform_oauth(),
             outbound_allow=reader.outbound_allow("WEIR_OUTBOUND_ALLOW"),
-            webhooks_allow_private=reader.boolean("WEIR_WEBHOOKS_ALLOW_PRIVATE",
-                                                  cls.webhooks_allow_private),
-            webhooks_timeout_seconds=reader.integer("WEIR_WEBHOOKS_TIMEOUT_SECONDS", 10,
-                                                    maximum=300),
+            webhooks_allow_private=reader.boolean("WEIR_WEBHOOKS_ALLOW_PRIVATE", cls.webhooks_allow_private),
+            webhooks_timeout_seconds=reader.integer("WEIR_WEBHOOKS_TIMEOUT_SECONDS", 10, maximum=300),
             webhooks_retry_window_seconds=reader.integer(
                 "WEIR_WEBHOOKS_RETRY_WINDOW_SECONDS", cls.webhooks_retry_window_seconds
             ),
             webhooks_disable_after_seconds=reader.integer(
                 "WEIR_WEBHOOKS_DISABLE_AFTER_SECONDS", cls.webhooks_disable_after_seconds
             ),
-            webhooks_claim_seconds=reader.integer("WEIR_WEBHOOKS_CLAIM_SECONDS",
-                                                  cls.webhooks_claim_seconds),
+            webhooks_claim_seconds=reader.integer("WEIR_WEBHOOKS_CLAIM_SECONDS", cls.webhooks_claim_seconds),
             webhooks_rotation_grace_seconds=reader.integer(
-                "WEIR_WEBHOOKS_ROTATION_GRACE_SECONDS", cls.webhooks_rotation_grace_seconds,
+                "WEIR_WEBHOOKS_ROTATION_GRACE_SECONDS",
+                cls.webhooks_rotation_grace_seconds,
                 minimum=0,
             ),
             webhooks_poll_seconds=reader.integer("WEIR_WEBHOOKS_POLL_SECONDS", 2),
-            webhooks_retention_days=reader.integer("WEIR_WEBHOOKS_RETENTION_DAYS",
-                                                   cls.webhooks_retention_days),
-            checks_reuse_seconds=reader.number("WEIR_CHECKS_REUSE_SECONDS",
-                                               cls.checks_reuse_seconds, minimum=0),
-            checks_per_minute=reader.integer("WEIR_CHECKS_PER_MINUTE", cls.checks_per_minute,
-                                             minimum=0),
+            webhooks_retention_days=reader.integer(
+                "WEIR_WEBHOOKS_RETENTION_DAYS", cls.webhooks_retention_days
+            ),
+            checks_reuse_seconds=reader.number(
+                "WEIR_CHECKS_REUSE_SECONDS", cls.checks_reuse_seconds, minimum=0
+            ),
+            checks_per_minute=reader.integer("WEIR_CHECKS_PER_MINUTE", cls.checks_per_minute, minimum=0),
             rate_limit_key_per_minute=reader.integer(
-                "WEIR_RATE_LIMIT_KEY_PER_MINUTE", cls.rate_limit_key_per_minute, minimum=0),
+                "WEIR_RATE_LIMIT_KEY_PER_MINUTE", cls.rate_limit_key_per_minute, minimum=0
+            ),
             rate_limit_connect_token_per_minute=reader.integer(
-                "WEIR_RATE_LIMIT_CONNECT_TOKEN_PER_MINUTE",
-                cls.rate_limit_connect_token_per_minute, minimum=0),
+                "WEIR_RATE_LIMIT_CONNECT_TOKEN_PER_MINUTE", cls.rate_limit_connect_token_per_minute, minimum=0
+            ),
         )
         reader.warn_unknown()
         if settings.run_stale_seconds < 2 * settings.run_heartbeat_seconds:
             # Otherwise a healthy run between two heartbeats would be taken for a lost one.
             raise ConfigError(
                 f"WEIR_RUN_STALE_SECONDS: must be at least twice WEIR_RUN_HEARTBEAT_SECONDS "
-                f"({settings.run_heartbeat_seconds}), got {settings.run_stale_seconds}")
+                f"({settings.run_heartbeat_seconds}), got {settings.run_stale_seconds}"
+            )
         return settings
 
 
-
-def load_or_exit(environ: Mapping[str, str] | None = None,
-                 echo: Callable[[str], Any] | None = None) -> Settings:
+def load_or_exit(
+    environ: Mapping[str, str] | None = None, echo: Callable[[str], Any] | None = None
+) -> Settings:
     """Read settings for a command; on a bad value print one line and exit with status 2."""
     try:
         return Settings.from_env(environ)

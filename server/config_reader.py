@@ -40,7 +40,6 @@ class Secret:
         return hash(self._value)
 
 
-
 # Variables Weir reads that are not fields above (prefix families and test-only names).
 _KNOWN_PREFIXES = ("WEIR_CONNECTOR_", "WEIR_PLATFORM_OAUTH_", "WEIR_TEST_")
 
@@ -86,9 +85,7 @@ class Reader:
             return False
         raise ConfigError(f"{name}: expected true or false, got {value!r}")
 
-    def integer(
-        self, name: str, default: int, minimum: int = 1, maximum: int | None = None
-    ) -> int:
+    def integer(self, name: str, default: int, minimum: int = 1, maximum: int | None = None) -> int:
         value = self._get(name)
         if value is None:
             return default
@@ -123,7 +120,7 @@ class Reader:
             if not item:
                 continue
             # urlsplit drops tabs and newlines: check the raw text, which becomes a header.
-            if any(ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f for c in item):
+            if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in item):
                 raise ConfigError(f"{name}: {item!r} contains a control character")
             parts = urlsplit(_check_url(name, item, ("http", "https")))
             if parts.path or parts.query:
@@ -148,8 +145,7 @@ class Reader:
                     raise ConfigError(f"{name}: {item!r} is not a network ({exc})") from None
                 entry = item.rstrip(".").lower()
                 if not _HOST_NAME.match(entry):
-                    raise ConfigError(
-                        f"{name}: {item!r} is neither a network nor a host name") from None
+                    raise ConfigError(f"{name}: {item!r} is neither a network nor a host name") from None
             if entry not in found:
                 found.append(entry)
         return tuple(found)
@@ -194,8 +190,10 @@ class Reader:
             log.warning("ignoring unknown setting %s%s", name, hint)
 
 
-_HOST_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?"
-                        r"(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$")
+_HOST_NAME = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?"
+    r"(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$"
+)
 
 
 def _looks_numeric(item: str) -> bool:

@@ -61,8 +61,9 @@ class _Key:
     material: bytes
 
     def signing_key(self, purpose: str) -> bytes:
-        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                    info=b"weir sign v1 " + purpose.encode()).derive(self.material)
+        return HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"weir sign v1 " + purpose.encode()
+        ).derive(self.material)
 
 
 class KeyRing:
@@ -119,8 +120,9 @@ class KeyRing:
         """True when ``tag`` is ``sign(message, purpose=purpose)`` under any key of the ring."""
         found = False
         for key in self._keys:  # every key, in constant time each, whatever matched first
-            expected = _b64encode(hmac.new(self._signing_key(key, purpose), message.encode(),
-                                           hashlib.sha256).digest())
+            expected = _b64encode(
+                hmac.new(self._signing_key(key, purpose), message.encode(), hashlib.sha256).digest()
+            )
             found = hmac.compare_digest(expected.encode(), tag.encode("utf-8", "replace")) | found
         return found
 
@@ -155,9 +157,7 @@ def parse_key_ring(spec: str, source: str = "WEIR_ENCRYPTION_KEYS") -> KeyRing:
         except ValueError:
             raise ConfigError(f"{source}: key {key_id!r} is not valid base64") from None
         if len(raw) != 32:
-            raise ConfigError(
-                f"{source}: key {key_id!r} must be 32 bytes (AES-256), got {len(raw)}"
-            )
+            raise ConfigError(f"{source}: key {key_id!r} must be 32 bytes (AES-256), got {len(raw)}")
         if any(existing == key_id for existing, _ in keys):
             raise ConfigError(f"{source}: key id {key_id!r} appears twice")
         keys.append((key_id, raw))

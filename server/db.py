@@ -117,9 +117,7 @@ async def migrate(settings: Settings) -> list[str]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         async with TortoiseContext():
-            await tortoise_migrate(
-                config=tortoise_config(settings.effective_database_url), progress=progress
-            )
+            await tortoise_migrate(config=tortoise_config(settings.effective_database_url), progress=progress)
             await Tortoise.close_connections()
     return applied
 

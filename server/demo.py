@@ -48,8 +48,7 @@ def run_demo(settings: Settings, *, contacts: int = 10_000) -> int:
 
 
 def _sizes(contacts: int) -> dict[str, int]:
-    return {"contacts": contacts, "companies": max(contacts // 10, 1),
-            "deals": max(contacts * 3 // 10, 1)}
+    return {"contacts": contacts, "companies": max(contacts // 10, 1), "deals": max(contacts * 3 // 10, 1)}
 
 
 def _warehouse_label(url: str, schema: str) -> str:
@@ -87,8 +86,9 @@ async def _demo(settings: Settings, contacts: int) -> int:
         assert organization is not None
         workspace = await Workspace.filter(organization_id=organization.id).order_by("id").first()
         scope = Scope(organization_id=organization.id)
-        sync, note = await _demo_sync(scope=scope, settings=settings, key_ring=key_ring,
-                                      workspace=workspace, contacts=contacts)
+        sync, note = await _demo_sync(
+            scope=scope, settings=settings, key_ring=key_ring, workspace=workspace, contacts=contacts
+        )
         print(f"Demo sync {sync.id} ({note}): demo source -> schema {SCHEMA!r}")
         url, schema = await _physical(settings, key_ring, sync)
         broker = install_broker(settings)
@@ -105,39 +105,49 @@ async def _demo(settings: Settings, contacts: int) -> int:
         await close_database(database)
 
 
-async def _demo_sync(*, scope: Scope, settings: Settings, key_ring: Any, workspace: Any,
-                     contacts: int) -> tuple[EltSync, str]:
-    connection = await Connection.filter(organization_id=scope.organization_id,
-                                         integration_name="demo").order_by("id").first()
+async def _demo_sync(
+    *, scope: Scope, settings: Settings, key_ring: Any, workspace: Any, contacts: int
+) -> tuple[EltSync, str]:
+    connection = (
+        await Connection.filter(organization_id=scope.organization_id, integration_name="demo")
+        .order_by("id")
+        .first()
+    )
     if connection is None:
         connection = await Connection.create(
-            id=ids.new_id("connection"), organization_id=scope.organization_id,
-            workspace_id=workspace.id if workspace else None, integration_name="demo",
-            auth_type="NONE", scope="WORKSPACE" if workspace else "ORGANIZATION",
+            id=ids.new_id("connection"),
+            organization_id=scope.organization_id,
+            workspace_id=workspace.id if workspace else None,
+            integration_name="demo",
+            auth_type="NONE",
+            scope="WORKSPACE" if workspace else "ORGANIZATION",
             display_name="Demo CRM",
         )
     wanted = {**_sizes(contacts), "batch_size": 5000}
-    sync = await EltSync.filter(organization_id=scope.organization_id,
-                                destination_schema=SCHEMA).first()
+    sync = await EltSync.filter(organization_id=scope.organization_id, destination_schema=SCHEMA).first()
     if sync is None:
         sync = await service.create_sync(
-            scope=scope, settings=settings, key_ring=key_ring, bus=None,
+            scope=scope,
+            settings=settings,
+            key_ring=key_ring,
+            bus=None,
             connection_id=connection.id,
-            changes=SyncChanges(destination_schema=SCHEMA, settings=wanted,
-                                sync_interval=INTERVAL),
+            changes=SyncChanges(destination_schema=SCHEMA, settings=wanted, sync_interval=INTERVAL),
             streams=[StreamChoice(name=name, sync_mode="INCREMENTAL") for name in STREAMS],
         )
         return sync, "created"
     if service.public_settings(sync) != wanted:
-        sync = await service.update_sync(scope=scope, settings=settings, bus=None,
-                                         sync_id=sync.id, changes=SyncChanges(settings=wanted))
+        sync = await service.update_sync(
+            scope=scope, settings=settings, bus=None, sync_id=sync.id, changes=SyncChanges(settings=wanted)
+        )
     return sync, "reused"
 
 
 async def _start_run(*, scope: Scope, settings: Settings, bus: Any, sync: EltSync) -> SyncRun:
     try:
-        return await runs.trigger_run(scope=scope, settings=settings, bus=bus, sync_id=sync.id,
-                                      full_refresh=False)
+        return await runs.trigger_run(
+            scope=scope, settings=settings, bus=bus, sync_id=sync.id, full_refresh=False
+        )
     except Conflict:
         # A run left queued by an earlier process: send it again and follow it.
         going = await SyncRun.filter(sync_id=sync.id, status__in=ACTIVE).order_by("-id").first()
@@ -175,8 +185,10 @@ async def _follow(run: SyncRun, sizes: dict[str, int], before: dict[str, int]) -
         done = run.status in FINISHED
         fraction = 1.0 if done and run.status == "SUCCEEDED" else min(loaded / expected, 1.0)
         filled = int(fraction * BAR_WIDTH)
-        line = (f"  [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {fraction:4.0%}  "
-                f"{loaded:,} rows  {run.status.lower()}")
+        line = (
+            f"  [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {fraction:4.0%}  "
+            f"{loaded:,} rows  {run.status.lower()}"
+        )
         if tty:
             print("\r" + line, end="", flush=True)
         elif line != last_line and (done or int(fraction * 10) != int(_fraction(last_line) * 10)):
@@ -185,8 +197,10 @@ async def _follow(run: SyncRun, sizes: dict[str, int], before: dict[str, int]) -
         if done:
             if tty:
                 print()
-            print(f"Run {run.id} {run.status} in {time.monotonic() - started:.1f} s"
-                  + (f": {run.error}" if run.error else ""))
+            print(
+                f"Run {run.id} {run.status} in {time.monotonic() - started:.1f} s"
+                + (f": {run.error}" if run.error else "")
+            )
             return run
         await asyncio.sleep(0.2)
 
@@ -198,20 +212,18 @@ def _fraction(line: str) -> float:
         return -1.0
 
 
-async def _summary(settings: Settings, run: SyncRun, sync: EltSync, url: str,
-                   schema: str) -> None:
+async def _summary(settings: Settings, run: SyncRun, sync: EltSync, url: str, schema: str) -> None:
     counts = await _counts(url, schema)
-    loaded = {name: int(stats.get("rowsLoaded", 0))
-              for name, stats in (run.stream_stats or {}).items()}
+    loaded = {name: int(stats.get("rowsLoaded", 0)) for name, stats in (run.stream_stats or {}).items()}
     sqlite = urlsplit(url).scheme == "sqlite"
     print("Rows per table:")
     tables = {name: f"{schema}__{name}" if sqlite else f"{schema}.{name}" for name in STREAMS}
     width = max(len(table) for table in tables.values())
     for name, table in tables.items():
-        print(f"  {table:<{width}} {counts.get(name, 0):>10,} rows "
-              f"({loaded.get(name, 0):,} loaded by this run)")
+        print(
+            f"  {table:<{width}} {counts.get(name, 0):>10,} rows ({loaded.get(name, 0):,} loaded by this run)"
+        )
     print(f"Warehouse: {_warehouse_label(url, schema)}")
     when = sync.next_run_at.isoformat(timespec="minutes") if sync.next_run_at else "-"
-    runner = ("`weir serve`" if settings.embedded
-              else "`weir scheduler` with `weir worker`")
+    runner = "`weir serve`" if settings.embedded else "`weir scheduler` with `weir worker`"
     print(f"The sync stays enabled ({INTERVAL!r}, next run {when}); {runner} keeps it running.")

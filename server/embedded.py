@@ -59,15 +59,25 @@ async def start_background(settings: Settings, services: Services) -> Background
     await asyncio.to_thread(background.worker.start)
     # The stub broker's queue lived in the previous process: send what is still queued again.
     await requeue_queued_runs()
-    background.scheduler = asyncio.create_task(scheduler_loop(
-        settings=settings, bus=services.bus, key_ring=services.key_ring,
-        interval=EMBEDDED_SCHEDULER_INTERVAL_SECONDS,
-        stop=background.stopping,
-    ), name="weir-scheduler")
-    background.webhooks = asyncio.create_task(run_dispatcher(
-        settings=settings, key_ring=services.key_ring, stop_event=background.stopping,
-        interval=settings.webhooks_poll_seconds,
-    ), name="weir-webhooks")
+    background.scheduler = asyncio.create_task(
+        scheduler_loop(
+            settings=settings,
+            bus=services.bus,
+            key_ring=services.key_ring,
+            interval=EMBEDDED_SCHEDULER_INTERVAL_SECONDS,
+            stop=background.stopping,
+        ),
+        name="weir-scheduler",
+    )
+    background.webhooks = asyncio.create_task(
+        run_dispatcher(
+            settings=settings,
+            key_ring=services.key_ring,
+            stop_event=background.stopping,
+            interval=settings.webhooks_poll_seconds,
+        ),
+        name="weir-webhooks",
+    )
     return background
 
 

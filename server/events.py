@@ -41,9 +41,9 @@ class EventBus(Protocol):
 
     async def publish_many(self, events: list[tuple[str, dict[str, Any]]]) -> None: ...
 
-    def subscribe(self, channel: str) -> contextlib.AbstractAsyncContextManager[
-        AsyncIterator[dict[str, Any]]
-    ]: ...
+    def subscribe(
+        self, channel: str
+    ) -> contextlib.AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]: ...
 
     async def ping(self) -> None: ...
 
@@ -175,8 +175,7 @@ class RedisEventBus:
             except Exception as exc:
                 # After a Redis restart each pooled connection fails once: try a fresh one.
                 if attempt == 2:
-                    log.warning("event not published on %s (%s)", channel,
-                                exc.__class__.__name__)
+                    log.warning("event not published on %s (%s)", channel, exc.__class__.__name__)
 
     async def publish_many(self, events: list[tuple[str, dict[str, Any]]]) -> None:
         """Publish in one round trip (a pipeline), e.g. the runs of a whole scheduler batch."""
@@ -191,8 +190,7 @@ class RedisEventBus:
                 return
             except Exception as exc:
                 if attempt == 2:
-                    log.warning("%d event(s) not published (%s)", len(events),
-                                exc.__class__.__name__)
+                    log.warning("%d event(s) not published (%s)", len(events), exc.__class__.__name__)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
@@ -261,8 +259,7 @@ class SharedLookups:
 
     def __init__(self, size: int = 2048) -> None:
         self.size = size
-        self._tasks: OrderedDict[tuple[int, int], tuple[dict[str, Any], asyncio.Task[Any]]] = (
-            OrderedDict())
+        self._tasks: OrderedDict[tuple[int, int], tuple[dict[str, Any], asyncio.Task[Any]]] = OrderedDict()
 
     async def get(self, event: dict[str, Any], fetch: Callable[[], Awaitable[Any]]) -> Any:
         loop = asyncio.get_running_loop()

@@ -67,11 +67,18 @@ WEBHOOKS = Preset(timeout=5.0, max_connections=50, max_keepalive_connections=Non
 def client(policy: Policy, preset: Preset = DEFAULT) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` whose every connection (redirects included) passes ``policy``,
     configured by ``preset``."""
-    transport = GuardedTransport(policy, max_connections=preset.max_connections,
-                                 max_keepalive_connections=preset.max_keepalive_connections)
-    return httpx.AsyncClient(transport=transport, trust_env=False, timeout=preset.timeout,
-                             follow_redirects=preset.follow_redirects,
-                             headers=dict(preset.headers) or None)
+    transport = GuardedTransport(
+        policy,
+        max_connections=preset.max_connections,
+        max_keepalive_connections=preset.max_keepalive_connections,
+    )
+    return httpx.AsyncClient(
+        transport=transport,
+        trust_env=False,
+        timeout=preset.timeout,
+        follow_redirects=preset.follow_redirects,
+        headers=dict(preset.headers) or None,
+    )
 
 
 def tenant_client(settings: Settings, preset: Preset) -> httpx.AsyncClient:
@@ -85,8 +92,11 @@ def redact(text: str, credentials: Mapping[str, Any]) -> str:
     Providers echo masked keys back (``Invalid API Key provided: sk_test_****1234``): a word that
     contains the first or last four characters of a secret goes too.
     """
-    secrets = [str(v) for k, v in credentials.items()
-               if isinstance(v, str) and len(v) >= 8 and any(w in k.lower() for w in SECRET_WORDS)]
+    secrets = [
+        str(v)
+        for k, v in credentials.items()
+        if isinstance(v, str) and len(v) >= 8 and any(w in k.lower() for w in SECRET_WORDS)
+    ]
     for secret in secrets:
         text = text.replace(secret, "[redacted]")
     words = text.split(" ")
@@ -97,6 +107,7 @@ def redact(text: str, credentials: Mapping[str, Any]) -> str:
 
 
 # -- the transport: every connection a client opens passes the guard ----------------------
+
 
 class _GuardedBackend(httpcore.AsyncNetworkBackend):
     """Resolves and checks at connect time, then connects to a checked address.
@@ -109,11 +120,14 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         self.policy = policy
         self.inner = httpcore.AnyIOBackend()
 
-    async def connect_tcp(self, host: str, port: int,
-                          timeout: float | None = None,  # noqa: ASYNC109 -- httpcore's own
-                          local_address: str | None = None,
-                          socket_options: Iterable[Any] | None = None,
-                          ) -> httpcore.AsyncNetworkStream:
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 -- httpcore's own
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
         try:
             async with asyncio.timeout(timeout):
                 addresses = await self.policy.resolve(host, port)
@@ -124,18 +138,24 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         failure: Exception | None = None
         for address in addresses:
             try:
-                return await self.inner.connect_tcp(str(address), port, timeout=timeout,
-                                                    local_address=local_address,
-                                                    socket_options=socket_options)
+                return await self.inner.connect_tcp(
+                    str(address),
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 failure = exc
         assert failure is not None
         raise failure
 
-    async def connect_unix_socket(self, path: str,
-                                  timeout: float | None = None,  # noqa: ASYNC109
-                                  socket_options: Iterable[Any] | None = None,
-                                  ) -> httpcore.AsyncNetworkStream:
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
         raise httpcore.ConnectError("a Unix socket is not an outbound destination")
 
     async def sleep(self, seconds: float) -> None:
@@ -194,9 +214,14 @@ class GuardedTransport(httpx.AsyncBaseTransport):
     address checked is the address connected to.
     """
 
-    def __init__(self, policy: Policy, *, max_connections: int | None = 100,
-                 max_keepalive_connections: int | None = 20,
-                 keepalive_expiry: float | None = 5.0) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        *,
+        max_connections: int | None = 100,
+        max_keepalive_connections: int | None = 20,
+        keepalive_expiry: float | None = 5.0,
+    ) -> None:
         self.policy = policy
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=httpx.create_ssl_context(trust_env=False),
@@ -210,8 +235,12 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         assert isinstance(request.stream, httpx.AsyncByteStream)
         core_request = httpcore.Request(
             method=request.method,
-            url=httpcore.URL(scheme=request.url.raw_scheme, host=request.url.raw_host,
-                             port=request.url.port, target=request.url.raw_path),
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
             headers=request.headers.raw,
             content=request.stream,
             extensions=request.extensions,
@@ -221,9 +250,12 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         except Exception as exc:
             raise _as_httpx(exc) from exc
         assert isinstance(response.stream, typing.AsyncIterable)
-        return httpx.Response(status_code=response.status, headers=response.headers,
-                              stream=_ResponseStream(response.stream),
-                              extensions=response.extensions)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_ResponseStream(response.stream),
+            extensions=response.extensions,
+        )
 
     async def aclose(self) -> None:
         await self._pool.aclose()

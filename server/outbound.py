@@ -65,6 +65,7 @@ def refused(exc: BaseException | None) -> bool:
 
 # -- which addresses ------------------------------------------------------------------------
 
+
 def _networks(*cidrs: str) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(cidr) for cidr in cidrs)
 
@@ -72,12 +73,36 @@ def _networks(*cidrs: str) -> tuple[Network, ...]:
 # Not globally routable, whatever this Python's ``is_global`` says (its tables changed in 3.11.x,
 # 3.12.4 and 3.13; 100.64.0.0/10 and fec0::/10 pass some of them).
 _NOT_GLOBAL = _networks(
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
-    "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
-    "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
-    "::/96", "::1/128", "::ffff:0:0/96", "64:ff9b:1::/48", "100::/64", "2001::/32",
-    "2001:db8::/32", "2001:10::/28", "2001:20::/28", "3fff::/20", "5f00::/16",
-    "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+    "0.0.0.0/8",
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.0.0.0/24",
+    "192.0.2.0/24",
+    "192.88.99.0/24",
+    "192.168.0.0/16",
+    "198.18.0.0/15",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "224.0.0.0/4",
+    "240.0.0.0/4",
+    "::/96",
+    "::1/128",
+    "::ffff:0:0/96",
+    "64:ff9b:1::/48",
+    "100::/64",
+    "2001::/32",
+    "2001:db8::/32",
+    "2001:10::/28",
+    "2001:20::/28",
+    "3fff::/20",
+    "5f00::/16",
+    "fc00::/7",
+    "fe80::/10",
+    "fec0::/10",
+    "ff00::/8",
 )
 LOOPBACK = _networks("127.0.0.0/8", "::1/128")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -113,6 +138,7 @@ def is_global(address: Address) -> bool:
 
 # -- resolving --------------------------------------------------------------------------------
 
+
 class Resolver(Protocol):
     async def resolve(self, host: str, port: int) -> list[Address]:
         """Every address ``host`` has now (raise ``OSError`` when it has none)."""
@@ -133,8 +159,10 @@ class SystemResolver:
         return found
 
 
-_HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)"
-                        r"(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$")
+_HOST_NAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)"
+    r"(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$"
+)
 
 
 def normal_host(host: str) -> str:
@@ -151,6 +179,7 @@ def literal_address(host: str) -> Address | None:
 
 
 # -- the policy -------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -173,8 +202,7 @@ class Policy:
                 hosts.add(normal_host(entry))
         if not settings.is_production:
             networks.extend(network for network in LOOPBACK if network not in networks)
-        return cls(networks=tuple(networks), hosts=frozenset(hosts),
-                   resolver=resolver or SystemResolver())
+        return cls(networks=tuple(networks), hosts=frozenset(hosts), resolver=resolver or SystemResolver())
 
     @classmethod
     def for_webhooks(cls, settings: Settings, *, resolver: Resolver | None = None) -> Policy:
@@ -190,8 +218,12 @@ class Policy:
         inner = embedded_ipv4(address)
         if inner is not None:
             candidates.append(inner)
-        return any(candidate in network for candidate in candidates for network in self.networks
-                   if network.version == candidate.version)
+        return any(
+            candidate in network
+            for candidate in candidates
+            for network in self.networks
+            if network.version == candidate.version
+        )
 
     async def resolve(self, host: str, port: int) -> list[Address]:
         """Every address of ``host``, each checked; raise ``AddressRefused`` otherwise."""
@@ -235,16 +267,24 @@ def describe(settings: Settings) -> str:
 
 # -- PostgreSQL and raw sockets -------------------------------------------------------------
 
+
 class _NamedTLS(ssl.SSLContext):
     """A TLS context that names ``server_name`` (SNI, certificate checks) whatever address the
     socket went to; asyncpg passes the host it connected to, which is the checked address."""
 
     server_name: str
 
-    def wrap_bio(self, incoming: Any, outgoing: Any, server_side: bool = False,
-                 server_hostname: Any = None, session: Any = None) -> ssl.SSLObject:
-        return super().wrap_bio(incoming, outgoing, server_side=server_side,
-                                server_hostname=self.server_name, session=session)
+    def wrap_bio(
+        self,
+        incoming: Any,
+        outgoing: Any,
+        server_side: bool = False,
+        server_hostname: Any = None,
+        session: Any = None,
+    ) -> ssl.SSLObject:
+        return super().wrap_bio(
+            incoming, outgoing, server_side=server_side, server_hostname=self.server_name, session=session
+        )
 
 
 def postgres_tls(sslmode: str, host: str) -> ssl.SSLContext | bool:
@@ -270,8 +310,9 @@ def postgres_tls(sslmode: str, host: str) -> ssl.SSLContext | bool:
     return context
 
 
-async def connect_postgres(policy: Policy, *, host: str, port: int, sslmode: str = "prefer",
-                           **options: Any) -> Any:
+async def connect_postgres(
+    policy: Policy, *, host: str, port: int, sslmode: str = "prefer", **options: Any
+) -> Any:
     """``asyncpg.connect`` to a checked address of ``host``, TLS still naming ``host``."""
     import asyncpg
 
@@ -286,11 +327,13 @@ async def connect_postgres(policy: Policy, *, host: str, port: int, sslmode: str
                 return await asyncpg.connect(host=str(address), port=port, ssl=tls, **options)
             except ConnectionError as exc:
                 # ``allow``/``prefer``: a server that refuses TLS is spoken to in clear text.
-                if tls is False or sslmode not in ("allow", "prefer") \
-                        or "rejected SSL upgrade" not in str(exc):
+                if (
+                    tls is False
+                    or sslmode not in ("allow", "prefer")
+                    or "rejected SSL upgrade" not in str(exc)
+                ):
                     raise
-                return await asyncpg.connect(host=str(address), port=port, ssl=False,
-                                             **options)
+                return await asyncpg.connect(host=str(address), port=port, ssl=False, **options)
         except OSError as exc:
             failure = exc
     assert failure is not None

@@ -57,21 +57,23 @@ async def paginate(
     if after is not None:
         queryset = queryset.filter(id__gt=decode_cursor(after))
     rows = await queryset.order_by("id").limit(size + 1)
-    return Page(items=list(rows[:size]), has_next_page=len(rows) > size,
-                has_previous_page=after is not None)
+    return Page(items=list(rows[:size]), has_next_page=len(rows) > size, has_previous_page=after is not None)
 
 
 async def paginate_rows(
-    reader: RowReader[R], where: Iterable[tuple[str, Any]], *, first: int | None,
-    after: str | None, max_page_size: int,
+    reader: RowReader[R],
+    where: Iterable[tuple[str, Any]],
+    *,
+    first: int | None,
+    after: str | None,
+    max_page_size: int,
 ) -> Page[R]:
     """``paginate`` for reads: the rows of ``reader`` matching ``where`` (see RowReader)."""
     size = _page_size(first, max_page_size)
     rows = await reader.select(
         where, after_id=None if after is None else decode_cursor(after), limit=size + 1
     )
-    return Page(items=rows[:size], has_next_page=len(rows) > size,
-                has_previous_page=after is not None)
+    return Page(items=rows[:size], has_next_page=len(rows) > size, has_previous_page=after is not None)
 
 
 def _page_size(first: int | None, max_page_size: int) -> int:

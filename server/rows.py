@@ -46,16 +46,18 @@ def row_class(model: type[Model], *, leave_out: Collection[str] = ()) -> type[An
     # Before Tortoise links the models a foreign key's ``<name>_id`` is not yet in the field
     # map (afterwards it is, beside the key itself); data fields are in fields_db_projection
     # from the start.
-    columns = list(dict.fromkeys(f"{name}_id" if name in meta.fk_fields else name
-                                 for name in meta.fields_map
-                                 if name in meta.fk_fields or name in meta.fields_db_projection))
+    columns = list(
+        dict.fromkeys(
+            f"{name}_id" if name in meta.fk_fields else name
+            for name in meta.fields_map
+            if name in meta.fk_fields or name in meta.fields_db_projection
+        )
+    )
     unknown = set(leave_out) - set(columns)
     if unknown:
         raise ValueError(f"{model.__name__} has no column {sorted(unknown)}")
-    names = [meta.pk_attr] + [name for name in columns
-                              if name != meta.pk_attr and name not in leave_out]
-    return dataclasses.make_dataclass(f"{model.__name__}Row", [(name, Any) for name in names],
-                                      slots=True)
+    names = [meta.pk_attr] + [name for name in columns if name != meta.pk_attr and name not in leave_out]
+    return dataclasses.make_dataclass(f"{model.__name__}Row", [(name, Any) for name in names], slots=True)
 
 
 class RowReader(Generic[R]):
@@ -117,19 +119,17 @@ class _Prepared:
 
     def __init__(self, model: type[Model], row_type: type[Any], names: tuple[str, ...]) -> None:
         meta = model._meta
-        self.columns = {name: _quoted(column)
-                        for name, column in meta.fields_db_projection.items()}
+        self.columns = {name: _quoted(column) for name, column in meta.fields_db_projection.items()}
         self.id_column = self.columns[meta.pk_attr]
-        self.select = (f"SELECT {','.join(self.columns[name] for name in names)} "
-                       f"FROM {_quoted(meta.db_table)}")
+        self.select = f"SELECT {','.join(self.columns[name] for name in names)} FROM {_quoted(meta.db_table)}"
         self.row_type, self.names = row_type, names
         self.converters = tuple(_converter(meta.fields_map[name]) for name in names)
 
     def rows(self, records: Iterable[Any]) -> list[Any]:
         row_type = self.row_type
-        converted = [(name, make()) for name, make in zip(self.names, self.converters,
-                                                          strict=True)
-                     if make is not None]
+        converted = [
+            (name, make()) for name, make in zip(self.names, self.converters, strict=True) if make is not None
+        ]
         rows = [row_type(*record) for record in records]
         for name, convert in converted:
             for row in rows:

@@ -59,8 +59,11 @@ def check_origin(field: str, value: str) -> FieldError | None:
     """An origin is exactly ``scheme://host[:port]``: no path, query, fragment or credentials."""
     problem = check_http_url(field, value)
     if problem:
-        return problem if control_character_error(field, value) else FieldError(
-            field, f"{value!r} is not an origin like https://app.example.com")
+        return (
+            problem
+            if control_character_error(field, value)
+            else FieldError(field, f"{value!r} is not an origin like https://app.example.com")
+        )
     parts = urlsplit(value)
     if parts.path or parts.query or parts.fragment or parts.username or parts.password:
         return FieldError(field, f"{value!r} is not an origin: use scheme://host[:port] only")
@@ -83,15 +86,16 @@ def control_character_error(field: str, value: str) -> FieldError | None:
     found = _CONTROL.search(value)
     if found is None:
         return None
-    return FieldError(field, f"must not contain control characters "
-                             f"(U+{ord(found.group()):04X} at position {found.start()})")
+    return FieldError(
+        field, f"must not contain control characters (U+{ord(found.group()):04X} at position {found.start()})"
+    )
 
 
-def check_plain_text(field: str, value: str, *, max_length: int,
-                     required: bool = True) -> FieldError | None:
+def check_plain_text(field: str, value: str, *, max_length: int, required: bool = True) -> FieldError | None:
     """``check_text`` that also refuses control characters (a name shown on pages and lists)."""
     return check_text(field, value, max_length=max_length, required=required) or (
-        control_character_error(field, value))
+        control_character_error(field, value)
+    )
 
 
 def check_text(field: str, value: str, *, max_length: int, required: bool = True) -> FieldError | None:
@@ -106,7 +110,10 @@ def refuse_over_long_lookups(lookups: dict[str, tuple[str | None, int]]) -> None
     """``VALIDATION_FAILED`` naming each looked-up value (field -> (value, column length)) that
     is longer than its column: Tortoise checks a CharField's length even in a filter, raising
     where SQL would simply match nothing."""
-    problems = [problem for field, (value, max_length) in lookups.items() if value is not None
-                and (problem := check_text(field, value, max_length=max_length, required=False))]
+    problems = [
+        problem
+        for field, (value, max_length) in lookups.items()
+        if value is not None and (problem := check_text(field, value, max_length=max_length, required=False))
+    ]
     if problems:
         raise ValidationFailed(problems)

@@ -93,8 +93,7 @@ def _member(document: Any, member: str) -> str | None:
     return token if isinstance(token, str) and token else None
 
 
-async def _batches(value: EncryptedValue, batch_size: int
-                   ) -> AsyncIterator[list[tuple[str, str]]]:
+async def _batches(value: EncryptedValue, batch_size: int) -> AsyncIterator[list[tuple[str, str]]]:
     """(row id, ciphertext) of every stored ``value``, in id order, ``batch_size`` rows a read."""
     last_id = ""
     while True:
@@ -112,8 +111,9 @@ async def _batches(value: EncryptedValue, batch_size: int
             yield [(row_id, token) for row_id, token in found if token is not None]
 
 
-async def _rotate_batch(value: EncryptedValue, rows: list[tuple[str, str]],
-                        key_ring: KeyRing) -> tuple[int, int]:
+async def _rotate_batch(
+    value: EncryptedValue, rows: list[tuple[str, str]], key_ring: KeyRing
+) -> tuple[int, int]:
     rotated = current = 0
     async with in_transaction():
         for row_id, token in rows:
@@ -125,7 +125,8 @@ async def _rotate_batch(value: EncryptedValue, rows: list[tuple[str, str]],
             if value.member is None:
                 # Compare-and-set: a row rewritten since we read it already uses the newest key.
                 changed = await value.model.filter(id=row_id, **{value.column: token}).update(
-                    **{value.column: sealed})
+                    **{value.column: sealed}
+                )
             else:
                 changed = await _replace_member(value, row_id, token, sealed)
             if changed:
@@ -138,8 +139,7 @@ async def _rotate_batch(value: EncryptedValue, rows: list[tuple[str, str]],
 async def _replace_member(value: EncryptedValue, row_id: str, token: str, sealed: str) -> bool:
     """Inside the batch's transaction: swap one JSON member, only if it still holds ``token``."""
     assert value.member is not None
-    locked = await value.model.filter(id=row_id).select_for_update().values_list(
-        value.column, flat=True)
+    locked = await value.model.filter(id=row_id).select_for_update().values_list(value.column, flat=True)
     if not locked or _member(locked[0], value.member) != token:
         return False  # deleted, or rewritten since we read it
     document = {**locked[0], value.member: sealed}
@@ -166,8 +166,11 @@ async def count_not_current(*, key_ring: KeyRing, batch_size: int = 500) -> int:
     count = 0
     for value in ENCRYPTED:
         if value.member is None:
-            count += await value.model.filter(**{f"{value.column}__isnull": False}).exclude(
-                **{f"{value.column}__startswith": _prefix(key_ring.primary_key_id)}).count()
+            count += (
+                await value.model.filter(**{f"{value.column}__isnull": False})
+                .exclude(**{f"{value.column}__startswith": _prefix(key_ring.primary_key_id)})
+                .count()
+            )
             continue
         async for rows in _batches(value, batch_size):
             count += sum(1 for _, token in rows if not key_ring.is_current(token))
@@ -181,8 +184,11 @@ async def verify_key_ring(*, key_ring: KeyRing, batch_size: int = 1000) -> None:
     member has no portable index, so its rows are read in batches (ids and one JSON column).
     """
     for value in ENCRYPTED:
-        samples = await (_column_samples(value, key_ring) if value.member is None
-                         else _member_samples(value, key_ring, batch_size))
+        samples = await (
+            _column_samples(value, key_ring)
+            if value.member is None
+            else _member_samples(value, key_ring, batch_size)
+        )
         for key_id, (row_id, token) in samples.items():
             if key_id not in key_ring.key_ids:
                 raise ConfigError(
@@ -199,8 +205,7 @@ async def verify_key_ring(*, key_ring: KeyRing, batch_size: int = 1000) -> None:
                 ) from None
 
 
-async def _column_samples(value: EncryptedValue,
-                          key_ring: KeyRing) -> dict[str, tuple[str, str]]:
+async def _column_samples(value: EncryptedValue, key_ring: KeyRing) -> dict[str, tuple[str, str]]:
     """One (row id, ciphertext) per key id in use: a stranger first, then one per ring key."""
     samples: dict[str, tuple[str, str]] = {}
     known = value.model.filter(**{f"{value.column}__isnull": False})
@@ -210,15 +215,20 @@ async def _column_samples(value: EncryptedValue,
     if stranger is not None:
         samples[_key_id_of(stranger[1])] = stranger
     for key_id in key_ring.key_ids:
-        sample = await (value.model.filter(**{f"{value.column}__startswith": _prefix(key_id)})
-                        .order_by("id").first().values_list("id", value.column))
+        sample = await (
+            value.model.filter(**{f"{value.column}__startswith": _prefix(key_id)})
+            .order_by("id")
+            .first()
+            .values_list("id", value.column)
+        )
         if sample is not None:
             samples[key_id] = sample
     return samples
 
 
-async def _member_samples(value: EncryptedValue, key_ring: KeyRing,
-                          batch_size: int) -> dict[str, tuple[str, str]]:
+async def _member_samples(
+    value: EncryptedValue, key_ring: KeyRing, batch_size: int
+) -> dict[str, tuple[str, str]]:
     samples: dict[str, tuple[str, str]] = {}
     async for rows in _batches(value, batch_size):
         for row_id, token in rows:

@@ -31,9 +31,7 @@ from tests.serving import serve
 pytest_plugins = ["tests.timeouts"]
 
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-POSTGRES_URL = os.environ.get(
-    "WEIR_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"
-)
+POSTGRES_URL = os.environ.get("WEIR_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("WEIR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TEST_ENCRYPTION_KEYS = generate_key_spec("test1")
 
@@ -41,8 +39,7 @@ TEST_ENCRYPTION_KEYS = generate_key_spec("test1")
 def _port_open(url: str, default_port: int) -> bool:
     parts = urlsplit(url)
     try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port),
-                                      timeout=1):
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), timeout=1):
             return True
     except OSError:
         return False
@@ -52,8 +49,9 @@ def require_service(name: str, url: str, default_port: int, variable: str) -> No
     """Skip (locally) or fail (under CI) when a server the test needs does not answer."""
     if _port_open(url, default_port):
         return
-    message = (f"{name} is not reachable at {url}; start it or set {variable} "
-               f"(these tests never skip under CI=true)")
+    message = (
+        f"{name} is not reachable at {url}; start it or set {variable} (these tests never skip under CI=true)"
+    )
     if CI:
         pytest.fail(message)
     pytest.skip(message)
@@ -202,8 +200,9 @@ class Tenant:
     organization_id: str
     workspace_id: str
 
-    async def graphql(self, query: str, variables: dict[str, Any] | None = None,
-                      *, key: str | None = None) -> dict[str, Any]:
+    async def graphql(
+        self, query: str, variables: dict[str, Any] | None = None, *, key: str | None = None
+    ) -> dict[str, Any]:
         response = await self.http.post(
             "/graphql",
             json={"query": query, "variables": variables or {}},
@@ -224,12 +223,9 @@ async def make_tenant(http: httpx.AsyncClient, name: str) -> Tenant:
     from server.orgs.models import Organization, Workspace
 
     organization = await Organization.create(id=ids.new_id("organization"), name=name)
-    workspace = await Workspace.create(
-        id=ids.new_id("workspace"), organization=organization, name="default"
-    )
+    workspace = await Workspace.create(id=ids.new_id("workspace"), organization=organization, name="default")
     key = await create_api_key(organization_id=organization.id, name="test")
-    return Tenant(http=http, key=key.secret, organization_id=organization.id,
-                  workspace_id=workspace.id)
+    return Tenant(http=http, key=key.secret, organization_id=organization.id, workspace_id=workspace.id)
 
 
 @pytest.fixture

@@ -16,8 +16,7 @@ class GraphQLWebSocket:
 
     @classmethod
     async def connect(cls, host: str, authorization: str | None) -> GraphQLWebSocket:
-        socket = await websockets.connect(f"ws://{host}/graphql",
-                                          subprotocols=["graphql-transport-ws"])
+        socket = await websockets.connect(f"ws://{host}/graphql", subprotocols=["graphql-transport-ws"])
         client = cls(socket)
         payload = {"authorization": authorization} if authorization else {}
         await socket.send(json.dumps({"type": "connection_init", "payload": payload}))
@@ -29,10 +28,15 @@ class GraphQLWebSocket:
     async def subscribe(self, query: str, variables: dict[str, Any] | None = None) -> str:
         self._ids += 1
         operation_id = str(self._ids)
-        await self.socket.send(json.dumps({
-            "id": operation_id, "type": "subscribe",
-            "payload": {"query": query, "variables": variables or {}},
-        }))
+        await self.socket.send(
+            json.dumps(
+                {
+                    "id": operation_id,
+                    "type": "subscribe",
+                    "payload": {"query": query, "variables": variables or {}},
+                }
+            )
+        )
         return operation_id
 
     async def receive(self, timeout: float = 5.0) -> dict[str, Any]:

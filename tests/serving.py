@@ -18,15 +18,17 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def serve(app: Any, host: str = "127.0.0.1", port: int | None = None,
-                ws: Any = "websockets-sansio") -> AsyncIterator[str]:
+async def serve(
+    app: Any, host: str = "127.0.0.1", port: int | None = None, ws: Any = "websockets-sansio"
+) -> AsyncIterator[str]:
     """Serve ``app`` with uvicorn on this loop (lifespan off: the caller runs it); yield
     its base URL (``http://127.0.0.1:N``). The server stops when the block ends."""
     port = port or free_port()
     # log_config=None: uvicorn's records go to the root logger (and pytest's log capture)
     # instead of handlers it would bind to this test's sys.stderr, closed once the test ends.
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                           log_config=None, lifespan="off", ws=ws))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_level="warning", log_config=None, lifespan="off", ws=ws)
+    )
     task = asyncio.create_task(server.serve())
     for _ in range(250):
         if server.started:

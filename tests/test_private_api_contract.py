@@ -57,6 +57,7 @@ def has(target: str) -> Callable[[], bool]:
 
 def has_on(make: Callable[[], Any], *names: str) -> Callable[[], bool]:
     """Instance attributes: ``names`` (dotted) exist on the object ``make`` builds."""
+
     def check() -> bool:
         try:
             built = make()
@@ -158,118 +159,270 @@ def _own_organization_keys() -> bool:
     workspace = resolve("server.orgs.models:Workspace")._meta
     end_user = resolve("server.orgs.models:EndUser")._meta
     mine, theirs = workspace.fields_map["organization"], end_user.fields_map["organization"]
-    return (mine is not theirs and (mine.related_name, theirs.related_name)
-            == ("workspaces", "end_users"))
+    return mine is not theirs and (mine.related_name, theirs.related_name) == ("workspaces", "end_users")
 
 
 E = "server/api/execution"
 # (distribution, the name as Weir uses it, the check, where Weir uses it)
 CONTRACT: list[tuple[str, str, Callable[[], bool], str]] = [
     # graphql-core: the executor's own methods and state ("meta private" in its docs)
-    *[("graphql-core", f"Executor.{name}", has(f"graphql.execution.executor:Executor.{name}"),
-       E) for name in ("handle_field_error", "complete_value", "complete_leaf_value",
-                       "settle_in_background", "build_resolve_info", "build_response", "finish",
-                       "execute_operation")],
-    *[("graphql-core", f"executor.{name}", has_on(_executor, name), E)
-      for name in ("collected_errors", "collected_errors.add", "hide_suggestions", "fragments",
-                   "fragment_definitions", "variable_values.coerced", "error_propagation",
-                   "middleware_manager", "abort_signal", "hooks", "schema", "operation",
-                   "root_value", "context_value", "is_awaitable")],
-    ("graphql-core", "MiddlewareManager._middleware_resolvers",
-     has_on(lambda: resolve("graphql.execution.middleware:MiddlewareManager")(),
-            "_middleware_resolvers"), f"{E}/executor.py"),
-    ("graphql-core", "collect_fields / collect_subfields (graphql.execution.collect_fields)",
-     lambda: has("graphql.execution.collect_fields:collect_fields")()
-     and has("graphql.execution.collect_fields:collect_subfields")(), f"{E}/planning.py"),
-    ("graphql-core", "FieldDetails.defer_usage, .fragment_variable_values",
-     lambda: {"defer_usage", "fragment_variable_values"}
-     <= set(resolve("graphql.execution.collect_fields:FieldDetails")._fields),
-     f"{E}/planning.py"),
-    ("graphql-core", "get_argument_values (graphql.execution.values)",
-     has("graphql.execution.values:get_argument_values"), f"{E}/running.py"),
+    *[
+        ("graphql-core", f"Executor.{name}", has(f"graphql.execution.executor:Executor.{name}"), E)
+        for name in (
+            "handle_field_error",
+            "complete_value",
+            "complete_leaf_value",
+            "settle_in_background",
+            "build_resolve_info",
+            "build_response",
+            "finish",
+            "execute_operation",
+        )
+    ],
+    *[
+        ("graphql-core", f"executor.{name}", has_on(_executor, name), E)
+        for name in (
+            "collected_errors",
+            "collected_errors.add",
+            "hide_suggestions",
+            "fragments",
+            "fragment_definitions",
+            "variable_values.coerced",
+            "error_propagation",
+            "middleware_manager",
+            "abort_signal",
+            "hooks",
+            "schema",
+            "operation",
+            "root_value",
+            "context_value",
+            "is_awaitable",
+        )
+    ],
+    (
+        "graphql-core",
+        "MiddlewareManager._middleware_resolvers",
+        has_on(lambda: resolve("graphql.execution.middleware:MiddlewareManager")(), "_middleware_resolvers"),
+        f"{E}/executor.py",
+    ),
+    (
+        "graphql-core",
+        "collect_fields / collect_subfields (graphql.execution.collect_fields)",
+        lambda: (
+            has("graphql.execution.collect_fields:collect_fields")()
+            and has("graphql.execution.collect_fields:collect_subfields")()
+        ),
+        f"{E}/planning.py",
+    ),
+    (
+        "graphql-core",
+        "FieldDetails.defer_usage, .fragment_variable_values",
+        lambda: (
+            {"defer_usage", "fragment_variable_values"}
+            <= set(resolve("graphql.execution.collect_fields:FieldDetails")._fields)
+        ),
+        f"{E}/planning.py",
+    ),
+    (
+        "graphql-core",
+        "get_argument_values (graphql.execution.values)",
+        has("graphql.execution.values:get_argument_values"),
+        f"{E}/running.py",
+    ),
     # Strawberry
-    ("strawberry-graphql", "StrawberryGraphQLCoreExecutionContext",
-     has("strawberry.schema.schema:StrawberryGraphQLCoreExecutionContext"),
-     f"{E}/executor.py, events.py"),
-    ("strawberry-graphql", "GraphQLSchema._strawberry_schema",
-     has_on(lambda: _toy_schema()._schema, "_strawberry_schema"), f"{E}/planning.py"),
-    ("strawberry-graphql", "Schema._schema", has_on(_toy_schema, "_schema"),
-     "server/api/documents.py, inputs.py, planning.py"),
-    ("strawberry-graphql", "Schema.exception_handlers, .schema_converter.scalar_registry, "
-     ".config.name_converter.from_argument, .config.info_class",
-     has_on(_toy_schema, "exception_handlers", "schema_converter.scalar_registry",
-            "config.name_converter.from_argument", "config.info_class"), f"{E}/planning.py"),
-    ("strawberry-graphql", "basic field resolver named _get_basic_result",
-     _resolver_named("plain", "_get_basic_result"), f"{E}/planning.py"),
-    ("strawberry-graphql", "resolver wrappers named _resolver / _async_resolver",
-     lambda: _resolver_named("resolved", "_resolver")()
-     and _resolver_named("later", "_async_resolver")(), f"{E}/planning.py"),
-    ("strawberry-graphql", "StrawberryField.is_basic_field, .default_resolver, .get_result, "
-     ".base_resolver, .python_name, .arguments, .extensions",
-     has_on(lambda: _strawberry_field("plain"), "is_basic_field", "default_resolver",
-            "get_result", "base_resolver", "python_name", "arguments", "extensions"),
-     f"{E}/planning.py"),
-    ("strawberry-graphql", "StrawberryResolver.wrapped_func, .root_parameter, "
-     ".parent_parameter, .self_parameter, .info_parameter",
-     has_on(lambda: _strawberry_field("resolved").base_resolver, "wrapped_func",
-            "root_parameter", "parent_parameter", "self_parameter", "info_parameter"),
-     f"{E}/planning.py, running.py"),
-    ("strawberry-graphql", "Info's dataclass fields _raw_info and _field",
-     lambda: {"_raw_info", "_field"} <= _dataclass_fields("strawberry.types.info:Info"),
-     f"{E}/deferred_info.py"),
-    ("strawberry-graphql", "ExecutionContext._provided_operation_name",
-     has_on(lambda: resolve("strawberry.types.execution:ExecutionContext")(
-         query="{ a }", schema=None, allowed_operations=(), provided_operation_name="a"),
-         "_provided_operation_name"), "server/api/documents.py"),
+    (
+        "strawberry-graphql",
+        "StrawberryGraphQLCoreExecutionContext",
+        has("strawberry.schema.schema:StrawberryGraphQLCoreExecutionContext"),
+        f"{E}/executor.py, events.py",
+    ),
+    (
+        "strawberry-graphql",
+        "GraphQLSchema._strawberry_schema",
+        has_on(lambda: _toy_schema()._schema, "_strawberry_schema"),
+        f"{E}/planning.py",
+    ),
+    (
+        "strawberry-graphql",
+        "Schema._schema",
+        has_on(_toy_schema, "_schema"),
+        "server/api/documents.py, inputs.py, planning.py",
+    ),
+    (
+        "strawberry-graphql",
+        "Schema.exception_handlers, .schema_converter.scalar_registry, "
+        ".config.name_converter.from_argument, .config.info_class",
+        has_on(
+            _toy_schema,
+            "exception_handlers",
+            "schema_converter.scalar_registry",
+            "config.name_converter.from_argument",
+            "config.info_class",
+        ),
+        f"{E}/planning.py",
+    ),
+    (
+        "strawberry-graphql",
+        "basic field resolver named _get_basic_result",
+        _resolver_named("plain", "_get_basic_result"),
+        f"{E}/planning.py",
+    ),
+    (
+        "strawberry-graphql",
+        "resolver wrappers named _resolver / _async_resolver",
+        lambda: _resolver_named("resolved", "_resolver")() and _resolver_named("later", "_async_resolver")(),
+        f"{E}/planning.py",
+    ),
+    (
+        "strawberry-graphql",
+        "StrawberryField.is_basic_field, .default_resolver, .get_result, "
+        ".base_resolver, .python_name, .arguments, .extensions",
+        has_on(
+            lambda: _strawberry_field("plain"),
+            "is_basic_field",
+            "default_resolver",
+            "get_result",
+            "base_resolver",
+            "python_name",
+            "arguments",
+            "extensions",
+        ),
+        f"{E}/planning.py",
+    ),
+    (
+        "strawberry-graphql",
+        "StrawberryResolver.wrapped_func, .root_parameter, "
+        ".parent_parameter, .self_parameter, .info_parameter",
+        has_on(
+            lambda: _strawberry_field("resolved").base_resolver,
+            "wrapped_func",
+            "root_parameter",
+            "parent_parameter",
+            "self_parameter",
+            "info_parameter",
+        ),
+        f"{E}/planning.py, running.py",
+    ),
+    (
+        "strawberry-graphql",
+        "Info's dataclass fields _raw_info and _field",
+        lambda: {"_raw_info", "_field"} <= _dataclass_fields("strawberry.types.info:Info"),
+        f"{E}/deferred_info.py",
+    ),
+    (
+        "strawberry-graphql",
+        "ExecutionContext._provided_operation_name",
+        has_on(
+            lambda: resolve("strawberry.types.execution:ExecutionContext")(
+                query="{ a }", schema=None, allowed_operations=(), provided_operation_name="a"
+            ),
+            "_provided_operation_name",
+        ),
+        "server/api/documents.py",
+    ),
     # uvicorn (and the websockets connection object it holds)
-    ("uvicorn", "WebSocketsSansIOProtocol and the attributes DirectSocket reads "
-     "(server.web.ws_server.missing_uvicorn_names)", _uvicorn_protocol,
-     "server/web/ws_server.py"),
+    (
+        "uvicorn",
+        "WebSocketsSansIOProtocol and the attributes DirectSocket reads "
+        "(server.web.ws_server.missing_uvicorn_names)",
+        _uvicorn_protocol,
+        "server/web/ws_server.py",
+    ),
     # Tortoise
-    ("tortoise-orm", "Model._meta.fields_db_projection, .pk_attr, .db_table, .fields_map, "
-     ".fk_fields, .abstract",
-     has_on(lambda: resolve("server.orgs.models:EndUser")._meta, "fields_db_projection",
-            "pk_attr", "db_table", "fields_map", "fk_fields", "abstract"),
-     "server/rows.py, server/vault.py, server/models.py"),
-    ("tortoise-orm", "ModelMeta sets a model's _meta before its base's __init_subclass__ runs, "
-     "and a foreign key's related_name is read only when Tortoise links the models",
-     _own_organization_keys, "server/models.py"),
+    (
+        "tortoise-orm",
+        "Model._meta.fields_db_projection, .pk_attr, .db_table, .fields_map, .fk_fields, .abstract",
+        has_on(
+            lambda: resolve("server.orgs.models:EndUser")._meta,
+            "fields_db_projection",
+            "pk_attr",
+            "db_table",
+            "fields_map",
+            "fk_fields",
+            "abstract",
+        ),
+        "server/rows.py, server/vault.py, server/models.py",
+    ),
+    (
+        "tortoise-orm",
+        "ModelMeta sets a model's _meta before its base's __init_subclass__ runs, "
+        "and a foreign key's related_name is read only when Tortoise links the models",
+        _own_organization_keys,
+        "server/models.py",
+    ),
     ("tortoise-orm", "MetaInfo.db", has("tortoise.models:MetaInfo.db"), "server/rows.py"),
-    ("tortoise-orm", "router.db_for_read", has("tortoise.router:router.db_for_read"),
-     "server/rows.py"),
-    ("tortoise-orm", "BaseDBAsyncClient.capabilities (its .dialect), .execute_query",
-     lambda: _assigned_on_self("tortoise.backends.base.client:BaseDBAsyncClient",
-                               "capabilities")()
-     or has("tortoise.backends.base.client:BaseDBAsyncClient.capabilities")(),
-     "server/rows.py"),
-    ("tortoise-orm", "Field.to_python_value, .field_type",
-     lambda: has("tortoise.fields.base:Field.to_python_value")()
-     and has("tortoise.fields.base:Field.field_type")(), "server/rows.py"),
-    ("tortoise-orm", "tortoise.timezone get_use_tz, get_default_timezone, make_aware",
-     lambda: all(has(f"tortoise.timezone:{n}")()
-                 for n in ("get_use_tz", "get_default_timezone", "make_aware")),
-     "server/rows.py"),
+    ("tortoise-orm", "router.db_for_read", has("tortoise.router:router.db_for_read"), "server/rows.py"),
+    (
+        "tortoise-orm",
+        "BaseDBAsyncClient.capabilities (its .dialect), .execute_query",
+        lambda: (
+            _assigned_on_self("tortoise.backends.base.client:BaseDBAsyncClient", "capabilities")()
+            or has("tortoise.backends.base.client:BaseDBAsyncClient.capabilities")()
+        ),
+        "server/rows.py",
+    ),
+    (
+        "tortoise-orm",
+        "Field.to_python_value, .field_type",
+        lambda: (
+            has("tortoise.fields.base:Field.to_python_value")()
+            and has("tortoise.fields.base:Field.field_type")()
+        ),
+        "server/rows.py",
+    ),
+    (
+        "tortoise-orm",
+        "tortoise.timezone get_use_tz, get_default_timezone, make_aware",
+        lambda: all(
+            has(f"tortoise.timezone:{n}")() for n in ("get_use_tz", "get_default_timezone", "make_aware")
+        ),
+        "server/rows.py",
+    ),
     # Dramatiq
-    ("dramatiq", "RedisBroker.client", _assigned_on_self("dramatiq.brokers.redis:RedisBroker",
-                                                         "client"), "server/syncs/queue.py"),
-    ("dramatiq", "Redis layout: <namespace>:<queue>.msgs and <queue>.DQ",
-     _dramatiq_message_layout, "server/syncs/queue.py"),
-    ("dramatiq", "dramatiq.asyncio.get_event_loop_thread",
-     has("dramatiq.asyncio:get_event_loop_thread"), "server/worker/runtime.py"),
+    (
+        "dramatiq",
+        "RedisBroker.client",
+        _assigned_on_self("dramatiq.brokers.redis:RedisBroker", "client"),
+        "server/syncs/queue.py",
+    ),
+    (
+        "dramatiq",
+        "Redis layout: <namespace>:<queue>.msgs and <queue>.DQ",
+        _dramatiq_message_layout,
+        "server/syncs/queue.py",
+    ),
+    (
+        "dramatiq",
+        "dramatiq.asyncio.get_event_loop_thread",
+        has("dramatiq.asyncio:get_event_loop_thread"),
+        "server/worker/runtime.py",
+    ),
 ]
 
 # Underscore names that are documented public API (namedtuple's) or a metaclass's documented
 # attribute, not a loan.
 DOCUMENTED = {"_replace", "_asdict", "_fields"}
 # Private attributes the contract covers (by the name server/ reads).
-LISTED = {"_middleware_resolvers", "_strawberry_schema", "_schema", "_raw_info", "_field",
-          "_provided_operation_name", "_meta", "_get_basic_result", "_resolver",
-          "_async_resolver"}
+LISTED = {
+    "_middleware_resolvers",
+    "_strawberry_schema",
+    "_schema",
+    "_raw_info",
+    "_field",
+    "_provided_operation_name",
+    "_meta",
+    "_get_basic_result",
+    "_resolver",
+    "_async_resolver",
+}
 
 
 def test_every_private_name_weir_uses_exists_in_the_installed_libraries() -> None:
-    missing = [f"{dist} {importlib.metadata.version(dist)}: {name} (used in {where})"
-               for dist, name, check, where in CONTRACT if not check()]
+    missing = [
+        f"{dist} {importlib.metadata.version(dist)}: {name} (used in {where})"
+        for dist, name, check, where in CONTRACT
+        if not check()
+    ]
     assert not missing, "private names missing:\n" + "\n".join(missing)
 
 
@@ -281,8 +434,12 @@ def test_every_name_imported_from_a_library_module_exists() -> None:
     missing = []
     for path, tree in _server_modules():
         for node in ast.walk(tree):
-            if not (isinstance(node, ast.ImportFrom) and node.module and node.level == 0
-                    and node.module.split(".")[0] in LIBRARIES):
+            if not (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.level == 0
+                and node.module.split(".")[0] in LIBRARIES
+            ):
                 continue
             for alias in node.names:
                 if not has(f"{node.module}:{alias.name}")():
@@ -308,8 +465,11 @@ def test_every_private_attribute_server_reads_is_its_own_or_listed() -> None:
                     read.setdefault(node.attr, set()).add(str(path.relative_to(ROOT)))
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
                 defined.update(re.findall(r"^_[A-Za-z]\w*$", node.value))  # __slots__ entries
-    unlisted = {name: where for name, where in read.items()
-                if name not in defined and name not in DOCUMENTED and name not in LISTED}
+    unlisted = {
+        name: where
+        for name, where in read.items()
+        if name not in defined and name not in DOCUMENTED and name not in LISTED
+    }
     assert not unlisted, f"private attributes of libraries not in the contract: {unlisted}"
 
 
@@ -321,8 +481,7 @@ def test_the_libraries_are_pinned_to_the_versions_this_contract_ran_on() -> None
         installed = importlib.metadata.version(dist)
         specifier = pins[dist].specifier
         if str(specifier) != f"=={installed}":
-            wrong.append(f"{dist}: pyproject says {specifier or 'any'}, contract ran on "
-                         f"{installed}")
+            wrong.append(f"{dist}: pyproject says {specifier or 'any'}, contract ran on {installed}")
     assert not wrong, "\n".join(wrong)
 
 

@@ -25,28 +25,32 @@ from server.connect.models import ConnectSession as ConnectSessionRow
 from server.errors import NotFound
 
 ConnectSessionStatus = domain_enum(
-    "ConnectSessionStatus", sessions.STATUSES,
+    "ConnectSessionStatus",
+    sessions.STATUSES,
     description="`PENDING` -> `CONNECTING` -> `COMPLETED` or `FAILED` (retryable while the "
     "token lives), or `EXPIRED` (time ran out or cancelled).",
 )
+
 
 @strawberry.type(description="One run of the hosted connect flow.")
 class ConnectSession:
     id: strawberry.ID = strawberry.field(description="Opaque id, prefixed `cs_`.")
     status: ConnectSessionStatus = strawberry.field(description="Where the flow is.")  # type: ignore[valid-type]
-    allowed_integrations: list[str] = strawberry.field(
-        description="Integrations the end user may pick from.")
+    allowed_integrations: list[str] = strawberry.field(description="Integrations the end user may pick from.")
     integration_name: str | None = strawberry.field(description="The integration picked.")
     connection_name: str | None = strawberry.field(description="Name for the new connection.")
     external_id: str | None = strawberry.field(description="External id for the new connection.")
     redirect_uri: str | None = strawberry.field(description="Where the redirect flow returns.")
     connection_id: strawberry.ID | None = strawberry.field(
-        description="The connection created or reconnected, once `COMPLETED`.")
+        description="The connection created or reconnected, once `COMPLETED`."
+    )
     reconnect_connection_id: strawberry.ID | None = strawberry.field(
-        description="The existing connection this session re-authorises, if any.")
+        description="The existing connection this session re-authorises, if any."
+    )
     error_code: str | None = strawberry.field(
         description="Why it failed or expired: `ACCESS_DENIED`, `STATE_REUSED`, "
-        "`TOKEN_EXCHANGE_FAILED`, `ISSUER_MISMATCH`, `OAUTH_ERROR`, `EXPIRED`, `CANCELLED`...")
+        "`TOKEN_EXCHANGE_FAILED`, `ISSUER_MISMATCH`, `OAUTH_ERROR`, `EXPIRED`, `CANCELLED`..."
+    )
     error_message: str | None = strawberry.field(description="A readable explanation.")
     expires_at: datetime = strawberry.field(description="When the connect token stops working.")
     created_at: datetime = strawberry.field(description="When it was created.")
@@ -75,10 +79,14 @@ class ConnectSession:
 
     @classmethod
     def from_model(cls, row: ConnectSessionRow) -> ConnectSession:
-        return from_row(cls, row, status=ConnectSessionStatus[row.status],
-                        allowed_integrations=list(row.allowed_integrations or []),
-                        connection_id=_id(row.connection_id),
-                        reconnect_connection_id=_id(row.reconnect_connection_id))
+        return from_row(
+            cls,
+            row,
+            status=ConnectSessionStatus[row.status],
+            allowed_integrations=list(row.allowed_integrations or []),
+            connection_id=_id(row.connection_id),
+            reconnect_connection_id=_id(row.reconnect_connection_id),
+        )
 
 
 def _id(value: str | None) -> strawberry.ID | None:
@@ -91,23 +99,27 @@ class ConnectSessionState:
     status: ConnectSessionStatus = strawberry.field(description="Where the flow is.")  # type: ignore[valid-type]
     allowed_integrations: list[str] = strawberry.field(description="Integrations offered.")
     integration_name: str | None = strawberry.field(description="The integration picked.")
-    connection_id: strawberry.ID | None = strawberry.field(
-        description="The connection, once `COMPLETED`.")
+    connection_id: strawberry.ID | None = strawberry.field(description="The connection, once `COMPLETED`.")
     error_code: str | None = strawberry.field(description="Why it failed, as a stable code.")
     error_message: str | None = strawberry.field(description="Why it failed, readable.")
     redirect_url: str | None = strawberry.field(
         description="Where the redirect flow sends the browser now (`redirectUri` with "
-        "`connection_id` and `session_id`), once finished.")
+        "`connection_id` and `session_id`), once finished."
+    )
     expires_at: datetime = strawberry.field(description="When the connect token stops working.")
 
     @classmethod
     def from_model(cls, row: ConnectSessionRow) -> ConnectSessionState:
         return cls(
-            id=strawberry.ID(row.id), status=ConnectSessionStatus[row.status],
+            id=strawberry.ID(row.id),
+            status=ConnectSessionStatus[row.status],
             allowed_integrations=list(row.allowed_integrations or []),
-            integration_name=row.integration_name, connection_id=_id(row.connection_id),
-            error_code=row.error_code, error_message=row.error_message,
-            redirect_url=sessions.redirect_target(row), expires_at=row.expires_at,
+            integration_name=row.integration_name,
+            connection_id=_id(row.connection_id),
+            error_code=row.error_code,
+            error_message=row.error_message,
+            redirect_url=sessions.redirect_target(row),
+            expires_at=row.expires_at,
         )
 
 
@@ -115,25 +127,30 @@ class ConnectSessionState:
 class CreateConnectSessionInput:
     workspace_id: strawberry.ID = strawberry.field(description="Workspace of the session.")
     integration_name: str | None = strawberry.field(
-        default=None, description="Offer only this integration (skips the picker).")
+        default=None, description="Offer only this integration (skips the picker)."
+    )
     allowed_integrations: list[str] | None = strawberry.field(
-        default=None, description="Offer these integrations; default: every usable one.")
-    end_user_id: strawberry.ID | None = strawberry.field(
-        default=None, description="The end user connecting.")
+        default=None, description="Offer these integrations; default: every usable one."
+    )
+    end_user_id: strawberry.ID | None = strawberry.field(default=None, description="The end user connecting.")
     end_user_external_id: str | None = strawberry.field(
-        default=None, description="The end user by the host's id; created if new.")
+        default=None, description="The end user by the host's id; created if new."
+    )
     end_user_display_name: str | None = strawberry.field(
-        default=None, description="Display name for an end user created here.")
+        default=None, description="Display name for an end user created here."
+    )
     connection_name: str | None = strawberry.field(
-        default=None, description="Display name of the new connection.")
-    external_id: str | None = strawberry.field(
-        default=None, description="External id of the new connection.")
+        default=None, description="Display name of the new connection."
+    )
+    external_id: str | None = strawberry.field(default=None, description="External id of the new connection.")
     redirect_uri: str | None = strawberry.field(
         default=None,
         description="Redirect flow: return here with `connection_id` and `session_id`; must "
-        "be exactly one of the workspace's `allowedRedirectUris`.")
+        "be exactly one of the workspace's `allowedRedirectUris`.",
+    )
     reconnect_connection_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Re-authorise this existing connection (same id, syncs kept).")
+        default=None, description="Re-authorise this existing connection (same id, syncs kept)."
+    )
 
 
 @strawberry.type(description="A new connect session and its token. The token is shown once.")
@@ -152,7 +169,8 @@ class SelectIntegrationInput:
 @strawberry.input(description="How the page shows the provider's consent screen.")
 class StartOAuthInput:
     consent_in_popup: bool = strawberry.field(
-        default=False, description="True when the page is framed and opens consent in a popup.")
+        default=False, description="True when the page is framed and opens consent in a popup."
+    )
 
 
 @strawberry.type(description="Where to send the end user to give consent.")
@@ -161,7 +179,8 @@ class StartOAuthPayload:
         description="The provider's authorize URL. The browser reaches it through a form "
         "post of `token` and this URL's `state` to `/oauth/authorize` (a top-level navigation "
         "from Weir's origin), which binds the flow to that browser; a callback in a browser "
-        "that went to this URL directly is refused.")
+        "that went to this URL directly is refused."
+    )
     session: ConnectSessionState = strawberry.field(description="The session.")
 
 
@@ -169,19 +188,23 @@ class StartOAuthPayload:
 class SubmitCredentialsInput:
     credentials: JSON = strawberry.field(
         description="`{secret_text}` for SECRET_TEXT, `{username, password}` for BASIC_AUTH, "
-        "the auth-field schema's properties for CUSTOM_AUTH, `{}` for NONE.")
+        "the auth-field schema's properties for CUSTOM_AUTH, `{}` for NONE."
+    )
     integration_name: str | None = strawberry.field(
-        default=None, description="Select this integration first (default: the selected one).")
+        default=None, description="Select this integration first (default: the selected one)."
+    )
     auth_type: str | None = strawberry.field(
-        default=None, description="Which form auth type, when the integration has several.")
+        default=None, description="Which form auth type, when the integration has several."
+    )
 
 
 @strawberry.type
 class ConnectQuery:
     @strawberry.field(description="One connect session by id.")
     async def connect_session(self, info: Info[Context, None], id: strawberry.ID) -> ConnectSession:
-        row = await sessions.get_connect_session(scope=info.context.scope, session_id=str(id),
-                                                 bus=info.context.bus)
+        row = await sessions.get_connect_session(
+            scope=info.context.scope, session_id=str(id), bus=info.context.bus
+        )
         return ConnectSession.from_model(row)
 
     @strawberry.field(description="The connect page's own session (connect token only).")
@@ -197,29 +220,34 @@ class ConnectMutation:
         self, info: Info[Context, None], input: CreateConnectSessionInput
     ) -> CreateConnectSessionPayload:
         created = await sessions.create_connect_session(
-            scope=info.context.scope, settings=info.context.settings,
-            workspace_id=str(input.workspace_id), integration_name=input.integration_name,
+            scope=info.context.scope,
+            settings=info.context.settings,
+            workspace_id=str(input.workspace_id),
+            integration_name=input.integration_name,
             allowed_integrations=input.allowed_integrations,
             end_user_id=str(input.end_user_id) if input.end_user_id else None,
             end_user_external_id=input.end_user_external_id,
             end_user_display_name=input.end_user_display_name,
-            connection_name=input.connection_name, external_id=input.external_id,
+            connection_name=input.connection_name,
+            external_id=input.external_id,
             redirect_uri=input.redirect_uri,
             reconnect_connection_id=str(input.reconnect_connection_id)
-            if input.reconnect_connection_id else None,
+            if input.reconnect_connection_id
+            else None,
             bus=info.context.bus,
         )
         return CreateConnectSessionPayload(
-            token=created.token, connect_url=created.connect_url,
+            token=created.token,
+            connect_url=created.connect_url,
             expires_at=created.session.expires_at,
-            session=ConnectSession.from_model(created.session))
+            session=ConnectSession.from_model(created.session),
+        )
 
     @strawberry.mutation(description="End a connect session now; its token stops working.")
-    async def cancel_connect_session(
-        self, info: Info[Context, None], id: strawberry.ID
-    ) -> ConnectSession:
-        row = await sessions.cancel_connect_session(scope=info.context.scope, session_id=str(id),
-                                                    bus=info.context.bus)
+    async def cancel_connect_session(self, info: Info[Context, None], id: strawberry.ID) -> ConnectSession:
+        row = await sessions.cancel_connect_session(
+            scope=info.context.scope, session_id=str(id), bus=info.context.bus
+        )
         return ConnectSession.from_model(row)
 
     @strawberry.mutation(description="Connect page: pick an integration (connect token only).")
@@ -227,33 +255,42 @@ class ConnectMutation:
         self, info: Info[Context, None], input: SelectIntegrationInput
     ) -> ConnectSessionState:
         row = await flow.select_integration(
-            scope=info.context.scope, integration_name=input.integration_name,
-            bus=info.context.bus)
+            scope=info.context.scope, integration_name=input.integration_name, bus=info.context.bus
+        )
         return ConnectSessionState.from_model(row)
 
-    @strawberry.mutation(name="startOAuth",
-                         description="Connect page: get the provider's authorize URL "
-                         "(connect token only).")
+    @strawberry.mutation(
+        name="startOAuth", description="Connect page: get the provider's authorize URL (connect token only)."
+    )
     async def start_oauth(
         self, info: Info[Context, None], input: StartOAuthInput | None = None
     ) -> StartOAuthPayload:
         row, url = await oauth.start(
-            scope=info.context.scope, settings=info.context.settings,
+            scope=info.context.scope,
+            settings=info.context.settings,
             key_ring=info.context.services.key_ring,
-            consent_in_popup=bool(input and input.consent_in_popup), bus=info.context.bus)
+            consent_in_popup=bool(input and input.consent_in_popup),
+            bus=info.context.bus,
+        )
         return StartOAuthPayload(authorize_url=url, session=ConnectSessionState.from_model(row))
 
-    @strawberry.mutation(description="Connect page: check and store credentials typed into "
-                         "the form (connect token only).")
+    @strawberry.mutation(
+        description="Connect page: check and store credentials typed into the form (connect token only)."
+    )
     async def submit_credentials(
         self, info: Info[Context, None], input: SubmitCredentialsInput
     ) -> ConnectSessionState:
         row = await flow.submit_credentials(
-            scope=info.context.scope, settings=info.context.settings,
-            key_ring=info.context.services.key_ring, credentials=input.credentials,
-            integration_name=input.integration_name, auth_type=input.auth_type,
+            scope=info.context.scope,
+            settings=info.context.settings,
+            key_ring=info.context.services.key_ring,
+            credentials=input.credentials,
+            integration_name=input.integration_name,
+            auth_type=input.auth_type,
             limiter=info.context.services.check_limiter,
-            http=info.context.services.connect_http(), bus=info.context.bus)
+            http=info.context.services.connect_http(),
+            bus=info.context.bus,
+        )
         return ConnectSessionState.from_model(row)
 
 

@@ -27,17 +27,25 @@ from server.errors import NotFound
 from server.integrations import catalog
 from server.integrations import resolve as resolution
 
-ConnectionScope = domain_enum("ConnectionScope", service.SCOPES,
-                              description="Who a connection belongs to.", described={
-    "ORGANIZATION": "The whole organization, every workspace.",
-    "WORKSPACE": "One workspace.",
-    "USER": "One end user (inside one workspace).",
-})
-ConnectionStatus = domain_enum("ConnectionStatus", statuses.STATUSES,
-                               description="Whether a connection's credentials work.", described={
-    "ACTIVE": "Last known to work.",
-    "ERROR": "The provider refused it; see the reason.",
-})
+ConnectionScope = domain_enum(
+    "ConnectionScope",
+    service.SCOPES,
+    description="Who a connection belongs to.",
+    described={
+        "ORGANIZATION": "The whole organization, every workspace.",
+        "WORKSPACE": "One workspace.",
+        "USER": "One end user (inside one workspace).",
+    },
+)
+ConnectionStatus = domain_enum(
+    "ConnectionStatus",
+    statuses.STATUSES,
+    description="Whether a connection's credentials work.",
+    described={
+        "ACTIVE": "Last known to work.",
+        "ERROR": "The provider refused it; see the reason.",
+    },
+)
 
 
 @strawberry.enum(description="Which rule of `resolveConnection` chose the connection.")
@@ -50,9 +58,11 @@ class ResolutionSource(Enum):
     )
 
 
-@strawberry.type(name="Connection",
-                 description="One set of credentials for one integration. The credentials "
-                 "themselves are never returned: only a masked preview.")
+@strawberry.type(
+    name="Connection",
+    description="One set of credentials for one integration. The credentials "
+    "themselves are never returned: only a masked preview.",
+)
 class ConnectionNode:
     id: strawberry.ID = strawberry.field(description="Opaque id, prefixed `conn_`.")
     integration_name: str = strawberry.field(description="The integration's name, e.g. `stripe`.")
@@ -95,22 +105,31 @@ class ConnectionNode:
 
     @classmethod
     def from_model(cls, row: models.Connection) -> ConnectionNode:
-        return from_row(cls, row, auth_type=AuthType[row.auth_type],
-                        scope=ConnectionScope(row.scope), status=ConnectionStatus(row.status))
+        return from_row(
+            cls,
+            row,
+            auth_type=AuthType[row.auth_type],
+            scope=ConnectionScope(row.scope),
+            status=ConnectionStatus(row.status),
+        )
 
 
 # -- inputs and payloads --------------------------------------------------------------------
 
 
-@strawberry.input(description="A new connection. Give the credential fields of its `authType` "
-                  "only: `secretText` (SECRET_TEXT); `username`, `password` and other fields in "
-                  "`props` (BASIC_AUTH); `props` (CUSTOM_AUTH); `accessToken`, optional "
-                  "`refreshToken` and `expiresAt` (PLATFORM_OAUTH2, OAUTH2).")
+@strawberry.input(
+    description="A new connection. Give the credential fields of its `authType` "
+    "only: `secretText` (SECRET_TEXT); `username`, `password` and other fields in "
+    "`props` (BASIC_AUTH); `props` (CUSTOM_AUTH); `accessToken`, optional "
+    "`refreshToken` and `expiresAt` (PLATFORM_OAUTH2, OAUTH2)."
+)
 class CreateConnectionInput:
     integration_name: str = strawberry.field(description="The integration, e.g. `openai`.")
     auth_type: AuthType = strawberry.field(description="How it authenticates.")  # type: ignore[valid-type]
-    scope: ConnectionScope = strawberry.field(default=ConnectionScope.USER,  # type: ignore[valid-type]
-                                              description="Who it belongs to.")
+    scope: ConnectionScope = strawberry.field(
+        default=ConnectionScope.USER,  # type: ignore[valid-type]
+        description="Who it belongs to.",
+    )
     workspace_id: strawberry.ID | None = strawberry.field(
         default=None, description="Its workspace (required for WORKSPACE scope)."
     )
@@ -130,10 +149,8 @@ class CreateConnectionInput:
         "`authFieldsSchema`, validated against it.",
     )
     access_token: str | None = strawberry.field(default=None, description="OAuth access token.")
-    refresh_token: str | None = strawberry.field(default=None,
-                                                 description="OAuth refresh token.")
-    expires_at: datetime | None = strawberry.field(default=None,
-                                                   description="When the access token expires.")
+    refresh_token: str | None = strawberry.field(default=None, description="OAuth refresh token.")
+    expires_at: datetime | None = strawberry.field(default=None, description="When the access token expires.")
     check: bool = strawberry.field(
         default=False,
         description="Check the credentials with the provider first; on failure nothing is "
@@ -154,8 +171,7 @@ class ConnectionFilter:
 class ResolveConnectionInput:
     workspace_id: strawberry.ID = strawberry.field(description="The workspace asking.")
     integration_name: str = strawberry.field(description="The integration, e.g. `hubspot`.")
-    end_user_id: strawberry.ID | None = strawberry.field(default=None,
-                                                         description="The end user, by id.")
+    end_user_id: strawberry.ID | None = strawberry.field(default=None, description="The end user, by id.")
     end_user_external_id: str | None = strawberry.field(
         default=None, description="The end user, by your external id."
     )
@@ -189,19 +205,27 @@ class ConnectionStatusChange:
     @strawberry.field(description="The connection now; null if it was deleted meanwhile.")
     async def connection(self, info: Info[Context, None]) -> ConnectionNode | None:
         try:
-            row = await service.get_connection(scope=info.context.scope,
-                                               connection_id=str(self.connection_id))
+            row = await service.get_connection(
+                scope=info.context.scope, connection_id=str(self.connection_id)
+            )
         except NotFound:
             return None
         return ConnectionNode.from_model(row)
 
 
 def _credentials(input: CreateConnectionInput) -> dict[str, Any]:
-    return creds.from_input(input.auth_type.value, {
-        "secretText": input.secret_text, "username": input.username,
-        "password": input.password, "props": input.props, "accessToken": input.access_token,
-        "refreshToken": input.refresh_token, "expiresAt": input.expires_at,
-    })
+    return creds.from_input(
+        input.auth_type.value,
+        {
+            "secretText": input.secret_text,
+            "username": input.username,
+            "password": input.password,
+            "props": input.props,
+            "accessToken": input.access_token,
+            "refreshToken": input.refresh_token,
+            "expiresAt": input.expires_at,
+        },
+    )
 
 
 def _id(value: strawberry.ID | None) -> str | None:
@@ -215,16 +239,23 @@ def _id(value: strawberry.ID | None) -> str | None:
 class ConnectionsQuery:
     @strawberry.field(description="Connections, oldest first, narrowed by `filter`.")
     async def connections(
-        self, info: Info[Context, None], filter: ConnectionFilter | None = None,
-        first: int | None = None, after: str | None = None,
+        self,
+        info: Info[Context, None],
+        filter: ConnectionFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
     ) -> Page[ConnectionNode]:
         given = filter or ConnectionFilter()
         page = await service.list_connections(
-            scope=info.context.scope, integration_name=given.integration_name,
-            workspace_id=_id(given.workspace_id), end_user_id=_id(given.end_user_id),
+            scope=info.context.scope,
+            integration_name=given.integration_name,
+            workspace_id=_id(given.workspace_id),
+            end_user_id=_id(given.end_user_id),
             external_id=given.external_id,
             status=given.status.value if given.status else None,
-            first=first, after=after, max_page_size=info.context.max_page_size,
+            first=first,
+            after=after,
+            max_page_size=info.context.max_page_size,
         )
         return to_connection(page, ConnectionNode.from_model)
 
@@ -242,46 +273,65 @@ class ConnectionsMutation:
     ) -> ConnectionNode:
         services = info.context.services
         row = await service.create_connection(
-            scope=info.context.scope, key_ring=services.key_ring, settings=services.settings,
-            integration_name=input.integration_name, auth_type=input.auth_type.value,
-            credentials=_credentials(input), connection_scope=input.scope.value,
-            workspace_id=_id(input.workspace_id), end_user_id=_id(input.end_user_id),
-            external_id=input.external_id, display_name=input.display_name,
-            expires_at=input.expires_at, check=input.check,
-            http=services.check_http, bus=services.bus,
+            scope=info.context.scope,
+            key_ring=services.key_ring,
+            settings=services.settings,
+            integration_name=input.integration_name,
+            auth_type=input.auth_type.value,
+            credentials=_credentials(input),
+            connection_scope=input.scope.value,
+            workspace_id=_id(input.workspace_id),
+            end_user_id=_id(input.end_user_id),
+            external_id=input.external_id,
+            display_name=input.display_name,
+            expires_at=input.expires_at,
+            check=input.check,
+            http=services.check_http,
+            bus=services.bus,
         )
         return ConnectionNode.from_model(row)
 
     @strawberry.mutation(description="Delete a connection and the syncs that read from it.")
-    async def delete_connection(self, info: Info[Context, None], id: strawberry.ID
-                                ) -> DeletePayload:
+    async def delete_connection(self, info: Info[Context, None], id: strawberry.ID) -> DeletePayload:
         deleted = await deletion.delete_connection(scope=info.context.scope, connection_id=str(id))
         return DeletePayload(deleted_id=strawberry.ID(deleted))
 
     @strawberry.mutation(description="Check a connection with its provider; updates its status.")
-    async def test_connection(self, info: Info[Context, None], id: strawberry.ID
-                              ) -> TestConnectionPayload:
+    async def test_connection(self, info: Info[Context, None], id: strawberry.ID) -> TestConnectionPayload:
         services = info.context.services
         outcome = await service.check_connection(
-            scope=info.context.scope, key_ring=services.key_ring, settings=services.settings,
-            connection_id=str(id), limiter=services.check_limiter,
-            http=services.check_http, bus=services.bus,
+            scope=info.context.scope,
+            key_ring=services.key_ring,
+            settings=services.settings,
+            connection_id=str(id),
+            limiter=services.check_limiter,
+            http=services.check_http,
+            bus=services.bus,
         )
-        return TestConnectionPayload(ok=outcome.ok, message=outcome.message,
-                                     connection=ConnectionNode.from_model(outcome.connection))
+        return TestConnectionPayload(
+            ok=outcome.ok, message=outcome.message, connection=ConnectionNode.from_model(outcome.connection)
+        )
 
-    @strawberry.mutation(description="The connection to use: the explicit externalId, then the "
-                         "workspace integration's strategy, then the end user's connection; "
-                         "else CONNECTION_REQUIRED.")
-    async def resolve_connection(self, info: Info[Context, None], input: ResolveConnectionInput
-                                 ) -> ResolvedConnection:
+    @strawberry.mutation(
+        description="The connection to use: the explicit externalId, then the "
+        "workspace integration's strategy, then the end user's connection; "
+        "else CONNECTION_REQUIRED."
+    )
+    async def resolve_connection(
+        self, info: Info[Context, None], input: ResolveConnectionInput
+    ) -> ResolvedConnection:
         found = await resolution.resolve_connection(
-            scope=info.context.scope, workspace_id=str(input.workspace_id),
-            integration_name=input.integration_name, end_user_id=_id(input.end_user_id),
-            end_user_external_id=input.end_user_external_id, external_id=input.external_id,
+            scope=info.context.scope,
+            workspace_id=str(input.workspace_id),
+            integration_name=input.integration_name,
+            end_user_id=_id(input.end_user_id),
+            end_user_external_id=input.end_user_external_id,
+            external_id=input.external_id,
         )
-        return ResolvedConnection(connection=ConnectionNode.from_model(found.connection),
-                                  resolved_by=ResolutionSource(found.resolved_by))
+        return ResolvedConnection(
+            connection=ConnectionNode.from_model(found.connection),
+            resolved_by=ResolutionSource(found.resolved_by),
+        )
 
 
 @strawberry.type
@@ -291,17 +341,20 @@ class ConnectionsSubscription:
         "`workspaceId`, of the organization-wide connections."
     )
     async def connection_status_changed(
-        self, info: Info[Context, None], workspace_id: strawberry.ID | None = None,
+        self,
+        info: Info[Context, None],
+        workspace_id: strawberry.ID | None = None,
         include_current: bool = True,
     ) -> AsyncGenerator[ConnectionStatusChange, None]:
         async for event in statuses.status_changes(
-            scope=info.context.scope, workspace_id=_id(workspace_id), bus=info.context.bus,
+            scope=info.context.scope,
+            workspace_id=_id(workspace_id),
+            bus=info.context.bus,
             include_current=include_current,
         ):
             yield ConnectionStatusChange(
                 connection_id=strawberry.ID(event["connectionId"]),
                 status=ConnectionStatus(event["status"]),
                 reason=event.get("reason"),
-                workspace_id=strawberry.ID(event["workspaceId"]) if event.get("workspaceId")
-                else None,
+                workspace_id=strawberry.ID(event["workspaceId"]) if event.get("workspaceId") else None,
             )

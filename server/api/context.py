@@ -44,15 +44,14 @@ class Services:
             self.auth = Authenticator(bus=self.bus)
         if self.check_limiter is None and self.settings is not None:
             self.check_limiter = CheckLimiter(
-                per_minute=self.settings.checks_per_minute,
-                reuse_seconds=self.settings.checks_reuse_seconds)
+                per_minute=self.settings.checks_per_minute, reuse_seconds=self.settings.checks_reuse_seconds
+            )
 
     def connect_http(self) -> httpx.AsyncClient:
         """One outgoing HTTP client per process for the connect flow (server.http's
         ``CONNECT_FLOW``), under the outbound guard."""
         if self._connect_http is None or self._connect_http.is_closed:
-            self._connect_http = http_clients.tenant_client(self.settings,
-                                                            http_clients.CONNECT_FLOW)
+            self._connect_http = http_clients.tenant_client(self.settings, http_clients.CONNECT_FLOW)
         return self._connect_http
 
     async def aclose(self) -> None:

@@ -72,19 +72,22 @@ class DocumentLimits:
 
     @classmethod
     def from_settings(cls, settings: Any) -> DocumentLimits:
-        return cls(max_length=settings.graphql_max_length, max_tokens=settings.graphql_max_tokens,
-                   max_depth=settings.graphql_max_depth,
-                   max_aliases=settings.graphql_max_aliases,
-                   max_fields=settings.graphql_max_fields)
+        return cls(
+            max_length=settings.graphql_max_length,
+            max_tokens=settings.graphql_max_tokens,
+            max_depth=settings.graphql_max_depth,
+            max_aliases=settings.graphql_max_aliases,
+            max_fields=settings.graphql_max_fields,
+        )
 
 
 class DocumentRejected(GraphQLError):
     """A document over one of its limits; ``document`` is the parsed document when it parsed."""
 
-    def __init__(self, message: str, *, limit: str, maximum: int,
-                 document: DocumentNode | None = None) -> None:
-        super().__init__(message, extensions={"code": LIMIT_EXCEEDED, "limit": limit,
-                                              "maximum": maximum})
+    def __init__(
+        self, message: str, *, limit: str, maximum: int, document: DocumentNode | None = None
+    ) -> None:
+        super().__init__(message, extensions={"code": LIMIT_EXCEEDED, "limit": limit, "maximum": maximum})
         self.document = document
 
 
@@ -92,20 +95,27 @@ def parse_limited(query: str, limits: DocumentLimits) -> DocumentNode:
     """``query`` parsed within ``limits`` (length, tokens, nesting the parser can take);
     raises ``DocumentRejected`` over a limit, ``GraphQLSyntaxError`` when it does not parse."""
     if len(query) > limits.max_length:  # before lexing: the lexer reads a character at a time
-        raise DocumentRejected(f"the document is longer than {limits.max_length} characters",
-                               limit="length", maximum=limits.max_length)
+        raise DocumentRejected(
+            f"the document is longer than {limits.max_length} characters",
+            limit="length",
+            maximum=limits.max_length,
+        )
     try:
         return parse(query, max_lexical_tokens=limits.max_tokens, max_comments=limits.max_tokens)
     except GraphQLSyntaxError as exc:
         # graphql-core's parser stops early with these messages (parser.py, lexer.py).
         if "tokens. Parsing aborted." in exc.message or "comments. Parsing aborted." in exc.message:
-            raise DocumentRejected(f"the document has more than {limits.max_tokens} tokens "
-                                   "(or comments)", limit="tokens",
-                                   maximum=limits.max_tokens) from None
+            raise DocumentRejected(
+                f"the document has more than {limits.max_tokens} tokens (or comments)",
+                limit="tokens",
+                maximum=limits.max_tokens,
+            ) from None
         if "nested too deeply" in exc.message:
-            raise DocumentRejected(f"the document is nested deeper than the maximum operation "
-                                   f"depth of {limits.max_depth}", limit="depth",
-                                   maximum=limits.max_depth) from None
+            raise DocumentRejected(
+                f"the document is nested deeper than the maximum operation depth of {limits.max_depth}",
+                limit="depth",
+                maximum=limits.max_depth,
+            ) from None
         raise
 
 
@@ -114,13 +124,11 @@ def check_cost(document: DocumentNode, limits: DocumentLimits) -> None:
     or selects more fields than ``limits`` allow, fragments expanded. Linear in the document:
     each fragment is measured once (a spread of a fragment being measured counts nothing; the
     fragment-cycle rule reports it later), and counts stop growing past their maximum."""
-    fragments = {d.name.value: d for d in document.definitions
-                 if isinstance(d, FragmentDefinitionNode)}
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     measured: dict[str, tuple[int, int, int]] = {}
     cap_aliases, cap_fields = limits.max_aliases + 1, limits.max_fields + 1
 
-    def measure(selection_set: SelectionSetNode, open_fragments: frozenset[str]
-                ) -> tuple[int, int, int]:
+    def measure(selection_set: SelectionSetNode, open_fragments: frozenset[str]) -> tuple[int, int, int]:
         depth = aliases = fields = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
@@ -158,17 +166,26 @@ def check_cost(document: DocumentNode, limits: DocumentLimits) -> None:
         except RecursionError:
             depth, aliases, fields = limits.max_depth + 1, 0, 0
         if depth > limits.max_depth:
-            raise DocumentRejected(f"'{name}' exceeds maximum operation depth of "
-                                   f"{limits.max_depth}", limit="depth",
-                                   maximum=limits.max_depth, document=document)
+            raise DocumentRejected(
+                f"'{name}' exceeds maximum operation depth of {limits.max_depth}",
+                limit="depth",
+                maximum=limits.max_depth,
+                document=document,
+            )
         if aliases > limits.max_aliases:
-            raise DocumentRejected(f"'{name}' has more than {limits.max_aliases} aliases",
-                                   limit="aliases", maximum=limits.max_aliases,
-                                   document=document)
+            raise DocumentRejected(
+                f"'{name}' has more than {limits.max_aliases} aliases",
+                limit="aliases",
+                maximum=limits.max_aliases,
+                document=document,
+            )
         if fields > limits.max_fields:
-            raise DocumentRejected(f"'{name}' selects more than {limits.max_fields} fields "
-                                   "(fragments expanded)", limit="fields",
-                                   maximum=limits.max_fields, document=document)
+            raise DocumentRejected(
+                f"'{name}' selects more than {limits.max_fields} fields (fragments expanded)",
+                limit="fields",
+                maximum=limits.max_fields,
+                document=document,
+            )
 
 
 def _token_count(document: DocumentNode) -> int:
@@ -183,8 +200,7 @@ def _token_count(document: DocumentNode) -> int:
 class _Entry:
     __slots__ = ("document", "errors", "rejection", "weight")
 
-    def __init__(self, document: DocumentNode, rejection: DocumentRejected | None,
-                 weight: int) -> None:
+    def __init__(self, document: DocumentNode, rejection: DocumentRejected | None, weight: int) -> None:
         self.document, self.rejection, self.weight = document, rejection, weight
         self.errors: dict[tuple[Any, ...], list[GraphQLError]] = {}
 
@@ -241,13 +257,15 @@ class DocumentCache:
             # One thread: hostile documents queue behind each other, not in front of the loop.
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="weir-parse")
         entry = await asyncio.get_running_loop().run_in_executor(
-            self._executor, _Entry.build, query, self.limits)
+            self._executor, _Entry.build, query, self.limits
+        )
         if query not in self._entries:
             self._add(query, entry)
         return entry.result()
 
-    def validate(self, schema: Any, query: str, document: DocumentNode,
-                 rules: tuple[Any, ...]) -> list[GraphQLError]:
+    def validate(
+        self, schema: Any, query: str, document: DocumentNode, rules: tuple[Any, ...]
+    ) -> list[GraphQLError]:
         """The validation errors of ``document`` (the one ``prepare`` gave for ``query``)."""
         entry = self._entries.get(query)
         if entry is not None and entry.document is document and rules in entry.errors:
@@ -318,15 +336,23 @@ class Documents(SchemaExtension):
         if context.pre_execution_errors:  # over a limit: no rule runs
             yield
             return
-        errors = self.cache.validate(context.schema._schema, context.query or "",
-                                     context.graphql_document, context.validation_rules)
+        errors = self.cache.validate(
+            context.schema._schema, context.query or "", context.graphql_document, context.validation_rules
+        )
         # Strawberry runs the first operation when no name is given; the spec asks for an
         # error when there is more than one to choose from.
         document = context.graphql_document
-        if (not errors and document is not None and context._provided_operation_name is None
-                and sum(isinstance(d, OperationDefinitionNode) for d in document.definitions) > 1):
-            errors = [GraphQLError(
-                "the document has several operations: name the one to run in operationName",
-                extensions={"code": "BAD_REQUEST"})]
+        if (
+            not errors
+            and document is not None
+            and context._provided_operation_name is None
+            and sum(isinstance(d, OperationDefinitionNode) for d in document.definitions) > 1
+        ):
+            errors = [
+                GraphQLError(
+                    "the document has several operations: name the one to run in operationName",
+                    extensions={"code": "BAD_REQUEST"},
+                )
+            ]
         context.pre_execution_errors = errors
         yield

@@ -23,18 +23,25 @@ import strawberry
 T = TypeVar("T")
 
 
-def domain_enum(name: str, values: Iterable[str], *, description: str,
-                described: Mapping[str, str] | None = None,
-                member_name: Callable[[str], str] = str) -> Any:
+def domain_enum(
+    name: str,
+    values: Iterable[str],
+    *,
+    description: str,
+    described: Mapping[str, str] | None = None,
+    member_name: Callable[[str], str] = str,
+) -> Any:
     """A strawberry enum ``name`` with one member per value (named ``member_name(value)``,
     the value itself by default), each with its text from ``described`` when given."""
     values = tuple(values)
     if described is not None and set(described) != set(values):
-        raise ValueError(f"{name} must describe exactly {sorted(values)}, "
-                         f"not {sorted(described)}")
-    members = {member_name(value): (strawberry.enum_value(value, description=described[value])
-                                    if described is not None else value)
-               for value in values}
+        raise ValueError(f"{name} must describe exactly {sorted(values)}, not {sorted(described)}")
+    members = {
+        member_name(value): (
+            strawberry.enum_value(value, description=described[value]) if described is not None else value
+        )
+        for value in values
+    }
     enum: Any = Enum(name, members)  # type: ignore[misc]  # the functional API, by design
     return strawberry.enum(enum, description=description)
 
@@ -52,6 +59,5 @@ _ROW_FIELDS: dict[type[Any], tuple[str, ...]] = {}
 def _row_fields(cls: type[Any]) -> tuple[str, ...]:
     names = _ROW_FIELDS.get(cls)
     if names is None:
-        names = _ROW_FIELDS[cls] = tuple(field.name for field in dataclasses.fields(cls)
-                                         if field.init)
+        names = _ROW_FIELDS[cls] = tuple(field.name for field in dataclasses.fields(cls) if field.init)
     return names

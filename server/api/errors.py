@@ -42,9 +42,12 @@ def to_client_error(error: GraphQLError, *, hide_suggestions: bool = False) -> G
         extensions.setdefault("code", "BAD_REQUEST")
     else:
         request_id = request_id_var.get()
-        log.error("unexpected error in %s", ".".join(map(str, error.path or [])) or "operation",
-                  exc_info=(type(original), original, original.__traceback__),
-                  extra={"request_id": request_id})
+        log.error(
+            "unexpected error in %s",
+            ".".join(map(str, error.path or [])) or "operation",
+            exc_info=(type(original), original, original.__traceback__),
+            extra={"request_id": request_id},
+        )
         message = f"Internal error (request id {request_id})"
         extensions = {"code": "INTERNAL", "requestId": request_id}
     return GraphQLError(
@@ -67,8 +70,7 @@ class WeirErrorFormatter(MaskErrors):
         self.hide_suggestions = hide_suggestions
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        return [to_client_error(error, hide_suggestions=self.hide_suggestions)
-                for error in errors]
+        return [to_client_error(error, hide_suggestions=self.hide_suggestions) for error in errors]
 
     def _process_result(self, result: object) -> None:
         # MaskErrors checks ``errors`` with an isinstance of a runtime Protocol, which costs

@@ -148,8 +148,7 @@ def _check_literal(found: _Findings, type_: Any, node: ValueNode, path: str) -> 
         for field_node in node.fields:
             name = field_node.name.value
             field = fields.get(name)
-            _check_literal(found, field.type if field else None, field_node.value,
-                           f"{path}.{name}")
+            _check_literal(found, field.type if field else None, field_node.value, f"{path}.{name}")
 
 
 class _Literals(Visitor):
@@ -159,8 +158,7 @@ class _Literals(Visitor):
 
     def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
         argument = self.type_info.get_argument()
-        _check_literal(self.found, argument.type if argument else None, node.value,
-                       node.name.value)
+        _check_literal(self.found, argument.type if argument else None, node.value, node.name.value)
 
 
 def check_literals(schema: GraphQLSchema, document: DocumentNode) -> _Findings:
@@ -170,8 +168,9 @@ def check_literals(schema: GraphQLSchema, document: DocumentNode) -> _Findings:
     return found
 
 
-def check_variables(schema: GraphQLSchema, operation: OperationDefinitionNode,
-                    variables: dict[str, Any]) -> _Findings:
+def check_variables(
+    schema: GraphQLSchema, operation: OperationDefinitionNode, variables: dict[str, Any]
+) -> _Findings:
     found = _Findings()
     for definition in operation.variable_definitions:
         name = definition.variable.name.value
@@ -183,7 +182,8 @@ def check_variables(schema: GraphQLSchema, operation: OperationDefinitionNode,
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
     for definition in document.definitions:
         if isinstance(definition, OperationDefinitionNode) and (
-                name is None or (definition.name and definition.name.value == name)):
+            name is None or (definition.name and definition.name.value == name)
+        ):
             return definition
     return None
 
@@ -202,8 +202,9 @@ class InputChecks(SchemaExtension):
             if context.operation_type is OperationType.SUBSCRIPTION:
                 raise  # Strawberry reports an exception of this hook as the stream's error
             # A result set here replaces execution, and goes through the error formatter.
-            context.result = ExecutionResult(data=None, errors=[
-                GraphQLError(error.message, original_error=error)])
+            context.result = ExecutionResult(
+                data=None, errors=[GraphQLError(error.message, original_error=error)]
+            )
         yield
 
     def _check(self) -> None:
@@ -220,6 +221,5 @@ class InputChecks(SchemaExtension):
                 self._literals.popitem(last=False)
         entry[1].raise_first()
         operation = _operation(document, context.operation_name)
-        if operation is not None and operation.variable_definitions and isinstance(
-                context.variables, dict):
+        if operation is not None and operation.variable_definitions and isinstance(context.variables, dict):
             check_variables(schema, operation, context.variables).raise_first()

@@ -11,12 +11,15 @@ from server.api.domain import domain_enum
 from server.connectors.base import AUTH_TYPES, CATEGORIES, SYNC_MODES, ConnectorSpec, StreamSpec
 from server.integrations import catalog
 
-AuthType = domain_enum("AuthType", AUTH_TYPES,
-                       description="How a connection proves who it is to the provider.")
-IntegrationCategory = domain_enum("IntegrationCategory", CATEGORIES,
-                                  description="What kind of product an integration connects to.")
+AuthType = domain_enum(
+    "AuthType", AUTH_TYPES, description="How a connection proves who it is to the provider."
+)
+IntegrationCategory = domain_enum(
+    "IntegrationCategory", CATEGORIES, description="What kind of product an integration connects to."
+)
 SyncMode = domain_enum(
-    "SyncMode", SYNC_MODES,
+    "SyncMode",
+    SYNC_MODES,
     description="`FULL_REFRESH` copies everything each run; `INCREMENTAL` only what changed.",
 )
 
@@ -99,9 +102,7 @@ class IntegrationsQuery:
         category: IntegrationCategory | None = None,  # type: ignore[valid-type]
         search: str | None = None,
     ) -> list[Integration]:
-        specs = catalog.list_integrations(
-            category=category.value if category else None, search=search
-        )
+        specs = catalog.list_integrations(category=category.value if category else None, search=search)
         public_url = info.context.settings.effective_public_url
         return [Integration.from_spec(spec, public_url) for spec in specs]
 

@@ -23,12 +23,8 @@ class Loaders:
         # Workspaces already loaded, by id: a page's items read theirs without a future each.
         self.workspaces: dict[str, Workspace | None] = {}
         self.end_user: DataLoader[str, EndUser | None] = DataLoader(load_fn=self._end_users)
-        self.connection: DataLoader[str, ConnectionNode | None] = DataLoader(
-            load_fn=self._connections
-        )
-        self.sync_streams: DataLoader[str, list[SourceStream]] = DataLoader(
-            load_fn=self._sync_streams
-        )
+        self.connection: DataLoader[str, ConnectionNode | None] = DataLoader(load_fn=self._connections)
+        self.sync_streams: DataLoader[str, list[SourceStream]] = DataLoader(load_fn=self._sync_streams)
 
     async def prime_workspaces(self, workspace_ids: Iterable[str]) -> None:
         """Load the workspaces of a page's items now, in one query, so that each item's
@@ -51,14 +47,11 @@ class Loaders:
         return [nodes.get(key) for key in keys]
 
     async def _connections(self, keys: list[str]) -> list[ConnectionNode | None]:
-        found = await connections.get_connections_by_ids(
-            scope=self.scope, connection_ids=list(set(keys))
-        )
+        found = await connections.get_connections_by_ids(scope=self.scope, connection_ids=list(set(keys)))
         nodes = {key: ConnectionNode.from_model(row) for key, row in found.items()}
         return [nodes.get(key) for key in keys]
 
     async def _sync_streams(self, keys: list[str]) -> list[list[SourceStream]]:
         found = await syncs.streams_of_syncs(scope=self.scope, sync_ids=list(set(keys)))
-        nodes = {key: [SourceStream.from_model(row) for row in rows]
-                 for key, rows in found.items()}
+        nodes = {key: [SourceStream.from_model(row) for row in rows] for key, rows in found.items()}
         return [nodes.get(key, []) for key in keys]

@@ -63,9 +63,14 @@ class Workspace:
 
     @classmethod
     def from_model(cls, row: models.Workspace | WorkspaceRow) -> Workspace:
-        return from_row(cls, row, row=row, theme=Theme(row.theme),
-                        allowed_origins=list(row.allowed_origins or []),
-                        allowed_redirect_uris=list(row.allowed_redirect_uris or []))
+        return from_row(
+            cls,
+            row,
+            row=row,
+            theme=Theme(row.theme),
+            allowed_origins=list(row.allowed_origins or []),
+            allowed_redirect_uris=list(row.allowed_redirect_uris or []),
+        )
 
 
 def _workspace(info: Info[Context, None], workspace_id: str | None) -> Any:
@@ -155,10 +160,11 @@ class CreateWorkspaceInput:
         default_factory=list, description="Exact URIs the redirect flow may return to."
     )
     warehouse_url: str | None = strawberry.field(
-        default=None, description="Load this workspace's syncs here instead of the deployment's "
+        default=None,
+        description="Load this workspace's syncs here instead of the deployment's "
         "warehouse: `postgres://...` (query parameters: sslmode, application_name, "
         "target_session_attrs, password) or a SQLite warehouse by name, `sqlite://NAME`, kept in "
-        "Weir's data directory. Only a key not restricted to a workspace may set it."
+        "Weir's data directory. Only a key not restricted to a workspace may set it.",
     )
 
 

@@ -50,7 +50,9 @@ class OrgsQuery:
         self, info: Info[Context, None], first: int | None = None, after: str | None = None
     ) -> Connection[Workspace]:
         page = await orgs.list_workspaces(
-            scope=info.context.scope, first=first, after=after,
+            scope=info.context.scope,
+            first=first,
+            after=after,
             max_page_size=info.context.max_page_size,
         )
         return to_connection(page, Workspace.from_model)
@@ -82,16 +84,16 @@ class OrgsQuery:
 
     @strawberry.field(description="One end user by id.")
     async def end_user(self, info: Info[Context, None], id: strawberry.ID) -> EndUser:
-        return EndUser.from_model(
-            await orgs.get_end_user(scope=info.context.scope, end_user_id=str(id))
-        )
+        return EndUser.from_model(await orgs.get_end_user(scope=info.context.scope, end_user_id=str(id)))
 
     @strawberry.field(description="API keys of the organization, revoked ones included.")
     async def api_keys(
         self, info: Info[Context, None], first: int | None = None, after: str | None = None
     ) -> Connection[ApiKey]:
         page = await keys_service.list_api_keys(
-            scope=info.context.scope, first=first, after=after,
+            scope=info.context.scope,
+            first=first,
+            after=after,
             max_page_size=info.context.max_page_size,
         )
         await info.context.loaders.prime_workspaces(
@@ -103,9 +105,7 @@ class OrgsQuery:
 @strawberry.type
 class OrgsMutation:
     @strawberry.mutation(description="Create a workspace.")
-    async def create_workspace(
-        self, info: Info[Context, None], input: CreateWorkspaceInput
-    ) -> Workspace:
+    async def create_workspace(self, info: Info[Context, None], input: CreateWorkspaceInput) -> Workspace:
         changes = WorkspaceChanges(
             name=input.name,
             display_name=input.display_name,
@@ -122,9 +122,7 @@ class OrgsMutation:
         return Workspace.from_model(row)
 
     @strawberry.mutation(description="Change a workspace's name, branding, origins or redirect URIs.")
-    async def update_workspace(
-        self, info: Info[Context, None], input: UpdateWorkspaceInput
-    ) -> Workspace:
+    async def update_workspace(self, info: Info[Context, None], input: UpdateWorkspaceInput) -> Workspace:
         theme = input.theme
         changes = WorkspaceChanges(
             name=_given(input.name),
@@ -137,16 +135,16 @@ class OrgsMutation:
             warehouse_url=_given(input.warehouse_url),
         )
         row = await orgs.update_workspace(
-            scope=info.context.scope, key_ring=info.context.services.key_ring,
-            workspace_id=str(input.id), changes=changes,
+            scope=info.context.scope,
+            key_ring=info.context.services.key_ring,
+            workspace_id=str(input.id),
+            changes=changes,
             bus=info.context.bus,
         )
         return Workspace.from_model(row)
 
     @strawberry.mutation(description="Create an end user; `externalId` is unique per workspace.")
-    async def create_end_user(
-        self, info: Info[Context, None], input: CreateEndUserInput
-    ) -> EndUser:
+    async def create_end_user(self, info: Info[Context, None], input: CreateEndUserInput) -> EndUser:
         row = await orgs.create_end_user(
             scope=info.context.scope,
             workspace_id=str(input.workspace_id),
@@ -158,8 +156,9 @@ class OrgsMutation:
 
     @strawberry.mutation(description="Delete an end user and all of its connections.")
     async def delete_end_user(self, info: Info[Context, None], id: strawberry.ID) -> DeletePayload:
-        deleted = await deletion.delete_end_user(scope=info.context.scope,
-                                                 end_user_id=str(id), bus=info.context.bus)
+        deleted = await deletion.delete_end_user(
+            scope=info.context.scope, end_user_id=str(id), bus=info.context.bus
+        )
         return DeletePayload(deleted_id=strawberry.ID(deleted))
 
     @strawberry.mutation(description="Create an API key. Its secret is returned only here.")
@@ -175,8 +174,9 @@ class OrgsMutation:
 
     @strawberry.mutation(description="Revoke an API key; it stops working at once.")
     async def revoke_api_key(self, info: Info[Context, None], id: strawberry.ID) -> ApiKey:
-        row = await keys_service.revoke_api_key(scope=info.context.scope, api_key_id=str(id),
-                                                bus=info.context.bus)
+        row = await keys_service.revoke_api_key(
+            scope=info.context.scope, api_key_id=str(id), bus=info.context.bus
+        )
         info.context.services.auth.forget_api_key(row.id)  # at once here; others via the bus
         return ApiKey.from_model(row)
 

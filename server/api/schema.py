@@ -25,20 +25,32 @@ from server.config import Settings
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(OrgsQuery, IntegrationsQuery, ConnectionsQuery, WorkspaceIntegrationsQuery,
-            ConnectQuery, SyncsQuery, WebhooksQuery):
+class Query(
+    OrgsQuery,
+    IntegrationsQuery,
+    ConnectionsQuery,
+    WorkspaceIntegrationsQuery,
+    ConnectQuery,
+    SyncsQuery,
+    WebhooksQuery,
+):
     pass
 
 
 @strawberry.type(description="Everything a client can change.")
-class Mutation(OrgsMutation, ConnectionsMutation, WorkspaceIntegrationsMutation, ConnectMutation,
-               SyncsMutation, WebhooksMutation):
+class Mutation(
+    OrgsMutation,
+    ConnectionsMutation,
+    WorkspaceIntegrationsMutation,
+    ConnectMutation,
+    SyncsMutation,
+    WebhooksMutation,
+):
     pass
 
 
 @strawberry.type(description="Live updates over WebSocket (graphql-transport-ws).")
-class Subscription(OrgsSubscription, ConnectionsSubscription, ConnectSubscription,
-                   SyncsSubscription):
+class Subscription(OrgsSubscription, ConnectionsSubscription, ConnectSubscription, SyncsSubscription):
     pass
 
 
@@ -66,8 +78,9 @@ def build_schema(
     if fast_execution is None:
         fast_execution = settings.fast_execution
     # Depth, aliases and fields are measured by the cache before validation (not as rules).
-    cache = DocumentCache(limits=DocumentLimits.from_settings(settings),
-                          max_bytes=settings.graphql_cache_bytes)
+    cache = DocumentCache(
+        limits=DocumentLimits.from_settings(settings), max_bytes=settings.graphql_cache_bytes
+    )
     hide_suggestions = not settings.introspection
     extensions: list[Any] = [
         lambda: WeirErrorFormatter(hide_suggestions=hide_suggestions),
@@ -78,7 +91,10 @@ def build_schema(
     if not settings.introspection:
         extensions.append(DisableIntrospection)
     schema = WeirSchema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
         # Either way, each subscription event gets fresh DataLoaders (execution/events.py).
         execution_context_class=FastExecutor if fast_execution else EventExecutor,
     )

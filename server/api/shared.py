@@ -55,9 +55,12 @@ def shared_event_result(executor: Any, execute: Callable[[], Any]) -> Any:
     """The result of one subscription event for ``executor``'s operation, computed once for
     every subscriber of this process with the same document, variables and tenant."""
     source = executor.operation.loc.source.body if executor.operation.loc else id(executor.operation)
-    key = (id(executor.root_value), source,
-           json.dumps(executor.variable_values, sort_keys=True, default=str),
-           _tenant(executor.context_value))
+    key = (
+        id(executor.root_value),
+        source,
+        json.dumps(executor.variable_values, sort_keys=True, default=str),
+        _tenant(executor.context_value),
+    )
     found = _results.get(key)
     if found is not None and found[0] is executor.root_value:
         result = found[1]

@@ -20,7 +20,8 @@ from server.syncs import service as syncs
 from server.syncs.service import StreamChoice, SyncChanges
 
 SchemaChangePolicy = domain_enum(
-    "SchemaChangePolicy", POLICIES,
+    "SchemaChangePolicy",
+    POLICIES,
     description="What a run does when the source gains fields or types change (Fivetran's "
     "names). Weir copies only the streams a sync selects, so `ALLOW_ALL` and `ALLOW_COLUMNS` "
     "behave alike: new fields become columns. `BLOCK_ALL` keeps the columns of the first load "
@@ -37,7 +38,8 @@ class SyncRunTrigger(Enum):
 
 
 SyncRunStatus = domain_enum(
-    "SyncRunStatus", transitions.STATUSES,
+    "SyncRunStatus",
+    transitions.STATUSES,
     description="Where a run is: `QUEUED` -> `RUNNING` -> `SUCCEEDED`, `FAILED` or "
     "`CANCELLED`; `SKIPPED` when the schedule came while a run was still going.",
 )
@@ -67,13 +69,16 @@ class SourceStream:
 
     @classmethod
     def from_model(cls, row: models.SourceStream) -> SourceStream:
-        return from_row(cls, row, sync_mode=SyncMode[row.sync_mode],
-                        excluded_columns=list(row.excluded_columns or []),
-                        hashed_columns=list(row.hashed_columns or []))
+        return from_row(
+            cls,
+            row,
+            sync_mode=SyncMode[row.sync_mode],
+            excluded_columns=list(row.excluded_columns or []),
+            hashed_columns=list(row.hashed_columns or []),
+        )
 
 
-@strawberry.type(description="A schedule copying a connection's streams into a destination "
-                 "schema.")
+@strawberry.type(description="A schedule copying a connection's streams into a destination schema.")
 class EltSync:
     id: strawberry.ID = strawberry.field(description="Opaque id, prefixed `sync_`.")
     connection_id: strawberry.ID = strawberry.field(description="The source connection.")
@@ -100,17 +105,19 @@ class EltSync:
 
     @classmethod
     def from_model(cls, row: models.EltSync) -> EltSync:
-        return from_row(cls, row, destination_schema_name=row.destination_schema,
-                        settings=syncs.public_settings(row),
-                        schema_change_policy=SchemaChangePolicy(row.schema_change_policy))
+        return from_row(
+            cls,
+            row,
+            destination_schema_name=row.destination_schema,
+            settings=syncs.public_settings(row),
+            schema_change_policy=SchemaChangePolicy(row.schema_change_policy),
+        )
 
 
 @strawberry.type(description="What one run did to one stream.")
 class SyncRunStream:
     name: str = strawberry.field(description="The stream.")
-    status: str = strawberry.field(
-        description="`PENDING`, `RUNNING`, `SUCCEEDED`, `FAILED` or `CANCELLED`."
-    )
+    status: str = strawberry.field(description="`PENDING`, `RUNNING`, `SUCCEEDED`, `FAILED` or `CANCELLED`.")
     rows_loaded: int = strawberry.field(description="Records written so far.")
     batches: int = strawberry.field(description="Batches committed so far.")
     error: str | None = strawberry.field(description="Why the stream failed, if it did.")
@@ -145,15 +152,20 @@ class SyncRun:
     @classmethod
     def from_model(cls, row: models.SyncRun) -> SyncRun:
         streams = [
-            SyncRunStream(name=name, status=stats.get("status", "PENDING"),
-                          rows_loaded=int(stats.get("rowsLoaded", 0)),
-                          batches=int(stats.get("batches", 0)), error=stats.get("error"),
-                          widened_columns=list(stats.get("widenedColumns", [])),
-                          blocked_columns=list(stats.get("blockedColumns", [])))
+            SyncRunStream(
+                name=name,
+                status=stats.get("status", "PENDING"),
+                rows_loaded=int(stats.get("rowsLoaded", 0)),
+                batches=int(stats.get("batches", 0)),
+                error=stats.get("error"),
+                widened_columns=list(stats.get("widenedColumns", [])),
+                blocked_columns=list(stats.get("blockedColumns", [])),
+            )
             for name, stats in (row.stream_stats or {}).items()
         ]
-        return from_row(cls, row, trigger=SyncRunTrigger(row.trigger),
-                        status=SyncRunStatus(row.status), streams=streams)
+        return from_row(
+            cls, row, trigger=SyncRunTrigger(row.trigger), status=SyncRunStatus(row.status), streams=streams
+        )
 
 
 @strawberry.type(description="A change to a sync, delivered by `eltSyncUpdated`.")
@@ -172,17 +184,18 @@ class EltSyncEvent:
 class SourceStreamInput:
     name: str = strawberry.field(description="Stream name, from the integration's `streams`.")
     sync_mode: SyncMode = strawberry.field(description="Must be one the stream supports.")  # type: ignore[valid-type]
-    excluded_columns: list[str] = strawberry.field(
-        default_factory=list, description="Columns never loaded."
-    )
+    excluded_columns: list[str] = strawberry.field(default_factory=list, description="Columns never loaded.")
     hashed_columns: list[str] = strawberry.field(
         default_factory=list, description="Columns loaded as a salted SHA-256."
     )
 
     def choice(self) -> StreamChoice:
-        return StreamChoice(name=self.name, sync_mode=self.sync_mode.value,
-                            excluded_columns=list(self.excluded_columns),
-                            hashed_columns=list(self.hashed_columns))
+        return StreamChoice(
+            name=self.name,
+            sync_mode=self.sync_mode.value,
+            excluded_columns=list(self.excluded_columns),
+            hashed_columns=list(self.hashed_columns),
+        )
 
 
 @strawberry.input(description="A new ELT sync; it starts disabled.")
@@ -213,12 +226,11 @@ class UpdateEltSyncInput:
     destination_schema_name: str | None = strawberry.field(
         default=strawberry.UNSET, description="New destination schema."
     )
-    settings: JSON | None = strawberry.field(default=strawberry.UNSET,
-                                             description="New settings (replace the old).")
-    sync_interval: str | None = strawberry.field(default=strawberry.UNSET,
-                                                 description="New cron expression.")
-    timezone: str | None = strawberry.field(default=strawberry.UNSET,
-                                            description="New timezone.")
+    settings: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="New settings (replace the old)."
+    )
+    sync_interval: str | None = strawberry.field(default=strawberry.UNSET, description="New cron expression.")
+    timezone: str | None = strawberry.field(default=strawberry.UNSET, description="New timezone.")
     schema_change_policy: SchemaChangePolicy | None = strawberry.field(  # type: ignore[valid-type]
         default=strawberry.UNSET, description="New schema-change policy."
     )
@@ -240,8 +252,7 @@ class RemoveSourceStreamsInput:
 
 @strawberry.input(description="Which syncs to list.")
 class EltSyncFilter:
-    workspace_id: strawberry.ID | None = strawberry.field(default=None,
-                                                          description="Only this workspace's.")
+    workspace_id: strawberry.ID | None = strawberry.field(default=None, description="Only this workspace's.")
     connection_id: strawberry.ID | None = strawberry.field(
         default=None, description="Only this connection's."
     )

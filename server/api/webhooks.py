@@ -23,7 +23,8 @@ from server.webhooks import models, service
 from server.webhooks.payloads import EVENT_TYPES
 
 WebhookEventType = domain_enum(
-    "WebhookEventType", EVENT_TYPES,
+    "WebhookEventType",
+    EVENT_TYPES,
     description="What happened. In a webhook body `type` is the dotted name: "
     "`CONNECTION_CREATED` is sent as `connection.created`.",
     member_name=lambda dotted: dotted.replace(".", "_").upper(),
@@ -41,12 +42,15 @@ WebhookEventType = domain_enum(
     },
 )
 WebhookDeliveryStatus = domain_enum(
-    "WebhookDeliveryStatus", service.DELIVERY_STATUSES,
-    description="Where a delivery of one event to one endpoint stands.", described={
+    "WebhookDeliveryStatus",
+    service.DELIVERY_STATUSES,
+    description="Where a delivery of one event to one endpoint stands.",
+    described={
         "PENDING": "Not delivered yet; will be tried.",
         "SUCCEEDED": "The endpoint answered 2xx.",
         "FAILED": "Given up: a 4xx that is not retried, or retries ran out.",
-    })
+    },
+)
 
 
 def _event_type(name: str) -> WebhookEventType:  # type: ignore[valid-type]
@@ -84,8 +88,7 @@ class WebhookEndpoint:
 
     @classmethod
     def from_model(cls, row: models.WebhookEndpoint) -> WebhookEndpoint:
-        return from_row(cls, row,
-                        event_types=[_event_type(name) for name in row.event_types or []])
+        return from_row(cls, row, event_types=[_event_type(name) for name in row.event_types or []])
 
 
 @strawberry.type(description="An endpoint with its signing secret, shown this once only.")
@@ -133,14 +136,18 @@ class WebhookDelivery:
     @classmethod
     def from_model(cls, row: models.WebhookDelivery) -> WebhookDelivery:
         return from_row(
-            cls, row, event_type=_event_type(row.event_type),
+            cls,
+            row,
+            event_type=_event_type(row.event_type),
             status=WebhookDeliveryStatus(row.status),
             next_attempt_at=row.next_attempt_at if row.status == "PENDING" else None,
             attempts=[
                 WebhookAttempt(
-                    at=datetime.fromisoformat(item["at"]), status_code=item.get("statusCode"),
+                    at=datetime.fromisoformat(item["at"]),
+                    status_code=item.get("statusCode"),
                     latency_ms=item.get("latencyMs"),
-                    response_excerpt=item.get("responseExcerpt"), error=item.get("error"),
+                    response_excerpt=item.get("responseExcerpt"),
+                    error=item.get("error"),
                 )
                 for item in row.attempts or []
             ],
@@ -212,65 +219,86 @@ def _types(values: list[Any] | None) -> list[str] | None:
 class WebhooksQuery:
     @strawberry.field(description="Webhook endpoints, oldest first, of one workspace or all.")
     async def webhook_endpoints(
-        self, info: Info[Context, None], workspace_id: strawberry.ID | None = None,
-        first: int | None = None, after: str | None = None,
+        self,
+        info: Info[Context, None],
+        workspace_id: strawberry.ID | None = None,
+        first: int | None = None,
+        after: str | None = None,
     ) -> Page[WebhookEndpoint]:
         page = await service.list_endpoints(
-            scope=info.context.scope, workspace_id=None if workspace_id is None
-            else str(workspace_id), first=first, after=after,
+            scope=info.context.scope,
+            workspace_id=None if workspace_id is None else str(workspace_id),
+            first=first,
+            after=after,
             max_page_size=info.context.max_page_size,
         )
         return to_connection(page, WebhookEndpoint.from_model)
 
     @strawberry.field(description="One webhook endpoint by id.")
-    async def webhook_endpoint(self, info: Info[Context, None], id: strawberry.ID
-                               ) -> WebhookEndpoint:
+    async def webhook_endpoint(self, info: Info[Context, None], id: strawberry.ID) -> WebhookEndpoint:
         row = await service.get_endpoint(scope=info.context.scope, endpoint_id=str(id))
         return WebhookEndpoint.from_model(row)
 
     @strawberry.field(description="An endpoint's deliveries, oldest first, with every attempt.")
     async def webhook_deliveries(
-        self, info: Info[Context, None], endpoint_id: strawberry.ID,
-        status: WebhookDeliveryStatus | None = None, first: int | None = None,  # type: ignore[valid-type]
+        self,
+        info: Info[Context, None],
+        endpoint_id: strawberry.ID,
+        status: WebhookDeliveryStatus | None = None,
+        first: int | None = None,  # type: ignore[valid-type]
         after: str | None = None,
     ) -> Page[WebhookDelivery]:
         page = await service.list_deliveries(
-            scope=info.context.scope, endpoint_id=str(endpoint_id),
-            status=status.value if status else None, first=first, after=after,
+            scope=info.context.scope,
+            endpoint_id=str(endpoint_id),
+            status=status.value if status else None,
+            first=first,
+            after=after,
             max_page_size=info.context.max_page_size,
         )
         return to_connection(page, WebhookDelivery.from_model)
 
     @strawberry.field(description="Past events, oldest first, to catch up after an outage.")
     async def webhook_events(
-        self, info: Info[Context, None], since: datetime | None = None,
+        self,
+        info: Info[Context, None],
+        since: datetime | None = None,
         types: list[WebhookEventType] | None = None,  # type: ignore[valid-type]
-        workspace_id: strawberry.ID | None = None, first: int | None = None,
+        workspace_id: strawberry.ID | None = None,
+        first: int | None = None,
         after: str | None = None,
     ) -> Page[WebhookEvent]:
         page = await service.list_events(
-            scope=info.context.scope, since=since, types=_types(types),
+            scope=info.context.scope,
+            since=since,
+            types=_types(types),
             workspace_id=None if workspace_id is None else str(workspace_id),
-            first=first, after=after, max_page_size=info.context.max_page_size,
+            first=first,
+            after=after,
+            max_page_size=info.context.max_page_size,
         )
         return to_connection(page, WebhookEvent.from_model)
 
 
 @strawberry.type
 class WebhooksMutation:
-    @strawberry.mutation(description="A new webhook endpoint; its signing secret is returned "
-                         "this once only.")
+    @strawberry.mutation(description="A new webhook endpoint; its signing secret is returned this once only.")
     async def create_webhook_endpoint(
         self, info: Info[Context, None], input: CreateWebhookEndpointInput
     ) -> WebhookEndpointWithSecret:
         services = info.context.services
         created = await service.create_endpoint(
-            scope=info.context.scope, settings=services.settings, key_ring=services.key_ring,
-            workspace_id=str(input.workspace_id), url=input.url,
-            event_types=_types(input.event_types) or [], description=input.description,
+            scope=info.context.scope,
+            settings=services.settings,
+            key_ring=services.key_ring,
+            workspace_id=str(input.workspace_id),
+            url=input.url,
+            event_types=_types(input.event_types) or [],
+            description=input.description,
         )
-        return WebhookEndpointWithSecret(endpoint=WebhookEndpoint.from_model(created.endpoint),
-                                         secret=created.secret)
+        return WebhookEndpointWithSecret(
+            endpoint=WebhookEndpoint.from_model(created.endpoint), secret=created.secret
+        )
 
     @strawberry.mutation(description="Change an endpoint; enabling it sends what waited.")
     async def update_webhook_endpoint(
@@ -278,40 +306,52 @@ class WebhooksMutation:
     ) -> WebhookEndpoint:
         event_types = _given(input.event_types)
         row = await service.update_endpoint(
-            scope=info.context.scope, settings=info.context.settings, endpoint_id=str(input.id),
-            url=_given(input.url), description=_given(input.description),
+            scope=info.context.scope,
+            settings=info.context.settings,
+            endpoint_id=str(input.id),
+            url=_given(input.url),
+            description=_given(input.description),
             event_types=event_types if event_types is UNSET else _types(event_types),
             enabled=_given(input.enabled),
         )
         return WebhookEndpoint.from_model(row)
 
-    @strawberry.mutation(description="A new signing secret, returned once; the old one keeps "
-                         "signing too for the grace period.")
+    @strawberry.mutation(
+        description="A new signing secret, returned once; the old one keeps signing too for the grace period."
+    )
     async def rotate_webhook_secret(
         self, info: Info[Context, None], input: RotateWebhookSecretInput
     ) -> WebhookEndpointWithSecret:
         services = info.context.services
         rotated = await service.rotate_secret(
-            scope=info.context.scope, settings=services.settings, key_ring=services.key_ring,
-            endpoint_id=str(input.id), grace_seconds=input.grace_seconds,
+            scope=info.context.scope,
+            settings=services.settings,
+            key_ring=services.key_ring,
+            endpoint_id=str(input.id),
+            grace_seconds=input.grace_seconds,
         )
-        return WebhookEndpointWithSecret(endpoint=WebhookEndpoint.from_model(rotated.endpoint),
-                                         secret=rotated.secret)
+        return WebhookEndpointWithSecret(
+            endpoint=WebhookEndpoint.from_model(rotated.endpoint), secret=rotated.secret
+        )
 
     @strawberry.mutation(description="Delete an endpoint and its deliveries.")
-    async def delete_webhook_endpoint(self, info: Info[Context, None], id: strawberry.ID
-                                      ) -> DeletePayload:
+    async def delete_webhook_endpoint(self, info: Info[Context, None], id: strawberry.ID) -> DeletePayload:
         deleted = await service.delete_endpoint(scope=info.context.scope, endpoint_id=str(id))
         return DeletePayload(deleted_id=strawberry.ID(deleted))
 
-    @strawberry.mutation(description="Send a past event again, as a new delivery, to one "
-                         "endpoint or to every endpoint subscribed to its type.")
+    @strawberry.mutation(
+        description="Send a past event again, as a new delivery, to one "
+        "endpoint or to every endpoint subscribed to its type."
+    )
     async def redeliver_webhook_event(
-        self, info: Info[Context, None], event_id: strawberry.ID,
+        self,
+        info: Info[Context, None],
+        event_id: strawberry.ID,
         endpoint_id: strawberry.ID | None = None,
     ) -> list[WebhookDelivery]:
         rows = await service.redeliver_event(
-            scope=info.context.scope, event_id=str(event_id),
+            scope=info.context.scope,
+            event_id=str(event_id),
             endpoint_id=None if endpoint_id is None else str(endpoint_id),
         )
         return [WebhookDelivery.from_model(row) for row in rows]

@@ -24,13 +24,15 @@ from server.integrations.models import WorkspaceIntegration as Row
 from server.integrations.service import IntegrationSettings
 
 ConnectionStrategy = domain_enum(
-    "ConnectionStrategy", integrations.STRATEGIES,
-    description="How `resolveConnection` picks a connection in a workspace.", described={
+    "ConnectionStrategy",
+    integrations.STRATEGIES,
+    description="How `resolveConnection` picks a connection in a workspace.",
+    described={
         "FIXED": "Always the one fixed connection.",
         "PER_USER": "The end user's own connection.",
-        "PER_USER_WITH_FALLBACK": "The end user's own, else the workspace's, else the "
-                                  "organization's.",
-    })
+        "PER_USER_WITH_FALLBACK": "The end user's own, else the workspace's, else the organization's.",
+    },
+)
 
 
 @strawberry.type(description="How one workspace uses one integration.")
@@ -69,18 +71,25 @@ class WorkspaceIntegration:
 
     @classmethod
     def from_model(cls, row: Row) -> WorkspaceIntegration:
-        return from_row(cls, row, strategy=ConnectionStrategy(row.strategy),
-                        has_oauth_client_secret=row.oauth_client_secret_encrypted is not None,
-                        scopes=list(row.scopes) if row.scopes is not None else None)
+        return from_row(
+            cls,
+            row,
+            strategy=ConnectionStrategy(row.strategy),
+            has_oauth_client_secret=row.oauth_client_secret_encrypted is not None,
+            scopes=list(row.scopes) if row.scopes is not None else None,
+        )
 
 
-@strawberry.input(description="Configure one integration in one workspace; omitted fields stay "
-                  "as they are, null clears a field.")
+@strawberry.input(
+    description="Configure one integration in one workspace; omitted fields stay "
+    "as they are, null clears a field."
+)
 class ConfigureWorkspaceIntegrationInput:
     workspace_id: strawberry.ID = strawberry.field(description="The workspace.")
     integration_name: str = strawberry.field(description="The integration, e.g. `hubspot`.")
-    enabled: bool | None = strawberry.field(default=strawberry.UNSET,
-                                            description="Enable or disable it here.")
+    enabled: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Enable or disable it here."
+    )
     strategy: ConnectionStrategy | None = strawberry.field(  # type: ignore[valid-type]
         default=strawberry.UNSET, description="How resolveConnection picks a connection."
     )
@@ -88,25 +97,34 @@ class ConfigureWorkspaceIntegrationInput:
         default=strawberry.UNSET,
         description="For FIXED: a WORKSPACE connection of this workspace or an ORGANIZATION one.",
     )
-    oauth_client_id: str | None = strawberry.field(default=strawberry.UNSET,
-                                                   description="Your OAuth app's client id.")
+    oauth_client_id: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Your OAuth app's client id."
+    )
     oauth_client_secret: str | None = strawberry.field(
-        name="oauthClientSecret", default=strawberry.UNSET,
+        name="oauthClientSecret",
+        default=strawberry.UNSET,
         description="Your OAuth app's client secret; stored encrypted, never returned.",
     )
-    scopes: list[str] | None = strawberry.field(default=strawberry.UNSET,
-                                                description="OAuth scopes to ask for.")
+    scopes: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="OAuth scopes to ask for."
+    )
 
 
 @strawberry.type
 class WorkspaceIntegrationsQuery:
     @strawberry.field(description="The integrations a workspace has configured.")
     async def workspace_integrations(
-        self, info: Info[Context, None], workspace_id: strawberry.ID,
-        first: int | None = None, after: str | None = None,
+        self,
+        info: Info[Context, None],
+        workspace_id: strawberry.ID,
+        first: int | None = None,
+        after: str | None = None,
     ) -> Page[WorkspaceIntegration]:
         page = await integrations.list_workspace_integrations(
-            scope=info.context.scope, workspace_id=str(workspace_id), first=first, after=after,
+            scope=info.context.scope,
+            workspace_id=str(workspace_id),
+            first=first,
+            after=after,
             max_page_size=info.context.max_page_size,
         )
         return to_connection(page, WorkspaceIntegration.from_model)
@@ -122,17 +140,17 @@ class WorkspaceIntegrationsMutation:
         fixed = input.fixed_connection_id
         settings = IntegrationSettings(
             enabled=_given(input.enabled),
-            strategy=_given(strategy.value if isinstance(strategy, ConnectionStrategy)
-                            else strategy),
-            fixed_connection_id=_given(str(fixed) if fixed not in (None, strawberry.UNSET)
-                                       else fixed),
+            strategy=_given(strategy.value if isinstance(strategy, ConnectionStrategy) else strategy),
+            fixed_connection_id=_given(str(fixed) if fixed not in (None, strawberry.UNSET) else fixed),
             oauth_client_id=_given(input.oauth_client_id),
             oauth_client_secret=_given(input.oauth_client_secret),
             scopes=_given(input.scopes),
         )
         row = await integrations.configure_workspace_integration(
-            scope=info.context.scope, key_ring=info.context.services.key_ring,
-            workspace_id=str(input.workspace_id), integration_name=input.integration_name,
+            scope=info.context.scope,
+            key_ring=info.context.services.key_ring,
+            workspace_id=str(input.workspace_id),
+            integration_name=input.integration_name,
             settings=settings,
         )
         return WorkspaceIntegration.from_model(row)

@@ -55,7 +55,8 @@ def operator_token_matches(headers: Mapping[str, str], token: str) -> bool:
     scheme, _, value = (headers.get("authorization") or "").partition(" ")
     # Constant time, on bytes: the comparison must not tell how much of a guess was right.
     return scheme.lower() == "bearer" and hmac.compare_digest(
-        value.strip().encode("utf-8", "surrogatepass"), token.encode("utf-8", "surrogatepass"))
+        value.strip().encode("utf-8", "surrogatepass"), token.encode("utf-8", "surrogatepass")
+    )
 
 
 class Authenticator:
@@ -94,8 +95,9 @@ class Authenticator:
         api_key = await api_keys.key_for_secret(secret_hash)
         if api_key is None:
             raise Unauthenticated("the API key is not valid or has been revoked")
-        scope = Scope(organization_id=api_key.organization_id,
-                      workspace_id=api_key.workspace_id, api_key_id=api_key.id)
+        scope = Scope(
+            organization_id=api_key.organization_id, workspace_id=api_key.workspace_id, api_key_id=api_key.id
+        )
         self.api_key_cache.put(secret_hash, scope)
         return scope
 

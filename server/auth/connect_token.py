@@ -27,8 +27,7 @@ CONNECT_TOKEN_FIELDS = frozenset(
 CONNECT_TOKEN_SUBSCRIPTIONS = frozenset({"connectSessionUpdated"})
 
 
-def scope_may_run(scope: Scope, document: DocumentNode | None, *,
-                  subscription: bool = False) -> bool:
+def scope_may_run(scope: Scope, document: DocumentNode | None, *, subscription: bool = False) -> bool:
     """Whether ``scope`` may run ``document`` (``None``: it did not parse). Only a connect
     token's scope is limited, to ``connect_token_may_run``; HTTP and WebSocket both ask here."""
     if not isinstance(scope, ConnectScope):
@@ -40,8 +39,7 @@ def connect_token_may_run(document: DocumentNode, *, subscription: bool = False)
     """True when every root field of every operation in ``document`` is a connect-token
     field: of a query or mutation over HTTP, of a subscription over WebSocket
     (``subscription``)."""
-    fragments = {d.name.value: d for d in document.definitions
-                 if isinstance(d, FragmentDefinitionNode)}
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
 
     def root_fields(selection_set: SelectionSetNode, seen: frozenset[str]) -> list[str]:
         names: list[str] = []

@@ -49,8 +49,9 @@ class Closable(Protocol):
 class Revocations:
     """The open sockets of this process by credential, and the listener that closes them."""
 
-    def __init__(self, bus: EventBus, authenticator: Authenticator, *,
-                 sweep_seconds: float = SWEEP_SECONDS) -> None:
+    def __init__(
+        self, bus: EventBus, authenticator: Authenticator, *, sweep_seconds: float = SWEEP_SECONDS
+    ) -> None:
         self.bus = bus
         self.authenticator = authenticator
         self.sweep_seconds = sweep_seconds
@@ -140,14 +141,26 @@ class Revocations:
             wanted.setdefault(kind, set()).add(object_id)
         valid: set[str] = set()
         if wanted.get(API_KEY):
-            valid |= {credential(API_KEY, key_id) for key_id in await ApiKey.filter(
-                id__in=list(wanted[API_KEY]), revoked_at=None).values_list("id", flat=True)}
+            valid |= {
+                credential(API_KEY, key_id)
+                for key_id in await ApiKey.filter(id__in=list(wanted[API_KEY]), revoked_at=None).values_list(
+                    "id", flat=True
+                )
+            }
         if wanted.get(CONNECT_SESSION):
-            valid |= {credential(CONNECT_SESSION, session_id) for session_id in
-                      await ConnectSession.filter(
-                          id__in=list(wanted[CONNECT_SESSION]), expires_at__gt=datetime.now(UTC)
-                      ).exclude(status="EXPIRED").values_list("id", flat=True)}
+            valid |= {
+                credential(CONNECT_SESSION, session_id)
+                for session_id in await ConnectSession.filter(
+                    id__in=list(wanted[CONNECT_SESSION]), expires_at__gt=datetime.now(UTC)
+                )
+                .exclude(status="EXPIRED")
+                .values_list("id", flat=True)
+            }
         if wanted.get(END_USER):
-            valid |= {credential(END_USER, user_id) for user_id in await EndUser.filter(
-                id__in=list(wanted[END_USER])).values_list("id", flat=True)}
+            valid |= {
+                credential(END_USER, user_id)
+                for user_id in await EndUser.filter(id__in=list(wanted[END_USER])).values_list(
+                    "id", flat=True
+                )
+            }
         return sum(self.revoke(name) for name in list(self._sockets) if name not in valid)

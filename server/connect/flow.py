@@ -35,35 +35,40 @@ from server.orgs.models import Workspace
 from server.scope import Scope
 
 
-async def select_integration(
-    *, scope: Scope, integration_name: str, bus: EventBus | None
-) -> ConnectSession:
+async def select_integration(*, scope: Scope, integration_name: str, bus: EventBus | None) -> ConnectSession:
     """The end user picked an integration on the page: the session is ``CONNECTING``."""
     session = await own_session(scope=scope, bus=bus)
     if integration_name not in (session.allowed_integrations or []):
-        raise ValidationFailed.field("input.integrationName",
-                                     f"{integration_name!r} is not offered in this session")
-    return await transition(session=session, status="CONNECTING", bus=bus,
-                            integration_name=integration_name)
+        raise ValidationFailed.field(
+            "input.integrationName", f"{integration_name!r} is not offered in this session"
+        )
+    return await transition(session=session, status="CONNECTING", bus=bus, integration_name=integration_name)
 
 
 def _form_auth_type(auth_types: tuple[str, ...], requested: str | None) -> str:
     usable = [auth for auth in auth_types if auth in FORM_AUTH_TYPES]
     if requested is not None:
         if requested not in usable:
-            raise ValidationFailed.field("input.authType",
-                                         f"{requested} cannot be submitted with a form")
+            raise ValidationFailed.field("input.authType", f"{requested} cannot be submitted with a form")
         return requested
     if not usable:
-        raise ValidationFailed.field("input.integrationName",
-                                     "this integration connects with OAuth; use startOAuth")
+        raise ValidationFailed.field(
+            "input.integrationName", "this integration connects with OAuth; use startOAuth"
+        )
     return usable[0]
 
 
 async def submit_credentials(
-    *, scope: Scope, settings: Settings, key_ring: KeyRing, credentials: dict[str, Any],
-    integration_name: str | None = None, auth_type: str | None = None,
-    limiter: CheckLimiter, http: httpx.AsyncClient | None = None, bus: EventBus | None = None,
+    *,
+    scope: Scope,
+    settings: Settings,
+    key_ring: KeyRing,
+    credentials: dict[str, Any],
+    integration_name: str | None = None,
+    auth_type: str | None = None,
+    limiter: CheckLimiter,
+    http: httpx.AsyncClient | None = None,
+    bus: EventBus | None = None,
 ) -> ConnectSession:
     """Check and store the credentials typed on the page; the session is then ``COMPLETED``.
 
@@ -73,8 +78,7 @@ async def submit_credentials(
     if integration_name is not None and (
         integration_name != session.integration_name or session.status != "CONNECTING"
     ):
-        session = await select_integration(scope=scope, integration_name=integration_name,
-                                           bus=bus)
+        session = await select_integration(scope=scope, integration_name=integration_name, bus=bus)
     if session.status != "CONNECTING" or not session.integration_name:
         raise Conflict(f"this connect session is {session.status}; select an integration first")
     spec = catalog.get_integration(name=session.integration_name)
@@ -85,11 +89,18 @@ async def submit_credentials(
     limiter.spend(f"connect_session:{session.id}")
     try:
         connection = await store_credentials(
-            session=session, settings=settings, key_ring=key_ring, auth_type=chosen,
-            credentials=credentials, expires_at=None, check=True, http=http, bus=bus)
+            session=session,
+            settings=settings,
+            key_ring=key_ring,
+            auth_type=chosen,
+            credentials=credentials,
+            expires_at=None,
+            check=True,
+            http=http,
+            bus=bus,
+        )
     except ValidationFailed as exc:
-        raise ValidationFailed([FieldError(_form_path(e.field), e.message)
-                                for e in exc.errors]) from None
+        raise ValidationFailed([FieldError(_form_path(e.field), e.message) for e in exc.errors]) from None
     except CheckFailed as exc:
         # On the page a refused key is a problem with the field the user typed it in. When
         # nothing answered, the end user learns only that: whether the address was refused by
@@ -97,8 +108,7 @@ async def submit_credentials(
         field = "input.credentials.secret_text" if chosen == "SECRET_TEXT" else "input.credentials"
         message = exc.message if exc.reachable else could_not_connect(spec.display_name)
         raise ValidationFailed.field(field, message) from None
-    return await transition(session=session, status="COMPLETED", bus=bus,
-                            connection_id=connection.id)
+    return await transition(session=session, status="COMPLETED", bus=bus, connection_id=connection.id)
 
 
 def could_not_connect(display_name: str) -> str:
@@ -107,51 +117,74 @@ def could_not_connect(display_name: str) -> str:
 
 
 # createConnection names credential fields by its own inputs; the page's form by their keys.
-_INPUT_TO_KEY = {"input.secretText": "secret_text", "input.username": "username",
-                 "input.password": "password"}
+_INPUT_TO_KEY = {
+    "input.secretText": "secret_text",
+    "input.username": "username",
+    "input.password": "password",
+}
 
 
 def _form_path(path: str) -> str:
     if path in _INPUT_TO_KEY:
         return f"input.credentials.{_INPUT_TO_KEY[path]}"
     if path.startswith("input.props."):
-        return "input.credentials." + path[len("input.props."):]
+        return "input.credentials." + path[len("input.props.") :]
     if path == "input.props":
         return "input.credentials"
     return path
 
 
 async def store_credentials(
-    *, session: ConnectSession, settings: Settings, key_ring: KeyRing, auth_type: str,
-    credentials: dict[str, Any], expires_at: datetime | None, check: bool,
-    http: httpx.AsyncClient | None, bus: EventBus | None,
+    *,
+    session: ConnectSession,
+    settings: Settings,
+    key_ring: KeyRing,
+    auth_type: str,
+    credentials: dict[str, Any],
+    expires_at: datetime | None,
+    check: bool,
+    http: httpx.AsyncClient | None,
+    bus: EventBus | None,
 ) -> Any:
     """Create the session's connection, or give a reconnected one its new credentials."""
     scope = Scope(organization_id=session.organization_id, workspace_id=session.workspace_id)
     if session.reconnect_connection_id:
         connection = await connections.get_connection(
-            scope=scope, connection_id=session.reconnect_connection_id)
+            scope=scope, connection_id=session.reconnect_connection_id
+        )
         if check:
             spec = catalog.get_integration(name=connection.integration_name)
-            result = await connections.run_check(settings=settings, spec=spec,
-                                                 auth_type=connection.auth_type,
-                                                 credentials=credentials, http=http)
+            result = await connections.run_check(
+                settings=settings,
+                spec=spec,
+                auth_type=connection.auth_type,
+                credentials=credentials,
+                http=http,
+            )
             if not result.ok:
                 raise connections.check_failed(spec, result)
         return await connections.replace_credentials(
-            key_ring=key_ring, connection=connection, credentials=credentials,
-            expires_at=expires_at, bus=bus)
+            key_ring=key_ring, connection=connection, credentials=credentials, expires_at=expires_at, bus=bus
+        )
     spec = catalog.get_integration(name=session.integration_name)
     try:
         return await connections.create_connection(
-            scope=scope, key_ring=key_ring, settings=settings,
-            integration_name=session.integration_name, auth_type=auth_type,
+            scope=scope,
+            key_ring=key_ring,
+            settings=settings,
+            integration_name=session.integration_name,
+            auth_type=auth_type,
             credentials=credentials,
             connection_scope="USER" if session.end_user_id else "WORKSPACE",
-            workspace_id=session.workspace_id, end_user_id=session.end_user_id,
+            workspace_id=session.workspace_id,
+            end_user_id=session.end_user_id,
             external_id=session.external_id,
             display_name=session.connection_name or spec.display_name,
-            expires_at=expires_at, check=check, http=http, bus=bus)
+            expires_at=expires_at,
+            check=check,
+            http=http,
+            bus=bus,
+        )
     except IntegrityError:
         raise Conflict("a connection with this externalId already exists") from None
 
@@ -166,9 +199,7 @@ class PageContext:
     oauth_ready: set[str]
 
 
-async def page_context(
-    *, token: str | None, settings: Settings, bus: EventBus | None
-) -> PageContext | None:
+async def page_context(*, token: str | None, settings: Settings, bus: EventBus | None) -> PageContext | None:
     """The session behind a connect token (even an expired one, to brand its error page)."""
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
@@ -184,9 +215,11 @@ async def session_page_context(
     session = await expire_if_due(session=session, bus=bus)
     scope = Scope(organization_id=session.organization_id)
     workspace = await orgs.get_workspace(scope=scope, workspace_id=session.workspace_id)
-    return PageContext(session=session, workspace=workspace,
-                       oauth_ready=await oauth_ready(workspace_id=workspace.id,
-                                                     settings=settings))
+    return PageContext(
+        session=session,
+        workspace=workspace,
+        oauth_ready=await oauth_ready(workspace_id=workspace.id, settings=settings),
+    )
 
 
 def form_auth_type(auth_types: tuple[str, ...]) -> str | None:

@@ -64,14 +64,24 @@ def _hash(value: str) -> str:
 def _authorize_url(*, settings: Settings, client: OAuthClient, state: str, verifier: str) -> str:
     oauth = client.spec.oauth
     return prepare_grant_uri(
-        oauth.authorize_url, client.client_id, "code", callback_url(settings),
-        scope=oauth.scope_separator.join(client.scopes) or None, state=state,
-        code_challenge=create_s256_code_challenge(verifier), code_challenge_method="S256",
-        **dict(oauth.extra_authorize_params))
+        oauth.authorize_url,
+        client.client_id,
+        "code",
+        callback_url(settings),
+        scope=oauth.scope_separator.join(client.scopes) or None,
+        state=state,
+        code_challenge=create_s256_code_challenge(verifier),
+        code_challenge_method="S256",
+        **dict(oauth.extra_authorize_params),
+    )
 
 
 async def start(
-    *, scope: Scope, settings: Settings, key_ring: KeyRing, consent_in_popup: bool,
+    *,
+    scope: Scope,
+    settings: Settings,
+    key_ring: KeyRing,
+    consent_in_popup: bool,
     bus: EventBus | None,
 ) -> tuple[ConnectSession, str]:
     """Begin OAuth for the session's integration; return the provider's authorize URL.
@@ -83,14 +93,22 @@ async def start(
     if session.status != "CONNECTING" or not session.integration_name:
         raise Conflict(f"this connect session is {session.status}; select an integration first")
     client = await oauth_client(
-        settings=settings, key_ring=key_ring, organization_id=session.organization_id,
-        workspace_id=session.workspace_id, integration_name=session.integration_name)
+        settings=settings,
+        key_ring=key_ring,
+        organization_id=session.organization_id,
+        workspace_id=session.workspace_id,
+        integration_name=session.integration_name,
+    )
     state = generate_token(43) + (POPUP_SUFFIX if consent_in_popup else TAB_SUFFIX)
     verifier = generate_token(64)
     url = _authorize_url(settings=settings, client=client, state=state, verifier=verifier)
     session = await sessions.transition(
-        session=session, status="CONNECTING", bus=bus, oauth_state_hash=_hash(state),
-        oauth_verifier_encrypted=key_ring.encrypt(verifier.encode(), associated_data=session.id))
+        session=session,
+        status="CONNECTING",
+        bus=bus,
+        oauth_state_hash=_hash(state),
+        oauth_verifier_encrypted=key_ring.encrypt(verifier.encode(), associated_data=session.id),
+    )
     return session, url
 
 
@@ -106,7 +124,11 @@ class Launch:
 
 
 async def launch(
-    *, settings: Settings, key_ring: KeyRing, token: str | None, state: str | None,
+    *,
+    settings: Settings,
+    key_ring: KeyRing,
+    token: str | None,
+    state: str | None,
     bus: EventBus | None,
 ) -> Launch:
     """The provider's authorize URL for the flow ``state`` of the token's session, and the
@@ -116,22 +138,37 @@ async def launch(
     """
     scope = await sessions.authenticate_token(token, bus=bus)
     session = await sessions.own_session(scope=scope, bus=bus)
-    in_flight = (session.status == "CONNECTING" and session.integration_name
-                 and session.oauth_state_hash and session.oauth_verifier_encrypted)
-    if not state or len(state) > 100 or not in_flight or not hmac.compare_digest(
-            _hash(state), session.oauth_state_hash or ""):
+    in_flight = (
+        session.status == "CONNECTING"
+        and session.integration_name
+        and session.oauth_state_hash
+        and session.oauth_verifier_encrypted
+    )
+    if (
+        not state
+        or len(state) > 100
+        or not in_flight
+        or not hmac.compare_digest(_hash(state), session.oauth_state_hash or "")
+    ):
         raise Conflict("this sign-in is no longer in progress; start again")
     client = await oauth_client(
-        settings=settings, key_ring=key_ring, organization_id=session.organization_id,
-        workspace_id=session.workspace_id, integration_name=session.integration_name)
-    verifier = key_ring.decrypt(session.oauth_verifier_encrypted,
-                                associated_data=session.id).decode()
+        settings=settings,
+        key_ring=key_ring,
+        organization_id=session.organization_id,
+        workspace_id=session.workspace_id,
+        integration_name=session.integration_name,
+    )
+    verifier = key_ring.decrypt(session.oauth_verifier_encrypted, associated_data=session.id).decode()
     remaining = (session.expires_at - datetime.now(UTC)).total_seconds()
     if remaining < 1:
         raise Unauthenticated("the connect token has expired; ask the app for a new link")
     url = _authorize_url(settings=settings, client=client, state=state, verifier=verifier)
-    return Launch(session=session, authorize_url=url, max_age=int(remaining),
-                  cookie=binding.cookie_for(key_ring=key_ring, state=state))
+    return Launch(
+        session=session,
+        authorize_url=url,
+        max_age=int(remaining),
+        cookie=binding.cookie_for(key_ring=key_ring, state=state),
+    )
 
 
 # -- finishing: the provider's redirect -----------------------------------------------------
@@ -150,17 +187,22 @@ async def _fail(
 ) -> CallbackResult:
     if "FAILED" in sessions.ALLOWED_MOVES[session.status]:
         try:
-            session = await sessions.transition(session=session, status="FAILED", bus=bus,
-                                                error_code=code, error_message=message)
+            session = await sessions.transition(
+                session=session, status="FAILED", bus=bus, error_code=code, error_message=message
+            )
         except Conflict:
             await session.refresh_from_db()
-    return CallbackResult(session=session, consent_in_popup=popup, error_message=message,
-                          error_code=code)
+    return CallbackResult(session=session, consent_in_popup=popup, error_message=message, error_code=code)
 
 
 async def finish(
-    *, settings: Settings, key_ring: KeyRing, params: dict[str, str], cookies: Mapping[str, str],
-    http: httpx.AsyncClient, bus: EventBus | None,
+    *,
+    settings: Settings,
+    key_ring: KeyRing,
+    params: dict[str, str],
+    cookies: Mapping[str, str],
+    http: httpx.AsyncClient,
+    bus: EventBus | None,
 ) -> CallbackResult:
     """Handle ``/oauth/callback``: check state, browser and issuer, exchange the code, store
     the tokens."""
@@ -169,67 +211,103 @@ async def finish(
     session = await ConnectSession.get_or_none(oauth_state_hash=_hash(state)) if state else None
     if session is None:
         return CallbackResult(
-            session=None, consent_in_popup=popup, error_code="STATE_UNKNOWN", error_message=(
-                "This sign-in response does not belong to a connect session. "
-                "Start again from the app."))
+            session=None,
+            consent_in_popup=popup,
+            error_code="STATE_UNKNOWN",
+            error_message=(
+                "This sign-in response does not belong to a connect session. Start again from the app."
+            ),
+        )
     if not binding.is_bound(key_ring=key_ring, state=state, cookies=cookies):
         # Another browser (a replayed or forwarded URL): it learns nothing about the session
         # and changes nothing, so the browser that started the flow can still finish it.
         return CallbackResult(
-            session=None, consent_in_popup=popup, error_code="BROWSER_MISMATCH", error_message=(
+            session=None,
+            consent_in_popup=popup,
+            error_code="BROWSER_MISMATCH",
+            error_message=(
                 "This sign-in was finished in a different browser from the one that started it, "
                 "or the browser refused Weir's cookie. Start again from the app, in this "
-                "browser."))
+                "browser."
+            ),
+        )
     session = await sessions.expire_if_due(session=session, bus=bus)
     if session.status == "EXPIRED":
-        return CallbackResult(session=session, consent_in_popup=popup, error_code="EXPIRED",
-                              error_message="This connect link has expired.")
+        return CallbackResult(
+            session=session,
+            consent_in_popup=popup,
+            error_code="EXPIRED",
+            error_message="This connect link has expired.",
+        )
     verifier_sealed = session.oauth_verifier_encrypted
     # Consume the state exactly once: only the request that clears the verifier goes on.
     consumed = verifier_sealed is not None and await ConnectSession.filter(
         id=session.id, oauth_verifier_encrypted=verifier_sealed
     ).update(oauth_verifier_encrypted=None)
     if not consumed:
-        return await _fail(session, "STATE_REUSED",
-                           "This sign-in response was already used. Start again.", bus, popup)
+        return await _fail(
+            session, "STATE_REUSED", "This sign-in response was already used. Start again.", bus, popup
+        )
     spec = catalog.get_integration(name=session.integration_name)
     name = spec.display_name
     issuer = params.get("iss")
     if issuer is not None and spec.oauth.issuer and issuer != spec.oauth.issuer:
-        return await _fail(session, "ISSUER_MISMATCH",
-                           f"The sign-in response did not come from {name}.", bus, popup)
+        return await _fail(
+            session, "ISSUER_MISMATCH", f"The sign-in response did not come from {name}.", bus, popup
+        )
     if params.get("error"):
         if params["error"] == "access_denied":
-            return await _fail(session, "ACCESS_DENIED",
-                               f"Access to {name} was denied. You can try again.", bus, popup)
+            return await _fail(
+                session, "ACCESS_DENIED", f"Access to {name} was denied. You can try again.", bus, popup
+            )
         detail = (params.get("error_description") or params["error"])[:200]
-        return await _fail(session, "OAUTH_ERROR", f"{name} returned an error: {detail}",
-                           bus, popup)
+        return await _fail(session, "OAUTH_ERROR", f"{name} returned an error: {detail}", bus, popup)
     code = params.get("code")
     if not code:
-        return await _fail(session, "OAUTH_ERROR", f"{name} returned no authorization code.",
-                           bus, popup)
+        return await _fail(session, "OAUTH_ERROR", f"{name} returned no authorization code.", bus, popup)
     try:
         client = await oauth_client(
-            settings=settings, key_ring=key_ring, organization_id=session.organization_id,
-            workspace_id=session.workspace_id, integration_name=session.integration_name)
+            settings=settings,
+            key_ring=key_ring,
+            organization_id=session.organization_id,
+            workspace_id=session.workspace_id,
+            integration_name=session.integration_name,
+        )
         verifier = key_ring.decrypt(verifier_sealed, associated_data=session.id).decode()
-        token = await request_token(http=http, client=client, grant_type="authorization_code",
-                                    code=code, redirect_uri=callback_url(settings),
-                                    code_verifier=verifier)
+        token = await request_token(
+            http=http,
+            client=client,
+            grant_type="authorization_code",
+            code=code,
+            redirect_uri=callback_url(settings),
+            code_verifier=verifier,
+        )
     except ValidationFailed as exc:
         return await _fail(session, "OAUTH_NOT_CONFIGURED", exc.errors[0].message, bus, popup)
     except TokenError as exc:
-        return await _fail(session, "TOKEN_EXCHANGE_FAILED",
-                           f"Could not finish signing in to {name} ({exc.error}). Try again.",
-                           bus, popup)
+        return await _fail(
+            session,
+            "TOKEN_EXCHANGE_FAILED",
+            f"Could not finish signing in to {name} ({exc.error}). Try again.",
+            bus,
+            popup,
+        )
     credentials, expires_at = token_credentials(token)
     try:
         connection = await flow.store_credentials(
-            session=session, settings=settings, key_ring=key_ring, auth_type=client.auth_type,
-            credentials=credentials, expires_at=expires_at, check=False, http=http, bus=bus)
+            session=session,
+            settings=settings,
+            key_ring=key_ring,
+            auth_type=client.auth_type,
+            credentials=credentials,
+            expires_at=expires_at,
+            check=False,
+            http=http,
+            bus=bus,
+        )
     except Conflict as exc:
         return await _fail(session, "CONFLICT", exc.message, bus, popup)
-    session = await sessions.transition(session=session, status="COMPLETED", bus=bus,
-                                        connection_id=connection.id)
+    session = await sessions.transition(
+        session=session, status="COMPLETED", bus=bus, connection_id=connection.id
+    )
     return CallbackResult(session=session, consent_in_popup=popup)

@@ -115,9 +115,14 @@ async def transition(
         # connect_session.completed / .failed, committed with the move (the webhook outbox).
         await record_connect_session(session)
     if bus is not None:
-        await bus.publish(session_channel(session), {
-            "type": "connect_session.updated", "sessionId": session.id, "status": session.status,
-        })
+        await bus.publish(
+            session_channel(session),
+            {
+                "type": "connect_session.updated",
+                "sessionId": session.id,
+                "status": session.status,
+            },
+        )
     return session
 
 
@@ -125,9 +130,13 @@ async def expire_if_due(*, session: ConnectSession, bus: EventBus | None) -> Con
     """Mark a session whose time is up as ``EXPIRED`` (lazily, when it is next looked at)."""
     if session.expires_at <= _now() and "EXPIRED" in ALLOWED_MOVES[session.status]:
         try:
-            return await transition(session=session, status="EXPIRED", bus=bus,
-                                    error_code="EXPIRED",
-                                    error_message="This connect link has expired.")
+            return await transition(
+                session=session,
+                status="EXPIRED",
+                bus=bus,
+                error_code="EXPIRED",
+                error_message="This connect link has expired.",
+            )
         except Conflict:
             await session.refresh_from_db()
     return session
@@ -138,16 +147,19 @@ async def expire_if_due(*, session: ConnectSession, bus: EventBus | None) -> Con
 
 async def oauth_ready(*, workspace_id: str, settings: Settings) -> set[str]:
     """Integrations this workspace can connect with OAuth: its own app, or a platform app."""
-    rows = await WorkspaceIntegration.filter(workspace_id=workspace_id,
-                                             oauth_client_id__isnull=False)
+    rows = await WorkspaceIntegration.filter(workspace_id=workspace_id, oauth_client_id__isnull=False)
     return {row.integration_name for row in rows if row.oauth_client_secret_encrypted} | set(
-        settings.platform_oauth)
+        settings.platform_oauth
+    )
 
 
 async def _default_integrations(*, workspace: Workspace, settings: Settings) -> list[str]:
     """Every catalog integration the workspace has not disabled and can actually connect."""
-    disabled = set(await WorkspaceIntegration.filter(
-        workspace_id=workspace.id, enabled=False).values_list("integration_name", flat=True))
+    disabled = set(
+        await WorkspaceIntegration.filter(workspace_id=workspace.id, enabled=False).values_list(
+            "integration_name", flat=True
+        )
+    )
     ready = await oauth_ready(workspace_id=workspace.id, settings=settings)
     names = []
     for spec in catalog.list_integrations():
@@ -159,12 +171,17 @@ async def _default_integrations(*, workspace: Workspace, settings: Settings) -> 
 
 
 async def _end_user_for(
-    *, scope: Scope, workspace: Workspace, end_user_id: str | None, external_id: str | None,
+    *,
+    scope: Scope,
+    workspace: Workspace,
+    end_user_id: str | None,
+    external_id: str | None,
     display_name: str | None,
 ) -> EndUser | None:
     if end_user_id and external_id:
-        raise ValidationFailed.field("input.endUserExternalId",
-                                     "give endUserId or endUserExternalId, not both")
+        raise ValidationFailed.field(
+            "input.endUserExternalId", "give endUserId or endUserExternalId, not both"
+        )
     if end_user_id:
         end_user = await orgs.get_end_user(scope=scope, end_user_id=end_user_id)
         if end_user.workspace_id != workspace.id:
@@ -175,55 +192,73 @@ async def _end_user_for(
         if found is not None:
             return found
         try:
-            return await orgs.create_end_user(scope=scope, workspace_id=workspace.id,
-                                              external_id=external_id, display_name=display_name)
+            return await orgs.create_end_user(
+                scope=scope, workspace_id=workspace.id, external_id=external_id, display_name=display_name
+            )
         except Conflict:  # created by a concurrent request a moment ago
             return await EndUser.get(workspace_id=workspace.id, external_id=external_id)
     return None
 
 
 async def create_connect_session(
-    *, scope: Scope, settings: Settings, workspace_id: str, integration_name: str | None = None,
-    allowed_integrations: list[str] | None = None, end_user_id: str | None = None,
-    end_user_external_id: str | None = None, end_user_display_name: str | None = None,
-    connection_name: str | None = None, external_id: str | None = None,
-    redirect_uri: str | None = None, reconnect_connection_id: str | None = None,
+    *,
+    scope: Scope,
+    settings: Settings,
+    workspace_id: str,
+    integration_name: str | None = None,
+    allowed_integrations: list[str] | None = None,
+    end_user_id: str | None = None,
+    end_user_external_id: str | None = None,
+    end_user_display_name: str | None = None,
+    connection_name: str | None = None,
+    external_id: str | None = None,
+    redirect_uri: str | None = None,
+    reconnect_connection_id: str | None = None,
     bus: EventBus | None = None,
 ) -> NewConnectSession:
     """A new session with its connect token and the URL of the hosted page."""
     workspace = await orgs.get_workspace(scope=scope, workspace_id=workspace_id)
     problems: list[FieldError | None] = [
         check_text("input.connectionName", connection_name, max_length=255)
-        if connection_name is not None else None,
-        check_text("input.externalId", external_id, max_length=255)
-        if external_id is not None else None,
+        if connection_name is not None
+        else None,
+        check_text("input.externalId", external_id, max_length=255) if external_id is not None else None,
         # The end user is found or created from these: checked here by the names the client
         # used (an over-long one would otherwise fail inside the lookup's filter).
         check_text("input.endUserExternalId", end_user_external_id, max_length=255)
-        if end_user_external_id is not None else None,
+        if end_user_external_id is not None
+        else None,
         check_text("input.endUserDisplayName", end_user_display_name, max_length=255)
-        if end_user_display_name is not None else None,
+        if end_user_display_name is not None
+        else None,
     ]
     if redirect_uri is not None:
         # A URI that becomes a Location: reject control characters by name before the
         # allow-list check, which would only say "not allowed".
-        problems.append(check_redirect_uri("input.redirectUri", redirect_uri)
-                        or (None if redirect_uri in (workspace.allowed_redirect_uris or [])
-                            else FieldError("input.redirectUri", "must be exactly one of the "
-                                            "workspace's allowedRedirectUris")))
+        problems.append(
+            check_redirect_uri("input.redirectUri", redirect_uri)
+            or (
+                None
+                if redirect_uri in (workspace.allowed_redirect_uris or [])
+                else FieldError(
+                    "input.redirectUri", "must be exactly one of the workspace's allowedRedirectUris"
+                )
+            )
+        )
     reconnect = None
     if reconnect_connection_id:
         reconnect = await connections.get_usable_connection(
-            scope=scope, connection_id=reconnect_connection_id, action="reconnect")
+            scope=scope, connection_id=reconnect_connection_id, action="reconnect"
+        )
         if reconnect.workspace_id not in (None, workspace.id):
             raise NotFound("connection", reconnect_connection_id)
         integration_name = reconnect.integration_name
         allowed_integrations = None
     if integration_name and allowed_integrations:
-        problems.append(FieldError("input.allowedIntegrations",
-                                   "give integrationName or allowedIntegrations, not both"))
-    names = ([integration_name] if integration_name
-             else list(dict.fromkeys(allowed_integrations or [])))
+        problems.append(
+            FieldError("input.allowedIntegrations", "give integrationName or allowedIntegrations, not both")
+        )
+    names = [integration_name] if integration_name else list(dict.fromkeys(allowed_integrations or []))
     field = "input.integrationName" if integration_name else "input.allowedIntegrations"
     for index, name in enumerate(names):
         if get_connector(name) is None:
@@ -237,9 +272,13 @@ async def create_connect_session(
     if reconnect is not None and reconnect.end_user_id:
         end_user = await EndUser.get(id=reconnect.end_user_id)
     else:
-        end_user = await _end_user_for(scope=scope, workspace=workspace, end_user_id=end_user_id,
-                                       external_id=end_user_external_id,
-                                       display_name=end_user_display_name)
+        end_user = await _end_user_for(
+            scope=scope,
+            workspace=workspace,
+            end_user_id=end_user_id,
+            external_id=end_user_external_id,
+            display_name=end_user_display_name,
+        )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session = await ConnectSession.create(
         id=ids.new_id("connect_session"),
@@ -265,20 +304,22 @@ async def get_connect_session(
     """One session of the caller's organization (and workspace when restricted); a connect
     token sees its own session only."""
     session = await ConnectSession.get_or_none(id=session_id, **scope.filters())
-    if session is None or (isinstance(scope, ConnectScope)
-                           and session.id != scope.connect_session_id):
+    if session is None or (isinstance(scope, ConnectScope) and session.id != scope.connect_session_id):
         raise NotFound("connect session", session_id)
     return await expire_if_due(session=session, bus=bus)
 
 
-async def cancel_connect_session(
-    *, scope: Scope, session_id: str, bus: EventBus | None
-) -> ConnectSession:
+async def cancel_connect_session(*, scope: Scope, session_id: str, bus: EventBus | None) -> ConnectSession:
     """End a session now: it becomes ``EXPIRED`` and its token stops working."""
     session = await get_connect_session(scope=scope, session_id=session_id, bus=bus)
-    session = await transition(session=session, status="EXPIRED", bus=bus, expires_at=_now(),
-                               error_code="CANCELLED",
-                               error_message="The connect session was cancelled.")
+    session = await transition(
+        session=session,
+        status="EXPIRED",
+        bus=bus,
+        expires_at=_now(),
+        error_code="CANCELLED",
+        error_message="The connect session was cancelled.",
+    )
     # Its token is refused from now on (tokens are never cached); its sockets close too.
     await publish_revocation(bus, kind=CONNECT_SESSION, object_id=session.id)
     return session
@@ -341,9 +382,12 @@ async def authenticate_token(token: str | None, *, bus: EventBus | None = None) 
     session = await expire_if_due(session=session, bus=bus)
     if session.status == "EXPIRED":
         raise Unauthenticated("the connect token has expired; ask the app for a new link")
-    return ConnectScope(organization_id=session.organization_id,
-                        workspace_id=session.workspace_id, connect_session_id=session.id,
-                        end_user_id=session.end_user_id)
+    return ConnectScope(
+        organization_id=session.organization_id,
+        workspace_id=session.workspace_id,
+        connect_session_id=session.id,
+        end_user_id=session.end_user_id,
+    )
 
 
 def require_connect_scope(scope: Scope) -> ConnectScope:
@@ -355,5 +399,6 @@ def require_connect_scope(scope: Scope) -> ConnectScope:
 async def own_session(*, scope: Scope, bus: EventBus | None = None) -> ConnectSession:
     """The session of the connect token that authenticated this request."""
     connect_scope = require_connect_scope(scope)
-    return await get_connect_session(scope=connect_scope,
-                                     session_id=connect_scope.connect_session_id, bus=bus)
+    return await get_connect_session(
+        scope=connect_scope, session_id=connect_scope.connect_session_id, bus=bus
+    )

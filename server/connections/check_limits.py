@@ -41,9 +41,14 @@ _PRUNE_ABOVE = 10_000
 class CheckLimiter:
     """Single flight and a sliding-window budget per subject, for one event loop's checks."""
 
-    def __init__(self, *, per_minute: int, window_seconds: float = WINDOW_SECONDS,
-                 reuse_seconds: float = REUSE_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        per_minute: int,
+        window_seconds: float = WINDOW_SECONDS,
+        reuse_seconds: float = REUSE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.per_minute = per_minute
         self.window_seconds = window_seconds
         self.reuse_seconds = reuse_seconds
@@ -52,13 +57,11 @@ class CheckLimiter:
         self._running: dict[str, tuple[str, asyncio.Task[object]]] = {}
         self._recent: dict[str, tuple[float, str, object]] = {}
 
-    async def run(self, subject: str, check: Callable[[], Awaitable[T]], *,
-                  version: str = "") -> T:
+    async def run(self, subject: str, check: Callable[[], Awaitable[T]], *, version: str = "") -> T:
         """``check()``'s result for ``subject`` at ``version`` (its credentials): shared with
         every concurrent caller, and reused for ``reuse_seconds`` after it finished."""
         recent = self._recent.get(subject)
-        if recent is not None and recent[1] == version and (
-                self._clock() - recent[0] < self.reuse_seconds):
+        if recent is not None and recent[1] == version and (self._clock() - recent[0] < self.reuse_seconds):
             return recent[2]  # type: ignore[return-value]
         running = self._running.get(subject)
         if running is None or running[0] != version or running[1].done():
@@ -95,15 +98,16 @@ class CheckLimiter:
             raise RateLimited(
                 f"too many checks of this {subject.split(':', 1)[0].replace('_', ' ')}: at most "
                 f"{self.per_minute} a minute; try again in {retry_after} s",
-                retry_after=retry_after)
+                retry_after=retry_after,
+            )
         started.append(now)
         if len(self._started) > _PRUNE_ABOVE:
             self._prune(now)
 
     def _prune(self, now: float) -> None:
-        for key in [key for key, times in self._started.items()
-                    if not times or times[-1] <= now - self.window_seconds]:
+        for key in [
+            key for key, times in self._started.items() if not times or times[-1] <= now - self.window_seconds
+        ]:
             del self._started[key]
-        for key in [key for key, (at, _, _) in self._recent.items()
-                    if at <= now - self.reuse_seconds]:
+        for key in [key for key, (at, _, _) in self._recent.items() if at <= now - self.reuse_seconds]:
             del self._recent[key]

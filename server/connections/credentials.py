@@ -58,8 +58,9 @@ def is_secret_field(name: str, schema: dict[str, Any] | None) -> bool:
     return any(part == lowered or lowered.endswith("_" + part) for part in SECRET_NAMES)
 
 
-def secret_values(auth_type: str, credentials: dict[str, Any],
-                  spec: ConnectorSpec | None = None) -> list[str]:
+def secret_values(
+    auth_type: str, credentials: dict[str, Any], spec: ConnectorSpec | None = None
+) -> list[str]:
     """Every secret string in ``credentials`` (to scrub from provider messages)."""
     properties = ((spec.auth_fields_schema or {}).get("properties") or {}) if spec else {}
     found: list[str] = []
@@ -123,11 +124,11 @@ def _describe(error: ValidationError) -> list[tuple[list[Any], str]]:
         return [(where + [name], "is required") for name in value if name not in instance]
     if kind == "additionalProperties" and isinstance(instance, dict):
         known = set((error.schema.get("properties") or {}).keys())
-        return [(where + [name], "is not a field of this integration")
-                for name in instance if name not in known]
+        return [
+            (where + [name], "is not a field of this integration") for name in instance if name not in known
+        ]
     messages = {
-        "type": lambda: "must be of type "
-        + (value if isinstance(value, str) else " or ".join(value)),
+        "type": lambda: "must be of type " + (value if isinstance(value, str) else " or ".join(value)),
         "enum": lambda: f"must be one of {', '.join(map(str, value))}",
         "const": lambda: f"must be {value!r}",
         "minLength": lambda: f"must be at least {value} characters",
@@ -145,8 +146,9 @@ def _describe(error: ValidationError) -> list[tuple[list[Any], str]]:
     return [(where, message)]
 
 
-def validate_fields(spec: ConnectorSpec, auth_type: str, values: dict[str, Any],
-                    prefix: str = "input") -> list[FieldError]:
+def validate_fields(
+    spec: ConnectorSpec, auth_type: str, values: dict[str, Any], prefix: str = "input"
+) -> list[FieldError]:
     """Every way ``values`` fails the integration's auth-field schema, one error per field."""
     schema = spec.auth_fields_schema
     if not schema:
@@ -167,8 +169,9 @@ def _expires_text(value: Any) -> str | None:
     return str(value)
 
 
-def normalize(spec: ConnectorSpec, auth_type: str, credentials: dict[str, Any],
-              prefix: str = "input") -> dict[str, Any]:
+def normalize(
+    spec: ConnectorSpec, auth_type: str, credentials: dict[str, Any], prefix: str = "input"
+) -> dict[str, Any]:
     """The credential dict of ``auth_type`` checked and in its shared shape, or ``ValidationFailed``
     naming every bad field."""
     problems: list[FieldError] = []
@@ -195,13 +198,11 @@ def normalize(spec: ConnectorSpec, auth_type: str, credentials: dict[str, Any],
     if auth_type == "NONE":
         return {}
     if auth_type == "SECRET_TEXT":
-        result: dict[str, Any] = {"secret_text": text("secret_text", f"{prefix}.secretText",
-                                                     header=True)}
+        result: dict[str, Any] = {"secret_text": text("secret_text", f"{prefix}.secretText", header=True)}
     elif auth_type in OAUTH_TYPES:
         result = {
             "access_token": text("access_token", f"{prefix}.accessToken", header=True),
-            "refresh_token": text("refresh_token", f"{prefix}.refreshToken", required=False,
-                                  header=True),
+            "refresh_token": text("refresh_token", f"{prefix}.refreshToken", required=False, header=True),
             "expires_at": _expires_text(credentials.get("expires_at")),
             "token_type": credentials.get("token_type") or "Bearer",
             "scope": credentials.get("scope"),
@@ -243,8 +244,11 @@ def from_input(auth_type: str, given: dict[str, Any], prefix: str = "input") -> 
     that sends ``secretText`` with ``CUSTOM_AUTH`` learns why its secret was not stored.
     """
     used = INPUT_FIELDS.get(auth_type, ())
-    problems = [FieldError(f"{prefix}.{name}", f"is not used by {auth_type}")
-                for name, value in given.items() if value is not None and name not in used]
+    problems = [
+        FieldError(f"{prefix}.{name}", f"is not used by {auth_type}")
+        for name, value in given.items()
+        if value is not None and name not in used
+    ]
     props = given.get("props")
     if props is not None and not isinstance(props, dict):
         problems.append(FieldError(f"{prefix}.props", "must be a JSON object"))
@@ -253,11 +257,13 @@ def from_input(auth_type: str, given: dict[str, Any], prefix: str = "input") -> 
     if auth_type == "SECRET_TEXT":
         return {"secret_text": given.get("secretText")}
     if auth_type == "BASIC_AUTH":
-        return {**(props or {}), "username": given.get("username"),
-                "password": given.get("password")}
+        return {**(props or {}), "username": given.get("username"), "password": given.get("password")}
     if auth_type == "CUSTOM_AUTH":
         return dict(props or {})
     if auth_type in OAUTH_TYPES:
-        return {"access_token": given.get("accessToken"),
-                "refresh_token": given.get("refreshToken"), "expires_at": given.get("expiresAt")}
+        return {
+            "access_token": given.get("accessToken"),
+            "refresh_token": given.get("refreshToken"),
+            "expires_at": given.get("expiresAt"),
+        }
     return {}

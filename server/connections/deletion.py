@@ -25,8 +25,7 @@ log = logging.getLogger("weir.connections")
 
 async def delete_connection(*, scope: Scope, connection_id: str) -> str:
     """Delete a connection (and the syncs that read from it); return its id."""
-    connection = await get_usable_connection(scope=scope, connection_id=connection_id,
-                                             action="delete")
+    connection = await get_usable_connection(scope=scope, connection_id=connection_id, action="delete")
     async with in_transaction():
         await record_change(connection, "connection.deleted")
         await connection.delete()
@@ -34,8 +33,7 @@ async def delete_connection(*, scope: Scope, connection_id: str) -> str:
     return connection_id
 
 
-async def delete_end_user(*, scope: Scope, end_user_id: str,
-                          bus: EventBus | None = None) -> str:
+async def delete_end_user(*, scope: Scope, end_user_id: str, bus: EventBus | None = None) -> str:
     """Delete an end user and, with it, its connections and connect sessions (whose tokens and
     sockets stop at once); return the deleted id."""
     end_user = await orgs.get_end_user(scope=scope, end_user_id=end_user_id)

@@ -42,6 +42,8 @@ from server.validation import check_text, refuse_over_long_lookups
 log = logging.getLogger("weir.connections")
 
 SCOPES = ("ORGANIZATION", "WORKSPACE", "USER")
+
+
 def _visible(scope: Scope) -> Q:
     """A workspace-restricted key sees its workspace's connections and organization-wide ones."""
     if scope.workspace_id is None:
@@ -67,8 +69,9 @@ def load_credentials(*, key_ring: KeyRing, connection: Connection) -> dict[str, 
     return json.loads(plaintext)
 
 
-def _expires_from(auth_type: str, credentials: dict[str, Any],
-                  expires_at: datetime | None) -> datetime | None:
+def _expires_from(
+    auth_type: str, credentials: dict[str, Any], expires_at: datetime | None
+) -> datetime | None:
     if expires_at is not None or auth_type not in creds.OAUTH_TYPES:
         return expires_at
     raw = credentials.get("expires_at")
@@ -90,23 +93,24 @@ class _Owner:
     end_user_id: str | None
 
 
-async def _owner(*, scope: Scope, connection_scope: str, workspace_id: str | None,
-                 end_user_id: str | None) -> _Owner:
+async def _owner(
+    *, scope: Scope, connection_scope: str, workspace_id: str | None, end_user_id: str | None
+) -> _Owner:
     if connection_scope == "ORGANIZATION":
         scope.require_unrestricted("create organization-wide connections")
-        problems = [FieldError(f"input.{name}", "must be omitted for an ORGANIZATION connection")
-                    for name, value in (("workspaceId", workspace_id), ("endUserId", end_user_id))
-                    if value is not None]
+        problems = [
+            FieldError(f"input.{name}", "must be omitted for an ORGANIZATION connection")
+            for name, value in (("workspaceId", workspace_id), ("endUserId", end_user_id))
+            if value is not None
+        ]
         if problems:
             raise ValidationFailed(problems)
         return _Owner(None, None)
     if connection_scope == "WORKSPACE":
         if workspace_id is None:
-            raise ValidationFailed.field("input.workspaceId",
-                                         "is required for a WORKSPACE connection")
+            raise ValidationFailed.field("input.workspaceId", "is required for a WORKSPACE connection")
         if end_user_id is not None:
-            raise ValidationFailed.field("input.endUserId",
-                                         "must be omitted for a WORKSPACE connection")
+            raise ValidationFailed.field("input.endUserId", "must be omitted for a WORKSPACE connection")
         workspace = await orgs.get_workspace(scope=scope, workspace_id=workspace_id)
         return _Owner(workspace.id, None)
     if connection_scope == "USER":
@@ -119,8 +123,9 @@ async def _owner(*, scope: Scope, connection_scope: str, workspace_id: str | Non
     raise ValidationFailed.field("input.scope", f"must be one of {', '.join(SCOPES)}")
 
 
-def _same_scope(organization_id: str, integration_name: str, owner: _Owner,
-                connection_scope: str) -> QuerySet[Connection]:
+def _same_scope(
+    organization_id: str, integration_name: str, owner: _Owner, connection_scope: str
+) -> QuerySet[Connection]:
     """Connections sharing a scope (where an external id must be unique)."""
     return Connection.filter(
         organization_id=organization_id,
@@ -131,13 +136,19 @@ def _same_scope(organization_id: str, integration_name: str, owner: _Owner,
     )
 
 
-async def _check_external_id(organization_id: str, integration_name: str, owner: _Owner,
-                             connection_scope: str, external_id: str | None) -> None:
-    if external_id is not None and await _same_scope(
-        organization_id, integration_name, owner, connection_scope
-    ).filter(external_id=external_id).exists():
-        raise Conflict(f"a {connection_scope} connection to {integration_name} with externalId "
-                       f"{external_id!r} already exists")
+async def _check_external_id(
+    organization_id: str, integration_name: str, owner: _Owner, connection_scope: str, external_id: str | None
+) -> None:
+    if (
+        external_id is not None
+        and await _same_scope(organization_id, integration_name, owner, connection_scope)
+        .filter(external_id=external_id)
+        .exists()
+    ):
+        raise Conflict(
+            f"a {connection_scope} connection to {integration_name} with externalId "
+            f"{external_id!r} already exists"
+        )
 
 
 async def create_connection(
@@ -167,26 +178,25 @@ async def create_connection(
             f"{spec.display_name} does not support {auth_type}; use {' or '.join(supported)}",
         )
     texts = [
-        check_text("input.externalId", external_id, max_length=255) if external_id is not None
-        else None,
-        check_text("input.displayName", display_name, max_length=255) if display_name is not None
-        else None,
+        check_text("input.externalId", external_id, max_length=255) if external_id is not None else None,
+        check_text("input.displayName", display_name, max_length=255) if display_name is not None else None,
     ]
     problems = [problem for problem in texts if problem]
     if problems:
         raise ValidationFailed(problems)
-    owner = await _owner(scope=scope, connection_scope=connection_scope,
-                         workspace_id=workspace_id, end_user_id=end_user_id)
+    owner = await _owner(
+        scope=scope, connection_scope=connection_scope, workspace_id=workspace_id, end_user_id=end_user_id
+    )
     values = creds.normalize(spec, auth_type, credentials)
     expiry = _expires_from(auth_type, values, expires_at)
     if expires_at is not None and auth_type in creds.OAUTH_TYPES:
         values["expires_at"] = expires_at.isoformat()
-    await _check_external_id(scope.organization_id, integration_name, owner, connection_scope,
-                             external_id)
+    await _check_external_id(scope.organization_id, integration_name, owner, connection_scope, external_id)
     label = None
     if check:
-        result = await run_check(settings=settings, spec=spec, auth_type=auth_type,
-                                 credentials=values, http=http)
+        result = await run_check(
+            settings=settings, spec=spec, auth_type=auth_type, credentials=values, http=http
+        )
         if not result.ok:
             raise check_failed(spec, result)
         label = result.account_label
@@ -197,8 +207,9 @@ async def create_connection(
             # Checked again under a lock on the organization's row (Postgres), so two concurrent
             # creations cannot both take the same external id.
             await Organization.select_for_update().filter(id=scope.organization_id).first()
-            await _check_external_id(scope.organization_id, integration_name, owner,
-                                     connection_scope, external_id)
+            await _check_external_id(
+                scope.organization_id, integration_name, owner, connection_scope, external_id
+            )
         connection = await Connection.create(
             id=connection_id,
             organization_id=scope.organization_id,
@@ -216,8 +227,9 @@ async def create_connection(
             last_refreshed_at=now if auth_type in creds.OAUTH_TYPES else None,
         )
         await record_change(connection, "connection.created")
-    log.info("created connection %s to %s (%s, %s)", connection.id, integration_name,
-             auth_type, connection_scope)
+    log.info(
+        "created connection %s to %s (%s, %s)", connection.id, integration_name, auth_type, connection_scope
+    )
     return connection
 
 
@@ -245,8 +257,7 @@ async def get_usable_connection(*, scope: Scope, connection_id: str, action: str
     return connection
 
 
-async def get_connections_by_ids(*, scope: Scope, connection_ids: list[str]
-                                 ) -> dict[str, Connection]:
+async def get_connections_by_ids(*, scope: Scope, connection_ids: list[str]) -> dict[str, Connection]:
     """Many connections in one query (for DataLoaders), keyed by id."""
     rows = await Connection.filter(_visible(scope), id__in=connection_ids)
     return {row.id: row for row in rows}
@@ -265,14 +276,19 @@ async def list_connections(
     max_page_size: int,
 ) -> Page[Connection]:
     """Connections the caller may see, oldest first, narrowed by any filter given."""
-    refuse_over_long_lookups({"filter.integrationName": (integration_name, 64),
-                              "filter.externalId": (external_id, 255)})
+    refuse_over_long_lookups(
+        {"filter.integrationName": (integration_name, 64), "filter.externalId": (external_id, 255)}
+    )
     queryset = Connection.filter(_visible(scope))
     if workspace_id is not None:
         scope.check_workspace(workspace_id)
         queryset = queryset.filter(workspace_id=workspace_id)
-    narrowing = {"integration_name": integration_name, "end_user_id": end_user_id,
-                 "external_id": external_id, "status": status}
+    narrowing = {
+        "integration_name": integration_name,
+        "end_user_id": end_user_id,
+        "external_id": external_id,
+        "status": status,
+    }
     queryset = queryset.filter(**{k: v for k, v in narrowing.items() if v is not None})
     return await paginate(queryset, first=first, after=after, max_page_size=max_page_size)
 
@@ -280,9 +296,14 @@ async def list_connections(
 # -- changing -------------------------------------------------------------------------------
 
 
-async def replace_credentials(*, key_ring: KeyRing, connection: Connection,
-                              credentials: dict[str, Any], expires_at: datetime | None = None,
-                              bus: EventBus | None = None) -> Connection:
+async def replace_credentials(
+    *,
+    key_ring: KeyRing,
+    connection: Connection,
+    credentials: dict[str, Any],
+    expires_at: datetime | None = None,
+    bus: EventBus | None = None,
+) -> Connection:
     """New credentials for an existing connection (reconnect or token refresh); back to ACTIVE."""
     spec = spec_of(connection.integration_name, field="integrationName")
     values = creds.normalize(spec, connection.auth_type, credentials)
@@ -310,33 +331,51 @@ class CheckOutcome:
     message: str
 
 
-async def check_connection(*, scope: Scope, key_ring: KeyRing, settings: Settings,
-                           connection_id: str, limiter: CheckLimiter,
-                           http: httpx.AsyncClient | None = None,
-                           bus: EventBus | None = None) -> CheckOutcome:
+async def check_connection(
+    *,
+    scope: Scope,
+    key_ring: KeyRing,
+    settings: Settings,
+    connection_id: str,
+    limiter: CheckLimiter,
+    http: httpx.AsyncClient | None = None,
+    bus: EventBus | None = None,
+) -> CheckOutcome:
     """Run the integration's check with the stored credentials and record the outcome.
 
     Concurrent checks of one connection share one run, a result is reused for a few seconds,
     and each connection has a budget of checks a minute (``server.connections.check_limits``):
     a check opens a connection to the provider, and one request must not make Weir open thirty.
     """
-    connection = await get_usable_connection(scope=scope, connection_id=connection_id,
-                                             action="test")
+    connection = await get_usable_connection(scope=scope, connection_id=connection_id, action="test")
     return await limiter.run(
-        f"connection:{connection.id}", lambda: _check_connection(
-            connection=connection, key_ring=key_ring, settings=settings, http=http, bus=bus),
+        f"connection:{connection.id}",
+        lambda: _check_connection(
+            connection=connection, key_ring=key_ring, settings=settings, http=http, bus=bus
+        ),
         # New credentials (a reconnect) are checked at once, never answered from before.
-        version=connection.credentials_encrypted or "")
+        version=connection.credentials_encrypted or "",
+    )
 
 
-async def _check_connection(*, connection: Connection, key_ring: KeyRing, settings: Settings,
-                            http: httpx.AsyncClient | None, bus: EventBus | None
-                            ) -> CheckOutcome:
+async def _check_connection(
+    *,
+    connection: Connection,
+    key_ring: KeyRing,
+    settings: Settings,
+    http: httpx.AsyncClient | None,
+    bus: EventBus | None,
+) -> CheckOutcome:
     spec = spec_of(connection.integration_name, field="id")
     values = load_credentials(key_ring=key_ring, connection=connection)
-    result = await run_check(settings=settings, spec=spec, auth_type=connection.auth_type,
-                             credentials=values, http=http)
+    result = await run_check(
+        settings=settings, spec=spec, auth_type=connection.auth_type, credentials=values, http=http
+    )
     message = result.message or ("credentials accepted" if result.ok else "credentials refused")
-    connection = await set_status(connection=connection, status="ACTIVE" if result.ok else "ERROR",
-                                  reason=None if result.ok else message, bus=bus)
+    connection = await set_status(
+        connection=connection,
+        status="ACTIVE" if result.ok else "ERROR",
+        reason=None if result.ok else message,
+        bus=bus,
+    )
     return CheckOutcome(connection=connection, ok=result.ok, message=message)

@@ -53,13 +53,18 @@ async def _publish_status(bus: EventBus | None, connection: Connection) -> None:
 
 async def record_change(connection: Connection, event_type: str) -> None:
     """The webhook outbox row of a change; called inside the change's transaction."""
-    await record_event(organization_id=connection.organization_id,
-                       workspace_id=connection.workspace_id, type=event_type,
-                       payload=connection_payload(connection), object_id=connection.id)
+    await record_event(
+        organization_id=connection.organization_id,
+        workspace_id=connection.workspace_id,
+        type=event_type,
+        payload=connection_payload(connection),
+        object_id=connection.id,
+    )
 
 
-async def set_status(*, connection: Connection, status: str, reason: str | None,
-                     bus: EventBus | None) -> Connection:
+async def set_status(
+    *, connection: Connection, status: str, reason: str | None, bus: EventBus | None
+) -> Connection:
     """Move a connection to ``status`` (with a reason); publish the change once committed."""
     if status not in TRANSITIONS.get(connection.status, set()):
         raise Conflict(f"a connection cannot go from {connection.status} to {status}")
@@ -70,8 +75,9 @@ async def set_status(*, connection: Connection, status: str, reason: str | None,
     before = (connection.status, connection.status_reason, connection.updated_at)
     try:
         async with in_transaction():
-            await Connection.filter(id=connection.id).update(status=status, status_reason=reason,
-                                                             updated_at=now)
+            await Connection.filter(id=connection.id).update(
+                status=status, status_reason=reason, updated_at=now
+            )
             connection.status, connection.status_reason = status, reason
             connection.updated_at = now
             await record_change(connection, STATUS_EVENT)
@@ -84,8 +90,9 @@ async def set_status(*, connection: Connection, status: str, reason: str | None,
     return connection
 
 
-async def status_changes(*, scope: Scope, workspace_id: str | None, bus: EventBus,
-                         include_current: bool = True) -> AsyncIterator[dict[str, Any]]:
+async def status_changes(
+    *, scope: Scope, workspace_id: str | None, bus: EventBus, include_current: bool = True
+) -> AsyncIterator[dict[str, Any]]:
     """Status changes of a workspace's connections (or of organization-wide ones), as they come;
     first, unless told otherwise, the current status of each, so a reconnecting client misses
     nothing."""
@@ -97,12 +104,17 @@ async def status_changes(*, scope: Scope, workspace_id: str | None, bus: EventBu
     # status arrives twice).
     async with bus.subscribe(status_channel(scope.organization_id, workspace_id)) as events:
         if include_current:
-            current = Connection.filter(organization_id=scope.organization_id,
-                                        workspace_id=workspace_id).order_by("id")
+            current = Connection.filter(
+                organization_id=scope.organization_id, workspace_id=workspace_id
+            ).order_by("id")
             for connection in await current:
-                yield {"type": STATUS_EVENT, "connectionId": connection.id,
-                       "status": connection.status, "reason": connection.status_reason,
-                       "workspaceId": connection.workspace_id}
+                yield {
+                    "type": STATUS_EVENT,
+                    "connectionId": connection.id,
+                    "status": connection.status,
+                    "reason": connection.status_reason,
+                    "workspaceId": connection.workspace_id,
+                }
         async for event in events:
             if event.get("type") == STATUS_EVENT:
                 yield event

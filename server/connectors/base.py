@@ -41,8 +41,17 @@ from server.outbound import Policy
 
 AUTH_TYPES = ("OAUTH2", "PLATFORM_OAUTH2", "SECRET_TEXT", "BASIC_AUTH", "CUSTOM_AUTH", "NONE")
 SYNC_MODES = ("FULL_REFRESH", "INCREMENTAL")
-CATEGORIES = ("CRM", "DATABASE", "DEVELOPER_TOOLS", "PAYMENTS", "COMMUNICATION", "AI",
-              "EMAIL", "PRODUCTIVITY", "DEMO")
+CATEGORIES = (
+    "CRM",
+    "DATABASE",
+    "DEVELOPER_TOOLS",
+    "PAYMENTS",
+    "COMMUNICATION",
+    "AI",
+    "EMAIL",
+    "PRODUCTIVITY",
+    "DEMO",
+)
 
 
 @dataclass(frozen=True)
@@ -159,8 +168,7 @@ def fill_settings_schema(schema: dict[str, Any], options: dict[str, list[Any]]) 
 class Connector(Protocol):
     SPEC: ConnectorSpec
 
-    async def check(self, context: ConnectorContext, credentials: dict[str, Any]) -> CheckResult:
-        ...
+    async def check(self, context: ConnectorContext, credentials: dict[str, Any]) -> CheckResult: ...
 
     def read(
         self,
@@ -168,5 +176,4 @@ class Connector(Protocol):
         stream: str,
         settings: dict[str, Any],
         state: dict[str, Any] | None,
-    ) -> AsyncIterator[RecordBatch | StateCheckpoint]:
-        ...
+    ) -> AsyncIterator[RecordBatch | StateCheckpoint]: ...

@@ -23,13 +23,43 @@ from server.connectors.base import (
 from server.connectors.schemas import BOOLEAN, INTEGER, NUMBER, STRING, TIMESTAMP, form, nullable, object_of
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
-FIRST_NAMES = ("Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia",
-               "Linus", "Margaret", "Tim", "Katherine", "Dennis", "Hedy", "Guido")
-LAST_NAMES = ("Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson",
-              "Perlman", "Torvalds", "Hamilton", "Berners-Lee", "Johnson", "Ritchie", "Lamarr")
+FIRST_NAMES = (
+    "Ada",
+    "Grace",
+    "Alan",
+    "Edsger",
+    "Barbara",
+    "Donald",
+    "Frances",
+    "Ken",
+    "Radia",
+    "Linus",
+    "Margaret",
+    "Tim",
+    "Katherine",
+    "Dennis",
+    "Hedy",
+    "Guido",
+)
+LAST_NAMES = (
+    "Lovelace",
+    "Hopper",
+    "Turing",
+    "Dijkstra",
+    "Liskov",
+    "Knuth",
+    "Allen",
+    "Thompson",
+    "Perlman",
+    "Torvalds",
+    "Hamilton",
+    "Berners-Lee",
+    "Johnson",
+    "Ritchie",
+    "Lamarr",
+)
 INDUSTRIES = ("Software", "Retail", "Finance", "Healthcare", "Logistics", "Education", "Energy")
-STAGES = ("appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "closedwon",
-          "closedlost")
+STAGES = ("appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "closedwon", "closedlost")
 
 SPEC = ConnectorSpec(
     name="demo",
@@ -37,49 +67,93 @@ SPEC = ConnectorSpec(
     category="DEMO",
     auth_types=("NONE",),
     description="Synthetic contacts, companies and deals of any size. No account needed.",
-    settings_schema=form({
-        "contacts": {"type": "integer", "minimum": 0, "maximum": 100_000_000, "default": 1000,
-                     "title": "Contacts", "description": "How many contacts the source has."},
-        "companies": {"type": "integer", "minimum": 0, "maximum": 10_000_000, "default": 100,
-                      "title": "Companies"},
-        "deals": {"type": "integer", "minimum": 0, "maximum": 100_000_000, "default": 300,
-                  "title": "Deals"},
-        "seed": {"type": "integer", "default": 1, "title": "Seed",
-                 "description": "Changes every generated value."},
-        "batch_size": {"type": "integer", "minimum": 1, "maximum": 50_000, "default": 5000,
-                       "title": "Batch size"},
-    }),
+    settings_schema=form(
+        {
+            "contacts": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 100_000_000,
+                "default": 1000,
+                "title": "Contacts",
+                "description": "How many contacts the source has.",
+            },
+            "companies": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 10_000_000,
+                "default": 100,
+                "title": "Companies",
+            },
+            "deals": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 100_000_000,
+                "default": 300,
+                "title": "Deals",
+            },
+            "seed": {
+                "type": "integer",
+                "default": 1,
+                "title": "Seed",
+                "description": "Changes every generated value.",
+            },
+            "batch_size": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 50_000,
+                "default": 5000,
+                "title": "Batch size",
+            },
+        }
+    ),
     streams=(
         StreamSpec(
             name="contacts",
             primary_key=("id",),
             cursor_field="updated_at",
             description="People at customer companies.",
-            record_schema=object_of({
-                "id": INTEGER, "first_name": STRING, "last_name": STRING, "email": STRING,
-                "company_id": nullable(INTEGER), "lifetime_value": NUMBER, "subscribed": BOOLEAN,
-                "updated_at": TIMESTAMP,
-            }),
+            record_schema=object_of(
+                {
+                    "id": INTEGER,
+                    "first_name": STRING,
+                    "last_name": STRING,
+                    "email": STRING,
+                    "company_id": nullable(INTEGER),
+                    "lifetime_value": NUMBER,
+                    "subscribed": BOOLEAN,
+                    "updated_at": TIMESTAMP,
+                }
+            ),
         ),
         StreamSpec(
             name="companies",
             primary_key=("id",),
             cursor_field="updated_at",
             description="Customer companies.",
-            record_schema=object_of({
-                "id": INTEGER, "name": STRING, "industry": STRING, "employees": INTEGER,
-                "updated_at": TIMESTAMP,
-            }),
+            record_schema=object_of(
+                {
+                    "id": INTEGER,
+                    "name": STRING,
+                    "industry": STRING,
+                    "employees": INTEGER,
+                    "updated_at": TIMESTAMP,
+                }
+            ),
         ),
         StreamSpec(
             name="deals",
             primary_key=("id",),
             cursor_field="updated_at",
             description="Open and closed deals.",
-            record_schema=object_of({
-                "id": INTEGER, "company_id": INTEGER, "amount": NUMBER, "stage": STRING,
-                "updated_at": TIMESTAMP,
-            }),
+            record_schema=object_of(
+                {
+                    "id": INTEGER,
+                    "company_id": INTEGER,
+                    "amount": NUMBER,
+                    "stage": STRING,
+                    "updated_at": TIMESTAMP,
+                }
+            ),
         ),
     ),
 )

@@ -24,14 +24,21 @@ SPEC = ConnectorSpec(
     description="Contacts, accounts and deals in a Freshsales (Freshworks CRM) account.",
     base_url="https://{domain}.myfreshworks.com/crm/sales",
     docs_url="https://developers.freshworks.com/crm/api/",
-    auth_fields_schema=form({
-        "domain": {"type": "string", "title": "Bundle domain",
-                   "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
-                   "description": "The part before .myfreshworks.com in your account's "
-                                  "address, e.g. acme for acme.myfreshworks.com."},
-        "api_key": secret("API key", minLength=8,
-                          description="Profile settings > API settings > Your API key."),
-    }, required=["domain", "api_key"]),
+    auth_fields_schema=form(
+        {
+            "domain": {
+                "type": "string",
+                "title": "Bundle domain",
+                "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+                "description": "The part before .myfreshworks.com in your account's "
+                "address, e.g. acme for acme.myfreshworks.com.",
+            },
+            "api_key": secret(
+                "API key", minLength=8, description="Profile settings > API settings > Your API key."
+            ),
+        },
+        required=["domain", "api_key"],
+    ),
 )
 
 
@@ -44,15 +51,20 @@ async def check(context: ConnectorContext, credentials: dict[str, Any]) -> Check
     domain = str(credentials.get("domain") or "")
     if not DOMAIN.fullmatch(domain):
         # The domain becomes part of a host name: refuse anything that could point elsewhere.
-        return CheckResult(ok=False, message="the bundle domain must be like acme (letters, "
-                                             "digits and dashes)")
+        return CheckResult(
+            ok=False, message="the bundle domain must be like acme (letters, digits and dashes)"
+        )
     root = base_url(context, SPEC.base_url).replace("{domain}", domain)
 
     async def call() -> CheckResult:
-        response = await request(context, "GET", f"{root}/api/selector/owners", auth=_auth,
-                                 credentials=credentials)
+        response = await request(
+            context, "GET", f"{root}/api/selector/owners", auth=_auth, credentials=credentials
+        )
         users = response.json().get("users") or []
-        return CheckResult(ok=True, message=f"the key is valid; {len(users)} users",
-                           account_label=str(credentials.get("domain") or "") or None)
+        return CheckResult(
+            ok=True,
+            message=f"the key is valid; {len(users)} users",
+            account_label=str(credentials.get("domain") or "") or None,
+        )
 
     return await run_check(credentials, call)

@@ -38,8 +38,11 @@ MAX_LISTED_REPOSITORIES = 1000  # for the settings form; a sync reads every sele
 
 
 def _auth(credentials: Mapping[str, Any]) -> dict[str, str]:
-    return {"Authorization": f"Bearer {oauth_or_token(credentials)}",
-            "Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+    return {
+        "Authorization": f"Bearer {oauth_or_token(credentials)}",
+        "Accept": "application/vnd.github+json",
+        "X-GitHub-Api-Version": "2022-11-28",
+    }
 
 
 _STRING = nullable(STRING)
@@ -63,29 +66,41 @@ SPEC = ConnectorSpec(
         token_url="https://github.com/login/oauth/access_token",
         default_scopes=("repo", "read:user"),
     ),
-    settings_schema=form({
-        "repositories": {
-            "type": "array",
-            "title": "Repositories",
-            "description": "Repositories to copy, as owner/name. Empty: every repository "
-                           "the token can see.",
-            "items": {"type": "string", "pattern": r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},
-            "uniqueItems": True,
-            "default": [],
-        },
-    }),
+    settings_schema=form(
+        {
+            "repositories": {
+                "type": "array",
+                "title": "Repositories",
+                "description": "Repositories to copy, as owner/name. Empty: every repository "
+                "the token can see.",
+                "items": {"type": "string", "pattern": r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},
+                "uniqueItems": True,
+                "default": [],
+            },
+        }
+    ),
     streams=(
         StreamSpec(
             name="repositories",
             primary_key=("id",),
             description="Repositories (every run copies them all).",
             record_schema=_schema(
-                full_name=STRING, name=STRING, owner=_STRING,
-                private=BOOLEAN, fork=BOOLEAN,
-                archived=BOOLEAN, description=_STRING, html_url=_STRING,
-                default_branch=_STRING, language=_STRING, stargazers_count=INTEGER,
-                forks_count=INTEGER, open_issues_count=INTEGER,
-                created_at=TIMESTAMP, updated_at=TIMESTAMP, pushed_at=_MAYBE_TIMESTAMP,
+                full_name=STRING,
+                name=STRING,
+                owner=_STRING,
+                private=BOOLEAN,
+                fork=BOOLEAN,
+                archived=BOOLEAN,
+                description=_STRING,
+                html_url=_STRING,
+                default_branch=_STRING,
+                language=_STRING,
+                stargazers_count=INTEGER,
+                forks_count=INTEGER,
+                open_issues_count=INTEGER,
+                created_at=TIMESTAMP,
+                updated_at=TIMESTAMP,
+                pushed_at=_MAYBE_TIMESTAMP,
             ),
         ),
         StreamSpec(
@@ -94,10 +109,17 @@ SPEC = ConnectorSpec(
             cursor_field="updated_at",
             description="Issues (not pull requests) of the selected repositories.",
             record_schema=_schema(
-                repository=STRING, number=INTEGER,
-                title=STRING, state=STRING, user=_STRING,
-                labels=array_of(STRING), comments=INTEGER,
-                body=_STRING, html_url=_STRING, created_at=TIMESTAMP, updated_at=TIMESTAMP,
+                repository=STRING,
+                number=INTEGER,
+                title=STRING,
+                state=STRING,
+                user=_STRING,
+                labels=array_of(STRING),
+                comments=INTEGER,
+                body=_STRING,
+                html_url=_STRING,
+                created_at=TIMESTAMP,
+                updated_at=TIMESTAMP,
                 closed_at=_MAYBE_TIMESTAMP,
             ),
         ),
@@ -107,11 +129,20 @@ SPEC = ConnectorSpec(
             cursor_field="updated_at",
             description="Pull requests of the selected repositories.",
             record_schema=_schema(
-                repository=STRING, number=INTEGER,
-                title=STRING, state=STRING, user=_STRING,
-                draft=nullable(BOOLEAN), base_ref=_STRING, head_ref=_STRING,
-                body=_STRING, html_url=_STRING, created_at=TIMESTAMP, updated_at=TIMESTAMP,
-                closed_at=_MAYBE_TIMESTAMP, merged_at=_MAYBE_TIMESTAMP,
+                repository=STRING,
+                number=INTEGER,
+                title=STRING,
+                state=STRING,
+                user=_STRING,
+                draft=nullable(BOOLEAN),
+                base_ref=_STRING,
+                head_ref=_STRING,
+                body=_STRING,
+                html_url=_STRING,
+                created_at=TIMESTAMP,
+                updated_at=TIMESTAMP,
+                closed_at=_MAYBE_TIMESTAMP,
+                merged_at=_MAYBE_TIMESTAMP,
             ),
         ),
     ),
@@ -122,20 +153,22 @@ async def check(context: ConnectorContext, credentials: dict[str, Any]) -> Check
     """``GET /user``: who the token belongs to."""
 
     async def call() -> CheckResult:
-        response = await request(context, "GET", f"{base_url(context, SPEC.base_url)}/user",
-                                 auth=_auth, credentials=credentials)
-        return CheckResult(ok=True, message="the token is valid",
-                           account_label=response.json().get("login"))
+        response = await request(
+            context, "GET", f"{base_url(context, SPEC.base_url)}/user", auth=_auth, credentials=credentials
+        )
+        return CheckResult(ok=True, message="the token is valid", account_label=response.json().get("login"))
 
     return await run_check(credentials, call)
 
 
-async def _repositories(context: ConnectorContext, limit: int | None = None
-                        ) -> AsyncIterator[list[dict[str, Any]]]:
+async def _repositories(
+    context: ConnectorContext, limit: int | None = None
+) -> AsyncIterator[list[dict[str, Any]]]:
     url = f"{base_url(context, SPEC.base_url)}/user/repos"
     seen = 0
-    async for page in link_pages(context, url, auth=_auth,
-                                 params={"per_page": PAGE_SIZE, "sort": "full_name"}):
+    async for page in link_pages(
+        context, url, auth=_auth, params={"per_page": PAGE_SIZE, "sort": "full_name"}
+    ):
         repositories = page.json()
         yield repositories
         seen += len(repositories)
@@ -143,8 +176,9 @@ async def _repositories(context: ConnectorContext, limit: int | None = None
             return
 
 
-async def settings_options(context: ConnectorContext, credentials: dict[str, Any],
-                           partial_settings: dict[str, Any]) -> dict[str, list[Any]]:
+async def settings_options(
+    context: ConnectorContext, credentials: dict[str, Any], partial_settings: dict[str, Any]
+) -> dict[str, list[Any]]:
     """The repositories the token can see, for the ``repositories`` setting."""
     names: list[str] = []
     checking = dataclasses.replace(context, credentials=dict(credentials))
@@ -166,24 +200,40 @@ def _repository(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 def _issue(raw: Mapping[str, Any], repository: str) -> dict[str, Any]:
     return {
-        "id": raw["id"], "repository": repository, "number": raw.get("number"),
-        "title": raw.get("title"), "state": raw.get("state"), "user": _login(raw.get("user")),
-        "labels": [label.get("name") if isinstance(label, Mapping) else label
-                   for label in raw.get("labels") or []],
-        "comments": raw.get("comments"), "body": raw.get("body"), "html_url": raw.get("html_url"),
-        "created_at": raw.get("created_at"), "updated_at": raw.get("updated_at"),
+        "id": raw["id"],
+        "repository": repository,
+        "number": raw.get("number"),
+        "title": raw.get("title"),
+        "state": raw.get("state"),
+        "user": _login(raw.get("user")),
+        "labels": [
+            label.get("name") if isinstance(label, Mapping) else label for label in raw.get("labels") or []
+        ],
+        "comments": raw.get("comments"),
+        "body": raw.get("body"),
+        "html_url": raw.get("html_url"),
+        "created_at": raw.get("created_at"),
+        "updated_at": raw.get("updated_at"),
         "closed_at": raw.get("closed_at"),
     }
 
 
 def _pull(raw: Mapping[str, Any], repository: str) -> dict[str, Any]:
     return {
-        "id": raw["id"], "repository": repository, "number": raw.get("number"),
-        "title": raw.get("title"), "state": raw.get("state"), "user": _login(raw.get("user")),
-        "draft": raw.get("draft"), "base_ref": (raw.get("base") or {}).get("ref"),
-        "head_ref": (raw.get("head") or {}).get("ref"), "body": raw.get("body"),
-        "html_url": raw.get("html_url"), "created_at": raw.get("created_at"),
-        "updated_at": raw.get("updated_at"), "closed_at": raw.get("closed_at"),
+        "id": raw["id"],
+        "repository": repository,
+        "number": raw.get("number"),
+        "title": raw.get("title"),
+        "state": raw.get("state"),
+        "user": _login(raw.get("user")),
+        "draft": raw.get("draft"),
+        "base_ref": (raw.get("base") or {}).get("ref"),
+        "head_ref": (raw.get("head") or {}).get("ref"),
+        "body": raw.get("body"),
+        "html_url": raw.get("html_url"),
+        "created_at": raw.get("created_at"),
+        "updated_at": raw.get("updated_at"),
+        "closed_at": raw.get("closed_at"),
         "merged_at": raw.get("merged_at"),
     }
 
@@ -222,15 +272,15 @@ async def read(
                 yield StateCheckpoint(stream=stream, state={"cursor": dict(cursors)})
 
 
-async def _issues(context: ConnectorContext, root: str, repository: str, since: str | None
-                  ) -> AsyncIterator[tuple[list[dict[str, Any]], str | None]]:
+async def _issues(
+    context: ConnectorContext, root: str, repository: str, since: str | None
+) -> AsyncIterator[tuple[list[dict[str, Any]], str | None]]:
     """Pages of issues changed after ``since``, oldest change first, with the newest time seen."""
     params = {"state": "all", "sort": "updated", "direction": "asc", "per_page": PAGE_SIZE}
     if since:
         params["since"] = since
     newest = since
-    async for page in link_pages(context, f"{root}/repos/{repository}/issues", auth=_auth,
-                                 params=params):
+    async for page in link_pages(context, f"{root}/repos/{repository}/issues", auth=_auth, params=params):
         records = [_issue(raw, repository) for raw in page.json() if "pull_request" not in raw]
         # ``since`` includes changes at exactly that second, which the last run already copied.
         records = [r for r in records if since is None or r["updated_at"] > since]
@@ -239,8 +289,9 @@ async def _issues(context: ConnectorContext, root: str, repository: str, since: 
         yield records, newest
 
 
-async def _pulls(context: ConnectorContext, root: str, repository: str, since: str | None
-                 ) -> AsyncIterator[tuple[list[dict[str, Any]], str | None]]:
+async def _pulls(
+    context: ConnectorContext, root: str, repository: str, since: str | None
+) -> AsyncIterator[tuple[list[dict[str, Any]], str | None]]:
     """Pages of pull requests changed after ``since``, newest change first; the newest time
     is reported only with the last page, since pages go back in time."""
     params = {"state": "all", "sort": "updated", "direction": "desc", "per_page": PAGE_SIZE}
@@ -248,8 +299,7 @@ async def _pulls(context: ConnectorContext, root: str, repository: str, since: s
     pages = link_pages(context, f"{root}/repos/{repository}/pulls", auth=_auth, params=params)
     async for page in pages:
         raw_pulls = page.json()
-        records = [_pull(raw, repository) for raw in raw_pulls
-                   if since is None or raw["updated_at"] > since]
+        records = [_pull(raw, repository) for raw in raw_pulls if since is None or raw["updated_at"] > since]
         for record in records:
             newest = max(newest or record["updated_at"], record["updated_at"])
         if len(records) < len(raw_pulls):  # reached what the last run copied

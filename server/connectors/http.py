@@ -169,7 +169,8 @@ async def request(
         except httpx.TransportError as exc:
             if outbound.refused(exc):
                 raise ProviderUnreachable(
-                    0, "the provider's address is not allowed by the outbound policy") from None
+                    0, "the provider's address is not allowed by the outbound policy"
+                ) from None
             if last:
                 reason = f"could not reach the provider ({type(exc).__name__})"
                 raise ProviderUnreachable(0, reason) from None
@@ -255,5 +256,8 @@ async def run_check(
     try:
         return await call()
     except ProviderError as exc:
-        return CheckResult(ok=False, message=redact(str(exc), credentials),
-                           reachable=not isinstance(exc, ProviderUnreachable))
+        return CheckResult(
+            ok=False,
+            message=redact(str(exc), credentials),
+            reachable=not isinstance(exc, ProviderUnreachable),
+        )

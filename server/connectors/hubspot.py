@@ -32,15 +32,43 @@ _auth = bearer("access_token")
 # The properties copied per object, and the property that holds its last modification time
 # (contacts call it ``lastmodifieddate``, the other objects ``hs_lastmodifieddate``).
 PROPERTIES: dict[str, tuple[str, ...]] = {
-    "contacts": ("email", "firstname", "lastname", "phone", "company", "jobtitle",
-                 "lifecyclestage", "createdate", "lastmodifieddate"),
-    "companies": ("name", "domain", "industry", "city", "country", "numberofemployees",
-                  "annualrevenue", "createdate", "hs_lastmodifieddate"),
-    "deals": ("dealname", "amount", "dealstage", "pipeline", "closedate", "createdate",
-              "hs_lastmodifieddate"),
+    "contacts": (
+        "email",
+        "firstname",
+        "lastname",
+        "phone",
+        "company",
+        "jobtitle",
+        "lifecyclestage",
+        "createdate",
+        "lastmodifieddate",
+    ),
+    "companies": (
+        "name",
+        "domain",
+        "industry",
+        "city",
+        "country",
+        "numberofemployees",
+        "annualrevenue",
+        "createdate",
+        "hs_lastmodifieddate",
+    ),
+    "deals": (
+        "dealname",
+        "amount",
+        "dealstage",
+        "pipeline",
+        "closedate",
+        "createdate",
+        "hs_lastmodifieddate",
+    ),
 }
-MODIFIED = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate",
-            "deals": "hs_lastmodifieddate"}
+MODIFIED = {
+    "contacts": "lastmodifieddate",
+    "companies": "hs_lastmodifieddate",
+    "deals": "hs_lastmodifieddate",
+}
 
 
 def _schema(stream: str) -> dict[str, Any]:
@@ -62,13 +90,21 @@ SPEC = ConnectorSpec(
     oauth=OAuthSpec(
         authorize_url="https://app.hubspot.com/oauth/authorize",
         token_url="https://api.hubapi.com/oauth/v1/token",
-        default_scopes=("oauth", "crm.objects.contacts.read", "crm.objects.companies.read",
-                        "crm.objects.deals.read"),
+        default_scopes=(
+            "oauth",
+            "crm.objects.contacts.read",
+            "crm.objects.companies.read",
+            "crm.objects.deals.read",
+        ),
     ),
     streams=tuple(
-        StreamSpec(name=name, primary_key=("id",), cursor_field="updatedAt",
-                   description=f"CRM {name}, with the properties most reports use.",
-                   record_schema=_schema(name))
+        StreamSpec(
+            name=name,
+            primary_key=("id",),
+            cursor_field="updatedAt",
+            description=f"CRM {name}, with the properties most reports use.",
+            record_schema=_schema(name),
+        )
         for name in PROPERTIES
     ),
 )
@@ -80,7 +116,9 @@ async def check(context: ConnectorContext, credentials: dict[str, Any]) -> Check
 
     async def call() -> CheckResult:
         response = await request(
-            context, "GET", lambda c: f"{root}/oauth/v1/access-tokens/{c.get('access_token')}",
+            context,
+            "GET",
+            lambda c: f"{root}/oauth/v1/access-tokens/{c.get('access_token')}",
             credentials=credentials,
         )
         info = response.json()
@@ -94,8 +132,11 @@ def _record(raw: Mapping[str, Any], stream: str) -> dict[str, Any]:
     values = raw.get("properties") or {}
     record: dict[str, Any] = {"id": str(raw["id"])}
     record.update({name: values.get(name) for name in PROPERTIES[stream]})
-    record.update(createdAt=raw.get("createdAt"), updatedAt=raw.get("updatedAt"),
-                  archived=bool(raw.get("archived", False)))
+    record.update(
+        createdAt=raw.get("createdAt"),
+        updatedAt=raw.get("updatedAt"),
+        archived=bool(raw.get("archived", False)),
+    )
     return record
 
 
@@ -121,8 +162,7 @@ async def read(
     if cursor is None:
         newest: str | None = None
         params = {"limit": PAGE_SIZE, "properties": ",".join(PROPERTIES[stream])}
-        async for page in paged(context, "GET", root, auth=_auth, params=params,
-                                next_page=_next_after):
+        async for page in paged(context, "GET", root, auth=_auth, params=params, next_page=_next_after):
             records = [_record(raw, stream) for raw in page.get("results") or []]
             if records:
                 latest = max(records, key=lambda r: _millis(r["updatedAt"]))["updatedAt"]
@@ -142,8 +182,13 @@ async def _search(
     """Everything modified after ``cursor``, oldest first, restarting past the search window."""
     while True:
         body = {
-            "filterGroups": [{"filters": [{"propertyName": MODIFIED[stream], "operator": "GT",
-                                           "value": str(_millis(cursor))}]}],
+            "filterGroups": [
+                {
+                    "filters": [
+                        {"propertyName": MODIFIED[stream], "operator": "GT", "value": str(_millis(cursor))}
+                    ]
+                }
+            ],
             "sorts": [{"propertyName": MODIFIED[stream], "direction": "ASCENDING"}],
             "properties": list(PROPERTIES[stream]),
             "limit": PAGE_SIZE,
@@ -159,8 +204,9 @@ async def _search(
                 return None
             return following
 
-        async for page in paged(context, "POST", f"{root}/search", auth=_auth, json=body,
-                                next_page=next_page):
+        async for page in paged(
+            context, "POST", f"{root}/search", auth=_auth, json=body, next_page=next_page
+        ):
             records = [_record(raw, stream) for raw in page.get("results") or []]
             if not records:
                 continue

@@ -22,8 +22,13 @@ async def check(context: ConnectorContext, credentials: dict[str, Any]) -> Check
     """``GET /v1/models``: any valid key may list the models."""
 
     async def call() -> CheckResult:
-        response = await request(context, "GET", f"{base_url(context, SPEC.base_url)}/v1/models",
-                                 auth=bearer("secret_text"), credentials=credentials)
+        response = await request(
+            context,
+            "GET",
+            f"{base_url(context, SPEC.base_url)}/v1/models",
+            auth=bearer("secret_text"),
+            credentials=credentials,
+        )
         models = response.json().get("data") or []
         return CheckResult(ok=True, message=f"the key is valid; {len(models)} models available")
 

@@ -53,38 +53,71 @@ SPEC = ConnectorSpec(
     display_name="PostgreSQL",
     category="DATABASE",
     auth_types=("CUSTOM_AUTH",),
-    description="Tables of a PostgreSQL database, copied in full or incrementally on a cursor "
-                "column.",
+    description="Tables of a PostgreSQL database, copied in full or incrementally on a cursor column.",
     docs_url="https://www.postgresql.org/docs/current/libpq-connect.html",
     copy_text=True,
-    auth_fields_schema=form({
-        "host": {"type": "string", "title": "Host", "minLength": 1,
-                 "description": "Host name or IP address of the server."},
-        "port": port(5432),
-        "database": {"type": "string", "title": "Database", "minLength": 1},
-        "user": {"type": "string", "title": "User", "minLength": 1,
-                 "description": "A role that may SELECT the tables to copy."},
-        "password": secret("Password"),
-        "sslmode": {"type": "string", "title": "SSL mode", "default": "prefer",
-                    "enum": ["disable", "allow", "prefer", "require", "verify-ca",
-                             "verify-full"],
-                    "description": "As libpq's sslmode; use verify-full over the internet."},
-    }, required=["host", "database", "user"]),
-    settings_schema=form({
-        "schema": {"type": "string", "title": "Schema", "default": "public", "minLength": 1,
-                   "description": "The schema whose tables are copied."},
-        "tables": {"type": "array", "title": "Tables", "uniqueItems": True, "default": [],
-                   "items": {"type": "string"},
-                   "description": "Tables to offer as streams. Empty: every table."},
-        "cursor_columns": {
-            "type": "object", "title": "Cursor columns", "default": {},
-            "additionalProperties": {"type": "string"},
-            "description": "Per table, the column that grows when a row changes. Default: "
-                           "a timestamp column named updated_at or modified_at.",
+    auth_fields_schema=form(
+        {
+            "host": {
+                "type": "string",
+                "title": "Host",
+                "minLength": 1,
+                "description": "Host name or IP address of the server.",
+            },
+            "port": port(5432),
+            "database": {"type": "string", "title": "Database", "minLength": 1},
+            "user": {
+                "type": "string",
+                "title": "User",
+                "minLength": 1,
+                "description": "A role that may SELECT the tables to copy.",
+            },
+            "password": secret("Password"),
+            "sslmode": {
+                "type": "string",
+                "title": "SSL mode",
+                "default": "prefer",
+                "enum": ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"],
+                "description": "As libpq's sslmode; use verify-full over the internet.",
+            },
         },
-        "batch_size": {"type": "integer", "title": "Batch size", "default": DEFAULT_BATCH,
-                       "minimum": 100, "maximum": 100_000},
-    }, required=["schema"]),
+        required=["host", "database", "user"],
+    ),
+    settings_schema=form(
+        {
+            "schema": {
+                "type": "string",
+                "title": "Schema",
+                "default": "public",
+                "minLength": 1,
+                "description": "The schema whose tables are copied.",
+            },
+            "tables": {
+                "type": "array",
+                "title": "Tables",
+                "uniqueItems": True,
+                "default": [],
+                "items": {"type": "string"},
+                "description": "Tables to offer as streams. Empty: every table.",
+            },
+            "cursor_columns": {
+                "type": "object",
+                "title": "Cursor columns",
+                "default": {},
+                "additionalProperties": {"type": "string"},
+                "description": "Per table, the column that grows when a row changes. Default: "
+                "a timestamp column named updated_at or modified_at.",
+            },
+            "batch_size": {
+                "type": "integer",
+                "title": "Batch size",
+                "default": DEFAULT_BATCH,
+                "minimum": 100,
+                "maximum": 100_000,
+            },
+        },
+        required=["schema"],
+    ),
 )
 
 
@@ -93,20 +126,26 @@ async def connect(credentials: Mapping[str, Any], policy: Policy) -> asyncpg.Con
     values."""
     host = str(credentials.get("host") or "")
     connection = await connect_postgres(
-        policy, host=host, port=int(credentials.get("port") or 5432),
+        policy,
+        host=host,
+        port=int(credentials.get("port") or 5432),
         sslmode=str(credentials.get("sslmode") or "prefer"),
-        user=credentials.get("user"), password=credentials.get("password") or None,
+        user=credentials.get("user"),
+        password=credentials.get("password") or None,
         database=credentials.get("database"),
-        timeout=15, server_settings={"application_name": "weir",
-                                     "default_transaction_read_only": "on",
-                                     # Text output (COPY, ``::text``) the same on every server.
-                                     "DateStyle": "ISO", "TimeZone": "UTC",
-                                     "extra_float_digits": "3",
-                                     "standard_conforming_strings": "on"},
+        timeout=15,
+        server_settings={
+            "application_name": "weir",
+            "default_transaction_read_only": "on",
+            # Text output (COPY, ``::text``) the same on every server.
+            "DateStyle": "ISO",
+            "TimeZone": "UTC",
+            "extra_float_digits": "3",
+            "standard_conforming_strings": "on",
+        },
     )
     for name in ("json", "jsonb"):
-        await connection.set_type_codec(name, encoder=json.dumps, decoder=json.loads,
-                                        schema="pg_catalog")
+        await connection.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
     return connection
 
 
@@ -122,11 +161,11 @@ async def check(context: ConnectorContext, credentials: dict[str, Any]) -> Check
     """Connect and run ``SELECT 1``."""
     try:
         connection = await connect(credentials, context.outbound)
-    except (OSError, TimeoutError, asyncpg.PostgresError,
-            asyncpg.InterfaceError) as exc:
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         # A server that answered (a Postgres error) was reached; anything else was not.
-        return CheckResult(ok=False, message=_failure(exc, credentials),
-                           reachable=isinstance(exc, asyncpg.PostgresError))
+        return CheckResult(
+            ok=False, message=_failure(exc, credentials), reachable=isinstance(exc, asyncpg.PostgresError)
+        )
     try:
         await connection.fetchval("SELECT 1")
     except asyncpg.PostgresError as exc:
@@ -137,8 +176,9 @@ async def check(context: ConnectorContext, credentials: dict[str, Any]) -> Check
     return CheckResult(ok=True, message="connected", account_label=label)
 
 
-async def discover(context: ConnectorContext, credentials: dict[str, Any],
-                   settings: dict[str, Any]) -> list[StreamSpec]:
+async def discover(
+    context: ConnectorContext, credentials: dict[str, Any], settings: dict[str, Any]
+) -> list[StreamSpec]:
     """One stream per readable table (or view) of ``settings["schema"]``, limited to
     ``settings["tables"]`` when that is not empty."""
     connection = await connect(credentials, context.outbound)
@@ -148,8 +188,9 @@ async def discover(context: ConnectorContext, credentials: dict[str, Any],
         await connection.close()
 
 
-async def settings_options(context: ConnectorContext, credentials: dict[str, Any],
-                           partial_settings: dict[str, Any]) -> dict[str, list[Any]]:
+async def settings_options(
+    context: ConnectorContext, credentials: dict[str, Any], partial_settings: dict[str, Any]
+) -> dict[str, list[Any]]:
     """The schemas the user can read, and the tables of the chosen schema (``public`` when
     none is chosen yet)."""
     connection = await connect(credentials, context.outbound)
@@ -158,13 +199,13 @@ async def settings_options(context: ConnectorContext, credentials: dict[str, Any
             "SELECT nspname FROM pg_namespace WHERE has_schema_privilege(oid, 'USAGE') "
             "AND nspname <> ALL($1::text[]) AND nspname NOT LIKE 'pg\\_temp\\_%' "
             "AND nspname NOT LIKE 'pg\\_toast\\_temp\\_%' ORDER BY nspname",
-            list(SYSTEM_SCHEMAS))
+            list(SYSTEM_SCHEMAS),
+        )
         chosen = {"schema": partial_settings.get("schema") or "public"}
         tables = await find_tables(connection, chosen)
     finally:
         await connection.close()
-    return {"schema": [row["nspname"] for row in schemas],
-            "tables": sorted(table.name for table in tables)}
+    return {"schema": [row["nspname"] for row in schemas], "tables": sorted(table.name for table in tables)}
 
 
 def _encode(value: Any) -> Any:
@@ -188,8 +229,9 @@ def _after(table: Table, columns: tuple[str, ...], values: list[str]) -> str:
     if not columns:
         return ""
     left = ", ".join(quote(c) for c in columns)
-    right = ", ".join(f"{value}::text::{table.column(c).sql_type}"
-                      for c, value in zip(columns, values, strict=True))
+    right = ", ".join(
+        f"{value}::text::{table.column(c).sql_type}" for c, value in zip(columns, values, strict=True)
+    )
     return f" WHERE ({left}) > ({right})"
 
 
@@ -202,20 +244,22 @@ class _RecordPages:
         self.select = ", ".join(c.select for c in table.columns)
         self._statements: dict[str, Any] = {}
 
-    async def fetch(self, after: tuple[str, ...], values: list[str | None], order: str,
-                    limit: int) -> tuple[RecordBatch | None, dict[str, Any]]:
+    async def fetch(
+        self, after: tuple[str, ...], values: list[str | None], order: str, limit: int
+    ) -> tuple[RecordBatch | None, dict[str, Any]]:
         """The page after ``values`` of the columns ``after``, and its last row's state values."""
         where = _after(self.table, after, [f"${n}" for n in range(1, len(after) + 1)])
-        sql = (f"SELECT {self.select} FROM {self.table.qualified}{where} "
-               f"ORDER BY {order} LIMIT {limit}")
+        sql = f"SELECT {self.select} FROM {self.table.qualified}{where} ORDER BY {order} LIMIT {limit}"
         if sql not in self._statements:
             self._statements[sql] = await self.connection.prepare(sql)
         rows = await self._statements[sql].fetch(*values)
         if not rows:
             return None, {}
         records = [dict(row.items()) for row in rows]  # twice as fast as dict(row)
-        return (RecordBatch(stream=self.table.name, records=records),
-                {name: _encode(value) for name, value in records[-1].items()})
+        return (
+            RecordBatch(stream=self.table.name, records=records),
+            {name: _encode(value) for name, value in records[-1].items()},
+        )
 
 
 class _CopyPages:
@@ -226,15 +270,15 @@ class _CopyPages:
     make the text the same whatever the server's defaults, and exact for floats.
     """
 
-    def __init__(self, connection: asyncpg.Connection, table: Table,
-                 columns: Sequence[str]) -> None:
+    def __init__(self, connection: asyncpg.Connection, table: Table, columns: Sequence[str]) -> None:
         self.connection = connection
         self.table = table
         self.columns = tuple(columns)
         self.select = ", ".join(table.column(name).copy_select for name in self.columns)
 
-    async def fetch(self, after: tuple[str, ...], values: list[str | None], order: str,
-                    limit: int) -> tuple[CopyBatch | None, dict[str, Any]]:
+    async def fetch(
+        self, after: tuple[str, ...], values: list[str | None], order: str, limit: int
+    ) -> tuple[CopyBatch | None, dict[str, Any]]:
         # COPY takes no parameters: the values go in as literals, cast as the ``$n`` would be.
         where = _after(self.table, after, [_literal(value) for value in values])
         chunks: list[bytes] = []
@@ -243,17 +287,23 @@ class _CopyPages:
             chunks.append(chunk)
 
         await self.connection.copy_from_query(
-            f"SELECT {self.select} FROM {self.table.qualified}{where} "
-            f"ORDER BY {order} LIMIT {limit}", output=collect, format="text")
+            f"SELECT {self.select} FROM {self.table.qualified}{where} ORDER BY {order} LIMIT {limit}",
+            output=collect,
+            format="text",
+        )
         data = b"".join(chunks)
         if not data:
             return None, {}
-        last_line = data[data.rfind(b"\n", 0, len(data) - 1) + 1:-1]
+        last_line = data[data.rfind(b"\n", 0, len(data) - 1) + 1 : -1]
         fields = last_line.split(b"\t")
-        last = {name: self.table.column(name).state_value(copy_text_value(field))
-                for name, field in zip(self.columns, fields, strict=True)}
-        return (CopyBatch(stream=self.table.name, columns=self.columns, data=data,
-                          rows=data.count(b"\n")), last)
+        last = {
+            name: self.table.column(name).state_value(copy_text_value(field))
+            for name, field in zip(self.columns, fields, strict=True)
+        }
+        return (
+            CopyBatch(stream=self.table.name, columns=self.columns, data=data, rows=data.count(b"\n")),
+            last,
+        )
 
 
 def _literal(value: str | None) -> str:
@@ -282,8 +332,12 @@ def copy_text_value(field: bytes) -> str | None:
 
 
 async def read(
-    context: ConnectorContext, stream: str, settings: dict[str, Any], state: dict[str, Any] | None,
-    *, copy_columns: Sequence[str] | None = None,
+    context: ConnectorContext,
+    stream: str,
+    settings: dict[str, Any],
+    state: dict[str, Any] | None,
+    *,
+    copy_columns: Sequence[str] | None = None,
 ) -> AsyncIterator[RecordBatch | CopyBatch | StateCheckpoint]:
     """Batches of the table ``stream``; as COPY text of ``copy_columns`` when given (the
     runner asks for them only if they include the key and the cursor)."""
@@ -292,14 +346,16 @@ async def read(
     try:
         found = await find_tables(connection, settings, only=[stream])
         if not found:
-            raise ValueError(f"table {stream!r} not found or not readable in schema "
-                             f"{settings.get('schema') or 'public'!r}")
+            raise ValueError(
+                f"table {stream!r} not found or not readable in schema {settings.get('schema') or 'public'!r}"
+            )
         table = found[0]
         positions = {*table.key, *([table.cursor] if table.cursor else [])}
         pages: _RecordPages | _CopyPages = (
             _CopyPages(connection, table, copy_columns)
             if copy_columns is not None and positions <= set(copy_columns)
-            else _RecordPages(connection, table))
+            else _RecordPages(connection, table)
+        )
         if not table.key:
             async for item in _read_unkeyed(connection, table, batch):
                 yield item
@@ -313,22 +369,33 @@ async def read(
         await connection.close()
 
 
-async def _read_by_key(connection: asyncpg.Connection, pages: _RecordPages | _CopyPages,
-                       table: Table, batch: int, state: Mapping[str, Any]
-                       ) -> AsyncIterator[RecordBatch | CopyBatch | StateCheckpoint]:
+async def _read_by_key(
+    connection: asyncpg.Connection,
+    pages: _RecordPages | _CopyPages,
+    table: Table,
+    batch: int,
+    state: Mapping[str, Any],
+) -> AsyncIterator[RecordBatch | CopyBatch | StateCheckpoint]:
     order = ", ".join(quote(c) for c in table.key)
     high_water = state.get("high_water")
     if table.cursor and "high_water" not in state:
         newest = await connection.fetchrow(
             f"SELECT {quote(table.cursor)} AS cursor, {order} FROM {table.qualified} "
             f"WHERE {quote(table.cursor)} IS NOT NULL ORDER BY {quote(table.cursor)} DESC, "
-            + ", ".join(f"{quote(c)} DESC" for c in table.key) + " LIMIT 1")
-        high_water = newest and {"cursor": _encode(newest["cursor"]),
-                                 "pk": [_encode(newest[c]) for c in table.key]}
+            + ", ".join(f"{quote(c)} DESC" for c in table.key)
+            + " LIMIT 1"
+        )
+        high_water = newest and {
+            "cursor": _encode(newest["cursor"]),
+            "pk": [_encode(newest[c]) for c in table.key],
+        }
     last = state.get("pk")
     while True:
-        page, position = await (pages.fetch(table.key, [*map(_decode, last)], order, batch)
-                                if last else pages.fetch((), [], order, batch))
+        page, position = await (
+            pages.fetch(table.key, [*map(_decode, last)], order, batch)
+            if last
+            else pages.fetch((), [], order, batch)
+        )
         if page is None:
             break
         last = [position[c] for c in table.key]
@@ -343,9 +410,9 @@ async def _read_by_key(connection: asyncpg.Connection, pages: _RecordPages | _Co
         yield StateCheckpoint(stream=table.name, state=dict(high_water))
 
 
-async def _read_changes(pages: _RecordPages | _CopyPages, table: Table, batch: int,
-                        state: Mapping[str, Any]
-                        ) -> AsyncIterator[RecordBatch | CopyBatch | StateCheckpoint]:
+async def _read_changes(
+    pages: _RecordPages | _CopyPages, table: Table, batch: int, state: Mapping[str, Any]
+) -> AsyncIterator[RecordBatch | CopyBatch | StateCheckpoint]:
     """Rows after the saved ``(cursor, key)``, in that order."""
     assert table.cursor is not None
     rest = [c for c in table.key if c != table.cursor]
@@ -363,8 +430,9 @@ async def _read_changes(pages: _RecordPages | _CopyPages, table: Table, batch: i
             return
         values, compared = [position[c] for c in ordered], ordered
         yield page
-        yield StateCheckpoint(stream=table.name, state={
-            "cursor": values[0], "pk": [position[c] for c in table.key]})
+        yield StateCheckpoint(
+            stream=table.name, state={"cursor": values[0], "pk": [position[c] for c in table.key]}
+        )
         if _size(page) < batch:
             return
 
@@ -373,8 +441,9 @@ def _size(page: RecordBatch | CopyBatch) -> int:
     return page.rows if isinstance(page, CopyBatch) else len(page.records)
 
 
-async def _read_unkeyed(connection: asyncpg.Connection, table: Table, batch: int
-                        ) -> AsyncIterator[RecordBatch | StateCheckpoint]:
+async def _read_unkeyed(
+    connection: asyncpg.Connection, table: Table, batch: int
+) -> AsyncIterator[RecordBatch | StateCheckpoint]:
     """A table with no usable key: one server-side cursor, one batch in memory at a time."""
     select = ", ".join(c.select for c in table.columns)
     async with connection.transaction(readonly=True, isolation="repeatable_read"):

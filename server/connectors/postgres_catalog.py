@@ -16,18 +16,39 @@ from server.connectors.base import StreamSpec
 from server.connectors.schemas import object_of
 
 # Cursor columns picked without a setting, by name, when their type orders changes.
-CURSOR_NAMES = ("updated_at", "modified_at", "last_modified", "last_modified_at", "updated",
-                "modified", "_updated_at")
+CURSOR_NAMES = (
+    "updated_at",
+    "modified_at",
+    "last_modified",
+    "last_modified_at",
+    "updated",
+    "modified",
+    "_updated_at",
+)
 CURSOR_TYPES = {"timestamptz", "timestamp", "date", "int2", "int4", "int8", "numeric"}
 # Types asyncpg decodes to a value that fits the JSON Schema type below; others are cast to text.
-NATIVE = {"int2": "integer", "int4": "integer", "int8": "integer", "oid": "integer",
-          "float4": "number", "float8": "number", "numeric": "number", "bool": "boolean",
-          "text": "string", "varchar": "string", "bpchar": "string", "name": "string",
-          "citext": "string", "timestamptz": "string", "timestamp": "string", "date": "string",
-          "json": "json", "jsonb": "json"}
+NATIVE = {
+    "int2": "integer",
+    "int4": "integer",
+    "int8": "integer",
+    "oid": "integer",
+    "float4": "number",
+    "float8": "number",
+    "numeric": "number",
+    "bool": "boolean",
+    "text": "string",
+    "varchar": "string",
+    "bpchar": "string",
+    "name": "string",
+    "citext": "string",
+    "timestamptz": "string",
+    "timestamp": "string",
+    "date": "string",
+    "json": "json",
+    "jsonb": "json",
+}
 # ``decimal``: exact, so destinations keep it as numeric, never as a float.
-FORMATS = {"timestamptz": "date-time", "timestamp": "date-time", "date": "date",
-           "numeric": "decimal"}
+FORMATS = {"timestamptz": "date-time", "timestamp": "date-time", "date": "date", "numeric": "decimal"}
 JSON_TYPES = ("object", "array", "string", "number", "boolean")
 
 
@@ -143,8 +164,9 @@ ORDER BY c.relname, i.indisprimary DESC, count(*), i.indexrelid
 """
 
 
-async def find_tables(connection: asyncpg.Connection, settings: Mapping[str, Any],
-                      only: list[str] | None = None) -> list[Table]:
+async def find_tables(
+    connection: asyncpg.Connection, settings: Mapping[str, Any], only: list[str] | None = None
+) -> list[Table]:
     """The readable tables (and views) of ``settings["schema"]`` (``settings["tables"]`` or
     ``only`` when given), each with its key and cursor column."""
     schema = settings.get("schema") or "public"
@@ -152,13 +174,13 @@ async def find_tables(connection: asyncpg.Connection, settings: Mapping[str, Any
     columns: dict[str, list[Column]] = {}
     for row in await connection.fetch(_COLUMNS, schema, names):
         columns.setdefault(row["table_name"], []).append(
-            Column(row["name"], row["sql_type"], row["base"], row["not_null"]))
+            Column(row["name"], row["sql_type"], row["base"], row["not_null"])
+        )
     keys: dict[str, tuple[str, ...]] = {}
     for row in await connection.fetch(_KEYS, schema, names):
         table_columns = {c.name: c for c in columns.get(row["table_name"], [])}
         # bytea is read as base64 text, which would not compare back: not usable as a key.
-        usable = all(c in table_columns and table_columns[c].base != "bytea"
-                     for c in row["columns"])
+        usable = all(c in table_columns and table_columns[c].base != "bytea" for c in row["columns"])
         if row["table_name"] not in keys and usable and (row["is_primary"] or row["not_null"]):
             keys[row["table_name"]] = tuple(row["columns"])
     chosen = dict(settings.get("cursor_columns") or {})
@@ -167,8 +189,7 @@ async def find_tables(connection: asyncpg.Connection, settings: Mapping[str, Any
         by_name = {c.name: c for c in cols}
         cursor = chosen.get(name)
         if cursor not in by_name:
-            cursor = next((n for n in CURSOR_NAMES
-                           if n in by_name and by_name[n].base in CURSOR_TYPES), None)
+            cursor = next((n for n in CURSOR_NAMES if n in by_name and by_name[n].base in CURSOR_TYPES), None)
         key = keys.get(name, ())
         tables.append(Table(schema, name, tuple(cols), key, cursor if key else None))
     return tables

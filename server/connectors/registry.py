@@ -27,7 +27,17 @@ from server.connectors import (
 from server.connectors.base import ConnectorContext, StreamSpec, fill_settings_schema
 
 CONNECTOR_MODULES: tuple[ModuleType, ...] = (
-    demo, postgres, hubspot, github, stripe, slack, openai, sendgrid, smtp, freshsales, airtable,
+    demo,
+    postgres,
+    hubspot,
+    github,
+    stripe,
+    slack,
+    openai,
+    sendgrid,
+    smtp,
+    freshsales,
+    airtable,
 )
 
 CONNECTORS: dict[str, ModuleType] = {module.SPEC.name: module for module in CONNECTOR_MODULES}
@@ -37,9 +47,9 @@ def get_connector(name: str) -> ModuleType | None:
     return CONNECTORS.get(name)
 
 
-async def streams_for(module: ModuleType, context: ConnectorContext,
-                      credentials: dict[str, Any], settings: dict[str, Any]
-                      ) -> tuple[StreamSpec, ...]:
+async def streams_for(
+    module: ModuleType, context: ConnectorContext, credentials: dict[str, Any], settings: dict[str, Any]
+) -> tuple[StreamSpec, ...]:
     """The streams a connection offers with these settings: discovered, or the SPEC's."""
     discover = getattr(module, "discover", None)
     if discover is None:
@@ -47,13 +57,17 @@ async def streams_for(module: ModuleType, context: ConnectorContext,
     return tuple(await discover(context, credentials, settings))
 
 
-async def settings_schema_for(module: ModuleType, context: ConnectorContext,
-                              credentials: dict[str, Any], partial_settings: dict[str, Any]
-                              ) -> dict[str, Any]:
+async def settings_schema_for(
+    module: ModuleType,
+    context: ConnectorContext,
+    credentials: dict[str, Any],
+    partial_settings: dict[str, Any],
+) -> dict[str, Any]:
     """The SPEC's settings schema with ``enum``s filled from the account where the connector
     can list them (``partial_settings`` picks dependent options, e.g. a schema's tables)."""
     lister = getattr(module, "settings_options", None)
     if lister is None:
         return module.SPEC.settings_schema
-    return fill_settings_schema(module.SPEC.settings_schema,
-                                await lister(context, credentials, partial_settings))
+    return fill_settings_schema(
+        module.SPEC.settings_schema, await lister(context, credentials, partial_settings)
+    )

@@ -37,8 +37,7 @@ def object_of(properties: Mapping[str, Any], *, required: Sequence[str] = ()) ->
     return schema
 
 
-def form(properties: Mapping[str, Any] | None = None, *,
-         required: Sequence[str] = ()) -> dict[str, Any]:
+def form(properties: Mapping[str, Any] | None = None, *, required: Sequence[str] = ()) -> dict[str, Any]:
     """The schema of auth fields or settings: only these properties, and no others."""
     schema: dict[str, Any] = {"type": "object"}
     if required:
@@ -55,5 +54,4 @@ def secret(title: str, **extra: Any) -> dict[str, Any]:
 
 def port(default: int) -> dict[str, Any]:
     """A form field for a TCP port."""
-    return {"type": "integer", "title": "Port", "default": default, "minimum": 1,
-            "maximum": 65535}
+    return {"type": "integer", "title": "Port", "default": default, "minimum": 1, "maximum": 65535}

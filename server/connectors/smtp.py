@@ -31,17 +31,28 @@ SPEC = ConnectorSpec(
     auth_types=("BASIC_AUTH",),
     description="Send email through any SMTP server that accepts a login.",
     docs_url="https://datatracker.ietf.org/doc/html/rfc4954",
-    auth_fields_schema=form({
-        "host": {"type": "string", "title": "Server", "minLength": 1,
-                 "description": "Host name of the SMTP server, e.g. smtp.example.com."},
-        "port": port(587),
-        "security": {"type": "string", "title": "Security", "default": "STARTTLS",
-                     "enum": ["STARTTLS", "TLS", "NONE"],
-                     "description": "STARTTLS (usually port 587), TLS from the start "
-                                    "(port 465), or NONE (trusted networks only)."},
-        "username": {"type": "string", "title": "Username", "minLength": 1},
-        "password": secret("Password"),
-    }, required=["host", "port", "username", "password"]),
+    auth_fields_schema=form(
+        {
+            "host": {
+                "type": "string",
+                "title": "Server",
+                "minLength": 1,
+                "description": "Host name of the SMTP server, e.g. smtp.example.com.",
+            },
+            "port": port(587),
+            "security": {
+                "type": "string",
+                "title": "Security",
+                "default": "STARTTLS",
+                "enum": ["STARTTLS", "TLS", "NONE"],
+                "description": "STARTTLS (usually port 587), TLS from the start "
+                "(port 465), or NONE (trusted networks only).",
+            },
+            "username": {"type": "string", "title": "Username", "minLength": 1},
+            "password": secret("Password"),
+        },
+        required=["host", "port", "username", "password"],
+    ),
 )
 
 
@@ -58,14 +69,14 @@ class _PinnedSMTP(smtplib.SMTP):
 
 
 class _PinnedSMTPSSL(smtplib.SMTP_SSL):
-    def __init__(self, address: Address, host: str, port: int, timeout: float,
-                 context: ssl.SSLContext) -> None:
+    def __init__(
+        self, address: Address, host: str, port: int, timeout: float, context: ssl.SSLContext
+    ) -> None:
         self.address = address
         super().__init__(host, port, timeout=timeout, context=context)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> Any:
-        return self.context.wrap_socket(open_socket(self.address, port, timeout),
-                                        server_hostname=host)
+        return self.context.wrap_socket(open_socket(self.address, port, timeout), server_hostname=host)
 
 
 def login(credentials: Mapping[str, Any], address: Address, timeout: float = TIMEOUT) -> None:
@@ -95,22 +106,32 @@ async def check(context: ConnectorContext, credentials: dict[str, Any]) -> Check
     """Log in to the server with the credentials."""
     try:
         async with asyncio.timeout(TIMEOUT):
-            addresses = await context.outbound.resolve(str(credentials.get("host") or ""),
-                                                       int(credentials.get("port") or 587))
+            addresses = await context.outbound.resolve(
+                str(credentials.get("host") or ""), int(credentials.get("port") or 587)
+            )
         await asyncio.wait_for(asyncio.to_thread(login, credentials, addresses[0]), TIMEOUT + 5)
     except smtplib.SMTPAuthenticationError as exc:
-        reason = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) \
+        reason = (
+            exc.smtp_error.decode(errors="replace")
+            if isinstance(exc.smtp_error, bytes)
             else str(exc.smtp_error)
-        return CheckResult(ok=False, message=redact(f"login refused ({exc.smtp_code}): {reason}",
-                                                    credentials))
+        )
+        return CheckResult(
+            ok=False, message=redact(f"login refused ({exc.smtp_code}): {reason}", credentials)
+        )
     except smtplib.SMTPNotSupportedError as exc:
-        return CheckResult(ok=False, message=redact(f"the server does not offer this: {exc}",
-                                                    credentials))
+        return CheckResult(ok=False, message=redact(f"the server does not offer this: {exc}", credentials))
     except (smtplib.SMTPException, ssl.SSLError, OSError, TimeoutError) as exc:
         # An SMTP reply means a server answered; a socket or TLS failure means none did.
-        return CheckResult(ok=False, message=redact(
-            f"could not log in to {credentials.get('host')}:{credentials.get('port')}: "
-            f"{type(exc).__name__}: {exc}", credentials),
-            reachable=isinstance(exc, smtplib.SMTPResponseException))
-    return CheckResult(ok=True, message="logged in",
-                       account_label=f"{credentials.get('username')}@{credentials.get('host')}")
+        return CheckResult(
+            ok=False,
+            message=redact(
+                f"could not log in to {credentials.get('host')}:{credentials.get('port')}: "
+                f"{type(exc).__name__}: {exc}",
+                credentials,
+            ),
+            reachable=isinstance(exc, smtplib.SMTPResponseException),
+        )
+    return CheckResult(
+        ok=True, message="logged in", account_label=f"{credentials.get('username')}@{credentials.get('host')}"
+    )

@@ -49,8 +49,14 @@ SPEC = ConnectorSpec(
             cursor_field="created",
             description="Customers, by creation time (Unix seconds).",
             record_schema=_schema(
-                email=_STRING, name=_STRING, description=_STRING, currency=_STRING,
-                balance=_INT, delinquent=_BOOL, livemode=BOOLEAN, metadata=_OBJECT,
+                email=_STRING,
+                name=_STRING,
+                description=_STRING,
+                currency=_STRING,
+                balance=_INT,
+                delinquent=_BOOL,
+                livemode=BOOLEAN,
+                metadata=_OBJECT,
             ),
         ),
         StreamSpec(
@@ -59,9 +65,16 @@ SPEC = ConnectorSpec(
             cursor_field="created",
             description="Charges, by creation time (Unix seconds).",
             record_schema=_schema(
-                amount=INTEGER, amount_refunded=_INT, currency=STRING,
-                customer=_STRING, description=_STRING, paid=_BOOL, refunded=_BOOL,
-                status=_STRING, livemode=BOOLEAN, metadata=_OBJECT,
+                amount=INTEGER,
+                amount_refunded=_INT,
+                currency=STRING,
+                customer=_STRING,
+                description=_STRING,
+                paid=_BOOL,
+                refunded=_BOOL,
+                status=_STRING,
+                livemode=BOOLEAN,
+                metadata=_OBJECT,
             ),
         ),
         StreamSpec(
@@ -70,9 +83,16 @@ SPEC = ConnectorSpec(
             cursor_field="created",
             description="Invoices, by creation time (Unix seconds).",
             record_schema=_schema(
-                customer=_STRING, number=_STRING, status=_STRING, currency=STRING,
-                total=_INT, amount_due=_INT, amount_paid=_INT, due_date=_INT,
-                livemode=BOOLEAN, metadata=_OBJECT,
+                customer=_STRING,
+                number=_STRING,
+                status=_STRING,
+                currency=STRING,
+                total=_INT,
+                amount_due=_INT,
+                amount_paid=_INT,
+                due_date=_INT,
+                livemode=BOOLEAN,
+                metadata=_OBJECT,
             ),
         ),
     ),
@@ -83,8 +103,13 @@ async def check(context: ConnectorContext, credentials: dict[str, Any]) -> Check
     """``GET /v1/account``: the account the key belongs to."""
 
     async def call() -> CheckResult:
-        response = await request(context, "GET", f"{base_url(context, SPEC.base_url)}/v1/account",
-                                 auth=_auth, credentials=credentials)
+        response = await request(
+            context,
+            "GET",
+            f"{base_url(context, SPEC.base_url)}/v1/account",
+            auth=_auth,
+            credentials=credentials,
+        )
         account = response.json()
         profile = account.get("business_profile") or {}
         label = profile.get("name") or account.get("email") or account.get("id")

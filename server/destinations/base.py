@@ -87,8 +87,7 @@ class TableLoader(ABC):
         """Change the column's type to text, keeping its values (as text)."""
 
     @abstractmethod
-    async def _write(self, records: list[dict[str, Any]],
-                     rows: list[tuple[Any, ...]] | None) -> None:
+    async def _write(self, records: list[dict[str, Any]], rows: list[tuple[Any, ...]] | None) -> None:
         """Write one batch in one transaction (upsert, or append to the new table).
 
         ``rows`` are the records' values in column order, unconverted, when ``exact_rows``
@@ -115,8 +114,9 @@ class TableLoader(ABC):
             await self._drop(self.target)  # a new table left behind by a killed run
             columns = dict(self.declared)
             if not self.allow_new_columns and existing is not None:
-                columns = {name: existing.get(name, kind) for name, kind in columns.items()
-                           if name in existing}
+                columns = {
+                    name: existing.get(name, kind) for name, kind in columns.items() if name in existing
+                }
             self.columns = columns
             await self._create_table(self.target, columns)
             return
@@ -196,9 +196,7 @@ class TableLoader(ABC):
         except KeyError:
             return [tuple(r.get(n) for n in names) for r in records]
 
-    async def coerced_rows(
-        self, records: list[dict[str, Any]], names: list[str]
-    ) -> list[list[Any]]:
+    async def coerced_rows(self, records: list[dict[str, Any]], names: list[str]) -> list[list[Any]]:
         """Rows converted to each column's kind, widening to text any column a value misfits."""
         while True:
             misfits: set[str] = set()

@@ -45,8 +45,7 @@ def kind_of_schema(schema: dict[str, Any]) -> str:
 
 
 def kinds_of_record_schema(record_schema: dict[str, Any]) -> dict[str, str]:
-    return {name: kind_of_schema(prop) for name, prop in
-            (record_schema.get("properties") or {}).items()}
+    return {name: kind_of_schema(prop) for name, prop in (record_schema.get("properties") or {}).items()}
 
 
 def kind_of_value(value: Any) -> str:

@@ -28,15 +28,29 @@ from server.destinations.base import CopyRejected, Destination, TableLoader, der
 from server.destinations.columns import SYNCED_AT, quote
 from server.outbound import Policy, connect_postgres
 
-SQL_TYPES = {"integer": "bigint", "number": "double precision", "decimal": "numeric",
-             "boolean": "boolean",
-             "timestamp": "timestamptz", "date": "date", "text": "text", "json": "jsonb"}
+SQL_TYPES = {
+    "integer": "bigint",
+    "number": "double precision",
+    "decimal": "numeric",
+    "boolean": "boolean",
+    "timestamp": "timestamptz",
+    "date": "date",
+    "text": "text",
+    "json": "jsonb",
+}
 KINDS_BY_TYPE = {
-    "bigint": "integer", "integer": "integer", "smallint": "integer",
-    "double precision": "number", "real": "number", "numeric": "decimal",
-    "boolean": "boolean", "timestamp with time zone": "timestamp",
-    "timestamp without time zone": "timestamp", "date": "date",
-    "jsonb": "json", "json": "json",
+    "bigint": "integer",
+    "integer": "integer",
+    "smallint": "integer",
+    "double precision": "number",
+    "real": "number",
+    "numeric": "decimal",
+    "boolean": "boolean",
+    "timestamp with time zone": "timestamp",
+    "timestamp without time zone": "timestamp",
+    "date": "date",
+    "jsonb": "json",
+    "json": "json",
 }
 # Errors that mean "these Python values do not encode as these column types".
 ENCODING_ERRORS = (asyncpg.DataError, TypeError, ValueError, OverflowError)
@@ -60,20 +74,22 @@ class PostgresDestination(Destination):
         # COPY text from a PostgreSQL source is read in this time zone and date style.
         server_settings = {"DateStyle": "ISO", "TimeZone": "UTC"}
         if self.outbound is None:
-            self.connection = await asyncpg.connect(asyncpg_url(self.url),
-                                                    server_settings=server_settings)
+            self.connection = await asyncpg.connect(asyncpg_url(self.url), server_settings=server_settings)
             return
         # Only what a URL says about where and who: a query parameter naming a file on this
         # machine (``sslrootcert``, ``passfile``...) is not followed for a tenant's URL.
         parts = urlsplit(self.url)
         query = dict(parse_qsl(parts.query))
         self.connection = await connect_postgres(
-            self.outbound, host=parts.hostname or "", port=parts.port or 5432,
+            self.outbound,
+            host=parts.hostname or "",
+            port=parts.port or 5432,
             sslmode=query.get("sslmode", "prefer"),
             user=unquote(parts.username or "") or None,
             password=unquote(parts.password or "") or None,
             database=unquote(parts.path.lstrip("/")) or None,
-            server_settings=server_settings)
+            server_settings=server_settings,
+        )
 
     async def close(self) -> None:
         if self.connection is not None:
@@ -85,11 +101,26 @@ class PostgresDestination(Destination):
         assert self.connection is not None, "destination is not open"
         return self.connection
 
-    async def loader(self, *, schema: str, table: str, primary_key: tuple[str, ...],
-                     declared: dict[str, str], policy: str, full_refresh: bool) -> TableLoader:
+    async def loader(
+        self,
+        *,
+        schema: str,
+        table: str,
+        primary_key: tuple[str, ...],
+        declared: dict[str, str],
+        policy: str,
+        full_refresh: bool,
+    ) -> TableLoader:
         await self.db.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
-        loader = PostgresTableLoader(self, schema=schema, table=table, primary_key=primary_key,
-                                     declared=declared, policy=policy, full_refresh=full_refresh)
+        loader = PostgresTableLoader(
+            self,
+            schema=schema,
+            table=table,
+            primary_key=primary_key,
+            declared=declared,
+            policy=policy,
+            full_refresh=full_refresh,
+        )
         await loader.start()
         return loader
 
@@ -118,12 +149,16 @@ class PostgresTableLoader(TableLoader):
         rows = await self.db.fetch(
             "SELECT column_name, data_type FROM information_schema.columns "
             "WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
-            self.schema, table,
+            self.schema,
+            table,
         )
         if not rows:
             return None
-        return {r["column_name"]: KINDS_BY_TYPE.get(r["data_type"], "text")
-                for r in rows if r["column_name"] != SYNCED_AT}
+        return {
+            r["column_name"]: KINDS_BY_TYPE.get(r["data_type"], "text")
+            for r in rows
+            if r["column_name"] != SYNCED_AT
+        }
 
     async def _create_table(self, table: str, columns: dict[str, str]) -> None:
         defs = [f"{quote(c)} {SQL_TYPES[k]}" for c, k in columns.items()]
@@ -135,28 +170,34 @@ class PostgresTableLoader(TableLoader):
 
     async def _add_column(self, table: str, name: str, kind: str) -> None:
         await self.db.execute(
-            f"ALTER TABLE {self._name(table)} ADD COLUMN IF NOT EXISTS {quote(name)} "
-            f"{SQL_TYPES[kind]}"
+            f"ALTER TABLE {self._name(table)} ADD COLUMN IF NOT EXISTS {quote(name)} {SQL_TYPES[kind]}"
         )
 
     async def _widen_column(self, table: str, name: str) -> None:
         column = quote(name)
         await self.db.execute(
-            f"ALTER TABLE {self._name(table)} ALTER COLUMN {column} TYPE text "
-            f"USING {column}::text"
+            f"ALTER TABLE {self._name(table)} ALTER COLUMN {column} TYPE text USING {column}::text"
         )
         # asyncpg caches the column types COPY introspects; they just changed.
         await self.db.reload_schema_state()
 
-    async def _copy_raw(self, table: str, schema: str | None, records: list[dict[str, Any]],
-                        names: list[str], rows: list[tuple[Any, ...]] | None) -> bool:
+    async def _copy_raw(
+        self,
+        table: str,
+        schema: str | None,
+        records: list[dict[str, Any]],
+        names: list[str],
+        rows: list[tuple[Any, ...]] | None,
+    ) -> bool:
         """COPY the values as they come; False (and nothing written) when they do not encode."""
         if self._convert:
             return False
         try:
             async with self.db.transaction():  # a savepoint: a failed COPY leaves no trace
                 await self.db.copy_records_to_table(
-                    table, schema_name=schema, columns=names,
+                    table,
+                    schema_name=schema,
+                    columns=names,
                     records=rows if rows is not None else self.raw_rows(records, names),
                 )
             return True
@@ -164,8 +205,7 @@ class PostgresTableLoader(TableLoader):
             self._convert = True
             return False
 
-    async def _write(self, records: list[dict[str, Any]],
-                     rows: list[tuple[Any, ...]] | None) -> None:
+    async def _write(self, records: list[dict[str, Any]], rows: list[tuple[Any, ...]] | None) -> None:
         names = list(self.columns)
         if self.full_refresh or not self.primary_key:
             async with self._appending():
@@ -200,15 +240,20 @@ class PostgresTableLoader(TableLoader):
         try:
             if self.full_refresh or not self.primary_key:
                 async with self._appending():
-                    await self.db.copy_to_table(self.target, schema_name=self.schema,
-                                                source=memoryview(batch.data), columns=columns,
-                                                format="text")
+                    await self.db.copy_to_table(
+                        self.target,
+                        schema_name=self.schema,
+                        source=memoryview(batch.data),
+                        columns=columns,
+                        format="text",
+                    )
             else:
                 # Rows of one page have distinct keys (the source reads in key order).
                 async with self.db.transaction():
                     await self.db.execute(self._stage_sql)
-                    await self.db.copy_to_table(STAGE, source=memoryview(batch.data), columns=columns,
-                                                format="text")
+                    await self.db.copy_to_table(
+                        STAGE, source=memoryview(batch.data), columns=columns, format="text"
+                    )
                     await self._merge_stage()
         except asyncpg.DataError as exc:
             raise CopyRejected(f"{exc.sqlstate}: {exc}") from exc
@@ -227,16 +272,16 @@ class PostgresTableLoader(TableLoader):
 
     @property
     def _stage_sql(self) -> str:
-        return (f"CREATE TEMP TABLE {STAGE} (LIKE {self._name(self.target)} INCLUDING DEFAULTS) "
-                "ON COMMIT DROP")
+        return f"CREATE TEMP TABLE {STAGE} (LIKE {self._name(self.target)} INCLUDING DEFAULTS) ON COMMIT DROP"
 
     async def _merge_stage(self) -> None:
         """Upsert the staging table into the table, every column of the table."""
         names = list(self.columns)
         listed = ", ".join(quote(c) for c in names)
         keys = ", ".join(quote(k) for k in self.primary_key)
-        updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}"
-                            for c in [*names, SYNCED_AT] if c not in self.primary_key)
+        updates = ", ".join(
+            f"{quote(c)} = EXCLUDED.{quote(c)}" for c in [*names, SYNCED_AT] if c not in self.primary_key
+        )
         await self.db.execute(
             f"INSERT INTO {self._name(self.target)} ({listed}, {quote(SYNCED_AT)}) "
             f"SELECT {listed}, {quote(SYNCED_AT)} FROM {STAGE} "
@@ -249,8 +294,10 @@ class PostgresTableLoader(TableLoader):
         # name Postgres gives a key created with the table, so every swap ends the same way.
         building = quote(derived_name(self.table, "_pkey_new"))
         final = quote(derived_name(self.table, "_pkey"))
-        add_key = (f"ALTER TABLE {new} ADD CONSTRAINT {building} PRIMARY KEY "
-                   f"({', '.join(quote(k) for k in self.primary_key)})")
+        add_key = (
+            f"ALTER TABLE {new} ADD CONSTRAINT {building} PRIMARY KEY "
+            f"({', '.join(quote(k) for k in self.primary_key)})"
+        )
         async with self.db.transaction():
             if self.primary_key:
                 try:
@@ -266,8 +313,7 @@ class PostgresTableLoader(TableLoader):
             await self.db.execute(f"DROP TABLE IF EXISTS {old}")
             await self.db.execute(f"ALTER TABLE {new} RENAME TO {quote(self.table)}")
             if self.primary_key:
-                await self.db.execute(
-                    f"ALTER TABLE {old} RENAME CONSTRAINT {building} TO {final}")
+                await self.db.execute(f"ALTER TABLE {old} RENAME CONSTRAINT {building} TO {final}")
 
     async def _drop(self, table: str) -> None:
         await self.db.execute(f"DROP TABLE IF EXISTS {self._name(table)}")

@@ -31,10 +31,25 @@ from server.files import private_file
 T = TypeVar("T")
 
 # SQLite has no exact decimal type (a NUMERIC column stores REAL too): decimals are REAL here.
-SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "decimal": "REAL", "boolean": "BOOLEAN",
-             "timestamp": "TIMESTAMP", "date": "DATE", "text": "TEXT", "json": "JSON"}
-KINDS_BY_TYPE = {"INTEGER": "integer", "REAL": "number", "BOOLEAN": "boolean",
-                 "TIMESTAMP": "timestamp", "DATE": "date", "TEXT": "text", "JSON": "json"}
+SQL_TYPES = {
+    "integer": "INTEGER",
+    "number": "REAL",
+    "decimal": "REAL",
+    "boolean": "BOOLEAN",
+    "timestamp": "TIMESTAMP",
+    "date": "DATE",
+    "text": "TEXT",
+    "json": "JSON",
+}
+KINDS_BY_TYPE = {
+    "INTEGER": "integer",
+    "REAL": "number",
+    "BOOLEAN": "boolean",
+    "TIMESTAMP": "timestamp",
+    "DATE": "date",
+    "TEXT": "text",
+    "JSON": "json",
+}
 BUSY_TIMEOUT_SECONDS = 30
 
 
@@ -66,8 +81,9 @@ class SqliteDestination(Destination):
         def connect() -> sqlite3.Connection:
             # Created 0600 before SQLite opens it, so its -wal and -shm are 0600 too.
             private_file(self.path)
-            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS,
-                                 isolation_level=None, check_same_thread=False)
+            db = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+            )
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             return db
@@ -119,10 +135,25 @@ class SqliteDestination(Destination):
 
         return await self.run(wrapped)
 
-    async def loader(self, *, schema: str, table: str, primary_key: tuple[str, ...],
-                     declared: dict[str, str], policy: str, full_refresh: bool) -> TableLoader:
-        loader = SqliteTableLoader(self, schema=schema, table=table, primary_key=primary_key,
-                                   declared=declared, policy=policy, full_refresh=full_refresh)
+    async def loader(
+        self,
+        *,
+        schema: str,
+        table: str,
+        primary_key: tuple[str, ...],
+        declared: dict[str, str],
+        policy: str,
+        full_refresh: bool,
+    ) -> TableLoader:
+        loader = SqliteTableLoader(
+            self,
+            schema=schema,
+            table=table,
+            primary_key=primary_key,
+            declared=declared,
+            policy=policy,
+            full_refresh=full_refresh,
+        )
         await loader.start()
         return loader
 
@@ -151,13 +182,10 @@ class SqliteTableLoader(TableLoader):
 
     async def _existing_columns(self, table: str) -> dict[str, str] | None:
         name = self._name(table)
-        rows = await self.destination.run(
-            lambda db: db.execute(f"PRAGMA table_info({name})").fetchall()
-        )
+        rows = await self.destination.run(lambda db: db.execute(f"PRAGMA table_info({name})").fetchall())
         if not rows:
             return None
-        return {row[1]: KINDS_BY_TYPE.get(row[2].upper(), "text")
-                for row in rows if row[1] != SYNCED_AT}
+        return {row[1]: KINDS_BY_TYPE.get(row[2].upper(), "text") for row in rows if row[1] != SYNCED_AT}
 
     def _create_sql(self, table: str, columns: dict[str, str]) -> list[str]:
         name = self._name(table)
@@ -211,8 +239,7 @@ class SqliteTableLoader(TableLoader):
 
         await self.destination.transaction(rebuild)
 
-    async def _write(self, records: list[dict[str, Any]],
-                     rows: list[tuple[Any, ...]] | None) -> None:
+    async def _write(self, records: list[dict[str, Any]], rows: list[tuple[Any, ...]] | None) -> None:
         records = self.dedupe(records)
         names = list(self.columns)
         converted = await self.coerced_rows(records, names)
@@ -223,9 +250,11 @@ class SqliteTableLoader(TableLoader):
         sql = f"INSERT INTO {self._name(self.target)} ({listed}) VALUES ({marks})"
         if self.primary_key:
             keys = ", ".join(quote(k) for k in self.primary_key)
-            updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}"
-                                for c in [*names, SYNCED_AT] if c not in self.primary_key)
+            updates = ", ".join(
+                f"{quote(c)} = excluded.{quote(c)}" for c in [*names, SYNCED_AT] if c not in self.primary_key
+            )
             sql += f" ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+
         def insert(db: sqlite3.Connection) -> None:
             db.executemany(sql, values).close()
 

@@ -56,32 +56,49 @@ class OAuthClient:
 
 
 async def oauth_client(
-    *, settings: Settings, key_ring: KeyRing, organization_id: str, workspace_id: str | None,
-    integration_name: str, auth_type: str | None = None,
+    *,
+    settings: Settings,
+    key_ring: KeyRing,
+    organization_id: str,
+    workspace_id: str | None,
+    integration_name: str,
+    auth_type: str | None = None,
 ) -> OAuthClient:
     """The OAuth app to use: the workspace integration's, else the deployment's platform app."""
     spec = catalog.get_integration(name=integration_name)
     if spec.oauth is None:
-        raise ValidationFailed.field("input.integrationName",
-                                     f"{spec.display_name} does not connect with OAuth")
+        raise ValidationFailed.field(
+            "input.integrationName", f"{spec.display_name} does not connect with OAuth"
+        )
     row = None
     if workspace_id is not None and auth_type != "PLATFORM_OAUTH2":
         row = await WorkspaceIntegration.get_or_none(
-            organization_id=organization_id, workspace_id=workspace_id,
-            integration_name=integration_name)
+            organization_id=organization_id, workspace_id=workspace_id, integration_name=integration_name
+        )
     secret = load_oauth_client_secret(key_ring=key_ring, integration=row) if row else None
     if row is not None and row.oauth_client_id and secret:
         scopes = tuple(row.scopes) if row.scopes else spec.oauth.default_scopes
-        return OAuthClient(spec=spec, auth_type="OAUTH2", client_id=row.oauth_client_id,
-                           client_secret=Secret(secret), scopes=scopes)
+        return OAuthClient(
+            spec=spec,
+            auth_type="OAUTH2",
+            client_id=row.oauth_client_id,
+            client_secret=Secret(secret),
+            scopes=scopes,
+        )
     platform = settings.platform_oauth.get(integration_name)
     if platform is not None and auth_type != "OAUTH2":
-        return OAuthClient(spec=spec, auth_type="PLATFORM_OAUTH2", client_id=platform[0],
-                           client_secret=platform[1], scopes=spec.oauth.default_scopes)
+        return OAuthClient(
+            spec=spec,
+            auth_type="PLATFORM_OAUTH2",
+            client_id=platform[0],
+            client_secret=platform[1],
+            scopes=spec.oauth.default_scopes,
+        )
     raise ValidationFailed.field(
         "input.integrationName",
         f"no OAuth app is configured for {spec.display_name} in this workspace "
-        "(configureWorkspaceIntegration with a client id and secret)")
+        "(configureWorkspaceIntegration with a client id and secret)",
+    )
 
 
 def parse_token_body(response: httpx.Response) -> dict[str, Any]:
@@ -103,13 +120,16 @@ async def request_token(
     *, http: httpx.AsyncClient, client: OAuthClient, grant_type: str, **params: Any
 ) -> dict[str, Any]:
     """POST a grant to the token endpoint (client_secret_post); raise ``TokenError``."""
-    body = prepare_token_request(grant_type, client_id=client.client_id,
-                                 client_secret=client.client_secret.reveal(), **params)
+    body = prepare_token_request(
+        grant_type, client_id=client.client_id, client_secret=client.client_secret.reveal(), **params
+    )
     try:
         response = await http.post(
-            client.spec.oauth.token_url, content=body, timeout=TOKEN_TIMEOUT_SECONDS,
-            headers={"Content-Type": "application/x-www-form-urlencoded",
-                     "Accept": "application/json"})
+            client.spec.oauth.token_url,
+            content=body,
+            timeout=TOKEN_TIMEOUT_SECONDS,
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+        )
     except httpx.HTTPError:
         # One message for every network failure (refused by the outbound guard, closed,
         # timed out, unknown name): the page shows it to the end user.
@@ -118,8 +138,7 @@ async def request_token(
     if response.status_code >= 400 or "error" in token:
         error = str(token.get("error") or f"http_{response.status_code}")
         description = token.get("error_description")
-        log.warning("token endpoint of %s refused a %s grant: %s", client.spec.name,
-                    grant_type, error)
+        log.warning("token endpoint of %s refused a %s grant: %s", client.spec.name, grant_type, error)
         raise TokenError(error, str(description)[:300] if description else None)
     if not token.get("access_token"):
         raise TokenError("invalid_response", "the token response has no access_token")

@@ -59,8 +59,13 @@ def needs_refresh(connection: Connection, *, margin: timedelta = REFRESH_MARGIN)
 
 
 async def fresh_credentials(
-    *, settings: Settings, key_ring: KeyRing, connection: Connection, http: httpx.AsyncClient,
-    bus: EventBus | None, force: bool = False,
+    *,
+    settings: Settings,
+    key_ring: KeyRing,
+    connection: Connection,
+    http: httpx.AsyncClient,
+    bus: EventBus | None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Credentials ready to use; refreshed first when near expiry (or ``force``, after a 401)."""
     credentials = connections.load_credentials(key_ring=key_ring, connection=connection)
@@ -74,13 +79,24 @@ async def fresh_credentials(
             return credentials  # refreshed by whoever held the lock before us
         if not force and not needs_refresh(connection):
             return credentials
-        return await _refresh(settings=settings, key_ring=key_ring, connection=connection,
-                              credentials=credentials, http=http, bus=bus)
+        return await _refresh(
+            settings=settings,
+            key_ring=key_ring,
+            connection=connection,
+            credentials=credentials,
+            http=http,
+            bus=bus,
+        )
 
 
 async def _refresh(
-    *, settings: Settings, key_ring: KeyRing, connection: Connection,
-    credentials: dict[str, Any], http: httpx.AsyncClient, bus: EventBus | None,
+    *,
+    settings: Settings,
+    key_ring: KeyRing,
+    connection: Connection,
+    credentials: dict[str, Any],
+    http: httpx.AsyncClient,
+    bus: EventBus | None,
 ) -> dict[str, Any]:
     refresh_token = credentials.get("refresh_token")
     if not refresh_token:
@@ -89,14 +105,19 @@ async def _refresh(
         raise CheckFailed(reason)
     try:
         client = await oauth_client(
-            settings=settings, key_ring=key_ring, organization_id=connection.organization_id,
-            workspace_id=connection.workspace_id, integration_name=connection.integration_name,
-            auth_type=connection.auth_type)
+            settings=settings,
+            key_ring=key_ring,
+            organization_id=connection.organization_id,
+            workspace_id=connection.workspace_id,
+            integration_name=connection.integration_name,
+            auth_type=connection.auth_type,
+        )
     except ValidationFailed as exc:
         raise CheckFailed(exc.errors[0].message) from None
     try:
-        token = await request_token(http=http, client=client, grant_type="refresh_token",
-                                    refresh_token=refresh_token)
+        token = await request_token(
+            http=http, client=client, grant_type="refresh_token", refresh_token=refresh_token
+        )
     except TokenError as exc:
         if exc.error != "invalid_grant":
             raise CheckFailed(f"token refresh failed ({exc.error}); will retry") from None
@@ -104,34 +125,42 @@ async def _refresh(
         current = connections.load_credentials(key_ring=key_ring, connection=connection)
         if current.get("refresh_token") != refresh_token:
             return current  # another process rotated the token a moment ago
-        reason = ("The provider refused the refresh token (invalid_grant): access was revoked "
-                  "or expired. Reconnect to restore it.")
+        reason = (
+            "The provider refused the refresh token (invalid_grant): access was revoked "
+            "or expired. Reconnect to restore it."
+        )
         await set_status(connection=connection, status="ERROR", reason=reason, bus=bus)
         raise CheckFailed(reason) from None
     new_credentials, expires_at = token_credentials(token, previous=credentials)
     # replace_credentials also stamps last_refreshed_at and brings the status back to ACTIVE.
-    await connections.replace_credentials(key_ring=key_ring, connection=connection,
-                                          credentials=new_credentials, expires_at=expires_at,
-                                          bus=bus)
+    await connections.replace_credentials(
+        key_ring=key_ring, connection=connection, credentials=new_credentials, expires_at=expires_at, bus=bus
+    )
     log.info("refreshed the OAuth token of connection %s", connection.id)
     return new_credentials
 
 
 async def connector_context(
-    *, settings: Settings, key_ring: KeyRing, connection: Connection, http: httpx.AsyncClient,
+    *,
+    settings: Settings,
+    key_ring: KeyRing,
+    connection: Connection,
+    http: httpx.AsyncClient,
     bus: EventBus | None,
 ) -> ConnectorContext:
     """A connector context with fresh credentials and a refresh callback for a provider 401."""
-    credentials = await fresh_credentials(settings=settings, key_ring=key_ring,
-                                          connection=connection, http=http, bus=bus)
-    context = connections.connector_context(settings=settings,
-                                            integration_name=connection.integration_name,
-                                            http=http, credentials=credentials)
+    credentials = await fresh_credentials(
+        settings=settings, key_ring=key_ring, connection=connection, http=http, bus=bus
+    )
+    context = connections.connector_context(
+        settings=settings, integration_name=connection.integration_name, http=http, credentials=credentials
+    )
     if connection.auth_type in OAUTH_AUTH_TYPES:
+
         async def on_unauthorized() -> dict[str, Any]:
-            refreshed = await fresh_credentials(settings=settings, key_ring=key_ring,
-                                                connection=connection, http=http, bus=bus,
-                                                force=True)
+            refreshed = await fresh_credentials(
+                settings=settings, key_ring=key_ring, connection=connection, http=http, bus=bus, force=True
+            )
             context.credentials = refreshed
             return refreshed
 
@@ -140,19 +169,25 @@ async def connector_context(
 
 
 async def refresh_due_connections(
-    *, settings: Settings, key_ring: KeyRing, http: httpx.AsyncClient, bus: EventBus | None,
+    *,
+    settings: Settings,
+    key_ring: KeyRing,
+    http: httpx.AsyncClient,
+    bus: EventBus | None,
     margin: timedelta = REFRESH_MARGIN,
 ) -> list[str]:
     """Refresh every active OAuth connection expiring within ``margin``; return their ids."""
     due = await Connection.filter(
-        auth_type__in=OAUTH_AUTH_TYPES, status="ACTIVE",
+        auth_type__in=OAUTH_AUTH_TYPES,
+        status="ACTIVE",
         expires_at__lte=datetime.now(UTC) + margin,
     ).order_by("expires_at")
     refreshed = []
     for connection in due:
         try:
-            await fresh_credentials(settings=settings, key_ring=key_ring, connection=connection,
-                                    http=http, bus=bus)
+            await fresh_credentials(
+                settings=settings, key_ring=key_ring, connection=connection, http=http, bus=bus
+            )
         except CheckFailed as exc:
             log.warning("could not refresh connection %s: %s", connection.id, exc.message)
             continue

@@ -46,61 +46,69 @@ def _best(rows: list[Connection]) -> Connection | None:
     return sorted(rows, key=lambda row: (row.status == "ACTIVE", row.id), reverse=True)[0]
 
 
-async def _end_user(*, scope: Scope, workspace_id: str, end_user_id: str | None,
-                    end_user_external_id: str | None) -> EndUser | None:
+async def _end_user(
+    *, scope: Scope, workspace_id: str, end_user_id: str | None, end_user_external_id: str | None
+) -> EndUser | None:
     if end_user_id is not None and end_user_external_id is not None:
-        raise ValidationFailed.field("input.endUserExternalId",
-                                     "give endUserId or endUserExternalId, not both")
+        raise ValidationFailed.field(
+            "input.endUserExternalId", "give endUserId or endUserExternalId, not both"
+        )
     if end_user_id is not None:
         end_user = await orgs.get_end_user(scope=scope, end_user_id=end_user_id)
         if end_user.workspace_id != workspace_id:
             raise ValidationFailed.field("input.endUserId", "belongs to another workspace")
         return end_user
     if end_user_external_id is not None:
-        end_user = await EndUser.get_or_none(organization_id=scope.organization_id,
-                                             workspace_id=workspace_id,
-                                             external_id=end_user_external_id)
+        end_user = await EndUser.get_or_none(
+            organization_id=scope.organization_id, workspace_id=workspace_id, external_id=end_user_external_id
+        )
         if end_user is None:
             raise NotFound("end user", end_user_external_id)
         return end_user
     return None
 
 
-async def _users(organization_id: str, integration_name: str, end_user: EndUser | None
-                 ) -> Connection | None:
+async def _users(organization_id: str, integration_name: str, end_user: EndUser | None) -> Connection | None:
     if end_user is None:
         return None
-    return _best(await Connection.filter(organization_id=organization_id,
-                                         integration_name=integration_name, scope="USER",
-                                         end_user_id=end_user.id))
+    return _best(
+        await Connection.filter(
+            organization_id=organization_id,
+            integration_name=integration_name,
+            scope="USER",
+            end_user_id=end_user.id,
+        )
+    )
 
 
-async def _shared(organization_id: str, integration_name: str, workspace_id: str
-                  ) -> Connection | None:
+async def _shared(organization_id: str, integration_name: str, workspace_id: str) -> Connection | None:
     """The workspace's own connection, else the organization-wide one."""
-    rows = await Connection.filter(organization_id=organization_id,
-                                   integration_name=integration_name,
-                                   scope__in=("WORKSPACE", "ORGANIZATION"))
-    return (_best([row for row in rows if row.scope == "WORKSPACE"
-                   and row.workspace_id == workspace_id])
-            or _best([row for row in rows if row.scope == "ORGANIZATION"]))
+    rows = await Connection.filter(
+        organization_id=organization_id,
+        integration_name=integration_name,
+        scope__in=("WORKSPACE", "ORGANIZATION"),
+    )
+    return _best(
+        [row for row in rows if row.scope == "WORKSPACE" and row.workspace_id == workspace_id]
+    ) or _best([row for row in rows if row.scope == "ORGANIZATION"])
 
 
-async def _by_external_id(*, scope: Scope, integration_name: str, external_id: str,
-                          workspace_id: str, end_user: EndUser | None) -> Connection:
-    rows = await Connection.filter(organization_id=scope.organization_id,
-                                   integration_name=integration_name, external_id=external_id)
-    mine = [row for row in rows if row.scope == "USER" and end_user is not None
-            and row.end_user_id == end_user.id]
-    workspace = [row for row in rows
-                 if row.scope == "WORKSPACE" and row.workspace_id == workspace_id]
+async def _by_external_id(
+    *, scope: Scope, integration_name: str, external_id: str, workspace_id: str, end_user: EndUser | None
+) -> Connection:
+    rows = await Connection.filter(
+        organization_id=scope.organization_id, integration_name=integration_name, external_id=external_id
+    )
+    mine = [
+        row for row in rows if row.scope == "USER" and end_user is not None and row.end_user_id == end_user.id
+    ]
+    workspace = [row for row in rows if row.scope == "WORKSPACE" and row.workspace_id == workspace_id]
     organization = [row for row in rows if row.scope == "ORGANIZATION"]
     found = _best(mine) or _best(workspace) or _best(organization)
     if found is not None:
         return found
     # Matches elsewhere are refused; a restricted key does not learn of other workspaces at all.
-    elsewhere = [row for row in rows
-                 if scope.workspace_id is None or row.workspace_id == scope.workspace_id]
+    elsewhere = [row for row in rows if scope.workspace_id is None or row.workspace_id == scope.workspace_id]
     quoted = f"the connection with externalId {external_id!r}"
     if any(row.workspace_id != workspace_id for row in elsewhere):
         raise Forbidden(f"{quoted} belongs to another workspace")
@@ -111,35 +119,52 @@ async def _by_external_id(*, scope: Scope, integration_name: str, external_id: s
     raise ConnectionRequired(f"no {integration_name} connection has externalId {external_id!r}")
 
 
-async def resolve_connection(*, scope: Scope, workspace_id: str, integration_name: str,
-                             end_user_id: str | None = None,
-                             end_user_external_id: str | None = None,
-                             external_id: str | None = None) -> Resolution:
+async def resolve_connection(
+    *,
+    scope: Scope,
+    workspace_id: str,
+    integration_name: str,
+    end_user_id: str | None = None,
+    end_user_external_id: str | None = None,
+    external_id: str | None = None,
+) -> Resolution:
     """The connection to use, and which rule chose it; ``CONNECTION_REQUIRED`` if none."""
     if get_connector(integration_name) is None:
-        raise ValidationFailed.field("input.integrationName",
-                                     f"no integration named {integration_name[:64]!r}")
-    refuse_over_long_lookups({"input.endUserExternalId": (end_user_external_id, 255),
-                              "input.externalId": (external_id, 255)})
+        raise ValidationFailed.field(
+            "input.integrationName", f"no integration named {integration_name[:64]!r}"
+        )
+    refuse_over_long_lookups(
+        {"input.endUserExternalId": (end_user_external_id, 255), "input.externalId": (external_id, 255)}
+    )
     workspace = await orgs.get_workspace(scope=scope, workspace_id=workspace_id)
-    end_user = await _end_user(scope=scope, workspace_id=workspace.id, end_user_id=end_user_id,
-                               end_user_external_id=end_user_external_id)
+    end_user = await _end_user(
+        scope=scope,
+        workspace_id=workspace.id,
+        end_user_id=end_user_id,
+        end_user_external_id=end_user_external_id,
+    )
     config = await WorkspaceIntegration.get_or_none(
-        organization_id=scope.organization_id, workspace_id=workspace.id,
+        organization_id=scope.organization_id,
+        workspace_id=workspace.id,
         integration_name=integration_name,
     )
     if config is not None and not config.enabled:
         raise Forbidden(f"{integration_name} is disabled in this workspace")
     organization_id = scope.organization_id
     if external_id is not None:
-        connection = await _by_external_id(scope=scope, integration_name=integration_name,
-                                           external_id=external_id, workspace_id=workspace.id,
-                                           end_user=end_user)
+        connection = await _by_external_id(
+            scope=scope,
+            integration_name=integration_name,
+            external_id=external_id,
+            workspace_id=workspace.id,
+            end_user=end_user,
+        )
         return Resolution(connection, EXTERNAL_ID)
     if config is not None:
         if config.strategy == "FIXED" and config.fixed_connection_id is not None:
-            fixed = await Connection.get_or_none(id=config.fixed_connection_id,
-                                                 organization_id=organization_id)
+            fixed = await Connection.get_or_none(
+                id=config.fixed_connection_id, organization_id=organization_id
+            )
             if fixed is not None:
                 return Resolution(fixed, FIXED)
         if config.strategy in ("PER_USER", "PER_USER_WITH_FALLBACK"):
@@ -154,5 +179,7 @@ async def resolve_connection(*, scope: Scope, workspace_id: str, integration_nam
     if own is not None:
         return Resolution(own, END_USER)
     who = f" for end user {end_user.external_id!r}" if end_user else ""
-    raise ConnectionRequired(f"no {integration_name} connection{who} in this workspace; "
-                             "create one (createConnection or a connect session)")
+    raise ConnectionRequired(
+        f"no {integration_name} connection{who} in this workspace; "
+        "create one (createConnection or a connect session)"
+    )

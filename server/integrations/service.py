@@ -46,8 +46,10 @@ def _check_plain(settings: IntegrationSettings, has_oauth: bool) -> list[FieldEr
         problems.append(FieldError("input.strategy", f"must be one of {', '.join(STRATEGIES)}"))
     if settings.enabled is not UNSET and not isinstance(settings.enabled, bool):
         problems.append(FieldError("input.enabled", "must be true or false"))
-    for name, value in (("oauthClientId", settings.oauth_client_id),
-                        ("oauthClientSecret", settings.oauth_client_secret)):
+    for name, value in (
+        ("oauthClientId", settings.oauth_client_id),
+        ("oauthClientSecret", settings.oauth_client_secret),
+    ):
         if value is UNSET or value is None:
             continue
         if not has_oauth:
@@ -64,16 +66,16 @@ def _check_plain(settings: IntegrationSettings, has_oauth: bool) -> list[FieldEr
     return [problem for problem in problems if problem]
 
 
-async def _check_fixed(*, scope: Scope, workspace_id: str, integration_name: str,
-                       connection_id: str) -> None:
+async def _check_fixed(*, scope: Scope, workspace_id: str, integration_name: str, connection_id: str) -> None:
     try:
         connection = await connections.get_connection(scope=scope, connection_id=connection_id)
     except NotFound:
         raise ValidationFailed.field("input.fixedConnectionId", "no such connection") from None
     if connection.integration_name != integration_name:
-        raise ValidationFailed.field("input.fixedConnectionId",
-                                     f"is a connection to {connection.integration_name}, "
-                                     f"not {integration_name}")
+        raise ValidationFailed.field(
+            "input.fixedConnectionId",
+            f"is a connection to {connection.integration_name}, not {integration_name}",
+        )
     if connection.scope == "USER" or connection.workspace_id not in (None, workspace_id):
         raise ValidationFailed.field(
             "input.fixedConnectionId",
@@ -82,50 +84,57 @@ async def _check_fixed(*, scope: Scope, workspace_id: str, integration_name: str
 
 
 async def configure_workspace_integration(
-    *, scope: Scope, key_ring: KeyRing, workspace_id: str, integration_name: str,
+    *,
+    scope: Scope,
+    key_ring: KeyRing,
+    workspace_id: str,
+    integration_name: str,
     settings: IntegrationSettings,
 ) -> WorkspaceIntegration:
     """Create or change a workspace's configuration of one integration."""
     module = get_connector(integration_name)
     if module is None:
-        raise ValidationFailed.field("input.integrationName",
-                                     f"no integration named {integration_name!r}")
+        raise ValidationFailed.field("input.integrationName", f"no integration named {integration_name!r}")
     workspace = await orgs.get_workspace(scope=scope, workspace_id=workspace_id)
     problems = _check_plain(settings, has_oauth=module.SPEC.oauth is not None)
     if problems:
         raise ValidationFailed(problems)
-    row = await WorkspaceIntegration.get_or_none(workspace_id=workspace.id,
-                                                 integration_name=integration_name)
+    row = await WorkspaceIntegration.get_or_none(workspace_id=workspace.id, integration_name=integration_name)
     creating = row is None
     if row is None:
         row = WorkspaceIntegration(
-            id=ids.new_id("workspace_integration"), organization_id=scope.organization_id,
-            workspace_id=workspace.id, integration_name=integration_name,
+            id=ids.new_id("workspace_integration"),
+            organization_id=scope.organization_id,
+            workspace_id=workspace.id,
+            integration_name=integration_name,
         )
     if settings.fixed_connection_id not in (UNSET, None):
-        await _check_fixed(scope=scope, workspace_id=workspace.id,
-                           integration_name=integration_name,
-                           connection_id=settings.fixed_connection_id)
+        await _check_fixed(
+            scope=scope,
+            workspace_id=workspace.id,
+            integration_name=integration_name,
+            connection_id=settings.fixed_connection_id,
+        )
     changes: dict[str, Any] = {
         "enabled": settings.enabled,
         "strategy": settings.strategy,
         "fixed_connection_id": settings.fixed_connection_id,
         "oauth_client_id": settings.oauth_client_id,
-        "scopes": None if settings.scopes is None else (
-            UNSET if settings.scopes is UNSET else list(dict.fromkeys(settings.scopes))
-        ),
+        "scopes": None
+        if settings.scopes is None
+        else (UNSET if settings.scopes is UNSET else list(dict.fromkeys(settings.scopes))),
     }
     for name, value in changes.items():
         if value is not UNSET:
             setattr(row, name, value)
     if settings.oauth_client_secret is not UNSET:
         row.oauth_client_secret_encrypted = (
-            None if settings.oauth_client_secret is None
+            None
+            if settings.oauth_client_secret is None
             else key_ring.encrypt(settings.oauth_client_secret.encode(), associated_data=row.id)
         )
     if row.strategy == "FIXED" and row.fixed_connection_id is None:
-        raise ValidationFailed.field("input.fixedConnectionId",
-                                     "is required when strategy is FIXED")
+        raise ValidationFailed.field("input.fixedConnectionId", "is required when strategy is FIXED")
     try:
         async with in_transaction():
             await row.save(force_create=creating)
@@ -134,29 +143,33 @@ async def configure_workspace_integration(
             raise
         # Another request configured it first; apply these settings to that row instead.
         return await configure_workspace_integration(
-            scope=scope, key_ring=key_ring, workspace_id=workspace_id,
-            integration_name=integration_name, settings=settings,
+            scope=scope,
+            key_ring=key_ring,
+            workspace_id=workspace_id,
+            integration_name=integration_name,
+            settings=settings,
         )
     return row
 
 
-async def get_workspace_integration(*, scope: Scope, workspace_id: str, integration_name: str
-                                    ) -> WorkspaceIntegration | None:
+async def get_workspace_integration(
+    *, scope: Scope, workspace_id: str, integration_name: str
+) -> WorkspaceIntegration | None:
     """The workspace's configuration of one integration, or None if it has none."""
     workspace = await orgs.get_workspace(scope=scope, workspace_id=workspace_id)
     return await WorkspaceIntegration.get_or_none(
-        workspace_id=workspace.id, integration_name=integration_name,
+        workspace_id=workspace.id,
+        integration_name=integration_name,
         organization_id=scope.organization_id,
     )
 
 
-async def list_workspace_integrations(*, scope: Scope, workspace_id: str, first: int | None,
-                                      after: str | None, max_page_size: int
-                                      ) -> Page[WorkspaceIntegration]:
+async def list_workspace_integrations(
+    *, scope: Scope, workspace_id: str, first: int | None, after: str | None, max_page_size: int
+) -> Page[WorkspaceIntegration]:
     """Every integration a workspace has configured."""
     workspace = await orgs.get_workspace(scope=scope, workspace_id=workspace_id)
-    queryset = WorkspaceIntegration.filter(workspace_id=workspace.id,
-                                           organization_id=scope.organization_id)
+    queryset = WorkspaceIntegration.filter(workspace_id=workspace.id, organization_id=scope.organization_id)
     return await paginate(queryset, first=first, after=after, max_page_size=max_page_size)
 
 
@@ -164,5 +177,6 @@ def load_oauth_client_secret(*, key_ring: KeyRing, integration: WorkspaceIntegra
     """The workspace's OAuth client secret, decrypted; None when it has not set one."""
     if integration.oauth_client_secret_encrypted is None:
         return None
-    return key_ring.decrypt(integration.oauth_client_secret_encrypted,
-                            associated_data=integration.id).decode()
+    return key_ring.decrypt(
+        integration.oauth_client_secret_encrypted, associated_data=integration.id
+    ).decode()

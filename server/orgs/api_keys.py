@@ -43,9 +43,7 @@ def generate_secret() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-async def create_api_key(
-    *, organization_id: str, name: str, workspace_id: str | None = None
-) -> NewApiKey:
+async def create_api_key(*, organization_id: str, name: str, workspace_id: str | None = None) -> NewApiKey:
     """A new key for the organization (optionally restricted to one workspace)."""
     problem = check_text("input.name", name, max_length=200)
     if problem:
@@ -72,9 +70,7 @@ async def create_scoped_api_key(*, scope: Scope, name: str, workspace_id: str | 
         if workspace_id is None:
             workspace_id = scope.workspace_id
         scope.check_workspace(workspace_id)
-    return await create_api_key(
-        organization_id=scope.organization_id, name=name, workspace_id=workspace_id
-    )
+    return await create_api_key(organization_id=scope.organization_id, name=name, workspace_id=workspace_id)
 
 
 async def list_api_keys(
@@ -84,22 +80,18 @@ async def list_api_keys(
     where = [("organization_id", scope.organization_id)]
     if scope.workspace_id is not None:
         where.append(("workspace_id", scope.workspace_id))
-    return await paginate_rows(rows.api_keys, where, first=first, after=after,
-                               max_page_size=max_page_size)
+    return await paginate_rows(rows.api_keys, where, first=first, after=after, max_page_size=max_page_size)
 
 
 async def get_api_key(*, scope: Scope, api_key_id: str) -> ApiKey:
     """One key of the caller's organization (and workspace, when restricted)."""
     api_key = await ApiKey.get_or_none(id=api_key_id, organization_id=scope.organization_id)
-    if api_key is None or (
-        scope.workspace_id is not None and api_key.workspace_id != scope.workspace_id
-    ):
+    if api_key is None or (scope.workspace_id is not None and api_key.workspace_id != scope.workspace_id):
         raise NotFound("API key", api_key_id)
     return api_key
 
 
-async def revoke_api_key(*, scope: Scope, api_key_id: str,
-                         bus: EventBus | None = None) -> ApiKey:
+async def revoke_api_key(*, scope: Scope, api_key_id: str, bus: EventBus | None = None) -> ApiKey:
     """Revoke a key. Through ``bus`` every API process hears of it (server.auth.revocation):
     it stops authenticating and its open WebSockets are closed."""
     api_key = await get_api_key(scope=scope, api_key_id=api_key_id)
@@ -110,8 +102,7 @@ async def revoke_api_key(*, scope: Scope, api_key_id: str,
     return api_key
 
 
-async def revoke_api_key_by_prefix_or_id(*, identifier: str,
-                                         bus: EventBus | None = None) -> ApiKey:
+async def revoke_api_key_by_prefix_or_id(*, identifier: str, bus: EventBus | None = None) -> ApiKey:
     """For the CLI: revoke by id or by the visible prefix (which must match exactly one key)."""
     rows = await ApiKey.filter(id=identifier) or await ApiKey.filter(prefix=identifier)
     if len(rows) != 1:

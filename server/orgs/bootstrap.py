@@ -39,7 +39,10 @@ async def is_initialised() -> bool:
 async def _create(name: str) -> Bootstrap:
     organization = await Organization.create(id=ids.new_id("organization"), name=name)
     workspace = await Workspace.create(
-        id=ids.new_id("workspace"), organization=organization, name="default", display_name=name,
+        id=ids.new_id("workspace"),
+        organization=organization,
+        name="default",
+        display_name=name,
     )
     key = await create_api_key(organization_id=organization.id, name="first key")
     return Bootstrap(organization=organization, workspace=workspace, key=key)

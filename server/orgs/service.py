@@ -53,9 +53,7 @@ class WorkspaceChanges:
             values["name"] = (self.name or "").strip()
         if self.display_name is not UNSET:
             if self.display_name is not None:
-                problems.append(
-                    check_plain_text(f"{prefix}.displayName", self.display_name, max_length=200)
-                )
+                problems.append(check_plain_text(f"{prefix}.displayName", self.display_name, max_length=200))
             values["display_name"] = self.display_name
         if self.logo_url is not UNSET:
             if self.logo_url is not None:
@@ -70,9 +68,7 @@ class WorkspaceChanges:
                 values["primary_color"] = None
         if self.theme is not UNSET:
             if self.theme not in THEMES:
-                problems.append(
-                    FieldError(f"{prefix}.theme", f"must be one of {', '.join(THEMES)}")
-                )
+                problems.append(FieldError(f"{prefix}.theme", f"must be one of {', '.join(THEMES)}"))
             values["theme"] = self.theme
         if self.allowed_origins is not UNSET:
             origins = list(self.allowed_origins or [])
@@ -118,8 +114,7 @@ async def list_workspaces(
     where = [("organization_id", scope.organization_id)]
     if scope.workspace_id is not None:
         where.append(("id", scope.workspace_id))
-    return await paginate_rows(rows.workspaces, where, first=first, after=after,
-                               max_page_size=max_page_size)
+    return await paginate_rows(rows.workspaces, where, first=first, after=after, max_page_size=max_page_size)
 
 
 async def get_workspace(*, scope: Scope, workspace_id: str) -> Workspace:
@@ -131,13 +126,9 @@ async def get_workspace(*, scope: Scope, workspace_id: str) -> Workspace:
     return workspace
 
 
-async def get_workspaces_by_ids(
-    *, scope: Scope, workspace_ids: list[str]
-) -> dict[str, WorkspaceRow]:
+async def get_workspaces_by_ids(*, scope: Scope, workspace_ids: list[str]) -> dict[str, WorkspaceRow]:
     """Many workspaces in one query (for DataLoaders), keyed by id; missing ids are left out."""
-    found = await rows.workspaces.select(
-        [("organization_id", scope.organization_id)], ids=workspace_ids
-    )
+    found = await rows.workspaces.select([("organization_id", scope.organization_id)], ids=workspace_ids)
     return {row.id: row for row in found}
 
 
@@ -147,14 +138,12 @@ def _sealed(values: dict[str, Any], *, key_ring: KeyRing, workspace_id: str) -> 
         return values
     url = values.pop("warehouse_url")
     values["warehouse_url_encrypted"] = (
-        None if url is None else warehouse.seal(key_ring=key_ring, workspace_id=workspace_id,
-                                                url=url)
+        None if url is None else warehouse.seal(key_ring=key_ring, workspace_id=workspace_id, url=url)
     )
     return values
 
 
-async def create_workspace(*, scope: Scope, key_ring: KeyRing,
-                           changes: WorkspaceChanges) -> Workspace:
+async def create_workspace(*, scope: Scope, key_ring: KeyRing, changes: WorkspaceChanges) -> Workspace:
     """A new workspace; its name is unique within the organization."""
     scope.require_unrestricted("create workspaces")
     if changes.name is UNSET:
@@ -162,16 +151,18 @@ async def create_workspace(*, scope: Scope, key_ring: KeyRing,
     workspace_id = ids.new_id("workspace")
     values = _sealed(changes.validated(), key_ring=key_ring, workspace_id=workspace_id)
     try:
-        workspace = await Workspace.create(
-            id=workspace_id, organization_id=scope.organization_id, **values
-        )
+        workspace = await Workspace.create(id=workspace_id, organization_id=scope.organization_id, **values)
     except IntegrityError:
         raise Conflict(f"a workspace named {values['name']!r} already exists") from None
     return workspace
 
 
 async def update_workspace(
-    *, scope: Scope, key_ring: KeyRing, workspace_id: str, changes: WorkspaceChanges,
+    *,
+    scope: Scope,
+    key_ring: KeyRing,
+    workspace_id: str,
+    changes: WorkspaceChanges,
     bus: EventBus | None = None,
 ) -> Workspace:
     """Change branding, origins, redirect URIs or warehouse; publishes ``workspace.updated``."""
@@ -214,8 +205,7 @@ async def list_end_users(
         where.append(("workspace_id", workspace_id))
     if external_id is not None:
         where.append(("external_id", external_id))
-    return await paginate_rows(rows.end_users, where, first=first, after=after,
-                               max_page_size=max_page_size)
+    return await paginate_rows(rows.end_users, where, first=first, after=after, max_page_size=max_page_size)
 
 
 async def get_end_user(*, scope: Scope, end_user_id: str) -> EndUser:
@@ -226,9 +216,7 @@ async def get_end_user(*, scope: Scope, end_user_id: str) -> EndUser:
     return end_user
 
 
-async def get_end_users_by_ids(
-    *, scope: Scope, end_user_ids: list[str]
-) -> dict[str, EndUserRow]:
+async def get_end_users_by_ids(*, scope: Scope, end_user_ids: list[str]) -> dict[str, EndUserRow]:
     """Many end users in one query (for DataLoaders), keyed by id; missing ids are left out."""
     found = await rows.end_users.select(scope.filters().items(), ids=end_user_ids)
     return {row.id: row for row in found}

@@ -73,22 +73,30 @@ def check_warehouse_url(field: str, value: str) -> FieldError | None:
         return FieldError(field, "must be a sqlite:// or postgres:// URL")
     if parts.scheme == "sqlite":
         if sqlite_name(value) is None:
-            return FieldError(field, "a SQLite warehouse is a name, not a path: sqlite://NAME "
-                                     "(letters, digits, - and _), kept in Weir's data directory")
+            return FieldError(
+                field,
+                "a SQLite warehouse is a name, not a path: sqlite://NAME "
+                "(letters, digits, - and _), kept in Weir's data directory",
+            )
         return None
     if not (parts.hostname and parts.path.strip("/")):
         return FieldError(field, "a postgres URL needs a host and a database name")
     if "%" in parts.hostname or "/" in parts.hostname:
         return FieldError(field, "the host must be a host name or address (no socket path)")
     try:
-        names = [name for name, _ in parse_qsl(parts.query, keep_blank_values=True,
-                                               strict_parsing=bool(parts.query))]
+        names = [
+            name
+            for name, _ in parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+        ]
     except ValueError:
         return FieldError(field, "has a malformed query string")
     refused = sorted({name for name in names if name not in POSTGRES_PARAMETERS})
     if refused:
-        return FieldError(field, f"query parameter(s) {', '.join(refused)} not accepted; "
-                                 f"allowed: {', '.join(POSTGRES_PARAMETERS)}")
+        return FieldError(
+            field,
+            f"query parameter(s) {', '.join(refused)} not accepted; "
+            f"allowed: {', '.join(POSTGRES_PARAMETERS)}",
+        )
     return None
 
 
@@ -126,16 +134,18 @@ def mask_url(url: str) -> str:
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
-        query = "&".join(
-            f"{quote(name, safe='')}="
-            + (quote(value, safe='') if name in _SHOWN_PARAMETERS else MASK)
-            for name, value in pairs
-        ) if pairs else MASK
+        query = (
+            "&".join(
+                f"{quote(name, safe='')}=" + (quote(value, safe="") if name in _SHOWN_PARAMETERS else MASK)
+                for name, value in pairs
+            )
+            if pairs
+            else MASK
+        )
     return urlunsplit((parts.scheme, netloc, parts.path, query, MASK if parts.fragment else ""))
 
 
-def warehouse_for(*, workspace: Workspace | None, key_ring: KeyRing,
-                  settings: Settings) -> Warehouse:
+def warehouse_for(*, workspace: Workspace | None, key_ring: KeyRing, settings: Settings) -> Warehouse:
     """Where a sync of ``workspace`` loads; ``WarehouseRefused`` for an unusable stored URL."""
     if workspace is None or workspace.warehouse_url_encrypted is None:
         return Warehouse(url=settings.effective_warehouse_url, shared=True)
@@ -144,13 +154,16 @@ def warehouse_for(*, workspace: Workspace | None, key_ring: KeyRing,
         # A URL stored before these checks existed may still name a file (``sslkey=``...).
         problem = check_warehouse_url("warehouseUrl", url)
         if problem is not None:
-            raise WarehouseRefused(f"this workspace's warehouse URL is no longer accepted "
-                                   f"({problem.message}): set it again")
+            raise WarehouseRefused(
+                f"this workspace's warehouse URL is no longer accepted ({problem.message}): set it again"
+            )
         return Warehouse(url=url, shared=False)
     name = sqlite_name(url)
     if name is None:
-        raise WarehouseRefused("this workspace's SQLite warehouse URL is a path, which is no "
-                               "longer accepted: set it again as a name, sqlite://NAME")
+        raise WarehouseRefused(
+            "this workspace's SQLite warehouse URL is a path, which is no "
+            "longer accepted: set it again as a name, sqlite://NAME"
+        )
     path = sqlite_file(settings=settings, workspace_id=workspace.id, name=name)
     return Warehouse(url=f"sqlite://{path.as_posix()}", shared=False)
 
@@ -162,11 +175,9 @@ def sqlite_file(*, settings: Settings, workspace_id: str, name: str) -> Path:
     # A symlink (the file, or its directory replaced by one) must not lead out of ``warehouses``
     # (which an operator may itself point at another disk).
     if not Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root)):
-        raise WarehouseRefused("this workspace's SQLite warehouse resolves outside Weir's "
-                               "data directory")
+        raise WarehouseRefused("this workspace's SQLite warehouse resolves outside Weir's data directory")
     return path
 
 
 def _open(key_ring: KeyRing, workspace: Workspace | WorkspaceRow) -> str:
-    return key_ring.decrypt(workspace.warehouse_url_encrypted or "",
-                            associated_data=workspace.id).decode()
+    return key_ring.decrypt(workspace.warehouse_url_encrypted or "", associated_data=workspace.id).decode()

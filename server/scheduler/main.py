@@ -24,8 +24,9 @@ from server.syncs.schedule import tick
 log = logging.getLogger("weir.scheduler")
 
 
-async def scheduler_loop(*, settings: Settings, bus: EventBus | None, key_ring: KeyRing,
-                         interval: float, stop: asyncio.Event) -> None:
+async def scheduler_loop(
+    *, settings: Settings, bus: EventBus | None, key_ring: KeyRing, interval: float, stop: asyncio.Event
+) -> None:
     """Every ``interval`` seconds until ``stop`` is set: queue due syncs, recover lost runs,
     and refresh OAuth tokens that expire soon. A failed pass is logged, not fatal."""
     async with http_clients.tenant_client(settings, http_clients.TOKEN_REFRESH) as http:
@@ -35,8 +36,7 @@ async def scheduler_loop(*, settings: Settings, bus: EventBus | None, key_ring: 
             except Exception:
                 log.exception("scheduler tick failed; trying again in %.0f s", interval)
             try:
-                await refresh_due_connections(settings=settings, key_ring=key_ring, http=http,
-                                              bus=bus)
+                await refresh_due_connections(settings=settings, key_ring=key_ring, http=http, bus=bus)
             except Exception:
                 log.exception("token refresh sweep failed; trying again in %.0f s", interval)
             with contextlib.suppress(TimeoutError):
@@ -54,8 +54,9 @@ async def _main(settings: Settings, interval: float) -> None:
         loop.add_signal_handler(signum, stop.set)
     print(f"Weir scheduler running (every {interval:g} s); Ctrl-C to stop", flush=True)
     try:
-        await scheduler_loop(settings=settings, bus=bus, key_ring=load_key_ring(settings),
-                             interval=interval, stop=stop)
+        await scheduler_loop(
+            settings=settings, bus=bus, key_ring=load_key_ring(settings), interval=interval, stop=stop
+        )
     finally:
         await bus.close()
         await close_database(database)
@@ -64,8 +65,11 @@ async def _main(settings: Settings, interval: float) -> None:
 def run_scheduler(settings: Settings, *, interval: float = 5.0) -> int:
     """Run the scheduler until stopped."""
     if not settings.redis_url:
-        print("weir scheduler needs WEIR_REDIS_URL to reach the workers: without Redis, "
-              "`weir serve` runs the scheduler itself (the embedded default)", file=sys.stderr)
+        print(
+            "weir scheduler needs WEIR_REDIS_URL to reach the workers: without Redis, "
+            "`weir serve` runs the scheduler itself (the embedded default)",
+            file=sys.stderr,
+        )
         return 2
     asyncio.run(_main(settings, interval))
     return 0

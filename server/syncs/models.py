@@ -12,9 +12,7 @@ class EltSync(OrganizationOwned, Timestamped):
     workspace = fields.ForeignKeyField(
         "weir.Workspace", related_name="elt_syncs", null=True, on_delete=fields.CASCADE
     )
-    connection = fields.ForeignKeyField(
-        "weir.Connection", related_name="elt_syncs", on_delete=fields.CASCADE
-    )
+    connection = fields.ForeignKeyField("weir.Connection", related_name="elt_syncs", on_delete=fields.CASCADE)
     destination_schema = fields.CharField(max_length=63)
     # The physical schema on the deployment's shared warehouse (server.syncs.namespaces):
     # ``<workspace or organization id>__<destination_schema>``, or the literal name for syncs

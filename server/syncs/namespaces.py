@@ -46,8 +46,9 @@ def qualified_schema(*, organization_id: str, workspace_id: str | None, name: st
 
 
 def qualified_schema_of(sync: EltSync) -> str:
-    return qualified_schema(organization_id=sync.organization_id,
-                            workspace_id=sync.workspace_id, name=sync.destination_schema)
+    return qualified_schema(
+        organization_id=sync.organization_id, workspace_id=sync.workspace_id, name=sync.destination_schema
+    )
 
 
 def physical_schema(sync: EltSync, *, shared: bool) -> str:

@@ -31,8 +31,9 @@ def current_broker() -> Broker:
 
 def enqueue_run(run_id: str, *, delay_seconds: float | None = None) -> None:
     """Ask a worker to execute run ``run_id`` (now, or after ``delay_seconds``)."""
-    message = dramatiq.Message(queue_name=QUEUE_NAME, actor_name=ACTOR_NAME, args=(run_id,),
-                               kwargs={}, options={})
+    message = dramatiq.Message(
+        queue_name=QUEUE_NAME, actor_name=ACTOR_NAME, args=(run_id,), kwargs={}, options={}
+    )
     delay = int(delay_seconds * 1000) if delay_seconds else None
     current_broker().enqueue(message, delay=delay)
 

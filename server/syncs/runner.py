@@ -99,8 +99,7 @@ async def execute_run(*, env: RunEnvironment, run_id: str) -> str | None:
     except Conflict:
         return None  # another worker took it, or it was cancelled while queued
     progress = Progress(run, env.bus)
-    heartbeat = asyncio.create_task(
-        _heartbeat(run.id, env.settings.run_heartbeat_seconds))
+    heartbeat = asyncio.create_task(_heartbeat(run.id, env.settings.run_heartbeat_seconds))
     status, error = "SUCCEEDED", None
     try:
         failed = await _copy_streams(env=env, sync=sync, run=run, progress=progress)
@@ -113,8 +112,13 @@ async def execute_run(*, env: RunEnvironment, run_id: str) -> str | None:
         status, error = "FAILED", str(exc)
     except asyncio.CancelledError:
         # The worker's time limit (or shutdown) interrupted the run: record it, then stop.
-        await _finish(env=env, run=run, progress=progress, status="FAILED",
-                      error="interrupted: the run exceeded its time limit or the worker stopped")
+        await _finish(
+            env=env,
+            run=run,
+            progress=progress,
+            status="FAILED",
+            error="interrupted: the run exceeded its time limit or the worker stopped",
+        )
         raise
     except Exception as exc:
         log.warning("sync run %s failed: %s", run.id, describe(exc))
@@ -126,8 +130,9 @@ async def execute_run(*, env: RunEnvironment, run_id: str) -> str | None:
     return await _finish(env=env, run=run, progress=progress, status=status, error=error)
 
 
-async def _finish(*, env: RunEnvironment, run: SyncRun, progress: Progress, status: str,
-                  error: str | None) -> str:
+async def _finish(
+    *, env: RunEnvironment, run: SyncRun, progress: Progress, status: str, error: str | None
+) -> str:
     for stats in progress.stats.values():
         if stats["status"] in ("PENDING", "RUNNING"):
             stats["status"] = "CANCELLED" if status == "CANCELLED" else stats["status"]
@@ -140,19 +145,21 @@ async def _finish(*, env: RunEnvironment, run: SyncRun, progress: Progress, stat
 async def schedule_retry(*, run: SyncRun, bus: EventBus | None, delay: bool = True) -> SyncRun:
     """A new QUEUED run for the next attempt, sent after an exponential backoff."""
     retry = await SyncRun.create(
-        id=ids.new_id("sync_run"), organization_id=run.organization_id, sync_id=run.sync_id,
-        trigger="RETRY", status="QUEUED", full_refresh=run.full_refresh,
+        id=ids.new_id("sync_run"),
+        organization_id=run.organization_id,
+        sync_id=run.sync_id,
+        trigger="RETRY",
+        status="QUEUED",
+        full_refresh=run.full_refresh,
         attempt=run.attempt + 1,
     )
     if bus is not None:
         await publish_run(bus=bus, run=retry, kind="status")
-    queue.enqueue_run(retry.id,
-                      delay_seconds=retry_delay_seconds(run.attempt) if delay else None)
+    queue.enqueue_run(retry.id, delay_seconds=retry_delay_seconds(run.attempt) if delay else None)
     return retry
 
 
-async def _copy_streams(*, env: RunEnvironment, sync: EltSync, run: SyncRun,
-                        progress: Progress) -> list[str]:
+async def _copy_streams(*, env: RunEnvironment, sync: EltSync, run: SyncRun, progress: Progress) -> list[str]:
     """Copy every selected stream; return the names of the streams that failed."""
     connection = sync.connection
     connector = connector_for(connection)
@@ -163,19 +170,17 @@ async def _copy_streams(*, env: RunEnvironment, sync: EltSync, run: SyncRun,
         progress.stream(stream.name)
     await progress.save(force=True)
     # Only a sync that hashes a column needs its salt (a missing salt then fails the run).
-    salt = (hash_salt(key_ring=env.key_ring, sync=sync)
-            if any(s.hashed_columns for s in streams) else b"")
+    salt = hash_salt(key_ring=env.key_ring, sync=sync) if any(s.hashed_columns for s in streams) else b""
     workspace = await Workspace.get_or_none(id=sync.workspace_id) if sync.workspace_id else None
     try:
-        warehouse = warehouse_for(workspace=workspace, key_ring=env.key_ring,
-                                  settings=env.settings)
+        warehouse = warehouse_for(workspace=workspace, key_ring=env.key_ring, settings=env.settings)
     except WarehouseRefused as exc:
         raise RunFailed(str(exc)) from exc
     # A workspace's own warehouse is a tenant's choice and passes the outbound guard; the
     # deployment's (shared) warehouse is the operator's.
     destination = build_destination(
-        warehouse.url,
-        outbound=None if warehouse.shared else outbound.Policy.from_settings(env.settings))
+        warehouse.url, outbound=None if warehouse.shared else outbound.Policy.from_settings(env.settings)
+    )
     schema = physical_schema(sync, shared=warehouse.shared)
     failed: list[str] = []
     async with http_clients.tenant_client(env.settings, http_clients.SYNC_RUN) as http:
@@ -183,20 +188,27 @@ async def _copy_streams(*, env: RunEnvironment, sync: EltSync, run: SyncRun,
             # Fresh credentials (an OAuth token near expiry is refreshed first), and a
             # callback the connector's HTTP client uses to refresh once on a provider 401.
             context = await refresh.connector_context(
-                settings=env.settings, key_ring=env.key_ring, connection=connection, http=http,
-                bus=env.bus)
+                settings=env.settings, key_ring=env.key_ring, connection=connection, http=http, bus=env.bus
+            )
             credentials = context.credentials
-            specs = await stream_specs(connector, context, credentials,
-                                       connector_settings(sync.settings))
+            specs = await stream_specs(connector, context, credentials, connector_settings(sync.settings))
             await destination.open()
         except Exception as exc:
             raise RunFailed(safe_message(exc, credentials)) from exc
         try:
             for stream in streams:
                 ok = await _copy_stream(
-                    connector=connector, context=context, destination=destination, sync=sync,
-                    schema=schema, stream=stream, spec=specs.get(stream.name), full_refresh=run.full_refresh,
-                    salt=salt, progress=progress, credentials=credentials,
+                    connector=connector,
+                    context=context,
+                    destination=destination,
+                    sync=sync,
+                    schema=schema,
+                    stream=stream,
+                    spec=specs.get(stream.name),
+                    full_refresh=run.full_refresh,
+                    salt=salt,
+                    progress=progress,
+                    credentials=credentials,
                 )
                 if not ok:
                     failed.append(stream.name)
@@ -206,17 +218,37 @@ async def _copy_streams(*, env: RunEnvironment, sync: EltSync, run: SyncRun,
     return failed
 
 
-async def _copy_stream(*, connector: Any, context: Any, destination: Destination, sync: EltSync,
-                       schema: str, stream: SourceStream, spec: StreamSpec | None, full_refresh: bool,
-                       salt: bytes, progress: Progress, credentials: dict[str, Any]) -> bool:
+async def _copy_stream(
+    *,
+    connector: Any,
+    context: Any,
+    destination: Destination,
+    sync: EltSync,
+    schema: str,
+    stream: SourceStream,
+    spec: StreamSpec | None,
+    full_refresh: bool,
+    salt: bytes,
+    progress: Progress,
+    credentials: dict[str, Any],
+) -> bool:
     stats = progress.stream(stream.name)
     if spec is None:
         stats.update(status="FAILED", error=f"the source no longer offers {stream.name!r}")
         return False
     stats.update(status="RUNNING", rowsLoaded=0, batches=0, error=None)
-    load = StreamLoad(connector=connector, context=context, destination=destination, sync=sync,
-                       schema=schema, stream=stream, spec=spec, full=full_refresh or
-                       stream.sync_mode == "FULL_REFRESH", salt=salt, progress=progress)
+    load = StreamLoad(
+        connector=connector,
+        context=context,
+        destination=destination,
+        sync=sync,
+        schema=schema,
+        stream=stream,
+        spec=spec,
+        full=full_refresh or stream.sync_mode == "FULL_REFRESH",
+        salt=salt,
+        progress=progress,
+    )
     try:
         try:
             await load.run(as_copy_text=True)

@@ -40,8 +40,9 @@ async def get_run(*, scope: Scope, run_id: str) -> SyncRun:
     return run
 
 
-async def list_runs(*, scope: Scope, sync_id: str, first: int | None, after: str | None,
-                    max_page_size: int) -> Page[SyncRun]:
+async def list_runs(
+    *, scope: Scope, sync_id: str, first: int | None, after: str | None, max_page_size: int
+) -> Page[SyncRun]:
     """Runs of one sync, newest first (every attempt is its own run)."""
     sync = await get_sync(scope=scope, sync_id=sync_id)
     size = DEFAULT_PAGE_SIZE if first is None else first
@@ -54,12 +55,12 @@ async def list_runs(*, scope: Scope, sync_id: str, first: int | None, after: str
         # Ids grow with time, so "after" in this newest-first list means a smaller id.
         queryset = queryset.filter(id__lt=decode_cursor(after))
     rows = await queryset.order_by("-id").limit(size + 1)
-    return Page(items=list(rows[:size]), has_next_page=len(rows) > size,
-                has_previous_page=after is not None)
+    return Page(items=list(rows[:size]), has_next_page=len(rows) > size, has_previous_page=after is not None)
 
 
-async def trigger_run(*, scope: Scope, settings: Settings, bus: EventBus | None, sync_id: str,
-                      full_refresh: bool) -> SyncRun:
+async def trigger_run(
+    *, scope: Scope, settings: Settings, bus: EventBus | None, sync_id: str, full_refresh: bool
+) -> SyncRun:
     """Queue a run now; ``CONFLICT`` while another run of the sync is queued or running."""
     sync = await get_sync(scope=scope, sync_id=sync_id)
     async with in_transaction():
@@ -85,8 +86,7 @@ async def cancel_run(*, scope: Scope, bus: EventBus | None, run_id: str) -> Sync
         except Conflict:
             run = await SyncRun.get(id=run.id)  # a worker started it meanwhile
     if run.status != "RUNNING":
-        raise Conflict(f"sync run {run.id} is {run.status}; only a queued or running run "
-                       "can be cancelled")
+        raise Conflict(f"sync run {run.id} is {run.status}; only a queued or running run can be cancelled")
     await SyncRun.filter(id=run.id).update(cancel_requested=True)
     run = await SyncRun.get(id=run.id)
     if bus is not None:
@@ -94,8 +94,9 @@ async def cancel_run(*, scope: Scope, bus: EventBus | None, run_id: str) -> Sync
     return run
 
 
-async def run_updates(*, scope: Scope, bus: EventBus, sync_id: str | None,
-                      workspace_id: str | None) -> AsyncIterator[SyncRun]:
+async def run_updates(
+    *, scope: Scope, bus: EventBus, sync_id: str | None, workspace_id: str | None
+) -> AsyncIterator[SyncRun]:
     """The latest run now, then every run as it changes (of one sync, workspace, or all)."""
     if sync_id is not None:
         sync = await get_sync(scope=scope, sync_id=sync_id)
@@ -104,8 +105,7 @@ async def run_updates(*, scope: Scope, bus: EventBus, sync_id: str | None,
     elif workspace_id is not None:
         await get_workspace(scope=scope, workspace_id=workspace_id)  # NOT_FOUND if not ours
         name = run_channels(scope.organization_id, "", workspace_id)[-1]
-        latest = SyncRun.filter(organization_id=scope.organization_id,
-                                sync__workspace_id=workspace_id)
+        latest = SyncRun.filter(organization_id=scope.organization_id, sync__workspace_id=workspace_id)
     else:
         scope.require_unrestricted("follow runs of every workspace")
         name = run_channels(scope.organization_id, "", None)[1]
@@ -145,14 +145,12 @@ class SyncEvent:
     sync: EltSync | None
 
 
-async def sync_updates(*, scope: Scope, bus: EventBus,
-                       workspace_id: str | None) -> AsyncIterator[SyncEvent]:
+async def sync_updates(*, scope: Scope, bus: EventBus, workspace_id: str | None) -> AsyncIterator[SyncEvent]:
     """Every sync now (``CURRENT``), then each one as it is created, changed or deleted."""
     if workspace_id is not None:
         await get_workspace(scope=scope, workspace_id=workspace_id)  # NOT_FOUND if not ours
         name = sync_channels(scope.organization_id, workspace_id)[-1]
-        current = EltSync.filter(organization_id=scope.organization_id,
-                                 workspace_id=workspace_id)
+        current = EltSync.filter(organization_id=scope.organization_id, workspace_id=workspace_id)
     else:
         scope.require_unrestricted("follow syncs of every workspace")
         name = sync_channels(scope.organization_id, None)[0]
@@ -162,8 +160,7 @@ async def sync_updates(*, scope: Scope, bus: EventBus,
             yield SyncEvent(kind="CURRENT", sync_id=sync.id, sync=sync)
         async for event in events:
             kind = event.get("type", "").rsplit(".", 1)[-1].upper()
-            sync = await _lookups.get(
-                event, lambda e=event: EltSync.get_or_none(id=e.get("syncId")))
+            sync = await _lookups.get(event, lambda e=event: EltSync.get_or_none(id=e.get("syncId")))
             if sync is not None and sync.organization_id != scope.organization_id:
                 continue
             yield SyncEvent(kind=kind, sync_id=event.get("syncId", ""), sync=sync)

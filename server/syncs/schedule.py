@@ -64,14 +64,14 @@ def timezone_error(field: str, timezone: str) -> FieldError | None:
     return None
 
 
-def cron_error(field: str, expression: str, timezone: str,
-               min_interval_seconds: int) -> FieldError | None:
+def cron_error(field: str, expression: str, timezone: str, min_interval_seconds: int) -> FieldError | None:
     """Why ``expression`` is not an acceptable sync interval, or None."""
     if len(expression) > INTERVAL_MAX_LENGTH:
         return FieldError(field, f"must be at most {INTERVAL_MAX_LENGTH} characters")
     if len(expression.split()) != 5 or not croniter.is_valid(expression):
-        return FieldError(field, f"{expression!r} is not a cron expression "
-                                 "(five fields: minute hour day month weekday)")
+        return FieldError(
+            field, f"{expression!r} is not a cron expression (five fields: minute hour day month weekday)"
+        )
     zone = ZoneInfo(timezone) if timezone_error("", timezone) is None else ZoneInfo("UTC")
     try:
         times = croniter(expression, datetime.now(zone))
@@ -79,8 +79,9 @@ def cron_error(field: str, expression: str, timezone: str,
         for _ in range(_GAPS_CHECKED):
             current = times.get_next(datetime)
             if (current - previous).total_seconds() < min_interval_seconds:
-                return FieldError(field, f"runs more often than the minimum interval of "
-                                         f"{min_interval_seconds} seconds")
+                return FieldError(
+                    field, f"runs more often than the minimum interval of {min_interval_seconds} seconds"
+                )
             previous = current
     except CroniterBadDateError:
         # Valid field by field, but no date matches (31 February, 31 April).
@@ -90,8 +91,7 @@ def cron_error(field: str, expression: str, timezone: str,
     return None
 
 
-def schedule_error(expression: str, timezone: str,
-                   moment: datetime | None = None) -> FieldError | None:
+def schedule_error(expression: str, timezone: str, moment: datetime | None = None) -> FieldError | None:
     """Why a *stored* schedule gives no next run time (field ``syncInterval`` or ``timezone``),
     or None. Rows may predate today's input checks, or be edited by hand."""
     following = _next_or_problem(expression, timezone, moment or utcnow())
@@ -107,8 +107,7 @@ def _next_or_problem(expression: str, timezone: str, moment: datetime) -> dateti
     except CroniterBadDateError:
         return FieldError("syncInterval", f"{expression!r} never matches a date")
     except Exception as exc:  # noqa: BLE001 -- whatever fails here is this row's data, not ours
-        return FieldError("syncInterval", f"{expression!r} cannot be evaluated "
-                                          f"({type(exc).__name__})")
+        return FieldError("syncInterval", f"{expression!r} cannot be evaluated ({type(exc).__name__})")
 
 
 def next_run_after(expression: str, timezone: str, moment: datetime) -> datetime:
@@ -117,11 +116,22 @@ def next_run_after(expression: str, timezone: str, moment: datetime) -> datetime
     return croniter(expression, local).get_next(datetime).astimezone(ZoneInfo("UTC"))
 
 
-async def create_run(*, sync: EltSync, trigger: str, full_refresh: bool = False,
-                     status: str = "QUEUED", error: str | None = None) -> SyncRun:
+async def create_run(
+    *,
+    sync: EltSync,
+    trigger: str,
+    full_refresh: bool = False,
+    status: str = "QUEUED",
+    error: str | None = None,
+) -> SyncRun:
     return await SyncRun.create(
-        id=ids.new_id("sync_run"), organization_id=sync.organization_id, sync_id=sync.id,
-        trigger=trigger, status=status, full_refresh=full_refresh, error=error,
+        id=ids.new_id("sync_run"),
+        organization_id=sync.organization_id,
+        sync_id=sync.id,
+        trigger=trigger,
+        status=status,
+        full_refresh=full_refresh,
+        error=error,
         finished_at=utcnow() if status == "SKIPPED" else None,
     )
 
@@ -136,27 +146,39 @@ async def _claim(sync: EltSync, following: datetime, now: datetime) -> bool:
 async def _start_claimed(sync: EltSync) -> SyncRun:
     going = await SyncRun.filter(sync_id=sync.id, status__in=ACTIVE).order_by("-id").first()
     if going is not None:
-        return await create_run(sync=sync, trigger="SCHEDULE", status="SKIPPED",
-                                error=f"skipped: run {going.id} was still {going.status}")
+        return await create_run(
+            sync=sync,
+            trigger="SCHEDULE",
+            status="SKIPPED",
+            error=f"skipped: run {going.id} was still {going.status}",
+        )
     return await create_run(sync=sync, trigger="SCHEDULE")
 
 
-async def _disable_unschedulable(sync: EltSync, problem: FieldError,
-                                 now: datetime) -> SyncRun | None:
+async def _disable_unschedulable(sync: EltSync, problem: FieldError, now: datetime) -> SyncRun | None:
     """Inside the claim's transaction: disable a sync whose stored schedule gives no next time
     and record a FAILED run saying why (and its ``sync_run.failed`` and ``elt_sync.updated``
     webhook events). Disabled, it stops being due, so it fails once, not on every tick; its
     owner fixes the interval with ``updateEltSync`` and enables it again."""
     disabled = await EltSync.filter(id=sync.id, enabled=True).update(
-        enabled=False, next_run_at=None, updated_at=now)
+        enabled=False, next_run_at=None, updated_at=now
+    )
     if not disabled:
         return None
     sync.enabled, sync.next_run_at, sync.updated_at = False, None, now
-    reason = (f"the schedule cannot be evaluated: {problem.field} {problem.message}; "
-              "the sync was disabled (set a valid schedule with updateEltSync, then enable it)")
+    reason = (
+        f"the schedule cannot be evaluated: {problem.field} {problem.message}; "
+        "the sync was disabled (set a valid schedule with updateEltSync, then enable it)"
+    )
     run = await SyncRun.create(
-        id=ids.new_id("sync_run"), organization_id=sync.organization_id, sync_id=sync.id,
-        trigger="SCHEDULE", status="FAILED", error=reason, finished_at=now)
+        id=ids.new_id("sync_run"),
+        organization_id=sync.organization_id,
+        sync_id=sync.id,
+        trigger="SCHEDULE",
+        status="FAILED",
+        error=reason,
+        finished_at=now,
+    )
     await record_sync_run(run, workspace_id=sync.workspace_id)
     await record_elt_sync_updated(sync)
     log.warning("sync %s of organization %s: %s", sync.id, sync.organization_id, reason)
@@ -175,8 +197,7 @@ async def _claim_batch(*, postgres: bool, now: datetime) -> _Claimed:
     be evaluated is disabled with a FAILED run instead, so it never stops the others."""
     claimed = _Claimed()
     async with in_transaction():
-        query = EltSync.filter(enabled=True, next_run_at__lte=now).order_by(
-            "next_run_at").limit(CLAIM_BATCH)
+        query = EltSync.filter(enabled=True, next_run_at__lte=now).order_by("next_run_at").limit(CLAIM_BATCH)
         # Locked on Postgres by this transaction, so every row is ours. SQLite has one process
         # (the embedded default): the conditional UPDATE of ``_claim`` suffices.
         due = await (query.select_for_update(skip_locked=True) if postgres else query)
@@ -213,9 +234,12 @@ async def _claim_batch(*, postgres: bool, now: datetime) -> _Claimed:
             by_schedule[following].append(sync.id)
         for following, sync_ids in by_schedule.items():
             await EltSync.filter(id__in=sync_ids).update(next_run_at=following)
-        going = {sync_id: (run_id, status) for sync_id, run_id, status in await SyncRun.filter(
-            sync_id__in=[sync.id for sync in runnable], status__in=ACTIVE).values_list(
-            "sync_id", "id", "status")}
+        going = {
+            sync_id: (run_id, status)
+            for sync_id, run_id, status in await SyncRun.filter(
+                sync_id__in=[sync.id for sync in runnable], status__in=ACTIVE
+            ).values_list("sync_id", "id", "status")
+        }
         created = [_new_run(sync, going.get(sync.id)) for sync in runnable]
         await SyncRun.bulk_create(created)
         claimed.runs.extend(created)
@@ -226,20 +250,31 @@ def _new_run(sync: EltSync, going: tuple[str, str] | None) -> SyncRun:
     now = utcnow()
     skipped = going is not None
     return SyncRun(
-        id=ids.new_id("sync_run"), organization_id=sync.organization_id, sync_id=sync.id,
-        trigger="SCHEDULE", status="SKIPPED" if skipped else "QUEUED", full_refresh=False,
-        attempt=1, stream_stats={}, cancel_requested=False, queued_at=now,
+        id=ids.new_id("sync_run"),
+        organization_id=sync.organization_id,
+        sync_id=sync.id,
+        trigger="SCHEDULE",
+        status="SKIPPED" if skipped else "QUEUED",
+        full_refresh=False,
+        attempt=1,
+        stream_stats={},
+        cancel_requested=False,
+        queued_at=now,
         finished_at=now if skipped else None,
         error=f"skipped: run {going[0]} was still {going[1]}" if going else None,
     )
 
 
-async def _announce(bus: EventBus | None, runs: list[SyncRun],
-                    workspaces: dict[str, str | None]) -> None:
+async def _announce(bus: EventBus | None, runs: list[SyncRun], workspaces: dict[str, str | None]) -> None:
     """Publish the new runs (concurrently) and send the queued ones to the workers."""
     if bus is not None:
-        await bus.publish_many([pair for run in runs for pair in run_events(
-            run=run, kind="status", workspace_id=workspaces.get(run.sync_id))])
+        await bus.publish_many(
+            [
+                pair
+                for run in runs
+                for pair in run_events(run=run, kind="status", workspace_id=workspaces.get(run.sync_id))
+            ]
+        )
     for run in runs:
         if run.status == "QUEUED":
             queue.enqueue_run(run.id)
@@ -247,8 +282,9 @@ async def _announce(bus: EventBus | None, runs: list[SyncRun],
             log.info("sync %s: %s", run.sync_id, run.error)
 
 
-async def run_due_syncs(*, settings: Settings, bus: EventBus | None,
-                        now: datetime | None = None) -> list[SyncRun]:
+async def run_due_syncs(
+    *, settings: Settings, bus: EventBus | None, now: datetime | None = None
+) -> list[SyncRun]:
     """Claim every due enabled sync, create its run and send it to the workers; a sync whose
     schedule cannot be evaluated gets a FAILED run and is disabled (both are returned)."""
     now = now or utcnow()
@@ -258,8 +294,11 @@ async def run_due_syncs(*, settings: Settings, bus: EventBus | None,
         batch = await _claim_batch(postgres=postgres, now=now)
         if batch.runs:
             # After each commit: publish, then hand the queued runs to the workers.
-            workspaces = dict(await EltSync.filter(
-                id__in=[run.sync_id for run in batch.runs]).values_list("id", "workspace_id"))
+            workspaces = dict(
+                await EltSync.filter(id__in=[run.sync_id for run in batch.runs]).values_list(
+                    "id", "workspace_id"
+                )
+            )
             await _announce(bus, batch.runs, workspaces)
         if bus is not None:
             for sync in batch.disabled:
@@ -270,9 +309,13 @@ async def run_due_syncs(*, settings: Settings, bus: EventBus | None,
             return created
 
 
-async def recover_stale_runs(*, settings: Settings, bus: EventBus | None,
-                             now: datetime | None = None,
-                             stale_after_seconds: float | None = None) -> list[SyncRun]:
+async def recover_stale_runs(
+    *,
+    settings: Settings,
+    bus: EventBus | None,
+    now: datetime | None = None,
+    stale_after_seconds: float | None = None,
+) -> list[SyncRun]:
     """Fail RUNNING runs whose heartbeat stopped (returned) and queue their next attempt."""
     if stale_after_seconds is None:
         stale_after_seconds = settings.run_stale_seconds
@@ -280,8 +323,9 @@ async def recover_stale_runs(*, settings: Settings, bus: EventBus | None,
     recovered: list[SyncRun] = []
     for run in await SyncRun.filter(status="RUNNING", heartbeat_at__lt=cutoff):
         try:
-            failed = await move_run(run=run, to="FAILED", bus=bus,
-                                    error="worker lost: the run stopped sending heartbeats")
+            failed = await move_run(
+                run=run, to="FAILED", bus=bus, error="worker lost: the run stopped sending heartbeats"
+            )
         except Conflict:
             continue  # it finished meanwhile
         log.warning("sync run %s lost its worker; marked failed", run.id)
@@ -309,8 +353,7 @@ async def reconcile_queue(*, settings: Settings, now: datetime | None = None) ->
     cutoff = (now or utcnow()) - timedelta(seconds=settings.queue_reconcile_seconds)
     # The database first, the broker second: a run that finished in between is only resent
     # needlessly (and then ignored), never missed.
-    waiting = await SyncRun.filter(status="QUEUED", queued_at__lt=cutoff).values_list(
-        "id", flat=True)
+    waiting = await SyncRun.filter(status="QUEUED", queued_at__lt=cutoff).values_list("id", flat=True)
     if not waiting:
         return []
     sent = queue.runs_with_messages()

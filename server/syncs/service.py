@@ -70,9 +70,16 @@ async def get_sync(*, scope: Scope, sync_id: str) -> EltSync:
     return sync
 
 
-async def list_syncs(*, scope: Scope, workspace_id: str | None, connection_id: str | None,
-                     enabled: bool | None, first: int | None, after: str | None,
-                     max_page_size: int) -> Page[EltSync]:
+async def list_syncs(
+    *,
+    scope: Scope,
+    workspace_id: str | None,
+    connection_id: str | None,
+    enabled: bool | None,
+    first: int | None,
+    after: str | None,
+    max_page_size: int,
+) -> Page[EltSync]:
     """Syncs the caller may see, optionally of one workspace or connection, or (not) enabled."""
     queryset = EltSync.filter(**scope.filters())
     if workspace_id is not None:
@@ -99,23 +106,31 @@ async def streams_of_syncs(*, scope: Scope, sync_ids: list[str]) -> dict[str, li
 # -- the settings schema ----------------------------------------------------------------------
 
 
-async def connection_settings_schema(*, scope: Scope, settings: Settings, key_ring: KeyRing,
-                                     connection_id: str,
-                                     partial_settings: dict[str, Any] | None) -> dict[str, Any]:
+async def connection_settings_schema(
+    *,
+    scope: Scope,
+    settings: Settings,
+    key_ring: KeyRing,
+    connection_id: str,
+    partial_settings: dict[str, Any] | None,
+) -> dict[str, Any]:
     """The connector's ELT settings schema, with options listed from the account when it can."""
-    connection = await get_usable_connection(scope=scope, connection_id=connection_id,
-                                             action="read the account behind")
+    connection = await get_usable_connection(
+        scope=scope, connection_id=connection_id, action="read the account behind"
+    )
     connector = connector_for(connection)
     if getattr(connector, "settings_options", None) is None:
         return copy.deepcopy(connector.SPEC.settings_schema)
     credentials = load_credentials(key_ring=key_ring, connection=connection)
     async with http_clients.tenant_client(settings, http_clients.DISCOVERY) as http:
-        context = connector_context(settings=settings,
-                                    integration_name=connection.integration_name,
-                                    http=http, credentials=credentials)
+        context = connector_context(
+            settings=settings,
+            integration_name=connection.integration_name,
+            http=http,
+            credentials=credentials,
+        )
         try:
-            return await settings_schema_for(connector, context, credentials,
-                                             dict(partial_settings or {}))
+            return await settings_schema_for(connector, context, credentials, dict(partial_settings or {}))
         except Exception as exc:
             raise account_error(exc, credentials) from exc
 
@@ -123,40 +138,45 @@ async def connection_settings_schema(*, scope: Scope, settings: Settings, key_ri
 # -- validation -------------------------------------------------------------------------------
 
 
-def _check_changes(changes: SyncChanges, connector: Any, settings: Settings,
-                   timezone: str) -> list[FieldError]:
+def _check_changes(
+    changes: SyncChanges, connector: Any, settings: Settings, timezone: str
+) -> list[FieldError]:
     problems: list[FieldError | None] = []
     if changes.destination_schema is not UNSET:
-        problems.append(schema_name_error("input.destinationSchemaName",
-                                          changes.destination_schema))
+        problems.append(schema_name_error("input.destinationSchemaName", changes.destination_schema))
     if changes.settings is not UNSET:
         problems.extend(settings_errors(connector.SPEC.settings_schema, changes.settings))
     if changes.timezone is not UNSET:
         problems.append(timezone_error("input.timezone", changes.timezone))
     if changes.sync_interval is not UNSET:
-        problems.append(cron_error("input.syncInterval", changes.sync_interval, timezone,
-                                   settings.min_sync_interval_seconds))
+        problems.append(
+            cron_error(
+                "input.syncInterval", changes.sync_interval, timezone, settings.min_sync_interval_seconds
+            )
+        )
     if changes.schema_change_policy is not UNSET and changes.schema_change_policy not in POLICIES:
-        problems.append(FieldError("input.schemaChangePolicy",
-                                   f"must be one of {', '.join(POLICIES)}"))
+        problems.append(FieldError("input.schemaChangePolicy", f"must be one of {', '.join(POLICIES)}"))
     return [p for p in problems if p is not None]
 
 
-async def _check_schema_free(scope: Scope, *, workspace_id: str | None, name: str,
-                             sync_id: str | None) -> None:
+async def _check_schema_free(
+    scope: Scope, *, workspace_id: str | None, name: str, sync_id: str | None
+) -> None:
     """``CONFLICT`` when another sync of the same namespace already loads into ``name``.
 
     A namespace is one workspace (or the organization-wide syncs): only what shares physical
     tables is compared, so the answer never tells anything about another workspace or tenant.
     """
-    qualified = qualified_schema(organization_id=scope.organization_id,
-                                 workspace_id=workspace_id, name=name)
+    qualified = qualified_schema(organization_id=scope.organization_id, workspace_id=workspace_id, name=name)
     taken = EltSync.filter(
         Q(destination_schema=name) | Q(warehouse_schema=qualified),
         organization_id=scope.organization_id,
     )
-    taken = (taken.filter(workspace_id=workspace_id) if workspace_id is not None
-             else taken.filter(workspace_id__isnull=True))
+    taken = (
+        taken.filter(workspace_id=workspace_id)
+        if workspace_id is not None
+        else taken.filter(workspace_id__isnull=True)
+    )
     if sync_id is not None:
         taken = taken.exclude(id=sync_id)
     if await taken.exists():
@@ -167,17 +187,27 @@ async def _check_schema_free(scope: Scope, *, workspace_id: str | None, name: st
 # -- changes ----------------------------------------------------------------------------------
 
 
-async def create_sync(*, scope: Scope, settings: Settings, key_ring: KeyRing,
-                      bus: EventBus | None, connection_id: str, changes: SyncChanges,
-                      streams: list[StreamChoice]) -> EltSync:
+async def create_sync(
+    *,
+    scope: Scope,
+    settings: Settings,
+    key_ring: KeyRing,
+    bus: EventBus | None,
+    connection_id: str,
+    changes: SyncChanges,
+    streams: list[StreamChoice],
+) -> EltSync:
     """A new sync, disabled; every invalid field is reported at once."""
     # A sync belongs to its connection's workspace; one of an ORGANIZATION connection would be
     # invisible to a workspace-restricted key, so such a key may not create it.
-    connection = await get_usable_connection(scope=scope, connection_id=connection_id,
-                                             action="create syncs of")
+    connection = await get_usable_connection(
+        scope=scope, connection_id=connection_id, action="create syncs of"
+    )
     connector = connector_for(connection)
-    for name, path in (("destination_schema", "input.destinationSchemaName"),
-                       ("sync_interval", "input.syncInterval")):
+    for name, path in (
+        ("destination_schema", "input.destinationSchemaName"),
+        ("sync_interval", "input.syncInterval"),
+    ):
         if getattr(changes, name) is UNSET:
             raise ValidationFailed.field(path, "is required")
     if changes.settings is UNSET or changes.settings is None:
@@ -187,26 +217,35 @@ async def create_sync(*, scope: Scope, settings: Settings, key_ring: KeyRing,
     settings_ok = not any(e.field.startswith("input.settings") for e in errors)
     # Streams a connector discovers depend on valid settings; fixed ones can be checked anyway.
     if streams and (settings_ok or getattr(connector, "discover", None) is None):
-        offered = await offered_streams(settings=settings, key_ring=key_ring,
-                                        connection=connection, sync_settings=changes.settings)
+        offered = await offered_streams(
+            settings=settings, key_ring=key_ring, connection=connection, sync_settings=changes.settings
+        )
         errors += stream_errors(connector, offered, streams, "input.sourceStreams")
     if errors:
         raise ValidationFailed(errors)
-    await _check_schema_free(scope, workspace_id=connection.workspace_id,
-                             name=changes.destination_schema, sync_id=None)
+    await _check_schema_free(
+        scope, workspace_id=connection.workspace_id, name=changes.destination_schema, sync_id=None
+    )
     sync_id = ids.new_id("elt_sync")
     stored = {**changes.settings, SALT_KEY: new_salt(key_ring=key_ring, sync_id=sync_id)}
     async with in_transaction():
         sync = await EltSync.create(
-            id=sync_id, organization_id=scope.organization_id,
-            workspace_id=connection.workspace_id, connection_id=connection.id,
-            destination_schema=changes.destination_schema, settings=stored,
-            warehouse_schema=qualified_schema(organization_id=scope.organization_id,
-                                              workspace_id=connection.workspace_id,
-                                              name=changes.destination_schema),
-            sync_interval=changes.sync_interval, timezone=timezone,
-            schema_change_policy=("ALLOW_ALL" if changes.schema_change_policy is UNSET
-                                  else changes.schema_change_policy),
+            id=sync_id,
+            organization_id=scope.organization_id,
+            workspace_id=connection.workspace_id,
+            connection_id=connection.id,
+            destination_schema=changes.destination_schema,
+            settings=stored,
+            warehouse_schema=qualified_schema(
+                organization_id=scope.organization_id,
+                workspace_id=connection.workspace_id,
+                name=changes.destination_schema,
+            ),
+            sync_interval=changes.sync_interval,
+            timezone=timezone,
+            schema_change_policy=(
+                "ALLOW_ALL" if changes.schema_change_policy is UNSET else changes.schema_change_policy
+            ),
             enabled=False,
         )
         await _create_streams(sync, streams)
@@ -218,15 +257,18 @@ async def create_sync(*, scope: Scope, settings: Settings, key_ring: KeyRing,
 async def _create_streams(sync: EltSync, streams: list[StreamChoice]) -> None:
     for choice in streams:
         await SourceStream.create(
-            id=ids.new_id("source_stream"), sync_id=sync.id, name=choice.name,
-            sync_mode=choice.sync_mode, excluded_columns=list(dict.fromkeys(
-                choice.excluded_columns)),
+            id=ids.new_id("source_stream"),
+            sync_id=sync.id,
+            name=choice.name,
+            sync_mode=choice.sync_mode,
+            excluded_columns=list(dict.fromkeys(choice.excluded_columns)),
             hashed_columns=list(dict.fromkeys(choice.hashed_columns)),
         )
 
 
-async def update_sync(*, scope: Scope, settings: Settings, bus: EventBus | None, sync_id: str,
-                      changes: SyncChanges) -> EltSync:
+async def update_sync(
+    *, scope: Scope, settings: Settings, bus: EventBus | None, sync_id: str, changes: SyncChanges
+) -> EltSync:
     """Change a sync's destination schema, settings, interval, timezone or policy."""
     sync = await get_sync(scope=scope, sync_id=sync_id)
     connector = connector_for(await Connection.get(id=sync.connection_id))
@@ -234,10 +276,10 @@ async def update_sync(*, scope: Scope, settings: Settings, bus: EventBus | None,
     errors = _check_changes(changes, connector, settings, timezone)
     if errors:
         raise ValidationFailed(errors)
-    if changes.destination_schema is not UNSET \
-            and changes.destination_schema != sync.destination_schema:
-        await _check_schema_free(scope, workspace_id=sync.workspace_id,
-                                 name=changes.destination_schema, sync_id=sync.id)
+    if changes.destination_schema is not UNSET and changes.destination_schema != sync.destination_schema:
+        await _check_schema_free(
+            scope, workspace_id=sync.workspace_id, name=changes.destination_schema, sync_id=sync.id
+        )
         # A new name means new tables (the old ones are kept), in this sync's namespace; an
         # unchanged name keeps the physical schema, literal for a sync older than namespaces.
         sync.destination_schema = changes.destination_schema
@@ -255,13 +297,19 @@ async def update_sync(*, scope: Scope, settings: Settings, bus: EventBus | None,
         sync.next_run_at = next_run_after(sync.sync_interval, sync.timezone, utcnow())
     # Only the fields this changes: a whole-row save would write back the hash salt as read
     # above, undoing a key rotation that re-sealed it meanwhile.
-    fields = ["destination_schema", "warehouse_schema", "sync_interval", "timezone", "schema_change_policy",
-              "next_run_at", "updated_at"]
+    fields = [
+        "destination_schema",
+        "warehouse_schema",
+        "sync_interval",
+        "timezone",
+        "schema_change_policy",
+        "next_run_at",
+        "updated_at",
+    ]
     async with in_transaction():
         if changes.settings is not UNSET:
             # Weir's reserved keys (the salt) as stored now, under a row lock.
-            fresh = await EltSync.filter(id=sync.id).select_for_update().values_list(
-                "settings", flat=True)
+            fresh = await EltSync.filter(id=sync.id).select_for_update().values_list("settings", flat=True)
             stored = fresh[0] if fresh else sync.settings
             sync.settings = {**changes.settings, **reserved_settings(stored)}
             fields.append("settings")
@@ -271,15 +319,25 @@ async def update_sync(*, scope: Scope, settings: Settings, bus: EventBus | None,
     return sync
 
 
-async def add_source_streams(*, scope: Scope, settings: Settings, key_ring: KeyRing,
-                             bus: EventBus | None, sync_id: str,
-                             streams: list[StreamChoice]) -> EltSync:
+async def add_source_streams(
+    *,
+    scope: Scope,
+    settings: Settings,
+    key_ring: KeyRing,
+    bus: EventBus | None,
+    sync_id: str,
+    streams: list[StreamChoice],
+) -> EltSync:
     """Add streams to copy; a stream already selected is replaced by the new choice."""
     sync = await get_sync(scope=scope, sync_id=sync_id)
     connection = await Connection.get(id=sync.connection_id)
     connector = connector_for(connection)
-    offered = await offered_streams(settings=settings, key_ring=key_ring, connection=connection,
-                                    sync_settings=connector_settings(sync.settings))
+    offered = await offered_streams(
+        settings=settings,
+        key_ring=key_ring,
+        connection=connection,
+        sync_settings=connector_settings(sync.settings),
+    )
     errors = stream_errors(connector, offered, streams, "input.sourceStreams")
     if errors:
         raise ValidationFailed(errors)
@@ -290,13 +348,17 @@ async def add_source_streams(*, scope: Scope, settings: Settings, key_ring: KeyR
     return sync
 
 
-async def remove_source_streams(*, scope: Scope, bus: EventBus | None, sync_id: str,
-                                names: list[str]) -> EltSync:
+async def remove_source_streams(
+    *, scope: Scope, bus: EventBus | None, sync_id: str, names: list[str]
+) -> EltSync:
     """Stop copying streams (their destination tables are kept)."""
     sync = await get_sync(scope=scope, sync_id=sync_id)
     selected = set(await SourceStream.filter(sync_id=sync.id).values_list("name", flat=True))
-    errors = [FieldError(f"input.names.{i}", f"stream {name!r} is not selected")
-              for i, name in enumerate(names) if name not in selected]
+    errors = [
+        FieldError(f"input.names.{i}", f"stream {name!r} is not selected")
+        for i, name in enumerate(names)
+        if name not in selected
+    ]
     if errors:
         raise ValidationFailed(errors)
     await SourceStream.filter(sync_id=sync.id, name__in=names).delete()
@@ -317,19 +379,18 @@ async def _touch(sync: EltSync, bus: EventBus | None) -> None:
         await publish_sync(bus=bus, sync=sync, kind="updated")
 
 
-async def set_enabled(*, scope: Scope, bus: EventBus | None, sync_id: str,
-                      enabled: bool) -> EltSync:
+async def set_enabled(*, scope: Scope, bus: EventBus | None, sync_id: str, enabled: bool) -> EltSync:
     """Enable a sync (``nextRunAt`` from its cron and timezone) or disable it."""
     sync = await get_sync(scope=scope, sync_id=sync_id)
     if enabled and not await SourceStream.filter(sync_id=sync.id).exists():
         raise ValidationFailed.field("id", "the sync has no source streams; add some first")
     problem = schedule_error(sync.sync_interval, sync.timezone) if enabled else None
     if problem is not None:
-        raise ValidationFailed.field("id", f"the sync's {problem.field} {problem.message}; "
-                                           "set a valid one with updateEltSync first")
+        raise ValidationFailed.field(
+            "id", f"the sync's {problem.field} {problem.message}; set a valid one with updateEltSync first"
+        )
     sync.enabled = enabled
-    sync.next_run_at = (next_run_after(sync.sync_interval, sync.timezone, utcnow())
-                        if enabled else None)
+    sync.next_run_at = next_run_after(sync.sync_interval, sync.timezone, utcnow()) if enabled else None
     await _save_updated(sync, update_fields=["enabled", "next_run_at", "updated_at"])
     if bus is not None:
         await publish_sync(bus=bus, sync=sync, kind="updated")

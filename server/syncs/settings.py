@@ -22,8 +22,7 @@ def reserved_settings(stored: dict[str, Any] | None) -> dict[str, Any]:
     return {k: v for k, v in (stored or {}).items() if k.startswith(RESERVED_PREFIX)}
 
 
-def settings_errors(schema: dict[str, Any], settings: Any,
-                    field: str = "input.settings") -> list[FieldError]:
+def settings_errors(schema: dict[str, Any], settings: Any, field: str = "input.settings") -> list[FieldError]:
     """One ``FieldError`` per failing setting, each naming its path (``input.settings.port``)."""
     if not isinstance(settings, dict):
         return [FieldError(field, "must be an object")]
@@ -35,13 +34,19 @@ def settings_errors(schema: dict[str, Any], settings: Any,
     for error in sorted(validator.iter_errors(settings), key=lambda e: list(e.absolute_path)):
         path = ".".join([field, *(str(p) for p in error.absolute_path)])
         if error.validator == "required":
-            missing = [name for name in error.validator_value
-                       if isinstance(error.instance, dict) and name not in error.instance]
+            missing = [
+                name
+                for name in error.validator_value
+                if isinstance(error.instance, dict) and name not in error.instance
+            ]
             errors.extend(FieldError(f"{path}.{name}", "is required") for name in missing)
         elif error.validator == "additionalProperties" and isinstance(error.instance, dict):
             known = set((error.schema.get("properties") or {}).keys())
-            errors.extend(FieldError(f"{path}.{name}", "is not a known setting")
-                          for name in error.instance if name not in known)
+            errors.extend(
+                FieldError(f"{path}.{name}", "is not a known setting")
+                for name in error.instance
+                if name not in known
+            )
         else:
             errors.append(FieldError(path, error.message))
     return errors

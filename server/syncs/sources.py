@@ -20,8 +20,15 @@ from server.crypto import KeyRing
 from server.errors import CheckFailed, NotFound, WeirError
 from server.http import redact
 
-__all__ = ["account_error", "connector_context", "connector_for", "load_credentials",
-           "offered_streams", "safe_message", "stream_specs"]
+__all__ = [
+    "account_error",
+    "connector_context",
+    "connector_for",
+    "load_credentials",
+    "offered_streams",
+    "safe_message",
+    "stream_specs",
+]
 
 
 def safe_message(exc: BaseException, credentials: dict[str, Any]) -> str:
@@ -44,24 +51,28 @@ def connector_for(connection: Connection) -> ModuleType:
     return module
 
 
-async def stream_specs(module: ModuleType, context: ConnectorContext,
-                       credentials: dict[str, Any], settings: dict[str, Any]
-                       ) -> dict[str, StreamSpec]:
+async def stream_specs(
+    module: ModuleType, context: ConnectorContext, credentials: dict[str, Any], settings: dict[str, Any]
+) -> dict[str, StreamSpec]:
     """The streams the source offers with these settings, by name."""
     return {spec.name: spec for spec in await streams_for(module, context, credentials, settings)}
 
 
-async def offered_streams(*, settings: Settings, key_ring: KeyRing, connection: Connection,
-                          sync_settings: dict[str, Any]) -> dict[str, StreamSpec]:
+async def offered_streams(
+    *, settings: Settings, key_ring: KeyRing, connection: Connection, sync_settings: dict[str, Any]
+) -> dict[str, StreamSpec]:
     """``stream_specs`` for a connection (asks the account when the connector discovers)."""
     module = connector_for(connection)
     if getattr(module, "discover", None) is None:
         return {spec.name: spec for spec in module.SPEC.streams}
     credentials = load_credentials(key_ring=key_ring, connection=connection)
     async with http_clients.tenant_client(settings, http_clients.DISCOVERY) as http:
-        context = connector_context(settings=settings,
-                                    integration_name=connection.integration_name, http=http,
-                                    credentials=credentials)
+        context = connector_context(
+            settings=settings,
+            integration_name=connection.integration_name,
+            http=http,
+            credentials=credentials,
+        )
         try:
             return await stream_specs(module, context, credentials, sync_settings)
         except Exception as exc:

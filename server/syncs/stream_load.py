@@ -49,17 +49,24 @@ class Progress:
         self._checked_at = 0.0
 
     def stream(self, name: str) -> dict[str, Any]:
-        return self.stats.setdefault(name, {"status": "PENDING", "rowsLoaded": 0, "batches": 0,
-                                            "error": None, "widenedColumns": [],
-                                            "blockedColumns": []})
+        return self.stats.setdefault(
+            name,
+            {
+                "status": "PENDING",
+                "rowsLoaded": 0,
+                "batches": 0,
+                "error": None,
+                "widenedColumns": [],
+                "blockedColumns": [],
+            },
+        )
 
     async def save(self, *, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self._saved_at < PROGRESS_INTERVAL_SECONDS:
             return
         self._saved_at = now
-        await SyncRun.filter(id=self.run.id).update(stream_stats=self.stats,
-                                                    heartbeat_at=utcnow())
+        await SyncRun.filter(id=self.run.id).update(stream_stats=self.stats, heartbeat_at=utcnow())
         if self.bus is not None:
             self.run.stream_stats = self.stats
             await publish_run(bus=self.bus, run=self.run, kind="progress")
@@ -95,12 +102,18 @@ class StreamLoad:
         stats = self.progress.stream(stream.name)
         excluded = set(stream.excluded_columns or [])
         hashed = set(stream.hashed_columns or [])
-        declared = {name: ("text" if name in hashed else kind)
-                    for name, kind in kinds_of_record_schema(self.spec.record_schema).items()
-                    if name not in excluded}
+        declared = {
+            name: ("text" if name in hashed else kind)
+            for name, kind in kinds_of_record_schema(self.spec.record_schema).items()
+            if name not in excluded
+        }
         loader = await self.destination.loader(
-            schema=self.schema, table=stream.name, primary_key=self.spec.primary_key,
-            declared=declared, policy=sync.schema_change_policy, full_refresh=self.full,
+            schema=self.schema,
+            table=stream.name,
+            primary_key=self.spec.primary_key,
+            declared=declared,
+            policy=sync.schema_change_policy,
+            full_refresh=self.full,
         )
         state = None
         if not self.full:  # the state saved so far (a load that fell back to records goes on)
@@ -110,8 +123,9 @@ class StreamLoad:
         if columns is not None:
             extra["copy_columns"] = columns
         pending_state: dict[str, Any] | None = None
-        reader = self.connector.read(self.context, stream.name, connector_settings(sync.settings),
-                                     state, **extra)
+        reader = self.connector.read(
+            self.context, stream.name, connector_settings(sync.settings), state, **extra
+        )
         try:
             async with contextlib.aclosing(prefetch(reader)) as items:
                 async for item in items:
@@ -197,8 +211,9 @@ async def prefetch(reader: AsyncIterator[Any], depth: int = PREFETCH_DEPTH) -> A
             await producer
 
 
-def _shape(records: list[dict[str, Any]], excluded: set[str], hashed: set[str],
-           salt: bytes) -> list[dict[str, Any]]:
+def _shape(
+    records: list[dict[str, Any]], excluded: set[str], hashed: set[str], salt: bytes
+) -> list[dict[str, Any]]:
     """Drop excluded columns and hash hashed ones, in place (the batch is ours now)."""
     if not excluded and not hashed:
         return records

@@ -81,8 +81,7 @@ def sync_channels(organization_id: str, workspace_id: str | None) -> list[str]:
 _LOOK_UP = "look up"
 
 
-async def publish_run(*, bus: EventBus, run: SyncRun, kind: str,
-                      workspace_id: str | None = _LOOK_UP) -> None:
+async def publish_run(*, bus: EventBus, run: SyncRun, kind: str, workspace_id: str | None = _LOOK_UP) -> None:
     """Tell subscribers a run changed (``kind`` is ``status`` or ``progress``); a caller that
     knows the sync's workspace passes it and saves the lookup."""
     if workspace_id == _LOOK_UP:
@@ -94,8 +93,18 @@ async def publish_run(*, bus: EventBus, run: SyncRun, kind: str,
 # The run's fields an event carries, so that a subscriber shows the state the event announces:
 # re-reading the row when the event arrives showed whatever the run was by then, and a run
 # that started a moment after being queued was never seen QUEUED.
-_STATE_FIELDS = ("id", "organization_id", "sync_id", "trigger", "status", "full_refresh",
-                 "attempt", "stream_stats", "error", "cancel_requested")
+_STATE_FIELDS = (
+    "id",
+    "organization_id",
+    "sync_id",
+    "trigger",
+    "status",
+    "full_refresh",
+    "attempt",
+    "stream_stats",
+    "error",
+    "cancel_requested",
+)
 _STATE_TIMES = ("queued_at", "started_at", "finished_at", "heartbeat_at")
 
 
@@ -117,13 +126,16 @@ def run_from_state(state: dict[str, Any]) -> SyncRun:
     return SyncRun(**values)
 
 
-def run_events(*, run: SyncRun, kind: str,
-               workspace_id: str | None) -> list[tuple[str, dict[str, Any]]]:
+def run_events(*, run: SyncRun, kind: str, workspace_id: str | None) -> list[tuple[str, dict[str, Any]]]:
     """The (channel, event) pairs that announce a change of ``run``, with its state then."""
-    event = {"type": f"syncRun.{kind}", "runId": run.id, "syncId": run.sync_id,
-             "status": run.status, "run": run_state(run)}
-    return [(name, event) for name in run_channels(run.organization_id, run.sync_id,
-                                                   workspace_id)]
+    event = {
+        "type": f"syncRun.{kind}",
+        "runId": run.id,
+        "syncId": run.sync_id,
+        "status": run.status,
+        "run": run_state(run),
+    }
+    return [(name, event) for name in run_channels(run.organization_id, run.sync_id, workspace_id)]
 
 
 async def publish_sync(*, bus: EventBus, sync: EltSync, kind: str) -> None:

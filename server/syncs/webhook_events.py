@@ -15,17 +15,26 @@ from server.webhooks.outbox import record_event
 from server.webhooks.payloads import timestamp
 
 # Which status of a sync run is worth an event, and which.
-SYNC_RUN_EVENTS = {"RUNNING": "sync_run.started", "SUCCEEDED": "sync_run.succeeded",
-                   "FAILED": "sync_run.failed", "CANCELLED": "sync_run.cancelled"}
+SYNC_RUN_EVENTS = {
+    "RUNNING": "sync_run.started",
+    "SUCCEEDED": "sync_run.succeeded",
+    "FAILED": "sync_run.failed",
+    "CANCELLED": "sync_run.cancelled",
+}
 
 
 def sync_run_payload(run: Any) -> dict[str, Any]:
     """A sync run as the GraphQL ``SyncRun`` type shows it, per-stream counts included."""
     streams = [
-        {"name": name, "status": stats.get("status", "PENDING"),
-         "rowsLoaded": int(stats.get("rowsLoaded", 0)), "batches": int(stats.get("batches", 0)),
-         "error": stats.get("error"), "widenedColumns": list(stats.get("widenedColumns", [])),
-         "blockedColumns": list(stats.get("blockedColumns", []))}
+        {
+            "name": name,
+            "status": stats.get("status", "PENDING"),
+            "rowsLoaded": int(stats.get("rowsLoaded", 0)),
+            "batches": int(stats.get("batches", 0)),
+            "error": stats.get("error"),
+            "widenedColumns": list(stats.get("widenedColumns", [])),
+            "blockedColumns": list(stats.get("blockedColumns", [])),
+        }
         for name, stats in (run.stream_stats or {}).items()
     ]
     return {
@@ -69,12 +78,21 @@ async def record_sync_run(run: Any, *, workspace_id: str | None) -> WebhookEvent
     event_type = SYNC_RUN_EVENTS.get(run.status)
     if event_type is None:
         return None
-    return await record_event(organization_id=run.organization_id, workspace_id=workspace_id,
-                              type=event_type, payload=sync_run_payload(run), object_id=run.id)
+    return await record_event(
+        organization_id=run.organization_id,
+        workspace_id=workspace_id,
+        type=event_type,
+        payload=sync_run_payload(run),
+        object_id=run.id,
+    )
 
 
 async def record_elt_sync_updated(sync: Any) -> WebhookEvent:
     """``elt_sync.updated`` with the sync as it is now."""
-    return await record_event(organization_id=sync.organization_id,
-                              workspace_id=sync.workspace_id, type="elt_sync.updated",
-                              payload=elt_sync_payload(sync), object_id=sync.id)
+    return await record_event(
+        organization_id=sync.organization_id,
+        workspace_id=sync.workspace_id,
+        type="elt_sync.updated",
+        payload=elt_sync_payload(sync),
+        object_id=sync.id,
+    )

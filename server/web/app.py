@@ -83,10 +83,16 @@ class RequestContextMiddleware:
                 route = _route_label(scope.get("path", ""))
                 self.metrics.http_requests.labels(route, str(status["code"])).inc()
                 log.debug(
-                    "%s %s -> %s", scope.get("method"), route, status["code"],
-                    extra={"method": scope.get("method"), "path": route,
-                           "status": status["code"],
-                           "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+                    "%s %s -> %s",
+                    scope.get("method"),
+                    route,
+                    status["code"],
+                    extra={
+                        "method": scope.get("method"),
+                        "path": route,
+                        "status": status["code"],
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    },
                 )
             request_id_var.reset(token)
 
@@ -94,10 +100,22 @@ class RequestContextMiddleware:
 def _route_label(path: str) -> str:
     """A bounded label for metrics: the first path segment only (never ids or tokens)."""
     first = path.strip("/").split("/", 1)[0]
-    return "/" + first if first in {
-        "graphql", "graphiql", "connect", "oauth", "widget", "logos", "healthz", "readyz",
-        "metrics",
-    } else "/other"
+    return (
+        "/" + first
+        if first
+        in {
+            "graphql",
+            "graphiql",
+            "connect",
+            "oauth",
+            "widget",
+            "logos",
+            "healthz",
+            "readyz",
+            "metrics",
+        }
+        else "/other"
+    )
 
 
 async def logo(request: Request) -> Response:
@@ -108,8 +126,10 @@ async def logo(request: Request) -> Response:
     return Response(
         path.read_bytes(),
         media_type="image/svg+xml",
-        headers={"Cache-Control": "public, max-age=86400",
-                 "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
+        headers={
+            "Cache-Control": "public, max-age=86400",
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+        },
     )
 
 
@@ -125,8 +145,9 @@ class Background(Protocol):
 StartBackground = Callable[[Settings, Services], Awaitable[Background]]
 
 
-def create_app(settings: Settings, *, bus: EventBus | None = None,
-               start_background: StartBackground | None = None) -> Starlette:
+def create_app(
+    settings: Settings, *, bus: EventBus | None = None, start_background: StartBackground | None = None
+) -> Starlette:
     """The API app alone. The database is opened (and closed) by its lifespan.
 
     ``weir serve`` runs ``server.embedded.create_app``, which passes ``start_background``;
@@ -134,9 +155,7 @@ def create_app(settings: Settings, *, bus: EventBus | None = None,
     """
     metrics = ApiMetrics(max_operation_names=settings.metrics_max_operations)
     key_ring = load_key_ring(settings)
-    services = Services(
-        settings=settings, bus=bus or build_event_bus(settings.redis_url), key_ring=key_ring
-    )
+    services = Services(settings=settings, bus=bus or build_event_bus(settings.redis_url), key_ring=key_ring)
     schema = build_schema(settings, extra_extensions=[metrics.extension()])
     # Revoked credentials lose their cached authentication and their sockets, in every process.
     revocations = Revocations(services.bus, services.auth)
@@ -155,8 +174,7 @@ def create_app(settings: Settings, *, bus: EventBus | None = None,
             raise
         await services.bus.start()
         await revocations.start()
-        background = (await start_background(settings, services)
-                      if start_background is not None else None)
+        background = await start_background(settings, services) if start_background is not None else None
         # What start-up built (modules, the schema, caches) lives as long as the app: keep it
         # out of the collector's full passes, which would otherwise walk it again and again.
         gc.freeze()

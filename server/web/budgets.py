@@ -95,8 +95,7 @@ class RedisBuckets:
         except Exception as exc:  # Redis away: this replica keeps counting on its own
             if time.monotonic() - self._warned_at > 60:
                 self._warned_at = time.monotonic()
-                log.warning("request budgets fall back to this process (%s)",
-                            exc.__class__.__name__)
+                log.warning("request budgets fall back to this process (%s)", exc.__class__.__name__)
             return self.fallback.take_now(key, capacity)
 
     async def close(self) -> None:
@@ -106,8 +105,7 @@ class RedisBuckets:
 class Budgets:
     """The budget of whoever is calling, from ``Scope``: its key and its size."""
 
-    def __init__(self, settings: Settings, *, buckets: LocalBuckets | RedisBuckets | None = None
-                 ) -> None:
+    def __init__(self, settings: Settings, *, buckets: LocalBuckets | RedisBuckets | None = None) -> None:
         self.key_per_minute = settings.rate_limit_key_per_minute
         self.connect_token_per_minute = settings.rate_limit_connect_token_per_minute
         if buckets is None:

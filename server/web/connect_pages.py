@@ -40,9 +40,11 @@ def _csp(frame_ancestors: list[str]) -> str:
     # must still never split this header or add a source expression.
     clean = [origin for origin in frame_ancestors if check_origin("", origin) is None]
     ancestors = " ".join(clean) if clean else "'none'"
-    return ("default-src 'none'; script-src 'self'; style-src 'self'; "
-            "img-src 'self' https: http: data:; connect-src 'self'; form-action 'self'; "
-            f"base-uri 'none'; frame-ancestors {ancestors}")
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; "
+        "img-src 'self' https: http: data:; connect-src 'self'; form-action 'self'; "
+        f"base-uri 'none'; frame-ancestors {ancestors}"
+    )
 
 
 def _headers(frame_ancestors: list[str], referrer_policy: str = "no-referrer") -> dict[str, str]:
@@ -61,9 +63,12 @@ def _services(request: Request) -> Services:
 def _branding(workspace: Workspace | None) -> dict[str, Any]:
     if workspace is None:
         return {"displayName": "Weir", "logoUrl": None, "primaryColor": None, "theme": "LIGHT"}
-    return {"displayName": workspace.display_name or workspace.name,
-            "logoUrl": workspace.logo_url, "primaryColor": workspace.primary_color,
-            "theme": workspace.theme}
+    return {
+        "displayName": workspace.display_name or workspace.name,
+        "logoUrl": workspace.logo_url,
+        "primaryColor": workspace.primary_color,
+        "theme": workspace.theme,
+    }
 
 
 def _integration(name: str, public_url: str, oauth_ready: set[str]) -> dict[str, Any] | None:
@@ -73,8 +78,11 @@ def _integration(name: str, public_url: str, oauth_ready: set[str]) -> dict[str,
     spec = module.SPEC
     supports_oauth = spec.oauth is not None and any(a.endswith("OAUTH2") for a in spec.auth_types)
     return {
-        "name": spec.name, "displayName": spec.display_name, "category": spec.category,
-        "description": spec.description, "logoUrl": f"{public_url}/logos/{spec.name}.svg",
+        "name": spec.name,
+        "displayName": spec.display_name,
+        "category": spec.category,
+        "description": spec.description,
+        "logoUrl": f"{public_url}/logos/{spec.name}.svg",
         # OAuth is offered when the workspace (or the deployment) has an app for it.
         "oauth": supports_oauth and spec.name in oauth_ready,
         "formAuthType": flow.form_auth_type(spec.auth_types),
@@ -84,18 +92,31 @@ def _integration(name: str, public_url: str, oauth_ready: set[str]) -> dict[str,
 
 def _session_data(session: ConnectSession) -> dict[str, Any]:
     return {
-        "sessionId": session.id, "status": session.status,
-        "selected": session.integration_name, "connectionId": session.connection_id,
-        "errorCode": session.error_code, "errorMessage": session.error_message,
+        "sessionId": session.id,
+        "status": session.status,
+        "selected": session.integration_name,
+        "connectionId": session.connection_id,
+        "errorCode": session.error_code,
+        "errorMessage": session.error_message,
         "redirectUrl": sessions.redirect_target(session),
     }
 
 
-def render(data: dict[str, Any], title: str, frame_ancestors: list[str], status: int = 200,
-           theme: str = "LIGHT", referrer_policy: str = "no-referrer") -> HTMLResponse:
+def render(
+    data: dict[str, Any],
+    title: str,
+    frame_ancestors: list[str],
+    status: int = 200,
+    theme: str = "LIGHT",
+    referrer_policy: str = "no-referrer",
+) -> HTMLResponse:
     # JSON inside <script> must not be able to close the element.
-    payload = (json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")
-               .replace(">", "\\u003e").replace("&", "\\u0026"))
+    payload = (
+        json.dumps(data, separators=(",", ":"))
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+    )
     body = f"""<!doctype html>
 <html lang="en" data-theme="{html.escape(theme.lower())}">
 <head>
@@ -114,8 +135,7 @@ def render(data: dict[str, Any], title: str, frame_ancestors: list[str], status:
 </body>
 </html>
 """
-    return HTMLResponse(body, status_code=status,
-                        headers=_headers(frame_ancestors, referrer_policy))
+    return HTMLResponse(body, status_code=status, headers=_headers(frame_ancestors, referrer_policy))
 
 
 async def connect_page(request: Request) -> Response:
@@ -125,37 +145,53 @@ async def connect_page(request: Request) -> Response:
     mode = request.query_params.get("mode", "page")
     mode = mode if mode in MODES else "page"
     origin = request.query_params.get("origin")
-    context = await flow.page_context(token=request.query_params.get("token"),
-                                          settings=settings, bus=services.bus)
+    context = await flow.page_context(
+        token=request.query_params.get("token"), settings=settings, bus=services.bus
+    )
     if context is None:
-        data = {"view": "error", "errorCode": "TOKEN_INVALID", "mode": mode,
-                "errorMessage": "This connect link is not valid. Ask the app for a new one.",
-                "workspace": _branding(None)}
+        data = {
+            "view": "error",
+            "errorCode": "TOKEN_INVALID",
+            "mode": mode,
+            "errorMessage": "This connect link is not valid. Ask the app for a new one.",
+            "workspace": _branding(None),
+        }
         return render(data, "Connect", [], status=401)
     session, workspace = context.session, context.workspace
     allowed = list(workspace.allowed_origins or [])
     host_origin = origin if origin in allowed else None
     data: dict[str, Any] = {
-        "view": "connect", "mode": mode, "hostOrigin": host_origin,
-        "weirOrigin": settings.effective_public_url, "graphqlUrl": "/graphql",
-        "workspace": _branding(workspace), **_session_data(session),
+        "view": "connect",
+        "mode": mode,
+        "hostOrigin": host_origin,
+        "weirOrigin": settings.effective_public_url,
+        "graphqlUrl": "/graphql",
+        "workspace": _branding(workspace),
+        **_session_data(session),
         "integrations": [
-            found for name in session.allowed_integrations or []
-            if (found := _integration(name, settings.effective_public_url, context.oauth_ready))],
+            found
+            for name in session.allowed_integrations or []
+            if (found := _integration(name, settings.effective_public_url, context.oauth_ready))
+        ],
     }
     status = 200
     if origin is not None and host_origin is None:
-        data.update(view="error", errorCode="ORIGIN_NOT_ALLOWED",
-                    errorMessage="This site is not allowed to embed this connect page.")
+        data.update(
+            view="error",
+            errorCode="ORIGIN_NOT_ALLOWED",
+            errorMessage="This site is not allowed to embed this connect page.",
+        )
         status = 403
     elif session.status == "EXPIRED":
-        data.update(view="error", errorCode=session.error_code or "EXPIRED",
-                    errorMessage=session.error_message or "This connect link has expired.")
+        data.update(
+            view="error",
+            errorCode=session.error_code or "EXPIRED",
+            errorMessage=session.error_message or "This connect link has expired.",
+        )
         status = 410
     title = f"Connect to {data['workspace']['displayName']}"
     # same-origin: the form post to /oauth/authorize must carry this page's Origin.
-    return render(data, title, allowed, status=status, theme=workspace.theme,
-                  referrer_policy="same-origin")
+    return render(data, title, allowed, status=status, theme=workspace.theme, referrer_policy="same-origin")
 
 
 async def connect_check(request: Request) -> Response:
@@ -166,8 +202,7 @@ async def connect_check(request: Request) -> Response:
     """
     services = _services(request)
     token = (await request.body())[:300].decode("utf-8", "replace").strip()
-    context = await flow.page_context(token=token, settings=services.settings,
-                                          bus=services.bus)
+    context = await flow.page_context(token=token, settings=services.settings, bus=services.bus)
     origin = request.headers.get("origin")
     result: dict[str, Any] = {"ok": True, "code": None}
     if context is None:
@@ -178,8 +213,7 @@ async def connect_check(request: Request) -> Response:
         result = {"ok": False, "code": "SESSION_COMPLETED"}
     elif origin not in (context.workspace.allowed_origins or []):
         result = {"ok": False, "code": "ORIGIN_NOT_ALLOWED"}
-    return JSONResponse(result, headers={"Access-Control-Allow-Origin": "*",
-                                         "Cache-Control": "no-store"})
+    return JSONResponse(result, headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"})
 
 
 def _from_weir(request: Request, public_url: str) -> bool:
@@ -199,7 +233,8 @@ def _from_weir(request: Request, public_url: str) -> bool:
 async def _small_form(request: Request) -> dict[str, str] | None:
     """An urlencoded body of at most ``FORM_LIMIT_BYTES``, first value per name; else None."""
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != (
-            "application/x-www-form-urlencoded"):
+        "application/x-www-form-urlencoded"
+    ):
         return None
     body = b""
     async for chunk in request.stream():
@@ -214,8 +249,13 @@ async def _small_form(request: Request) -> dict[str, str] | None:
 
 
 def _launch_error(code: str, message: str, status: int) -> HTMLResponse:
-    data = {"view": "error", "mode": "page", "errorCode": code, "errorMessage": message,
-            "workspace": _branding(None)}
+    data = {
+        "view": "error",
+        "mode": "page",
+        "errorCode": code,
+        "errorMessage": message,
+        "workspace": _branding(None),
+    }
     return render(data, "Connect", [], status=status)
 
 
@@ -231,33 +271,55 @@ async def oauth_authorize(request: Request) -> Response:
     services = _services(request)
     settings = services.settings
     if not _from_weir(request, settings.effective_public_url):
-        return _launch_error("CROSS_SITE_REQUEST", "This sign-in can only be started from the "
-                             "connect page. Start again from the app.", 403)
+        return _launch_error(
+            "CROSS_SITE_REQUEST",
+            "This sign-in can only be started from the connect page. Start again from the app.",
+            403,
+        )
     form = await _small_form(request)
     if form is None:
-        return _launch_error("BAD_REQUEST", "This sign-in request is not valid. Start again "
-                             "from the app.", 400)
+        return _launch_error(
+            "BAD_REQUEST", "This sign-in request is not valid. Start again from the app.", 400
+        )
     try:
-        started = await oauth.launch(settings=settings, key_ring=services.key_ring,
-                                     token=form.get("token"), state=form.get("state"),
-                                     bus=services.bus)
+        started = await oauth.launch(
+            settings=settings,
+            key_ring=services.key_ring,
+            token=form.get("token"),
+            state=form.get("state"),
+            bus=services.bus,
+        )
     except Unauthenticated:
-        return _launch_error("TOKEN_EXPIRED", "This connect link has expired. Ask the app for "
-                             "a new one.", 401)
+        return _launch_error(
+            "TOKEN_EXPIRED", "This connect link has expired. Ask the app for a new one.", 401
+        )
     except (Conflict, DecryptionError):
-        return _launch_error("STATE_UNKNOWN", "This sign-in is no longer in progress. Start "
-                             "again from the app.", 409)
+        return _launch_error(
+            "STATE_UNKNOWN", "This sign-in is no longer in progress. Start again from the app.", 409
+        )
     except WeirError:  # the workspace's OAuth app was removed meanwhile
-        return _launch_error("OAUTH_NOT_CONFIGURED", "Signing in is not set up for this "
-                             "integration any more. Start again from the app.", 409)
+        return _launch_error(
+            "OAUTH_NOT_CONFIGURED",
+            "Signing in is not set up for this integration any more. Start again from the app.",
+            409,
+        )
     workspace = await Workspace.get(id=started.session.workspace_id)
-    data = {"view": "launch", "mode": "page", "authorizeUrl": started.authorize_url,
-            "workspace": _branding(workspace)}
+    data = {
+        "view": "launch",
+        "mode": "page",
+        "authorizeUrl": started.authorize_url,
+        "workspace": _branding(workspace),
+    }
     response = render(data, "Connecting…", [], theme=workspace.theme)
     response.set_cookie(
-        started.cookie.name, started.cookie.value, max_age=started.max_age,
-        path=oauth.CALLBACK_PATH, httponly=True, samesite="lax",
-        secure=settings.effective_public_url.startswith("https://"))
+        started.cookie.name,
+        started.cookie.value,
+        max_age=started.max_age,
+        path=oauth.CALLBACK_PATH,
+        httponly=True,
+        samesite="lax",
+        secure=settings.effective_public_url.startswith("https://"),
+    )
     return response
 
 
@@ -266,25 +328,34 @@ async def oauth_callback(request: Request) -> Response:
     services = _services(request)
     settings = services.settings
     params = dict(request.query_params)
-    result = await oauth.finish(settings=settings, key_ring=services.key_ring, params=params,
-                                cookies=request.cookies, http=services.connect_http(),
-                                bus=services.bus)
-    data: dict[str, Any] = {"view": "callback", "consentInPopup": result.consent_in_popup,
-                            "weirOrigin": settings.effective_public_url, "graphqlUrl": "/graphql"}
+    result = await oauth.finish(
+        settings=settings,
+        key_ring=services.key_ring,
+        params=params,
+        cookies=request.cookies,
+        http=services.connect_http(),
+        bus=services.bus,
+    )
+    data: dict[str, Any] = {
+        "view": "callback",
+        "consentInPopup": result.consent_in_popup,
+        "weirOrigin": settings.effective_public_url,
+        "graphqlUrl": "/graphql",
+    }
     workspace = None
     if result.session is not None:
-        context = await flow.session_page_context(session=result.session, settings=settings,
-                                                      bus=services.bus)
+        context = await flow.session_page_context(session=result.session, settings=settings, bus=services.bus)
         workspace = context.workspace
-        data.update(_session_data(context.session),
-                    allowedOrigins=list(workspace.allowed_origins or []))
+        data.update(_session_data(context.session), allowedOrigins=list(workspace.allowed_origins or []))
     if result.error_message:
-        data.update(status="FAILED", errorMessage=result.error_message,
-                    errorCode=result.error_code or data.get("errorCode") or "OAUTH_ERROR")
+        data.update(
+            status="FAILED",
+            errorMessage=result.error_message,
+            errorCode=result.error_code or data.get("errorCode") or "OAUTH_ERROR",
+        )
     data["workspace"] = _branding(workspace)
     # The callback is never framed: consent always happens in a tab or a popup.
     # The binding cookie is left to expire: a reload of this page in the same browser then
     # says "already used", not "another browser".
     status = 403 if result.error_code == "BROWSER_MISMATCH" else 200
-    return render(data, "Connecting…", [], status=status,
-                  theme=workspace.theme if workspace else "LIGHT")
+    return render(data, "Connecting…", [], status=status, theme=workspace.theme if workspace else "LIGHT")

@@ -20,8 +20,11 @@ class GraphQLCors:
     def __init__(self, app: ASGIApp, *, origins: tuple[str, ...]) -> None:
         self.app = app
         self.cors = CORSMiddleware(
-            app, allow_origins=list(origins), allow_methods=["GET", "POST"],
-            allow_headers=["authorization", "content-type"], allow_credentials=False,
+            app,
+            allow_origins=list(origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type"],
+            allow_credentials=False,
             max_age=PREFLIGHT_MAX_AGE_SECONDS,
         )
 

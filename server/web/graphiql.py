@@ -63,6 +63,5 @@ async def asset(request: Request) -> Response:
     plain, zipped = _asset(name)
     headers = {**_HEADERS, "Cache-Control": "public, max-age=3600", "Vary": "Accept-Encoding"}
     if "gzip" in request.headers.get("accept-encoding", "").lower():
-        return Response(zipped, media_type=ASSETS[name],
-                        headers={**headers, "Content-Encoding": "gzip"})
+        return Response(zipped, media_type=ASSETS[name], headers={**headers, "Content-Encoding": "gzip"})
     return Response(plain, media_type=ASSETS[name], headers=headers)

@@ -47,9 +47,14 @@ def error_body(message: str, code: str, **extra: Any) -> dict[str, Any]:
 class _RequestError(Exception):
     """A request that fails before execution; becomes a response with ``status``."""
 
-    def __init__(self, status: int, message: str, code: str = "BAD_REQUEST",
-                 headers: dict[str, str] | None = None,
-                 extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str = "BAD_REQUEST",
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.code, self.headers = status, message, code, headers or {}
         self.extra = extra or {}
@@ -107,9 +112,12 @@ class GraphQLHTTP:
                     return graphiql.page()  # served from Weir itself, never a CDN
                 raise _RequestError(406, "GraphiQL is disabled in production; send a GraphQL request")
             if request.method not in ("GET", "POST"):
-                raise _RequestError(405, f"{request.method[:32]} is not allowed on /graphql: use GET "
-                                    "or POST", code="METHOD_NOT_ALLOWED",
-                                    headers={"Allow": "GET, POST"})
+                raise _RequestError(
+                    405,
+                    f"{request.method[:32]} is not allowed on /graphql: use GET or POST",
+                    code="METHOD_NOT_ALLOWED",
+                    headers={"Allow": "GET, POST"},
+                )
             negotiated = _negotiate(request.headers.get("accept"))
             if negotiated is None:
                 raise _RequestError(
@@ -121,19 +129,26 @@ class GraphQLHTTP:
             params = await self._read_params(request)
             return await self._execute(request, params, scope, media)
         except _RequestError as exc:
-            return self._respond(error_body(exc.message, exc.code, **exc.extra), exc.status,
-                                 media, exc.headers)
+            return self._respond(
+                error_body(exc.message, exc.code, **exc.extra), exc.status, media, exc.headers
+            )
         except ClientDisconnect:
             raise  # nobody is left to answer, and it is no bug
         except Exception:
             # A bug, not the client's doing: the client gets only the request id (never the
             # exception's text, which can hold a host, a query or a secret); the log gets both.
             request_id = request_id_var.get()
-            log.exception("unexpected error handling %s /graphql (request id %s)",
-                          request.method, request_id, extra={"request_id": request_id})
+            log.exception(
+                "unexpected error handling %s /graphql (request id %s)",
+                request.method,
+                request_id,
+                extra={"request_id": request_id},
+            )
             return self._respond(
-                error_body(f"Internal error (request id {request_id})", "INTERNAL",
-                           requestId=request_id), 500, media)
+                error_body(f"Internal error (request id {request_id})", "INTERNAL", requestId=request_id),
+                500,
+                media,
+            )
 
     async def _authenticate(self, request: Request) -> Scope:
         try:
@@ -146,9 +161,13 @@ class GraphQLHTTP:
     async def _spend_budget(self, scope: Scope) -> None:
         retry_after = await self.budgets.spend(scope) if self.budgets is not None else 0
         if retry_after:
-            raise _RequestError(429, rate_limited_message(scope, retry_after),
-                                code="RATE_LIMITED", headers={"Retry-After": str(retry_after)},
-                                extra={"retryAfter": retry_after})
+            raise _RequestError(
+                429,
+                rate_limited_message(scope, retry_after),
+                code="RATE_LIMITED",
+                headers={"Retry-After": str(retry_after)},
+                extra={"retryAfter": retry_after},
+            )
 
     async def _read_params(self, request: Request) -> dict[str, Any]:
         if request.method == "GET":
@@ -162,9 +181,7 @@ class GraphQLHTTP:
         else:
             content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if content_type != JSON:
-                raise _RequestError(
-                    415, f"Content-Type must be {JSON}", code="UNSUPPORTED_MEDIA_TYPE"
-                )
+                raise _RequestError(415, f"Content-Type must be {JSON}", code="UNSUPPORTED_MEDIA_TYPE")
             body = await self._read_body(request)
             try:
                 params = json_input.loads(body)
@@ -186,40 +203,49 @@ class GraphQLHTTP:
         limit = self.services.settings.max_body_bytes
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
-            raise _RequestError(413, f"request body is larger than {limit} bytes",
-                                code="PAYLOAD_TOO_LARGE")
+            raise _RequestError(413, f"request body is larger than {limit} bytes", code="PAYLOAD_TOO_LARGE")
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise _RequestError(413, f"request body is larger than {limit} bytes",
-                                    code="PAYLOAD_TOO_LARGE")
+                raise _RequestError(
+                    413, f"request body is larger than {limit} bytes", code="PAYLOAD_TOO_LARGE"
+                )
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def _execute(
-        self, request: Request, params: dict[str, Any], scope: Scope, media: str
-    ) -> Response:
+    async def _execute(self, request: Request, params: dict[str, Any], scope: Scope, media: str) -> Response:
         query, operation_name = params["query"], params.get("operationName")
         # The one way in (server.api.documents): parsed and measured once, before the checks
         # below read the document and before any validation rule runs.
         try:
             document: DocumentNode | None = await self.schema.documents.prepare_async(query)
         except DocumentRejected as exc:
-            return self._respond({"errors": [exc.formatted]},
-                                 400 if media == GRAPHQL_RESPONSE else 200, media)
+            return self._respond(
+                {"errors": [exc.formatted]}, 400 if media == GRAPHQL_RESPONSE else 200, media
+            )
         except GraphQLError:
             document = None  # a syntax error: execution reports it like any other
         allowed = {OperationType.QUERY, OperationType.MUTATION}
         if request.method == "GET":
             if _operation_type(document, operation_name) is OperationType.MUTATION:
-                raise _RequestError(405, "mutations must be sent with POST",
-                                    code="METHOD_NOT_ALLOWED", headers={"Allow": "POST"})
+                raise _RequestError(
+                    405,
+                    "mutations must be sent with POST",
+                    code="METHOD_NOT_ALLOWED",
+                    headers={"Allow": "POST"},
+                )
             allowed = {OperationType.QUERY}
         if not scope_may_run(scope, document):
-            return self._respond(error_body(
-                "a connect token may only run selectIntegration, startOAuth, submitCredentials "
-                "and connectSessionState", "FORBIDDEN"), 403, media)
+            return self._respond(
+                error_body(
+                    "a connect token may only run selectIntegration, startOAuth, submitCredentials "
+                    "and connectSessionState",
+                    "FORBIDDEN",
+                ),
+                403,
+                media,
+            )
         context = Context(
             services=self.services,
             scope=scope,
@@ -236,14 +262,24 @@ class GraphQLHTTP:
                 allowed_operation_types=allowed,
             )
         except CannotGetOperationTypeError:
-            raise _RequestError(400, f"the document has no operation named {operation_name!r}"
-                                if operation_name else "the document has no operation") from None
+            raise _RequestError(
+                400,
+                f"the document has no operation named {operation_name!r}"
+                if operation_name
+                else "the document has no operation",
+            ) from None
         except InvalidOperationTypeError as exc:
             if exc.operation_type is OperationType.SUBSCRIPTION:
-                raise _RequestError(400, "subscriptions run over the WebSocket of /graphql "
-                                         "(graphql-transport-ws), not over HTTP") from None
-            raise _RequestError(405, f"{exc.operation_type.value} operations must be sent with "
-                                "POST", code="METHOD_NOT_ALLOWED", headers={"Allow": "POST"}) from None
+                raise _RequestError(
+                    400,
+                    "subscriptions run over the WebSocket of /graphql (graphql-transport-ws), not over HTTP",
+                ) from None
+            raise _RequestError(
+                405,
+                f"{exc.operation_type.value} operations must be sent with POST",
+                code="METHOD_NOT_ALLOWED",
+                headers={"Allow": "POST"},
+            ) from None
         if isinstance(result, PreExecutionError):
             body = {"errors": [e.formatted for e in result.errors or []]}
             status = 400 if media == GRAPHQL_RESPONSE else 200
@@ -254,8 +290,9 @@ class GraphQLHTTP:
         return self._respond(body, 200, media)
 
     @staticmethod
-    def _respond(body: dict[str, Any], status: int, media: str,
-                 headers: dict[str, str] | None = None) -> Response:
+    def _respond(
+        body: dict[str, Any], status: int, media: str, headers: dict[str, str] | None = None
+    ) -> Response:
         return Response(
             json.dumps(body, default=str, separators=(",", ":")),
             status_code=status,
@@ -264,8 +301,7 @@ class GraphQLHTTP:
         )
 
 
-def _operation_type(document: DocumentNode | None,
-                    operation_name: str | None) -> OperationType | None:
+def _operation_type(document: DocumentNode | None, operation_name: str | None) -> OperationType | None:
     if document is None:
         return None  # execution reports the syntax error properly
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]

@@ -39,16 +39,19 @@ async def readyz(request: Request) -> Response:
             log.warning("readiness check %s failed: %s", name, exc.__class__.__name__)
             results[name] = f"failed: {exc.__class__.__name__}"
     ready = all(value == "ok" for value in results.values())
-    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": results},
-                        status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "checks": results}, status_code=200 if ready else 503
+    )
 
 
 async def metrics(request: Request) -> Response:
     runtime = request.app.state.runtime
     token = runtime.settings.metrics_token
     if token is not None and not operator_token_matches(request.headers, token.reveal()):
-        return JSONResponse({"error": "send the metrics token as Authorization: Bearer <token>",
-                             "code": "UNAUTHENTICATED"}, status_code=401,
-                            headers={"WWW-Authenticate": 'Bearer realm="weir-metrics"'})
+        return JSONResponse(
+            {"error": "send the metrics token as Authorization: Bearer <token>", "code": "UNAUTHENTICATED"},
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer realm="weir-metrics"'},
+        )
     registry = runtime.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -44,8 +44,10 @@ def sri_hash(name: str = "weir.js") -> str:
 
 
 def snippet(public_url: str) -> str:
-    return (f'<script src="{public_url.rstrip("/")}/widget/{VERSION}/weir.js" '
-            f'integrity="{sri_hash()}" crossorigin="anonymous"></script>')
+    return (
+        f'<script src="{public_url.rstrip("/")}/widget/{VERSION}/weir.js" '
+        f'integrity="{sri_hash()}" crossorigin="anonymous"></script>'
+    )
 
 
 def _serve(request: Request, name: str, max_age: int) -> Response:

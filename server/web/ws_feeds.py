@@ -49,13 +49,15 @@ def encode_result(result: ExecutionResult) -> str:
 
 
 def is_clean(result: Any) -> bool:
-    return (isinstance(result, ExecutionResult) and not isinstance(result, PreExecutionError)
-            and not result.errors)
+    return (
+        isinstance(result, ExecutionResult)
+        and not isinstance(result, PreExecutionError)
+        and not result.errors
+    )
 
 
 class Feed:
-    def __init__(self, feeds: Feeds, key: tuple[Any, ...], operation: Operation,
-                 context: Context) -> None:
+    def __init__(self, feeds: Feeds, key: tuple[Any, ...], operation: Operation, context: Context) -> None:
         self.feeds, self.key = feeds, key
         self.query, self.variables = operation.query, operation.variables
         self.operation_name = operation.operation_name
@@ -84,8 +86,11 @@ class Feed:
     async def _run(self) -> None:
         try:
             stream = await self.feeds.schema.stream(
-                self.query, variable_values=self.variables, context_value=self.context,
-                operation_name=self.operation_name)
+                self.query,
+                variable_values=self.variables,
+                context_value=self.context,
+                operation_name=self.operation_name,
+            )
             async with aclosing(stream):
                 async for result in stream:
                     if self.live:
@@ -149,14 +154,22 @@ class Feeds:
         self._feeds: dict[tuple[Any, ...], Feed] = {}
 
     def join(self, operation: Operation, context: Context) -> None:
-        key = (operation.query, operation.operation_name,
-               json.dumps(operation.variables, sort_keys=True), context.scope)
+        key = (
+            operation.query,
+            operation.operation_name,
+            json.dumps(operation.variables, sort_keys=True),
+            context.scope,
+        )
         feed = self._feeds.get(key)
         if feed is None:
             # The feed outlives the connection that started it: it gets a context of its own,
             # with the same scope.
-            own = Context(services=context.services, scope=context.scope,
-                          request_id=context.request_id, loaders=Loaders(context.scope))
+            own = Context(
+                services=context.services,
+                scope=context.scope,
+                request_id=context.request_id,
+                loaders=Loaders(context.scope),
+            )
             feed = self._feeds[key] = Feed(self, key, operation, own)
         feed.join(operation)
 

@@ -42,14 +42,22 @@ def fanned_out(document: DocumentNode, operation_name: str | None) -> bool:
     if len(operations) != 1 or operations[0].operation.value != "subscription":
         return False
     selections = operations[0].selection_set.selections
-    return (len(selections) == 1 and isinstance(selections[0], FieldNode)
-            and selections[0].name.value in FANNED_OUT)
+    return (
+        len(selections) == 1
+        and isinstance(selections[0], FieldNode)
+        and selections[0].name.value in FANNED_OUT
+    )
 
 
 def error_message(operation_id: str, message: str, code: str, **extra: Any) -> str:
     """The ``error`` message ending one operation, with Weir's ``extensions.code``."""
-    return dumps({"id": operation_id, "type": "error",
-                   "payload": [{"message": message, "extensions": {"code": code, **extra}}]})
+    return dumps(
+        {
+            "id": operation_id,
+            "type": "error",
+            "payload": [{"message": message, "extensions": {"code": code, **extra}}],
+        }
+    )
 
 
 def close_reason(error: GraphQLError) -> str | None:

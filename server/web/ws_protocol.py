@@ -98,8 +98,19 @@ INIT_TIMEOUT = 60.0
 class Operation:
     """One ``subscribe`` of one connection."""
 
-    __slots__ = ("completed", "connection", "feed", "held", "id", "next_prefix", "operation_name",
-                 "query", "state", "task", "variables")
+    __slots__ = (
+        "completed",
+        "connection",
+        "feed",
+        "held",
+        "id",
+        "next_prefix",
+        "operation_name",
+        "query",
+        "state",
+        "task",
+        "variables",
+    )
 
     def __init__(self, connection: Connection, operation_id: str, payload: dict[str, Any]) -> None:
         self.connection = connection
@@ -119,8 +130,13 @@ class Operation:
 class GraphQLTransportWS:
     """The ASGI endpoint: the handshake, then one ``Connection`` per socket."""
 
-    def __init__(self, services: Services, schema: Any,
-                 revocations: Revocations | None = None, budgets: Budgets | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        schema: Any,
+        revocations: Revocations | None = None,
+        budgets: Budgets | None = None,
+    ) -> None:
         self.services = services
         self.schema = schema
         self.feeds = Feeds(schema)
@@ -140,8 +156,12 @@ class GraphQLTransportWS:
             return True
         if "*" in self.allowed_origins or normalize_origin(text) in self.allowed_origins:
             return True
-        log.warning("Rejected WebSocket connection from origin %r to host %r. If pages on this "
-                    "origin should be able to connect, add it to WEIR_CORS_ORIGINS.", text, host)
+        log.warning(
+            "Rejected WebSocket connection from origin %r to host %r. If pages on this "
+            "origin should be able to connect, add it to WEIR_CORS_ORIGINS.",
+            text,
+            host,
+        )
         return False
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -152,8 +172,7 @@ class GraphQLTransportWS:
             return
         if PROTOCOL not in (scope.get("subprotocols") or []):
             await send({"type": "websocket.accept"})
-            await send({"type": "websocket.close", "code": 4406,
-                        "reason": "Subprotocol not acceptable"})
+            await send({"type": "websocket.close", "code": 4406, "reason": "Subprotocol not acceptable"})
             return
         await send({"type": "websocket.accept", "subprotocol": PROTOCOL})
         await Connection(self, scope, receive, send).serve()
@@ -162,14 +181,14 @@ class GraphQLTransportWS:
 class Connection(SocketWriter):
     """One socket: its messages read and answered, its operations run."""
 
-    def __init__(self, endpoint: GraphQLTransportWS, scope: dict[str, Any], receive: Any,
-                 send: Any) -> None:
+    def __init__(self, endpoint: GraphQLTransportWS, scope: dict[str, Any], receive: Any, send: Any) -> None:
         super().__init__(scope, send)
         self.endpoint = endpoint
         self.receive = receive
         # The scope is filled in by connection_init; until then it grants nothing.
-        self.context = Context(services=endpoint.services, scope=Scope(organization_id=""),
-                               request_id=request_id_var.get())
+        self.context = Context(
+            services=endpoint.services, scope=Scope(organization_id=""), request_id=request_id_var.get()
+        )
         self.init_received = False
         self.acknowledged = False
         self.operations: dict[str, Operation] = {}
@@ -202,8 +221,12 @@ class Connection(SocketWriter):
                 try:
                     data = json_input.loads(text)
                 except json_input.JSONRejected as exc:
-                    await self.close(4400, "WebSocket message must be valid JSON"
-                                     if str(exc) == "not valid JSON" else f"WebSocket message: {exc}")
+                    await self.close(
+                        4400,
+                        "WebSocket message must be valid JSON"
+                        if str(exc) == "not valid JSON"
+                        else f"WebSocket message: {exc}",
+                    )
                     return
                 await self.handle(data)
         finally:
@@ -266,10 +289,16 @@ class Connection(SocketWriter):
             return
         maximum = self.endpoint.services.settings.ws_max_subscriptions
         if len(self.operations) >= maximum:
-            self.write(error_message(
-                operation_id, f"this socket already runs {maximum} subscriptions: complete one "
-                "first, or open another socket", LIMIT_EXCEEDED, limit="subscriptions",
-                maximum=maximum))
+            self.write(
+                error_message(
+                    operation_id,
+                    f"this socket already runs {maximum} subscriptions: complete one "
+                    "first, or open another socket",
+                    LIMIT_EXCEEDED,
+                    limit="subscriptions",
+                    maximum=maximum,
+                )
+            )
             return
         operation = Operation(self, operation_id, payload)
         self.operations[operation_id] = operation
@@ -277,25 +306,36 @@ class Connection(SocketWriter):
         budgets = self.endpoint.budgets
         retry_after = await budgets.spend(self.context.scope) if budgets is not None else 0
         if retry_after:
-            self.finish(operation, error_message(
-                operation.id, rate_limited_message(self.context.scope, retry_after),
-                "RATE_LIMITED", retryAfter=retry_after))
+            self.finish(
+                operation,
+                error_message(
+                    operation.id,
+                    rate_limited_message(self.context.scope, retry_after),
+                    "RATE_LIMITED",
+                    retryAfter=retry_after,
+                ),
+            )
             return
         # The one way in (server.api.documents): parsed and measured once, within the limits,
         # before the checks below read it and before any validation rule runs.
         try:
             document: DocumentNode | None = await self.endpoint.schema.documents.prepare_async(
-                operation.query)
+                operation.query
+            )
         except DocumentRejected as exc:
-            self.finish(operation, dumps({"id": operation.id, "type": "error",
-                                           "payload": [exc.formatted]}))
+            self.finish(operation, dumps({"id": operation.id, "type": "error", "payload": [exc.formatted]}))
             return
         except GraphQLError:
             document = None  # a syntax error: running the operation reports it
         if not scope_may_run(self.context.scope, document, subscription=True):
-            self.finish(operation, error_message(
-                operation.id, "a connect token may only subscribe to connectSessionUpdated "
-                "of its own session", "FORBIDDEN"))
+            self.finish(
+                operation,
+                error_message(
+                    operation.id,
+                    "a connect token may only subscribe to connectSessionUpdated of its own session",
+                    "FORBIDDEN",
+                ),
+            )
             return
         if document is not None and fanned_out(document, operation.operation_name):
             self.endpoint.feeds.join(operation, self.context)
@@ -365,8 +405,11 @@ class Connection(SocketWriter):
         joined late, only up to its snapshot."""
         try:
             stream = await self.endpoint.schema.stream(
-                operation.query, variable_values=operation.variables,
-                context_value=self.context, operation_name=operation.operation_name)
+                operation.query,
+                variable_values=operation.variables,
+                context_value=self.context,
+                operation_name=operation.operation_name,
+            )
             async with aclosing(stream):
                 first = True
                 async for result in stream:
@@ -384,9 +427,12 @@ class Connection(SocketWriter):
                         return
                     if not isinstance(result, ExecutionResult):
                         error = GraphQLError(
-                            "Incremental delivery is not supported over graphql-transport-ws")
-                        self.finish(operation, dumps({"id": operation.id, "type": "error",
-                                                       "payload": [error.formatted]}))
+                            "Incremental delivery is not supported over graphql-transport-ws"
+                        )
+                        self.finish(
+                            operation,
+                            dumps({"id": operation.id, "type": "error", "payload": [error.formatted]}),
+                        )
                         return
                     self.write(operation.next_prefix + encode_result(result) + "}")
                     first = False
@@ -405,6 +451,7 @@ class Connection(SocketWriter):
             operation.completed = True
             await self.close(4400, reason)
             return
-        self.finish(operation, dumps({"id": operation.id, "type": "error",
-                                       "payload": [error.formatted for error in errors]}))
-
+        self.finish(
+            operation,
+            dumps({"id": operation.id, "type": "error", "payload": [error.formatted for error in errors]}),
+        )

@@ -67,8 +67,12 @@ class DirectSocket:
         """Hand ``frame`` (see ``text_frame``) to the socket now."""
         protocol = self._protocol
         transport = protocol.transport
-        if (protocol.close_sent or protocol.disconnected or protocol.conn.state is not State.OPEN
-                or transport.is_closing()):
+        if (
+            protocol.close_sent
+            or protocol.disconnected
+            or protocol.conn.state is not State.OPEN
+            or transport.is_closing()
+        ):
             return Written.CLOSED
         if transport.get_write_buffer_size() > SLOW_PEER_BYTES:
             return Written.TOO_SLOW
@@ -88,14 +92,23 @@ class DirectSocket:
         if protocol.read_paused:
             protocol.read_paused = False
             protocol.transport.resume_reading()
-        protocol.close_timer = protocol.loop.call_later(protocol.close_timeout,
-                                                        protocol.transport.abort)
+        protocol.close_timer = protocol.loop.call_later(protocol.close_timeout, protocol.transport.abort)
 
 
 # What DirectSocket and the protocol below read or call of uvicorn's protocol object
 # (attributes its methods set on ``self``, and methods) and of its websockets connection.
-PROTOCOL_ATTRIBUTES = ("transport", "close_sent", "disconnected", "conn", "queue",
-                       "read_paused", "close_timer", "close_timeout", "loop", "scope")
+PROTOCOL_ATTRIBUTES = (
+    "transport",
+    "close_sent",
+    "disconnected",
+    "conn",
+    "queue",
+    "read_paused",
+    "close_timer",
+    "close_timeout",
+    "loop",
+    "scope",
+)
 PROTOCOL_METHODS = ("handle_connect",)
 CONNECTION_NAMES = ("state", "send_close", "data_to_send")
 
@@ -107,14 +120,13 @@ def missing_uvicorn_names(protocol_class: Any = WebSocketsSansIOProtocol) -> lis
     if protocol_class is None:
         return ["uvicorn.protocols.websockets.websockets_sansio_impl.WebSocketsSansIOProtocol"]
     assigned = attributes_set_by(protocol_class)
-    missing = [name for name in PROTOCOL_ATTRIBUTES
-               if name not in assigned and not hasattr(protocol_class, name)]
-    missing += [name for name in PROTOCOL_METHODS if not callable(getattr(protocol_class, name,
-                                                                           None))]
+    missing = [
+        name for name in PROTOCOL_ATTRIBUTES if name not in assigned and not hasattr(protocol_class, name)
+    ]
+    missing += [name for name in PROTOCOL_METHODS if not callable(getattr(protocol_class, name, None))]
     from websockets.server import ServerProtocol
 
-    missing += [f"conn.{name}" for name in CONNECTION_NAMES
-                if not hasattr(ServerProtocol, name)]
+    missing += [f"conn.{name}" for name in CONNECTION_NAMES if not hasattr(ServerProtocol, name)]
     if not hasattr(State, "OPEN"):
         missing.append("websockets.protocol.State.OPEN")
     return missing
@@ -132,11 +144,19 @@ def attributes_set_by(cls: type) -> set[str]:
         except (OSError, TypeError, SyntaxError):
             continue
         for node in ast.walk(tree):
-            targets = (node.targets if isinstance(node, ast.Assign)
-                       else [node.target] if isinstance(node, ast.AnnAssign) else [])
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else [node.target]
+                if isinstance(node, ast.AnnAssign)
+                else []
+            )
             for target in targets:
-                if (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
-                        and target.value.id == "self"):
+                if (
+                    isinstance(target, ast.Attribute)
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id == "self"
+                ):
                     names.add(target.attr)
     return names
 
@@ -148,8 +168,10 @@ def direct_protocol(base: Any = WebSocketsSansIOProtocol) -> Any:
     Says which names are missing, once (it is called once, at import)."""
     missing = missing_uvicorn_names(base)
     if missing:
-        log.warning("uvicorn lacks %s: subscription messages are sent through ASGI, without "
-                    "direct socket writes", ", ".join(missing))
+        log.warning(
+            "uvicorn lacks %s: subscription messages are sent through ASGI, without direct socket writes",
+            ", ".join(missing),
+        )
         return base if base is not None else "auto"
 
     class WeirWebSocketProtocol(base):  # type: ignore[misc,valid-type]

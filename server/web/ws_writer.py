@@ -45,8 +45,9 @@ class SocketWriter:
             self.outbox.clear()
             if self.writer is not None:
                 self.writer.cancel()
-            task = asyncio.ensure_future(self.send({"type": "websocket.close", "code": TOO_SLOW,
-                                                    "reason": "subscriber too slow"}))
+            task = asyncio.ensure_future(
+                self.send({"type": "websocket.close", "code": TOO_SLOW, "reason": "subscriber too slow"})
+            )
             task.add_done_callback(_retrieve)
             return
         if self.writer is None:

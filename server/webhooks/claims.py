@@ -53,8 +53,7 @@ async def claim_due(*, settings: Settings, now: datetime, limit: int) -> list[Cl
     until = now + timedelta(seconds=lease_seconds(settings))
     async with in_transaction():
         query = (
-            WebhookDelivery.filter(status="PENDING", next_attempt_at__lte=now,
-                                   endpoint__enabled=True)
+            WebhookDelivery.filter(status="PENDING", next_attempt_at__lte=now, endpoint__enabled=True)
             .filter(_unclaimed(now))
             # Blocked rows are left out in SQL, so a long queue behind a failing head never
             # crowds out the other objects' deliveries.
@@ -71,9 +70,8 @@ async def claim_due(*, settings: Settings, now: datetime, limit: int) -> list[Cl
             return []
         # Conditional: on SQLite this is the claim itself (it only takes rows nobody holds);
         # the token then says which rows this dispatcher got.
-        await WebhookDelivery.filter(
-            Q(id__in=chosen, status="PENDING") & _unclaimed(now)
-        ).update(claimed_until=until, claim_token=token)
-        rows = await WebhookDelivery.filter(claim_token=token).order_by(
-            "next_attempt_at", "event_id")
+        await WebhookDelivery.filter(Q(id__in=chosen, status="PENDING") & _unclaimed(now)).update(
+            claimed_until=until, claim_token=token
+        )
+        rows = await WebhookDelivery.filter(claim_token=token).order_by("next_attempt_at", "event_id")
     return [Claim(delivery=row, token=token) for row in rows]

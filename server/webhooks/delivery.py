@@ -126,8 +126,9 @@ def signing_secrets(key_ring: KeyRing, endpoint: WebhookEndpoint, now: datetime)
     found = [key_ring.decrypt(endpoint.secret_encrypted, associated_data=endpoint.id).decode()]
     expires = endpoint.previous_secret_expires_at
     if endpoint.previous_secret_encrypted and expires is not None and expires > now:
-        found.append(key_ring.decrypt(endpoint.previous_secret_encrypted,
-                                      associated_data=endpoint.id).decode())
+        found.append(
+            key_ring.decrypt(endpoint.previous_secret_encrypted, associated_data=endpoint.id).decode()
+        )
     return found
 
 
@@ -140,32 +141,45 @@ async def _read_excerpt(response: httpx.Response) -> str:
     return collected.decode("utf-8", errors="replace")[:EXCERPT_CHARS]
 
 
-async def post(http: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str],
-               limit_seconds: float) -> Outcome:
+async def post(
+    http: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str], limit_seconds: float
+) -> Outcome:
     """One POST, within ``limit_seconds`` overall (the client's guard picks the address)."""
     started = time.perf_counter()
     try:
         async with asyncio.timeout(limit_seconds):
-            async with http.stream("POST", url, content=body, headers=headers,
-                                   timeout=limit_seconds, follow_redirects=False) as response:
+            async with http.stream(
+                "POST", url, content=body, headers=headers, timeout=limit_seconds, follow_redirects=False
+            ) as response:
                 excerpt = await _read_excerpt(response)
     except (TimeoutError, httpx.TimeoutException):
         return Outcome(None, _elapsed(started), None, f"timed out after {limit_seconds:g}s")
     except httpx.HTTPError as exc:
         if outbound.refused(exc):
             return Outcome(None, _elapsed(started), None, f"refused: {exc}")
-        return Outcome(None, _elapsed(started), None,
-                       f"connection failed ({exc.__class__.__name__})")
-    return Outcome(response.status_code, _elapsed(started), excerpt, None,
-                   retry_after=response.headers.get("retry-after"))
+        return Outcome(None, _elapsed(started), None, f"connection failed ({exc.__class__.__name__})")
+    return Outcome(
+        response.status_code,
+        _elapsed(started),
+        excerpt,
+        None,
+        retry_after=response.headers.get("retry-after"),
+    )
 
 
 def _elapsed(started: float) -> int:
     return int((time.perf_counter() - started) * 1000)
 
 
-async def _attempt(*, settings: Settings, key_ring: KeyRing, http: httpx.AsyncClient,
-                   endpoint: WebhookEndpoint, event: WebhookEvent, sent_at: datetime) -> Outcome:
+async def _attempt(
+    *,
+    settings: Settings,
+    key_ring: KeyRing,
+    http: httpx.AsyncClient,
+    endpoint: WebhookEndpoint,
+    event: WebhookEvent,
+    sent_at: datetime,
+) -> Outcome:
     body = event_body(event)
     timestamp = int(sent_at.timestamp())
     headers = {
@@ -174,8 +188,7 @@ async def _attempt(*, settings: Settings, key_ring: KeyRing, http: httpx.AsyncCl
         "Weir-Event-Id": event.id,
         "Weir-Event-Type": event.type,
         "Weir-Timestamp": str(timestamp),
-        "Weir-Signature": signature_header(signing_secrets(key_ring, endpoint, sent_at),
-                                           timestamp, body),
+        "Weir-Signature": signature_header(signing_secrets(key_ring, endpoint, sent_at), timestamp, body),
     }
     try:
         # Checked again now, under today's settings (the client checks once more to connect).
@@ -188,18 +201,35 @@ async def _attempt(*, settings: Settings, key_ring: KeyRing, http: httpx.AsyncCl
 # -- recording ------------------------------------------------------------------------------
 
 
-async def _record(*, settings: Settings, claim: Claim, endpoint: WebhookEndpoint,
-                  outcome: Outcome, sent_at: datetime, now: datetime) -> None:
+async def _record(
+    *,
+    settings: Settings,
+    claim: Claim,
+    endpoint: WebhookEndpoint,
+    outcome: Outcome,
+    sent_at: datetime,
+    now: datetime,
+) -> None:
     delivery = claim.delivery
-    attempts = [*list(delivery.attempts or []), {
-        "at": sent_at.isoformat(), "statusCode": outcome.status_code,
-        "latencyMs": outcome.latency_ms, "responseExcerpt": outcome.excerpt,
-        "error": outcome.error,
-    }]
+    attempts = [
+        *list(delivery.attempts or []),
+        {
+            "at": sent_at.isoformat(),
+            "statusCode": outcome.status_code,
+            "latencyMs": outcome.latency_ms,
+            "responseExcerpt": outcome.excerpt,
+            "error": outcome.error,
+        },
+    ]
     count = delivery.attempt_count + 1
     error = outcome.error or (None if outcome.succeeded else f"HTTP {outcome.status_code}")
-    changes: dict[str, Any] = {"attempts": attempts, "attempt_count": count, "last_error": error,
-                               "claimed_until": None, "claim_token": None}
+    changes: dict[str, Any] = {
+        "attempts": attempts,
+        "attempt_count": count,
+        "last_error": error,
+        "claimed_until": None,
+        "claim_token": None,
+    }
     if outcome.succeeded:
         changes.update(status="SUCCEEDED", completed_at=now)
     elif outcome.gone:
@@ -208,35 +238,31 @@ async def _record(*, settings: Settings, claim: Claim, endpoint: WebhookEndpoint
         waited = retry_after_seconds(outcome.retry_after, now)
         delay = min(waited, RETRY_MAX_DELAY_SECONDS) if waited is not None else retry_delay(count)
         next_at = now + timedelta(seconds=delay)
-        window_end = delivery.window_started_at + timedelta(
-            seconds=settings.webhooks_retry_window_seconds)
+        window_end = delivery.window_started_at + timedelta(seconds=settings.webhooks_retry_window_seconds)
         if next_at > window_end:
-            changes.update(status="FAILED", completed_at=now,
-                           last_error=f"gave up after {count} attempts; last: {error}")
+            changes.update(
+                status="FAILED", completed_at=now, last_error=f"gave up after {count} attempts; last: {error}"
+            )
         else:
             changes.update(next_attempt_at=next_at)
     else:
         changes.update(status="FAILED", completed_at=now)
-    updated = await WebhookDelivery.filter(id=delivery.id, claim_token=claim.token).update(
-        **changes)
+    updated = await WebhookDelivery.filter(id=delivery.id, claim_token=claim.token).update(**changes)
     if not updated:
-        log.warning("webhook delivery %s: claim expired before its result was recorded",
-                    delivery.id)
-    await _endpoint_health(settings=settings, endpoint=endpoint, outcome=outcome, now=now,
-                           error=error)
+        log.warning("webhook delivery %s: claim expired before its result was recorded", delivery.id)
+    await _endpoint_health(settings=settings, endpoint=endpoint, outcome=outcome, now=now, error=error)
 
 
-async def _endpoint_health(*, settings: Settings, endpoint: WebhookEndpoint, outcome: Outcome,
-                           now: datetime, error: str | None) -> None:
+async def _endpoint_health(
+    *, settings: Settings, endpoint: WebhookEndpoint, outcome: Outcome, now: datetime, error: str | None
+) -> None:
     if outcome.succeeded:
         if endpoint.failing_since is not None or endpoint.consecutive_failures:
-            await WebhookEndpoint.filter(id=endpoint.id).update(failing_since=None,
-                                                                consecutive_failures=0)
+            await WebhookEndpoint.filter(id=endpoint.id).update(failing_since=None, consecutive_failures=0)
             endpoint.failing_since, endpoint.consecutive_failures = None, 0
         return
     await WebhookEndpoint.filter(id=endpoint.id, failing_since=None).update(failing_since=now)
-    await WebhookEndpoint.filter(id=endpoint.id).update(
-        consecutive_failures=F("consecutive_failures") + 1)
+    await WebhookEndpoint.filter(id=endpoint.id).update(consecutive_failures=F("consecutive_failures") + 1)
     fresh = await WebhookEndpoint.get(id=endpoint.id)
     endpoint.failing_since = fresh.failing_since
     reason = None
@@ -245,53 +271,90 @@ async def _endpoint_health(*, settings: Settings, endpoint: WebhookEndpoint, out
     elif fresh.failing_since is not None and (now - fresh.failing_since).total_seconds() >= (
         settings.webhooks_disable_after_seconds
     ):
-        reason = (f"failing since {fresh.failing_since.isoformat()} "
-                  f"({fresh.consecutive_failures} failed attempts; last: {error})")
+        reason = (
+            f"failing since {fresh.failing_since.isoformat()} "
+            f"({fresh.consecutive_failures} failed attempts; last: {error})"
+        )
     if reason and fresh.enabled:
         await WebhookEndpoint.filter(id=endpoint.id, enabled=True).update(
-            enabled=False, disabled_reason=reason, disabled_at=now, updated_at=now)
+            enabled=False, disabled_reason=reason, disabled_at=now, updated_at=now
+        )
         log.warning("disabled webhook endpoint %s: %s", endpoint.id, reason)
 
 
 # -- the loop -------------------------------------------------------------------------------
 
 
-async def _deliver_one(*, settings: Settings, key_ring: KeyRing, http: httpx.AsyncClient,
-                       now: Clock, claim: Claim, endpoint: WebhookEndpoint,
-                       event: WebhookEvent) -> None:
+async def _deliver_one(
+    *,
+    settings: Settings,
+    key_ring: KeyRing,
+    http: httpx.AsyncClient,
+    now: Clock,
+    claim: Claim,
+    endpoint: WebhookEndpoint,
+    event: WebhookEvent,
+) -> None:
     sent_at = now()
-    outcome = await _attempt(settings=settings, key_ring=key_ring, http=http,
-                             endpoint=endpoint, event=event, sent_at=sent_at)
-    await _record(settings=settings, claim=claim, endpoint=endpoint, outcome=outcome,
-                  sent_at=sent_at, now=now())
-    log.info("webhook %s %s to endpoint %s: %s", event.type, event.id, endpoint.id,
-             outcome.status_code or outcome.error)
+    outcome = await _attempt(
+        settings=settings, key_ring=key_ring, http=http, endpoint=endpoint, event=event, sent_at=sent_at
+    )
+    await _record(
+        settings=settings, claim=claim, endpoint=endpoint, outcome=outcome, sent_at=sent_at, now=now()
+    )
+    log.info(
+        "webhook %s %s to endpoint %s: %s",
+        event.type,
+        event.id,
+        endpoint.id,
+        outcome.status_code or outcome.error,
+    )
 
 
-async def deliver_due(*, settings: Settings, key_ring: KeyRing, http: httpx.AsyncClient,
-                      now: Clock = system_clock, limit: int = 50) -> int:
+async def deliver_due(
+    *,
+    settings: Settings,
+    key_ring: KeyRing,
+    http: httpx.AsyncClient,
+    now: Clock = system_clock,
+    limit: int = 50,
+) -> int:
     """Claim and send up to ``limit`` due deliveries; return how many were attempted."""
     claims = await claim_due(settings=settings, now=now(), limit=limit)
     if not claims:
         return 0
-    endpoints = {row.id: row for row in await WebhookEndpoint.filter(
-        id__in=list({c.delivery.endpoint_id for c in claims}))}
-    events = {row.id: row for row in await WebhookEvent.filter(
-        id__in=list({c.delivery.event_id for c in claims}))}
+    endpoints = {
+        row.id: row
+        for row in await WebhookEndpoint.filter(id__in=list({c.delivery.endpoint_id for c in claims}))
+    }
+    events = {
+        row.id: row for row in await WebhookEvent.filter(id__in=list({c.delivery.event_id for c in claims}))
+    }
     # An endpoint deleted since the claim took its deliveries with it: nothing to send.
-    claims = [c for c in claims if c.delivery.endpoint_id in endpoints
-              and c.delivery.event_id in events]
-    results = await asyncio.gather(*(
-        _deliver_one(settings=settings, key_ring=key_ring, http=http, now=now, claim=claim,
-                     endpoint=endpoints[claim.delivery.endpoint_id],
-                     event=events[claim.delivery.event_id])
-        for claim in claims
-    ), return_exceptions=True)
+    claims = [c for c in claims if c.delivery.endpoint_id in endpoints and c.delivery.event_id in events]
+    results = await asyncio.gather(
+        *(
+            _deliver_one(
+                settings=settings,
+                key_ring=key_ring,
+                http=http,
+                now=now,
+                claim=claim,
+                endpoint=endpoints[claim.delivery.endpoint_id],
+                event=events[claim.delivery.event_id],
+            )
+            for claim in claims
+        ),
+        return_exceptions=True,
+    )
     for claim, result in zip(claims, results, strict=True):
         if isinstance(result, BaseException):
             # The claim expires and another pass sends it again.
-            log.error("webhook delivery %s failed unexpectedly", claim.delivery.id,
-                      exc_info=(type(result), result, result.__traceback__))
+            log.error(
+                "webhook delivery %s failed unexpectedly",
+                claim.delivery.id,
+                exc_info=(type(result), result, result.__traceback__),
+            )
     return len(claims)
 
 
@@ -300,9 +363,16 @@ def build_http_client(settings: Settings) -> httpx.AsyncClient:
     return http_clients.client(addresses.policy(settings), http_clients.WEBHOOKS)
 
 
-async def run_dispatcher(*, settings: Settings, key_ring: KeyRing, stop_event: asyncio.Event,
-                         interval: float, http: httpx.AsyncClient | None = None,
-                         now: Clock = system_clock, limit: int = 50) -> None:
+async def run_dispatcher(
+    *,
+    settings: Settings,
+    key_ring: KeyRing,
+    stop_event: asyncio.Event,
+    interval: float,
+    http: httpx.AsyncClient | None = None,
+    now: Clock = system_clock,
+    limit: int = 50,
+) -> None:
     """Deliver due webhooks until ``stop_event`` is set, polling every ``interval`` seconds."""
     client = http or build_http_client(settings)
     pruned_at: datetime | None = None
@@ -312,10 +382,10 @@ async def run_dispatcher(*, settings: Settings, key_ring: KeyRing, stop_event: a
             try:
                 if pruned_at is None or now() - pruned_at >= PRUNE_EVERY:
                     pruned_at = now()
-                    await prune_events(now=pruned_at,
-                                       retention_days=settings.webhooks_retention_days)
-                attempted = await deliver_due(settings=settings, key_ring=key_ring, http=client,
-                                              now=now, limit=limit)
+                    await prune_events(now=pruned_at, retention_days=settings.webhooks_retention_days)
+                attempted = await deliver_due(
+                    settings=settings, key_ring=key_ring, http=client, now=now, limit=limit
+                )
             except Exception:
                 log.exception("webhook dispatcher pass failed; retrying")
             if attempted >= limit:

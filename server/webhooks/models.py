@@ -56,9 +56,7 @@ class WebhookDelivery(OrganizationOwned, Created):
     endpoint = fields.ForeignKeyField(
         "weir.WebhookEndpoint", related_name="deliveries", on_delete=fields.CASCADE
     )
-    event = fields.ForeignKeyField(
-        "weir.WebhookEvent", related_name="deliveries", on_delete=fields.CASCADE
-    )
+    event = fields.ForeignKeyField("weir.WebhookEvent", related_name="deliveries", on_delete=fields.CASCADE)
     # Copied from the event: the ordering key (one object's events go out in event-id order).
     object_id = fields.CharField(max_length=32)
     event_type = fields.CharField(max_length=64)

@@ -47,8 +47,7 @@ def _visible(scope: Scope) -> Q:
     if scope.workspace_id is None:
         return Q(organization_id=scope.organization_id)
     return Q(organization_id=scope.organization_id) & (
-        Q(workspace_id=scope.workspace_id)
-        | Q(workspace_id=None, type__in=list(SHARED_WITH_WORKSPACES))
+        Q(workspace_id=scope.workspace_id) | Q(workspace_id=None, type__in=list(SHARED_WITH_WORKSPACES))
     )
 
 
@@ -66,7 +65,8 @@ async def _check_url(settings: Settings, url: str, field: str = "input.url") -> 
         await check_url(settings, url)
     except AddressRefused as exc:
         raise ValidationFailed.field(
-            field, f"{exc}: webhooks may only target globally routable addresses "
+            field,
+            f"{exc}: webhooks may only target globally routable addresses "
             "(an operator can open networks or hosts with WEIR_OUTBOUND_ALLOW)",
         ) from None
     return url
@@ -88,9 +88,16 @@ def _check_description(description: str | None) -> None:
             raise ValidationFailed(problem)
 
 
-async def create_endpoint(*, scope: Scope, settings: Settings, key_ring: KeyRing,
-                          workspace_id: str, url: str, event_types: list[str],
-                          description: str | None = None) -> EndpointWithSecret:
+async def create_endpoint(
+    *,
+    scope: Scope,
+    settings: Settings,
+    key_ring: KeyRing,
+    workspace_id: str,
+    url: str,
+    event_types: list[str],
+    description: str | None = None,
+) -> EndpointWithSecret:
     """A new endpoint of a workspace, with its signing secret (returned this once only)."""
     workspace = await orgs.get_workspace(scope=scope, workspace_id=workspace_id)
     types = _check_event_types(event_types)
@@ -99,8 +106,12 @@ async def create_endpoint(*, scope: Scope, settings: Settings, key_ring: KeyRing
     endpoint_id = ids.new_id("webhook_endpoint")
     secret = generate_secret()
     endpoint = await WebhookEndpoint.create(
-        id=endpoint_id, organization_id=scope.organization_id, workspace_id=workspace.id,
-        url=url, description=description, event_types=types,
+        id=endpoint_id,
+        organization_id=scope.organization_id,
+        workspace_id=workspace.id,
+        url=url,
+        description=description,
+        event_types=types,
         secret_encrypted=key_ring.encrypt(secret.encode(), associated_data=endpoint_id),
     )
     log.info("created webhook endpoint %s in workspace %s", endpoint.id, workspace.id)
@@ -115,8 +126,9 @@ async def get_endpoint(*, scope: Scope, endpoint_id: str) -> WebhookEndpoint:
     return endpoint
 
 
-async def list_endpoints(*, scope: Scope, workspace_id: str | None, first: int | None,
-                         after: str | None, max_page_size: int) -> Page[WebhookEndpoint]:
+async def list_endpoints(
+    *, scope: Scope, workspace_id: str | None, first: int | None, after: str | None, max_page_size: int
+) -> Page[WebhookEndpoint]:
     """Endpoints, oldest first, of one workspace or of every workspace the caller sees."""
     queryset = WebhookEndpoint.filter(**scope.filters())
     if workspace_id is not None:
@@ -125,9 +137,17 @@ async def list_endpoints(*, scope: Scope, workspace_id: str | None, first: int |
     return await paginate(queryset, first=first, after=after, max_page_size=max_page_size)
 
 
-async def update_endpoint(*, scope: Scope, settings: Settings, endpoint_id: str,
-                          url: Any = UNSET, event_types: Any = UNSET, description: Any = UNSET,
-                          enabled: Any = UNSET, now: datetime | None = None) -> WebhookEndpoint:
+async def update_endpoint(
+    *,
+    scope: Scope,
+    settings: Settings,
+    endpoint_id: str,
+    url: Any = UNSET,
+    event_types: Any = UNSET,
+    description: Any = UNSET,
+    enabled: Any = UNSET,
+    now: datetime | None = None,
+) -> WebhookEndpoint:
     """Change an endpoint; enabling a disabled one sends what waited for it, right away."""
     endpoint = await get_endpoint(scope=scope, endpoint_id=endpoint_id)
     now = now or datetime.now(UTC)
@@ -146,11 +166,9 @@ async def update_endpoint(*, scope: Scope, settings: Settings, endpoint_id: str,
         changes["enabled"] = enabled
         if enabled:
             resumed = True
-            changes.update(disabled_reason=None, disabled_at=None, failing_since=None,
-                           consecutive_failures=0)
+            changes.update(disabled_reason=None, disabled_at=None, failing_since=None, consecutive_failures=0)
         else:
-            changes.update(disabled_reason="disabled with updateWebhookEndpoint",
-                           disabled_at=now)
+            changes.update(disabled_reason="disabled with updateWebhookEndpoint", disabled_at=now)
     if not changes:
         return endpoint
     changes["updated_at"] = now
@@ -166,9 +184,15 @@ async def update_endpoint(*, scope: Scope, settings: Settings, endpoint_id: str,
     return endpoint
 
 
-async def rotate_secret(*, scope: Scope, settings: Settings, key_ring: KeyRing,
-                        endpoint_id: str, grace_seconds: int | None = None,
-                        now: datetime | None = None) -> EndpointWithSecret:
+async def rotate_secret(
+    *,
+    scope: Scope,
+    settings: Settings,
+    key_ring: KeyRing,
+    endpoint_id: str,
+    grace_seconds: int | None = None,
+    now: datetime | None = None,
+) -> EndpointWithSecret:
     """A new signing secret; the old one keeps signing too for the grace period."""
     endpoint = await get_endpoint(scope=scope, endpoint_id=endpoint_id)
     grace = settings.webhooks_rotation_grace_seconds if grace_seconds is None else grace_seconds
@@ -196,9 +220,15 @@ async def delete_endpoint(*, scope: Scope, endpoint_id: str) -> str:
     return endpoint_id
 
 
-async def list_deliveries(*, scope: Scope, endpoint_id: str, status: str | None,
-                          first: int | None, after: str | None,
-                          max_page_size: int) -> Page[WebhookDelivery]:
+async def list_deliveries(
+    *,
+    scope: Scope,
+    endpoint_id: str,
+    status: str | None,
+    first: int | None,
+    after: str | None,
+    max_page_size: int,
+) -> Page[WebhookDelivery]:
     """An endpoint's deliveries, oldest first, each with its attempts."""
     endpoint = await get_endpoint(scope=scope, endpoint_id=endpoint_id)
     queryset = WebhookDelivery.filter(endpoint_id=endpoint.id)
@@ -209,9 +239,16 @@ async def list_deliveries(*, scope: Scope, endpoint_id: str, status: str | None,
     return await paginate(queryset, first=first, after=after, max_page_size=max_page_size)
 
 
-async def list_events(*, scope: Scope, since: datetime | None, types: list[str] | None,
-                      workspace_id: str | None, first: int | None, after: str | None,
-                      max_page_size: int) -> Page[WebhookEvent]:
+async def list_events(
+    *,
+    scope: Scope,
+    since: datetime | None,
+    types: list[str] | None,
+    workspace_id: str | None,
+    first: int | None,
+    after: str | None,
+    max_page_size: int,
+) -> Page[WebhookEvent]:
     """Past events, oldest first: for catching up after an outage."""
     queryset = WebhookEvent.filter(_visible(scope))
     if workspace_id is not None:
@@ -224,8 +261,9 @@ async def list_events(*, scope: Scope, since: datetime | None, types: list[str] 
     return await paginate(queryset, first=first, after=after, max_page_size=max_page_size)
 
 
-async def redeliver_event(*, scope: Scope, event_id: str, endpoint_id: str | None = None,
-                          now: datetime | None = None) -> list[WebhookDelivery]:
+async def redeliver_event(
+    *, scope: Scope, event_id: str, endpoint_id: str | None = None, now: datetime | None = None
+) -> list[WebhookDelivery]:
     """Send an event again, as a new delivery, to one endpoint or to every one subscribed."""
     event = await WebhookEvent.filter(_visible(scope), id=event_id).first()
     if event is None:
@@ -244,9 +282,14 @@ async def redeliver_event(*, scope: Scope, event_id: str, endpoint_id: str | Non
     now = now or datetime.now(UTC)
     deliveries = [
         WebhookDelivery(
-            id=ids.new_id("webhook_delivery"), organization_id=event.organization_id,
-            endpoint_id=endpoint.id, event_id=event.id, object_id=event.object_id,
-            event_type=event.type, next_attempt_at=now, window_started_at=now,
+            id=ids.new_id("webhook_delivery"),
+            organization_id=event.organization_id,
+            endpoint_id=endpoint.id,
+            event_id=event.id,
+            object_id=event.object_id,
+            event_type=event.type,
+            next_attempt_at=now,
+            window_started_at=now,
         )
         for endpoint in targets
     ]

@@ -42,13 +42,13 @@ def build_broker(settings: Settings) -> Broker:
         ShutdownNotifications(),
         Callbacks(),
         Pipelines(),
-        Retries(max_retries=settings.sync_max_retries, min_backoff=MIN_BACKOFF_MS,
-                max_backoff=MAX_BACKOFF_MS),
+        Retries(
+            max_retries=settings.sync_max_retries, min_backoff=MIN_BACKOFF_MS, max_backoff=MAX_BACKOFF_MS
+        ),
         AsyncIO(),
     ]
     if settings.redis_url:
-        return RedisBroker(url=settings.redis_url, middleware=middleware,
-                           namespace=queue.REDIS_NAMESPACE)
+        return RedisBroker(url=settings.redis_url, middleware=middleware, namespace=queue.REDIS_NAMESPACE)
     return StubBroker(middleware=middleware)
 
 

@@ -26,8 +26,15 @@ WORKER_TIMEOUT_MS = 1000
 class EmbeddedWorker:
     """A Dramatiq worker inside this process, on the broker this process installed."""
 
-    def __init__(self, *, settings: Settings, broker: Broker, bus: EventBus | None,
-                 threads: int = 2, webhooks: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        broker: Broker,
+        bus: EventBus | None,
+        threads: int = 2,
+        webhooks: bool = False,
+    ) -> None:
         self.runtime = WeirRuntime(settings, load_key_ring(settings), bus, webhooks=webhooks)
         broker.add_middleware(self.runtime)
         self.worker = Worker(broker, worker_threads=threads, worker_timeout=WORKER_TIMEOUT_MS)
@@ -50,8 +57,7 @@ class EmbeddedWorker:
 def _serve(settings: Settings, threads: int) -> int:
     broker = install_broker(settings)
     # A `weir worker` process also delivers webhooks (any number may: claims never overlap).
-    worker = EmbeddedWorker(settings=settings, broker=broker, bus=None, threads=threads,
-                            webhooks=True)
+    worker = EmbeddedWorker(settings=settings, broker=broker, bus=None, threads=threads, webhooks=True)
     stopping = threading.Event()
 
     def stop(signum: int, frame: object) -> None:
@@ -64,8 +70,7 @@ def _serve(settings: Settings, threads: int) -> int:
     log.info("%s", outbound.describe(settings))
     print(f"Weir worker running ({threads} thread(s)); Ctrl-C to stop", flush=True)
     stopping.wait()
-    log.info("stopping: waiting up to %d s for the runs in progress",
-             settings.worker_shutdown_seconds)
+    log.info("stopping: waiting up to %d s for the runs in progress", settings.worker_shutdown_seconds)
     worker.stop(settings.worker_shutdown_seconds)
     return 0
 
@@ -73,15 +78,19 @@ def _serve(settings: Settings, threads: int) -> int:
 def run_worker(settings: Settings, *, processes: int = 1, threads: int = 4) -> int:
     """Run ``processes`` worker processes of ``threads`` threads each, until stopped."""
     if not settings.redis_url:
-        print("weir worker needs WEIR_REDIS_URL: without Redis, `weir serve` runs the worker "
-              "in its own process (the embedded default)", file=sys.stderr)
+        print(
+            "weir worker needs WEIR_REDIS_URL: without Redis, `weir serve` runs the worker "
+            "in its own process (the embedded default)",
+            file=sys.stderr,
+        )
         return 2
     load_key_ring(settings)  # fail now, in one line, when the keys are wrong
     if processes <= 1:
         return _serve(settings, threads)
     context = multiprocessing.get_context("spawn")
-    children = [context.Process(target=_serve, args=(settings, threads), daemon=False)
-                for _ in range(processes)]
+    children = [
+        context.Process(target=_serve, args=(settings, threads), daemon=False) for _ in range(processes)
+    ]
     for child in children:
         child.start()
 

@@ -39,8 +39,9 @@ class WeirRuntime(Middleware):
 
     _current: ClassVar[WeirRuntime | None] = None
 
-    def __init__(self, settings: Settings, key_ring: KeyRing, bus: EventBus | None = None,
-                 *, webhooks: bool = False):
+    def __init__(
+        self, settings: Settings, key_ring: KeyRing, bus: EventBus | None = None, *, webhooks: bool = False
+    ):
         self.settings = settings
         self.key_ring = key_ring
         self._given_bus = bus
@@ -93,7 +94,8 @@ class WeirRuntime(Middleware):
             if self.webhooks:
                 self._webhooks_stop = asyncio.Event()
                 self._webhooks_task = asyncio.get_running_loop().create_task(
-                    self._deliver_webhooks(self._webhooks_stop), name="weir-webhooks")
+                    self._deliver_webhooks(self._webhooks_stop), name="weir-webhooks"
+                )
 
         self._run(boot())
         WeirRuntime._current = self
@@ -101,8 +103,12 @@ class WeirRuntime(Middleware):
 
     async def _deliver_webhooks(self, stop: asyncio.Event) -> None:
         self.enter_database()
-        await run_dispatcher(settings=self.settings, key_ring=self.key_ring, stop_event=stop,
-                             interval=self.settings.webhooks_poll_seconds)
+        await run_dispatcher(
+            settings=self.settings,
+            key_ring=self.key_ring,
+            stop_event=stop,
+            interval=self.settings.webhooks_poll_seconds,
+        )
 
     def after_worker_shutdown(self, broker: Any, worker: Any) -> None:
         # "after" hooks run in reverse order, so this comes before AsyncIO stops the loop.
@@ -135,4 +141,3 @@ class WeirRuntime(Middleware):
         self._run(shutdown())
         if WeirRuntime._current is self:
             WeirRuntime._current = None
-

@@ -38,8 +38,9 @@ async def test_a_revoked_key_stops_working_at_once(tenant):
     assert "errors" not in await tenant.graphql(VIEWER, key=created["secret"])
     revoked = (await tenant.data(REVOKE, {"id": created["apiKey"]["id"]}))["revokeApiKey"]
     assert revoked["revokedAt"] is not None
-    response = await tenant.http.post("/graphql", json={"query": VIEWER},
-                                      headers={"Authorization": f"Bearer {created['secret']}"})
+    response = await tenant.http.post(
+        "/graphql", json={"query": VIEWER}, headers={"Authorization": f"Bearer {created['secret']}"}
+    )
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
@@ -66,25 +67,24 @@ async def test_last_used_at_is_recorded_but_not_rewritten_on_every_request(app, 
 
 
 async def test_a_workspace_restricted_key_sees_only_its_workspace(tenant):
-    staging = (await tenant.data('mutation { createWorkspace(input: {name: "staging"}) { id } }'))
+    staging = await tenant.data('mutation { createWorkspace(input: {name: "staging"}) { id } }')
     staging_id = staging["createWorkspace"]["id"]
-    restricted = (await tenant.data(CREATE, {"input": {"name": "staging only",
-                                                       "workspaceId": staging_id}}))
+    restricted = await tenant.data(CREATE, {"input": {"name": "staging only", "workspaceId": staging_id}})
     secret = restricted["createApiKey"]["secret"]
     assert restricted["createApiKey"]["apiKey"]["workspace"] == {"id": staging_id}
     viewer = await tenant.graphql(VIEWER, key=secret)
     assert viewer["data"]["viewer"]["workspace"] == {"id": staging_id}
     listed = await tenant.graphql("{ workspaces { edges { node { id } } } }", key=secret)
     assert [e["node"]["id"] for e in listed["data"]["workspaces"]["edges"]] == [staging_id]
-    hidden = await tenant.graphql("query($id: ID!) { workspace(id: $id) { id } }",
-                                  {"id": tenant.workspace_id}, key=secret)
+    hidden = await tenant.graphql(
+        "query($id: ID!) { workspace(id: $id) { id } }", {"id": tenant.workspace_id}, key=secret
+    )
     assert hidden["errors"][0]["extensions"]["code"] == "NOT_FOUND"
-    forbidden = await tenant.graphql('mutation { createWorkspace(input: {name: "x"}) { id } }',
-                                     key=secret)
+    forbidden = await tenant.graphql('mutation { createWorkspace(input: {name: "x"}) { id } }', key=secret)
     assert forbidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    escalate = await tenant.graphql(CREATE, {"input": {"name": "x",
-                                                        "workspaceId": tenant.workspace_id}},
-                                    key=secret)
+    escalate = await tenant.graphql(
+        CREATE, {"input": {"name": "x", "workspaceId": tenant.workspace_id}}, key=secret
+    )
     assert escalate["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 

@@ -23,8 +23,17 @@ CLIENT_SECRET = "client-secret-LEAKCHECK-3e3e"
 REJECTED_KEY = "sk-live-LEAKCHECK-rejected-0b0b0b"
 INVALID_VALUE = "LEAKCHECK-bad-type-value"
 SHORT_PASSWORD = "Lk7#q2"
-SECRETS = (SECRET_TEXT, BASIC_PASSWORD, CUSTOM_PASSWORD, ACCESS_TOKEN, REFRESH_TOKEN,
-           CLIENT_SECRET, REJECTED_KEY, INVALID_VALUE, SHORT_PASSWORD)
+SECRETS = (
+    SECRET_TEXT,
+    BASIC_PASSWORD,
+    CUSTOM_PASSWORD,
+    ACCESS_TOKEN,
+    REFRESH_TOKEN,
+    CLIENT_SECRET,
+    REJECTED_KEY,
+    INVALID_VALUE,
+    SHORT_PASSWORD,
+)
 
 CREATE = "mutation($input: CreateConnectionInput!) { createConnection(input: $input) { id } }"
 TEST = "mutation($id: ID!) { testConnection(id: $id) { ok message connection { statusReason } } }"
@@ -49,8 +58,10 @@ def debug_logs():  # type: ignore[no-untyped-def]
     """Weir's real logging set-up at DEBUG, captured as text and as JSON lines."""
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
-    noisy = {name: logging.getLogger(name).level
-             for name in ("tortoise", "aiosqlite", "asyncpg", "httpx", "httpcore")}
+    noisy = {
+        name: logging.getLogger(name).level
+        for name in ("tortoise", "aiosqlite", "asyncpg", "httpx", "httpcore")
+    }
     configure_logging("DEBUG", "text")
     text, lines = io.StringIO(), io.StringIO()
     for stream, formatter in ((text, root.handlers[0].formatter), (lines, JsonFormatter())):
@@ -105,9 +116,7 @@ async def _database_text(settings) -> str:  # type: ignore[no-untyped-def]
 
     connection = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
     try:
-        tables = await connection.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-        )
+        tables = await connection.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         found = []
         for table in tables:
             rows = await connection.fetch(f'SELECT t::text AS row FROM "{table["tablename"]}" t')
@@ -117,9 +126,7 @@ async def _database_text(settings) -> str:  # type: ignore[no-untyped-def]
         await connection.close()
 
 
-async def test_no_secret_reaches_the_database_responses_or_logs(
-    tenant, settings, provider_http, debug_logs
-):
+async def test_no_secret_reaches_the_database_responses_or_logs(tenant, settings, provider_http, debug_logs):
     created_user = await tenant.data(CREATE_END_USER, {"w": tenant.workspace_id})
     end_user = created_user["createEndUser"]["id"]
     responses = []
@@ -131,46 +138,125 @@ async def test_no_secret_reaches_the_database_responses_or_logs(
 
     user = {"endUserId": end_user}
     created = [
-        await call(CREATE, {"input": {**user, "integrationName": "acme_key",
-                                      "authType": "SECRET_TEXT", "secretText": SECRET_TEXT}}),
-        await call(CREATE, {"input": {**user, "integrationName": "acme_mail",
-                                      "authType": "BASIC_AUTH", "username": "mailer",
-                                      "password": BASIC_PASSWORD,
-                                      "props": {"host": "smtp.example", "port": 587}}}),
-        await call(CREATE, {"input": {**user, "integrationName": "acme_db",
-                                      "authType": "CUSTOM_AUTH",
-                                      "props": {"host": "db.example", "port": 5432,
-                                                "database": "app", "user": "reader",
-                                                "password": CUSTOM_PASSWORD}}}),
-        await call(CREATE, {"input": {**user, "integrationName": "acme_key",
-                                      "authType": "PLATFORM_OAUTH2", "accessToken": ACCESS_TOKEN,
-                                      "refreshToken": REFRESH_TOKEN,
-                                      "expiresAt": "2030-01-01T00:00:00Z"}}),
+        await call(
+            CREATE,
+            {
+                "input": {
+                    **user,
+                    "integrationName": "acme_key",
+                    "authType": "SECRET_TEXT",
+                    "secretText": SECRET_TEXT,
+                }
+            },
+        ),
+        await call(
+            CREATE,
+            {
+                "input": {
+                    **user,
+                    "integrationName": "acme_mail",
+                    "authType": "BASIC_AUTH",
+                    "username": "mailer",
+                    "password": BASIC_PASSWORD,
+                    "props": {"host": "smtp.example", "port": 587},
+                }
+            },
+        ),
+        await call(
+            CREATE,
+            {
+                "input": {
+                    **user,
+                    "integrationName": "acme_db",
+                    "authType": "CUSTOM_AUTH",
+                    "props": {
+                        "host": "db.example",
+                        "port": 5432,
+                        "database": "app",
+                        "user": "reader",
+                        "password": CUSTOM_PASSWORD,
+                    },
+                }
+            },
+        ),
+        await call(
+            CREATE,
+            {
+                "input": {
+                    **user,
+                    "integrationName": "acme_key",
+                    "authType": "PLATFORM_OAUTH2",
+                    "accessToken": ACCESS_TOKEN,
+                    "refreshToken": REFRESH_TOKEN,
+                    "expiresAt": "2030-01-01T00:00:00Z",
+                }
+            },
+        ),
     ]
     assert all("errors" not in body for body in created), created
     # Requests that fail while carrying secrets: the errors must not quote them.
     refused = [
-        await call(CREATE, {"input": {**user, "integrationName": "acme_key",
-                                      "authType": "SECRET_TEXT", "secretText": REJECTED_KEY,
-                                      "check": True}}),
-        await call(CREATE, {"input": {**user, "integrationName": "acme_db",
-                                      "authType": "CUSTOM_AUTH",
-                                      "props": {"host": "db.example", "port": INVALID_VALUE,
-                                                "database": "app", "user": "reader",
-                                                "password": SHORT_PASSWORD,
-                                                "extra": INVALID_VALUE}}}),
-        await call(CREATE, {"input": {**user, "integrationName": "acme_db",
-                                      "authType": "SECRET_TEXT", "secretText": REJECTED_KEY}}),
+        await call(
+            CREATE,
+            {
+                "input": {
+                    **user,
+                    "integrationName": "acme_key",
+                    "authType": "SECRET_TEXT",
+                    "secretText": REJECTED_KEY,
+                    "check": True,
+                }
+            },
+        ),
+        await call(
+            CREATE,
+            {
+                "input": {
+                    **user,
+                    "integrationName": "acme_db",
+                    "authType": "CUSTOM_AUTH",
+                    "props": {
+                        "host": "db.example",
+                        "port": INVALID_VALUE,
+                        "database": "app",
+                        "user": "reader",
+                        "password": SHORT_PASSWORD,
+                        "extra": INVALID_VALUE,
+                    },
+                }
+            },
+        ),
+        await call(
+            CREATE,
+            {
+                "input": {
+                    **user,
+                    "integrationName": "acme_db",
+                    "authType": "SECRET_TEXT",
+                    "secretText": REJECTED_KEY,
+                }
+            },
+        ),
     ]
     assert [body["errors"][0]["extensions"]["code"] for body in refused] == [
-        "CHECK_FAILED", "VALIDATION_FAILED", "VALIDATION_FAILED"
+        "CHECK_FAILED",
+        "VALIDATION_FAILED",
+        "VALIDATION_FAILED",
     ]
     # A check that fails with stored credentials (the fake provider echoes the key it refused).
     tested = await call(TEST, {"id": created[0]["data"]["createConnection"]["id"]})
     assert tested["data"]["testConnection"]["ok"] is False
-    await call(CONFIGURE, {"input": {"workspaceId": tenant.workspace_id,
-                                     "integrationName": "acme_key", "oauthClientId": "client",
-                                     "oauthClientSecret": CLIENT_SECRET}})
+    await call(
+        CONFIGURE,
+        {
+            "input": {
+                "workspaceId": tenant.workspace_id,
+                "integrationName": "acme_key",
+                "oauthClientId": "client",
+                "oauthClientSecret": CLIENT_SECRET,
+            }
+        },
+    )
     # Every field of Connection, as introspection lists them, for every connection.
     schema = await call(SCHEMA_TYPES, {})
     types = {t["name"]: t for t in schema["data"]["__schema"]["types"]}
@@ -179,8 +265,7 @@ async def test_no_secret_reaches_the_database_responses_or_logs(
     listed = await call(f"{{ connections {{ edges {{ node {{ {selection} }} }} }} }}", {})
     assert len(listed["data"]["connections"]["edges"]) == 4
     for edge in listed["data"]["connections"]["edges"]:
-        await call(f"query($id: ID!) {{ connection(id: $id) {{ {selection} }} }}",
-                   {"id": edge["node"]["id"]})
+        await call(f"query($id: ID!) {{ connection(id: $id) {{ {selection} }} }}", {"id": edge["node"]["id"]})
 
     response_text = repr(responses)
     database_text = await _database_text(settings)

@@ -75,10 +75,19 @@ def codes(body: dict) -> list[str]:
 
 
 async def test_create_secret_text_connection_returns_a_preview_never_the_secret(tenant, end_user):
-    body = await tenant.data(CREATE, {"input": {
-        "integrationName": "acme_key", "authType": "SECRET_TEXT", "secretText": GOOD_SECRET,
-        "endUserId": end_user, "externalId": "main", "displayName": "Main key",
-    }})
+    body = await tenant.data(
+        CREATE,
+        {
+            "input": {
+                "integrationName": "acme_key",
+                "authType": "SECRET_TEXT",
+                "secretText": GOOD_SECRET,
+                "endUserId": end_user,
+                "externalId": "main",
+                "displayName": "Main key",
+            }
+        },
+    )
 
     created = body["createConnection"]
     assert GOOD_SECRET not in str(body)
@@ -92,14 +101,31 @@ async def test_create_secret_text_connection_returns_a_preview_never_the_secret(
 
 async def test_create_every_auth_type(tenant, end_user):
     inputs = [
-        {"integrationName": "acme_mail", "authType": "BASIC_AUTH", "username": "mailer",
-         "password": GOOD_PASSWORD, "props": {"host": "smtp.example", "port": 587}},
-        {"integrationName": "acme_db", "authType": "CUSTOM_AUTH",
-         "props": {"host": "db.example", "port": 5432, "database": "app", "user": "reader",
-                   "password": GOOD_PASSWORD}},
-        {"integrationName": "acme_key", "authType": "PLATFORM_OAUTH2",
-         "accessToken": "oauth-access-token-abcdef123456", "refreshToken": "refresh-xyz-123456",
-         "expiresAt": "2030-01-01T00:00:00+00:00"},
+        {
+            "integrationName": "acme_mail",
+            "authType": "BASIC_AUTH",
+            "username": "mailer",
+            "password": GOOD_PASSWORD,
+            "props": {"host": "smtp.example", "port": 587},
+        },
+        {
+            "integrationName": "acme_db",
+            "authType": "CUSTOM_AUTH",
+            "props": {
+                "host": "db.example",
+                "port": 5432,
+                "database": "app",
+                "user": "reader",
+                "password": GOOD_PASSWORD,
+            },
+        },
+        {
+            "integrationName": "acme_key",
+            "authType": "PLATFORM_OAUTH2",
+            "accessToken": "oauth-access-token-abcdef123456",
+            "refreshToken": "refresh-xyz-123456",
+            "expiresAt": "2030-01-01T00:00:00+00:00",
+        },
         {"integrationName": "demo", "authType": "NONE"},
     ]
     previews = []
@@ -114,26 +140,47 @@ async def test_create_every_auth_type(tenant, end_user):
 
 
 async def test_custom_auth_reports_every_failing_field_with_its_path(tenant, end_user):
-    body = await tenant.graphql(CREATE, {"input": {
-        "integrationName": "acme_db", "authType": "CUSTOM_AUTH", "endUserId": end_user,
-        "props": {"host": "db.example", "port": "not-a-port", "user": 7, "password": "x"},
-    }})
+    body = await tenant.graphql(
+        CREATE,
+        {
+            "input": {
+                "integrationName": "acme_db",
+                "authType": "CUSTOM_AUTH",
+                "endUserId": end_user,
+                "props": {"host": "db.example", "port": "not-a-port", "user": 7, "password": "x"},
+            }
+        },
+    )
 
     assert codes(body) == ["VALIDATION_FAILED"]
     fields = {f["field"] for f in body["errors"][0]["extensions"]["fields"]}
-    assert fields == {"input.props.port", "input.props.database", "input.props.user",
-                      "input.props.password"}
+    assert fields == {"input.props.port", "input.props.database", "input.props.user", "input.props.password"}
 
 
 async def test_unsupported_auth_type_and_stray_fields_are_validation_errors(tenant, end_user):
-    wrong_type = await tenant.graphql(CREATE, {"input": {
-        "integrationName": "acme_db", "authType": "SECRET_TEXT", "secretText": GOOD_SECRET,
-        "endUserId": end_user,
-    }})
-    stray = await tenant.graphql(CREATE, {"input": {
-        "integrationName": "acme_key", "authType": "SECRET_TEXT", "secretText": GOOD_SECRET,
-        "password": "unused", "endUserId": end_user,
-    }})
+    wrong_type = await tenant.graphql(
+        CREATE,
+        {
+            "input": {
+                "integrationName": "acme_db",
+                "authType": "SECRET_TEXT",
+                "secretText": GOOD_SECRET,
+                "endUserId": end_user,
+            }
+        },
+    )
+    stray = await tenant.graphql(
+        CREATE,
+        {
+            "input": {
+                "integrationName": "acme_key",
+                "authType": "SECRET_TEXT",
+                "secretText": GOOD_SECRET,
+                "password": "unused",
+                "endUserId": end_user,
+            }
+        },
+    )
 
     assert codes(wrong_type) == ["VALIDATION_FAILED"]
     problem = wrong_type["errors"][0]["extensions"]["fields"][0]
@@ -144,8 +191,14 @@ async def test_unsupported_auth_type_and_stray_fields_are_validation_errors(tena
 
 
 async def test_external_id_conflict(tenant, end_user):
-    values = {"integrationName": "acme_key", "authType": "SECRET_TEXT", "secretText": GOOD_SECRET,
-              "scope": "WORKSPACE", "workspaceId": tenant.workspace_id, "externalId": "shared"}
+    values = {
+        "integrationName": "acme_key",
+        "authType": "SECRET_TEXT",
+        "secretText": GOOD_SECRET,
+        "scope": "WORKSPACE",
+        "workspaceId": tenant.workspace_id,
+        "externalId": "shared",
+    }
     await tenant.data(CREATE, {"input": values})
 
     again = await tenant.graphql(CREATE, {"input": values})
@@ -155,28 +208,51 @@ async def test_external_id_conflict(tenant, end_user):
 
 async def test_failed_check_stores_nothing_and_says_why(tenant, end_user, provider_http):
     wrong = "sk-live-this-key-was-revoked-000"
-    body = await tenant.graphql(CREATE, {"input": {
-        "integrationName": "acme_key", "authType": "SECRET_TEXT", "secretText": wrong,
-        "endUserId": end_user, "check": True,
-    }})
+    body = await tenant.graphql(
+        CREATE,
+        {
+            "input": {
+                "integrationName": "acme_key",
+                "authType": "SECRET_TEXT",
+                "secretText": wrong,
+                "endUserId": end_user,
+                "check": True,
+            }
+        },
+    )
 
     assert codes(body) == ["CHECK_FAILED"]
     assert "Invalid API key" in body["errors"][0]["message"]
     assert wrong not in str(body)
     listed = await tenant.data(LIST)
     assert listed["connections"]["edges"] == []
-    good = await tenant.data(CREATE, {"input": {
-        "integrationName": "acme_key", "authType": "SECRET_TEXT", "secretText": GOOD_SECRET,
-        "endUserId": end_user, "check": True,
-    }})
+    good = await tenant.data(
+        CREATE,
+        {
+            "input": {
+                "integrationName": "acme_key",
+                "authType": "SECRET_TEXT",
+                "secretText": GOOD_SECRET,
+                "endUserId": end_user,
+                "check": True,
+            }
+        },
+    )
     assert good["createConnection"]["displayName"] == "Acme Test Account"
 
 
 async def test_test_connection_updates_the_status(tenant, end_user, provider_http):
-    created = await tenant.data(CREATE, {"input": {
-        "integrationName": "acme_key", "authType": "SECRET_TEXT",
-        "secretText": "sk-live-soon-revoked-key-123", "endUserId": end_user,
-    }})
+    created = await tenant.data(
+        CREATE,
+        {
+            "input": {
+                "integrationName": "acme_key",
+                "authType": "SECRET_TEXT",
+                "secretText": "sk-live-soon-revoked-key-123",
+                "endUserId": end_user,
+            }
+        },
+    )
     connection_id = created["createConnection"]["id"]
 
     tested = await tenant.data(TEST, {"id": connection_id})
@@ -191,41 +267,50 @@ async def test_test_connection_updates_the_status(tenant, end_user, provider_htt
 
 
 async def test_connections_filter_and_pages(tenant, end_user):
-    other = (await tenant.data(CREATE_END_USER, {"w": tenant.workspace_id, "x": "customer-2"}))
+    other = await tenant.data(CREATE_END_USER, {"w": tenant.workspace_id, "x": "customer-2"})
     other_id = other["createEndUser"]["id"]
     for number in range(3):
-        await tenant.data(CREATE, {"input": {
-            "integrationName": "acme_key", "authType": "SECRET_TEXT",
-            "secretText": f"sk-number-{number}-aaaaaaaa", "externalId": f"c{number}",
-            "endUserId": end_user if number < 2 else other_id,
-        }})
+        await tenant.data(
+            CREATE,
+            {
+                "input": {
+                    "integrationName": "acme_key",
+                    "authType": "SECRET_TEXT",
+                    "secretText": f"sk-number-{number}-aaaaaaaa",
+                    "externalId": f"c{number}",
+                    "endUserId": end_user if number < 2 else other_id,
+                }
+            },
+        )
 
     mine = await tenant.data(LIST, {"filter": {"endUserId": end_user}})
     by_external = await tenant.data(LIST, {"filter": {"externalId": "c2"}})
     first = await tenant.data(LIST, {"first": 2})
-    rest = await tenant.data(LIST, {"first": 2, "after": first["connections"]["pageInfo"][
-        "endCursor"]})
+    rest = await tenant.data(LIST, {"first": 2, "after": first["connections"]["pageInfo"]["endCursor"]})
     failing = await tenant.data(LIST, {"filter": {"status": "ERROR"}})
 
     assert {e["node"]["externalId"] for e in mine["connections"]["edges"]} == {"c0", "c1"}
-    assert [e["node"]["endUser"]["externalId"] for e in by_external["connections"]["edges"]] == [
-        "customer-2"
-    ]
+    assert [e["node"]["endUser"]["externalId"] for e in by_external["connections"]["edges"]] == ["customer-2"]
     assert first["connections"]["pageInfo"]["hasNextPage"] is True
     assert len(rest["connections"]["edges"]) == 1
     assert rest["connections"]["pageInfo"]["hasNextPage"] is False
     assert failing["connections"]["edges"] == []
 
 
-async def test_delete_connection_and_deleting_an_end_user_removes_its_connections(
-    tenant, end_user
-):
+async def test_delete_connection_and_deleting_an_end_user_removes_its_connections(tenant, end_user):
     ids = []
     for number in range(2):
-        created = await tenant.data(CREATE, {"input": {
-            "integrationName": "acme_key", "authType": "SECRET_TEXT",
-            "secretText": f"sk-delete-me-{number}-0000", "endUserId": end_user,
-        }})
+        created = await tenant.data(
+            CREATE,
+            {
+                "input": {
+                    "integrationName": "acme_key",
+                    "authType": "SECRET_TEXT",
+                    "secretText": f"sk-delete-me-{number}-0000",
+                    "endUserId": end_user,
+                }
+            },
+        )
         ids.append(created["createConnection"]["id"])
 
     deleted = await tenant.data(DELETE, {"id": ids[0]})
@@ -238,56 +323,107 @@ async def test_delete_connection_and_deleting_an_end_user_removes_its_connection
 
 
 async def test_another_organization_cannot_see_or_use_a_connection(tenant, other_tenant, end_user):
-    created = await tenant.data(CREATE, {"input": {
-        "integrationName": "acme_key", "authType": "SECRET_TEXT", "secretText": GOOD_SECRET,
-        "endUserId": end_user,
-    }})
+    created = await tenant.data(
+        CREATE,
+        {
+            "input": {
+                "integrationName": "acme_key",
+                "authType": "SECRET_TEXT",
+                "secretText": GOOD_SECRET,
+                "endUserId": end_user,
+            }
+        },
+    )
     connection_id = created["createConnection"]["id"]
 
     assert codes(await other_tenant.graphql(GET, {"id": connection_id})) == ["NOT_FOUND"]
     assert codes(await other_tenant.graphql(TEST, {"id": connection_id})) == ["NOT_FOUND"]
     assert codes(await other_tenant.graphql(DELETE, {"id": connection_id})) == ["NOT_FOUND"]
     assert (await other_tenant.data(LIST))["connections"]["edges"] == []
-    assert codes(await other_tenant.graphql(CREATE, {"input": {
-        "integrationName": "acme_key", "authType": "SECRET_TEXT", "secretText": GOOD_SECRET,
-        "endUserId": end_user,
-    }})) == ["NOT_FOUND"]
+    assert codes(
+        await other_tenant.graphql(
+            CREATE,
+            {
+                "input": {
+                    "integrationName": "acme_key",
+                    "authType": "SECRET_TEXT",
+                    "secretText": GOOD_SECRET,
+                    "endUserId": end_user,
+                }
+            },
+        )
+    ) == ["NOT_FOUND"]
 
 
 async def test_resolve_connection_over_graphql(tenant, end_user):
-    shared = await tenant.data(CREATE, {"input": {
-        "integrationName": "acme_key", "authType": "SECRET_TEXT", "secretText": GOOD_SECRET,
-        "scope": "WORKSPACE", "workspaceId": tenant.workspace_id, "externalId": "team",
-    }})
+    shared = await tenant.data(
+        CREATE,
+        {
+            "input": {
+                "integrationName": "acme_key",
+                "authType": "SECRET_TEXT",
+                "secretText": GOOD_SECRET,
+                "scope": "WORKSPACE",
+                "workspaceId": tenant.workspace_id,
+                "externalId": "team",
+            }
+        },
+    )
     shared_id = shared["createConnection"]["id"]
-    ask = {"workspaceId": tenant.workspace_id, "integrationName": "acme_key",
-           "endUserExternalId": "customer-1"}
+    ask = {
+        "workspaceId": tenant.workspace_id,
+        "integrationName": "acme_key",
+        "endUserExternalId": "customer-1",
+    }
 
     required = await tenant.graphql(RESOLVE, {"input": ask})
     assert codes(required) == ["CONNECTION_REQUIRED"]
-    configured = await tenant.data(CONFIGURE, {"input": {
-        "workspaceId": tenant.workspace_id, "integrationName": "acme_key",
-        "strategy": "PER_USER_WITH_FALLBACK",
-    }})
+    configured = await tenant.data(
+        CONFIGURE,
+        {
+            "input": {
+                "workspaceId": tenant.workspace_id,
+                "integrationName": "acme_key",
+                "strategy": "PER_USER_WITH_FALLBACK",
+            }
+        },
+    )
     assert configured["configureWorkspaceIntegration"]["strategy"] == "PER_USER_WITH_FALLBACK"
     fallback = await tenant.data(RESOLVE, {"input": ask})
-    assert fallback["resolveConnection"] == {"resolvedBy": "FALLBACK",
-                                             "connection": {"id": shared_id, "externalId": "team"}}
+    assert fallback["resolveConnection"] == {
+        "resolvedBy": "FALLBACK",
+        "connection": {"id": shared_id, "externalId": "team"},
+    }
     explicit = await tenant.data(RESOLVE, {"input": {**ask, "externalId": "team"}})
     assert explicit["resolveConnection"]["resolvedBy"] == "EXTERNAL_ID"
 
 
 async def test_resolve_rejects_another_end_users_external_id(tenant, end_user):
     other = await tenant.data(CREATE_END_USER, {"w": tenant.workspace_id, "x": "customer-2"})
-    await tenant.data(CREATE, {"input": {
-        "integrationName": "acme_key", "authType": "SECRET_TEXT", "secretText": GOOD_SECRET,
-        "endUserId": other["createEndUser"]["id"], "externalId": "theirs",
-    }})
+    await tenant.data(
+        CREATE,
+        {
+            "input": {
+                "integrationName": "acme_key",
+                "authType": "SECRET_TEXT",
+                "secretText": GOOD_SECRET,
+                "endUserId": other["createEndUser"]["id"],
+                "externalId": "theirs",
+            }
+        },
+    )
 
-    body = await tenant.graphql(RESOLVE, {"input": {
-        "workspaceId": tenant.workspace_id, "integrationName": "acme_key",
-        "endUserId": end_user, "externalId": "theirs",
-    }})
+    body = await tenant.graphql(
+        RESOLVE,
+        {
+            "input": {
+                "workspaceId": tenant.workspace_id,
+                "integrationName": "acme_key",
+                "endUserId": end_user,
+                "externalId": "theirs",
+            }
+        },
+    )
 
     assert codes(body) == ["FORBIDDEN"]
     assert body["data"] is None
@@ -295,17 +431,34 @@ async def test_resolve_rejects_another_end_users_external_id(tenant, end_user):
 
 async def test_configure_workspace_integration_never_returns_the_client_secret(tenant):
     client_secret = "workspace-oauth-client-secret-77"
-    fixed = await tenant.data(CREATE, {"input": {
-        "integrationName": "acme_key", "authType": "SECRET_TEXT", "secretText": GOOD_SECRET,
-        "scope": "WORKSPACE", "workspaceId": tenant.workspace_id,
-    }})
+    fixed = await tenant.data(
+        CREATE,
+        {
+            "input": {
+                "integrationName": "acme_key",
+                "authType": "SECRET_TEXT",
+                "secretText": GOOD_SECRET,
+                "scope": "WORKSPACE",
+                "workspaceId": tenant.workspace_id,
+            }
+        },
+    )
     fixed_id = fixed["createConnection"]["id"]
 
-    body = await tenant.data(CONFIGURE, {"input": {
-        "workspaceId": tenant.workspace_id, "integrationName": "acme_key", "strategy": "FIXED",
-        "fixedConnectionId": fixed_id, "oauthClientId": "client-id-1",
-        "oauthClientSecret": client_secret, "scopes": ["read", "write"],
-    }})
+    body = await tenant.data(
+        CONFIGURE,
+        {
+            "input": {
+                "workspaceId": tenant.workspace_id,
+                "integrationName": "acme_key",
+                "strategy": "FIXED",
+                "fixedConnectionId": fixed_id,
+                "oauthClientId": "client-id-1",
+                "oauthClientSecret": client_secret,
+                "scopes": ["read", "write"],
+            }
+        },
+    )
     listed = await tenant.data(WORKSPACE_INTEGRATIONS, {"w": tenant.workspace_id})
 
     configured = body["configureWorkspaceIntegration"]
@@ -313,14 +466,27 @@ async def test_configure_workspace_integration_never_returns_the_client_secret(t
     assert configured["fixedConnection"] == {"id": fixed_id}
     assert configured["scopes"] == ["read", "write"]
     assert client_secret not in str(body) + str(listed)
-    assert listed["workspaceIntegrations"]["edges"] == [{"node": {
-        "integrationName": "acme_key", "strategy": "FIXED", "hasOAuthClientSecret": True,
-        "fixedConnection": {"id": fixed_id},
-    }}]
-    cleared = await tenant.data(CONFIGURE, {"input": {
-        "workspaceId": tenant.workspace_id, "integrationName": "acme_key",
-        "oauthClientSecret": None, "strategy": "PER_USER",
-    }})
+    assert listed["workspaceIntegrations"]["edges"] == [
+        {
+            "node": {
+                "integrationName": "acme_key",
+                "strategy": "FIXED",
+                "hasOAuthClientSecret": True,
+                "fixedConnection": {"id": fixed_id},
+            }
+        }
+    ]
+    cleared = await tenant.data(
+        CONFIGURE,
+        {
+            "input": {
+                "workspaceId": tenant.workspace_id,
+                "integrationName": "acme_key",
+                "oauthClientSecret": None,
+                "strategy": "PER_USER",
+            }
+        },
+    )
     assert cleared["configureWorkspaceIntegration"]["hasOAuthClientSecret"] is False
     assert cleared["configureWorkspaceIntegration"]["oauthClientId"] == "client-id-1"
 
@@ -330,10 +496,17 @@ async def test_a_page_of_connections_loads_relations_in_batches(tenant, monkeypa
 
     for number in range(4):
         user = await tenant.data(CREATE_END_USER, {"w": tenant.workspace_id, "x": f"batch-{number}"})
-        await tenant.data(CREATE, {"input": {
-            "integrationName": "acme_key", "authType": "SECRET_TEXT", "secretText": GOOD_SECRET,
-            "endUserId": user["createEndUser"]["id"],
-        }})
+        await tenant.data(
+            CREATE,
+            {
+                "input": {
+                    "integrationName": "acme_key",
+                    "authType": "SECRET_TEXT",
+                    "secretText": GOOD_SECRET,
+                    "endUserId": user["createEndUser"]["id"],
+                }
+            },
+        )
     calls = {"workspaces": 0, "end_users": 0}
     real_workspaces, real_end_users = orgs.get_workspaces_by_ids, orgs.get_end_users_by_ids
 

@@ -51,16 +51,22 @@ async def _connection(tenant, secret: str, **extra) -> str:  # type: ignore[no-u
     if "scope" not in extra:
         user = await tenant.data(CREATE_END_USER, {"w": tenant.workspace_id})
         extra["endUserId"] = user["createEndUser"]["id"]
-    created = await tenant.data(CREATE, {"input": {
-        "integrationName": "acme_key", "authType": "SECRET_TEXT", "secretText": secret,
-        "externalId": "watched-connection", **extra,
-    }})
+    created = await tenant.data(
+        CREATE,
+        {
+            "input": {
+                "integrationName": "acme_key",
+                "authType": "SECRET_TEXT",
+                "secretText": secret,
+                "externalId": "watched-connection",
+                **extra,
+            }
+        },
+    )
     return created["createConnection"]["id"]
 
 
-async def test_a_subscriber_sees_each_status_change_of_its_workspace(
-    app, live_server, tenant, provider_http
-):
+async def test_a_subscriber_sees_each_status_change_of_its_workspace(app, live_server, tenant, provider_http):
     connection_id = await _connection(tenant, "sk-live-revoked-meanwhile-1234")
     ws = await GraphQLWebSocket.connect(live_server, f"Bearer {tenant.key}")
     assert (await ws.acknowledged())["type"] == "connection_ack"
@@ -77,16 +83,12 @@ async def test_a_subscriber_sees_each_status_change_of_its_workspace(
     assert "Invalid API key" in event["reason"]
     assert "sk-live-revoked-meanwhile-1234" not in str(change)
     assert event["workspaceId"] == tenant.workspace_id
-    assert event["connection"] == {"id": connection_id, "status": "ERROR",
-                                   "externalId": "watched-connection"}
+    assert event["connection"] == {"id": connection_id, "status": "ERROR", "externalId": "watched-connection"}
     await ws.close()
 
 
-async def test_organization_wide_connections_have_their_own_channel(
-    app, live_server, tenant, provider_http
-):
-    connection_id = await _connection(tenant, "sk-live-org-wide-revoked-5678",
-                                      scope="ORGANIZATION")
+async def test_organization_wide_connections_have_their_own_channel(app, live_server, tenant, provider_http):
+    connection_id = await _connection(tenant, "sk-live-org-wide-revoked-5678", scope="ORGANIZATION")
     ws = await GraphQLWebSocket.connect(live_server, f"Bearer {tenant.key}")
     await ws.acknowledged()
     await ws.subscribe(STATUS_CHANGED, {"w": None})
@@ -96,9 +98,7 @@ async def test_organization_wide_connections_have_their_own_channel(
     change = await ws.receive()
 
     event = change["payload"]["data"]["connectionStatusChanged"]
-    assert (event["connectionId"], event["status"], event["workspaceId"]) == (
-        connection_id, "ERROR", None
-    )
+    assert (event["connectionId"], event["status"], event["workspaceId"]) == (connection_id, "ERROR", None)
     await ws.close()
 
 
@@ -115,8 +115,7 @@ async def test_a_subscriber_never_sees_another_organizations_connections(
     await intruder.subscribe(STATUS_CHANGED, {"w": other_tenant.workspace_id})
     await intruder.subscribe(STATUS_CHANGED, {"w": None})
     await until_listening(app, status_channel(other_tenant.organization_id, None))
-    await until_listening(app, status_channel(other_tenant.organization_id,
-                                              other_tenant.workspace_id))
+    await until_listening(app, status_channel(other_tenant.organization_id, other_tenant.workspace_id))
 
     owner = await GraphQLWebSocket.connect(live_server, f"Bearer {tenant.key}")
     await owner.acknowledged()
@@ -150,7 +149,9 @@ async def test_a_subscriber_first_gets_every_connections_current_status(
     await ws.subscribe(CURRENT_THEN_CHANGES, {"w": tenant.workspace_id})
     snapshot = await ws.receive()
     assert snapshot["payload"]["data"]["connectionStatusChanged"] == {
-        "connectionId": connection_id, "status": "ACTIVE"}
+        "connectionId": connection_id,
+        "status": "ACTIVE",
+    }
     await tenant.data(TEST, {"id": connection_id})
     change = await ws.receive()
     assert change["payload"]["data"]["connectionStatusChanged"]["status"] == "ERROR"

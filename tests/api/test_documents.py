@@ -71,10 +71,10 @@ def test_a_document_larger_than_the_whole_cache_is_not_kept():
 
 def test_fragments_are_measured_once_however_often_they_are_spread():
     # 2**40 fields once expanded: counting them by expansion would never end.
-    chain = " ".join(f"fragment F{i} on Q {{ ...F{i + 1} ... on Q {{ ...F{i + 1} }} }}"
-                     for i in range(40))
-    document = documents.parse_limited("{ ...F0 } " + chain + " fragment F40 on Q { a }",
-                                       documents.DocumentLimits())
+    chain = " ".join(f"fragment F{i} on Q {{ ...F{i + 1} ... on Q {{ ...F{i + 1} }} }}" for i in range(40))
+    document = documents.parse_limited(
+        "{ ...F0 } " + chain + " fragment F40 on Q { a }", documents.DocumentLimits()
+    )
     with pytest.raises(documents.DocumentRejected) as rejected:
         documents.check_cost(document, documents.DocumentLimits())
     assert rejected.value.extensions["limit"] == "fields"
@@ -82,5 +82,6 @@ def test_fragments_are_measured_once_however_often_they_are_spread():
 
 def test_fragment_cycles_end_the_measure():
     document = documents.parse_limited(
-        "{ ...A } fragment A on Q { a ...B } fragment B on Q { b ...A }", documents.DocumentLimits())
+        "{ ...A } fragment A on Q { a ...B } fragment B on Q { b ...A }", documents.DocumentLimits()
+    )
     documents.check_cost(document, documents.DocumentLimits())  # the cycle rule reports it later

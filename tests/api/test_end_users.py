@@ -26,19 +26,21 @@ async def test_create_an_end_user_in_a_workspace(tenant):
 
 async def test_external_id_is_unique_per_workspace(tenant):
     await create(tenant, "customer-42")
-    body = await tenant.graphql(CREATE, {"input": {"workspaceId": tenant.workspace_id,
-                                                    "externalId": "customer-42"}})
+    body = await tenant.graphql(
+        CREATE, {"input": {"workspaceId": tenant.workspace_id, "externalId": "customer-42"}}
+    )
     assert body["errors"][0]["extensions"]["code"] == "CONFLICT"
-    other = (await tenant.data(
-        "mutation { createWorkspace(input: {name: \"staging\"}) { id } }"))["createWorkspace"]
-    again = await tenant.data(CREATE, {"input": {"workspaceId": other["id"],
-                                                  "externalId": "customer-42"}})
+    other = (await tenant.data('mutation { createWorkspace(input: {name: "staging"}) { id } }'))[
+        "createWorkspace"
+    ]
+    again = await tenant.data(CREATE, {"input": {"workspaceId": other["id"], "externalId": "customer-42"}})
     assert again["createEndUser"]["externalId"] == "customer-42"
 
 
 async def test_bad_end_user_input_names_each_field(tenant):
-    body = await tenant.graphql(CREATE, {"input": {"workspaceId": tenant.workspace_id,
-                                                    "externalId": "", "email": "not-an-email"}})
+    body = await tenant.graphql(
+        CREATE, {"input": {"workspaceId": tenant.workspace_id, "externalId": "", "email": "not-an-email"}}
+    )
     error = body["errors"][0]
     assert error["extensions"]["code"] == "VALIDATION_FAILED"
     assert {f["field"] for f in error["extensions"]["fields"]} == {"input.externalId", "input.email"}

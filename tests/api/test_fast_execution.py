@@ -49,7 +49,9 @@ END_USERS = """query Page($first: Int, $after: String, $workspaceId: ID) {
   }
 }"""
 END_USER = "query($id: ID!) { endUser(id: $id) { id externalId workspace { name theme } } }"
-API_KEYS = "{ apiKeys { edges { node { id name prefix createdAt lastUsedAt revokedAt workspace { id name } } } } }"
+API_KEYS = (
+    "{ apiKeys { edges { node { id name prefix createdAt lastUsedAt revokedAt workspace { id name } } } } }"
+)
 INTEGRATIONS = """{
   integrations {
     name displayName description category authTypes logoUrl docsUrl authFieldsSchema settingsSchema
@@ -57,7 +59,9 @@ INTEGRATIONS = """{
     streams { name description primaryKey cursorField syncModes recordSchema }
   }
 }"""
-INTEGRATION = """query($name: String!) { integration(name: $name) { name category streams { name primaryKey } } }"""
+INTEGRATION = (
+    """query($name: String!) { integration(name: $name) { name category streams { name primaryKey } } }"""
+)
 INTEGRATIONS_FILTERED = """query($category: IntegrationCategory, $search: String) {
   integrations(category: $category, search: $search) { name category }
 }"""
@@ -73,7 +77,9 @@ CONNECTIONS = """query($filter: ConnectionFilter, $first: Int, $after: String) {
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
   }
 }"""
-CONNECTION = "query($id: ID!) { connection(id: $id) { id status integration { name } endUser { externalId } } }"
+CONNECTION = (
+    "query($id: ID!) { connection(id: $id) { id status integration { name } endUser { externalId } } }"
+)
 WORKSPACE_INTEGRATIONS = """query($w: ID!) {
   workspaceIntegrations(workspaceId: $w) {
     edges { cursor node {
@@ -152,17 +158,29 @@ READS: list[tuple[str, Any, str | None]] = [
 async def seeded(tenant) -> dict[str, Any]:
     """Workspaces (one branded), end users across them, a restricted key, connections of every
     scope and a workspace integration with a fixed connection."""
-    branded = (await tenant.data(CREATE_WORKSPACE, {"input": {
-        "name": "staging", "displayName": "Acme Staging", "theme": "DARK",
-        "primaryColor": "#FF6600", "allowedOrigins": ["https://app.acme.test"],
-        "allowedRedirectUris": ["https://app.acme.test/done"],
-    }}))["createWorkspace"]["id"]
+    branded = (
+        await tenant.data(
+            CREATE_WORKSPACE,
+            {
+                "input": {
+                    "name": "staging",
+                    "displayName": "Acme Staging",
+                    "theme": "DARK",
+                    "primaryColor": "#FF6600",
+                    "allowedOrigins": ["https://app.acme.test"],
+                    "allowedRedirectUris": ["https://app.acme.test/done"],
+                }
+            },
+        )
+    )["createWorkspace"]["id"]
     await tenant.data(CREATE_WORKSPACE, {"input": {"name": "empty"}})
     end_users = []
     for n in range(5):
         workspace = tenant.workspace_id if n % 2 else branded
-        created = await tenant.data(CREATE_END_USER, {
-            "w": workspace, "x": f"customer-{n}", "name": f"Customer {n}" if n % 3 else None})
+        created = await tenant.data(
+            CREATE_END_USER,
+            {"w": workspace, "x": f"customer-{n}", "name": f"Customer {n}" if n % 3 else None},
+        )
         end_users.append(created["createEndUser"]["id"])
     await tenant.data(CREATE_API_KEY, {"w": branded})
     connections = []
@@ -172,21 +190,43 @@ async def seeded(tenant) -> dict[str, Any]:
         {"scope": "WORKSPACE", "workspaceId": tenant.workspace_id, "externalId": "shared"},
         {"scope": "ORGANIZATION"},
     ):
-        created = await tenant.data(CREATE_CONNECTION, {
-            "input": {"integrationName": "demo", "authType": "NONE", **values}})
+        created = await tenant.data(
+            CREATE_CONNECTION, {"input": {"integrationName": "demo", "authType": "NONE", **values}}
+        )
         connections.append(created["createConnection"]["id"])
-    await tenant.data(CONFIGURE, {"input": {
-        "workspaceId": tenant.workspace_id, "integrationName": "demo", "strategy": "FIXED",
-        "fixedConnectionId": connections[2],
-    }})
-    session = (await tenant.data(CREATE_SESSION, {"input": {
-        "workspaceId": tenant.workspace_id, "allowedIntegrations": ["demo"],
-        "endUserExternalId": "customer-1", "connectionName": "Demo",
-    }}))["createConnectSession"]["session"]["id"]
+    await tenant.data(
+        CONFIGURE,
+        {
+            "input": {
+                "workspaceId": tenant.workspace_id,
+                "integrationName": "demo",
+                "strategy": "FIXED",
+                "fixedConnectionId": connections[2],
+            }
+        },
+    )
+    session = (
+        await tenant.data(
+            CREATE_SESSION,
+            {
+                "input": {
+                    "workspaceId": tenant.workspace_id,
+                    "allowedIntegrations": ["demo"],
+                    "endUserExternalId": "customer-1",
+                    "connectionName": "Demo",
+                }
+            },
+        )
+    )["createConnectSession"]["session"]["id"]
     listed = await tenant.data(WORKSPACES, {"first": 1})
-    return {"session": session, "workspace": tenant.workspace_id, "branded": branded, "end_users": end_users,
-            "connections": connections,
-            "workspace_cursor": listed["workspaces"]["pageInfo"]["endCursor"]}
+    return {
+        "session": session,
+        "workspace": tenant.workspace_id,
+        "branded": branded,
+        "end_users": end_users,
+        "connections": connections,
+        "workspace_cursor": listed["workspaces"]["pageInfo"]["endCursor"],
+    }
 
 
 @pytest.fixture
@@ -212,22 +252,26 @@ class Executors:
         self.fast = build_schema(runtime.settings)
         self.reference = build_schema(runtime.settings, fast_execution=False)
 
-    async def run(self, schema: Any, query: str, variables: Any = None,
-                  operation_name: str | None = None) -> str:
+    async def run(
+        self, schema: Any, query: str, variables: Any = None, operation_name: str | None = None
+    ) -> str:
         scope = await self.services.auth.authenticate(self.key)
-        context = Context(services=self.services, scope=scope, request_id="test",
-                          loaders=Loaders(scope))
-        result = await schema.execute(query, variable_values=variables, context_value=context,
-                                      operation_name=operation_name)
+        context = Context(services=self.services, scope=scope, request_id="test", loaders=Loaders(scope))
+        result = await schema.execute(
+            query, variable_values=variables, context_value=context, operation_name=operation_name
+        )
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
             body["errors"] = [error.formatted for error in result.errors]
         return json.dumps(body, default=str)  # compared as text: key order matters too
 
-    async def both(self, query: str, variables: Any = None,
-                   operation_name: str | None = None) -> tuple[str, str]:
-        return (await self.run(self.fast, query, variables, operation_name),
-                await self.run(self.reference, query, variables, operation_name))
+    async def both(
+        self, query: str, variables: Any = None, operation_name: str | None = None
+    ) -> tuple[str, str]:
+        return (
+            await self.run(self.fast, query, variables, operation_name),
+            await self.run(self.reference, query, variables, operation_name),
+        )
 
 
 @pytest.fixture
@@ -244,8 +288,7 @@ async def test_every_read_gives_the_same_json_as_graphql_core(seeded, executors,
     assert fallbacks == []
 
 
-async def test_the_app_serves_queries_through_the_fast_path(seeded, tenant, executors,
-                                                            fallbacks):
+async def test_the_app_serves_queries_through_the_fast_path(seeded, tenant, executors, fallbacks):
     body = await tenant.graphql(END_USERS, {"first": 10})
     reference = json.loads(await executors.run(executors.reference, END_USERS, {"first": 10}))
     assert body == reference
@@ -253,8 +296,7 @@ async def test_the_app_serves_queries_through_the_fast_path(seeded, tenant, exec
     assert fallbacks == []
 
 
-async def test_sibling_relations_are_loaded_in_one_batch(seeded, executors, fallbacks,
-                                                         monkeypatch):
+async def test_sibling_relations_are_loaded_in_one_batch(seeded, executors, fallbacks, monkeypatch):
     batches: list[list[str]] = []
     original = Loaders._end_users
 
@@ -269,8 +311,7 @@ async def test_sibling_relations_are_loaded_in_one_batch(seeded, executors, fall
     assert fallbacks == []
 
 
-async def test_a_resolver_error_is_the_same_field_error_as_graphql_cores(seeded, executors,
-                                                                        fallbacks):
+async def test_a_resolver_error_is_the_same_field_error_as_graphql_cores(seeded, executors, fallbacks):
     fast, reference = await executors.both(WORKSPACE, {"id": "ws_missing"})
     assert fast == reference
     assert json.loads(fast)["errors"][0]["extensions"]["code"] == "NOT_FOUND"
@@ -305,8 +346,7 @@ async def test_an_error_deep_in_a_list_has_graphql_cores_null_propagation_and_ru
     assert "the workspace store is down" in caplog.text
 
 
-async def test_a_null_for_a_non_null_field_is_graphql_cores_error(seeded, executors, fallbacks,
-                                                      monkeypatch):
+async def test_a_null_for_a_non_null_field_is_graphql_cores_error(seeded, executors, fallbacks, monkeypatch):
     def nameless(row: Any) -> orgs_api.Organization:
         return orgs_api.Organization(id=row.id, name=None, created_at=row.created_at)  # type: ignore[arg-type]
 
@@ -319,8 +359,9 @@ async def test_a_null_for_a_non_null_field_is_graphql_cores_error(seeded, execut
     assert fallbacks == []
 
 
-async def test_an_async_resolver_error_is_a_field_error_and_runs_once(seeded, executors,
-                                                                      fallbacks, monkeypatch):
+async def test_an_async_resolver_error_is_a_field_error_and_runs_once(
+    seeded, executors, fallbacks, monkeypatch
+):
     calls: list[str] = []
 
     async def failing(self: Any, info: Any) -> Any:
@@ -328,8 +369,7 @@ async def test_an_async_resolver_error_is_a_field_error_and_runs_once(seeded, ex
         raise RuntimeError("key store down")
 
     # Viewer.apiKey is an async resolver: the failure surfaces only once it is awaited.
-    field = next(f for f in orgs_api.Viewer.__strawberry_definition__.fields
-                 if f.python_name == "api_key")
+    field = next(f for f in orgs_api.Viewer.__strawberry_definition__.fields if f.python_name == "api_key")
     monkeypatch.setattr(field.base_resolver, "wrapped_func", failing)
     fast, reference = await executors.both(VIEWER)
     assert fast == reference
@@ -339,8 +379,10 @@ async def test_an_async_resolver_error_is_a_field_error_and_runs_once(seeded, ex
 
 
 async def test_introspection_runs_through_graphql_core(tenant, executors, fallbacks):
-    for query in ('{ __schema { queryType { name } } }',
-                  '{ __type(name: "Workspace") { name fields { name } } }'):
+    for query in (
+        "{ __schema { queryType { name } } }",
+        '{ __type(name: "Workspace") { name fields { name } } }',
+    ):
         fast, reference = await executors.both(query)
         assert fast == reference
         assert '"errors"' not in fast
@@ -348,8 +390,9 @@ async def test_introspection_runs_through_graphql_core(tenant, executors, fallba
 
 
 async def test_mutations_run_through_graphql_core(tenant, executors, fallbacks):
-    fast = json.loads(await executors.run(executors.fast, CREATE_WORKSPACE,
-                                          {"input": {"name": "via-mutation"}}))
+    fast = json.loads(
+        await executors.run(executors.fast, CREATE_WORKSPACE, {"input": {"name": "via-mutation"}})
+    )
     assert fast["data"]["createWorkspace"]["id"].startswith("ws_")
     assert fallbacks == ["mutation"]
 
@@ -357,8 +400,7 @@ async def test_mutations_run_through_graphql_core(tenant, executors, fallbacks):
 async def test_metrics_count_fast_and_fallback_operations_alike(seeded, tenant, app):
     operations = app.state.runtime.metrics.operations
     await tenant.data(END_USERS, {"first": 2})
-    await tenant.graphql("query Missing($id: ID!) { workspace(id: $id) { id } }",
-                         {"id": "ws_missing"})
+    await tenant.graphql("query Missing($id: ID!) { workspace(id: $id) { id } }", {"id": "ws_missing"})
     assert operations.labels("Page", "query", "ok")._value.get() == 1
     assert operations.labels("Missing", "query", "error")._value.get() == 1
 
@@ -368,26 +410,25 @@ def _fallbacks_counted(text: str, reason: str) -> float:
     return float(next(row for row in text.splitlines() if row.startswith(line)).split()[-1])
 
 
-async def test_fallbacks_are_counted_in_metrics_and_logged_once_per_operation(
-    tenant, fallbacks, caplog
-):
+async def test_fallbacks_are_counted_in_metrics_and_logged_once_per_operation(tenant, fallbacks, caplog):
     caplog.set_level("INFO", logger="weir.graphql")
     before = _fallbacks_counted((await tenant.http.get("/metrics")).text, "unsupported")
-    introspect = "query Shape { __type(name: \"Workspace\") { name } }"
+    introspect = 'query Shape { __type(name: "Workspace") { name } }'
     for _ in range(3):
         assert (await tenant.data(introspect))["__type"]["name"] == "Workspace"
     await tenant.data(END_USERS, {"first": 2})  # compiled: not a fallback
     after = _fallbacks_counted((await tenant.http.get("/metrics")).text, "unsupported")
     assert after - before == 3
     assert fallbacks == ["query"] * 3
-    logged = [r for r in caplog.records
-              if r.getMessage().startswith("fast execution does not compile operation Shape")]
+    logged = [
+        r
+        for r in caplog.records
+        if r.getMessage().startswith("fast execution does not compile operation Shape")
+    ]
     assert len(logged) == 1 and "introspection" in logged[0].getMessage()
 
 
-async def test_with_fast_execution_off_the_app_answers_through_graphql_core_alone(
-    settings, monkeypatch
-):
+async def test_with_fast_execution_off_the_app_answers_through_graphql_core_alone(settings, monkeypatch):
     from tests.conftest import client_for, make_tenant
 
     built: list[str] = []
@@ -436,13 +477,22 @@ class Item:
 
     @strawberry.field(description="Where in the response this field is, from its info.")
     def where(self, info: strawberry.Info) -> str:
-        return json.dumps({
-            "path": info.path.as_list(), "field": info.field_name, "python": info.python_name,
-            "selected": [selection.name for selection in info.selected_fields],
-            "variables": info.variable_values, "operation": info.operation.name is None,
-            "root": info.root_value, "context": info.context, "info": isinstance(info, strawberry.Info),
-            "schema": type(info.schema).__name__, "returns": str(info.return_type),
-        }, sort_keys=True)
+        return json.dumps(
+            {
+                "path": info.path.as_list(),
+                "field": info.field_name,
+                "python": info.python_name,
+                "selected": [selection.name for selection in info.selected_fields],
+                "variables": info.variable_values,
+                "operation": info.operation.name is None,
+                "root": info.root_value,
+                "context": info.context,
+                "info": isinstance(info, strawberry.Info),
+                "schema": type(info.schema).__name__,
+                "returns": str(info.return_type),
+            },
+            sort_keys=True,
+        )
 
 
 @strawberry.enum(description="A tone.")
@@ -481,8 +531,7 @@ class FailingItem:
         raise RuntimeError(f"no {self.label}")
 
 
-ITEMS = [Item(label="a", count=1, tags=["x", "y"], note=None),
-         Item(label="b", count=2, tags=[], note="hi")]
+ITEMS = [Item(label="a", count=1, tags=["x", "y"], note=None), Item(label="b", count=2, tags=[], note="hi")]
 
 
 @strawberry.type(description="Toy queries.")
@@ -504,8 +553,9 @@ class ToyQuery:
         return [Dog(name="rex", barks=True)]
 
     @strawberry.field(description="Scalar arguments, some optional, some defaulted.")
-    def greet(self, name: str, excited: bool = False, id: strawberry.ID | None = None,
-              times: int | None = None) -> str:
+    def greet(
+        self, name: str, excited: bool = False, id: strawberry.ID | None = None, times: int | None = None
+    ) -> str:
         return f"{name}{'!' if excited else ''} {id!r} {times!r}"
 
     @strawberry.field(description="An enum argument (converted by Strawberry).")
@@ -590,10 +640,8 @@ async def test_a_resolver_that_raises_runs_exactly_once_with_fast_execution_on_a
     on = strawberry.Schema(query=ToyQuery, types=[Dog], execution_context_class=FastExecutor)
     off = build_schema(Settings.from_env({"WEIR_FAST_EXECUTION": "off"}))
     assert not issubclass(off.execution_context_class, FastExecutor)
-    off = strawberry.Schema(query=ToyQuery, types=[Dog],
-                            execution_context_class=off.execution_context_class)
-    for query in ("{ failing plain }", "{ plain failingRequired }",
-                  "{ nested { items { failingItem } } }"):
+    off = strawberry.Schema(query=ToyQuery, types=[Dog], execution_context_class=off.execution_context_class)
+    for query in ("{ failing plain }", "{ plain failingRequired }", "{ nested { items { failingItem } } }"):
         answers = []
         for schema in (on, off):
             TOY_CALLS.clear()
@@ -636,8 +684,11 @@ def test_argument_free_and_scalar_argument_resolvers_are_called_directly():
     assert workspace is not None and workspace.info_name == "info" and workspace.arguments == ()
     end_users = direct("Query", "endUsers")
     assert end_users is not None and dict(end_users.arguments) == {
-        "workspaceId": "workspace_id", "externalId": "external_id", "first": "first",
-        "after": "after"}
+        "workspaceId": "workspace_id",
+        "externalId": "external_id",
+        "first": "first",
+        "after": "after",
+    }
     # Input objects go through Strawberry's conversion; plain attributes are read, not called.
     assert direct("Mutation", "createEndUser") is None
     assert direct("EndUser", "externalId") is None

@@ -31,7 +31,8 @@ async def test_graphql_response_json_is_used_when_accepted(tenant):
 async def test_a_request_error_is_400_with_graphql_response_json_and_200_with_json(tenant):
     broken = {"query": "{ viewer { "}
     modern = await tenant.http.post(
-        "/graphql", json=broken,
+        "/graphql",
+        json=broken,
         headers={**auth(tenant), "Accept": "application/graphql-response+json"},
     )
     assert modern.status_code == 400
@@ -80,8 +81,10 @@ async def test_malformed_parameters_are_400(tenant, payload, message):
 
 async def test_an_operation_name_the_document_lacks_is_400_and_named(tenant):
     response = await tenant.http.post(
-        "/graphql", json={"query": "query A { viewer { organization { id } } }",
-                          "operationName": "B"}, headers=auth(tenant))
+        "/graphql",
+        json={"query": "query A { viewer { organization { id } } }", "operationName": "B"},
+        headers=auth(tenant),
+    )
     assert response.status_code == 400
     error = response.json()["errors"][0]
     assert error["message"] == "the document has no operation named 'B'"
@@ -91,8 +94,9 @@ async def test_an_operation_name_the_document_lacks_is_400_and_named(tenant):
 async def test_several_operations_need_an_operation_name(tenant):
     query = "query A { viewer { organization { id } } } query C { __typename }"
     unnamed = await tenant.http.post("/graphql", json={"query": query}, headers=auth(tenant))
-    named = await tenant.http.post("/graphql", json={"query": query, "operationName": "C"},
-                                   headers=auth(tenant))
+    named = await tenant.http.post(
+        "/graphql", json={"query": query, "operationName": "C"}, headers=auth(tenant)
+    )
 
     assert unnamed.status_code == 200 and "data" not in unnamed.json()
     error = unnamed.json()["errors"][0]
@@ -129,8 +133,7 @@ async def test_get_never_runs_a_mutation(tenant):
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS", "PROPFIND"])
 async def test_other_methods_are_405_method_not_allowed_with_allow(tenant, method):
-    response = await tenant.http.request(method, "/graphql", json={"query": VIEWER},
-                                         headers=auth(tenant))
+    response = await tenant.http.request(method, "/graphql", json={"query": VIEWER}, headers=auth(tenant))
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, POST"
     assert response.headers["content-type"].startswith("application/json")
@@ -141,15 +144,16 @@ async def test_other_methods_are_405_method_not_allowed_with_allow(tenant, metho
 
 async def test_a_subscription_over_http_says_where_subscriptions_run(tenant):
     response = await tenant.http.post(
-        "/graphql", json={"query": "subscription { eltSyncUpdated { sync { id } } }"},
-        headers=auth(tenant))
+        "/graphql", json={"query": "subscription { eltSyncUpdated { sync { id } } }"}, headers=auth(tenant)
+    )
     assert response.status_code == 400
     error = response.json()["errors"][0]
     assert error["extensions"]["code"] == "BAD_REQUEST" and "WebSocket" in error["message"]
 
 
 async def test_an_unexpected_exception_in_the_handler_is_internal_with_a_request_id(
-        tenant, monkeypatch, caplog):
+    tenant, monkeypatch, caplog
+):
     from server.api.schema import WeirSchema
 
     async def broken(self, *args, **kwargs):
@@ -157,11 +161,17 @@ async def test_an_unexpected_exception_in_the_handler_is_internal_with_a_request
 
     monkeypatch.setattr(WeirSchema, "execute", broken)
     response = await tenant.http.post(
-        "/graphql", json={"query": VIEWER}, headers={**auth(tenant), "X-Request-ID": "req-777"})
+        "/graphql", json={"query": VIEWER}, headers={**auth(tenant), "X-Request-ID": "req-777"}
+    )
     assert response.status_code == 500
-    assert response.json() == {"errors": [{
-        "message": "Internal error (request id req-777)",
-        "extensions": {"code": "INTERNAL", "requestId": "req-777"}}]}
+    assert response.json() == {
+        "errors": [
+            {
+                "message": "Internal error (request id req-777)",
+                "extensions": {"code": "INTERNAL", "requestId": "req-777"},
+            }
+        ]
+    }
     assert "hunter2" not in response.text and "10.0.0.7" not in response.text
     logged = [r for r in caplog.records if r.name == "weir.graphql"]
     assert logged and logged[0].request_id == "req-777" and logged[0].exc_info
@@ -170,8 +180,12 @@ async def test_an_unexpected_exception_in_the_handler_is_internal_with_a_request
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Bearer weir_sk_wrong"}, {"Authorization": "Basic abc"},
-     {"x-api-key": "not-a-key"}],
+    [
+        {},
+        {"Authorization": "Bearer weir_sk_wrong"},
+        {"Authorization": "Basic abc"},
+        {"x-api-key": "not-a-key"},
+    ],
 )
 async def test_a_missing_or_wrong_key_is_401_unauthenticated(client, tenant, headers):
     response = await client.post("/graphql", json={"query": VIEWER}, headers=headers)
@@ -230,7 +244,8 @@ async def test_an_unexpected_exception_is_internal_with_a_request_id_and_no_deta
 
     monkeypatch.setattr(service, "get_organization", explode)
     response = await tenant.http.post(
-        "/graphql", json={"query": VIEWER},
+        "/graphql",
+        json={"query": VIEWER},
         headers={**auth(tenant), "X-Request-ID": "req-12345"},
     )
     error = response.json()["errors"][0]

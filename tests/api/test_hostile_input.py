@@ -31,8 +31,7 @@ from tests.conftest import Tenant, client_for
 HUGE = "x" * 100_000
 # Ids: longer than the column, NUL (Postgres refuses it in text), a lone surrogate (no
 # encoding takes it), a well-shaped id of nothing, and empty.
-HOSTILE_IDS = ["x" * 33, "conn_" + "0" * 300, "ws_\u0000", "\ud800", "sync_" + "0" * 26, "",
-               HUGE]
+HOSTILE_IDS = ["x" * 33, "conn_" + "0" * 300, "ws_\u0000", "\ud800", "sync_" + "0" * 26, "", HUGE]
 HOSTILE_STRINGS = ["", "\u0000", "a\u0000b", "\ud800", "x\udfffy", "x" * 300, HUGE, "😀" * 64]
 HOSTILE_VALUES: dict[str, list[Any]] = {
     "ID": HOSTILE_IDS,
@@ -46,17 +45,35 @@ HOSTILE_VALUES: dict[str, list[Any]] = {
 WRONG_ENUM = "NO_SUCH_VALUE"
 
 # Which of the caller's objects an ID argument names, by argument name, else by the operation.
-ID_KINDS = {"workspaceId": "workspace", "connectionId": "connection", "syncId": "sync",
-            "runId": "run", "endpointId": "webhook_endpoint", "eventId": "webhook_event",
-            "endUserId": "end_user", "fixedConnectionId": "connection",
-            "reconnectConnectionId": "connection"}
-OPERATION_KINDS = [("connectsession", "connect_session"), ("syncrun", "run"),
-                   ("webhookendpoint", "webhook_endpoint"), ("webhookevent", "webhook_event"),
-                   ("enduser", "end_user"), ("apikey", "api_key"), ("workspace", "workspace"),
-                   ("connection", "connection"), ("sync", "sync")]
-PLAUSIBLE_STRINGS = {"integrationName": "demo", "syncInterval": "0 * * * *",
-                     "url": "http://127.0.0.1:9/fuzz", "destinationSchemaName": "fuzz",
-                     "timezone": "UTC"}
+ID_KINDS = {
+    "workspaceId": "workspace",
+    "connectionId": "connection",
+    "syncId": "sync",
+    "runId": "run",
+    "endpointId": "webhook_endpoint",
+    "eventId": "webhook_event",
+    "endUserId": "end_user",
+    "fixedConnectionId": "connection",
+    "reconnectConnectionId": "connection",
+}
+OPERATION_KINDS = [
+    ("connectsession", "connect_session"),
+    ("syncrun", "run"),
+    ("webhookendpoint", "webhook_endpoint"),
+    ("webhookevent", "webhook_event"),
+    ("enduser", "end_user"),
+    ("apikey", "api_key"),
+    ("workspace", "workspace"),
+    ("connection", "connection"),
+    ("sync", "sync"),
+]
+PLAUSIBLE_STRINGS = {
+    "integrationName": "demo",
+    "syncInterval": "0 * * * *",
+    "url": "http://127.0.0.1:9/fuzz",
+    "destinationSchemaName": "fuzz",
+    "timezone": "UTC",
+}
 # Operations that destroy what later ones use run last.
 DESTRUCTIVE = ("delete", "revoke", "cancel")
 
@@ -83,17 +100,19 @@ def plausible(type_: Any, operation: str, name: str, ids: dict[str, str], depth:
     if isinstance(type_, GraphQLEnumType):
         return next(iter(type_.values))
     if isinstance(type_, GraphQLInputObjectType):
-        return {field_name: plausible(field.type, operation, field_name, ids, depth + 1)
-                for field_name, field in type_.fields.items()
-                if isinstance(field.type, GraphQLNonNull) and field.default_value is Undefined
-                and depth < 4}
+        return {
+            field_name: plausible(field.type, operation, field_name, ids, depth + 1)
+            for field_name, field in type_.fields.items()
+            if isinstance(field.type, GraphQLNonNull) and field.default_value is Undefined and depth < 4
+        }
     scalar = type_.name
     if scalar == "ID":
         return ids[_id_kind(operation, name)]
     if scalar == "String":
         return PLAUSIBLE_STRINGS.get(name, "fuzz")
-    return {"Int": 1, "Float": 1.0, "Boolean": False, "JSON": {},
-            "DateTime": "2026-01-01T00:00:00+00:00"}[scalar]
+    return {"Int": 1, "Float": 1.0, "Boolean": False, "JSON": {}, "DateTime": "2026-01-01T00:00:00+00:00"}[
+        scalar
+    ]
 
 
 def hostile(type_: Any, ids: dict[str, str]) -> list[Any]:
@@ -150,11 +169,15 @@ def cases(ids: dict[str, str]):
         definitions = ", ".join(f"${arg}: {arg_def.type}" for arg, arg_def in field.args.items())
         arguments = ", ".join(f"{arg}: ${arg}" for arg in field.args)
         selection = "" if isinstance(_named(field.type), GraphQLScalarType) else " { __typename }"
-        document = (f"{kind}{f'({definitions})' if definitions else ''} "
-                    f"{{ {name}{f'({arguments})' if arguments else ''}{selection} }}")
-        base = {arg: plausible(arg_def.type, name, arg, ids)
-                for arg, arg_def in field.args.items()
-                if isinstance(arg_def.type, GraphQLNonNull)}
+        document = (
+            f"{kind}{f'({definitions})' if definitions else ''} "
+            f"{{ {name}{f'({arguments})' if arguments else ''}{selection} }}"
+        )
+        base = {
+            arg: plausible(arg_def.type, name, arg, ids)
+            for arg, arg_def in field.args.items()
+            if isinstance(arg_def.type, GraphQLNonNull)
+        }
         yield name, document, base
         for arg, arg_def in field.args.items():
             for path, type_ in positions(arg_def.type, (arg,)):
@@ -165,14 +188,18 @@ def cases(ids: dict[str, str]):
 async def _post(http, key: str, document: str, variables: dict[str, Any]):
     # ensure_ascii: a lone surrogate travels as a JSON escape, as a hostile client sends it.
     body = json.dumps({"query": document, "variables": variables}, ensure_ascii=True)
-    return await http.post("/graphql", content=body.encode(), headers={
-        "Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    return await http.post(
+        "/graphql",
+        content=body.encode(),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
 
 
 async def test_no_hostile_input_is_a_server_error(settings, caplog):
     started = time.monotonic()
-    unlimited = dataclasses.replace(settings, rate_limit_key_per_minute=0,
-                                    rate_limit_connect_token_per_minute=0)
+    unlimited = dataclasses.replace(
+        settings, rate_limit_key_per_minute=0, rate_limit_connect_token_per_minute=0
+    )
     failures = []
     async with client_for(unlimited) as http:
         from tests.conftest import make_tenant
@@ -180,8 +207,9 @@ async def test_no_hostile_input_is_a_server_error(settings, caplog):
         tenant: Tenant = await make_tenant(http, "Fuzz")
         ids = await victim_objects(tenant)
         session = await tenant.data(
-            'mutation($w: ID!) { createConnectSession(input: {workspaceId: $w}) { token } }',
-            {"w": tenant.workspace_id})
+            "mutation($w: ID!) { createConnectSession(input: {workspaceId: $w}) { token } }",
+            {"w": tenant.workspace_id},
+        )
         token = session["createConnectSession"]["token"]
         count = 0
         with caplog.at_level(logging.INFO):
@@ -190,17 +218,23 @@ async def test_no_hostile_input_is_a_server_error(settings, caplog):
                 response = await _post(http, key, document, variables)
                 count += 1
                 answer = response.json()
-                codes = [error.get("extensions", {}).get("code")
-                         for error in answer.get("errors") or []]
+                codes = [error.get("extensions", {}).get("code") for error in answer.get("errors") or []]
                 if response.status_code >= 500 or "INTERNAL" in codes:
-                    failures.append((name, json.dumps(variables)[:200], response.status_code,
-                                     str(answer)[:300]))
+                    failures.append(
+                        (name, json.dumps(variables)[:200], response.status_code, str(answer)[:300])
+                    )
         # Log lines never copy an oversized value, in either format.
-        longest = max((len(formatter.format(record)) for record in caplog.records
-                       for formatter in (TextFormatter("%(message)s"), JsonFormatter())),
-                      default=0)
+        longest = max(
+            (
+                len(formatter.format(record))
+                for record in caplog.records
+                for formatter in (TextFormatter("%(message)s"), JsonFormatter())
+            ),
+            default=0,
+        )
     assert not failures, f"{len(failures)} of {count} answers were server errors:\n" + "\n".join(
-        map(str, failures[:40]))
+        map(str, failures[:40])
+    )
     assert longest < 20_000, f"a log line of {longest} characters"
     assert count > 500  # the walk really walked
     assert time.monotonic() - started < 120
@@ -208,8 +242,7 @@ async def test_no_hostile_input_is_a_server_error(settings, caplog):
 
 # -- what each kind of hostile value answers ----------------------------------------------------
 
-SESSION = ("mutation($input: CreateConnectSessionInput!) { createConnectSession(input: $input) "
-           "{ token } }")
+SESSION = "mutation($input: CreateConnectSessionInput!) { createConnectSession(input: $input) { token } }"
 
 
 async def _code_and_fields(tenant: Tenant, document: str, variables: dict[str, Any]):
@@ -223,7 +256,8 @@ async def _code_and_fields(tenant: Tenant, document: str, variables: dict[str, A
 async def test_an_id_that_cannot_be_an_id_is_not_found(tenant):
     for bad in ("w" * 33, "ws_" + "0" * 5000, "ws_\u0000", "\ud800"):
         code, _, message = await _code_and_fields(
-            tenant, "query($id: ID!) { workspace(id: $id) { id } }", {"id": bad})
+            tenant, "query($id: ID!) { workspace(id: $id) { id } }", {"id": bad}
+        )
         assert code == "NOT_FOUND", (bad, message)
         assert len(message) < 100  # the id is not echoed whole
     # ... written into the document too.
@@ -235,16 +269,20 @@ async def test_end_user_fields_of_a_connect_session_are_checked_by_name(tenant):
     for field in ("externalId", "endUserExternalId", "endUserDisplayName", "connectionName"):
         for bad in ("a\u0000b", "a\ud800b", "x" * 70_000):
             code, fields, message = await _code_and_fields(
-                tenant, SESSION, {"input": {"workspaceId": tenant.workspace_id, field: bad}})
+                tenant, SESSION, {"input": {"workspaceId": tenant.workspace_id, field: bad}}
+            )
             assert (code, fields) == ("VALIDATION_FAILED", [f"input.{field}"]), (field, message)
         # The services' own (lower) limits still name the field.
         code, fields, _ = await _code_and_fields(
-            tenant, SESSION, {"input": {"workspaceId": tenant.workspace_id, field: "x" * 300}})
+            tenant, SESSION, {"input": {"workspaceId": tenant.workspace_id, field: "x" * 300}}
+        )
         assert (code, fields) == ("VALIDATION_FAILED", [f"input.{field}"]), field
     # A literal in the document is named the same way.
     body = await tenant.graphql(
-        'mutation($w: ID!) { createConnectSession(input: {workspaceId: $w, '
-        'externalId: "a\\u0000b"}) { token } }', {"w": tenant.workspace_id})
+        "mutation($w: ID!) { createConnectSession(input: {workspaceId: $w, "
+        'externalId: "a\\u0000b"}) { token } }',
+        {"w": tenant.workspace_id},
+    )
     error = body["errors"][0]["extensions"]
     assert error["code"] == "VALIDATION_FAILED", body
     assert [f["field"] for f in error["fields"]] == ["input.externalId"]
@@ -252,8 +290,10 @@ async def test_end_user_fields_of_a_connect_session_are_checked_by_name(tenant):
 
 async def test_an_over_long_filter_string_is_refused_by_name(tenant):
     code, fields, _ = await _code_and_fields(
-        tenant, "query($e: String) { connections(filter: {externalId: $e}) { edges { cursor } } }",
-        {"e": "x" * 300})
+        tenant,
+        "query($e: String) { connections(filter: {externalId: $e}) { edges { cursor } } }",
+        {"e": "x" * 300},
+    )
     assert (code, fields) == ("VALIDATION_FAILED", ["filter.externalId"])
 
 
@@ -262,8 +302,15 @@ def test_log_lines_never_copy_an_oversized_value():
     try:
         raise ValueError(f"driver refused {huge!r}")
     except ValueError as error:
-        record = logging.LogRecord("weir", logging.ERROR, __file__, 1, "refused %s", (huge,),
-                                   (type(error), error, error.__traceback__))
+        record = logging.LogRecord(
+            "weir",
+            logging.ERROR,
+            __file__,
+            1,
+            "refused %s",
+            (huge,),
+            (type(error), error, error.__traceback__),
+        )
     for formatter in (TextFormatter("%(message)s"), JsonFormatter()):
         line = formatter.format(record)
         assert len(line) < 20_000, type(formatter)

@@ -25,12 +25,18 @@ ROOT = Path(__file__).resolve().parents[2]
 JS = ROOT / "tests" / "js"
 # What GraphiQL, code generators and schema-driven fuzzers send.
 FULL_INTROSPECTION = get_introspection_query(
-    descriptions=True, specified_by_url=True, directive_is_repeatable=True,
-    schema_description=True, input_value_deprecation=True, one_of=True,
+    descriptions=True,
+    specified_by_url=True,
+    directive_is_repeatable=True,
+    schema_description=True,
+    input_value_deprecation=True,
+    one_of=True,
 )
 TYPO = "{ viewr { organization { name } } }"
-BAD_VARIABLE = ("query($f: ConnectionFilter) { connections(filter: $f) { edges { cursor } } }",
-                {"f": {"statuss": "ACTIVE"}})
+BAD_VARIABLE = (
+    "query($f: ConnectionFilter) { connections(filter: $f) { edges { cursor } } }",
+    {"f": {"statuss": "ACTIVE"}},
+)
 
 
 def _sorted_sdl(schema) -> str:
@@ -39,7 +45,8 @@ def _sorted_sdl(schema) -> str:
 
 async def _introspect(tenant) -> dict:
     response = await tenant.http.post(
-        "/graphql", json={"query": FULL_INTROSPECTION, "operationName": "IntrospectionQuery"},
+        "/graphql",
+        json={"query": FULL_INTROSPECTION, "operationName": "IntrospectionQuery"},
         headers={"Authorization": f"Bearer {tenant.key}"},
     )
     assert response.status_code == 200
@@ -56,8 +63,9 @@ def graphql_js() -> Path:
             pytest.fail("node and npm are needed for the graphql-js introspection check")
         pytest.skip("node/npm missing")
     if not (JS / "node_modules" / "graphql" / "package.json").is_file():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                       cwd=JS, check=True, timeout=300)
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=JS, check=True, timeout=300
+        )
     return JS
 
 
@@ -68,13 +76,15 @@ async def test_the_full_introspection_query_rebuilds_schema_graphql_in_graphql_c
     assert _sorted_sdl(client) == _sorted_sdl(committed)
 
 
-async def test_the_full_introspection_query_rebuilds_schema_graphql_in_graphql_js(
-        tenant, graphql_js):
+async def test_the_full_introspection_query_rebuilds_schema_graphql_in_graphql_js(tenant, graphql_js):
     data = await _introspect(tenant)
     payload = json.dumps({"introspection": data, "sdl": (ROOT / "schema.graphql").read_text()})
     process = await asyncio.create_subprocess_exec(
-        "node", str(graphql_js / "client_schema.js"), cwd=graphql_js,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        "node",
+        str(graphql_js / "client_schema.js"),
+        cwd=graphql_js,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(payload.encode()), timeout=60)
@@ -88,8 +98,10 @@ def test_production_defaults_introspection_off_and_the_setting_turns_it_on():
     assert Settings.from_env({}).introspection is True
     assert Settings.from_env({"WEIR_ENV": "production"}).introspection is False
     assert Settings(env="production").introspection is False
-    assert Settings.from_env({"WEIR_ENV": "production",
-                              "WEIR_GRAPHQL_INTROSPECTION": "true"}).introspection is True
+    assert (
+        Settings.from_env({"WEIR_ENV": "production", "WEIR_GRAPHQL_INTROSPECTION": "true"}).introspection
+        is True
+    )
     assert Settings.from_env({"WEIR_GRAPHQL_INTROSPECTION": "false"}).introspection is False
 
 

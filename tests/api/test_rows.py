@@ -36,33 +36,52 @@ def assert_same(reader: RowReader[Any], found: list[Any], models: list[Model]) -
 
 async def seed() -> tuple[Organization, Workspace, Workspace]:
     organization = await Organization.create(id=ids.new_id("organization"), name="Rows")
-    plain = await Workspace.create(id=ids.new_id("workspace"), organization=organization,
-                                   name="plain")
+    plain = await Workspace.create(id=ids.new_id("workspace"), organization=organization, name="plain")
     branded = await Workspace.create(
-        id=ids.new_id("workspace"), organization=organization, name="branded",
-        display_name="Branded", logo_url="https://logo.test/a.png", primary_color="#ff6600",
-        theme="DARK", allowed_origins=["https://app.test", "https://b.test"],
-        allowed_redirect_uris=["https://app.test/done"], warehouse_url_encrypted="sealed",
+        id=ids.new_id("workspace"),
+        organization=organization,
+        name="branded",
+        display_name="Branded",
+        logo_url="https://logo.test/a.png",
+        primary_color="#ff6600",
+        theme="DARK",
+        allowed_origins=["https://app.test", "https://b.test"],
+        allowed_redirect_uris=["https://app.test/done"],
+        warehouse_url_encrypted="sealed",
     )
     for n in range(5):
-        await EndUser.create(id=ids.new_id("end_user"), organization=organization,
-                             workspace=branded if n % 2 else plain, external_id=f"user-{n}",
-                             display_name=f"User {n}" if n % 3 else None,
-                             email=f"user{n}@example.test" if n % 2 else None)
-    await ApiKey.create(id=ids.new_id("api_key"), organization=organization, name="all",
-                        prefix="weir_sk_aaaaaa", secret_hash=ids.new_id("api_key").ljust(64, "a"))
-    await ApiKey.create(id=ids.new_id("api_key"), organization=organization, workspace=branded,
-                        name="restricted", prefix="weir_sk_bbbbbb", secret_hash=ids.new_id("api_key").ljust(64, "b"),
-                        last_used_at=datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
-                        revoked_at=datetime.now(UTC) - timedelta(days=1))
+        await EndUser.create(
+            id=ids.new_id("end_user"),
+            organization=organization,
+            workspace=branded if n % 2 else plain,
+            external_id=f"user-{n}",
+            display_name=f"User {n}" if n % 3 else None,
+            email=f"user{n}@example.test" if n % 2 else None,
+        )
+    await ApiKey.create(
+        id=ids.new_id("api_key"),
+        organization=organization,
+        name="all",
+        prefix="weir_sk_aaaaaa",
+        secret_hash=ids.new_id("api_key").ljust(64, "a"),
+    )
+    await ApiKey.create(
+        id=ids.new_id("api_key"),
+        organization=organization,
+        workspace=branded,
+        name="restricted",
+        prefix="weir_sk_bbbbbb",
+        secret_hash=ids.new_id("api_key").ljust(64, "b"),
+        last_used_at=datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
+        revoked_at=datetime.now(UTC) - timedelta(days=1),
+    )
     return organization, plain, branded
 
 
 async def test_rows_hold_what_models_hold(database) -> None:
     organization, _, _ = await seed()
     where = [("organization_id", organization.id)]
-    for reader, model in ((rows.workspaces, Workspace), (rows.end_users, EndUser),
-                          (rows.api_keys, ApiKey)):
+    for reader, model in ((rows.workspaces, Workspace), (rows.end_users, EndUser), (rows.api_keys, ApiKey)):
         expected = await model.filter(organization_id=organization.id).order_by("id")
         assert_same(reader, await reader.select(where), expected)
 
@@ -84,8 +103,7 @@ async def test_select_filters_like_a_queryset(database) -> None:
     assert_same(rows.end_users, found, [users[0], users[4]])
 
     # Conditions on one field all hold, as chained filters do: none match both workspaces.
-    assert await rows.end_users.select(
-        [org, ("workspace_id", plain.id), ("workspace_id", branded.id)]) == []
+    assert await rows.end_users.select([org, ("workspace_id", plain.id), ("workspace_id", branded.id)]) == []
     assert await rows.end_users.select([org], ids=[]) == []
     assert await rows.end_users.select([("organization_id", "org_other")]) == []
 
@@ -95,8 +113,9 @@ def every_reader() -> list[RowReader[Any]]:
     readers = []
     for module in pkgutil.walk_packages(server.__path__, "server."):
         if module.name.rsplit(".", 1)[-1] == "rows":
-            readers += [value for value in vars(import_module(module.name)).values()
-                        if isinstance(value, RowReader)]
+            readers += [
+                value for value in vars(import_module(module.name)).values() if isinstance(value, RowReader)
+            ]
     return readers
 
 
@@ -123,7 +142,6 @@ def test_a_field_added_to_a_model_is_in_its_rows() -> None:
 
     names = [field.name for field in dataclasses.fields(row_class(Gadget, leave_out={"secret"}))]
     assert names[0] == "id"
-    assert sorted(names) == ["colour", "created_at", "id", "organization_id", "updated_at",
-                             "workspace_id"]
+    assert sorted(names) == ["colour", "created_at", "id", "organization_id", "updated_at", "workspace_id"]
     with pytest.raises(ValueError, match="colur"):
         row_class(Gadget, leave_out={"colur"})

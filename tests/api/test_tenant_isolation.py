@@ -11,7 +11,6 @@ the schema (a test checks it), so a new operation cannot be added without saying
 inside its tenant.
 """
 
-
 import pytest
 
 from server.api.schema import build_schema
@@ -25,8 +24,10 @@ OPERATIONS = {
     "integration": ('{ integration(name: "demo") { name } }', None),
     "workspaces": ("{ workspaces { edges { node { id } } } }", None),
     "workspace": ("query($id: ID!) { workspace(id: $id) { id } }", lambda v: {"id": v["workspace"]}),
-    "endUsers": ("query($w: ID) { endUsers(workspaceId: $w) { edges { node { id } } } }",
-                 lambda v: {"w": v["workspace"]}),
+    "endUsers": (
+        "query($w: ID) { endUsers(workspaceId: $w) { edges { node { id } } } }",
+        lambda v: {"w": v["workspace"]},
+    ),
     "endUser": ("query($id: ID!) { endUser(id: $id) { id } }", lambda v: {"id": v["end_user"]}),
     "apiKeys": ("{ apiKeys { edges { node { id } } } }", None),
     "createWorkspace": ('mutation { createWorkspace(input: {name: "mine"}) { id } }', None),
@@ -38,31 +39,36 @@ OPERATIONS = {
         'mutation($w: ID!) { createEndUser(input: {workspaceId: $w, externalId: "x"}) { id } }',
         lambda v: {"w": v["workspace"]},
     ),
-    "deleteEndUser": ("mutation($id: ID!) { deleteEndUser(id: $id) { deletedId } }",
-                      lambda v: {"id": v["end_user"]}),
+    "deleteEndUser": (
+        "mutation($id: ID!) { deleteEndUser(id: $id) { deletedId } }",
+        lambda v: {"id": v["end_user"]},
+    ),
     "createApiKey": (
         'mutation($w: ID) { createApiKey(input: {name: "x", workspaceId: $w}) { secret } }',
         lambda v: {"w": v["workspace"]},
     ),
-    "revokeApiKey": ("mutation($id: ID!) { revokeApiKey(id: $id) { id } }",
-                     lambda v: {"id": v["api_key"]}),
+    "revokeApiKey": ("mutation($id: ID!) { revokeApiKey(id: $id) { id } }", lambda v: {"id": v["api_key"]}),
     "connections": (
         "query($w: ID) { connections(filter: {workspaceId: $w}) { edges { node { id externalId } } } }",
         lambda v: {"w": v["workspace"]},
     ),
     "connection": ("query($id: ID!) { connection(id: $id) { id } }", lambda v: {"id": v["connection"]}),
     "createConnection": (
-        "mutation($w: ID) { createConnection(input: {integrationName: \"demo\", authType: NONE, "
+        'mutation($w: ID) { createConnection(input: {integrationName: "demo", authType: NONE, '
         "scope: WORKSPACE, workspaceId: $w}) { id } }",
         lambda v: {"w": v["workspace"]},
     ),
-    "deleteConnection": ("mutation($id: ID!) { deleteConnection(id: $id) { deletedId } }",
-                         lambda v: {"id": v["connection"]}),
-    "testConnection": ("mutation($id: ID!) { testConnection(id: $id) { ok } }",
-                       lambda v: {"id": v["connection"]}),
+    "deleteConnection": (
+        "mutation($id: ID!) { deleteConnection(id: $id) { deletedId } }",
+        lambda v: {"id": v["connection"]},
+    ),
+    "testConnection": (
+        "mutation($id: ID!) { testConnection(id: $id) { ok } }",
+        lambda v: {"id": v["connection"]},
+    ),
     "resolveConnection": (
-        "mutation($w: ID!) { resolveConnection(input: {workspaceId: $w, integrationName: \"demo\", "
-        "externalId: \"secret-conn\"}) { connection { id } } }",
+        'mutation($w: ID!) { resolveConnection(input: {workspaceId: $w, integrationName: "demo", '
+        'externalId: "secret-conn"}) { connection { id } } }',
         lambda v: {"w": v["workspace"]},
     ),
     "workspaceIntegrations": (
@@ -71,15 +77,17 @@ OPERATIONS = {
     ),
     "configureWorkspaceIntegration": (
         "mutation($w: ID!) { configureWorkspaceIntegration(input: {workspaceId: $w, "
-        "integrationName: \"demo\", enabled: false}) { id } }",
+        'integrationName: "demo", enabled: false}) { id } }',
         lambda v: {"w": v["workspace"]},
     ),
     "webhookEndpoints": (
         "query($w: ID) { webhookEndpoints(workspaceId: $w) { edges { node { id url } } } }",
         lambda v: {"w": v["workspace"]},
     ),
-    "webhookEndpoint": ("query($id: ID!) { webhookEndpoint(id: $id) { id url } }",
-                        lambda v: {"id": v["webhook_endpoint"]}),
+    "webhookEndpoint": (
+        "query($id: ID!) { webhookEndpoint(id: $id) { id url } }",
+        lambda v: {"id": v["webhook_endpoint"]},
+    ),
     "webhookDeliveries": (
         "query($id: ID!) { webhookDeliveries(endpointId: $id) { edges { node { id } } } }",
         lambda v: {"id": v["webhook_endpoint"]},
@@ -87,7 +95,7 @@ OPERATIONS = {
     "webhookEvents": ("{ webhookEvents { edges { node { id data } } } }", None),
     "createWebhookEndpoint": (
         "mutation($w: ID!) { createWebhookEndpoint(input: {workspaceId: $w, "
-        "url: \"http://127.0.0.1:9/mine\", eventTypes: [CONNECTION_CREATED]}) { secret } }",
+        'url: "http://127.0.0.1:9/mine", eventTypes: [CONNECTION_CREATED]}) { secret } }',
         lambda v: {"w": v["workspace"]},
     ),
     "updateWebhookEndpoint": (
@@ -112,53 +120,59 @@ OPERATIONS = {
     ),
     "createEltSync": (
         "mutation($c: ID!) { createEltSync(input: {connectionId: $c, destinationSchemaName: "
-        "\"stolen\", syncInterval: \"0 * * * *\"}) { id } }",
+        '"stolen", syncInterval: "0 * * * *"}) { id } }',
         lambda v: {"c": v["connection"]},
     ),
-    "eltSyncs": ("query($w: ID) { eltSyncs(filter: {workspaceId: $w}) { edges { node { id } } } }",
-                 lambda v: {"w": v["workspace"]}),
+    "eltSyncs": (
+        "query($w: ID) { eltSyncs(filter: {workspaceId: $w}) { edges { node { id } } } }",
+        lambda v: {"w": v["workspace"]},
+    ),
     "eltSync": ("query($id: ID!) { eltSync(id: $id) { id } }", lambda v: {"id": v["sync"]}),
     "updateEltSync": (
-        "mutation($id: ID!) { updateEltSync(input: {id: $id, syncInterval: \"0 0 * * *\"}) "
-        "{ id } }",
+        'mutation($id: ID!) { updateEltSync(input: {id: $id, syncInterval: "0 0 * * *"}) { id } }',
         lambda v: {"id": v["sync"]},
     ),
     "addSourceStreams": (
         "mutation($id: ID!) { addSourceStreams(input: {syncId: $id, sourceStreams: "
-        "[{name: \"deals\", syncMode: INCREMENTAL}]}) { id } }",
+        '[{name: "deals", syncMode: INCREMENTAL}]}) { id } }',
         lambda v: {"id": v["sync"]},
     ),
     "removeSourceStreams": (
-        "mutation($id: ID!) { removeSourceStreams(input: {syncId: $id, names: [\"contacts\"]}) "
-        "{ id } }",
+        'mutation($id: ID!) { removeSourceStreams(input: {syncId: $id, names: ["contacts"]}) { id } }',
         lambda v: {"id": v["sync"]},
     ),
-    "enableEltSync": ("mutation($id: ID!) { enableEltSync(id: $id) { id } }",
-                      lambda v: {"id": v["sync"]}),
-    "disableEltSync": ("mutation($id: ID!) { disableEltSync(id: $id) { id } }",
-                       lambda v: {"id": v["sync"]}),
-    "triggerSyncRun": ("mutation($id: ID!) { triggerSyncRun(syncId: $id) { id } }",
-                       lambda v: {"id": v["sync"]}),
-    "syncRuns": ("query($id: ID!) { syncRuns(syncId: $id) { edges { node { id } } } }",
-                 lambda v: {"id": v["sync"]}),
+    "enableEltSync": ("mutation($id: ID!) { enableEltSync(id: $id) { id } }", lambda v: {"id": v["sync"]}),
+    "disableEltSync": ("mutation($id: ID!) { disableEltSync(id: $id) { id } }", lambda v: {"id": v["sync"]}),
+    "triggerSyncRun": (
+        "mutation($id: ID!) { triggerSyncRun(syncId: $id) { id } }",
+        lambda v: {"id": v["sync"]},
+    ),
+    "syncRuns": (
+        "query($id: ID!) { syncRuns(syncId: $id) { edges { node { id } } } }",
+        lambda v: {"id": v["sync"]},
+    ),
     "syncRun": ("query($id: ID!) { syncRun(id: $id) { id } }", lambda v: {"id": v["run"]}),
-    "cancelSyncRun": ("mutation($id: ID!) { cancelSyncRun(runId: $id) { id } }",
-                      lambda v: {"id": v["run"]}),
-    "deleteEltSync": ("mutation($id: ID!) { deleteEltSync(id: $id) { deletedId } }",
-                      lambda v: {"id": v["sync"]}),
+    "cancelSyncRun": ("mutation($id: ID!) { cancelSyncRun(runId: $id) { id } }", lambda v: {"id": v["run"]}),
+    "deleteEltSync": (
+        "mutation($id: ID!) { deleteEltSync(id: $id) { deletedId } }",
+        lambda v: {"id": v["sync"]},
+    ),
     "createConnectSession": (
         "mutation($w: ID!) { createConnectSession(input: {workspaceId: $w, "
-        "integrationName: \"demo\"}) { token } }",
+        'integrationName: "demo"}) { token } }',
         lambda v: {"w": v["workspace"]},
     ),
-    "connectSession": ("query($id: ID!) { connectSession(id: $id) { id status } }",
-                       lambda v: {"id": v["connect_session"]}),
-    "cancelConnectSession": ("mutation($id: ID!) { cancelConnectSession(id: $id) { id } }",
-                             lambda v: {"id": v["connect_session"]}),
+    "connectSession": (
+        "query($id: ID!) { connectSession(id: $id) { id status } }",
+        lambda v: {"id": v["connect_session"]},
+    ),
+    "cancelConnectSession": (
+        "mutation($id: ID!) { cancelConnectSession(id: $id) { id } }",
+        lambda v: {"id": v["connect_session"]},
+    ),
     # Connect-token operations act on the token's own session: an API key is FORBIDDEN.
     "connectSessionState": ("{ connectSessionState { id } }", None),
-    "selectIntegration": (
-        'mutation { selectIntegration(input: {integrationName: "demo"}) { id } }', None),
+    "selectIntegration": ('mutation { selectIntegration(input: {integrationName: "demo"}) { id } }', None),
     "startOAuth": ("mutation { startOAuth { authorizeUrl } }", None),
     "submitCredentials": ("mutation { submitCredentials(input: {credentials: {}}) { id } }", None),
 }
@@ -170,8 +184,10 @@ LISTS = {"endUsers", "connections", "eltSyncs", "webhookEndpoints"}
 # Each entry: (document, variables built from the victim's ids). None = no id: the subscription
 # follows the caller's own organization (or, for a restricted key, is FORBIDDEN).
 SUBSCRIPTIONS = {
-    "workspaceUpdated": ("subscription($id: ID!) { workspaceUpdated(id: $id) { id name } }",
-                         lambda v: {"id": v["workspace"]}),
+    "workspaceUpdated": (
+        "subscription($id: ID!) { workspaceUpdated(id: $id) { id name } }",
+        lambda v: {"id": v["workspace"]},
+    ),
     "connectionStatusChanged": (
         "subscription($w: ID) { connectionStatusChanged(workspaceId: $w) { connectionId } }",
         lambda v: {"w": v["workspace"]},
@@ -180,8 +196,10 @@ SUBSCRIPTIONS = {
         "subscription($id: ID!) { connectSessionUpdated(id: $id) { id status } }",
         lambda v: {"id": v["connect_session"]},
     ),
-    "syncRunUpdated": ("subscription($s: ID) { syncRunUpdated(syncId: $s) { id status } }",
-                       lambda v: {"s": v["sync"]}),
+    "syncRunUpdated": (
+        "subscription($s: ID) { syncRunUpdated(syncId: $s) { id status } }",
+        lambda v: {"s": v["sync"]},
+    ),
     "eltSyncUpdated": (
         "subscription($w: ID) { eltSyncUpdated(workspaceId: $w) { kind sync { id } } }",
         lambda v: {"w": v["workspace"]},
@@ -194,8 +212,7 @@ WIDE_SUBSCRIPTIONS = {
     "eltSyncUpdated": "subscription { eltSyncUpdated { kind sync { id } } }",
 }
 # What a connect token may run (on its own session); every other operation is FORBIDDEN to it.
-CONNECT_TOKEN_OPERATIONS = {"connectSessionState", "selectIntegration", "startOAuth",
-                            "submitCredentials"}
+CONNECT_TOKEN_OPERATIONS = {"connectSessionState", "selectIntegration", "startOAuth", "submitCredentials"}
 
 
 def schema_operations() -> set[str]:
@@ -226,22 +243,23 @@ async def victim_objects(tenant):
         {"w": tenant.workspace_id},
     )
     endpoint = await tenant.data(
-        'mutation($w: ID!) { createWebhookEndpoint(input: {workspaceId: $w, '
+        "mutation($w: ID!) { createWebhookEndpoint(input: {workspaceId: $w, "
         'url: "http://127.0.0.1:9/victim", eventTypes: [CONNECTION_CREATED]}) '
-        '{ endpoint { id } } }',
+        "{ endpoint { id } } }",
         {"w": tenant.workspace_id},
     )
     events = await tenant.data("{ webhookEvents { edges { node { id } } } }")
     sync = await tenant.data(
-        'mutation($c: ID!) { createEltSync(input: {connectionId: $c, destinationSchemaName: '
+        "mutation($c: ID!) { createEltSync(input: {connectionId: $c, destinationSchemaName: "
         '"victim", syncInterval: "0 * * * *", sourceStreams: [{name: "contacts", '
-        'syncMode: INCREMENTAL}]}) { id } }',
+        "syncMode: INCREMENTAL}]}) { id } }",
         {"c": connection["createConnection"]["id"]},
     )
-    run = await tenant.data("mutation($id: ID!) { triggerSyncRun(syncId: $id) { id } }",
-                            {"id": sync["createEltSync"]["id"]})
+    run = await tenant.data(
+        "mutation($id: ID!) { triggerSyncRun(syncId: $id) { id } }", {"id": sync["createEltSync"]["id"]}
+    )
     session = await tenant.data(
-        'mutation($w: ID!) { createConnectSession(input: {workspaceId: $w, '
+        "mutation($w: ID!) { createConnectSession(input: {workspaceId: $w, "
         'integrationName: "demo"}) { session { id } } }',
         {"w": tenant.workspace_id},
     )
@@ -282,17 +300,19 @@ async def walk(caller, victim, secrets, *, expected=None):
 
 
 async def assert_untouched(tenant, victim):
-    still = await tenant.data("query($id: ID!) { endUser(id: $id) { externalId } }",
-                              {"id": victim["end_user"]})
+    still = await tenant.data(
+        "query($id: ID!) { endUser(id: $id) { externalId } }", {"id": victim["end_user"]}
+    )
     assert still["endUser"]["externalId"] == "secret-customer"
-    workspace = await tenant.data("query($id: ID!) { workspace(id: $id) { displayName } }",
-                                  {"id": victim["workspace"]})
+    workspace = await tenant.data(
+        "query($id: ID!) { workspace(id: $id) { displayName } }", {"id": victim["workspace"]}
+    )
     assert workspace["workspace"]["displayName"] != "pwned"
-    connection = await tenant.data("query($id: ID!) { connection(id: $id) { externalId } }",
-                                   {"id": victim["connection"]})
+    connection = await tenant.data(
+        "query($id: ID!) { connection(id: $id) { externalId } }", {"id": victim["connection"]}
+    )
     assert connection["connection"]["externalId"] == "secret-conn"
-    sync = await tenant.data("query($id: ID!) { eltSync(id: $id) { syncInterval } }",
-                             {"id": victim["sync"]})
+    sync = await tenant.data("query($id: ID!) { eltSync(id: $id) { syncInterval } }", {"id": victim["sync"]})
     assert sync["eltSync"]["syncInterval"] == "0 * * * *"
     keys = await tenant.data("{ apiKeys { edges { node { revokedAt } } } }")
     assert all(edge["node"]["revokedAt"] is None for edge in keys["apiKeys"]["edges"])
@@ -315,29 +335,35 @@ async def restricted_caller(tenant):
     workspace = await tenant.data('mutation { createWorkspace(input: {name: "mine"}) { id } }')
     workspace_id = workspace["createWorkspace"]["id"]
     key = await tenant.data(
-        'mutation($w: ID) { createApiKey(input: {name: "restricted", workspaceId: $w}) '
-        "{ secret } }", {"w": workspace_id})
-    return Tenant(http=tenant.http, key=key["createApiKey"]["secret"],
-                  organization_id=tenant.organization_id, workspace_id=workspace_id)
+        'mutation($w: ID) { createApiKey(input: {name: "restricted", workspaceId: $w}) { secret } }',
+        {"w": workspace_id},
+    )
+    return Tenant(
+        http=tenant.http,
+        key=key["createApiKey"]["secret"],
+        organization_id=tenant.organization_id,
+        workspace_id=workspace_id,
+    )
 
 
 async def organization_objects(tenant):
     """An ORGANIZATION connection with a sync (so workspace-less) and a run of it."""
     connection = await tenant.data(
         'mutation { createConnection(input: {integrationName: "demo", authType: NONE, '
-        'scope: ORGANIZATION, externalId: "org-conn"}) { id } }')
+        'scope: ORGANIZATION, externalId: "org-conn"}) { id } }'
+    )
     connection_id = connection["createConnection"]["id"]
     sync = await tenant.data(
-        'mutation($c: ID!) { createEltSync(input: {connectionId: $c, destinationSchemaName: '
+        "mutation($c: ID!) { createEltSync(input: {connectionId: $c, destinationSchemaName: "
         '"org_wide", syncInterval: "0 * * * *", sourceStreams: [{name: "contacts", '
-        'syncMode: INCREMENTAL}]}) { id } }', {"c": connection_id})
+        "syncMode: INCREMENTAL}]}) { id } }",
+        {"c": connection_id},
+    )
     sync_id = sync["createEltSync"]["id"]
     # elt_sync.updated of a workspace-less sync: an event no workspace endpoint may hear.
     await tenant.data("mutation($id: ID!) { enableEltSync(id: $id) { id } }", {"id": sync_id})
-    run = await tenant.data("mutation($id: ID!) { triggerSyncRun(syncId: $id) { id } }",
-                            {"id": sync_id})
-    return {"org_connection": connection_id, "org_sync": sync_id,
-            "org_run": run["triggerSyncRun"]["id"]}
+    run = await tenant.data("mutation($id: ID!) { triggerSyncRun(syncId: $id) { id } }", {"id": sync_id})
+    return {"org_connection": connection_id, "org_sync": sync_id, "org_run": run["triggerSyncRun"]["id"]}
 
 
 async def test_a_restricted_key_reaches_no_other_workspace(tenant):
@@ -345,17 +371,26 @@ async def test_a_restricted_key_reaches_no_other_workspace(tenant):
     victim = await victim_objects(tenant)
     # The organization itself is the restricted key's too (``viewer`` shows it).
     secrets = (set(victim.values()) - {victim["organization"]}) | {
-        "secret-customer", "victim key", "secret-conn"}
+        "secret-customer",
+        "victim key",
+        "secret-conn",
+    }
     await walk(caller, victim, secrets)
     await assert_untouched(tenant, victim)
 
 
 # A restricted key reads an ORGANIZATION connection but never uses or changes it.
-ORGANIZATION_CONNECTION = {"connection": None, "connectionSettingsSchema": "FORBIDDEN",
-                           "createEltSync": "FORBIDDEN", "deleteConnection": "FORBIDDEN",
-                           "testConnection": "FORBIDDEN"}
-RECONNECT = ("mutation($w: ID!, $c: ID) { createConnectSession(input: {workspaceId: $w, "
-             "reconnectConnectionId: $c}) { token } }")
+ORGANIZATION_CONNECTION = {
+    "connection": None,
+    "connectionSettingsSchema": "FORBIDDEN",
+    "createEltSync": "FORBIDDEN",
+    "deleteConnection": "FORBIDDEN",
+    "testConnection": "FORBIDDEN",
+}
+RECONNECT = (
+    "mutation($w: ID!, $c: ID) { createConnectSession(input: {workspaceId: $w, "
+    "reconnectConnectionId: $c}) { token } }"
+)
 
 
 async def test_a_restricted_key_cannot_use_organization_connections_or_their_syncs(tenant):
@@ -364,36 +399,38 @@ async def test_a_restricted_key_cannot_use_organization_connections_or_their_syn
     wide = await organization_objects(tenant)
     # Every operation, with the organization's connection, sync and run in place of the
     # victim workspace's: the sync and its run are invisible, the connection read-only.
-    aimed = {**victim, "connection": wide["org_connection"], "sync": wide["org_sync"],
-             "run": wide["org_run"]}
+    aimed = {**victim, "connection": wide["org_connection"], "sync": wide["org_sync"], "run": wide["org_run"]}
     secrets = {wide["org_sync"], wide["org_run"], victim["workspace"], "secret-customer"}
     await walk(caller, aimed, secrets, expected=ORGANIZATION_CONNECTION)
 
     # Reconnecting it (which would let the connect page replace its credentials) is refused.
-    body = await caller.graphql(RECONNECT, {"w": caller.workspace_id,
-                                            "c": wide["org_connection"]})
+    body = await caller.graphql(RECONNECT, {"w": caller.workspace_id, "c": wide["org_connection"]})
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", body
     # ... while an unrestricted key still may.
-    assert (await tenant.data(RECONNECT, {"w": tenant.workspace_id,
-                                          "c": wide["org_connection"]}))["createConnectSession"]
-    still = await tenant.data("query($id: ID!) { eltSync(id: $id) { id enabled } }",
-                              {"id": wide["org_sync"]})
+    assert (await tenant.data(RECONNECT, {"w": tenant.workspace_id, "c": wide["org_connection"]}))[
+        "createConnectSession"
+    ]
+    still = await tenant.data("query($id: ID!) { eltSync(id: $id) { id enabled } }", {"id": wide["org_sync"]})
     assert still["eltSync"]["enabled"] is True
-    assert (await tenant.data("query($id: ID!) { connection(id: $id) { status } }",
-                              {"id": wide["org_connection"]}))["connection"]["status"] == "ACTIVE"
+    assert (
+        await tenant.data(
+            "query($id: ID!) { connection(id: $id) { status } }", {"id": wide["org_connection"]}
+        )
+    )["connection"]["status"] == "ACTIVE"
 
 
 async def test_a_restricted_workspace_hears_no_events_of_organization_syncs(tenant):
     caller = await restricted_caller(tenant)
     endpoint = await caller.data(
-        'mutation($w: ID!) { createWebhookEndpoint(input: {workspaceId: $w, '
+        "mutation($w: ID!) { createWebhookEndpoint(input: {workspaceId: $w, "
         'url: "http://127.0.0.1:9/mine", eventTypes: [ELT_SYNC_UPDATED, SYNC_RUN_STARTED, '
-        'CONNECTION_CREATED]}) { endpoint { id } } }', {"w": caller.workspace_id})
+        "CONNECTION_CREATED]}) { endpoint { id } } }",
+        {"w": caller.workspace_id},
+    )
     endpoint_id = endpoint["createWebhookEndpoint"]["endpoint"]["id"]
     wide = await organization_objects(tenant)
     assert await WebhookEvent.filter(object_id=wide["org_sync"]).exists()
-    heard = set(await WebhookDelivery.filter(endpoint_id=endpoint_id)
-                .values_list("event_type", flat=True))
+    heard = set(await WebhookDelivery.filter(endpoint_id=endpoint_id).values_list("event_type", flat=True))
     # The ORGANIZATION connection is the workspace's to read, so its creation is heard; the
     # sync on it is not the workspace's.
     assert heard == {"connection.created"}
@@ -430,27 +467,31 @@ async def _hears_nothing(ws, secrets, seconds=0.7):
 
 async def _make_noise(tenant, victim):
     """Events on every channel the victim's subscriptions listen to."""
-    await tenant.data("mutation($id: ID!) { updateWorkspace(input: {id: $id, "
-                      'displayName: "noise"}) { id } }', {"id": victim["workspace"]})
-    await tenant.data("mutation($id: ID!) { enableEltSync(id: $id) { id } }",
-                      {"id": victim["sync"]})
-    await tenant.data("mutation($id: ID!) { testConnection(id: $id) { ok } }",
-                      {"id": victim["connection"]})
-    await tenant.data("mutation($id: ID!) { cancelSyncRun(runId: $id) { id } }",
-                      {"id": victim["run"]})
-    await tenant.data("mutation($id: ID!) { cancelConnectSession(id: $id) { id } }",
-                      {"id": victim["connect_session"]})
+    await tenant.data(
+        'mutation($id: ID!) { updateWorkspace(input: {id: $id, displayName: "noise"}) { id } }',
+        {"id": victim["workspace"]},
+    )
+    await tenant.data("mutation($id: ID!) { enableEltSync(id: $id) { id } }", {"id": victim["sync"]})
+    await tenant.data("mutation($id: ID!) { testConnection(id: $id) { ok } }", {"id": victim["connection"]})
+    await tenant.data("mutation($id: ID!) { cancelSyncRun(runId: $id) { id } }", {"id": victim["run"]})
+    await tenant.data(
+        "mutation($id: ID!) { cancelConnectSession(id: $id) { id } }", {"id": victim["connect_session"]}
+    )
 
 
 @pytest.mark.parametrize("caller_kind", ["other organization", "restricted key"])
-async def test_no_subscription_reaches_another_tenant(live_server, tenant, other_tenant,
-                                                      caller_kind):
-    caller = other_tenant if caller_kind == "other organization" else (
-        await restricted_caller(tenant))
+async def test_no_subscription_reaches_another_tenant(live_server, tenant, other_tenant, caller_kind):
+    caller = other_tenant if caller_kind == "other organization" else (await restricted_caller(tenant))
     victim = await victim_objects(tenant)
     wide = await organization_objects(tenant)
-    secrets = {victim["sync"], victim["run"], victim["connection"], victim["connect_session"],
-               wide["org_sync"], wide["org_run"]}
+    secrets = {
+        victim["sync"],
+        victim["run"],
+        victim["connection"],
+        victim["connect_session"],
+        wide["org_sync"],
+        wide["org_run"],
+    }
     sockets = []
     for name, (document, build) in SUBSCRIPTIONS.items():
         ws, message = await _first_message(live_server, caller.key, document, build(victim))
@@ -480,22 +521,25 @@ async def test_no_subscription_reaches_another_tenant(live_server, tenant, other
 async def test_a_connect_token_runs_only_its_own_sessions_operations(live_server, tenant):
     victim = await victim_objects(tenant)
     created = await tenant.data(
-        'mutation($w: ID!) { createConnectSession(input: {workspaceId: $w, '
-        'integrationName: "demo"}) { token session { id } } }', {"w": tenant.workspace_id})
+        "mutation($w: ID!) { createConnectSession(input: {workspaceId: $w, "
+        'integrationName: "demo"}) { token session { id } } }',
+        {"w": tenant.workspace_id},
+    )
     token = created["createConnectSession"]["token"]
     for name, (document, build) in OPERATIONS.items():
         if name in CONNECT_TOKEN_OPERATIONS:
             continue
         variables = build(victim) if build else None
-        response = await tenant.http.post("/graphql", json={"query": document,
-                                                            "variables": variables or {}},
-                                          headers={"Authorization": f"Bearer {token}"})
+        response = await tenant.http.post(
+            "/graphql",
+            json={"query": document, "variables": variables or {}},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert response.status_code == 403, (name, response.text)
         assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN", name
     # Its own session, and only it: the state it reads is its session's.
     state = await tenant.graphql("{ connectSessionState { id } }", key=token)
-    assert state["data"]["connectSessionState"]["id"] == (
-        created["createConnectSession"]["session"]["id"])
+    assert state["data"]["connectSessionState"]["id"] == (created["createConnectSession"]["session"]["id"])
     # Over WebSocket, only its own session: every other subscription is refused.
     ws = await GraphQLWebSocket.connect(live_server, f"Bearer {token}")
     assert (await ws.acknowledged())["type"] == "connection_ack"

@@ -19,15 +19,22 @@ ONE = "query($id: ID!) { workspace(id: $id) { id name } }"
 
 
 async def test_create_and_read_a_branded_workspace(tenant):
-    created = (await tenant.data(CREATE, {"input": {
-        "name": "staging",
-        "displayName": "Acme Staging",
-        "logoUrl": "https://cdn.acme.test/logo.svg",
-        "primaryColor": "#FF6600",
-        "theme": "DARK",
-        "allowedOrigins": ["https://app.acme.test", "http://localhost:3000"],
-        "allowedRedirectUris": ["https://app.acme.test/integrations/done"],
-    }}))["createWorkspace"]
+    created = (
+        await tenant.data(
+            CREATE,
+            {
+                "input": {
+                    "name": "staging",
+                    "displayName": "Acme Staging",
+                    "logoUrl": "https://cdn.acme.test/logo.svg",
+                    "primaryColor": "#FF6600",
+                    "theme": "DARK",
+                    "allowedOrigins": ["https://app.acme.test", "http://localhost:3000"],
+                    "allowedRedirectUris": ["https://app.acme.test/integrations/done"],
+                }
+            },
+        )
+    )["createWorkspace"]
     assert created["id"].startswith("ws_")
     assert created["primaryColor"] == "#ff6600"
     assert created["theme"] == "DARK"
@@ -37,14 +44,17 @@ async def test_create_and_read_a_branded_workspace(tenant):
 
 
 async def test_update_changes_only_the_given_fields(tenant):
-    updated = (await tenant.data(UPDATE, {"input": {
-        "id": tenant.workspace_id, "primaryColor": "#abc", "displayName": "Acme"
-    }}))["updateWorkspace"]
+    updated = (
+        await tenant.data(
+            UPDATE, {"input": {"id": tenant.workspace_id, "primaryColor": "#abc", "displayName": "Acme"}}
+        )
+    )["updateWorkspace"]
     assert updated["primaryColor"] == "#aabbcc"
     assert updated["displayName"] == "Acme"
     assert updated["name"] == "default"
-    cleared = (await tenant.data(UPDATE, {"input": {"id": tenant.workspace_id,
-                                                   "displayName": None}}))["updateWorkspace"]
+    cleared = (await tenant.data(UPDATE, {"input": {"id": tenant.workspace_id, "displayName": None}}))[
+        "updateWorkspace"
+    ]
     assert cleared["displayName"] is None and cleared["primaryColor"] == "#aabbcc"
 
 
@@ -55,15 +65,15 @@ async def test_update_changes_only_the_given_fields(tenant):
         ({"primaryColor": "#12345"}, "input.primaryColor", "not a hex color"),
         ({"logoUrl": "ftp://cdn/logo.png"}, "input.logoUrl", "http or https"),
         ({"logoUrl": "javascript:alert(1)"}, "input.logoUrl", "http or https"),
-        ({"allowedOrigins": ["https://ok.test", "https://app.test/path"]},
-         "input.allowedOrigins.1", "not an origin"),
+        (
+            {"allowedOrigins": ["https://ok.test", "https://app.test/path"]},
+            "input.allowedOrigins.1",
+            "not an origin",
+        ),
         ({"allowedOrigins": ["app.test"]}, "input.allowedOrigins.0", "not an origin"),
-        ({"allowedOrigins": ["https://user:pw@app.test"]}, "input.allowedOrigins.0",
-         "not an origin"),
-        ({"allowedRedirectUris": ["mailto:x@y.z"]}, "input.allowedRedirectUris.0",
-         "http or https"),
-        ({"allowedRedirectUris": ["https://app.test/done#frag"]}, "input.allowedRedirectUris.0",
-         "fragment"),
+        ({"allowedOrigins": ["https://user:pw@app.test"]}, "input.allowedOrigins.0", "not an origin"),
+        ({"allowedRedirectUris": ["mailto:x@y.z"]}, "input.allowedRedirectUris.0", "http or https"),
+        ({"allowedRedirectUris": ["https://app.test/done#frag"]}, "input.allowedRedirectUris.0", "fragment"),
         ({"name": "  "}, "input.name", "must not be empty"),
     ],
 )
@@ -78,9 +88,17 @@ async def test_each_bad_value_is_validation_failed_naming_its_field(tenant, chan
 
 
 async def test_every_failing_field_is_reported_at_once(tenant):
-    body = await tenant.graphql(CREATE, {"input": {
-        "name": "x", "primaryColor": "red", "logoUrl": "nope", "allowedOrigins": ["bad"],
-    }})
+    body = await tenant.graphql(
+        CREATE,
+        {
+            "input": {
+                "name": "x",
+                "primaryColor": "red",
+                "logoUrl": "nope",
+                "allowedOrigins": ["bad"],
+            }
+        },
+    )
     fields = {f["field"] for f in body["errors"][0]["extensions"]["fields"]}
     assert fields == {"input.primaryColor", "input.logoUrl", "input.allowedOrigins.0"}
     listed = await tenant.data(LIST)
@@ -99,7 +117,7 @@ async def test_workspaces_page_with_cursors(tenant):
     assert [e["node"]["name"] for e in first["edges"]] == ["default", "env-0"]
     assert first["pageInfo"]["hasNextPage"] and not first["pageInfo"]["hasPreviousPage"]
     assert first["pageInfo"]["endCursor"] == first["edges"][-1]["cursor"]
-    second = (await tenant.data(LIST, {"first": 2, "after": first["pageInfo"]["endCursor"]}))
+    second = await tenant.data(LIST, {"first": 2, "after": first["pageInfo"]["endCursor"]})
     names = [e["node"]["name"] for e in second["workspaces"]["edges"]]
     assert names == ["env-1", "env-2"]
     assert second["workspaces"]["pageInfo"]["hasPreviousPage"]
@@ -133,11 +151,11 @@ async def test_a_workspace_warehouse_is_stored_sealed_and_shown_masked(tenant):
     url = "postgres://loader:hunter2-secret@warehouse.acme.test:5432/analytics"
     shown = await tenant.data(WAREHOUSE, {"input": {"id": tenant.workspace_id, "warehouseUrl": url}})
     assert shown["updateWorkspace"]["warehouseUrl"] == (
-        "postgres://loader:****@warehouse.acme.test:5432/analytics")
+        "postgres://loader:****@warehouse.acme.test:5432/analytics"
+    )
     row = await Workspace.get(id=tenant.workspace_id)
     assert "hunter2-secret" not in (row.warehouse_url_encrypted or "")
-    cleared = await tenant.data(WAREHOUSE, {"input": {"id": tenant.workspace_id,
-                                                      "warehouseUrl": None}})
+    cleared = await tenant.data(WAREHOUSE, {"input": {"id": tenant.workspace_id, "warehouseUrl": None}})
     assert cleared["updateWorkspace"]["warehouseUrl"] is None
 
 

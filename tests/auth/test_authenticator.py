@@ -43,8 +43,7 @@ async def _refused_over_websocket(live_server: str, secret: str) -> int:
     return closed.value.rcvd.code
 
 
-async def test_http_and_websocket_ask_the_same_function_and_agree_on_a_revoked_key(
-        app, live_server, tenant):
+async def test_http_and_websocket_ask_the_same_function_and_agree_on_a_revoked_key(app, live_server, tenant):
     created = (await tenant.data(CREATE_KEY))["createApiKey"]
     secret = created["secret"]
     seen = _record_secrets(app.state.runtime.services.auth)
@@ -57,20 +56,21 @@ async def test_http_and_websocket_ask_the_same_function_and_agree_on_a_revoked_k
 
     await tenant.data(REVOKE, {"id": created["apiKey"]["id"]})
     seen.clear()
-    response = await tenant.http.post("/graphql", json={"query": VIEWER},
-                                      headers={"Authorization": f"Bearer {secret}"})
+    response = await tenant.http.post(
+        "/graphql", json={"query": VIEWER}, headers={"Authorization": f"Bearer {secret}"}
+    )
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert await _refused_over_websocket(live_server, secret) == 4403
     assert seen == [secret, secret]
 
 
-async def test_a_connect_token_is_the_same_caller_over_http_and_websocket(app, live_server,
-                                                                          tenant):
+async def test_a_connect_token_is_the_same_caller_over_http_and_websocket(app, live_server, tenant):
     created = await tenant.data(
-        'mutation($w: ID!) { createConnectSession(input: {workspaceId: $w, integrationName: '
+        "mutation($w: ID!) { createConnectSession(input: {workspaceId: $w, integrationName: "
         '"demo", endUserExternalId: "u-1"}) { token session { id } } }',
-        {"w": tenant.workspace_id})
+        {"w": tenant.workspace_id},
+    )
     token = created["createConnectSession"]["token"]
     seen = _record_secrets(app.state.runtime.services.auth)
     state = await tenant.graphql("{ connectSessionState { status } }", key=token)

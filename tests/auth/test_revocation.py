@@ -61,8 +61,11 @@ async def test_revoking_a_key_closes_its_websockets_and_stops_it_at_once(live_se
     await tenant.data(REVOKE, {"id": key_id})
     code, took = await _closed_within(ws, BOUND)
     assert code == 4403 and took < BOUND
-    response = await tenant.http.post("/graphql", json={"query": "{ viewer { apiKey { id } } }"},
-                                      headers={"Authorization": f"Bearer {secret}"})
+    response = await tenant.http.post(
+        "/graphql",
+        json={"query": "{ viewer { apiKey { id } } }"},
+        headers={"Authorization": f"Bearer {secret}"},
+    )
     assert response.status_code == 401
     # Another key's socket stays open and working.
     await bystander.socket.send('{"type":"ping"}')
@@ -71,15 +74,14 @@ async def test_revoking_a_key_closes_its_websockets_and_stops_it_at_once(live_se
 
 
 async def test_cancelling_a_connect_session_closes_its_tokens_socket(live_server, tenant):
-    created = (await tenant.data(CREATE_SESSION, {"w": tenant.workspace_id}))
+    created = await tenant.data(CREATE_SESSION, {"w": tenant.workspace_id})
     token = created["createConnectSession"]["token"]
     session_id = created["createConnectSession"]["session"]["id"]
     ws = await _open(live_server, token)
     await ws.subscribe(SESSION, {"id": session_id})
     assert (await ws.receive())["payload"]["data"]["connectSessionUpdated"]["status"] == "PENDING"
 
-    await tenant.data("mutation($id: ID!) { cancelConnectSession(id: $id) { id } }",
-                      {"id": session_id})
+    await tenant.data("mutation($id: ID!) { cancelConnectSession(id: $id) { id } }", {"id": session_id})
     code, took = await _closed_within(ws, BOUND)
     assert code == 4403 and took < BOUND
     refused = await tenant.graphql("{ connectSessionState { id } }", key=token)
@@ -94,8 +96,9 @@ async def test_deleting_an_end_user_closes_the_sockets_of_its_connect_tokens(liv
     await ws.subscribe(SESSION, {"id": session["id"]})
     assert (await ws.receive())["type"] == "next"
 
-    await tenant.data("mutation($id: ID!) { deleteEndUser(id: $id) { deletedId } }",
-                      {"id": session["endUser"]["id"]})
+    await tenant.data(
+        "mutation($id: ID!) { deleteEndUser(id: $id) { deletedId } }", {"id": session["endUser"]["id"]}
+    )
     code, took = await _closed_within(ws, BOUND)
     assert code == 4403 and took < BOUND
     refused = await tenant.graphql("{ connectSessionState { id } }", key=token)
@@ -157,8 +160,7 @@ async def test_the_sweep_closes_sockets_whose_revocation_event_was_lost(app, ten
     revocations.register(cancelled, {credential(CONNECT_SESSION, session["id"])})
     revocations.register(live_user, {credential(END_USER, session["endUser"]["id"])})
     await ApiKey.filter(id=key_id).update(revoked_at=datetime.now(UTC))
-    await tenant.data("mutation($id: ID!) { cancelConnectSession(id: $id) { id } }",
-                      {"id": session["id"]})
+    await tenant.data("mutation($id: ID!) { cancelConnectSession(id: $id) { id } }", {"id": session["id"]})
     assert await revocations.sweep() == 2
     await revocations.stop()  # lets the close tasks finish
     assert revoked_key.closed == (4403, "Forbidden") and cancelled.closed == (4403, "Forbidden")

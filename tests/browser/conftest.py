@@ -23,8 +23,15 @@ from tests.emulators.oauth_provider import OAuthProvider, serve_app
 from tests.serving import free_port
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ROOT = Path(__file__).resolve().parents[2]
 # The README's screenshots of the four modes. Tests write them only when asked
 # (WEIR_UPDATE_SCREENSHOTS=1 python -m pytest tests/browser), then commit the new files;
@@ -85,21 +92,27 @@ async def stack(require_chromium: None, settings: Any, monkeypatch: Any) -> Asyn
     settings = settings.replace(public_url=weir_url, port=port)
     provider = OAuthProvider(redirect_uris=[f"{weir_url}/oauth/callback"])
     application = create_app(settings)
-    async with application.router.lifespan_context(application), \
-            serve_app(application, port=port), serve_app(provider.app()) as provider_url:
+    async with (
+        application.router.lifespan_context(application),
+        serve_app(application, port=port),
+        serve_app(provider.app()) as provider_url,
+    ):
         provider.issuer = provider_url
         install_catalog(monkeypatch, provider_url)
         async with httpx.AsyncClient(base_url=weir_url) as http:
             tenant = await make_tenant(http, "Acme")
             host_port = free_port()
             host_url = f"http://localhost:{host_port}"
-            await configure_workspace(settings, tenant.workspace_id, origins=[host_url],
-                                      redirect_uris=[f"{host_url}/connected"])
-            host = host_app.create_app(weir_url=weir_url, api_key=tenant.key,
-                                       public_url=host_url, workspace_id=tenant.workspace_id)
+            await configure_workspace(
+                settings, tenant.workspace_id, origins=[host_url], redirect_uris=[f"{host_url}/connected"]
+            )
+            host = host_app.create_app(
+                weir_url=weir_url, api_key=tenant.key, public_url=host_url, workspace_id=tenant.workspace_id
+            )
             async with serve_app(host, host="127.0.0.1", port=host_port):
-                yield Stack(weir_url=weir_url, host_url=host_url, provider=provider,
-                            tenant=tenant, settings=settings)
+                yield Stack(
+                    weir_url=weir_url, host_url=host_url, provider=provider, tenant=tenant, settings=settings
+                )
 
 
 @pytest.fixture
@@ -107,8 +120,9 @@ async def browser(require_chromium: None) -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                                    headless=True)
+        chromium = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
         context = await chromium.new_context(viewport={"width": 1100, "height": 800})
         context.set_default_timeout(30_000)  # generous: CI machines are shared
         try:

@@ -16,8 +16,7 @@ from server.connect.models import ConnectSession
 from server.connections.models import Connection
 from server.orgs.models import Workspace
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
 
 async def open_host(browser: Any, stack: Any, integration: str = "") -> Any:
@@ -33,8 +32,8 @@ async def open_host(browser: Any, stack: Any, integration: str = "") -> Any:
 async def events(page: Any, wanted: str, timeout: float = 20.0) -> list[dict[str, Any]]:
     """The widget events the host page received, once one of type ``wanted`` has arrived."""
     await page.wait_for_function(
-        f"window.weirEvents.some(function (e) {{ return e.type === {wanted!r}; }})",
-        timeout=timeout * 1000)
+        f"window.weirEvents.some(function (e) {{ return e.type === {wanted!r}; }})", timeout=timeout * 1000
+    )
     return await page.evaluate("window.weirEvents")
 
 
@@ -65,9 +64,12 @@ async def test_modal_mode_connects_with_oauth_consent_in_a_popup(browser, stack,
     visited = []
     for _ in range(6):
         await page.keyboard.press("Tab")
-        visited.append(await frame.evaluate(
-            "document.activeElement.getAttribute('data-integration') || "
-            "document.activeElement.getAttribute('aria-label')"))
+        visited.append(
+            await frame.evaluate(
+                "document.activeElement.getAttribute('data-integration') || "
+                "document.activeElement.getAttribute('aria-label')"
+            )
+        )
     assert visited == ["testkey", "testoauth", "Close", "testdb", "testkey", "testoauth"]
     await frame.click("[data-integration=testoauth]")
     button = await frame.wait_for_selector("[data-action=oauth]")
@@ -80,7 +82,10 @@ async def test_modal_mode_connects_with_oauth_consent_in_a_popup(browser, stack,
     connection_id = received[3]["connectionId"]
     connection = await Connection.get(id=connection_id)
     assert (connection.integration_name, connection.auth_type, connection.status) == (
-        "testoauth", "OAUTH2", "ACTIVE")
+        "testoauth",
+        "OAUTH2",
+        "ACTIVE",
+    )
     await frame.click("text=Done")
     assert types(await events(page, "close"))[-1] == "close"
     assert await page.query_selector("iframe") is None
@@ -95,8 +100,9 @@ async def test_inline_mode_shows_the_server_field_error_then_connects(browser, s
     assert await frame.inner_text("#weir-f-secret_text-error") == "This field is required."
     await frame.fill("#weir-f-secret_text", "sk_wrong")
     await frame.click("button[type=submit]")
-    await frame.wait_for_selector("text=Test Key refused the credentials: "
-                                  "The provider rejected this API key (401).")
+    await frame.wait_for_selector(
+        "text=Test Key refused the credentials: The provider rejected this API key (401)."
+    )
     assert await frame.get_attribute("#weir-f-secret_text", "aria-invalid") == "true"
     assert await frame.get_attribute("#weir-f-secret_text", "type") == "password"
     await page.screenshot(path=str(screenshots / "inline.png"))
@@ -185,9 +191,11 @@ async def test_expired_token_reports_an_error(browser, stack):
             headers: {'Content-Type': 'application/json'}, body: '{"integration":"testkey"}'});
         return r.json(); }""")
     await ConnectSession.filter(id=created["sessionId"]).update(
-        expires_at=datetime.now(UTC) - timedelta(seconds=1))
-    await page.evaluate("t => { Weir.connect({token: t, mode: 'modal', onEvent: logEvent}); }",
-                        created["token"])
+        expires_at=datetime.now(UTC) - timedelta(seconds=1)
+    )
+    await page.evaluate(
+        "t => { Weir.connect({token: t, mode: 'modal', onEvent: logEvent}); }", created["token"]
+    )
     received = await events(page, "error")
     assert received[0]["code"] == "TOKEN_EXPIRED"
     await events(page, "close")
@@ -196,7 +204,8 @@ async def test_expired_token_reports_an_error(browser, stack):
 
 async def test_host_origin_not_allowed_is_refused(browser, stack):
     await Workspace.filter(id=stack.tenant.workspace_id).update(
-        allowed_origins=["https://someone-else.example"])
+        allowed_origins=["https://someone-else.example"]
+    )
     page = await open_host(browser, stack, "testkey")
     await page.click("[data-mode=inline]")
     received = await events(page, "error")
@@ -206,9 +215,11 @@ async def test_host_origin_not_allowed_is_refused(browser, stack):
         const r = await fetch('/api/connect-session', {method: 'POST',
             headers: {'Content-Type': 'application/json'}, body: '{"integration":"testkey"}'});
         return r.json(); }""")
-    await page.evaluate("""([url]) => { const f = document.createElement('iframe');
+    await page.evaluate(
+        """([url]) => { const f = document.createElement('iframe');
         f.id = 'raw'; f.src = url; document.body.appendChild(f); }""",
-                        [f"{stack.weir_url}/connect?token={created['token']}"])
+        [f"{stack.weir_url}/connect?token={created['token']}"],
+    )
     await asyncio.sleep(1.0)
     frame = await (await page.wait_for_selector("#raw")).content_frame()
     assert await frame.query_selector("#weir-app") is None
@@ -219,8 +230,9 @@ async def test_blocked_popup_reports_popup_blocked_when_fallback_is_off(browser,
     await page.evaluate("window.open = function () { return null; }")
     await page.evaluate("startConnect('popup', {fallbackToRedirect: false})")
     received = await events(page, "error")
-    assert received == [{"type": "error", "code": "POPUP_BLOCKED",
-                         "message": "The browser blocked the popup"}]
+    assert received == [
+        {"type": "error", "code": "POPUP_BLOCKED", "message": "The browser blocked the popup"}
+    ]
 
 
 async def test_blocked_popup_falls_back_to_redirect(browser, stack):

@@ -22,8 +22,7 @@ from tests.serving import free_port
 from tests.serving import serve as serve_app
 from tests.syncs.conftest import create_demo_connection
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
 DASHBOARD = ROOT / "examples" / "dashboard"
 
@@ -42,11 +41,14 @@ async def weir(require_chromium: None, settings: Any) -> AsyncIterator[tuple[str
     application = create_app(settings)
     static = Starlette()
     static.mount("/", StaticFiles(directory=DASHBOARD, html=True))
-    async with application.router.lifespan_context(application), \
-            serve_app(application, port=port), \
-            serve_app(static, host="127.0.0.1", port=dashboard_port):
-        worker = EmbeddedWorker(settings=settings, broker=current_broker(),
-                                bus=application.state.runtime.services.bus, threads=1)
+    async with (
+        application.router.lifespan_context(application),
+        serve_app(application, port=port),
+        serve_app(static, host="127.0.0.1", port=dashboard_port),
+    ):
+        worker = EmbeddedWorker(
+            settings=settings, broker=current_broker(), bus=application.state.runtime.services.bus, threads=1
+        )
         await asyncio.to_thread(worker.start)
         try:
             async with httpx.AsyncClient(base_url=weir_url) as http:
@@ -62,19 +64,26 @@ async def make_syncs(settings: Any, tenant: Tenant, count: int) -> list[str]:
     made = []
     for index in range(count):
         sync = await service.create_sync(
-            scope=scope, settings=settings, key_ring=load_key_ring(settings), bus=None,
+            scope=scope,
+            settings=settings,
+            key_ring=load_key_ring(settings),
+            bus=None,
             connection_id=connection_id,
-            changes=SyncChanges(destination_schema=f"dash_{index}",
-                                settings={"contacts": 3000, "companies": 10, "deals": 10,
-                                          "batch_size": 100},
-                                sync_interval="0 * * * *"),
-            streams=[StreamChoice(name="contacts", sync_mode="INCREMENTAL")])
+            changes=SyncChanges(
+                destination_schema=f"dash_{index}",
+                settings={"contacts": 3000, "companies": 10, "deals": 10, "batch_size": 100},
+                sync_interval="0 * * * *",
+            ),
+            streams=[StreamChoice(name="contacts", sync_mode="INCREMENTAL")],
+        )
         made.append(sync.id)
     return made
 
 
 async def test_the_dashboard_lists_syncs_and_follows_a_triggered_run_live(
-    browser: Any, weir: tuple[str, str, Tenant], settings: Any,
+    browser: Any,
+    weir: tuple[str, str, Tenant],
+    settings: Any,
 ) -> None:
     weir_url, dashboard_url, tenant = weir
     sync_ids = await make_syncs(settings, tenant, 2)
@@ -97,6 +106,5 @@ async def test_the_dashboard_lists_syncs_and_follows_a_triggered_run_live(
     await page.wait_for_selector(f"{row} td.SUCCEEDED", timeout=30_000)
     assert await page.text_content(f"{row} [data-field=rows]") == "3,000"
     # The other sync did not run.
-    assert await page.text_content(f"tr[data-sync-id='{sync_ids[1]}'] [data-field=status]") \
-        == "never run"
+    assert await page.text_content(f"tr[data-sync-id='{sync_ids[1]}'] [data-field=status]") == "never run"
     assert errors == []

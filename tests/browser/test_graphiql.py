@@ -14,7 +14,7 @@ import httpx
 from tests.conftest import make_tenant
 
 QUERY = "{ viewer { organization { name } } }"
-UPDATE = 'mutation($id: ID!, $n: String) { updateWorkspace(input: {id: $id, displayName: $n}) { id } }'
+UPDATE = "mutation($id: ID!, $n: String) { updateWorkspace(input: {id: $id, displayName: $n}) { id } }"
 # GraphiQL's first schema fetch goes out before a key is typed in; that 401 is expected.
 UNAUTHORIZED = "the server responded with a status of 401 (Unauthorized)"
 
@@ -32,8 +32,8 @@ class Ide:
         await self.page.keyboard.insert_text(text)
         # CodeMirror applies typed text on its own schedule: run only what was typed in full.
         await self.page.wait_for_function(
-            "([el, text]) => el.CodeMirror.getValue() === text",
-            arg=[await editor.element_handle(), text])
+            "([el, text]) => el.CodeMirror.getValue() === text", arg=[await editor.element_handle(), text]
+        )
 
     async def run(self, document: str, key: str) -> Any:
         """Type ``document`` and the key into their editors, run it; the response pane."""
@@ -44,7 +44,8 @@ class Ide:
         await self.page.wait_for_function(
             """([el, text]) => { const ast = el.CodeMirror.documentAST;
                                  return !!(ast && ast.loc && ast.loc.source.body === text); }""",
-            arg=[await query.element_handle(), document])
+            arg=[await query.element_handle(), document],
+        )
         headers = self.page.locator(".graphiql-editor-tool .CodeMirror").last
         await headers.wait_for()
         await self.type_into(headers, json.dumps({"Authorization": f"Bearer {key}"}))
@@ -61,8 +62,10 @@ async def open_graphiql(browser: Any, weir: str) -> Ide:
 
     async def only_weir(route: Any) -> None:
         parts = urlsplit(route.request.url)
-        if parts.scheme in ("http", "https", "ws", "wss") and \
-                f"{parts.scheme.replace('ws', 'http')}://{parts.netloc}" != weir:
+        if (
+            parts.scheme in ("http", "https", "ws", "wss")
+            and f"{parts.scheme.replace('ws', 'http')}://{parts.netloc}" != weir
+        ):
             ide.outside.append(route.request.url)
             await route.abort()
         else:
@@ -97,7 +100,8 @@ async def test_graphiql_works_offline_and_keeps_the_key_out_of_storage(live_serv
     await page.locator(".graphiql-doc-explorer").get_by_text("Mutation", exact=True).wait_for()
 
     stored = await page.evaluate(
-        "() => JSON.stringify({local: {...localStorage}, session: {...sessionStorage}})")
+        "() => JSON.stringify({local: {...localStorage}, session: {...sessionStorage}})"
+    )
     assert tenant.key not in stored
     assert "graphiql:" in stored  # GraphiQL did keep its (key-free) state, in this tab only
     assert json.loads(stored)["local"] == {}
@@ -112,14 +116,17 @@ async def test_graphiql_subscribes_over_weirs_websocket(live_server, browser):
         ide = await open_graphiql(browser, weir)
         result = await ide.run(
             f'subscription {{ workspaceUpdated(id: "{tenant.workspace_id}") {{ id displayName }} }}',
-            tenant.key)
+            tenant.key,
+        )
         try:
             await result.get_by_text(f'"{tenant.workspace_id}"').wait_for()
         except Exception as exc:
             raise AssertionError(f"pane: {await result.inner_text()!r}; problems: {ide.problems}") from exc
-        renamed = await http.post("/graphql", json={
-            "query": UPDATE, "variables": {"id": tenant.workspace_id, "n": "Renamed Live"}},
-            headers={"Authorization": f"Bearer {tenant.key}"})
+        renamed = await http.post(
+            "/graphql",
+            json={"query": UPDATE, "variables": {"id": tenant.workspace_id, "n": "Renamed Live"}},
+            headers={"Authorization": f"Bearer {tenant.key}"},
+        )
         assert "errors" not in renamed.json()
         await result.get_by_text('"Renamed Live"').wait_for()
     assert ide.outside == []

@@ -21,8 +21,7 @@ from tests.browser.test_connect_widget import (
     types,
 )
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
 
 async def binding_cookies(context: Any) -> list[dict[str, Any]]:
@@ -31,10 +30,13 @@ async def binding_cookies(context: Any) -> list[dict[str, Any]]:
 
 async def new_session(page: Any, **body: Any) -> dict[str, Any]:
     """A connect session from the host app's back end, as its page would ask for one."""
-    return await page.evaluate("""async body => {
+    return await page.evaluate(
+        """async body => {
         const r = await fetch('/api/connect-session', {method: 'POST',
             headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)});
-        return r.json(); }""", body)
+        return r.json(); }""",
+        body,
+    )
 
 
 async def test_inline_mode_connects_with_oauth_through_a_bound_consent_popup(browser, stack):

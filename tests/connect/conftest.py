@@ -40,8 +40,7 @@ mutation Submit($credentials: JSON!, $name: String) {
     status connectionId errorCode redirectUrl
   }
 }"""
-STATE = ("query { connectSessionState { id status connectionId errorCode errorMessage "
-         "redirectUrl } }")
+STATE = "query { connectSessionState { id status connectionId errorCode errorMessage redirectUrl } }"
 SESSION = """
 query Session($id: ID!) {
   connectSession(id: $id) { id status connectionId errorCode errorMessage }
@@ -60,8 +59,9 @@ async def provider(settings: Any) -> AsyncIterator[OAuthProvider]:
 @pytest.fixture
 async def acme(tenant: Any, settings: Any, provider: OAuthProvider, monkeypatch: Any) -> Any:
     install_catalog(monkeypatch, provider.base_url)  # type: ignore[attr-defined]
-    await configure_workspace(settings, tenant.workspace_id, origins=[HOST_ORIGIN],
-                              redirect_uris=[REDIRECT_URI])
+    await configure_workspace(
+        settings, tenant.workspace_id, origins=[HOST_ORIGIN], redirect_uris=[REDIRECT_URI]
+    )
     return tenant
 
 
@@ -76,8 +76,10 @@ async def consent(authorize_url: str, *, approve: bool = True) -> dict[str, str]
     async with httpx.AsyncClient() as browser:
         page = await browser.get(authorize_url)
         assert page.status_code == 200, page.text
-        form = {name: query.get(name, "") for name in
-                ("client_id", "redirect_uri", "state", "scope", "code_challenge")}
+        form = {
+            name: query.get(name, "")
+            for name in ("client_id", "redirect_uri", "state", "scope", "code_challenge")
+        }
         form["decision"] = "approve" if approve else "deny"
         base = authorize_url.split("/authorize")[0]
         answer = await browser.post(f"{base}/authorize/decision", data=form)
@@ -92,12 +94,12 @@ def page_data(html: str) -> dict[str, Any]:
     return json.loads(found.group(1))
 
 
-async def launch(http: httpx.AsyncClient, token: str, authorize_url: str,
-                 **headers: str) -> httpx.Response:
+async def launch(http: httpx.AsyncClient, token: str, authorize_url: str, **headers: str) -> httpx.Response:
     """What the connect page's form does: POST /oauth/authorize from Weir's origin."""
     state = dict(parse_qsl(urlsplit(authorize_url).query))["state"]
-    return await http.post("/oauth/authorize", data={"token": token, "state": state},
-                           headers={"Origin": WEIR_ORIGIN, **headers})
+    return await http.post(
+        "/oauth/authorize", data={"token": token, "state": state}, headers={"Origin": WEIR_ORIGIN, **headers}
+    )
 
 
 async def start_oauth(tenant: Any, token: str, *, popup: bool = False) -> str:

@@ -24,16 +24,24 @@ async def _no_read(context: Any, stream: str, settings: Any, state: Any):  # pra
 def oauth_connector(provider_url: str) -> SimpleNamespace:
     async def check(context: ConnectorContext, credentials: dict[str, Any]) -> CheckResult:
         response = await context.http.get(
-            f"{context.base_url}/api/me",
-            headers={"Authorization": f"Bearer {credentials['access_token']}"})
+            f"{context.base_url}/api/me", headers={"Authorization": f"Bearer {credentials['access_token']}"}
+        )
         return CheckResult(ok=response.status_code == 200, message=f"HTTP {response.status_code}")
 
     spec = ConnectorSpec(
-        name="testoauth", display_name="Test OAuth", category="CRM", auth_types=("OAUTH2",),
-        description="An OAuth2 provider emulated on loopback.", base_url=provider_url,
-        oauth=OAuthSpec(authorize_url=f"{provider_url}/authorize",
-                        token_url=f"{provider_url}/token", default_scopes=("read", "write"),
-                        issuer=provider_url))
+        name="testoauth",
+        display_name="Test OAuth",
+        category="CRM",
+        auth_types=("OAUTH2",),
+        description="An OAuth2 provider emulated on loopback.",
+        base_url=provider_url,
+        oauth=OAuthSpec(
+            authorize_url=f"{provider_url}/authorize",
+            token_url=f"{provider_url}/token",
+            default_scopes=("read", "write"),
+            issuer=provider_url,
+        ),
+    )
     return SimpleNamespace(SPEC=spec, check=check, read=_no_read)
 
 
@@ -43,8 +51,13 @@ def secret_connector() -> SimpleNamespace:
             return CheckResult(ok=True, account_label="acct_1")
         return CheckResult(ok=False, message="The provider rejected this API key (401).")
 
-    spec = ConnectorSpec(name="testkey", display_name="Test Key", category="PAYMENTS",
-                         auth_types=("SECRET_TEXT",), description="An API-key service.")
+    spec = ConnectorSpec(
+        name="testkey",
+        display_name="Test Key",
+        category="PAYMENTS",
+        auth_types=("SECRET_TEXT",),
+        description="An API-key service.",
+    )
     return SimpleNamespace(SPEC=spec, check=check, read=_no_read)
 
 
@@ -53,28 +66,36 @@ def custom_connector() -> SimpleNamespace:
         return CheckResult(ok=True)
 
     spec = ConnectorSpec(
-        name="testdb", display_name="Test Database", category="DATABASE",
-        auth_types=("CUSTOM_AUTH",), description="A database with a host and a password.",
+        name="testdb",
+        display_name="Test Database",
+        category="DATABASE",
+        auth_types=("CUSTOM_AUTH",),
+        description="A database with a host and a password.",
         auth_fields_schema={
             "type": "object",
             "required": ["host", "password"],
             "properties": {
                 "host": {"type": "string", "title": "Host", "description": "Server name"},
                 "port": {"type": "integer", "title": "Port", "default": 5432},
-                "sslmode": {"type": "string", "title": "SSL mode",
-                            "enum": ["disable", "require"], "default": "require"},
-                "password": {"type": "string", "title": "Password", "format": "password",
-                             "writeOnly": True},
+                "sslmode": {
+                    "type": "string",
+                    "title": "SSL mode",
+                    "enum": ["disable", "require"],
+                    "default": "require",
+                },
+                "password": {"type": "string", "title": "Password", "format": "password", "writeOnly": True},
             },
-        })
+        },
+    )
     return SimpleNamespace(SPEC=spec, check=check, read=_no_read)
 
 
 def install_catalog(monkeypatch: Any, provider_url: str) -> None:
     from server.connectors import registry
 
-    modules = {m.SPEC.name: m for m in (oauth_connector(provider_url), secret_connector(),
-                                        custom_connector())}
+    modules = {
+        m.SPEC.name: m for m in (oauth_connector(provider_url), secret_connector(), custom_connector())
+    }
     monkeypatch.setattr(registry, "CONNECTORS", modules)
     # Modules that imported the dict itself see the same replacement.
     from server.integrations import catalog
@@ -83,9 +104,14 @@ def install_catalog(monkeypatch: Any, provider_url: str) -> None:
 
 
 async def configure_workspace(
-    settings: Any, workspace_id: str, *, origins: list[str] = (),
-    redirect_uris: list[str] = (), client_id: str = "weir-test-client",
-    client_secret: str = "weir-test-secret", scopes: list[str] | None = None,
+    settings: Any,
+    workspace_id: str,
+    *,
+    origins: list[str] = (),
+    redirect_uris: list[str] = (),
+    client_id: str = "weir-test-client",
+    client_secret: str = "weir-test-secret",
+    scopes: list[str] | None = None,
 ) -> None:
     """Allowed origins and redirect URIs, and the workspace's OAuth app for ``testoauth``."""
     workspace = await Workspace.get(id=workspace_id)
@@ -97,6 +123,11 @@ async def configure_workspace(
     row_id = ids.new_id("workspace_integration")
     sealed = load_key_ring(settings).encrypt(client_secret.encode(), associated_data=row_id)
     await WorkspaceIntegration.create(
-        id=row_id, organization_id=workspace.organization_id, workspace_id=workspace.id,
-        integration_name="testoauth", oauth_client_id=client_id,
-        oauth_client_secret_encrypted=sealed, scopes=scopes)
+        id=row_id,
+        organization_id=workspace.organization_id,
+        workspace_id=workspace.id,
+        integration_name="testoauth",
+        oauth_client_id=client_id,
+        oauth_client_secret_encrypted=sealed,
+        scopes=scopes,
+    )

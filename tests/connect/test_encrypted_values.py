@@ -79,8 +79,7 @@ async def _stored() -> dict[tuple[str, str, str | None], list[tuple[str, str]]]:
 
 
 def _declared() -> dict[tuple[str, str, str | None], vault.EncryptedValue]:
-    return {(value.model._meta.db_table, value.column, value.member): value
-            for value in vault.ENCRYPTED}
+    return {(value.model._meta.db_table, value.column, value.member): value for value in vault.ENCRYPTED}
 
 
 async def _one_of_everything(acme: Any, settings: Any, monkeypatch: Any) -> None:
@@ -96,43 +95,79 @@ async def _one_of_everything(acme: Any, settings: Any, monkeypatch: Any) -> None
     await connect_with_oauth(acme, endUserExternalId="u1")  # OAuth tokens
     pending = await create_session(acme, integrationName="testoauth")
     await start_oauth(acme, pending["token"])  # a PKCE verifier, still waiting for consent
-    await acme.data(CREATE_CONNECTION, {"i": {  # an API key
-        "workspaceId": acme.workspace_id, "integrationName": "testkey", "scope": "WORKSPACE",
-        "authType": "SECRET_TEXT", "secretText": "sk_good"}})
-    await acme.data(CONFIGURE, {"i": {  # an OAuth app's client secret
-        "workspaceId": acme.workspace_id, "integrationName": "testoauth",
-        "oauthClientId": "client-2", "oauthClientSecret": "client-secret-2"}})
-    await acme.data(UPDATE_WORKSPACE, {"i": {  # a warehouse URL with its password
-        "id": acme.workspace_id, "warehouseUrl": "postgres://loader:pw@db.example.com/wh"}})
+    await acme.data(
+        CREATE_CONNECTION,
+        {
+            "i": {  # an API key
+                "workspaceId": acme.workspace_id,
+                "integrationName": "testkey",
+                "scope": "WORKSPACE",
+                "authType": "SECRET_TEXT",
+                "secretText": "sk_good",
+            }
+        },
+    )
+    await acme.data(
+        CONFIGURE,
+        {
+            "i": {  # an OAuth app's client secret
+                "workspaceId": acme.workspace_id,
+                "integrationName": "testoauth",
+                "oauthClientId": "client-2",
+                "oauthClientSecret": "client-secret-2",
+            }
+        },
+    )
+    await acme.data(
+        UPDATE_WORKSPACE,
+        {
+            "i": {  # a warehouse URL with its password
+                "id": acme.workspace_id,
+                "warehouseUrl": "postgres://loader:pw@db.example.com/wh",
+            }
+        },
+    )
     endpoint = await webhooks.create_endpoint(  # a signing secret, then a previous one
-        scope=scope, settings=settings, key_ring=key_ring, workspace_id=acme.workspace_id,
-        url="http://127.0.0.1:9/hooks", event_types=["connection.created"])
-    await webhooks.rotate_secret(scope=scope, settings=settings, key_ring=key_ring,
-                                 endpoint_id=endpoint.endpoint.id, grace_seconds=3600)
+        scope=scope,
+        settings=settings,
+        key_ring=key_ring,
+        workspace_id=acme.workspace_id,
+        url="http://127.0.0.1:9/hooks",
+        event_types=["connection.created"],
+    )
+    await webhooks.rotate_secret(
+        scope=scope,
+        settings=settings,
+        key_ring=key_ring,
+        endpoint_id=endpoint.endpoint.id,
+        grace_seconds=3600,
+    )
     demo = await create_demo_connection(acme.organization_id, acme.workspace_id)
     await syncs.create_sync(  # a hash salt in the sync's settings
-        scope=scope, settings=settings, key_ring=key_ring, bus=None, connection_id=demo,
-        changes=SyncChanges(destination_schema="crm", settings={"contacts": 3},
-                            sync_interval="0 * * * *"),
-        streams=[StreamChoice(name="contacts", sync_mode="FULL_REFRESH",
-                              hashed_columns=["email"])])
+        scope=scope,
+        settings=settings,
+        key_ring=key_ring,
+        bus=None,
+        connection_id=demo,
+        changes=SyncChanges(destination_schema="crm", settings={"contacts": 3}, sync_interval="0 * * * *"),
+        streams=[StreamChoice(name="contacts", sync_mode="FULL_REFRESH", hashed_columns=["email"])],
+    )
 
 
 async def test_every_stored_ciphertext_is_declared_and_every_declared_value_is_made(
-        acme, settings, monkeypatch):
+    acme, settings, monkeypatch
+):
     await _one_of_everything(acme, settings, monkeypatch)
 
     stored = await _stored()
 
     undeclared = sorted(set(stored) - set(_declared()))
-    assert not undeclared, (
-        f"ciphertexts stored where server.vault.ENCRYPTED does not look: {undeclared}")
+    assert not undeclared, f"ciphertexts stored where server.vault.ENCRYPTED does not look: {undeclared}"
     never_made = sorted(set(_declared()) - set(stored))
     assert not never_made, f"make one of these in this test too: {never_made}"
 
 
-async def test_rotation_reseals_every_declared_value_and_the_old_key_can_go(
-        acme, settings, monkeypatch):
+async def test_rotation_reseals_every_declared_value_and_the_old_key_can_go(acme, settings, monkeypatch):
     await _one_of_everything(acme, settings, monkeypatch)
     before = await _stored()
 
@@ -150,5 +185,6 @@ async def test_rotation_reseals_every_declared_value_and_the_old_key_can_go(
         for row_id, token in rows:
             assert token.startswith("v1.new."), where
             plaintext = only_new.decrypt(token, associated_data=value.associated_data(row_id))
-            assert plaintext == old_ring.decrypt(old_tokens[row_id],
-                                                 associated_data=value.associated_data(row_id))
+            assert plaintext == old_ring.decrypt(
+                old_tokens[row_id], associated_data=value.associated_data(row_id)
+            )

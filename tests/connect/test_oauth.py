@@ -22,8 +22,9 @@ from tests.connect.conftest import (
 
 async def test_oauth_flow_stores_tokens_encrypted_and_completes(acme, provider, settings, caplog):
     caplog.set_level(logging.DEBUG)
-    created = await create_session(acme, integrationName="testoauth", endUserExternalId="u1",
-                                   connectionName="Ada's CRM")
+    created = await create_session(
+        acme, integrationName="testoauth", endUserExternalId="u1", connectionName="Ada's CRM"
+    )
     url = await start_oauth(acme, created["token"])
     query = dict(parse_qsl(urlsplit(url).query))
     assert url.startswith(provider.base_url + "/authorize?")
@@ -39,9 +40,11 @@ async def test_oauth_flow_stores_tokens_encrypted_and_completes(acme, provider, 
     assert session["status"] == "COMPLETED"
     connection = await Connection.get(id=session["connectionId"])
     assert (connection.auth_type, connection.scope, connection.display_name) == (
-        "OAUTH2", "USER", "Ada's CRM")
-    credentials = connections.load_credentials(key_ring=load_key_ring(settings),
-                                                connection=connection)
+        "OAUTH2",
+        "USER",
+        "Ada's CRM",
+    )
+    credentials = connections.load_credentials(key_ring=load_key_ring(settings), connection=connection)
     assert credentials["access_token"] in provider.access_tokens
     assert credentials["refresh_token"] in provider.refresh_tokens
     assert connection.expires_at is not None
@@ -128,8 +131,7 @@ async def test_form_encoded_token_without_expiry_or_refresh_token(acme, provider
     session = await connect_with_oauth(acme)
     assert session["status"] == "COMPLETED"
     connection = await Connection.get(id=session["connectionId"])
-    credentials = connections.load_credentials(key_ring=load_key_ring(settings),
-                                                connection=connection)
+    credentials = connections.load_credentials(key_ring=load_key_ring(settings), connection=connection)
     assert credentials["access_token"] in provider.access_tokens
     assert credentials["refresh_token"] is None and credentials["expires_at"] is None
     assert connection.expires_at is None
@@ -145,8 +147,7 @@ async def test_wrong_client_secret_fails_the_session(acme, provider):
 async def test_reconnect_keeps_the_connection_id_and_makes_it_active(acme, provider, settings):
     first = await connect_with_oauth(acme)
     connection = await Connection.get(id=first["connectionId"])
-    await statuses.set_status(connection=connection, status="ERROR", reason="revoked",
-                                 bus=None)
+    await statuses.set_status(connection=connection, status="ERROR", reason="revoked", bus=None)
     again = await connect_with_oauth(acme, reconnectConnectionId=connection.id)
     assert again["status"] == "COMPLETED" and again["connectionId"] == connection.id
     await connection.refresh_from_db()
@@ -159,7 +160,8 @@ async def test_expired_session_refuses_the_callback(acme, provider):
     created = await create_session(acme, integrationName="testoauth")
     params = await consent(await start_oauth(acme, created["token"]))
     await ConnectSession.filter(id=created["session"]["id"]).update(
-        expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        expires_at=datetime.now(UTC) - timedelta(seconds=1)
+    )
     page = await acme.http.get("/oauth/callback", params=params)
     assert "expired" in page.text
     row = await ConnectSession.get(id=created["session"]["id"])
@@ -172,8 +174,9 @@ async def test_oauth_without_a_configured_app_is_a_field_error(acme):
     await WorkspaceIntegration.all().delete()
     created = await create_session(acme, allowedIntegrations=["testoauth"])
     token = created["token"]
-    await acme.graphql("mutation { selectIntegration(input: {integrationName: \"testoauth\"}) "
-                       "{ status } }", key=token)
+    await acme.graphql(
+        'mutation { selectIntegration(input: {integrationName: "testoauth"}) { status } }', key=token
+    )
     body = await acme.graphql("mutation { startOAuth { authorizeUrl } }", key=token)
     error = body["errors"][0]
     assert error["extensions"]["code"] == "VALIDATION_FAILED"
@@ -189,15 +192,20 @@ async def test_platform_oauth_app_is_used_without_a_workspace_app(acme, app, pro
 
     await WorkspaceIntegration.all().delete()
     platform = settings.replace(
-        platform_oauth={"testoauth": ("weir-test-client", Secret("weir-test-secret"))})
+        platform_oauth={"testoauth": ("weir-test-client", Secret("weir-test-secret"))}
+    )
     app.state.runtime.services.settings = platform
     session = await connect_with_oauth(acme, endUserExternalId="u1")
     assert session["status"] == "COMPLETED"
     connection = await Connection.get(id=session["connectionId"])
     assert connection.auth_type == "PLATFORM_OAUTH2"
     async with httpx.AsyncClient() as http:
-        fresh = await refresh.fresh_credentials(settings=platform,
-                                                key_ring=load_key_ring(settings),
-                                                connection=connection, http=http, bus=None,
-                                                force=True)
+        fresh = await refresh.fresh_credentials(
+            settings=platform,
+            key_ring=load_key_ring(settings),
+            connection=connection,
+            http=http,
+            bus=None,
+            force=True,
+        )
     assert fresh["access_token"] in provider.access_tokens

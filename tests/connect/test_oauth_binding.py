@@ -31,8 +31,7 @@ from tests.connect.conftest import (
 
 @pytest.fixture
 async def other_browser(app) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://weir.test") as http:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://weir.test") as http:
         yield http
 
 
@@ -51,9 +50,11 @@ def _set_cookie(response: httpx.Response) -> SimpleCookie:
 
 
 async def test_callback_from_another_browser_is_refused_and_the_user_still_finishes(
-        acme, provider, other_browser):
-    created = await create_session(acme, integrationName="testoauth",
-                                   redirectUri="https://app.example.com/connected")
+    acme, provider, other_browser
+):
+    created = await create_session(
+        acme, integrationName="testoauth", redirectUri="https://app.example.com/connected"
+    )
     params = await consent(await start_oauth(acme, created["token"]))
 
     replayed = await other_browser.get("/oauth/callback", params=params)
@@ -75,7 +76,8 @@ async def test_callback_from_another_browser_is_refused_and_the_user_still_finis
 
 
 async def test_a_forwarded_authorize_url_cannot_finish_in_the_receivers_browser(
-        acme, provider, other_browser):
+    acme, provider, other_browser
+):
     # The holder of a connect token starts a flow and sends the provider's URL to a victim,
     # who consents in their own browser: their account must not land in the sender's session.
     created = await create_session(acme, integrationName="testoauth")
@@ -95,8 +97,9 @@ async def test_the_cookie_of_another_flow_does_not_bind(acme, provider, other_br
     own = acme.http.cookies.get(binding.cookie_name(first_state))
     assert own
     # The first flow's valid cookie, presented under the second flow's name.
-    other_browser.cookies.set(binding.cookie_name(second_state), own, domain="weir.test",
-                              path="/oauth/callback")
+    other_browser.cookies.set(
+        binding.cookie_name(second_state), own, domain="weir.test", path="/oauth/callback"
+    )
     page = await other_browser.get("/oauth/callback", params=await consent(second_url))
     assert page.status_code == 403
     assert await Connection.all().count() == 0
@@ -129,12 +132,15 @@ async def test_the_binding_cookie_is_secure_behind_https(acme, app, settings):
     assert _set_cookie(launched)[binding.cookie_name(state)]["secure"]
 
 
-@pytest.mark.parametrize("headers", [
-    {"Origin": "https://evil.example"},
-    {"Origin": "null"},
-    {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
-    {"Origin": "", "Sec-Fetch-Site": "same-site"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+        {"Origin": "", "Sec-Fetch-Site": "same-site"},
+    ],
+)
 async def test_authorize_refuses_a_post_from_another_site(acme, provider, headers):
     created = await create_session(acme, integrationName="testoauth")
     url = await _authorize_url(acme, created["token"])
@@ -151,8 +157,9 @@ async def test_authorize_accepts_a_same_origin_fetch_site_without_origin(acme, p
     # still says where the post came from.
     created = await create_session(acme, integrationName="testoauth")
     url = await _authorize_url(acme, created["token"])
-    launched = await launch(acme.http, created["token"], url, Origin="null",
-                            **{"Sec-Fetch-Site": "same-origin"})
+    launched = await launch(
+        acme.http, created["token"], url, Origin="null", **{"Sec-Fetch-Site": "same-origin"}
+    )
     assert launched.status_code == 200 and "set-cookie" in launched.headers
 
 
@@ -163,8 +170,9 @@ async def test_authorize_binds_only_the_flow_in_flight_of_the_token(acme, provid
     other = await create_session(acme, integrationName="testoauth")
 
     async def post(data: dict[str, str], **headers: str) -> httpx.Response:
-        return await acme.http.post("/oauth/authorize", data=data,
-                                    headers={"Origin": "http://weir.test", **headers})
+        return await acme.http.post(
+            "/oauth/authorize", data=data, headers={"Origin": "http://weir.test", **headers}
+        )
 
     wrong_state = await post({"token": created["token"], "state": state[:-3] + "xx.t"})
     assert wrong_state.status_code == 409
@@ -174,9 +182,11 @@ async def test_authorize_binds_only_the_flow_in_flight_of_the_token(acme, provid
     bad_token = await post({"token": "weir_ct_nope", "state": state})
     assert bad_token.status_code == 401
     assert page_data(bad_token.text)["errorCode"] == "TOKEN_EXPIRED"
-    as_json = await acme.http.post("/oauth/authorize", json={"token": created["token"],
-                                                              "state": state},
-                                   headers={"Origin": "http://weir.test"})
+    as_json = await acme.http.post(
+        "/oauth/authorize",
+        json={"token": created["token"], "state": state},
+        headers={"Origin": "http://weir.test"},
+    )
     assert as_json.status_code == 400
     too_big = await post({"token": created["token"], "state": state, "pad": "x" * 5000})
     assert too_big.status_code == 400

@@ -21,8 +21,9 @@ def _page_data(html: str) -> dict:
 
 async def test_connect_page_is_branded_and_framable_only_by_allowed_origins(acme):
     created = await create_session(acme, allowedIntegrations=["testkey", "testdb", "testoauth"])
-    response = await acme.http.get("/connect", params={
-        "token": created["token"], "mode": "modal", "origin": HOST_ORIGIN})
+    response = await acme.http.get(
+        "/connect", params={"token": created["token"], "mode": "modal", "origin": HOST_ORIGIN}
+    )
     assert response.status_code == 200
     csp = response.headers["content-security-policy"]
     assert f"frame-ancestors {HOST_ORIGIN}" in csp and "script-src 'self'" in csp
@@ -33,19 +34,23 @@ async def test_connect_page_is_branded_and_framable_only_by_allowed_origins(acme
     assert created["token"] not in response.text
     data = _page_data(response.text)
     assert data["hostOrigin"] == HOST_ORIGIN and data["mode"] == "modal"
-    assert data["workspace"] == {"displayName": "Acme Analytics", "logoUrl": None,
-                                 "primaryColor": "#6d28d9", "theme": "LIGHT"}
+    assert data["workspace"] == {
+        "displayName": "Acme Analytics",
+        "logoUrl": None,
+        "primaryColor": "#6d28d9",
+        "theme": "LIGHT",
+    }
     by_name = {i["name"]: i for i in data["integrations"]}
     assert by_name["testkey"]["formAuthType"] == "SECRET_TEXT"
     assert by_name["testoauth"]["oauth"] is True and by_name["testoauth"]["formAuthType"] is None
-    assert by_name["testdb"]["authFieldsSchema"]["properties"]["sslmode"]["enum"] == [
-        "disable", "require"]
+    assert by_name["testdb"]["authFieldsSchema"]["properties"]["sslmode"]["enum"] == ["disable", "require"]
 
 
 async def test_connect_page_refuses_an_origin_not_allowed(acme):
     created = await create_session(acme, integrationName="testkey")
-    response = await acme.http.get("/connect", params={
-        "token": created["token"], "mode": "inline", "origin": "https://evil.example"})
+    response = await acme.http.get(
+        "/connect", params={"token": created["token"], "mode": "inline", "origin": "https://evil.example"}
+    )
     assert response.status_code == 403
     assert f"frame-ancestors {HOST_ORIGIN}" in response.headers["content-security-policy"]
     data = _page_data(response.text)
@@ -58,7 +63,8 @@ async def test_connect_page_for_an_unknown_or_expired_token(acme):
     assert "frame-ancestors 'none'" in unknown.headers["content-security-policy"]
     created = await create_session(acme, integrationName="testkey")
     await ConnectSession.filter(id=created["session"]["id"]).update(
-        expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        expires_at=datetime.now(UTC) - timedelta(seconds=1)
+    )
     expired = await acme.http.get("/connect", params={"token": created["token"]})
     assert expired.status_code == 410 and _page_data(expired.text)["errorCode"] == "EXPIRED"
 
@@ -68,8 +74,9 @@ async def test_embed_check_names_the_problem(acme):
     token = created["token"]
 
     async def check(body: str, origin: str) -> dict:
-        response = await acme.http.post("/connect/check", content=body,
-                                        headers={"Origin": origin, "Content-Type": "text/plain"})
+        response = await acme.http.post(
+            "/connect/check", content=body, headers={"Origin": origin, "Content-Type": "text/plain"}
+        )
         assert response.headers["access-control-allow-origin"] == "*"
         return response.json()
 
@@ -77,7 +84,8 @@ async def test_embed_check_names_the_problem(acme):
     assert (await check(token, "https://evil.example"))["code"] == "ORIGIN_NOT_ALLOWED"
     assert (await check("weir_ct_forged", HOST_ORIGIN))["code"] == "TOKEN_INVALID"
     await ConnectSession.filter(id=created["session"]["id"]).update(
-        expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        expires_at=datetime.now(UTC) - timedelta(seconds=1)
+    )
     assert (await check(token, HOST_ORIGIN))["code"] == "TOKEN_EXPIRED"
 
 
@@ -87,8 +95,7 @@ async def test_widget_is_served_versioned_with_cache_headers_and_cors(client):
     assert response.headers["content-type"].startswith("text/javascript")
     assert response.headers["cache-control"] == f"public, max-age={widget.VERSIONED_MAX_AGE}"
     assert response.headers["access-control-allow-origin"] == "*"
-    again = await client.get("/widget/v1/weir.js",
-                             headers={"If-None-Match": response.headers["etag"]})
+    again = await client.get("/widget/v1/weir.js", headers={"If-None-Match": response.headers["etag"]})
     assert again.status_code == 304
     latest = await client.get("/widget/weir.js")
     assert latest.content == response.content
@@ -115,8 +122,7 @@ async def test_oauth_is_offered_only_with_an_oauth_app(acme):
     response = await acme.http.get("/connect", params={"token": created["token"]})
     by_name = {i["name"]: i for i in _page_data(response.text)["integrations"]}
     assert by_name["testoauth"]["oauth"] is False
-    assert (await create_session(acme))["session"]["allowedIntegrations"] == [
-        "testdb", "testkey"]
+    assert (await create_session(acme))["session"]["allowedIntegrations"] == ["testdb", "testkey"]
 
 
 def test_docs_snippets_pin_the_current_widget():
@@ -126,9 +132,14 @@ def test_docs_snippets_pin_the_current_widget():
     snippet = r'/widget/v1/weir\.js" integrity="(sha384-[^"]+)"'
     page = root / "docs" / "connect-widget.md"
     assert re.findall(snippet, page.read_text()), (
-        "docs/connect-widget.md must show the widget snippet with its integrity hash")
+        "docs/connect-widget.md must show the widget snippet with its integrity hash"
+    )
     # Any other page (or the README) that shows the snippet must pin the current file too.
-    pinned = {found for path in [root / "README.md", *sorted((root / "docs").glob("*.md"))]
-              for found in re.findall(snippet, path.read_text())}
+    pinned = {
+        found
+        for path in [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+        for found in re.findall(snippet, path.read_text())
+    }
     assert pinned == {widget.sri_hash()}, (
-        "weir.js changed: print the new snippet with `python -m server.web.widget <public url>`")
+        "weir.js changed: print the new snippet with `python -m server.web.widget <public url>`"
+    )

@@ -36,22 +36,21 @@ async def test_credentials_far_from_expiry_are_used_as_they_are(acme, provider, 
     connection = await _oauth_connection(acme)
     async with httpx.AsyncClient() as http:
         credentials = await refresh.fresh_credentials(
-            settings=settings, key_ring=load_key_ring(settings), connection=connection,
-            http=http, bus=None)
+            settings=settings, key_ring=load_key_ring(settings), connection=connection, http=http, bus=None
+        )
     assert credentials["access_token"] in provider.access_tokens
     assert not _refreshes(provider)
 
 
-async def test_token_near_expiry_is_refreshed_and_rotated_refresh_token_stored(
-    acme, provider, settings
-):
+async def test_token_near_expiry_is_refreshed_and_rotated_refresh_token_stored(acme, provider, settings):
     key_ring = load_key_ring(settings)
     connection = await _oauth_connection(acme)
     before = connections.load_credentials(key_ring=key_ring, connection=connection)
     await _expire_soon(connection)
     async with httpx.AsyncClient() as http:
-        after = await refresh.fresh_credentials(settings=settings, key_ring=key_ring,
-                                                connection=connection, http=http, bus=None)
+        after = await refresh.fresh_credentials(
+            settings=settings, key_ring=key_ring, connection=connection, http=http, bus=None
+        )
     assert len(_refreshes(provider)) == 1
     assert after["access_token"] != before["access_token"]
     assert after["refresh_token"] != before["refresh_token"]
@@ -69,8 +68,9 @@ async def test_refresh_token_not_rotated_is_kept(acme, provider, settings):
     before = connections.load_credentials(key_ring=key_ring, connection=connection)
     await _expire_soon(connection)
     async with httpx.AsyncClient() as http:
-        after = await refresh.fresh_credentials(settings=settings, key_ring=key_ring,
-                                                connection=connection, http=http, bus=None)
+        after = await refresh.fresh_credentials(
+            settings=settings, key_ring=key_ring, connection=connection, http=http, bus=None
+        )
     assert after["refresh_token"] == before["refresh_token"]
     assert after["access_token"] != before["access_token"]
 
@@ -81,29 +81,35 @@ async def test_concurrent_refreshes_make_one_token_request(acme, provider, setti
     connection = await _oauth_connection(acme)
     copies = [await Connection.get(id=connection.id) for _ in range(5)]
     async with httpx.AsyncClient() as http:
-        results = await asyncio.gather(*(
-            refresh.fresh_credentials(settings=settings, key_ring=key_ring, connection=copy,
-                                      http=http, bus=None, force=True)
-            for copy in copies))
+        results = await asyncio.gather(
+            *(
+                refresh.fresh_credentials(
+                    settings=settings, key_ring=key_ring, connection=copy, http=http, bus=None, force=True
+                )
+                for copy in copies
+            )
+        )
     assert len(_refreshes(provider)) == 1
     assert len({result["access_token"] for result in results}) == 1
 
 
-async def test_provider_401_triggers_a_refresh_through_the_connector_context(
-    acme, provider, settings
-):
+async def test_provider_401_triggers_a_refresh_through_the_connector_context(acme, provider, settings):
     key_ring = load_key_ring(settings)
     connection = await _oauth_connection(acme)
     provider.revoke_access_tokens()  # the provider no longer accepts the stored access token
     async with httpx.AsyncClient() as http:
-        context = await refresh.connector_context(settings=settings, key_ring=key_ring,
-                                                  connection=connection, http=http, bus=None)
-        stale = await http.get(f"{context.base_url}/api/me", headers={
-            "Authorization": f"Bearer {context.credentials['access_token']}"})
+        context = await refresh.connector_context(
+            settings=settings, key_ring=key_ring, connection=connection, http=http, bus=None
+        )
+        stale = await http.get(
+            f"{context.base_url}/api/me",
+            headers={"Authorization": f"Bearer {context.credentials['access_token']}"},
+        )
         assert stale.status_code == 401
         fresh = await context.refresh_credentials()
-        retried = await http.get(f"{context.base_url}/api/me", headers={
-            "Authorization": f"Bearer {fresh['access_token']}"})
+        retried = await http.get(
+            f"{context.base_url}/api/me", headers={"Authorization": f"Bearer {fresh['access_token']}"}
+        )
     assert retried.status_code == 200
     assert context.credentials == fresh and len(_refreshes(provider)) == 1
 
@@ -118,8 +124,9 @@ async def test_invalid_grant_sets_error_and_publishes_status_change(acme, provid
     async with bus.subscribe(where) as events:
         async with httpx.AsyncClient() as http:
             with pytest.raises(CheckFailed, match="invalid_grant"):
-                await refresh.fresh_credentials(settings=settings, key_ring=key_ring,
-                                                connection=connection, http=http, bus=bus)
+                await refresh.fresh_credentials(
+                    settings=settings, key_ring=key_ring, connection=connection, http=http, bus=bus
+                )
         event = await asyncio.wait_for(anext(events), 2)
     assert event["type"] == "connection.status_changed" and event["status"] == "ERROR"
     stored = await Connection.get(id=connection.id)
@@ -132,7 +139,8 @@ async def test_sweep_refreshes_connections_about_to_expire(acme, provider, setti
     later = await _oauth_connection(acme)
     await _expire_soon(soon)
     async with httpx.AsyncClient() as http:
-        refreshed = await refresh.refresh_due_connections(settings=settings, key_ring=key_ring,
-                                                          http=http, bus=None)
+        refreshed = await refresh.refresh_due_connections(
+            settings=settings, key_ring=key_ring, http=http, bus=None
+        )
     assert refreshed == [soon.id]
     assert later.id not in refreshed and len(_refreshes(provider)) == 1

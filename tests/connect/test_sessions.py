@@ -25,8 +25,9 @@ VIEWER = "query { viewer { organization { id } } }"
 
 
 async def test_create_connect_session_returns_a_token_stored_only_hashed(acme, settings):
-    created = await create_session(acme, allowedIntegrations=["testkey", "testdb"],
-                                   endUserExternalId="user-42", redirectUri=REDIRECT_URI)
+    created = await create_session(
+        acme, allowedIntegrations=["testkey", "testdb"], endUserExternalId="user-42", redirectUri=REDIRECT_URI
+    )
     token = created["token"]
     assert token.startswith("weir_ct_")
     assert created["connectUrl"] == f"http://weir.test/connect?token={token}"
@@ -42,8 +43,9 @@ async def test_create_connect_session_returns_a_token_stored_only_hashed(acme, s
 
 
 async def test_end_user_is_created_once_from_its_external_id(acme):
-    await create_session(acme, integrationName="testkey", endUserExternalId="user-7",
-                         endUserDisplayName="Ada")
+    await create_session(
+        acme, integrationName="testkey", endUserExternalId="user-7", endUserDisplayName="Ada"
+    )
     await create_session(acme, integrationName="testkey", endUserExternalId="user-7")
     users = await EndUser.filter(external_id="user-7")
     assert len(users) == 1 and users[0].display_name == "Ada"
@@ -52,7 +54,8 @@ async def test_end_user_is_created_once_from_its_external_id(acme):
 async def test_redirect_uri_must_be_exactly_an_allowed_one(acme):
     body = await acme.graphql(
         "mutation($i: CreateConnectSessionInput!) { createConnectSession(input: $i) { token } }",
-        {"i": {"workspaceId": acme.workspace_id, "redirectUri": REDIRECT_URI + "/"}})
+        {"i": {"workspaceId": acme.workspace_id, "redirectUri": REDIRECT_URI + "/"}},
+    )
     error = body["errors"][0]
     assert error["extensions"]["code"] == "VALIDATION_FAILED"
     assert error["extensions"]["fields"][0]["field"] == "input.redirectUri"
@@ -61,10 +64,12 @@ async def test_redirect_uri_must_be_exactly_an_allowed_one(acme):
 async def test_unknown_integration_is_a_field_error(acme):
     body = await acme.graphql(
         "mutation($i: CreateConnectSessionInput!) { createConnectSession(input: $i) { token } }",
-        {"i": {"workspaceId": acme.workspace_id, "allowedIntegrations": ["testkey", "nope"]}})
+        {"i": {"workspaceId": acme.workspace_id, "allowedIntegrations": ["testkey", "nope"]}},
+    )
     fields = body["errors"][0]["extensions"]["fields"]
-    assert fields == [{"field": "input.allowedIntegrations.1",
-                       "message": "'nope' is not an integration of the catalog"}]
+    assert fields == [
+        {"field": "input.allowedIntegrations.1", "message": "'nope' is not an integration of the catalog"}
+    ]
 
 
 async def test_default_integrations_are_the_usable_ones(acme):
@@ -76,14 +81,15 @@ async def test_connect_token_runs_only_the_connect_page_operations(acme):
     token = (await create_session(acme, integrationName="testkey"))["token"]
     forbidden = [
         VIEWER,
-        "mutation { createConnectSession(input: {workspaceId: \"x\"}) { token } }",
+        'mutation { createConnectSession(input: {workspaceId: "x"}) { token } }',
         "query { connectSessionState { id } workspaces { edges { cursor } } }",
         "query { ...F } fragment F on Query { viewer { apiKey { id } } }",
         "query { __schema { types { name } } }",
     ]
     for document in forbidden:
-        response = await acme.http.post("/graphql", json={"query": document},
-                                        headers={"Authorization": f"Bearer {token}"})
+        response = await acme.http.post(
+            "/graphql", json={"query": document}, headers={"Authorization": f"Bearer {token}"}
+        )
         assert response.status_code == 403, document
         assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     state = await acme.graphql(STATE, key=token)
@@ -96,8 +102,9 @@ async def test_api_key_cannot_run_the_connect_page_mutations(acme):
 
 
 async def test_session_moves_pending_connecting_completed(acme):
-    created = await create_session(acme, allowedIntegrations=["testkey", "testdb"],
-                                   redirectUri=REDIRECT_URI, externalId="acct-1")
+    created = await create_session(
+        acme, allowedIntegrations=["testkey", "testdb"], redirectUri=REDIRECT_URI, externalId="acct-1"
+    )
     token, session_id = created["token"], created["session"]["id"]
     selected = await acme.graphql(SELECT, {"name": "testkey"}, key=token)
     assert selected["data"]["selectIntegration"]["status"] == "CONNECTING"
@@ -105,16 +112,20 @@ async def test_session_moves_pending_connecting_completed(acme):
     refused = await acme.graphql(SUBMIT, {"credentials": {"secret_text": "sk_bad"}}, key=token)
     error = refused["errors"][0]
     assert error["extensions"]["code"] == "VALIDATION_FAILED"
-    assert error["extensions"]["fields"] == [{
-        "field": "input.credentials.secret_text",
-        "message": "Test Key refused the credentials: The provider rejected this API key (401)."}]
+    assert error["extensions"]["fields"] == [
+        {
+            "field": "input.credentials.secret_text",
+            "message": "Test Key refused the credentials: The provider rejected this API key (401).",
+        }
+    ]
     assert (await ConnectSession.get(id=session_id)).status == "CONNECTING"
 
     done = await acme.graphql(SUBMIT, {"credentials": {"secret_text": "sk_good"}}, key=token)
     result = done["data"]["submitCredentials"]
     assert result["status"] == "COMPLETED" and result["connectionId"].startswith("conn_")
-    assert result["redirectUrl"] == (f"{REDIRECT_URI}?session_id={session_id}"
-                                     f"&connection_id={result['connectionId']}")
+    assert result["redirectUrl"] == (
+        f"{REDIRECT_URI}?session_id={session_id}&connection_id={result['connectionId']}"
+    )
     seen = (await acme.data(SESSION, {"id": session_id}))["connectSession"]
     assert seen["status"] == "COMPLETED" and seen["connectionId"] == result["connectionId"]
 
@@ -124,8 +135,14 @@ async def test_session_moves_pending_connecting_completed(acme):
 
 async def test_custom_auth_form_creates_a_connection(acme):
     token = (await create_session(acme, integrationName="testdb"))["token"]
-    done = await acme.graphql(SUBMIT, {"name": "testdb", "credentials": {
-        "host": "db.internal", "port": 5432, "sslmode": "require", "password": "pw"}}, key=token)
+    done = await acme.graphql(
+        SUBMIT,
+        {
+            "name": "testdb",
+            "credentials": {"host": "db.internal", "port": 5432, "sslmode": "require", "password": "pw"},
+        },
+        key=token,
+    )
     assert done["data"]["submitCredentials"]["status"] == "COMPLETED"
 
 
@@ -138,9 +155,11 @@ async def test_selecting_an_integration_not_offered_is_refused(acme):
 async def test_expired_token_is_unauthenticated_and_the_session_expired(acme):
     created = await create_session(acme, integrationName="testkey")
     await ConnectSession.filter(id=created["session"]["id"]).update(
-        expires_at=datetime.now(UTC) - timedelta(seconds=1))
-    response = await acme.http.post("/graphql", json={"query": STATE},
-                                    headers={"Authorization": f"Bearer {created['token']}"})
+        expires_at=datetime.now(UTC) - timedelta(seconds=1)
+    )
+    response = await acme.http.post(
+        "/graphql", json={"query": STATE}, headers={"Authorization": f"Bearer {created['token']}"}
+    )
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     seen = (await acme.data(SESSION, {"id": created["session"]["id"]}))["connectSession"]
@@ -168,8 +187,9 @@ async def test_failed_session_can_be_retried_by_selecting_again(acme):
     created = await create_session(acme, integrationName="testkey")
     row = await ConnectSession.get(id=created["session"]["id"])
     await sessions.transition(session=row, status="CONNECTING", bus=None)
-    await sessions.transition(session=row, status="FAILED", bus=None, error_code="ACCESS_DENIED",
-                              error_message="denied")
+    await sessions.transition(
+        session=row, status="FAILED", bus=None, error_code="ACCESS_DENIED", error_message="denied"
+    )
     retried = await acme.graphql(SELECT, {"name": "testkey"}, key=created["token"])
     assert retried["data"]["selectIntegration"]["status"] == "CONNECTING"
     state = (await acme.graphql(STATE, key=created["token"]))["data"]["connectSessionState"]

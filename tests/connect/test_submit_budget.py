@@ -19,8 +19,12 @@ async def test_a_connect_session_is_rate_limited_after_its_budget_of_checks(acme
     created = await create_session(acme, integrationName="testkey")
     token = created["token"]
 
-    answers = [await acme.graphql(SUBMIT, {"credentials": {"secret_text": f"sk_wrong_{n}"}, "name": "testkey"},
-                                  key=token) for n in range(3)]
+    answers = [
+        await acme.graphql(
+            SUBMIT, {"credentials": {"secret_text": f"sk_wrong_{n}"}, "name": "testkey"}, key=token
+        )
+        for n in range(3)
+    ]
 
     codes = [a["errors"][0]["extensions"]["code"] for a in answers]
     assert codes == ["VALIDATION_FAILED", "VALIDATION_FAILED", "RATE_LIMITED"]
@@ -28,6 +32,7 @@ async def test_a_connect_session_is_rate_limited_after_its_budget_of_checks(acme
     assert "connect session" in answers[2]["errors"][0]["message"]
     # Another session (another end user) has its own budget.
     other = await create_session(acme, integrationName="testkey")
-    accepted = await acme.graphql(SUBMIT, {"credentials": {"secret_text": "sk_good"}, "name": "testkey"},
-                                  key=other["token"])
+    accepted = await acme.graphql(
+        SUBMIT, {"credentials": {"secret_text": "sk_good"}, "name": "testkey"}, key=other["token"]
+    )
     assert accepted["data"]["submitCredentials"]["status"] == "COMPLETED"

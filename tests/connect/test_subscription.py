@@ -45,7 +45,8 @@ async def test_subscriber_sees_every_transition_until_completed(live_server, acm
 async def test_subscriber_is_told_when_time_runs_out(live_server, acme):
     created = await create_session(acme, integrationName="testkey")
     await ConnectSession.filter(id=created["session"]["id"]).update(
-        expires_at=datetime.now(UTC) + timedelta(seconds=0.5))
+        expires_at=datetime.now(UTC) + timedelta(seconds=0.5)
+    )
     ws = await _subscribe(live_server, acme, created["session"]["id"])
     assert (await _status(ws))["status"] == "PENDING"
     expired = await _status(ws)

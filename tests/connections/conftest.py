@@ -37,16 +37,23 @@ class Owner:
 
 async def make_owner(name: str = "Acme") -> Owner:
     organization = await Organization.create(id=ids.new_id("organization"), name=name)
-    workspace = await Workspace.create(id=ids.new_id("workspace"), organization=organization,
-                                       name="production")
-    other = await Workspace.create(id=ids.new_id("workspace"), organization=organization,
-                                   name="staging")
-    end_user = await EndUser.create(id=ids.new_id("end_user"), organization=organization,
-                                    workspace=workspace, external_id="customer-1")
-    other_user = await EndUser.create(id=ids.new_id("end_user"), organization=organization,
-                                      workspace=workspace, external_id="customer-2")
-    return Owner(scope=Scope(organization_id=organization.id), workspace=workspace,
-                 other_workspace=other, end_user=end_user, other_end_user=other_user)
+    workspace = await Workspace.create(
+        id=ids.new_id("workspace"), organization=organization, name="production"
+    )
+    other = await Workspace.create(id=ids.new_id("workspace"), organization=organization, name="staging")
+    end_user = await EndUser.create(
+        id=ids.new_id("end_user"), organization=organization, workspace=workspace, external_id="customer-1"
+    )
+    other_user = await EndUser.create(
+        id=ids.new_id("end_user"), organization=organization, workspace=workspace, external_id="customer-2"
+    )
+    return Owner(
+        scope=Scope(organization_id=organization.id),
+        workspace=workspace,
+        other_workspace=other,
+        end_user=end_user,
+        other_end_user=other_user,
+    )
 
 
 @pytest.fixture
@@ -59,9 +66,15 @@ def base_urls() -> dict[str, str]:
     return {module.SPEC.name: BASE_URL for module in FAKES}
 
 
-async def add_connection(owner: Owner, key_ring: KeyRing, settings: Settings, *,
-                         connection_scope: str = "USER", integration_name: str = "acme_key",
-                         **extra: object):  # type: ignore[no-untyped-def]
+async def add_connection(
+    owner: Owner,
+    key_ring: KeyRing,
+    settings: Settings,
+    *,
+    connection_scope: str = "USER",
+    integration_name: str = "acme_key",
+    **extra: object,
+):  # type: ignore[no-untyped-def]
     """A SECRET_TEXT connection of ``owner``: the end user's unless told otherwise."""
     from server.connections import service
 
@@ -70,8 +83,12 @@ async def add_connection(owner: Owner, key_ring: KeyRing, settings: Settings, *,
     if connection_scope == "WORKSPACE":
         extra.setdefault("workspace_id", owner.workspace.id)
     return await service.create_connection(
-        scope=owner.scope, key_ring=key_ring, settings=settings,
-        integration_name=integration_name, auth_type="SECRET_TEXT",
+        scope=owner.scope,
+        key_ring=key_ring,
+        settings=settings,
+        integration_name=integration_name,
+        auth_type="SECRET_TEXT",
         credentials={"secret_text": "sk-test-resolution-secret"},
-        connection_scope=connection_scope, **extra,  # type: ignore[arg-type]
+        connection_scope=connection_scope,
+        **extra,  # type: ignore[arg-type]
     )

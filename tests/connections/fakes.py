@@ -33,8 +33,8 @@ def provider(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"id": "acct_1", "name": "Acme Test Account"})
     # Like some real providers, echo the key it refused; Weir must scrub it.
     return httpx.Response(
-        401, json={"error": {"message": f"Invalid API key provided: {value}",
-                             "type": "invalid_request_error"}}
+        401,
+        json={"error": {"message": f"Invalid API key provided: {value}", "type": "invalid_request_error"}},
     )
 
 
@@ -68,18 +68,30 @@ async def _read(*args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
 SECRET_FIELD = {"type": "string", "minLength": 8, "format": "password"}
 
 ACME_KEY = SimpleNamespace(
-    SPEC=ConnectorSpec(name="acme_key", display_name="Acme Key", category="AI",
-                       auth_types=("SECRET_TEXT", "OAUTH2"), description="API key test provider",
-                       base_url=BASE_URL,
-                       oauth=OAuthSpec(authorize_url=f"{BASE_URL}/oauth/authorize",
-                                       token_url=f"{BASE_URL}/oauth/token",
-                                       default_scopes=("read",))),
-    check=_check_key, read=_read,
+    SPEC=ConnectorSpec(
+        name="acme_key",
+        display_name="Acme Key",
+        category="AI",
+        auth_types=("SECRET_TEXT", "OAUTH2"),
+        description="API key test provider",
+        base_url=BASE_URL,
+        oauth=OAuthSpec(
+            authorize_url=f"{BASE_URL}/oauth/authorize",
+            token_url=f"{BASE_URL}/oauth/token",
+            default_scopes=("read",),
+        ),
+    ),
+    check=_check_key,
+    read=_read,
 )
 ACME_MAIL = SimpleNamespace(
     SPEC=ConnectorSpec(
-        name="acme_mail", display_name="Acme Mail", category="EMAIL", auth_types=("BASIC_AUTH",),
-        description="Basic auth test provider", base_url=BASE_URL,
+        name="acme_mail",
+        display_name="Acme Mail",
+        category="EMAIL",
+        auth_types=("BASIC_AUTH",),
+        description="Basic auth test provider",
+        base_url=BASE_URL,
         auth_fields_schema={
             "type": "object",
             "required": ["host", "port", "username", "password"],
@@ -92,12 +104,17 @@ ACME_MAIL = SimpleNamespace(
             "additionalProperties": False,
         },
     ),
-    check=_check_basic, read=_read,
+    check=_check_basic,
+    read=_read,
 )
 ACME_DB = SimpleNamespace(
     SPEC=ConnectorSpec(
-        name="acme_db", display_name="Acme DB", category="DATABASE", auth_types=("CUSTOM_AUTH",),
-        description="Custom auth test provider", base_url=BASE_URL,
+        name="acme_db",
+        display_name="Acme DB",
+        category="DATABASE",
+        auth_types=("CUSTOM_AUTH",),
+        description="Custom auth test provider",
+        base_url=BASE_URL,
         auth_fields_schema={
             "type": "object",
             "required": ["host", "port", "database", "user", "password"],
@@ -112,6 +129,7 @@ ACME_DB = SimpleNamespace(
             "additionalProperties": False,
         },
     ),
-    check=_check_basic, read=_read,
+    check=_check_basic,
+    read=_read,
 )
 FAKES = (ACME_KEY, ACME_MAIL, ACME_DB)

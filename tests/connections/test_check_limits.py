@@ -50,9 +50,18 @@ def _aliased(count: int) -> str:
 
 
 async def _openai_connection(tenant: Any) -> str:
-    created = await tenant.data(CREATE, {"i": {
-        "workspaceId": tenant.workspace_id, "integrationName": "openai", "scope": "WORKSPACE",
-        "authType": "SECRET_TEXT", "secretText": openai_emulator.KEY}})
+    created = await tenant.data(
+        CREATE,
+        {
+            "i": {
+                "workspaceId": tenant.workspace_id,
+                "integrationName": "openai",
+                "scope": "WORKSPACE",
+                "authType": "SECRET_TEXT",
+                "secretText": openai_emulator.KEY,
+            }
+        },
+    )
     return created["createConnection"]["id"]
 
 
@@ -65,7 +74,8 @@ async def provider() -> Any:
 
 
 async def test_thirty_aliased_checks_of_one_connection_make_one_provider_call(
-        database: Settings, provider: SlowOpenAI) -> None:
+    database: Settings, provider: SlowOpenAI
+) -> None:
     settings = database.replace(connector_base_urls={"openai": provider.url})
     async with client_for(settings) as http:
         tenant = await make_tenant(http, "Acme")
@@ -81,26 +91,27 @@ async def test_thirty_aliased_checks_of_one_connection_make_one_provider_call(
 
 
 async def test_concurrent_checks_from_separate_requests_share_one_provider_call(
-        database: Settings, provider: SlowOpenAI) -> None:
-    settings = database.replace(connector_base_urls={"openai": provider.url},
-                                checks_reuse_seconds=0)
+    database: Settings, provider: SlowOpenAI
+) -> None:
+    settings = database.replace(connector_base_urls={"openai": provider.url}, checks_reuse_seconds=0)
     async with client_for(settings) as http:
         tenant = await make_tenant(http, "Acme")
         connection_id = await _openai_connection(tenant)
         before = provider.requests
 
-        bodies = await asyncio.gather(*[tenant.graphql(TEST_ONE, {"id": connection_id})
-                                        for _ in range(8)])
+        bodies = await asyncio.gather(*[tenant.graphql(TEST_ONE, {"id": connection_id}) for _ in range(8)])
 
     assert all(body["data"]["testConnection"]["ok"] for body in bodies)
     assert provider.requests - before == 1 and provider.most_in_flight == 1
 
 
 async def test_checks_beyond_the_budget_are_rate_limited_with_retry_after(
-        database: Settings, provider: SlowOpenAI) -> None:
+    database: Settings, provider: SlowOpenAI
+) -> None:
     provider.delay = 0
-    settings = database.replace(connector_base_urls={"openai": provider.url},
-                                checks_per_minute=3, checks_reuse_seconds=0)
+    settings = database.replace(
+        connector_base_urls={"openai": provider.url}, checks_per_minute=3, checks_reuse_seconds=0
+    )
     async with client_for(settings) as http:
         tenant = await make_tenant(http, "Acme")
         first, second = await _openai_connection(tenant), await _openai_connection(tenant)
@@ -118,10 +129,12 @@ async def test_checks_beyond_the_budget_are_rate_limited_with_retry_after(
 
 
 async def test_another_organization_cannot_spend_a_connections_budget(
-        database: Settings, provider: SlowOpenAI) -> None:
+    database: Settings, provider: SlowOpenAI
+) -> None:
     provider.delay = 0
-    settings = database.replace(connector_base_urls={"openai": provider.url},
-                                checks_per_minute=1, checks_reuse_seconds=0)
+    settings = database.replace(
+        connector_base_urls={"openai": provider.url}, checks_per_minute=1, checks_reuse_seconds=0
+    )
     async with client_for(settings) as http:
         owner = await make_tenant(http, "Acme")
         stranger = await make_tenant(http, "Globex")
@@ -195,6 +208,7 @@ async def test_a_result_is_reused_briefly_for_the_same_credentials_only() -> Non
         async def run() -> str:
             calls.append(label)
             return label
+
         return run
 
     assert await limiter.run("connection:a", check("first"), version="v1") == "first"

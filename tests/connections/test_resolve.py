@@ -15,8 +15,11 @@ from tests.connections.conftest import add_connection
 
 async def _configure(owner, key_ring, **values):  # type: ignore[no-untyped-def]
     return await configure_workspace_integration(
-        scope=owner.scope, key_ring=key_ring, workspace_id=owner.workspace.id,
-        integration_name="acme_key", settings=IntegrationSettings(**values),
+        scope=owner.scope,
+        key_ring=key_ring,
+        workspace_id=owner.workspace.id,
+        integration_name="acme_key",
+        settings=IntegrationSettings(**values),
     )
 
 
@@ -28,14 +31,14 @@ async def _resolve(owner, **values):  # type: ignore[no-untyped-def]
 # -- 1. explicit external id -----------------------------------------------------------------
 
 
-async def test_external_id_prefers_the_end_users_then_workspace_then_organization(
-    owner, key_ring, settings
-):
-    org = await add_connection(owner, key_ring, settings, connection_scope="ORGANIZATION",
-                               external_id="billing")
+async def test_external_id_prefers_the_end_users_then_workspace_then_organization(owner, key_ring, settings):
+    org = await add_connection(
+        owner, key_ring, settings, connection_scope="ORGANIZATION", external_id="billing"
+    )
     assert (await _resolve(owner, external_id="billing")).connection.id == org.id
-    shared = await add_connection(owner, key_ring, settings, connection_scope="WORKSPACE",
-                                  external_id="billing")
+    shared = await add_connection(
+        owner, key_ring, settings, connection_scope="WORKSPACE", external_id="billing"
+    )
     assert (await _resolve(owner, external_id="billing")).connection.id == shared.id
     mine = await add_connection(owner, key_ring, settings, external_id="billing")
 
@@ -55,16 +58,23 @@ async def test_external_id_wins_over_the_strategy(owner, key_ring, settings):
 
 
 async def test_external_id_in_another_workspace_is_rejected(owner, key_ring, settings):
-    await add_connection(owner, key_ring, settings, connection_scope="WORKSPACE",
-                         workspace_id=owner.other_workspace.id, external_id="billing")
+    await add_connection(
+        owner,
+        key_ring,
+        settings,
+        connection_scope="WORKSPACE",
+        workspace_id=owner.other_workspace.id,
+        external_id="billing",
+    )
 
     with pytest.raises(Forbidden, match="another workspace"):
         await _resolve(owner, external_id="billing", end_user_id=owner.end_user.id)
 
 
 async def test_external_id_of_another_end_user_is_rejected(owner, key_ring, settings):
-    await add_connection(owner, key_ring, settings, end_user_id=owner.other_end_user.id,
-                         external_id="billing")
+    await add_connection(
+        owner, key_ring, settings, end_user_id=owner.other_end_user.id, external_id="billing"
+    )
 
     with pytest.raises(Forbidden, match="another end user"):
         await _resolve(owner, external_id="billing", end_user_id=owner.end_user.id)
@@ -73,14 +83,23 @@ async def test_external_id_of_another_end_user_is_rejected(owner, key_ring, sett
 
 
 async def test_external_id_elsewhere_is_invisible_to_a_restricted_key(owner, key_ring, settings):
-    await add_connection(owner, key_ring, settings, connection_scope="WORKSPACE",
-                         workspace_id=owner.other_workspace.id, external_id="billing")
-    restricted = Scope(organization_id=owner.scope.organization_id,
-                       workspace_id=owner.workspace.id)
+    await add_connection(
+        owner,
+        key_ring,
+        settings,
+        connection_scope="WORKSPACE",
+        workspace_id=owner.other_workspace.id,
+        external_id="billing",
+    )
+    restricted = Scope(organization_id=owner.scope.organization_id, workspace_id=owner.workspace.id)
 
     with pytest.raises(ConnectionRequired):
-        await resolve_connection(scope=restricted, workspace_id=owner.workspace.id,
-                                 integration_name="acme_key", external_id="billing")
+        await resolve_connection(
+            scope=restricted,
+            workspace_id=owner.workspace.id,
+            integration_name="acme_key",
+            external_id="billing",
+        )
 
 
 async def test_unknown_external_id_requires_a_connection(owner, key_ring, settings):
@@ -103,9 +122,7 @@ async def test_fixed_strategy_returns_the_fixed_connection(owner, key_ring, sett
     assert (found.connection.id, found.resolved_by) == (fixed.id, "FIXED")
 
 
-async def test_fixed_strategy_whose_connection_was_deleted_falls_to_the_end_user(
-    owner, key_ring, settings
-):
+async def test_fixed_strategy_whose_connection_was_deleted_falls_to_the_end_user(owner, key_ring, settings):
     fixed = await add_connection(owner, key_ring, settings, connection_scope="WORKSPACE")
     await _configure(owner, key_ring, strategy="FIXED", fixed_connection_id=fixed.id)
     await deletion.delete_connection(scope=owner.scope, connection_id=fixed.id)
@@ -130,17 +147,16 @@ async def test_per_user_strategy_uses_only_the_end_users_connection(owner, key_r
     assert (found.connection.id, found.resolved_by) == (mine.id, "END_USER")
 
 
-async def test_fallback_strategy_goes_end_user_then_workspace_then_organization(
-    owner, key_ring, settings
-):
+async def test_fallback_strategy_goes_end_user_then_workspace_then_organization(owner, key_ring, settings):
     await _configure(owner, key_ring, strategy="PER_USER_WITH_FALLBACK")
     with pytest.raises(ConnectionRequired):
         await _resolve(owner, end_user_id=owner.end_user.id)
     org = await add_connection(owner, key_ring, settings, connection_scope="ORGANIZATION")
     assert (await _resolve(owner, end_user_id=owner.end_user.id)).connection.id == org.id
     # Another workspace's connection is never a fallback.
-    await add_connection(owner, key_ring, settings, connection_scope="WORKSPACE",
-                         workspace_id=owner.other_workspace.id)
+    await add_connection(
+        owner, key_ring, settings, connection_scope="WORKSPACE", workspace_id=owner.other_workspace.id
+    )
     assert (await _resolve(owner, end_user_id=owner.end_user.id)).connection.id == org.id
     shared = await add_connection(owner, key_ring, settings, connection_scope="WORKSPACE")
     found = await _resolve(owner, end_user_id=owner.end_user.id)
@@ -195,8 +211,7 @@ async def test_an_active_connection_wins_over_a_failing_one(owner, key_ring, set
 
 async def test_end_user_must_be_in_the_workspace(owner, key_ring, settings):
     with pytest.raises(ValidationFailed) as raised:
-        await _resolve(owner, workspace_id=owner.other_workspace.id,
-                       end_user_id=owner.end_user.id)
+        await _resolve(owner, workspace_id=owner.other_workspace.id, end_user_id=owner.end_user.id)
     assert raised.value.errors[0].field == "input.endUserId"
 
     with pytest.raises(NotFound):
@@ -205,5 +220,6 @@ async def test_end_user_must_be_in_the_workspace(owner, key_ring, settings):
 
 async def test_another_organizations_workspace_is_not_found(owner, key_ring, settings):
     with pytest.raises(NotFound):
-        await resolve_connection(scope=Scope(organization_id="org_x"),
-                                 workspace_id=owner.workspace.id, integration_name="acme_key")
+        await resolve_connection(
+            scope=Scope(organization_id="org_x"), workspace_id=owner.workspace.id, integration_name="acme_key"
+        )

@@ -19,15 +19,19 @@ from tests.connections.conftest import Owner
 from tests.connections.fakes import BASE_URL, GOOD_PASSWORD, GOOD_SECRET, mock_client
 
 
-async def _secret_connection(owner: Owner, key_ring: KeyRing, settings: Settings,
-                             **extra: object) -> Connection:
+async def _secret_connection(
+    owner: Owner, key_ring: KeyRing, settings: Settings, **extra: object
+) -> Connection:
     arguments: dict[str, object] = {
-        "integration_name": "acme_key", "auth_type": "SECRET_TEXT",
-        "credentials": {"secret_text": GOOD_SECRET}, "end_user_id": owner.end_user.id,
+        "integration_name": "acme_key",
+        "auth_type": "SECRET_TEXT",
+        "credentials": {"secret_text": GOOD_SECRET},
+        "end_user_id": owner.end_user.id,
     }
     arguments.update(extra)
-    return await service.create_connection(scope=owner.scope, key_ring=key_ring,
-                                           settings=settings, **arguments)  # type: ignore[arg-type]
+    return await service.create_connection(
+        scope=owner.scope, key_ring=key_ring, settings=settings, **arguments
+    )  # type: ignore[arg-type]
 
 
 async def test_create_connection_stores_ciphertext_and_preview(owner, key_ring, settings):
@@ -39,15 +43,14 @@ async def test_create_connection_stores_ciphertext_and_preview(owner, key_ring, 
     assert stored.scope == "USER"
     assert stored.workspace_id == owner.workspace.id
     assert stored.end_user_id == owner.end_user.id
-    assert service.load_credentials(key_ring=key_ring, connection=stored) == {
-        "secret_text": GOOD_SECRET
-    }
+    assert service.load_credentials(key_ring=key_ring, connection=stored) == {"secret_text": GOOD_SECRET}
 
 
 async def test_ciphertext_copied_to_another_row_does_not_decrypt(owner, key_ring, settings):
     first = await _secret_connection(owner, key_ring, settings)
-    second = await _secret_connection(owner, key_ring, settings,
-                                      credentials={"secret_text": "sk-other-secret-value-9999"})
+    second = await _secret_connection(
+        owner, key_ring, settings, credentials={"secret_text": "sk-other-secret-value-9999"}
+    )
     second.credentials_encrypted = first.credentials_encrypted
 
     with pytest.raises(DecryptionError):
@@ -56,9 +59,15 @@ async def test_ciphertext_copied_to_another_row_does_not_decrypt(owner, key_ring
 
 async def test_none_auth_connection_has_empty_credentials(owner, key_ring, settings):
     connection = await service.create_connection(
-        scope=owner.scope, key_ring=key_ring, settings=settings, integration_name="demo",
-        auth_type="NONE", credentials={}, connection_scope="WORKSPACE",
-        workspace_id=owner.workspace.id, check=True,
+        scope=owner.scope,
+        key_ring=key_ring,
+        settings=settings,
+        integration_name="demo",
+        auth_type="NONE",
+        credentials={},
+        connection_scope="WORKSPACE",
+        workspace_id=owner.workspace.id,
+        check=True,
     )
 
     assert service.load_credentials(key_ring=key_ring, connection=connection) == {}
@@ -77,8 +86,9 @@ async def test_unsupported_auth_type_names_the_supported_ones(owner, key_ring, s
 async def test_external_id_is_unique_within_its_scope(owner, key_ring, settings):
     await _secret_connection(owner, key_ring, settings, external_id="main")
     # The same external id for another end user is another scope, so it is fine.
-    await _secret_connection(owner, key_ring, settings, external_id="main",
-                             end_user_id=owner.other_end_user.id)
+    await _secret_connection(
+        owner, key_ring, settings, external_id="main", end_user_id=owner.other_end_user.id
+    )
 
     with pytest.raises(Conflict):
         await _secret_connection(owner, key_ring, settings, external_id="main")
@@ -90,16 +100,18 @@ async def test_scope_needs_its_owner(owner, key_ring, settings):
     assert raised.value.errors[0].field == "input.endUserId"
 
     with pytest.raises(ValidationFailed) as raised:
-        await _secret_connection(owner, key_ring, settings, connection_scope="WORKSPACE",
-                                 end_user_id=None)
+        await _secret_connection(owner, key_ring, settings, connection_scope="WORKSPACE", end_user_id=None)
     assert raised.value.errors[0].field == "input.workspaceId"
 
-    restricted = Scope(organization_id=owner.scope.organization_id,
-                       workspace_id=owner.workspace.id)
+    restricted = Scope(organization_id=owner.scope.organization_id, workspace_id=owner.workspace.id)
     with pytest.raises(Forbidden):
         await service.create_connection(
-            scope=restricted, key_ring=key_ring, settings=settings, integration_name="acme_key",
-            auth_type="SECRET_TEXT", credentials={"secret_text": GOOD_SECRET},
+            scope=restricted,
+            key_ring=key_ring,
+            settings=settings,
+            integration_name="acme_key",
+            auth_type="SECRET_TEXT",
+            credentials={"secret_text": GOOD_SECRET},
             connection_scope="ORGANIZATION",
         )
 
@@ -109,8 +121,9 @@ async def test_check_failure_stores_nothing_and_scrubs_the_secret(owner, key_rin
     wrong = "sk-live-WRONGSECRET-9876543210xyz"
     async with mock_client() as http:
         with pytest.raises(CheckFailed) as raised:
-            await _secret_connection(owner, key_ring, settings, check=True, http=http,
-                                     credentials={"secret_text": wrong})
+            await _secret_connection(
+                owner, key_ring, settings, check=True, http=http, credentials={"secret_text": wrong}
+            )
 
     assert "Invalid API key" in raised.value.message
     assert wrong not in raised.value.message
@@ -125,34 +138,54 @@ async def test_check_success_names_the_connection_after_the_account(owner, key_r
     assert connection.display_name == "Acme Test Account"
 
 
-async def test_basic_auth_keeps_other_fields_and_previews_only_the_username(
-    owner, key_ring, settings
-):
+async def test_basic_auth_keeps_other_fields_and_previews_only_the_username(owner, key_ring, settings):
     connection = await service.create_connection(
-        scope=owner.scope, key_ring=key_ring, settings=settings, integration_name="acme_mail",
-        auth_type="BASIC_AUTH", end_user_id=owner.end_user.id,
-        credentials={"username": "mailer", "password": GOOD_PASSWORD, "host": "smtp.example",
-                     "port": 587},
+        scope=owner.scope,
+        key_ring=key_ring,
+        settings=settings,
+        integration_name="acme_mail",
+        auth_type="BASIC_AUTH",
+        end_user_id=owner.end_user.id,
+        credentials={"username": "mailer", "password": GOOD_PASSWORD, "host": "smtp.example", "port": 587},
     )
 
     assert connection.credential_preview == "mailer:****"
     assert service.load_credentials(key_ring=key_ring, connection=connection) == {
-        "username": "mailer", "password": GOOD_PASSWORD, "host": "smtp.example", "port": 587
+        "username": "mailer",
+        "password": GOOD_PASSWORD,
+        "host": "smtp.example",
+        "port": 587,
     }
 
 
 async def test_custom_auth_reports_every_failing_field(owner, key_ring, settings):
     with pytest.raises(ValidationFailed) as raised:
         await service.create_connection(
-            scope=owner.scope, key_ring=key_ring, settings=settings, integration_name="acme_db",
-            auth_type="CUSTOM_AUTH", end_user_id=owner.end_user.id,
-            credentials={"host": "", "port": "5432", "user": "u", "password": "short",
-                         "ssl": "sometimes", "colour": "red"},
+            scope=owner.scope,
+            key_ring=key_ring,
+            settings=settings,
+            integration_name="acme_db",
+            auth_type="CUSTOM_AUTH",
+            end_user_id=owner.end_user.id,
+            credentials={
+                "host": "",
+                "port": "5432",
+                "user": "u",
+                "password": "short",
+                "ssl": "sometimes",
+                "colour": "red",
+            },
         )
 
     fields = {e.field: e.message for e in raised.value.errors}
-    assert set(fields) == {"input.props.host", "input.props.port", "input.props.database",
-                           "input.props.password", "input.props.ssl", "input.props.colour"}
+    assert set(fields) == {
+        "input.props.host",
+        "input.props.port",
+        "input.props.database",
+        "input.props.password",
+        "input.props.ssl",
+        "input.props.colour",
+    }
     assert fields["input.props.database"] == "is required"
     assert fields["input.props.port"] == "must be of type integer"
     assert "short" not in " ".join(fields.values())
@@ -161,23 +194,28 @@ async def test_custom_auth_reports_every_failing_field(owner, key_ring, settings
 async def test_replace_credentials_reactivates_and_publishes(owner, key_ring, settings):
     bus = InMemoryEventBus()
     connection = await service.create_connection(
-        scope=owner.scope, key_ring=key_ring, settings=settings, integration_name="acme_key",
-        auth_type="PLATFORM_OAUTH2", end_user_id=owner.end_user.id,
+        scope=owner.scope,
+        key_ring=key_ring,
+        settings=settings,
+        integration_name="acme_key",
+        auth_type="PLATFORM_OAUTH2",
+        end_user_id=owner.end_user.id,
         credentials={"access_token": "at-old-0000000000", "refresh_token": "rt-old-000000000"},
     )
     channel = statuses.status_channel(owner.scope.organization_id, owner.workspace.id)
     async with bus.subscribe(channel) as events:
-        await statuses.set_status(connection=connection, status="ERROR", reason="token expired",
-                                 bus=bus)
+        await statuses.set_status(connection=connection, status="ERROR", reason="token expired", bus=bus)
         expiry = datetime.now(UTC) + timedelta(hours=1)
         await service.replace_credentials(
-            key_ring=key_ring, connection=connection, bus=bus, expires_at=expiry,
+            key_ring=key_ring,
+            connection=connection,
+            bus=bus,
+            expires_at=expiry,
             credentials={"access_token": "at-new-1111111111", "refresh_token": "rt-new-11111111"},
         )
         received = [await anext(events), await anext(events)]
 
-    assert [(e["status"], e["reason"]) for e in received] == [("ERROR", "token expired"),
-                                                              ("ACTIVE", None)]
+    assert [(e["status"], e["reason"]) for e in received] == [("ERROR", "token expired"), ("ACTIVE", None)]
     assert received[0]["connectionId"] == connection.id
     assert received[0]["workspaceId"] == owner.workspace.id
     stored = await Connection.get(id=connection.id)
@@ -197,11 +235,14 @@ async def test_set_status_rejects_unknown_status(owner, key_ring, settings):
 
 async def test_connector_context_prefers_the_configured_base_url(settings):
     async with mock_client() as http:
-        default = service.connector_context(settings=settings, integration_name="acme_key",
-                                            http=http, credentials={})
+        default = service.connector_context(
+            settings=settings, integration_name="acme_key", http=http, credentials={}
+        )
         local = service.connector_context(
             settings=settings.replace(connector_base_urls={"acme_key": "http://127.0.0.1:9"}),
-            integration_name="acme_key", http=http, credentials={"secret_text": "x"},
+            integration_name="acme_key",
+            http=http,
+            credentials={"secret_text": "x"},
         )
 
     assert default.base_url == BASE_URL
@@ -213,20 +254,25 @@ async def test_another_organization_sees_not_found(owner, key_ring, settings):
     connection = await _secret_connection(owner, key_ring, settings)
 
     with pytest.raises(NotFound):
-        await service.get_connection(scope=Scope(organization_id="org_other"),
-                                     connection_id=connection.id)
+        await service.get_connection(scope=Scope(organization_id="org_other"), connection_id=connection.id)
     found = await service.get_connection(scope=owner.scope, connection_id=connection.id)
     assert found.id == connection.id
 
 
 async def test_check_connection_records_the_outcome(owner, key_ring, settings):
     settings = settings.replace(connector_base_urls={"acme_key": BASE_URL})
-    connection = await _secret_connection(owner, key_ring, settings,
-                                          credentials={"secret_text": "sk-revoked-key-000000"})
+    connection = await _secret_connection(
+        owner, key_ring, settings, credentials={"secret_text": "sk-revoked-key-000000"}
+    )
     async with mock_client() as http:
-        outcome = await service.check_connection(scope=owner.scope, key_ring=key_ring,
-                                                 settings=settings, connection_id=connection.id,
-                                                 limiter=CheckLimiter(per_minute=10), http=http)
+        outcome = await service.check_connection(
+            scope=owner.scope,
+            key_ring=key_ring,
+            settings=settings,
+            connection_id=connection.id,
+            limiter=CheckLimiter(per_minute=10),
+            http=http,
+        )
 
     assert not outcome.ok
     stored = await Connection.get(id=connection.id)
@@ -242,13 +288,12 @@ async def test_a_restricted_key_sees_its_workspace_and_organization_wide_connect
 
     mine = await add_connection(owner, key_ring, settings, connection_scope="WORKSPACE")
     shared = await add_connection(owner, key_ring, settings, connection_scope="ORGANIZATION")
-    elsewhere = await add_connection(owner, key_ring, settings, connection_scope="WORKSPACE",
-                                     workspace_id=owner.other_workspace.id)
-    restricted = Scope(organization_id=owner.scope.organization_id,
-                       workspace_id=owner.workspace.id)
+    elsewhere = await add_connection(
+        owner, key_ring, settings, connection_scope="WORKSPACE", workspace_id=owner.other_workspace.id
+    )
+    restricted = Scope(organization_id=owner.scope.organization_id, workspace_id=owner.workspace.id)
 
-    page = await service.list_connections(scope=restricted, first=None, after=None,
-                                          max_page_size=100)
+    page = await service.list_connections(scope=restricted, first=None, after=None, max_page_size=100)
 
     assert {row.id for row in page.items} == {mine.id, shared.id}
     with pytest.raises(NotFound):
@@ -273,15 +318,14 @@ async def test_an_unreachable_provider_is_a_failed_check(owner, key_ring, settin
 async def test_organization_wide_external_ids_are_unique_too(owner, key_ring, settings):
     from tests.connections.conftest import add_connection
 
-    await add_connection(owner, key_ring, settings, connection_scope="ORGANIZATION",
-                         external_id="billing")
+    await add_connection(owner, key_ring, settings, connection_scope="ORGANIZATION", external_id="billing")
     # A workspace connection with the same external id lives in another scope.
-    await add_connection(owner, key_ring, settings, connection_scope="WORKSPACE",
-                         external_id="billing")
+    await add_connection(owner, key_ring, settings, connection_scope="WORKSPACE", external_id="billing")
 
     with pytest.raises(Conflict):
-        await add_connection(owner, key_ring, settings, connection_scope="ORGANIZATION",
-                             external_id="billing")
+        await add_connection(
+            owner, key_ring, settings, connection_scope="ORGANIZATION", external_id="billing"
+        )
 
 
 async def test_concurrent_creations_cannot_share_an_external_id(owner, key_ring, settings):

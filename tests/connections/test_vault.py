@@ -26,21 +26,30 @@ NEW = generate_key_spec("new")
 async def _store_everything(owner: Owner, ring: KeyRing, settings: Settings, count: int) -> None:
     for number in range(count):
         await service.create_connection(
-            scope=owner.scope, key_ring=ring, settings=settings, integration_name="acme_key",
-            auth_type="SECRET_TEXT", credentials={"secret_text": f"sk-secret-number-{number:04d}"},
+            scope=owner.scope,
+            key_ring=ring,
+            settings=settings,
+            integration_name="acme_key",
+            auth_type="SECRET_TEXT",
+            credentials={"secret_text": f"sk-secret-number-{number:04d}"},
             end_user_id=owner.end_user.id,
         )
     integration_id = ids.new_id("workspace_integration")
     await WorkspaceIntegration.create(
-        id=integration_id, organization_id=owner.scope.organization_id,
-        workspace=owner.workspace, integration_name="acme_key", oauth_client_id="client",
-        oauth_client_secret_encrypted=ring.encrypt(b"client-secret",
-                                                   associated_data=integration_id),
+        id=integration_id,
+        organization_id=owner.scope.organization_id,
+        workspace=owner.workspace,
+        integration_name="acme_key",
+        oauth_client_id="client",
+        oauth_client_secret_encrypted=ring.encrypt(b"client-secret", associated_data=integration_id),
     )
     session_id = ids.new_id("connect_session")
     await ConnectSession.create(
-        id=session_id, organization_id=owner.scope.organization_id, workspace=owner.workspace,
-        token_hash=secrets.token_hex(32), expires_at=datetime.now(UTC) + timedelta(minutes=5),
+        id=session_id,
+        organization_id=owner.scope.organization_id,
+        workspace=owner.workspace,
+        token_hash=secrets.token_hex(32),
+        expires_at=datetime.now(UTC) + timedelta(minutes=5),
         oauth_verifier_encrypted=ring.encrypt(b"verifier", associated_data=session_id),
     )
 
@@ -66,11 +75,11 @@ async def test_rotation_reencrypts_every_column_and_is_idempotent(owner, setting
     assert await _key_ids_in_use() == {"new"}
     only_new = parse_key_ring(NEW)
     await vault.verify_key_ring(key_ring=only_new)
-    loaded = [service.load_credentials(key_ring=only_new, connection=row)
-              for row in await Connection.all().order_by("id")]
-    assert sorted(row["secret_text"] for row in loaded) == [
-        f"sk-secret-number-{n:04d}" for n in range(5)
+    loaded = [
+        service.load_credentials(key_ring=only_new, connection=row)
+        for row in await Connection.all().order_by("id")
     ]
+    assert sorted(row["secret_text"] for row in loaded) == [f"sk-secret-number-{n:04d}" for n in range(5)]
 
 
 async def test_interrupted_rotation_finishes_when_run_again(owner, settings, monkeypatch):
@@ -103,8 +112,9 @@ async def test_rotation_leaves_a_row_rewritten_meanwhile_alone(owner, settings):
     ring = parse_key_ring(f"{NEW},{OLD}")
     connection = await Connection.first()
     stale = [(connection.id, connection.credentials_encrypted)]
-    await service.replace_credentials(key_ring=ring, connection=connection,
-                                      credentials={"secret_text": "sk-fresh-secret-after-refresh"})
+    await service.replace_credentials(
+        key_ring=ring, connection=connection, credentials={"secret_text": "sk-fresh-secret-after-refresh"}
+    )
 
     credentials = vault.EncryptedValue(Connection, "credentials_encrypted")
     rotated, current = await vault._rotate_batch(credentials, stale, ring)

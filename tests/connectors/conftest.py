@@ -35,9 +35,13 @@ def refresher() -> type[Refresher]:
     return Refresher
 
 
-async def collect(module: Any, context: ConnectorContext, stream: str,
-                  settings: dict[str, Any] | None = None, state: dict[str, Any] | None = None
-                  ) -> tuple[list[list[dict[str, Any]]], list[dict[str, Any]]]:
+async def collect(
+    module: Any,
+    context: ConnectorContext,
+    stream: str,
+    settings: dict[str, Any] | None = None,
+    state: dict[str, Any] | None = None,
+) -> tuple[list[list[dict[str, Any]]], list[dict[str, Any]]]:
     """Every batch of one ``read``, and every state checkpoint, in order."""
     batches: list[list[dict[str, Any]]] = []
     states: list[dict[str, Any]] = []

@@ -63,8 +63,9 @@ def test_basic_auth_fields_include_username_and_password():
 
 def test_fill_settings_schema_sets_enums_without_touching_the_spec():
     schema = CONNECTORS["postgres"].SPEC.settings_schema
-    filled = fill_settings_schema(schema, {"schema": ["public", "sales"], "tables": ["a", "b"],
-                                           "unknown": ["x"]})
+    filled = fill_settings_schema(
+        schema, {"schema": ["public", "sales"], "tables": ["a", "b"], "unknown": ["x"]}
+    )
     assert filled["properties"]["schema"]["enum"] == ["public", "sales"]
     assert filled["properties"]["tables"]["items"] == {"type": "string", "enum": ["a", "b"]}
     assert "enum" not in schema["properties"]["schema"]
@@ -83,7 +84,9 @@ async def test_settings_schema_lists_what_the_account_holds(http):
         context = ConnectorContext(http=http, base_url=url)
         schema = await settings_schema_for(github, context, {"secret_text": TOKEN}, {})
     assert schema["properties"]["repositories"]["items"]["enum"] == [
-        "octo-org/project-001", "octo-org/project-002"]
+        "octo-org/project-001",
+        "octo-org/project-002",
+    ]
     jsonschema.validate({"repositories": ["octo-org/project-002"]}, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"repositories": ["someone/else"]}, schema)

@@ -30,17 +30,21 @@ async def served(request) -> AsyncIterator[tuple]:
 
 def context(http: httpx.AsyncClient, url: str, credentials: dict, refresh=None):
     # The emulators are on loopback: the outbound policy of a development deployment.
-    return ConnectorContext(http=http, base_url=url, credentials=credentials,
-                            refresh_credentials=refresh,
-                            outbound=Policy.from_settings(Settings()))
+    return ConnectorContext(
+        http=http,
+        base_url=url,
+        credentials=credentials,
+        refresh_credentials=refresh,
+        outbound=Policy.from_settings(Settings()),
+    )
 
 
 def oauth(token: str) -> dict:
-    return {"access_token": token, "refresh_token": "xoxe-1-refresh", "expires_at": None,
-            "token_type": "bot"}
+    return {"access_token": token, "refresh_token": "xoxe-1-refresh", "expires_at": None, "token_type": "bot"}
 
 
 # -- Slack -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("served", [slack_emulator.SlackEmulator], indirect=True)
 async def test_slack_check_accepts_a_valid_token(http, served):
@@ -80,6 +84,7 @@ async def test_slack_check_waits_out_a_rate_limit(http, served):
 
 # -- OpenAI ----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("served", [openai_emulator.OpenAIEmulator], indirect=True)
 async def test_openai_check_lists_models(http, served):
     _, url = served
@@ -98,6 +103,7 @@ async def test_openai_check_refuses_a_bad_key_without_its_fragments(http, served
 
 
 # -- SendGrid --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("served", [sendgrid_emulator.SendGridEmulator], indirect=True)
 async def test_sendgrid_check_accepts_a_key_that_may_send(http, served):
@@ -124,6 +130,7 @@ async def test_sendgrid_check_refuses_a_bad_key(http, served):
 
 
 # -- Freshsales ------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("served", [freshsales_emulator.FreshsalesEmulator], indirect=True)
 async def test_freshsales_check_lists_owners(http, served):
@@ -158,6 +165,7 @@ async def test_freshsales_default_base_url_uses_the_domain_and_refuses_other_hos
 
 # -- Airtable --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("served", [airtable_emulator.AirtableEmulator], indirect=True)
 async def test_airtable_check_reads_whoami_and_the_base(http, served):
     emulator, url = served
@@ -165,7 +173,9 @@ async def test_airtable_check_reads_whoami_and_the_base(http, served):
     result = await airtable.check(context(http, url, credentials), credentials)
     assert result.ok and result.account_label == "owner@example.com"
     assert [c.split("?")[0] for c in emulator.controls.calls] == [
-        "GET /v0/meta/whoami", f"GET /v0/meta/bases/{airtable_emulator.BASE}/tables"]
+        "GET /v0/meta/whoami",
+        f"GET /v0/meta/bases/{airtable_emulator.BASE}/tables",
+    ]
 
 
 @pytest.mark.parametrize("served", [airtable_emulator.AirtableEmulator], indirect=True)
@@ -186,9 +196,16 @@ async def test_airtable_check_refuses_a_base_the_token_cannot_read(http, served)
 
 # -- SMTP ------------------------------------------------------------------------------------
 
+
 def smtp_credentials(port: int, **changes) -> dict:
-    return {"username": USERNAME, "password": PASSWORD, "host": "127.0.0.1", "port": port,
-            "security": "NONE", **changes}
+    return {
+        "username": USERNAME,
+        "password": PASSWORD,
+        "host": "127.0.0.1",
+        "port": port,
+        "security": "NONE",
+        **changes,
+    }
 
 
 async def test_smtp_check_logs_in(http):

@@ -25,11 +25,15 @@ async def emulator() -> AsyncIterator[GitHubEmulator]:
         yield emulator
 
 
-def context(http: httpx.AsyncClient, emulator: GitHubEmulator, credentials=None,
-            refresh=None) -> ConnectorContext:
-    return ConnectorContext(http=http, base_url=emulator.url,  # type: ignore[attr-defined]
-                            credentials=credentials or {"secret_text": TOKEN},
-                            refresh_credentials=refresh)
+def context(
+    http: httpx.AsyncClient, emulator: GitHubEmulator, credentials=None, refresh=None
+) -> ConnectorContext:
+    return ConnectorContext(
+        http=http,
+        base_url=emulator.url,  # type: ignore[attr-defined]
+        credentials=credentials or {"secret_text": TOKEN},
+        refresh_credentials=refresh,
+    )
 
 
 async def test_check_accepts_a_personal_token(http, emulator):
@@ -38,8 +42,7 @@ async def test_check_accepts_a_personal_token(http, emulator):
 
 
 async def test_check_accepts_an_oauth_token(http, emulator):
-    credentials = {"access_token": TOKEN, "refresh_token": None, "expires_at": None,
-                   "token_type": "bearer"}
+    credentials = {"access_token": TOKEN, "refresh_token": None, "expires_at": None, "token_type": "bearer"}
     result = await github.check(context(http, emulator, credentials), credentials)
     assert result.ok
 
@@ -66,8 +69,7 @@ async def test_repositories_follow_the_selection(http, emulator):
 
 
 async def test_issues_page_with_the_link_header_and_skip_pull_requests(http, emulator):
-    batches, states = await collect(github, context(http, emulator), "issues",
-                                    {"repositories": [REPO]})
+    batches, states = await collect(github, context(http, emulator), "issues", {"repositories": [REPO]})
     records = [r for b in batches for r in b]
     assert len(records) == 120 and len({r["id"] for r in records}) == 120
     assert all(r["repository"] == REPO for r in records)
@@ -87,8 +89,7 @@ async def test_incremental_issues_use_since_and_return_only_newer_ones(http, emu
     _, states = await collect(github, context(http, emulator), "issues", settings)
     emulator.touch(REPO, 5, title="Edited")
     added = emulator.add_issue(REPO)
-    batches, later = await collect(github, context(http, emulator), "issues", settings,
-                                   state=states[-1])
+    batches, later = await collect(github, context(http, emulator), "issues", settings, state=states[-1])
     assert [r["number"] for b in batches for r in b] == [5, added["number"]]
     assert "since=" in emulator.controls.calls[-1]
     assert later[-1] == {"cursor": {REPO: added["updated_at"]}}
@@ -100,8 +101,9 @@ async def test_incremental_pull_requests_stop_at_the_cursor(http, emulator):
     assert sum(len(b) for b in batches) == 110
     calls_before = len(emulator.controls.calls)
     newer = emulator.add_issue(REPO, pull=True)
-    batches, later = await collect(github, context(http, emulator), "pull_requests", settings,
-                                   state=states[-1])
+    batches, later = await collect(
+        github, context(http, emulator), "pull_requests", settings, state=states[-1]
+    )
     assert [r["id"] for b in batches for r in b] == [newer["id"]]
     assert len(emulator.controls.calls) - calls_before == 1  # one page, then it stopped
     assert later == [{"cursor": {REPO: newer["updated_at"]}}]
@@ -116,11 +118,11 @@ async def test_read_waits_for_the_rate_limit_reset(http, emulator):
 
 
 async def test_expired_token_is_refreshed_once(http, emulator, refresher):
-    old = {"access_token": TOKEN, "refresh_token": "r1", "expires_at": None,
-           "token_type": "bearer"}
+    old = {"access_token": TOKEN, "refresh_token": "r1", "expires_at": None, "token_type": "bearer"}
     emulator.controls.expire(TOKEN)
     emulator.controls.tokens.add("gho_fresh000000000000000000000000000002")
     refresh = refresher({**old, "access_token": "gho_fresh000000000000000000000000000002"})
-    batches, _ = await collect(github, context(http, emulator, old, refresh), "issues",
-                               {"repositories": [REPO]})
+    batches, _ = await collect(
+        github, context(http, emulator, old, refresh), "issues", {"repositories": [REPO]}
+    )
     assert refresh.calls == 1 and sum(len(b) for b in batches) == 120

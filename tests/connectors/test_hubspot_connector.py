@@ -24,14 +24,18 @@ async def emulator() -> AsyncIterator[HubSpotEmulator]:
 
 
 def oauth(token: str) -> dict:
-    return {"access_token": token, "refresh_token": "refresh-1", "expires_at": None,
-            "token_type": "bearer"}
+    return {"access_token": token, "refresh_token": "refresh-1", "expires_at": None, "token_type": "bearer"}
 
 
-def context(http: httpx.AsyncClient, emulator: HubSpotEmulator, token: str = TOKEN,
-            refresh=None) -> ConnectorContext:
-    return ConnectorContext(http=http, base_url=emulator.url,  # type: ignore[attr-defined]
-                            credentials=oauth(token), refresh_credentials=refresh)
+def context(
+    http: httpx.AsyncClient, emulator: HubSpotEmulator, token: str = TOKEN, refresh=None
+) -> ConnectorContext:
+    return ConnectorContext(
+        http=http,
+        base_url=emulator.url,  # type: ignore[attr-defined]
+        credentials=oauth(token),
+        refresh_credentials=refresh,
+    )
 
 
 async def test_check_reads_the_token_information(http, emulator):
@@ -68,8 +72,7 @@ async def test_incremental_read_searches_for_newer_changes(http, emulator):
     _, states = await collect(hubspot, context(http, emulator), "companies")
     emulator.touch("companies", "3", name="Renamed")
     created = emulator.add("companies")
-    batches, later = await collect(hubspot, context(http, emulator), "companies",
-                                   state=states[-1])
+    batches, later = await collect(hubspot, context(http, emulator), "companies", state=states[-1])
     records = [r for b in batches for r in b]
     assert [r["id"] for r in records] == ["3", created["id"]]
     assert records[0]["name"] == "Renamed"
@@ -83,8 +86,7 @@ async def test_incremental_read_restarts_past_the_search_window(http, emulator):
     hubspot.SEARCH_WINDOW = 100
     try:
         start = {"cursor": "2023-12-31T00:00:00.000Z"}
-        batches, states = await collect(hubspot, context(http, emulator), "contacts",
-                                        state=start)
+        batches, states = await collect(hubspot, context(http, emulator), "contacts", state=start)
     finally:
         hubspot.SEARCH_WINDOW = hubspot_window
     ids = [r["id"] for b in batches for r in b]

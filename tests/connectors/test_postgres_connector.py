@@ -24,10 +24,14 @@ ROWS = 50_000
 
 def url_credentials(url: str, **changes) -> dict:
     parts = urlsplit(url)
-    credentials = {"host": parts.hostname or "127.0.0.1", "port": parts.port or 5432,
-                   "database": parts.path.lstrip("/") or "postgres",
-                   "user": parts.username or "postgres", "password": parts.password or "",
-                   "sslmode": "disable"}
+    credentials = {
+        "host": parts.hostname or "127.0.0.1",
+        "port": parts.port or 5432,
+        "database": parts.path.lstrip("/") or "postgres",
+        "user": parts.username or "postgres",
+        "password": parts.password or "",
+        "sslmode": "disable",
+    }
     credentials.update(changes)
     return credentials
 
@@ -67,8 +71,12 @@ async def source() -> AsyncIterator[dict]:
 
 def context(credentials: dict) -> ConnectorContext:
     # The test server is on loopback: the outbound policy of a development deployment.
-    return ConnectorContext(http=httpx.AsyncClient(), base_url=None, credentials=credentials,
-                            outbound=Policy.from_settings(Settings()))
+    return ConnectorContext(
+        http=httpx.AsyncClient(),
+        base_url=None,
+        credentials=credentials,
+        outbound=Policy.from_settings(Settings()),
+    )
 
 
 async def test_check_runs_select_one():
@@ -80,8 +88,7 @@ async def test_check_runs_select_one():
 
 async def test_check_reports_a_missing_database():
     require_service("PostgreSQL", POSTGRES_URL, 5432, "WEIR_TEST_DATABASE_URL")
-    credentials = url_credentials(POSTGRES_URL, database="weir_no_such_database",
-                                  password="hunter2-secret")
+    credentials = url_credentials(POSTGRES_URL, database="weir_no_such_database", password="hunter2-secret")
     result = await postgres.check(context(credentials), credentials)
     assert not result.ok
     assert "does not exist" in result.message and "hunter2" not in result.message
@@ -95,8 +102,10 @@ async def test_check_reports_an_unreachable_server():
 
 async def test_discover_finds_tables_keys_cursors_and_types(source):
     settings = {"schema": source["schema"]}
-    streams = {s.name: s for s in await postgres.discover(context(source["credentials"]),
-                                                          source["credentials"], settings)}
+    streams = {
+        s.name: s
+        for s in await postgres.discover(context(source["credentials"]), source["credentials"], settings)
+    }
     assert set(streams) == {"orders", "line_items", "events", "big_orders"}
     orders = streams["orders"]
     assert orders.primary_key == ("id",) and orders.cursor_field == "updated_at"
@@ -108,9 +117,11 @@ async def test_discover_finds_tables_keys_cursors_and_types(source):
     assert properties["tags"] == {"type": ["array", "null"], "items": {"type": "string"}}
     assert streams["line_items"].primary_key == ("order_id", "line")
     assert streams["events"].primary_key == () and streams["events"].cursor_field is None
-    chosen = await postgres.discover(context(source["credentials"]), source["credentials"],
-                                     {**settings, "tables": ["orders"],
-                                      "cursor_columns": {"orders": "happened"}})
+    chosen = await postgres.discover(
+        context(source["credentials"]),
+        source["credentials"],
+        {**settings, "tables": ["orders"], "cursor_columns": {"orders": "happened"}},
+    )
     assert [(s.name, s.cursor_field) for s in chosen] == [("orders", "happened")]
 
 
@@ -118,15 +129,13 @@ async def test_settings_options_list_schemas_then_tables(source):
     credentials = source["credentials"]
     options = await postgres.settings_options(context(credentials), credentials, {})
     assert source["schema"] in options["schema"] and "pg_catalog" not in options["schema"]
-    options = await postgres.settings_options(context(credentials), credentials,
-                                              {"schema": source["schema"]})
+    options = await postgres.settings_options(context(credentials), credentials, {"schema": source["schema"]})
     assert options["tables"] == ["big_orders", "events", "line_items", "orders"]
 
 
 async def test_full_read_streams_in_keyset_batches(source):
     settings = {"schema": source["schema"], "batch_size": 5000}
-    batches, states = await collect(postgres, context(source["credentials"]), "orders",
-                                    settings)
+    batches, states = await collect(postgres, context(source["credentials"]), "orders", settings)
     assert [len(b) for b in batches] == [5000] * 10
     ids = [r["id"] for b in batches for r in b]
     assert ids == list(range(1, ROWS + 1))
@@ -134,8 +143,7 @@ async def test_full_read_streams_in_keyset_batches(source):
     assert first["payload"] == {"n": 1} and first["tags"] == ["a", "b"]
     assert first["blob"] == "AQI=" and isinstance(first["updated_at"], datetime)
     assert len(first["tag"]) == 36
-    assert states[0] == {"pk": [5000], "high_water": {
-        "cursor": "2024-01-01T13:53:20+00:00", "pk": [ROWS]}}
+    assert states[0] == {"pk": [5000], "high_water": {"cursor": "2024-01-01T13:53:20+00:00", "pk": [ROWS]}}
     assert states[-1] == {"cursor": "2024-01-01T13:53:20+00:00", "pk": [ROWS]}
 
 
@@ -165,8 +173,7 @@ async def test_an_interrupted_read_resumes_after_the_last_checkpoint(source):
             saved = item.state
             if len(seen) >= 14000:
                 break
-    batches, states = await collect(postgres, context(source["credentials"]), "orders",
-                                    settings, saved)
+    batches, states = await collect(postgres, context(source["credentials"]), "orders", settings, saved)
     rest = [r["id"] for b in batches for r in b]
     assert seen + rest == list(range(1, ROWS + 1))
     assert "cursor" in states[-1]
@@ -176,18 +183,16 @@ async def test_incremental_read_returns_only_changed_rows(source):
     settings = {"schema": source["schema"], "batch_size": 5000}
     _, states = await collect(postgres, context(source["credentials"]), "orders", settings)
     await source["admin"].execute(f"""
-        UPDATE {source['schema']}.orders SET customer = 'changed', updated_at = now()
+        UPDATE {source["schema"]}.orders SET customer = 'changed', updated_at = now()
             WHERE id IN (7, 70, 700);
-        INSERT INTO {source['schema']}.orders (id, customer, updated_at)
+        INSERT INTO {source["schema"]}.orders (id, customer, updated_at)
             VALUES ({ROWS + 1}, 'new', now());
     """)
-    batches, later = await collect(postgres, context(source["credentials"]), "orders",
-                                   settings, states[-1])
+    batches, later = await collect(postgres, context(source["credentials"]), "orders", settings, states[-1])
     records = [r for b in batches for r in b]
     assert sorted(r["id"] for r in records) == [7, 70, 700, ROWS + 1]
     assert later[-1]["cursor"] == records[-1]["updated_at"].isoformat()
-    again, _ = await collect(postgres, context(source["credentials"]), "orders", settings,
-                             later[-1])
+    again, _ = await collect(postgres, context(source["credentials"]), "orders", settings, later[-1])
     assert again == []
 
 
@@ -195,10 +200,10 @@ async def test_incremental_paging_breaks_cursor_ties_on_the_key(source):
     settings = {"schema": source["schema"], "batch_size": 100}
     await source["admin"].execute(
         f"UPDATE {source['schema']}.orders SET updated_at = TIMESTAMPTZ '2030-01-01 00:00:00+00'"
-        " WHERE id <= 250")
+        " WHERE id <= 250"
+    )
     start = {"cursor": "2029-12-31T00:00:00+00:00", "pk": [0]}
-    batches, states = await collect(postgres, context(source["credentials"]), "orders",
-                                    settings, start)
+    batches, states = await collect(postgres, context(source["credentials"]), "orders", settings, start)
     assert [len(b) for b in batches] == [100, 100, 50]
     assert [r["id"] for b in batches for r in b] == list(range(1, 251))
     assert states[0] == {"cursor": "2030-01-01T00:00:00+00:00", "pk": [100]}
@@ -206,18 +211,17 @@ async def test_incremental_paging_breaks_cursor_ties_on_the_key(source):
 
 async def test_composite_keys_and_tables_without_a_key(source):
     settings = {"schema": source["schema"], "batch_size": 1000}
-    batches, states = await collect(postgres, context(source["credentials"]), "line_items",
-                                    settings)
+    batches, states = await collect(postgres, context(source["credentials"]), "line_items", settings)
     assert [len(b) for b in batches] == [1000, 1000, 500]
     assert states[0] == {"pk": [334, 0]}
     pairs = [(r["order_id"], r["line"]) for b in batches for r in b]
     assert pairs == sorted(pairs) and len(set(pairs)) == 2500
-    batches, states = await collect(postgres, context(source["credentials"]), "events",
-                                    {"schema": source["schema"], "batch_size": 10})
+    batches, states = await collect(
+        postgres, context(source["credentials"]), "events", {"schema": source["schema"], "batch_size": 10}
+    )
     assert [len(b) for b in batches] == [10, 10, 5] and states == []
 
 
 async def test_reading_a_missing_table_names_it(source):
     with pytest.raises(ValueError, match="nope"):
-        await collect(postgres, context(source["credentials"]), "nope",
-                      {"schema": source["schema"]})
+        await collect(postgres, context(source["credentials"]), "nope", {"schema": source["schema"]})

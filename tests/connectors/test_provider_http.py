@@ -56,8 +56,7 @@ async def test_a_refresh_happens_once_and_a_second_401_is_final():
     def answer(request):
         return httpx.Response(401, json={"message": "nope"})
 
-    ctx = context(answer, credentials={"access_token": "old-token-000000"},
-                  refresh_credentials=refresh)
+    ctx = context(answer, credentials={"access_token": "old-token-000000"}, refresh_credentials=refresh)
     with pytest.raises(ProviderAuthError):
         await request(ctx, "GET", "https://api.example.com/x", auth=bearer("access_token"))
     assert refreshed == [1]
@@ -74,16 +73,16 @@ async def test_refreshed_credentials_are_sent_on_the_retry():
         ok = request.headers["authorization"] == "Bearer new-token-000000"
         return httpx.Response(200 if ok else 401, json={})
 
-    ctx = context(answer, credentials={"access_token": "old-token-000000"},
-                  refresh_credentials=refresh)
+    ctx = context(answer, credentials={"access_token": "old-token-000000"}, refresh_credentials=refresh)
     await request(ctx, "GET", "https://api.example.com/x", auth=bearer("access_token"))
     assert seen == ["Bearer old-token-000000", "Bearer new-token-000000"]
 
 
 async def test_a_next_link_to_another_host_is_not_followed():
     def answer(request):
-        return httpx.Response(200, json=[], headers={
-            "Link": '<https://evil.example.net/steal?page=2>; rel="next"'})
+        return httpx.Response(
+            200, json=[], headers={"Link": '<https://evil.example.net/steal?page=2>; rel="next"'}
+        )
 
     pages = link_pages(context(answer), "https://api.example.com/items", auth=bearer("t"))
     with pytest.raises(ProviderError, match="another host"):
@@ -94,5 +93,4 @@ async def test_a_next_link_to_another_host_is_not_followed():
 def test_redact_removes_secrets_and_their_masked_echoes():
     credentials = {"secret_text": "sk_live_abcdef123456", "host": "db.example.com"}
     text = "Invalid key sk_live_abcdef123456 or sk_l****3456 on db.example.com"
-    assert redact(text, credentials) == ("Invalid key [redacted] or [redacted] on "
-                                         "db.example.com")
+    assert redact(text, credentials) == ("Invalid key [redacted] or [redacted] on db.example.com")

@@ -21,10 +21,15 @@ async def emulator(serve_emulator) -> StripeEmulator:
     return emulator
 
 
-def context(http: httpx.AsyncClient, emulator: StripeEmulator, key: str = KEY,
-            refresh=None) -> ConnectorContext:
-    return ConnectorContext(http=http, base_url=emulator.url,  # type: ignore[attr-defined]
-                            credentials={"secret_text": key}, refresh_credentials=refresh)
+def context(
+    http: httpx.AsyncClient, emulator: StripeEmulator, key: str = KEY, refresh=None
+) -> ConnectorContext:
+    return ConnectorContext(
+        http=http,
+        base_url=emulator.url,  # type: ignore[attr-defined]
+        credentials={"secret_text": key},
+        refresh_credentials=refresh,
+    )
 
 
 async def test_check_accepts_a_valid_key(http, emulator):

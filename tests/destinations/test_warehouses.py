@@ -17,8 +17,7 @@ DECLARED = {"id": "integer", "name": "text", "score": "number", "seen_at": "time
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-async def warehouse(request: pytest.FixtureRequest, tmp_path: Path
-                    ) -> AsyncIterator[tuple[Destination, str]]:
+async def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[Destination, str]]:
     """An open destination and a fresh schema name in it (dropped afterwards on Postgres)."""
     schema = f"t_{uuid.uuid4().hex[:10]}"
     if request.param == "sqlite":
@@ -35,12 +34,22 @@ async def warehouse(request: pytest.FixtureRequest, tmp_path: Path
         await destination.close()
 
 
-async def loader(warehouse: tuple[Destination, str], *, full_refresh: bool = False,
-                 policy: str = "ALLOW_ALL", declared: dict[str, str] | None = None) -> Any:
+async def loader(
+    warehouse: tuple[Destination, str],
+    *,
+    full_refresh: bool = False,
+    policy: str = "ALLOW_ALL",
+    declared: dict[str, str] | None = None,
+) -> Any:
     destination, schema = warehouse
-    return await destination.loader(schema=schema, table="people", primary_key=("id",),
-                                    declared=dict(declared or DECLARED), policy=policy,
-                                    full_refresh=full_refresh)
+    return await destination.loader(
+        schema=schema,
+        table="people",
+        primary_key=("id",),
+        declared=dict(declared or DECLARED),
+        policy=policy,
+        full_refresh=full_refresh,
+    )
 
 
 async def rows(warehouse: tuple[Destination, str], table: str = "people") -> dict[Any, dict]:
@@ -141,12 +150,20 @@ async def test_typed_columns_and_synced_at(warehouse: Any) -> None:
     assert found["_weir_synced_at"]
     assert found["score"] == 0.5
     if hasattr(destination, "db"):
-        types = dict(await destination.db.fetch(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = $1 AND table_name = 'people'", schema))
-        assert types == {"id": "bigint", "name": "text", "score": "double precision",
-                         "seen_at": "timestamp with time zone",
-                         "_weir_synced_at": "timestamp with time zone"}
+        types = dict(
+            await destination.db.fetch(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = $1 AND table_name = 'people'",
+                schema,
+            )
+        )
+        assert types == {
+            "id": "bigint",
+            "name": "text",
+            "score": "double precision",
+            "seen_at": "timestamp with time zone",
+            "_weir_synced_at": "timestamp with time zone",
+        }
 
 
 async def test_decimals_are_exact_in_postgres_and_real_in_sqlite(warehouse: Any) -> None:
@@ -154,15 +171,27 @@ async def test_decimals_are_exact_in_postgres_and_real_in_sqlite(warehouse: Any)
     load = await loader(warehouse, declared={**DECLARED, "price": "decimal"})
     exact = Decimal("12345678901234567890.123456789")
 
-    await load.write([person(1, price=exact), person(2, price="2.50"), person(3, price=7),
-                      person(4, price=0.1), person(5, price=None)])
+    await load.write(
+        [
+            person(1, price=exact),
+            person(2, price="2.50"),
+            person(3, price=7),
+            person(4, price=0.1),
+            person(5, price=None),
+        ]
+    )
     await load.write([person(6, price="not a number")])
 
     found = await rows(warehouse)
     assert load.widened == {"price"}  # a value that is no number still widens, as for others
     if hasattr(destination, "db"):
         assert [found[n]["price"] for n in range(1, 6)] == [
-            str(exact), "2.50", "7", "0.1", None]  # exact digits, kept as text after widening
+            str(exact),
+            "2.50",
+            "7",
+            "0.1",
+            None,
+        ]  # exact digits, kept as text after widening
     else:  # REAL, then text after widening, as SQLite casts a REAL to text
         assert float(found[2]["price"]) == 2.5 and float(found[4]["price"]) == 0.1
     assert found[6]["price"] == "not a number"
@@ -175,14 +204,24 @@ async def test_repeated_full_refreshes_of_a_63_character_table_keep_their_key(
     name = "t" * 63  # Postgres' longest name: helper names must not collide with it
 
     for round_ in range(3):
-        refresh = await destination.loader(schema=schema, table=name, primary_key=("id",),
-                                           declared={"id": "integer"}, policy="ALLOW_ALL",
-                                           full_refresh=True)
+        refresh = await destination.loader(
+            schema=schema,
+            table=name,
+            primary_key=("id",),
+            declared={"id": "integer"},
+            policy="ALLOW_ALL",
+            full_refresh=True,
+        )
         await refresh.write([{"id": round_}, {"id": 100 + round_}, {"id": round_}])
         await refresh.finish()
-    upsert = await destination.loader(schema=schema, table=name, primary_key=("id",),
-                                      declared={"id": "integer"}, policy="ALLOW_ALL",
-                                      full_refresh=False)
+    upsert = await destination.loader(
+        schema=schema,
+        table=name,
+        primary_key=("id",),
+        declared={"id": "integer"},
+        policy="ALLOW_ALL",
+        full_refresh=False,
+    )
     await upsert.write([{"id": 2}, {"id": 7}])
 
     assert sorted(row["id"] for row in await destination.fetch(schema, name)) == [2, 7, 102]

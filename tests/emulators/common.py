@@ -37,8 +37,9 @@ class Controls:
         query = f"?{request.url.query}" if request.url.query else ""
         self.calls.append(f"{request.method} {request.url.path}{query}")
 
-    def chaos(self, rate_limit_body: Any, headers: dict[str, str] | None = None,
-              status: int = 429) -> Response | None:
+    def chaos(
+        self, rate_limit_body: Any, headers: dict[str, str] | None = None, status: int = 429
+    ) -> Response | None:
         """The 429 or 503 a test asked for, once per request; None when the call goes through."""
         if self.rate_limited:
             self.rate_limited -= 1

@@ -23,13 +23,23 @@ class FreshsalesEmulator:
         header = request.headers.get("authorization", "")
         key = header.removeprefix("Token token=") if header.startswith("Token token=") else None
         if key not in self.controls.tokens:
-            return JSONResponse({"login": "failed", "message": "Incorrect or expired API key"},
-                                status_code=401)
-        limited = self.controls.chaos({"message": "You have exceeded the limit of requests "
-                                                  "per hour"})
+            return JSONResponse(
+                {"login": "failed", "message": "Incorrect or expired API key"}, status_code=401
+            )
+        limited = self.controls.chaos({"message": "You have exceeded the limit of requests per hour"})
         if limited is not None:
             return limited  # type: ignore[return-value]
-        return JSONResponse({"users": [
-            {"id": 1, "display_name": "Ada Owner", "email": "ada@example.com",
-             "is_active": True, "work_number": None, "mobile_number": None},
-        ]})
+        return JSONResponse(
+            {
+                "users": [
+                    {
+                        "id": 1,
+                        "display_name": "Ada Owner",
+                        "email": "ada@example.com",
+                        "is_active": True,
+                        "work_number": None,
+                        "mobile_number": None,
+                    },
+                ]
+            }
+        )

@@ -39,12 +39,14 @@ class GitHubEmulator:
                 self.add_issue(repo["full_name"])
             for _ in range(pulls):
                 self.add_issue(repo["full_name"], pull=True)
-        self.app = Starlette(routes=[
-            Route("/user", self.user),
-            Route("/user/repos", self.user_repos),
-            Route("/repos/{owner}/{repo}/issues", self.repo_issues),
-            Route("/repos/{owner}/{repo}/pulls", self.repo_pulls),
-        ])
+        self.app = Starlette(
+            routes=[
+                Route("/user", self.user),
+                Route("/user/repos", self.user_repos),
+                Route("/repos/{owner}/{repo}/issues", self.repo_issues),
+                Route("/repos/{owner}/{repo}/pulls", self.repo_pulls),
+            ]
+        )
 
     def _tick(self) -> datetime:
         self.clock += timedelta(seconds=1)
@@ -54,13 +56,26 @@ class GitHubEmulator:
         owner, name = full_name.split("/")
         moment = _iso(self._tick())
         self.next_id += 1
-        repo = {"id": self.next_id, "node_id": f"R_{self.next_id}", "name": name,
-                "full_name": full_name, "private": False, "owner": {"login": owner, "id": 1},
-                "html_url": f"https://github.com/{full_name}", "description": None,
-                "fork": False, "archived": False, "default_branch": "main",
-                "language": "Python", "stargazers_count": 3, "forks_count": 1,
-                "open_issues_count": 0, "created_at": moment, "updated_at": moment,
-                "pushed_at": moment}
+        repo = {
+            "id": self.next_id,
+            "node_id": f"R_{self.next_id}",
+            "name": name,
+            "full_name": full_name,
+            "private": False,
+            "owner": {"login": owner, "id": 1},
+            "html_url": f"https://github.com/{full_name}",
+            "description": None,
+            "fork": False,
+            "archived": False,
+            "default_branch": "main",
+            "language": "Python",
+            "stargazers_count": 3,
+            "forks_count": 1,
+            "open_issues_count": 0,
+            "created_at": moment,
+            "updated_at": moment,
+            "pushed_at": moment,
+        }
         self.repos.append(repo)
         self.issues[full_name] = []
         return repo
@@ -70,17 +85,22 @@ class GitHubEmulator:
         self.next_id += 1
         number = len(self.issues[full_name]) + 1
         issue: dict[str, Any] = {
-            "id": self.next_id, "number": number, "title": f"Item {number}", "state": "open",
-            "user": {"login": "octocat", "id": 1}, "labels": [{"id": 1, "name": "bug"}],
-            "comments": 0, "body": "Steps to reproduce...",
+            "id": self.next_id,
+            "number": number,
+            "title": f"Item {number}",
+            "state": "open",
+            "user": {"login": "octocat", "id": 1},
+            "labels": [{"id": 1, "name": "bug"}],
+            "comments": 0,
+            "body": "Steps to reproduce...",
             "html_url": f"https://github.com/{full_name}/issues/{number}",
-            "created_at": moment, "updated_at": moment, "closed_at": None,
+            "created_at": moment,
+            "updated_at": moment,
+            "closed_at": None,
         }
         if pull:
-            issue["pull_request"] = {"url": f"https://api.github.com/repos/{full_name}/pulls/"
-                                            f"{number}"}
-            issue.update(draft=False, base={"ref": "main"}, head={"ref": f"topic-{number}"},
-                         merged_at=None)
+            issue["pull_request"] = {"url": f"https://api.github.com/repos/{full_name}/pulls/{number}"}
+            issue.update(draft=False, base={"ref": "main"}, head={"ref": f"topic-{number}"}, merged_at=None)
         issue.update(fields)
         self.issues[full_name].append(issue)
         return issue
@@ -97,19 +117,26 @@ class GitHubEmulator:
             token = request.headers["authorization"][6:].strip()
         if token not in self.controls.tokens:
             # GitHub answers an expired token exactly like a wrong one.
-            return JSONResponse({"message": "Bad credentials", "documentation_url": DOCS,
-                                 "status": "401"}, status_code=401)
+            return JSONResponse(
+                {"message": "Bad credentials", "documentation_url": DOCS, "status": "401"}, status_code=401
+            )
         if self.controls.rate_limited:
             self.controls.rate_limited -= 1
             reset = int(time.time()) + self.controls.retry_after + 1  # whole seconds
             return JSONResponse(
-                {"message": "API rate limit exceeded for user ID 1. If you reach out to GitHub "
-                            "Support for help, please include the request ID.",
-                 "documentation_url": f"{DOCS}/overview/rate-limits-for-the-rest-api"},
+                {
+                    "message": "API rate limit exceeded for user ID 1. If you reach out to GitHub "
+                    "Support for help, please include the request ID.",
+                    "documentation_url": f"{DOCS}/overview/rate-limits-for-the-rest-api",
+                },
                 status_code=403,
-                headers={"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "0",
-                         "x-ratelimit-used": "5000", "x-ratelimit-reset": str(reset),
-                         "x-ratelimit-resource": "core"},
+                headers={
+                    "x-ratelimit-limit": "5000",
+                    "x-ratelimit-remaining": "0",
+                    "x-ratelimit-used": "5000",
+                    "x-ratelimit-reset": str(reset),
+                    "x-ratelimit-resource": "core",
+                },
             )
         return self.controls.chaos({})  # type: ignore[return-value]
 
@@ -122,15 +149,23 @@ class GitHubEmulator:
             if 1 <= number <= last and (rel in ("first", "last") or number != page):
                 url = request.url.include_query_params(page=number)
                 links.append(f'<{url}>; rel="{rel}"')
-        body = items[(page - 1) * per_page: page * per_page]
+        body = items[(page - 1) * per_page : page * per_page]
         return JSONResponse(body, headers={"Link": ", ".join(links)} if last > 1 else {})
 
     async def user(self, request: Request) -> JSONResponse:
         refused = self._gate(request)
         if refused is not None:
             return refused
-        return JSONResponse({"login": "octocat", "id": 1, "node_id": "MDQ6VXNlcjE=",
-                             "type": "User", "name": "The Octocat", "company": "@github"})
+        return JSONResponse(
+            {
+                "login": "octocat",
+                "id": 1,
+                "node_id": "MDQ6VXNlcjE=",
+                "type": "User",
+                "name": "The Octocat",
+                "company": "@github",
+            }
+        )
 
     async def user_repos(self, request: Request) -> JSONResponse:
         refused = self._gate(request)
@@ -148,17 +183,20 @@ class GitHubEmulator:
             return refused
         name = self._repo(request)
         if name is None:
-            return JSONResponse({"message": "Not Found", "documentation_url": DOCS,
-                                 "status": "404"}, status_code=404)
+            return JSONResponse(
+                {"message": "Not Found", "documentation_url": DOCS, "status": "404"}, status_code=404
+            )
         query = request.query_params
-        items = [i for i in self.issues[name]
-                 if query.get("state", "open") == "all" or i["state"] == query.get("state", "open")]
+        items = [
+            i
+            for i in self.issues[name]
+            if query.get("state", "open") == "all" or i["state"] == query.get("state", "open")
+        ]
         since = query.get("since")
         if since:
             items = [i for i in items if i["updated_at"] >= since]  # GitHub's since is inclusive
         key = "updated_at" if query.get("sort") == "updated" else "created_at"
-        items.sort(key=lambda i: (i[key], i["id"]), 
-                   reverse=query.get("direction", "desc") == "desc")
+        items.sort(key=lambda i: (i[key], i["id"]), reverse=query.get("direction", "desc") == "desc")
         return self._page(request, items)
 
     async def repo_pulls(self, request: Request) -> JSONResponse:
@@ -167,14 +205,20 @@ class GitHubEmulator:
             return refused
         name = self._repo(request)
         if name is None:
-            return JSONResponse({"message": "Not Found", "documentation_url": DOCS,
-                                 "status": "404"}, status_code=404)
+            return JSONResponse(
+                {"message": "Not Found", "documentation_url": DOCS, "status": "404"}, status_code=404
+            )
         query = request.query_params
-        pulls = [{k: v for k, v in i.items() if k != "pull_request"}
-                 for i in self.issues[name] if "pull_request" in i]
-        pulls = [p for p in pulls
-                 if query.get("state", "open") == "all" or p["state"] == query.get("state", "open")]
+        pulls = [
+            {k: v for k, v in i.items() if k != "pull_request"}
+            for i in self.issues[name]
+            if "pull_request" in i
+        ]
+        pulls = [
+            p
+            for p in pulls
+            if query.get("state", "open") == "all" or p["state"] == query.get("state", "open")
+        ]
         key = "updated_at" if query.get("sort") == "updated" else "created_at"
-        pulls.sort(key=lambda p: (p[key], p["id"]), 
-                   reverse=query.get("direction", "desc") == "desc")
+        pulls.sort(key=lambda p: (p[key], p["id"]), reverse=query.get("direction", "desc") == "desc")
         return self._page(request, pulls)

@@ -59,12 +59,14 @@ class OAuthProvider:
     refresh_tokens: set[str] = field(default_factory=set)
 
     def app(self) -> Starlette:
-        return Starlette(routes=[
-            Route("/authorize", self.authorize, methods=["GET"]),
-            Route("/authorize/decision", self.decision, methods=["POST"]),
-            Route("/token", self.token, methods=["POST"]),
-            Route("/api/me", self.me),
-        ])
+        return Starlette(
+            routes=[
+                Route("/authorize", self.authorize, methods=["GET"]),
+                Route("/authorize/decision", self.decision, methods=["POST"]),
+                Route("/token", self.token, methods=["POST"]),
+                Route("/api/me", self.me),
+            ]
+        )
 
     def revoke_access_tokens(self) -> None:
         self.access_tokens.clear()
@@ -82,8 +84,7 @@ class OAuthProvider:
         if q.get("code_challenge_method") != "S256" or not q.get("code_challenge"):
             return self._redirect_error(q, "invalid_request")
         hidden = "".join(
-            f'<input type="hidden" name="{html.escape(name)}" '
-            f'value="{html.escape(q.get(name, ""))}">'
+            f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(q.get(name, ""))}">'
             for name in ("client_id", "redirect_uri", "state", "scope", "code_challenge")
         )
         page = f"""<!doctype html><html><head><title>Emulated provider: consent</title></head>
@@ -92,8 +93,9 @@ class OAuthProvider:
 <form method="post" action="/authorize/decision">{hidden}
 <button name="decision" value="approve" id="approve">Approve</button>
 <button name="decision" value="deny" id="deny">Deny</button></form></body></html>"""
-        return HTMLResponse(page, headers={"X-Frame-Options": "DENY",
-                                           "Content-Security-Policy": "frame-ancestors 'none'"})
+        return HTMLResponse(
+            page, headers={"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
+        )
 
     def _redirect_error(self, params: Any, error: str) -> Response:
         query = {"error": error, "state": params.get("state", "")}
@@ -107,10 +109,12 @@ class OAuthProvider:
         query: dict[str, str] = {"state": str(form.get("state", ""))}
         if form.get("decision") == "approve":
             code = secrets.token_urlsafe(24)
-            self.codes[code] = Grant(client_id=str(form.get("client_id")),
-                                     redirect_uri=redirect_uri,
-                                     code_challenge=str(form.get("code_challenge")),
-                                     scope=str(form.get("scope", "")))
+            self.codes[code] = Grant(
+                client_id=str(form.get("client_id")),
+                redirect_uri=redirect_uri,
+                code_challenge=str(form.get("code_challenge")),
+                scope=str(form.get("scope", "")),
+            )
             query["code"] = code
         else:
             query["error"] = "access_denied"
@@ -131,8 +135,7 @@ class OAuthProvider:
         return client_id == self.client_id and secret == self.client_secret
 
     def _error(self, error: str, status: int = 400) -> Response:
-        return JSONResponse({"error": error}, status_code=status,
-                            headers={"Cache-Control": "no-store"})
+        return JSONResponse({"error": error}, status_code=status, headers={"Cache-Control": "no-store"})
 
     def _tokens(self, scope: str) -> Response:
         access = "at_" + secrets.token_urlsafe(16)
@@ -146,8 +149,7 @@ class OAuthProvider:
             body["refresh_token"] = refresh
         headers = {"Cache-Control": "no-store"}
         if self.form_encoded:
-            return Response(urlencode(body), media_type="application/x-www-form-urlencoded",
-                            headers=headers)
+            return Response(urlencode(body), media_type="application/x-www-form-urlencoded", headers=headers)
         return JSONResponse(body, headers=headers)
 
     async def token(self, request: Request) -> Response:
@@ -163,8 +165,9 @@ class OAuthProvider:
             if form.get("redirect_uri") != grant.redirect_uri:
                 return self._error("invalid_grant")
             verifier = str(form.get("code_verifier") or "")
-            challenge = base64.urlsafe_b64encode(
-                hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+            challenge = (
+                base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+            )
             if not verifier or challenge != grant.code_challenge:
                 return self._error("invalid_grant")
             return self._tokens(grant.scope)

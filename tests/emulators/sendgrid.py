@@ -22,12 +22,15 @@ class SendGridEmulator:
         self.controls.record(request)
         key = bearer_token(request)
         if key not in self.controls.tokens:
-            return JSONResponse({"errors": [{"field": None, "message": "authorization required"}]},
-                                status_code=401)
-        limited = self.controls.chaos({"errors": [{"field": None,
-                                                   "message": "too many requests"}]})
+            return JSONResponse(
+                {"errors": [{"field": None, "message": "authorization required"}]}, status_code=401
+            )
+        limited = self.controls.chaos({"errors": [{"field": None, "message": "too many requests"}]})
         if limited is not None:
             return limited  # type: ignore[return-value]
-        scopes = ["user.profile.read"] if key == READ_ONLY_KEY else [
-            "mail.send", "user.profile.read", "templates.read", "stats.read"]
+        scopes = (
+            ["user.profile.read"]
+            if key == READ_ONLY_KEY
+            else ["mail.send", "user.profile.read", "templates.read", "stats.read"]
+        )
         return JSONResponse({"scopes": scopes})

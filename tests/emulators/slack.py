@@ -30,7 +30,15 @@ class SlackEmulator:
             return JSONResponse({"ok": False, "error": "token_expired"})
         if token not in self.controls.tokens:
             return JSONResponse({"ok": False, "error": "invalid_auth"})
-        return JSONResponse({"ok": True, "url": "https://weir-emulated.slack.com/",
-                             "team": "Weir Emulated", "user": "weirbot", "team_id": "T0WEIR001",
-                             "user_id": "U0WEIR001", "bot_id": "B0WEIR001",
-                             "is_enterprise_install": False})
+        return JSONResponse(
+            {
+                "ok": True,
+                "url": "https://weir-emulated.slack.com/",
+                "team": "Weir Emulated",
+                "user": "weirbot",
+                "team_id": "T0WEIR001",
+                "user_id": "U0WEIR001",
+                "bot_id": "B0WEIR001",
+                "is_enterprise_install": False,
+            }
+        )

@@ -45,8 +45,9 @@ def smtp_server(username: str = USERNAME, password: str = PASSWORD) -> Iterator[
         # handled=False: aiosmtpd then answers 535 itself (handled=True would leave it silent).
         return AuthResult(success=ok, handled=False)
 
-    controller = Controller(_Handler(), hostname=served.host, port=served.port,
-                            authenticator=authenticate, auth_require_tls=False)
+    controller = Controller(
+        _Handler(), hostname=served.host, port=served.port, authenticator=authenticate, auth_require_tls=False
+    )
     controller.start()
     try:
         yield served

@@ -31,14 +31,15 @@ class StripeEmulator:
         self.controls = Controls(tokens={KEY})
         self.data: dict[str, list[dict[str, Any]]] = {name: [] for name in OBJECTS}
         self.clock = START
-        for stream, count in (("customers", customers), ("charges", charges),
-                              ("invoices", invoices)):
+        for stream, count in (("customers", customers), ("charges", charges), ("invoices", invoices)):
             for _ in range(count):
                 self.add(stream)
-        self.app = Starlette(routes=[
-            Route("/v1/account", self.account),
-            Route("/v1/{object}", self.list_objects),
-        ])
+        self.app = Starlette(
+            routes=[
+                Route("/v1/account", self.account),
+                Route("/v1/{object}", self.list_objects),
+            ]
+        )
 
     def add(self, stream: str, **fields: Any) -> dict[str, Any]:
         """Create one object one second after the previous one."""
@@ -52,16 +53,38 @@ class StripeEmulator:
             "metadata": {},
         }
         if stream == "customers":
-            record.update(email=f"customer{n}@example.com", name=f"Customer {n}", balance=0,
-                          currency="usd", delinquent=False, description=None)
+            record.update(
+                email=f"customer{n}@example.com",
+                name=f"Customer {n}",
+                balance=0,
+                currency="usd",
+                delinquent=False,
+                description=None,
+            )
         elif stream == "charges":
-            record.update(amount=100 * n, amount_refunded=0, currency="usd", paid=True,
-                          refunded=False, status="succeeded", customer=f"cus_{n:08d}",
-                          description=None, outcome={"type": "authorized"})
+            record.update(
+                amount=100 * n,
+                amount_refunded=0,
+                currency="usd",
+                paid=True,
+                refunded=False,
+                status="succeeded",
+                customer=f"cus_{n:08d}",
+                description=None,
+                outcome={"type": "authorized"},
+            )
         else:
-            record.update(customer=f"cus_{n:08d}", number=f"WEIR-{n:04d}", status="paid",
-                          currency="usd", total=500 * n, amount_due=500 * n, amount_paid=500 * n,
-                          due_date=None, lines={"object": "list", "data": []})
+            record.update(
+                customer=f"cus_{n:08d}",
+                number=f"WEIR-{n:04d}",
+                status="paid",
+                currency="usd",
+                total=500 * n,
+                amount_due=500 * n,
+                amount_paid=500 * n,
+                due_date=None,
+                lines={"object": "list", "data": []},
+            )
         record.update(fields)
         self.data[stream].append(record)
         return record
@@ -72,15 +95,21 @@ class StripeEmulator:
         if key is None and header.lower().startswith("basic "):
             key = base64.b64decode(header[6:]).decode().partition(":")[0] or None
         if key is None:
-            return _error(401, "You did not provide an API key. You need to provide your API "
-                          "key in the Authorization header, using Bearer auth.",
-                          "invalid_request_error")
+            return _error(
+                401,
+                "You did not provide an API key. You need to provide your API "
+                "key in the Authorization header, using Bearer auth.",
+                "invalid_request_error",
+            )
         if key in self.controls.expired:
-            return _error(401, f"Expired API Key provided: {key[:8]}****{key[-4:]}",
-                          "invalid_request_error", "api_key_expired")
+            return _error(
+                401,
+                f"Expired API Key provided: {key[:8]}****{key[-4:]}",
+                "invalid_request_error",
+                "api_key_expired",
+            )
         if key not in self.controls.tokens:
-            return _error(401, f"Invalid API Key provided: {key[:8]}****{key[-4:]}",
-                          "invalid_request_error")
+            return _error(401, f"Invalid API Key provided: {key[:8]}****{key[-4:]}", "invalid_request_error")
         return None
 
     def _gate(self, request: Request) -> JSONResponse | None:
@@ -88,20 +117,32 @@ class StripeEmulator:
         refused = self._authenticate(request)
         if refused is not None:
             return refused
-        return self.controls.chaos({"error": {
-            "message": "Request rate limit exceeded. Learn more about rate limits here "
-                       "https://stripe.com/docs/rate-limits.",
-            "type": "invalid_request_error", "code": "rate_limit"}})  # type: ignore[return-value]
+        return self.controls.chaos(
+            {
+                "error": {
+                    "message": "Request rate limit exceeded. Learn more about rate limits here "
+                    "https://stripe.com/docs/rate-limits.",
+                    "type": "invalid_request_error",
+                    "code": "rate_limit",
+                }
+            }
+        )  # type: ignore[return-value]
 
     async def account(self, request: Request) -> JSONResponse:
         refused = self._gate(request)
         if refused is not None:
             return refused
-        return JSONResponse({
-            "id": "acct_1WeirEmulator", "object": "account", "email": "owner@example.com",
-            "country": "US", "default_currency": "usd", "charges_enabled": True,
-            "business_profile": {"name": "Weir Emulated Shop"},
-        })
+        return JSONResponse(
+            {
+                "id": "acct_1WeirEmulator",
+                "object": "account",
+                "email": "owner@example.com",
+                "country": "US",
+                "default_currency": "usd",
+                "charges_enabled": True,
+                "business_profile": {"name": "Weir Emulated Shop"},
+            }
+        )
 
     async def list_objects(self, request: Request) -> JSONResponse:
         refused = self._gate(request)
@@ -109,13 +150,16 @@ class StripeEmulator:
             return refused
         name = request.path_params["object"]
         if name not in OBJECTS:
-            return _error(404, f"Unrecognized request URL (GET: /v1/{name}).",
-                          "invalid_request_error")
+            return _error(404, f"Unrecognized request URL (GET: /v1/{name}).", "invalid_request_error")
         query = request.query_params
         limit = int(query.get("limit", 10))
         if not 1 <= limit <= 100:
-            return _error(400, "Invalid integer: limit must be between 1 and 100",
-                          "invalid_request_error", "parameter_invalid_integer")
+            return _error(
+                400,
+                "Invalid integer: limit must be between 1 and 100",
+                "invalid_request_error",
+                "parameter_invalid_integer",
+            )
         rows = sorted(self.data[name], key=lambda r: (r["created"], r["id"]), reverse=True)
         bounds = {"gt": int.__gt__, "gte": int.__ge__, "lt": int.__lt__, "lte": int.__le__}
         for op, compare in bounds.items():
@@ -126,8 +170,10 @@ class StripeEmulator:
         if after:
             ids = [r["id"] for r in rows]
             if after not in ids:
-                return _error(400, f"No such {OBJECTS[name]}: '{after}'",
-                              "invalid_request_error", "resource_missing")
-            rows = rows[ids.index(after) + 1:]
-        return JSONResponse({"object": "list", "url": f"/v1/{name}",
-                             "has_more": len(rows) > limit, "data": rows[:limit]})
+                return _error(
+                    400, f"No such {OBJECTS[name]}: '{after}'", "invalid_request_error", "resource_missing"
+                )
+            rows = rows[ids.index(after) + 1 :]
+        return JSONResponse(
+            {"object": "list", "url": f"/v1/{name}", "has_more": len(rows) > limit, "data": rows[:limit]}
+        )

@@ -45,12 +45,17 @@ class Cluster:
         self.logs = logs
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self, name: str, *arguments: str, extra: dict[str, str] | None = None
-              ) -> subprocess.Popen[bytes]:
+    def start(
+        self, name: str, *arguments: str, extra: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 -- closed with the process
-        process = subprocess.Popen([sys.executable, "-m", "server.cli", *arguments], cwd=ROOT,
-                                   env={**self.environ, **(extra or {})}, stdout=log,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", *arguments],
+            cwd=ROOT,
+            env={**self.environ, **(extra or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         log.close()  # the child holds its own descriptor
         self.processes[name] = process
         return process
@@ -122,9 +127,22 @@ class OwnRedis:
     def start(self) -> None:
         log = open(self.logs / "redis.log", "ab")  # noqa: SIM115 -- closed with the process
         self.process = subprocess.Popen(
-            [self.executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no"],
-            stdout=log, stderr=subprocess.STDOUT)
+            [
+                self.executable,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         log.close()
         wait_for_port(self.port, 10)
 

@@ -47,8 +47,9 @@ async def _closed_code(ws: GraphQLWebSocket, seconds: float) -> int:
 
 async def _refused_within(http: httpx.AsyncClient, port: int, secret: str, since: float) -> None:
     while True:
-        response = await http.post(f"http://127.0.0.1:{port}/graphql", json=VIEWER,
-                                   headers={"Authorization": f"Bearer {secret}"})
+        response = await http.post(
+            f"http://127.0.0.1:{port}/graphql", json=VIEWER, headers={"Authorization": f"Bearer {secret}"}
+        )
         if response.status_code == 401:
             return
         assert time.monotonic() - since < BOUND, "still accepted after the bound"
@@ -68,11 +69,17 @@ async def test_revocation_closes_sockets_and_clears_caches_in_every_api_process(
         settings = Settings(database_url=database_url, warehouse_url=warehouse_url)
         await migrate(settings)
         database = await open_database(settings)
-        cluster = Cluster(logs=tmp_path, environ={
-            "WEIR_DATABASE_URL": database_url, "WEIR_WAREHOUSE_URL": warehouse_url,
-            "WEIR_REDIS_URL": redis.url, "WEIR_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS,
-            "WEIR_DATA_DIR": str(tmp_path / "data"), "WEIR_LOG_LEVEL": "WARNING",
-        })
+        cluster = Cluster(
+            logs=tmp_path,
+            environ={
+                "WEIR_DATABASE_URL": database_url,
+                "WEIR_WAREHOUSE_URL": warehouse_url,
+                "WEIR_REDIS_URL": redis.url,
+                "WEIR_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS,
+                "WEIR_DATA_DIR": str(tmp_path / "data"),
+                "WEIR_LOG_LEVEL": "WARNING",
+            },
+        )
         try:
             created = await initialise()
             assert created is not None
@@ -85,24 +92,29 @@ async def test_revocation_closes_sockets_and_clears_caches_in_every_api_process(
             async with httpx.AsyncClient(timeout=5) as http:
                 # API 2 knows the key: a socket, and a cached authentication.
                 ws = await _socket(api_2, doomed.secret, workspace_id)
-                warm = await http.post(f"http://127.0.0.1:{api_2}/graphql", json=VIEWER,
-                                       headers={"Authorization": f"Bearer {doomed.secret}"})
+                warm = await http.post(
+                    f"http://127.0.0.1:{api_2}/graphql",
+                    json=VIEWER,
+                    headers={"Authorization": f"Bearer {doomed.secret}"},
+                )
                 assert warm.status_code == 200, warm.text
 
                 revoked_at = time.monotonic()
                 response = await http.post(
                     f"http://127.0.0.1:{api_1}/graphql",
-                    json={"query": "mutation($id: ID!) { revokeApiKey(id: $id) { revokedAt } }",
-                          "variables": {"id": doomed.api_key.id}},
-                    headers={"Authorization": f"Bearer {admin}"})
+                    json={
+                        "query": "mutation($id: ID!) { revokeApiKey(id: $id) { revokedAt } }",
+                        "variables": {"id": doomed.api_key.id},
+                    },
+                    headers={"Authorization": f"Bearer {admin}"},
+                )
                 assert "errors" not in response.json(), response.text
                 assert await _closed_code(ws, BOUND + 1) == 4403
                 assert time.monotonic() - revoked_at < BOUND
                 await _refused_within(http, api_2, doomed.secret, revoked_at)
 
                 # The CLI, a process of its own, reaches the replicas through Redis too.
-                sockets = [await _socket(port, by_cli.secret, workspace_id)
-                           for port in (api_1, api_2)]
+                sockets = [await _socket(port, by_cli.secret, workspace_id) for port in (api_1, api_2)]
                 cli = cluster.start("cli", "keys", "revoke", by_cli.api_key.id)
                 for ws in sockets:
                     assert await _closed_code(ws, BOUND + 5) == 4403

@@ -63,8 +63,12 @@ subscription Runs($workspaceId: ID!) {
 
 
 def sizes(contacts: int) -> dict[str, int]:
-    return {"contacts": contacts, "companies": max(contacts // 10, 1),
-            "deals": max(contacts * 3 // 10, 1), "batch_size": 500}
+    return {
+        "contacts": contacts,
+        "companies": max(contacts // 10, 1),
+        "deals": max(contacts * 3 // 10, 1),
+        "batch_size": 500,
+    }
 
 
 def with_database(url: str, name: str) -> str:
@@ -94,19 +98,31 @@ async def seed(settings: Settings) -> tuple[str, str, list[str]]:
     assert created is not None
     scope = Scope(organization_id=created.organization.id)
     connection = await Connection.create(
-        id=ids.new_id("connection"), organization_id=created.organization.id,
-        workspace_id=created.workspace.id, integration_name="demo", auth_type="NONE",
-        scope="WORKSPACE", display_name="Demo CRM")
+        id=ids.new_id("connection"),
+        organization_id=created.organization.id,
+        workspace_id=created.workspace.id,
+        integration_name="demo",
+        auth_type="NONE",
+        scope="WORKSPACE",
+        display_name="Demo CRM",
+    )
     sync_ids = []
     for index in range(SYNCS):
         contacts = BIG_CONTACTS if index < BIG else SMALL_CONTACTS
         sync = await service.create_sync(
-            scope=scope, settings=settings, key_ring=load_key_ring(settings), bus=None,
+            scope=scope,
+            settings=settings,
+            key_ring=load_key_ring(settings),
+            bus=None,
             connection_id=connection.id,
-            changes=SyncChanges(destination_schema=f"wh_{index:02d}", settings=sizes(contacts),
-                                sync_interval=YEARLY),
-            streams=[StreamChoice(name=name, sync_mode="INCREMENTAL")
-                     for name in ("contacts", "companies", "deals")])
+            changes=SyncChanges(
+                destination_schema=f"wh_{index:02d}", settings=sizes(contacts), sync_interval=YEARLY
+            ),
+            streams=[
+                StreamChoice(name=name, sync_mode="INCREMENTAL")
+                for name in ("contacts", "companies", "deals")
+            ],
+        )
         await service.set_enabled(scope=scope, bus=None, sync_id=sync.id, enabled=True)
         sync_ids.append(sync.id)
     await EltSync.filter(id__in=sync_ids).update(next_run_at=datetime.now(UTC))
@@ -136,7 +152,8 @@ async def warehouse_counts(url: str, name: str) -> dict[str, tuple[int, int]]:
         found = {}
         for table in ("contacts", "companies", "deals"):
             row = await connection.fetchrow(
-                f'SELECT count(*) AS n, count(DISTINCT id) AS d FROM "{schema}"."{table}"')
+                f'SELECT count(*) AS n, count(DISTINCT id) AS d FROM "{schema}"."{table}"'
+            )
             found[table] = (row["n"], row["d"])
         return found
     finally:
@@ -184,20 +201,31 @@ async def test_six_processes_run_every_due_sync_once_and_survive_a_dead_worker_a
     redis = OwnRedis(tmp_path)
     redis.start()
     async with fresh_databases() as (database_url, warehouse_url):
-        settings = Settings(database_url=database_url, warehouse_url=warehouse_url,
-                            encryption_keys=Settings.from_env(
-                                {"WEIR_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS}).encryption_keys,
-                            min_sync_interval_seconds=0)
+        settings = Settings(
+            database_url=database_url,
+            warehouse_url=warehouse_url,
+            encryption_keys=Settings.from_env({"WEIR_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS}).encryption_keys,
+            min_sync_interval_seconds=0,
+        )
         await migrate(settings)
         database = await open_database(settings)
-        cluster = Cluster(logs=tmp_path, environ={
-            "WEIR_DATABASE_URL": database_url, "WEIR_WAREHOUSE_URL": warehouse_url,
-            "WEIR_REDIS_URL": redis.url, "WEIR_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS,
-            "WEIR_DATA_DIR": str(tmp_path / "data"), "WEIR_LOG_LEVEL": "WARNING",
-            "WEIR_MIN_SYNC_INTERVAL_SECONDS": "0", "WEIR_SCHEDULER_INTERVAL_SECONDS": "0.5",
-            "WEIR_RUN_HEARTBEAT_SECONDS": "1", "WEIR_RUN_STALE_SECONDS": "6",
-            "WEIR_QUEUE_RECONCILE_SECONDS": "3", "WEIR_WORKER_SHUTDOWN_SECONDS": "5",
-        })
+        cluster = Cluster(
+            logs=tmp_path,
+            environ={
+                "WEIR_DATABASE_URL": database_url,
+                "WEIR_WAREHOUSE_URL": warehouse_url,
+                "WEIR_REDIS_URL": redis.url,
+                "WEIR_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS,
+                "WEIR_DATA_DIR": str(tmp_path / "data"),
+                "WEIR_LOG_LEVEL": "WARNING",
+                "WEIR_MIN_SYNC_INTERVAL_SECONDS": "0",
+                "WEIR_SCHEDULER_INTERVAL_SECONDS": "0.5",
+                "WEIR_RUN_HEARTBEAT_SECONDS": "1",
+                "WEIR_RUN_STALE_SECONDS": "6",
+                "WEIR_QUEUE_RECONCILE_SECONDS": "3",
+                "WEIR_WORKER_SHUTDOWN_SECONDS": "5",
+            },
+        )
         listener: Listener | None = None
         try:
             secret, workspace_id, sync_ids = await seed(settings)
@@ -225,31 +253,38 @@ async def test_six_processes_run_every_due_sync_once_and_survive_a_dead_worker_a
             assert {(r.trigger, r.status, r.attempt) for r in runs} == {("SCHEDULE", "SUCCEEDED", 1)}
             for index in (0, BIG, SYNCS - 1):
                 contacts = BIG_CONTACTS if index < BIG else SMALL_CONTACTS
-                assert await warehouse_counts(warehouse_url, f"wh_{index:02d}") == \
-                    expected_counts(contacts)
+                assert await warehouse_counts(warehouse_url, f"wh_{index:02d}") == expected_counts(contacts)
 
             # Runs triggered through API 2 reach the subscriber on API 1.
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_2}",
-                                         headers={"Authorization": f"Bearer {secret}"}) as http:
+            async with httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{api_2}", headers={"Authorization": f"Bearer {secret}"}
+            ) as http:
                 manual = []
-                for sync_id in sync_ids[BIG:BIG + 5]:
-                    answer = (await http.post("/graphql", json={
-                        "query": TRIGGER, "variables": {"syncId": sync_id, "full": False}})).json()
+                for sync_id in sync_ids[BIG : BIG + 5]:
+                    answer = (
+                        await http.post(
+                            "/graphql",
+                            json={"query": TRIGGER, "variables": {"syncId": sync_id, "full": False}},
+                        )
+                    ).json()
                     manual.append(answer["data"]["triggerSyncRun"]["id"])
 
                 async def manual_seen() -> bool:
                     return all("SUCCEEDED" in listener.statuses(run_id) for run_id in manual)
 
-                await wait_until(manual_seen, 30, "API 1's subscriber to see API 2's runs",
-                                 cluster)
+                await wait_until(manual_seen, 30, "API 1's subscriber to see API 2's runs", cluster)
                 for run_id in manual:
                     assert {"QUEUED", "RUNNING", "SUCCEEDED"} <= listener.statuses(run_id)
 
                 # -- phase 2: a worker dies mid-run and Redis restarts empty ----------------
                 started = datetime.now(UTC)
                 for sync_id in sync_ids[:BIG]:
-                    answer = (await http.post("/graphql", json={
-                        "query": TRIGGER, "variables": {"syncId": sync_id, "full": True}})).json()
+                    answer = (
+                        await http.post(
+                            "/graphql",
+                            json={"query": TRIGGER, "variables": {"syncId": sync_id, "full": True}},
+                        )
+                    ).json()
                     assert "errors" not in answer, answer
 
             async def loading() -> bool:
@@ -264,29 +299,33 @@ async def test_six_processes_run_every_due_sync_once_and_survive_a_dead_worker_a
             redis.start()
             restarted = time.time()
             cluster.start("worker-3", "worker", "--threads", "2")
-            await wait_until(nothing_active, 120, "every run to end after the failures",
-                             cluster)
+            await wait_until(nothing_active, 120, "every run to end after the failures", cluster)
 
             after = await SyncRun.filter(queued_at__gte=started).order_by("queued_at")
             lost = [run for run in after if run.status == "FAILED"]
             assert lost, "the killed worker had no run in progress"
-            assert all("worker lost" in (run.error or "") for run in lost), \
-                [run.error for run in lost]
+            assert all("worker lost" in (run.error or "") for run in lost), [run.error for run in lost]
             for sync_id in sync_ids[:BIG]:
                 of_sync = [run for run in after if run.sync_id == sync_id]
-                assert [run.status for run in of_sync].count("SUCCEEDED") == 1, \
-                    [(run.trigger, run.status, run.error) for run in of_sync]
+                assert [run.status for run in of_sync].count("SUCCEEDED") == 1, [
+                    (run.trigger, run.status, run.error) for run in of_sync
+                ]
                 assert {run.status for run in of_sync} <= {"SUCCEEDED", "FAILED"}
             for index in range(BIG):
-                assert await warehouse_counts(warehouse_url, f"wh_{index:02d}") == \
-                    expected_counts(BIG_CONTACTS)
+                assert await warehouse_counts(warehouse_url, f"wh_{index:02d}") == expected_counts(
+                    BIG_CONTACTS
+                )
             # Nothing else ran: the other syncs still have their one scheduled run (+ manual).
             assert await SyncRun.filter(sync_id__in=sync_ids[BIG:]).count() == SYNCS - BIG + 5
 
             # Once Redis is back the subscriber on API 1 follows runs again.
-            late = [run for run in after if run.status == "SUCCEEDED"
-                    and run.finished_at is not None
-                    and run.finished_at.timestamp() > restarted + 2]
+            late = [
+                run
+                for run in after
+                if run.status == "SUCCEEDED"
+                and run.finished_at is not None
+                and run.finished_at.timestamp() > restarted + 2
+            ]
             for run in late:
                 assert "SUCCEEDED" in listener.statuses(run.id), run.id
 
@@ -304,4 +343,3 @@ async def test_six_processes_run_every_due_sync_once_and_survive_a_dead_worker_a
             cluster.stop()
             redis.stop()
             await close_database(database)
-

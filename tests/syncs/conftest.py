@@ -39,8 +39,13 @@ async def create_demo_connection(organization_id: str, workspace_id: str | None)
     from server.connections.models import Connection
 
     connection = await Connection.create(
-        id=ids.new_id("connection"), organization_id=organization_id, workspace_id=workspace_id,
-        integration_name="demo", auth_type="NONE", scope="WORKSPACE", display_name="Demo CRM",
+        id=ids.new_id("connection"),
+        organization_id=organization_id,
+        workspace_id=workspace_id,
+        integration_name="demo",
+        auth_type="NONE",
+        scope="WORKSPACE",
+        display_name="Demo CRM",
     )
     return connection.id
 
@@ -56,8 +61,9 @@ async def worker(app: Any, settings: Settings) -> AsyncIterator[Any]:
     from server.syncs.queue import current_broker
     from server.worker.main import EmbeddedWorker
 
-    embedded = EmbeddedWorker(settings=settings, broker=current_broker(),
-                              bus=app.state.runtime.services.bus, threads=1)
+    embedded = EmbeddedWorker(
+        settings=settings, broker=current_broker(), bus=app.state.runtime.services.bus, threads=1
+    )
     await asyncio.to_thread(embedded.start)
     try:
         yield embedded
@@ -82,39 +88,45 @@ async def env(database: Any) -> RunEnvironment:
     from server.worker.broker import install_broker
 
     install_broker(database)
-    return RunEnvironment(settings=database, key_ring=load_key_ring(database),
-                          bus=InMemoryEventBus())
+    return RunEnvironment(settings=database, key_ring=load_key_ring(database), bus=InMemoryEventBus())
 
 
 @pytest.fixture
 async def scope(database: Any) -> Scope:
     organization = await Organization.create(id=ids.new_id("organization"), name="Acme")
-    workspace = await Workspace.create(id=ids.new_id("workspace"), organization=organization,
-                                       name="default")
+    workspace = await Workspace.create(id=ids.new_id("workspace"), organization=organization, name="default")
     return Scope(organization_id=organization.id, workspace_id=workspace.id)
 
 
-async def make_sync(env: RunEnvironment, scope: Scope, *, settings: dict[str, Any],
-                    streams: list[StreamChoice], integration: str = "demo",
-                    schema: str = "crm") -> EltSync:
+async def make_sync(
+    env: RunEnvironment,
+    scope: Scope,
+    *,
+    settings: dict[str, Any],
+    streams: list[StreamChoice],
+    integration: str = "demo",
+    schema: str = "crm",
+) -> EltSync:
     connection_id = await create_demo_connection(scope.organization_id, scope.workspace_id)
     if integration != "demo":
         from server.connections.models import Connection
 
         await Connection.filter(id=connection_id).update(integration_name=integration)
     return await service.create_sync(
-        scope=scope, settings=env.settings, key_ring=env.key_ring, bus=None,
+        scope=scope,
+        settings=env.settings,
+        key_ring=env.key_ring,
+        bus=None,
         connection_id=connection_id,
-        changes=SyncChanges(destination_schema=schema, settings=settings,
-                            sync_interval="0 * * * *"),
+        changes=SyncChanges(destination_schema=schema, settings=settings, sync_interval="0 * * * *"),
         streams=streams,
     )
 
 
-async def run_once(env: RunEnvironment, scope: Scope, sync: EltSync,
-                   full_refresh: bool = False) -> SyncRun:
-    run = await runs.trigger_run(scope=scope, settings=env.settings, bus=None, sync_id=sync.id,
-                                 full_refresh=full_refresh)
+async def run_once(env: RunEnvironment, scope: Scope, sync: EltSync, full_refresh: bool = False) -> SyncRun:
+    run = await runs.trigger_run(
+        scope=scope, settings=env.settings, bus=None, sync_id=sync.id, full_refresh=full_refresh
+    )
     await execute_run(env=env, run_id=run.id)
     return await SyncRun.get(id=run.id)
 

@@ -37,8 +37,18 @@ from tests.conftest import POSTGRES_URL, require_service
 from tests.connectors.test_postgres_connector import url_credentials
 from tests.syncs.conftest import run_once
 
-KEYS = ["it's", "tab\there", "line\nbreak", "back\\slash", "\\N", "", " spaced ", "ünïcode ☃",
-        "carriage\rreturn", "quote\"d"]
+KEYS = [
+    "it's",
+    "tab\there",
+    "line\nbreak",
+    "back\\slash",
+    "\\N",
+    "",
+    " spaced ",
+    "ünïcode ☃",
+    "carriage\rreturn",
+    'quote"d',
+]
 ROWS = 350
 
 
@@ -68,7 +78,12 @@ async def source() -> AsyncIterator[dict[str, Any]]:
             f"INSERT INTO {schema}.notes (key, body, doc, ratio, updated_at) VALUES "
             "($1, $2, $3::jsonb, $4, TIMESTAMPTZ '2024-06-01 00:00:00.123456+00' + $5 * "
             "INTERVAL '1 second')",
-            key, key + "\t\\ \n end", json.dumps({"text": key}), 1e-300 * position, position)
+            key,
+            key + "\t\\ \n end",
+            json.dumps({"text": key}),
+            1e-300 * position,
+            position,
+        )
     try:
         yield {"schema": schema, "admin": admin, "credentials": url_credentials(POSTGRES_URL)}
     finally:
@@ -77,18 +92,21 @@ async def source() -> AsyncIterator[dict[str, Any]]:
 
 
 def context(credentials: dict[str, Any]) -> ConnectorContext:
-    return ConnectorContext(http=httpx.AsyncClient(), base_url=None, credentials=credentials,
-                            outbound=Policy.from_settings(Settings()))
+    return ConnectorContext(
+        http=httpx.AsyncClient(),
+        base_url=None,
+        credentials=credentials,
+        outbound=Policy.from_settings(Settings()),
+    )
 
 
-async def read_all(source: dict[str, Any], state: dict[str, Any] | None = None,
-                   copy_columns: tuple[str, ...] | None = None
-                   ) -> tuple[list[RecordBatch | CopyBatch], list[dict[str, Any]]]:
+async def read_all(
+    source: dict[str, Any], state: dict[str, Any] | None = None, copy_columns: tuple[str, ...] | None = None
+) -> tuple[list[RecordBatch | CopyBatch], list[dict[str, Any]]]:
     settings = {"schema": source["schema"], "batch_size": 100}
     extra = {"copy_columns": copy_columns} if copy_columns else {}
     pages, states = [], []
-    async for item in postgres.read(context(source["credentials"]), "notes", settings, state,
-                                    **extra):
+    async for item in postgres.read(context(source["credentials"]), "notes", settings, state, **extra):
         if isinstance(item, StateCheckpoint):
             states.append(item.state)
         else:
@@ -120,7 +138,8 @@ async def test_copy_pages_carry_the_same_rows_and_state_as_records(source: dict)
     # An incremental read from the same saved state finds the same changed rows either way.
     await source["admin"].execute(
         f"UPDATE {source['schema']}.notes SET body = 'changed', updated_at = now() "
-        "WHERE key IN ('row 0007', 'tab\there', '\\N')")
+        "WHERE key IN ('row 0007', 'tab\there', '\\N')"
+    )
     changed, later = await read_all(source, record_states[-1])
     changed_copy, later_copy = await read_all(source, record_states[-1], copy_columns=columns)
     assert later_copy == later
@@ -150,23 +169,34 @@ async def schemas(source: dict) -> AsyncIterator[list[str]]:
         await source["admin"].execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
-async def postgres_sync(env: RunEnvironment, scope: Scope, source: dict, schemas: list[str],
-                        mode: str, **stream: Any) -> Any:
+async def postgres_sync(
+    env: RunEnvironment, scope: Scope, source: dict, schemas: list[str], mode: str, **stream: Any
+) -> Any:
     """A sync of the source's ``notes`` table into a new destination schema."""
     schema = f"copy_dst_{uuid.uuid4().hex[:8]}"
     connection_id = ids.new_id("connection")
     await Connection.create(
-        id=connection_id, organization_id=scope.organization_id, workspace_id=scope.workspace_id,
-        integration_name="postgres", auth_type="CUSTOM_AUTH", scope="WORKSPACE",
-        credentials_encrypted=env.key_ring.encrypt(json.dumps(source["credentials"]).encode(),
-                                                   associated_data=connection_id),
+        id=connection_id,
+        organization_id=scope.organization_id,
+        workspace_id=scope.workspace_id,
+        integration_name="postgres",
+        auth_type="CUSTOM_AUTH",
+        scope="WORKSPACE",
+        credentials_encrypted=env.key_ring.encrypt(
+            json.dumps(source["credentials"]).encode(), associated_data=connection_id
+        ),
     )
     sync = await service.create_sync(
-        scope=scope, settings=env.settings, key_ring=env.key_ring, bus=None,
+        scope=scope,
+        settings=env.settings,
+        key_ring=env.key_ring,
+        bus=None,
         connection_id=connection_id,
-        changes=SyncChanges(destination_schema=schema, sync_interval="0 * * * *",
-                            settings={"schema": source["schema"], "tables": ["notes"],
-                                      "batch_size": 100}),
+        changes=SyncChanges(
+            destination_schema=schema,
+            sync_interval="0 * * * *",
+            settings={"schema": source["schema"], "tables": ["notes"], "batch_size": 100},
+        ),
         streams=[StreamChoice(name="notes", sync_mode=mode, **stream)],
     )
     schemas.append(sync.warehouse_schema)  # the physical schema on the shared warehouse
@@ -198,21 +228,29 @@ async def destination_rows(schema: str) -> list[dict[str, Any]]:
         rows = await destination.fetch(schema, "notes")
     finally:
         await destination.close()
-    return sorted(({k: v for k, v in row.items() if k != "_weir_synced_at"} for row in rows),
-                  key=lambda row: row["key"])
+    return sorted(
+        ({k: v for k, v in row.items() if k != "_weir_synced_at"} for row in rows), key=lambda row: row["key"]
+    )
 
 
 async def column_types(source: dict, schema: str) -> dict[str, str]:
     rows = await source["admin"].fetch(
         "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = $1 AND table_name = 'notes'", schema)
+        "WHERE table_schema = $1 AND table_name = 'notes'",
+        schema,
+    )
     return {row["column_name"]: row["data_type"] for row in rows}
 
 
 @pytest.mark.parametrize("mode", ["FULL_REFRESH", "INCREMENTAL"])
 async def test_the_engine_loads_the_same_table_either_way(
-    pg_env: RunEnvironment, scope: Scope, source: dict, schemas: list[str],
-    copy_calls: list[int], monkeypatch: pytest.MonkeyPatch, mode: str,
+    pg_env: RunEnvironment,
+    scope: Scope,
+    source: dict,
+    schemas: list[str],
+    copy_calls: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
 ) -> None:
     by_copy = await postgres_sync(pg_env, scope, source, schemas, mode)
     first = await run_once(pg_env, scope, by_copy)
@@ -238,7 +276,8 @@ async def test_the_engine_loads_the_same_table_either_way(
     # A second run: changed rows only (incremental) or the whole table again, the same way.
     await source["admin"].execute(
         f"UPDATE {source['schema']}.notes SET body = 'changed', updated_at = now() "
-        "WHERE key IN ('row 0007', 'line\nbreak')")
+        "WHERE key IN ('row 0007', 'line\nbreak')"
+    )
     before = len(copy_calls)
     second = await run_once(pg_env, scope, by_copy)
     with monkeypatch.context() as patched:
@@ -252,11 +291,13 @@ async def test_the_engine_loads_the_same_table_either_way(
 
 
 async def test_hashed_columns_are_loaded_as_records(
-    pg_env: RunEnvironment, scope: Scope, source: dict, schemas: list[str],
+    pg_env: RunEnvironment,
+    scope: Scope,
+    source: dict,
+    schemas: list[str],
     copy_calls: list[int],
 ) -> None:
-    sync = await postgres_sync(pg_env, scope, source, schemas, "FULL_REFRESH",
-                               hashed_columns=["body"])
+    sync = await postgres_sync(pg_env, scope, source, schemas, "FULL_REFRESH", hashed_columns=["body"])
     run = await run_once(pg_env, scope, sync)
     assert run.status == "SUCCEEDED", run.error
     assert copy_calls == []
@@ -265,8 +306,13 @@ async def test_hashed_columns_are_loaded_as_records(
 
 
 async def test_a_batch_the_destination_refuses_is_loaded_as_records(
-    pg_env: RunEnvironment, scope: Scope, source: dict, schemas: list[str],
-    copy_calls: list[int], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+    pg_env: RunEnvironment,
+    scope: Scope,
+    source: dict,
+    schemas: list[str],
+    copy_calls: list[int],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The warehouse refuses the third page (as it would a value its column cannot take).
     counted = PostgresTableLoader.write_copy
@@ -293,7 +339,10 @@ async def test_a_batch_the_destination_refuses_is_loaded_as_records(
 
 
 async def test_numeric_columns_stay_exact_both_ways(
-    pg_env: RunEnvironment, scope: Scope, source: dict, schemas: list[str],
+    pg_env: RunEnvironment,
+    scope: Scope,
+    source: dict,
+    schemas: list[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Beyond a double's range and precision: a float would make these Infinity and 0.1...
@@ -301,7 +350,8 @@ async def test_numeric_columns_stay_exact_both_ways(
         f"ALTER TABLE {source['schema']}.notes ALTER COLUMN amount TYPE numeric;"
         f"UPDATE {source['schema']}.notes SET amount = 1e400 WHERE key = 'row 0250';"
         f"UPDATE {source['schema']}.notes SET amount = 0.1000000000000000000000000001 "
-        "WHERE key = 'row 0251'")
+        "WHERE key = 'row 0251'"
+    )
     by_copy = await postgres_sync(pg_env, scope, source, schemas, "FULL_REFRESH")
     assert (await run_once(pg_env, scope, by_copy)).status == "SUCCEEDED"
     with monkeypatch.context() as patched:
@@ -317,8 +367,12 @@ async def test_numeric_columns_stay_exact_both_ways(
 
 
 async def test_a_run_that_dies_after_a_commit_is_replayed_without_duplicates(
-    pg_env: RunEnvironment, scope: Scope, source: dict, schemas: list[str],
-    copy_calls: list[int], monkeypatch: pytest.MonkeyPatch,
+    pg_env: RunEnvironment,
+    scope: Scope,
+    source: dict,
+    schemas: list[str],
+    copy_calls: list[int],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The third page commits, then the worker "dies" before its state is saved.
     counted = PostgresTableLoader.write_copy
@@ -345,6 +399,8 @@ async def test_a_run_that_dies_after_a_commit_is_replayed_without_duplicates(
     # The replay starts after the last saved page: the third page is loaded a second time.
     assert again.stream_stats["notes"]["rowsLoaded"] == ROWS + len(KEYS) - 200
     rows = await destination_rows(sync.warehouse_schema)
-    source_keys = [r["key"] for r in await source["admin"].fetch(
-        f"SELECT key FROM {source['schema']}.notes ORDER BY key")]
+    source_keys = [
+        r["key"]
+        for r in await source["admin"].fetch(f"SELECT key FROM {source['schema']}.notes ORDER BY key")
+    ]
     assert sorted(r["key"] for r in rows) == sorted(source_keys)

@@ -14,8 +14,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def weir_demo(directory: Path, contacts: int) -> str:
     environ = {key: value for key, value in os.environ.items() if not key.startswith("WEIR_")}
     environ["PYTHONPATH"] = str(ROOT)
-    done = subprocess.run([sys.executable, "-m", "server.cli", "demo", "--contacts", str(contacts)],
-                          cwd=directory, env=environ, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "server.cli", "demo", "--contacts", str(contacts)],
+        cwd=directory,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
@@ -34,8 +40,7 @@ def test_weir_demo_creates_a_sync_runs_it_and_reuses_it(tmp_path: Path) -> None:
     assert str(warehouse.resolve()) in first
     assert "(reused)" in second and "100 loaded by this run" in second
     with sqlite3.connect(warehouse) as db:
-        assert db.execute(f"SELECT count(*), count(DISTINCT id) FROM {table}"
-                          ).fetchone() == (500, 500)
+        assert db.execute(f"SELECT count(*), count(DISTINCT id) FROM {table}").fetchone() == (500, 500)
     with sqlite3.connect(tmp_path / ".weir" / "weir.db") as db:
         assert db.execute("SELECT count(*), max(enabled) FROM elt_syncs").fetchone() == (1, 1)
         assert db.execute("SELECT count(*) FROM connections").fetchone() == (1,)

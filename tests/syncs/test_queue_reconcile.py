@@ -34,13 +34,12 @@ def redis_queue(env: RunEnvironment) -> Iterator[None]:
         queue.use_broker(previous)
 
 
-async def test_queued_runs_without_a_message_are_resent_once(env: RunEnvironment, scope: Scope,
-                                                             redis_queue: None) -> None:
+async def test_queued_runs_without_a_message_are_resent_once(
+    env: RunEnvironment, scope: Scope, redis_queue: None
+) -> None:
     streams = [StreamChoice(name="contacts", sync_mode="INCREMENTAL")]
-    lost_sync = await make_sync(env, scope, settings={"contacts": 5}, streams=streams,
-                                schema="lost")
-    sent_sync = await make_sync(env, scope, settings={"contacts": 5}, streams=streams,
-                                schema="sent")
+    lost_sync = await make_sync(env, scope, settings={"contacts": 5}, streams=streams, schema="lost")
+    sent_sync = await make_sync(env, scope, settings={"contacts": 5}, streams=streams, schema="sent")
     lost = await schedule.create_run(sync=lost_sync, trigger="SCHEDULE")
     sent = await schedule.create_run(sync=sent_sync, trigger="SCHEDULE")
     queue.enqueue_run(sent.id)

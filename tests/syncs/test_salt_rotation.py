@@ -21,15 +21,23 @@ NEW = generate_key_spec("new")
 
 
 def _environment(env: RunEnvironment, spec: str) -> RunEnvironment:
-    return RunEnvironment(settings=env.settings.replace(encryption_keys=Secret(spec)),
-                          key_ring=parse_key_ring(spec), bus=InMemoryEventBus())
+    return RunEnvironment(
+        settings=env.settings.replace(encryption_keys=Secret(spec)),
+        key_ring=parse_key_ring(spec),
+        bus=InMemoryEventBus(),
+    )
 
 
 async def test_a_hashed_column_sync_hashes_identically_after_rotation_and_dropping_the_old_key(
-        env: RunEnvironment, scope: Scope) -> None:
+    env: RunEnvironment, scope: Scope
+) -> None:
     before = _environment(env, OLD)
-    sync = await make_sync(before, scope, settings={"contacts": 6}, streams=[StreamChoice(
-        name="contacts", sync_mode="FULL_REFRESH", hashed_columns=["email"])])
+    sync = await make_sync(
+        before,
+        scope,
+        settings={"contacts": 6},
+        streams=[StreamChoice(name="contacts", sync_mode="FULL_REFRESH", hashed_columns=["email"])],
+    )
     assert (await run_once(before, scope, sync)).status == "SUCCEEDED"
     hashed_before = {row["id"]: row["email"] for row in await table(before, "contacts", sync)}
     salt = hash_salt(key_ring=before.key_ring, sync=await EltSync.get(id=sync.id))
@@ -53,8 +61,12 @@ async def test_start_up_verification_reads_sync_salts(env: RunEnvironment, scope
     from server.config import ConfigError
 
     before = _environment(env, OLD)
-    await make_sync(before, scope, settings={"contacts": 1}, streams=[StreamChoice(
-        name="contacts", sync_mode="FULL_REFRESH", hashed_columns=["email"])])
+    await make_sync(
+        before,
+        scope,
+        settings={"contacts": 1},
+        streams=[StreamChoice(name="contacts", sync_mode="FULL_REFRESH", hashed_columns=["email"])],
+    )
 
     with pytest.raises(ConfigError, match=r"elt_syncs\.settings\.__weir_hash_salt.*'old'"):
         await vault.verify_key_ring(key_ring=parse_key_ring(NEW))
@@ -63,33 +75,39 @@ async def test_start_up_verification_reads_sync_salts(env: RunEnvironment, scope
         await vault.verify_key_ring(key_ring=impostor)
 
 
-async def test_rotation_leaves_a_salt_rewritten_meanwhile_alone(env: RunEnvironment,
-                                                                scope: Scope) -> None:
+async def test_rotation_leaves_a_salt_rewritten_meanwhile_alone(env: RunEnvironment, scope: Scope) -> None:
     before = _environment(env, OLD)
-    sync = await make_sync(before, scope, settings={"contacts": 1}, streams=[StreamChoice(
-        name="contacts", sync_mode="FULL_REFRESH", hashed_columns=["email"])])
+    sync = await make_sync(
+        before,
+        scope,
+        settings={"contacts": 1},
+        streams=[StreamChoice(name="contacts", sync_mode="FULL_REFRESH", hashed_columns=["email"])],
+    )
     salts = [value for value in vault.ENCRYPTED if value.member is not None]
     stale = [(sync.id, (await EltSync.get(id=sync.id)).settings["__weir_hash_salt"])]
     both = parse_key_ring(f"{NEW},{OLD}")
     fresh = both.encrypt(b"another salt", associated_data=f"{sync.id}:hash-salt")
     stored = await EltSync.get(id=sync.id)
-    await EltSync.filter(id=sync.id).update(
-        settings={**stored.settings, "__weir_hash_salt": fresh})
+    await EltSync.filter(id=sync.id).update(settings={**stored.settings, "__weir_hash_salt": fresh})
 
     assert await vault._rotate_batch(salts[0], stale, both) == (0, 1)
 
-    assert (await EltSync.get(id=sync.id)).settings == {"contacts": 1,
-                                                        "__weir_hash_salt": fresh}
+    assert (await EltSync.get(id=sync.id)).settings == {"contacts": 1, "__weir_hash_salt": fresh}
 
 
 async def test_updating_a_sync_during_rotation_keeps_the_rotated_salt(
-        env: RunEnvironment, scope: Scope, monkeypatch: Any) -> None:
+    env: RunEnvironment, scope: Scope, monkeypatch: Any
+) -> None:
     from server.syncs import service
     from server.syncs.service import SyncChanges
 
     before = _environment(env, OLD)
-    sync = await make_sync(before, scope, settings={"contacts": 1}, streams=[StreamChoice(
-        name="contacts", sync_mode="FULL_REFRESH", hashed_columns=["email"])])
+    sync = await make_sync(
+        before,
+        scope,
+        settings={"contacts": 1},
+        streams=[StreamChoice(name="contacts", sync_mode="FULL_REFRESH", hashed_columns=["email"])],
+    )
     read_before_rotation = await EltSync.get(id=sync.id)
     await vault.rotate_all(key_ring=parse_key_ring(f"{NEW},{OLD}"))
 
@@ -98,9 +116,13 @@ async def test_updating_a_sync_during_rotation_keeps_the_rotated_salt(
         return read_before_rotation
 
     monkeypatch.setattr(service, "get_sync", stale_read)
-    await service.update_sync(scope=scope, settings=env.settings, bus=None, sync_id=sync.id,
-                              changes=SyncChanges(settings={"contacts": 2},
-                                                  sync_interval="30 * * * *"))
+    await service.update_sync(
+        scope=scope,
+        settings=env.settings,
+        bus=None,
+        sync_id=sync.id,
+        changes=SyncChanges(settings={"contacts": 2}, sync_interval="30 * * * *"),
+    )
 
     assert await vault.count_not_current(key_ring=parse_key_ring(NEW)) == 0
     stored = await EltSync.get(id=sync.id)

@@ -92,22 +92,39 @@ def fields_of(body: dict[str, Any]) -> dict[str, str]:
 
 async def run_full_flow(tenant: Any, connection_id: str, schema: str) -> dict[str, Any]:
     """The flow of docs/syncs.md; returns the finished run."""
-    schema_json = (await tenant.data(SETTINGS_SCHEMA, {"id": connection_id}))[
-        "connectionSettingsSchema"]
+    schema_json = (await tenant.data(SETTINGS_SCHEMA, {"id": connection_id}))["connectionSettingsSchema"]
     assert "contacts" in schema_json["properties"]
 
-    created = (await tenant.data(CREATE, {"input": demo_input(
-        connection_id, schema, sourceStreams=[{"name": "contacts", "syncMode": "INCREMENTAL"}],
-    )}))["createEltSync"]
+    created = (
+        await tenant.data(
+            CREATE,
+            {
+                "input": demo_input(
+                    connection_id,
+                    schema,
+                    sourceStreams=[{"name": "contacts", "syncMode": "INCREMENTAL"}],
+                )
+            },
+        )
+    )["createEltSync"]
     assert created["enabled"] is False and created["nextRunAt"] is None
-    assert created["settings"] == {"contacts": 120, "companies": 12, "deals": 30,
-                                   "batch_size": 50}
+    assert created["settings"] == {"contacts": 120, "companies": 12, "deals": 30, "batch_size": 50}
     sync_id = created["id"]
 
-    added = (await tenant.data(ADD_STREAMS, {"input": {"syncId": sync_id, "sourceStreams": [
-        {"name": "companies", "syncMode": "FULL_REFRESH"},
-        {"name": "deals", "syncMode": "INCREMENTAL"},
-    ]}}))["addSourceStreams"]
+    added = (
+        await tenant.data(
+            ADD_STREAMS,
+            {
+                "input": {
+                    "syncId": sync_id,
+                    "sourceStreams": [
+                        {"name": "companies", "syncMode": "FULL_REFRESH"},
+                        {"name": "deals", "syncMode": "INCREMENTAL"},
+                    ],
+                }
+            },
+        )
+    )["addSourceStreams"]
     assert [s["name"] for s in added["sourceStreams"]] == ["contacts", "companies", "deals"]
 
     enabled = (await tenant.data(ENABLE, {"id": sync_id}))["enableEltSync"]
@@ -128,8 +145,9 @@ async def test_demo_sync_runs_end_to_end_into_the_sqlite_warehouse(
     assert counts == {"contacts": 120, "companies": 12, "deals": 30}
     assert finished["rowsLoaded"] == 162
     # On the shared warehouse the tables are in the workspace's namespace.
-    crm = qualified_schema(organization_id=tenant.organization_id,
-                           workspace_id=tenant.workspace_id, name="crm")
+    crm = qualified_schema(
+        organization_id=tenant.organization_id, workspace_id=tenant.workspace_id, name="crm"
+    )
     destination = build_destination(settings.effective_warehouse_url)
     await destination.open()
     try:
@@ -140,8 +158,10 @@ async def test_demo_sync_runs_end_to_end_into_the_sqlite_warehouse(
     finally:
         await destination.close()
     sync = (await tenant.data(SYNCS))["eltSyncs"]["edges"][0]["node"]
-    states = {s["name"]: s["state"] for s in
-              (await tenant.data(SYNC, {"id": sync["id"]}))["eltSync"]["sourceStreams"]}
+    states = {
+        s["name"]: s["state"]
+        for s in (await tenant.data(SYNC, {"id": sync["id"]}))["eltSync"]["sourceStreams"]
+    }
     assert states["contacts"] == {"cursor": "2024-01-01T00:02:00+00:00"}
 
     await tenant.data(DELETE, {"id": sync["id"]})
@@ -163,21 +183,27 @@ async def test_demo_sync_runs_end_to_end_into_a_postgres_destination(
 
     schema = f"weir_t_{uuid.uuid4().hex[:10]}"
     pg_settings = settings.replace(warehouse_url=POSTGRES_URL)
-    embedded = EmbeddedWorker(settings=pg_settings, broker=current_broker(),
-                              bus=app.state.runtime.services.bus, threads=1)
+    embedded = EmbeddedWorker(
+        settings=pg_settings, broker=current_broker(), bus=app.state.runtime.services.bus, threads=1
+    )
     await asyncio.to_thread(embedded.start)
     destination = build_destination(POSTGRES_URL)
     await destination.open()
-    physical = qualified_schema(organization_id=tenant.organization_id,
-                                workspace_id=tenant.workspace_id, name=schema)
+    physical = qualified_schema(
+        organization_id=tenant.organization_id, workspace_id=tenant.workspace_id, name=schema
+    )
     try:
         finished = await run_full_flow(tenant, demo_connection, schema)
         assert finished["status"] == "SUCCEEDED", finished
         assert await destination.count(physical, "contacts") == 120
         assert await destination.count(physical, "companies") == 12
-        types = dict(await destination.db.fetch(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = $1 AND table_name = 'contacts'", physical))
+        types = dict(
+            await destination.db.fetch(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = $1 AND table_name = 'contacts'",
+                physical,
+            )
+        )
         assert types["id"] == "bigint"
         assert types["updated_at"] == "timestamp with time zone"
         assert types["subscribed"] == "boolean"
@@ -189,8 +215,9 @@ async def test_demo_sync_runs_end_to_end_into_a_postgres_destination(
 
 
 async def test_a_bad_setting_is_reported_with_its_field(tenant: Any, demo_connection: str) -> None:
-    body = await tenant.graphql(CREATE, {"input": demo_input(
-        demo_connection, settings={"contacts": "many", "colour": "red"})})
+    body = await tenant.graphql(
+        CREATE, {"input": demo_input(demo_connection, settings={"contacts": "many", "colour": "red"})}
+    )
 
     assert error_of(body)["extensions"]["code"] == "VALIDATION_FAILED"
     fields = fields_of(body)
@@ -199,24 +226,28 @@ async def test_a_bad_setting_is_reported_with_its_field(tenant: Any, demo_connec
 
 
 async def test_a_bad_cron_is_reported_on_sync_interval(tenant: Any, demo_connection: str) -> None:
-    body = await tenant.graphql(CREATE, {"input": demo_input(demo_connection,
-                                                             syncInterval="every hour")})
+    body = await tenant.graphql(CREATE, {"input": demo_input(demo_connection, syncInterval="every hour")})
 
     assert error_of(body)["extensions"]["code"] == "VALIDATION_FAILED"
     assert "input.syncInterval" in fields_of(body)
 
 
 async def test_an_interval_below_the_minimum_is_refused(tenant: Any, demo_connection: str) -> None:
-    body = await tenant.graphql(CREATE, {"input": demo_input(demo_connection,
-                                                             syncInterval="* * * * *")})
+    body = await tenant.graphql(CREATE, {"input": demo_input(demo_connection, syncInterval="* * * * *")})
 
     assert error_of(body)["extensions"]["code"] == "VALIDATION_FAILED"
     assert "minimum interval" in fields_of(body)["input.syncInterval"]
 
 
 async def test_an_unknown_stream_is_named_in_the_error(tenant: Any, demo_connection: str) -> None:
-    body = await tenant.graphql(CREATE, {"input": demo_input(
-        demo_connection, sourceStreams=[{"name": "tickets", "syncMode": "INCREMENTAL"}])})
+    body = await tenant.graphql(
+        CREATE,
+        {
+            "input": demo_input(
+                demo_connection, sourceStreams=[{"name": "tickets", "syncMode": "INCREMENTAL"}]
+            )
+        },
+    )
 
     assert error_of(body)["extensions"]["code"] == "VALIDATION_FAILED"
     assert "tickets" in fields_of(body)["input.sourceStreams.0.name"]
@@ -225,23 +256,40 @@ async def test_an_unknown_stream_is_named_in_the_error(tenant: Any, demo_connect
 async def test_bad_timezone_schema_name_and_columns_are_all_reported(
     tenant: Any, demo_connection: str
 ) -> None:
-    body = await tenant.graphql(CREATE, {"input": demo_input(
-        demo_connection, "Drop Table;", timezone="Mars/Olympus",
-        sourceStreams=[{"name": "contacts", "syncMode": "INCREMENTAL",
-                        "excludedColumns": ["id", "shoe_size"]}])})
+    body = await tenant.graphql(
+        CREATE,
+        {
+            "input": demo_input(
+                demo_connection,
+                "Drop Table;",
+                timezone="Mars/Olympus",
+                sourceStreams=[
+                    {"name": "contacts", "syncMode": "INCREMENTAL", "excludedColumns": ["id", "shoe_size"]}
+                ],
+            )
+        },
+    )
 
     fields = fields_of(body)
-    assert {"input.timezone", "input.destinationSchemaName",
-            "input.sourceStreams.0.excludedColumns.0",
-            "input.sourceStreams.0.excludedColumns.1"} <= set(fields)
+    assert {
+        "input.timezone",
+        "input.destinationSchemaName",
+        "input.sourceStreams.0.excludedColumns.0",
+        "input.sourceStreams.0.excludedColumns.1",
+    } <= set(fields)
 
 
-async def test_a_second_trigger_while_one_is_queued_is_a_conflict(
-    tenant: Any, demo_connection: str
-) -> None:
-    sync_id = (await tenant.data(CREATE, {"input": demo_input(
-        demo_connection, sourceStreams=[{"name": "contacts", "syncMode": "INCREMENTAL"}])}
-    ))["createEltSync"]["id"]
+async def test_a_second_trigger_while_one_is_queued_is_a_conflict(tenant: Any, demo_connection: str) -> None:
+    sync_id = (
+        await tenant.data(
+            CREATE,
+            {
+                "input": demo_input(
+                    demo_connection, sourceStreams=[{"name": "contacts", "syncMode": "INCREMENTAL"}]
+                )
+            },
+        )
+    )["createEltSync"]["id"]
     first = (await tenant.data(TRIGGER, {"id": sync_id}))["triggerSyncRun"]
 
     again = await tenant.graphql(TRIGGER, {"id": sync_id})
@@ -254,21 +302,32 @@ async def test_a_second_trigger_while_one_is_queued_is_a_conflict(
 
 
 async def test_update_disable_remove_and_delete(tenant: Any, demo_connection: str) -> None:
-    sync_id = (await tenant.data(CREATE, {"input": demo_input(
-        demo_connection, sourceStreams=[{"name": "contacts", "syncMode": "INCREMENTAL"},
-                                        {"name": "deals", "syncMode": "INCREMENTAL"}])}
-    ))["createEltSync"]["id"]
+    sync_id = (
+        await tenant.data(
+            CREATE,
+            {
+                "input": demo_input(
+                    demo_connection,
+                    sourceStreams=[
+                        {"name": "contacts", "syncMode": "INCREMENTAL"},
+                        {"name": "deals", "syncMode": "INCREMENTAL"},
+                    ],
+                )
+            },
+        )
+    )["createEltSync"]["id"]
 
-    updated = (await tenant.data(UPDATE, {"input": {
-        "id": sync_id, "settings": {"contacts": 5}, "syncInterval": "30 6 * * 1"}}
-    ))["updateEltSync"]
+    updated = (
+        await tenant.data(
+            UPDATE, {"input": {"id": sync_id, "settings": {"contacts": 5}, "syncInterval": "30 6 * * 1"}}
+        )
+    )["updateEltSync"]
     assert updated["settings"] == {"contacts": 5} and updated["syncInterval"] == "30 6 * * 1"
-    removed = (await tenant.data(REMOVE_STREAMS, {"input": {"syncId": sync_id,
-                                                            "names": ["deals"]}}
-                                 ))["removeSourceStreams"]
+    removed = (await tenant.data(REMOVE_STREAMS, {"input": {"syncId": sync_id, "names": ["deals"]}}))[
+        "removeSourceStreams"
+    ]
     assert [s["name"] for s in removed["sourceStreams"]] == ["contacts"]
-    missing = await tenant.graphql(REMOVE_STREAMS, {"input": {"syncId": sync_id,
-                                                              "names": ["deals"]}})
+    missing = await tenant.graphql(REMOVE_STREAMS, {"input": {"syncId": sync_id, "names": ["deals"]}})
     assert "input.names.0" in fields_of(missing)
     await tenant.data(ENABLE, {"id": sync_id})
     disabled = (await tenant.data(DISABLE, {"id": sync_id}))["disableEltSync"]
@@ -282,20 +341,16 @@ async def test_update_disable_remove_and_delete(tenant: Any, demo_connection: st
 async def test_another_organizations_sync_and_connection_are_not_found(
     tenant: Any, demo_connection: str, client: Any
 ) -> None:
-    sync_id = (await tenant.data(CREATE, {"input": demo_input(demo_connection)})
-               )["createEltSync"]["id"]
+    sync_id = (await tenant.data(CREATE, {"input": demo_input(demo_connection)}))["createEltSync"]["id"]
     other = await make_tenant(client, "Globex")
 
-    assert error_of(await other.graphql(SYNC, {"id": sync_id}))["extensions"]["code"] == \
-        "NOT_FOUND"
+    assert error_of(await other.graphql(SYNC, {"id": sync_id}))["extensions"]["code"] == "NOT_FOUND"
     body = await other.graphql(CREATE, {"input": demo_input(demo_connection, "other")})
     assert error_of(body)["extensions"]["code"] == "NOT_FOUND"
     assert (await other.data(SYNCS))["eltSyncs"]["edges"] == []
 
 
-async def test_the_same_destination_schema_twice_is_a_conflict(
-    tenant: Any, demo_connection: str
-) -> None:
+async def test_the_same_destination_schema_twice_is_a_conflict(tenant: Any, demo_connection: str) -> None:
     await tenant.data(CREATE, {"input": demo_input(demo_connection, "shared")})
     second = await create_demo_connection(tenant.organization_id, tenant.workspace_id)
 
@@ -305,9 +360,16 @@ async def test_the_same_destination_schema_twice_is_a_conflict(
 
 
 async def test_runs_are_listed_per_sync(tenant: Any, demo_connection: str) -> None:
-    sync_id = (await tenant.data(CREATE, {"input": demo_input(
-        demo_connection, sourceStreams=[{"name": "contacts", "syncMode": "INCREMENTAL"}])}
-    ))["createEltSync"]["id"]
+    sync_id = (
+        await tenant.data(
+            CREATE,
+            {
+                "input": demo_input(
+                    demo_connection, sourceStreams=[{"name": "contacts", "syncMode": "INCREMENTAL"}]
+                )
+            },
+        )
+    )["createEltSync"]["id"]
     run = (await tenant.data(TRIGGER, {"id": sync_id}))["triggerSyncRun"]
 
     edges = (await tenant.data(RUNS, {"id": sync_id}))["syncRuns"]["edges"]
@@ -315,12 +377,12 @@ async def test_runs_are_listed_per_sync(tenant: Any, demo_connection: str) -> No
     assert [e["node"]["id"] for e in edges] == [run["id"]]
 
 
-async def test_settings_omitted_or_null_are_the_empty_settings(
-        tenant: Any, demo_connection: str) -> None:
+async def test_settings_omitted_or_null_are_the_empty_settings(tenant: Any, demo_connection: str) -> None:
     # `settings` is `JSON = null` (a `{}` default broke introspection): both mean `{}`.
     omitted = demo_input(demo_connection, "omitted")
     del omitted["settings"]
     created = (await tenant.data(CREATE, {"input": omitted}))["createEltSync"]
-    nulled = (await tenant.data(CREATE, {"input": demo_input(
-        demo_connection, "nulled", settings=None)}))["createEltSync"]
+    nulled = (await tenant.data(CREATE, {"input": demo_input(demo_connection, "nulled", settings=None)}))[
+        "createEltSync"
+    ]
     assert created["settings"] == nulled["settings"] == {}

@@ -24,18 +24,19 @@ from tests.syncs.conftest import make_sync, run_once, table
 CONTACTS = [StreamChoice(name="contacts", sync_mode="INCREMENTAL")]
 
 
-async def test_an_incremental_run_loads_only_the_rows_that_changed(
-    env: RunEnvironment, scope: Scope
-) -> None:
-    sync = await make_sync(env, scope, settings={"contacts": 100, "batch_size": 30},
-                           streams=CONTACTS)
+async def test_an_incremental_run_loads_only_the_rows_that_changed(env: RunEnvironment, scope: Scope) -> None:
+    sync = await make_sync(env, scope, settings={"contacts": 100, "batch_size": 30}, streams=CONTACTS)
     first = await run_once(env, scope, sync)
     assert first.status == "SUCCEEDED"
     assert first.stream_stats["contacts"]["rowsLoaded"] == 100
 
-    await service.update_sync(scope=scope, settings=env.settings, bus=None, sync_id=sync.id,
-                              changes=SyncChanges(settings={"contacts": 140,
-                                                            "batch_size": 30}))
+    await service.update_sync(
+        scope=scope,
+        settings=env.settings,
+        bus=None,
+        sync_id=sync.id,
+        changes=SyncChanges(settings={"contacts": 140, "batch_size": 30}),
+    )
     second = await run_once(env, scope, sync)
 
     assert second.status == "SUCCEEDED"
@@ -45,8 +46,7 @@ async def test_an_incremental_run_loads_only_the_rows_that_changed(
 
 
 async def test_a_replayed_batch_leaves_no_duplicate(env: RunEnvironment, scope: Scope) -> None:
-    sync = await make_sync(env, scope, settings={"contacts": 90, "batch_size": 25},
-                           streams=CONTACTS)
+    sync = await make_sync(env, scope, settings={"contacts": 90, "batch_size": 25}, streams=CONTACTS)
     await run_once(env, scope, sync)
     # As if the worker died after the destination committed but before the state was saved:
     # the next run reads the same batches again.
@@ -60,11 +60,15 @@ async def test_a_replayed_batch_leaves_no_duplicate(env: RunEnvironment, scope: 
 
 
 async def test_a_full_refresh_run_replaces_the_table(env: RunEnvironment, scope: Scope) -> None:
-    sync = await make_sync(env, scope, settings={"contacts": 50, "batch_size": 20},
-                           streams=CONTACTS)
+    sync = await make_sync(env, scope, settings={"contacts": 50, "batch_size": 20}, streams=CONTACTS)
     await run_once(env, scope, sync)
-    await service.update_sync(scope=scope, settings=env.settings, bus=None, sync_id=sync.id,
-                              changes=SyncChanges(settings={"contacts": 20}))
+    await service.update_sync(
+        scope=scope,
+        settings=env.settings,
+        bus=None,
+        sync_id=sync.id,
+        changes=SyncChanges(settings={"contacts": 20}),
+    )
 
     refreshed = await run_once(env, scope, sync, full_refresh=True)
 
@@ -75,10 +79,10 @@ async def test_a_full_refresh_run_replaces_the_table(env: RunEnvironment, scope:
 
 
 async def test_a_cancelled_run_stops_between_batches(env: RunEnvironment, scope: Scope) -> None:
-    sync = await make_sync(env, scope, settings={"contacts": 100, "batch_size": 10},
-                           streams=CONTACTS)
-    run = await runs.trigger_run(scope=scope, settings=env.settings, bus=None, sync_id=sync.id,
-                                 full_refresh=False)
+    sync = await make_sync(env, scope, settings={"contacts": 100, "batch_size": 10}, streams=CONTACTS)
+    run = await runs.trigger_run(
+        scope=scope, settings=env.settings, bus=None, sync_id=sync.id, full_refresh=False
+    )
     # Asked to stop before it starts running: it stops after its first batch.
     await SyncRun.filter(id=run.id).update(cancel_requested=True)
 
@@ -93,11 +97,11 @@ async def test_a_cancelled_run_stops_between_batches(env: RunEnvironment, scope:
     assert stream.state == {"cursor": "2024-01-01T00:00:10+00:00"}
 
 
-async def test_executing_the_same_run_twice_runs_it_once(env: RunEnvironment,
-                                                         scope: Scope) -> None:
+async def test_executing_the_same_run_twice_runs_it_once(env: RunEnvironment, scope: Scope) -> None:
     sync = await make_sync(env, scope, settings={"contacts": 10}, streams=CONTACTS)
-    run = await runs.trigger_run(scope=scope, settings=env.settings, bus=None, sync_id=sync.id,
-                                 full_refresh=False)
+    run = await runs.trigger_run(
+        scope=scope, settings=env.settings, bus=None, sync_id=sync.id, full_refresh=False
+    )
 
     assert await execute_run(env=env, run_id=run.id) == "SUCCEEDED"
     assert await execute_run(env=env, run_id=run.id) is None
@@ -105,15 +109,24 @@ async def test_executing_the_same_run_twice_runs_it_once(env: RunEnvironment,
 
 def flaky_connector() -> SimpleNamespace:
     spec = ConnectorSpec(
-        name="flaky", display_name="Flaky", category="DEMO", auth_types=("NONE",),
+        name="flaky",
+        display_name="Flaky",
+        category="DEMO",
+        auth_types=("NONE",),
         description="Fails after its first batch.",
-        streams=(StreamSpec(name="items", primary_key=("id",), cursor_field="id",
-                            record_schema={"type": "object",
-                                           "properties": {"id": {"type": "integer"}}}),),
+        streams=(
+            StreamSpec(
+                name="items",
+                primary_key=("id",),
+                cursor_field="id",
+                record_schema={"type": "object", "properties": {"id": {"type": "integer"}}},
+            ),
+        ),
     )
 
-    async def read(context: Any, stream: str, settings: dict[str, Any],
-                   state: dict[str, Any] | None) -> AsyncIterator[Any]:
+    async def read(
+        context: Any, stream: str, settings: dict[str, Any], state: dict[str, Any] | None
+    ) -> AsyncIterator[Any]:
         yield RecordBatch(stream=stream, records=[{"id": 1}, {"id": 2}])
         yield StateCheckpoint(stream=stream, state={"cursor": 2})
         raise RuntimeError("the provider answered 503")
@@ -126,8 +139,13 @@ async def test_a_failed_run_is_retried_as_a_new_attempt_with_backoff(
 ) -> None:
     monkeypatch.setitem(registry.CONNECTORS, "flaky", flaky_connector())
     env.settings = env.settings.replace(sync_max_retries=1)
-    sync = await make_sync(env, scope, settings={}, integration="flaky",
-                           streams=[StreamChoice(name="items", sync_mode="INCREMENTAL")])
+    sync = await make_sync(
+        env,
+        scope,
+        settings={},
+        integration="flaky",
+        streams=[StreamChoice(name="items", sync_mode="INCREMENTAL")],
+    )
 
     first = await run_once(env, scope, sync)
 
@@ -151,9 +169,19 @@ async def test_a_failed_run_is_retried_as_a_new_attempt_with_backoff(
 async def test_hashed_columns_are_salted_and_excluded_columns_never_loaded(
     env: RunEnvironment, scope: Scope
 ) -> None:
-    sync = await make_sync(env, scope, settings={"contacts": 5}, streams=[StreamChoice(
-        name="contacts", sync_mode="INCREMENTAL", excluded_columns=["lifetime_value"],
-        hashed_columns=["email"])])
+    sync = await make_sync(
+        env,
+        scope,
+        settings={"contacts": 5},
+        streams=[
+            StreamChoice(
+                name="contacts",
+                sync_mode="INCREMENTAL",
+                excluded_columns=["lifetime_value"],
+                hashed_columns=["email"],
+            )
+        ],
+    )
 
     await run_once(env, scope, sync)
 
@@ -167,8 +195,7 @@ async def test_hashed_columns_are_salted_and_excluded_columns_never_loaded(
     assert any(k.startswith("__weir_") for k in stored)
 
 
-async def test_runs_are_listed_newest_first_page_by_page(env: RunEnvironment,
-                                                         scope: Scope) -> None:
+async def test_runs_are_listed_newest_first_page_by_page(env: RunEnvironment, scope: Scope) -> None:
     from server.pagination import encode_cursor
     from server.syncs.schedule import create_run
 
@@ -178,25 +205,26 @@ async def test_runs_are_listed_newest_first_page_by_page(env: RunEnvironment,
         made.append(await create_run(sync=sync, trigger="MANUAL", status="SKIPPED"))
         await asyncio.sleep(0.002)  # ids order by millisecond
 
-    first = await runs.list_runs(scope=scope, sync_id=sync.id, first=2, after=None,
-                                 max_page_size=100)
-    rest = await runs.list_runs(scope=scope, sync_id=sync.id, first=2,
-                                after=encode_cursor(first.items[-1].id), max_page_size=100)
+    first = await runs.list_runs(scope=scope, sync_id=sync.id, first=2, after=None, max_page_size=100)
+    rest = await runs.list_runs(
+        scope=scope, sync_id=sync.id, first=2, after=encode_cursor(first.items[-1].id), max_page_size=100
+    )
 
     assert [r.id for r in first.items] == [made[2].id, made[1].id] and first.has_next_page
     assert [r.id for r in rest.items] == [made[0].id] and not rest.has_next_page
 
 
-async def test_a_workspace_with_its_own_warehouse_loads_there(
-    env: RunEnvironment, scope: Scope
-) -> None:
+async def test_a_workspace_with_its_own_warehouse_loads_there(env: RunEnvironment, scope: Scope) -> None:
     from server.orgs import service as orgs
     from server.orgs.service import WorkspaceChanges
 
     # Only an unrestricted key sets a warehouse URL; a SQLite one is a name in the data dir.
-    await orgs.update_workspace(scope=Scope(organization_id=scope.organization_id),
-                                key_ring=env.key_ring, workspace_id=scope.workspace_id,
-                                changes=WorkspaceChanges(warehouse_url="sqlite://acme"))
+    await orgs.update_workspace(
+        scope=Scope(organization_id=scope.organization_id),
+        key_ring=env.key_ring,
+        workspace_id=scope.workspace_id,
+        changes=WorkspaceChanges(warehouse_url="sqlite://acme"),
+    )
     sync = await make_sync(env, scope, settings={"contacts": 25}, streams=CONTACTS)
     run = await run_once(env, scope, sync)
     assert run.status == "SUCCEEDED"

@@ -24,8 +24,7 @@ def test_next_run_follows_the_timezone_across_daylight_saving() -> None:
 
     assert first == datetime(2025, 3, 30, 7, 0, tzinfo=UTC)
     assert second == datetime(2025, 3, 31, 7, 0, tzinfo=UTC)
-    winter = schedule.next_run_after("0 9 * * *", "Europe/Paris",
-                                     datetime(2025, 1, 10, 12, 0, tzinfo=UTC))
+    winter = schedule.next_run_after("0 9 * * *", "Europe/Paris", datetime(2025, 1, 10, 12, 0, tzinfo=UTC))
     assert winter == datetime(2025, 1, 11, 8, 0, tzinfo=UTC)
 
 
@@ -47,15 +46,13 @@ async def due_sync(env: RunEnvironment, scope: Scope, minutes_ago: int = 1) -> E
     return await EltSync.get(id=sync.id)
 
 
-async def test_a_due_sync_is_claimed_once_and_rescheduled(env: RunEnvironment,
-                                                          scope: Scope) -> None:
+async def test_a_due_sync_is_claimed_once_and_rescheduled(env: RunEnvironment, scope: Scope) -> None:
     sync = await due_sync(env, scope, minutes_ago=600)  # missed ten slots while down
 
     created = await schedule.run_due_syncs(settings=env.settings, bus=env.bus)
     again = await schedule.run_due_syncs(settings=env.settings, bus=env.bus)
 
-    assert [(r.sync_id, r.trigger, r.status) for r in created] == [(sync.id, "SCHEDULE",
-                                                                   "QUEUED")]
+    assert [(r.sync_id, r.trigger, r.status) for r in created] == [(sync.id, "SCHEDULE", "QUEUED")]
     assert again == []  # the missed slots run once, not ten times
     refreshed = await EltSync.get(id=sync.id)
     assert refreshed.next_run_at > datetime.now(UTC)
@@ -82,13 +79,11 @@ async def test_a_disabled_sync_is_not_run(env: RunEnvironment, scope: Scope) -> 
     assert await schedule.run_due_syncs(settings=env.settings, bus=env.bus) == []
 
 
-async def test_a_run_whose_worker_died_is_failed_and_retried(env: RunEnvironment,
-                                                              scope: Scope) -> None:
+async def test_a_run_whose_worker_died_is_failed_and_retried(env: RunEnvironment, scope: Scope) -> None:
     sync = await make_sync(env, scope, settings={"contacts": 5}, streams=CONTACTS)
     run = await schedule.create_run(sync=sync, trigger="MANUAL")
     run = await move_run(run=run, to="RUNNING", bus=None)
-    await SyncRun.filter(id=run.id).update(
-        heartbeat_at=datetime.now(UTC) - timedelta(minutes=10))
+    await SyncRun.filter(id=run.id).update(heartbeat_at=datetime.now(UTC) - timedelta(minutes=10))
 
     recovered = await schedule.recover_stale_runs(settings=env.settings, bus=env.bus)
 
@@ -100,16 +95,16 @@ async def test_a_run_whose_worker_died_is_failed_and_retried(env: RunEnvironment
     assert await execute_run(env=env, run_id=retry.id) == "SUCCEEDED"
 
 
-async def test_the_scheduler_loop_queues_due_syncs_until_stopped(env: RunEnvironment,
-                                                                 scope: Scope) -> None:
+async def test_the_scheduler_loop_queues_due_syncs_until_stopped(env: RunEnvironment, scope: Scope) -> None:
     import asyncio
 
     from server.scheduler.main import scheduler_loop
 
     sync = await due_sync(env, scope)
     stop = asyncio.Event()
-    loop = asyncio.create_task(scheduler_loop(settings=env.settings, bus=env.bus,
-                                              key_ring=env.key_ring, interval=0.05, stop=stop))
+    loop = asyncio.create_task(
+        scheduler_loop(settings=env.settings, bus=env.bus, key_ring=env.key_ring, interval=0.05, stop=stop)
+    )
     for _ in range(200):
         if await SyncRun.filter(sync_id=sync.id).exists():
             break

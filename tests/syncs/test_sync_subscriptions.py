@@ -19,9 +19,16 @@ ENABLE = "mutation Enable($id: ID!) { enableEltSync(id: $id) { id } }"
 async def test_a_run_subscriber_sees_the_run_from_queued_to_succeeded(
     live_server: str, tenant: Any, demo_connection: str, worker: Any
 ) -> None:
-    sync_id = (await tenant.data(CREATE, {"input": demo_input(
-        demo_connection, sourceStreams=[{"name": "contacts", "syncMode": "INCREMENTAL"}])}
-    ))["createEltSync"]["id"]
+    sync_id = (
+        await tenant.data(
+            CREATE,
+            {
+                "input": demo_input(
+                    demo_connection, sourceStreams=[{"name": "contacts", "syncMode": "INCREMENTAL"}]
+                )
+            },
+        )
+    )["createEltSync"]["id"]
     ws = await GraphQLWebSocket.connect(live_server, f"Bearer {tenant.key}")
     assert (await ws.acknowledged())["type"] == "connection_ack"
     await ws.subscribe(RUN_UPDATED, {"id": sync_id})
@@ -43,9 +50,16 @@ async def test_a_run_subscriber_sees_the_run_from_queued_to_succeeded(
 async def test_a_sync_subscriber_gets_current_syncs_then_changes(
     live_server: str, tenant: Any, demo_connection: str
 ) -> None:
-    sync_id = (await tenant.data(CREATE, {"input": demo_input(
-        demo_connection, sourceStreams=[{"name": "contacts", "syncMode": "INCREMENTAL"}])}
-    ))["createEltSync"]["id"]
+    sync_id = (
+        await tenant.data(
+            CREATE,
+            {
+                "input": demo_input(
+                    demo_connection, sourceStreams=[{"name": "contacts", "syncMode": "INCREMENTAL"}]
+                )
+            },
+        )
+    )["createEltSync"]["id"]
     ws = await GraphQLWebSocket.connect(live_server, f"Bearer {tenant.key}")
     await ws.acknowledged()
     await ws.subscribe(SYNC_UPDATED, {"w": tenant.workspace_id})
@@ -65,13 +79,18 @@ async def test_following_another_organizations_workspace_is_not_found(
     ws = await GraphQLWebSocket.connect(live_server, f"Bearer {tenant.key}")
     await ws.acknowledged()
     await ws.subscribe(SYNC_UPDATED, {"w": other_tenant.workspace_id})
-    await ws.subscribe("subscription($w: ID) { syncRunUpdated(workspaceId: $w) { id } }",
-                       {"w": other_tenant.workspace_id})
+    await ws.subscribe(
+        "subscription($w: ID) { syncRunUpdated(workspaceId: $w) { id } }", {"w": other_tenant.workspace_id}
+    )
     messages = [await ws.receive() for _ in range(4)]
     await ws.close()
 
     assert sorted((m["id"], m["type"]) for m in messages) == [
-        ("1", "complete"), ("1", "next"), ("2", "complete"), ("2", "next")]
+        ("1", "complete"),
+        ("1", "next"),
+        ("2", "complete"),
+        ("2", "next"),
+    ]
     for message in (m for m in messages if m["type"] == "next"):
         assert message["type"] == "next" and message["payload"]["data"] is None, message
         assert message["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
@@ -92,9 +111,16 @@ async def test_each_sync_event_shows_the_sync_as_it_is_then(
 ) -> None:
     # DataLoaders live for one event: the streams read for the first event are not served
     # again for the later ones.
-    sync_id = (await tenant.data(CREATE, {"input": demo_input(
-        demo_connection, sourceStreams=[{"name": "contacts", "syncMode": "INCREMENTAL"}])}
-    ))["createEltSync"]["id"]
+    sync_id = (
+        await tenant.data(
+            CREATE,
+            {
+                "input": demo_input(
+                    demo_connection, sourceStreams=[{"name": "contacts", "syncMode": "INCREMENTAL"}]
+                )
+            },
+        )
+    )["createEltSync"]["id"]
     ws = await GraphQLWebSocket.connect(live_server, f"Bearer {tenant.key}")
     await ws.acknowledged()
     await ws.subscribe(SYNC_WITH_STREAMS, {"w": tenant.workspace_id})
@@ -135,18 +161,29 @@ async def test_a_slow_run_subscriber_still_gets_every_state_in_order(
     from server.syncs import runs
 
     bus = app.state.runtime.services.bus
-    sync_id = (await tenant.data(CREATE, {"input": demo_input(
-        demo_connection, sourceStreams=[{"name": "contacts", "syncMode": "INCREMENTAL"}])}
-    ))["createEltSync"]["id"]
+    sync_id = (
+        await tenant.data(
+            CREATE,
+            {
+                "input": demo_input(
+                    demo_connection, sourceStreams=[{"name": "contacts", "syncMode": "INCREMENTAL"}]
+                )
+            },
+        )
+    )["createEltSync"]["id"]
     first = await _move_back_to_back(bus, tenant, sync_id)
-    updates = runs.run_updates(scope=Scope(organization_id=tenant.organization_id),
-                               bus=bus, sync_id=sync_id, workspace_id=None)
+    updates = runs.run_updates(
+        scope=Scope(organization_id=tenant.organization_id), bus=bus, sync_id=sync_id, workspace_id=None
+    )
     assert (await anext(updates)).id == first  # the latest run, then the subscriber dawdles
     second = await _move_back_to_back(bus, tenant, sync_id)
     seen = [await anext(updates) for _ in range(3)]
     await updates.aclose()
     assert [(run.id, run.status) for run in seen] == [
-        (second, "QUEUED"), (second, "RUNNING"), (second, "SUCCEEDED")]
+        (second, "QUEUED"),
+        (second, "RUNNING"),
+        (second, "SUCCEEDED"),
+    ]
     assert seen[0].started_at is None and seen[1].started_at is not None
     assert seen[1].finished_at is None and seen[2].finished_at is not None
 
@@ -155,9 +192,16 @@ async def test_a_websocket_subscriber_gets_every_state_of_back_to_back_moves(
     app: Any, live_server: str, tenant: Any, demo_connection: str
 ) -> None:
     bus = app.state.runtime.services.bus
-    sync_id = (await tenant.data(CREATE, {"input": demo_input(
-        demo_connection, sourceStreams=[{"name": "contacts", "syncMode": "INCREMENTAL"}])}
-    ))["createEltSync"]["id"]
+    sync_id = (
+        await tenant.data(
+            CREATE,
+            {
+                "input": demo_input(
+                    demo_connection, sourceStreams=[{"name": "contacts", "syncMode": "INCREMENTAL"}]
+                )
+            },
+        )
+    )["createEltSync"]["id"]
     first = await _move_back_to_back(bus, tenant, sync_id)
     ws = await GraphQLWebSocket.connect(live_server, f"Bearer {tenant.key}")
     await ws.acknowledged()
@@ -171,8 +215,9 @@ async def test_a_websocket_subscriber_gets_every_state_of_back_to_back_moves(
         update = (await ws.receive(timeout=10))["payload"]["data"]["syncRunUpdated"]
         statuses.append((update["id"], update["status"]))
     await ws.close()
-    assert statuses == [(run_id, status) for run_id in run_ids
-                        for status in ("QUEUED", "RUNNING", "SUCCEEDED")]
+    assert statuses == [
+        (run_id, status) for run_id in run_ids for status in ("QUEUED", "RUNNING", "SUCCEEDED")
+    ]
 
 
 STREAMS_OF = "query($id: ID!) { eltSync(id: $id) { sourceStreams { name } } }"
@@ -182,9 +227,16 @@ async def test_a_second_query_on_a_socket_reads_afresh(
     live_server: str, tenant: Any, demo_connection: str
 ) -> None:
     # A socket keeps one context for all its operations; its DataLoaders must not.
-    sync_id = (await tenant.data(CREATE, {"input": demo_input(
-        demo_connection, sourceStreams=[{"name": "contacts", "syncMode": "INCREMENTAL"}])}
-    ))["createEltSync"]["id"]
+    sync_id = (
+        await tenant.data(
+            CREATE,
+            {
+                "input": demo_input(
+                    demo_connection, sourceStreams=[{"name": "contacts", "syncMode": "INCREMENTAL"}]
+                )
+            },
+        )
+    )["createEltSync"]["id"]
     ws = await GraphQLWebSocket.connect(live_server, f"Bearer {tenant.key}")
     await ws.acknowledged()
     answers = []
@@ -194,8 +246,7 @@ async def test_a_second_query_on_a_socket_reads_afresh(
         await ws.subscribe(STREAMS_OF, {"id": sync_id})
         message = await ws.receive()
         assert message["type"] == "next", message
-        answers.append(sorted(s["name"] for s in
-                              message["payload"]["data"]["eltSync"]["sourceStreams"]))
+        answers.append(sorted(s["name"] for s in message["payload"]["data"]["eltSync"]["sourceStreams"]))
         assert (await ws.receive())["type"] == "complete"
     await ws.close()
     assert answers == [["contacts"], ["contacts", "deals"]]

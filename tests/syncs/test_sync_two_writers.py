@@ -14,12 +14,19 @@ mutation($id: ID!, $n: String) { updateWorkspace(input: {id: $id, displayName: $
 """
 
 
-async def test_api_writes_during_a_run_all_succeed(tenant: Any, demo_connection: str,
-                                                   worker: Any) -> None:
-    sync_id = (await tenant.data(CREATE, {"input": demo_input(
-        demo_connection, settings={"contacts": 30_000, "batch_size": 250},
-        sourceStreams=[{"name": "contacts", "syncMode": "INCREMENTAL"}])}
-    ))["createEltSync"]["id"]
+async def test_api_writes_during_a_run_all_succeed(tenant: Any, demo_connection: str, worker: Any) -> None:
+    sync_id = (
+        await tenant.data(
+            CREATE,
+            {
+                "input": demo_input(
+                    demo_connection,
+                    settings={"contacts": 30_000, "batch_size": 250},
+                    sourceStreams=[{"name": "contacts", "syncMode": "INCREMENTAL"}],
+                )
+            },
+        )
+    )["createEltSync"]["id"]
     run_id = (await tenant.data(TRIGGER, {"id": sync_id}))["triggerSyncRun"]["id"]
 
     async def rename(n: int) -> dict[str, Any]:
@@ -31,7 +38,8 @@ async def test_api_writes_during_a_run_all_succeed(tenant: Any, demo_connection:
         await asyncio.sleep(0.02)
 
     assert all("errors" not in body for body in results), [
-        body["errors"] for body in results if "errors" in body]
+        body["errors"] for body in results if "errors" in body
+    ]
     finished = await wait_for_run(tenant, run_id)
     assert finished["status"] == "SUCCEEDED", finished
     assert finished["rowsLoaded"] == 30_000

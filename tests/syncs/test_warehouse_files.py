@@ -61,8 +61,9 @@ async def test_a_stored_sqlite_path_is_refused_at_run_time(
 async def test_a_stored_postgres_url_naming_a_file_is_refused_at_run_time(
     env: RunEnvironment, scope: Scope
 ) -> None:
-    await set_warehouse(env, scope, "postgres://loader:hunter2@127.0.0.1:1/analytics"
-                                    "?sslkey=/etc/ssl/private/weir.key")
+    await set_warehouse(
+        env, scope, "postgres://loader:hunter2@127.0.0.1:1/analytics?sslkey=/etc/ssl/private/weir.key"
+    )
     sync = await make_sync(env, scope, settings={"contacts": 3}, streams=CONTACTS)
 
     run = await run_once(env, scope, sync)
@@ -87,20 +88,19 @@ async def test_the_data_directory_is_private_whatever_the_umask(tmp_path: Path) 
     settings = Settings(data_dir=data)  # the embedded default: everything in the data dir
     previous = os.umask(0)
     try:
-        env = RunEnvironment(settings=settings, key_ring=load_key_ring(settings),
-                             bus=InMemoryEventBus())
+        env = RunEnvironment(settings=settings, key_ring=load_key_ring(settings), bus=InMemoryEventBus())
         await migrate(settings)
         install_broker(settings)
         ctx = await open_database(settings)
         try:
             organization = await Organization.create(id=ids.new_id("organization"), name="A")
-            workspace = await Workspace.create(id=ids.new_id("workspace"),
-                                               organization=organization, name="default")
+            workspace = await Workspace.create(
+                id=ids.new_id("workspace"), organization=organization, name="default"
+            )
             shared = Scope(organization_id=organization.id, workspace_id=workspace.id)
             sync = await make_sync(env, shared, settings={"contacts": 3}, streams=CONTACTS)
             assert (await run_once(env, shared, sync)).status == "SUCCEEDED"
-            own = await Workspace.create(id=ids.new_id("workspace"), organization=organization,
-                                         name="own")
+            own = await Workspace.create(id=ids.new_id("workspace"), organization=organization, name="own")
             scope = Scope(organization_id=organization.id, workspace_id=own.id)
             await set_warehouse(env, scope, "sqlite://analytics.db")
             mine = await make_sync(env, scope, settings={"contacts": 3}, streams=CONTACTS)
@@ -111,12 +111,20 @@ async def test_the_data_directory_is_private_whatever_the_umask(tmp_path: Path) 
     finally:
         os.umask(previous)
 
-    expected_files = {"weir.db", "weir.db-wal", "weir.db-shm", "encryption.key", "warehouse.db",
-                      f"warehouses/{own.id}/analytics.db"}
+    expected_files = {
+        "weir.db",
+        "weir.db-wal",
+        "weir.db-shm",
+        "encryption.key",
+        "warehouse.db",
+        f"warehouses/{own.id}/analytics.db",
+    }
     assert expected_files <= found.keys(), found
     directories = {name for name in found if (data / name).is_dir()}
     assert {".", "warehouses", f"warehouses/{own.id}"} <= directories
-    assert {name: mode for name, mode in found.items() if name in directories} == \
-        dict.fromkeys(directories, "0o700")
-    assert {name: mode for name, mode in found.items() if name not in directories} == \
-        {name: "0o600" for name in found if name not in directories}
+    assert {name: mode for name, mode in found.items() if name in directories} == dict.fromkeys(
+        directories, "0o700"
+    )
+    assert {name: mode for name, mode in found.items() if name not in directories} == {
+        name: "0o600" for name in found if name not in directories
+    }

@@ -41,8 +41,7 @@ CONTACTS = [StreamChoice(name="contacts", sync_mode="INCREMENTAL")]
 
 
 @pytest.fixture(params=["sqlite warehouse", "postgres warehouse"])
-async def warehouse_env(request: pytest.FixtureRequest,
-                        env: RunEnvironment) -> AsyncIterator[RunEnvironment]:
+async def warehouse_env(request: pytest.FixtureRequest, env: RunEnvironment) -> AsyncIterator[RunEnvironment]:
     """The engine loading into a shared SQLite or Postgres warehouse; Postgres schemas the
     test made are dropped after it."""
     if request.param == "sqlite warehouse":
@@ -64,15 +63,15 @@ async def warehouse_env(request: pytest.FixtureRequest,
 
 
 async def another_workspace(scope: Scope) -> Scope:
-    workspace = await Workspace.create(id=ids.new_id("workspace"),
-                                       organization_id=scope.organization_id, name="staging")
+    workspace = await Workspace.create(
+        id=ids.new_id("workspace"), organization_id=scope.organization_id, name="staging"
+    )
     return Scope(organization_id=scope.organization_id, workspace_id=workspace.id)
 
 
 async def another_organization() -> Scope:
     organization = await Organization.create(id=ids.new_id("organization"), name="Globex")
-    workspace = await Workspace.create(id=ids.new_id("workspace"), organization=organization,
-                                       name="default")
+    workspace = await Workspace.create(id=ids.new_id("workspace"), organization=organization, name="default")
     return Scope(organization_id=organization.id, workspace_id=workspace.id)
 
 
@@ -91,8 +90,7 @@ async def test_a_full_refresh_by_one_tenant_never_touches_anothers_same_named_sc
     warehouse_env: RunEnvironment, scope: Scope, other: str
 ) -> None:
     env = warehouse_env
-    theirs = await (another_organization() if other == "organization"
-                    else another_workspace(scope))
+    theirs = await (another_organization() if other == "organization" else another_workspace(scope))
     ours = await make_sync(env, scope, settings={"contacts": 30}, streams=CONTACTS)
     # Same name (a second workspace of one organization may use it too: no CONFLICT).
     their_sync = await make_sync(env, theirs, settings={"contacts": 5}, streams=CONTACTS)
@@ -107,9 +105,7 @@ async def test_a_full_refresh_by_one_tenant_never_touches_anothers_same_named_sc
     assert ours.warehouse_schema == f"{scope.workspace_id}__crm"
 
 
-async def test_a_conflict_only_compares_syncs_that_share_tables(
-    env: RunEnvironment, scope: Scope
-) -> None:
+async def test_a_conflict_only_compares_syncs_that_share_tables(env: RunEnvironment, scope: Scope) -> None:
     await make_sync(env, scope, settings={}, streams=CONTACTS, schema="sales")
     elsewhere = await another_workspace(scope)
     await make_sync(env, elsewhere, settings={}, streams=CONTACTS, schema="finance")
@@ -121,12 +117,20 @@ async def test_a_conflict_only_compares_syncs_that_share_tables(
     mine = await make_sync(env, scope, settings={}, streams=CONTACTS, schema="finance")
     other = await make_sync(env, scope, settings={}, streams=CONTACTS, schema="other")
     with pytest.raises(Conflict):
-        await service.update_sync(scope=scope, settings=env.settings, bus=None,
-                                  sync_id=other.id, changes=SyncChanges(
-                                      destination_schema="finance"))
-    renamed = await service.update_sync(scope=scope, settings=env.settings, bus=None,
-                                        sync_id=other.id,
-                                        changes=SyncChanges(destination_schema="marketing"))
+        await service.update_sync(
+            scope=scope,
+            settings=env.settings,
+            bus=None,
+            sync_id=other.id,
+            changes=SyncChanges(destination_schema="finance"),
+        )
+    renamed = await service.update_sync(
+        scope=scope,
+        settings=env.settings,
+        bus=None,
+        sync_id=other.id,
+        changes=SyncChanges(destination_schema="marketing"),
+    )
     assert renamed.destination_schema == "marketing"
     assert renamed.warehouse_schema == f"{scope.workspace_id}__marketing"
     assert mine.warehouse_schema == f"{scope.workspace_id}__finance"
@@ -138,10 +142,14 @@ async def test_an_organization_wide_sync_has_the_organizations_namespace(
     connection_id = await create_demo_connection(scope.organization_id, None)
     unrestricted = Scope(organization_id=scope.organization_id)
     sync = await service.create_sync(
-        scope=unrestricted, settings=env.settings,
-        key_ring=env.key_ring, bus=None, connection_id=connection_id,
-        changes=SyncChanges(destination_schema="crm", settings={"contacts": 3},
-                            sync_interval="0 * * * *"), streams=CONTACTS)
+        scope=unrestricted,
+        settings=env.settings,
+        key_ring=env.key_ring,
+        bus=None,
+        connection_id=connection_id,
+        changes=SyncChanges(destination_schema="crm", settings={"contacts": 3}, sync_interval="0 * * * *"),
+        streams=CONTACTS,
+    )
     assert sync.warehouse_schema == f"{scope.organization_id}__crm"
     assert (await run_once(env, unrestricted, sync)).status == "SUCCEEDED"
     assert await rows(env, sync) == [1, 2, 3]
@@ -153,7 +161,7 @@ def test_a_long_name_is_fitted_to_postgres_and_kept_apart() -> None:
     second = qualified_schema(organization_id="org", workspace_id=workspace, name="a" * 60 + "y")
     assert first != second
     assert all(len(name.encode()) <= MAX_NAME_BYTES for name in (first, second))
-    assert first.startswith(workspace + "__") and "__" not in first[len(workspace) + 2:]
+    assert first.startswith(workspace + "__") and "__" not in first[len(workspace) + 2 :]
 
 
 # -- syncs made before namespaces keep their tables ----------------------------------------------
@@ -215,20 +223,24 @@ async def test_the_migration_keeps_existing_syncs_on_their_tables_and_parts_shar
     from tortoise.backends.base.executor import EXECUTOR_CACHE
 
     EXECUTOR_CACHE.clear()  # compiled INSERTs of the other database (see tests/conftest.py)
-    settings = Settings(data_dir=tmp_path / "data", database_url=empty_database_url,
-                        warehouse_url=f"sqlite://{tmp_path / 'warehouse.db'}",
-                        encryption_keys=Secret(TEST_ENCRYPTION_KEYS))
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=empty_database_url,
+        warehouse_url=f"sqlite://{tmp_path / 'warehouse.db'}",
+        encryption_keys=Secret(TEST_ENCRYPTION_KEYS),
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         async with TortoiseContext():
-            await tortoise_migrate(config=tortoise_config(settings.effective_database_url),
-                                   target="weir.0003_workspace_warehouse")
+            await tortoise_migrate(
+                config=tortoise_config(settings.effective_database_url),
+                target="weir.0003_workspace_warehouse",
+            )
             for statement in OLD_ROWS:
                 await connections.get("default").execute_script(statement)
             await Tortoise.close_connections()
     with sqlite3.connect(tmp_path / "warehouse.db") as warehouse:
-        warehouse.execute('CREATE TABLE "crm__contacts" ("id" INTEGER, "_weir_synced_at" '
-                          'TIMESTAMP)')
+        warehouse.execute('CREATE TABLE "crm__contacts" ("id" INTEGER, "_weir_synced_at" TIMESTAMP)')
         warehouse.execute('CREATE UNIQUE INDEX "crm__contacts__pk" ON "crm__contacts" ("id")')
         warehouse.execute('INSERT INTO "crm__contacts" VALUES (1001, NULL)')
 
@@ -242,14 +254,11 @@ async def test_the_migration_keeps_existing_syncs_on_their_tables_and_parts_shar
         first, second = await EltSync.get(id="sync_first"), await EltSync.get(id="sync_second")
         assert first.warehouse_schema == "crm"  # kept: the tables it has
         assert second.warehouse_schema == "org_second__crm"  # parted from the other tenant
-        env = RunEnvironment(settings=settings, key_ring=load_key_ring(settings),
-                             bus=InMemoryEventBus())
-        assert (await run_once(env, Scope(organization_id="org_first"), first)).status == \
-            "SUCCEEDED"
+        env = RunEnvironment(settings=settings, key_ring=load_key_ring(settings), bus=InMemoryEventBus())
+        assert (await run_once(env, Scope(organization_id="org_first"), first)).status == "SUCCEEDED"
         assert await rows(env, first) == [1, 2, 3, 4, 1001]  # the old row is still there
         # Its state was cleared: its first run reloads everything into its own table.
-        assert (await run_once(env, Scope(organization_id="org_second"), second)).status == \
-            "SUCCEEDED"
+        assert (await run_once(env, Scope(organization_id="org_second"), second)).status == "SUCCEEDED"
         assert await rows(env, second) == [1, 2]
         assert await rows(env, first) == [1, 2, 3, 4, 1001]
     finally:

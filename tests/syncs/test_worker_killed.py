@@ -56,9 +56,13 @@ def start_worker(env: RunEnvironment, redis_url: str) -> subprocess.Popen[bytes]
         "WEIR_DATA_DIR": str(settings.data_dir),
         "WEIR_LOG_LEVEL": "WARNING",
     }
-    return subprocess.Popen([sys.executable, "-m", "server.cli", "worker", "--threads", "1"],
-                            cwd=ROOT, env=environ, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "worker", "--threads", "1"],
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 async def test_a_run_killed_with_its_worker_then_rerun_loads_exactly_the_source(
@@ -68,14 +72,24 @@ async def test_a_run_killed_with_its_worker_then_rerun_loads_exactly_the_source(
     redis_url = redis_url_for_test()
     sender = RedisBroker(url=redis_url, namespace=queue.REDIS_NAMESPACE, middleware=[])
     sender.client.flushdb()
-    sync = await make_sync(env, scope, settings={"contacts": CONTACTS, "batch_size": 2000},
-                           streams=[StreamChoice(name="contacts", sync_mode="INCREMENTAL")])
+    sync = await make_sync(
+        env,
+        scope,
+        settings={"contacts": CONTACTS, "batch_size": 2000},
+        streams=[StreamChoice(name="contacts", sync_mode="INCREMENTAL")],
+    )
     run = await schedule.create_run(sync=sync, trigger="MANUAL")
     worker = start_worker(env, redis_url)
     try:
-        sender.enqueue(dramatiq.Message(queue_name=queue.QUEUE_NAME,
-                                        actor_name=queue.ACTOR_NAME, args=(run.id,),
-                                        kwargs={}, options={}))
+        sender.enqueue(
+            dramatiq.Message(
+                queue_name=queue.QUEUE_NAME,
+                actor_name=queue.ACTOR_NAME,
+                args=(run.id,),
+                kwargs={},
+                options={},
+            )
+        )
         deadline = time.monotonic() + 60
         while await rows_in_destination(env, sync) < 10_000:
             assert worker.poll() is None, worker.stderr.read().decode() if worker.stderr else ""
@@ -95,8 +109,7 @@ async def test_a_run_killed_with_its_worker_then_rerun_loads_exactly_the_source(
     partial = await rows_in_destination(env, sync)
     assert 0 < partial < CONTACTS
 
-    recovered = await schedule.recover_stale_runs(settings=env.settings, bus=env.bus,
-                                                  stale_after_seconds=0)
+    recovered = await schedule.recover_stale_runs(settings=env.settings, bus=env.bus, stale_after_seconds=0)
     assert [r.id for r in recovered] == [run.id]
     retry = await SyncRun.get(sync_id=sync.id, attempt=2)
     assert await execute_run(env=env, run_id=retry.id) == "SUCCEEDED"

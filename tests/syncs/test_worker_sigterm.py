@@ -29,13 +29,23 @@ GRACE_SECONDS = 1
 def start_worker(env: RunEnvironment, redis_url: str) -> subprocess.Popen[bytes]:
     settings = env.settings
     return subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "worker", "--threads", "1"], cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "WEIR_DATABASE_URL": settings.database_url or "",
-             "WEIR_WAREHOUSE_URL": settings.effective_warehouse_url, "WEIR_REDIS_URL": redis_url,
-             "WEIR_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS, "WEIR_DATA_DIR": str(settings.data_dir),
-             "WEIR_LOG_LEVEL": "WARNING", "PYTHONFAULTHANDLER": "1",
-             "WEIR_WORKER_SHUTDOWN_SECONDS": str(GRACE_SECONDS)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [sys.executable, "-m", "server.cli", "worker", "--threads", "1"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "WEIR_DATABASE_URL": settings.database_url or "",
+            "WEIR_WAREHOUSE_URL": settings.effective_warehouse_url,
+            "WEIR_REDIS_URL": redis_url,
+            "WEIR_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS,
+            "WEIR_DATA_DIR": str(settings.data_dir),
+            "WEIR_LOG_LEVEL": "WARNING",
+            "PYTHONFAULTHANDLER": "1",
+            "WEIR_WORKER_SHUTDOWN_SECONDS": str(GRACE_SECONDS),
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 async def test_sigterm_interrupts_a_long_run_after_the_grace_and_queues_its_retry(
@@ -45,13 +55,24 @@ async def test_sigterm_interrupts_a_long_run_after_the_grace_and_queues_its_retr
     redis_url = REDIS_URL.rsplit("/", 1)[0] + f"/{TEST_REDIS_DB}"
     sender = RedisBroker(url=redis_url, namespace=queue.REDIS_NAMESPACE, middleware=[])
     sender.client.flushdb()
-    sync = await make_sync(env, scope, settings={"contacts": 300_000, "batch_size": 1000},
-                           streams=[StreamChoice(name="contacts", sync_mode="INCREMENTAL")])
+    sync = await make_sync(
+        env,
+        scope,
+        settings={"contacts": 300_000, "batch_size": 1000},
+        streams=[StreamChoice(name="contacts", sync_mode="INCREMENTAL")],
+    )
     run = await schedule.create_run(sync=sync, trigger="MANUAL")
     worker = start_worker(env, redis_url)
     try:
-        sender.enqueue(dramatiq.Message(queue_name=queue.QUEUE_NAME, actor_name=queue.ACTOR_NAME,
-                                        args=(run.id,), kwargs={}, options={}))
+        sender.enqueue(
+            dramatiq.Message(
+                queue_name=queue.QUEUE_NAME,
+                actor_name=queue.ACTOR_NAME,
+                args=(run.id,),
+                kwargs={},
+                options={},
+            )
+        )
         deadline = time.monotonic() + 60
         while await rows_in_destination(env, sync) < 5_000:
             assert worker.poll() is None, worker.stderr.read().decode() if worker.stderr else ""

@@ -101,7 +101,9 @@ def test_no_model_change_lacks_a_migration():
             detector = MigrationAutodetector(ctx.apps, config["apps"])
             return await detector.changes()
 
-    assert asyncio.run(pending()) == [], "models changed: run tortoise -c server.db.TORTOISE_ORM makemigrations"
+    assert asyncio.run(pending()) == [], (
+        "models changed: run tortoise -c server.db.TORTOISE_ORM makemigrations"
+    )
 
 
 def test_every_compose_command_is_a_real_weir_subcommand():

@@ -11,7 +11,9 @@ from server import cli
 from server.config import Settings
 from tests.conftest import TEST_ENCRYPTION_KEYS, client_for
 
-VIEWER = "query { viewer { organization { id name } workspace { id } } workspaces { edges { node { name } } } }"
+VIEWER = (
+    "query { viewer { organization { id name } workspace { id } } workspaces { edges { node { name } } } }"
+)
 
 
 @pytest.fixture
@@ -32,8 +34,9 @@ def _printed_key(output: str) -> str:
 
 async def _viewer(settings: Settings, key: str) -> dict:
     async with client_for(settings) as http:
-        response = await http.post("/graphql", json={"query": VIEWER},
-                                   headers={"Authorization": f"Bearer {key}"})
+        response = await http.post(
+            "/graphql", json={"query": VIEWER}, headers={"Authorization": f"Bearer {key}"}
+        )
         return response.json()
 
 
@@ -63,12 +66,15 @@ def test_orgs_create_makes_a_separate_tenant_with_an_unrestricted_key_shown_once
     assert "weir_sk_" not in listing
 
 
-@pytest.mark.parametrize("name, message", [
-    ("", "name: must not be empty"),
-    ("   ", "name: must not be empty"),
-    ("x" * 201, "name: must be at most 200 characters"),
-    ("Evil\r\nCorp", "name: must not contain control characters"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("", "name: must not be empty"),
+        ("   ", "name: must not be empty"),
+        ("x" * 201, "name: must be at most 200 characters"),
+        ("Evil\r\nCorp", "name: must not contain control characters"),
+    ],
+)
 def test_orgs_create_refuses_a_bad_name_and_creates_nothing(weir_env, capsys, name, message):
     assert cli.main(["orgs", "create", name]) == 1
 
@@ -88,9 +94,7 @@ def test_keys_create_needs_an_organization_once_there_are_several(weir_env, caps
     cli.main(["orgs", "list"])
     globex_id = capsys.readouterr().out.splitlines()[2].split()[0]
     assert cli.main(["keys", "create", "--name", "bot", "--organization", globex_id]) == 0
-    secret = next(line for line in capsys.readouterr().out.splitlines()
-                  if "secret:" in line).split()[-1]
-    assert asyncio.run(_viewer(weir_env, secret))["data"]["viewer"]["organization"]["id"] == (
-        globex_id)
+    secret = next(line for line in capsys.readouterr().out.splitlines() if "secret:" in line).split()[-1]
+    assert asyncio.run(_viewer(weir_env, secret))["data"]["viewer"]["organization"]["id"] == (globex_id)
     assert cli.main(["keys", "create", "--name", "bot", "--organization", "x" * 40]) == 1
     assert "not found" in capsys.readouterr().err

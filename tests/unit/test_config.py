@@ -15,22 +15,24 @@ def test_defaults_are_the_embedded_default():
 
 
 def test_reads_every_documented_variable():
-    settings = Settings.from_env({
-        "WEIR_ENV": "production",
-        "WEIR_DATA_DIR": "/var/lib/weir",
-        "WEIR_DATABASE_URL": "postgres://weir:pw@db:5432/weir",
-        "WEIR_WAREHOUSE_URL": "postgresql://weir:pw@wh:5432/warehouse",
-        "WEIR_REDIS_URL": "redis://cache:6379/0",
-        "WEIR_ENCRYPTION_KEYS": "k1:AAAA",
-        "WEIR_HOST": "0.0.0.0",
-        "WEIR_PORT": "9000",
-        "WEIR_PUBLIC_URL": "https://weir.example.com",
-        "WEIR_LOG_LEVEL": "debug",
-        "WEIR_LOG_FORMAT": "json",
-        "WEIR_GRAPHQL_INTROSPECTION": "false",
-        "WEIR_MAX_PAGE_SIZE": "50",
-        "WEIR_CONNECTOR_STRIPE_BASE_URL": "http://127.0.0.1:9999/",
-    })
+    settings = Settings.from_env(
+        {
+            "WEIR_ENV": "production",
+            "WEIR_DATA_DIR": "/var/lib/weir",
+            "WEIR_DATABASE_URL": "postgres://weir:pw@db:5432/weir",
+            "WEIR_WAREHOUSE_URL": "postgresql://weir:pw@wh:5432/warehouse",
+            "WEIR_REDIS_URL": "redis://cache:6379/0",
+            "WEIR_ENCRYPTION_KEYS": "k1:AAAA",
+            "WEIR_HOST": "0.0.0.0",
+            "WEIR_PORT": "9000",
+            "WEIR_PUBLIC_URL": "https://weir.example.com",
+            "WEIR_LOG_LEVEL": "debug",
+            "WEIR_LOG_FORMAT": "json",
+            "WEIR_GRAPHQL_INTROSPECTION": "false",
+            "WEIR_MAX_PAGE_SIZE": "50",
+            "WEIR_CONNECTOR_STRIPE_BASE_URL": "http://127.0.0.1:9999/",
+        }
+    )
     assert not settings.embedded and settings.is_production and not settings.graphiql
     assert settings.data_dir == Path("/var/lib/weir")
     assert settings.port == 9000 and settings.log_level == "DEBUG" and settings.log_format == "json"
@@ -52,8 +54,11 @@ def test_reads_every_documented_variable():
         ("WEIR_LOG_FORMAT", "xml", "WEIR_LOG_FORMAT: unknown option 'xml'"),
         ("WEIR_GRAPHQL_INTROSPECTION", "maybe", "WEIR_GRAPHQL_INTROSPECTION: expected true or false"),
         ("WEIR_PUBLIC_URL", "weir.example.com", "WEIR_PUBLIC_URL: unsupported URL scheme"),
-        ("WEIR_CORS_ORIGINS", "https://a.example\tb", "WEIR_CORS_ORIGINS: 'https://a.example\\tb' "
-         "contains a control character"),
+        (
+            "WEIR_CORS_ORIGINS",
+            "https://a.example\tb",
+            "WEIR_CORS_ORIGINS: 'https://a.example\\tb' contains a control character",
+        ),
     ],
 )
 def test_a_bad_value_names_its_variable(variable, value, expected):
@@ -88,11 +93,15 @@ def test_cli_prints_one_line_and_exits_2_on_a_bad_value(monkeypatch, capsys):
 
 
 def test_scale_out_timings_are_read_and_checked():
-    settings = Settings.from_env({
-        "WEIR_RUN_HEARTBEAT_SECONDS": "2", "WEIR_RUN_STALE_SECONDS": "9",
-        "WEIR_SCHEDULER_INTERVAL_SECONDS": "0.5", "WEIR_QUEUE_RECONCILE_SECONDS": "30",
-        "WEIR_WORKER_SHUTDOWN_SECONDS": "0",
-    })
+    settings = Settings.from_env(
+        {
+            "WEIR_RUN_HEARTBEAT_SECONDS": "2",
+            "WEIR_RUN_STALE_SECONDS": "9",
+            "WEIR_SCHEDULER_INTERVAL_SECONDS": "0.5",
+            "WEIR_QUEUE_RECONCILE_SECONDS": "30",
+            "WEIR_WORKER_SHUTDOWN_SECONDS": "0",
+        }
+    )
     assert (settings.run_heartbeat_seconds, settings.run_stale_seconds) == (2, 9)
     assert settings.scheduler_interval_seconds == 0.5
     assert (settings.queue_reconcile_seconds, settings.worker_shutdown_seconds) == (30, 0)
@@ -108,8 +117,7 @@ def test_the_configuration_page_documents_every_variable():
     import re
 
     root = Path(__file__).resolve().parents[2]
-    source = "".join((root / "server" / name).read_text()
-                     for name in ("config.py", "config_reader.py"))
+    source = "".join((root / "server" / name).read_text() for name in ("config.py", "config_reader.py"))
     readme = (root / "docs" / "configuration.md").read_text()
     names = set(re.findall(r'"(WEIR_[A-Z0-9_]+)"', source)) - {"WEIR_TEST_"}
     names = {name for name in names if not name.endswith("_")}

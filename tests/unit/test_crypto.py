@@ -26,8 +26,7 @@ def test_older_keys_still_decrypt_and_a_missing_key_is_an_error():
     old = parse_key_ring(generate_key_spec("old"))
     token = old.encrypt(b"secret", associated_data="row")
     new_spec = generate_key_spec("new")
-    rotated = parse_key_ring(new_spec + "," + generate_key_spec("old").split(":")[0] + ":"
-                             + "A" * 43 + "=")
+    rotated = parse_key_ring(new_spec + "," + generate_key_spec("old").split(":")[0] + ":" + "A" * 43 + "=")
     with pytest.raises(DecryptionError, match="wrong key"):
         rotated.decrypt(token, associated_data="row")
     with pytest.raises(DecryptionError, match="not in WEIR_ENCRYPTION_KEYS"):

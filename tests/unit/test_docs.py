@@ -15,17 +15,31 @@ README = ROOT / "README.md"
 # Markdown links: the README has no images or code spans around its links to confuse this.
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*$", re.MULTILINE)
-TEST_COMMAND = ("python3 -m venv .venv && . .venv/bin/activate && "
-                "pip install -q -e '.[test]' && python -m pytest -q")
+TEST_COMMAND = (
+    "python3 -m venv .venv && . .venv/bin/activate && pip install -q -e '.[test]' && python -m pytest -q"
+)
 
 
 def test_the_docs_build_strictly(tmp_path):
     # A broken link, a missing anchor or a page left out of the nav is a warning, and --strict
     # makes any warning fail the build.
     result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet",
-         "--config-file", str(ROOT / "mkdocs.yml"), "--site-dir", str(tmp_path / "site")],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "--quiet",
+            "--config-file",
+            str(ROOT / "mkdocs.yml"),
+            "--site-dir",
+            str(tmp_path / "site"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -33,13 +47,15 @@ def test_the_docs_build_strictly(tmp_path):
 
 
 def _anchors(page: Path) -> set[str]:
-    return {slugify(re.sub(r"[`*]", "", title), "-")
-            for title in HEADING.findall(page.read_text())}
+    return {slugify(re.sub(r"[`*]", "", title), "-") for title in HEADING.findall(page.read_text())}
 
 
 def test_every_readme_link_reaches_a_docs_page():
-    targets = [target for target in LINK.findall(README.read_text())
-               if not target.startswith(("http://", "https://", "mailto:"))]
+    targets = [
+        target
+        for target in LINK.findall(README.read_text())
+        if not target.startswith(("http://", "https://", "mailto:"))
+    ]
     assert any(target.startswith("docs/") for target in targets), "the README links the docs"
     for target in targets:
         path, _, anchor = target.partition("#")

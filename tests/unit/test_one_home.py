@@ -17,8 +17,10 @@ SERVER = Path(__file__).resolve().parents[2] / "server"
 
 
 def _modules() -> list[tuple[str, ast.Module]]:
-    return [(str(path.relative_to(SERVER.parent)), ast.parse(path.read_text()))
-            for path in sorted(SERVER.rglob("*.py"))]
+    return [
+        (str(path.relative_to(SERVER.parent)), ast.parse(path.read_text()))
+        for path in sorted(SERVER.rglob("*.py"))
+    ]
 
 
 def _builds_httpx_client(node: ast.AST) -> bool:
@@ -32,13 +34,16 @@ def _builds_httpx_client(node: ast.AST) -> bool:
 
 
 def test_only_server_http_builds_an_httpx_client():
-    builders = {name for name, tree in _modules()
-                if any(_builds_httpx_client(node) for node in ast.walk(tree))}
+    builders = {
+        name for name, tree in _modules() if any(_builds_httpx_client(node) for node in ast.walk(tree))
+    }
     assert builders == {"server/http.py"}
 
 
-@pytest.mark.parametrize("name", ["DEFAULT", "CONNECTOR_CHECK", "DISCOVERY", "SYNC_RUN",
-                                  "TOKEN_REFRESH", "CONNECT_FLOW", "WEBHOOKS"])
+@pytest.mark.parametrize(
+    "name",
+    ["DEFAULT", "CONNECTOR_CHECK", "DISCOVERY", "SYNC_RUN", "TOKEN_REFRESH", "CONNECT_FLOW", "WEBHOOKS"],
+)
 async def test_every_preset_builds_a_client_that_ignores_the_environment(name, monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
     preset: http_clients.Preset = getattr(http_clients, name)
@@ -53,8 +58,7 @@ async def test_every_preset_builds_a_client_that_ignores_the_environment(name, m
 def test_redact_cuts_secrets_and_their_pieces():
     credentials = {"api_key": "sk_live_abcdef123456", "host": "db.example.com"}
     text = "key sk_live_abcdef123456 rejected (sk_l****3456) on db.example.com"
-    assert http_clients.redact(text, credentials) == (
-        "key [redacted] rejected [redacted] on db.example.com")
+    assert http_clients.redact(text, credentials) == ("key [redacted] rejected [redacted] on db.example.com")
 
 
 def test_one_unset_sentinel_for_every_service():
@@ -66,11 +70,16 @@ def test_one_unset_sentinel_for_every_service():
 
     assert all(module.UNSET is UNSET for module in (orgs, syncs, integrations, webhooks))
     assert repr(UNSET) == "UNSET"
-    defined = [name for name, tree in _modules() for node in ast.walk(tree)
-               if isinstance(node, (ast.Assign, ast.AnnAssign))
-               and any(isinstance(target, ast.Name) and target.id in ("UNSET", "_MISSING")
-                       for target in (node.targets if isinstance(node, ast.Assign)
-                                      else [node.target]))]
+    defined = [
+        name
+        for name, tree in _modules()
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Assign, ast.AnnAssign))
+        and any(
+            isinstance(target, ast.Name) and target.id in ("UNSET", "_MISSING")
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        )
+    ]
     assert defined == ["server/unset.py"]
 
 

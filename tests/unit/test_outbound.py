@@ -27,13 +27,32 @@ REFUSED = [
     "::ffff:127.0.0.1",  # IPv4-mapped loopback
     "::7f00:1",  # IPv4-compatible loopback
     "169.254.169.254",  # link-local metadata
-    "10.1.2.3", "10.255.255.255", "172.16.0.1", "192.168.0.10",
-    "127.0.0.1", "127.255.0.9", "::1", "0.0.0.0", "::",
-    "fc00::1", "fd12:3456::1", "fe80::1", "224.0.0.1", "ff02::1", "240.0.0.1",
-    "2001:db8::1", "198.18.0.1",
+    "10.1.2.3",
+    "10.255.255.255",
+    "172.16.0.1",
+    "192.168.0.10",
+    "127.0.0.1",
+    "127.255.0.9",
+    "::1",
+    "0.0.0.0",
+    "::",
+    "fc00::1",
+    "fd12:3456::1",
+    "fe80::1",
+    "224.0.0.1",
+    "ff02::1",
+    "240.0.0.1",
+    "2001:db8::1",
+    "198.18.0.1",
 ]
-ALLOWED = ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "::ffff:93.184.216.34",
-           "2002:5db8:d822::", "64:ff9b::5db8:d822"]
+ALLOWED = [
+    "93.184.216.34",
+    "8.8.8.8",
+    "2606:4700::1111",
+    "::ffff:93.184.216.34",
+    "2002:5db8:d822::",
+    "64:ff9b::5db8:d822",
+]
 
 
 class FakeResolver:
@@ -65,8 +84,7 @@ async def test_globally_routable_addresses_pass(address):
 
 
 async def test_a_name_is_refused_when_any_of_its_addresses_is_not_allowed():
-    policy = Policy.from_settings(PRODUCTION,
-                                  resolver=FakeResolver(["93.184.216.34", "10.0.0.7"]))
+    policy = Policy.from_settings(PRODUCTION, resolver=FakeResolver(["93.184.216.34", "10.0.0.7"]))
     with pytest.raises(AddressRefused):
         await policy.resolve("mixed.example.com", 443)
 
@@ -97,8 +115,9 @@ async def test_loopback_is_open_outside_production_only():
 
 
 async def test_the_operator_opens_networks_and_exact_host_names():
-    settings = Settings.from_env({"WEIR_ENV": "production",
-                                  "WEIR_OUTBOUND_ALLOW": " 10.0.0.0/8, DB.Internal. ,fd00::/8"})
+    settings = Settings.from_env(
+        {"WEIR_ENV": "production", "WEIR_OUTBOUND_ALLOW": " 10.0.0.0/8, DB.Internal. ,fd00::/8"}
+    )
     assert settings.outbound_allow == ("10.0.0.0/8", "db.internal", "fd00::/8")
     resolver = FakeResolver(["192.168.7.7"])
     policy = Policy.from_settings(settings, resolver=resolver)
@@ -116,8 +135,9 @@ async def test_the_operator_opens_networks_and_exact_host_names():
         await policy.resolve("192.168.0.1", 5432)
 
 
-@pytest.mark.parametrize("value", ["10.0.0.1/8", "10.0.0.300", "not a host", "10.0.0.0/33",
-                                   "fe80::1/200", "-bad.example"])
+@pytest.mark.parametrize(
+    "value", ["10.0.0.1/8", "10.0.0.300", "not a host", "10.0.0.0/33", "fe80::1/200", "-bad.example"]
+)
 def test_a_malformed_allow_entry_is_a_configuration_error(value):
     with pytest.raises(ConfigError) as error:
         Settings.from_env({"WEIR_OUTBOUND_ALLOW": value})
@@ -131,6 +151,7 @@ def test_the_deprecated_webhook_switch_lifts_the_guard_for_webhooks_only():
 
 
 # -- the connect-time check, with a real HTTP server on loopback -----------------------------
+
 
 class Recorder:
     def __init__(self) -> None:
@@ -150,7 +171,7 @@ async def local_server() -> AsyncIterator[Recorder]:
         host = next(f.split(":", 1)[1].strip() for f in fields if f.lower().startswith("host:"))
         recorder.requests.append((host, path))
         if path.startswith("/redirect?to="):
-            answer = f"HTTP/1.1 302 Found\r\nLocation: {path[len('/redirect?to='):]}\r\n"
+            answer = f"HTTP/1.1 302 Found\r\nLocation: {path[len('/redirect?to=') :]}\r\n"
         else:
             answer = "HTTP/1.1 200 OK\r\n"
         writer.write((answer + "Content-Length: 2\r\nConnection: close\r\n\r\nok").encode())
@@ -179,8 +200,7 @@ async def test_dns_rebinding_is_refused_when_connecting(local_server):
 
 async def test_the_client_connects_to_the_checked_address_under_the_name(local_server):
     resolver = FakeResolver(["127.0.0.1"])
-    policy = Policy.from_settings(PRODUCTION.replace(outbound_allow=("127.0.0.0/8",)),
-                                  resolver=resolver)
+    policy = Policy.from_settings(PRODUCTION.replace(outbound_allow=("127.0.0.0/8",)), resolver=resolver)
     async with client(policy) as http:
         response = await http.get(f"http://api.example.com:{local_server.port}/v1")
     assert response.status_code == 200
@@ -191,14 +211,15 @@ async def test_every_redirect_is_checked_too(local_server):
     port = local_server.port
     # ``start.internal`` is opened by name; the name it redirects to is not.
     resolver = FakeResolver(["127.0.0.1"])
-    policy = Policy.from_settings(PRODUCTION.replace(outbound_allow=("start.internal",)),
-                                  resolver=resolver)
+    policy = Policy.from_settings(PRODUCTION.replace(outbound_allow=("start.internal",)), resolver=resolver)
     async with client(policy, replace(DEFAULT, follow_redirects=True)) as http:
         with pytest.raises(httpx.ConnectError):
-            await http.get(f"http://start.internal:{port}/redirect?to="
-                           f"http://elsewhere.example.com:{port}/secret")
-    assert local_server.requests == [(f"start.internal:{port}",
-                                      f"/redirect?to=http://elsewhere.example.com:{port}/secret")]
+            await http.get(
+                f"http://start.internal:{port}/redirect?to=http://elsewhere.example.com:{port}/secret"
+            )
+    assert local_server.requests == [
+        (f"start.internal:{port}", f"/redirect?to=http://elsewhere.example.com:{port}/secret")
+    ]
 
 
 def test_postgres_tls_names_the_server_not_the_checked_address():
@@ -218,8 +239,10 @@ def test_postgres_tls_names_the_server_not_the_checked_address():
 def test_the_start_up_line_says_what_is_open():
     assert outbound.describe(Settings()) == (
         "Outbound connections for tenants may reach globally routable addresses; loopback "
-        "(127.0.0.0/8, ::1; open because WEIR_ENV is not production)")
+        "(127.0.0.0/8, ::1; open because WEIR_ENV is not production)"
+    )
     production = Settings(env="production", outbound_allow=("10.0.0.0/8", "db.internal"))
     assert outbound.describe(production) == (
         "Outbound connections for tenants may reach globally routable addresses; "
-        "WEIR_OUTBOUND_ALLOW: 10.0.0.0/8, db.internal")
+        "WEIR_OUTBOUND_ALLOW: 10.0.0.0/8, db.internal"
+    )

@@ -9,8 +9,9 @@ def test_a_tag_verifies_for_its_message_and_purpose_only():
     assert ring.verify("state-1", tag, purpose="oauth-browser-binding")
     assert not ring.verify("state-2", tag, purpose="oauth-browser-binding")
     assert not ring.verify("state-1", tag, purpose="something-else")
-    assert not ring.verify("state-1", tag[:-1] + ("A" if tag[-1] != "A" else "B"),
-                           purpose="oauth-browser-binding")
+    assert not ring.verify(
+        "state-1", tag[:-1] + ("A" if tag[-1] != "A" else "B"), purpose="oauth-browser-binding"
+    )
     assert not ring.verify("state-1", "", purpose="oauth-browser-binding")
     assert not ring.verify("state-1", "ünïcode", purpose="oauth-browser-binding")
 

@@ -25,13 +25,17 @@ SYNCS = "subscription($w: ID) { eltSyncUpdated(workspaceId: $w) { kind } }"
 
 
 async def _post(tenant, key=None):
-    return await tenant.http.post("/graphql", json={"query": VIEWER},
-                                  headers={"Authorization": f"Bearer {key or tenant.key}"})
+    return await tenant.http.post(
+        "/graphql", json={"query": VIEWER}, headers={"Authorization": f"Bearer {key or tenant.key}"}
+    )
 
 
 async def _state(tenant, token):
-    return await tenant.http.post("/graphql", json={"query": "{ connectSessionState { id } }"},
-                                  headers={"Authorization": f"Bearer {token}"})
+    return await tenant.http.post(
+        "/graphql",
+        json={"query": "{ connectSessionState { id } }"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
 
 
 def _rate_limited(response) -> int:
@@ -73,14 +77,11 @@ async def test_a_budget_comes_back_after_retry_after(settings):
 
 
 async def test_a_connect_token_has_its_own_budget(settings):
-    limited = settings.replace(rate_limit_connect_token_per_minute=2,
-                               rate_limit_key_per_minute=1000)
+    limited = settings.replace(rate_limit_connect_token_per_minute=2, rate_limit_key_per_minute=1000)
     async with client_for(limited) as http:
         tenant = await make_tenant(http, "Acme")
-        token = (await tenant.data(SESSION, {"w": tenant.workspace_id}))["createConnectSession"][
-            "token"]
-        fresh = (await tenant.data(SESSION, {"w": tenant.workspace_id}))["createConnectSession"][
-            "token"]
+        token = (await tenant.data(SESSION, {"w": tenant.workspace_id}))["createConnectSession"]["token"]
+        fresh = (await tenant.data(SESSION, {"w": tenant.workspace_id}))["createConnectSession"]["token"]
         assert (await _state(tenant, token)).status_code == 200
         assert (await _state(tenant, token)).status_code == 200
         assert _rate_limited(await _state(tenant, token)) == 30
@@ -101,8 +102,7 @@ async def test_websocket_operations_spend_the_budget_too(settings):
             async with httpx.AsyncClient(base_url=url) as http:
                 tenant = await make_tenant(http, "Acme")
                 assert (await _post(tenant)).status_code == 200  # HTTP and WebSocket share it
-                ws = await GraphQLWebSocket.connect(url.removeprefix("http://"),
-                                                    f"Bearer {tenant.key}")
+                ws = await GraphQLWebSocket.connect(url.removeprefix("http://"), f"Bearer {tenant.key}")
                 assert (await ws.acknowledged())["type"] == "connection_ack"
                 await ws.subscribe(SYNCS, {"w": tenant.workspace_id})
                 await ws.subscribe(SYNCS, {"w": tenant.workspace_id})
@@ -121,12 +121,15 @@ async def test_websocket_operations_spend_the_budget_too(settings):
 
 
 def test_the_budgets_are_settings_and_zero_turns_them_off():
-    settings = Settings.from_env({"WEIR_RATE_LIMIT_KEY_PER_MINUTE": "0",
-                                  "WEIR_RATE_LIMIT_CONNECT_TOKEN_PER_MINUTE": "50"})
+    settings = Settings.from_env(
+        {"WEIR_RATE_LIMIT_KEY_PER_MINUTE": "0", "WEIR_RATE_LIMIT_CONNECT_TOKEN_PER_MINUTE": "50"}
+    )
     budgets = Budgets(settings)
     assert budgets.budget_of(Scope(organization_id="org_1", api_key_id="key_1")) is None
-    assert budgets.budget_of(ConnectScope(organization_id="org_1", connect_session_id="cs_1")
-                             ) == ("connect_session:cs_1", 50)
+    assert budgets.budget_of(ConnectScope(organization_id="org_1", connect_session_id="cs_1")) == (
+        "connect_session:cs_1",
+        50,
+    )
     defaults = Settings()
     assert defaults.rate_limit_key_per_minute > 0 and defaults.rate_limit_connect_token_per_minute > 0
 

@@ -11,8 +11,11 @@ from server.config import ConfigError, Settings
 from server.embedded import create_app
 
 ALLOWED = "http://127.0.0.1:8080"
-PREFLIGHT = {"Origin": ALLOWED, "Access-Control-Request-Method": "POST",
-             "Access-Control-Request-Headers": "authorization, content-type"}
+PREFLIGHT = {
+    "Origin": ALLOWED,
+    "Access-Control-Request-Method": "POST",
+    "Access-Control-Request-Headers": "authorization, content-type",
+}
 
 
 @pytest.fixture
@@ -29,21 +32,18 @@ async def test_a_listed_origin_passes_the_preflight_and_reads_the_answer(cors_cl
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-origin"] == ALLOWED
     assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
-    answer = await cors_client.post("/graphql", json={"query": "{ __typename }"},
-                                    headers={"Origin": ALLOWED})
+    answer = await cors_client.post("/graphql", json={"query": "{ __typename }"}, headers={"Origin": ALLOWED})
     assert answer.headers["access-control-allow-origin"] == ALLOWED
 
 
 async def test_another_origin_gets_no_cors_headers(cors_client):
-    preflight = await cors_client.options("/graphql", headers={**PREFLIGHT,
-                                                               "Origin": "http://evil.test"})
+    preflight = await cors_client.options("/graphql", headers={**PREFLIGHT, "Origin": "http://evil.test"})
     assert preflight.status_code == 400
     assert "access-control-allow-origin" not in preflight.headers
 
 
 async def test_without_the_setting_graphql_sends_no_cors_headers(client):
-    answer = await client.post("/graphql", json={"query": "{ __typename }"},
-                               headers={"Origin": ALLOWED})
+    answer = await client.post("/graphql", json={"query": "{ __typename }"}, headers={"Origin": ALLOWED})
     assert "access-control-allow-origin" not in answer.headers
 
 

@@ -27,8 +27,7 @@ OVER_TOKENS_SUBSCRIPTION = "subscription " + OVER_TOKENS
 
 @pytest.fixture
 def settings(settings):
-    return settings.replace(graphql_max_tokens=MAX_TOKENS, ws_max_subscriptions=2,
-                            max_body_bytes=200_000)
+    return settings.replace(graphql_max_tokens=MAX_TOKENS, ws_max_subscriptions=2, max_body_bytes=200_000)
 
 
 @pytest.fixture
@@ -50,22 +49,22 @@ def assert_limit(error: dict[str, Any], limit: str) -> None:
 
 
 async def connect_token(tenant: Any) -> str:
-    return (await tenant.data(CREATE_SESSION, {"w": tenant.workspace_id}))[
-        "createConnectSession"]["token"]
+    return (await tenant.data(CREATE_SESSION, {"w": tenant.workspace_id}))["createConnectSession"]["token"]
 
 
-async def test_every_path_refuses_an_over_token_document_before_validation(
-    live_server, tenant, validations
-):
+async def test_every_path_refuses_an_over_token_document_before_validation(live_server, tenant, validations):
     token = await connect_token(tenant)
     validations.clear()
     answers = [
-        await tenant.http.post("/graphql", json={"query": OVER_TOKENS},
-                               headers={"Authorization": f"Bearer {tenant.key}"}),
-        await tenant.http.get("/graphql", params={"query": OVER_TOKENS},
-                              headers={"Authorization": f"Bearer {tenant.key}"}),
-        await tenant.http.post("/graphql", json={"query": OVER_TOKENS},
-                               headers={"Authorization": f"Bearer {token}"}),
+        await tenant.http.post(
+            "/graphql", json={"query": OVER_TOKENS}, headers={"Authorization": f"Bearer {tenant.key}"}
+        ),
+        await tenant.http.get(
+            "/graphql", params={"query": OVER_TOKENS}, headers={"Authorization": f"Bearer {tenant.key}"}
+        ),
+        await tenant.http.post(
+            "/graphql", json={"query": OVER_TOKENS}, headers={"Authorization": f"Bearer {token}"}
+        ),
     ]
     for response in answers:
         assert response.status_code == 200, response.text
@@ -81,36 +80,53 @@ async def test_every_path_refuses_an_over_token_document_before_validation(
     assert validations == []
 
 
-@pytest.mark.parametrize(("query", "limit"), [
-    ("{ " + " ".join(f"a{i}: __typename" for i in range(31)) + " }", "aliases"),
-    ("query Deep " + "{ viewer " * 14 + "{ id }" + " }" * 14, "depth"),
-    # One field doubled by each of 11 fragments: 2048 fields from a few hundred tokens.
-    ("{ ...F0 } " + " ".join(f"fragment F{i} on Query {{ ...F{i + 1} ... on Query {{ ...F{i + 1} }} }}"
-                            for i in range(11))
-     + " fragment F11 on Query { __typename }", "fields"),
-    ("{ __typename }" + " " * 100_001, "length"),
-])
+@pytest.mark.parametrize(
+    ("query", "limit"),
+    [
+        ("{ " + " ".join(f"a{i}: __typename" for i in range(31)) + " }", "aliases"),
+        ("query Deep " + "{ viewer " * 14 + "{ id }" + " }" * 14, "depth"),
+        # One field doubled by each of 11 fragments: 2048 fields from a few hundred tokens.
+        (
+            "{ ...F0 } "
+            + " ".join(
+                f"fragment F{i} on Query {{ ...F{i + 1} ... on Query {{ ...F{i + 1} }} }}" for i in range(11)
+            )
+            + " fragment F11 on Query { __typename }",
+            "fields",
+        ),
+        ("{ __typename }" + " " * 100_001, "length"),
+    ],
+)
 async def test_depth_aliases_fields_and_length_are_refused_before_validation(
     tenant, validations, query, limit
 ):
-    response = await tenant.http.post("/graphql", json={"query": query},
-                                      headers={"Authorization": f"Bearer {tenant.key}"})
+    response = await tenant.http.post(
+        "/graphql", json={"query": query}, headers={"Authorization": f"Bearer {tenant.key}"}
+    )
     assert_limit(response.json()["errors"][0], limit)
     assert validations == []
 
 
 async def test_a_websocket_message_over_the_body_limit_closes_with_1009(live_server, tenant):
     socket = await initialised(live_server, tenant)
-    await send(socket, {"id": "1", "type": "subscribe",
-                        "payload": {"query": "{ __typename }", "variables": {"pad": "x" * 200_001}}})
+    await send(
+        socket,
+        {
+            "id": "1",
+            "type": "subscribe",
+            "payload": {"query": "{ __typename }", "variables": {"pad": "x" * 200_001}},
+        },
+    )
     code, reason = await close_of(socket)
     assert code == 1009 and "200000" in reason
 
 
 async def test_a_socket_runs_at_most_its_cap_of_subscriptions(live_server, tenant):
     socket = await initialised(live_server, tenant)
-    subscribe = {"type": "subscribe",
-                 "payload": {"query": WORKSPACE, "variables": {"id": tenant.workspace_id}}}
+    subscribe = {
+        "type": "subscribe",
+        "payload": {"query": WORKSPACE, "variables": {"id": tenant.workspace_id}},
+    }
     for operation_id in ("a", "b"):
         await send(socket, {**subscribe, "id": operation_id})
         assert (await receive(socket))["type"] == "next"
@@ -122,17 +138,20 @@ async def test_a_socket_runs_at_most_its_cap_of_subscriptions(live_server, tenan
     # The others go on, and completing one makes room.
     await send(socket, {"id": "a", "type": "complete"})
     await send(socket, {**subscribe, "id": "c"})
-    assert (await receive(socket)) ["id"] == "c"
+    assert (await receive(socket))["id"] == "c"
     await socket.close()
 
 
-@pytest.mark.parametrize("body", ["[" * 1024 + "]" * 1024,
-                                  '{"query": "{ __typename }", "variables": '
-                                  + '{"a":' * 400 + "1" + "}" * 401])
+@pytest.mark.parametrize(
+    "body",
+    ["[" * 1024 + "]" * 1024, '{"query": "{ __typename }", "variables": ' + '{"a":' * 400 + "1" + "}" * 401],
+)
 async def test_deeply_nested_json_is_a_400_not_a_500(tenant, body):
     response = await tenant.http.post(
-        "/graphql", content=body,
-        headers={"Authorization": f"Bearer {tenant.key}", "Content-Type": "application/json"})
+        "/graphql",
+        content=body,
+        headers={"Authorization": f"Bearer {tenant.key}", "Content-Type": "application/json"},
+    )
     assert response.status_code == 400, response.text
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
     assert "nested" in response.json()["errors"][0]["message"]
@@ -140,15 +159,18 @@ async def test_deeply_nested_json_is_a_400_not_a_500(tenant, body):
 
 async def test_deeply_nested_get_variables_are_a_400(tenant):
     response = await tenant.http.get(
-        "/graphql", params={"query": "{ __typename }", "variables": "[" * 2000 + "]" * 2000},
-        headers={"Authorization": f"Bearer {tenant.key}"})
+        "/graphql",
+        params={"query": "{ __typename }", "variables": "[" * 2000 + "]" * 2000},
+        headers={"Authorization": f"Bearer {tenant.key}"},
+    )
     assert response.status_code == 400
     assert "nested" in response.json()["errors"][0]["message"]
 
 
 async def test_deeply_nested_json_on_a_websocket_closes_with_4400(live_server):
     socket = await open_socket(live_server)
-    await send(socket, json.dumps({"type": "connection_init"})[:-1] + ',"payload":'
-               + "[" * 1024 + "]" * 1024 + "}")
+    await send(
+        socket, json.dumps({"type": "connection_init"})[:-1] + ',"payload":' + "[" * 1024 + "]" * 1024 + "}"
+    )
     code, reason = await close_of(socket)
     assert code == 4400 and "nested" in reason

@@ -54,9 +54,11 @@ async def test_metrics_count_malformed_or_long_names_as_other(tenant):
     await tenant.data(f"query {long_name} {{ viewer {{ organization {{ id }} }} }}")
     await tenant.data(f"query {'Q' * 64} {{ viewer {{ organization {{ id }} }} }}")
     # A name the document does not have: the request fails, and the label is still bounded.
-    await tenant.http.post("/graphql", json={"query": "{ viewer { id } }",
-                                             "operationName": "x\u00e9\n" * 30},
-                           headers={"Authorization": f"Bearer {tenant.key}"})
+    await tenant.http.post(
+        "/graphql",
+        json={"query": "{ viewer { id } }", "operationName": "x\u00e9\n" * 30},
+        headers={"Authorization": f"Bearer {tenant.key}"},
+    )
     counts = _operation_counts((await tenant.http.get("/metrics")).text)
     assert counts.pop("Q" * 64) == 1.0
     assert set(counts) == {"other"}, counts

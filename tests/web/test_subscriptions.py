@@ -8,7 +8,7 @@ import websockets
 from tests.graphql_ws import GraphQLWebSocket
 
 WORKSPACE_UPDATED = "subscription($id: ID!) { workspaceUpdated(id: $id) { id displayName } }"
-UPDATE = 'mutation($id: ID!, $n: String) { updateWorkspace(input: {id: $id, displayName: $n}) { id } }'
+UPDATE = "mutation($id: ID!, $n: String) { updateWorkspace(input: {id: $id, displayName: $n}) { id } }"
 
 
 async def test_a_subscriber_gets_the_current_state_then_each_change(live_server, tenant):
@@ -32,9 +32,7 @@ async def test_a_bad_key_closes_the_socket_with_4403(live_server, authorization)
     assert closed.value.rcvd.code == 4403
 
 
-async def test_a_subscriber_never_sees_another_organizations_events(
-    live_server, tenant, other_tenant
-):
+async def test_a_subscriber_never_sees_another_organizations_events(live_server, tenant, other_tenant):
     intruder = await GraphQLWebSocket.connect(live_server, f"Bearer {other_tenant.key}")
     await intruder.acknowledged()
     await intruder.subscribe(WORKSPACE_UPDATED, {"id": tenant.workspace_id})

@@ -25,8 +25,9 @@ WORKSPACE = "subscription($id: ID!) { workspaceUpdated(id: $id) { id } }"
 
 
 async def open_socket(host: str, subprotocols: list[str] | None = None) -> Any:
-    return await websockets.connect(f"ws://{host}/graphql",
-                                    subprotocols=subprotocols or ["graphql-transport-ws"])
+    return await websockets.connect(
+        f"ws://{host}/graphql", subprotocols=subprotocols or ["graphql-transport-ws"]
+    )
 
 
 async def send(socket: Any, message: Any) -> None:
@@ -82,8 +83,7 @@ async def test_ping_is_answered_with_pong_and_pong_is_ignored(live_server, tenan
     await socket.close()
 
 
-@pytest.mark.parametrize("payload", [{}, {"authorization": "Bearer weir_sk_wrong"},
-                                     {"authorization": 42}])
+@pytest.mark.parametrize("payload", [{}, {"authorization": "Bearer weir_sk_wrong"}, {"authorization": 42}])
 async def test_a_bad_key_closes_with_4403(live_server, payload):
     socket = await open_socket(live_server)
     await send(socket, {"type": "connection_init", "payload": payload})
@@ -104,45 +104,68 @@ async def test_a_second_connection_init_closes_with_4429(live_server, tenant):
 
 async def test_an_id_in_use_closes_with_4409(live_server, tenant):
     socket = await initialised(live_server, tenant)
-    subscribe = {"id": "a", "type": "subscribe",
-                 "payload": {"query": WORKSPACE, "variables": {"id": tenant.workspace_id}}}
+    subscribe = {
+        "id": "a",
+        "type": "subscribe",
+        "payload": {"query": WORKSPACE, "variables": {"id": tenant.workspace_id}},
+    }
     await send(socket, subscribe)
     assert (await receive(socket))["type"] == "next"
     await send(socket, subscribe)
     assert await close_of(socket) == (4409, "Subscriber for a already exists")
 
 
-@pytest.mark.parametrize(("message", "reason"), [
-    ("not json", "WebSocket message must be valid JSON"),
-    (b'{"type": "ping"}', "WebSocket message type must be text"),
-    ({"type": "hello"}, "Unknown message type: hello"),
-    ({"payload": {}}, "Failed to parse message"),
-    ([1, 2], "Failed to parse message"),
-    ({"type": "subscribe", "payload": {"query": "{ __typename }"}},
-     "Invalid subscribe message: 'id' must be a string"),
-    ({"id": 1, "type": "subscribe", "payload": {"query": "{ __typename }"}},
-     "Invalid subscribe message: 'id' must be a string"),
-    ({"id": "1", "type": "subscribe", "payload": {}},
-     "Invalid subscribe payload: 'query' must be a string"),
-    ({"id": "1", "type": "subscribe", "payload": "query"},
-     "Invalid subscribe message: 'payload' must be an object"),
-    ({"id": "1", "type": "subscribe"}, "Invalid subscribe message: 'payload' must be an object"),
-    ({"id": "1", "type": "subscribe", "payload": {"query": 42}},
-     "Invalid subscribe payload: 'query' must be a string"),
-    ({"id": "1", "type": "subscribe", "payload": {"query": "{ __typename }", "operationName": 7}},
-     "Invalid subscribe payload: 'operationName' must be a string or null"),
-    ({"id": "1", "type": "subscribe", "payload": {"query": "{ __typename }", "variables": [1]}},
-     "Invalid subscribe payload: 'variables' must be an object or null"),
-    ({"id": "1", "type": "subscribe",
-      "payload": {"query": "{ __typename }", "extensions": "x"}},
-     "Invalid subscribe payload: 'extensions' must be an object or null"),
-    ({"type": "ping", "payload": "x"}, "Invalid ping message: 'payload' must be an object or null"),
-    ({"type": "pong", "payload": [1]}, "Invalid pong message: 'payload' must be an object or null"),
-    ({"type": "complete"}, "Invalid complete message: 'id' must be a string"),
-    ("[" * 2000 + "]" * 2000, "WebSocket message: JSON nested deeper than 64 levels"),
-    ('{"type": "ping", "payload": ' + '{"a":' * 100 + "1" + "}" * 101,
-     "WebSocket message: JSON nested deeper than 64 levels"),
-])
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        ("not json", "WebSocket message must be valid JSON"),
+        (b'{"type": "ping"}', "WebSocket message type must be text"),
+        ({"type": "hello"}, "Unknown message type: hello"),
+        ({"payload": {}}, "Failed to parse message"),
+        ([1, 2], "Failed to parse message"),
+        (
+            {"type": "subscribe", "payload": {"query": "{ __typename }"}},
+            "Invalid subscribe message: 'id' must be a string",
+        ),
+        (
+            {"id": 1, "type": "subscribe", "payload": {"query": "{ __typename }"}},
+            "Invalid subscribe message: 'id' must be a string",
+        ),
+        (
+            {"id": "1", "type": "subscribe", "payload": {}},
+            "Invalid subscribe payload: 'query' must be a string",
+        ),
+        (
+            {"id": "1", "type": "subscribe", "payload": "query"},
+            "Invalid subscribe message: 'payload' must be an object",
+        ),
+        ({"id": "1", "type": "subscribe"}, "Invalid subscribe message: 'payload' must be an object"),
+        (
+            {"id": "1", "type": "subscribe", "payload": {"query": 42}},
+            "Invalid subscribe payload: 'query' must be a string",
+        ),
+        (
+            {"id": "1", "type": "subscribe", "payload": {"query": "{ __typename }", "operationName": 7}},
+            "Invalid subscribe payload: 'operationName' must be a string or null",
+        ),
+        (
+            {"id": "1", "type": "subscribe", "payload": {"query": "{ __typename }", "variables": [1]}},
+            "Invalid subscribe payload: 'variables' must be an object or null",
+        ),
+        (
+            {"id": "1", "type": "subscribe", "payload": {"query": "{ __typename }", "extensions": "x"}},
+            "Invalid subscribe payload: 'extensions' must be an object or null",
+        ),
+        ({"type": "ping", "payload": "x"}, "Invalid ping message: 'payload' must be an object or null"),
+        ({"type": "pong", "payload": [1]}, "Invalid pong message: 'payload' must be an object or null"),
+        ({"type": "complete"}, "Invalid complete message: 'id' must be a string"),
+        ("[" * 2000 + "]" * 2000, "WebSocket message: JSON nested deeper than 64 levels"),
+        (
+            '{"type": "ping", "payload": ' + '{"a":' * 100 + "1" + "}" * 101,
+            "WebSocket message: JSON nested deeper than 64 levels",
+        ),
+    ],
+)
 async def test_an_invalid_message_closes_with_4400(live_server, tenant, message, reason):
     socket = await initialised(live_server, tenant)
     await send(socket, message)
@@ -170,28 +193,29 @@ async def test_a_document_that_does_not_parse_is_one_error_message(live_server, 
 
 async def test_an_invalid_operation_is_one_error_message_and_frees_its_id(live_server, tenant):
     socket = await initialised(live_server, tenant)
-    await send(socket, {"id": "1", "type": "subscribe",
-                        "payload": {"query": "subscription { noSuchField }"}})
+    await send(socket, {"id": "1", "type": "subscribe", "payload": {"query": "subscription { noSuchField }"}})
     error = await receive(socket)
     assert error["id"] == "1" and error["type"] == "error"
     assert "noSuchField" in error["payload"][0]["message"]
     await send(socket, {"id": "1", "type": "subscribe", "payload": {"query": "{ __typename }"}})
-    assert await receive(socket) == {"id": "1", "type": "next",
-                                     "payload": {"data": {"__typename": "Query"}}}
+    assert await receive(socket) == {"id": "1", "type": "next", "payload": {"data": {"__typename": "Query"}}}
     assert await receive(socket) == {"id": "1", "type": "complete"}
     await socket.close()
 
 
 async def test_an_operation_name_that_is_not_a_string_closes_with_4400(live_server, tenant):
     socket = await initialised(live_server, tenant)
-    await send(socket, {"id": "1", "type": "subscribe", "payload": {
-        "query": RUNS, "operationName": {"not": "a name"}}})
+    await send(
+        socket,
+        {"id": "1", "type": "subscribe", "payload": {"query": RUNS, "operationName": {"not": "a name"}}},
+    )
     assert await close_of(socket) == (
-        4400, "Invalid subscribe payload: 'operationName' must be a string or null")
+        4400,
+        "Invalid subscribe payload: 'operationName' must be a string or null",
+    )
 
 
-@pytest.mark.parametrize("init", [{"type": "connection_init", "payload": None},
-                                  {"type": "connection_init"}])
+@pytest.mark.parametrize("init", [{"type": "connection_init", "payload": None}, {"type": "connection_init"}])
 async def test_a_null_or_absent_connection_init_payload_is_allowed(live_server, init):
     # PROTOCOL.md: the payload is optional and may be null; with no key in it, that is a 4403.
     socket = await open_socket(live_server)
@@ -201,11 +225,20 @@ async def test_a_null_or_absent_connection_init_payload_is_allowed(live_server, 
 
 async def test_null_operation_name_variables_and_extensions_are_allowed(live_server, tenant):
     socket = await initialised(live_server, tenant)
-    await send(socket, {"id": "1", "type": "subscribe", "payload": {
-        "query": "{ __typename }", "operationName": None, "variables": None,
-        "extensions": None}})
-    assert await receive(socket) == {"id": "1", "type": "next",
-                                     "payload": {"data": {"__typename": "Query"}}}
+    await send(
+        socket,
+        {
+            "id": "1",
+            "type": "subscribe",
+            "payload": {
+                "query": "{ __typename }",
+                "operationName": None,
+                "variables": None,
+                "extensions": None,
+            },
+        },
+    )
+    assert await receive(socket) == {"id": "1", "type": "next", "payload": {"data": {"__typename": "Query"}}}
     assert await receive(socket) == {"id": "1", "type": "complete"}
     await send(socket, {"type": "ping", "payload": None})
     assert await receive(socket) == {"type": "pong"}
@@ -217,18 +250,18 @@ async def test_another_subprotocol_closes_with_4406(live_server):
     assert await close_of(socket) == (4406, "Subprotocol not acceptable")
 
 
-async def test_complete_from_the_client_stops_the_operation_and_frees_its_id(
-    live_server, tenant, app
-):
+async def test_complete_from_the_client_stops_the_operation_and_frees_its_id(live_server, tenant, app):
     socket = await initialised(live_server, tenant)
-    subscribe = {"id": "w", "type": "subscribe",
-                 "payload": {"query": WORKSPACE, "variables": {"id": tenant.workspace_id}}}
+    subscribe = {
+        "id": "w",
+        "type": "subscribe",
+        "payload": {"query": WORKSPACE, "variables": {"id": tenant.workspace_id}},
+    }
     await send(socket, subscribe)
     assert (await receive(socket))["type"] == "next"
     await send(socket, {"id": "w", "type": "complete"})
     await send(socket, subscribe)  # the id is free again: no 4409
-    assert (await receive(socket))["payload"]["data"]["workspaceUpdated"]["id"] == (
-        tenant.workspace_id)
+    assert (await receive(socket))["payload"]["data"]["workspaceUpdated"]["id"] == (tenant.workspace_id)
     await socket.close()
 
 
@@ -252,33 +285,56 @@ async def seed_runs(tenant: Any, count: int) -> tuple[str, list[str]]:
     from server.syncs.models import EltSync, SyncRun
 
     connection = await ConnectionRow.create(
-        id=ids.new_id("connection"), organization_id=tenant.organization_id,
-        workspace_id=tenant.workspace_id, integration_name="demo", auth_type="NONE",
-        scope="WORKSPACE", display_name="feeds")
+        id=ids.new_id("connection"),
+        organization_id=tenant.organization_id,
+        workspace_id=tenant.workspace_id,
+        integration_name="demo",
+        auth_type="NONE",
+        scope="WORKSPACE",
+        display_name="feeds",
+    )
     sync = await EltSync.create(
-        id=ids.new_id("elt_sync"), organization_id=tenant.organization_id,
-        workspace_id=tenant.workspace_id, connection=connection, destination_schema="feeds",
-        settings={}, sync_interval="0 0 1 1 *")
+        id=ids.new_id("elt_sync"),
+        organization_id=tenant.organization_id,
+        workspace_id=tenant.workspace_id,
+        connection=connection,
+        destination_schema="feeds",
+        settings={},
+        sync_interval="0 0 1 1 *",
+    )
     runs = []
     for _ in range(count):
-        run = await SyncRun.create(id=ids.new_id("sync_run"), organization_id=tenant.organization_id,
-                                   sync=sync, trigger="MANUAL", status="SUCCEEDED", stream_stats={})
+        run = await SyncRun.create(
+            id=ids.new_id("sync_run"),
+            organization_id=tenant.organization_id,
+            sync=sync,
+            trigger="MANUAL",
+            status="SUCCEEDED",
+            stream_stats={},
+        )
         runs.append(run.id)
     return sync.id, runs
 
 
-async def publish_run(app: Any, organization_id: str, workspace_id: str, sync_id: str,
-                      run_id: str) -> None:
+async def publish_run(app: Any, organization_id: str, workspace_id: str, sync_id: str, run_id: str) -> None:
     from server.syncs.transitions import run_channels
 
     bus = app.state.runtime.services.bus
-    await bus.publish(run_channels(organization_id, sync_id, workspace_id)[-1],
-                      {"type": "syncRun.progress", "runId": run_id, "syncId": sync_id})
+    await bus.publish(
+        run_channels(organization_id, sync_id, workspace_id)[-1],
+        {"type": "syncRun.progress", "runId": run_id, "syncId": sync_id},
+    )
 
 
 async def subscribe_runs(socket: Any, operation_id: str, workspace_id: str) -> None:
-    await send(socket, {"id": operation_id, "type": "subscribe",
-                        "payload": {"query": RUNS, "variables": {"w": workspace_id}}})
+    await send(
+        socket,
+        {
+            "id": operation_id,
+            "type": "subscribe",
+            "payload": {"query": RUNS, "variables": {"w": workspace_id}},
+        },
+    )
 
 
 async def test_identical_subscribers_share_one_feed_and_each_get_one_snapshot_then_each_event(
@@ -290,8 +346,11 @@ async def test_identical_subscribers_share_one_feed_and_each_get_one_snapshot_th
     # Two join before the feed has its first result, two after it (their own snapshot).
     await asyncio.gather(*(subscribe_runs(s, "1", tenant.workspace_id) for s in sockets[:2]))
     for socket in sockets[:2]:
-        assert await receive(socket) == {"id": "1", "type": "next", "payload": {
-            "data": {"syncRunUpdated": {"id": latest, "status": "SUCCEEDED"}}}}
+        assert await receive(socket) == {
+            "id": "1",
+            "type": "next",
+            "payload": {"data": {"syncRunUpdated": {"id": latest, "status": "SUCCEEDED"}}},
+        }
     await subscribe_runs(sockets[2], "1", tenant.workspace_id)
     await subscribe_runs(sockets[3], "x", tenant.workspace_id)
     for socket in sockets[2:]:
@@ -300,8 +359,11 @@ async def test_identical_subscribers_share_one_feed_and_each_get_one_snapshot_th
 
     await publish_run(app, tenant.organization_id, tenant.workspace_id, sync_id, other)
     for socket, operation_id in zip(sockets, ["1", "1", "1", "x"], strict=True):
-        assert await receive(socket) == {"id": operation_id, "type": "next", "payload": {
-            "data": {"syncRunUpdated": {"id": other, "status": "SUCCEEDED"}}}}
+        assert await receive(socket) == {
+            "id": operation_id,
+            "type": "next",
+            "payload": {"data": {"syncRunUpdated": {"id": other, "status": "SUCCEEDED"}}},
+        }
     await asyncio.gather(*(nothing_more(socket) for socket in sockets))
 
     for socket, operation_id in zip(sockets, ["1", "1", "1", "x"], strict=True):
@@ -360,17 +422,30 @@ async def test_subscribers_whose_first_result_is_an_error_each_run_alone(server,
     from server.orgs.api_keys import create_api_key
 
     # A key restricted to one workspace may not follow the runs of the whole organization.
-    restricted = await create_api_key(organization_id=tenant.organization_id, name="one",
-                                      workspace_id=tenant.workspace_id)
+    restricted = await create_api_key(
+        organization_id=tenant.organization_id, name="one", workspace_id=tenant.workspace_id
+    )
     sockets = []
     for _ in range(2):
         socket = await open_socket(server)
-        await send(socket, {"type": "connection_init",
-                            "payload": {"authorization": f"Bearer {restricted.secret}"}})
+        await send(
+            socket, {"type": "connection_init", "payload": {"authorization": f"Bearer {restricted.secret}"}}
+        )
         assert (await receive(socket))["type"] == "connection_ack"
         sockets.append(socket)
-    await asyncio.gather(*(send(s, {"id": "1", "type": "subscribe", "payload": {
-        "query": "subscription { syncRunUpdated { id } }"}}) for s in sockets))
+    await asyncio.gather(
+        *(
+            send(
+                s,
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": "subscription { syncRunUpdated { id } }"},
+                },
+            )
+            for s in sockets
+        )
+    )
     for socket in sockets:
         refused = await receive(socket)
         assert refused["type"] == "next" and refused["payload"]["data"] is None
@@ -424,8 +499,12 @@ class _FullSocket:
 
 async def test_a_peer_whose_socket_buffer_is_full_is_closed_not_buffered():
     socket = _FullSocket()
-    connection = Connection(_Endpoint(), {"extensions": {"weir.direct_socket": socket}},  # type: ignore[arg-type]
-                            receive=None, send=None)
+    connection = Connection(
+        _Endpoint(),
+        {"extensions": {"weir.direct_socket": socket}},  # type: ignore[arg-type]
+        receive=None,
+        send=None,
+    )
     connection.write('{"type":"pong"}')
     assert socket.closed_with == (TOO_SLOW, "subscriber too slow")
     assert connection.closed
@@ -455,11 +534,14 @@ async def test_without_direct_writes_a_peer_that_never_reads_is_closed_after_a_b
 # -- origins ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("origin", "accepted"), [
-    (None, True),  # not a browser
-    ("http://127.0.0.1:8080", True),  # listed in WEIR_CORS_ORIGINS
-    ("http://evil.test", False),
-])
+@pytest.mark.parametrize(
+    ("origin", "accepted"),
+    [
+        (None, True),  # not a browser
+        ("http://127.0.0.1:8080", True),  # listed in WEIR_CORS_ORIGINS
+        ("http://evil.test", False),
+    ],
+)
 async def test_a_browser_on_an_unlisted_origin_cannot_open_the_socket(settings, origin, accepted):
     from server.embedded import create_app
     from server.web.ws_server import WeirWebSocketProtocol
@@ -470,12 +552,16 @@ async def test_a_browser_on_an_unlisted_origin_cannot_open_the_socket(settings, 
             host = url.removeprefix("http://")
             headers = {"Origin": origin} if origin else {}
             if accepted:
-                socket = await websockets.connect(f"ws://{host}/graphql", origin=origin,
-                                                  subprotocols=["graphql-transport-ws"])
+                socket = await websockets.connect(
+                    f"ws://{host}/graphql", origin=origin, subprotocols=["graphql-transport-ws"]
+                )
                 assert socket.subprotocol == "graphql-transport-ws"
                 await socket.close()
             else:
                 with pytest.raises(websockets.InvalidStatus) as refused:
-                    await websockets.connect(f"ws://{host}/graphql", additional_headers=headers,
-                                             subprotocols=["graphql-transport-ws"])
+                    await websockets.connect(
+                        f"ws://{host}/graphql",
+                        additional_headers=headers,
+                        subprotocols=["graphql-transport-ws"],
+                    )
                 assert refused.value.response.status_code == 403

@@ -49,7 +49,8 @@ def test_the_check_names_what_an_older_uvicorn_lacks() -> None:
     assert "close_sent" in PROTOCOL_ATTRIBUTES
     assert missing_uvicorn_names(OlderProtocol) == ["close_sent"]
     assert missing_uvicorn_names(None) == [
-        "uvicorn.protocols.websockets.websockets_sansio_impl.WebSocketsSansIOProtocol"]
+        "uvicorn.protocols.websockets.websockets_sansio_impl.WebSocketsSansIOProtocol"
+    ]
 
 
 def test_without_the_names_uvicorns_own_protocol_serves_and_it_is_logged_once(caplog) -> None:

@@ -64,8 +64,9 @@ async def receiver() -> AsyncIterator[Receiver]:
 
     app = Starlette(routes=[Route("/hooks", endpoint, methods=["POST"])])
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                          log_config=None, lifespan="off"))  # as tests/serving.py
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", log_config=None, lifespan="off")
+    )  # as tests/serving.py
     task = asyncio.create_task(server.serve())
     for _ in range(200):
         if server.started:
@@ -119,8 +120,9 @@ class Owner:
 @pytest.fixture
 async def owner(database: Settings) -> Owner:
     organization = await Organization.create(id=ids.new_id("organization"), name="Acme")
-    workspace = await Workspace.create(id=ids.new_id("workspace"), organization=organization,
-                                       name="production")
+    workspace = await Workspace.create(
+        id=ids.new_id("workspace"), organization=organization, name="production"
+    )
     return Owner(scope=Scope(organization_id=organization.id), workspace_id=workspace.id)
 
 
@@ -128,11 +130,16 @@ ALL_CONNECTION_EVENTS = ["connection.created", "connection.status_changed", "con
 
 
 @pytest.fixture
-async def endpoint(owner: Owner, settings: Settings, key_ring: KeyRing, receiver: Receiver
-                   ) -> service.EndpointWithSecret:
+async def endpoint(
+    owner: Owner, settings: Settings, key_ring: KeyRing, receiver: Receiver
+) -> service.EndpointWithSecret:
     return await service.create_endpoint(
-        scope=owner.scope, settings=settings, key_ring=key_ring,
-        workspace_id=owner.workspace_id, url=receiver.url, event_types=ALL_CONNECTION_EVENTS,
+        scope=owner.scope,
+        settings=settings,
+        key_ring=key_ring,
+        workspace_id=owner.workspace_id,
+        url=receiver.url,
+        event_types=ALL_CONNECTION_EVENTS,
     )
 
 
@@ -145,8 +152,9 @@ class Dispatcher:
 
     async def run(self, limit: int = 50) -> int:
         """One pass of the dispatcher at the test clock's time."""
-        return await deliver_due(settings=self.settings, key_ring=self.key_ring, http=self.http,
-                                 now=self.clock, limit=limit)
+        return await deliver_due(
+            settings=self.settings, key_ring=self.key_ring, http=self.http, now=self.clock, limit=limit
+        )
 
     async def drain(self, passes: int = 20) -> int:
         """Passes until nothing is due at this time; the number of attempts made."""
@@ -160,7 +168,6 @@ class Dispatcher:
 
 
 @pytest.fixture
-async def dispatcher(settings: Settings, key_ring: KeyRing, clock: Clock
-                     ) -> AsyncIterator[Dispatcher]:
+async def dispatcher(settings: Settings, key_ring: KeyRing, clock: Clock) -> AsyncIterator[Dispatcher]:
     async with httpx.AsyncClient(trust_env=False) as http:
         yield Dispatcher(settings=settings, key_ring=key_ring, clock=clock, http=http)

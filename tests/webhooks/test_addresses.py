@@ -37,9 +37,14 @@ PRIVATE_URLS = [
 async def test_private_targets_are_refused_in_production(owner, settings, key_ring, url):
     production = settings.replace(env="production")
     with pytest.raises(ValidationFailed) as refused:
-        await service.create_endpoint(scope=owner.scope, settings=production, key_ring=key_ring,
-                                      workspace_id=owner.workspace_id, url=url,
-                                      event_types=["connection.created"])
+        await service.create_endpoint(
+            scope=owner.scope,
+            settings=production,
+            key_ring=key_ring,
+            workspace_id=owner.workspace_id,
+            url=url,
+            event_types=["connection.created"],
+        )
     assert [error.field for error in refused.value.errors] == ["input.url"]
     if "[" not in url:  # IPv6 literals are refused earlier, by the shared URL check
         assert "WEIR_OUTBOUND_ALLOW" in refused.value.errors[0].message
@@ -49,46 +54,77 @@ async def test_private_targets_are_refused_in_production(owner, settings, key_ri
 async def test_the_operator_may_open_a_network(owner, settings, key_ring):
     allowed = settings.replace(env="production", outbound_allow=("10.0.0.0/8",))
     created = await service.create_endpoint(
-        scope=owner.scope, settings=allowed, key_ring=key_ring, workspace_id=owner.workspace_id,
-        url="http://10.1.2.3/hooks", event_types=["connection.created"])
+        scope=owner.scope,
+        settings=allowed,
+        key_ring=key_ring,
+        workspace_id=owner.workspace_id,
+        url="http://10.1.2.3/hooks",
+        event_types=["connection.created"],
+    )
     assert created.endpoint.url == "http://10.1.2.3/hooks"
     with pytest.raises(ValidationFailed):  # only that network
         await service.create_endpoint(
-            scope=owner.scope, settings=allowed, key_ring=key_ring,
-            workspace_id=owner.workspace_id, url="http://192.168.0.10/hooks",
-            event_types=["connection.created"])
+            scope=owner.scope,
+            settings=allowed,
+            key_ring=key_ring,
+            workspace_id=owner.workspace_id,
+            url="http://192.168.0.10/hooks",
+            event_types=["connection.created"],
+        )
 
 
 async def test_the_deprecated_switch_still_allows_private_targets(owner, settings, key_ring):
     allowed = settings.replace(env="production", webhooks_allow_private=True)
     created = await service.create_endpoint(
-        scope=owner.scope, settings=allowed, key_ring=key_ring, workspace_id=owner.workspace_id,
-        url="http://10.1.2.3/hooks", event_types=["connection.created"])
+        scope=owner.scope,
+        settings=allowed,
+        key_ring=key_ring,
+        workspace_id=owner.workspace_id,
+        url="http://10.1.2.3/hooks",
+        event_types=["connection.created"],
+    )
     assert created.endpoint.url == "http://10.1.2.3/hooks"
 
 
 async def test_public_targets_are_accepted_in_production(owner, settings, key_ring):
     production = settings.replace(env="production")
     created = await service.create_endpoint(
-        scope=owner.scope, settings=production, key_ring=key_ring,
-        workspace_id=owner.workspace_id, url="https://93.184.216.34/hooks",
-        event_types=["connection.created"])
+        scope=owner.scope,
+        settings=production,
+        key_ring=key_ring,
+        workspace_id=owner.workspace_id,
+        url="https://93.184.216.34/hooks",
+        event_types=["connection.created"],
+    )
     assert created.endpoint.enabled
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/x", "file:///etc/passwd",
-                                 "javascript:alert(1)", "https://user:pw@example.com/x",
-                                 "not a url"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://example.com/x",
+        "file:///etc/passwd",
+        "javascript:alert(1)",
+        "https://user:pw@example.com/x",
+        "not a url",
+    ],
+)
 async def test_only_http_urls_without_credentials_are_accepted(owner, settings, key_ring, url):
     with pytest.raises(ValidationFailed) as refused:
-        await service.create_endpoint(scope=owner.scope, settings=settings, key_ring=key_ring,
-                                      workspace_id=owner.workspace_id, url=url,
-                                      event_types=["connection.created"])
+        await service.create_endpoint(
+            scope=owner.scope,
+            settings=settings,
+            key_ring=key_ring,
+            workspace_id=owner.workspace_id,
+            url=url,
+            event_types=["connection.created"],
+        )
     assert refused.value.errors[0].field == "input.url"
 
 
 async def test_a_url_that_now_resolves_privately_is_refused_at_delivery(
-        owner, settings, key_ring, endpoint, receiver, dispatcher):
+    owner, settings, key_ring, endpoint, receiver, dispatcher
+):
     # Saved while allowed (development); the dispatcher runs in production: resolved again.
     dispatcher.settings = settings.replace(env="production")
     await make_connection(owner.scope, owner.workspace_id, settings, key_ring)
@@ -105,8 +141,9 @@ async def test_the_delivery_client_checks_the_address_it_connects_to(settings, r
     async with build_http_client(production) as http:
         outcome = await post(http, receiver.url, b"{}", {"Weir-Event-Id": "evt_1"}, 5)
     assert not outcome.succeeded
-    assert outcome.error == "refused: 127.0.0.1 is not an allowed destination " \
-                            "(the outbound policy refuses it)"
+    assert (
+        outcome.error == "refused: 127.0.0.1 is not an allowed destination (the outbound policy refuses it)"
+    )
     assert receiver.received == []
     async with build_http_client(settings) as http:  # loopback is open outside production
         outcome = await post(http, receiver.url, b"{}", {"Weir-Event-Id": "evt_1"}, 5)
@@ -116,13 +153,20 @@ async def test_the_delivery_client_checks_the_address_it_connects_to(settings, r
 async def test_changing_the_url_is_checked_the_same_way(owner, settings, key_ring):
     production = settings.replace(env="production")
     created = await service.create_endpoint(
-        scope=owner.scope, settings=production, key_ring=key_ring,
-        workspace_id=owner.workspace_id, url="https://93.184.216.34/hooks",
-        event_types=["connection.created"])
+        scope=owner.scope,
+        settings=production,
+        key_ring=key_ring,
+        workspace_id=owner.workspace_id,
+        url="https://93.184.216.34/hooks",
+        event_types=["connection.created"],
+    )
     with pytest.raises(ValidationFailed) as refused:
-        await service.update_endpoint(scope=owner.scope, settings=production,
-                                      endpoint_id=created.endpoint.id,
-                                      url="http://169.254.169.254/latest/meta-data")
+        await service.update_endpoint(
+            scope=owner.scope,
+            settings=production,
+            endpoint_id=created.endpoint.id,
+            url="http://169.254.169.254/latest/meta-data",
+        )
     assert refused.value.errors[0].field == "input.url"
     unchanged = await service.get_endpoint(scope=owner.scope, endpoint_id=created.endpoint.id)
     assert unchanged.url == "https://93.184.216.34/hooks"

@@ -59,8 +59,14 @@ def test_every_event_type_is_in_the_schema():
 
 
 def _input(tenant, url, **extra):
-    return {"input": {"workspaceId": tenant.workspace_id, "url": url,
-                      "eventTypes": ["CONNECTION_CREATED", "CONNECTION_DELETED"], **extra}}
+    return {
+        "input": {
+            "workspaceId": tenant.workspace_id,
+            "url": url,
+            "eventTypes": ["CONNECTION_CREATED", "CONNECTION_DELETED"],
+            **extra,
+        }
+    }
 
 
 def _code(body):
@@ -68,8 +74,9 @@ def _code(body):
 
 
 async def test_an_endpoint_is_created_with_a_secret_shown_once(tenant, receiver):
-    created = (await tenant.data(CREATE, _input(tenant, receiver.url,
-                                                description="billing")))["createWebhookEndpoint"]
+    created = (await tenant.data(CREATE, _input(tenant, receiver.url, description="billing")))[
+        "createWebhookEndpoint"
+    ]
     endpoint = created["endpoint"]
     assert created["secret"].startswith("whsec_")
     assert endpoint["url"] == receiver.url
@@ -79,8 +86,9 @@ async def test_an_endpoint_is_created_with_a_secret_shown_once(tenant, receiver)
     assert created["secret"] not in row.secret_encrypted
     listed = await tenant.data(ENDPOINTS, {"w": tenant.workspace_id})
     assert [e["node"]["id"] for e in listed["webhookEndpoints"]["edges"]] == [endpoint["id"]]
-    secretless = await tenant.graphql("query($id: ID!) { webhookEndpoint(id: $id) { secret } }",
-                                      {"id": endpoint["id"]})
+    secretless = await tenant.graphql(
+        "query($id: ID!) { webhookEndpoint(id: $id) { secret } }", {"id": endpoint["id"]}
+    )
     assert _code(secretless) == "BAD_REQUEST"
 
 
@@ -104,8 +112,7 @@ async def test_deliveries_events_and_replay_are_visible(tenant, receiver, dispat
     receiver.script = [503]
     created = (await tenant.data(CREATE, _input(tenant, receiver.url)))["createWebhookEndpoint"]
     endpoint_id = created["endpoint"]["id"]
-    connection = await tenant.data(CREATE_CONNECTION,
-                                   {"w": tenant.workspace_id, "secret": SECRET_KEY})
+    connection = await tenant.data(CREATE_CONNECTION, {"w": tenant.workspace_id, "secret": SECRET_KEY})
     connection_id = connection["createConnection"]["id"]
     await dispatcher.run()
 
@@ -150,8 +157,9 @@ async def test_deliveries_events_and_replay_are_visible(tenant, receiver, dispat
 async def test_disable_rotate_and_delete(tenant, receiver):
     created = (await tenant.data(CREATE, _input(tenant, receiver.url)))["createWebhookEndpoint"]
     endpoint_id = created["endpoint"]["id"]
-    paused = (await tenant.data(UPDATE, {"input": {"id": endpoint_id, "enabled": False,
-                                                   "eventTypes": ["SYNC_RUN_FAILED"]}}))
+    paused = await tenant.data(
+        UPDATE, {"input": {"id": endpoint_id, "enabled": False, "eventTypes": ["SYNC_RUN_FAILED"]}}
+    )
     assert paused["updateWebhookEndpoint"]["enabled"] is False
     assert paused["updateWebhookEndpoint"]["disabledReason"]
     assert paused["updateWebhookEndpoint"]["eventTypes"] == ["SYNC_RUN_FAILED"]
@@ -165,7 +173,8 @@ async def test_disable_rotate_and_delete(tenant, receiver):
     assert at_once["rotateWebhookSecret"]["endpoint"]["previousSecretExpiresAt"] is None
 
     assert (await tenant.data(DELETE, {"id": endpoint_id}))["deleteWebhookEndpoint"] == {
-        "deletedId": endpoint_id}
+        "deletedId": endpoint_id
+    }
     assert _code(await tenant.graphql(ENDPOINT, {"id": endpoint_id})) == "NOT_FOUND"
 
 
@@ -188,8 +197,9 @@ async def test_another_tenant_sees_nothing(tenant, other_tenant, receiver, dispa
     assert (await other_tenant.data(ENDPOINTS, {}))["webhookEndpoints"]["edges"] == []
 
 
-async def test_webhook_reads_take_the_fast_path_with_graphql_cores_json(app, tenant, receiver,
-                                                                        dispatcher, monkeypatch):
+async def test_webhook_reads_take_the_fast_path_with_graphql_cores_json(
+    app, tenant, receiver, dispatcher, monkeypatch
+):
     from server.api.execution import FastExecutor
     from tests.api.test_fast_execution import Executors
 
@@ -203,8 +213,7 @@ async def test_webhook_reads_take_the_fast_path_with_graphql_cores_json(app, ten
     receiver.script = [503]
     created = (await tenant.data(CREATE, _input(tenant, receiver.url)))["createWebhookEndpoint"]
     endpoint_id = created["endpoint"]["id"]
-    connection = await tenant.data(CREATE_CONNECTION,
-                                   {"w": tenant.workspace_id, "secret": SECRET_KEY})
+    connection = await tenant.data(CREATE_CONNECTION, {"w": tenant.workspace_id, "secret": SECRET_KEY})
     await tenant.data(DELETE_CONNECTION, {"id": connection["createConnection"]["id"]})
     await dispatcher.drain()
     dispatcher.clock.advance(minutes=1)

@@ -19,8 +19,9 @@ from tests.webhooks.helpers import (
 )
 
 
-async def test_a_delivery_is_signed_and_verifies_independently(owner, settings, key_ring,
-                                                               endpoint, receiver, dispatcher):
+async def test_a_delivery_is_signed_and_verifies_independently(
+    owner, settings, key_ring, endpoint, receiver, dispatcher
+):
     connection = await make_connection(owner.scope, owner.workspace_id, settings, key_ring)
     assert await dispatcher.run() == 1
 
@@ -48,8 +49,9 @@ async def test_a_delivery_is_signed_and_verifies_independently(owner, settings, 
     assert attempt["responseExcerpt"] == "answer 200"
 
 
-async def test_events_of_one_object_are_delivered_in_order(owner, settings, key_ring, endpoint,
-                                                           receiver, dispatcher):
+async def test_events_of_one_object_are_delivered_in_order(
+    owner, settings, key_ring, endpoint, receiver, dispatcher
+):
     receiver.script = [500]  # the first event of the first connection fails once
     first = await make_connection(owner.scope, owner.workspace_id, settings, key_ring)
     await statuses.set_status(connection=first, status="ERROR", reason="revoked", bus=None)
@@ -60,19 +62,24 @@ async def test_events_of_one_object_are_delivered_in_order(owner, settings, key_
     # The failed event holds back the rest of its object; the other object is not held.
     sent = [json.loads(r.body) for r in receiver.received]
     assert [(d["data"]["id"], d["type"]) for d in sent] == [
-        (first.id, "connection.created"), (second.id, "connection.created")]
+        (first.id, "connection.created"),
+        (second.id, "connection.created"),
+    ]
 
     dispatcher.clock.advance(seconds=RETRY_BASE_SECONDS * 1.3)
     await dispatcher.drain()
-    of_first = [json.loads(r.body) for r in receiver.received
-                if json.loads(r.body)["data"]["id"] == first.id]
+    of_first = [json.loads(r.body) for r in receiver.received if json.loads(r.body)["data"]["id"] == first.id]
     assert [(d["type"], d["data"]["status"]) for d in of_first] == [
-        ("connection.created", "ACTIVE"), ("connection.created", "ACTIVE"),
-        ("connection.status_changed", "ERROR"), ("connection.status_changed", "ACTIVE")]
+        ("connection.created", "ACTIVE"),
+        ("connection.created", "ACTIVE"),
+        ("connection.status_changed", "ERROR"),
+        ("connection.status_changed", "ACTIVE"),
+    ]
 
 
 async def test_retries_back_off_with_jitter_over_about_a_day_then_give_up(
-        owner, settings, key_ring, endpoint, receiver, dispatcher):
+    owner, settings, key_ring, endpoint, receiver, dispatcher
+):
     receiver.script = [500] * 50
     await make_connection(owner.scope, owner.workspace_id, settings, key_ring)
     clock = dispatcher.clock
@@ -99,8 +106,7 @@ async def test_retries_back_off_with_jitter_over_about_a_day_then_give_up(
     assert all(a["statusCode"] == 500 for a in delivery.attempts)
 
 
-async def test_retry_after_is_honoured_on_429(owner, settings, key_ring, endpoint, receiver,
-                                              dispatcher):
+async def test_retry_after_is_honoured_on_429(owner, settings, key_ring, endpoint, receiver, dispatcher):
     receiver.script = [(429, {"Retry-After": "120"})]
     await make_connection(owner.scope, owner.workspace_id, settings, key_ring)
     sent_at = dispatcher.clock.now
@@ -130,16 +136,20 @@ async def test_a_timeout_is_retried(owner, settings, key_ring, endpoint, receive
     [delivery] = await deliveries_of(endpoint.endpoint.id)
     assert delivery.status == "SUCCEEDED"
     assert len(receiver.received) == 2
-    assert receiver.received[0].headers["weir-event-id"] == \
-        receiver.received[1].headers["weir-event-id"]
+    assert receiver.received[0].headers["weir-event-id"] == receiver.received[1].headers["weir-event-id"]
 
 
 async def test_a_connection_error_is_retried(owner, settings, key_ring, receiver, dispatcher):
     from tests.serving import free_port
 
     created = await service.create_endpoint(
-        scope=owner.scope, settings=settings, key_ring=key_ring, workspace_id=owner.workspace_id,
-        url=f"http://127.0.0.1:{free_port()}/nobody", event_types=["connection.created"])
+        scope=owner.scope,
+        settings=settings,
+        key_ring=key_ring,
+        workspace_id=owner.workspace_id,
+        url=f"http://127.0.0.1:{free_port()}/nobody",
+        event_types=["connection.created"],
+    )
     await make_connection(owner.scope, owner.workspace_id, settings, key_ring)
     await dispatcher.run()
     [delivery] = await deliveries_of(created.endpoint.id)
@@ -148,7 +158,8 @@ async def test_a_connection_error_is_retried(owner, settings, key_ring, receiver
 
 
 async def test_client_errors_are_not_retried_and_do_not_block_the_next_event(
-        owner, settings, key_ring, endpoint, receiver, dispatcher):
+    owner, settings, key_ring, endpoint, receiver, dispatcher
+):
     receiver.script = [400]
     connection = await make_connection(owner.scope, owner.workspace_id, settings, key_ring)
     await deletion.delete_connection(scope=owner.scope, connection_id=connection.id)
@@ -162,7 +173,8 @@ async def test_client_errors_are_not_retried_and_do_not_block_the_next_event(
 
 
 async def test_410_disables_the_endpoint_and_enabling_it_delivers_what_waited(
-        owner, settings, key_ring, endpoint, receiver, dispatcher):
+    owner, settings, key_ring, endpoint, receiver, dispatcher
+):
     receiver.script = [410]
     connection = await make_connection(owner.scope, owner.workspace_id, settings, key_ring)
     await dispatcher.drain()
@@ -174,23 +186,37 @@ async def test_410_disables_the_endpoint_and_enabling_it_delivers_what_waited(
     assert await dispatcher.drain() == 0
     assert len(receiver.received) == 1
 
-    updated = await service.update_endpoint(scope=owner.scope, settings=settings,
-                                            endpoint_id=endpoint.endpoint.id, enabled=True,
-                                            now=dispatcher.clock.now)
+    updated = await service.update_endpoint(
+        scope=owner.scope,
+        settings=settings,
+        endpoint_id=endpoint.endpoint.id,
+        enabled=True,
+        now=dispatcher.clock.now,
+    )
     assert updated.enabled and updated.disabled_reason is None
     await dispatcher.drain()
     types = [json.loads(r.body)["type"] for r in receiver.received]
-    assert types == ["connection.created", "connection.created", "connection.status_changed",
-                     "connection.deleted"]
+    assert types == [
+        "connection.created",
+        "connection.created",
+        "connection.status_changed",
+        "connection.deleted",
+    ]
     assert {d.status for d in await deliveries_of(endpoint.endpoint.id)} == {"SUCCEEDED"}
 
 
-async def test_an_endpoint_failing_for_a_long_stretch_is_disabled(owner, settings, key_ring,
-                                                                  receiver, dispatcher):
+async def test_an_endpoint_failing_for_a_long_stretch_is_disabled(
+    owner, settings, key_ring, receiver, dispatcher
+):
     dispatcher.settings = settings.replace(webhooks_disable_after_seconds=3600)
     created = await service.create_endpoint(
-        scope=owner.scope, settings=settings, key_ring=key_ring, workspace_id=owner.workspace_id,
-        url=receiver.url, event_types=["connection.created"])
+        scope=owner.scope,
+        settings=settings,
+        key_ring=key_ring,
+        workspace_id=owner.workspace_id,
+        url=receiver.url,
+        event_types=["connection.created"],
+    )
     receiver.script = [503] * 20
     await make_connection(owner.scope, owner.workspace_id, settings, key_ring)
     for _ in range(20):
@@ -207,9 +233,13 @@ async def test_an_endpoint_failing_for_a_long_stretch_is_disabled(owner, setting
     assert delivery.status == "PENDING"  # it waits for the endpoint, it is not given up
 
     receiver.script = []
-    await service.update_endpoint(scope=owner.scope, settings=settings,
-                                  endpoint_id=created.endpoint.id, enabled=True,
-                                  now=dispatcher.clock.now)
+    await service.update_endpoint(
+        scope=owner.scope,
+        settings=settings,
+        endpoint_id=created.endpoint.id,
+        enabled=True,
+        now=dispatcher.clock.now,
+    )
     assert await dispatcher.run() == 1
     [delivery] = await deliveries_of(created.endpoint.id)
     assert delivery.status == "SUCCEEDED"
@@ -217,8 +247,9 @@ async def test_an_endpoint_failing_for_a_long_stretch_is_disabled(owner, setting
     assert row.failing_since is None and row.consecutive_failures == 0
 
 
-async def test_redelivery_sends_the_same_event_again(owner, settings, key_ring, endpoint,
-                                                     receiver, dispatcher):
+async def test_redelivery_sends_the_same_event_again(
+    owner, settings, key_ring, endpoint, receiver, dispatcher
+):
     await make_connection(owner.scope, owner.workspace_id, settings, key_ring)
     await dispatcher.drain()
     [event] = await WebhookEvent.filter(organization_id=owner.scope.organization_id)
@@ -232,18 +263,26 @@ async def test_redelivery_sends_the_same_event_again(owner, settings, key_ring, 
 
 
 async def test_rotation_signs_with_both_secrets_during_the_grace_period(
-        owner, settings, key_ring, endpoint, receiver, dispatcher):
-    rotated = await service.rotate_secret(scope=owner.scope, settings=settings,
-                                          key_ring=key_ring, endpoint_id=endpoint.endpoint.id,
-                                          grace_seconds=3600, now=dispatcher.clock.now)
+    owner, settings, key_ring, endpoint, receiver, dispatcher
+):
+    rotated = await service.rotate_secret(
+        scope=owner.scope,
+        settings=settings,
+        key_ring=key_ring,
+        endpoint_id=endpoint.endpoint.id,
+        grace_seconds=3600,
+        now=dispatcher.clock.now,
+    )
     assert rotated.secret != endpoint.secret
     await make_connection(owner.scope, owner.workspace_id, settings, key_ring)
     await dispatcher.run()
     request = receiver.received[-1]
     timestamp = request.headers["weir-timestamp"]
     values = header_values(request.headers["weir-signature"])
-    assert values == [independent_signatures(rotated.secret, timestamp, request.body),
-                      independent_signatures(endpoint.secret, timestamp, request.body)]
+    assert values == [
+        independent_signatures(rotated.secret, timestamp, request.body),
+        independent_signatures(endpoint.secret, timestamp, request.body),
+    ]
 
     dispatcher.clock.advance(seconds=3601)
     await make_connection(owner.scope, owner.workspace_id, settings, key_ring)
@@ -251,11 +290,13 @@ async def test_rotation_signs_with_both_secrets_during_the_grace_period(
     request = receiver.received[-1]
     timestamp = request.headers["weir-timestamp"]
     assert header_values(request.headers["weir-signature"]) == [
-        independent_signatures(rotated.secret, timestamp, request.body)]
+        independent_signatures(rotated.secret, timestamp, request.body)
+    ]
 
 
 async def test_a_claim_abandoned_by_a_killed_worker_expires_and_is_delivered_once(
-        owner, settings, key_ring, endpoint, receiver, dispatcher):
+    owner, settings, key_ring, endpoint, receiver, dispatcher
+):
     await make_connection(owner.scope, owner.workspace_id, settings, key_ring)
     # The "killed" worker claimed it and died before sending anything.
     [claim] = await claim_due(settings=settings, now=dispatcher.clock.now, limit=10)
@@ -269,33 +310,36 @@ async def test_a_claim_abandoned_by_a_killed_worker_expires_and_is_delivered_onc
     assert len(receiver.received) == 1
     [delivery] = await deliveries_of(endpoint.endpoint.id)
     assert delivery.id == claim.delivery.id
-    assert (delivery.status, delivery.attempt_count, delivery.claim_token) == \
-        ("SUCCEEDED", 1, None)
+    assert (delivery.status, delivery.attempt_count, delivery.claim_token) == ("SUCCEEDED", 1, None)
 
 
-async def test_concurrent_dispatchers_never_claim_the_same_delivery(owner, settings, key_ring,
-                                                                    endpoint, dispatcher):
+async def test_concurrent_dispatchers_never_claim_the_same_delivery(
+    owner, settings, key_ring, endpoint, dispatcher
+):
     import asyncio
 
     for number in range(12):
-        await make_connection(owner.scope, owner.workspace_id, settings, key_ring,
-                              external_id=f"customer-{number}")
+        await make_connection(
+            owner.scope, owner.workspace_id, settings, key_ring, external_id=f"customer-{number}"
+        )
     now = dispatcher.clock.now
-    batches = await asyncio.gather(*(claim_due(settings=settings, now=now, limit=5)
-                                     for _ in range(4)))
+    batches = await asyncio.gather(*(claim_due(settings=settings, now=now, limit=5) for _ in range(4)))
     claimed = [claim.delivery.id for batch in batches for claim in batch]
     assert len(claimed) == len(set(claimed)) == 12
     assert await WebhookDelivery.filter(claim_token__isnull=False).count() == 12
 
 
-async def test_a_blocked_object_does_not_starve_the_others(owner, endpoint, receiver,
-                                                           dispatcher):
+async def test_a_blocked_object_does_not_starve_the_others(owner, endpoint, receiver, dispatcher):
     from server.webhooks.outbox import record_event
 
     async def event(object_id: str) -> None:
-        await record_event(organization_id=owner.scope.organization_id,
-                           workspace_id=owner.workspace_id, type="connection.status_changed",
-                           payload={"id": object_id}, object_id=object_id)
+        await record_event(
+            organization_id=owner.scope.organization_id,
+            workspace_id=owner.workspace_id,
+            type="connection.status_changed",
+            payload={"id": object_id},
+            object_id=object_id,
+        )
 
     receiver.script = [500]
     await event("conn_busy")
@@ -307,19 +351,28 @@ async def test_a_blocked_object_does_not_starve_the_others(owner, endpoint, rece
     assert json.loads(receiver.received[-1].body)["data"]["id"] == "conn_other"
 
 
-async def test_signing_secrets_follow_an_encryption_key_rotation(owner, settings, receiver,
-                                                                 dispatcher):
+async def test_signing_secrets_follow_an_encryption_key_rotation(owner, settings, receiver, dispatcher):
     from server.crypto import generate_key_spec, parse_key_ring
     from server.vault import rotate_all, verify_key_ring
 
     old, new = generate_key_spec("old"), generate_key_spec("new")
     old_ring = parse_key_ring(old)
     created = await service.create_endpoint(
-        scope=owner.scope, settings=settings, key_ring=old_ring,
-        workspace_id=owner.workspace_id, url=receiver.url, event_types=["connection.created"])
-    rotated = await service.rotate_secret(scope=owner.scope, settings=settings,
-                                          key_ring=old_ring, endpoint_id=created.endpoint.id,
-                                          grace_seconds=3600, now=dispatcher.clock.now)
+        scope=owner.scope,
+        settings=settings,
+        key_ring=old_ring,
+        workspace_id=owner.workspace_id,
+        url=receiver.url,
+        event_types=["connection.created"],
+    )
+    rotated = await service.rotate_secret(
+        scope=owner.scope,
+        settings=settings,
+        key_ring=old_ring,
+        endpoint_id=created.endpoint.id,
+        grace_seconds=3600,
+        now=dispatcher.clock.now,
+    )
     both = parse_key_ring(f"{new},{old}")
     counts = await rotate_all(key_ring=both)
     assert counts.rotated >= 2
@@ -333,4 +386,5 @@ async def test_signing_secrets_follow_an_encryption_key_rotation(owner, settings
     timestamp = request.headers["weir-timestamp"]
     assert header_values(request.headers["weir-signature"]) == [
         independent_signatures(rotated.secret, timestamp, request.body),
-        independent_signatures(created.secret, timestamp, request.body)]
+        independent_signatures(created.secret, timestamp, request.body),
+    ]

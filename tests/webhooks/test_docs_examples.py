@@ -34,8 +34,9 @@ async def _one_delivery(owner, settings, key_ring, dispatcher, receiver):
     return receiver.received[-1]
 
 
-async def test_the_python_example_verifies_a_delivery(owner, settings, key_ring, endpoint,
-                                                      receiver, dispatcher):
+async def test_the_python_example_verifies_a_delivery(
+    owner, settings, key_ring, endpoint, receiver, dispatcher
+):
     request = await _one_delivery(owner, settings, key_ring, dispatcher, receiver)
     verify = runpy.run_path(str(EXAMPLES / "verify_signature.py"))["verify"]
     assert verify(endpoint.secret, request.headers, request.body)
@@ -45,8 +46,9 @@ async def test_the_python_example_verifies_a_delivery(owner, settings, key_ring,
     assert not verify(endpoint.secret, stale, request.body)
 
 
-async def test_the_javascript_example_verifies_a_delivery(owner, settings, key_ring, endpoint,
-                                                          receiver, dispatcher):
+async def test_the_javascript_example_verifies_a_delivery(
+    owner, settings, key_ring, endpoint, receiver, dispatcher
+):
     node = shutil.which("node")
     if node is None:
         message = "Node.js is not installed (needed to run docs/webhooks.md's JavaScript example)"
@@ -54,11 +56,14 @@ async def test_the_javascript_example_verifies_a_delivery(owner, settings, key_r
             pytest.fail(message)
         pytest.skip(message)
     request = await _one_delivery(owner, settings, key_ring, dispatcher, receiver)
-    given = json.dumps({"secret": endpoint.secret, "headers": request.headers,
-                        "body": request.body.decode()})
+    given = json.dumps({"secret": endpoint.secret, "headers": request.headers, "body": request.body.decode()})
     process = await asyncio.create_subprocess_exec(
-        node, "-e", NODE_CHECK, str(EXAMPLES / "verify_signature.js"),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        node,
+        "-e",
+        NODE_CHECK,
+        str(EXAMPLES / "verify_signature.js"),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
     )
     output, _ = await asyncio.wait_for(process.communicate(given.encode()), 30)
     assert process.returncode == 0
@@ -68,5 +73,4 @@ async def test_the_javascript_example_verifies_a_delivery(owner, settings, key_r
 def test_the_webhooks_page_shows_the_tested_examples_verbatim():
     page = (Path(__file__).resolve().parents[2] / "docs" / "webhooks.md").read_text()
     for name in ("verify_signature.py", "verify_signature.js"):
-        assert (EXAMPLES / name).read_text().strip() in page, (
-            f"docs/webhooks.md's copy of {name} drifted")
+        assert (EXAMPLES / name).read_text().strip() in page, f"docs/webhooks.md's copy of {name} drifted"

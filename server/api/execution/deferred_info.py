@@ -19,8 +19,7 @@ def deferred_info_class(info_class: type) -> type:
     """``info_class`` with its graphql-core info built on first use."""
 
     class DeferredInfo(info_class):  # type: ignore[misc,valid-type]
-        def __init__(self, executor: Any, site: tuple[Any, Any, Any], path: Any,
-                     field: Any) -> None:
+        def __init__(self, executor: Any, site: tuple[Any, Any, Any], path: Any, field: Any) -> None:
             # Not the dataclass __init__: that would store the graphql-core info it is given.
             self._field = field
             self._executor, self._site, self._path = executor, site, path

@@ -81,10 +81,8 @@ class FastExecutor(EventExecutor):
             self.abort_signal is not None
             or self.hooks is not None
             or not self.error_propagation
-            or (self.middleware_manager is not None
-                and self.middleware_manager._middleware_resolvers)
+            or (self.middleware_manager is not None and self.middleware_manager._middleware_resolvers)
         ):
             fallbacks.record(fallbacks.UNSUPPORTED)
             return None
         return plan_for(self)
-

@@ -37,8 +37,9 @@ class FallbackCollector(Collector):
 
     def collect(self) -> Iterator[CounterMetricFamily]:
         family = CounterMetricFamily(
-            METRIC, "Queries the compiled executor handed to graphql-core before running any "
-            "resolver, by reason.", labels=["reason"],
+            METRIC,
+            "Queries the compiled executor handed to graphql-core before running any resolver, by reason.",
+            labels=["reason"],
         )
         for reason in REASONS:
             family.add_metric([reason], _counts[reason])

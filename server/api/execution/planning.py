@@ -108,8 +108,11 @@ def _plan_or_reason(executor: FastExecutor, plans: _OperationPlans) -> tuple[Fie
     except (_Unsupported, RecursionError) as unsupported:
         if not plans.logged:
             plans.logged = True
-            log.info("fast execution does not compile operation %s (%s): graphql-core runs it",
-                     name, str(unsupported) or "nested too deeply")
+            log.info(
+                "fast execution does not compile operation %s (%s): graphql-core runs it",
+                name,
+                str(unsupported) or "nested too deeply",
+            )
         return fallbacks.UNSUPPORTED
     except Exception:
         # Not a construct we skip on purpose: most likely graphql-core or Strawberry changed
@@ -145,19 +148,20 @@ def _plan_operation(executor: FastExecutor) -> tuple[Field, ...]:
     if root_type is None:
         raise _Unsupported("no query type")
     collected = collect_fields(
-        executor.schema, executor.fragments, executor.variable_values, root_type,
-        executor.operation, executor.hide_suggestions,
+        executor.schema,
+        executor.fragments,
+        executor.variable_values,
+        root_type,
+        executor.operation,
+        executor.hide_suggestions,
     )
     return _plan_fields(executor, root_type, collected.grouped_field_set)
 
 
-def _plan_fields(
-    executor: FastExecutor, parent_type: GraphQLObjectType, grouped: Any
-) -> tuple[Field, ...]:
+def _plan_fields(executor: FastExecutor, parent_type: GraphQLObjectType, grouped: Any) -> tuple[Field, ...]:
     fields = []
     for key, details_list in grouped.items():
-        if any(d.defer_usage is not None or d.fragment_variable_values is not None
-               for d in details_list):
+        if any(d.defer_usage is not None or d.fragment_variable_values is not None for d in details_list):
             raise _Unsupported("@defer or fragment arguments")
         name = details_list[0].node.name.value
         if name == "__typename":
@@ -240,8 +244,7 @@ def _direct_resolver(executor: FastExecutor, field_def: GraphQLField) -> DirectC
     if len(arguments) != len(field_def.args):
         return None
     info = resolver.info_parameter
-    return DirectCall(field, None if info is None else info.name, config.info_class,
-                      tuple(arguments))
+    return DirectCall(field, None if info is None else info.name, config.info_class, tuple(arguments))
 
 
 def _plan_value(executor: FastExecutor, type_: Any, details_list: Any, site: FieldSite) -> Value:
@@ -254,14 +257,21 @@ def _plan_value(executor: FastExecutor, type_: Any, details_list: Any, site: Fie
     if is_leaf_type(type_):
         # Coercion returns these unchanged (graphql-core's String and ID: a str, Boolean: a
         # bool); checked by exact type, so subclasses still go through coercion.
-        unchanged = str if type_ is GraphQLString or type_ is GraphQLID else (
-            bool if type_ is GraphQLBoolean else None
+        unchanged = (
+            str
+            if type_ is GraphQLString or type_ is GraphQLID
+            else (bool if type_ is GraphQLBoolean else None)
         )
         return Value(leaf_value(type_, nullable, unchanged, site), False, unchanged)
     if isinstance(type_, GraphQLObjectType) and type_.is_type_of is None:
         collected = collect_subfields(
-            executor.schema, executor.fragments, executor.variable_values, executor.operation,
-            type_, details_list, executor.hide_suggestions,
+            executor.schema,
+            executor.fragments,
+            executor.variable_values,
+            executor.operation,
+            type_,
+            details_list,
+            executor.hide_suggestions,
         )
         fields = _plan_fields(executor, type_, collected.grouped_field_set)
         return Value(object_value(fields, nullable, site), True)

@@ -37,8 +37,7 @@ class FieldSite:
 
     __slots__ = ("details_list", "field_def", "nodes", "parent_name", "parent_type")
 
-    def __init__(self, field_def: GraphQLField, details_list: Any,
-                 parent_type: GraphQLObjectType) -> None:
+    def __init__(self, field_def: GraphQLField, details_list: Any, parent_type: GraphQLObjectType) -> None:
         self.field_def, self.details_list, self.parent_type = field_def, details_list, parent_type
         self.nodes = [details.node for details in details_list]
         self.parent_name = parent_type.name
@@ -114,7 +113,10 @@ def attribute_field(key: str, attribute: str, parent_name: str, value: Value) ->
 
 
 def resolver_field(
-    key: str, field_def: GraphQLField, details_list: Any, parent_type: GraphQLObjectType,
+    key: str,
+    field_def: GraphQLField,
+    details_list: Any,
+    parent_type: GraphQLObjectType,
     value: Value,
 ) -> Run:
     complete, resolve = value.run, field_def.resolve
@@ -126,9 +128,11 @@ def resolver_field(
     def run(executor: FastExecutor, source: Any, path: Path | None) -> Any:
         field_path = Path(path, key, parent_name)
         info = executor.build_resolve_info(field_def, nodes, parent_type, field_path)
-        arguments = get_argument_values(
-            field_def, first, executor.variable_values, None, executor.hide_suggestions
-        ) if has_arguments else {}
+        arguments = (
+            get_argument_values(field_def, first, executor.variable_values, None, executor.hide_suggestions)
+            if has_arguments
+            else {}
+        )
         result = resolve(source, info, **arguments)  # type: ignore[misc]
         if executor.is_awaitable(result):
             return executor.await_and_complete(result, complete, field_path)
@@ -144,20 +148,23 @@ class DirectCall:
 
     __slots__ = ("arguments", "field", "info_class", "info_name")
 
-    def __init__(self, field: Any, info_name: str | None, info_class: type,
-                 arguments: tuple[tuple[str, str], ...]) -> None:
+    def __init__(
+        self, field: Any, info_name: str | None, info_class: type, arguments: tuple[tuple[str, str], ...]
+    ) -> None:
         self.field, self.info_name, self.info_class = field, info_name, info_class
         self.arguments = arguments
 
 
 def direct_field(
-    key: str, field_def: GraphQLField, details_list: Any, parent_type: GraphQLObjectType,
-    value: Value, call: DirectCall,
+    key: str,
+    field_def: GraphQLField,
+    details_list: Any,
+    parent_type: GraphQLObjectType,
+    value: Value,
+    call: DirectCall,
 ) -> Run:
     complete, needs_path = value.run, value.needs_path
-    field, info_name, info_class, arguments = (
-        call.field, call.info_name, call.info_class, call.arguments
-    )
+    field, info_name, info_class, arguments = (call.field, call.info_name, call.info_class, call.arguments)
     resolver = field.base_resolver
     parent_name = parent_type.name
     nodes = [details.node for details in details_list]
@@ -168,9 +175,7 @@ def direct_field(
         # The common relation resolver, ``def relation(self, info)``: no dict of arguments.
         def run_with_info(executor: FastExecutor, source: Any, path: Path | None) -> Any:
             field_path = Path(path, key, parent_name)
-            result = resolver.wrapped_func(
-                source, info=info_class(executor, site, field_path, field)
-            )
+            result = resolver.wrapped_func(source, info=info_class(executor, site, field_path, field))
             if executor.is_awaitable(result):
                 return executor.await_and_complete(result, complete, field_path)
             return complete(executor, result, field_path)
@@ -198,18 +203,14 @@ def direct_field(
     return run
 
 
-async def complete_later(
-    executor: FastExecutor, awaitable: Any, complete: Run, path: Path | None
-) -> Any:
+async def complete_later(executor: FastExecutor, awaitable: Any, complete: Run, path: Path | None) -> Any:
     completed = complete(executor, await awaitable, path)
     if type(completed) is CoroutineType:
         completed = await completed
     return completed
 
 
-def run_fields(
-    executor: FastExecutor, fields: tuple[Field, ...], source: Any, path: Path | None
-) -> Any:
+def run_fields(executor: FastExecutor, fields: tuple[Field, ...], source: Any, path: Path | None) -> Any:
     data: dict[str, Any] = {}
     pending: list[str] | None = None
     for key, run, attribute, unchanged, finish, site in fields:
@@ -223,12 +224,22 @@ def run_fields(
         except Exception as raw_error:
             assert site is not None
             if pending is None:
-                field_error(executor, raw_error, site.field_def.type, site.details_list,
-                            Path(path, key, site.parent_name))
+                field_error(
+                    executor,
+                    raw_error,
+                    site.field_def.type,
+                    site.details_list,
+                    Path(path, key, site.parent_name),
+                )
             else:
                 try:
-                    field_error(executor, raw_error, site.field_def.type, site.details_list,
-                                Path(path, key, site.parent_name))
+                    field_error(
+                        executor,
+                        raw_error,
+                        site.field_def.type,
+                        site.details_list,
+                        Path(path, key, site.parent_name),
+                    )
                 except Exception:
                     # Propagating: the fields already started still run to their end (as
                     # graphql-core lets them), in the background.
@@ -237,8 +248,9 @@ def run_fields(
             result = None
         if type(result) is CoroutineType:
             assert site is not None
-            result = _guarded(executor, result, site.field_def.type, site.details_list,
-                              path, key, site.parent_name)
+            result = _guarded(
+                executor, result, site.field_def.type, site.details_list, path, key, site.parent_name
+            )
             if pending is None:
                 pending = [key]
             else:
@@ -249,15 +261,23 @@ def run_fields(
     return _gather_fields(data, pending)
 
 
-def field_error(executor: FastExecutor, raw_error: Exception, return_type: Any,
-                details_list: Any, path: Path) -> None:
+def field_error(
+    executor: FastExecutor, raw_error: Exception, return_type: Any, details_list: Any, path: Path
+) -> None:
     """graphql-core's handling of an error at ``path``: recorded (the position is null) or,
     for a non-null type, raised, located, to the nearest nullable position above."""
     executor.handle_field_error(raw_error, return_type, details_list, path)
 
 
-async def _guarded(executor: FastExecutor, pending: Any, return_type: Any, details_list: Any,
-                   parent: Path | None, key: str | int, typename: str | None) -> Any:
+async def _guarded(
+    executor: FastExecutor,
+    pending: Any,
+    return_type: Any,
+    details_list: Any,
+    parent: Path | None,
+    key: str | int,
+    typename: str | None,
+) -> Any:
     try:
         return await pending
     except Exception as raw_error:
@@ -270,8 +290,7 @@ async def _gather_fields(data: dict[str, Any], keys: list[str]) -> dict[str, Any
         data[keys[0]] = await data[keys[0]]
         return data
     # graphql-core's gather: the first error that reaches here cancels the rest.
-    for key, result in zip(keys, await gather_with_cancel(*(data[key] for key in keys)),
-                           strict=True):
+    for key, result in zip(keys, await gather_with_cancel(*(data[key] for key in keys)), strict=True):
         data[key] = result
     return data
 
@@ -308,8 +327,7 @@ def object_value(fields: tuple[Field, ...], nullable: bool, site: FieldSite) -> 
     return run
 
 
-def list_value(list_type: Any, item_type: Any, item: Value, nullable: bool,
-               site: FieldSite) -> Run:
+def list_value(list_type: Any, item_type: Any, item: Value, nullable: bool, site: FieldSite) -> Run:
     """``list_type``: the list type without its non-null wrapper; ``item_type``: the type of
     its items, with theirs (an item's error propagates by it)."""
     complete, needs_path = item.run, item.needs_path
@@ -344,8 +362,7 @@ def list_value(list_type: Any, item_type: Any, item: Value, nullable: bool,
                     result = complete(executor, entry, item_path)
             except Exception as raw_error:
                 try:
-                    field_error(executor, raw_error, item_type, details_list,
-                                Path(path, index, None))
+                    field_error(executor, raw_error, item_type, details_list, Path(path, index, None))
                 except Exception:
                     if pending is not None:
                         executor.settle_in_background([completed[i] for i in pending])
@@ -373,8 +390,8 @@ async def _gather_items(completed: list[Any], indexes: list[int]) -> list[Any]:
     if len(indexes) == 1:
         completed[indexes[0]] = await completed[indexes[0]]
         return completed
-    for index, result in zip(indexes,
-                             await gather_with_cancel(*(completed[i] for i in indexes)),
-                             strict=True):
+    for index, result in zip(
+        indexes, await gather_with_cancel(*(completed[i] for i in indexes)), strict=True
+    ):
         completed[index] = result
     return completed
