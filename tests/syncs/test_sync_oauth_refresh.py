@@ -52,8 +52,8 @@ def readable_testoauth(acme: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # n
 
 
 async def test_a_revoked_access_token_is_refreshed_during_the_run(
-    acme: Any,
-    provider: Any,
+    acme: Any,  # noqa: F811
+    provider: Any,  # noqa: F811
     readable_testoauth: None,
     worker: Any,  # noqa: F811
 ) -> None:
