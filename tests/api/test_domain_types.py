@@ -13,6 +13,7 @@ from server.api.sync_types import SchemaChangePolicy, SyncRunStatus
 from server.api.webhooks import WebhookDeliveryStatus, WebhookEventType
 from server.api.workspace_integrations import ConnectionStrategy
 from server.connections import service as connections
+from server.connections import status as connection_status
 from server.destinations.base import POLICIES
 from server.integrations.service import STRATEGIES
 from server.orgs.rows import EndUserRow
@@ -26,7 +27,7 @@ def test_enums_hold_exactly_the_domain_values_in_order() -> None:
         (SyncRunStatus, transitions.STATUSES),
         (SchemaChangePolicy, POLICIES),
         (ConnectionScope, connections.SCOPES),
-        (ConnectionStatus, connections.STATUSES),
+        (ConnectionStatus, connection_status.STATUSES),
         (ConnectionStrategy, STRATEGIES),
         (WebhookDeliveryStatus, DELIVERY_STATUSES),
         (WebhookEventType, EVENT_TYPES),
