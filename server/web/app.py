@@ -9,7 +9,7 @@ import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -48,7 +48,6 @@ class Runtime:
     services: Services
     metrics: ApiMetrics
     key_ring: KeyRing
-    background: list[Any] = field(default_factory=list)
 
 
 class RequestContextMiddleware:
