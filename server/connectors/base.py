@@ -41,16 +41,26 @@ from server.outbound import Policy
 
 AUTH_TYPES = ("OAUTH2", "PLATFORM_OAUTH2", "SECRET_TEXT", "BASIC_AUTH", "CUSTOM_AUTH", "NONE")
 SYNC_MODES = ("FULL_REFRESH", "INCREMENTAL")
+# The same list as ``$defs.category`` of connector.schema.json (a test keeps them equal).
 CATEGORIES = (
+    "ACCOUNTING",
+    "ADVERTISING",
+    "AI",
+    "ANALYTICS",
+    "COMMUNICATION",
     "CRM",
     "DATABASE",
-    "DEVELOPER_TOOLS",
-    "PAYMENTS",
-    "COMMUNICATION",
-    "AI",
-    "EMAIL",
-    "PRODUCTIVITY",
     "DEMO",
+    "DEVELOPER_TOOLS",
+    "ECOMMERCE",
+    "EMAIL",
+    "FILE_STORAGE",
+    "MARKETING",
+    "OTHER",
+    "PAYMENTS",
+    "PRODUCTIVITY",
+    "PROJECT_MANAGEMENT",
+    "SUPPORT",
 )
 
 
