@@ -86,6 +86,18 @@ class OAuthSpec:
     # RFC 9207: when the provider sends ``iss`` on the redirect, it must equal this.
     issuer: str | None = None
     extra_authorize_params: tuple[tuple[str, str], ...] = ()
+    # RFC 7009 endpoint, called when a connection is deleted (when set).
+    revocation_url: str | None = None
+    extra_token_params: tuple[tuple[str, str], ...] = ()
+    pkce: bool = True
+    # "client_secret_post" (client id and secret in the form) or "client_secret_basic" (HTTP
+    # Basic), as the provider's token endpoint requires.
+    client_authentication: str = "client_secret_post"
+    # Token-response fields kept as connection parameters (Salesforce's ``instance_url``).
+    token_response_parameters: tuple[str, ...] = ()
+
+    # authorize_url, token_url and revocation_url may hold {parameter} placeholders
+    # (https://{subdomain}.zendesk.com/oauth/tokens): server.connectors.templates fills them.
 
 
 @dataclass(frozen=True)
@@ -103,6 +115,14 @@ class ConnectorSpec:
     streams: tuple[StreamSpec, ...] = ()
     # ``read`` accepts ``copy_columns`` and then yields ``CopyBatch``es (PostgreSQL sources).
     copy_text: bool = False
+    # JSON Schema (a form) of the per-connection parameters the connect form asks for before
+    # authenticating (a Shopify shop, a Zendesk subdomain); None when there are none. Their
+    # values fill {placeholders} in base_url and the OAuth URLs.
+    parameters_schema: dict[str, Any] | None = None
+    # "CATALOG" (shipped with Weir) or "CUSTOM" (registered by a host through the API).
+    source: str = "CATALOG"
+    # A custom integration's own logo (https); catalog entries have logos/<name>.svg.
+    logo_url: str | None = None
 
     def stream(self, name: str) -> StreamSpec | None:
         return next((s for s in self.streams if s.name == name), None)
@@ -157,6 +177,9 @@ class ConnectorContext:
     # Where a connector that opens its own sockets (Postgres, SMTP) may connect. Fails closed:
     # without one from settings, only globally routable addresses.
     outbound: Policy = field(default_factory=Policy)
+    # The connection's parameters (``ConnectorSpec.parameters_schema``), already validated;
+    # they fill the {placeholders} of a definition's URLs.
+    parameters: dict[str, Any] = field(default_factory=dict)
 
 
 def fill_settings_schema(schema: dict[str, Any], options: dict[str, list[Any]]) -> dict[str, Any]:
