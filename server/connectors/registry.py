@@ -24,7 +24,7 @@ from server.connectors import (
     smtp,
     stripe,
 )
-from server.connectors.base import ConnectorContext, StreamSpec, fill_settings_schema
+from server.connectors.base import ConnectorContext, ConnectorSpec, StreamSpec, fill_settings_schema
 
 CONNECTOR_MODULES: tuple[ModuleType, ...] = (
     demo,
@@ -45,6 +45,24 @@ CONNECTORS: dict[str, ModuleType] = {module.SPEC.name: module for module in CONN
 
 def get_connector(name: str) -> ModuleType | None:
     return CONNECTORS.get(name)
+
+
+class WithSpec:
+    """A connector seen through another spec: a workspace's endpoint overrides or a resolved
+    custom integration. ``SPEC`` is the given one; ``check``, ``read`` and the optional
+    ``discover`` / ``settings_options`` are the connector's own."""
+
+    def __init__(self, connector: Any, spec: ConnectorSpec) -> None:
+        self._connector = connector
+        self.SPEC = spec
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connector, name)
+
+
+def with_spec(connector: Any, spec: ConnectorSpec) -> Any:
+    """``connector`` with ``SPEC`` replaced by ``spec`` (see ``WithSpec``)."""
+    return WithSpec(connector, spec)
 
 
 async def streams_for(
