@@ -72,7 +72,12 @@ class Settings:
     # operation names get their own label (the rest count as `other`).
     metrics_token: Secret | None = None
     metrics_max_operations: int = 100
+    # Deployment-wide endpoint overrides per integration name (WEIR_CONNECTOR_<NAME>_*_URL),
+    # applied by server.integrations.catalog.connector_for before a workspace's own.
     connector_base_urls: Mapping[str, str] = field(default_factory=dict)
+    connector_authorize_urls: Mapping[str, str] = field(default_factory=dict)
+    connector_token_urls: Mapping[str, str] = field(default_factory=dict)
+    connector_revocation_urls: Mapping[str, str] = field(default_factory=dict)
     platform_oauth: Mapping[str, tuple[str, Secret]] = field(default_factory=dict)
     # The outbound guard (server/outbound.py): networks and host names opened beyond the
     # globally routable addresses, for every connection made on a tenant's behalf.
@@ -195,6 +200,9 @@ class Settings:
                 "WEIR_METRICS_MAX_OPERATIONS", cls.metrics_max_operations, minimum=0
             ),
             connector_base_urls=reader.prefixed_urls("WEIR_CONNECTOR_", "_BASE_URL"),
+            connector_authorize_urls=reader.prefixed_urls("WEIR_CONNECTOR_", "_AUTHORIZE_URL"),
+            connector_token_urls=reader.prefixed_urls("WEIR_CONNECTOR_", "_TOKEN_URL"),
+            connector_revocation_urls=reader.prefixed_urls("WEIR_CONNECTOR_", "_REVOCATION_URL"),
             platform_oauth=reader.platform_oauth(),
             outbound_allow=reader.outbound_allow("WEIR_OUTBOUND_ALLOW"),
             webhooks_allow_private=reader.boolean("WEIR_WEBHOOKS_ALLOW_PRIVATE", cls.webhooks_allow_private),

@@ -28,6 +28,7 @@ PREFIXES = {
     "webhook_endpoint": "whep",
     "webhook_event": "evt",
     "webhook_delivery": "whdl",
+    "custom_integration": "ci",
 }
 
 

@@ -16,7 +16,7 @@ from strawberry.types import Info
 
 from server.api.context import Context
 from server.api.domain import domain_enum, from_row
-from server.api.integrations import AuthType, Integration
+from server.api.integrations import AuthType, Integration, integration_spec
 from server.api.org_types import DeletePayload, EndUser, Workspace
 from server.api.pagination import Connection as Page
 from server.api.pagination import to_connection
@@ -86,10 +86,9 @@ class ConnectionNode:
     workspace_id: strawberry.Private[str | None]
     end_user_id: strawberry.Private[str | None]
 
-    @strawberry.field(description="The integration of the catalog it connects to.")
-    def integration(self, info: Info[Context, None]) -> Integration:
-        spec = catalog.get_integration(name=self.integration_name)
-        return Integration.from_spec(spec, info.context.settings.effective_public_url)
+    @strawberry.field(description="The integration it connects to, as its workspace sees it.")
+    async def integration(self, info: Info[Context, None]) -> Integration:
+        return await integration_spec(info, self.integration_name, self.workspace_id)
 
     @strawberry.field(description="Its workspace; null for an ORGANIZATION connection.")
     async def workspace(self, info: Info[Context, None]) -> Workspace | None:
@@ -288,6 +287,7 @@ class ConnectionsMutation:
             check=input.check,
             http=services.check_http,
             bus=services.bus,
+            connectors=catalog.resolver(services.settings),
         )
         return ConnectionNode.from_model(row)
 
@@ -307,6 +307,7 @@ class ConnectionsMutation:
             limiter=services.check_limiter,
             http=services.check_http,
             bus=services.bus,
+            connectors=catalog.resolver(services.settings),
         )
         return TestConnectionPayload(
             ok=outcome.ok, message=outcome.message, connection=ConnectionNode.from_model(outcome.connection)

@@ -9,6 +9,7 @@ from strawberry.extensions import DisableIntrospection, SchemaExtension
 
 from server.api.connect import ConnectMutation, ConnectQuery, ConnectSubscription
 from server.api.connections import ConnectionsMutation, ConnectionsQuery, ConnectionsSubscription
+from server.api.custom_integrations import CustomIntegrationsMutation, CustomIntegrationsQuery
 from server.api.documents import DocumentCache, DocumentLimits, Documents
 from server.api.errors import WeirErrorFormatter
 from server.api.execution import EventExecutor, FastExecutor
@@ -28,6 +29,7 @@ from server.config import Settings
 class Query(
     OrgsQuery,
     IntegrationsQuery,
+    CustomIntegrationsQuery,
     ConnectionsQuery,
     WorkspaceIntegrationsQuery,
     ConnectQuery,
@@ -42,6 +44,7 @@ class Mutation(
     OrgsMutation,
     ConnectionsMutation,
     WorkspaceIntegrationsMutation,
+    CustomIntegrationsMutation,
     ConnectMutation,
     SyncsMutation,
     WebhooksMutation,

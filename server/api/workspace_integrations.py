@@ -13,12 +13,11 @@ from strawberry.types import Info
 from server.api.connections import ConnectionNode
 from server.api.context import Context
 from server.api.domain import domain_enum, from_row
-from server.api.integrations import Integration
+from server.api.integrations import Integration, integration_spec
 from server.api.org_types import Workspace
 from server.api.pagination import Connection as Page
 from server.api.pagination import to_connection
 from server.api.unset import given as _given
-from server.integrations import catalog
 from server.integrations import service as integrations
 from server.integrations.models import WorkspaceIntegration as Row
 from server.integrations.service import IntegrationSettings
@@ -49,15 +48,27 @@ class WorkspaceIntegration:
     scopes: list[str] | None = strawberry.field(
         description="OAuth scopes to ask for; null means the integration's defaults."
     )
+    authorization_url: str | None = strawberry.field(
+        description="This workspace's OAuth authorization URL; null means the integration's."
+    )
+    token_url: str | None = strawberry.field(
+        description="This workspace's OAuth token URL (code exchange and refresh); null means the "
+        "integration's."
+    )
+    revocation_url: str | None = strawberry.field(
+        description="This workspace's OAuth revocation URL; null means the integration's."
+    )
+    api_base_url: str | None = strawberry.field(
+        description="This workspace's API base URL (e.g. GitHub Enterprise's); null means the integration's."
+    )
     created_at: datetime = strawberry.field(description="When it was first configured.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
     workspace_id: strawberry.Private[str]
     fixed_connection_id: strawberry.Private[str | None]
 
-    @strawberry.field(description="The integration of the catalog.")
-    def integration(self, info: Info[Context, None]) -> Integration:
-        spec = catalog.get_integration(name=self.integration_name)
-        return Integration.from_spec(spec, info.context.settings.effective_public_url)
+    @strawberry.field(description="The integration, as this workspace sees it (with its overrides).")
+    async def integration(self, info: Info[Context, None]) -> Integration:
+        return await integration_spec(info, self.integration_name, self.workspace_id)
 
     @strawberry.field(description="The workspace.")
     async def workspace(self, info: Info[Context, None]) -> Workspace | None:
@@ -108,6 +119,23 @@ class ConfigureWorkspaceIntegrationInput:
     scopes: list[str] | None = strawberry.field(
         default=strawberry.UNSET, description="OAuth scopes to ask for."
     )
+    authorization_url: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Move the OAuth authorization URL (a sandbox, GitHub Enterprise, a "
+        "self-hosted GitLab); http(s), at most 2000 characters, only the integration's "
+        "{placeholders}. Null restores the integration's.",
+    )
+    token_url: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Move the OAuth token URL (code exchange and refresh); null restores it.",
+    )
+    revocation_url: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Move the OAuth revocation URL; null restores it."
+    )
+    api_base_url: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Move the API base URL the connector calls; null restores the integration's.",
+    )
 
 
 @strawberry.type
@@ -145,6 +173,10 @@ class WorkspaceIntegrationsMutation:
             oauth_client_id=_given(input.oauth_client_id),
             oauth_client_secret=_given(input.oauth_client_secret),
             scopes=_given(input.scopes),
+            authorization_url=_given(input.authorization_url),
+            token_url=_given(input.token_url),
+            revocation_url=_given(input.revocation_url),
+            api_base_url=_given(input.api_base_url),
         )
         row = await integrations.configure_workspace_integration(
             scope=info.context.scope,
@@ -152,5 +184,6 @@ class WorkspaceIntegrationsMutation:
             workspace_id=str(input.workspace_id),
             integration_name=input.integration_name,
             settings=settings,
+            deployment=info.context.services.settings,
         )
         return WorkspaceIntegration.from_model(row)

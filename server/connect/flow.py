@@ -35,6 +35,16 @@ from server.orgs.models import Workspace
 from server.scope import Scope
 
 
+async def session_connector(*, session: ConnectSession, settings: Settings) -> Any:
+    """The connector of the session's integration, as its workspace sees it."""
+    return await catalog.connector_for(
+        settings=settings,
+        organization_id=session.organization_id,
+        workspace_id=session.workspace_id,
+        name=session.integration_name or "",
+    )
+
+
 async def select_integration(*, scope: Scope, integration_name: str, bus: EventBus | None) -> ConnectSession:
     """The end user picked an integration on the page: the session is ``CONNECTING``."""
     session = await own_session(scope=scope, bus=bus)
@@ -81,7 +91,7 @@ async def submit_credentials(
         session = await select_integration(scope=scope, integration_name=integration_name, bus=bus)
     if session.status != "CONNECTING" or not session.integration_name:
         raise Conflict(f"this connect session is {session.status}; select an integration first")
-    spec = catalog.get_integration(name=session.integration_name)
+    spec = (await session_connector(session=session, settings=settings)).SPEC
     chosen = _form_auth_type(spec.auth_types, auth_type)
     if not isinstance(credentials, dict):
         raise ValidationFailed.field("input.credentials", "must be an object")
@@ -152,21 +162,33 @@ async def store_credentials(
         connection = await connections.get_connection(
             scope=scope, connection_id=session.reconnect_connection_id
         )
+        connector = await catalog.connector_for(
+            settings=settings,
+            organization_id=connection.organization_id,
+            workspace_id=connection.workspace_id,
+            name=connection.integration_name,
+        )
+        spec = connector.SPEC
         if check:
-            spec = catalog.get_integration(name=connection.integration_name)
             result = await connections.run_check(
                 settings=settings,
                 spec=spec,
                 auth_type=connection.auth_type,
                 credentials=credentials,
                 http=http,
+                connector=connector,
             )
             if not result.ok:
                 raise connections.check_failed(spec, result)
         return await connections.replace_credentials(
-            key_ring=key_ring, connection=connection, credentials=credentials, expires_at=expires_at, bus=bus
+            key_ring=key_ring,
+            connection=connection,
+            credentials=credentials,
+            expires_at=expires_at,
+            bus=bus,
+            spec=spec,
         )
-    spec = catalog.get_integration(name=session.integration_name)
+    spec = (await session_connector(session=session, settings=settings)).SPEC
     try:
         return await connections.create_connection(
             scope=scope,
@@ -184,6 +206,7 @@ async def store_credentials(
             check=check,
             http=http,
             bus=bus,
+            connectors=catalog.resolver(settings),
         )
     except IntegrityError:
         raise Conflict("a connection with this externalId already exists") from None

@@ -248,7 +248,12 @@ async def finish(
         return await _fail(
             session, "STATE_REUSED", "This sign-in response was already used. Start again.", bus, popup
         )
-    spec = catalog.get_integration(name=session.integration_name)
+    spec = await catalog.get_integration(
+        settings=settings,
+        organization_id=session.organization_id,
+        workspace_id=session.workspace_id,
+        name=session.integration_name,
+    )
     name = spec.display_name
     issuer = params.get("iss")
     if issuer is not None and spec.oauth.issuer and issuer != spec.oauth.issuer:

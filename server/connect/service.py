@@ -24,7 +24,6 @@ from server import ids
 from server.config import Settings
 from server.connect.models import ConnectSession
 from server.connections import service as connections
-from server.connectors.registry import get_connector
 from server.errors import (
     Conflict,
     FieldError,
@@ -154,7 +153,8 @@ async def oauth_ready(*, workspace_id: str, settings: Settings) -> set[str]:
 
 
 async def _default_integrations(*, workspace: Workspace, settings: Settings) -> list[str]:
-    """Every catalog integration the workspace has not disabled and can actually connect."""
+    """Every integration the workspace sees (the catalog's and its organization's custom ones)
+    that it has not disabled and can actually connect."""
     disabled = set(
         await WorkspaceIntegration.filter(workspace_id=workspace.id, enabled=False).values_list(
             "integration_name", flat=True
@@ -162,7 +162,10 @@ async def _default_integrations(*, workspace: Workspace, settings: Settings) -> 
     )
     ready = await oauth_ready(workspace_id=workspace.id, settings=settings)
     names = []
-    for spec in catalog.list_integrations():
+    specs = await catalog.list_integrations(
+        settings=settings, organization_id=workspace.organization_id, workspace_id=workspace.id
+    )
+    for spec in specs:
         oauth_only = all(auth in OAUTH_AUTH_TYPES for auth in spec.auth_types)
         if spec.name in disabled or (oauth_only and spec.name not in ready):
             continue
@@ -261,9 +264,12 @@ async def create_connect_session(
     names = [integration_name] if integration_name else list(dict.fromkeys(allowed_integrations or []))
     field = "input.integrationName" if integration_name else "input.allowedIntegrations"
     for index, name in enumerate(names):
-        if get_connector(name) is None:
+        # Another organization's custom integration is as unknown here as a made-up name.
+        if not await catalog.is_visible(
+            organization_id=scope.organization_id, workspace_id=workspace.id, name=name
+        ):
             path = field if integration_name else f"{field}.{index}"
-            problems.append(FieldError(path, f"{name!r} is not an integration of the catalog"))
+            problems.append(FieldError(path, f"{name!r} is not an integration of this workspace"))
     found = [problem for problem in problems if problem]
     if found:
         raise ValidationFailed(found)

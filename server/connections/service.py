@@ -23,13 +23,16 @@ from server.config import Settings
 from server.connections import credentials as creds
 from server.connections.check_limits import CheckLimiter
 from server.connections.checks import (  # connector_context is part of this module's interface
+    ConnectorResolver,
     check_failed,
     connector_context,  # noqa: F401
+    resolve_connector,
     run_check,
     spec_of,
 )
 from server.connections.models import Connection
 from server.connections.status import record_change, set_status
+from server.connectors.base import ConnectorSpec
 from server.crypto import KeyRing
 from server.errors import Conflict, FieldError, NotFound, ValidationFailed
 from server.events import EventBus
@@ -168,9 +171,25 @@ async def create_connection(
     check: bool = False,
     http: httpx.AsyncClient | None = None,
     bus: EventBus | None = None,
+    connectors: ConnectorResolver | None = None,
 ) -> Connection:
-    """Validate, optionally check with the provider, then store a new encrypted connection."""
-    spec = spec_of(integration_name)
+    """Validate, optionally check with the provider, then store a new encrypted connection.
+
+    ``connectors`` says which integration the name means where the connection will live (a
+    custom integration of the organization, a workspace's endpoints); without it, the catalog.
+    """
+    # A custom integration may be visible in one workspace only: resolved where it will live.
+    owner = await _owner(
+        scope=scope, connection_scope=connection_scope, workspace_id=workspace_id, end_user_id=end_user_id
+    )
+    connector = await resolve_connector(
+        connectors,
+        settings=settings,
+        organization_id=scope.organization_id,
+        workspace_id=owner.workspace_id,
+        name=integration_name,
+    )
+    spec = connector.SPEC
     supported = creds.supported_auth_types(spec)
     if auth_type not in supported:
         raise ValidationFailed.field(
@@ -184,9 +203,6 @@ async def create_connection(
     problems = [problem for problem in texts if problem]
     if problems:
         raise ValidationFailed(problems)
-    owner = await _owner(
-        scope=scope, connection_scope=connection_scope, workspace_id=workspace_id, end_user_id=end_user_id
-    )
     values = creds.normalize(spec, auth_type, credentials)
     expiry = _expires_from(auth_type, values, expires_at)
     if expires_at is not None and auth_type in creds.OAUTH_TYPES:
@@ -195,7 +211,12 @@ async def create_connection(
     label = None
     if check:
         result = await run_check(
-            settings=settings, spec=spec, auth_type=auth_type, credentials=values, http=http
+            settings=settings,
+            spec=spec,
+            auth_type=auth_type,
+            credentials=values,
+            http=http,
+            connector=connector,
         )
         if not result.ok:
             raise check_failed(spec, result)
@@ -303,9 +324,13 @@ async def replace_credentials(
     credentials: dict[str, Any],
     expires_at: datetime | None = None,
     bus: EventBus | None = None,
+    spec: ConnectorSpec | None = None,
 ) -> Connection:
-    """New credentials for an existing connection (reconnect or token refresh); back to ACTIVE."""
-    spec = spec_of(connection.integration_name, field="integrationName")
+    """New credentials for an existing connection (reconnect or token refresh); back to ACTIVE.
+
+    ``spec`` is the connection's resolved integration; without it, the catalog's."""
+    if spec is None:
+        spec = spec_of(connection.integration_name, field="integrationName")
     values = creds.normalize(spec, connection.auth_type, credentials)
     expiry = _expires_from(connection.auth_type, values, expires_at)
     if expires_at is not None and connection.auth_type in creds.OAUTH_TYPES:
@@ -340,6 +365,7 @@ async def check_connection(
     limiter: CheckLimiter,
     http: httpx.AsyncClient | None = None,
     bus: EventBus | None = None,
+    connectors: ConnectorResolver | None = None,
 ) -> CheckOutcome:
     """Run the integration's check with the stored credentials and record the outcome.
 
@@ -351,7 +377,12 @@ async def check_connection(
     return await limiter.run(
         f"connection:{connection.id}",
         lambda: _check_connection(
-            connection=connection, key_ring=key_ring, settings=settings, http=http, bus=bus
+            connection=connection,
+            key_ring=key_ring,
+            settings=settings,
+            http=http,
+            bus=bus,
+            connectors=connectors,
         ),
         # New credentials (a reconnect) are checked at once, never answered from before.
         version=connection.credentials_encrypted or "",
@@ -365,11 +396,24 @@ async def _check_connection(
     settings: Settings,
     http: httpx.AsyncClient | None,
     bus: EventBus | None,
+    connectors: ConnectorResolver | None,
 ) -> CheckOutcome:
-    spec = spec_of(connection.integration_name, field="id")
+    connector = await resolve_connector(
+        connectors,
+        settings=settings,
+        organization_id=connection.organization_id,
+        workspace_id=connection.workspace_id,
+        name=connection.integration_name,
+        field="id",
+    )
     values = load_credentials(key_ring=key_ring, connection=connection)
     result = await run_check(
-        settings=settings, spec=spec, auth_type=connection.auth_type, credentials=values, http=http
+        settings=settings,
+        spec=connector.SPEC,
+        auth_type=connection.auth_type,
+        credentials=values,
+        http=http,
+        connector=connector,
     )
     message = result.message or ("credentials accepted" if result.ok else "credentials refused")
     connection = await set_status(

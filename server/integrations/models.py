@@ -1,4 +1,5 @@
-"""How one workspace uses one integration of the catalog (its OAuth app, its resolution rule)."""
+"""How one workspace uses one integration (its OAuth app, its endpoints, its resolution rule),
+and the custom integrations an organization registered."""
 
 from __future__ import annotations
 
@@ -22,7 +23,34 @@ class WorkspaceIntegration(OrganizationOwned, Timestamped):
     # AES-GCM ciphertext from server.crypto; never the plaintext secret.
     oauth_client_secret_encrypted = fields.TextField(null=True)
     scopes = fields.JSONField(null=True)
+    # Endpoint overrides (GitHub Enterprise, self-hosted GitLab, a provider's sandbox): NULL
+    # keeps the integration's own. They may use the same {placeholders} as the originals.
+    authorization_url = fields.CharField(max_length=2000, null=True)
+    token_url = fields.CharField(max_length=2000, null=True)
+    revocation_url = fields.CharField(max_length=2000, null=True)
+    api_base_url = fields.CharField(max_length=2000, null=True)
 
     class Meta:
         table = "workspace_integrations"
         unique_together = (("workspace", "integration_name"),)
+
+
+class CustomIntegration(OrganizationOwned, Timestamped):
+    """An integration a host registered through the API, in the declarative connector format.
+
+    Visible to its organization only: to one workspace, or (workspace NULL) to every workspace
+    of the organization. Its name is unique in the organization and never a catalog name, so
+    a connection's ``integration_name`` still names exactly one integration.
+    """
+
+    id = fields.CharField(max_length=32, primary_key=True)
+    workspace = fields.ForeignKeyField(
+        "weir.Workspace", related_name="custom_integrations", null=True, on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=64)
+    # The definition as the host sent it (validated by server.connectors.definition).
+    definition = fields.JSONField()
+
+    class Meta:
+        table = "custom_integrations"
+        unique_together = (("organization", "name"),)

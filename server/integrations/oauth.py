@@ -25,7 +25,7 @@ from authlib.oauth2.rfc6749.parameters import prepare_token_request
 from server.config import Secret, Settings
 from server.connectors.base import ConnectorSpec
 from server.crypto import KeyRing
-from server.errors import ValidationFailed
+from server.errors import NotFound, ValidationFailed
 from server.integrations import catalog
 from server.integrations.models import WorkspaceIntegration
 from server.integrations.service import load_oauth_client_secret
@@ -64,8 +64,21 @@ async def oauth_client(
     integration_name: str,
     auth_type: str | None = None,
 ) -> OAuthClient:
-    """The OAuth app to use: the workspace integration's, else the deployment's platform app."""
-    spec = catalog.get_integration(name=integration_name)
+    """The OAuth app to use: the workspace integration's, else the deployment's platform app.
+
+    Its spec is the integration as ``connector_for`` resolves it here: a custom integration of
+    the organization, with the deployment's and the workspace's endpoint overrides."""
+    try:
+        spec = await catalog.get_integration(
+            settings=settings,
+            organization_id=organization_id,
+            workspace_id=workspace_id,
+            name=integration_name,
+        )
+    except NotFound:
+        raise ValidationFailed.field(
+            "input.integrationName", f"no integration named {integration_name!r}"
+        ) from None
     if spec.oauth is None:
         raise ValidationFailed.field(
             "input.integrationName", f"{spec.display_name} does not connect with OAuth"

@@ -31,6 +31,7 @@ from server.connectors.base import ConnectorContext
 from server.crypto import KeyRing
 from server.errors import CheckFailed, ValidationFailed
 from server.events import EventBus
+from server.integrations import catalog
 from server.integrations.oauth import TokenError, oauth_client, request_token, token_credentials
 
 log = logging.getLogger("weir.refresh")
@@ -134,7 +135,12 @@ async def _refresh(
     new_credentials, expires_at = token_credentials(token, previous=credentials)
     # replace_credentials also stamps last_refreshed_at and brings the status back to ACTIVE.
     await connections.replace_credentials(
-        key_ring=key_ring, connection=connection, credentials=new_credentials, expires_at=expires_at, bus=bus
+        key_ring=key_ring,
+        connection=connection,
+        credentials=new_credentials,
+        expires_at=expires_at,
+        bus=bus,
+        spec=client.spec,
     )
     log.info("refreshed the OAuth token of connection %s", connection.id)
     return new_credentials
@@ -152,8 +158,14 @@ async def connector_context(
     credentials = await fresh_credentials(
         settings=settings, key_ring=key_ring, connection=connection, http=http, bus=bus
     )
+    connector = await catalog.connector_for(
+        settings=settings,
+        organization_id=connection.organization_id,
+        workspace_id=connection.workspace_id,
+        name=connection.integration_name,
+    )
     context = connections.connector_context(
-        settings=settings, integration_name=connection.integration_name, http=http, credentials=credentials
+        settings=settings, connector=connector, http=http, credentials=credentials
     )
     if connection.auth_type in OAUTH_AUTH_TYPES:
 

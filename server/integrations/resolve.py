@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from server.connections.models import Connection
-from server.connectors.registry import get_connector
 from server.errors import ConnectionRequired, Forbidden, NotFound, ValidationFailed
+from server.integrations import catalog
 from server.integrations.models import WorkspaceIntegration
 from server.orgs import service as orgs
 from server.orgs.models import EndUser
@@ -129,7 +129,9 @@ async def resolve_connection(
     external_id: str | None = None,
 ) -> Resolution:
     """The connection to use, and which rule chose it; ``CONNECTION_REQUIRED`` if none."""
-    if get_connector(integration_name) is None:
+    if not await catalog.is_visible(
+        organization_id=scope.organization_id, workspace_id=workspace_id, name=integration_name
+    ):
         raise ValidationFailed.field(
             "input.integrationName", f"no integration named {integration_name[:64]!r}"
         )

@@ -1,4 +1,5 @@
-"""How a workspace uses an integration: enabled or not, its OAuth app, its resolution strategy.
+"""How a workspace uses an integration: enabled or not, its OAuth app, its endpoints (OAuth
+URLs and API base URL moved to a sandbox or a self-hosted server), its resolution strategy.
 
 The OAuth client secret is sealed by ``server.crypto`` with the row's id as associated data and
 is only opened by ``load_oauth_client_secret`` (for the connect flow's code exchange).
@@ -13,16 +14,19 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from server import ids
+from server.config import Settings
 from server.connections import service as connections
-from server.connectors.registry import get_connector
+from server.connectors import templates
+from server.connectors.base import ConnectorSpec
 from server.crypto import KeyRing
 from server.errors import FieldError, NotFound, ValidationFailed
+from server.integrations import catalog
 from server.integrations.models import WorkspaceIntegration
 from server.orgs import service as orgs
 from server.pagination import Page, paginate
 from server.scope import Scope
 from server.unset import UNSET
-from server.validation import check_text
+from server.validation import check_http_url, check_text
 
 STRATEGIES = ("FIXED", "PER_USER", "PER_USER_WITH_FALLBACK")
 MAX_SCOPES = 100
@@ -38,6 +42,55 @@ class IntegrationSettings:
     oauth_client_id: Any = UNSET
     oauth_client_secret: Any = UNSET
     scopes: Any = UNSET
+    authorization_url: Any = UNSET
+    token_url: Any = UNSET
+    revocation_url: Any = UNSET
+    api_base_url: Any = UNSET
+
+
+# Each endpoint override: its input name, and what it replaces in the spec.
+ENDPOINTS = (
+    ("authorization_url", "authorizationUrl", lambda spec: spec.oauth and spec.oauth.authorize_url),
+    ("token_url", "tokenUrl", lambda spec: spec.oauth and spec.oauth.token_url),
+    ("revocation_url", "revocationUrl", lambda spec: spec.oauth and spec.oauth.revocation_url),
+    ("api_base_url", "apiBaseUrl", lambda spec: spec.base_url),
+)
+
+
+def _check_endpoints(settings: IntegrationSettings, spec: ConnectorSpec) -> list[FieldError]:
+    """An override is an http(s) URL of at most 2000 characters whose {placeholders} are the
+    ones the integration fills there: those of the URL it replaces and its parameters."""
+    parameters = set(((spec.parameters_schema or {}).get("properties") or {}).keys())
+    problems: list[FieldError | None] = []
+    for attribute, name, original in ENDPOINTS:
+        value = getattr(settings, attribute)
+        field = f"input.{name}"
+        if value is UNSET or value is None:
+            continue
+        if attribute != "api_base_url" and spec.oauth is None:
+            problems.append(FieldError(field, "this integration does not use OAuth"))
+            continue
+        if not isinstance(value, str) or len(value) > 2000:
+            problems.append(FieldError(field, "must be a URL of at most 2000 characters"))
+            continue
+        allowed = parameters | set(templates.names(original(spec) or ""))
+        used = templates.names(value)
+        unknown = [placeholder for placeholder in used if placeholder not in allowed]
+        if unknown:
+            problems.append(
+                FieldError(
+                    field,
+                    f"{{{unknown[0]}}} is not a parameter of this integration"
+                    + (f" (it has {', '.join(sorted(allowed))})" if allowed else ""),
+                )
+            )
+            continue
+        # Checked as a URL with each placeholder filled by a plain host label.
+        sample = templates.PLACEHOLDER.sub(lambda m: "x" if m.group(1) else m.group(0)[0], value)
+        problem = check_http_url(field, sample)
+        if problem is not None:
+            problems.append(FieldError(field, problem.message.replace(repr(sample), repr(value))))
+    return [problem for problem in problems if problem]
 
 
 def _check_plain(settings: IntegrationSettings, has_oauth: bool) -> list[FieldError]:
@@ -90,13 +143,24 @@ async def configure_workspace_integration(
     workspace_id: str,
     integration_name: str,
     settings: IntegrationSettings,
+    deployment: Settings,
 ) -> WorkspaceIntegration:
-    """Create or change a workspace's configuration of one integration."""
-    module = get_connector(integration_name)
-    if module is None:
-        raise ValidationFailed.field("input.integrationName", f"no integration named {integration_name!r}")
+    """Create or change a workspace's configuration of one integration (of the catalog, or a
+    custom integration the workspace sees)."""
     workspace = await orgs.get_workspace(scope=scope, workspace_id=workspace_id)
-    problems = _check_plain(settings, has_oauth=module.SPEC.oauth is not None)
+    try:
+        connector = await catalog.base_connector(
+            settings=deployment,
+            organization_id=scope.organization_id,
+            workspace_id=workspace.id,
+            name=integration_name,
+        )
+    except NotFound:
+        raise ValidationFailed.field(
+            "input.integrationName", f"no integration named {integration_name!r}"
+        ) from None
+    spec = connector.SPEC
+    problems = _check_plain(settings, has_oauth=spec.oauth is not None) + _check_endpoints(settings, spec)
     if problems:
         raise ValidationFailed(problems)
     row = await WorkspaceIntegration.get_or_none(workspace_id=workspace.id, integration_name=integration_name)
@@ -123,6 +187,10 @@ async def configure_workspace_integration(
         "scopes": None
         if settings.scopes is None
         else (UNSET if settings.scopes is UNSET else list(dict.fromkeys(settings.scopes))),
+        "authorization_url": settings.authorization_url,
+        "token_url": settings.token_url,
+        "revocation_url": settings.revocation_url,
+        "api_base_url": settings.api_base_url,
     }
     for name, value in changes.items():
         if value is not UNSET:
@@ -148,6 +216,7 @@ async def configure_workspace_integration(
             workspace_id=workspace_id,
             integration_name=integration_name,
             settings=settings,
+            deployment=deployment,
         )
     return row
 

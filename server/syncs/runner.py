@@ -162,7 +162,7 @@ async def schedule_retry(*, run: SyncRun, bus: EventBus | None, delay: bool = Tr
 async def _copy_streams(*, env: RunEnvironment, sync: EltSync, run: SyncRun, progress: Progress) -> list[str]:
     """Copy every selected stream; return the names of the streams that failed."""
     connection = sync.connection
-    connector = connector_for(connection)
+    connector = await connector_for(connection, settings=env.settings)
     # For messages only, until the context below holds the (possibly refreshed) credentials.
     credentials = load_credentials(key_ring=env.key_ring, connection=connection)
     streams = await SourceStream.filter(sync_id=sync.id).order_by("created_at", "id")

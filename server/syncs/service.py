@@ -118,16 +118,13 @@ async def connection_settings_schema(
     connection = await get_usable_connection(
         scope=scope, connection_id=connection_id, action="read the account behind"
     )
-    connector = connector_for(connection)
+    connector = await connector_for(connection, settings=settings)
     if getattr(connector, "settings_options", None) is None:
         return copy.deepcopy(connector.SPEC.settings_schema)
     credentials = load_credentials(key_ring=key_ring, connection=connection)
     async with http_clients.tenant_client(settings, http_clients.DISCOVERY) as http:
         context = connector_context(
-            settings=settings,
-            integration_name=connection.integration_name,
-            http=http,
-            credentials=credentials,
+            settings=settings, connector=connector, http=http, credentials=credentials
         )
         try:
             return await settings_schema_for(connector, context, credentials, dict(partial_settings or {}))
@@ -203,7 +200,7 @@ async def create_sync(
     connection = await get_usable_connection(
         scope=scope, connection_id=connection_id, action="create syncs of"
     )
-    connector = connector_for(connection)
+    connector = await connector_for(connection, settings=settings)
     for name, path in (
         ("destination_schema", "input.destinationSchemaName"),
         ("sync_interval", "input.syncInterval"),
@@ -271,7 +268,7 @@ async def update_sync(
 ) -> EltSync:
     """Change a sync's destination schema, settings, interval, timezone or policy."""
     sync = await get_sync(scope=scope, sync_id=sync_id)
-    connector = connector_for(await Connection.get(id=sync.connection_id))
+    connector = await connector_for(await Connection.get(id=sync.connection_id), settings=settings)
     timezone = sync.timezone if changes.timezone is UNSET else changes.timezone
     errors = _check_changes(changes, connector, settings, timezone)
     if errors:
@@ -331,7 +328,7 @@ async def add_source_streams(
     """Add streams to copy; a stream already selected is replaced by the new choice."""
     sync = await get_sync(scope=scope, sync_id=sync_id)
     connection = await Connection.get(id=sync.connection_id)
-    connector = connector_for(connection)
+    connector = await connector_for(connection, settings=settings)
     offered = await offered_streams(
         settings=settings,
         key_ring=key_ring,

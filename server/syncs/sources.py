@@ -7,7 +7,6 @@ streams depend on the account (the Postgres source: one stream per table) lists 
 
 from __future__ import annotations
 
-from types import ModuleType
 from typing import Any
 
 from server import http as http_clients
@@ -15,10 +14,11 @@ from server.config import Settings
 from server.connections.models import Connection
 from server.connections.service import connector_context, load_credentials
 from server.connectors.base import ConnectorContext, StreamSpec
-from server.connectors.registry import get_connector, streams_for
+from server.connectors.registry import streams_for
 from server.crypto import KeyRing
-from server.errors import CheckFailed, NotFound, WeirError
+from server.errors import CheckFailed, WeirError
 from server.http import redact
+from server.integrations import catalog
 
 __all__ = [
     "account_error",
@@ -44,15 +44,19 @@ def account_error(exc: BaseException, credentials: dict[str, Any]) -> WeirError:
     return CheckFailed(f"the account could not be read: {safe_message(exc, credentials)}")
 
 
-def connector_for(connection: Connection) -> ModuleType:
-    module = get_connector(connection.integration_name)
-    if module is None:
-        raise NotFound("integration", connection.integration_name)
-    return module
+async def connector_for(connection: Connection, *, settings: Settings) -> Any:
+    """The connection's connector as its workspace sees it (a custom integration of its
+    organization, endpoint overrides): ``server.integrations.catalog.connector_for``."""
+    return await catalog.connector_for(
+        settings=settings,
+        organization_id=connection.organization_id,
+        workspace_id=connection.workspace_id,
+        name=connection.integration_name,
+    )
 
 
 async def stream_specs(
-    module: ModuleType, context: ConnectorContext, credentials: dict[str, Any], settings: dict[str, Any]
+    module: Any, context: ConnectorContext, credentials: dict[str, Any], settings: dict[str, Any]
 ) -> dict[str, StreamSpec]:
     """The streams the source offers with these settings, by name."""
     return {spec.name: spec for spec in await streams_for(module, context, credentials, settings)}
@@ -62,17 +66,12 @@ async def offered_streams(
     *, settings: Settings, key_ring: KeyRing, connection: Connection, sync_settings: dict[str, Any]
 ) -> dict[str, StreamSpec]:
     """``stream_specs`` for a connection (asks the account when the connector discovers)."""
-    module = connector_for(connection)
+    module = await connector_for(connection, settings=settings)
     if getattr(module, "discover", None) is None:
         return {spec.name: spec for spec in module.SPEC.streams}
     credentials = load_credentials(key_ring=key_ring, connection=connection)
     async with http_clients.tenant_client(settings, http_clients.DISCOVERY) as http:
-        context = connector_context(
-            settings=settings,
-            integration_name=connection.integration_name,
-            http=http,
-            credentials=credentials,
-        )
+        context = connector_context(settings=settings, connector=module, http=http, credentials=credentials)
         try:
             return await stream_specs(module, context, credentials, sync_settings)
         except Exception as exc:

@@ -24,9 +24,10 @@ from server.api.context import Services
 from server.connect import flow, oauth
 from server.connect import service as sessions
 from server.connect.models import ConnectSession
-from server.connectors.registry import get_connector
+from server.connectors.base import ConnectorSpec
 from server.crypto import DecryptionError
 from server.errors import Conflict, Unauthenticated, WeirError
+from server.integrations import catalog
 from server.orgs.models import Workspace
 from server.validation import check_origin
 
@@ -71,18 +72,14 @@ def _branding(workspace: Workspace | None) -> dict[str, Any]:
     }
 
 
-def _integration(name: str, public_url: str, oauth_ready: set[str]) -> dict[str, Any] | None:
-    module = get_connector(name)
-    if module is None:
-        return None
-    spec = module.SPEC
+def _integration(spec: ConnectorSpec, public_url: str, oauth_ready: set[str]) -> dict[str, Any]:
     supports_oauth = spec.oauth is not None and any(a.endswith("OAUTH2") for a in spec.auth_types)
     return {
         "name": spec.name,
         "displayName": spec.display_name,
         "category": spec.category,
         "description": spec.description,
-        "logoUrl": f"{public_url}/logos/{spec.name}.svg",
+        "logoUrl": catalog.logo_url(spec, public_url),
         # OAuth is offered when the workspace (or the deployment) has an app for it.
         "oauth": supports_oauth and spec.name in oauth_ready,
         "formAuthType": flow.form_auth_type(spec.auth_types),
@@ -159,6 +156,13 @@ async def connect_page(request: Request) -> Response:
         return render(data, "Connect", [], status=401)
     session, workspace = context.session, context.workspace
     allowed = list(workspace.allowed_origins or [])
+    # What the session's workspace sees: the catalog and its organization's custom integrations.
+    visible = {
+        spec.name: spec
+        for spec in await catalog.list_integrations(
+            settings=settings, organization_id=session.organization_id, workspace_id=session.workspace_id
+        )
+    }
     host_origin = origin if origin in allowed else None
     data: dict[str, Any] = {
         "view": "connect",
@@ -169,9 +173,9 @@ async def connect_page(request: Request) -> Response:
         "workspace": _branding(workspace),
         **_session_data(session),
         "integrations": [
-            found
+            _integration(visible[name], settings.effective_public_url, context.oauth_ready)
             for name in session.allowed_integrations or []
-            if (found := _integration(name, settings.effective_public_url, context.oauth_ready))
+            if name in visible
         ],
     }
     status = 200
