@@ -143,14 +143,15 @@ async def configure_workspace_integration(
     workspace_id: str,
     integration_name: str,
     settings: IntegrationSettings,
-    deployment: Settings,
+    deployment: Settings | None = None,
 ) -> WorkspaceIntegration:
     """Create or change a workspace's configuration of one integration (of the catalog, or a
     custom integration the workspace sees)."""
     workspace = await orgs.get_workspace(scope=scope, workspace_id=workspace_id)
     try:
         connector = await catalog.base_connector(
-            settings=deployment,
+            # Without the deployment's settings, its overrides are not checked against.
+            settings=deployment or Settings(),
             organization_id=scope.organization_id,
             workspace_id=workspace.id,
             name=integration_name,

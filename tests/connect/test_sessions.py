@@ -68,7 +68,7 @@ async def test_unknown_integration_is_a_field_error(acme):
     )
     fields = body["errors"][0]["extensions"]["fields"]
     assert fields == [
-        {"field": "input.allowedIntegrations.1", "message": "'nope' is not an integration of the catalog"}
+        {"field": "input.allowedIntegrations.1", "message": "'nope' is not an integration of this workspace"}
     ]
 
 
