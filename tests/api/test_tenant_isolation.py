@@ -16,6 +16,7 @@ import pytest
 from server.api.schema import build_schema
 from server.webhooks.models import WebhookDelivery, WebhookEvent
 from tests.graphql_ws import GraphQLWebSocket
+from tests.integrations.definitions import oauth_definition
 
 # Each entry: (document, variables built from the victim's ids). None = no id to leak through.
 OPERATIONS = {
@@ -170,6 +171,22 @@ OPERATIONS = {
         "mutation($id: ID!) { cancelConnectSession(id: $id) { id } }",
         lambda v: {"id": v["connect_session"]},
     ),
+    "customIntegrations": (
+        "query($w: ID) { customIntegrations(workspaceId: $w) { edges { node { id name } } } }",
+        lambda v: {"w": v["workspace"]},
+    ),
+    "createCustomIntegration": (
+        "mutation($w: ID) { createCustomIntegration(input: {workspaceId: $w, definition: {}}) { id } }",
+        lambda v: {"w": v["workspace"]},
+    ),
+    "updateCustomIntegration": (
+        "mutation($id: ID!) { updateCustomIntegration(input: {id: $id, definition: {}}) { id } }",
+        lambda v: {"id": v["custom_integration"]},
+    ),
+    "deleteCustomIntegration": (
+        "mutation($id: ID!) { deleteCustomIntegration(id: $id) { deletedId } }",
+        lambda v: {"id": v["custom_integration"]},
+    ),
     # Connect-token operations act on the token's own session: an API key is FORBIDDEN.
     "connectSessionState": ("{ connectSessionState { id } }", None),
     "selectIntegration": ('mutation { selectIntegration(input: {integrationName: "demo"}) { id } }', None),
@@ -178,7 +195,7 @@ OPERATIONS = {
 }
 
 # Lists filtered by another tenant's id may answer NOT_FOUND or an empty page; either is fine.
-LISTS = {"endUsers", "connections", "eltSyncs", "webhookEndpoints"}
+LISTS = {"endUsers", "connections", "eltSyncs", "webhookEndpoints", "customIntegrations"}
 
 
 # Each entry: (document, variables built from the victim's ids). None = no id: the subscription
@@ -263,7 +280,13 @@ async def victim_objects(tenant):
         'integrationName: "demo"}) { session { id } } }',
         {"w": tenant.workspace_id},
     )
+    custom = await tenant.data(
+        "mutation($w: ID, $d: JSON!) { createCustomIntegration(input: {workspaceId: $w, "
+        "definition: $d}) { id } }",
+        {"w": tenant.workspace_id, "d": oauth_definition("https://crm.example", name="victim_crm")},
+    )
     return {
+        "custom_integration": custom["createCustomIntegration"]["id"],
         "webhook_endpoint": endpoint["createWebhookEndpoint"]["endpoint"]["id"],
         "webhook_event": events["webhookEvents"]["edges"][0]["node"]["id"],
         "sync": sync["createEltSync"]["id"],
@@ -320,7 +343,7 @@ async def assert_untouched(tenant, victim):
 
 async def test_no_operation_reaches_another_organization(tenant, other_tenant):
     victim = await victim_objects(tenant)
-    secrets = set(victim.values()) | {"secret-customer", "victim key", "secret-conn"}
+    secrets = set(victim.values()) | {"secret-customer", "victim key", "secret-conn", "victim_crm"}
     await walk(other_tenant, victim, secrets)
     await assert_untouched(tenant, victim)
 
@@ -374,6 +397,7 @@ async def test_a_restricted_key_reaches_no_other_workspace(tenant):
         "secret-customer",
         "victim key",
         "secret-conn",
+        "victim_crm",
     }
     await walk(caller, victim, secrets)
     await assert_untouched(tenant, victim)
