@@ -82,9 +82,7 @@ async def test_a_bad_definition_names_each_failing_field(tenant):
     definition = oauth_definition(URL)
     definition["streams"][0]["pagination"] = {"type": "carrier_pigeon"}
     body = await tenant.graphql(CREATE, {"w": None, "d": definition})
-    code, fields = errors_of(body)
-    assert code == "VALIDATION_FAILED"
-    assert fields and all(f.startswith("input.definition.streams.0.pagination") for f in fields), fields
+    assert errors_of(body) == ("VALIDATION_FAILED", ["input.definition.streams.0.pagination.type"])
 
     body = await tenant.graphql(CREATE, {"w": None, "d": {**oauth_definition(URL), "category": "SPACE"}})
     assert errors_of(body) == ("VALIDATION_FAILED", ["input.definition.category"])
