@@ -23,7 +23,7 @@ from server.integrations.models import CustomIntegration as Row
 
 @strawberry.type(
     description="An integration your organization registered, in the declarative connector "
-    "format (docs/connector-format.md); visible to your organization only."
+    "format (server/connectors/connector.schema.json); visible to your organization only."
 )
 class CustomIntegration:
     id: strawberry.ID = strawberry.field(description="Opaque id, prefixed `ci_`.")
