@@ -43,6 +43,8 @@ class OrganizationOwned(Model):
     for the ``connections`` table), as every model named it by hand before.
     """
 
+    # The foreign key's column, which Tortoise sets on every instance (typed for mypy only).
+    organization_id: str
     organization: fields.ForeignKeyRelation[Any] = fields.ForeignKeyField(
         "weir.Organization", on_delete=fields.CASCADE
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -112,7 +114,7 @@ class Integration:
             if spec.oauth
             else None,
             auth_fields_schema=spec.auth_fields_schema,
-            parameters_schema=spec.parameters_schema,
+            parameters_schema=cast(JSON, spec.parameters_schema),
             settings_schema=spec.settings_schema,
             streams=[IntegrationStream.from_spec(stream) for stream in spec.streams],
         )

@@ -8,6 +8,7 @@ from server.models import OrganizationOwned, Timestamped
 
 
 class ConnectSession(OrganizationOwned, Timestamped):
+    workspace_id: str  # the foreign key's column (typed for mypy only)
     id = fields.CharField(max_length=32, primary_key=True)
     workspace = fields.ForeignKeyField(
         "weir.Workspace", related_name="connect_sessions", on_delete=fields.CASCADE

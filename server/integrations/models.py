@@ -3,6 +3,8 @@ and the custom integrations an organization registered."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 
 from server.models import OrganizationOwned, Timestamped
@@ -43,13 +45,14 @@ class CustomIntegration(OrganizationOwned, Timestamped):
     a connection's ``integration_name`` still names exactly one integration.
     """
 
+    workspace_id: str | None  # the foreign key's column (typed for mypy only)
     id = fields.CharField(max_length=32, primary_key=True)
-    workspace = fields.ForeignKeyField(
+    workspace: fields.ForeignKeyNullableRelation[Any] = fields.ForeignKeyField(
         "weir.Workspace", related_name="custom_integrations", null=True, on_delete=fields.CASCADE
     )
     name = fields.CharField(max_length=64)
     # The definition as the host sent it (validated by server.connectors.definition).
-    definition = fields.JSONField()
+    definition: Any = fields.JSONField()
 
     class Meta:
         table = "custom_integrations"
