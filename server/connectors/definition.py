@@ -83,12 +83,15 @@ def schema_problems(data: Any) -> list[tuple[str, str]]:
 
 def _describe(error: jsonschema.ValidationError) -> list[tuple[str, str]]:
     path = list(error.absolute_path)
-    kind, expected, instance = error.validator, error.validator_value, error.instance
+    kind: Any = error.validator
+    expected: Any = error.validator_value
+    instance: Any = error.instance
+    schema_here: Any = error.schema
     if kind == "required" and isinstance(instance, dict):
         missing = [name for name in expected if name not in instance]
         return [(_join([*path, name]), "is required") for name in missing]
     if kind == "additionalProperties" and isinstance(instance, dict):
-        known = set(error.schema.get("properties", {}))
+        known = set(schema_here.get("properties", {}))
         return [
             (_join([*path, _short(name)]), "is not a known field") for name in instance if name not in known
         ]
@@ -116,7 +119,8 @@ def _describe_one_of(error: jsonschema.ValidationError) -> list[tuple[str, str]]
     """A ``oneOf`` of typed objects (auth, pagination): the errors of the branch whose ``type``
     the value names, or the list of types when it names none."""
     path = list(error.absolute_path)
-    branches: list[dict[str, Any]] = [_resolve(branch) for branch in error.validator_value]
+    alternatives_schema: Any = error.validator_value
+    branches: list[dict[str, Any]] = [_resolve(branch) for branch in alternatives_schema]
     instance = error.instance
     types = [branch.get("properties", {}).get("type", {}).get("const") for branch in branches]
     if isinstance(instance, dict) and all(types):

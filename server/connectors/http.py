@@ -255,13 +255,14 @@ async def request(
             continue
         status = response.status_code
         if status < 400 or status in ok_statuses:
-            reason = _body_error(response, body_errors) if body_errors and status < 300 else None
-            if reason is None:
+            refusal = _body_error(response, body_errors) if body_errors and status < 300 else None
+            if refusal is None or body_errors is None:
                 return response
-            if reason not in body_errors.expired_values:  # type: ignore[union-attr]
-                raise ProviderError(0, redact(f"the provider refused the call: {reason}", current))
+            message = redact(f"the provider refused the call: {refusal}", current)
+            if refusal not in body_errors.expired_values:
+                raise ProviderError(0, message)
             if context.refresh_credentials is None or refreshed:
-                raise ProviderAuthError(0, redact(f"the provider refused the call: {reason}", current))
+                raise ProviderAuthError(0, message)
             refreshed = True
             current = await context.refresh_credentials()
             context.credentials = dict(current)
@@ -336,10 +337,10 @@ def next_link(response: httpx.Response, origin: str | httpx.URL) -> str | None:
 
     Raises ``ProviderError`` when it leaves ``origin``, so a token is never sent elsewhere.
     """
-    following = response.links.get("next", {}).get("url")
-    if not following:
+    link = response.links.get("next", {}).get("url")
+    if not link:
         return None
-    following = str(response.url.join(following))
+    following = str(response.url.join(link))
     if not same_origin(following, origin):
         raise ProviderError(0, "the provider sent a next-page link to another host")
     return following
