@@ -46,6 +46,8 @@ from server.connectors.templates import TemplateError, Where
 
 # A parameter without a pattern must be one host-name label, so it can never move a URL's host.
 DEFAULT_PARAMETER_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+# A token-response URL (Salesforce's instance_url): https, a host name, an optional port and path.
+_HTTPS_ORIGIN = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?")
 
 
 def credential_names(auth: Mapping[str, Any]) -> set[str]:
@@ -121,8 +123,15 @@ class DeclarativeConnector:
                 raise ProviderError(0, f"the connection's parameter {name} is not valid")
             values[name] = value
         for name in self._auth.get("token_response_parameters") or ():
-            if context.parameters.get(name) is not None:
-                values[name] = context.parameters[name]
+            value = context.parameters.get(name)
+            if value is None:
+                continue
+            # From the provider's token response: an https URL (no user info) or a host label.
+            if not isinstance(value, str) or not (
+                _HTTPS_ORIGIN.fullmatch(value) or re.fullmatch(DEFAULT_PARAMETER_PATTERN, value)
+            ):
+                raise ProviderError(0, f"the connection's parameter {name} is not valid")
+            values[name] = value
         return values
 
     def _credentials(self, credentials: Mapping[str, Any]) -> dict[str, Any]:
