@@ -46,6 +46,8 @@ from server.connectors.templates import TemplateError, Where
 
 # A parameter without a pattern must be one host-name label, so it can never move a URL's host.
 DEFAULT_PARAMETER_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+MAX_PARAMETER = 255  # characters of a parameter value (the connect form's limit too)
+MAX_URL = 2000
 # A token-response URL (Salesforce's instance_url): https, a host name, an optional port and path.
 _HTTPS_URL = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?")
 
@@ -119,7 +121,8 @@ class DeclarativeConnector:
             if value is None:
                 continue
             pattern = parameter.get("pattern") or DEFAULT_PARAMETER_PATTERN
-            if not isinstance(value, str) or not re.fullmatch(pattern, value):
+            # The length bound comes first: it also bounds the work of a custom pattern.
+            if not isinstance(value, str) or len(value) > MAX_PARAMETER or not re.fullmatch(pattern, value):
                 raise ProviderError(0, f"the connection's parameter {name} is not valid")
             values[name] = value
         for name in self._auth.get("token_response_parameters") or ():
@@ -136,12 +139,14 @@ class DeclarativeConnector:
 
     def _credentials(self, credentials: Mapping[str, Any]) -> dict[str, Any]:
         values = credential_values(self._auth, credentials)
-        # A credential field that builds a URL (Freshsales' base_url) must match its pattern
-        # here too, not only when the connection was saved.
+        # A credential field that builds the base URL (Freshsales' base_url) must match its
+        # pattern here too, not only when the connection was saved.
+        in_url = set(templates.names(self._api["base_url"]))
         for name, spec in (self._auth.get("fields") or {}).items():
-            value = values.get(name)
-            pattern = spec.get("pattern")
-            if pattern and isinstance(value, str) and value and not re.search(pattern, value):
+            value, pattern = values.get(name), spec.get("pattern")
+            if name not in in_url or not pattern or not isinstance(value, str):
+                continue
+            if len(value) > MAX_URL or not re.search(pattern, value):
                 raise ProviderError(0, f"the credential field {name} is not valid")
         return values
 

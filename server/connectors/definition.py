@@ -24,7 +24,12 @@ import jsonschema
 
 from server.connectors import templates
 from server.connectors.base import ConnectorSpec, OAuthSpec, StreamSpec
-from server.connectors.declarative import DEFAULT_PARAMETER_PATTERN, DeclarativeConnector, credential_names
+from server.connectors.declarative import (
+    DEFAULT_PARAMETER_PATTERN,
+    MAX_PARAMETER,
+    DeclarativeConnector,
+    credential_names,
+)
 from server.connectors.schemas import form, secret
 
 SCHEMA_PATH = Path(__file__).with_name("connector.schema.json")
@@ -366,6 +371,7 @@ def _parameters_schema(parameters: Mapping[str, Any]) -> dict[str, Any] | None:
             "type": "string",
             "title": parameter["title"],
             "pattern": _anchored(parameter.get("pattern") or DEFAULT_PARAMETER_PATTERN),
+            "maxLength": MAX_PARAMETER,
         }
         for key in ("description", "examples", "default"):
             if key in parameter:
