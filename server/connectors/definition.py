@@ -229,6 +229,7 @@ def rule_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
             placeholders(f"auth.basic.{key}", value, text_names)
 
     check = data["check"]
+    _body_rule(problems, "check", check)
     _path_rule(problems, "check.path", check["path"])
     placeholders("check.path", check["path"], text_names)
     for name, value in (check.get("params") or {}).items():
@@ -240,6 +241,7 @@ def rule_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
         if stream["name"] in seen:
             problems.append((f"{where}.name", f"repeats the name of streams.{seen[stream['name']]}"))
         seen.setdefault(stream["name"], index)
+        _body_rule(problems, where, stream)
         _path_rule(problems, f"{where}.path", stream["path"])
         placeholders(f"{where}.path", stream["path"], stream_names)
         for name, value in (stream.get("params") or {}).items():
@@ -263,6 +265,11 @@ def _path_rule(problems: list[tuple[str, str]], where: str, path: str) -> None:
     # A path that does not start with / could continue the host (``@evil.example``).
     if not path.startswith("/"):
         problems.append((where, "must start with /"))
+
+
+def _body_rule(problems: list[tuple[str, str]], where: str, call: Mapping[str, Any]) -> None:
+    if "body" in call and call.get("method", "GET") != "POST":
+        problems.append((f"{where}.body", "is sent only by a POST (set method: POST)"))
 
 
 def _kind(name: str) -> str:

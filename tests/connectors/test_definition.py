@@ -115,6 +115,7 @@ def test_rules_the_schema_cannot_say():
     stream["primary_key"] = ["uuid"]
     stream["cursor"]["field"] = "modified"
     stream["path"] = "@evil.example/{settings.table}"
+    stream["body"] = {"query": "{ items }"}
     bad["streams"].append(stream)
     found = problems(bad)
     assert ("parameters.subdomain.pattern", "is not a valid regular expression") in found
@@ -126,6 +127,7 @@ def test_rules_the_schema_cannot_say():
     assert ("streams.1.cursor.field", "is not a property of the schema") in found
     assert ("streams.1.path", "must start with /") in found
     assert ("streams.1.path", "{settings.table} is not a declared setting") in found
+    assert ("streams.1.body", "is sent only by a POST (set method: POST)") in found
 
 
 def test_settings_placeholders_are_allowed_in_stream_paths_only():
