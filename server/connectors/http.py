@@ -13,6 +13,11 @@ What ``request`` does with an answer:
   ``Retry-After`` (or ``x-ratelimit-reset``) says, at most ``max_wait`` seconds, and retry.
 - 5xx and network errors: retry with exponential backoff, a bounded number of times; an
   address the outbound guard refuses (``server/outbound.py``) is not retried.
+- A 2xx whose body says it failed (``BodyErrors``, Slack's ``{"ok": false}``): a provider error,
+  or, for a reason that means the token expired, one refresh as for a 401.
+
+A connector definition names its own rate-limit headers (``RateLimitHeaders``) and may put
+credentials in the query (``auth_query``).
 
 Error messages are the provider's own reason with every credential value cut out, so they can be
 shown to a user or logged.
