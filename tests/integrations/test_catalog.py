@@ -101,3 +101,20 @@ def test_parse_maps_every_problem_to_an_input_definition_path():
         "input.definition.category",
         "input.definition.streams.0.pagination.type",
     ]
+
+
+def test_the_deployment_overrides_are_read_from_the_environment():
+    from server.config import Settings
+
+    settings = Settings.from_env(
+        {
+            "WEIR_CONNECTOR_GITHUB_AUTHORIZE_URL": "https://ghe.example/login/oauth/authorize",
+            "WEIR_CONNECTOR_GITHUB_TOKEN_URL": "https://ghe.example/login/oauth/access_token",
+            "WEIR_CONNECTOR_GITHUB_REVOCATION_URL": "https://ghe.example/revoke",
+            "WEIR_CONNECTOR_GITHUB_BASE_URL": "https://ghe.example/api/v3/",
+        }
+    )
+    assert settings.connector_authorize_urls == {"github": "https://ghe.example/login/oauth/authorize"}
+    assert settings.connector_token_urls == {"github": "https://ghe.example/login/oauth/access_token"}
+    assert settings.connector_revocation_urls == {"github": "https://ghe.example/revoke"}
+    assert settings.connector_base_urls == {"github": "https://ghe.example/api/v3"}
