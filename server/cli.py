@@ -250,6 +250,33 @@ def cmd_schema(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_catalog(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from server.connectors.catalog_page import markdown
+    from server.connectors.registry import CONNECTORS
+
+    if not (args.markdown or args.check):
+        for connector in sorted(CONNECTORS.values(), key=lambda c: c.SPEC.name):
+            spec = connector.SPEC
+            streams = ",".join(stream.name for stream in spec.streams) or "-"
+            print(f"{spec.name}\t{spec.category}\t{','.join(spec.auth_types)}\t{streams}")
+        return 0
+    page = markdown(CONNECTORS.values())
+    if args.check:
+        current = Path(args.check).read_text() if Path(args.check).exists() else ""
+        if current != page:
+            print(
+                f"{args.check} differs from the catalog; run: weir catalog --markdown > {args.check}",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"{args.check} is up to date")
+        return 0
+    sys.stdout.write(page)
+    return 0
+
+
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from server.worker.main import run_worker
 
@@ -322,6 +349,11 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the GraphQL SDL")
     schema.add_argument("--check", metavar="FILE", help="fail if FILE differs from the code")
     schema.set_defaults(handler=cmd_schema)
+
+    catalog = commands.add_parser("catalog", help="list the built-in integrations")
+    catalog.add_argument("--markdown", action="store_true", help="print docs/catalog.md")
+    catalog.add_argument("--check", metavar="FILE", help="fail if FILE is not the current page")
+    catalog.set_defaults(handler=cmd_catalog)
 
     worker = commands.add_parser("worker", help="run sync runs and other jobs from Redis")
     worker.add_argument("--processes", type=int, default=1)
