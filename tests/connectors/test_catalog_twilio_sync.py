@@ -1,5 +1,5 @@
 """The Twilio catalog entry (server/connectors/catalog/twilio.yaml), run by the declarative
-engine against the Twilio emulator: HTTP Basic from two custom fields, the Account SID in the
+engine against the Twilio emulator: HTTP Basic (Account SID and Auth Token), the SID in the
 path, and pages followed through the body's relative ``next_page_uri``."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from tests.connectors.conftest import collect
 from tests.emulators.twilio import ACCOUNT_SID, AUTH_TOKEN, VERSION, TwilioEmulator
 
 TWILIO = get_connector("twilio")
-CREDENTIALS = {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN}
+CREDENTIALS = {"username": ACCOUNT_SID, "password": AUTH_TOKEN}
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ async def test_check_names_the_account(http, emulator):
 
 
 async def test_check_refuses_a_wrong_token_without_echoing_it(http, emulator):
-    wrong = {"account_sid": ACCOUNT_SID, "auth_token": "e" * 32}
+    wrong = {"username": ACCOUNT_SID, "password": "e" * 32}
     result = await TWILIO.check(context(http, emulator, wrong), wrong)
     assert not result.ok and "e" * 32 not in result.message
 
