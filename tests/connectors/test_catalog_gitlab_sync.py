@@ -163,3 +163,10 @@ async def test_a_whole_sync_copies_issues_into_the_warehouse(
     rows = await table(run_env, "issues", sync)
     assert len(rows) == 230
     assert {r["iid"]: r for r in rows}[5]["state"] == "closed"
+
+
+async def test_a_personal_access_token_reads_like_an_oauth_token(http, emulator):
+    assert "SECRET_TEXT" in GITLAB.SPEC.auth_types
+    reading = ConnectorContext(http=http, base_url=api_url(emulator), credentials={"secret_text": TOKEN})
+    batches, _ = await collect(GITLAB, reading, "merge_requests")
+    assert [len(batch) for batch in batches] == [3]

@@ -86,3 +86,16 @@ async def test_a_rate_limit_with_a_decimal_retry_after_is_waited_out(http, emula
     batches, _ = await collect(SHOPIFY, context(http, emulator), "products")
     assert [len(batch) for batch in batches] == [2]
     assert len(listed(emulator, "products")) == 2
+
+
+async def test_a_custom_apps_admin_token_is_sent_like_an_oauth_token(http, emulator):
+    assert "SECRET_TEXT" in SHOPIFY.SPEC.auth_types
+    credentials = {"secret_text": TOKEN}
+    checking = ConnectorContext(
+        http=http,
+        base_url=f"{emulator.url}{PREFIX}",  # type: ignore[attr-defined]
+        credentials=credentials,
+        parameters={"shop": "acme"},
+    )
+    result = await SHOPIFY.check(checking, credentials)
+    assert result.ok and result.account_label == "Weir Emulated Store"
