@@ -101,6 +101,9 @@ class GitLabEmulator:
             "created_at": moment,
             "updated_at": moment,
             "closed_at": None,
+            # Fields the catalog's schema does not list, as GitLab sends many more than reports use.
+            "user_notes_count": 0,
+            "references": {"short": f"#{number}", "full": f"{project['path_with_namespace']}#{number}"},
         }
         item.update(fields)
         return item
