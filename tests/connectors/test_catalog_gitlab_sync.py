@@ -13,7 +13,7 @@ import pytest
 from server import ids
 from server.connections.models import Connection
 from server.connectors.base import ConnectorContext
-from server.connectors.registry import get_connector
+from server.connectors.registry import CONNECTORS
 from server.scope import Scope
 from server.syncs import service
 from server.syncs.runner import RunEnvironment
@@ -22,7 +22,7 @@ from tests.connectors.conftest import collect
 from tests.emulators.gitlab import TOKEN, GitLabEmulator
 from tests.syncs.conftest import env, run_once, scope, table  # noqa: F401 (fixtures)
 
-GITLAB = get_connector("gitlab")
+GITLAB = CONNECTORS["gitlab"]
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ import httpx
 import pytest
 
 from server.connectors.base import ConnectorContext
-from server.connectors.registry import get_connector
+from server.connectors.registry import CONNECTORS
 from tests.connectors.conftest import collect
 from tests.emulators.linear import TOKEN, LinearEmulator
 
-LINEAR = get_connector("linear")
+LINEAR = CONNECTORS["linear"]
 
 
 @pytest.fixture

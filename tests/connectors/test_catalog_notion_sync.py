@@ -10,11 +10,11 @@ import httpx
 import pytest
 
 from server.connectors.base import ConnectorContext
-from server.connectors.registry import get_connector
+from server.connectors.registry import CONNECTORS
 from tests.connectors.conftest import collect
 from tests.emulators.notion import TOKEN, NotionEmulator
 
-NOTION = get_connector("notion")
+NOTION = CONNECTORS["notion"]
 
 
 @pytest.fixture

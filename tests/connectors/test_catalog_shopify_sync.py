@@ -10,11 +10,11 @@ import httpx
 import pytest
 
 from server.connectors.base import ConnectorContext
-from server.connectors.registry import get_connector
+from server.connectors.registry import CONNECTORS
 from tests.connectors.conftest import collect
 from tests.emulators.shopify import PREFIX, TOKEN, ShopifyEmulator
 
-SHOPIFY = get_connector("shopify")
+SHOPIFY = CONNECTORS["shopify"]
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ async def test_a_custom_apps_admin_token_is_sent_like_an_oauth_token(http, emula
     credentials = {"secret_text": TOKEN}
     checking = ConnectorContext(
         http=http,
-        base_url=f"{emulator.url}{PREFIX}",  # type: ignore[attr-defined]
+        base_url=f"{emulator.url}{PREFIX}",
         credentials=credentials,
         parameters={"shop": "acme"},
     )

@@ -10,11 +10,11 @@ import httpx
 import pytest
 
 from server.connectors.base import ConnectorContext
-from server.connectors.registry import get_connector
+from server.connectors.registry import CONNECTORS
 from tests.connectors.conftest import collect
 from tests.emulators.twilio import ACCOUNT_SID, AUTH_TOKEN, VERSION, TwilioEmulator
 
-TWILIO = get_connector("twilio")
+TWILIO = CONNECTORS["twilio"]
 CREDENTIALS = {"username": ACCOUNT_SID, "password": AUTH_TOKEN}
 
 

@@ -11,11 +11,11 @@ import pytest
 
 from server.connectors.base import ConnectorContext
 from server.connectors.http import ProviderError
-from server.connectors.registry import get_connector
+from server.connectors.registry import CONNECTORS
 from tests.connectors.conftest import collect
 from tests.emulators.xero import PREFIX, TENANT_ID, TOKEN, XeroEmulator
 
-XERO = get_connector("xero")
+XERO = CONNECTORS["xero"]
 
 
 @pytest.fixture
