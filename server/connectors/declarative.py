@@ -46,6 +46,8 @@ from server.connectors.templates import TemplateError, Where
 
 # A parameter without a pattern must be one host-name label, so it can never move a URL's host.
 DEFAULT_PARAMETER_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+# A token-response URL (Salesforce's instance_url): https, a host name, an optional port and path.
+_HTTPS_URL = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?")
 
 
 def credential_names(auth: Mapping[str, Any]) -> set[str]:
@@ -121,8 +123,15 @@ class DeclarativeConnector:
                 raise ProviderError(0, f"the connection's parameter {name} is not valid")
             values[name] = value
         for name in self._auth.get("token_response_parameters") or ():
-            if context.parameters.get(name) is not None:
-                values[name] = context.parameters[name]
+            value = context.parameters.get(name)
+            if value is None:
+                continue
+            # From the provider's token response: an https URL (no user info) or a host label.
+            if not isinstance(value, str) or not (
+                _HTTPS_URL.fullmatch(value) or re.fullmatch(DEFAULT_PARAMETER_PATTERN, value)
+            ):
+                raise ProviderError(0, f"the connection's parameter {name} is not valid")
+            values[name] = value
         return values
 
     def _credentials(self, credentials: Mapping[str, Any]) -> dict[str, Any]:
@@ -150,9 +159,6 @@ class DeclarativeConnector:
         return url
 
     # -- auth ----------------------------------------------------------------------------
-
-    def _token(self, credentials: Mapping[str, Any]) -> str:
-        return oauth_or_token(credentials)
 
     def _headers(self, values: Mapping[str, Any]) -> dict[str, str]:
         return {
@@ -207,6 +213,7 @@ class DeclarativeConnector:
                         placement.get("name", "access_token"): _render("{access_token}", values, Where.TEXT)
                     }
             if kind == "api_key" and auth.get("in") == "query":
+                # In a query the default value is the bare key (a header's is "Bearer {api_key}").
                 return {
                     auth.get("name", "api_key"): _render(auth.get("value", "{api_key}"), values, Where.TEXT)
                 }

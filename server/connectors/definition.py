@@ -51,14 +51,17 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema())
 
 
-def parse_definition(data: Any) -> DeclarativeConnector:
-    """The connector a definition describes; raises ``DefinitionError`` listing every problem."""
+def parse_definition(data: Any, *, source: str = "CATALOG") -> DeclarativeConnector:
+    """The connector a definition describes; raises ``DefinitionError`` listing every problem.
+
+    ``source`` is the spec's: ``CATALOG`` for the shipped files, ``CUSTOM`` for a host's own.
+    """
     problems = schema_problems(data)
     if not problems:
         problems = rule_problems(data)
     if problems:
         raise DefinitionError(problems)
-    return DeclarativeConnector(data, to_spec(data))
+    return DeclarativeConnector(data, to_spec(data, source=source))
 
 
 # -- the JSON Schema -------------------------------------------------------------------------
@@ -201,9 +204,10 @@ def rule_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
             placeholders(f"auth.{key}", auth.get(key), set(parameters))
     base_url = data["api"]["base_url"]
     placeholders("api.base_url", base_url, api_names)
-    if base_url.startswith("{"):
-        # The value is then a whole URL: only a pattern can keep it on the provider's hosts.
-        first = (templates.names(base_url) or [""])[0]
+    first = (templates.names(base_url) or [""])[0]
+    if base_url.startswith("{") and first not in from_token:
+        # The value is then a whole URL: only a pattern can keep it on the provider's hosts. A
+        # token-response parameter (Salesforce's {instance_url}) comes from the provider itself.
         field = parameters.get(first) or dict(_fields(auth)).get(f"auth.fields.{first}")
         if field is None or not str(field.get("pattern", "")).startswith("^https://"):
             message = f"{{{_short(first)}}} starts the URL, so it needs a pattern fixing the host (^https://)"

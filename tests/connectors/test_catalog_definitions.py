@@ -110,3 +110,12 @@ def test_a_broken_catalog_file_fails_loudly_with_its_name_and_paths(tmp_path):
     (tmp_path / "broken.yaml").write_text(yaml.safe_dump(good))  # named openai inside
     with pytest.raises(CatalogError, match=r"^broken\.yaml: name: must be 'broken'"):
         load_catalog(tmp_path)
+
+
+def test_the_format_docs_example_is_a_valid_definition():
+    page = (CATALOG_DIR.parents[2] / "docs" / "connector-format.md").read_text()
+    example = page.split("```yaml\n", 1)[1].split("```", 1)[0]
+    spec = parse_definition(yaml.safe_load(example)).SPEC
+    assert spec.oauth is not None and spec.parameters_schema is not None
+    kinds = {stream["pagination"]["type"] for stream in yaml.safe_load(example)["streams"]}
+    assert len(spec.streams) == 2 and len(kinds) == 2

@@ -320,3 +320,26 @@ async def test_a_403_is_an_error_when_the_definition_does_not_name_the_quota_hea
     with pytest.raises(ProviderError) as raised:
         await collect(connector, context(http, {"secret_text": TOKEN}), "offset")
     assert raised.value.status == 403
+
+
+async def test_a_token_response_parameter_builds_the_base_url_only_when_it_is_an_https_url():
+    sent: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(str(request.url))
+        return httpx.Response(200, json={"account": {"name": "Acme"}})
+
+    data = definition("https://placeholder.example", auth="oauth2 bearer")
+    data["auth"]["token_response_parameters"] = ["instance_url"]
+    data["api"]["base_url"] = "{instance_url}/services/data/v60.0"
+    connector = parse_definition(data)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+        for instance, ok in (
+            ("https://acme.my.salesforce.com", True),
+            ("https://user@evil.example", False),
+            ("http://acme.my.salesforce.com", False),
+            ("javascript:alert(1)", False),
+        ):
+            ctx = context(client, {"access_token": TOKEN}, parameters={"instance_url": instance})
+            assert (await connector.check(ctx, ctx.credentials)).ok is ok, instance
+    assert sent == ["https://acme.my.salesforce.com/services/data/v60.0/me"]

@@ -62,6 +62,7 @@ def test_a_valid_definition_makes_a_connector_and_its_spec():
     assert spec.parameters_schema["properties"]["subdomain"]["pattern"].startswith("^(?:")
     assert spec.streams[0].cursor_field == "updated_at"
     assert spec.streams[0].sync_modes == ("FULL_REFRESH", "INCREMENTAL")
+    assert spec.source == "CATALOG" and parse_definition(minimal(), source="CUSTOM").SPEC.source == "CUSTOM"
 
 
 def test_custom_auth_fields_become_a_form_with_secrets_write_only():
