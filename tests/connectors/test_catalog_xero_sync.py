@@ -46,7 +46,7 @@ async def test_the_tenant_is_a_required_parameter():
 
 async def test_check_sends_the_tenant_header(http, emulator):
     result = await XERO.check(context(http, emulator), {"access_token": TOKEN})
-    assert result.ok
+    assert result.ok and result.account_label == "Demo Company (US)"
     assert emulator.tenants == [TENANT_ID]
 
 
