@@ -613,3 +613,57 @@ async def test_connection_bridge_is_a_connect_session_with_a_redirect_uri(seeds:
         },
     )
     assert _error(elsewhere)["extensions"]["code"] == "VALIDATION_FAILED"
+
+
+# -- Weld Connect: settings schema, ELT sync, source streams, enable -------------------------
+
+SETTINGS_SCHEMA = "query($id: ID!) { connectionSettingsSchema(connectionId: $id) }"
+SYNC_FIELDS = (
+    "id connectionId destinationSchemaName settings syncInterval enabled nextRunAt sourceStreams { name }"
+)
+CREATE_SYNC = f"mutation($i: CreateEltSyncInput!) {{ createEltSync(input: $i) {{ {SYNC_FIELDS} }} }}"
+ADD_STREAMS = f"mutation($i: AddSourceStreamsInput!) {{ addSourceStreams(input: $i) {{ {SYNC_FIELDS} }} }}"
+ENABLE = f"mutation($id: ID!) {{ enableEltSync(id: $id) {{ {SYNC_FIELDS} }} }}"
+
+
+async def test_weld_elt_sync_flow(seeds: Tenant) -> None:
+    """GET /connections/:id/settings, POST /elt_syncs {connection_id, destination_schema_name,
+    elt_settings, sync_interval}, POST /elt_syncs/:id/source_streams {source_streams: [{name}]},
+    POST /elt_syncs/:id/enable."""
+    connection = await _create(
+        seeds,
+        authType="PLATFORM_OAUTH2",
+        integrationName="hubspot",
+        workspaceId=seeds.workspace_id,
+        accessToken="hubspot-imported-access-token",
+    )
+    schema = (await seeds.data(SETTINGS_SCHEMA, {"id": connection["id"]}))["connectionSettingsSchema"]
+    assert schema["type"] == "object"
+
+    sync = (
+        await seeds.data(
+            CREATE_SYNC,
+            {
+                "i": {
+                    "connectionId": connection["id"],
+                    "destinationSchemaName": "hubspot_data",
+                    "settings": {},
+                    "syncInterval": "0 * * * *",
+                }
+            },
+        )
+    )["createEltSync"]
+    # "This creates the sync, but does not enable it yet."
+    assert sync["enabled"] is False and sync["nextRunAt"] is None
+    assert (sync["destinationSchemaName"], sync["syncInterval"]) == ("hubspot_data", "0 * * * *")
+
+    added = (
+        await seeds.data(
+            ADD_STREAMS,
+            {"i": {"syncId": sync["id"], "sourceStreams": [{"name": "contacts", "syncMode": "INCREMENTAL"}]}},
+        )
+    )["addSourceStreams"]
+    assert [stream["name"] for stream in added["sourceStreams"]] == ["contacts"]
+
+    enabled = (await seeds.data(ENABLE, {"id": sync["id"]}))["enableEltSync"]
+    assert enabled["enabled"] is True and enabled["nextRunAt"] is not None
