@@ -126,9 +126,11 @@ class ConnectionNode:
 class CreateConnectionInput:
     integration_name: str = strawberry.field(description="The integration, e.g. `openai`.")
     auth_type: AuthType = strawberry.field(description="How it authenticates.")  # type: ignore[valid-type]
-    scope: ConnectionScope = strawberry.field(
-        default=ConnectionScope.USER,  # type: ignore[valid-type]
-        description="Who it belongs to.",
+    scope: ConnectionScope | None = strawberry.field(  # type: ignore[valid-type]
+        default=None,
+        description="Who it belongs to. Default: USER when `endUserId` is given, else "
+        "WORKSPACE when `workspaceId` is given or the API key is restricted to a workspace, "
+        "else ORGANIZATION (as the seed systems do; see the seeds mapping in the docs).",
     )
     workspace_id: strawberry.ID | None = strawberry.field(
         default=None, description="Its workspace (required for WORKSPACE scope)."
@@ -279,7 +281,7 @@ class ConnectionsMutation:
             integration_name=input.integration_name,
             auth_type=input.auth_type.value,
             credentials=_credentials(input),
-            connection_scope=input.scope.value,
+            connection_scope=input.scope.value if input.scope is not None else None,
             workspace_id=_id(input.workspace_id),
             end_user_id=_id(input.end_user_id),
             external_id=input.external_id,

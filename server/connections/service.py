@@ -93,6 +93,20 @@ class _Owner:
     end_user_id: str | None
 
 
+def default_scope(*, scope: Scope, workspace_id: str | None, end_user_id: str | None) -> str:
+    """The scope of a connection created without one, as the seed systems (Weavz) read it.
+
+    An end user makes it theirs, a workspace makes it the workspace's, and neither makes it the
+    organization's. A key restricted to one workspace gets its workspace instead, since it may
+    not create organization-wide connections (docs/seeds-mapping.md says why this is safe).
+    """
+    if end_user_id is not None:
+        return "USER"
+    if workspace_id is not None or scope.workspace_id is not None:
+        return "WORKSPACE"
+    return "ORGANIZATION"
+
+
 async def _owner(
     *, scope: Scope, connection_scope: str, workspace_id: str | None, end_user_id: str | None
 ) -> _Owner:
@@ -159,7 +173,7 @@ async def create_connection(
     integration_name: str,
     auth_type: str,
     credentials: dict[str, Any],
-    connection_scope: str = "USER",
+    connection_scope: str | None = None,
     workspace_id: str | None = None,
     end_user_id: str | None = None,
     external_id: str | None = None,
@@ -169,7 +183,10 @@ async def create_connection(
     http: httpx.AsyncClient | None = None,
     bus: EventBus | None = None,
 ) -> Connection:
-    """Validate, optionally check with the provider, then store a new encrypted connection."""
+    """Validate, optionally check with the provider, then store a new encrypted connection.
+
+    Without ``connection_scope`` the scope follows from the owner given (``default_scope``).
+    """
     spec = spec_of(integration_name)
     supported = creds.supported_auth_types(spec)
     if auth_type not in supported:
@@ -184,6 +201,10 @@ async def create_connection(
     problems = [problem for problem in texts if problem]
     if problems:
         raise ValidationFailed(problems)
+    if connection_scope is None:
+        connection_scope = default_scope(scope=scope, workspace_id=workspace_id, end_user_id=end_user_id)
+        if connection_scope == "WORKSPACE" and workspace_id is None:
+            workspace_id = scope.workspace_id
     owner = await _owner(
         scope=scope, connection_scope=connection_scope, workspace_id=workspace_id, end_user_id=end_user_id
     )
