@@ -110,28 +110,93 @@ def provider_message(response: httpx.Response) -> str:
     return str(body)[:200]
 
 
-def _rate_limit_wait(response: httpx.Response) -> float | None:
+@dataclass(frozen=True)
+class RateLimitHeaders:
+    """Where a provider says how long to wait (a definition's ``api.rate_limit``).
+
+    ``reset_kind`` says what the reset header holds: ``epoch_seconds`` (GitHub),
+    ``epoch_millis``, or ``seconds`` from now.
+    """
+
+    retry_after: str = "retry-after"
+    remaining: str = "x-ratelimit-remaining"
+    reset: str = "x-ratelimit-reset"
+    reset_kind: str = "epoch_seconds"
+
+
+DEFAULT_RATE_LIMIT = RateLimitHeaders()
+
+
+@dataclass(frozen=True)
+class BodyErrors:
+    """For providers that answer errors with HTTP 200 (Slack's ``{"ok": false, "error": ...}``):
+    the dotted path of the success flag, of the reason, and the reasons that mean the token
+    expired (refreshed once, like a 401)."""
+
+    ok_path: str
+    message_path: str = ""
+    expired_values: tuple[str, ...] = ()
+
+
+def dig(value: Any, path: str) -> Any:
+    """The value at a dotted path (``data.items``) of a JSON body; the body itself for ``""``."""
+    if not path:
+        return value
+    for key in path.split("."):
+        if isinstance(value, dict):
+            value = value.get(key)
+        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        else:
+            return None
+    return value
+
+
+def _rate_limit_wait(response: httpx.Response, names: RateLimitHeaders = DEFAULT_RATE_LIMIT) -> float | None:
     """Seconds the provider asks us to wait, when this answer is a rate limit; else None."""
     headers = response.headers
     limited = response.status_code == 429 or (
         response.status_code == 403
-        and (headers.get("retry-after") or headers.get("x-ratelimit-remaining") == "0")
+        and (headers.get(names.retry_after) or headers.get(names.remaining) == "0")
     )
     if not limited:
         return None
-    retry_after = response.headers.get("retry-after")
+    retry_after = headers.get(names.retry_after)
     if retry_after:
         try:
             return max(float(retry_after), 0.0)
         except ValueError:
             pass
-    reset = response.headers.get("x-ratelimit-reset")
+    reset = headers.get(names.reset)
     if reset:
         try:
-            return max(float(reset) - time.time(), 0.0)
+            value = float(reset)
         except ValueError:
-            pass
+            return 1.0
+        if names.reset_kind == "seconds":
+            return max(value, 0.0)
+        if names.reset_kind == "epoch_millis":
+            value /= 1000
+        return max(value - time.time(), 0.0)
     return 1.0
+
+
+def _body_error(response: httpx.Response, errors: BodyErrors) -> str | None:
+    """The reason of a 2xx answer whose body says it failed; None when it succeeded."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if dig(body, errors.ok_path):
+        return None
+    reason = dig(body, errors.message_path) if errors.message_path else None
+    return str(reason or "unknown_error")[:200]
+
+
+def same_origin(url: str | httpx.URL, origin: str | httpx.URL) -> bool:
+    """Whether ``url`` is on the scheme, host and port of ``origin`` (so a token may go there)."""
+    a, b = httpx.URL(url), httpx.URL(origin)
+    return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
 
 
 async def request(
@@ -147,11 +212,17 @@ async def request(
     headers: Mapping[str, str] | None = None,
     policy: RetryPolicy = DEFAULT_POLICY,
     ok_statuses: tuple[int, ...] = (),
+    auth_query: Auth | None = None,
+    rate_limit: RateLimitHeaders = DEFAULT_RATE_LIMIT,
+    body_errors: BodyErrors | None = None,
 ) -> httpx.Response:
     """Send one request, handling 401/429/5xx as the module docstring says; return a 2xx answer.
 
     ``url`` may depend on the credentials (HubSpot puts the token in the path): pass a function.
     ``credentials`` defaults to ``context.credentials``; after a refresh both use the new ones.
+    ``auth_query`` adds credentials to the query (an API key in ``?key=``), kept next to any
+    query the URL already has. ``rate_limit`` names the provider's rate-limit headers;
+    ``body_errors`` reads failures out of 2xx bodies.
     """
     current: Mapping[str, Any] = credentials if credentials is not None else context.credentials
     refreshed = False
@@ -162,9 +233,14 @@ async def request(
         sent = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
         if auth is not None:
             sent.update(auth(current))
+        query = params
+        if auth_query is not None:
+            # httpx replaces a URL's query with ``params``: merge all three into the URL.
+            merged = httpx.URL(target).copy_merge_params(dict(params or {}))
+            target, query = str(merged.copy_merge_params(auth_query(current))), None
         try:
             response = await context.http.request(
-                method, target, params=params, json=json, data=data, headers=sent
+                method, target, params=query, json=json, data=data, headers=sent
             )
         except httpx.TransportError as exc:
             if outbound.refused(exc):
@@ -179,7 +255,17 @@ async def request(
             continue
         status = response.status_code
         if status < 400 or status in ok_statuses:
-            return response
+            reason = _body_error(response, body_errors) if body_errors and status < 300 else None
+            if reason is None:
+                return response
+            if reason not in body_errors.expired_values:  # type: ignore[union-attr]
+                raise ProviderError(0, redact(f"the provider refused the call: {reason}", current))
+            if context.refresh_credentials is None or refreshed:
+                raise ProviderAuthError(0, redact(f"the provider refused the call: {reason}", current))
+            refreshed = True
+            current = await context.refresh_credentials()
+            context.credentials = dict(current)
+            continue
         if status == 401:
             if context.refresh_credentials is not None and not refreshed:
                 refreshed = True
@@ -187,7 +273,7 @@ async def request(
                 context.credentials = dict(current)
                 continue
             raise ProviderAuthError(status, redact(provider_message(response), current))
-        wait = _rate_limit_wait(response)
+        wait = _rate_limit_wait(response, rate_limit)
         if wait is not None:
             if last or wait > policy.max_wait:
                 raise ProviderRateLimited(status, redact(provider_message(response), current))
@@ -239,13 +325,24 @@ async def link_pages(
     while True:
         response = await request(context, "GET", url, auth=auth, params=query)
         yield response
-        following = response.links.get("next", {}).get("url")
-        if not following:
+        following = next_link(response, origin)
+        if following is None:
             return
-        target = httpx.URL(following)
-        if (target.scheme, target.host, target.port) != (origin.scheme, origin.host, origin.port):
-            raise ProviderError(0, "the provider sent a next-page link to another host")
         url, query = following, None  # the link carries every parameter
+
+
+def next_link(response: httpx.Response, origin: str | httpx.URL) -> str | None:
+    """The ``Link: <...>; rel="next"`` URL of an answer, or None on the last page.
+
+    Raises ``ProviderError`` when it leaves ``origin``, so a token is never sent elsewhere.
+    """
+    following = response.links.get("next", {}).get("url")
+    if not following:
+        return None
+    following = str(response.url.join(following))
+    if not same_origin(following, origin):
+        raise ProviderError(0, "the provider sent a next-page link to another host")
+    return following
 
 
 async def run_check(

@@ -1,0 +1,565 @@
+"""A connector described as data (``connector.schema.json``), run by one engine.
+
+A ``DeclarativeConnector`` has what a Python connector module has (``SPEC``, ``check``,
+``read``; see ``base.py``), so the registry, checks and syncs treat both alike. It is built by
+``server.connectors.definition.parse_definition``, which has already validated the definition.
+
+Every call goes through ``server.connectors.http.request`` (refresh on 401, rate-limit waits,
+retries). Values from end users reach URLs only through ``templates.render``: a per-connection
+parameter must match its pattern (a host-name label by default) and can never change the host a
+URL points at; a path value is one percent-encoded segment; a header or query value cannot hold a
+line break. Next-page links must stay on the base URL's origin. A provider that repeats a page
+token (or a page) ends the read with an error instead of a loop.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import re
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+import httpx
+
+from server.connectors import templates
+from server.connectors.base import (
+    CheckResult,
+    ConnectorContext,
+    ConnectorSpec,
+    RecordBatch,
+    StateCheckpoint,
+)
+from server.connectors.http import (
+    BodyErrors,
+    ProviderError,
+    RateLimitHeaders,
+    dig,
+    next_link,
+    oauth_or_token,
+    request,
+    run_check,
+    same_origin,
+)
+from server.connectors.templates import TemplateError, Where
+
+# A parameter without a pattern must be one host-name label, so it can never move a URL's host.
+DEFAULT_PARAMETER_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+
+
+def credential_names(auth: Mapping[str, Any]) -> set[str]:
+    """The credential fields a definition's templates may name, by auth type."""
+    kind = auth["type"]
+    if kind == "api_key":
+        return {"api_key"}
+    if kind == "basic":
+        return {"username", "password"}
+    if kind == "custom":
+        return set(auth["fields"])
+    if kind == "oauth2":
+        return {"access_token", *(("api_key",) if "field" in auth else ())}
+    return set()
+
+
+def credential_values(auth: Mapping[str, Any], credentials: Mapping[str, Any]) -> dict[str, Any]:
+    """The credentials of a connection under the names templates use (``{api_key}`` is a
+    SECRET_TEXT connection's ``secret_text``)."""
+    kind = auth["type"]
+    if kind == "api_key":
+        return {"api_key": credentials.get("secret_text")}
+    if kind == "basic":
+        return {"username": credentials.get("username"), "password": credentials.get("password")}
+    if kind == "custom":
+        return {name: credentials.get(name) for name in auth["fields"]}
+    if kind == "oauth2":
+        return {"access_token": oauth_or_token(credentials), "api_key": credentials.get("secret_text")}
+    return {}
+
+
+class DeclarativeConnector:
+    """The connector a definition describes: ``SPEC``, ``check`` and ``read``."""
+
+    def __init__(self, definition: Mapping[str, Any], spec: ConnectorSpec) -> None:
+        self.definition: dict[str, Any] = copy.deepcopy(dict(definition))
+        self.SPEC = spec
+        self._auth: dict[str, Any] = self.definition["auth"]
+        self._api: dict[str, Any] = self.definition["api"]
+        rate = self._api.get("rate_limit") or {}
+        defaults = RateLimitHeaders()
+        self._rate_limit = RateLimitHeaders(
+            retry_after=rate.get("retry_after_header", defaults.retry_after),
+            remaining=rate.get("remaining_header", defaults.remaining),
+            reset=rate.get("reset_header", defaults.reset),
+            reset_kind=rate.get("reset", defaults.reset_kind),
+        )
+        error = self._api.get("error")
+        self._body_errors = (
+            BodyErrors(
+                ok_path=error["ok_path"],
+                message_path=error.get("message_path", ""),
+                expired_values=tuple(error.get("expired_values") or ()),
+            )
+            if error
+            else None
+        )
+
+    def __repr__(self) -> str:
+        return f"<DeclarativeConnector {self.SPEC.name}>"
+
+    # -- values and URLs -----------------------------------------------------------------
+
+    def _parameters(self, context: ConnectorContext) -> dict[str, Any]:
+        """The connection's parameters (defaults filled), each checked against its pattern."""
+        values: dict[str, Any] = {}
+        for name, parameter in (self.definition.get("parameters") or {}).items():
+            value = context.parameters.get(name, parameter.get("default"))
+            if value is None:
+                continue
+            pattern = parameter.get("pattern") or DEFAULT_PARAMETER_PATTERN
+            if not isinstance(value, str) or not re.fullmatch(pattern, value):
+                raise ProviderError(0, f"the connection's parameter {name} is not valid")
+            values[name] = value
+        for name in self._auth.get("token_response_parameters") or ():
+            if context.parameters.get(name) is not None:
+                values[name] = context.parameters[name]
+        return values
+
+    def _credentials(self, credentials: Mapping[str, Any]) -> dict[str, Any]:
+        values = credential_values(self._auth, credentials)
+        # A credential field that builds a URL (Freshsales' base_url) must match its pattern
+        # here too, not only when the connection was saved.
+        for name, spec in (self._auth.get("fields") or {}).items():
+            value = values.get(name)
+            pattern = spec.get("pattern")
+            if pattern and isinstance(value, str) and value and not re.search(pattern, value):
+                raise ProviderError(0, f"the credential field {name} is not valid")
+        return values
+
+    def _values(self, context: ConnectorContext, credentials: Mapping[str, Any]) -> dict[str, Any]:
+        return {**self._credentials(credentials), **self._parameters(context)}
+
+    def _root(self, context: ConnectorContext, values: Mapping[str, Any]) -> str:
+        template = context.base_url or self.SPEC.base_url or ""
+        return _render(template, values, Where.URL).rstrip("/")
+
+    def _url(self, root: str, path: str, values: Mapping[str, Any]) -> str:
+        url = root + _render(path, values, Where.PATH)
+        if not same_origin(url, root):  # definitions' paths start with /; this is the guarantee
+            raise ProviderError(0, "a path would leave the provider's host")
+        return url
+
+    # -- auth ----------------------------------------------------------------------------
+
+    def _token(self, credentials: Mapping[str, Any]) -> str:
+        return oauth_or_token(credentials)
+
+    def _headers(self, values: Mapping[str, Any]) -> dict[str, str]:
+        return {
+            name: _render(value, values, Where.TEXT)
+            for name, value in (self._api.get("headers") or {}).items()
+        }
+
+    def _auth_headers(self, context: ConnectorContext) -> Any:
+        """``http.request``'s ``auth``: headers from the current credentials (after a refresh
+        too)."""
+        auth = self._auth
+        parameters = self._parameters(context)
+
+        def headers(credentials: Mapping[str, Any]) -> dict[str, str]:
+            values = {**credential_values(auth, credentials), **parameters}
+            kind = auth["type"]
+            if kind == "oauth2":
+                placement = auth.get("token_placement") or {}
+                if placement.get("in", "header") != "header":
+                    return {}
+                prefix = placement.get("prefix", "Bearer ")
+                token = _render("{access_token}", values, Where.TEXT)
+                return {placement.get("name", "Authorization"): f"{prefix}{token}"}
+            if kind == "api_key" and auth.get("in", "header") == "header":
+                value = _render(auth.get("value", "Bearer {api_key}"), values, Where.TEXT)
+                return {auth.get("name", "Authorization"): value}
+            if kind == "basic":
+                return {"Authorization": _basic(values.get("username"), values.get("password"))}
+            if kind == "custom":
+                sent = {k: _render(v, values, Where.TEXT) for k, v in (auth.get("headers") or {}).items()}
+                basic = auth.get("basic")
+                if basic:
+                    user = _render(basic["username"], values, Where.TEXT)
+                    password = _render(basic["password"], values, Where.TEXT)
+                    sent["Authorization"] = _basic(user, password)
+                return sent
+            return {}
+
+        return lambda credentials: _guarded(lambda: headers(credentials))
+
+    def _auth_query(self, context: ConnectorContext) -> Any:
+        auth = self._auth
+        parameters = self._parameters(context)
+
+        def query(credentials: Mapping[str, Any]) -> dict[str, str]:
+            values = {**credential_values(auth, credentials), **parameters}
+            kind = auth["type"]
+            if kind == "oauth2":
+                placement = auth.get("token_placement") or {}
+                if placement.get("in") == "query":
+                    return {
+                        placement.get("name", "access_token"): _render("{access_token}", values, Where.TEXT)
+                    }
+            if kind == "api_key" and auth.get("in") == "query":
+                return {
+                    auth.get("name", "api_key"): _render(auth.get("value", "{api_key}"), values, Where.TEXT)
+                }
+            if kind == "custom":
+                return {
+                    k: _render(_string(v), values, Where.TEXT) for k, v in (auth.get("query") or {}).items()
+                }
+            return {}
+
+        return lambda credentials: _guarded(lambda: query(credentials))
+
+    async def _call(
+        self,
+        context: ConnectorContext,
+        credentials: Mapping[str, Any],
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        return await request(
+            context,
+            method,
+            url,
+            auth=self._auth_headers(context),
+            auth_query=self._auth_query(context),
+            credentials=credentials,
+            params=params,
+            json=json,
+            headers=headers,
+            rate_limit=self._rate_limit,
+            body_errors=self._body_errors,
+        )
+
+    # -- check ---------------------------------------------------------------------------
+
+    async def check(self, context: ConnectorContext, credentials: dict[str, Any]) -> CheckResult:
+        """The definition's ``check`` call; the account label from its dotted path."""
+        check = self.definition["check"]
+
+        async def call() -> CheckResult:
+            values = _guarded(lambda: self._values(context, credentials))
+            root = _guarded(lambda: self._root(context, values))
+            url = _guarded(lambda: self._url(root, check["path"], values))
+            params = _guarded(lambda: _params(check.get("params"), values))
+            headers = _guarded(lambda: self._headers(values))
+            method = check.get("method", "GET")
+            body = copy.deepcopy(check.get("body")) if method == "POST" else None
+            response = await self._call(
+                context, credentials, method, url, params=params or None, json=body, headers=headers
+            )
+            answer = _json(response)
+            for expected in check.get("expect") or ():
+                found = dig(answer, expected["path"])
+                if not isinstance(found, (list, str)) or expected["contains"] not in found:
+                    return CheckResult(ok=False, message=expected["message"])
+            label = dig(answer, check["account_label"]) if check.get("account_label") else None
+            return CheckResult(
+                ok=True,
+                message="the credentials are valid",
+                account_label=str(label)[:200] if label not in (None, "") else None,
+            )
+
+        return await run_check(credentials, call)
+
+    # -- read ----------------------------------------------------------------------------
+
+    async def read(
+        self,
+        context: ConnectorContext,
+        stream: str,
+        settings: dict[str, Any],
+        state: dict[str, Any] | None,
+    ) -> AsyncIterator[RecordBatch | StateCheckpoint]:
+        """Every record of ``stream`` (after ``state``'s cursor, when incremental), page by page.
+
+        A stream sorted by its cursor checkpoints after every page; any other checkpoints once,
+        with the largest cursor value seen, after the last page.
+        """
+        definition = next((s for s in self.definition.get("streams") or () if s["name"] == stream), None)
+        if definition is None:
+            raise ValueError(f"unknown stream {stream!r}")
+        credentials = context.credentials
+        values = _guarded(lambda: self._values(context, credentials))
+        values.update({f"settings.{k}": v for k, v in settings.items() if not isinstance(v, (dict, list))})
+        root = _guarded(lambda: self._root(context, values))
+        url = _guarded(lambda: self._url(root, definition["path"], values))
+        params = _guarded(lambda: _params(definition.get("params"), values))
+        headers = _guarded(lambda: self._headers(values))
+        method = definition.get("method", "GET")
+        body = copy.deepcopy(definition.get("body") or {}) if method == "POST" else None
+
+        cursor = definition.get("cursor")
+        saved = (state or {}).get("cursor") if cursor else None
+        if cursor and saved is not None:
+            _place(params, body, cursor["param"], _cursor_value(saved, cursor.get("format", "as_is")))
+        newest = saved
+        sorted_stream = bool(cursor and cursor.get("sorted"))
+        checkpointed = False
+
+        pages = _Pages(self, context, definition, root, url, method, params, body, headers)
+        async for records in pages:
+            if not records:
+                continue
+            if cursor:
+                for record in records:
+                    newest = _later(newest, dig(record, cursor["field"]))
+            yield RecordBatch(stream=stream, records=records)
+            if sorted_stream and newest is not None:
+                yield StateCheckpoint(stream=stream, state={"cursor": newest})
+                checkpointed = True
+        # Unsorted lists can only move the cursor once all of them was read; a read that found
+        # nothing new keeps the cursor it started from.
+        if cursor and newest is not None and not checkpointed:
+            yield StateCheckpoint(stream=stream, state={"cursor": newest})
+
+
+class _Pages:
+    """The pages of one stream's list, as lists of records, following its pagination."""
+
+    def __init__(
+        self,
+        connector: DeclarativeConnector,
+        context: ConnectorContext,
+        stream: Mapping[str, Any],
+        root: str,
+        url: str,
+        method: str,
+        params: dict[str, Any],
+        body: dict[str, Any] | None,
+        headers: dict[str, str],
+    ) -> None:
+        self.connector, self.context, self.stream = connector, context, stream
+        self.root, self.url, self.method = root, url, method
+        self.params, self.body, self.headers = params, body, headers
+        self.pagination: dict[str, Any] = stream.get("pagination") or {"type": "none"}
+
+    async def _fetch(self, url: str, params: Mapping[str, Any] | None) -> tuple[httpx.Response, list[Any]]:
+        response = await self.connector._call(
+            self.context,
+            self.context.credentials,
+            self.method,
+            url,
+            params=params or None,
+            json=copy.deepcopy(self.body) if self.body is not None else None,
+            headers=self.headers,
+        )
+        page = _json(response)
+        selector = self.stream.get("record_selector", "")
+        found = dig(page, selector)
+        if found is None:
+            records: list[Any] = []
+        elif isinstance(found, list):
+            records = found
+        else:
+            raise ProviderError(0, f"the provider's answer has no list at {selector or 'its top level'}")
+        if any(not isinstance(record, dict) for record in records):
+            raise ProviderError(0, "the provider's list holds values that are not objects")
+        self.page = page
+        return response, records
+
+    def __aiter__(self) -> AsyncIterator[list[dict[str, Any]]]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[list[dict[str, Any]]]:
+        kind = self.pagination["type"]
+        size_param, page_size = self.pagination.get("size_param"), self.pagination.get("page_size")
+        if size_param and page_size:
+            _place(self.params, self.body, size_param, page_size)
+        if kind == "none":
+            yield (await self._fetch(self.url, self.params))[1]
+        elif kind == "cursor":
+            async for records in self._by_cursor():
+                yield records
+        elif kind in ("next_link", "link_header"):
+            async for records in self._by_link(kind):
+                yield records
+        else:
+            async for records in self._by_number(kind, page_size):
+                yield records
+
+    async def _by_cursor(self) -> AsyncIterator[list[dict[str, Any]]]:
+        pagination = self.pagination
+        seen: set[str] = set()
+        while True:
+            _, records = await self._fetch(self.url, self.params)
+            yield records
+            has_more = pagination.get("has_more_path")
+            if has_more and not dig(self.page, has_more):
+                return
+            if "cursor_path" in pagination:
+                token = dig(self.page, pagination["cursor_path"])
+            else:
+                token = dig(records[-1], pagination["last_record_field"]) if records else None
+            if token in (None, "", False):
+                return
+            if not isinstance(token, (str, int, float)):
+                raise ProviderError(0, "the provider's page token is not a string or a number")
+            key = str(token)
+            if key in seen:
+                raise ProviderError(0, "the provider repeated a page token")
+            seen.add(key)
+            _place(self.params, self.body, pagination["param"], token)
+
+    async def _by_link(self, kind: str) -> AsyncIterator[list[dict[str, Any]]]:
+        url: str = self.url
+        params: dict[str, Any] | None = self.params
+        seen = {url}
+        while True:
+            response, records = await self._fetch(url, params)
+            yield records
+            if kind == "link_header":
+                following = next_link(response, self.root)
+            else:
+                link = dig(self.page, self.pagination["next_path"])
+                if link in (None, ""):
+                    return
+                if not isinstance(link, str):
+                    raise ProviderError(0, "the provider's next-page link is not a string")
+                following = str(response.url.join(link))
+                if not same_origin(following, self.root):
+                    raise ProviderError(0, "the provider sent a next-page link to another host")
+            if following is None:
+                return
+            if following in seen:
+                raise ProviderError(0, "the provider repeated a page token (a next-page link)")
+            seen.add(following)
+            url, params = following, None  # the link carries every parameter
+
+    async def _by_number(self, kind: str, page_size: int | None) -> AsyncIterator[list[dict[str, Any]]]:
+        param = self.pagination["param"]
+        position = 0 if kind == "offset" else self.pagination.get("start", 1)
+        previous: list[Any] | None = None
+        while True:
+            _place(self.params, self.body, param, position)
+            _, records = await self._fetch(self.url, self.params)
+            if not records:
+                return
+            keys = [tuple(_key(record.get(k)) for k in self.stream["primary_key"]) for record in records]
+            if keys == previous:
+                # A provider that ignores the page parameter would be read forever.
+                raise ProviderError(0, "the provider repeated a page token (the same page again)")
+            previous = keys
+            yield records
+            if page_size and len(records) < page_size:
+                return
+            position += (page_size or len(records)) if kind == "offset" else 1
+
+
+def _key(value: Any) -> Any:
+    return value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
+
+
+def _guarded(make: Any) -> Any:
+    """``make()``, with a template refusal turned into a provider error naming the value."""
+    try:
+        return make()
+    except TemplateError as exc:
+        raise ProviderError(0, f"the connector could not build a request: {exc}") from None
+
+
+def _render(template: str, values: Mapping[str, Any], where: Where) -> str:
+    return templates.render(template, values, where)
+
+
+def _string(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _params(params: Mapping[str, Any] | None, values: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        name: _render(value, values, Where.TEXT) if isinstance(value, str) else _string(value)
+        for name, value in (params or {}).items()
+    }
+
+
+def _basic(username: Any, password: Any) -> str:
+    raw = f"{username or ''}:{password or ''}".encode()
+    return "Basic " + base64.b64encode(raw).decode()
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise ProviderError(response.status_code, "the provider's answer is not JSON") from None
+
+
+def _place(params: dict[str, Any], body: dict[str, Any] | None, name: str, value: Any) -> None:
+    """Set a paging or cursor value: a query parameter, or in a POST body, where dots name
+    nested fields (GraphQL's ``variables.after``)."""
+    if body is None:
+        params[name] = _string(value)
+        return
+    target = body
+    *parents, last = name.split(".")
+    for part in parents:
+        child = target.get(part)
+        if not isinstance(child, dict):
+            child = target[part] = {}
+        target = child
+    target[last] = value
+
+
+def _order(value: Any) -> tuple[int, Any]:
+    if isinstance(value, bool):
+        return (0, int(value))
+    if isinstance(value, (int, float)):
+        return (0, value)
+    return (1, str(value))
+
+
+def _later(current: Any, candidate: Any) -> Any:
+    if candidate is None or isinstance(candidate, (dict, list)):
+        return current
+    if current is None or _order(candidate) > _order(current):
+        return candidate
+    return current
+
+
+def _cursor_value(value: Any, kind: str) -> Any:
+    """The saved cursor as the provider wants it sent."""
+    if kind == "as_is":
+        return value
+    moment = _moment(value)
+    if moment is None:
+        return value
+    if kind == "epoch_seconds":
+        return int(moment.timestamp())
+    if kind == "epoch_millis":
+        return int(moment.timestamp() * 1000)
+    if kind == "date":
+        return moment.date().isoformat()
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _moment(value: Any) -> datetime | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        seconds = value / 1000 if value > 10**11 else value  # milliseconds since 1973
+        return datetime.fromtimestamp(seconds, UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            try:
+                parsed = datetime.combine(date.fromisoformat(value), datetime.min.time())
+            except ValueError:
+                return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
