@@ -46,6 +46,10 @@ from server.connectors.templates import TemplateError, Where
 
 # A parameter without a pattern must be one host-name label, so it can never move a URL's host.
 DEFAULT_PARAMETER_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+MAX_PARAMETER = 255  # characters of a parameter value (the connect form's limit too)
+MAX_URL = 2000
+# A token-response URL (Salesforce's instance_url): https, a host name, an optional port and path.
+_HTTPS_URL = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?")
 
 
 def credential_names(auth: Mapping[str, Any]) -> set[str]:
@@ -117,22 +121,32 @@ class DeclarativeConnector:
             if value is None:
                 continue
             pattern = parameter.get("pattern") or DEFAULT_PARAMETER_PATTERN
-            if not isinstance(value, str) or not re.fullmatch(pattern, value):
+            # The length bound comes first: it also bounds the work of a custom pattern.
+            if not isinstance(value, str) or len(value) > MAX_PARAMETER or not re.fullmatch(pattern, value):
                 raise ProviderError(0, f"the connection's parameter {name} is not valid")
             values[name] = value
         for name in self._auth.get("token_response_parameters") or ():
-            if context.parameters.get(name) is not None:
-                values[name] = context.parameters[name]
+            value = context.parameters.get(name)
+            if value is None:
+                continue
+            # From the provider's token response: an https URL (no user info) or a host label.
+            if not isinstance(value, str) or not (
+                _HTTPS_URL.fullmatch(value) or re.fullmatch(DEFAULT_PARAMETER_PATTERN, value)
+            ):
+                raise ProviderError(0, f"the connection's parameter {name} is not valid")
+            values[name] = value
         return values
 
     def _credentials(self, credentials: Mapping[str, Any]) -> dict[str, Any]:
         values = credential_values(self._auth, credentials)
-        # A credential field that builds a URL (Freshsales' base_url) must match its pattern
-        # here too, not only when the connection was saved.
+        # A credential field that builds the base URL (Freshsales' base_url) must match its
+        # pattern here too, not only when the connection was saved.
+        in_url = set(templates.names(self._api["base_url"]))
         for name, spec in (self._auth.get("fields") or {}).items():
-            value = values.get(name)
-            pattern = spec.get("pattern")
-            if pattern and isinstance(value, str) and value and not re.search(pattern, value):
+            value, pattern = values.get(name), spec.get("pattern")
+            if name not in in_url or not pattern or not isinstance(value, str):
+                continue
+            if len(value) > MAX_URL or not re.search(pattern, value):
                 raise ProviderError(0, f"the credential field {name} is not valid")
         return values
 
@@ -150,9 +164,6 @@ class DeclarativeConnector:
         return url
 
     # -- auth ----------------------------------------------------------------------------
-
-    def _token(self, credentials: Mapping[str, Any]) -> str:
-        return oauth_or_token(credentials)
 
     def _headers(self, values: Mapping[str, Any]) -> dict[str, str]:
         return {
@@ -207,6 +218,7 @@ class DeclarativeConnector:
                         placement.get("name", "access_token"): _render("{access_token}", values, Where.TEXT)
                     }
             if kind == "api_key" and auth.get("in") == "query":
+                # In a query the default value is the bare key (a header's is "Bearer {api_key}").
                 return {
                     auth.get("name", "api_key"): _render(auth.get("value", "{api_key}"), values, Where.TEXT)
                 }

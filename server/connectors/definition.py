@@ -24,7 +24,12 @@ import jsonschema
 
 from server.connectors import templates
 from server.connectors.base import ConnectorSpec, OAuthSpec, StreamSpec
-from server.connectors.declarative import DEFAULT_PARAMETER_PATTERN, DeclarativeConnector, credential_names
+from server.connectors.declarative import (
+    DEFAULT_PARAMETER_PATTERN,
+    MAX_PARAMETER,
+    DeclarativeConnector,
+    credential_names,
+)
 from server.connectors.schemas import form, secret
 
 SCHEMA_PATH = Path(__file__).with_name("connector.schema.json")
@@ -51,14 +56,17 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema())
 
 
-def parse_definition(data: Any) -> DeclarativeConnector:
-    """The connector a definition describes; raises ``DefinitionError`` listing every problem."""
+def parse_definition(data: Any, *, source: str = "CATALOG") -> DeclarativeConnector:
+    """The connector a definition describes; raises ``DefinitionError`` listing every problem.
+
+    ``source`` is the spec's: ``CATALOG`` for the shipped files, ``CUSTOM`` for a host's own.
+    """
     problems = schema_problems(data)
     if not problems:
         problems = rule_problems(data)
     if problems:
         raise DefinitionError(problems)
-    return DeclarativeConnector(data, to_spec(data))
+    return DeclarativeConnector(data, to_spec(data, source=source))
 
 
 # -- the JSON Schema -------------------------------------------------------------------------
@@ -83,12 +91,15 @@ def schema_problems(data: Any) -> list[tuple[str, str]]:
 
 def _describe(error: jsonschema.ValidationError) -> list[tuple[str, str]]:
     path = list(error.absolute_path)
-    kind, expected, instance = error.validator, error.validator_value, error.instance
+    kind: Any = error.validator
+    expected: Any = error.validator_value
+    instance: Any = error.instance
+    schema_here: Any = error.schema
     if kind == "required" and isinstance(instance, dict):
         missing = [name for name in expected if name not in instance]
         return [(_join([*path, name]), "is required") for name in missing]
     if kind == "additionalProperties" and isinstance(instance, dict):
-        known = set(error.schema.get("properties", {}))
+        known = set(schema_here.get("properties", {}))
         return [
             (_join([*path, _short(name)]), "is not a known field") for name in instance if name not in known
         ]
@@ -116,7 +127,8 @@ def _describe_one_of(error: jsonschema.ValidationError) -> list[tuple[str, str]]
     """A ``oneOf`` of typed objects (auth, pagination): the errors of the branch whose ``type``
     the value names, or the list of types when it names none."""
     path = list(error.absolute_path)
-    branches: list[dict[str, Any]] = [_resolve(branch) for branch in error.validator_value]
+    alternatives_schema: Any = error.validator_value
+    branches: list[dict[str, Any]] = [_resolve(branch) for branch in alternatives_schema]
     instance = error.instance
     types = [branch.get("properties", {}).get("type", {}).get("const") for branch in branches]
     if isinstance(instance, dict) and all(types):
@@ -197,9 +209,10 @@ def rule_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
             placeholders(f"auth.{key}", auth.get(key), set(parameters))
     base_url = data["api"]["base_url"]
     placeholders("api.base_url", base_url, api_names)
-    if base_url.startswith("{"):
-        # The value is then a whole URL: only a pattern can keep it on the provider's hosts.
-        first = (templates.names(base_url) or [""])[0]
+    first = (templates.names(base_url) or [""])[0]
+    if base_url.startswith("{") and first not in from_token:
+        # The value is then a whole URL: only a pattern can keep it on the provider's hosts. A
+        # token-response parameter (Salesforce's {instance_url}) comes from the provider itself.
         field = parameters.get(first) or dict(_fields(auth)).get(f"auth.fields.{first}")
         if field is None or not str(field.get("pattern", "")).startswith("^https://"):
             message = f"{{{_short(first)}}} starts the URL, so it needs a pattern fixing the host (^https://)"
@@ -216,6 +229,7 @@ def rule_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
             placeholders(f"auth.basic.{key}", value, text_names)
 
     check = data["check"]
+    _body_rule(problems, "check", check)
     _path_rule(problems, "check.path", check["path"])
     placeholders("check.path", check["path"], text_names)
     for name, value in (check.get("params") or {}).items():
@@ -227,6 +241,7 @@ def rule_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
         if stream["name"] in seen:
             problems.append((f"{where}.name", f"repeats the name of streams.{seen[stream['name']]}"))
         seen.setdefault(stream["name"], index)
+        _body_rule(problems, where, stream)
         _path_rule(problems, f"{where}.path", stream["path"])
         placeholders(f"{where}.path", stream["path"], stream_names)
         for name, value in (stream.get("params") or {}).items():
@@ -250,6 +265,11 @@ def _path_rule(problems: list[tuple[str, str]], where: str, path: str) -> None:
     # A path that does not start with / could continue the host (``@evil.example``).
     if not path.startswith("/"):
         problems.append((where, "must start with /"))
+
+
+def _body_rule(problems: list[tuple[str, str]], where: str, call: Mapping[str, Any]) -> None:
+    if "body" in call and call.get("method", "GET") != "POST":
+        problems.append((f"{where}.body", "is sent only by a POST (set method: POST)"))
 
 
 def _kind(name: str) -> str:
@@ -358,6 +378,7 @@ def _parameters_schema(parameters: Mapping[str, Any]) -> dict[str, Any] | None:
             "type": "string",
             "title": parameter["title"],
             "pattern": _anchored(parameter.get("pattern") or DEFAULT_PARAMETER_PATTERN),
+            "maxLength": MAX_PARAMETER,
         }
         for key in ("description", "examples", "default"):
             if key in parameter:

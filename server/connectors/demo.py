@@ -1,5 +1,7 @@
 """Deterministic synthetic CRM data, no account needed: for the quick start and benchmarks.
 
+Python, not a catalog definition: it calls no provider; its records are generated.
+
 Record ``n`` of a stream is a pure function of ``(seed, n)``, so every run of the same settings
 produces the same rows; ``updated_at`` grows with ``n`` so incremental reads pick up where they
 stopped.

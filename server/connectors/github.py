@@ -1,5 +1,8 @@
 """GitHub: repositories, issues and pull requests, with an OAuth token or a personal token.
 
+Python, not a catalog definition: its settings list the repositories found in each account and
+its streams read per repository with a cursor each, which the declarative format cannot say.
+
 Lists page with the ``Link`` header. Issues are read oldest change first with ``since``, so the
 per-repository cursor moves after every page; the pulls list has no ``since``, so it is read newest
 change first and stops at the first pull request not newer than the cursor. The issues endpoint

@@ -13,6 +13,11 @@ What ``request`` does with an answer:
   ``Retry-After`` (or ``x-ratelimit-reset``) says, at most ``max_wait`` seconds, and retry.
 - 5xx and network errors: retry with exponential backoff, a bounded number of times; an
   address the outbound guard refuses (``server/outbound.py``) is not retried.
+- A 2xx whose body says it failed (``BodyErrors``, Slack's ``{"ok": false}``): a provider error,
+  or, for a reason that means the token expired, one refresh as for a 401.
+
+A connector definition names its own rate-limit headers (``RateLimitHeaders``) and may put
+credentials in the query (``auth_query``).
 
 Error messages are the provider's own reason with every credential value cut out, so they can be
 shown to a user or logged.
@@ -255,13 +260,14 @@ async def request(
             continue
         status = response.status_code
         if status < 400 or status in ok_statuses:
-            reason = _body_error(response, body_errors) if body_errors and status < 300 else None
-            if reason is None:
+            refusal = _body_error(response, body_errors) if body_errors and status < 300 else None
+            if refusal is None or body_errors is None:
                 return response
-            if reason not in body_errors.expired_values:  # type: ignore[union-attr]
-                raise ProviderError(0, redact(f"the provider refused the call: {reason}", current))
+            message = redact(f"the provider refused the call: {refusal}", current)
+            if refusal not in body_errors.expired_values:
+                raise ProviderError(0, message)
             if context.refresh_credentials is None or refreshed:
-                raise ProviderAuthError(0, redact(f"the provider refused the call: {reason}", current))
+                raise ProviderAuthError(0, message)
             refreshed = True
             current = await context.refresh_credentials()
             context.credentials = dict(current)
@@ -336,10 +342,10 @@ def next_link(response: httpx.Response, origin: str | httpx.URL) -> str | None:
 
     Raises ``ProviderError`` when it leaves ``origin``, so a token is never sent elsewhere.
     """
-    following = response.links.get("next", {}).get("url")
-    if not following:
+    link = response.links.get("next", {}).get("url")
+    if not link:
         return None
-    following = str(response.url.join(following))
+    following = str(response.url.join(link))
     if not same_origin(following, origin):
         raise ProviderError(0, "the provider sent a next-page link to another host")
     return following

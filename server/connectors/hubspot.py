@@ -1,5 +1,8 @@
 """HubSpot: contacts, companies and deals through the CRM v3 objects API, over OAuth.
 
+Python, not a catalog definition: an incremental read restarts its search past HubSpot's
+10,000-result window from the last modification time seen, which the declarative format cannot say.
+
 A first (or full) read lists ``GET /crm/v3/objects/{object}`` with ``after`` paging, in id order,
 and moves the cursor once at the end. An incremental read uses the search API, filtered on the
 last-modified property ``GT`` the cursor and sorted ascending, so every page can checkpoint. The

@@ -1,5 +1,8 @@
 """PostgreSQL: every table of one schema, copied in keyset-paged batches in constant memory.
 
+Python, not a catalog definition: it speaks PostgreSQL's wire protocol, not HTTP, and finds its
+streams (tables) in the database.
+
 Streams are the schema's tables, found at run time (``discover``). A table is read in batches of
 ``batch_size`` rows ordered by its key (the primary key, else a unique index on NOT NULL columns):
 ``WHERE (key) > (last key) ORDER BY key LIMIT n``, so no batch costs more than an index seek and

@@ -1,5 +1,10 @@
 """The catalog of built-in connectors, by name. Nothing registers itself: the list is here.
 
+Most connectors are data: ``catalog/<name>.yaml`` files in the declarative format
+(``connector.schema.json``), each parsed once, at import, into a ``DeclarativeConnector``; a
+broken file stops the import with its name and the paths of its problems. The Python modules
+below are the connectors data cannot say (each says why at its top).
+
 Some connectors find their streams or setting options in the account at run time (``postgres``
 lists tables, ``github`` lists repositories). Callers go through ``streams_for`` and
 ``settings_schema_for``, which use a module's optional ``discover`` / ``settings_options`` when it
@@ -8,42 +13,60 @@ has them and its static ``SPEC`` otherwise.
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from server.connectors import (
-    airtable,
-    demo,
-    freshsales,
-    github,
-    hubspot,
-    openai,
-    postgres,
-    sendgrid,
-    slack,
-    smtp,
-    stripe,
-)
+import yaml
+
+from server.connectors import demo, github, hubspot, postgres, smtp
 from server.connectors.base import ConnectorContext, ConnectorSpec, StreamSpec, fill_settings_schema
+from server.connectors.declarative import DeclarativeConnector
+from server.connectors.definition import DefinitionError, parse_definition
 
-CONNECTOR_MODULES: tuple[ModuleType, ...] = (
-    demo,
-    postgres,
-    hubspot,
-    github,
-    stripe,
-    slack,
-    openai,
-    sendgrid,
-    smtp,
-    freshsales,
-    airtable,
-)
+# A connector module or a DeclarativeConnector: both have SPEC, check and read (base.py).
+Connector = Any
 
-CONNECTORS: dict[str, ModuleType] = {module.SPEC.name: module for module in CONNECTOR_MODULES}
+CATALOG_DIR = Path(__file__).with_name("catalog")
+
+CONNECTOR_MODULES: tuple[ModuleType, ...] = (demo, postgres, hubspot, github, smtp)
 
 
-def get_connector(name: str) -> ModuleType | None:
+class CatalogError(RuntimeError):
+    """A catalog file that cannot be loaded: its name and what is wrong, by path."""
+
+
+def load_catalog(folder: Path = CATALOG_DIR) -> dict[str, DeclarativeConnector]:
+    """Every ``*.yaml`` definition in ``folder``, parsed, by name (the file's stem)."""
+    found: dict[str, DeclarativeConnector] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise CatalogError(f"{path.name}: not valid YAML: {exc}") from None
+        try:
+            connector = parse_definition(data)
+        except DefinitionError as exc:
+            raise CatalogError(f"{path.name}: {exc}") from None
+        if connector.SPEC.name != path.stem:
+            raise CatalogError(f"{path.name}: name: must be {path.stem!r}, the file's name")
+        found[connector.SPEC.name] = connector
+    return found
+
+
+def _catalog() -> dict[str, Connector]:
+    connectors: dict[str, Connector] = {module.SPEC.name: module for module in CONNECTOR_MODULES}
+    for name, connector in load_catalog().items():
+        if name in connectors:
+            raise CatalogError(f"{name}.yaml: name: a Python connector is already called {name!r}")
+        connectors[name] = connector
+    return connectors
+
+
+CONNECTORS: dict[str, Connector] = _catalog()
+
+
+def get_connector(name: str) -> Connector | None:
     return CONNECTORS.get(name)
 
 
@@ -66,7 +89,7 @@ def with_spec(connector: Any, spec: ConnectorSpec) -> Any:
 
 
 async def streams_for(
-    module: ModuleType, context: ConnectorContext, credentials: dict[str, Any], settings: dict[str, Any]
+    module: Connector, context: ConnectorContext, credentials: dict[str, Any], settings: dict[str, Any]
 ) -> tuple[StreamSpec, ...]:
     """The streams a connection offers with these settings: discovered, or the SPEC's."""
     discover = getattr(module, "discover", None)
@@ -76,7 +99,7 @@ async def streams_for(
 
 
 async def settings_schema_for(
-    module: ModuleType,
+    module: Connector,
     context: ConnectorContext,
     credentials: dict[str, Any],
     partial_settings: dict[str, Any],

@@ -1,6 +1,8 @@
 """SMTP: a connection-only integration (username and password, plus the server's address) whose
 check logs in to the server.
 
+Python, not a catalog definition: SMTP is not an HTTP API.
+
 ``smtplib`` is blocking, so the login runs in a worker thread with a timeout. ``security`` picks
 how the password is protected: ``STARTTLS`` (port 587), ``TLS`` from the first byte (port 465), or
 ``NONE``, which sends it in clear and is only for servers on a trusted network.

@@ -16,8 +16,9 @@ from server import http as http_clients
 from server import outbound
 from server.config import Secret
 from server.connections.checks import connector_context, run_check
-from server.connectors import postgres, smtp, stripe
+from server.connectors import postgres, smtp
 from server.connectors.base import ConnectorSpec, OAuthSpec
+from server.connectors.registry import get_connector
 from server.destinations.base import build_destination
 from server.integrations.oauth import OAuthClient, TokenError, request_token
 from server.outbound import AddressRefused, Policy
@@ -149,7 +150,7 @@ async def test_a_postgres_source_read_is_refused(settings):
 async def test_an_http_connector_check_is_refused_when_it_connects(settings):
     result = await run_check(
         settings=settings,
-        spec=stripe.SPEC,
+        spec=get_connector("stripe").SPEC,
         auth_type="SECRET_TEXT",
         credentials={"secret_text": "sk_test_123456789"},
     )

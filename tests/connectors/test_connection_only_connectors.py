@@ -8,8 +8,9 @@ import httpx
 import pytest
 
 from server.config import Settings
-from server.connectors import airtable, freshsales, openai, sendgrid, slack, smtp
+from server.connectors import smtp
 from server.connectors.base import ConnectorContext
+from server.connectors.registry import get_connector
 from server.outbound import Policy
 from tests.emulators import airtable as airtable_emulator
 from tests.emulators import freshsales as freshsales_emulator
@@ -39,6 +40,11 @@ def context(http: httpx.AsyncClient, url: str, credentials: dict, refresh=None):
     )
 
 
+slack, openai, sendgrid, freshsales, airtable = (
+    get_connector(name) for name in ("slack", "openai", "sendgrid", "freshsales", "airtable")
+)
+
+
 def oauth(token: str) -> dict:
     return {"access_token": token, "refresh_token": "xoxe-1-refresh", "expires_at": None, "token_type": "bot"}
 
@@ -59,7 +65,7 @@ async def test_slack_check_reads_ok_false_from_a_200(http, served):
     _, url = served
     credentials = oauth("xoxb-not-a-valid-token-at-all")
     result = await slack.check(context(http, f"{url}/api", credentials), credentials)
-    assert not result.ok and result.message == "Slack refused the token: invalid_auth"
+    assert not result.ok and result.message == "the provider refused the call: invalid_auth"
 
 
 @pytest.mark.parametrize("served", [slack_emulator.SlackEmulator], indirect=True)
@@ -90,7 +96,7 @@ async def test_openai_check_lists_models(http, served):
     _, url = served
     credentials = {"secret_text": openai_emulator.KEY}
     result = await openai.check(context(http, url, credentials), credentials)
-    assert result.ok and "3 models" in result.message
+    assert result.ok and result.message == "the credentials are valid"
 
 
 @pytest.mark.parametrize("served", [openai_emulator.OpenAIEmulator], indirect=True)
@@ -135,20 +141,20 @@ async def test_sendgrid_check_refuses_a_bad_key(http, served):
 @pytest.mark.parametrize("served", [freshsales_emulator.FreshsalesEmulator], indirect=True)
 async def test_freshsales_check_lists_owners(http, served):
     _, url = served
-    credentials = {"domain": "acme", "api_key": freshsales_emulator.KEY}
+    credentials = {"base_url": "https://acme.myfreshworks.com/crm/sales", "api_key": freshsales_emulator.KEY}
     result = await freshsales.check(context(http, f"{url}/crm/sales", credentials), credentials)
-    assert result.ok and result.account_label == "acme"
+    assert result.ok
 
 
 @pytest.mark.parametrize("served", [freshsales_emulator.FreshsalesEmulator], indirect=True)
 async def test_freshsales_check_refuses_a_bad_key(http, served):
     _, url = served
-    credentials = {"domain": "acme", "api_key": "not-the-key-123456"}
+    credentials = {"base_url": "https://acme.freshsales.io", "api_key": "not-the-key-123456"}
     result = await freshsales.check(context(http, f"{url}/crm/sales", credentials), credentials)
     assert not result.ok and result.message == "HTTP 401: Incorrect or expired API key"
 
 
-async def test_freshsales_default_base_url_uses_the_domain_and_refuses_other_hosts(http):
+async def test_freshsales_base_url_comes_from_the_credentials_and_stays_on_freshworks(http):
     sent = []
 
     def answer(request: httpx.Request) -> httpx.Response:
@@ -157,41 +163,44 @@ async def test_freshsales_default_base_url_uses_the_domain_and_refuses_other_hos
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
     ctx = ConnectorContext(http=client, base_url=None)
-    assert (await freshsales.check(ctx, {"domain": "acme", "api_key": "k" * 10})).ok
-    assert sent == ["https://acme.myfreshworks.com/crm/sales/api/selector/owners"]
-    refused = await freshsales.check(ctx, {"domain": "evil.com/x", "api_key": "k" * 10})
-    assert not refused.ok and len(sent) == 1
+    for base in ("https://acme.myfreshworks.com/crm/sales", "https://mycompany.freshsales.io"):
+        assert (await freshsales.check(ctx, {"base_url": base, "api_key": "k" * 10})).ok
+    assert sent == [
+        "https://acme.myfreshworks.com/crm/sales/api/selector/owners",
+        "https://mycompany.freshsales.io/api/selector/owners",
+    ]
+    for evil in ("https://evil.com/x", "https://acme.freshsales.io.evil.com", "https://a@acme.freshsales.io"):
+        refused = await freshsales.check(ctx, {"base_url": evil, "api_key": "k" * 10})
+        assert not refused.ok and refused.message == "the credential field base_url is not valid"
+    assert len(sent) == 2
 
 
 # -- Airtable --------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("served", [airtable_emulator.AirtableEmulator], indirect=True)
-async def test_airtable_check_reads_whoami_and_the_base(http, served):
+async def test_airtable_check_reads_whoami_with_a_personal_token(http, served):
     emulator, url = served
-    credentials = {"access_token": airtable_emulator.TOKEN, "base_id": airtable_emulator.BASE}
+    credentials = {"secret_text": airtable_emulator.TOKEN}
     result = await airtable.check(context(http, url, credentials), credentials)
     assert result.ok and result.account_label == "owner@example.com"
-    assert [c.split("?")[0] for c in emulator.controls.calls] == [
-        "GET /v0/meta/whoami",
-        f"GET /v0/meta/bases/{airtable_emulator.BASE}/tables",
-    ]
+    assert [c.split("?")[0] for c in emulator.controls.calls] == ["GET /v0/meta/whoami"]
+
+
+@pytest.mark.parametrize("served", [airtable_emulator.AirtableEmulator], indirect=True)
+async def test_airtable_check_reads_whoami_with_an_oauth_token(http, served):
+    _, url = served
+    credentials = oauth(airtable_emulator.TOKEN)
+    result = await airtable.check(context(http, url, credentials), credentials)
+    assert result.ok and result.account_label == "owner@example.com"
 
 
 @pytest.mark.parametrize("served", [airtable_emulator.AirtableEmulator], indirect=True)
 async def test_airtable_check_refuses_a_bad_token(http, served):
     _, url = served
-    credentials = {"access_token": "patNope.0000000000", "base_id": airtable_emulator.BASE}
+    credentials = {"secret_text": "patNope.0000000000"}
     result = await airtable.check(context(http, url, credentials), credentials)
     assert not result.ok and result.message == "HTTP 401: Authentication required"
-
-
-@pytest.mark.parametrize("served", [airtable_emulator.AirtableEmulator], indirect=True)
-async def test_airtable_check_refuses_a_base_the_token_cannot_read(http, served):
-    _, url = served
-    credentials = {"access_token": airtable_emulator.TOKEN, "base_id": "appSomeoneElses01"}
-    result = await airtable.check(context(http, url, credentials), credentials)
-    assert not result.ok and "cannot read base appSomeoneElses01" in result.message
 
 
 # -- SMTP ------------------------------------------------------------------------------------

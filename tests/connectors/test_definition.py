@@ -62,6 +62,7 @@ def test_a_valid_definition_makes_a_connector_and_its_spec():
     assert spec.parameters_schema["properties"]["subdomain"]["pattern"].startswith("^(?:")
     assert spec.streams[0].cursor_field == "updated_at"
     assert spec.streams[0].sync_modes == ("FULL_REFRESH", "INCREMENTAL")
+    assert spec.source == "CATALOG" and parse_definition(minimal(), source="CUSTOM").SPEC.source == "CUSTOM"
 
 
 def test_custom_auth_fields_become_a_form_with_secrets_write_only():
@@ -114,6 +115,7 @@ def test_rules_the_schema_cannot_say():
     stream["primary_key"] = ["uuid"]
     stream["cursor"]["field"] = "modified"
     stream["path"] = "@evil.example/{settings.table}"
+    stream["body"] = {"query": "{ items }"}
     bad["streams"].append(stream)
     found = problems(bad)
     assert ("parameters.subdomain.pattern", "is not a valid regular expression") in found
@@ -125,6 +127,7 @@ def test_rules_the_schema_cannot_say():
     assert ("streams.1.cursor.field", "is not a property of the schema") in found
     assert ("streams.1.path", "must start with /") in found
     assert ("streams.1.path", "{settings.table} is not a declared setting") in found
+    assert ("streams.1.body", "is sent only by a POST (set method: POST)") in found
 
 
 def test_settings_placeholders_are_allowed_in_stream_paths_only():

@@ -7,11 +7,13 @@ import time
 import httpx
 import pytest
 
-from server.connectors import stripe
 from server.connectors.base import ConnectorContext
 from server.connectors.http import ProviderAuthError
+from server.connectors.registry import get_connector
 from tests.connectors.conftest import collect
 from tests.emulators.stripe import KEY, StripeEmulator
+
+stripe = get_connector("stripe")
 
 
 @pytest.fixture
@@ -52,7 +54,7 @@ async def test_read_pages_through_every_customer(http, emulator):
     ids = [r["id"] for b in batches for r in b]
     assert len(set(ids)) == 250
     assert states == [{"cursor": max(r["created"] for r in emulator.data["customers"])}]
-    assert set(batches[0][0]) == set(stripe.SPEC.stream("customers").record_schema["properties"])
+    assert set(stripe.SPEC.stream("customers").record_schema["properties"]) <= set(batches[0][0])
     listed = [c for c in emulator.controls.calls if c.startswith("GET /v1/customers")]
     assert "starting_after=" in listed[1] and len(listed) == 3
 
