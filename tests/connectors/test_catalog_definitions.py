@@ -22,9 +22,9 @@ FILES = sorted(CATALOG_DIR.glob("*.yaml"))
 LOGOS = CATALOG_DIR.parent / "logos"
 # Providers whose sign-in lives on a domain that is neither their docs' nor their API's.
 IDENTITY_DOMAINS: dict[str, set[str]] = {}
-# Providers whose OAuth has no scopes at all (the user picks pages or workspaces on the consent
-# screen): their authorize URL carries no scope parameter.
-SCOPELESS = {"notion", "clickup"}
+# Providers whose OAuth has no scopes (the user picks pages or workspaces on the consent screen,
+# or the permissions are set on the app itself): their authorize URL carries no scope parameter.
+SCOPELESS = {"notion", "clickup", "intercom"}
 
 
 def load(path: Path) -> Any:
@@ -81,7 +81,9 @@ def test_oauth2_definition_builds_an_authorize_url_on_the_providers_host(path):
     assert parts.scheme == "https" and parts.hostname == urlsplit(endpoint).hostname
     query = parse_qs(parts.query)
     assert query["client_id"] == ["client-123"] and query["response_type"] == ["code"]
-    assert query.get("scope", [""]) == [oauth.scope_separator.join(oauth.default_scopes)]
+    assert query.get("scope") == (
+        [oauth.scope_separator.join(oauth.default_scopes)] if oauth.default_scopes else None
+    )
     assert ("code_challenge" in query) == oauth.pkce
     base = templates.render(data["api"]["base_url"], values, templates.Where.URL)
     providers = {domain(data["docs_url"]), domain(base), *IDENTITY_DOMAINS.get(path.stem, set())}
