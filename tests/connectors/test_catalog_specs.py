@@ -19,7 +19,7 @@ from tests.emulators.github import TOKEN, GitHubEmulator
 LOGOS = Path(github.__file__).parent / "logos"
 SOURCES = {"demo", "postgres", "hubspot", "github", "stripe"}
 EVERY = SOURCES | {"slack", "openai", "sendgrid", "smtp", "freshsales", "airtable"}
-SECRET_FIELDS = {"password", "api_key", "access_token"}
+SECRET_FIELDS = {"password", "api_key", "access_token", "token"}
 PYTHON = {"demo", "postgres", "hubspot", "github", "smtp"}
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.conftest import Tenant
 from tests.emulators import airtable as airtable_emulator
 from tests.emulators import freshsales as freshsales_emulator
@@ -224,7 +222,6 @@ async def test_the_second_secret_text_example_too(seeds: Tenant) -> None:
     )
 
 
-@pytest.mark.xfail(strict=True, reason="needs h-engine: Freshsales takes the seeds' {base_url, api_key}")
 async def test_freshsales_custom_auth_takes_base_url_and_api_key(seeds: Tenant, emulators) -> None:
     """POST /connections {type: CUSTOM_AUTH, integrationName: freshsales, props: {base_url, api_key}},
     checked against the emulator (the configured base URL stands in for the account's)."""
@@ -250,40 +247,25 @@ async def test_freshsales_custom_auth_takes_base_url_and_api_key(seeds: Tenant, 
     assert found.freshsales.controls.calls, "check=true reached the provider"
 
 
-@pytest.mark.xfail(strict=True, reason="needs h-engine: Airtable takes the seeds' single token")
-async def test_airtable_token_is_a_secret_text_connection(seeds: Tenant, emulators) -> None:
-    """POST /connections {type: CUSTOM_AUTH, integrationName: airtable, props: {token}}: one
-    token is one secret, so Weir's equivalent is SECRET_TEXT with the token as ``secretText``;
-    the seeds' exact body is refused naming the auth types Airtable takes."""
+async def test_airtable_custom_auth_takes_the_seeds_token(seeds: Tenant, emulators) -> None:
+    """POST /connections {type: CUSTOM_AUTH, integrationName: airtable, props: {token}}, exactly
+    as the seeds send it, checked against the emulator; the token is never shown again."""
     found, _ = emulators
+    schema = (await seeds.data(AUTH_FIELDS, {"name": "airtable"}))["integration"]["authFieldsSchema"]
+    assert schema["required"] == ["token"] and schema["properties"]["token"]["writeOnly"]
     connection = await _create(
         seeds,
-        authType="SECRET_TEXT",
+        authType="CUSTOM_AUTH",
         integrationName="airtable",
         externalId="my_airtable",
         displayName="My Airtable",
-        secretText=airtable_emulator.TOKEN,
+        props={"token": airtable_emulator.TOKEN},
         check=True,
     )
-    assert connection["authType"] == "SECRET_TEXT" and connection["status"] == "ACTIVE"
+    assert connection["authType"] == "CUSTOM_AUTH" and connection["status"] == "ACTIVE"
     assert (connection["externalId"], connection["displayName"]) == ("my_airtable", "My Airtable")
     assert airtable_emulator.TOKEN not in str(connection)
     assert [call.split("?")[0] for call in found.airtable.controls.calls] == ["GET /v0/meta/whoami"]
-
-    as_the_seed_sends_it = await seeds.graphql(
-        CREATE_CONNECTION,
-        {
-            "i": {
-                "authType": "CUSTOM_AUTH",
-                "integrationName": "airtable",
-                "externalId": "my_airtable_2",
-                "props": {"token": airtable_emulator.TOKEN},
-            }
-        },
-    )
-    error = _error(as_the_seed_sends_it)
-    assert error["extensions"]["code"] == "VALIDATION_FAILED"
-    assert "SECRET_TEXT" in str(error["extensions"]) and "input.authType" in str(error["extensions"])
 
 
 async def test_platform_oauth2_with_an_imported_access_token(seeds: Tenant, emulators) -> None:
