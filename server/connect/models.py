@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 
 from server.models import OrganizationOwned, Timestamped
@@ -35,8 +37,8 @@ class ConnectSession(OrganizationOwned, Timestamped):
     oauth_verifier_encrypted = fields.TextField(null=True)
     # Parameters the host app preset (the end user may not change them), and those of the
     # OAuth flow in flight (presets and what the end user typed, as startOAuth checked them).
-    parameters = fields.JSONField(default=dict, db_default={})
-    oauth_parameters = fields.JSONField(null=True)
+    parameters: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict, db_default={})
+    oauth_parameters: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     expires_at = fields.DatetimeField()
 
     class Meta:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 
 from server.models import OrganizationOwned, Timestamped
@@ -29,7 +31,7 @@ class Connection(OrganizationOwned, Timestamped):
     last_refreshed_at = fields.DatetimeField(null=True)
     # Per-connection parameters (a Shopify shop, a Zendesk subdomain, Salesforce's instance_url):
     # not secret, so plain JSON, shown in the API; they fill the integration's {placeholders}.
-    parameters = fields.JSONField(default=dict, db_default={})
+    parameters: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict, db_default={})
 
     class Meta:
         table = "connections"
