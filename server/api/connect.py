@@ -54,7 +54,9 @@ class ConnectSession:
     )
     error_code: str | None = strawberry.field(
         description="Why it failed or expired: `ACCESS_DENIED`, `STATE_REUSED`, "
-        "`TOKEN_EXCHANGE_FAILED`, `ISSUER_MISMATCH`, `OAUTH_ERROR`, `EXPIRED`, `CANCELLED`..."
+        "`TOKEN_EXCHANGE_FAILED`, `ISSUER_MISMATCH`, `OAUTH_ERROR`, `INVALID_TOKEN_RESPONSE` (a "
+        "token-response parameter that is not an https URL or a host-name label), `EXPIRED`, "
+        "`CANCELLED`..."
     )
     error_message: str | None = strawberry.field(description="A readable explanation.")
     expires_at: datetime = strawberry.field(description="When the connect token stops working.")

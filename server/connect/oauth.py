@@ -343,6 +343,9 @@ async def finish(
         )
     except Conflict as exc:
         return await _fail(session, "CONFLICT", exc.message, bus, popup)
+    except ValidationFailed as exc:
+        # The integration changed since startOAuth checked the parameters: start again.
+        return await _fail(session, "INVALID_PARAMETERS", exc.message, bus, popup)
     session = await sessions.transition(
         session=session, status="COMPLETED", bus=bus, connection_id=connection.id
     )
