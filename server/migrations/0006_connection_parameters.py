@@ -7,6 +7,7 @@ from tortoise.migrations import operations as ops
 # Per-connection parameters (issue #14): a Shopify shop, a Zendesk subdomain, Salesforce's
 # instance_url. Existing connections and sessions get {} (no parameters) from the column's
 # database default: a NOT NULL column cannot be added to a table with rows without one.
+# Follows 0005_custom_integrations (branch h-custom), written at the same time.
 
 
 def _json(**extra):
@@ -14,7 +15,7 @@ def _json(**extra):
 
 
 class Migration(migrations.Migration):
-    dependencies = [('weir', '0004_warehouse_schema')]
+    dependencies = [('weir', '0005_custom_integrations')]
 
     initial = False
 
