@@ -87,6 +87,8 @@ def _integration(name: str, public_url: str, oauth_ready: set[str]) -> dict[str,
         "oauth": supports_oauth and spec.name in oauth_ready,
         "formAuthType": flow.form_auth_type(spec.auth_types),
         "authFieldsSchema": spec.auth_fields_schema,
+        # The per-connection parameters the form asks for (those the app preset aside).
+        "parametersSchema": spec.parameters_schema,
     }
 
 
@@ -99,6 +101,7 @@ def _session_data(session: ConnectSession) -> dict[str, Any]:
         "errorCode": session.error_code,
         "errorMessage": session.error_message,
         "redirectUrl": sessions.redirect_target(session),
+        "parameters": dict(session.parameters or {}),
     }
 
 
