@@ -146,7 +146,7 @@
     var mark = el("span", { class: className + " weir-mark", "aria-hidden": "true", text: label.charAt(0).toUpperCase() });
     var hue = 0;
     for (var i = 0; i < label.length; i++) hue = (hue * 31 + label.charCodeAt(i)) % 360;
-    mark.style.backgroundColor = "hsl(" + hue + " 45% 40%)";  // CSSOM: allowed by style-src 'self'
+    mark.style.backgroundColor = "hsl(" + (hue * 137 % 360) + " 45% 40%)";  // CSSOM: allowed by style-src 'self'
     if (!integration.logoUrl) return mark;
     var image = el("img", { src: integration.logoUrl, alt: "", class: className, width: "32", height: "32",
                             loading: "lazy", decoding: "async", referrerpolicy: "no-referrer" });
@@ -180,9 +180,12 @@
           el("span", { class: "weir-int-cat", text: categoryLabel(integration.category) })]);
       var item = el("li", {}, [button]);
       list.appendChild(item);
-      var text = [integration.displayName, integration.name, integration.description || "",
-                  categoryLabel(integration.category), integration.category].join(" ").toLowerCase();
-      return { integration: integration, item: item, button: button, text: text };
+      // A typed word matches anywhere in the names ("spot" finds HubSpot), and at the start of
+      // a word of the description or category (so "d" does not match every "provider").
+      var names = (integration.displayName + " " + integration.name).toLowerCase();
+      var words = [integration.description || "", categoryLabel(integration.category), integration.category]
+        .join(" ").toLowerCase().split(/[^a-z0-9]+/);
+      return { integration: integration, item: item, button: button, names: names, words: words };
     });
     var count = el("p", { class: "weir-count", role: "status", "aria-live": "polite", id: "weir-count" });
     var emptyText = el("span", {});
@@ -195,11 +198,13 @@
     }
 
     function apply() {
-      var words = query.toLowerCase().split(/\s+/).filter(Boolean);
+      var typed = query.toLowerCase().split(/\s+/).filter(Boolean);
       var shown = 0;
       rows.forEach(function (row) {
         var visible = (!category || row.integration.category === category) &&
-          words.every(function (word) { return row.text.indexOf(word) >= 0; });
+          typed.every(function (word) {
+            return row.names.indexOf(word) >= 0 || row.words.some(function (w) { return w.indexOf(word) === 0; });
+          });
         row.item.hidden = !visible;
         if (visible) shown++;
       });
