@@ -81,6 +81,11 @@ class ConnectionNode:
     last_refreshed_at: datetime | None = strawberry.field(
         description="When the credentials were last replaced (OAuth refresh or reconnect)."
     )
+    parameters: JSON = strawberry.field(
+        description="Its parameters (name -> value; not secret): what the connect form or "
+        "`createConnection` gave (a shop, a subdomain) and fields of the token response the "
+        "integration keeps (Salesforce's `instance_url`). They fill its URLs' placeholders."
+    )
     created_at: datetime = strawberry.field(description="When it was created.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
     workspace_id: strawberry.Private[str | None]
@@ -111,6 +116,7 @@ class ConnectionNode:
             auth_type=AuthType[row.auth_type],
             scope=ConnectionScope(row.scope),
             status=ConnectionStatus(row.status),
+            parameters=dict(row.parameters or {}),
         )
 
 
@@ -151,6 +157,12 @@ class CreateConnectionInput:
     access_token: str | None = strawberry.field(default=None, description="OAuth access token.")
     refresh_token: str | None = strawberry.field(default=None, description="OAuth refresh token.")
     expires_at: datetime | None = strawberry.field(default=None, description="When the access token expires.")
+    parameters: JSON | None = strawberry.field(
+        default=None,
+        description='The integration\'s parameters (`{"subdomain": "acme"}`), checked '
+        "against its `parametersSchema`; token-response parameters (`instance_url`) may be "
+        "given with imported OAuth tokens.",
+    )
     check: bool = strawberry.field(
         default=False,
         description="Check the credentials with the provider first; on failure nothing is "
@@ -288,6 +300,7 @@ class ConnectionsMutation:
             check=input.check,
             http=services.check_http,
             bus=services.bus,
+            parameters=input.parameters,
         )
         return ConnectionNode.from_model(row)
 

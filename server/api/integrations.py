@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -67,6 +69,10 @@ class Integration:
     auth_fields_schema: JSON | None = strawberry.field(
         description="JSON Schema of the credential fields (`BASIC_AUTH`, `CUSTOM_AUTH`)."
     )
+    parameters_schema: JSON | None = strawberry.field(
+        description="JSON Schema (a form of strings) of the per-connection parameters the connect "
+        "form asks for before authenticating (a shop, a subdomain); null when there are none."
+    )
     settings_schema: JSON = strawberry.field(description="JSON Schema of an ELT sync's settings.")
     streams: list[IntegrationStream] = strawberry.field(description="Streams it can copy.")
 
@@ -88,6 +94,7 @@ class Integration:
             if spec.oauth
             else None,
             auth_fields_schema=spec.auth_fields_schema,
+            parameters_schema=cast(JSON, spec.parameters_schema),
             settings_schema=spec.settings_schema,
             streams=[IntegrationStream.from_spec(stream) for stream in spec.streams],
         )

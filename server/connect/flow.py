@@ -26,6 +26,7 @@ from server.connect.service import (
 )
 from server.connections import service as connections
 from server.connections.check_limits import CheckLimiter
+from server.connectors.parameters import merge_parameters
 from server.crypto import KeyRing
 from server.errors import CheckFailed, Conflict, FieldError, ValidationFailed
 from server.events import EventBus
@@ -69,8 +70,12 @@ async def submit_credentials(
     limiter: CheckLimiter,
     http: httpx.AsyncClient | None = None,
     bus: EventBus | None = None,
+    parameters: Any = None,
 ) -> ConnectSession:
     """Check and store the credentials typed on the page; the session is then ``COMPLETED``.
+
+    ``parameters`` (a subdomain, a shop) join the host's presets, which win and may not be
+    changed; all are checked against the integration's before anything is asked of it.
 
     Each submission checks the credentials with the provider, so the session has a budget of
     checks a minute (a connect token retrying a form in a loop is ``RATE_LIMITED``)."""
@@ -85,6 +90,7 @@ async def submit_credentials(
     chosen = _form_auth_type(spec.auth_types, auth_type)
     if not isinstance(credentials, dict):
         raise ValidationFailed.field("input.credentials", "must be an object")
+    values = merge_parameters(spec, session.parameters or {}, parameters)
     # Not shared between concurrent submissions: each may carry different credentials.
     limiter.spend(f"connect_session:{session.id}")
     try:
@@ -98,6 +104,7 @@ async def submit_credentials(
             check=True,
             http=http,
             bus=bus,
+            parameters=values,
         )
     except ValidationFailed as exc:
         raise ValidationFailed([FieldError(_form_path(e.field), e.message) for e in exc.errors]) from None
@@ -145,8 +152,10 @@ async def store_credentials(
     check: bool,
     http: httpx.AsyncClient | None,
     bus: EventBus | None,
+    parameters: dict[str, Any],
 ) -> Any:
-    """Create the session's connection, or give a reconnected one its new credentials."""
+    """Create the session's connection, or give a reconnected one its new credentials (and
+    ``parameters``, checked by the caller)."""
     scope = Scope(organization_id=session.organization_id, workspace_id=session.workspace_id)
     if session.reconnect_connection_id:
         connection = await connections.get_connection(
@@ -160,11 +169,17 @@ async def store_credentials(
                 auth_type=connection.auth_type,
                 credentials=credentials,
                 http=http,
+                parameters=parameters,
             )
             if not result.ok:
                 raise connections.check_failed(spec, result)
         return await connections.replace_credentials(
-            key_ring=key_ring, connection=connection, credentials=credentials, expires_at=expires_at, bus=bus
+            key_ring=key_ring,
+            connection=connection,
+            credentials=credentials,
+            expires_at=expires_at,
+            bus=bus,
+            parameters=parameters,
         )
     spec = catalog.get_integration(name=session.integration_name)
     try:
@@ -184,6 +199,7 @@ async def store_credentials(
             check=check,
             http=http,
             bus=bus,
+            parameters=parameters,
         )
     except IntegrityError:
         raise Conflict("a connection with this externalId already exists") from None

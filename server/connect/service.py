@@ -24,6 +24,7 @@ from server import ids
 from server.config import Settings
 from server.connect.models import ConnectSession
 from server.connections import service as connections
+from server.connectors.parameters import check_parameters
 from server.connectors.registry import get_connector
 from server.errors import (
     Conflict,
@@ -200,6 +201,21 @@ async def _end_user_for(
     return None
 
 
+def _preset_parameters(names: list[str], given: Any, reconnect: Any) -> dict[str, str]:
+    """The host's preset parameters, checked against the session's one integration."""
+    base = dict(reconnect.parameters or {}) if reconnect is not None else {}
+    if given is None or given == {}:
+        return base
+    if len(names) != 1:
+        raise ValidationFailed.field(
+            "input.parameters", "parameters can be preset only with one integration (integrationName)"
+        )
+    spec = catalog.get_integration(name=names[0])
+    if not isinstance(given, dict):
+        raise ValidationFailed.field("input.parameters", "must be an object of parameter names to values")
+    return check_parameters(spec, {**base, **given}, partial=True)
+
+
 async def create_connect_session(
     *,
     scope: Scope,
@@ -215,8 +231,13 @@ async def create_connect_session(
     redirect_uri: str | None = None,
     reconnect_connection_id: str | None = None,
     bus: EventBus | None = None,
+    parameters: Any = None,
 ) -> NewConnectSession:
-    """A new session with its connect token and the URL of the hosted page."""
+    """A new session with its connect token and the URL of the hosted page.
+
+    ``parameters`` preset some or all of the integration's parameters (the host knows the
+    shop): the page does not ask for them and the end user cannot change them. A reconnect
+    starts from the connection's own."""
     workspace = await orgs.get_workspace(scope=scope, workspace_id=workspace_id)
     problems: list[FieldError | None] = [
         check_text("input.connectionName", connection_name, max_length=255)
@@ -267,6 +288,7 @@ async def create_connect_session(
     found = [problem for problem in problems if problem]
     if found:
         raise ValidationFailed(found)
+    presets = _preset_parameters(names, parameters, reconnect)
     if not names:
         names = await _default_integrations(workspace=workspace, settings=settings)
     if reconnect is not None and reconnect.end_user_id:
@@ -292,6 +314,7 @@ async def create_connect_session(
         external_id=external_id,
         redirect_uri=redirect_uri,
         reconnect_connection=reconnect,
+        parameters=presets,
         expires_at=_now() + timedelta(seconds=settings.connect_session_ttl_seconds),
     )
     connect_url = f"{settings.effective_public_url}/connect?{urlencode({'token': token})}"

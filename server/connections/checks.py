@@ -7,6 +7,7 @@ scrubbed from it before it reaches an error, a status reason or a log.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -29,9 +30,15 @@ def spec_of(integration_name: str, field: str = "input.integrationName") -> Conn
 
 
 def connector_context(
-    *, settings: Settings, integration_name: str, http: httpx.AsyncClient, credentials: dict[str, Any]
+    *,
+    settings: Settings,
+    integration_name: str,
+    http: httpx.AsyncClient,
+    credentials: dict[str, Any],
+    parameters: Mapping[str, Any] | None = None,
 ) -> ConnectorContext:
-    """What a connector needs to talk to its provider (base URL overridable by configuration)."""
+    """What a connector needs to talk to its provider (base URL overridable by configuration),
+    with the connection's parameters for the {placeholders} of its URLs."""
     spec = spec_of(integration_name, field="integrationName")
     base_url = settings.connector_base_urls.get(integration_name) or spec.base_url
     return ConnectorContext(
@@ -39,6 +46,7 @@ def connector_context(
         base_url=base_url,
         credentials=credentials,
         outbound=outbound.Policy.from_settings(settings),
+        parameters=dict(parameters or {}),
     )
 
 
@@ -58,6 +66,7 @@ async def run_check(
     auth_type: str,
     credentials: dict[str, Any],
     http: httpx.AsyncClient | None = None,
+    parameters: Mapping[str, Any] | None = None,
 ) -> CheckResult:
     """Ask the provider whether ``credentials`` work; a message never carries a secret."""
     module = get_connector(spec.name)
@@ -66,7 +75,11 @@ async def run_check(
     client = http or http_clients.tenant_client(settings, http_clients.CONNECTOR_CHECK)
     try:
         context = connector_context(
-            settings=settings, integration_name=spec.name, http=client, credentials=credentials
+            settings=settings,
+            integration_name=spec.name,
+            http=client,
+            credentials=credentials,
+            parameters=parameters,
         )
         result = await module.check(context, credentials)
     except (httpx.HTTPError, OSError, TimeoutError) as exc:

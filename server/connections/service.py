@@ -30,6 +30,7 @@ from server.connections.checks import (  # connector_context is part of this mod
 )
 from server.connections.models import Connection
 from server.connections.status import record_change, set_status
+from server.connectors.parameters import check_parameters, parameter_errors
 from server.crypto import KeyRing
 from server.errors import Conflict, FieldError, NotFound, ValidationFailed
 from server.events import EventBus
@@ -168,8 +169,11 @@ async def create_connection(
     check: bool = False,
     http: httpx.AsyncClient | None = None,
     bus: EventBus | None = None,
+    parameters: Any = None,
 ) -> Connection:
-    """Validate, optionally check with the provider, then store a new encrypted connection."""
+    """Validate, optionally check with the provider, then store a new encrypted connection.
+
+    ``parameters`` are checked against the integration's (``input.parameters.<name>``)."""
     spec = spec_of(integration_name)
     supported = creds.supported_auth_types(spec)
     if auth_type not in supported:
@@ -182,8 +186,10 @@ async def create_connection(
         check_text("input.displayName", display_name, max_length=255) if display_name is not None else None,
     ]
     problems = [problem for problem in texts if problem]
+    problems.extend(parameter_errors(spec, {} if parameters is None else parameters))
     if problems:
         raise ValidationFailed(problems)
+    checked_parameters = check_parameters(spec, parameters)
     owner = await _owner(
         scope=scope, connection_scope=connection_scope, workspace_id=workspace_id, end_user_id=end_user_id
     )
@@ -195,7 +201,12 @@ async def create_connection(
     label = None
     if check:
         result = await run_check(
-            settings=settings, spec=spec, auth_type=auth_type, credentials=values, http=http
+            settings=settings,
+            spec=spec,
+            auth_type=auth_type,
+            credentials=values,
+            http=http,
+            parameters=checked_parameters,
         )
         if not result.ok:
             raise check_failed(spec, result)
@@ -225,6 +236,7 @@ async def create_connection(
             credential_preview=creds.preview(auth_type, values, spec),
             expires_at=expiry,
             last_refreshed_at=now if auth_type in creds.OAUTH_TYPES else None,
+            parameters=checked_parameters,
         )
         await record_change(connection, "connection.created")
     log.info(
@@ -303,21 +315,26 @@ async def replace_credentials(
     credentials: dict[str, Any],
     expires_at: datetime | None = None,
     bus: EventBus | None = None,
+    parameters: dict[str, Any] | None = None,
 ) -> Connection:
-    """New credentials for an existing connection (reconnect or token refresh); back to ACTIVE."""
+    """New credentials for an existing connection (reconnect or token refresh); back to ACTIVE.
+
+    ``parameters``, already checked (a reconnect's), replace the connection's; None keeps them."""
     spec = spec_of(connection.integration_name, field="integrationName")
     values = creds.normalize(spec, connection.auth_type, credentials)
     expiry = _expires_from(connection.auth_type, values, expires_at)
     if expires_at is not None and connection.auth_type in creds.OAUTH_TYPES:
         values["expires_at"] = expires_at.isoformat()
     now = datetime.now(UTC)
-    changes = {
+    changes: dict[str, Any] = {
         "credentials_encrypted": _seal(key_ring, connection.id, values),
         "credential_preview": creds.preview(connection.auth_type, values, spec),
         "expires_at": expiry,
         "last_refreshed_at": now,
         "updated_at": now,
     }
+    if parameters is not None:
+        changes["parameters"] = parameters
     async with in_transaction():
         await Connection.filter(id=connection.id).update(**changes)
     connection.update_from_dict(changes)
@@ -369,7 +386,12 @@ async def _check_connection(
     spec = spec_of(connection.integration_name, field="id")
     values = load_credentials(key_ring=key_ring, connection=connection)
     result = await run_check(
-        settings=settings, spec=spec, auth_type=connection.auth_type, credentials=values, http=http
+        settings=settings,
+        spec=spec,
+        auth_type=connection.auth_type,
+        credentials=values,
+        http=http,
+        parameters=connection.parameters,
     )
     message = result.message or ("credentials accepted" if result.ok else "credentials refused")
     connection = await set_status(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -114,6 +115,8 @@ async def _refresh(
         )
     except ValidationFailed as exc:
         raise CheckFailed(exc.errors[0].message) from None
+    # The tenant's token endpoint (https://{subdomain}.zendesk.com/oauth/tokens).
+    client = replace(client, parameters=dict(connection.parameters or {}))
     try:
         token = await request_token(
             http=http, client=client, grant_type="refresh_token", refresh_token=refresh_token
@@ -153,7 +156,11 @@ async def connector_context(
         settings=settings, key_ring=key_ring, connection=connection, http=http, bus=bus
     )
     context = connections.connector_context(
-        settings=settings, integration_name=connection.integration_name, http=http, credentials=credentials
+        settings=settings,
+        integration_name=connection.integration_name,
+        http=http,
+        credentials=credentials,
+        parameters=connection.parameters,
     )
     if connection.auth_type in OAUTH_AUTH_TYPES:
 

@@ -128,6 +128,7 @@ async def connection_settings_schema(
             integration_name=connection.integration_name,
             http=http,
             credentials=credentials,
+            parameters=connection.parameters,
         )
         try:
             return await settings_schema_for(connector, context, credentials, dict(partial_settings or {}))

@@ -72,6 +72,7 @@ async def offered_streams(
             integration_name=connection.integration_name,
             http=http,
             credentials=credentials,
+            parameters=connection.parameters,
         )
         try:
             return await stream_specs(module, context, credentials, sync_settings)

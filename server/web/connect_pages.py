@@ -103,11 +103,9 @@ def _integration(name: str, public_url: str, oauth_ready: set[str]) -> dict[str,
 
 
 def _preset_parameters(session: ConnectSession) -> dict[str, str]:
-    # Sessions gain a ``parameters`` column with the parameters API; before it, there are none.
-    preset = getattr(session, "parameters", None) or {}
-    if not isinstance(preset, dict):
-        return {}
-    return {str(name): str(value) for name, value in preset.items() if isinstance(value, str | int | float)}
+    # Checked as strings when the session was created; the page shows them as text either way.
+    preset = session.parameters or {}
+    return {str(name): str(value) for name, value in preset.items()} if isinstance(preset, dict) else {}
 
 
 def _session_data(session: ConnectSession) -> dict[str, Any]:
