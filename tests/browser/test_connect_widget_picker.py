@@ -270,8 +270,8 @@ async def refuse(page: Any, operation: str, field: str, message: str) -> list[di
     return sent
 
 
-async def test_oauth_parameters_are_asked_before_signing_in(browser, big_catalog):
-    page = await open_page(browser, big_catalog, integrationName="testshop")
+async def test_oauth_parameters_are_asked_before_signing_in(browser, big_catalog, screenshots):
+    page = await open_page(browser, big_catalog, width=480, integrationName="testshop")
     await page.wait_for_selector("#weir-p-shop")
     # The field comes before the sign-in button, with the schema's pattern and an example.
     assert await page.evaluate(
@@ -288,6 +288,7 @@ async def test_oauth_parameters_are_asked_before_signing_in(browser, big_catalog
     await page.click("[data-action=oauth]")
     assert await page.inner_text("#weir-p-shop-error") == "Enter a value like acme-store."
     assert await page.get_attribute("#weir-p-shop", "aria-invalid") == "true"
+    await page.screenshot(path=str(screenshots / "parameters.png"))
 
     # A value the server refuses: its message goes next to the field, the value stays.
     sent = await refuse(page, "startOAuth", "input.parameters.shop", "No shop is called acme-store.")
