@@ -189,9 +189,9 @@
     });
     var count = el("p", { class: "weir-count", role: "status", "aria-live": "polite", id: "weir-count" });
     var emptyText = el("span", {});
-    var empty = el("p", { class: "weir-empty", hidden: true }, [emptyText, el("button", {
-      type: "button", class: "weir-link", text: "Show all integrations",
-      onclick: function () { reset(); if (search) search.focus(); } })]);
+    var showAll = el("button", { type: "button", class: "weir-link", text: "Show all integrations",
+                                 onclick: function () { reset(); if (search) search.focus(); } });
+    var empty = el("p", { class: "weir-empty", hidden: true }, [emptyText, showAll]);
 
     function visibleButtons() {
       return rows.filter(function (row) { return !row.item.hidden; }).map(function (row) { return row.button; });
@@ -209,8 +209,10 @@
         if (visible) shown++;
       });
       empty.hidden = shown > 0;
-      emptyText.textContent = "No integration matches" + (query ? " \u201c" + query.trim() + "\u201d" : "") +
-        (category ? " in " + categoryLabel(category) : "") + ". ";
+      emptyText.textContent = !rows.length ? "No integration is available to connect."
+        : "No integration matches" + (query ? " \u201c" + query.trim() + "\u201d" : "") +
+          (category ? " in " + categoryLabel(category) : "") + ". ";
+      showAll.hidden = !rows.length;
       count.textContent = shown ? plural(shown) + (shown < rows.length ? " of " + rows.length : "") : "No results";
       reportHeight();
     }

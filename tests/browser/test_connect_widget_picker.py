@@ -360,3 +360,25 @@ async def test_preset_parameters_are_shown_and_not_asked(browser, big_catalog):
     session = await ConnectSession.get(id=page.session_id)
     connection = await Connection.get(id=session.connection_id)
     assert connection.parameters == {"subdomain": "acme"}
+
+
+async def test_escape_in_a_modal_clears_the_search_before_it_closes(browser, big_catalog):
+    page = await browser.new_page()
+    await page.goto(big_catalog.host_url + "/")
+    await page.fill("#integration", "")  # every integration the workspace can connect
+    await page.click("[data-mode=modal]")
+    handle = await page.wait_for_selector("iframe[title='Connect an account']")
+    frame = await handle.content_frame()
+    await frame.wait_for_selector("#weir-search")
+    await frame.fill("#weir-search", "github")
+    await frame.press("#weir-search", "Escape")
+    assert await frame.input_value("#weir-search") == ""
+    assert len(await visible_integrations(frame)) > 50
+    assert "close" not in [event["type"] for event in await page.evaluate("window.weirEvents")]
+    # With the search empty, Escape closes the dialog. (Dispatched inside the frame: a key sent
+    # through CDP waits for an acknowledgement the removed frame never sends; see
+    # test_denied_consent_reports_access_denied.)
+    await frame.evaluate("""() => document.getElementById('weir-search').dispatchEvent(
+        new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))""")
+    await page.wait_for_function("window.weirEvents.some(e => e.type === 'close')")
+    assert await page.query_selector("iframe") is None
