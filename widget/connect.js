@@ -486,7 +486,7 @@
     }
     var label = field.title + (field.preset ? " (set by the app)" : field.required ? "" : " (optional)");
     return el("div", { class: "weir-field", "data-field": field.parameter ? null : field.name,
-                       "data-parameter": field.parameter ? field.name : null }, [
+                       "data-parameter": field.parameter ? field.name : null, "data-title": field.title }, [
       el("label", { for: id, text: label }),
       control,
       field.help ? el("p", { id: id + "-help", class: "weir-help", text: field.help }) : null,
@@ -566,7 +566,7 @@
       var found = /^input\.(credentials|props|parameters)\.([^.]+)/.exec(problem.field || "");
       var box = found ? fieldBox(form, found[2], found[1] === "parameters") : null;
       if (box) {
-        setFieldError(box, problem.message);
+        setFieldError(box, fieldMessage(box, problem.message));
         focusTarget = focusTarget || box.querySelector("input,select");
       } else {
         general.textContent = problem.message;
@@ -575,6 +575,14 @@
     if (!error.fields || !error.fields.length) general.textContent = error.message;
     (focusTarget || submit).focus();
     reportHeight();
+  }
+
+  // The server may phrase a field's problem as a predicate ("is required", "must match …"):
+  // it then reads as a sentence about the field's label.
+  function fieldMessage(box, message) {
+    message = String(message || "");
+    if (!/^[a-z]/.test(message)) return message;
+    return box.getAttribute("data-title") + " " + message + (/[.!?]$/.test(message) ? "" : ".");
   }
 
   function showForm(integration) {

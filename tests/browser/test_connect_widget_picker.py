@@ -307,11 +307,12 @@ async def test_form_parameters_come_above_the_credentials(browser, big_catalog):
     fields = await page.eval_on_selector_all(".weir-field input", "nodes => nodes.map(n => n.id)")
     assert fields == ["weir-p-subdomain", "weir-f-secret_text"]
     assert await page.inner_text(".weir-body > .weir-mark") == "T"  # its logo did not load
-    sent = await refuse(page, "submitCredentials", "input.parameters.subdomain", "Unknown subdomain.")
+    # The server's messages are predicates ("is required"): the page makes them a sentence.
+    sent = await refuse(page, "submitCredentials", "input.parameters.subdomain", "must name an existing desk")
     await page.fill("#weir-p-subdomain", "acme")
     await page.fill("#weir-f-secret_text", "sk_good")
     await page.click("button[type=submit]")
-    await page.wait_for_selector("#weir-p-subdomain-error >> text=Unknown subdomain.")
+    await page.wait_for_selector("#weir-p-subdomain-error >> text=Subdomain must name an existing desk.")
     assert await page.evaluate("document.activeElement.id") == "weir-p-subdomain"
     assert await page.inner_text("#weir-f-secret_text-error") == ""
     variables = sent[0]["variables"]
