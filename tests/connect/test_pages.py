@@ -172,4 +172,6 @@ async def test_a_custom_logo_that_is_not_https_is_not_used(acme, provider, monke
     install_parameter_connectors(monkeypatch, provider.base_url, plain)
     created = await create_session(acme, integrationName="testdesk")
     response = await acme.http.get("/connect", params={"token": created["token"]})
-    assert _page_data(response.text)["integrations"][0]["logoUrl"] == "http://weir.test/logos/testdesk.svg"
+    # Weir's own logo route instead (which file is the catalog's business).
+    logo_url = _page_data(response.text)["integrations"][0]["logoUrl"]
+    assert re.fullmatch(r"http://weir\.test/logos/[a-z0-9_]+\.svg", logo_url)
