@@ -24,6 +24,7 @@ from server.api.context import Services
 from server.connect import flow, oauth
 from server.connect import service as sessions
 from server.connect.models import ConnectSession
+from server.connectors.base import ConnectorSpec
 from server.connectors.registry import get_connector
 from server.crypto import DecryptionError
 from server.errors import Conflict, Unauthenticated, WeirError
@@ -71,6 +72,15 @@ def _branding(workspace: Workspace | None) -> dict[str, Any]:
     }
 
 
+def _logo_url(spec: ConnectorSpec, public_url: str) -> str:
+    # A custom integration may carry its own logo, https only (never a downgrade on this page);
+    # catalog entries, and custom ones without, point at Weir's route (the page draws a
+    # lettermark when a logo does not load).
+    if spec.logo_url and spec.logo_url.startswith("https://"):
+        return spec.logo_url
+    return f"{public_url}/logos/{spec.name}.svg"
+
+
 def _integration(name: str, public_url: str, oauth_ready: set[str]) -> dict[str, Any] | None:
     module = get_connector(name)
     if module is None:
@@ -82,14 +92,20 @@ def _integration(name: str, public_url: str, oauth_ready: set[str]) -> dict[str,
         "displayName": spec.display_name,
         "category": spec.category,
         "description": spec.description,
-        "logoUrl": f"{public_url}/logos/{spec.name}.svg",
+        "logoUrl": _logo_url(spec, public_url),
         # OAuth is offered when the workspace (or the deployment) has an app for it.
         "oauth": supports_oauth and spec.name in oauth_ready,
         "formAuthType": flow.form_auth_type(spec.auth_types),
         "authFieldsSchema": spec.auth_fields_schema,
-        # The per-connection parameters the form asks for (those the app preset aside).
+        # Per-connection parameters (a Shopify shop, a Zendesk subdomain), asked before signing in.
         "parametersSchema": spec.parameters_schema,
     }
+
+
+def _preset_parameters(session: ConnectSession) -> dict[str, str]:
+    # Checked as strings when the session was created; the page shows them as text either way.
+    preset = session.parameters or {}
+    return {str(name): str(value) for name, value in preset.items()} if isinstance(preset, dict) else {}
 
 
 def _session_data(session: ConnectSession) -> dict[str, Any]:
@@ -101,7 +117,8 @@ def _session_data(session: ConnectSession) -> dict[str, Any]:
         "errorCode": session.error_code,
         "errorMessage": session.error_message,
         "redirectUrl": sessions.redirect_target(session),
-        "parameters": dict(session.parameters or {}),
+        # Parameters the host set on the session: shown, never asked again.
+        "presetParameters": _preset_parameters(session),
     }
 
 
@@ -132,12 +149,14 @@ def render(
 <script src="/widget/{ASSET_VERSION}/connect.js" defer></script>
 </head>
 <body>
-<main id="weir-app" class="weir-card" aria-live="polite">
+<main id="weir-app" class="weir-card">
 <noscript>This page needs JavaScript to connect your account.</noscript>
 </main>
 </body>
 </html>
 """
+    # #weir-app is no live region: each view moves focus to its heading, errors are alerts and
+    # the picker's result count is its own status, so a filtered list of 60 rows is not read out.
     return HTMLResponse(body, status_code=status, headers=_headers(frame_ancestors, referrer_policy))
 
 

@@ -2,6 +2,7 @@
 
 ``testoauth`` (OAUTH2 against the loopback emulator), ``testkey`` (SECRET_TEXT: only
 ``sk_good`` passes its check) and ``testdb`` (CUSTOM_AUTH with an enum and a secret field).
+``testshop`` and ``testdesk`` have per-connection parameters (``install_parameter_connectors``).
 ``install_tenant_connector`` adds ``testtenant``: per-connection parameters (``tenant``, a
 host-name label, and ``region``, ``eu`` or ``us``) that fill its OAuth URLs and base URL, the
 emulator's ``/t/<tenant>/`` routes; OAUTH2, or SECRET_TEXT (``sk_good``) for the form.
@@ -93,6 +94,101 @@ def custom_connector() -> SimpleNamespace:
         },
     )
     return SimpleNamespace(SPEC=spec, check=check, read=_no_read)
+
+
+SHOP_PARAMETERS = {
+    "type": "object",
+    "required": ["shop"],
+    "properties": {
+        "shop": {
+            "type": "string",
+            "title": "Shop name",
+            "description": "The name in your shop's address, before .shop.test",
+            "pattern": "^[a-z0-9][a-z0-9-]{0,59}$",
+            "examples": ["acme-store"],
+        }
+    },
+}
+
+
+def parameters_oauth_connector(provider_url: str) -> SimpleNamespace:
+    """``testshop``: OAUTH2 against the loopback emulator, with a ``shop`` parameter."""
+    spec = ConnectorSpec(
+        name="testshop",
+        display_name="Test Shop",
+        category="ECOMMERCE",
+        auth_types=("OAUTH2",),
+        description="A shop platform with one host per shop.",
+        base_url=provider_url,
+        oauth=OAuthSpec(
+            authorize_url=f"{provider_url}/authorize",
+            token_url=f"{provider_url}/token",
+            default_scopes=("read",),
+            issuer=provider_url,
+        ),
+        parameters_schema=SHOP_PARAMETERS,
+    )
+    return SimpleNamespace(SPEC=spec, check=oauth_connector(provider_url).check, read=_no_read)
+
+
+def parameters_key_connector() -> SimpleNamespace:
+    """``testdesk``: a custom SECRET_TEXT integration with a ``subdomain`` parameter and an https
+    logo that never loads (``.invalid`` does not resolve), so the page shows its lettermark."""
+
+    async def check(context: ConnectorContext, credentials: dict[str, Any]) -> CheckResult:
+        if credentials.get("secret_text") == "sk_good":
+            return CheckResult(ok=True, account_label=str(context.parameters.get("subdomain")))
+        return CheckResult(ok=False, message="The provider rejected this API key (401).")
+
+    spec = ConnectorSpec(
+        name="testdesk",
+        display_name="Test Desk",
+        category="COMMUNICATION",
+        auth_types=("SECRET_TEXT",),
+        description="A help desk with one subdomain per account.",
+        parameters_schema={
+            "type": "object",
+            "required": ["subdomain"],
+            "properties": {
+                "subdomain": {
+                    "type": "string",
+                    "title": "Subdomain",
+                    "description": "The first part of your help desk's address",
+                    "pattern": "^[a-z0-9-]+$",
+                    "examples": ["acme"],
+                }
+            },
+        },
+        source="CUSTOM",
+        logo_url="https://logo.invalid/testdesk.svg",
+    )
+    return SimpleNamespace(SPEC=spec, check=check, read=_no_read)
+
+
+def install_parameter_connectors(monkeypatch: Any, provider_url: str, *more: Any) -> None:
+    """Adds ``testshop``, ``testdesk`` (and any ``more`` modules) to the installed test catalog."""
+    from server.connectors import registry
+    from server.integrations import catalog
+
+    added = (parameters_oauth_connector(provider_url), parameters_key_connector(), *more)
+    modules = {**registry.CONNECTORS, **{module.SPEC.name: module for module in added}}
+    monkeypatch.setattr(registry, "CONNECTORS", modules)
+    monkeypatch.setattr(catalog, "CONNECTORS", modules)
+
+
+async def add_oauth_app(settings: Any, workspace_id: str, integration_name: str) -> None:
+    """The workspace's OAuth app for another test integration (the emulator accepts any name)."""
+    workspace = await Workspace.get(id=workspace_id)
+    row_id = ids.new_id("workspace_integration")
+    sealed = load_key_ring(settings).encrypt(b"weir-test-secret", associated_data=row_id)
+    await WorkspaceIntegration.create(
+        id=row_id,
+        organization_id=workspace.organization_id,
+        workspace_id=workspace.id,
+        integration_name=integration_name,
+        oauth_client_id="weir-test-client",
+        oauth_client_secret_encrypted=sealed,
+    )
 
 
 TENANT_PARAMETERS = form(

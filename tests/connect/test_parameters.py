@@ -356,7 +356,7 @@ async def test_the_page_and_the_catalog_show_the_parameters_schema(acme, tenant_
     created = await create_session(acme, integrationName="testtenant", parameters={"tenant": "acme"})
     page = await acme.http.get("/connect", params={"token": created["token"]})
     data = page_data(page.text)
-    assert data["parameters"] == {"tenant": "acme"}
+    assert data["presetParameters"] == {"tenant": "acme"}
     (integration,) = data["integrations"]
     assert integration["parametersSchema"]["required"] == ["tenant"]
     schema = (await acme.data(INTEGRATION))["integration"]["parametersSchema"]
