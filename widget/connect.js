@@ -139,40 +139,164 @@
     return words.charAt(0).toUpperCase() + words.slice(1);
   }
 
-  function logo(integration) {
-    var image = el("img", { src: integration.logoUrl, alt: "", class: "weir-int-logo" });
-    image.addEventListener("error", function () { image.style.display = "none"; });
+  // A logo that cannot load (a custom integration's host is down, a catalog entry without a
+  // file) becomes a lettermark: never a broken-image icon.
+  function logo(integration, className) {
+    var label = integration.displayName || integration.name || "?";
+    var mark = el("span", { class: className + " weir-mark", "aria-hidden": "true", text: label.charAt(0).toUpperCase() });
+    var hue = 0;
+    for (var i = 0; i < label.length; i++) hue = (hue * 31 + label.charCodeAt(i)) % 360;
+    mark.style.backgroundColor = "hsl(" + (hue * 137 % 360) + " 45% 40%)";  // CSSOM: allowed by style-src 'self'
+    if (!integration.logoUrl) return mark;
+    var image = el("img", { src: integration.logoUrl, alt: "", class: className, width: "32", height: "32",
+                            loading: "lazy", decoding: "async", referrerpolicy: "no-referrer" });
+    image.addEventListener("error", function () {
+      if (image.parentNode) image.parentNode.replaceChild(mark, image);
+    });
     return image;
   }
 
   // -- views ---------------------------------------------------------------------------
+  // Past this many integrations the picker gets a search box and category chips.
+  var SEARCH_FROM = 7;
+
+  function plural(count) { return count === 1 ? "1 integration" : count + " integrations"; }
+
+  // The picker is built once per visit and filtered by hiding rows, so typing stays instant
+  // with a catalog of any size (no list is rebuilt per key).
   function showList() {
-    var list = el("ul", { class: "weir-list", role: "list" });
-    var search = null;
-    function fill(filter) {
-      list.textContent = "";
-      var needle = (filter || "").toLowerCase();
-      integrations.filter(function (i) {
-        return !needle || i.displayName.toLowerCase().indexOf(needle) >= 0 || i.name.indexOf(needle) >= 0;
-      }).forEach(function (integration) {
-        list.appendChild(el("li", {}, [el("button", {
-          type: "button", class: "weir-int", "data-integration": integration.name,
-          onclick: function () { choose(integration); }
-        }, [logo(integration), el("span", { class: "weir-int-name", text: integration.displayName }),
-            el("span", { class: "weir-int-cat", text: categoryLabel(integration.category) })])]));
+    var searchable = integrations.length >= SEARCH_FROM;
+    var query = "";
+    var category = "";
+    var list = el("ul", { class: "weir-list", role: "list", id: "weir-results" });
+    var rows = integrations.map(function (integration) {
+      var button = el("button", {
+        type: "button", class: "weir-int", "data-integration": integration.name,
+        onclick: function () { choose(integration); }
+      }, [logo(integration, "weir-int-logo"),
+          el("span", { class: "weir-int-text" }, [
+            el("span", { class: "weir-int-name", text: integration.displayName }),
+            integration.description ? el("span", { class: "weir-int-desc", text: integration.description }) : null]),
+          el("span", { class: "weir-int-cat", text: categoryLabel(integration.category) })]);
+      var item = el("li", {}, [button]);
+      list.appendChild(item);
+      // A typed word matches anywhere in the names ("spot" finds HubSpot), and at the start of
+      // a word of the description or category (so "d" does not match every "provider").
+      var names = (integration.displayName + " " + integration.name).toLowerCase();
+      var words = [integration.description || "", categoryLabel(integration.category), integration.category]
+        .join(" ").toLowerCase().split(/[^a-z0-9]+/);
+      return { integration: integration, item: item, button: button, names: names, words: words };
+    });
+    var count = el("p", { class: "weir-count", role: "status", "aria-live": "polite", id: "weir-count" });
+    var emptyText = el("span", {});
+    var showAll = el("button", { type: "button", class: "weir-link", text: "Show all integrations",
+                                 onclick: function () { reset(); if (search) search.focus(); } });
+    var empty = el("p", { class: "weir-empty", hidden: true }, [emptyText, showAll]);
+
+    function visibleButtons() {
+      return rows.filter(function (row) { return !row.item.hidden; }).map(function (row) { return row.button; });
+    }
+
+    function apply() {
+      var typed = query.toLowerCase().split(/\s+/).filter(Boolean);
+      var shown = 0;
+      rows.forEach(function (row) {
+        var visible = (!category || row.integration.category === category) &&
+          typed.every(function (word) {
+            return row.names.indexOf(word) >= 0 || row.words.some(function (w) { return w.indexOf(word) === 0; });
+          });
+        row.item.hidden = !visible;
+        if (visible) shown++;
       });
-      if (!list.firstChild) list.appendChild(el("li", { class: "weir-empty", text: "No integration matches." }));
+      empty.hidden = shown > 0;
+      emptyText.textContent = !rows.length ? "No integration is available to connect."
+        : "No integration matches" + (query ? " \u201c" + query.trim() + "\u201d" : "") +
+          (category ? " in " + categoryLabel(category) : "") + ". ";
+      showAll.hidden = !rows.length;
+      count.textContent = shown ? plural(shown) + (shown < rows.length ? " of " + rows.length : "") : "No results";
       reportHeight();
     }
-    var body = [el("p", { class: "weir-muted", text: "Choose the account to connect." })];
-    if (integrations.length > 6) {
-      search = el("input", { type: "search", class: "weir-input", placeholder: "Search integrations",
-                             "aria-label": "Search integrations", oninput: function () { fill(search.value); } });
-      body.push(search);
+
+    function reset() {
+      query = "";
+      if (search) search.value = "";
+      pick("");
     }
-    body.push(list);
-    fill("");
+
+    var body = [el("p", { class: "weir-muted", text: "Choose the account to connect." })];
+    var search = null;
+    var chips = [];
+    var chipValues = [];
+    if (searchable) {
+      search = el("input", { type: "search", id: "weir-search", class: "weir-input weir-search", autocomplete: "off",
+                             spellcheck: "false", placeholder: "Search by name or category",
+                             "aria-controls": "weir-results", "aria-describedby": "weir-count" });
+      search.addEventListener("input", function () { query = search.value; apply(); });
+      search.addEventListener("keydown", function (event) {
+        var buttons = visibleButtons();
+        if (event.key === "Escape" && (search.value || category)) {
+          // Escape first clears the search; only an empty search lets it close the dialog.
+          event.preventDefault();
+          event.stopPropagation();
+          reset();
+        } else if (event.key === "ArrowDown" && buttons.length) {
+          event.preventDefault();
+          buttons[0].focus();
+        } else if (event.key === "Enter" && buttons.length) {
+          event.preventDefault();
+          buttons[0].click();
+        }
+      });
+      body.push(el("label", { for: "weir-search", class: "weir-label", text: "Search integrations" }), search);
+      var categories = [];
+      integrations.forEach(function (i) { if (categories.indexOf(i.category) < 0) categories.push(i.category); });
+      categories.sort(function (a, b) { return categoryLabel(a).localeCompare(categoryLabel(b)); });
+      if (categories.length > 1) {
+        chipValues = [""].concat(categories);
+        chips = chipValues.map(function (value) {
+          return el("button", { type: "button", class: "weir-chip", role: "radio", "data-category": value || "ALL",
+                                onclick: function () { pick(value); }, text: value ? categoryLabel(value) : "All" });
+        });
+        var group = el("div", { class: "weir-chips", role: "radiogroup", "aria-label": "Category" }, chips);
+        // One tab stop for the group; arrows move through it (the radio group pattern).
+        group.addEventListener("keydown", function (event) {
+          var step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
+          var at = chips.indexOf(document.activeElement);
+          if (!step && event.key === "Home") { step = -at; }
+          if (!step && event.key === "End") { step = chips.length - 1 - at; }
+          if (!step || at < 0) return;
+          event.preventDefault();
+          var next = chips[(at + step + chips.length) % chips.length];
+          next.click();
+          next.focus();
+        });
+        body.push(group);
+      }
+      body.push(count);
+    }
+    list.addEventListener("keydown", function (event) {
+      var step = { ArrowDown: 1, ArrowUp: -1 }[event.key];
+      var buttons = visibleButtons();
+      var at = buttons.indexOf(document.activeElement);
+      if (!step || at < 0) return;
+      event.preventDefault();
+      if (at + step < 0) { if (search) search.focus(); return; }
+      if (buttons[at + step]) buttons[at + step].focus();
+    });
+
+    function pick(value) {
+      category = value;
+      chips.forEach(function (chip, index) {
+        var on = chipValues[index] === value;
+        chip.setAttribute("aria-checked", on ? "true" : "false");
+        chip.tabIndex = on ? 0 : -1;
+      });
+      apply();
+    }
+
+    body.push(list, empty);
     show("Connect an account", body, search || undefined);
+    pick("");
   }
 
   function choose(integration) {
@@ -185,15 +309,32 @@
     }, failed);
   }
 
-  function showOAuth(integration) {
-    var button = el("button", { type: "button", class: "weir-primary", "data-action": "oauth",
-                                onclick: function () { startOAuth(integration); },
+  // With per-connection parameters (a shop, a subdomain) the sign-in button submits a form that
+  // asks for them first: the provider's URLs are built from them. ``previous`` keeps what was
+  // typed and the server's field errors when startOAuth refused the values.
+  function showOAuth(integration, previous) {
+    var fields = parameterFields(integration);
+    var general = el("p", { class: "weir-error weir-general", role: "alert" });
+    var button = el("button", { type: "submit", class: "weir-primary", "data-action": "oauth",
                                 text: "Connect with " + integration.displayName });
+    var form = el("form", { class: "weir-form", novalidate: true },
+      fields.map(fieldControl).concat([general, button]));
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var read = readFields(form, fields);
+      if (read.firstBad) { read.firstBad.focus(); return; }
+      startOAuth(integration, read.values);
+    });
     var other = integration.formAuthType ? el("button", { type: "button", class: "weir-link",
       onclick: function () { showForm(integration); }, text: "Use an API key instead" }) : null;
-    show(integration.displayName, [logo(integration),
+    show(integration.displayName, [logo(integration, "weir-int-logo"),
       el("p", { class: "weir-muted", text: "You will sign in to " + integration.displayName +
-        " and approve access. Weir never sees your password." }), button, other, backLink()], button);
+        " and approve access. Weir never sees your password." }), form, other, backLink()],
+      firstInput(form) || button);
+    if (previous) {
+      restoreFields(form, previous.values);
+      showServerErrors(form, previous.error, general, button);
+    }
   }
 
   function backLink() {
@@ -201,7 +342,8 @@
     return el("button", { type: "button", class: "weir-link", onclick: showList, text: "Choose another" });
   }
 
-  function startOAuth(integration) {
+  function startOAuth(integration, values) {
+    values = values || {};
     var framed = window.top !== window;
     if (framed) {
       // Providers refuse to be framed: consent opens in a popup that reports back to us.
@@ -215,7 +357,13 @@
       store({ token: token, mode: data.mode, hostOrigin: data.hostOrigin });
     }
     spinner("Waiting for " + integration.displayName);
-    gql("mutation($p:Boolean!){startOAuth(input:{consentInPopup:$p}){authorizeUrl}}", { p: framed })
+    // ``parameters`` is sent only when there are some, so a server without per-connection
+    // parameters still answers every other integration.
+    var withParameters = Object.keys(values).length > 0;
+    gql(withParameters
+          ? "mutation($p:Boolean!,$a:JSON){startOAuth(input:{consentInPopup:$p,parameters:$a}){authorizeUrl}}"
+          : "mutation($p:Boolean!){startOAuth(input:{consentInPopup:$p}){authorizeUrl}}",
+        withParameters ? { p: framed, a: values } : { p: framed })
       .then(function (result) {
         toHost("oauth_started", { integration: integration.name });
         // A consent window closed meanwhile must stay closed: a form aimed at its name would open another.
@@ -223,7 +371,11 @@
         var state = new URL(result.startOAuth.authorizeUrl).searchParams.get("state");
         goToProvider(framed ? CONSENT_WINDOW : "_self", state);
         if (framed) consentPoll = setInterval(function () { if (consentPopup.closed) finishConsent(true); }, 500);
-      }, function (error) { if (consentPopup) consentPopup.close(); failed(error); });
+      }, function (error) {
+        if (consentPopup) consentPopup.close();
+        if (error.code === "VALIDATION_FAILED") showOAuth(integration, { values: values, error: error });
+        else failed(error);
+      });
   }
 
   // The consent window reaches the provider through Weir's POST /oauth/authorize, a top-level
@@ -255,7 +407,7 @@
     if (selected) choose(selected); else showList();
   }
 
-  // -- forms generated from the auth-field JSON Schema ----------------------------------
+  // -- forms generated from the auth-field and parameter JSON Schemas ---------------------
   function formFields(integration) {
     var type = integration.formAuthType;
     var schema = integration.authFieldsSchema;
@@ -281,6 +433,26 @@
     });
   }
 
+  // Per-connection parameters: strings, asked before the credentials. One the host preset on
+  // the session is shown read-only and never sent again.
+  function parameterFields(integration) {
+    var schema = integration.parametersSchema;
+    if (!schema || !schema.properties) return [];
+    var required = schema.required || [];
+    var preset = data.presetParameters || {};
+    return Object.keys(schema.properties).map(function (name) {
+      var p = schema.properties[name];
+      var example = (p.examples || [])[0];
+      var isPreset = Object.prototype.hasOwnProperty.call(preset, name);
+      return { name: name, parameter: true, title: p.title || name, help: p.description, type: "string",
+               required: !isPreset && required.indexOf(name) >= 0, enumValues: isPreset ? null : p["enum"],
+               defaultValue: isPreset ? String(preset[name]) : p["default"], preset: isPreset,
+               pattern: p.pattern, minLength: p.minLength, maxLength: p.maxLength,
+               placeholder: example === undefined ? null : String(example),
+               patternHelp: example === undefined ? null : "Enter a value like " + example + "." };
+    });
+  }
+
   // The same rule as the server's vault: a field named like a secret is one.
   function secretName(name) {
     var lowered = name.toLowerCase();
@@ -290,7 +462,8 @@
   }
 
   function fieldControl(field) {
-    var id = "weir-f-" + field.name;
+    // Parameters and credentials live in separate id spaces: a provider may use one name for both.
+    var id = (field.parameter ? "weir-p-" : "weir-f-") + field.name;
     var control;
     var describedBy = id + "-error" + (field.help ? " " + id + "-help" : "");
     var common = { id: id, name: field.name, "aria-describedby": describedBy, required: field.required };
@@ -306,24 +479,32 @@
         class: "weir-input", autocomplete: field.secret ? "off" : "on", spellcheck: "false",
         type: field.secret ? "password" : (field.type === "integer" || field.type === "number") ? "number" : "text",
         value: field.defaultValue !== undefined ? String(field.defaultValue) : null,
-        step: field.type === "integer" ? "1" : field.type === "number" ? "any" : null
+        step: field.type === "integer" ? "1" : field.type === "number" ? "any" : null,
+        pattern: field.preset ? null : field.pattern, placeholder: field.placeholder,
+        readonly: field.preset
       }, common));
     }
-    return el("div", { class: "weir-field", "data-field": field.name }, [
-      el("label", { for: id, text: field.title + (field.required ? "" : " (optional)") }),
+    var label = field.title + (field.preset ? " (set by the app)" : field.required ? "" : " (optional)");
+    return el("div", { class: "weir-field", "data-field": field.parameter ? null : field.name,
+                       "data-parameter": field.parameter ? field.name : null, "data-title": field.title }, [
+      el("label", { for: id, text: label }),
       control,
       field.help ? el("p", { id: id + "-help", class: "weir-help", text: field.help }) : null,
       el("p", { id: id + "-error", class: "weir-error", "aria-live": "polite" })
     ]);
   }
 
-  function setFieldError(form, name, message) {
-    var box = form.querySelector('[data-field="' + name + '"]');
-    if (!box) return false;
+  function fieldBox(form, name, parameter) {
+    var attribute = parameter ? "data-parameter" : "data-field";
+    var boxes = form.querySelectorAll("[" + attribute + "]");
+    for (var i = 0; i < boxes.length; i++) if (boxes[i].getAttribute(attribute) === name) return boxes[i];
+    return null;
+  }
+
+  function setFieldError(box, message) {
     box.querySelector(".weir-error").textContent = message || "";
     var control = box.querySelector("input,select");
     if (message) control.setAttribute("aria-invalid", "true"); else control.removeAttribute("aria-invalid");
-    return true;
   }
 
   function validate(field, raw) {
@@ -335,54 +516,109 @@
     if (field.maximum !== undefined && Number(raw) > field.maximum) return "Must be at most " + field.maximum + ".";
     if (field.minLength && raw.length < field.minLength) return "Must be at least " + field.minLength + " characters.";
     if (field.maxLength && raw.length > field.maxLength) return "Must be at most " + field.maxLength + " characters.";
-    if (field.pattern && !new RegExp(field.pattern).test(raw)) return "This value is not in the expected format.";
+    if (field.pattern && !matches(field.pattern, raw)) {
+      return field.patternHelp || "This value is not in the expected format.";
+    }
     return null;
   }
 
+  // JSON Schema's pattern is unanchored, like JavaScript's RegExp.test. One the browser cannot
+  // compile is left to the server to judge.
+  function matches(pattern, raw) {
+    try { return new RegExp(pattern).test(raw); } catch (e) { return true; }
+  }
+
+  // Checks every field; returns the values of the filled ones, split into parameters and
+  // credentials, and the first control with a problem.
+  function readFields(form, fields) {
+    var result = { values: {}, credentials: {}, firstBad: null };
+    fields.forEach(function (field) {
+      if (field.preset) return;
+      var box = fieldBox(form, field.name, field.parameter);
+      var control = box.querySelector("input,select");
+      var raw = field.type === "boolean" ? control.checked : control.value.trim();
+      var problem = validate(field, raw);
+      setFieldError(box, problem);
+      if (problem && !result.firstBad) result.firstBad = control;
+      if (raw === "" || raw === null) return;
+      var target = field.parameter ? result.values : result.credentials;
+      target[field.name] = field.type === "integer" || field.type === "number" ? Number(raw) : raw;
+    });
+    return result;
+  }
+
+  function restoreFields(form, values) {
+    for (var name in values || {}) {
+      var box = fieldBox(form, name, true);
+      if (box) box.querySelector("input,select").value = values[name];
+    }
+  }
+
+  function firstInput(form) {
+    return form.querySelector("input:not([readonly]),select");
+  }
+
+  // VALIDATION_FAILED names fields as input.credentials.<name> or input.parameters.<name>:
+  // each message goes next to its field, anything else above the button.
+  function showServerErrors(form, error, general, submit) {
+    var focusTarget = null;
+    (error.fields || []).forEach(function (problem) {
+      var found = /^input\.(credentials|props|parameters)\.([^.]+)/.exec(problem.field || "");
+      var box = found ? fieldBox(form, found[2], found[1] === "parameters") : null;
+      if (box) {
+        setFieldError(box, fieldMessage(box, problem.message));
+        focusTarget = focusTarget || box.querySelector("input,select");
+      } else {
+        general.textContent = problem.message;
+      }
+    });
+    if (!error.fields || !error.fields.length) general.textContent = error.message;
+    (focusTarget || submit).focus();
+    reportHeight();
+  }
+
+  // The server may phrase a field's problem as a predicate ("is required", "must match …"):
+  // it then reads as a sentence about the field's label.
+  function fieldMessage(box, message) {
+    message = String(message || "");
+    if (!/^[a-z]/.test(message)) return message;
+    return box.getAttribute("data-title") + " " + message + (/[.!?]$/.test(message) ? "" : ".");
+  }
+
   function showForm(integration) {
-    var fields = formFields(integration);
+    var parameters = parameterFields(integration);
+    var credentials = formFields(integration);
+    var fields = parameters.concat(credentials);
     var general = el("p", { class: "weir-error weir-general", role: "alert" });
     var submit = el("button", { type: "submit", class: "weir-primary", text: "Connect" });
     var form = el("form", { class: "weir-form", novalidate: true }, fields.map(fieldControl).concat([general, submit]));
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       general.textContent = "";
-      var credentials = {};
-      var firstBad = null;
-      fields.forEach(function (field) {
-        var control = form.elements[field.name];
-        var raw = field.type === "boolean" ? control.checked : control.value.trim();
-        var problem = validate(field, raw);
-        setFieldError(form, field.name, problem);
-        if (problem && !firstBad) firstBad = control;
-        if (raw === "" || raw === null) return;
-        credentials[field.name] = field.type === "integer" || field.type === "number" ? Number(raw) : raw;
-      });
-      if (firstBad) { firstBad.focus(); return; }
+      var read = readFields(form, fields);
+      if (read.firstBad) { read.firstBad.focus(); return; }
       submit.disabled = true;
       submit.textContent = "Connecting…";
-      gql("mutation($c:JSON!,$n:String){submitCredentials(input:{credentials:$c,integrationName:$n}){" +
-          STATE_FIELDS + "}}", { c: credentials, n: integration.name })
+      // As with startOAuth, ``parameters`` is sent only when there are some.
+      var withParameters = Object.keys(read.values).length > 0;
+      gql("mutation($c:JSON!,$n:String" + (withParameters ? ",$a:JSON" : "") +
+          "){submitCredentials(input:{credentials:$c,integrationName:$n" + (withParameters ? ",parameters:$a" : "") +
+          "}){" + STATE_FIELDS + "}}",
+          withParameters ? { c: read.credentials, n: integration.name, a: read.values }
+                         : { c: read.credentials, n: integration.name })
         .then(function (result) { succeeded(result.submitCredentials); }, function (error) {
           submit.disabled = false;
           submit.textContent = "Connect";
           if (error.code !== "VALIDATION_FAILED") { failed(error); return; }
-          var focusTarget = null;
-          error.fields.forEach(function (problem) {
-            var name = problem.field.replace(/^input\.(credentials|props)\.?/, "").split(".")[0];
-            if (setFieldError(form, name, problem.message)) focusTarget = focusTarget || form.elements[name];
-            else general.textContent = problem.message;
-          });
-          (focusTarget || submit).focus();
-          reportHeight();
+          showServerErrors(form, error, general, submit);
         });
     });
-    var note = fields.length ? null : el("p", { class: "weir-muted",
+    var note = credentials.length ? null : el("p", { class: "weir-muted",
       text: integration.displayName + " needs no credentials." });
     var other = integration.oauth ? el("button", { type: "button", class: "weir-link",
       onclick: function () { showOAuth(integration); }, text: "Sign in with " + integration.displayName + " instead" }) : null;
-    show(integration.displayName, [logo(integration), note, form, other, backLink()],
-         form.querySelector("input,select") || submit);
+    show(integration.displayName, [logo(integration, "weir-int-logo"), note, form, other, backLink()],
+         firstInput(form) || submit);
   }
 
   // -- outcomes ------------------------------------------------------------------------
@@ -420,7 +656,10 @@
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape" && (data.mode === "modal" || data.mode === "popup")) { closePage(); return; }
     if (event.key !== "Tab" || data.mode !== "modal") return;
-    var focusable = app.querySelectorAll("button:not([disabled]),input,select,a[href],[tabindex='0']");
+    // Only what Tab can reach: not the rows a search hides, nor the chips outside the tab order.
+    var focusable = Array.prototype.filter.call(
+      app.querySelectorAll("button:not([disabled]),input,select,a[href],[tabindex='0']"),
+      function (node) { return node.tabIndex >= 0 && node.getClientRects().length > 0; });
     if (!focusable.length) return;
     var first = focusable[0], last = focusable[focusable.length - 1];
     if (event.shiftKey && (document.activeElement === first || !app.contains(document.activeElement))) {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import datetime
+from typing import cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -47,9 +48,15 @@ class ConnectSession:
     reconnect_connection_id: strawberry.ID | None = strawberry.field(
         description="The existing connection this session re-authorises, if any."
     )
+    parameters: JSON = strawberry.field(
+        description="Parameters the app preset (name -> value): the page does not ask for them "
+        "and the end user cannot change them."
+    )
     error_code: str | None = strawberry.field(
         description="Why it failed or expired: `ACCESS_DENIED`, `STATE_REUSED`, "
-        "`TOKEN_EXCHANGE_FAILED`, `ISSUER_MISMATCH`, `OAUTH_ERROR`, `EXPIRED`, `CANCELLED`..."
+        "`TOKEN_EXCHANGE_FAILED`, `ISSUER_MISMATCH`, `OAUTH_ERROR`, `INVALID_TOKEN_RESPONSE` (a "
+        "token-response parameter that is not an https URL or a host-name label), `EXPIRED`, "
+        "`CANCELLED`..."
     )
     error_message: str | None = strawberry.field(description="A readable explanation.")
     expires_at: datetime = strawberry.field(description="When the connect token stops working.")
@@ -86,6 +93,7 @@ class ConnectSession:
             allowed_integrations=list(row.allowed_integrations or []),
             connection_id=_id(row.connection_id),
             reconnect_connection_id=_id(row.reconnect_connection_id),
+            parameters=dict(row.parameters or {}),
         )
 
 
@@ -99,6 +107,10 @@ class ConnectSessionState:
     status: ConnectSessionStatus = strawberry.field(description="Where the flow is.")  # type: ignore[valid-type]
     allowed_integrations: list[str] = strawberry.field(description="Integrations offered.")
     integration_name: str | None = strawberry.field(description="The integration picked.")
+    parameters: JSON = strawberry.field(
+        description="Parameters already set by the app (name -> value): the form shows them "
+        "read-only and asks only for the integration's other `parametersSchema` properties."
+    )
     connection_id: strawberry.ID | None = strawberry.field(description="The connection, once `COMPLETED`.")
     error_code: str | None = strawberry.field(description="Why it failed, as a stable code.")
     error_message: str | None = strawberry.field(description="Why it failed, readable.")
@@ -115,6 +127,7 @@ class ConnectSessionState:
             status=ConnectSessionStatus[row.status],
             allowed_integrations=list(row.allowed_integrations or []),
             integration_name=row.integration_name,
+            parameters=cast(JSON, dict(row.parameters or {})),
             connection_id=_id(row.connection_id),
             error_code=row.error_code,
             error_message=row.error_message,
@@ -151,6 +164,12 @@ class CreateConnectSessionInput:
     reconnect_connection_id: strawberry.ID | None = strawberry.field(
         default=None, description="Re-authorise this existing connection (same id, syncs kept)."
     )
+    parameters: JSON | None = strawberry.field(
+        default=None,
+        description='Preset some or all of the integration\'s parameters (`{"shop": "acme"}`), '
+        "checked against its `parametersSchema`; needs `integrationName` (or a reconnect, "
+        "which starts from the connection's). The page asks only for the others.",
+    )
 
 
 @strawberry.type(description="A new connect session and its token. The token is shown once.")
@@ -170,6 +189,11 @@ class SelectIntegrationInput:
 class StartOAuthInput:
     consent_in_popup: bool = strawberry.field(
         default=False, description="True when the page is framed and opens consent in a popup."
+    )
+    parameters: JSON | None = strawberry.field(
+        default=None,
+        description="The integration's parameters the end user typed (name -> value); with "
+        "the app's presets, which win, they fill the provider's URLs.",
     )
 
 
@@ -195,6 +219,11 @@ class SubmitCredentialsInput:
     )
     auth_type: str | None = strawberry.field(
         default=None, description="Which form auth type, when the integration has several."
+    )
+    parameters: JSON | None = strawberry.field(
+        default=None,
+        description="The integration's parameters the end user typed (name -> value); the "
+        "app's presets win and may not be changed.",
     )
 
 
@@ -235,6 +264,7 @@ class ConnectMutation:
             if input.reconnect_connection_id
             else None,
             bus=info.context.bus,
+            parameters=input.parameters,
         )
         return CreateConnectSessionPayload(
             token=created.token,
@@ -271,6 +301,7 @@ class ConnectMutation:
             key_ring=info.context.services.key_ring,
             consent_in_popup=bool(input and input.consent_in_popup),
             bus=info.context.bus,
+            parameters=input.parameters if input else None,
         )
         return StartOAuthPayload(authorize_url=url, session=ConnectSessionState.from_model(row))
 
@@ -290,6 +321,7 @@ class ConnectMutation:
             limiter=info.context.services.check_limiter,
             http=info.context.services.connect_http(),
             bus=info.context.bus,
+            parameters=input.parameters,
         )
         return ConnectSessionState.from_model(row)
 

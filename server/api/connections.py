@@ -81,6 +81,11 @@ class ConnectionNode:
     last_refreshed_at: datetime | None = strawberry.field(
         description="When the credentials were last replaced (OAuth refresh or reconnect)."
     )
+    parameters: JSON = strawberry.field(
+        description="Its parameters (name -> value; not secret): what the connect form or "
+        "`createConnection` gave (a shop, a subdomain) and fields of the token response the "
+        "integration keeps (Salesforce's `instance_url`). They fill its URLs' placeholders."
+    )
     created_at: datetime = strawberry.field(description="When it was created.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
     workspace_id: strawberry.Private[str | None]
@@ -110,6 +115,7 @@ class ConnectionNode:
             auth_type=AuthType[row.auth_type],
             scope=ConnectionScope(row.scope),
             status=ConnectionStatus(row.status),
+            parameters=dict(row.parameters or {}),
         )
 
 
@@ -125,9 +131,11 @@ class ConnectionNode:
 class CreateConnectionInput:
     integration_name: str = strawberry.field(description="The integration, e.g. `openai`.")
     auth_type: AuthType = strawberry.field(description="How it authenticates.")  # type: ignore[valid-type]
-    scope: ConnectionScope = strawberry.field(
-        default=ConnectionScope.USER,  # type: ignore[valid-type]
-        description="Who it belongs to.",
+    scope: ConnectionScope | None = strawberry.field(  # type: ignore[valid-type]
+        default=None,
+        description="Who it belongs to. Default: USER when `endUserId` is given, else "
+        "WORKSPACE when `workspaceId` is given or the API key is restricted to a workspace, "
+        "else ORGANIZATION (as the seed systems do; see the seeds mapping in the docs).",
     )
     workspace_id: strawberry.ID | None = strawberry.field(
         default=None, description="Its workspace (required for WORKSPACE scope)."
@@ -150,6 +158,12 @@ class CreateConnectionInput:
     access_token: str | None = strawberry.field(default=None, description="OAuth access token.")
     refresh_token: str | None = strawberry.field(default=None, description="OAuth refresh token.")
     expires_at: datetime | None = strawberry.field(default=None, description="When the access token expires.")
+    parameters: JSON | None = strawberry.field(
+        default=None,
+        description='The integration\'s parameters (`{"subdomain": "acme"}`), checked '
+        "against its `parametersSchema`; token-response parameters (`instance_url`) may be "
+        "given with imported OAuth tokens.",
+    )
     check: bool = strawberry.field(
         default=False,
         description="Check the credentials with the provider first; on failure nothing is "
@@ -278,7 +292,7 @@ class ConnectionsMutation:
             integration_name=input.integration_name,
             auth_type=input.auth_type.value,
             credentials=_credentials(input),
-            connection_scope=input.scope.value,
+            connection_scope=input.scope.value if input.scope is not None else None,
             workspace_id=_id(input.workspace_id),
             end_user_id=_id(input.end_user_id),
             external_id=input.external_id,
@@ -288,6 +302,7 @@ class ConnectionsMutation:
             http=services.check_http,
             bus=services.bus,
             connectors=catalog.resolver(services.settings),
+            parameters=input.parameters,
         )
         return ConnectionNode.from_model(row)
 

@@ -88,8 +88,8 @@ class Integration:
         description="JSON Schema of the credential fields (`BASIC_AUTH`, `CUSTOM_AUTH`)."
     )
     parameters_schema: JSON | None = strawberry.field(
-        description="JSON Schema of the per-connection parameters the connect form asks for "
-        "(a shop, a subdomain); null when there are none."
+        description="JSON Schema (a form of strings) of the per-connection parameters the connect "
+        "form asks for before authenticating (a shop, a subdomain); null when there are none."
     )
     settings_schema: JSON = strawberry.field(description="JSON Schema of an ELT sync's settings.")
     streams: list[IntegrationStream] = strawberry.field(description="Streams it can copy.")

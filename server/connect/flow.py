@@ -26,6 +26,7 @@ from server.connect.service import (
 )
 from server.connections import service as connections
 from server.connections.check_limits import CheckLimiter
+from server.connectors.parameters import merge_parameters
 from server.crypto import KeyRing
 from server.errors import CheckFailed, Conflict, FieldError, ValidationFailed
 from server.events import EventBus
@@ -79,8 +80,12 @@ async def submit_credentials(
     limiter: CheckLimiter,
     http: httpx.AsyncClient | None = None,
     bus: EventBus | None = None,
+    parameters: Any = None,
 ) -> ConnectSession:
     """Check and store the credentials typed on the page; the session is then ``COMPLETED``.
+
+    ``parameters`` (a subdomain, a shop) join the host's presets, which win and may not be
+    changed; all are checked against the integration's before anything is asked of it.
 
     Each submission checks the credentials with the provider, so the session has a budget of
     checks a minute (a connect token retrying a form in a loop is ``RATE_LIMITED``)."""
@@ -95,6 +100,7 @@ async def submit_credentials(
     chosen = _form_auth_type(spec.auth_types, auth_type)
     if not isinstance(credentials, dict):
         raise ValidationFailed.field("input.credentials", "must be an object")
+    values = merge_parameters(spec, session.parameters or {}, parameters)
     # Not shared between concurrent submissions: each may carry different credentials.
     limiter.spend(f"connect_session:{session.id}")
     try:
@@ -108,6 +114,7 @@ async def submit_credentials(
             check=True,
             http=http,
             bus=bus,
+            parameters=values,
         )
     except ValidationFailed as exc:
         raise ValidationFailed([FieldError(_form_path(e.field), e.message) for e in exc.errors]) from None
@@ -155,8 +162,10 @@ async def store_credentials(
     check: bool,
     http: httpx.AsyncClient | None,
     bus: EventBus | None,
+    parameters: dict[str, Any],
 ) -> Any:
-    """Create the session's connection, or give a reconnected one its new credentials."""
+    """Create the session's connection, or give a reconnected one its new credentials (and
+    ``parameters``, checked by the caller)."""
     scope = Scope(organization_id=session.organization_id, workspace_id=session.workspace_id)
     if session.reconnect_connection_id:
         connection = await connections.get_connection(
@@ -177,6 +186,7 @@ async def store_credentials(
                 credentials=credentials,
                 http=http,
                 connector=connector,
+                parameters=parameters,
             )
             if not result.ok:
                 raise connections.check_failed(spec, result)
@@ -187,6 +197,7 @@ async def store_credentials(
             expires_at=expires_at,
             bus=bus,
             spec=spec,
+            parameters=parameters,
         )
     spec = (await session_connector(session=session, settings=settings)).SPEC
     try:
@@ -207,6 +218,7 @@ async def store_credentials(
             http=http,
             bus=bus,
             connectors=catalog.resolver(settings),
+            parameters=parameters,
         )
     except IntegrityError:
         raise Conflict("a connection with this externalId already exists") from None

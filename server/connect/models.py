@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 
 from server.models import OrganizationOwned, Timestamped
@@ -34,6 +36,10 @@ class ConnectSession(OrganizationOwned, Timestamped):
     # OAuth2 in flight: a hash of the single-use state, and the PKCE verifier encrypted.
     oauth_state_hash = fields.CharField(max_length=64, null=True, unique=True)
     oauth_verifier_encrypted = fields.TextField(null=True)
+    # Parameters the host app preset (the end user may not change them), and those of the
+    # OAuth flow in flight (presets and what the end user typed, as startOAuth checked them).
+    parameters: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict, db_default={})
+    oauth_parameters: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     expires_at = fields.DatetimeField()
 
     class Meta:

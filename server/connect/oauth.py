@@ -18,8 +18,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from authlib.common.security import generate_token
@@ -30,6 +31,7 @@ from server.config import Settings
 from server.connect import binding, flow
 from server.connect import service as sessions
 from server.connect.models import ConnectSession
+from server.connectors.parameters import merge_parameters, token_parameters
 from server.crypto import KeyRing
 from server.errors import Conflict, Unauthenticated, ValidationFailed
 from server.events import EventBus
@@ -37,6 +39,7 @@ from server.integrations import catalog
 from server.integrations.oauth import (
     OAuthClient,
     TokenError,
+    endpoint,
     oauth_client,
     request_token,
     token_credentials,
@@ -62,16 +65,23 @@ def _hash(value: str) -> str:
 
 
 def _authorize_url(*, settings: Settings, client: OAuthClient, state: str, verifier: str) -> str:
+    """The provider's (tenant's) authorize URL; without PKCE when the spec turns it off (a few
+    providers refuse a ``code_challenge``)."""
     oauth = client.spec.oauth
+    assert oauth is not None  # oauth_client refuses a spec without it
+    challenge = (
+        {"code_challenge": create_s256_code_challenge(verifier), "code_challenge_method": "S256"}
+        if oauth.pkce
+        else {}
+    )
     return prepare_grant_uri(
-        oauth.authorize_url,
+        endpoint(client, oauth.authorize_url),
         client.client_id,
         "code",
         callback_url(settings),
         scope=oauth.scope_separator.join(client.scopes) or None,
         state=state,
-        code_challenge=create_s256_code_challenge(verifier),
-        code_challenge_method="S256",
+        **challenge,
         **dict(oauth.extra_authorize_params),
     )
 
@@ -83,8 +93,12 @@ async def start(
     key_ring: KeyRing,
     consent_in_popup: bool,
     bus: EventBus | None,
+    parameters: Any = None,
 ) -> tuple[ConnectSession, str]:
     """Begin OAuth for the session's integration; return the provider's authorize URL.
+
+    ``parameters`` are what the end user typed (a shop, a subdomain): with the host's presets,
+    which win, they fill the provider's URLs and are kept for the callback and the connection.
 
     The browser must reach that URL through ``launch`` (``POST /oauth/authorize``), which binds
     the flow to it; a callback in a browser that went straight to the provider is refused.
@@ -99,7 +113,10 @@ async def start(
         workspace_id=session.workspace_id,
         integration_name=session.integration_name,
     )
+    values = merge_parameters(client.spec, session.parameters or {}, parameters)
+    client = replace(client, parameters=values)
     state = generate_token(43) + (POPUP_SUFFIX if consent_in_popup else TAB_SUFFIX)
+    # Made even without PKCE: consuming it is what makes a state single-use.
     verifier = generate_token(64)
     url = _authorize_url(settings=settings, client=client, state=state, verifier=verifier)
     session = await sessions.transition(
@@ -108,6 +125,7 @@ async def start(
         bus=bus,
         oauth_state_hash=_hash(state),
         oauth_verifier_encrypted=key_ring.encrypt(verifier.encode(), associated_data=session.id),
+        oauth_parameters=values,
     )
     return session, url
 
@@ -158,6 +176,7 @@ async def launch(
         workspace_id=session.workspace_id,
         integration_name=session.integration_name,
     )
+    client = replace(client, parameters=dict(session.oauth_parameters or {}))
     verifier = key_ring.decrypt(session.oauth_verifier_encrypted, associated_data=session.id).decode()
     remaining = (session.expires_at - datetime.now(UTC)).total_seconds()
     if remaining < 1:
@@ -278,6 +297,9 @@ async def finish(
             workspace_id=session.workspace_id,
             integration_name=session.integration_name,
         )
+        client = replace(client, parameters=dict(session.oauth_parameters or {}))
+        oauth = client.spec.oauth
+        assert oauth is not None  # oauth_client refuses a spec without it
         verifier = key_ring.decrypt(verifier_sealed, associated_data=session.id).decode()
         token = await request_token(
             http=http,
@@ -285,7 +307,7 @@ async def finish(
             grant_type="authorization_code",
             code=code,
             redirect_uri=callback_url(settings),
-            code_verifier=verifier,
+            code_verifier=verifier if oauth.pkce else None,
         )
     except ValidationFailed as exc:
         return await _fail(session, "OAUTH_NOT_CONFIGURED", exc.errors[0].message, bus, popup)
@@ -294,6 +316,19 @@ async def finish(
             session,
             "TOKEN_EXCHANGE_FAILED",
             f"Could not finish signing in to {name} ({exc.error}). Try again.",
+            bus,
+            popup,
+        )
+    try:
+        # Fields of the token response kept as parameters (Salesforce's instance_url): they
+        # will fill URLs, so a value that is not an https URL or a host-name label fails here.
+        parameters = {**client.parameters, **token_parameters(oauth, token)}
+    except ValidationFailed as exc:
+        problem = exc.errors[0]
+        return await _fail(
+            session,
+            "INVALID_TOKEN_RESPONSE",
+            f"{name} answered with an unusable {problem.field.removeprefix('token.')}: {problem.message}.",
             bus,
             popup,
         )
@@ -309,9 +344,13 @@ async def finish(
             check=False,
             http=http,
             bus=bus,
+            parameters=parameters,
         )
     except Conflict as exc:
         return await _fail(session, "CONFLICT", exc.message, bus, popup)
+    except ValidationFailed as exc:
+        # The integration changed since startOAuth checked the parameters: start again.
+        return await _fail(session, "INVALID_PARAMETERS", exc.message, bus, popup)
     session = await sessions.transition(
         session=session, status="COMPLETED", bus=bus, connection_id=connection.id
     )

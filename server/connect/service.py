@@ -24,6 +24,7 @@ from server import ids
 from server.config import Settings
 from server.connect.models import ConnectSession
 from server.connections import service as connections
+from server.connectors.parameters import check_parameters
 from server.errors import (
     Conflict,
     FieldError,
@@ -203,6 +204,28 @@ async def _end_user_for(
     return None
 
 
+async def _preset_parameters(
+    names: list[str], given: Any, reconnect: Any, *, settings: Settings, workspace: Workspace
+) -> dict[str, str]:
+    """The host's preset parameters, checked against the session's one integration."""
+    base = dict(reconnect.parameters or {}) if reconnect is not None else {}
+    if given is None or given == {}:
+        return base
+    if len(names) != 1:
+        raise ValidationFailed.field(
+            "input.parameters", "parameters can be preset only with one integration (integrationName)"
+        )
+    spec = await catalog.get_integration(
+        settings=settings,
+        organization_id=workspace.organization_id,
+        workspace_id=workspace.id,
+        name=names[0],
+    )
+    if not isinstance(given, dict):
+        raise ValidationFailed.field("input.parameters", "must be an object of parameter names to values")
+    return check_parameters(spec, {**base, **given}, partial=True)
+
+
 async def create_connect_session(
     *,
     scope: Scope,
@@ -218,8 +241,13 @@ async def create_connect_session(
     redirect_uri: str | None = None,
     reconnect_connection_id: str | None = None,
     bus: EventBus | None = None,
+    parameters: Any = None,
 ) -> NewConnectSession:
-    """A new session with its connect token and the URL of the hosted page."""
+    """A new session with its connect token and the URL of the hosted page.
+
+    ``parameters`` preset some or all of the integration's parameters (the host knows the
+    shop): the page does not ask for them and the end user cannot change them. A reconnect
+    starts from the connection's own."""
     workspace = await orgs.get_workspace(scope=scope, workspace_id=workspace_id)
     problems: list[FieldError | None] = [
         check_text("input.connectionName", connection_name, max_length=255)
@@ -273,6 +301,7 @@ async def create_connect_session(
     found = [problem for problem in problems if problem]
     if found:
         raise ValidationFailed(found)
+    presets = await _preset_parameters(names, parameters, reconnect, settings=settings, workspace=workspace)
     if not names:
         names = await _default_integrations(workspace=workspace, settings=settings)
     if reconnect is not None and reconnect.end_user_id:
@@ -298,6 +327,7 @@ async def create_connect_session(
         external_id=external_id,
         redirect_uri=redirect_uri,
         reconnect_connection=reconnect,
+        parameters=presets,
         expires_at=_now() + timedelta(seconds=settings.connect_session_ttl_seconds),
     )
     connect_url = f"{settings.effective_public_url}/connect?{urlencode({'token': token})}"

@@ -11,7 +11,7 @@ scrubbed from it before it reaches an error, a status reason or a log.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from typing import Any, Protocol
 
 import httpx
@@ -85,10 +85,12 @@ def connector_context(
     credentials: dict[str, Any],
     connector: Any | None = None,
     integration_name: str | None = None,
+    parameters: Mapping[str, Any] | None = None,
 ) -> ConnectorContext:
     """What a connector needs to talk to its provider: its spec's base URL (with every
     override already applied by whoever resolved ``connector``; a bare ``integration_name``
-    is a catalog integration with the deployment's overrides)."""
+    is a catalog integration with the deployment's overrides), and the connection's
+    parameters for the {placeholders} of its URLs."""
     if connector is None:
         if integration_name is None:
             raise TypeError("connector_context needs a connector or an integration name")
@@ -98,6 +100,7 @@ def connector_context(
         base_url=connector.SPEC.base_url,
         credentials=credentials,
         outbound=outbound.Policy.from_settings(settings),
+        parameters=dict(parameters or {}),
     )
 
 
@@ -118,6 +121,7 @@ async def run_check(
     credentials: dict[str, Any],
     http: httpx.AsyncClient | None = None,
     connector: Any | None = None,
+    parameters: Mapping[str, Any] | None = None,
 ) -> CheckResult:
     """Ask the provider whether ``credentials`` work; a message never carries a secret.
 
@@ -127,7 +131,13 @@ async def run_check(
     secrets = creds.secret_values(auth_type, credentials, spec)
     client = http or http_clients.tenant_client(settings, http_clients.CONNECTOR_CHECK)
     try:
-        context = connector_context(settings=settings, connector=module, http=client, credentials=credentials)
+        context = connector_context(
+            settings=settings,
+            connector=module,
+            http=client,
+            credentials=credentials,
+            parameters=parameters,
+        )
         result = await module.check(context, credentials)
     except (httpx.HTTPError, OSError, TimeoutError) as exc:
         detail = creds.scrub(str(exc), secrets) or exc.__class__.__name__

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 
 from server.models import OrganizationOwned, Timestamped
@@ -28,6 +30,9 @@ class Connection(OrganizationOwned, Timestamped):
     credential_preview = fields.CharField(max_length=64, null=True)
     expires_at = fields.DatetimeField(null=True)
     last_refreshed_at = fields.DatetimeField(null=True)
+    # Per-connection parameters (a Shopify shop, a Zendesk subdomain, Salesforce's instance_url):
+    # not secret, so plain JSON, shown in the API; they fill the integration's {placeholders}.
+    parameters: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict, db_default={})
 
     class Meta:
         table = "connections"

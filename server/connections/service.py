@@ -33,6 +33,7 @@ from server.connections.checks import (  # connector_context is part of this mod
 from server.connections.models import Connection
 from server.connections.status import record_change, set_status
 from server.connectors.base import ConnectorSpec
+from server.connectors.parameters import check_parameters, parameter_errors
 from server.crypto import KeyRing
 from server.errors import Conflict, FieldError, NotFound, ValidationFailed
 from server.events import EventBus
@@ -94,6 +95,20 @@ def _expires_from(
 class _Owner:
     workspace_id: str | None
     end_user_id: str | None
+
+
+def default_scope(*, scope: Scope, workspace_id: str | None, end_user_id: str | None) -> str:
+    """The scope of a connection created without one, as the seed systems (Weavz) read it.
+
+    An end user makes it theirs, a workspace makes it the workspace's, and neither makes it the
+    organization's. A key restricted to one workspace gets its workspace instead, since it may
+    not create organization-wide connections (docs/seeds-mapping.md says why this is safe).
+    """
+    if end_user_id is not None:
+        return "USER"
+    if workspace_id is not None or scope.workspace_id is not None:
+        return "WORKSPACE"
+    return "ORGANIZATION"
 
 
 async def _owner(
@@ -162,7 +177,7 @@ async def create_connection(
     integration_name: str,
     auth_type: str,
     credentials: dict[str, Any],
-    connection_scope: str = "USER",
+    connection_scope: str | None = None,
     workspace_id: str | None = None,
     end_user_id: str | None = None,
     external_id: str | None = None,
@@ -172,12 +187,19 @@ async def create_connection(
     http: httpx.AsyncClient | None = None,
     bus: EventBus | None = None,
     connectors: ConnectorResolver | None = None,
+    parameters: Any = None,
 ) -> Connection:
     """Validate, optionally check with the provider, then store a new encrypted connection.
 
+    Without ``connection_scope`` the scope follows from the owner given (``default_scope``).
+    ``parameters`` are checked against the integration's (``input.parameters.<name>``).
     ``connectors`` says which integration the name means where the connection will live (a
     custom integration of the organization, a workspace's endpoints); without it, the catalog.
     """
+    if connection_scope is None:
+        connection_scope = default_scope(scope=scope, workspace_id=workspace_id, end_user_id=end_user_id)
+        if connection_scope == "WORKSPACE" and workspace_id is None:
+            workspace_id = scope.workspace_id
     # A custom integration may be visible in one workspace only: resolved where it will live.
     owner = await _owner(
         scope=scope, connection_scope=connection_scope, workspace_id=workspace_id, end_user_id=end_user_id
@@ -201,8 +223,10 @@ async def create_connection(
         check_text("input.displayName", display_name, max_length=255) if display_name is not None else None,
     ]
     problems = [problem for problem in texts if problem]
+    problems.extend(parameter_errors(spec, {} if parameters is None else parameters))
     if problems:
         raise ValidationFailed(problems)
+    checked_parameters = check_parameters(spec, parameters)
     values = creds.normalize(spec, auth_type, credentials)
     expiry = _expires_from(auth_type, values, expires_at)
     if expires_at is not None and auth_type in creds.OAUTH_TYPES:
@@ -217,6 +241,7 @@ async def create_connection(
             credentials=values,
             http=http,
             connector=connector,
+            parameters=checked_parameters,
         )
         if not result.ok:
             raise check_failed(spec, result)
@@ -246,6 +271,7 @@ async def create_connection(
             credential_preview=creds.preview(auth_type, values, spec),
             expires_at=expiry,
             last_refreshed_at=now if auth_type in creds.OAUTH_TYPES else None,
+            parameters=checked_parameters,
         )
         await record_change(connection, "connection.created")
     log.info(
@@ -325,10 +351,12 @@ async def replace_credentials(
     expires_at: datetime | None = None,
     bus: EventBus | None = None,
     spec: ConnectorSpec | None = None,
+    parameters: dict[str, Any] | None = None,
 ) -> Connection:
     """New credentials for an existing connection (reconnect or token refresh); back to ACTIVE.
 
-    ``spec`` is the connection's resolved integration; without it, the catalog's."""
+    ``spec`` is the connection's resolved integration; without it, the catalog's.
+    ``parameters``, already checked (a reconnect's), replace the connection's; None keeps them."""
     if spec is None:
         spec = spec_of(connection.integration_name, field="integrationName")
     values = creds.normalize(spec, connection.auth_type, credentials)
@@ -336,13 +364,15 @@ async def replace_credentials(
     if expires_at is not None and connection.auth_type in creds.OAUTH_TYPES:
         values["expires_at"] = expires_at.isoformat()
     now = datetime.now(UTC)
-    changes = {
+    changes: dict[str, Any] = {
         "credentials_encrypted": _seal(key_ring, connection.id, values),
         "credential_preview": creds.preview(connection.auth_type, values, spec),
         "expires_at": expiry,
         "last_refreshed_at": now,
         "updated_at": now,
     }
+    if parameters is not None:
+        changes["parameters"] = parameters
     async with in_transaction():
         await Connection.filter(id=connection.id).update(**changes)
     connection.update_from_dict(changes)
@@ -414,6 +444,7 @@ async def _check_connection(
         credentials=values,
         http=http,
         connector=connector,
+        parameters=connection.parameters,
     )
     message = result.message or ("credentials accepted" if result.ok else "credentials refused")
     connection = await set_status(

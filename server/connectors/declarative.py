@@ -77,7 +77,8 @@ def credential_values(auth: Mapping[str, Any], credentials: Mapping[str, Any]) -
     if kind == "custom":
         return {name: credentials.get(name) for name in auth["fields"]}
     if kind == "oauth2":
-        return {"access_token": oauth_or_token(credentials), "api_key": credentials.get("secret_text")}
+        token = oauth_or_token(credentials) or str(credentials.get(auth.get("field_name") or "") or "")
+        return {"access_token": token, "api_key": credentials.get("secret_text")}
     return {}
 
 

@@ -322,6 +322,10 @@ def _auth_fields(auth: Mapping[str, Any]) -> dict[str, Any] | None:
         }
         required = [name for name, spec in auth["fields"].items() if not spec.get("optional")]
         return form(properties, required=required)
+    if auth["type"] == "oauth2" and "field_name" in auth:
+        name = auth["field_name"]
+        token = _field_schema(auth.get("field") or {}, default_title="Access token", is_secret=True)
+        return form({name: token}, required=[name])
     return None
 
 
@@ -336,7 +340,10 @@ AUTH_TYPES = {
 def _auth_types(auth: Mapping[str, Any]) -> tuple[str, ...]:
     if auth["type"] == "oauth2":
         # An OAuth2 provider that also issues personal tokens (Airtable) takes those as
-        # SECRET_TEXT connections, sent the way the access token is.
+        # SECRET_TEXT connections (or CUSTOM_AUTH ones with one field, when the seeds name it),
+        # sent the way the access token is.
+        if "field_name" in auth:
+            return ("OAUTH2", "PLATFORM_OAUTH2", "CUSTOM_AUTH")
         return ("OAUTH2", "PLATFORM_OAUTH2", *(("SECRET_TEXT",) if "field" in auth else ()))
     return AUTH_TYPES[auth["type"]]
 

@@ -1,8 +1,12 @@
 """The OAuth client of a workspace integration: which app (client id and secret) to use, and
 the token endpoint (code exchange and refresh alike).
 
-``oauth_client`` picks the workspace integration's own app, else the deployment's platform app.
-``request_token`` posts a grant and raises ``TokenError`` with the RFC 6749 code; the connect
+``oauth_client`` picks the workspace integration's own app, else the deployment's platform app;
+the caller gives it the connection's (or the flow's) parameters with ``dataclasses.replace``,
+and ``endpoint`` fills the spec's URL templates with them (``https://{subdomain}.zendesk.com``).
+``request_token`` posts a grant, with the spec's ``extra_token_params`` and the client
+authentication it asks for (``client_secret_post``, or HTTP Basic for
+``client_secret_basic``), and raises ``TokenError`` with the RFC 6749 code; the connect
 flow (``server.connect.oauth``) exchanges codes with it and token refresh
 (``server.integrations.refresh``) refreshes with it. No token is ever put in an exception
 message or a log.
@@ -10,13 +14,14 @@ message or a log.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 import httpx
 from authlib.oauth2.rfc6749 import OAuth2Token
@@ -24,6 +29,7 @@ from authlib.oauth2.rfc6749.parameters import prepare_token_request
 
 from server.config import Secret, Settings
 from server.connectors.base import ConnectorSpec
+from server.connectors.parameters import fill_url
 from server.crypto import KeyRing
 from server.errors import NotFound, ValidationFailed
 from server.integrations import catalog
@@ -53,6 +59,20 @@ class OAuthClient:
     client_id: str
     client_secret: Secret
     scopes: tuple[str, ...]
+    # The connection's parameters, for the {placeholders} of the OAuth URLs.
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+def endpoint(client: OAuthClient, template: str) -> str:
+    """One of the spec's OAuth URLs filled with the client's parameters; ``VALIDATION_FAILED``
+    naming ``input.parameters.<name>`` when one is missing or may not go there."""
+    return fill_url(template, client.parameters)
+
+
+def _basic_authorization(client: OAuthClient) -> str:
+    # RFC 6749 section 2.3.1: the id and secret are form-encoded before they are joined.
+    pair = f"{quote(client.client_id, safe='')}:{quote(client.client_secret.reveal(), safe='')}"
+    return "Basic " + base64.b64encode(pair.encode()).decode()
 
 
 async def oauth_client(
@@ -132,17 +152,24 @@ def parse_token_body(response: httpx.Response) -> dict[str, Any]:
 async def request_token(
     *, http: httpx.AsyncClient, client: OAuthClient, grant_type: str, **params: Any
 ) -> dict[str, Any]:
-    """POST a grant to the token endpoint (client_secret_post); raise ``TokenError``."""
-    body = prepare_token_request(
-        grant_type, client_id=client.client_id, client_secret=client.client_secret.reveal(), **params
-    )
+    """POST a grant to the (tenant's) token endpoint; raise ``TokenError``."""
+    oauth = client.spec.oauth
+    assert oauth is not None  # oauth_client refuses a spec without it
     try:
-        response = await http.post(
-            client.spec.oauth.token_url,
-            content=body,
-            timeout=TOKEN_TIMEOUT_SECONDS,
-            headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+        url = endpoint(client, oauth.token_url)
+    except ValidationFailed as exc:
+        raise TokenError("invalid_parameters", exc.errors[0].message[:300]) from None
+    fields = {**dict(oauth.extra_token_params), **params}
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+    if oauth.client_authentication == "client_secret_basic":
+        headers["Authorization"] = _basic_authorization(client)
+        body = prepare_token_request(grant_type, **fields)
+    else:
+        body = prepare_token_request(
+            grant_type, client_id=client.client_id, client_secret=client.client_secret.reveal(), **fields
         )
+    try:
+        response = await http.post(url, content=body, timeout=TOKEN_TIMEOUT_SECONDS, headers=headers)
     except httpx.HTTPError:
         # One message for every network failure (refused by the outbound guard, closed,
         # timed out, unknown name): the page shows it to the end user.

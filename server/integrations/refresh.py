@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -115,6 +116,8 @@ async def _refresh(
         )
     except ValidationFailed as exc:
         raise CheckFailed(exc.errors[0].message) from None
+    # The tenant's token endpoint (https://{subdomain}.zendesk.com/oauth/tokens).
+    client = replace(client, parameters=dict(connection.parameters or {}))
     try:
         token = await request_token(
             http=http, client=client, grant_type="refresh_token", refresh_token=refresh_token
@@ -165,7 +168,11 @@ async def connector_context(
         name=connection.integration_name,
     )
     context = connections.connector_context(
-        settings=settings, connector=connector, http=http, credentials=credentials
+        settings=settings,
+        connector=connector,
+        http=http,
+        credentials=credentials,
+        parameters=connection.parameters,
     )
     if connection.auth_type in OAUTH_AUTH_TYPES:
 

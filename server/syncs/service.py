@@ -124,7 +124,11 @@ async def connection_settings_schema(
     credentials = load_credentials(key_ring=key_ring, connection=connection)
     async with http_clients.tenant_client(settings, http_clients.DISCOVERY) as http:
         context = connector_context(
-            settings=settings, connector=connector, http=http, credentials=credentials
+            settings=settings,
+            connector=connector,
+            http=http,
+            credentials=credentials,
+            parameters=connection.parameters,
         )
         try:
             return await settings_schema_for(connector, context, credentials, dict(partial_settings or {}))

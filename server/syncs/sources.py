@@ -71,7 +71,13 @@ async def offered_streams(
         return {spec.name: spec for spec in module.SPEC.streams}
     credentials = load_credentials(key_ring=key_ring, connection=connection)
     async with http_clients.tenant_client(settings, http_clients.DISCOVERY) as http:
-        context = connector_context(settings=settings, connector=module, http=http, credentials=credentials)
+        context = connector_context(
+            settings=settings,
+            connector=module,
+            http=http,
+            credentials=credentials,
+            parameters=connection.parameters,
+        )
         try:
             return await stream_specs(module, context, credentials, sync_settings)
         except Exception as exc:

@@ -10,12 +10,9 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,14 +26,12 @@ from server.db import close_database, open_database
 from server.events import EventBus, build_event_bus
 from server.logs import request_id_var
 from server.vault import verify_key_ring
-from server.web import connect_pages, graphiql, health, widget
+from server.web import connect_pages, graphiql, health, logos, widget
 from server.web.budgets import Budgets
 from server.web.graphql import GraphQLHTTP, GraphQLWebSocket
 
 log = logging.getLogger("weir.web")
 
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
-LOGO_DIR = PACKAGE_DIR / "connectors" / "logos"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -117,21 +112,6 @@ def _route_label(path: str) -> str:
     )
 
 
-async def logo(request: Request) -> Response:
-    name = request.path_params["name"]
-    path = LOGO_DIR / f"{name}.svg"
-    if not re.fullmatch(r"[a-z0-9_]+", name) or not path.is_file():
-        return JSONResponse({"error": "no such logo"}, status_code=404)
-    return Response(
-        path.read_bytes(),
-        media_type="image/svg+xml",
-        headers={
-            "Cache-Control": "public, max-age=86400",
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-        },
-    )
-
-
 class Background(Protocol):
     """What runs beside the API in its process (``server.embedded``), stopped at shutdown."""
 
@@ -197,7 +177,7 @@ def create_app(
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
         Route("/metrics", health.metrics),
-        Route("/logos/{name}.svg", logo),
+        Route("/logos/{name}.svg", logos.logo),
         Route("/connect", connect_pages.connect_page),
         Route("/connect/check", connect_pages.connect_check, methods=["POST"]),
         Route("/oauth/authorize", connect_pages.oauth_authorize, methods=["POST"]),

@@ -84,7 +84,15 @@ def _integration(spec: ConnectorSpec, public_url: str, oauth_ready: set[str]) ->
         "oauth": supports_oauth and spec.name in oauth_ready,
         "formAuthType": flow.form_auth_type(spec.auth_types),
         "authFieldsSchema": spec.auth_fields_schema,
+        # Per-connection parameters (a Shopify shop, a Zendesk subdomain), asked before signing in.
+        "parametersSchema": spec.parameters_schema,
     }
+
+
+def _preset_parameters(session: ConnectSession) -> dict[str, str]:
+    # Checked as strings when the session was created; the page shows them as text either way.
+    preset = session.parameters or {}
+    return {str(name): str(value) for name, value in preset.items()} if isinstance(preset, dict) else {}
 
 
 def _session_data(session: ConnectSession) -> dict[str, Any]:
@@ -96,6 +104,8 @@ def _session_data(session: ConnectSession) -> dict[str, Any]:
         "errorCode": session.error_code,
         "errorMessage": session.error_message,
         "redirectUrl": sessions.redirect_target(session),
+        # Parameters the host set on the session: shown, never asked again.
+        "presetParameters": _preset_parameters(session),
     }
 
 
@@ -126,12 +136,14 @@ def render(
 <script src="/widget/{ASSET_VERSION}/connect.js" defer></script>
 </head>
 <body>
-<main id="weir-app" class="weir-card" aria-live="polite">
+<main id="weir-app" class="weir-card">
 <noscript>This page needs JavaScript to connect your account.</noscript>
 </main>
 </body>
 </html>
 """
+    # #weir-app is no live region: each view moves focus to its heading, errors are alerts and
+    # the picker's result count is its own status, so a filtered list of 60 rows is not read out.
     return HTMLResponse(body, status_code=status, headers=_headers(frame_ancestors, referrer_policy))
 
 

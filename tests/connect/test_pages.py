@@ -143,3 +143,35 @@ def test_docs_snippets_pin_the_current_widget():
     assert pinned == {widget.sri_hash()}, (
         "weir.js changed: print the new snippet with `python -m server.web.widget <public url>`"
     )
+
+
+async def test_page_data_carries_logos_and_parameters_schemas(acme, provider, monkeypatch):
+    from tests.connect.support import SHOP_PARAMETERS, install_parameter_connectors
+
+    install_parameter_connectors(monkeypatch, provider.base_url)
+    created = await create_session(acme, allowedIntegrations=["testshop", "testdesk", "testkey"])
+    response = await acme.http.get("/connect", params={"token": created["token"]})
+    data = _page_data(response.text)
+    by_name = {i["name"]: i for i in data["integrations"]}
+    assert by_name["testshop"]["parametersSchema"] == SHOP_PARAMETERS
+    assert by_name["testdesk"]["parametersSchema"]["properties"]["subdomain"]["examples"] == ["acme"]
+    assert by_name["testkey"]["parametersSchema"] is None
+    # Catalog entries use Weir's logo route; a custom integration its own https logo.
+    assert by_name["testkey"]["logoUrl"] == "http://weir.test/logos/testkey.svg"
+    assert by_name["testdesk"]["logoUrl"] == "https://logo.invalid/testdesk.svg"
+    assert data["presetParameters"] == {}
+
+
+async def test_a_custom_logo_that_is_not_https_is_not_used(acme, provider, monkeypatch):
+    import dataclasses
+
+    from tests.connect.support import install_parameter_connectors, parameters_key_connector
+
+    plain = parameters_key_connector()
+    plain.SPEC = dataclasses.replace(plain.SPEC, logo_url="http://logo.example/desk.svg")
+    install_parameter_connectors(monkeypatch, provider.base_url, plain)
+    created = await create_session(acme, integrationName="testdesk")
+    response = await acme.http.get("/connect", params={"token": created["token"]})
+    # Weir's own logo route instead (which file is the catalog's business).
+    logo_url = _page_data(response.text)["integrations"][0]["logoUrl"]
+    assert re.fullmatch(r"http://weir\.test/logos/[a-z0-9_]+\.svg", logo_url)

@@ -96,7 +96,7 @@ async def test_external_id_is_unique_within_its_scope(owner, key_ring, settings)
 
 async def test_scope_needs_its_owner(owner, key_ring, settings):
     with pytest.raises(ValidationFailed) as raised:
-        await _secret_connection(owner, key_ring, settings, end_user_id=None)
+        await _secret_connection(owner, key_ring, settings, connection_scope="USER", end_user_id=None)
     assert raised.value.errors[0].field == "input.endUserId"
 
     with pytest.raises(ValidationFailed) as raised:

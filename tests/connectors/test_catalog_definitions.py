@@ -22,6 +22,9 @@ FILES = sorted(CATALOG_DIR.glob("*.yaml"))
 LOGOS = CATALOG_DIR.parent / "logos"
 # Providers whose sign-in lives on a domain that is neither their docs' nor their API's.
 IDENTITY_DOMAINS: dict[str, set[str]] = {}
+# Providers whose OAuth has no scopes (the user picks pages or workspaces on the consent screen,
+# or the permissions are set on the app itself): their authorize URL carries no scope parameter.
+SCOPELESS = {"notion", "clickup", "intercom"}
 
 
 def load(path: Path) -> Any:
@@ -58,7 +61,7 @@ def test_definition_parses_and_names_its_source(path):
 def test_oauth2_definition_builds_an_authorize_url_on_the_providers_host(path):
     data = load(path)
     oauth = parse_definition(data).SPEC.oauth
-    assert oauth is not None and oauth.default_scopes
+    assert oauth is not None and bool(oauth.default_scopes) != (path.stem in SCOPELESS)
     values = {name: sample(parameter) for name, parameter in (data.get("parameters") or {}).items()}
     endpoint = templates.render(oauth.authorize_url, values, templates.Where.URL)
     verifier = "v" * 64
@@ -70,7 +73,7 @@ def test_oauth2_definition_builds_an_authorize_url_on_the_providers_host(path):
         "client-123",
         "code",
         "https://weir.example/oauth/callback",
-        scope=oauth.scope_separator.join(oauth.default_scopes),
+        scope=oauth.scope_separator.join(oauth.default_scopes) or None,
         state="state-1",
         **extra,
     )
@@ -78,7 +81,9 @@ def test_oauth2_definition_builds_an_authorize_url_on_the_providers_host(path):
     assert parts.scheme == "https" and parts.hostname == urlsplit(endpoint).hostname
     query = parse_qs(parts.query)
     assert query["client_id"] == ["client-123"] and query["response_type"] == ["code"]
-    assert query["scope"] == [oauth.scope_separator.join(oauth.default_scopes)]
+    assert query.get("scope") == (
+        [oauth.scope_separator.join(oauth.default_scopes)] if oauth.default_scopes else None
+    )
     assert ("code_challenge" in query) == oauth.pkce
     base = templates.render(data["api"]["base_url"], values, templates.Where.URL)
     providers = {domain(data["docs_url"]), domain(base), *IDENTITY_DOMAINS.get(path.stem, set())}

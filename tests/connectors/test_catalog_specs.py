@@ -12,13 +12,14 @@ from server.connectors import github
 from server.connectors.base import AUTH_TYPES, CATEGORIES, ConnectorContext, fill_settings_schema
 from server.connectors.declarative import DeclarativeConnector
 from server.connectors.registry import CONNECTORS, settings_schema_for, streams_for
+from tests.connectors.test_catalog_definitions import SCOPELESS
 from tests.emulators.common import serve
 from tests.emulators.github import TOKEN, GitHubEmulator
 
 LOGOS = Path(github.__file__).parent / "logos"
 SOURCES = {"demo", "postgres", "hubspot", "github", "stripe"}
 EVERY = SOURCES | {"slack", "openai", "sendgrid", "smtp", "freshsales", "airtable"}
-SECRET_FIELDS = {"password", "api_key", "access_token"}
+SECRET_FIELDS = {"password", "api_key", "access_token", "token"}
 PYTHON = {"demo", "postgres", "hubspot", "github", "smtp"}
 
 
@@ -47,7 +48,8 @@ def test_spec_is_well_formed(name):
     wants_oauth = bool({"OAUTH2", "PLATFORM_OAUTH2"} & set(spec.auth_types))
     assert (spec.oauth is not None) == wants_oauth
     if spec.oauth:
-        assert spec.oauth.authorize_url.startswith("https://") and spec.oauth.default_scopes
+        assert spec.oauth.authorize_url.startswith("https://")
+        assert bool(spec.oauth.default_scopes) != (name in SCOPELESS)
     has_fields = bool({"BASIC_AUTH", "CUSTOM_AUTH"} & set(spec.auth_types))
     assert (spec.auth_fields_schema is not None) == has_fields
     if spec.auth_fields_schema:

@@ -5,8 +5,15 @@ real providers do); ``/token`` accepts the ``authorization_code`` grant (checkin
 secret, the exact redirect URI and the PKCE verifier against the S256 challenge) and the
 ``refresh_token`` grant (rotating refresh tokens when asked); ``/api/me`` is a protected
 resource answering 401 to a stale access token. Knobs on ``OAuthProvider`` make it answer with a
-form-encoded body, leave out ``expires_in`` or ``refresh_token``, send ``iss`` (RFC 9207), or
-refuse every refresh with ``invalid_grant``.
+form-encoded body, leave out ``expires_in`` or ``refresh_token``, send ``iss`` (RFC 9207),
+refuse every refresh with ``invalid_grant``, require HTTP Basic client authentication
+(``require_basic_auth``), refuse PKCE as some providers do (``refuse_pkce``), or add fields to
+every token response (``token_extra``, e.g. Salesforce's ``instance_url``).
+
+Every route is also served under ``/t/<tenant>/`` (a provider with one host per customer, like
+``https://{subdomain}.zendesk.com``, seen as a path segment on loopback); a code is only good
+at the tenant that issued it, and ``token_tenants`` records which tenant each token request
+reached (None for the plain routes).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ class Grant:
     redirect_uri: str
     code_challenge: str
     scope: str
+    tenant: str | None = None
 
 
 @dataclass
@@ -52,21 +60,27 @@ class OAuthProvider:
     refuse_refresh: bool = False
     expires_in: int = 3600
     refresh_delay: float = 0.0
+    require_basic_auth: bool = False
+    refuse_pkce: bool = False
+    token_extra: dict[str, Any] = field(default_factory=dict)
     # What happened
     token_requests: list[dict[str, str]] = field(default_factory=list)
+    token_tenants: list[str | None] = field(default_factory=list)
+    token_authorizations: list[str | None] = field(default_factory=list)
     codes: dict[str, Grant] = field(default_factory=dict)
     access_tokens: set[str] = field(default_factory=set)
     refresh_tokens: set[str] = field(default_factory=set)
 
     def app(self) -> Starlette:
-        return Starlette(
-            routes=[
-                Route("/authorize", self.authorize, methods=["GET"]),
-                Route("/authorize/decision", self.decision, methods=["POST"]),
-                Route("/token", self.token, methods=["POST"]),
-                Route("/api/me", self.me),
+        routes = []
+        for prefix in ("", "/t/{tenant}"):
+            routes += [
+                Route(f"{prefix}/authorize", self.authorize, methods=["GET"]),
+                Route(f"{prefix}/authorize/decision", self.decision, methods=["POST"]),
+                Route(f"{prefix}/token", self.token, methods=["POST"]),
+                Route(f"{prefix}/api/me", self.me),
             ]
-        )
+        return Starlette(routes=routes)
 
     def revoke_access_tokens(self) -> None:
         self.access_tokens.clear()
@@ -81,8 +95,13 @@ class OAuthProvider:
             return HTMLResponse("redirect_uri is not registered", status_code=400)
         if q.get("response_type") != "code":
             return self._redirect_error(q, "unsupported_response_type")
-        if q.get("code_challenge_method") != "S256" or not q.get("code_challenge"):
+        if self.refuse_pkce:
+            if q.get("code_challenge") or q.get("code_challenge_method"):
+                return self._redirect_error(q, "invalid_request")
+        elif q.get("code_challenge_method") != "S256" or not q.get("code_challenge"):
             return self._redirect_error(q, "invalid_request")
+        tenant = request.path_params.get("tenant")
+        action = f"/t/{tenant}/authorize/decision" if tenant else "/authorize/decision"
         hidden = "".join(
             f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(q.get(name, ""))}">'
             for name in ("client_id", "redirect_uri", "state", "scope", "code_challenge")
@@ -90,7 +109,7 @@ class OAuthProvider:
         page = f"""<!doctype html><html><head><title>Emulated provider: consent</title></head>
 <body style="font-family:sans-serif;padding:2em">
 <h1>Allow Weir test app to access your account?</h1><p>Scopes: {html.escape(q.get("scope", ""))}</p>
-<form method="post" action="/authorize/decision">{hidden}
+<form method="post" action="{html.escape(action)}">{hidden}
 <button name="decision" value="approve" id="approve">Approve</button>
 <button name="decision" value="deny" id="deny">Deny</button></form></body></html>"""
         return HTMLResponse(
@@ -112,8 +131,9 @@ class OAuthProvider:
             self.codes[code] = Grant(
                 client_id=str(form.get("client_id")),
                 redirect_uri=redirect_uri,
-                code_challenge=str(form.get("code_challenge")),
+                code_challenge=str(form.get("code_challenge") or ""),
                 scope=str(form.get("scope", "")),
+                tenant=request.path_params.get("tenant"),
             )
             query["code"] = code
         else:
@@ -127,6 +147,10 @@ class OAuthProvider:
 
     def _client_ok(self, request: Request, form: Any) -> bool:
         authorization = request.headers.get("authorization", "")
+        if self.require_basic_auth and (
+            not authorization.lower().startswith("basic ") or "client_secret" in form
+        ):
+            return False
         if authorization.lower().startswith("basic "):
             decoded = base64.b64decode(authorization[6:]).decode()
             client_id, _, secret = decoded.partition(":")
@@ -140,7 +164,12 @@ class OAuthProvider:
     def _tokens(self, scope: str) -> Response:
         access = "at_" + secrets.token_urlsafe(16)
         self.access_tokens.add(access)
-        body: dict[str, Any] = {"access_token": access, "token_type": "bearer", "scope": scope}
+        body: dict[str, Any] = {
+            "access_token": access,
+            "token_type": "bearer",
+            "scope": scope,
+            **self.token_extra,
+        }
         if self.send_expires_in:
             body["expires_in"] = self.expires_in
         if self.send_refresh_token:
@@ -155,15 +184,22 @@ class OAuthProvider:
     async def token(self, request: Request) -> Response:
         form = await _form(request)
         self.token_requests.append({key: str(value) for key, value in form.items()})
+        tenant = request.path_params.get("tenant")
+        self.token_tenants.append(tenant)
+        self.token_authorizations.append(request.headers.get("authorization"))
         if not self._client_ok(request, form):
             return self._error("invalid_client", 401)
         grant_type = form.get("grant_type")
         if grant_type == "authorization_code":
             grant = self.codes.pop(str(form.get("code")), None)  # codes are single-use
-            if grant is None or grant.client_id != self.client_id:
+            if grant is None or grant.client_id != self.client_id or grant.tenant != tenant:
                 return self._error("invalid_grant")
             if form.get("redirect_uri") != grant.redirect_uri:
                 return self._error("invalid_grant")
+            if self.refuse_pkce:
+                if "code_verifier" in form:
+                    return self._error("invalid_request")
+                return self._tokens(grant.scope)
             verifier = str(form.get("code_verifier") or "")
             challenge = (
                 base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
@@ -192,7 +228,7 @@ class OAuthProvider:
         token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         if token not in self.access_tokens:
             return JSONResponse({"error": "invalid_token"}, status_code=401)
-        return JSONResponse({"id": 1, "login": "emulated-user"})
+        return JSONResponse({"id": 1, "login": "emulated-user", "tenant": request.path_params.get("tenant")})
 
 
 async def _form(request: Request) -> dict[str, str]:

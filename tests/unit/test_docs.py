@@ -74,3 +74,14 @@ def test_the_readme_is_short_and_starts_with_the_two_commands():
     # CI runs exactly the command the README gives for the test suite.
     assert commands[1] == TEST_COMMAND
     assert TEST_COMMAND in (ROOT / ".ci" / "run").read_text().splitlines()
+
+
+def test_the_catalog_page_is_what_the_registry_holds():
+    """docs/catalog.md is generated (``weir catalog --markdown``): it must not drift."""
+    from server.connectors.catalog_page import markdown
+    from server.connectors.registry import CONNECTORS
+
+    page = (ROOT / "docs" / "catalog.md").read_text()
+    assert page == markdown(CONNECTORS.values()), "run: weir catalog --markdown > docs/catalog.md"
+    assert len(CONNECTORS) >= 40
+    assert sum(1 for c in CONNECTORS.values() if c.SPEC.streams or hasattr(c, "discover")) >= 20

@@ -1,0 +1,169 @@
+"""Notion's API as a catalog definition uses it, under ``/v1``.
+
+Bearer tokens and a required ``Notion-Version`` header; ``GET /users/me``, ``POST /search`` with a
+``filter`` on ``object`` and ``GET /users``. Lists follow https://developers.notion.com/reference/intro#pagination:
+``page_size`` (at most 100) and ``start_cursor`` (in the JSON body of a POST, the query of a GET),
+answered with ``results``, ``has_more`` and ``next_cursor``. Errors are Notion's
+``{object: "error", status, code, message}``; a rate limit is a 429 ``rate_limited`` with
+``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+from tests.emulators.common import Controls, bearer_token
+
+TOKEN = "ntn_WeirEmulatorSecret000000000001"
+EPOCH = datetime(2025, 4, 1, tzinfo=UTC)
+MAX_PAGE_SIZE = 100
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(
+        {"object": "error", "status": status, "code": code, "message": message}, status_code=status
+    )
+
+
+class NotionEmulator:
+    def __init__(self, databases: int = 0, pages: int = 0, users: int = 1) -> None:
+        self.controls = Controls(tokens={TOKEN})
+        self.clock = EPOCH
+        self.objects: list[dict[str, Any]] = []  # databases and pages, as search sees them
+        self.users = [self._user(n) for n in range(1, users + 1)]
+        for _ in range(databases):
+            self.add("database")
+        for _ in range(pages):
+            self.add("page")
+        self.bodies: list[dict[str, Any]] = []  # every search body, in order
+        routes = [
+            Route("/users/me", self.me),
+            Route("/users", self.list_users),
+            Route("/search", self.search, methods=["POST"]),
+        ]
+        self.app = Starlette(routes=[Mount("/v1", routes=routes)])
+
+    def _tick(self) -> str:
+        self.clock += timedelta(minutes=1)
+        return self.clock.strftime("%Y-%m-%dT%H:%M:00.000Z")
+
+    def _user(self, n: int) -> dict[str, Any]:
+        return {
+            "object": "user",
+            "id": str(uuid.UUID(int=n)),
+            "type": "person",
+            "name": f"Person {n}",
+            "avatar_url": None,
+            "person": {"email": f"person{n}@example.com"},
+        }
+
+    def add(self, kind: str, **fields: Any) -> dict[str, Any]:
+        moment = self._tick()
+        n = len(self.objects) + 1
+        record: dict[str, Any] = {
+            "object": kind,
+            "id": str(uuid.UUID(int=10**9 + n)),
+            "created_time": moment,
+            "last_edited_time": moment,
+            "created_by": {"object": "user", "id": self.users[0]["id"]},
+            "last_edited_by": {"object": "user", "id": self.users[0]["id"]},
+            "parent": {"type": "workspace", "workspace": True},
+            "archived": False,
+            "in_trash": False,
+            "url": f"https://www.notion.so/{n:032x}",
+            "properties": {},
+        }
+        if kind == "database":
+            title = [{"type": "text", "plain_text": f"Database {n}", "text": {"content": f"Database {n}"}}]
+            record.update(title=title, description=[], is_inline=False)
+        record.update(fields)
+        self.objects.append(record)
+        return record
+
+    def _gate(self, request: Request) -> JSONResponse | None:
+        self.controls.record(request)
+        if bearer_token(request) not in self.controls.tokens:
+            return _error(401, "unauthorized", "API token is invalid.")
+        if not request.headers.get("notion-version"):
+            return _error(
+                400, "missing_version", "Notion-Version header failed validation: should be defined."
+            )
+        if self.controls.rate_limited:
+            self.controls.rate_limited -= 1
+            return JSONResponse(
+                {"object": "error", "status": 429, "code": "rate_limited", "message": "Rate limited."},
+                status_code=429,
+                headers={"Retry-After": str(self.controls.retry_after)},
+            )
+        return None
+
+    def _page(self, rows: list[dict[str, Any]], cursor: Any, size: Any) -> JSONResponse:
+        if size is None:
+            size = MAX_PAGE_SIZE
+        if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_PAGE_SIZE:
+            return _error(400, "validation_error", "body failed validation: page_size should be ≤ 100.")
+        start = 0
+        if cursor is not None:
+            ids = [row["id"] for row in rows]
+            if cursor not in ids:
+                return _error(400, "validation_error", "The start_cursor provided is invalid.")
+            start = ids.index(cursor)
+        page = rows[start : start + size]
+        more = start + size < len(rows)
+        return JSONResponse(
+            {
+                "object": "list",
+                "results": page,
+                "next_cursor": rows[start + size]["id"] if more else None,
+                "has_more": more,
+                "type": "page_or_database",
+            }
+        )
+
+    async def me(self, request: Request) -> JSONResponse:
+        refused = self._gate(request)
+        if refused is not None:
+            return refused
+        return JSONResponse(
+            {
+                "object": "user",
+                "id": str(uuid.UUID(int=999)),
+                "type": "bot",
+                "name": "Weir Sync",
+                "bot": {"owner": {"type": "workspace", "workspace": True}, "workspace_name": "Acme"},
+            }
+        )
+
+    async def list_users(self, request: Request) -> JSONResponse:
+        refused = self._gate(request)
+        if refused is not None:
+            return refused
+        raw = request.query_params.get("page_size")
+        size: Any = int(raw) if raw is not None and raw.isdigit() else raw
+        return self._page(self.users, request.query_params.get("start_cursor"), size)
+
+    async def search(self, request: Request) -> JSONResponse:
+        refused = self._gate(request)
+        if refused is not None:
+            return refused
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "invalid_json", "Error parsing JSON body.")
+        if not isinstance(body, dict):
+            return _error(400, "validation_error", "body failed validation: body should be an object.")
+        self.bodies.append(body)
+        rows = self.objects
+        wanted = body.get("filter")
+        if wanted is not None:
+            if wanted.get("property") != "object" or wanted.get("value") not in ("page", "database"):
+                return _error(400, "validation_error", "body failed validation: body.filter is invalid.")
+            rows = [row for row in rows if row["object"] == wanted["value"]]
+        return self._page(rows, body.get("start_cursor"), body.get("page_size"))
