@@ -317,7 +317,10 @@ class DeclarativeConnector:
         cursor = definition.get("cursor")
         saved = (state or {}).get("cursor") if cursor else None
         if cursor and saved is not None:
-            _place(params, body, cursor["param"], _cursor_value(saved, cursor.get("format", "as_is")))
+            value = _cursor_value(saved, cursor.get("format", "as_is"))
+            if "value" in cursor:  # an expression around the value (a filter language)
+                value = cursor["value"].replace("{cursor}", str(value))
+            _place(params, body, cursor["param"], value)
         newest = saved
         sorted_stream = bool(cursor and cursor.get("sorted"))
         checkpointed = False

@@ -29,6 +29,8 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -120,7 +122,7 @@ class RateLimitHeaders:
     """Where a provider says how long to wait (a definition's ``api.rate_limit``).
 
     ``reset_kind`` says what the reset header holds: ``epoch_seconds`` (GitHub),
-    ``epoch_millis``, or ``seconds`` from now.
+    ``epoch_millis``, ``seconds`` from now, or a moment as ``iso8601`` (Jira) or ``http_date``.
     """
 
     retry_after: str = "retry-after"
@@ -168,22 +170,39 @@ def _rate_limit_wait(response: httpx.Response, names: RateLimitHeaders = DEFAULT
         return None
     retry_after = headers.get(names.retry_after)
     if retry_after:
-        try:
-            return max(float(retry_after), 0.0)
-        except ValueError:
-            pass
+        wait = _seconds_from_now(retry_after, "seconds")
+        if wait is None:  # RFC 9110 also allows an HTTP date
+            wait = _seconds_from_now(retry_after, "http_date")
+        if wait is not None:
+            return wait
     reset = headers.get(names.reset)
     if reset:
-        try:
-            value = float(reset)
-        except ValueError:
-            return 1.0
-        if names.reset_kind == "seconds":
-            return max(value, 0.0)
-        if names.reset_kind == "epoch_millis":
-            value /= 1000
-        return max(value - time.time(), 0.0)
+        wait = _seconds_from_now(reset, names.reset_kind)
+        return 1.0 if wait is None else wait
     return 1.0
+
+
+def _seconds_from_now(text: str, kind: str) -> float | None:
+    """How long until the moment a rate-limit header gives, read as ``kind``; None when the
+    header does not hold that kind of value."""
+    try:
+        if kind in ("iso8601", "http_date"):
+            moment = (
+                datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+                if kind == "iso8601"
+                else parsedate_to_datetime(text)
+            )
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            return max(moment.timestamp() - time.time(), 0.0)
+        value = float(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if kind == "seconds":
+        return max(value, 0.0)
+    if kind == "epoch_millis":
+        value /= 1000
+    return max(value - time.time(), 0.0)
 
 
 def _body_error(response: httpx.Response, errors: BodyErrors) -> str | None:

@@ -188,6 +188,18 @@ async def test_a_read_with_nothing_new_keeps_its_cursor(http, emulator):
     assert f"since={state['cursor']}" in emulator.controls.calls[-1]
 
 
+async def test_a_cursor_can_be_sent_inside_a_filter_expression(http, emulator):
+    document = definition(emulator.url, "offset")
+    document["streams"][0]["cursor"]["value"] = "greater-than(updated,{cursor})"
+    connector = parse_definition(document)
+    ctx = context(http, {"secret_text": TOKEN})
+    _, states = await collect(connector, ctx, "offset")
+    new = emulator.add()
+    batches, _ = await collect(connector, ctx, "offset", state=states[-1])
+    assert ids(batches) == [new["id"]]
+    assert f"since=greater-than%28updated%2C{states[-1]['cursor']}%29" in emulator.controls.calls[-1]
+
+
 @pytest.mark.parametrize("style", sorted(STREAMS))
 async def test_a_repeated_page_token_stops_the_read(http, emulator, style):
     emulator.controls.repeat_token = True
@@ -305,7 +317,7 @@ async def test_a_429_with_retry_after_is_waited_out(http, emulator):
     assert time.monotonic() - started >= 1 and len(ids(batches)) == 23
 
 
-@pytest.mark.parametrize("reset", ["epoch_seconds", "seconds"])
+@pytest.mark.parametrize("reset", ["epoch_seconds", "seconds", "iso8601", "http_date"])
 async def test_a_403_with_no_quota_left_waits_for_the_named_reset_header(http, emulator, reset):
     emulator.controls.quota_exhausted, emulator.controls.reset_kind = 1, reset
     rate_limit = {"remaining_header": REMAINING, "reset_header": RESET, "reset": reset}

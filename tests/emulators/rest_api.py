@@ -27,8 +27,11 @@ repeats, a next link to another host.
 from __future__ import annotations
 
 import base64
+import re
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -47,7 +50,8 @@ REMAINING, RESET = "X-Quota-Remaining", "X-Quota-Reset"
 class RestControls:
     rate_limited: int = 0  # the next N list calls answer 429 Retry-After: 1
     quota_exhausted: int = 0  # the next N list calls answer 403 with remaining 0 and a reset
-    reset_kind: str = "epoch_seconds"  # what the reset header holds: epoch_seconds or seconds
+    reset_kind: str = "epoch_seconds"  # what the reset header holds: epoch_seconds, seconds,
+    # iso8601 or http_date
     repeat_token: bool = False  # every page points at the same next page
     foreign_next_link: str | None = None  # next links point at this origin instead
     calls: list[str] = field(default_factory=list)
@@ -108,7 +112,13 @@ class RestApiEmulator:
             return JSONResponse({"message": "slow down"}, status_code=429, headers={"Retry-After": "1"})
         if controls.quota_exhausted:
             controls.quota_exhausted -= 1
-            reset = str(int(time.time()) + 1) if controls.reset_kind == "epoch_seconds" else "1"
+            moment = datetime.fromtimestamp(int(time.time()) + 2, UTC)
+            reset = {
+                "epoch_seconds": str(int(moment.timestamp())),
+                "seconds": "1",
+                "iso8601": moment.isoformat(),
+                "http_date": format_datetime(moment, usegmt=True),
+            }[controls.reset_kind]
             return JSONResponse(
                 {"message": "quota exhausted"}, status_code=403, headers={REMAINING: "0", RESET: reset}
             )
@@ -120,6 +130,10 @@ class RestApiEmulator:
     def _since(self, value: Any) -> list[dict[str, Any]]:
         if value in (None, ""):
             return list(self.items)
+        # A filter language, as Klaviyo's: since=greater-than(updated,<value>).
+        expression = re.fullmatch(r"greater-than\(updated,(\d+)\)", str(value))
+        if expression:
+            value = expression.group(1)
         return [item for item in self.items if item["updated"] > int(value)]
 
     @staticmethod
