@@ -6,7 +6,7 @@ Link header, next_page_uri, GraphQL) and in where the credential goes (query, be
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -35,19 +35,28 @@ class Case:
     parameters: dict[str, Any] | None = None
     # (stream, column): a value copied as-is, compared with the emulator's first record
     typed: tuple[tuple[str, str], ...] = ()
-    # Changes one record so an incremental second run has exactly that to load.
-    change: Callable[[Any], tuple[str, Any]] | None = field(default=None)
-    changed_column: str = ""  # the column ``change`` rewrites
+    # Set, the sync is INCREMENTAL and a second run follows this change in the emulator.
+    change: Callable[[Any], Change] | None = None
 
 
-def _change_pipedrive(emulator: Any) -> tuple[str, Any]:
+@dataclass(frozen=True)
+class Change:
+    """One record the emulator rewrote (moving its cursor to the newest): where, and to what."""
+
+    stream: str
+    record_id: Any
+    column: str
+    value: Any
+
+
+def _change_pipedrive(emulator: pipedrive.PipedriveEmulator) -> Change:
     emulator.touch("deals", 3, title="Renamed deal")
-    return "deals", 3
+    return Change("deals", 3, "title", "Renamed deal")
 
 
-def _change_shopify(emulator: Any) -> tuple[str, Any]:
+def _change_shopify(emulator: shopify.ShopifyEmulator) -> Change:
     record = emulator.touch("orders", 5, note="Renamed order")
-    return "orders", record["id"]
+    return Change("orders", record["id"], "note", "Renamed order")
 
 
 CASES = [
@@ -58,9 +67,8 @@ CASES = [
         auth_type="SECRET_TEXT",
         credentials={"secret_text": pipedrive.TOKEN},
         parameters={"company_domain": "acme"},
-        typed=(("deals", "title"), ("persons", "name")),
+        typed=(("deals", "title"), ("deals", "value"), ("persons", "name")),
         change=_change_pipedrive,
-        changed_column="title",
     ),
     Case(
         name="zendesk",
@@ -89,7 +97,6 @@ CASES = [
         parameters={"shop": "acme"},
         typed=(("orders", "name"), ("products", "title")),
         change=_change_shopify,
-        changed_column="note",
     ),
     Case(
         name="twilio",
@@ -105,7 +112,7 @@ CASES = [
         url_suffix="",
         auth_type="OAUTH2",
         credentials={"access_token": linear.TOKEN},
-        typed=(("issues", "title"), ("teams", "name")),
+        typed=(("issues", "title"), ("issues", "number"), ("teams", "name")),
     ),
 ]
 
@@ -146,8 +153,12 @@ async def sync_everything(
 
 
 async def assert_tables_match(
-    env: RunEnvironment, sync: EltSync, run: SyncRun, case: Case, emulator: Any
-) -> None:  # noqa: F811
+    env: RunEnvironment,  # noqa: F811
+    sync: EltSync,
+    run: SyncRun,
+    case: Case,
+    emulator: Any,
+) -> None:
     spec = get_connector(case.name).SPEC  # type: ignore[union-attr]
     for stream in spec.streams:
         (key,) = stream.primary_key
@@ -160,7 +171,7 @@ async def assert_tables_match(
         first = emulator.data[stream_name][0]
         rows = await table(env, stream_name, sync)
         row = next(r for r in rows if str(r[key]) == str(first[key]))
-        assert row[column] == first[column], (stream_name, column)
+        assert first[column] is not None and row[column] == first[column], (stream_name, column)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
@@ -180,24 +191,34 @@ async def test_every_stream_is_synced_from_the_emulator(
     assert run.status == "SUCCEEDED", run.error
     await assert_tables_match(env, sync, run, case, emulator)
 
-    if case.change is None:
-        return
-    # An INCREMENTAL second run after the emulator changes one record. The providers filter "at or after" the cursor, so a second run also reads again each
-    # stream's newest record of the first run; every other record it loads must be a changed one.
+    if case.change is not None:
+        await assert_a_second_run_loads_only_what_changed(env, scope, sync, case, emulator)
+
+
+async def assert_a_second_run_loads_only_what_changed(
+    env: RunEnvironment,  # noqa: F811
+    scope: Scope,  # noqa: F811
+    sync: EltSync,
+    case: Case,
+    emulator: Any,
+) -> None:
+    """The providers filter "at or after" the cursor, so an INCREMENTAL second run also reads
+    again each stream's newest record of the first run; nothing else but the changed record."""
+    assert case.change is not None
     spec = get_connector(case.name).SPEC  # type: ignore[union-attr]
-    cursors = {s.name: str(s.cursor_field) for s in spec.streams}  # ISO stamps: text order is time order
+    cursors = {s.name: str(s.cursor_field) for s in spec.streams}
+    # ISO 8601 stamps of one format: text order is time order.
     boundary = {name: max(r[cursor] for r in emulator.data[name]) for name, cursor in cursors.items()}
-    stream_name, changed_id = case.change(emulator)
+    change = case.change(emulator)
+
     second = await run_once(env, scope, sync)
 
     assert second.status == "SUCCEEDED", second.error
-    for stream in spec.streams:
-        since = [r for r in emulator.data[stream.name] if r[cursors[stream.name]] >= boundary[stream.name]]
-        assert second.stream_stats[stream.name]["rowsLoaded"] == len(since), stream.name
-        assert len(await table(env, stream.name, sync)) == len(emulator.data[stream.name]), stream.name
-    assert second.stream_stats[stream_name]["rowsLoaded"] == 2  # the changed record and the boundary
-    rows = await table(env, stream_name, sync)
-    changed = next(r for r in rows if str(r["id"]) == str(changed_id))
-    record = next(r for r in emulator.data[stream_name] if r["id"] == changed_id)
-    assert changed[case.changed_column] == record[case.changed_column]
-    assert record[case.changed_column].startswith("Renamed")
+    for name, cursor in cursors.items():
+        again = [r for r in emulator.data[name] if r[cursor] >= boundary[name]]
+        assert len(again) == (2 if name == change.stream else 1), name  # the change is in the filter
+        assert second.stream_stats[name]["rowsLoaded"] == len(again), name
+        assert len(await table(env, name, sync)) == len(emulator.data[name]), name  # upserted, not added
+    rows = await table(env, change.stream, sync)
+    changed = next(r for r in rows if str(r["id"]) == str(change.record_id))
+    assert changed[change.column] == change.value
