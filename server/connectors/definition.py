@@ -30,6 +30,7 @@ from server.connectors.declarative import (
     DeclarativeConnector,
     credential_names,
 )
+from server.connectors.patterns import pattern_problems
 from server.connectors.schemas import form, secret
 
 SCHEMA_PATH = Path(__file__).with_name("connector.schema.json")
@@ -158,7 +159,7 @@ def _resolve(branch: dict[str, Any]) -> dict[str, Any]:
 
 def rule_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The format's own rules, for data the JSON Schema already accepted."""
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, str]] = pattern_problems(data)
     auth = data["auth"]
     parameters: dict[str, Any] = data.get("parameters") or {}
     from_token = list(auth.get("token_response_parameters") or []) if auth["type"] == "oauth2" else []
