@@ -397,7 +397,10 @@ def _parameters_schema(parameters: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def _anchored(pattern: str) -> str:
-    # JSON Schema patterns match anywhere; a parameter must match in full.
+    # JSON Schema patterns match anywhere; a parameter must match in full. One already anchored
+    # at both ends stays as written, since it is what the connect form shows end users.
+    if pattern.startswith("^") and pattern.endswith("$") and not pattern.endswith("\\$"):
+        return pattern
     return f"^(?:{pattern})$"
 
 

@@ -61,7 +61,9 @@ def _value_error(path: str, prop: Mapping[str, Any], value: Any) -> FieldError |
     except re.error:
         return FieldError(path, "cannot be checked: the integration's pattern is not valid")
     if not matched:
-        return FieldError(path, f"must match {str(pattern)[:100]}")
+        examples = prop.get("examples") or []
+        like = f" (like {str(examples[0])[:40]})" if examples else ""
+        return FieldError(path, f"must match {str(pattern)[:100]}{like}")
     return None
 
 

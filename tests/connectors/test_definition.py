@@ -59,7 +59,8 @@ def test_a_valid_definition_makes_a_connector_and_its_spec():
     assert spec.oauth is not None and spec.oauth.authorize_url.startswith("https://{subdomain}.")
     assert spec.oauth.pkce and spec.oauth.client_authentication == "client_secret_post"
     assert spec.parameters_schema["required"] == ["subdomain"]
-    assert spec.parameters_schema["properties"]["subdomain"]["pattern"].startswith("^(?:")
+    pattern = spec.parameters_schema["properties"]["subdomain"]["pattern"]
+    assert pattern.startswith("^") and pattern.endswith("$")  # anchored: it must match in full
     assert spec.streams[0].cursor_field == "updated_at"
     assert spec.streams[0].sync_modes == ("FULL_REFRESH", "INCREMENTAL")
     assert spec.source == "CATALOG" and parse_definition(minimal(), source="CUSTOM").SPEC.source == "CUSTOM"
