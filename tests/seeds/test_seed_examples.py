@@ -71,6 +71,20 @@ def _error(body: dict[str, Any]) -> dict[str, Any]:
     return body["errors"][0]
 
 
+async def _submit_openai_key(seeds: Tenant, token: str, key: str) -> dict[str, Any]:
+    """What the connect page sends for an API key typed into the form (``submitCredentials``)."""
+    return await seeds.graphql(
+        SUBMIT, {"i": {"integrationName": "openai", "credentials": {"secret_text": key}}}, key=token
+    )
+
+
+async def _submit_the_good_key(seeds: Tenant, token: str) -> None:
+    submitted = await _submit_openai_key(seeds, token, openai_emulator.KEY)
+    assert submitted.get("data") and submitted["data"]["submitCredentials"]["status"] == "COMPLETED", (
+        submitted
+    )
+
+
 # -- Weavz: POST /api/v1/connect/token, GET /connect/session/:id, POST /connect/session/poll --
 
 
@@ -130,14 +144,7 @@ async def test_a_completed_session_returns_the_connection_with_the_seed_name_and
             },
         )
     )["createConnectSession"]
-    submitted = await seeds.graphql(
-        SUBMIT,
-        {"i": {"integrationName": "openai", "credentials": {"secret_text": openai_emulator.KEY}}},
-        key=created["token"],
-    )
-    assert submitted.get("data") and submitted["data"]["submitCredentials"]["status"] == "COMPLETED", (
-        submitted
-    )
+    await _submit_the_good_key(seeds, created["token"])
 
     polled = (await seeds.graphql(POLL, key=created["token"]))["data"]["connectSessionState"]
     session = (await seeds.data(SESSION, {"id": created["session"]["id"]}))["connectSession"]
@@ -159,23 +166,14 @@ async def test_a_refused_key_in_the_connect_flow_can_be_typed_again(seeds: Tenan
             CONNECT_TOKEN, {"i": {"integrationName": "openai", "workspaceId": seeds.workspace_id}}
         )
     )["createConnectSession"]
-    refused = await seeds.graphql(
-        SUBMIT,
-        {"i": {"integrationName": "openai", "credentials": {"secret_text": "sk-proj-not-the-key-0000"}}},
-        key=created["token"],
-    )
+    refused = await _submit_openai_key(seeds, created["token"], "sk-proj-not-the-key-0000")
     error = _error(refused)
     assert error["extensions"]["code"] == "VALIDATION_FAILED"
     assert error["extensions"]["fields"][0]["field"] == "input.credentials.secret_text"
     session = (await seeds.data(SESSION, {"id": created["session"]["id"]}))["connectSession"]
     assert session["status"] == "CONNECTING" and session["connection"] is None
 
-    retried = await seeds.graphql(
-        SUBMIT,
-        {"i": {"integrationName": "openai", "credentials": {"secret_text": openai_emulator.KEY}}},
-        key=created["token"],
-    )
-    assert retried["data"]["submitCredentials"]["status"] == "COMPLETED", retried
+    await _submit_the_good_key(seeds, created["token"])
 
 
 # -- Weavz: POST /api/v1/connections ---------------------------------------------------------
@@ -457,14 +455,7 @@ async def test_end_user_then_its_connect_token_links_the_connection(seeds: Tenan
         )
     )["createConnectSession"]
     assert created["connectUrl"] and created["session"]["endUser"] == {"id": end_user["id"]}
-    submitted = await seeds.graphql(
-        SUBMIT,
-        {"i": {"integrationName": "openai", "credentials": {"secret_text": openai_emulator.KEY}}},
-        key=created["token"],
-    )
-    assert submitted.get("data") and submitted["data"]["submitCredentials"]["status"] == "COMPLETED", (
-        submitted
-    )
+    await _submit_the_good_key(seeds, created["token"])
 
     # GET /end-users/:id lists the end user's connections: connections(filter: {endUserId}).
     listed = (await seeds.data(LIST, {"f": {"endUserId": end_user["id"]}}))["connections"]["edges"]
