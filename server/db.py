@@ -32,6 +32,8 @@ MODEL_MODULES = [
     "server.connect.models",
     "server.syncs.models",
     "server.webhooks.models",
+    "server.calls.models",
+    "server.actions.models",
 ]
 MIGRATIONS_MODULE = "server.migrations"
 

@@ -8,7 +8,10 @@
     ├── Conflict                   CONFLICT            unique value already taken, wrong state
     ├── ConnectionRequired         CONNECTION_REQUIRED resolution found no connection
     ├── RateLimited                RATE_LIMITED
-    └── CheckFailed                CHECK_FAILED        a provider refused the credentials
+    ├── CheckFailed                CHECK_FAILED        a provider refused the credentials
+    ├── ProviderFailed             PROVIDER_ERROR      an action's or proxied call's provider said no
+    ├── ProviderUnavailable        PROVIDER_UNREACHABLE  nothing answered (or the outbound guard)
+    └── ReauthorizationRequired    REAUTHORIZATION_REQUIRED  refused after a refresh: reconnect
 
 Services raise these; ``server/api/errors.py`` alone turns them into ``extensions.code``.
 Anything that is not a ``WeirError`` is reported to clients as ``INTERNAL``.
@@ -106,3 +109,30 @@ class CheckFailed(WeirError):
         # False when nothing answered (network, DNS, timeout, the outbound guard): an end user
         # is then told only that Weir could not connect.
         self.reachable = reachable
+
+
+class ProviderFailed(WeirError):
+    """The provider refused or failed an action or proxied call; ``provider_status`` is its
+    HTTP status (None when it answered 2xx with an error body)."""
+
+    code = "PROVIDER_ERROR"
+
+    def __init__(self, message: str, *, provider_status: int | None = None) -> None:
+        super().__init__(message)
+        self.provider_status = provider_status
+
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code, "providerStatus": self.provider_status}
+
+
+class ProviderUnavailable(WeirError):
+    """Nothing answered: network, timeout, or an address the outbound guard refuses."""
+
+    code = "PROVIDER_UNREACHABLE"
+
+
+class ReauthorizationRequired(WeirError):
+    """The provider refused the credentials even after a refresh: the connection is now in
+    ERROR and must be connected again."""
+
+    code = "REAUTHORIZATION_REQUIRED"

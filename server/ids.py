@@ -29,6 +29,9 @@ PREFIXES = {
     "webhook_event": "evt",
     "webhook_delivery": "whdl",
     "custom_integration": "ci",
+    "call": "call",
+    "action_result": "ar",
+    "key_value_entry": "kv",
 }
 
 

@@ -78,6 +78,33 @@ class StreamSpec:
 
 
 @dataclass(frozen=True)
+class ActionSpec:
+    """One call a host can make with a connection (``executeAction``), described as data.
+
+    ``input_schema`` (JSON Schema, draft 2020-12) is checked before anything is sent;
+    ``output_schema`` documents what the action returns. ``read_only`` actions change nothing
+    at the provider (list, get, search).
+    """
+
+    name: str
+    display_name: str
+    description: str
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any]
+    read_only: bool = False
+
+
+class ActionInputError(ValueError):
+    """An action's input that passed its schema but that the action still cannot take (a
+    Postgres query that is not read-only): ``path`` is dotted, relative to the input."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+@dataclass(frozen=True)
 class OAuthSpec:
     authorize_url: str
     token_url: str
@@ -123,9 +150,16 @@ class ConnectorSpec:
     source: str = "CATALOG"
     # A custom integration's own logo (https); catalog entries have logos/<name>.svg.
     logo_url: str | None = None
+    actions: tuple[ActionSpec, ...] = ()
+    # False for the built-ins (date and time, hash and encode, key-value store): their actions
+    # run without a connection, scoped to the workspace and end user of the call.
+    requires_connection: bool = True
 
     def stream(self, name: str) -> StreamSpec | None:
         return next((s for s in self.streams if s.name == name), None)
+
+    def action(self, name: str) -> ActionSpec | None:
+        return next((a for a in self.actions if a.name == name), None)
 
 
 @dataclass(frozen=True)
@@ -167,6 +201,33 @@ class StateCheckpoint:
     state: dict[str, Any]
 
 
+class KeyValueStore(Protocol):
+    """The built-in key-value store, already scoped to one workspace (and end user)."""
+
+    async def get(self, key: str) -> Any: ...
+
+    async def put(self, key: str, value: Any, ttl_seconds: int | None = None) -> None: ...
+
+    async def delete(self, key: str) -> bool: ...
+
+    async def list_keys(self, prefix: str, limit: int) -> list[str]: ...
+
+
+class RateBudget(Protocol):
+    """One connection's rate budget, shared by syncs, actions and the proxy (and, through
+    Redis, by every process), learned from the provider's rate-limit headers.
+
+    ``before_call`` waits while the provider asked everyone to wait (a bounded time) or raises
+    ``http.ProviderRateLimited`` with ``retry_after`` when the caller should not wait that long;
+    ``after_call`` learns from each answer's headers (``names`` is an ``http.RateLimitHeaders``).
+    ``caller`` is "sync", "action", "proxy" or "check".
+    """
+
+    async def before_call(self, key: str, caller: str) -> None: ...
+
+    async def after_call(self, key: str, status: int, headers: Any, names: Any) -> None: ...
+
+
 @dataclass
 class ConnectorContext:
     http: httpx.AsyncClient
@@ -180,6 +241,14 @@ class ConnectorContext:
     # The connection's parameters (``ConnectorSpec.parameters_schema``), already validated;
     # they fill the {placeholders} of a definition's URLs.
     parameters: dict[str, Any] = field(default_factory=dict)
+    # The connection these calls are made with (the rate budget's key); None for a check of
+    # credentials not stored yet.
+    connection_id: str | None = None
+    # Who is calling: "sync", "action", "proxy" or "check" (the rate budget's priorities).
+    caller: str = "sync"
+    budget: RateBudget | None = None
+    # The built-in key-value store's scope for this call (built-in actions only).
+    store: KeyValueStore | None = None
 
 
 def fill_settings_schema(schema: dict[str, Any], options: dict[str, list[Any]]) -> dict[str, Any]:
@@ -199,6 +268,15 @@ def fill_settings_schema(schema: dict[str, Any], options: dict[str, list[Any]]) 
 
 
 class Connector(Protocol):
+    """What every connector has. Optional, when ``SPEC.actions`` is not empty::
+
+        async def run_action(context, action: str, input: dict) -> Any   # the output (JSON)
+
+    and, for a connector with an HTTP API the proxy may call::
+
+        def http_target(context) -> server.connectors.http.HttpTarget
+    """
+
     SPEC: ConnectorSpec
 
     async def check(self, context: ConnectorContext, credentials: dict[str, Any]) -> CheckResult: ...

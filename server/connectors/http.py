@@ -145,6 +145,18 @@ class BodyErrors:
     expired_values: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class HttpTarget:
+    """How to call a connector's API with a connection's credentials (for the proxy): the
+    resolved base URL, and the credential's headers and query values from the current
+    credentials (called again after a refresh)."""
+
+    base_url: str
+    auth: Auth
+    auth_query: Auth | None = None
+    rate_limit: RateLimitHeaders = DEFAULT_RATE_LIMIT
+
+
 def dig(value: Any, path: str) -> Any:
     """The value at a dotted path (``data.items``) of a JSON body; the body itself for ``""``."""
     if not path:

@@ -31,6 +31,10 @@ class WorkspaceIntegration(OrganizationOwned, Timestamped):
     token_url = fields.CharField(max_length=2000, null=True)
     revocation_url = fields.CharField(max_length=2000, null=True)
     api_base_url = fields.CharField(max_length=2000, null=True)
+    # The proxy policy: which HTTP methods and which path prefixes (under the API base URL)
+    # ``/proxy`` may use with this integration in this workspace; NULL allows every one.
+    proxy_methods: Any = fields.JSONField(null=True)
+    proxy_path_prefixes: Any = fields.JSONField(null=True)
 
     class Meta:
         table = "workspace_integrations"
