@@ -2,9 +2,10 @@
 
 The order, first match wins:
 
-1. an explicit ``external_id``: the end user's connection with that id, else the workspace's,
-   else the organization's. A connection with that id that belongs to another workspace or
-   another end user is rejected, never returned; no match at all is ``CONNECTION_REQUIRED``.
+1. an explicit connection: by ``connection_id``, or by ``external_id`` (the end user's
+   connection with that id, else the workspace's, else the organization's). A connection of
+   another integration, another workspace or another end user is rejected, never returned; no
+   match at all is ``CONNECTION_REQUIRED``.
 2. the workspace integration's strategy: ``FIXED`` -> its fixed connection; ``PER_USER`` -> the
    end user's; ``PER_USER_WITH_FALLBACK`` -> the end user's, else the workspace's, else the
    organization's.
@@ -28,6 +29,7 @@ from server.orgs.models import EndUser
 from server.scope import Scope
 from server.validation import refuse_over_long_lookups
 
+CONNECTION_ID = "CONNECTION_ID"
 EXTERNAL_ID = "EXTERNAL_ID"
 FIXED = "FIXED"
 END_USER = "END_USER"
@@ -37,7 +39,7 @@ FALLBACK = "FALLBACK"
 @dataclass(frozen=True)
 class Resolution:
     connection: Connection
-    resolved_by: str  # EXTERNAL_ID | FIXED | END_USER | FALLBACK
+    resolved_by: str  # CONNECTION_ID | EXTERNAL_ID | FIXED | END_USER | FALLBACK
 
 
 def _best(rows: list[Connection]) -> Connection | None:
@@ -119,6 +121,29 @@ async def _by_external_id(
     raise ConnectionRequired(f"no {integration_name} connection has externalId {external_id!r}")
 
 
+async def _by_id(
+    *, scope: Scope, integration_name: str, connection_id: str, workspace_id: str, end_user: EndUser | None
+) -> Connection:
+    connection = await Connection.get_or_none(id=connection_id, organization_id=scope.organization_id)
+    # Another workspace's connection reads as absent to a key restricted to this one.
+    if connection is None or (
+        scope.workspace_id is not None and connection.workspace_id not in (None, scope.workspace_id)
+    ):
+        raise NotFound("connection", connection_id)
+    if connection.integration_name != integration_name:
+        raise ValidationFailed.field(
+            "input.connectionId", f"is a connection of {connection.integration_name}, not {integration_name}"
+        )
+    if connection.scope != "ORGANIZATION" and connection.workspace_id != workspace_id:
+        raise Forbidden(f"connection {connection_id!r} belongs to another workspace")
+    if connection.scope == "USER" and (end_user is None or connection.end_user_id != end_user.id):
+        raise Forbidden(
+            f"connection {connection_id!r} belongs to "
+            + ("another end user" if end_user is not None else "an end user; name it with endUserId")
+        )
+    return connection
+
+
 async def resolve_connection(
     *,
     scope: Scope,
@@ -127,6 +152,7 @@ async def resolve_connection(
     end_user_id: str | None = None,
     end_user_external_id: str | None = None,
     external_id: str | None = None,
+    connection_id: str | None = None,
 ) -> Resolution:
     """The connection to use, and which rule chose it; ``CONNECTION_REQUIRED`` if none."""
     if not await catalog.is_visible(
@@ -136,8 +162,14 @@ async def resolve_connection(
             "input.integrationName", f"no integration named {integration_name[:64]!r}"
         )
     refuse_over_long_lookups(
-        {"input.endUserExternalId": (end_user_external_id, 255), "input.externalId": (external_id, 255)}
+        {
+            "input.endUserExternalId": (end_user_external_id, 255),
+            "input.externalId": (external_id, 255),
+            "input.connectionId": (connection_id, 32),
+        }
     )
+    if connection_id is not None and external_id is not None:
+        raise ValidationFailed.field("input.connectionId", "give connectionId or externalId, not both")
     workspace = await orgs.get_workspace(scope=scope, workspace_id=workspace_id)
     end_user = await _end_user(
         scope=scope,
@@ -153,6 +185,15 @@ async def resolve_connection(
     if config is not None and not config.enabled:
         raise Forbidden(f"{integration_name} is disabled in this workspace")
     organization_id = scope.organization_id
+    if connection_id is not None:
+        connection = await _by_id(
+            scope=scope,
+            integration_name=integration_name,
+            connection_id=connection_id,
+            workspace_id=workspace.id,
+            end_user=end_user,
+        )
+        return Resolution(connection, CONNECTION_ID)
     if external_id is not None:
         connection = await _by_external_id(
             scope=scope,
