@@ -90,6 +90,20 @@ async def set_status(
     return connection
 
 
+async def mark_reauthorization_required(
+    *, connection: Connection, reason: str, bus: EventBus | None
+) -> Connection:
+    """The provider refused the credentials even after a refresh (a 401 that survived it):
+    ``ERROR`` with the provider's reason, the same way for syncs, actions and the proxy. The
+    reason must already have every secret cut out (``server.connectors.http`` does that)."""
+    return await set_status(
+        connection=connection,
+        status="ERROR",
+        reason=f"The provider refused the credentials; reconnect to restore access. ({reason[:300]})",
+        bus=bus,
+    )
+
+
 async def status_changes(
     *, scope: Scope, workspace_id: str | None, bus: EventBus, include_current: bool = True
 ) -> AsyncIterator[dict[str, Any]]:
