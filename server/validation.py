@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Any
 from urllib.parse import urlsplit
+
+from jsonschema.exceptions import ValidationError
 
 from server.errors import FieldError, ValidationFailed
 
@@ -117,3 +120,62 @@ def refuse_over_long_lookups(lookups: dict[str, tuple[str | None, int]]) -> None
     ]
     if problems:
         raise ValidationFailed(problems)
+
+
+def describe_schema_error(
+    error: ValidationError,
+    *,
+    unknown_field: str = "is not a known field",
+    schema_name: str = "the schema",
+) -> list[tuple[list[Any], str]]:
+    """(path relative to the checked value, message) for one JSON Schema error, never quoting the
+    submitted value: it may be a secret (credentials) or a customer's data (an action's input).
+    Only the schema's own words (an enum, a pattern, a limit) appear in messages."""
+    where = list(error.absolute_path)
+    value = error.validator_value
+    kind = error.validator
+    instance = error.instance
+    if kind == "required" and isinstance(instance, dict):
+        return [(where + [name], "is required") for name in value if name not in instance]
+    if kind == "additionalProperties" and isinstance(instance, dict):
+        known = set((error.schema.get("properties") or {}).keys())
+        patterns = list((error.schema.get("patternProperties") or {}).keys())
+        return [
+            (where + [name], unknown_field)
+            for name in instance
+            if name not in known and not any(re.search(pattern, name) for pattern in patterns)
+        ]
+    if kind == "dependentRequired" and isinstance(instance, dict) and isinstance(value, dict):
+        return [
+            (where + [needed], f"is required with {name}")
+            for name, needs in value.items()
+            if name in instance
+            for needed in needs
+            if needed not in instance
+        ]
+    messages = {
+        "type": lambda: "must be of type " + (value if isinstance(value, str) else " or ".join(value)),
+        "enum": lambda: f"must be one of {', '.join(map(str, value))}",
+        "const": lambda: f"must be {value!r}",
+        "minLength": lambda: f"must be at least {value} characters",
+        "maxLength": lambda: f"must be at most {value} characters",
+        "minimum": lambda: f"must be at least {value}",
+        "maximum": lambda: f"must be at most {value}",
+        "exclusiveMinimum": lambda: f"must be more than {value}",
+        "exclusiveMaximum": lambda: f"must be less than {value}",
+        "multipleOf": lambda: f"must be a multiple of {value}",
+        "pattern": lambda: f"must match the pattern {value}",
+        "format": lambda: f"must be a valid {value}",
+        "minItems": lambda: f"must have at least {value} items",
+        "maxItems": lambda: f"must have at most {value} items",
+        "uniqueItems": lambda: "must not repeat an item",
+        "minProperties": lambda: f"must have at least {value} fields",
+        "maxProperties": lambda: f"must have at most {value} fields",
+        "oneOf": lambda: "must match exactly one of the allowed shapes",
+        "anyOf": lambda: "must match one of the allowed shapes",
+        "not": lambda: "is not allowed here",
+        "contains": lambda: "does not contain a required item",
+        "propertyNames": lambda: "has a field whose name is not allowed",
+    }
+    message = messages.get(kind, lambda: f"does not satisfy '{kind}' of {schema_name}")()
+    return [(where, message)]

@@ -18,11 +18,10 @@ from datetime import datetime
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
 
 from server.connectors.base import ConnectorSpec
 from server.errors import FieldError, ValidationFailed
-from server.validation import control_character_error
+from server.validation import control_character_error, describe_schema_error
 
 OAUTH_TYPES = ("OAUTH2", "PLATFORM_OAUTH2")
 MASK = "****"
@@ -114,38 +113,6 @@ def _path_of(parts: Iterable[Any], auth_type: str, prefix: str) -> str:
     return ".".join([prefix, "props", *parts])
 
 
-def _describe(error: ValidationError) -> list[tuple[list[Any], str]]:
-    """(relative path, message) for one schema error, without ever quoting the value."""
-    where = list(error.absolute_path)
-    value = error.validator_value
-    kind = error.validator
-    instance = error.instance
-    if kind == "required" and isinstance(instance, dict):
-        return [(where + [name], "is required") for name in value if name not in instance]
-    if kind == "additionalProperties" and isinstance(instance, dict):
-        known = set((error.schema.get("properties") or {}).keys())
-        return [
-            (where + [name], "is not a field of this integration") for name in instance if name not in known
-        ]
-    messages = {
-        "type": lambda: "must be of type " + (value if isinstance(value, str) else " or ".join(value)),
-        "enum": lambda: f"must be one of {', '.join(map(str, value))}",
-        "const": lambda: f"must be {value!r}",
-        "minLength": lambda: f"must be at least {value} characters",
-        "maxLength": lambda: f"must be at most {value} characters",
-        "minimum": lambda: f"must be at least {value}",
-        "maximum": lambda: f"must be at most {value}",
-        "exclusiveMinimum": lambda: f"must be more than {value}",
-        "exclusiveMaximum": lambda: f"must be less than {value}",
-        "pattern": lambda: f"must match the pattern {value}",
-        "format": lambda: f"must be a valid {value}",
-        "minItems": lambda: f"must have at least {value} items",
-        "maxItems": lambda: f"must have at most {value} items",
-    }
-    message = messages.get(kind, lambda: f"does not satisfy '{kind}' of the auth-field schema")()
-    return [(where, message)]
-
-
 def validate_fields(
     spec: ConnectorSpec, auth_type: str, values: dict[str, Any], prefix: str = "input"
 ) -> list[FieldError]:
@@ -156,7 +123,10 @@ def validate_fields(
     validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
     problems: dict[str, str] = {}
     for error in validator.iter_errors(values):
-        for where, message in _describe(error):
+        described = describe_schema_error(
+            error, unknown_field="is not a field of this integration", schema_name="the auth-field schema"
+        )
+        for where, message in described:
             problems.setdefault(_path_of(where, auth_type, prefix), message)
     return [FieldError(path, message) for path, message in sorted(problems.items())]
 
