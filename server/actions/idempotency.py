@@ -137,9 +137,9 @@ async def claim(*, organization_id: str, key: str, request_fingerprint: str) -> 
         if row.status != IN_PROGRESS:
             return _stored(row)
         # Only one caller moves an abandoned row's start, so only one takes it over.
-        taken = await ActionResult.filter(
-            id=row.id, status=IN_PROGRESS, created_at__lte=now - LEASE
-        ).update(created_at=now)
+        taken = await ActionResult.filter(id=row.id, status=IN_PROGRESS, created_at__lte=now - LEASE).update(
+            created_at=now
+        )
         if taken:
             await row.refresh_from_db()
             return row
@@ -149,7 +149,9 @@ async def claim(*, organization_id: str, key: str, request_fingerprint: str) -> 
     )
 
 
-async def succeed(row: ActionResult, *, output: Any, resolved_by: str | None, connection_id: str | None) -> None:
+async def succeed(
+    row: ActionResult, *, output: Any, resolved_by: str | None, connection_id: str | None
+) -> None:
     """Keep the first call's output for the repeats."""
     await ActionResult.filter(id=row.id).update(
         status=SUCCEEDED,

@@ -25,7 +25,10 @@ from typing import Any
 from server import http as http_clients
 from server import ids, outbound
 from server.config import Settings
+from server.connections.models import Connection
+from server.connections.status import mark_reauthorization_required
 from server.connectors.base import StreamSpec
+from server.connectors.http import ProviderAuthError
 from server.crypto import KeyRing
 from server.destinations.base import CopyRejected, Destination, build_destination
 from server.errors import Conflict
@@ -194,10 +197,12 @@ async def _copy_streams(*, env: RunEnvironment, sync: EltSync, run: SyncRun, pro
             specs = await stream_specs(connector, context, credentials, connector_settings(sync.settings))
             await destination.open()
         except Exception as exc:
+            await _note_refused_credentials(exc, connection, env.bus)
             raise RunFailed(safe_message(exc, credentials)) from exc
         try:
             for stream in streams:
                 ok = await _copy_stream(
+                    bus=env.bus,
                     connector=connector,
                     context=context,
                     destination=destination,
@@ -218,8 +223,16 @@ async def _copy_streams(*, env: RunEnvironment, sync: EltSync, run: SyncRun, pro
     return failed
 
 
+async def _note_refused_credentials(exc: BaseException, connection: Connection, bus: EventBus | None) -> None:
+    """A 401 that survived the refresh: the connection needs re-authorization, marked the same
+    way actions and the proxy mark it (``mark_reauthorization_required``)."""
+    if isinstance(exc, ProviderAuthError):
+        await mark_reauthorization_required(connection=connection, reason=exc.message, bus=bus)
+
+
 async def _copy_stream(
     *,
+    bus: EventBus | None,
     connector: Any,
     context: Any,
     destination: Destination,
@@ -263,6 +276,7 @@ async def _copy_stream(
     except Exception as exc:
         message = safe_message(exc, credentials)
         log.warning("stream %s of sync %s failed: %s", stream.name, sync.id, message)
+        await _note_refused_credentials(exc, sync.connection, bus)
         stats.update(status="FAILED", error=message)
         await progress.save(force=True)
         return False
