@@ -50,6 +50,7 @@ ConnectionStatus = domain_enum(
 
 @strawberry.enum(description="Which rule of `resolveConnection` chose the connection.")
 class ResolutionSource(Enum):
+    CONNECTION_ID = strawberry.enum_value("CONNECTION_ID", description="The explicit connectionId.")
     EXTERNAL_ID = strawberry.enum_value("EXTERNAL_ID", description="The explicit externalId.")
     FIXED = strawberry.enum_value("FIXED", description="The workspace's fixed connection.")
     END_USER = strawberry.enum_value("END_USER", description="The end user's own connection.")
@@ -189,7 +190,12 @@ class ResolveConnectionInput:
         default=None, description="The end user, by your external id."
     )
     external_id: str | None = strawberry.field(
-        default=None, description="An explicit connection external id; wins over every rule."
+        default=None, description="An explicit connection external id; wins over the strategy."
+    )
+    connection_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="An explicit connection id; wins over every rule (another integration's, "
+        "workspace's or end user's connection is rejected).",
     )
 
 
@@ -329,7 +335,7 @@ class ConnectionsMutation:
         )
 
     @strawberry.mutation(
-        description="The connection to use: the explicit externalId, then the "
+        description="The connection to use: the explicit connectionId or externalId, then the "
         "workspace integration's strategy, then the end user's connection; "
         "else CONNECTION_REQUIRED."
     )
@@ -343,6 +349,7 @@ class ConnectionsMutation:
             end_user_id=_id(input.end_user_id),
             end_user_external_id=input.end_user_external_id,
             external_id=input.external_id,
+            connection_id=_id(input.connection_id),
         )
         return ResolvedConnection(
             connection=ConnectionNode.from_model(found.connection),

@@ -10,7 +10,14 @@ from strawberry.types import Info
 
 from server.api.context import Context
 from server.api.domain import domain_enum
-from server.connectors.base import AUTH_TYPES, CATEGORIES, SYNC_MODES, ConnectorSpec, StreamSpec
+from server.connectors.base import (
+    AUTH_TYPES,
+    CATEGORIES,
+    SYNC_MODES,
+    ActionSpec,
+    ConnectorSpec,
+    StreamSpec,
+)
 from server.integrations import catalog
 
 AuthType = domain_enum(
@@ -68,6 +75,31 @@ class IntegrationStream:
         )
 
 
+@strawberry.type(description="A call an integration can make with a connection (`executeAction`).")
+class IntegrationAction:
+    name: str = strawberry.field(description="The action's name, e.g. `send_message`.")
+    display_name: str = strawberry.field(description="Human name, e.g. `Send a message`.")
+    description: str = strawberry.field(description="What it does.")
+    input_schema: JSON = strawberry.field(
+        description="JSON Schema (draft 2020-12) of its input, checked before anything is sent."
+    )
+    output_schema: JSON = strawberry.field(description="JSON Schema of what it returns.")
+    read_only: bool = strawberry.field(
+        description="True when it changes nothing at the provider (list, get, search)."
+    )
+
+    @classmethod
+    def from_spec(cls, spec: ActionSpec) -> IntegrationAction:
+        return cls(
+            name=spec.name,
+            display_name=spec.display_name,
+            description=spec.description,
+            input_schema=spec.input_schema,
+            output_schema=spec.output_schema,
+            read_only=spec.read_only,
+        )
+
+
 @strawberry.type(description="An integration (of the catalog, or custom): what it connects to and how.")
 class Integration:
     name: str = strawberry.field(description="Stable identifier, e.g. `hubspot`.")
@@ -93,6 +125,13 @@ class Integration:
     )
     settings_schema: JSON = strawberry.field(description="JSON Schema of an ELT sync's settings.")
     streams: list[IntegrationStream] = strawberry.field(description="Streams it can copy.")
+    actions: list[IntegrationAction] = strawberry.field(
+        description="Actions it can run with a connection (`executeAction`)."
+    )
+    requires_connection: bool = strawberry.field(
+        description="False for the built-ins (date and time, hashing, a key-value store): their "
+        "actions run without a connection, scoped to the workspace and end user of the call."
+    )
 
     @classmethod
     def from_spec(cls, spec: ConnectorSpec, public_url: str) -> Integration:
@@ -117,6 +156,8 @@ class Integration:
             parameters_schema=cast(JSON, spec.parameters_schema),
             settings_schema=spec.settings_schema,
             streams=[IntegrationStream.from_spec(stream) for stream in spec.streams],
+            actions=[IntegrationAction.from_spec(action) for action in spec.actions],
+            requires_connection=spec.requires_connection,
         )
 
 

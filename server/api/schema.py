@@ -7,6 +7,7 @@ from typing import Any
 import strawberry
 from strawberry.extensions import DisableIntrospection, SchemaExtension
 
+from server.api.actions import ActionsMutation
 from server.api.calls import CallsQuery
 from server.api.connect import ConnectMutation, ConnectQuery, ConnectSubscription
 from server.api.connections import ConnectionsMutation, ConnectionsQuery, ConnectionsSubscription
@@ -44,6 +45,7 @@ class Query(
 @strawberry.type(description="Everything a client can change.")
 class Mutation(
     OrgsMutation,
+    ActionsMutation,
     ConnectionsMutation,
     WorkspaceIntegrationsMutation,
     CustomIntegrationsMutation,
