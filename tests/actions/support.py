@@ -50,8 +50,9 @@ SEND_MESSAGE = ActionSpec(
                 "type": "object",
                 "required": ["ts"],
                 "additionalProperties": False,
-                "properties": {"ts": {"type": "string", "format": "date-time"}},
+                "properties": {"ts": {"type": "string", "pattern": "^[0-9]+[.][0-9]+$"}},
             },
+            "notify": {"type": "string", "format": "email"},
         },
     },
     output_schema={
