@@ -9,6 +9,7 @@ passed. ``MessagesApi`` counts what reached it and misbehaves on request.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -83,13 +84,21 @@ class MessagesApi:
     refuse_every_token: bool = False  # 401 whatever the token (a revoked app)
     retry_after: int | None = None  # answer 429 with this Retry-After
     error_status: int | None = None  # answer this status with a provider error body
+    # Set: every request waits for it (a call held open while a test does something else).
+    gate: asyncio.Event | None = None
     sent: list[dict[str, Any]] = field(default_factory=list)
+    requests: int = 0  # every POST that reached the API, refused or not
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)  # set by the first request
     refused: int = 0
 
     def app(self) -> Starlette:
         return Starlette(routes=[Route("/messages", self.post, methods=["POST"])])
 
     async def post(self, request: Request) -> Response:
+        self.requests += 1
+        self.arrived.set()
+        if self.gate is not None:
+            await self.gate.wait()
         token = bearer_token(request) or ""
         if self.refuse_every_token or not self.valid(token):
             self.refused += 1
