@@ -1,6 +1,8 @@
 """Housekeeping: deleting what Weir keeps only for a while, in bounded batches.
 
-Once an hour the scheduler (``weir scheduler``, or the embedded one of ``weir serve``) deletes
+A minute after it starts (start-up has more urgent work: runs to queue again, tokens to
+refresh) and then once an hour, the scheduler (``weir scheduler``, or the embedded one of
+``weir serve``) deletes
 calls older than ``WEIR_CALL_LOG_RETENTION_DAYS``, expired idempotency results and expired
 key-value entries. Each table is pruned ``batch`` rows at a time and at most ``max_batches``
 times per pass, so one pass never holds the scheduler (which also queues due syncs) for long;
@@ -25,6 +27,7 @@ from server.config import Settings
 log = logging.getLogger("weir.housekeeping")
 
 EVERY = timedelta(hours=1)
+FIRST_AFTER = timedelta(minutes=1)
 BATCH = 1000
 MAX_BATCHES = 20
 
@@ -76,23 +79,28 @@ async def run_housekeeping(
 
 
 class Housekeeper:
-    """When housekeeping is due: every ``every``, and right away after a pass that stopped at
-    its bound. A pass that failed is tried again a period later (not at every tick)."""
+    """When housekeeping is due: ``first_after`` the first tick, then every ``every``, and right
+    away after a pass that stopped at its bound. A pass that failed is tried again a period
+    later (not at every tick)."""
 
     def __init__(
         self,
         *,
         every: timedelta = EVERY,
+        first_after: timedelta = FIRST_AFTER,
         batch: int = BATCH,
         max_batches: int = MAX_BATCHES,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.every, self.batch, self.max_batches, self.clock = every, batch, max_batches, clock
-        self._next_at: datetime | None = None  # None: at the first tick
+        self.every, self.first_after = every, first_after
+        self.batch, self.max_batches, self.clock = batch, max_batches, clock
+        self._next_at: datetime | None = None  # set by the first tick
 
     async def run_if_due(self, settings: Settings) -> Pruned | None:
         now = self.clock()
-        if self._next_at is not None and now < self._next_at:
+        if self._next_at is None:
+            self._next_at = now + self.first_after
+        if now < self._next_at:
             return None
         self._next_at = now + self.every
         pruned = await run_housekeeping(

@@ -115,7 +115,11 @@ async def test_the_housekeeper_runs_hourly_and_again_at_once_after_a_bounded_pas
     housekeeper = Housekeeper(batch=1, max_batches=1, clock=lambda: clock["now"])
     await _calls(workspace, timedelta(days=60), timedelta(days=50))
 
-    assert (await housekeeper.run_if_due(settings)).deleted["call_log"] == 1  # the first tick
+    assert await housekeeper.run_if_due(settings) is None  # start-up goes first
+    clock["now"] += timedelta(seconds=59)
+    assert await housekeeper.run_if_due(settings) is None
+    clock["now"] += timedelta(seconds=1)
+    assert (await housekeeper.run_if_due(settings)).deleted["call_log"] == 1
     clock["now"] += timedelta(seconds=5)
     pruned = await housekeeper.run_if_due(settings)  # stopped at its bound: due again at once
     assert pruned is not None and pruned.deleted["call_log"] == 1
@@ -133,7 +137,12 @@ async def test_the_scheduler_loop_does_the_housekeeping(workspace, settings) -> 
     stop = asyncio.Event()
     loop = asyncio.create_task(
         scheduler_loop(
-            settings=settings, bus=None, key_ring=load_key_ring(settings), interval=0.05, stop=stop
+            settings=settings,
+            bus=None,
+            key_ring=load_key_ring(settings),
+            interval=0.05,
+            stop=stop,
+            housekeeper=Housekeeper(first_after=timedelta(seconds=0.2)),
         )
     )
     for _ in range(200):
