@@ -66,6 +66,10 @@ async def _write(call: Call) -> None:
         "error_code": call.error_code,
         "duration_ms": call.duration_ms,
     }
+    if isinstance(values["path"], str):
+        # The caller should already have dropped the query string; it may hold a secret
+        # (``?api_key=...``), so the log makes sure.
+        values["path"] = values["path"].split("?", 1)[0].split("#", 1)[0]
     for name, limit in _CLIPPED.items():
         if isinstance(values[name], str):
             values[name] = values[name][:limit]
