@@ -565,7 +565,8 @@ def _parse(input: dict[str, Any]) -> dict[str, Any]:
     except (ValueError, OverflowError, OSError):
         raise ActionInputError(
             "text",
-            "is not a date-time this action reads (ISO 8601, RFC 2822, Unix time, 03/10/2024, March 10, 2024, ...)",
+            "is not a date-time this action reads (ISO 8601, RFC 2822, Unix time, 03/10/2024, "
+            "March 10, 2024, ...)",
         ) from None
     if zone is not None:
         moment = _in_zone("text", moment, zone)
