@@ -93,6 +93,11 @@ class Integration:
     )
     settings_schema: JSON = strawberry.field(description="JSON Schema of an ELT sync's settings.")
     streams: list[IntegrationStream] = strawberry.field(description="Streams it can copy.")
+    requires_connection: bool = strawberry.field(
+        description="False for the built-ins (date and time, hash and encode, key-value store): "
+        "their actions run without a connection, scoped to the workspace and end user of the "
+        "call, and no connection or connect session can be made for them."
+    )
 
     @classmethod
     def from_spec(cls, spec: ConnectorSpec, public_url: str) -> Integration:
@@ -117,6 +122,7 @@ class Integration:
             parameters_schema=cast(JSON, spec.parameters_schema),
             settings_schema=spec.settings_schema,
             streams=[IntegrationStream.from_spec(stream) for stream in spec.streams],
+            requires_connection=spec.requires_connection,
         )
 
 

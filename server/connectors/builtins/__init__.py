@@ -13,12 +13,12 @@ connect flow never offers them.
 
 from __future__ import annotations
 
-from server.connectors.base import ActionInputError, ConnectorSpec
+from server.connectors.base import ActionInputError
 
 
-def no_connection_needed(spec: ConnectorSpec) -> str:
-    """Why a connection to ``spec`` cannot be made: the message for ``input.integrationName``."""
-    return f"{spec.name} needs no connection; call its actions directly (executeAction)"
+def no_connection_needed(name: str) -> str:
+    """Why a connection to the built-in ``name`` cannot be made (for ``input.integrationName``)."""
+    return f"{name} needs no connection; call its actions directly (executeAction)"
 
 
 def utf8_bytes(field: str, text: str, *, limit: int) -> bytes:
