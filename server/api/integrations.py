@@ -129,8 +129,9 @@ class Integration:
         description="Actions it can run with a connection (`executeAction`)."
     )
     requires_connection: bool = strawberry.field(
-        description="False for the built-ins (date and time, hashing, a key-value store): their "
-        "actions run without a connection, scoped to the workspace and end user of the call."
+        description="False for the built-ins (date and time, hash and encode, key-value store): "
+        "their actions run without a connection, scoped to the workspace and end user of the "
+        "call, and no connection or connect session can be made for them."
     )
 
     @classmethod

@@ -24,6 +24,7 @@ from server import ids
 from server.config import Settings
 from server.connect.models import ConnectSession
 from server.connections import service as connections
+from server.connectors.builtins import no_connection_needed
 from server.connectors.parameters import check_parameters
 from server.errors import (
     Conflict,
@@ -155,7 +156,7 @@ async def oauth_ready(*, workspace_id: str, settings: Settings) -> set[str]:
 
 async def _default_integrations(*, workspace: Workspace, settings: Settings) -> list[str]:
     """Every integration the workspace sees (the catalog's and its organization's custom ones)
-    that it has not disabled and can actually connect."""
+    that it has not disabled and can actually connect (a built-in needs no connection)."""
     disabled = set(
         await WorkspaceIntegration.filter(workspace_id=workspace.id, enabled=False).values_list(
             "integration_name", flat=True
@@ -168,7 +169,7 @@ async def _default_integrations(*, workspace: Workspace, settings: Settings) -> 
     )
     for spec in specs:
         oauth_only = all(auth in OAUTH_AUTH_TYPES for auth in spec.auth_types)
-        if spec.name in disabled or (oauth_only and spec.name not in ready):
+        if spec.name in disabled or (oauth_only and spec.name not in ready) or not spec.requires_connection:
             continue
         names.append(spec.name)
     return names
@@ -298,6 +299,9 @@ async def create_connect_session(
         ):
             path = field if integration_name else f"{field}.{index}"
             problems.append(FieldError(path, f"{name!r} is not an integration of this workspace"))
+        elif catalog.is_built_in(name):
+            path = field if integration_name else f"{field}.{index}"
+            problems.append(FieldError(path, no_connection_needed(name)))
     found = [problem for problem in problems if problem]
     if found:
         raise ValidationFailed(found)

@@ -33,6 +33,7 @@ from server.connections.checks import (  # connector_context is part of this mod
 from server.connections.models import Connection
 from server.connections.status import record_change, set_status
 from server.connectors.base import ConnectorSpec
+from server.connectors.builtins import no_connection_needed
 from server.connectors.parameters import check_parameters, parameter_errors
 from server.crypto import KeyRing
 from server.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -212,6 +213,8 @@ async def create_connection(
         name=integration_name,
     )
     spec = connector.SPEC
+    if not spec.requires_connection:
+        raise ValidationFailed.field("input.integrationName", no_connection_needed(spec.name))
     supported = creds.supported_auth_types(spec)
     if auth_type not in supported:
         raise ValidationFailed.field(

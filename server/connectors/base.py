@@ -202,7 +202,14 @@ class StateCheckpoint:
 
 
 class KeyValueStore(Protocol):
-    """The built-in key-value store, already scoped to one workspace (and end user)."""
+    """The built-in key-value store, already scoped to one workspace (and end user).
+
+    ``get`` returns None for an absent (or expired) key, so a value may not be null.
+    ``list_keys`` returns keys in order, after ``after`` when given (the last key of a page).
+    ``increment`` adds ``by`` to an integer value (an absent key counts as 0) in one step, even
+    when calls race, and returns the new value. Bad input is an ``ActionInputError`` on the
+    action's field of the same name (``key``, ``value``, ``ttl_seconds``, ``by``).
+    """
 
     async def get(self, key: str) -> Any: ...
 
@@ -210,7 +217,9 @@ class KeyValueStore(Protocol):
 
     async def delete(self, key: str) -> bool: ...
 
-    async def list_keys(self, prefix: str, limit: int) -> list[str]: ...
+    async def list_keys(self, prefix: str, limit: int, after: str | None = None) -> list[str]: ...
+
+    async def increment(self, key: str, by: int = 1, ttl_seconds: int | None = None) -> int: ...
 
 
 class RateBudget(Protocol):

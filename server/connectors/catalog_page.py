@@ -70,6 +70,8 @@ def markdown(connectors: Iterable[Any]) -> str:
         if spec.docs_url:
             name = f"[{spec.display_name}]({spec.docs_url}) (`{spec.name}`)"
         auth = ", ".join(AUTH_NAMES.get(kind, kind) for kind in spec.auth_types)
+        if not spec.requires_connection:
+            auth = "built in: no connection"
         parameters = ", ".join(((spec.parameters_schema or {}).get("properties") or {}).keys()) or "-"
         lines.append(
             f"| {_cell(name)} | {spec.category.replace('_', ' ').lower()} | {auth} | "

@@ -21,6 +21,7 @@ import yaml
 
 from server.connectors import demo, github, hubspot, postgres, smtp
 from server.connectors.base import ConnectorContext, ConnectorSpec, StreamSpec, fill_settings_schema
+from server.connectors.builtins import datetime_tools, hash_encode, kv_store
 from server.connectors.declarative import DeclarativeConnector
 from server.connectors.definition import DefinitionError, parse_definition
 
@@ -29,7 +30,17 @@ Connector = Any
 
 CATALOG_DIR = Path(__file__).with_name("catalog")
 
-CONNECTOR_MODULES: tuple[ModuleType, ...] = (demo, postgres, hubspot, github, smtp)
+CONNECTOR_MODULES: tuple[ModuleType, ...] = (
+    demo,
+    postgres,
+    hubspot,
+    github,
+    smtp,
+    # The built-ins: actions only, no connection (server/connectors/builtins/).
+    datetime_tools,
+    hash_encode,
+    kv_store,
+)
 
 
 class CatalogError(RuntimeError):

@@ -145,6 +145,13 @@ async def is_visible(*, organization_id: str, workspace_id: str | None, name: st
     return await CustomIntegration.filter(_visible_custom(organization_id, workspace_id), name=name).exists()
 
 
+def is_built_in(name: str) -> bool:
+    """Whether ``name`` is a built-in (date and time, hash and encode, key-value store): its
+    actions run without a connection, so nothing may create one or offer it in the connect flow."""
+    connector = CONNECTORS.get(name)
+    return connector is not None and not connector.SPEC.requires_connection
+
+
 def resolver(settings: Settings) -> ConnectorResolver:
     """``connector_for`` with ``settings`` bound, for the services below this package."""
 

@@ -18,6 +18,7 @@ from server.config import Settings
 from server.connections import service as connections
 from server.connectors import templates
 from server.connectors.base import ConnectorSpec
+from server.connectors.builtins import no_connection_needed
 from server.crypto import KeyRing
 from server.errors import FieldError, NotFound, ValidationFailed
 from server.integrations import catalog
@@ -119,6 +120,33 @@ def _check_plain(settings: IntegrationSettings, has_oauth: bool) -> list[FieldEr
     return [problem for problem in problems if problem]
 
 
+# What only an integration with connections uses: how to pick one, the app and URLs that make one.
+CONNECTION_SETTINGS = (
+    ("strategy", "strategy"),
+    ("fixed_connection_id", "fixedConnectionId"),
+    ("oauth_client_id", "oauthClientId"),
+    ("oauth_client_secret", "oauthClientSecret"),
+    ("scopes", "scopes"),
+    ("authorization_url", "authorizationUrl"),
+    ("token_url", "tokenUrl"),
+    ("revocation_url", "revocationUrl"),
+    ("api_base_url", "apiBaseUrl"),
+)
+
+
+def _refuse_connection_settings(settings: IntegrationSettings, spec: ConnectorSpec) -> None:
+    """A built-in takes only ``enabled``: it has no connection to resolve, create or call."""
+    given = [
+        name for attribute, name in CONNECTION_SETTINGS if getattr(settings, attribute) not in (UNSET, None)
+    ]
+    if given:
+        raise ValidationFailed.field(
+            "input.integrationName",
+            f"{no_connection_needed(spec.name)}; of the workspace settings it takes only enabled "
+            f"(not {', '.join(given)})",
+        )
+
+
 async def _check_fixed(*, scope: Scope, workspace_id: str, integration_name: str, connection_id: str) -> None:
     try:
         connection = await connections.get_connection(scope=scope, connection_id=connection_id)
@@ -161,6 +189,8 @@ async def configure_workspace_integration(
             "input.integrationName", f"no integration named {integration_name!r}"
         ) from None
     spec = connector.SPEC
+    if not spec.requires_connection:
+        _refuse_connection_settings(settings, spec)
     problems = _check_plain(settings, has_oauth=spec.oauth is not None) + _check_endpoints(settings, spec)
     if problems:
         raise ValidationFailed(problems)

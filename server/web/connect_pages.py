@@ -187,7 +187,9 @@ async def connect_page(request: Request) -> Response:
         "integrations": [
             _integration(visible[name], settings.effective_public_url, context.oauth_ready)
             for name in session.allowed_integrations or []
-            if name in visible
+            # A built-in needs no connection: never offered, even by a session made before
+            # sessions refused them.
+            if name in visible and visible[name].requires_connection
         ],
     }
     status = 200

@@ -21,12 +21,20 @@ SOURCES = {"demo", "postgres", "hubspot", "github", "stripe"}
 EVERY = SOURCES | {"slack", "openai", "sendgrid", "smtp", "freshsales", "airtable"}
 SECRET_FIELDS = {"password", "api_key", "access_token", "token"}
 PYTHON = {"demo", "postgres", "hubspot", "github", "smtp"}
+# Actions without a connection (server/connectors/builtins/).
+BUILT_INS = {"datetime", "hash_encode", "kv_store"}
 
 
 def test_the_catalog_holds_every_built_in_connector():
-    assert EVERY <= set(CONNECTORS)
+    assert EVERY | BUILT_INS <= set(CONNECTORS)
     for name, module in CONNECTORS.items():
         assert module.SPEC.name == name
+        if not module.SPEC.requires_connection:  # actions only: nothing to check or read
+            assert name in BUILT_INS
+            assert inspect.iscoroutinefunction(module.run_action)
+            assert not hasattr(module, "check") and not hasattr(module, "read")
+            assert not module.SPEC.streams and module.SPEC.actions
+            continue
         assert inspect.iscoroutinefunction(module.check)
         if name in PYTHON:
             assert hasattr(module, "read") == (name in SOURCES)
