@@ -35,6 +35,7 @@ import httpx
 from server import http as http_clients
 from server.actions import failures, idempotency, inputs
 from server.actions.idempotency import StoredResult
+from server.actions.kv import scoped_store
 from server.actions.models import ActionResult
 from server.calls import service as calls
 from server.calls.records import ACTION, FAILED, SUCCEEDED, Call
@@ -375,9 +376,6 @@ async def _run(
             context.connection_id = connection.id
         else:
             await _require_enabled(scope=scope, workspace_id=workspace_id, name=spec.name)
-            # h-builtins' module; imported here until it is merged (then at the top).
-            from server.actions.kv import scoped_store
-
             context = connector_context(settings=settings, http=http, credentials={}, connector=connector)
             context.store = scoped_store(
                 organization_id=scope.organization_id,
