@@ -191,6 +191,11 @@ OPERATIONS = {
         "query($w: ID) { calls(filter: {workspaceId: $w}) { edges { node { id connectionId } } } }",
         lambda v: {"w": v["workspace"]},
     ),
+    "executeAction": (
+        'mutation($w: ID!, $c: ID) { executeAction(input: {integrationName: "kv_store", '
+        'action: "get", workspaceId: $w, connectionId: $c, input: {key: "k"}}) { replayed } }',
+        lambda v: {"w": v["workspace"], "c": v["connection"]},
+    ),
     # Connect-token operations act on the token's own session: an API key is FORBIDDEN.
     "connectSessionState": ("{ connectSessionState { id } }", None),
     "selectIntegration": ('mutation { selectIntegration(input: {integrationName: "demo"}) { id } }', None),
