@@ -97,6 +97,8 @@ QUERY = ActionSpec(
     read_only=True,
 )
 
+_KIND_NAMES = ("table", "partitioned table", "view", "materialized view", "foreign table")
+
 LIST_TABLES = ActionSpec(
     name="list_tables",
     display_name="List tables",
@@ -124,9 +126,7 @@ LIST_TABLES = ActionSpec(
                     "properties": {
                         "schema": {"type": "string"},
                         "name": {"type": "string"},
-                        "kind": {
-                            "enum": ["table", "partitioned table", "view", "materialized view", "foreign table"]
-                        },
+                        "kind": {"enum": list(_KIND_NAMES)},
                         "columns": {
                             "type": "array",
                             "items": {
@@ -150,6 +150,7 @@ LIST_TABLES = ActionSpec(
 )
 
 ACTIONS = (QUERY, LIST_TABLES)
+_KINDS = dict(zip("rpvmf", _KIND_NAMES, strict=True))  # pg_class.relkind
 
 
 # -- the statement's first keyword ----------------------------------------------------------
@@ -269,9 +270,13 @@ def _scalar(type_name: str, value: Any) -> Any:
         return uuid.UUID(_text(value))
     if type_name == "bytea":
         return base64.b64decode(_text(value), validate=True)
-    if type_name in ("inet", "cidr"):
-        return ipaddress.ip_interface(_text(value)) if type_name == "inet" else ipaddress.ip_network(_text(value))
-    raise ValueError(f"a value of type {type_name} cannot come from JSON; cast the parameter ($n::text::{type_name})")
+    if type_name == "inet":
+        return ipaddress.ip_interface(_text(value))
+    if type_name == "cidr":
+        return ipaddress.ip_network(_text(value))
+    raise ValueError(
+        f"a value of type {type_name} cannot come from JSON; cast the parameter ($n::text::{type_name})"
+    )
 
 
 def arguments(types: Sequence[Any], values: Sequence[Any]) -> list[Any]:
@@ -304,7 +309,8 @@ def to_json(value: Any) -> Any:
     if isinstance(value, float):
         if math.isfinite(value):
             return value
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")  # as PostgreSQL spells them
+        # Not JSON numbers: the strings PostgreSQL itself prints.
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime | date | time):
@@ -417,14 +423,6 @@ async def run_query(
         "truncated": truncated,
     }
 
-
-_KINDS = {
-    "r": "table",
-    "p": "partitioned table",
-    "v": "view",
-    "m": "materialized view",
-    "f": "foreign table",
-}
 
 _TABLES_SQL = """
 SELECT n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,

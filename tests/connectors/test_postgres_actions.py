@@ -115,9 +115,7 @@ async def test_query_caps_rows_and_says_it_truncated(database):
 
 async def test_query_stops_at_the_output_size_limit(database):
     # 1000 rows of 64 KiB each would be 64 MiB of output: it stops at the byte limit.
-    result = await query(
-        database, "SELECT repeat('x', 65536) FROM generate_series(1, 1000)", max_rows=1000
-    )
+    result = await query(database, "SELECT repeat('x', 65536) FROM generate_series(1, 1000)", max_rows=1000)
     assert result["truncated"] and 0 < result["row_count"] < 1000
     assert result["row_count"] * 65536 <= MAX_OUTPUT_BYTES
 
@@ -192,9 +190,7 @@ async def test_a_slow_query_is_cancelled_by_the_statement_timeout(database, monk
 async def test_a_query_that_lifts_its_own_timeout_is_stopped_by_the_client(database, monkeypatch):
     monkeypatch.setattr("server.connectors.postgres_query.STATEMENT_TIMEOUT", 0.5)
     with pytest.raises(ActionInputError) as refused:
-        await query(
-            database, "SELECT set_config('statement_timeout', '0', true), pg_sleep(10)"
-        )
+        await query(database, "SELECT set_config('statement_timeout', '0', true), pg_sleep(10)")
     assert "was cancelled" in refused.value.message
 
 
@@ -238,9 +234,7 @@ async def test_error_messages_never_carry_the_password(database):
     secret = "s3cret-password-that-must-not-leak"
     credentials = {**database["credentials"], "password": secret}
     with pytest.raises(ActionInputError) as refused:
-        await postgres.run_action(
-            context(credentials), "query", {"query": f"SELECT '{secret}'::int"}
-        )
+        await postgres.run_action(context(credentials), "query", {"query": f"SELECT '{secret}'::int"})
     assert secret not in str(refused.value) and "[redacted]" in refused.value.message
 
 
