@@ -35,7 +35,7 @@ from server.connectors.base import (
     StreamSpec,
 )
 from server.connectors.http import base_url, bearer, paged, request, run_check
-from server.connectors.schemas import BOOLEAN, INTEGER, STRING, TIMESTAMP, nullable, object_of
+from server.connectors.schemas import BOOLEAN, STRING, TIMESTAMP, nullable, object_of
 
 PAGE_SIZE = 100
 SEARCH_WINDOW = 10_000  # HubSpot refuses a search ``after`` at or beyond this
@@ -157,7 +157,7 @@ ACTIONS = (
         output_schema={
             "type": "object",
             "properties": {
-                "total": INTEGER,
+                "total": {"type": "integer"},
                 "results": {"type": "array", "items": _CONTACT},
                 "next_after": nullable(STRING),
             },
