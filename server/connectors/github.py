@@ -333,9 +333,9 @@ def _validation_failed(response: httpx.Response, input: Mapping[str, Any]) -> Ex
     path, given = field, input.get(field)
     if isinstance(given, list) and first.get("value") in given:
         path = f"{field}.{given.index(first['value'])}"
-    reason = first.get("message") or f"{first.get('code', 'invalid')}"
-    value = f" ({first['value']})" if first.get("value") is not None else ""
-    return ActionInputError(path, f"GitHub says {message}: {reason}{value}")
+    # The path names the value; the message does not quote it (an action's input is customer data).
+    reason = first.get("message") or str(first.get("code") or "invalid")
+    return ActionInputError(path, f"GitHub says {message}: {reason}")
 
 
 async def run_action(context: ConnectorContext, action: str, input: dict[str, Any]) -> Any:

@@ -195,6 +195,11 @@ def require_reading_statement(sql: str) -> None:
 
 # -- JSON in: parameters as the types the server inferred ------------------------------------
 
+
+class _Unfit(ValueError):
+    """A JSON value of the wrong kind for its parameter; the message quotes no value."""
+
+
 _INTEGERS = {"int2", "int4", "int8", "oid"}
 _FLOATS = {"float4", "float8"}
 _TEXTS = {"text", "varchar", "bpchar", "name", "char", "citext", "unknown"}
@@ -202,17 +207,17 @@ _TEXTS = {"text", "varchar", "bpchar", "name", "char", "citext", "unknown"}
 
 def _integer(value: Any) -> int:
     if isinstance(value, bool):
-        raise ValueError("a boolean is not an integer")
+        raise _Unfit("a boolean is not an integer")
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, int) or (isinstance(value, str) and re.fullmatch(r"-?\d{1,20}", value.strip())):
         return int(value)
-    raise ValueError("an integer is required")
+    raise _Unfit("an integer is required")
 
 
 def _number(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError("a number is required")
+        raise _Unfit("a number is required")
     return value
 
 
@@ -221,7 +226,7 @@ def _boolean(value: Any) -> bool:
         return value
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
-    raise ValueError("true or false is required")
+    raise _Unfit("true or false is required")
 
 
 def _text(value: Any) -> str:
@@ -231,7 +236,7 @@ def _text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(value)
-    raise ValueError("a string is required")
+    raise _Unfit("a string is required")
 
 
 def _timestamp(value: Any, zoned: bool) -> datetime:
@@ -242,7 +247,8 @@ def _timestamp(value: Any, zoned: bool) -> datetime:
 
 
 def _scalar(type_name: str, value: Any) -> Any:
-    """``value`` (JSON) as the Python value asyncpg sends for ``type_name``; raises ValueError."""
+    """``value`` (JSON) as the Python value asyncpg sends for ``type_name``; raises ValueError
+    (``_Unfit`` when the message may be shown)."""
     if value is None:
         return None
     if type_name in _INTEGERS:
@@ -253,7 +259,7 @@ def _scalar(type_name: str, value: Any) -> Any:
         try:
             return Decimal(str(_number(value)))
         except InvalidOperation:
-            raise ValueError("a number is required") from None
+            raise _Unfit("a number is required") from None
     if type_name == "bool":
         return _boolean(value)
     if type_name in ("json", "jsonb"):
@@ -274,7 +280,7 @@ def _scalar(type_name: str, value: Any) -> Any:
         return ipaddress.ip_interface(_text(value))
     if type_name == "cidr":
         return ipaddress.ip_network(_text(value))
-    raise ValueError(
+    raise _Unfit(
         f"a value of type {type_name} cannot come from JSON; cast the parameter ($n::text::{type_name})"
     )
 
@@ -290,12 +296,17 @@ def arguments(types: Sequence[Any], values: Sequence[Any]) -> list[Any]:
         try:
             if kind.kind == "array" and value is not None:
                 if not isinstance(value, list):
-                    raise ValueError(f"an array is required for {kind.name}")
+                    raise _Unfit("an array is required")
                 converted.append([_scalar(kind.name.removesuffix("[]"), item) for item in value])
             else:
                 converted.append(_scalar(kind.name, value))
-        except (ValueError, TypeError) as exc:
+        except _Unfit as exc:
             raise ActionInputError(f"parameters.{index}", f"${index + 1} ({kind.name}): {exc}") from None
+        except (ValueError, TypeError, ArithmeticError):
+            # The parsers' own messages quote the value; an action's input is a customer's data.
+            raise ActionInputError(
+                f"parameters.{index}", f"${index + 1} ({kind.name}): not a valid {kind.name} value"
+            ) from None
     return converted
 
 
@@ -399,8 +410,8 @@ async def run_query(
         attributes, records = await _in_read_only_transaction(connection, work)
     except asyncpg.PostgresError as exc:
         raise _refusal(exc, credentials) from None
-    except asyncpg.DataError as exc:  # a value asyncpg could not encode for its $n
-        raise ActionInputError("parameters", redact(str(exc), credentials)) from None
+    except asyncpg.DataError:  # a value asyncpg could not encode for its $n (its message quotes it)
+        raise ActionInputError("parameters", "a parameter's value does not fit its type") from None
     except TimeoutError:
         connection.terminate()
         raise ActionInputError(

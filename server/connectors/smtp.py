@@ -236,12 +236,13 @@ def _address(path: str, value: str) -> MailAddress:
         if named
         else ("", value.strip())
     )
+    # Messages never quote the value: an action's input is a customer's data.
     if not _ADDR_SPEC.match(spec):
-        raise ActionInputError(path, f"{value!r} is not an email address")
+        raise ActionInputError(path, "is not an email address")
     try:
         return MailAddress(display_name=name, addr_spec=spec)
-    except (ValueError, IndexError) as exc:
-        raise ActionInputError(path, f"{value!r} is not an email address: {exc}") from None
+    except (ValueError, IndexError):
+        raise ActionInputError(path, "is not an email address") from None
 
 
 def _addresses(field: str, values: Sequence[str]) -> list[MailAddress]:

@@ -178,6 +178,7 @@ async def test_bad_parameters_name_the_parameter(database):
     with pytest.raises(ActionInputError) as bad_date:
         await query(database, "SELECT $1::date", "yesterday-ish")
     assert bad_date.value.path == "parameters.0"
+    assert bad_date.value.message == "$1 (date): not a valid date value"  # never the value itself
 
 
 async def test_a_slow_query_is_cancelled_by_the_statement_timeout(database, monkeypatch):
