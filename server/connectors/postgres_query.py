@@ -62,7 +62,9 @@ QUERY = ActionSpec(
     display_name="Run a read-only query",
     description="Run one read-only SQL statement (SELECT, WITH, VALUES, TABLE, SHOW, EXPLAIN) "
     "with positional parameters ($1, $2, ...) in a read-only transaction, with a "
-    f"{int(STATEMENT_TIMEOUT)} second timeout, and return at most max_rows rows.",
+    f"{int(STATEMENT_TIMEOUT)} second timeout, and return at most max_rows rows. The transaction "
+    "stops writes to this database, not what the role's functions may do elsewhere: connect "
+    "with a role that may only read.",
     input_schema={
         "type": "object",
         "properties": {

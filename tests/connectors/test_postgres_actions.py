@@ -255,3 +255,12 @@ def test_intervals_and_ranges_as_json():
         "upper_inclusive": False,
         "empty": False,
     }
+
+
+async def test_show_explain_and_table_are_reading_statements(database):
+    shown = await query(database, "SHOW TimeZone")
+    assert shown["rows"] == [["UTC"]]
+    explained = await query(database, "EXPLAIN SELECT * FROM {schema}.orders WHERE id = $1", 1)
+    assert explained["columns"] == [{"name": "QUERY PLAN", "type": "text"}] and explained["row_count"] >= 1
+    table = await query(database, "TABLE {schema}.big_orders", max_rows=2)
+    assert table["row_count"] == 2 and table["truncated"]
