@@ -108,7 +108,8 @@ def provider_message(response: httpx.Response) -> str:
         if isinstance(error, str):  # Slack, OAuth servers
             return str(body.get("error_description") or error)
         errors = body.get("errors")
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict):  # SendGrid
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict) and errors[0].get("message"):
+            # SendGrid; GitHub's 422 has an ``errors`` list too, without messages, and its own below
             return "; ".join(str(e.get("message")) for e in errors)
         if body.get("message"):  # GitHub, HubSpot, Freshsales
             return str(body["message"])
