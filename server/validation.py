@@ -132,14 +132,16 @@ def describe_schema_error(
     submitted value: it may be a secret (credentials) or a customer's data (an action's input).
     Only the schema's own words (an enum, a pattern, a limit) appear in messages."""
     where = list(error.absolute_path)
-    value = error.validator_value
-    kind = error.validator
-    instance = error.instance
+    # jsonschema types these as possibly unset; for an error from ``iter_errors`` they are set.
+    value: Any = error.validator_value
+    kind: Any = error.validator
+    instance: Any = error.instance
+    schema: Any = error.schema
     if kind == "required" and isinstance(instance, dict):
         return [(where + [name], "is required") for name in value if name not in instance]
     if kind == "additionalProperties" and isinstance(instance, dict):
-        known = set((error.schema.get("properties") or {}).keys())
-        patterns = list((error.schema.get("patternProperties") or {}).keys())
+        known = set((schema.get("properties") or {}).keys())
+        patterns = list((schema.get("patternProperties") or {}).keys())
         return [
             (where + [name], unknown_field)
             for name in instance

@@ -162,14 +162,14 @@ async def _end_user(*, scope: Scope, workspace_id: str, request: ActionRequest) 
             raise ValidationFailed.field("input.endUserId", "belongs to another workspace")
         return end_user
     if request.end_user_external_id is not None:
-        end_user = await EndUser.get_or_none(
+        named = await EndUser.get_or_none(
             organization_id=scope.organization_id,
             workspace_id=workspace_id,
             external_id=request.end_user_external_id,
         )
-        if end_user is None:
+        if named is None:
             raise NotFound("end user", request.end_user_external_id)
-        return end_user
+        return named
     return None
 
 

@@ -94,8 +94,8 @@ class IntegrationAction:
             name=spec.name,
             display_name=spec.display_name,
             description=spec.description,
-            input_schema=spec.input_schema,
-            output_schema=spec.output_schema,
+            input_schema=cast(JSON, spec.input_schema),
+            output_schema=cast(JSON, spec.output_schema),
             read_only=spec.read_only,
         )
 

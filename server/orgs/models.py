@@ -60,6 +60,7 @@ class ApiKey(OrganizationOwned, Created):
 class EndUser(OrganizationOwned, Created):
     """A customer of the host app, known by the host's own ``external_id``."""
 
+    workspace_id: str  # the foreign key's column (typed for mypy only)
     id = fields.CharField(max_length=32, primary_key=True)
     workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
         "weir.Workspace", related_name="end_users", on_delete=fields.CASCADE
