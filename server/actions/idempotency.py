@@ -12,7 +12,8 @@ the error, kept ``RETENTION``. A repeat within that time:
   died): after ``LEASE`` the next call takes the row over and runs.
 
 A failure a retry could fix (rate limited, unreachable, reconnect needed) is not kept: the row is
-released, so the retry runs. ``prune_expired_action_results`` deletes expired rows.
+released, so the retry runs. Expired rows are ignored here and deleted by the scheduler's
+housekeeping (``server.actions.housekeeping.prune_expired_action_results``).
 """
 
 from __future__ import annotations
@@ -175,8 +176,3 @@ async def fail(row: ActionResult, *, error: WeirError, connection_id: str | None
 async def release(row: ActionResult) -> None:
     """Forget the claim: the next call with the key runs (a retry that may now succeed)."""
     await ActionResult.filter(id=row.id, status=IN_PROGRESS).delete()
-
-
-async def prune_expired_action_results(*, now: datetime | None = None) -> int:
-    """Delete every result past its 24 hours; return how many went (a housekeeping job)."""
-    return await ActionResult.filter(expires_at__lte=now or _now()).delete()

@@ -10,7 +10,7 @@ from typing import Any
 
 from server import ids
 from server.actions import idempotency
-from server.actions.idempotency import prune_expired_action_results
+from server.actions.housekeeping import prune_expired_action_results
 from server.actions.models import ActionResult
 from server.calls.models import CallLog
 from tests.actions.conftest import MESSAGE, Acme, failure
@@ -183,7 +183,7 @@ async def test_an_expired_result_is_not_replayed_and_is_pruned(acme: Acme, messa
     )
 
     done = await acme.executed(endUserId=acme.alice.id, idempotencyKey="order-1008")
-    pruned = await prune_expired_action_results(now=now + timedelta(seconds=1))
+    pruned = await prune_expired_action_results(now=now + timedelta(seconds=1), limit=100)
 
     assert done["replayed"] is False and done["output"]["id"] == 1
     assert pruned == 1
