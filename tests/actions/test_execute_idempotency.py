@@ -189,3 +189,15 @@ async def test_an_expired_result_is_not_replayed_and_is_pruned(acme: Acme, messa
     assert pruned == 1
     assert not await ActionResult.exists(id=old.id)
     assert await ActionResult.exists(id=fresh.id)
+
+
+async def test_an_input_the_action_refused_is_kept_with_its_fields(acme: Acme) -> None:
+    await _ready(acme)
+    request = {"endUserId": acme.alice.id, "action": "run_query", "input": {"sql": "DELETE FROM t"}}
+
+    first = failure(await acme.execute(idempotencyKey="query-1", **request))
+    again = failure(await acme.execute(idempotencyKey="query-1", **request))
+
+    fields = [{"field": "input.input.sql", "message": "must be a read-only query (SELECT)"}]
+    assert first["extensions"] == {"code": "VALIDATION_FAILED", "fields": fields}
+    assert again["extensions"] == {"code": "VALIDATION_FAILED", "fields": fields, "replayed": True}
