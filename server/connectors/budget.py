@@ -344,7 +344,8 @@ if remaining then table.insert(fields, 'remaining'); table.insert(fields, tostri
 if limit then table.insert(fields, 'limit'); table.insert(fields, tostring(limit)) end
 if reset_at then table.insert(fields, 'reset_at'); table.insert(fields, tostring(reset_at)) end
 redis.call('HSET', KEYS[1], unpack(fields))
-redis.call('PEXPIREAT', KEYS[1], math.ceil(expires_at * 1000) + 1000)
+-- Relative to the caller's clock, so a skew between it and Redis's does not matter.
+redis.call('PEXPIRE', KEYS[1], math.ceil((expires_at - now) * 1000) + 1000)
 return 1
 """
 
