@@ -46,7 +46,9 @@ def fake_time() -> FakeTime:
 
 
 @pytest.fixture(params=["local", "redis"])
-async def budget(request: pytest.FixtureRequest, fake_time: FakeTime) -> AsyncIterator[LocalBudget | RedisBudget]:
+async def budget(
+    request: pytest.FixtureRequest, fake_time: FakeTime
+) -> AsyncIterator[LocalBudget | RedisBudget]:
     if request.param == "local":
         yield LocalBudget(clock=fake_time.clock, sleep=fake_time.sleep)
         return
@@ -63,7 +65,9 @@ def key() -> str:
 
 def headers(**values: object) -> httpx.Headers:
     names = {"remaining": "X-RateLimit-Remaining", "limit": "X-RateLimit-Limit", "reset": "X-RateLimit-Reset"}
-    return httpx.Headers({names.get(name, name.replace("_", "-")): str(value) for name, value in values.items()})
+    return httpx.Headers(
+        {names.get(name, name.replace("_", "-")): str(value) for name, value in values.items()}
+    )
 
 
 async def refused(budget: LocalBudget | RedisBudget, key: str, caller: str) -> float:
@@ -109,7 +113,9 @@ async def test_without_a_limit_header_the_highest_remaining_stands_in_for_it(bud
 
 async def test_answers_without_rate_limit_headers_mean_no_limit(budget, key, fake_time):
     for _ in range(3):
-        await budget.after_call(key, 200, httpx.Headers({"content-type": "application/json"}), RateLimitHeaders())
+        await budget.after_call(
+            key, 200, httpx.Headers({"content-type": "application/json"}), RateLimitHeaders()
+        )
     for caller in ("sync", "action", "proxy", "check"):
         await budget.before_call(key, caller)
     assert fake_time.slept == []
@@ -141,14 +147,18 @@ async def test_a_429_holds_every_caller_until_retry_after(budget, key, fake_time
 
 
 async def test_remaining_zero_with_a_reset_holds_every_caller(budget, key, fake_time):
-    await budget.after_call(key, 200, headers(remaining=0, limit=100, reset=int(START + 20)), RateLimitHeaders())
+    await budget.after_call(
+        key, 200, headers(remaining=0, limit=100, reset=int(START + 20)), RateLimitHeaders()
+    )
     assert await refused(budget, key, "check") == 20
     await budget.before_call(key, "sync")
     assert fake_time.slept == [20]
 
 
 async def test_the_reserve_refuses_proxy_and_action_calls_but_not_syncs(budget, key, fake_time):
-    await budget.after_call(key, 200, headers(remaining=11, limit=100, reset=int(START + 45)), RateLimitHeaders())
+    await budget.after_call(
+        key, 200, headers(remaining=11, limit=100, reset=int(START + 45)), RateLimitHeaders()
+    )
     await budget.before_call(key, "proxy")  # 11 -> 10: the reserve
     assert await refused(budget, key, "proxy") == 45
     assert await refused(budget, key, "action") == 45
@@ -171,8 +181,12 @@ async def test_waits_are_bounded_by_what_each_caller_may_wait(budget, key, fake_
 
 
 async def test_concurrent_callers_each_spend_a_unit(budget, key, fake_time):
-    await budget.after_call(key, 200, headers(remaining=15, limit=100, reset=int(START + 60)), RateLimitHeaders())
-    results = await asyncio.gather(*(budget.before_call(key, "proxy") for _ in range(20)), return_exceptions=True)
+    await budget.after_call(
+        key, 200, headers(remaining=15, limit=100, reset=int(START + 60)), RateLimitHeaders()
+    )
+    results = await asyncio.gather(
+        *(budget.before_call(key, "proxy") for _ in range(20)), return_exceptions=True
+    )
     assert sum(result is None for result in results) == 5  # 15 down to the reserve of 10
     assert all(isinstance(result, ProviderRateLimited) for result in results if result is not None)
 
@@ -190,7 +204,9 @@ async def test_two_budgets_on_one_redis_share_what_they_learn(key, fake_time):
     api = RedisBudget(REDIS_URL, clock=fake_time.clock, sleep=fake_time.sleep)
     worker = RedisBudget(REDIS_URL, clock=fake_time.clock, sleep=fake_time.sleep)
     try:
-        await worker.after_call(key, 200, headers(remaining=2, limit=20, reset=int(START + 30)), RateLimitHeaders())
+        await worker.after_call(
+            key, 200, headers(remaining=2, limit=20, reset=int(START + 30)), RateLimitHeaders()
+        )
         assert await refused(api, key, "proxy") == 30  # the API process sees the worker's answer
         await api.before_call(key, "sync")
         await worker.before_call(key, "sync")  # two units spent across both: none left
@@ -277,7 +293,9 @@ def contexts(http: httpx.AsyncClient, budget: LocalBudget, key: str, *callers: s
     ]
 
 
-async def test_a_burst_of_proxy_calls_stops_before_the_quota_so_a_sync_still_gets_through(provider, http, key):
+async def test_a_burst_of_proxy_calls_stops_before_the_quota_so_a_sync_still_gets_through(
+    provider, http, key
+):
     provider.controls.quota = 20  # reserve: 2
     budget = LocalBudget()
     proxy, sync = contexts(http, budget, key, "proxy", "sync")
@@ -300,21 +318,29 @@ async def test_request_learns_the_window_from_each_reset_kind(provider, http, ke
     budget = LocalBudget()
     (proxy,) = contexts(http, budget, key, "proxy")
     for _ in range(9):  # the reserve of 10 is 1: nine calls, then refused
-        await call(proxy, provider, RateLimitHeaders(remaining=REMAINING, reset=RESET, limit=LIMIT, reset_kind=kind))
+        await call(
+            proxy, provider, RateLimitHeaders(remaining=REMAINING, reset=RESET, limit=LIMIT, reset_kind=kind)
+        )
     with pytest.raises(ProviderRateLimited) as raised:
-        await call(proxy, provider, RateLimitHeaders(remaining=REMAINING, reset=RESET, limit=LIMIT, reset_kind=kind))
+        await call(
+            proxy, provider, RateLimitHeaders(remaining=REMAINING, reset=RESET, limit=LIMIT, reset_kind=kind)
+        )
     assert raised.value.retry_after is not None and 25 <= raised.value.retry_after <= 31
     assert len(provider.controls.calls) == 9
 
 
 async def test_a_429_from_the_provider_holds_the_connection_s_other_callers(provider, http, key):
     provider.controls.rate_limited = 1  # one 429 with Retry-After: 1
-    budget = LocalBudget()
+    held = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        held.set()
+        await asyncio.sleep(seconds)
+
+    budget = LocalBudget(sleep=sleep)
     proxy, check = contexts(http, budget, key, "proxy", "check")
     first = asyncio.create_task(call(proxy, provider))  # gets the 429, waits 1 s, retries
-    while not provider.controls.calls:
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(0.05)
+    await held.wait()
     with pytest.raises(ProviderRateLimited) as raised:  # a check may not wait: refused unsent
         await call(check, provider)
     assert raised.value.retry_after == 1

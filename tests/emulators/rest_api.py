@@ -112,7 +112,9 @@ class QuotaGate:
             controls.over_quota += 1
             retry_after = str(max(1, math.ceil(reset_at - now)))
             answer = JSONResponse(
-                {"message": "quota used up"}, status_code=429, headers={**quota_headers, "Retry-After": retry_after}
+                {"message": "quota used up"},
+                status_code=429,
+                headers={**quota_headers, "Retry-After": retry_after},
             )
             await answer(scope, receive, send)
             return
