@@ -30,8 +30,11 @@ after the answer when the provider gives no reset), and no wait goes beyond ``MA
 
 ``LocalBudget`` keeps this in the process (the API's loop and an embedded worker's loop share
 it, under a thread lock). ``RedisBudget`` keeps one hash per connection, ``weir:budget:<id>``,
-changed by one Lua script per call (one round trip, atomic), expiring with the state; if Redis
-fails it falls back to the local budget (which it keeps warm) and says so once. ``shared`` is
+changed by a Lua script (atomic): one round trip before each call, and after an answer that
+carried rate-limit headers one more, written in the background so the caller does not wait for
+it (the next call for that connection in this process waits for it instead). The hash expires
+with the state. If Redis fails it falls back to the local budget (which it keeps warm) and says
+so once. ``shared`` is
 the budget a process hands every connector context (``shared.for_url(settings.redis_url)``).
 """
 
@@ -381,6 +384,7 @@ class RedisBudget(_Waiting):
         self._learn_script = self._redis.register_script(_LEARN)
         self.local = local if local is not None else LocalBudget(clock=clock, sleep=sleep)
         self._down_until = -math.inf
+        self._pending: dict[str, asyncio.Task[None]] = {}
 
     def _redis_up(self) -> bool:
         return time.monotonic() >= self._down_until
@@ -396,6 +400,9 @@ class RedisBudget(_Waiting):
             log.info("rate budgets are shared through Redis again")
 
     async def _take(self, key: str, caller: str) -> tuple[float, str]:
+        pending = self._pending.get(key)
+        if pending is not None:  # what this process last learned must be in Redis first
+            await asyncio.wait([pending])
         if self._redis_up():
             args = [repr(self.clock()), "1" if caller in RESERVE_CALLERS else "0", repr(RESERVE_SHARE)]
             try:
@@ -427,6 +434,18 @@ class RedisBudget(_Waiting):
             repr(DEFAULT_WINDOW),
             repr(NEW_WINDOW_TOLERANCE),
         ]
+        # Written in the background, so the answer reaches its caller one round trip sooner;
+        # writes for one key stay in order, and ``_take`` waits for them (read your writes).
+        previous = self._pending.get(key)
+        task = asyncio.get_running_loop().create_task(self._learn(key, args, previous))
+        self._pending[key] = task
+        task.add_done_callback(lambda done: self._forget(key, done))
+
+    async def _learn(self, key: str, args: list[str], previous: asyncio.Task[None] | None) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])
+        if not self._redis_up():
+            return
         try:
             await self._learn_script(keys=[REDIS_PREFIX + key], args=args)
         except Exception as exc:
@@ -434,7 +453,18 @@ class RedisBudget(_Waiting):
         else:
             self._recovered()
 
+    def _forget(self, key: str, task: asyncio.Task[None]) -> None:
+        if self._pending.get(key) is task:
+            del self._pending[key]
+
+    async def flush(self) -> None:
+        """Wait until what this process learned is in Redis (other processes see it then)."""
+        if self._pending:
+            await asyncio.wait(list(self._pending.values()))
+
     async def close(self) -> None:
+        """Finish the writes under way, then close the client (on the loop it belongs to)."""
+        await self.flush()
         await self._redis.aclose()
 
 
