@@ -147,7 +147,7 @@ def learn(window: Window | None, seen: Observation, now: float) -> Window | None
             and seen.reset_at > window.reset_at + NEW_WINDOW_TOLERANCE
         )
     )
-    if window is None or fresh:
+    if fresh or window is None:
         # A new window; a 429's wait still stands (Retry-After is not about windows).
         reset_at = seen.reset_at if seen.reset_at is not None and seen.reset_at > now else None
         blocked_until = window.blocked_until if window is not None else None
@@ -197,7 +197,8 @@ def take(window: Window | None, caller: str, now: float) -> tuple[float, str]:
     return 0.0, ""
 
 
-def refusal(caller: str, reason: str, retry_after: float) -> ProviderRateLimited:
+def refusal(reason: str, retry_after: float) -> ProviderRateLimited:
+    """The error for a call the budget will not let through now (``retry_after`` whole seconds)."""
     seconds = max(1, math.ceil(retry_after))
     if reason == "reserve":
         message = (
@@ -229,7 +230,7 @@ class _Waiting:
             if wait <= 0:
                 return
             if self.clock() + wait > deadline:
-                raise refusal(caller, reason, wait)
+                raise refusal(reason, wait)
             await self.sleep(wait)
 
 
