@@ -288,18 +288,32 @@ def call(context: ConnectorContext, provider: RestApiEmulator, names: RateLimitH
     return request(context, "GET", url, headers=auth, rate_limit=names, policy=FAST)
 
 
-def contexts(http: httpx.AsyncClient, budget: LocalBudget, key: str, *callers: str) -> list[ConnectorContext]:
+def contexts(
+    http: httpx.AsyncClient, budget: LocalBudget | RedisBudget, key: str, *callers: str
+) -> list[ConnectorContext]:
     return [
         ConnectorContext(http=http, base_url=None, connection_id=key, caller=caller, budget=budget)
         for caller in callers
     ]
 
 
+@pytest.fixture(params=["local", "redis"])
+async def real_budget(request: pytest.FixtureRequest) -> AsyncIterator[LocalBudget | RedisBudget]:
+    """A budget on the real clock (the emulator's windows are real)."""
+    if request.param == "local":
+        yield LocalBudget()
+        return
+    require_service("Redis", REDIS_URL, 6379, "WEIR_TEST_REDIS_URL")
+    remote = RedisBudget(REDIS_URL)
+    yield remote
+    await remote.close()
+
+
 async def test_a_burst_of_proxy_calls_stops_before_the_quota_so_a_sync_still_gets_through(
-    provider, http, key
+    provider, http, key, real_budget
 ):
     provider.controls.quota = 20  # reserve: 2
-    budget = LocalBudget()
+    budget = real_budget
     proxy, sync = contexts(http, budget, key, "proxy", "sync")
     await call(proxy, provider)  # the first answer teaches the budget the window
     results = await asyncio.gather(*(call(proxy, provider) for _ in range(30)), return_exceptions=True)
