@@ -368,12 +368,18 @@ async def _run(
             connection, resolved_by = resolution.connection, resolution.resolved_by
             facts.connection_id = connection.id
             try:
+                # The connection's rate budget, shared with its syncs and proxy calls, at an
+                # action's priority (it waits briefly, and leaves a reserve to syncs).
                 context = await refresh.connector_context(
-                    settings=settings, key_ring=key_ring, connection=connection, http=http, bus=bus
+                    settings=settings,
+                    key_ring=key_ring,
+                    connection=connection,
+                    http=http,
+                    bus=bus,
+                    caller="action",
                 )
             except CheckFailed as exc:
                 raise await failures.refresh_failed(connection, exc) from None
-            context.connection_id = connection.id
         else:
             await _require_enabled(scope=scope, workspace_id=workspace_id, name=spec.name)
             context = connector_context(settings=settings, http=http, credentials={}, connector=connector)

@@ -13,6 +13,7 @@ from server.actions import idempotency
 from server.actions.housekeeping import prune_expired_action_results
 from server.actions.models import ActionResult
 from server.calls.models import CallLog
+from server.connectors import budget
 from tests.actions.conftest import MESSAGE, Acme, failure
 
 
@@ -87,9 +88,15 @@ async def test_a_rate_limited_call_is_not_kept_so_the_retry_runs(acme: Acme, mes
 
     limited = failure(await acme.execute(endUserId=acme.alice.id, idempotencyKey="order-1004"))
     messages.retry_after = None
+    # The connection's rate budget remembers the provider's Retry-After: too early, the retry
+    # is refused without a call (and is not kept either) ...
+    early = failure(await acme.execute(endUserId=acme.alice.id, idempotencyKey="order-1004"))
+    assert messages.requests == 1
+    budget.shared.reset()  # ... as if the two minutes had passed
     retried = await acme.executed(endUserId=acme.alice.id, idempotencyKey="order-1004")
 
-    assert limited["extensions"]["code"] == "RATE_LIMITED"
+    assert limited["extensions"]["code"] == early["extensions"]["code"] == "RATE_LIMITED"
+    assert 110 <= early["extensions"]["retryAfter"] <= 120
     assert retried["replayed"] is False
     assert messages.sent == [MESSAGE]
 
