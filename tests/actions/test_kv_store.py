@@ -282,7 +282,9 @@ async def test_a_workspace_holds_at_most_its_key_limit(acme, monkeypatch):
     await acme.store(workspace_id=acme.other_workspace_id).put("d", 1)
     acme.clock.advance(10)  # "c" expires, which frees its place
     await user.put("d", 1)
-    assert sorted(await KeyValueEntry.filter(workspace_id=acme.workspace_id).values_list("key", flat=True)) == [
+    assert sorted(
+        await KeyValueEntry.filter(workspace_id=acme.workspace_id).values_list("key", flat=True)
+    ) == [
         "a",
         "b",
         "d",
@@ -373,7 +375,11 @@ async def test_kv_store_actions_round_trip(acme):
         "ttl_seconds": 60,
     }
     assert await run(store, "put", {"key": "empty", "value": ""}) == {"key": "empty", "ttl_seconds": None}
-    assert await run(store, "get", {"key": "prefs"}) == {"key": "prefs", "found": True, "value": {"theme": "dark"}}
+    assert await run(store, "get", {"key": "prefs"}) == {
+        "key": "prefs",
+        "found": True,
+        "value": {"theme": "dark"},
+    }
     assert await run(store, "increment", {"key": "visits"}) == {"key": "visits", "value": 1}
     assert await run(store, "increment", {"key": "visits", "by": 9}) == {"key": "visits", "value": 10}
     assert await run(store, "delete", {"key": "empty"}) == {"key": "empty", "deleted": True}
@@ -391,7 +397,14 @@ async def test_list_keys_action_pages_with_next_after(acme):
     assert second == {"keys": ["job:2", "job:3"], "next_after": "job:3"}
     last = await run(store, "list_keys", {"prefix": "job:", "limit": 2, "after": "job:3"})
     assert last == {"keys": ["job:4"], "next_after": None}
-    assert (await run(store, "list_keys", {}))["keys"] == ["job:0", "job:1", "job:2", "job:3", "job:4", "other"]
+    assert (await run(store, "list_keys", {}))["keys"] == [
+        "job:0",
+        "job:1",
+        "job:2",
+        "job:3",
+        "job:4",
+        "other",
+    ]
     exactly = await run(store, "list_keys", {"prefix": "job:", "limit": 5})
     assert exactly["next_after"] is None
 
