@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from pypika_tortoise.terms import Function as SqlFunction
 from tortoise.exceptions import IntegrityError
@@ -211,7 +211,8 @@ class ScopedStore:
             rows = rows.annotate(head=_Head("key", 1, len(prefix))).filter(head=prefix)
         if after is not None:
             rows = rows.filter(key__gt=check_key(after, "after"))
-        return list(await rows.order_by("key").limit(limit).values_list("key", flat=True))
+        # flat=True gives the keys themselves; Tortoise's types say tuples.
+        return cast(list[str], await rows.order_by("key").limit(limit).values_list("key", flat=True))
 
     async def increment(self, key: str, by: int = 1, ttl_seconds: int | None = None) -> int:
         check_key(key)

@@ -13,8 +13,10 @@ import httpx
 import jsonschema
 import pytest
 
+from server.connect.models import ConnectSession
 from server.connectors.base import ActionInputError, ConnectorContext
 from server.connectors.builtins import datetime_tools, hash_encode, kv_store
+from tests.connect.conftest import page_data
 
 BUILT_INS = {"datetime": datetime_tools, "hash_encode": hash_encode, "kv_store": kv_store}
 CONTEXT = ConnectorContext(http=cast(httpx.AsyncClient, None), base_url=None, caller="action")
@@ -569,3 +571,21 @@ async def test_configure_workspace_integration_takes_only_enabled_for_a_built_in
         },
     )
     assert "fixedConnectionId, apiBaseUrl" in field_errors(body)[0]["message"]
+
+
+SELECT = """mutation($name: String!) { selectIntegration(input: {integrationName: $name}) { status } }"""
+
+
+async def test_a_connect_page_never_offers_a_built_in_even_from_an_older_session(tenant):
+    created = (
+        await tenant.data(
+            """mutation($i: CreateConnectSessionInput!) { createConnectSession(input: $i) { token session { id } } }""",
+            {"i": {"workspaceId": tenant.workspace_id, "allowedIntegrations": ["demo"]}},
+        )
+    )["createConnectSession"]
+    # As a session stored before sessions refused built-ins could hold them.
+    await ConnectSession.filter(id=created["session"]["id"]).update(allowed_integrations=["demo", "datetime"])
+    page = await tenant.http.get("/connect", params={"token": created["token"]})
+    assert [row["name"] for row in page_data(page.text)["integrations"]] == ["demo"]
+    body = await tenant.graphql(SELECT, {"name": "datetime"}, key=created["token"])
+    assert field_errors(body)[0]["field"] == "input.integrationName"
