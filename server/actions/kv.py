@@ -3,7 +3,8 @@
 ``scoped_store`` gives the ``kv_store`` actions (``server/connectors/builtins/kv_store.py``) the
 keys of one organization, workspace and end user: ``end_user_id`` is "" for the workspace's own
 keys, so a workspace and each of its end users see only their own, and nothing here takes a
-scope from the caller's input.
+scope from the caller's input. A value is stored as ``{"v": value}``: Tortoise's JSONField
+takes a Python str for JSON text already encoded, so the column always holds an object.
 
 Limits (``kv_store``'s constants) are refused with the action's field at fault: keys of 1 to
 255 characters without control characters, values of JSON but null, at most 64 KB compact, a
@@ -27,8 +28,7 @@ from typing import Any, cast
 
 from pypika_tortoise.terms import Function as SqlFunction
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q, Subquery
-from tortoise.functions import Function
+from tortoise.expressions import Function, Q, Subquery
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -101,14 +101,21 @@ def _check_strings(value: Any) -> None:
         else:
             continue
         for text in texts:
-            if "\x00" in text or any(0xD800 <= ord(char) <= 0xDFFF for char in text):
+            if "\x00" in text or not _is_unicode(text):
                 raise ActionInputError("value", "must not contain \\u0000 or lone surrogates")
 
 
+def _is_unicode(text: str) -> bool:
+    """No lone surrogate (encoding in C is much faster than a look at every character)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_value(value: Any) -> dict[str, Any]:
-    """``value`` as it is stored: inside ``{"v": ...}``. Tortoise's JSONField reads a Python
-    str as JSON text already encoded (and decodes a string value twice on the way back), so
-    the column always holds an object."""
+    """``value`` checked, as it is stored: inside ``{"v": ...}`` (see the module's docstring)."""
     if value is None:
         raise ActionInputError("value", "must not be null; delete the key instead")
     _check_strings(value)
