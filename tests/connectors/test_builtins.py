@@ -515,6 +515,19 @@ async def test_create_connection_refuses_a_built_in(tenant, name):
     ]
 
 
+async def test_resolve_connection_says_a_built_in_needs_none(tenant):
+    body = await tenant.graphql(
+        """mutation($i: ResolveConnectionInput!) { resolveConnection(input: $i) { resolvedBy } }""",
+        {"i": {"workspaceId": tenant.workspace_id, "integrationName": "kv_store"}},
+    )
+    assert field_errors(body) == [
+        {
+            "field": "input.integrationName",
+            "message": "kv_store needs no connection; call its actions directly (executeAction)",
+        }
+    ]
+
+
 async def test_connect_sessions_refuse_built_ins_and_never_offer_them(tenant):
     body = await tenant.graphql(
         CREATE_SESSION, {"i": {"workspaceId": tenant.workspace_id, "integrationName": "datetime"}}
