@@ -9,9 +9,9 @@ takes a Python str for JSON text already encoded, so the column always holds an 
 Limits (``kv_store``'s constants) are refused with the action's field at fault: keys of 1 to
 255 characters without control characters, values of JSON but null, at most 64 KB compact, a
 TTL of at most ten years. A workspace holds at most 10,000 live keys, its end users' included
-(``CONFLICT`` beyond). Expired keys read as absent; they, and the keys of end users deleted
-since, are deleted whenever the workspace adds a key, which keeps what a workspace stores
-bounded without a sweeper.
+(``CONFLICT`` beyond). Expired keys read as absent, and the scheduler deletes them
+(``housekeeping.py``); adding a key first deletes the workspace's expired keys and those of
+end users deleted since, so the limit counts live keys only, whenever the sweep last ran.
 
 Writes survive races: ``put`` is an upsert that retries when a concurrent put created the key
 first (the unique key on the scope decides), ``increment`` locks the key's row (Postgres) or
