@@ -133,6 +133,7 @@ class DocumentedAPI:
         invalid: Callable[[list[str]], tuple[int, Any]] = _default_invalid,
         rate_limited: Any = None,
         prefix: str = "",
+        controls: Controls | None = None,
     ) -> None:
         self.endpoints = list(endpoints)
         self.credentials = tuple(credentials)
@@ -140,7 +141,8 @@ class DocumentedAPI:
         self.invalid = invalid
         self.rate_limited = rate_limited if rate_limited is not None else {"message": "Too Many Requests"}
         self.prefix = prefix.rstrip("/")
-        self.controls = Controls()
+        # A stateful emulator passes its own, so one switch rate-limits every route it serves.
+        self.controls = controls or Controls()
         self.calls: list[Call] = []
         self._failures: list[Reply] = []
         self.app = Starlette(routes=self.routes())
