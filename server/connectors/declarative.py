@@ -320,6 +320,7 @@ class DeclarativeConnector:
                 lambda: {
                     name: _render(value, values, Where.TEXT)
                     for name, value in (request_spec.get("headers") or {}).items()
+                    if not _absent_input(value, values)
                 }
             )
         )
@@ -621,6 +622,13 @@ def _fill(template: Any, values: Mapping[str, Any], input: Mapping[str, Any]) ->
         items = [_fill(item, values, input) for item in template]
         return [item for item in items if item is not _ABSENT]
     return copy.deepcopy(template)
+
+
+def _absent_input(template: str, values: Mapping[str, Any]) -> bool:
+    """Whether ``template`` is exactly one input value that the input does not have (such a
+    query parameter or header is left out)."""
+    exact = _ONE_INPUT.fullmatch(template)
+    return exact is not None and values.get(exact.group(1)) is None
 
 
 def _query(query: Mapping[str, Any] | None, values: Mapping[str, Any]) -> dict[str, Any]:
