@@ -179,6 +179,8 @@ class DocumentedAPI:
             answer = endpoint.response(call) if callable(endpoint.response) else endpoint.response
             if isinstance(answer, Reply):
                 return _respond(answer)
+            if isinstance(answer, Response):  # a documented answer that is not JSON (202, no body)
+                return answer
             if endpoint.status == 204:
                 return Response(status_code=204)
             return JSONResponse(answer, status_code=endpoint.status)
