@@ -107,7 +107,13 @@ class StripeEmulator:
 
     def create_customer(self, call: Call) -> dict[str, Any]:
         form = call.form or {}
-        fields = {k: form[k] for k in ("email", "name", "description", "phone") if k in form}
+        fields: dict[str, Any] = {k: form[k] for k in ("email", "name", "description", "phone") if k in form}
+        # Stripe's form encoding of a hash: metadata[plan]=pro
+        fields["metadata"] = {
+            key[len("metadata[") : -1]: value
+            for key, value in form.items()
+            if key.startswith("metadata[") and key.endswith("]")
+        }
         return self.add("customers", **{"email": None, "name": None, "phone": None, **fields})
 
     def get_customer(self, call: Call) -> Any:
@@ -199,6 +205,8 @@ class StripeEmulator:
             if f"created[{op}]" in query:
                 value = int(query[f"created[{op}]"])
                 rows = [r for r in rows if compare(r["created"], value)]
+        if name == "customers" and query.get("email"):  # the customers list filters on email
+            rows = [r for r in rows if r.get("email") == query["email"]]
         after = query.get("starting_after")
         if after:
             ids = [r["id"] for r in rows]

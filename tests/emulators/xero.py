@@ -140,9 +140,11 @@ class XeroEmulator:
                 )
             names = ("Name", "FirstName", "LastName", "EmailAddress", "AccountNumber", "TaxNumber")
             fields = {k: v for k, v in wanted.items() if k in names}
-            created.append(
-                self.add_contact(**{"FirstName": None, "LastName": None, "EmailAddress": None, **fields})
-            )
+            contact = self.add_contact(**fields)
+            for name in names[1:]:  # Xero leaves out what the contact does not have
+                if name not in fields:
+                    contact.pop(name, None)
+            created.append(contact)
         return {"Id": str(uuid.uuid4()), "Status": "OK", "Contacts": created}
 
     def _gate(self, request: Request) -> JSONResponse | None:
