@@ -108,8 +108,14 @@ def provider_message(response: httpx.Response) -> str:
         if isinstance(error, str):  # Slack, OAuth servers
             return str(body.get("error_description") or error)
         errors = body.get("errors")
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict):  # SendGrid
-            return "; ".join(str(e.get("message")) for e in errors)
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            # SendGrid and Intercom say "message"; JSON:API bodies (Klaviyo, ActiveCampaign)
+            # "detail" and "title".
+            return "; ".join(str(e.get("message") or e.get("detail") or e.get("title")) for e in errors)
+        if isinstance(body.get("errorMessages"), list) and isinstance(errors, dict):  # Jira
+            reasons = [str(m) for m in body["errorMessages"]] + [f"{k}: {v}" for k, v in errors.items()]
+            if reasons:
+                return "; ".join(reasons)
         if body.get("message"):  # GitHub, HubSpot, Freshsales
             return str(body["message"])
         if body.get("login_status") is False:  # Freshsales

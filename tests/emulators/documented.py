@@ -87,7 +87,7 @@ class Reply:
     """An answer other than the endpoint's documented success (a 404 from a stateful lookup)."""
 
     status: int
-    body: Any
+    body: Any  # JSON, or a str sent as text/plain
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -133,6 +133,7 @@ class DocumentedAPI:
         invalid: Callable[[list[str]], tuple[int, Any]] = _default_invalid,
         rate_limited: Any = None,
         prefix: str = "",
+        controls: Controls | None = None,
     ) -> None:
         self.endpoints = list(endpoints)
         self.credentials = tuple(credentials)
@@ -140,7 +141,8 @@ class DocumentedAPI:
         self.invalid = invalid
         self.rate_limited = rate_limited if rate_limited is not None else {"message": "Too Many Requests"}
         self.prefix = prefix.rstrip("/")
-        self.controls = Controls()
+        # A stateful emulator passes its own, so one switch rate-limits every route it serves.
+        self.controls = controls or Controls()
         self.calls: list[Call] = []
         self._failures: list[Reply] = []
         self.app = Starlette(routes=self.routes())
@@ -174,8 +176,7 @@ class DocumentedAPI:
             missing = [p for p in endpoint.required if not _present(body, p)]
             missing += [q for q in endpoint.required_query if not call.query.get(q)]
             if missing:
-                status, error = self.invalid(missing)
-                return JSONResponse(error, status_code=status)
+                return _respond(Reply(*self.invalid(missing)))
             answer = endpoint.response(call) if callable(endpoint.response) else endpoint.response
             if isinstance(answer, Reply):
                 return _respond(answer)
@@ -218,6 +219,9 @@ class DocumentedAPI:
 
 
 def _respond(reply: Reply) -> Response:
+    """A JSON answer; a ``str`` body is sent as text (Dropbox answers bad input in plain text)."""
     if reply.status == 204:
         return Response(status_code=204, headers=reply.headers)
+    if isinstance(reply.body, str):
+        return Response(reply.body, status_code=reply.status, headers=reply.headers, media_type="text/plain")
     return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
