@@ -25,6 +25,7 @@ import base64
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -205,7 +206,8 @@ class DocumentedAPI:
         if raw and "json" in content_type:
             json_body = await request.json()
         elif raw and "x-www-form-urlencoded" in content_type:
-            form_body = {k: str(v) for k, v in (await request.form()).items()}
+            # Parsed here rather than with request.form(), which needs python-multipart.
+            form_body = dict(parse_qsl(raw.decode(), keep_blank_values=True))
         return Call(
             method=request.method,
             path=request.url.path,
