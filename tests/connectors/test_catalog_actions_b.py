@@ -1331,3 +1331,15 @@ async def test_a_search_without_matches_answers_an_empty_output(http, serve):
         context(http, served, "zoho_crm"), "search_records", {"module": "Leads", "word": "nobody"}
     )
     assert output == {}
+
+
+async def test_graphql_errors_with_http_200_are_provider_errors(http, serve):
+    """api.error.errors_path: monday answers an unknown board with 200, a null item and an
+    errors list; that is a failure, not an output of null."""
+    served = await serve("monday")
+    with pytest.raises(ProviderError) as caught:
+        await CONNECTORS["monday"].run_action(
+            context(http, served, "monday"), "create_item", {"board_id": "999", "item_name": "x"}
+        )
+    assert "Board not found: 999" in caught.value.message
+    assert served.emulator.items == []
