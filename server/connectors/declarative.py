@@ -101,6 +101,7 @@ class DeclarativeConnector:
         self._rate_limit = RateLimitHeaders(
             retry_after=rate.get("retry_after_header", defaults.retry_after),
             remaining=rate.get("remaining_header", defaults.remaining),
+            limit=rate.get("limit_header", defaults.limit),
             reset=rate.get("reset_header", defaults.reset),
             reset_kind=rate.get("reset", defaults.reset_kind),
         )

@@ -7,6 +7,9 @@ Lists page with the ``Link`` header. Issues are read oldest change first with ``
 per-repository cursor moves after every page; the pulls list has no ``since``, so it is read newest
 change first and stops at the first pull request not newer than the cursor. The issues endpoint
 also returns pull requests; those are left to the ``pull_requests`` stream.
+
+Actions (``executeAction``): ``create_issue``, ``list_issues`` and ``create_issue_comment``.
+GitHub's 422 "Validation Failed" becomes an input error on the field it names.
 """
 
 from __future__ import annotations
@@ -14,8 +17,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
+from urllib.parse import quote
 
+import httpx
+
+from server.connectors import http as provider_http
 from server.connectors.base import (
+    ActionInputError,
+    ActionSpec,
     CheckResult,
     ConnectorContext,
     ConnectorSpec,
@@ -55,6 +64,117 @@ _MAYBE_TIMESTAMP = nullable(TIMESTAMP)
 def _schema(**properties: Any) -> dict[str, Any]:
     return object_of({"id": INTEGER, **properties}, required=["id"])
 
+
+# -- actions (``executeAction``): what each takes and returns; they run below ``check`` ----------
+
+_OWNER = {
+    "type": "string",
+    "pattern": "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$",
+    "description": "User or organization.",
+}
+_REPO = {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,100}$", "description": "Repository name."}
+_LOGIN = {"type": "string", "pattern": "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"}
+_LABEL = {"type": "string", "minLength": 1, "maxLength": 50}
+_BODY = {"type": "string", "maxLength": 65_536}  # GitHub's limit for issue and comment bodies
+_ISSUE = object_of(
+    {
+        "id": INTEGER,
+        "number": INTEGER,
+        "title": STRING,
+        "state": STRING,
+        "body": _STRING,
+        "html_url": STRING,
+        "user": _STRING,
+        "labels": array_of(STRING),
+        "assignees": array_of(STRING),
+        "comments": INTEGER,
+        "pull_request": BOOLEAN,
+        "created_at": TIMESTAMP,
+        "updated_at": TIMESTAMP,
+        "closed_at": _MAYBE_TIMESTAMP,
+    },
+    required=["id", "number", "title", "state", "html_url"],
+)
+
+ACTIONS = (
+    ActionSpec(
+        name="create_issue",
+        display_name="Create an issue",
+        description="Open an issue in a repository, with labels (made if missing) and assignees "
+        "(who must be able to be assigned).",
+        input_schema={
+            "type": "object",
+            "properties": {
+                "owner": _OWNER,
+                "repo": _REPO,
+                "title": {"type": "string", "minLength": 1, "maxLength": 256},
+                "body": _BODY,
+                "labels": {"type": "array", "items": _LABEL, "maxItems": 100, "uniqueItems": True},
+                "assignees": {"type": "array", "items": _LOGIN, "maxItems": 10, "uniqueItems": True},
+            },
+            "required": ["owner", "repo", "title"],
+            "additionalProperties": False,
+        },
+        output_schema=_ISSUE,
+    ),
+    ActionSpec(
+        name="list_issues",
+        display_name="List issues",
+        description="A page of a repository's issues, newest first (pull requests included, "
+        "marked pull_request: true, as GitHub lists them).",
+        input_schema={
+            "type": "object",
+            "properties": {
+                "owner": _OWNER,
+                "repo": _REPO,
+                "state": {"enum": ["open", "closed", "all"], "default": "open"},
+                "labels": {
+                    "type": "array",
+                    "items": {**_LABEL, "pattern": "^[^,]+$"},
+                    "maxItems": 20,
+                    "description": "Only issues with every one of these labels.",
+                },
+                "per_page": {"type": "integer", "minimum": 1, "maximum": 100, "default": 30},
+                "page": {"type": "integer", "minimum": 1, "maximum": 10_000, "default": 1},
+            },
+            "required": ["owner", "repo"],
+            "additionalProperties": False,
+        },
+        output_schema={
+            "type": "object",
+            "properties": {"issues": {"type": "array", "items": _ISSUE}, "next_page": nullable(INTEGER)},
+            "required": ["issues", "next_page"],
+        },
+        read_only=True,
+    ),
+    ActionSpec(
+        name="create_issue_comment",
+        display_name="Comment on an issue",
+        description="Add a comment to an issue (or pull request) of a repository.",
+        input_schema={
+            "type": "object",
+            "properties": {
+                "owner": _OWNER,
+                "repo": _REPO,
+                "issue_number": {"type": "integer", "minimum": 1, "maximum": 2_147_483_647},
+                "body": {**_BODY, "minLength": 1},
+            },
+            "required": ["owner", "repo", "issue_number", "body"],
+            "additionalProperties": False,
+        },
+        output_schema=object_of(
+            {
+                "id": INTEGER,
+                "html_url": STRING,
+                "body": STRING,
+                "user": _STRING,
+                "created_at": TIMESTAMP,
+                "updated_at": TIMESTAMP,
+            },
+            required=["id", "html_url", "body"],
+        ),
+    ),
+)
 
 SPEC = ConnectorSpec(
     name="github",
@@ -149,6 +269,7 @@ SPEC = ConnectorSpec(
             ),
         ),
     ),
+    actions=ACTIONS,
 )
 
 
@@ -162,6 +283,110 @@ async def check(context: ConnectorContext, credentials: dict[str, Any]) -> Check
         return CheckResult(ok=True, message="the token is valid", account_label=response.json().get("login"))
 
     return await run_check(credentials, call)
+
+
+# -- actions: running them -------------------------------------------------------------------
+
+
+def _repository_url(context: ConnectorContext, input: Mapping[str, Any]) -> str:
+    """``{base}/repos/{owner}/{repo}``; a name of dots would walk out of the path."""
+    repo = str(input["repo"])
+    if repo in (".", ".."):
+        raise ActionInputError("repo", "is not a repository name")
+    owner = quote(str(input["owner"]), safe="")
+    return f"{base_url(context, SPEC.base_url)}/repos/{owner}/{quote(repo, safe='')}"
+
+
+def _action_issue(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": raw["id"],
+        "number": raw.get("number"),
+        "title": raw.get("title"),
+        "state": raw.get("state"),
+        "body": raw.get("body"),
+        "html_url": raw.get("html_url"),
+        "user": _login(raw.get("user")),
+        "labels": [
+            label.get("name") if isinstance(label, Mapping) else label for label in raw.get("labels") or []
+        ],
+        "assignees": [_login(user) for user in raw.get("assignees") or []],
+        "comments": raw.get("comments"),
+        "pull_request": "pull_request" in raw,
+        "created_at": raw.get("created_at"),
+        "updated_at": raw.get("updated_at"),
+        "closed_at": raw.get("closed_at"),
+    }
+
+
+def _validation_failed(response: httpx.Response, input: Mapping[str, Any]) -> Exception:
+    """GitHub's 422 as an input error on the field it names (``assignees.1`` for the second
+    assignee), else a provider error."""
+    message = provider_http.provider_message(response)
+    try:
+        errors = response.json().get("errors") or []
+    except (ValueError, AttributeError):
+        errors = []
+    first = errors[0] if errors and isinstance(errors[0], Mapping) else {}
+    field = str(first.get("field") or "")
+    if field not in input and field not in ("title", "body", "labels", "assignees"):
+        return provider_http.ProviderError(response.status_code, message)
+    path, given = field, input.get(field)
+    if isinstance(given, list) and first.get("value") in given:
+        path = f"{field}.{given.index(first['value'])}"
+    # The path names the value; the message does not quote it (an action's input is customer data).
+    reason = first.get("message") or str(first.get("code") or "invalid")
+    return ActionInputError(path, f"GitHub says {message}: {reason}")
+
+
+async def run_action(context: ConnectorContext, action: str, input: dict[str, Any]) -> Any:
+    """``create_issue``, ``list_issues`` or ``create_issue_comment``."""
+    if action == "create_issue":
+        payload = {key: input[key] for key in ("title", "body", "labels", "assignees") if key in input}
+        response = await request(
+            context,
+            "POST",
+            f"{_repository_url(context, input)}/issues",
+            auth=_auth,
+            json=payload,
+            ok_statuses=(422,),
+        )
+        if response.status_code == 422:
+            raise _validation_failed(response, input)
+        return _action_issue(response.json())
+    if action == "list_issues":
+        params: dict[str, Any] = {
+            "state": input.get("state") or "open",
+            "per_page": int(input.get("per_page") or 30),
+            "page": int(input.get("page") or 1),
+        }
+        if input.get("labels"):
+            params["labels"] = ",".join(input["labels"])
+        response = await request(
+            context, "GET", f"{_repository_url(context, input)}/issues", auth=_auth, params=params
+        )
+        following = response.links.get("next", {}).get("url")
+        next_page = httpx.URL(following).params.get("page") if following else None
+        return {
+            "issues": [_action_issue(raw) for raw in response.json()],
+            "next_page": int(next_page) if next_page and next_page.isdigit() else None,
+        }
+    if action == "create_issue_comment":
+        url = f"{_repository_url(context, input)}/issues/{int(input['issue_number'])}/comments"
+        response = await request(
+            context, "POST", url, auth=_auth, json={"body": input["body"]}, ok_statuses=(422,)
+        )
+        if response.status_code == 422:
+            raise _validation_failed(response, input)
+        comment = response.json()
+        return {
+            "id": comment["id"],
+            "html_url": comment.get("html_url"),
+            "body": comment.get("body"),
+            "user": _login(comment.get("user")),
+            "created_at": comment.get("created_at"),
+            "updated_at": comment.get("updated_at"),
+        }
+    raise ActionInputError("action", f"GitHub has no action {action!r}")
 
 
 async def _repositories(

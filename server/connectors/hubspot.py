@@ -8,15 +8,24 @@ and moves the cursor once at the end. An incremental read uses the search API, f
 last-modified property ``GT`` the cursor and sorted ascending, so every page can checkpoint. The
 search API stops at 10,000 results per query: past that the search restarts from the last
 modification time seen.
+
+Actions (``executeAction``): ``create_contact``, ``search_contacts`` and ``update_contact``, the
+CRM v3 contacts endpoints. HubSpot's 400 naming an invalid property becomes an input error on
+``properties.<name>``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
+from server.connectors import http as provider_http
 from server.connectors.base import (
+    ActionInputError,
+    ActionSpec,
     CheckResult,
     ConnectorContext,
     ConnectorSpec,
@@ -82,6 +91,102 @@ def _schema(stream: str) -> dict[str, Any]:
     return object_of(properties, required=["id", "updatedAt"])
 
 
+# -- actions (``executeAction``): what each takes and returns; they run below ``check`` ----------
+
+MAX_SEARCH_LIMIT = 200  # HubSpot's own cap for one search page
+_PROPERTY_NAME = {"type": "string", "pattern": "^[A-Za-z0-9_]{1,100}$"}
+_PROPERTY_VALUES = {
+    "type": "object",
+    "description": "Property internal names (email, firstname, ...) and their values.",
+    "propertyNames": _PROPERTY_NAME,
+    "additionalProperties": {"type": ["string", "number", "boolean", "null"], "maxLength": 65_536},
+    "minProperties": 1,
+    "maxProperties": 250,
+}
+_CONTACT = {
+    "type": "object",
+    "properties": {
+        "id": STRING,
+        "properties": {"type": "object", "additionalProperties": nullable(STRING)},
+        "createdAt": TIMESTAMP,
+        "updatedAt": TIMESTAMP,
+        "archived": BOOLEAN,
+    },
+    "required": ["id", "properties"],
+}
+
+ACTIONS = (
+    ActionSpec(
+        name="create_contact",
+        display_name="Create a contact",
+        description="Create a CRM contact with the given properties (HubSpot refuses an email "
+        "that another contact already has).",
+        input_schema={
+            "type": "object",
+            "properties": {"properties": _PROPERTY_VALUES},
+            "required": ["properties"],
+            "additionalProperties": False,
+        },
+        output_schema=_CONTACT,
+    ),
+    ActionSpec(
+        name="search_contacts",
+        display_name="Search contacts",
+        description="Contacts with exactly this email, or matching a text query (names, email, "
+        "phone, company), a page at a time.",
+        input_schema={
+            "type": "object",
+            "properties": {
+                "email": {"type": "string", "minLength": 3, "maxLength": 320},
+                "query": {"type": "string", "minLength": 1, "maxLength": 3000},
+                "properties": {
+                    "type": "array",
+                    "items": _PROPERTY_NAME,
+                    "maxItems": 100,
+                    "description": "Properties to return. Default: the common ones.",
+                },
+                "limit": {"type": "integer", "minimum": 1, "maximum": MAX_SEARCH_LIMIT, "default": 10},
+                "after": {
+                    "type": "string",
+                    "pattern": "^[0-9]{1,9}$",
+                    "description": "next_after of the last page.",
+                },
+            },
+            "additionalProperties": False,
+        },
+        output_schema={
+            "type": "object",
+            "properties": {
+                "total": {"type": "integer"},
+                "results": {"type": "array", "items": _CONTACT},
+                "next_after": nullable(STRING),
+            },
+            "required": ["total", "results", "next_after"],
+        },
+        read_only=True,
+    ),
+    ActionSpec(
+        name="update_contact",
+        display_name="Update a contact",
+        description="Change properties of a contact, found by its id or by a unique property "
+        "(id_property: email).",
+        input_schema={
+            "type": "object",
+            "properties": {
+                "contact_id": {"type": "string", "minLength": 1, "maxLength": 320},
+                "id_property": {
+                    **_PROPERTY_NAME,
+                    "description": "What contact_id is (default: the record id).",
+                },
+                "properties": _PROPERTY_VALUES,
+            },
+            "required": ["contact_id", "properties"],
+            "additionalProperties": False,
+        },
+        output_schema=_CONTACT,
+    ),
+)
+
 SPEC = ConnectorSpec(
     name="hubspot",
     display_name="HubSpot",
@@ -98,6 +203,7 @@ SPEC = ConnectorSpec(
             "crm.objects.contacts.read",
             "crm.objects.companies.read",
             "crm.objects.deals.read",
+            "crm.objects.contacts.write",  # create_contact and update_contact
         ),
     ),
     streams=tuple(
@@ -110,6 +216,7 @@ SPEC = ConnectorSpec(
         )
         for name in PROPERTIES
     ),
+    actions=ACTIONS,
 )
 
 
@@ -129,6 +236,124 @@ async def check(context: ConnectorContext, credentials: dict[str, Any]) -> Check
         return CheckResult(ok=True, message="the token is valid", account_label=label or None)
 
     return await run_check(credentials, call)
+
+
+# -- actions: running them -------------------------------------------------------------------
+
+
+def _values(properties: Mapping[str, Any]) -> dict[str, str | None]:
+    """Property values as HubSpot stores them: strings (booleans as true/false)."""
+    return {
+        name: None if value is None else (str(value).lower() if isinstance(value, bool) else str(value))
+        for name, value in properties.items()
+    }
+
+
+def _contact(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(raw.get("id")),
+        "properties": dict(raw.get("properties") or {}),
+        "createdAt": raw.get("createdAt"),
+        "updatedAt": raw.get("updatedAt"),
+        "archived": bool(raw.get("archived", False)),
+    }
+
+
+def _refusal(response: Any) -> Exception:
+    """HubSpot's 400 as an input error on the property it names, else a provider error."""
+    message = provider_http.provider_message(response)
+    prefix = "Property values were not valid: "
+    if message.startswith(prefix):
+        try:
+            problems = json.loads(message[len(prefix) :])
+        except ValueError:
+            problems = None
+        if (
+            isinstance(problems, list)
+            and problems
+            and isinstance(problems[0], dict)
+            and problems[0].get("name")
+        ):
+            first = problems[0]
+            return ActionInputError(
+                f"properties.{first['name']}", str(first.get("message") or first.get("error"))
+            )
+    return provider_http.ProviderError(response.status_code, message)
+
+
+async def _write(
+    context: ConnectorContext,
+    method: str,
+    url: str,
+    properties: Mapping[str, Any],
+    params: Mapping[str, str] | None = None,
+) -> Any:
+    response = await request(
+        context,
+        method,
+        url,
+        auth=_auth,
+        json={"properties": _values(properties)},
+        params=params,
+        ok_statuses=(400,),
+    )
+    if response.status_code == 400:
+        raise _refusal(response)
+    return _contact(response.json())
+
+
+async def run_action(context: ConnectorContext, action: str, input: dict[str, Any]) -> Any:
+    """``create_contact``, ``search_contacts`` or ``update_contact``."""
+    contacts = f"{base_url(context, SPEC.base_url)}/crm/v3/objects/contacts"
+    if action == "create_contact":
+        return await _write(context, "POST", contacts, input["properties"])
+    if action == "update_contact":
+        contact_id = str(input["contact_id"])
+        id_property = input.get("id_property")
+        if contact_id.strip() in (".", "..") or any(ord(c) < 32 for c in contact_id):
+            raise ActionInputError("contact_id", "is not a contact id")
+        if not id_property and not contact_id.isdigit():
+            raise ActionInputError(
+                "contact_id", "a record id is a number; for an email set id_property to email"
+            )
+        params = {"idProperty": id_property} if id_property else None
+        return await _write(
+            context, "PATCH", f"{contacts}/{quote(contact_id, safe='')}", input["properties"], params
+        )
+    if action == "search_contacts":
+        return await _search_contacts(context, contacts, input)
+    raise ActionInputError("action", f"HubSpot has no action {action!r}")
+
+
+async def _search_contacts(
+    context: ConnectorContext, contacts: str, input: Mapping[str, Any]
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "properties": list(input.get("properties") or PROPERTIES["contacts"]),
+        "limit": int(input.get("limit") or 10),
+    }
+    if input.get("email"):
+        body["filterGroups"] = [
+            {"filters": [{"propertyName": "email", "operator": "EQ", "value": input["email"]}]}
+        ]
+    if input.get("query"):
+        body["query"] = input["query"]
+    if input.get("after"):
+        if int(input["after"]) >= SEARCH_WINDOW:
+            raise ActionInputError(
+                "after", f"HubSpot's search stops at {SEARCH_WINDOW} results; narrow the search"
+            )
+        body["after"] = input["after"]
+    response = await request(context, "POST", f"{contacts}/search", auth=_auth, json=body, ok_statuses=(400,))
+    if response.status_code == 400:
+        raise _refusal(response)
+    page = response.json()
+    following = _next_after(page)
+    return {
+        "total": int(page.get("total") or 0),
+        "results": [_contact(raw) for raw in page.get("results") or []],
+        "next_after": str(following["after"]) if following else None,
+    }
 
 
 def _record(raw: Mapping[str, Any], stream: str) -> dict[str, Any]:

@@ -34,7 +34,9 @@ from typing import Any
 
 import asyncpg
 
+from server.connectors import postgres_query
 from server.connectors.base import (
+    ActionInputError,
     CheckResult,
     ConnectorContext,
     ConnectorSpec,
@@ -43,7 +45,7 @@ from server.connectors.base import (
     StateCheckpoint,
     StreamSpec,
 )
-from server.connectors.http import redact
+from server.connectors.http import ProviderAuthError, ProviderError, ProviderUnreachable, redact
 from server.connectors.postgres_catalog import Table, find_tables, quote
 from server.connectors.schemas import form, port, secret
 from server.outbound import Policy, connect_postgres
@@ -59,6 +61,7 @@ SPEC = ConnectorSpec(
     description="Tables of a PostgreSQL database, copied in full or incrementally on a cursor column.",
     docs_url="https://www.postgresql.org/docs/current/libpq-connect.html",
     copy_text=True,
+    actions=postgres_query.ACTIONS,
     auth_fields_schema=form(
         {
             "host": {
@@ -453,3 +456,27 @@ async def _read_unkeyed(
         cursor = await connection.cursor(f"SELECT {select} FROM {table.qualified}")
         while rows := await cursor.fetch(batch):
             yield RecordBatch(stream=table.name, records=[dict(row.items()) for row in rows])
+
+
+# -- actions (``executeAction``): ``server/connectors/postgres_query.py`` says how they run --
+
+
+async def run_action(context: ConnectorContext, action: str, input: dict[str, Any]) -> Any:
+    """``query`` or ``list_tables`` over a fresh read-only session (through the outbound guard)."""
+    runners = {"query": postgres_query.run_query, "list_tables": postgres_query.list_tables}
+    if action not in runners:
+        raise ActionInputError("action", f"PostgreSQL has no action {action!r}")
+    credentials = context.credentials
+    try:
+        connection = await connect(credentials, context.outbound)
+    except asyncpg.InvalidAuthorizationSpecificationError as exc:  # SQLSTATE class 28: login refused
+        raise ProviderAuthError(0, _failure(exc, credentials)) from None
+    except asyncpg.PostgresError as exc:  # e.g. the database does not exist
+        raise ProviderError(0, _failure(exc, credentials)) from None
+    except (OSError, TimeoutError, asyncpg.InterfaceError) as exc:
+        raise ProviderUnreachable(0, _failure(exc, credentials)) from None
+    try:
+        return await runners[action](connection, input, credentials)
+    finally:
+        if not connection.is_closed():
+            await connection.close()

@@ -21,6 +21,7 @@ from server.api.metrics import ApiMetrics
 from server.api.schema import build_schema
 from server.auth.revocation import Revocations
 from server.config import Settings
+from server.connectors import budget as rate_budgets
 from server.crypto import KeyRing, load_key_ring
 from server.db import close_database, open_database
 from server.events import EventBus, build_event_bus
@@ -134,7 +135,12 @@ def create_app(
     """
     metrics = ApiMetrics(max_operation_names=settings.metrics_max_operations)
     key_ring = load_key_ring(settings)
-    services = Services(settings=settings, bus=bus or build_event_bus(settings.redis_url), key_ring=key_ring)
+    services = Services(
+        settings=settings,
+        bus=bus or build_event_bus(settings.redis_url),
+        key_ring=key_ring,
+        call_metrics=metrics.calls,
+    )
     schema = build_schema(settings, extra_extensions=[metrics.extension()])
     # Revoked credentials lose their cached authentication and their sockets, in every process.
     revocations = Revocations(services.bus, services.auth)
@@ -165,6 +171,7 @@ def create_app(
                 await background.stop()
             await revocations.stop()
             await budgets.close()
+            await rate_budgets.shared.close()
             await services.aclose()
             await services.bus.close()
             await close_database(db)

@@ -1,7 +1,9 @@
 """GitHub's REST API as Weir uses it: ``GET /user``, ``GET /user/repos``, a repository's issues
-(``state``, ``sort``, ``direction``, ``since``) and pulls, paged with ``per_page``/``page`` and
-the ``Link`` header; GitHub's error bodies and its primary rate limit (403 with
-``x-ratelimit-remaining: 0``)."""
+(``state``, ``labels``, ``sort``, ``direction``, ``since``) and pulls, paged with
+``per_page``/``page`` and the ``Link`` header; creating issues (labels made on first use,
+assignees checked) and issue comments; GitHub's error bodies (422 "Validation Failed" with its
+``errors`` list, 404, 410 for a repository with issues disabled) and its primary rate limit (403
+with ``x-ratelimit-remaining: 0``)."""
 
 from __future__ import annotations
 
@@ -32,6 +34,9 @@ class GitHubEmulator:
         self.repos: list[dict[str, Any]] = []
         self.issues: dict[str, list[dict[str, Any]]] = {}
         self.next_id = 1000
+        self.assignable = {"octocat", "hubot"}  # the repositories' collaborators
+        self.issues_disabled: set[str] = set()
+        self.comments: dict[tuple[str, int], list[dict[str, Any]]] = {}
         for n in range(1, repositories + 1):
             self.add_repository(f"octo-org/project-{n:03d}")
         for repo in self.repos:
@@ -44,6 +49,12 @@ class GitHubEmulator:
                 Route("/user", self.user),
                 Route("/user/repos", self.user_repos),
                 Route("/repos/{owner}/{repo}/issues", self.repo_issues),
+                Route("/repos/{owner}/{repo}/issues", self.create_issue, methods=["POST"]),
+                Route(
+                    "/repos/{owner}/{repo}/issues/{number:int}/comments",
+                    self.create_comment,
+                    methods=["POST"],
+                ),
                 Route("/repos/{owner}/{repo}/pulls", self.repo_pulls),
             ]
         )
@@ -192,6 +203,9 @@ class GitHubEmulator:
             for i in self.issues[name]
             if query.get("state", "open") == "all" or i["state"] == query.get("state", "open")
         ]
+        wanted_labels = {label for label in query.get("labels", "").split(",") if label}
+        if wanted_labels:  # issues that have every one of them
+            items = [i for i in items if wanted_labels <= {label["name"] for label in i["labels"]}]
         since = query.get("since")
         if since:
             items = [i for i in items if i["updated_at"] >= since]  # GitHub's since is inclusive
@@ -222,3 +236,92 @@ class GitHubEmulator:
         key = "updated_at" if query.get("sort") == "updated" else "created_at"
         pulls.sort(key=lambda p: (p[key], p["id"]), reverse=query.get("direction", "desc") == "desc")
         return self._page(request, pulls)
+
+    @staticmethod
+    def _not_found() -> JSONResponse:
+        return JSONResponse(
+            {"message": "Not Found", "documentation_url": DOCS, "status": "404"}, status_code=404
+        )
+
+    @staticmethod
+    def _invalid(errors: list[dict[str, Any]], anchor: str) -> JSONResponse:
+        return JSONResponse(
+            {
+                "message": "Validation Failed",
+                "errors": errors,
+                "documentation_url": f"{DOCS}/issues/{anchor}",
+                "status": "422",
+            },
+            status_code=422,
+        )
+
+    async def create_issue(self, request: Request) -> JSONResponse:
+        refused = self._gate(request)
+        if refused is not None:
+            return refused
+        name = self._repo(request)
+        if name is None:
+            return self._not_found()
+        if name in self.issues_disabled:
+            return JSONResponse(
+                {"message": "Issues are disabled for this repo", "documentation_url": DOCS, "status": "410"},
+                status_code=410,
+            )
+        body = await request.json()
+        if not isinstance(body, dict):
+            return JSONResponse(
+                {"message": "Problems parsing JSON", "documentation_url": DOCS, "status": "400"},
+                status_code=400,
+            )
+        title = body.get("title")
+        if title is None or title == "":
+            return self._invalid(
+                [{"resource": "Issue", "code": "missing_field", "field": "title"}], "issues#create-an-issue"
+            )
+        for login in body.get("assignees") or []:
+            if login not in self.assignable:
+                return self._invalid(
+                    [{"value": login, "resource": "Issue", "field": "assignees", "code": "invalid"}],
+                    "issues#create-an-issue",
+                )
+        issue = self.add_issue(
+            name,
+            title=str(title),
+            body=body.get("body"),
+            labels=[{"id": 100 + n, "name": label} for n, label in enumerate(body.get("labels") or [])],
+            assignees=[{"login": login, "id": 2} for login in body.get("assignees") or []],
+        )
+        url = f"{request.base_url}repos/{name}/issues/{issue['number']}"
+        return JSONResponse(issue, status_code=201, headers={"Location": url})
+
+    async def create_comment(self, request: Request) -> JSONResponse:
+        refused = self._gate(request)
+        if refused is not None:
+            return refused
+        name = self._repo(request)
+        number = request.path_params["number"]
+        if name is None or not 1 <= number <= len(self.issues[name]):
+            return self._not_found()
+        body = await request.json()
+        text = body.get("body") if isinstance(body, dict) else None
+        if not text:
+            return self._invalid(
+                [{"resource": "IssueComment", "code": "missing_field", "field": "body"}],
+                "comments#create-an-issue-comment",
+            )
+        moment = _iso(self._tick())
+        self.next_id += 1
+        comment = {
+            "id": self.next_id,
+            "node_id": f"IC_{self.next_id}",
+            "html_url": f"https://github.com/{name}/issues/{number}#issuecomment-{self.next_id}",
+            "issue_url": f"https://api.github.com/repos/{name}/issues/{number}",
+            "body": str(text),
+            "user": {"login": "octocat", "id": 1},
+            "author_association": "OWNER",
+            "created_at": moment,
+            "updated_at": moment,
+        }
+        self.comments.setdefault((name, number), []).append(comment)
+        self.touch(name, number, comments=self.issues[name][number - 1]["comments"] + 1)
+        return JSONResponse(comment, status_code=201)
