@@ -117,13 +117,16 @@ def provider_message(response: httpx.Response) -> str:
         if isinstance(error, str):  # Slack, OAuth servers
             return str(body.get("error_description") or error)
         errors = body.get("errors")
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            # SendGrid and Intercom say "message"; JSON:API bodies (Klaviyo, ActiveCampaign)
-            # "detail" and "title". GitHub's 422 has an ``errors`` list without any of them: its
-            # own message below.
-            reasons = [e.get("message") or e.get("detail") or e.get("title") for e in errors]
-            if any(reasons):
-                return "; ".join(str(r) for r in reasons if r)
+        reason = ("message", "detail", "title")
+        if (
+            isinstance(errors, list)
+            and errors
+            and isinstance(errors[0], dict)
+            and any(errors[0].get(k) for k in reason)
+        ):
+            # SendGrid and Intercom say "message"; JSON:API bodies (Klaviyo, ActiveCampaign) "detail"
+            # and "title". GitHub's 422 has an ``errors`` list without them, and its own message below.
+            return "; ".join(str(e.get("message") or e.get("detail") or e.get("title")) for e in errors)
         if isinstance(body.get("errorMessages"), list) and isinstance(errors, dict):  # Jira
             reasons = [str(m) for m in body["errorMessages"]] + [f"{k}: {v}" for k, v in errors.items()]
             if reasons:

@@ -175,6 +175,7 @@ class CalendlyEmulator:
 
     def listing(self, kind: str) -> Any:
         async def handler(request: Request) -> JSONResponse:
+            await self.actions.record(request)
             refused = self._gate(request)
             if refused is not None:
                 return refused

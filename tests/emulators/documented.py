@@ -155,6 +155,13 @@ class DocumentedAPI:
         """The next request (after the credential check) answers this error instead."""
         self._failures.append(Reply(status, body, headers or {}))
 
+    async def record(self, request: Request) -> Call:
+        """Record a request a stateful emulator's own route answered (an older list route), so
+        tests read every call from ``calls``."""
+        call = await self._capture(request, self.credentials)
+        self.calls.append(call)
+        return call
+
     def last(self) -> Call:
         assert self.calls, "the emulator received no request"
         return self.calls[-1]
@@ -181,10 +188,10 @@ class DocumentedAPI:
             answer = endpoint.response(call) if callable(endpoint.response) else endpoint.response
             if isinstance(answer, Reply):
                 return _respond(answer)
-            if isinstance(answer, Response):  # a documented answer that is not JSON (202, no body)
+            if isinstance(answer, Response):  # a documented answer with headers (SendGrid's 202)
                 return answer
-            if endpoint.status == 204:
-                return Response(status_code=204)
+            if answer is None:  # a documented empty answer (202 Accepted, 204 No Content)
+                return Response(status_code=endpoint.status)
             return JSONResponse(answer, status_code=endpoint.status)
 
         return handle
@@ -222,8 +229,8 @@ class DocumentedAPI:
 
 def _respond(reply: Reply) -> Response:
     """A JSON answer; a ``str`` body is sent as text (Dropbox answers bad input in plain text)."""
-    if reply.status == 204:
-        return Response(status_code=204, headers=reply.headers)
+    if reply.body is None:
+        return Response(status_code=reply.status, headers=reply.headers)
     if isinstance(reply.body, str):
         return Response(reply.body, status_code=reply.status, headers=reply.headers, media_type="text/plain")
     return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
