@@ -108,9 +108,10 @@ class DeclarativeConnector:
         error = self._api.get("error")
         self._body_errors = (
             BodyErrors(
-                ok_path=error["ok_path"],
+                ok_path=error.get("ok_path", ""),
                 message_path=error.get("message_path", ""),
                 expired_values=tuple(error.get("expired_values") or ()),
+                errors_path=error.get("errors_path", ""),
             )
             if error
             else None

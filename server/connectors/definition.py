@@ -263,8 +263,20 @@ def rule_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
 
     # Actions' templates name their input ({input.channel}) and what other API calls may.
     for name, action in (data.get("actions") or {}).items():
-        problems.extend(_action_problems(f"actions.{name}", action, set(parameters) | set(from_token)))
+        allowed = set(parameters) | set(from_token) | _public_credentials(auth)
+        problems.extend(_action_problems(f"actions.{name}", action, allowed))
     return problems
+
+
+def _public_credentials(auth: Mapping[str, Any]) -> set[str]:
+    """Credential fields that are not secrets (a basic user name such as Twilio's Account SID,
+    a custom field without ``secret``): an action may name them, as a check may, because some
+    APIs put the account in every path (/Accounts/{username}/Messages.json)."""
+    if auth["type"] == "basic":
+        return {"username"}
+    if auth["type"] == "custom":
+        return {name for name, spec in auth["fields"].items() if not spec.get("secret")}
+    return set()
 
 
 def _action_problems(where: str, action: Mapping[str, Any], names: set[str]) -> list[tuple[str, str]]:

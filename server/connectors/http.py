@@ -164,9 +164,12 @@ class BodyErrors:
     the dotted path of the success flag, of the reason, and the reasons that mean the token
     expired (refreshed once, like a 401)."""
 
-    ok_path: str
+    ok_path: str = ""
     message_path: str = ""
     expired_values: tuple[str, ...] = ()
+    # GraphQL's way (Linear, monday.com): a non-empty list at this path means the call failed,
+    # even with HTTP 200 and partial data; the first item's ``message`` is the reason.
+    errors_path: str = ""
 
 
 @dataclass(frozen=True)
@@ -262,6 +265,14 @@ def _body_error(response: httpx.Response, errors: BodyErrors) -> str | None:
         body = response.json()
     except ValueError:
         return None
+    if errors.errors_path:
+        found = dig(body, errors.errors_path)
+        if isinstance(found, list) and found:
+            first = found[0]
+            reason = first.get("message") if isinstance(first, dict) else first
+            return str(reason or "unknown_error")[:200]
+        if not errors.ok_path:
+            return None
     if dig(body, errors.ok_path):
         return None
     reason = dig(body, errors.message_path) if errors.message_path else None

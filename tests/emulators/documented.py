@@ -25,6 +25,7 @@ import base64
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -187,6 +188,8 @@ class DocumentedAPI:
             answer = endpoint.response(call) if callable(endpoint.response) else endpoint.response
             if isinstance(answer, Reply):
                 return _respond(answer)
+            if isinstance(answer, Response):  # a documented answer with headers (SendGrid's 202)
+                return answer
             if answer is None:  # a documented empty answer (202 Accepted, 204 No Content)
                 return Response(status_code=endpoint.status)
             return JSONResponse(answer, status_code=endpoint.status)
@@ -210,7 +213,8 @@ class DocumentedAPI:
         if raw and "json" in content_type:
             json_body = await request.json()
         elif raw and "x-www-form-urlencoded" in content_type:
-            form_body = {k: str(v) for k, v in (await request.form()).items()}
+            # Parsed here rather than with request.form(), which needs python-multipart.
+            form_body = dict(parse_qsl(raw.decode(), keep_blank_values=True))
         return Call(
             method=request.method,
             path=request.url.path,
