@@ -347,6 +347,9 @@ class DeclarativeConnector:
             headers=headers,
             rate_limit=self._rate_limit,
             body_errors=self._body_errors,
+            # A write is sent once: a 5xx may come after the provider did it. PUT and DELETE
+            # are idempotent in HTTP's own terms.
+            replay_safe=definition.get("read_only", False) or method in ("GET", "PUT", "DELETE"),
         )
         if not response.content.strip():
             return {}

@@ -301,8 +301,14 @@ async def request(
     auth_query: Auth | None = None,
     rate_limit: RateLimitHeaders = DEFAULT_RATE_LIMIT,
     body_errors: BodyErrors | None = None,
+    replay_safe: bool = True,
 ) -> httpx.Response:
     """Send one request, handling 401/429/5xx as the module docstring says; return a 2xx answer.
+
+    ``replay_safe=False`` is for a call that must not happen twice (an action that sends an
+    SMS or creates a record): it is not sent again after a 5xx or after a connection that broke
+    once the request may have gone out, since the provider may already have done it. A 401, a
+    429 and a connection that could not be opened mean it did not, so those are still retried.
 
     ``url`` may depend on the credentials (HubSpot puts the token in the path): pass a function.
     ``credentials`` defaults to ``context.credentials``; after a refresh both use the new ones.
@@ -341,6 +347,12 @@ async def request(
             if last:
                 reason = f"could not reach the provider ({type(exc).__name__})"
                 raise ProviderUnreachable(0, reason) from None
+            if not replay_safe and not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+                reason = (
+                    f"the provider's answer was lost ({type(exc).__name__}); the call may have "
+                    "been carried out, so it was not sent again"
+                )
+                raise ProviderUnreachable(0, reason) from None
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, policy.max_backoff)
             continue
@@ -377,7 +389,7 @@ async def request(
             # With a budget, the next ``before_call`` waits (as long as this caller may) or
             # raises: every caller of the connection honours the wait, not only this one.
             continue
-        if status >= 500 and not last:
+        if status >= 500 and not last and replay_safe:
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, policy.max_backoff)
             continue
