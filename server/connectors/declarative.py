@@ -52,7 +52,10 @@ MAX_URL = 2000
 # An action body that is exactly this string sends the whole input.
 WHOLE_INPUT = "{input}"
 # A template that is exactly one input value: it keeps its JSON type, or is left out when absent.
-_ONE_INPUT = re.compile(r"\{(input(?:\.[a-z][a-z0-9_]*)+)\}")
+_ONE_INPUT = re.compile(r"\{(input(?:\.[a-z][a-z0-9_]*)+|idempotency_key)\}")
+# An action template may pass the call's idempotency key on to the provider (Stripe's
+# Idempotency-Key header): a value derived from the host's key, absent when it sent none.
+IDEMPOTENCY_KEY = "idempotency_key"
 MAX_TEXT_OUTPUT = 65_536  # characters of a non-JSON answer an action returns
 # A token-response URL (Salesforce's instance_url): https, a host name, an optional port and path.
 _HTTPS_URL = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?")
@@ -312,6 +315,7 @@ class DeclarativeConnector:
         credentials = context.credentials
         values = _guarded(lambda: self._values(context, credentials))
         values.update(_input_values(input))
+        values[IDEMPOTENCY_KEY] = context.idempotency_key
         root = _guarded(lambda: self._root(context, values))
         url = _for_input(lambda: self._url(root, request_spec["path"], values))
         params = _for_input(lambda: _query(request_spec.get("query"), values))

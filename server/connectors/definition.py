@@ -27,6 +27,7 @@ from server.connectors.base import ActionSpec, ConnectorSpec, OAuthSpec, StreamS
 from server.connectors.declarative import (
     DEFAULT_PARAMETER_PATTERN,
     MAX_PARAMETER,
+    IDEMPOTENCY_KEY,
     WHOLE_INPUT,
     DeclarativeConnector,
     credential_names,
@@ -295,7 +296,7 @@ def _action_problems(where: str, action: Mapping[str, Any], names: set[str]) -> 
             head, _, rest = name.partition(".")
             if head == "input" and rest.split(".")[0] in inputs:
                 continue
-            if name not in names:
+            if name not in names and name != IDEMPOTENCY_KEY:
                 problems.append((path, f"{{{_short(name)}}} is not an input property or a parameter"))
 
     _path_rule(problems, f"{where}.request.path", request["path"])
