@@ -26,8 +26,8 @@ from server.connectors import templates
 from server.connectors.base import ActionSpec, ConnectorSpec, OAuthSpec, StreamSpec
 from server.connectors.declarative import (
     DEFAULT_PARAMETER_PATTERN,
-    MAX_PARAMETER,
     IDEMPOTENCY_KEY,
+    MAX_PARAMETER,
     WHOLE_INPUT,
     DeclarativeConnector,
     credential_names,
