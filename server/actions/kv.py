@@ -3,14 +3,15 @@
 ``scoped_store`` gives the ``kv_store`` actions (``server/connectors/builtins/kv_store.py``) the
 keys of one organization, workspace and end user: ``end_user_id`` is "" for the workspace's own
 keys, so a workspace and each of its end users see only their own, and nothing here takes a
-scope from the caller's input.
+scope from the caller's input. A value is stored as ``{"v": value}``: Tortoise's JSONField
+takes a Python str for JSON text already encoded, so the column always holds an object.
 
 Limits (``kv_store``'s constants) are refused with the action's field at fault: keys of 1 to
 255 characters without control characters, values of JSON but null, at most 64 KB compact, a
 TTL of at most ten years. A workspace holds at most 10,000 live keys, its end users' included
-(``CONFLICT`` beyond). Expired keys read as absent; they, and the keys of end users deleted
-since, are deleted whenever the workspace adds a key, which keeps what a workspace stores
-bounded without a sweeper.
+(``CONFLICT`` beyond). Expired keys read as absent, and the scheduler deletes them
+(``housekeeping.py``); adding a key first deletes the workspace's expired keys and those of
+end users deleted since, so the limit counts live keys only, whenever the sweep last ran.
 
 Writes survive races: ``put`` is an upsert that retries when a concurrent put created the key
 first (the unique key on the scope decides), ``increment`` locks the key's row (Postgres) or
@@ -23,12 +24,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from pypika_tortoise.functions import Substring
+from pypika_tortoise.terms import Function as SqlFunction
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q, Subquery
-from tortoise.functions import Function
+from tortoise.expressions import Function, Q, Subquery
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -54,11 +54,18 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class _Substr(SqlFunction):
+    # SUBSTR, not SUBSTRING: PostgreSQL would read SUBSTRING's untyped parameters as its
+    # (text, pattern, escape) form; SUBSTR has one text form, and SQLite has it too.
+    def __init__(self, term: Any, start: Any, length: Any) -> None:
+        super().__init__("SUBSTR", term, start, length)
+
+
 class _Head(Function):
-    """The first n characters of a column (SUBSTRING(col, 1, n) on both databases): a prefix
+    """The first n characters of a column (SUBSTR(col, 1, n) on both databases): a prefix
     match that, unlike LIKE, is case-sensitive on SQLite and has no wildcards to escape."""
 
-    database_func = Substring
+    database_func = _Substr
 
 
 def check_key(key: Any, field: str = "key") -> str:
@@ -94,11 +101,21 @@ def _check_strings(value: Any) -> None:
         else:
             continue
         for text in texts:
-            if "\x00" in text or any(0xD800 <= ord(char) <= 0xDFFF for char in text):
+            if "\x00" in text or not _is_unicode(text):
                 raise ActionInputError("value", "must not contain \\u0000 or lone surrogates")
 
 
-def check_value(value: Any) -> None:
+def _is_unicode(text: str) -> bool:
+    """No lone surrogate (encoding in C is much faster than a look at every character)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_value(value: Any) -> dict[str, Any]:
+    """``value`` checked, as it is stored: inside ``{"v": ...}`` (see the module's docstring)."""
     if value is None:
         raise ActionInputError("value", "must not be null; delete the key instead")
     _check_strings(value)
@@ -108,6 +125,7 @@ def check_value(value: Any) -> None:
         raise ActionInputError("value", "must be JSON (objects with string keys, finite numbers)") from None
     if len(encoded.encode("utf-8")) > MAX_VALUE_BYTES:
         raise ActionInputError("value", f"must be at most {MAX_VALUE_BYTES // 1024} KB as compact JSON")
+    return {"v": value}
 
 
 def _expiry(ttl_seconds: Any, now: datetime) -> datetime | None:
@@ -154,11 +172,11 @@ class ScopedStore:
     async def get(self, key: str) -> Any:
         check_key(key)
         row = await self._live(self._clock()).filter(key=key).first()
-        return None if row is None else row.value
+        return None if row is None else row.value["v"]
 
     async def put(self, key: str, value: Any, ttl_seconds: int | None = None) -> None:
         check_key(key)
-        check_value(value)
+        stored = check_value(value)
         for _ in range(ATTEMPTS):
             now = self._clock()
             expires_at = _expiry(ttl_seconds, now)
@@ -167,12 +185,12 @@ class ScopedStore:
                 if (
                     await self._scope()
                     .filter(id=row.id)
-                    .update(value=value, expires_at=expires_at, updated_at=now)
+                    .update(value=stored, expires_at=expires_at, updated_at=now)
                 ):
                     return
                 continue  # deleted a moment ago: add it again
             try:
-                await self._add(key, value, expires_at, now)
+                await self._add(key, stored, expires_at, now)
                 return
             except IntegrityError:
                 continue  # a concurrent put added it first: replace its value
@@ -200,7 +218,8 @@ class ScopedStore:
             rows = rows.annotate(head=_Head("key", 1, len(prefix))).filter(head=prefix)
         if after is not None:
             rows = rows.filter(key__gt=check_key(after, "after"))
-        return list(await rows.order_by("key").limit(limit).values_list("key", flat=True))
+        # flat=True gives the keys themselves; Tortoise's types say tuples.
+        return cast(list[str], await rows.order_by("key").limit(limit).values_list("key", flat=True))
 
     async def increment(self, key: str, by: int = 1, ttl_seconds: int | None = None) -> int:
         check_key(key)
@@ -215,23 +234,25 @@ class ScopedStore:
                 # FOR UPDATE: a concurrent increment waits here and then reads this one's sum.
                 row = await self._scope().select_for_update().filter(key=key).first()
                 if row is not None and _is_live(row, now):
-                    if not _is_integer(row.value):
+                    if not _is_integer(row.value["v"]):
                         raise ActionInputError("key", "holds a value that is not an integer")
-                    total = row.value + by
+                    total = row.value["v"] + by
                     _check_total(total)
-                    changes: dict[str, Any] = {"value": total, "updated_at": now}
+                    changes: dict[str, Any] = {"value": {"v": total}, "updated_at": now}
                     if expires_at is not None:
                         changes["expires_at"] = expires_at
                     await self._scope().filter(id=row.id).update(**changes)
                     return total
             try:
-                await self._add(key, by, expires_at, now)
+                await self._add(key, {"v": by}, expires_at, now)
                 return by
             except IntegrityError:
                 continue  # a concurrent increment added it first: add to its value
         raise Conflict(f"key {key[:64]!r} is being written by too many calls at once; retry")
 
-    async def _add(self, key: str, value: Any, expires_at: datetime | None, now: datetime) -> None:
+    async def _add(
+        self, key: str, stored: dict[str, Any], expires_at: datetime | None, now: datetime
+    ) -> None:
         """A new key (or one whose old entry has expired), if the workspace has room for it."""
         async with in_transaction():
             # Serializes additions in one workspace (Postgres; SQLite has one writer anyway),
@@ -256,7 +277,7 @@ class ScopedStore:
                 workspace_id=self.workspace_id,
                 end_user_id=self.end_user_id,
                 key=key,
-                value=value,
+                value=stored,
                 expires_at=expires_at,
             )
 

@@ -49,7 +49,8 @@ async def session_connector(*, session: ConnectSession, settings: Settings) -> A
 async def select_integration(*, scope: Scope, integration_name: str, bus: EventBus | None) -> ConnectSession:
     """The end user picked an integration on the page: the session is ``CONNECTING``."""
     session = await own_session(scope=scope, bus=bus)
-    if integration_name not in (session.allowed_integrations or []):
+    # A built-in is never offered, even by a session made before sessions refused them.
+    if integration_name not in (session.allowed_integrations or []) or catalog.is_built_in(integration_name):
         raise ValidationFailed.field(
             "input.integrationName", f"{integration_name!r} is not offered in this session"
         )

@@ -256,6 +256,9 @@ class ConnectorContext:
     # Who is calling: "sync", "action", "proxy" or "check" (the rate budget's priorities).
     caller: str = "sync"
     budget: RateBudget | None = None
+    # What an action may hand the provider so that a retried call is done once (derived from
+    # executeAction's idempotencyKey; never the host's key itself). None without one.
+    idempotency_key: str | None = None
     # The built-in key-value store's scope for this call (built-in actions only).
     store: KeyValueStore | None = None
 

@@ -52,7 +52,10 @@ MAX_URL = 2000
 # An action body that is exactly this string sends the whole input.
 WHOLE_INPUT = "{input}"
 # A template that is exactly one input value: it keeps its JSON type, or is left out when absent.
-_ONE_INPUT = re.compile(r"\{(input(?:\.[a-z][a-z0-9_]*)+)\}")
+_ONE_INPUT = re.compile(r"\{(input(?:\.[a-z][a-z0-9_]*)+|idempotency_key)\}")
+# An action template may pass the call's idempotency key on to the provider (Stripe's
+# Idempotency-Key header): a value derived from the host's key, absent when it sent none.
+IDEMPOTENCY_KEY = "idempotency_key"
 MAX_TEXT_OUTPUT = 65_536  # characters of a non-JSON answer an action returns
 # A token-response URL (Salesforce's instance_url): https, a host name, an optional port and path.
 _HTTPS_URL = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?")
@@ -108,9 +111,10 @@ class DeclarativeConnector:
         error = self._api.get("error")
         self._body_errors = (
             BodyErrors(
-                ok_path=error["ok_path"],
+                ok_path=error.get("ok_path", ""),
                 message_path=error.get("message_path", ""),
                 expired_values=tuple(error.get("expired_values") or ()),
+                errors_path=error.get("errors_path", ""),
             )
             if error
             else None
@@ -311,6 +315,7 @@ class DeclarativeConnector:
         credentials = context.credentials
         values = _guarded(lambda: self._values(context, credentials))
         values.update(_input_values(input))
+        values[IDEMPOTENCY_KEY] = context.idempotency_key
         root = _guarded(lambda: self._root(context, values))
         url = _for_input(lambda: self._url(root, request_spec["path"], values))
         params = _for_input(lambda: _query(request_spec.get("query"), values))
@@ -320,6 +325,7 @@ class DeclarativeConnector:
                 lambda: {
                     name: _render(value, values, Where.TEXT)
                     for name, value in (request_spec.get("headers") or {}).items()
+                    if not _absent_input(value, values)
                 }
             )
         )
@@ -345,6 +351,9 @@ class DeclarativeConnector:
             headers=headers,
             rate_limit=self._rate_limit,
             body_errors=self._body_errors,
+            # A write is sent once: a 5xx may come after the provider did it. PUT and DELETE
+            # are idempotent in HTTP's own terms.
+            replay_safe=definition.get("read_only", False) or method in ("GET", "PUT", "DELETE"),
         )
         if not response.content.strip():
             return {}
@@ -621,6 +630,13 @@ def _fill(template: Any, values: Mapping[str, Any], input: Mapping[str, Any]) ->
         items = [_fill(item, values, input) for item in template]
         return [item for item in items if item is not _ABSENT]
     return copy.deepcopy(template)
+
+
+def _absent_input(template: str, values: Mapping[str, Any]) -> bool:
+    """Whether ``template`` is exactly one input value that the input does not have (such a
+    query parameter or header is left out)."""
+    exact = _ONE_INPUT.fullmatch(template)
+    return exact is not None and values.get(exact.group(1)) is None
 
 
 def _query(query: Mapping[str, Any] | None, values: Mapping[str, Any]) -> dict[str, Any]:

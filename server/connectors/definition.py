@@ -26,6 +26,7 @@ from server.connectors import templates
 from server.connectors.base import ActionSpec, ConnectorSpec, OAuthSpec, StreamSpec
 from server.connectors.declarative import (
     DEFAULT_PARAMETER_PATTERN,
+    IDEMPOTENCY_KEY,
     MAX_PARAMETER,
     WHOLE_INPUT,
     DeclarativeConnector,
@@ -263,8 +264,20 @@ def rule_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
 
     # Actions' templates name their input ({input.channel}) and what other API calls may.
     for name, action in (data.get("actions") or {}).items():
-        problems.extend(_action_problems(f"actions.{name}", action, set(parameters) | set(from_token)))
+        allowed = set(parameters) | set(from_token) | _public_credentials(auth)
+        problems.extend(_action_problems(f"actions.{name}", action, allowed))
     return problems
+
+
+def _public_credentials(auth: Mapping[str, Any]) -> set[str]:
+    """Credential fields that are not secrets (a basic user name such as Twilio's Account SID,
+    a custom field without ``secret``): an action may name them, as a check may, because some
+    APIs put the account in every path (/Accounts/{username}/Messages.json)."""
+    if auth["type"] == "basic":
+        return {"username"}
+    if auth["type"] == "custom":
+        return {name for name, spec in auth["fields"].items() if not spec.get("secret")}
+    return set()
 
 
 def _action_problems(where: str, action: Mapping[str, Any], names: set[str]) -> list[tuple[str, str]]:
@@ -283,7 +296,7 @@ def _action_problems(where: str, action: Mapping[str, Any], names: set[str]) -> 
             head, _, rest = name.partition(".")
             if head == "input" and rest.split(".")[0] in inputs:
                 continue
-            if name not in names:
+            if name not in names and name != IDEMPOTENCY_KEY:
                 problems.append((path, f"{{{_short(name)}}} is not an input property or a parameter"))
 
     _path_rule(problems, f"{where}.request.path", request["path"])

@@ -349,6 +349,7 @@ async def run_action(context: ConnectorContext, action: str, input: dict[str, An
             auth=_auth,
             json=payload,
             ok_statuses=(422,),
+            replay_safe=False,  # a retried create would open the issue twice
         )
         if response.status_code == 422:
             raise _validation_failed(response, input)
@@ -373,7 +374,13 @@ async def run_action(context: ConnectorContext, action: str, input: dict[str, An
     if action == "create_issue_comment":
         url = f"{_repository_url(context, input)}/issues/{int(input['issue_number'])}/comments"
         response = await request(
-            context, "POST", url, auth=_auth, json={"body": input["body"]}, ok_statuses=(422,)
+            context,
+            "POST",
+            url,
+            auth=_auth,
+            json={"body": input["body"]},
+            ok_statuses=(422,),
+            replay_safe=False,
         )
         if response.status_code == 422:
             raise _validation_failed(response, input)

@@ -117,9 +117,20 @@ def provider_message(response: httpx.Response) -> str:
         if isinstance(error, str):  # Slack, OAuth servers
             return str(body.get("error_description") or error)
         errors = body.get("errors")
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict) and errors[0].get("message"):
-            # SendGrid; GitHub's 422 has an ``errors`` list too, without messages, and its own below
-            return "; ".join(str(e.get("message")) for e in errors)
+        reason = ("message", "detail", "title")
+        if (
+            isinstance(errors, list)
+            and errors
+            and isinstance(errors[0], dict)
+            and any(errors[0].get(k) for k in reason)
+        ):
+            # SendGrid and Intercom say "message"; JSON:API bodies (Klaviyo, ActiveCampaign) "detail"
+            # and "title". GitHub's 422 has an ``errors`` list without them, and its own message below.
+            return "; ".join(str(e.get("message") or e.get("detail") or e.get("title")) for e in errors)
+        if isinstance(body.get("errorMessages"), list) and isinstance(errors, dict):  # Jira
+            reasons = [str(m) for m in body["errorMessages"]] + [f"{k}: {v}" for k, v in errors.items()]
+            if reasons:
+                return "; ".join(reasons)
         if body.get("message"):  # GitHub, HubSpot, Freshsales
             return str(body["message"])
         if body.get("login_status") is False:  # Freshsales
@@ -153,9 +164,12 @@ class BodyErrors:
     the dotted path of the success flag, of the reason, and the reasons that mean the token
     expired (refreshed once, like a 401)."""
 
-    ok_path: str
+    ok_path: str = ""
     message_path: str = ""
     expired_values: tuple[str, ...] = ()
+    # GraphQL's way (Linear, monday.com): a non-empty list at this path means the call failed,
+    # even with HTTP 200 and partial data; the first item's ``message`` is the reason.
+    errors_path: str = ""
 
 
 @dataclass(frozen=True)
@@ -251,6 +265,14 @@ def _body_error(response: httpx.Response, errors: BodyErrors) -> str | None:
         body = response.json()
     except ValueError:
         return None
+    if errors.errors_path:
+        found = dig(body, errors.errors_path)
+        if isinstance(found, list) and found:
+            first = found[0]
+            reason = first.get("message") if isinstance(first, dict) else first
+            return str(reason or "unknown_error")[:200]
+        if not errors.ok_path:
+            return None
     if dig(body, errors.ok_path):
         return None
     reason = dig(body, errors.message_path) if errors.message_path else None
@@ -279,8 +301,14 @@ async def request(
     auth_query: Auth | None = None,
     rate_limit: RateLimitHeaders = DEFAULT_RATE_LIMIT,
     body_errors: BodyErrors | None = None,
+    replay_safe: bool = True,
 ) -> httpx.Response:
     """Send one request, handling 401/429/5xx as the module docstring says; return a 2xx answer.
+
+    ``replay_safe=False`` is for a call that must not happen twice (an action that sends an
+    SMS or creates a record): it is not sent again after a 5xx or after a connection that broke
+    once the request may have gone out, since the provider may already have done it. A 401, a
+    429 and a connection that could not be opened mean it did not, so those are still retried.
 
     ``url`` may depend on the credentials (HubSpot puts the token in the path): pass a function.
     ``credentials`` defaults to ``context.credentials``; after a refresh both use the new ones.
@@ -319,6 +347,12 @@ async def request(
             if last:
                 reason = f"could not reach the provider ({type(exc).__name__})"
                 raise ProviderUnreachable(0, reason) from None
+            if not replay_safe and not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+                reason = (
+                    f"the provider's answer was lost ({type(exc).__name__}); the call may have "
+                    "been carried out, so it was not sent again"
+                )
+                raise ProviderUnreachable(0, reason) from None
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, policy.max_backoff)
             continue
@@ -355,7 +389,7 @@ async def request(
             # With a budget, the next ``before_call`` waits (as long as this caller may) or
             # raises: every caller of the connection honours the wait, not only this one.
             continue
-        if status >= 500 and not last:
+        if status >= 500 and not last and replay_safe:
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, policy.max_backoff)
             continue

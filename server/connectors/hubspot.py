@@ -296,6 +296,7 @@ async def _write(
         json={"properties": _values(properties)},
         params=params,
         ok_statuses=(400,),
+        replay_safe=method != "POST",  # a second create after a lost answer would duplicate it
     )
     if response.status_code == 400:
         raise _refusal(response)

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from server.connections.models import Connection
+from server.connectors.builtins import no_connection_needed
 from server.errors import ConnectionRequired, Forbidden, NotFound, ValidationFailed
 from server.integrations import catalog
 from server.integrations.models import WorkspaceIntegration
@@ -161,6 +162,9 @@ async def resolve_connection(
         raise ValidationFailed.field(
             "input.integrationName", f"no integration named {integration_name[:64]!r}"
         )
+    if catalog.is_built_in(integration_name):
+        # Not CONNECTION_REQUIRED: creating one would be refused too.
+        raise ValidationFailed.field("input.integrationName", no_connection_needed(integration_name))
     refuse_over_long_lookups(
         {
             "input.endUserExternalId": (end_user_external_id, 255),

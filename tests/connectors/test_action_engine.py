@@ -38,6 +38,8 @@ async def echo(request: Request) -> Response:
         "query": {key: request.query_params.getlist(key) for key in request.query_params},
         "body": body,
         "note": request.headers.get("x-note"),
+        "thread": request.headers.get("x-thread"),
+        "idempotency": request.headers.get("idempotency-key"),
     }
     return JSONResponse({"ok": True, "echo": seen})
 
@@ -89,7 +91,11 @@ ACTIONS: dict[str, Any] = {
                 "quoted": "From {input.author}: {input.text}",
                 "fixed": {"priority": 1, "tags": ["a", "{input.tag}"]},
             },
-            "headers": {"X-Note": "sent by {input.author}"},
+            "headers": {
+                "X-Note": "sent by {input.author}",
+                "X-Thread": "{input.thread}",
+                "Idempotency-Key": "{idempotency_key}",
+            },
         },
         {"channel": STRING, "text": STRING, "thread": STRING, "blocks": {}, "author": STRING, "tag": STRING},
         result_path="echo",
@@ -183,6 +189,14 @@ async def test_a_json_body_keeps_types_drops_absent_values_and_fills_text(contex
     }
     assert "thread" not in seen["body"]
     assert seen["note"] == "sent by ann"
+    assert seen["thread"] is None  # an optional header left out, like an optional query value
+    assert seen["idempotency"] is None  # no key for this call
+
+
+async def test_the_calls_idempotency_key_can_go_to_the_provider(context):
+    context.idempotency_key = "weir-3f2a"
+    seen = await run(context, "post_message", {"channel": "C01", "text": "t", "author": "a"})
+    assert seen["idempotency"] == "weir-3f2a"
 
 
 async def test_a_path_value_is_one_encoded_segment(context):

@@ -38,7 +38,7 @@ def test_the_oauth_endpoints_are_on_the_account_subdomain():
     assert oauth is not None
     assert oauth.authorize_url == "https://{subdomain}.zendesk.com/oauth/authorizations/new"
     assert oauth.token_url == "https://{subdomain}.zendesk.com/oauth/tokens"
-    assert oauth.default_scopes == ("read",)
+    assert oauth.default_scopes == ("read", "tickets:write")
 
 
 async def test_check_names_the_signed_in_user(http, emulator):

@@ -10,6 +10,7 @@ from server.connectors.http import (
     ProviderAuthError,
     ProviderError,
     ProviderRateLimited,
+    ProviderUnreachable,
     RetryPolicy,
     bearer,
     link_pages,
@@ -36,6 +37,45 @@ async def test_server_errors_are_retried_then_reported():
         await request(context(answer), "GET", "https://api.example.com/x", policy=FAST)
     assert len(calls) == 3 and raised.value.status == 502
     assert str(raised.value) == "HTTP 502: bad gateway"
+
+
+async def test_a_write_that_must_not_happen_twice_is_not_resent_after_a_5xx_or_a_lost_answer():
+    calls = []
+
+    def failing(request):
+        calls.append(request)
+        return httpx.Response(503, json={"message": "try later"})
+
+    with pytest.raises(ProviderError) as raised:
+        await request(context(failing), "POST", "https://api.example.com/sms", policy=FAST, replay_safe=False)
+    assert len(calls) == 1 and raised.value.status == 503
+
+    lost = []
+
+    def broken(request):
+        lost.append(request)
+        raise httpx.ReadError("connection reset", request=request)
+
+    with pytest.raises(ProviderUnreachable) as unreachable:
+        await request(context(broken), "POST", "https://api.example.com/sms", policy=FAST, replay_safe=False)
+    assert len(lost) == 1 and "may have been carried out" in unreachable.value.message
+
+
+async def test_a_write_is_still_resent_when_the_provider_surely_did_not_take_it():
+    calls = []
+
+    def answer(request):
+        calls.append(request)
+        if len(calls) == 1:
+            raise httpx.ConnectError("refused", request=request)
+        if len(calls) == 2:
+            return httpx.Response(429, headers={"Retry-After": "0"}, json={"message": "slow"})
+        return httpx.Response(201, json={"id": "sms_1"})
+
+    response = await request(
+        context(answer), "POST", "https://api.example.com/sms", policy=FAST, replay_safe=False
+    )
+    assert response.json() == {"id": "sms_1"} and len(calls) == 3
 
 
 async def test_a_retry_after_longer_than_allowed_is_not_waited_for():

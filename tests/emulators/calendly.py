@@ -1,7 +1,9 @@
 """Calendly's API v2 as the catalog entry uses it: ``GET /users/me`` and the scheduled-event and
 event-type lists, which require an ``organization`` (or ``user``) URI filter and page with
 ``count`` (at most 100) and ``page_token``, the next page's full URL in
-``pagination.next_page``, behind an OAuth bearer token, with Calendly's error bodies."""
+``pagination.next_page``, behind an OAuth bearer token, with Calendly's error bodies. For the
+catalog's actions also ``POST /scheduling_links`` (a single-use link for a known event type) and
+``POST /scheduled_events/{uuid}/cancellation`` (cancels an active event, once)."""
 
 from __future__ import annotations
 
@@ -14,12 +16,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tests.emulators.common import Controls, bearer_token
+from tests.emulators.documented import Call, DocumentedAPI, Endpoint, Reply, bearer
 
 TOKEN = "eyJraWQiOiJXRUlSIn0.calendly-emulator-access-token.0001"
 ORGANIZATION = "https://api.calendly.com/organizations/WEIREMULATORORG1"
 USER = "https://api.calendly.com/users/WEIREMULATORUSER"
 EPOCH = datetime(2024, 1, 1, 9, tzinfo=UTC)
 MAX_COUNT = 100
+NOT_FOUND = {"title": "Resource Not Found", "message": "The server could not find the requested resource."}
 
 
 def _iso(moment: datetime) -> str:
@@ -45,13 +49,68 @@ class CalendlyEmulator:
             self.add("event_types")
         for _ in range(scheduled_events):
             self.add("scheduled_events")
+        self.actions = DocumentedAPI(
+            [
+                Endpoint(
+                    "POST",
+                    "/scheduling_links",
+                    self._scheduling_link,
+                    status=201,
+                    required=("max_event_count", "owner", "owner_type"),
+                ),
+                Endpoint("POST", "/scheduled_events/{uuid}/cancellation", self._cancel, status=201),
+            ],
+            credentials=[bearer(TOKEN)],
+            unauthorized=(401, {"title": "Unauthenticated", "message": "The access token is invalid"}),
+            invalid=lambda missing: (
+                400,
+                {
+                    "title": "Invalid Argument",
+                    "message": "The supplied parameters are invalid.",
+                    "details": [{"parameter": name, "message": "is required"} for name in missing],
+                },
+            ),
+            rate_limited={"title": "Too Many Requests", "message": "You have exceeded the rate limit"},
+            controls=self.controls,
+        )
         self.app = Starlette(
             routes=[
                 Route("/users/me", self.me),
                 Route("/scheduled_events", self.listing("scheduled_events")),
                 Route("/event_types", self.listing("event_types")),
+                *self.actions.routes(),
             ]
         )
+
+    def _scheduling_link(self, call: Call) -> dict[str, Any] | Reply:
+        owner = call.json["owner"]
+        if owner not in {t["uri"] for t in self.data["event_types"]}:
+            return Reply(404, NOT_FOUND)
+        slug = owner.rsplit("/", 1)[-1][-8:].lower()
+        link = {
+            "booking_url": f"https://calendly.com/d/{slug}/meeting",
+            "owner": owner,
+            "owner_type": "EventType",
+        }
+        return {"resource": link}
+
+    def _cancel(self, call: Call) -> dict[str, Any] | Reply:
+        uri = f"https://api.calendly.com/scheduled_events/{call.path_params['uuid']}"
+        event = next((e for e in self.data["scheduled_events"] if e["uri"] == uri), None)
+        if event is None:
+            return Reply(404, NOT_FOUND)
+        if event["status"] == "canceled":
+            return Reply(403, {"title": "Permission Denied", "message": "Event is already canceled"})
+        event["status"] = "canceled"
+        reason = (call.json or {}).get("reason")
+        cancellation = {
+            "canceled_by": "Olga Owner",
+            "reason": reason,
+            "canceler_type": "host",
+            "created_at": _iso(EPOCH),
+        }
+        event["cancellation"] = cancellation
+        return {"resource": cancellation}
 
     def add(self, kind: str, **fields: Any) -> dict[str, Any]:
         n = len(self.data[kind]) + 1
@@ -116,6 +175,7 @@ class CalendlyEmulator:
 
     def listing(self, kind: str) -> Any:
         async def handler(request: Request) -> JSONResponse:
+            await self.actions.record(request)
             refused = self._gate(request)
             if refused is not None:
                 return refused

@@ -1,6 +1,8 @@
 """Close's API as the catalog entry uses it: ``GET /api/v1/me/`` and the lead, contact and
 opportunity lists (``_skip``/``_limit`` offset paging, ``has_more``, a per-resource ``_limit``
-maximum answered with 400, ``_fields``), behind HTTP Basic with the API key as the user name."""
+maximum answered with 400, ``_fields``), behind HTTP Basic with the API key as the user name.
+For the catalog's actions also ``POST /lead/`` (listed afterwards), ``GET /lead/{id}/`` and
+``POST /activity/note/`` (refused with Close's field-errors body for an unknown lead)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tests.emulators.common import Controls
+from tests.emulators.documented import Call, DocumentedAPI, Endpoint, Reply, basic
 
 KEY = "api_3WeirEmulatorCloseKey0000000001"
 ORGANIZATION = "orga_WeirEmulator000000000000000"
@@ -34,12 +37,60 @@ class CloseEmulator:
         for resource, count in (("lead", leads), ("contact", contacts), ("opportunity", opportunities)):
             for _ in range(count):
                 self.add(resource)
+        self.notes: list[dict[str, Any]] = []
+        self.actions = DocumentedAPI(
+            [
+                Endpoint("POST", "/api/v1/lead/", self._create_lead),
+                Endpoint("GET", "/api/v1/lead/{id}/", self._get_lead),
+                Endpoint("POST", "/api/v1/activity/note/", self._create_note, required=("lead_id",)),
+            ],
+            credentials=[basic(KEY, "")],
+            unauthorized=(401, {"error": "The API key is invalid or has been revoked."}),
+            invalid=lambda missing: (
+                400,
+                {"errors": [], "field-errors": {m: "This field is required." for m in missing}},
+            ),
+            rate_limited={"error": {"message": "API call count exceeded for this period", "rate_reset": 1.0}},
+            controls=self.controls,
+        )
         self.app = Starlette(
             routes=[
                 Route("/api/v1/me/", self.me),
                 Route("/api/v1/{resource}/", self.list_resource),
+                *self.actions.routes(),
             ]
         )
+
+    def _lead(self, lead_id: str) -> dict[str, Any] | None:
+        return next((lead for lead in self.data["lead"] if lead["id"] == lead_id), None)
+
+    def _create_lead(self, call: Call) -> dict[str, Any]:
+        sent = dict(call.json or {})
+        contacts = sent.pop("contacts", [])
+        lead = self.add("lead", **sent)
+        lead["display_name"] = lead["name"]
+        for person in contacts:
+            contact = self.add("contact", lead_id=lead["id"], **{"emails": [], "phones": [], **person})
+            lead["contacts"].append(contact)
+        return lead
+
+    def _get_lead(self, call: Call) -> dict[str, Any] | Reply:
+        lead = self._lead(call.path_params["id"])
+        return lead if lead is not None else Reply(404, {"error": "Not Found"})
+
+    def _create_note(self, call: Call) -> dict[str, Any] | Reply:
+        if self._lead(call.json["lead_id"]) is None:
+            return Reply(400, {"errors": [], "field-errors": {"lead_id": "Object does not exist."}})
+        self.clock += timedelta(seconds=1)
+        note = {
+            "id": f"acti_{len(self.notes) + 1:020d}",
+            "_type": "Note",
+            "lead_id": call.json["lead_id"],
+            "note": call.json.get("note", ""),
+            "date_created": self.clock.isoformat(timespec="microseconds"),
+        }
+        self.notes.append(note)
+        return note
 
     def add(self, resource: str, **fields: Any) -> dict[str, Any]:
         self.clock += timedelta(seconds=1)

@@ -2,7 +2,9 @@
 contact and company lists (``page``/``per_page`` up to 100 and a ``Link: <…>; rel="next"`` header
 while there are more), behind HTTP Basic with the API key as the user name. Tickets behave as
 Freshdesk documents: without ``updated_since`` only those created in the last 30 days, ordered by
-``order_by``/``order_type``."""
+``order_by``/``order_type``. For the catalog's actions also ``POST /api/v2/tickets`` (201, listed
+afterwards; a missing subject, description or requester answered with Freshdesk's
+``Validation failed`` body), ``GET /api/v2/tickets/{id}`` and ``POST /api/v2/tickets/{id}/reply``."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tests.emulators.common import Controls
+from tests.emulators.documented import Call, DocumentedAPI, Endpoint, Reply, basic
 
 KEY = "WeirEmulatorFreshdeskKey01"
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
@@ -35,6 +38,16 @@ def _parse(text: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _validation_failed(missing: list[str]) -> dict[str, Any]:
+    message = "It should not be blank as this is a mandatory field"
+    if missing == ["requester_id"]:
+        message = "Please fill at least 1 of requester_id, phone, email, twitter_id, facebook_id, unique_external_id fields"
+    return {
+        "description": "Validation failed",
+        "errors": [{"field": name, "message": message, "code": "missing_field"} for name in missing],
+    }
+
+
 class FreshdeskEmulator:
     def __init__(self, tickets: int = 0, contacts: int = 0, companies: int = 0) -> None:
         self.controls = Controls(tokens={KEY})
@@ -43,12 +56,84 @@ class FreshdeskEmulator:
             for _ in range(count):
                 # One record a day, the newest today: most are older than Freshdesk's 30 days.
                 self.add(name, age=timedelta(days=count - len(self.data[name])))
+        self.replies: list[dict[str, Any]] = []
+        self.actions = DocumentedAPI(
+            [
+                Endpoint(
+                    "POST",
+                    "/api/v2/tickets",
+                    self._create_ticket,
+                    status=201,
+                    required=("subject", "description"),
+                ),
+                Endpoint("GET", "/api/v2/tickets/{id:int}", self._get_ticket),
+                Endpoint(
+                    "POST", "/api/v2/tickets/{id:int}/reply", self._reply, status=201, required=("body",)
+                ),
+            ],
+            credentials=[basic(KEY, "X")],
+            unauthorized=(
+                401,
+                {
+                    "code": "invalid_credentials",
+                    "message": "You have to be logged in to perform this action.",
+                },
+            ),
+            invalid=lambda missing: (400, _validation_failed(missing)),
+            rate_limited={"message": "You have exceeded the limit of requests per minute"},
+            controls=self.controls,
+        )
         self.app = Starlette(
             routes=[
                 Route("/api/v2/agents/me", self.me),
                 Route("/api/v2/{kind}", self.list_kind),
+                *self.actions.routes(),
             ]
         )
+
+    def _create_ticket(self, call: Call) -> dict[str, Any] | Reply:
+        sent = dict(call.json)
+        email = sent.pop("email", None)
+        if not email:
+            return Reply(400, _validation_failed(["requester_id"]))
+        contact = next((c for c in self.data["contacts"] if c["email"] == email), None)
+        if contact is None:
+            contact = self.add("contacts", email=email, name=email.split("@")[0])
+        description = sent.pop("description")
+        return self.add(
+            "tickets",
+            requester_id=contact["id"],
+            description=description,
+            description_text=description.replace("<p>", "").replace("</p>", ""),
+            **{"status": 2, "priority": 1, "tags": [], "cc_emails": [], **sent},
+        )
+
+    def _ticket(self, ticket_id: int) -> dict[str, Any] | None:
+        return next((t for t in self.data["tickets"] if t["id"] == ticket_id), None)
+
+    def _get_ticket(self, call: Call) -> dict[str, Any] | Reply:
+        ticket = self._ticket(int(call.path_params["id"]))
+        return (
+            ticket if ticket is not None else Reply(404, {"code": "not_found", "message": "Record not found"})
+        )
+
+    def _reply(self, call: Call) -> dict[str, Any] | Reply:
+        ticket = self._ticket(int(call.path_params["id"]))
+        if ticket is None:
+            return Reply(404, {"code": "not_found", "message": "Record not found"})
+        stamp = _iso(NOW)
+        reply = {
+            "id": 9000 + len(self.replies) + 1,
+            "ticket_id": ticket["id"],
+            "user_id": 1,
+            "body": call.json["body"],
+            "body_text": call.json["body"].replace("<p>", "").replace("</p>", ""),
+            "cc_emails": call.json.get("cc_emails", []),
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+        self.replies.append(reply)
+        return reply
 
     def add(self, kind: str, age: timedelta = timedelta(0), **fields: Any) -> dict[str, Any]:
         n = len(self.data[kind]) + 1

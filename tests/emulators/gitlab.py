@@ -6,6 +6,11 @@
 Every list sends the next page as an RFC 8288 ``Link`` header (and the ``x-next-page`` family for
 offset pages), as https://docs.gitlab.com/api/rest/#pagination describes. Errors are GitLab's
 ``{"message": ...}`` bodies; a rate limit is a 429 with ``RateLimit-*`` and ``Retry-After``.
+
+For the catalog's actions also, under ``/projects/{id}`` (a numeric id or the URL-encoded full
+path): ``POST .../issues`` (201; the issue is listed afterwards; no title is GitLab's
+``{"error": "title is missing"}``), ``GET .../issues`` (newest first, ``state``/``search``
+filters) and ``POST .../issues/{iid}/notes``.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from tests.emulators.common import Controls, bearer_token
+from tests.emulators.documented import Call, DocumentedAPI, Endpoint, Reply, bearer, header
 
 TOKEN = "glpat-WeirEmulatorToken0000001"
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
@@ -48,11 +54,34 @@ class GitLabEmulator:
             self.add_issue()
         for _ in range(merge_requests):
             self.add_merge_request()
+        self.notes: list[dict[str, Any]] = []
+        # {id:path}: the engine sends group%2Fproject, which arrives decoded as group/project.
+        self.actions = DocumentedAPI(
+            [
+                Endpoint(
+                    "POST", "/projects/{id:path}/issues", self._create_issue, status=201, required=("title",)
+                ),
+                Endpoint("GET", "/projects/{id:path}/issues", self._project_issues),
+                Endpoint(
+                    "POST",
+                    "/projects/{id:path}/issues/{iid:int}/notes",
+                    self._create_note,
+                    status=201,
+                    required=("body",),
+                ),
+            ],
+            credentials=[bearer(TOKEN), header("private-token", TOKEN)],
+            unauthorized=(401, {"message": "401 Unauthorized"}),
+            invalid=lambda missing: (400, {"error": f"{missing[0]} is missing"}),
+            rate_limited={"message": "Retry later"},
+            controls=self.controls,
+        )
         api = [
             Route("/user", self.user),
             Route("/projects", self.list_projects),
             Route("/issues", self.list_issues),
             Route("/merge_requests", self.list_merge_requests),
+            *self.actions.routes(),
         ]
         self.app = Starlette(routes=[Mount("/api/v4", routes=api)])
 
@@ -132,6 +161,60 @@ class GitLabEmulator:
         issue = self.issues[iid - 1]
         issue.update(updated_at=self._tick(), **fields)
         return issue
+
+    def _project(self, call: Call) -> dict[str, Any] | None:
+        wanted = call.path_params["id"]
+        return next((p for p in self.projects if wanted in (str(p["id"]), p["path_with_namespace"])), None)
+
+    def _create_issue(self, call: Call) -> dict[str, Any] | Reply:
+        project = self._project(call)
+        if project is None:
+            return Reply(404, {"message": "404 Project Not Found"})
+        sent = dict(call.json)
+        labels = [label for label in sent.pop("labels", "").split(",") if label]
+        assignees = [{"id": n, "username": f"user{n}"} for n in sent.pop("assignee_ids", [])]
+        iid = 1 + max((i["iid"] for i in self.issues if i["project_id"] == project["id"]), default=0)
+        issue = self._item(
+            "issues", iid, labels=labels, assignees=assignees, confidential=False, due_date=None
+        )
+        issue.update(project_id=project["id"], web_url=f"{project['web_url']}/-/issues/{iid}", **sent)
+        self.issues.append(issue)
+        return issue
+
+    def _project_issues(self, call: Call) -> list[dict[str, Any]] | Reply:
+        project = self._project(call)
+        if project is None:
+            return Reply(404, {"message": "404 Project Not Found"})
+        rows = [i for i in self.issues if i["project_id"] == project["id"]]
+        state = call.query.get("state", "all")
+        if state != "all":
+            rows = [i for i in rows if i["state"] == state]
+        if "search" in call.query:
+            rows = [i for i in rows if str(call.query["search"]).lower() in i["title"].lower()]
+        per_page = int(str(call.query.get("per_page", "20")))
+        return sorted(rows, key=lambda i: i["created_at"], reverse=True)[:per_page]
+
+    def _create_note(self, call: Call) -> dict[str, Any] | Reply:
+        project = self._project(call)
+        iid = call.path_params["iid"]
+        issue = next(
+            (i for i in self.issues if project and i["project_id"] == project["id"] and i["iid"] == iid), None
+        )
+        if issue is None:
+            return Reply(404, {"message": "404 Not found"})
+        note = {
+            "id": self._id(),
+            "body": call.json["body"],
+            "author": {"id": 7, "username": "ada", "name": "Ada"},
+            "created_at": self._tick(),
+            "noteable_type": "Issue",
+            "noteable_id": issue["id"],
+            "noteable_iid": iid,
+            "system": False,
+        }
+        issue["user_notes_count"] += 1
+        self.notes.append(note)
+        return note
 
     def _gate(self, request: Request) -> JSONResponse | None:
         self.controls.record(request)

@@ -6,6 +6,9 @@ and ``pageInfo { hasNextPage endCursor }`` (https://linear.app/developers/pagina
 in the catalog that names a field Linear does not have fails here as it would there. Requests
 carry ``Authorization: Bearer <OAuth token>``; a rate limit is a 429 with Linear's
 ``X-RateLimit-Requests-*`` headers.
+
+The ``issueCreate`` mutation (the create_issue action) adds an issue to a known team (an unknown
+``teamId`` is Linear's "Entity not found" error), which the ``issues`` list then shows.
 """
 
 from __future__ import annotations
@@ -58,6 +61,13 @@ SCHEMA = build_schema(
     type IssueConnection { nodes: [Issue!]! pageInfo: PageInfo! }
     type ProjectConnection { nodes: [Project!]! pageInfo: PageInfo! }
     type TeamConnection { nodes: [Team!]! pageInfo: PageInfo! }
+
+    input IssueCreateInput {
+      teamId: String! title: String description: String priority: Int assigneeId: String
+      labelIds: [String!] dueDate: TimelessDate
+    }
+    type IssuePayload { success: Boolean! issue: Issue }
+    type Mutation { issueCreate(input: IssueCreateInput!): IssuePayload! }
 
     type Query {
       viewer: User!
@@ -154,6 +164,24 @@ class LinearEmulator:
         self.data["issues"].append(issue)
         return issue
 
+    def _issue_create(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+        team = next((t for t in self.teams if t["id"] == input["teamId"]), None)
+        if team is None:
+            raise ValueError("Entity not found: Team - Could not find referenced Team.")
+        if not input.get("title"):
+            raise ValueError("Argument Validation Error: title should not be empty")
+        fields: dict[str, Any] = {"team": team, "title": input["title"], "creator": VIEWER, "assignee": None}
+        if "description" in input:
+            fields["description"] = input["description"]
+        if "priority" in input:
+            fields["priority"] = float(input["priority"])
+        if "dueDate" in input:
+            fields["dueDate"] = input["dueDate"]
+        if input.get("assigneeId") == VIEWER["id"]:
+            fields["assignee"] = VIEWER
+        issue = self.add_issue(**fields)
+        return {"success": True, "issue": issue}
+
     def _connection(self, name: str) -> Any:
         def resolve(
             info: Any, first: int | None = None, after: str | None = None, **_: Any
@@ -220,6 +248,7 @@ class LinearEmulator:
             "issues": self._connection("issues"),
             "projects": self._connection("projects"),
             "teams": self._connection("teams"),
+            "issueCreate": self._issue_create,
         }
         result = await graphql(SCHEMA, body["query"], root_value=root, variable_values=body.get("variables"))
         answer: dict[str, Any] = {"data": result.data}

@@ -6,6 +6,11 @@ Bearer tokens and a required ``Notion-Version`` header; ``GET /users/me``, ``POS
 answered with ``results``, ``has_more`` and ``next_cursor``. Errors are Notion's
 ``{object: "error", status, code, message}``; a rate limit is a 429 ``rate_limited`` with
 ``Retry-After``.
+
+The actions' endpoints are documented ones (``tests/emulators/documented.py``): ``POST /pages``
+adds a page to a database the emulator has (404 ``object_not_found`` otherwise) and ``POST
+/databases/{id}/query`` lists that database's pages, filtered on a title property with
+``equals``/``contains`` when asked, paged like every Notion list.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from tests.emulators.common import Controls, bearer_token
+from tests.emulators.documented import Call, DocumentedAPI, Endpoint, Reply, bearer
 
 TOKEN = "ntn_WeirEmulatorSecret000000000001"
 EPOCH = datetime(2025, 4, 1, tzinfo=UTC)
@@ -43,7 +49,34 @@ class NotionEmulator:
         for _ in range(pages):
             self.add("page")
         self.bodies: list[dict[str, Any]] = []  # every search body, in order
+        self.api = DocumentedAPI(
+            [
+                Endpoint("POST", "/pages", self.create_page, required=("parent.database_id", "properties")),
+                Endpoint("POST", "/databases/{database_id}/query", self.query_database),
+            ],
+            credentials=[bearer(TOKEN)],
+            unauthorized=(
+                401,
+                {
+                    "object": "error",
+                    "status": 401,
+                    "code": "unauthorized",
+                    "message": "API token is invalid.",
+                },
+            ),
+            invalid=lambda missing: (
+                400,
+                {
+                    "object": "error",
+                    "status": 400,
+                    "code": "validation_error",
+                    "message": f"body failed validation: body.{missing[0]} should be defined.",
+                },
+            ),
+        )
+        self.api.controls = self.controls
         routes = [
+            *self.api.routes(),
             Route("/users/me", self.me),
             Route("/users", self.list_users),
             Route("/search", self.search, methods=["POST"]),
@@ -86,6 +119,52 @@ class NotionEmulator:
         record.update(fields)
         self.objects.append(record)
         return record
+
+    def _database(self, database_id: str) -> dict[str, Any] | None:
+        wanted = database_id.replace("-", "").lower()
+        return next(
+            (o for o in self.objects if o["object"] == "database" and o["id"].replace("-", "") == wanted),
+            None,
+        )
+
+    def create_page(self, call: Call) -> Any:
+        body = call.json
+        if call.headers.get("notion-version") is None:
+            return Reply(
+                400,
+                {
+                    "object": "error",
+                    "status": 400,
+                    "code": "missing_version",
+                    "message": "Notion-Version header failed validation: should be defined.",
+                },
+            )
+        database = self._database(str(body["parent"]["database_id"]))
+        if database is None:
+            message = f"Could not find database with ID: {body['parent']['database_id']}."
+            return Reply(
+                404, {"object": "error", "status": 404, "code": "object_not_found", "message": message}
+            )
+        return self.add(
+            "page",
+            parent={"type": "database_id", "database_id": database["id"]},
+            properties=body["properties"],
+            children=body.get("children", []),
+        )
+
+    def query_database(self, call: Call) -> Any:
+        database = self._database(call.path_params["database_id"])
+        if database is None:
+            message = f"Could not find database with ID: {call.path_params['database_id']}."
+            return Reply(
+                404, {"object": "error", "status": 404, "code": "object_not_found", "message": message}
+            )
+        body = call.json or {}
+        rows = [o for o in self.objects if o["parent"].get("database_id") == database["id"]]
+        wanted = body.get("filter")
+        if wanted:
+            rows = [row for row in rows if _matches(row, wanted)]
+        return self._page(rows, body.get("start_cursor"), body.get("page_size"))
 
     def _gate(self, request: Request) -> JSONResponse | None:
         self.controls.record(request)
@@ -167,3 +246,20 @@ class NotionEmulator:
                 return _error(400, "validation_error", "body failed validation: body.filter is invalid.")
             rows = [row for row in rows if row["object"] == wanted["value"]]
         return self._page(rows, body.get("start_cursor"), body.get("page_size"))
+
+
+def _title_text(value: Any) -> str:
+    parts = value.get("title") or value.get("rich_text") or [] if isinstance(value, dict) else []
+    return "".join(str((p.get("text") or {}).get("content", "")) for p in parts if isinstance(p, dict))
+
+
+def _matches(row: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    """A title or rich_text filter (``equals`` or ``contains``), the part of Notion's filter
+    language the tests use."""
+    condition = wanted.get("title") or wanted.get("rich_text") or {}
+    text = _title_text(row["properties"].get(wanted.get("property"), {}))
+    if "equals" in condition:
+        return text == condition["equals"]
+    if "contains" in condition:
+        return condition["contains"] in text
+    return True

@@ -1,6 +1,13 @@
-"""OpenAI's API as Weir uses it: ``GET /v1/models``, with OpenAI's error body for a bad key."""
+"""OpenAI's API as Weir uses it: ``GET /v1/models``, with OpenAI's error body for a bad key.
+
+The actions' endpoints are documented ones (``tests/emulators/documented.py``): ``POST
+/v1/chat/completions`` answers a ``chat.completion`` whose message repeats the last user message
+(``echo: ...``), ``POST /v1/embeddings`` one small vector per input; an unknown model is a 404
+``model_not_found``, as OpenAI answers."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -8,8 +15,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tests.emulators.common import Controls, bearer_token
+from tests.emulators.documented import Call, DocumentedAPI, Endpoint, Reply, bearer
 
 KEY = "sk-proj-WeirEmulator000000000000000000001"
+MODELS = ("gpt-4o", "gpt-4o-mini", "text-embedding-3-small")
 
 
 def _error(
@@ -23,7 +32,87 @@ def _error(
 class OpenAIEmulator:
     def __init__(self) -> None:
         self.controls = Controls(tokens={KEY})
-        self.app = Starlette(routes=[Route("/v1/models", self.models)])
+        self.completions = 0
+        unauthorized = {
+            "error": {
+                "message": "Incorrect API key provided.",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": "invalid_api_key",
+            }
+        }
+        self.api = DocumentedAPI(
+            [
+                Endpoint("POST", "/v1/chat/completions", self.chat, required=("model", "messages")),
+                Endpoint("POST", "/v1/embeddings", self.embeddings, required=("model", "input")),
+            ],
+            credentials=[bearer(KEY)],
+            unauthorized=(401, unauthorized),
+            invalid=lambda missing: (
+                400,
+                {
+                    "error": {
+                        "message": f"Missing required parameter: '{missing[0]}'.",
+                        "type": "invalid_request_error",
+                        "param": missing[0],
+                        "code": "missing_required_parameter",
+                    }
+                },
+            ),
+        )
+        self.api.controls = self.controls
+        self.app = Starlette(routes=[*self.api.routes(), Route("/v1/models", self.models)])
+
+    def _model(self, call: Call) -> Reply | None:
+        model = call.json["model"]
+        if model in MODELS:
+            return None
+        message = f"The model `{model}` does not exist or you do not have access to it."
+        error = {
+            "message": message,
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "model_not_found",
+        }
+        return Reply(404, {"error": error})
+
+    def chat(self, call: Call) -> Any:
+        refused = self._model(call)
+        if refused is not None:
+            return refused
+        self.completions += 1
+        last = next((m["content"] for m in reversed(call.json["messages"]) if m["role"] == "user"), "")
+        return {
+            "id": f"chatcmpl-weir{self.completions:06d}",
+            "object": "chat.completion",
+            "created": 1715367049 + self.completions,
+            "model": call.json["model"],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": f"echo: {last}"},
+                    "logprobs": None,
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12},
+        }
+
+    def embeddings(self, call: Call) -> Any:
+        refused = self._model(call)
+        if refused is not None:
+            return refused
+        texts = call.json["input"] if isinstance(call.json["input"], list) else [call.json["input"]]
+        data = [
+            {"object": "embedding", "index": i, "embedding": [round(len(t) / 100, 4), 0.5, -0.25]}
+            for i, t in enumerate(texts)
+        ]
+        return {
+            "object": "list",
+            "data": data,
+            "model": call.json["model"],
+            "usage": {"prompt_tokens": len(texts), "total_tokens": len(texts)},
+        }
 
     async def models(self, request: Request) -> JSONResponse:
         self.controls.record(request)
@@ -58,7 +147,7 @@ class OpenAIEmulator:
                 "object": "list",
                 "data": [
                     {"id": name, "object": "model", "created": 1715367049, "owned_by": "system"}
-                    for name in ("gpt-4o", "gpt-4o-mini", "text-embedding-3-small")
+                    for name in MODELS
                 ],
             }
         )

@@ -1,7 +1,13 @@
 """Pipedrive's API as the catalog entry uses it: ``GET /api/v1/users/me`` and the v2 lists of
 deals, persons and organizations (opaque ``cursor`` with ``limit`` up to 500,
 ``additional_data.next_cursor``, ``updated_since``, ``sort_by``/``sort_direction``), with the
-``api_token`` query parameter and Pipedrive's error bodies and rate-limit headers."""
+``api_token`` query parameter and Pipedrive's error bodies and rate-limit headers.
+
+The actions' endpoints are documented ones (``tests/emulators/documented.py``): ``POST
+/api/v2/deals`` and ``/api/v2/persons`` add a record (``{"success": true, "data": {...}}``; no
+title or name is a 400 ``Validation failed``), which the lists then show, and ``GET
+/api/v2/persons/search?term=`` finds persons by name or email (``{"data": {"items": [...]}}``).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tests.emulators.common import Controls
+from tests.emulators.documented import Call, DocumentedAPI, Endpoint, query
 
 TOKEN = "0123456789abcdef0123456789abcdef01234567"
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
@@ -50,8 +57,24 @@ class PipedriveEmulator:
         for name, count in (("deals", deals), ("persons", persons), ("organizations", organizations)):
             for _ in range(count):
                 self.add(name)
+        self.api = DocumentedAPI(
+            [
+                Endpoint("POST", "/deals", self.create("deals"), required=("title",)),
+                Endpoint("POST", "/persons", self.create("persons"), required=("name",)),
+                Endpoint("GET", "/persons/search", self.search_persons, required_query=("term",)),
+            ],
+            credentials=[query("api_token", TOKEN)],
+            unauthorized=(401, {"success": False, "error": "unauthorized access", "errorCode": 401}),
+            invalid=lambda missing: (
+                400,
+                {"success": False, "error": f"Validation failed: {missing[0]}: Required", "errorCode": 400},
+            ),
+            prefix="/api/v2",
+        )
+        self.api.controls = self.controls
         self.app = Starlette(
             routes=[
+                *self.api.routes(),
                 Route("/api/v1/users/me", self.me),
                 Route("/api/v2/{object}", self.list_objects),
             ]
@@ -92,6 +115,36 @@ class PipedriveEmulator:
         record.update(fields)
         self.data[kind].append(record)
         return record
+
+    def create(self, kind: str) -> Any:
+        def answer(call: Call) -> dict[str, Any]:
+            fields = dict(call.json)
+            if kind == "persons":
+                fields.setdefault("emails", [])
+                fields.setdefault("phones", [])
+                fields.setdefault("org_id", None)
+            else:
+                fields.setdefault("person_id", None)
+                fields.setdefault("org_id", None)
+            return {"success": True, "data": self.add(kind, **fields)}
+
+        return answer
+
+    def search_persons(self, call: Call) -> dict[str, Any]:
+        term = str(call.query["term"]).lower()
+        field = call.query.get("fields")
+        exact = call.query.get("exact_match") == "true"
+
+        def values(person: dict[str, Any]) -> list[str]:
+            names = [person["name"]] if field in (None, "name") else []
+            emails = [e["value"] for e in person["emails"]] if field in (None, "email") else []
+            return [v.lower() for v in names + emails]
+
+        found = [p for p in self.data["persons"] if any(term == v if exact else term in v for v in values(p))]
+        items = [
+            {"result_score": 1.0, "item": {"id": p["id"], "type": "person", "name": p["name"]}} for p in found
+        ]
+        return {"success": True, "data": {"items": items}, "additional_data": {"next_cursor": None}}
 
     def touch(self, kind: str, record_id: int, **fields: Any) -> None:
         """Change a record: it moves to the newest update_time."""

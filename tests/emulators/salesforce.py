@@ -2,7 +2,12 @@
 SOQL through ``GET …/query?q=SELECT … FROM <object>``, answered in batches of ``batch_size``
 records (2,000 by default, as Salesforce does) with ``done`` and a ``nextRecordsUrl`` that is a
 path on the instance (``/services/data/v62.0/query/01gWEIR…-2000``), behind an OAuth bearer token,
-with Salesforce's error bodies."""
+with Salesforce's error bodies.
+
+The actions' endpoints are documented ones (``tests/emulators/documented.py``): ``POST
+…/sobjects/{object}/`` creates a record (201 ``{id, success, errors}``; a Contact or Lead without
+``LastName`` is ``REQUIRED_FIELD_MISSING``) that a SOQL query then finds, and ``GET
+…/sobjects/{object}/{id}`` answers one record, with only the ``fields`` asked for."""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tests.emulators.common import Controls, bearer_token
+from tests.emulators.documented import Call, DocumentedAPI, Endpoint, Reply, bearer
 
 TOKEN = "00DWEIR0000emulator!AQ0AQSalesforceAccessToken0001"
 VERSION = "v62.0"
@@ -42,8 +48,22 @@ class SalesforceEmulator:
         for _ in range(accounts):
             self.add("Account")
         root = f"/services/data/{VERSION}"
+        self.api = DocumentedAPI(
+            [
+                Endpoint("POST", "/sobjects/{sobject}/", self.create_record, status=201),
+                Endpoint("GET", "/sobjects/{sobject}/{id}", self.get_record),
+            ],
+            credentials=[bearer(TOKEN)],
+            unauthorized=(
+                401,
+                [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}],
+            ),
+            prefix=root,
+        )
+        self.api.controls = self.controls
         self.app = Starlette(
             routes=[
+                *self.api.routes(),
                 Route(f"{root}/limits", self.limits),
                 Route(f"{root}/query", self.query),
                 Route(f"{root}/query/{{locator}}", self.more),
@@ -76,6 +96,37 @@ class SalesforceEmulator:
         record.update(fields)
         self.data[kind].append(record)
         return record
+
+    def create_record(self, call: Call) -> Any:
+        kind = call.path_params["sobject"]
+        if kind not in PREFIX:
+            return Reply(
+                404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
+            )
+        fields = call.json if isinstance(call.json, dict) else {}
+        if kind in ("Contact", "Lead") and not fields.get("LastName"):
+            missing = [
+                {
+                    "message": "Required fields are missing: [LastName]",
+                    "errorCode": "REQUIRED_FIELD_MISSING",
+                    "fields": ["LastName"],
+                }
+            ]
+            return Reply(400, missing)
+        record = self.add(kind, **fields)
+        return {"id": record["Id"], "success": True, "errors": []}
+
+    def get_record(self, call: Call) -> Any:
+        kind = call.path_params["sobject"]
+        found = next((r for r in self.data.get(kind, []) if r["Id"] == call.path_params["id"]), None)
+        if found is None:
+            return Reply(
+                404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
+            )
+        wanted = str(call.query.get("fields") or "")
+        names = [name for name in wanted.split(",") if name] or list(found)
+        attributes = {"type": kind, "url": f"/services/data/{VERSION}/sobjects/{kind}/{found['Id']}"}
+        return {"attributes": attributes, **{name: found.get(name) for name in names}}
 
     def _gate(self, request: Request) -> JSONResponse | None:
         self.controls.record(request)

@@ -6,6 +6,11 @@ Pages continue through the ``Link`` header: the next URL carries an opaque ``pag
 keeps the first request's filters, and a request with ``page_info`` may add only ``limit`` and
 ``fields`` (https://shopify.dev/docs/api/admin-rest/usage/pagination). A rate limit is a 429
 whose ``Retry-After`` is a decimal number of seconds, as Shopify sends it.
+
+The actions' endpoints are documented ones (``tests/emulators/documented.py``): ``POST
+/products.json`` (201, ``{"product": {...}}``; a product without a title is Shopify's 422
+``{"errors": {"title": ["can't be blank"]}}``), ``GET /products/{id}.json`` and ``GET
+/orders/{id}.json`` (404 ``{"errors": "Not Found"}`` for an unknown id).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from tests.emulators.common import Controls
+from tests.emulators.documented import Call, DocumentedAPI, Endpoint, Reply, header
 
 TOKEN = "shpat_WeirEmulatorToken000000000001"
 VERSION = "2026-04"
@@ -47,7 +53,27 @@ class ShopifyEmulator:
         for name, count in (("customers", customers), ("products", products), ("orders", orders)):
             for _ in range(count):
                 self.add(name)
-        routes = [Route("/shop.json", self.shop), Route("/{name}.json", self.list_resources)]
+        self.api = DocumentedAPI(
+            [
+                Endpoint(
+                    "POST", "/products.json", self.create_product, status=201, required=("product.title",)
+                ),
+                Endpoint("GET", "/products/{id:int}.json", self.get_one("products", "product")),
+                Endpoint("GET", "/orders/{id:int}.json", self.get_one("orders", "order")),
+            ],
+            credentials=[header("X-Shopify-Access-Token", TOKEN)],
+            unauthorized=(
+                401,
+                {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"},
+            ),
+            invalid=lambda missing: (422, {"errors": {missing[0].split(".")[-1]: ["can't be blank"]}}),
+        )
+        self.api.controls = self.controls
+        routes = [
+            *self.api.routes(),
+            Route("/shop.json", self.shop),
+            Route("/{name}.json", self.list_resources),
+        ]
         self.app = Starlette(routes=[Mount(PREFIX, routes=routes)])
 
     def add(self, name: str, **fields: Any) -> dict[str, Any]:
@@ -102,6 +128,37 @@ class ShopifyEmulator:
         record.update(fields)
         self.data[name].append(record)
         return record
+
+    def create_product(self, call: Call) -> dict[str, Any]:
+        wanted = call.json["product"]
+        n = len(self.data["products"]) + 1
+        handle = "-".join(str(wanted["title"]).lower().split())
+        fields = {
+            k: wanted[k]
+            for k in ("title", "body_html", "vendor", "product_type", "tags", "status")
+            if k in wanted
+        }
+        product = self.add(
+            "products",
+            **{
+                "body_html": None,
+                "vendor": "Weir",
+                "product_type": "",
+                "tags": "",
+                "status": "active",
+                **fields,
+            },
+            handle=handle,
+            variants=[{"id": 1000 + n, "price": "0.00", "sku": None, "title": "Default Title"}],
+        )
+        return {"product": product}
+
+    def get_one(self, name: str, key: str) -> Any:
+        def answer(call: Call) -> Any:
+            found = next((r for r in self.data[name] if r["id"] == call.path_params["id"]), None)
+            return Reply(404, {"errors": "Not Found"}) if found is None else {key: found}
+
+        return answer
 
     def touch(self, name: str, index: int, **fields: Any) -> dict[str, Any]:
         self.clock += timedelta(seconds=1)

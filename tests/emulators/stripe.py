@@ -1,5 +1,9 @@
 """Stripe's API as Weir uses it: ``GET /v1/account`` and the list endpoints of customers, charges
-and invoices (newest first, ``limit``, ``starting_after``, ``created[gt|gte|lt|lte]``)."""
+and invoices (newest first, ``limit``, ``starting_after``, ``created[gt|gte|lt|lte]``).
+
+The actions' endpoints are documented ones (``tests/emulators/documented.py``): ``POST
+/v1/customers`` takes a form-encoded body, as Stripe's writes do, and adds the customer that the
+list then shows; ``GET /v1/customers/{id}`` answers one, or Stripe's 404 ``resource_missing``."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tests.emulators.common import Controls, bearer_token
+from tests.emulators.documented import Call, DocumentedAPI, Endpoint, Reply, bearer
 
 KEY = "sk_test_51Weir0emulator0key0000000001"
 OBJECTS = {"customers": "customer", "charges": "charge", "invoices": "invoice"}
@@ -34,8 +39,19 @@ class StripeEmulator:
         for stream, count in (("customers", customers), ("charges", charges), ("invoices", invoices)):
             for _ in range(count):
                 self.add(stream)
+        unauthorized = {"error": {"message": "Invalid API Key provided.", "type": "invalid_request_error"}}
+        self.api = DocumentedAPI(
+            [
+                Endpoint("POST", "/v1/customers", self.create_customer),
+                Endpoint("GET", "/v1/customers/{id}", self.get_customer),
+            ],
+            credentials=[bearer(KEY)],
+            unauthorized=(401, unauthorized),
+        )
+        self.api.controls = self.controls
         self.app = Starlette(
             routes=[
+                *self.api.routes(),
                 Route("/v1/account", self.account),
                 Route("/v1/{object}", self.list_objects),
             ]
@@ -88,6 +104,29 @@ class StripeEmulator:
         record.update(fields)
         self.data[stream].append(record)
         return record
+
+    def create_customer(self, call: Call) -> dict[str, Any]:
+        form = call.form or {}
+        fields: dict[str, Any] = {k: form[k] for k in ("email", "name", "description", "phone") if k in form}
+        # Stripe's form encoding of a hash: metadata[plan]=pro
+        fields["metadata"] = {
+            key[len("metadata[") : -1]: value
+            for key, value in form.items()
+            if key.startswith("metadata[") and key.endswith("]")
+        }
+        return self.add("customers", **{"email": None, "name": None, "phone": None, **fields})
+
+    def get_customer(self, call: Call) -> Any:
+        found = next((c for c in self.data["customers"] if c["id"] == call.path_params["id"]), None)
+        if found is None:
+            error = {
+                "code": "resource_missing",
+                "message": f"No such customer: '{call.path_params['id']}'",
+                "param": "id",
+                "type": "invalid_request_error",
+            }
+            return Reply(404, {"error": error})
+        return found
 
     def _authenticate(self, request: Request) -> JSONResponse | None:
         key = bearer_token(request)
@@ -166,6 +205,8 @@ class StripeEmulator:
             if f"created[{op}]" in query:
                 value = int(query[f"created[{op}]"])
                 rows = [r for r in rows if compare(r["created"], value)]
+        if name == "customers" and query.get("email"):  # the customers list filters on email
+            rows = [r for r in rows if r.get("email") == query["email"]]
         after = query.get("starting_after")
         if after:
             ids = [r["id"] for r in rows]

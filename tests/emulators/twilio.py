@@ -5,6 +5,11 @@ Calls lists, newest first, paged with ``PageSize`` (at most 1000), ``Page`` and 
 page names the next one as ``next_page_uri``: a path on the API's host, as
 https://www.twilio.com/docs/usage/twilios-response#paging-information shows. Errors are
 Twilio's ``{code, message, more_info, status}``; a rate limit is a 429 with code 20429.
+
+Sending a message (the send_sms action) is a documented endpoint (``tests/emulators/documented.py``):
+``POST /Accounts/{sid}/Messages.json`` with a form body (``To``, ``From`` or
+``MessagingServiceSid``, ``Body``) answers 201 with the queued Message, which the Messages list
+(filtered by ``To``/``From`` when asked) then shows first.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from tests.emulators.common import Controls
+from tests.emulators.documented import Call, DocumentedAPI, Endpoint, Reply, basic
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "f" * 32
@@ -50,7 +56,14 @@ class TwilioEmulator:
             self.add_message()
         for _ in range(calls):
             self.add_call()
+        self.api = DocumentedAPI(
+            [Endpoint("POST", "/Accounts/{sid}/Messages.json", self.send_message, status=201)],
+            credentials=[basic(ACCOUNT_SID, AUTH_TOKEN)],
+            unauthorized=(401, {"code": 20003, "message": "Authenticate", "status": 401}),
+        )
+        self.api.controls = self.controls
         routes = [
+            *self.api.routes(),
             Route("/Accounts/{sid}.json", self.account),
             Route("/Accounts/{sid}/{kind}.json", self.list_resources),
         ]
@@ -111,6 +124,25 @@ class TwilioEmulator:
         self.data["calls"].append(call)
         return call
 
+    def send_message(self, call: Call) -> Any:
+        form = call.form or {}
+        if call.path_params["sid"] != ACCOUNT_SID:
+            return Reply(403, {"code": 20004, "message": "Method not allowed", "status": 403})
+        for name, code in (("To", 21604), ("Body", 21602)):
+            if not form.get(name):
+                return Reply(400, {"code": code, "message": f"A '{name}' is required.", "status": 400})
+        if not form.get("From") and not form.get("MessagingServiceSid"):
+            message = "A 'From' phone number or a 'MessagingServiceSid' is required."
+            return Reply(400, {"code": 21603, "message": message, "status": 400})
+        return self.add_message(
+            to=form["To"],
+            body=form["Body"],
+            status="queued",
+            date_sent=None,
+            price=None,
+            **{"from": form.get("From"), "messaging_service_sid": form.get("MessagingServiceSid")},
+        )
+
     def _gate(self, request: Request) -> JSONResponse | None:
         self.controls.record(request)
         header = request.headers.get("authorization", "")
@@ -156,6 +188,9 @@ class TwilioEmulator:
             return _error(400, 20001, "Invalid PageSize or Page")
         size, page = int(size_raw), int(page_raw)
         rows = list(reversed(self.data[LISTS[kind]]))  # newest first
+        for name in ("To", "From"):
+            if query.get(name):
+                rows = [r for r in rows if r.get(name.lower()) == query[name]]
         token = query.get("PageToken")
         if page and token != f"PA{page * size}":
             # Twilio refuses a Page without the PageToken of the page before it.

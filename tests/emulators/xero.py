@@ -6,6 +6,11 @@ Every call names an organisation with the ``xero-tenant-id`` header and carries 
 (https://developer.xero.com/documentation/api/accounting/invoices). Errors are Xero's problem
 bodies (``Title``, ``Status``, ``Detail``); a rate limit is a 429 with ``Retry-After`` and
 ``X-Rate-Limit-Problem``.
+
+Creating contacts (the create_contact action) is a documented endpoint
+(``tests/emulators/documented.py``): ``POST /Contacts`` with ``{"Contacts": [...]}`` answers the
+created contacts in the same wrapper; a missing or already used ``Name`` is Xero's 400
+``ValidationException``. The invoices list filters on ``Statuses`` and ``ContactIDs``.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from tests.emulators.common import Controls, bearer_token
+from tests.emulators.documented import Call, DocumentedAPI, Endpoint, Reply, bearer
 
 TOKEN = "xero-access-token-WeirEmulator0001"
 TENANT_ID = "b1a2c3d4-0000-4000-8000-00000000e001"
@@ -43,7 +49,20 @@ class XeroEmulator:
         for _ in range(invoices):
             self.add_invoice()
         self.tenants: list[str | None] = []  # the xero-tenant-id of every call
-        routes = [Route("/Organisation", self.organisation), Route("/{name}", self.list_resources)]
+        self.api = DocumentedAPI(
+            [Endpoint("POST", "/Contacts", self.create_contacts, required=("Contacts.0",))],
+            credentials=[bearer(TOKEN)],
+            unauthorized=(
+                401,
+                {"Type": None, "Title": "Unauthorized", "Status": 401, "Detail": "TokenInvalid"},
+            ),
+        )
+        self.api.controls = self.controls
+        routes = [
+            *self.api.routes(),
+            Route("/Organisation", self.organisation),
+            Route("/{name}", self.list_resources),
+        ]
         self.app = Starlette(routes=[Mount(PREFIX, routes=routes)])
 
     def _stamp(self, n: int) -> str:
@@ -93,6 +112,41 @@ class XeroEmulator:
         self.data["Invoices"].append(invoice)
         return invoice
 
+    def create_contacts(self, call: Call) -> Any:
+        if call.headers.get("xero-tenant-id") != TENANT_ID:
+            return Reply(
+                403,
+                {"Type": None, "Title": "Forbidden", "Status": 403, "Detail": "AuthenticationUnsuccessful"},
+            )
+        created = []
+        for wanted in call.json["Contacts"]:
+            name = wanted.get("Name")
+            if not name:
+                problem = "The contact name must be provided."
+            elif any(c["Name"] == name for c in self.data["Contacts"]):
+                problem = f"The contact name {name} is already assigned to another contact."
+            else:
+                problem = None
+            if problem is not None:
+                element = {**wanted, "ValidationErrors": [{"Message": problem}]}
+                return Reply(
+                    400,
+                    {
+                        "ErrorNumber": 10,
+                        "Type": "ValidationException",
+                        "Message": "A validation exception occurred",
+                        "Elements": [element],
+                    },
+                )
+            names = ("Name", "FirstName", "LastName", "EmailAddress", "AccountNumber", "TaxNumber")
+            fields = {k: v for k, v in wanted.items() if k in names}
+            contact = self.add_contact(**fields)
+            for name in names[1:]:  # Xero leaves out what the contact does not have
+                if name not in fields:
+                    contact.pop(name, None)
+            created.append(contact)
+        return {"Id": str(uuid.uuid4()), "Status": "OK", "Contacts": created}
+
     def _gate(self, request: Request) -> JSONResponse | None:
         self.controls.record(request)
         self.tenants.append(request.headers.get("xero-tenant-id"))
@@ -139,6 +193,11 @@ class XeroEmulator:
             return _problem(400, "Validation Error", "page and pageSize must be positive integers")
         page, size = int(page_raw), min(int(size_raw), MAX_PAGE_SIZE)
         rows = self.data[name]
+        if name == "Invoices":
+            for param, field in (("Statuses", "Status"), ("ContactIDs", "Contact.ContactID")):
+                if query.get(param):
+                    wanted = set(query[param].split(","))
+                    rows = [r for r in rows if _dig(r, field) in wanted]
         count = len(rows)
         return JSONResponse(
             {
@@ -152,3 +211,10 @@ class XeroEmulator:
                 name: rows[(page - 1) * size : page * size],
             }
         )
+
+
+def _dig(record: dict[str, Any], path: str) -> Any:
+    value: Any = record
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value

@@ -1,7 +1,13 @@
 """Zendesk Support's API as the catalog entry uses it: ``GET /api/v2/users/me.json`` and the
 ticket, user and organization lists with cursor pagination (``page[size]`` up to 100,
 ``page[after]``, ``meta.has_more``/``after_cursor`` and ``links.next``), behind an OAuth bearer
-token, with Zendesk's error bodies and rate-limit headers."""
+token, with Zendesk's error bodies and rate-limit headers.
+
+The ticket actions' endpoints are documented ones (``tests/emulators/documented.py``): ``POST
+/api/v2/tickets.json`` opens a ticket (a requester given by email is found or created; a ticket
+without ``comment`` is Zendesk's 422 ``RecordInvalid``), ``GET``/``PUT
+/api/v2/tickets/{id}.json`` read it or add a comment and change its status; each answers
+``{"ticket": {...}}``, and the tickets list shows the new one."""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tests.emulators.common import Controls, bearer_token
+from tests.emulators.documented import Call, DocumentedAPI, Endpoint, Reply, bearer
 
 TOKEN = "zd-emulator-oauth-access-token-0000000000000001"
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
@@ -46,8 +53,35 @@ class ZendeskEmulator:
         for name, count in (("tickets", tickets), ("users", users), ("organizations", organizations)):
             for _ in range(count):
                 self.add(name)
+        self.comments: dict[int, list[dict[str, Any]]] = {}
+        unauthorized = {
+            "error": "invalid_token",
+            "error_description": "The access token provided is invalid.",
+        }
+        self.api = DocumentedAPI(
+            [
+                Endpoint(
+                    "POST", "/tickets.json", self.create_ticket, status=201, required=("ticket.comment",)
+                ),
+                Endpoint("GET", "/tickets/{id:int}.json", self.get_ticket),
+                Endpoint("PUT", "/tickets/{id:int}.json", self.update_ticket, required=("ticket",)),
+            ],
+            credentials=[bearer(TOKEN)],
+            unauthorized=(401, unauthorized),
+            invalid=lambda missing: (
+                422,
+                {
+                    "error": "RecordInvalid",
+                    "description": "Record validation errors",
+                    "details": {"base": [{"description": f"{missing[0]}: cannot be blank"}]},
+                },
+            ),
+            prefix="/api/v2",
+        )
+        self.api.controls = self.controls
         self.app = Starlette(
             routes=[
+                *self.api.routes(),
                 Route("/api/v2/users/me.json", self.me),
                 Route("/api/v2/{kind}.json", self.list_kind),
             ]
@@ -96,6 +130,65 @@ class ZendeskEmulator:
         record.update(fields)
         self.data[kind].append(record)
         return record
+
+    def _requester(self, requester: dict[str, Any] | None) -> int:
+        if not requester:
+            return 1  # the signed-in agent (users/me)
+        found = next((u for u in self.data["users"] if u["email"] == requester["email"]), None)
+        if found is None:
+            found = self.add(
+                "users", email=requester["email"], name=requester.get("name") or requester["email"]
+            )
+        return int(found["id"])
+
+    def create_ticket(self, call: Call) -> Any:
+        wanted = call.json["ticket"]
+        comment = wanted["comment"]
+        if not isinstance(comment, dict) or not (comment.get("body") or comment.get("html_body")):
+            return Reply(
+                422,
+                {
+                    "error": "RecordInvalid",
+                    "description": "Record validation errors",
+                    "details": {"description": [{"description": "Description: cannot be blank"}]},
+                },
+            )
+        requester_id = self._requester(wanted.get("requester"))
+        fields = {k: wanted[k] for k in ("subject", "priority", "type", "status", "tags") if k in wanted}
+        ticket = self.add(
+            "tickets",
+            **{"status": "new", "priority": None, "type": None, "tags": [], **fields},
+            description=comment.get("body") or comment.get("html_body"),
+            requester_id=requester_id,
+            submitter_id=1,
+        )
+        self.comments[ticket["id"]] = [{"body": ticket["description"], "public": True}]
+        return {"ticket": ticket}
+
+    def _ticket(self, call: Call) -> dict[str, Any] | None:
+        return next((t for t in self.data["tickets"] if t["id"] == call.path_params["id"]), None)
+
+    def get_ticket(self, call: Call) -> Any:
+        ticket = self._ticket(call)
+        if ticket is None:
+            return Reply(404, {"error": "RecordNotFound", "description": "Not found"})
+        return {"ticket": ticket}
+
+    def update_ticket(self, call: Call) -> Any:
+        ticket = self._ticket(call)
+        if ticket is None:
+            return Reply(404, {"error": "RecordNotFound", "description": "Not found"})
+        change = call.json["ticket"]
+        comment = change.get("comment")
+        if comment:
+            self.comments.setdefault(ticket["id"], []).append(
+                {"body": comment.get("body"), "public": comment.get("public", True)}
+            )
+        if "status" in change:
+            ticket["status"] = change["status"]
+        self.clock += timedelta(seconds=1)
+        ticket["updated_at"] = _iso(self.clock)
+        return {"ticket": ticket}
 
     def _gate(self, request: Request) -> JSONResponse | None:
         self.controls.record(request)

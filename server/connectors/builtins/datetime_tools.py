@@ -435,9 +435,12 @@ def _difference(input: dict[str, Any]) -> dict[str, Any]:
     start = _read("start", input["start"], zone)
     end = _read("end", input["end"], zone)
     unit = input["unit"]
-    total = (end - start).total_seconds()
+    # In UTC: Python subtracts two times of the same zone object by their wall clocks, which
+    # would make the 23-hour day of a spring-forward night 24 hours long.
+    elapsed = end.astimezone(UTC) - start.astimezone(UTC)
+    total = elapsed.total_seconds()
     if unit in UNITS_IN_SECONDS:
-        value = _truncated((end - start) // timedelta(microseconds=1), UNITS_IN_SECONDS[unit] * 1_000_000)
+        value = _truncated(elapsed // timedelta(microseconds=1), UNITS_IN_SECONDS[unit] * 1_000_000)
     else:
         # Calendar units count on one wall clock: the given zone, else the start's own offset.
         clock = zone or start.tzinfo
@@ -589,6 +592,8 @@ def _format(input: dict[str, Any]) -> dict[str, Any]:
         moment = _in_zone("datetime", moment, zone)
     try:
         return {"formatted": _formatted(moment, input)}
+    except ActionInputError:
+        raise
     except (OverflowError, ValueError):
         raise ActionInputError("datetime", "cannot be written in this format") from None
 
