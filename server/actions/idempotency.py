@@ -79,6 +79,15 @@ def fingerprint(request: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(request).encode("ascii")).hexdigest()
 
 
+def provider_key(*, organization_id: str, key: str) -> str:
+    """What an action hands its provider as the idempotency key (Stripe's ``Idempotency-Key``):
+    stable for a host's key, so a retry after a lost answer is done once at the provider too,
+    but never the host's own string (it may say more than it should), and never the same for
+    two organizations that happen to choose the same key."""
+    digest = hashlib.sha256(f"{organization_id}\x00{key}".encode("utf-8", "surrogatepass")).hexdigest()
+    return f"weir_{digest[:40]}"
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 

@@ -389,6 +389,10 @@ async def _run(
                 end_user_id=end_user.id if end_user is not None else None,
             )
         context.caller = "action"
+        if request.idempotency_key is not None:
+            context.idempotency_key = idempotency.provider_key(
+                organization_id=scope.organization_id, key=request.idempotency_key
+            )
         facts.called = True
         output = await _call(run_action, context, action, value, spec.display_name, connection, bus, facts)
     return output, resolved_by

@@ -126,7 +126,7 @@ def messages_connector(*, provider_url: str, api_url: str) -> SimpleNamespace:
         if action == "run_query":
             if not input["sql"].lstrip().lower().startswith("select"):
                 raise ActionInputError("sql", "must be a read-only query (SELECT)")
-            return {"rows": [], "caller": context.caller}
+            return {"rows": [], "caller": context.caller, "idempotency_key": context.idempotency_key}
         response = await provider_http.request(
             context,
             "POST",

@@ -208,3 +208,18 @@ async def test_an_input_the_action_refused_is_kept_with_its_fields(acme: Acme) -
     fields = [{"field": "input.input.sql", "message": "must be a read-only query (SELECT)"}]
     assert first["extensions"] == {"code": "VALIDATION_FAILED", "fields": fields}
     assert again["extensions"] == {"code": "VALIDATION_FAILED", "fields": fields, "replayed": True}
+
+
+async def test_the_provider_gets_a_key_derived_from_the_host_s(acme: Acme, other_tenant: Any) -> None:
+    await _ready(acme)
+    request = {"endUserId": acme.alice.id, "action": "run_query", "input": {"sql": "select 1"}}
+
+    first = await acme.executed(idempotencyKey="customer-42", **request)
+    second = await acme.executed(idempotencyKey="customer-43", **request)
+
+    sent = first["output"]["idempotency_key"]
+    assert sent.startswith("weir_") and "customer-42" not in sent
+    assert sent == idempotency.provider_key(organization_id=acme.tenant.organization_id, key="customer-42")
+    assert second["output"]["idempotency_key"] != sent
+    # Another organization's same key is another key at the provider.
+    assert idempotency.provider_key(organization_id=other_tenant.organization_id, key="customer-42") != sent

@@ -110,7 +110,7 @@ async def test_what_the_action_itself_refuses_is_a_validation_error_at_its_path(
     allowed = await acme.executed(endUserId=acme.alice.id, action="run_query", input={"sql": "select 1"})
 
     assert fields(refused) == {"input.input.sql": "must be a read-only query (SELECT)"}
-    assert allowed["output"] == {"rows": [], "caller": "action"}
+    assert allowed["output"] == {"rows": [], "caller": "action", "idempotency_key": None}
 
 
 async def test_an_unknown_action_or_integration_is_named(acme: Acme, other_tenant: Any) -> None:
