@@ -15,6 +15,7 @@ from server.connectors import registry
 from server.orgs.models import EndUser, Workspace
 from tests.actions.support import API_KEY, NAME, MessagesApi, messages_connector
 from tests.connect.support import add_oauth_app
+from tests.emulators.common import serve_emulator  # noqa: F401 (a fixture for these tests)
 from tests.emulators.oauth_provider import OAuthProvider
 from tests.serving import serve
 
