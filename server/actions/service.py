@@ -364,6 +364,7 @@ async def _run(
                 end_user_id=end_user.id if end_user is not None else None,
                 external_id=request.connection_external_id,
                 connection_id=request.connection_id,
+                for_use=True,
             )
             connection, resolved_by = resolution.connection, resolution.resolved_by
             facts.connection_id = connection.id

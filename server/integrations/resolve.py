@@ -145,7 +145,7 @@ async def _by_id(
     return connection
 
 
-async def resolve_connection(
+async def _resolve(
     *,
     scope: Scope,
     workspace_id: str,
@@ -155,7 +155,6 @@ async def resolve_connection(
     external_id: str | None = None,
     connection_id: str | None = None,
 ) -> Resolution:
-    """The connection to use, and which rule chose it; ``CONNECTION_REQUIRED`` if none."""
     if not await catalog.is_visible(
         organization_id=scope.organization_id, workspace_id=workspace_id, name=integration_name
     ):
@@ -230,3 +229,37 @@ async def resolve_connection(
         f"no {integration_name} connection{who} in this workspace; "
         "create one (createConnection or a connect session)"
     )
+
+
+async def resolve_connection(
+    *,
+    scope: Scope,
+    workspace_id: str,
+    integration_name: str,
+    end_user_id: str | None = None,
+    end_user_external_id: str | None = None,
+    external_id: str | None = None,
+    connection_id: str | None = None,
+    for_use: bool = False,
+) -> Resolution:
+    """The connection to use, and which rule chose it; ``CONNECTION_REQUIRED`` if none.
+
+    ``for_use`` is for callers that will call the provider with it (actions, the proxy): a key
+    restricted to one workspace may read an ORGANIZATION connection but never use it, the same
+    rule as for syncing or testing one, so such a match is ``FORBIDDEN`` rather than used.
+    """
+    resolution = await _resolve(
+        scope=scope,
+        workspace_id=workspace_id,
+        integration_name=integration_name,
+        end_user_id=end_user_id,
+        end_user_external_id=end_user_external_id,
+        external_id=external_id,
+        connection_id=connection_id,
+    )
+    if for_use and scope.workspace_id is not None and resolution.connection.scope == "ORGANIZATION":
+        raise Forbidden(
+            "a key restricted to one workspace cannot use an organization-wide connection; "
+            "use a workspace connection or an unrestricted key"
+        )
+    return resolution

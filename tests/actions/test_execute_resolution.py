@@ -157,6 +157,27 @@ async def test_a_key_restricted_to_one_workspace_reaches_nothing_of_another(
     assert len(messages.sent) == 1
 
 
+async def test_a_restricted_key_may_not_use_an_organization_connection(acme: Acme, messages: Any) -> None:
+    """It may read one (resolveConnection, connections) but, as for syncs and tests, never
+    call the provider with it: by id and through the fallback alike."""
+    staging_key = await create_api_key(
+        organization_id=acme.tenant.organization_id, name="staging", workspace_id=acme.staging_id
+    )
+    shared = await acme.connection(scope="ORGANIZATION")
+    await acme.configure(strategy="PER_USER_WITH_FALLBACK", workspaceId=acme.staging_id)
+
+    by_id = failure(
+        await acme.execute(key=staging_key.secret, workspaceId=acme.staging_id, connectionId=shared)
+    )
+    by_fallback = failure(await acme.execute(key=staging_key.secret, workspaceId=acme.staging_id))
+    unrestricted = await acme.executed(workspaceId=acme.staging_id, connectionId=shared)
+
+    assert by_id["extensions"]["code"] == "FORBIDDEN" and "organization-wide" in by_id["message"]
+    assert by_fallback["extensions"]["code"] == "FORBIDDEN"
+    assert unrestricted["connectionId"] == shared
+    assert len(messages.sent) == 1
+
+
 async def test_another_organization_cannot_use_the_integration_s_connections(
     acme: Acme, other_tenant: Any, messages: Any
 ) -> None:
