@@ -9,6 +9,7 @@ import httpx
 
 from server import http as http_clients
 from server.auth.authenticator import Authenticator
+from server.calls.metrics import CallMetrics
 from server.config import Settings
 from server.connections.check_limits import CheckLimiter
 from server.crypto import KeyRing
@@ -35,6 +36,9 @@ class Services:
     # The client for provider checks of createConnection and testConnection. ``None`` (the
     # default) builds one per check; tests put an ``httpx.MockTransport`` client here. Not owned.
     check_http: httpx.AsyncClient | None = None
+    # Counts and latencies of action and proxy calls, passed to ``server.calls.service.record``:
+    # the API process's (in its ``/metrics`` registry); ``None`` counts nothing (tests, scripts).
+    call_metrics: CallMetrics | None = None
     # The connect flow's client (token exchanges, credential checks): built on first use by
     # ``connect_http``, closed by ``aclose``.
     _connect_http: httpx.AsyncClient | None = field(default=None, repr=False)

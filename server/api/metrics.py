@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from strawberry.extensions import SchemaExtension
 
 from server.api.execution.fallbacks import FallbackCollector
+from server.calls.metrics import CallMetrics
 
 # The label of operations whose name is not given its own: past the limit, or not a GraphQL name.
 OTHER = "other"
@@ -62,6 +63,9 @@ class ApiMetrics:
             ["route", "status"],
             registry=self.registry,
         )
+        # weir_connection_calls_total and its durations: handed to actions and the proxy
+        # through ``Services.call_metrics``.
+        self.calls = CallMetrics(self.registry)
         # weir_graphql_fast_execution_fallbacks_total, counted by the compiled executor.
         self.registry.register(FallbackCollector())
 

@@ -39,6 +39,7 @@ WebhookEventType = domain_enum(
         "sync_run.failed": "A sync run failed.",
         "sync_run.cancelled": "A sync run was cancelled.",
         "elt_sync.updated": "A sync's configuration, schedule or streams changed.",
+        "call.failed": "An action or proxy call failed; `data` is its call-log entry.",
     },
 )
 WebhookDeliveryStatus = domain_enum(

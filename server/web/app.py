@@ -134,7 +134,12 @@ def create_app(
     """
     metrics = ApiMetrics(max_operation_names=settings.metrics_max_operations)
     key_ring = load_key_ring(settings)
-    services = Services(settings=settings, bus=bus or build_event_bus(settings.redis_url), key_ring=key_ring)
+    services = Services(
+        settings=settings,
+        bus=bus or build_event_bus(settings.redis_url),
+        key_ring=key_ring,
+        call_metrics=metrics.calls,
+    )
     schema = build_schema(settings, extra_extensions=[metrics.extension()])
     # Revoked credentials lose their cached authentication and their sockets, in every process.
     revocations = Revocations(services.bus, services.auth)

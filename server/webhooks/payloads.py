@@ -3,6 +3,7 @@
 Connections carry their masked ``credentialPreview`` only, never credentials. Connect sessions
 never carry their token, OAuth state or PKCE verifier. Syncs and their runs are shaped by
 ``server.syncs.webhook_events`` (syncs sit above webhooks and know their reserved settings).
+Calls carry what the call log keeps: never a body, a query string or a header.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ EVENT_TYPES = (
     "sync_run.failed",
     "sync_run.cancelled",
     "elt_sync.updated",
+    "call.failed",
 )
 
 
@@ -68,4 +70,25 @@ def connect_session_payload(session: Any) -> dict[str, Any]:
         "expiresAt": timestamp(session.expires_at),
         "createdAt": timestamp(session.created_at),
         "updatedAt": timestamp(session.updated_at),
+    }
+
+
+def call_payload(call: Any) -> dict[str, Any]:
+    """A call-log row as the GraphQL ``CallLogEntry`` type shows it."""
+    return {
+        "id": call.id,
+        "kind": call.kind,
+        "integrationName": call.integration_name,
+        "connectionId": call.connection_id,
+        "workspaceId": call.workspace_id,
+        "apiKeyId": call.api_key_id,
+        "endUserId": call.end_user_id,
+        "action": call.action,
+        "method": call.method,
+        "path": call.path,
+        "status": call.status,
+        "httpStatus": call.http_status,
+        "errorCode": call.error_code,
+        "durationMs": call.duration_ms,
+        "createdAt": timestamp(call.created_at),
     }
