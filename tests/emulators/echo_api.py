@@ -119,5 +119,8 @@ class EchoApi:
         return response
 
     async def outside(self, request: Request) -> Response:
+        if request.url.path.startswith("/v1/"):
+            self.controls.record(request)
+            return JSONResponse({"message": "Not Found"}, status_code=404)
         self.hits_outside.append(f"{request.method} {request.url.path}")
         return JSONResponse({"outside": True})
