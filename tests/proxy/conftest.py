@@ -79,7 +79,9 @@ def echo_integrations(echo_api: tuple[EchoApi, str], monkeypatch: pytest.MonkeyP
         monkeypatch.setitem(registry.CONNECTORS, name, parse_definition(definition(url, name, auth)))
 
 
-async def add_connection(settings: Any, tenant: Any, integration: str = "echoapi", **extra: Any) -> Connection:
+async def add_connection(
+    settings: Any, tenant: Any, integration: str = "echoapi", **extra: Any
+) -> Connection:
     return await connections.create_connection(
         scope=Scope(organization_id=tenant.organization_id),
         key_ring=load_key_ring(settings),
@@ -94,6 +96,8 @@ async def add_connection(settings: Any, tenant: Any, integration: str = "echoapi
 
 
 @pytest.fixture
-async def proxied(echo_api: tuple[EchoApi, str], echo_integrations: None, tenant: Any, settings: Any) -> Proxied:
+async def proxied(
+    echo_api: tuple[EchoApi, str], echo_integrations: None, tenant: Any, settings: Any
+) -> Proxied:
     api, url = echo_api
     return Proxied(api=api, url=url, tenant=tenant, connection=await add_connection(settings, tenant))

@@ -41,7 +41,9 @@ async def _oauth_connection(provider: OAuthProvider, url: str, tenant, settings,
         workspace_id=tenant.workspace_id,
         integration_name="acme_crm",
         oauth_client_id=provider.client_id,
-        oauth_client_secret_encrypted=key_ring.encrypt(provider.client_secret.encode(), associated_data=row_id),
+        oauth_client_secret_encrypted=key_ring.encrypt(
+            provider.client_secret.encode(), associated_data=row_id
+        ),
     )
     provider.access_tokens.add("at_first")
     provider.refresh_tokens.add("rt_first")

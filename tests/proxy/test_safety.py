@@ -7,8 +7,7 @@ import pytest
 from server.integrations.models import WorkspaceIntegration
 from server.orgs.api_keys import create_api_key
 from server.orgs.models import Workspace
-from tests.conftest import make_tenant
-from tests.proxy.conftest import TOKEN, add_connection
+from tests.proxy.conftest import TOKEN
 from tests.proxy.raw import raw_request
 
 ESCAPES = [
@@ -82,8 +81,12 @@ async def test_the_policy_refuses_a_path_outside_its_prefixes(proxied):
         refused = await proxied.tenant.http.get(path, headers=proxied.headers())
         assert refused.status_code == 403, path
         assert refused.json()["error"]["code"] == "FORBIDDEN"
-    assert (await proxied.tenant.http.get("/proxy/echo/public/1", headers=proxied.headers())).status_code == 200
-    assert (await proxied.tenant.http.get("/proxy/echo/%70ublic", headers=proxied.headers())).status_code == 200
+    assert (
+        await proxied.tenant.http.get("/proxy/echo/public/1", headers=proxied.headers())
+    ).status_code == 200
+    assert (
+        await proxied.tenant.http.get("/proxy/echo/%70ublic", headers=proxied.headers())
+    ).status_code == 200
     assert proxied.api.controls.calls == ["GET /v1/echo/public/1", "GET /v1/echo/public"]
 
 
@@ -112,15 +115,22 @@ async def test_request_headers_that_belong_to_weir_or_the_hop_are_not_forwarded(
     sent = response.json()["headers"]
     assert sent["authorization"] == f"Bearer {TOKEN}"
     assert sent["x-custom"] == "kept"
-    for name in ("cookie", "x-weir-connection-id", "x-weir-integration", "x-forwarded-for", "forwarded",
-                 "proxy-authorization"):
+    for name in (
+        "cookie",
+        "x-weir-connection-id",
+        "x-weir-integration",
+        "x-forwarded-for",
+        "forwarded",
+        "proxy-authorization",
+    ):
         assert name not in sent, name
     assert proxied.tenant.key not in str(sent)
 
 
 async def test_the_weir_key_sent_as_x_api_key_is_not_forwarded(proxied):
     response = await proxied.tenant.http.get(
-        "/proxy/echo/k", headers={"x-api-key": proxied.tenant.key, "X-Weir-Connection-Id": proxied.connection.id}
+        "/proxy/echo/k",
+        headers={"x-api-key": proxied.tenant.key, "X-Weir-Connection-Id": proxied.connection.id},
     )
     assert response.status_code == 200
     assert proxied.tenant.key not in str(response.json()["headers"])
@@ -152,7 +162,9 @@ async def test_a_restricted_key_cannot_use_another_workspaces_connection(proxied
     other = await Workspace.create(
         id=ids.new_id("workspace"), organization_id=proxied.tenant.organization_id, name="staging"
     )
-    key = await create_api_key(organization_id=proxied.tenant.organization_id, name="staging", workspace_id=other.id)
+    key = await create_api_key(
+        organization_id=proxied.tenant.organization_id, name="staging", workspace_id=other.id
+    )
     for headers in (
         {"X-Weir-Connection-Id": proxied.connection.id},
         {
@@ -172,7 +184,10 @@ async def test_a_restricted_key_cannot_use_another_workspaces_connection(proxied
 async def test_another_organizations_connection_is_not_found(proxied, other_tenant):
     response = await proxied.tenant.http.get(
         "/proxy/echo/x",
-        headers={"Authorization": f"Bearer {other_tenant.key}", "X-Weir-Connection-Id": proxied.connection.id},
+        headers={
+            "Authorization": f"Bearer {other_tenant.key}",
+            "X-Weir-Connection-Id": proxied.connection.id,
+        },
     )
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "NOT_FOUND"
@@ -180,7 +195,9 @@ async def test_another_organizations_connection_is_not_found(proxied, other_tena
 
 
 async def test_callers_without_a_key_or_with_a_connect_token_are_refused(proxied):
-    missing = await proxied.tenant.http.get("/proxy/echo/x", headers={"X-Weir-Connection-Id": proxied.connection.id})
+    missing = await proxied.tenant.http.get(
+        "/proxy/echo/x", headers={"X-Weir-Connection-Id": proxied.connection.id}
+    )
     assert missing.status_code == 401
     assert missing.json()["error"]["code"] == "UNAUTHENTICATED"
     created = await proxied.tenant.data(
@@ -189,7 +206,8 @@ async def test_callers_without_a_key_or_with_a_connect_token_are_refused(proxied
     )
     token = created["createConnectSession"]["token"]
     refused = await proxied.tenant.http.get(
-        "/proxy/echo/x", headers={"Authorization": f"Bearer {token}", "X-Weir-Connection-Id": proxied.connection.id}
+        "/proxy/echo/x",
+        headers={"Authorization": f"Bearer {token}", "X-Weir-Connection-Id": proxied.connection.id},
     )
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "FORBIDDEN"
@@ -223,19 +241,20 @@ async def test_a_connector_without_an_http_api_is_refused(proxied, settings):
         settings=settings,
         integration_name="postgres",
         auth_type="CUSTOM_AUTH",
-        credentials={"host": "db.example.com", "port": 5432, "database": "app", "user": "u", "password": "p4ssw0rd!"},
+        credentials={
+            "host": "db.example.com",
+            "port": 5432,
+            "database": "app",
+            "user": "u",
+            "password": "p4ssw0rd!",
+        },
         connection_scope="WORKSPACE",
         workspace_id=proxied.tenant.workspace_id,
     )
     response = await proxied.tenant.http.get(
-        "/proxy/x", headers={"Authorization": f"Bearer {proxied.tenant.key}", "X-Weir-Connection-Id": connection.id}
+        "/proxy/x",
+        headers={"Authorization": f"Bearer {proxied.tenant.key}", "X-Weir-Connection-Id": connection.id},
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "VALIDATION_FAILED"
     assert "no HTTP API" in response.json()["error"]["message"]
-
-
-async def test_a_second_tenant_is_a_fresh_tenant(client):
-    # make_tenant is the suite's one way to a tenant; used above through the fixtures.
-    tenant = await make_tenant(client, "Initech")
-    assert tenant.key.startswith("weir_sk_")
