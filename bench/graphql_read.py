@@ -166,7 +166,7 @@ def serve_baseline(database_url: str, port: int) -> None:
 # -- the client (its own process) ---------------------------------------------------------------
 
 
-async def _response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split(" ", 2)[1])
@@ -201,13 +201,13 @@ async def _load(command: dict[str, Any]) -> dict[str, Any]:
         expected = command["expected"].encode()
         for reader, writer in connections:  # one untimed request each: connections are warm
             writer.write(request)
-            assert await _response(reader) == (200, expected)
+            assert await read_response(reader) == (200, expected)
         remaining = iter(range(command["requests"]))
 
         async def worker(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             for _ in remaining:
                 writer.write(request)
-                status, body = await _response(reader)
+                status, body = await read_response(reader)
                 # Every answer is the full page (one comparison: a few microseconds).
                 if status != 200 or body != expected:
                     raise RuntimeError(f"status {status} from port {command['port']}: {body[:200]!r}")

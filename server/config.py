@@ -91,6 +91,8 @@ class Settings:
     webhooks_rotation_grace_seconds: int = 24 * 3600
     webhooks_poll_seconds: float = 2.0
     webhooks_retention_days: int = 30
+    # How long the call log keeps a call (server.calls.retention, pruned by the scheduler).
+    call_log_retention_days: int = 30
     # Credential checks (testConnection, submitCredentials), per connection or connect session:
     # concurrent checks share one, a result is reused this many seconds for the same
     # credentials (0: never), and each may start this many checks a minute (0: no budget).
@@ -226,6 +228,9 @@ class Settings:
             webhooks_poll_seconds=reader.integer("WEIR_WEBHOOKS_POLL_SECONDS", 2),
             webhooks_retention_days=reader.integer(
                 "WEIR_WEBHOOKS_RETENTION_DAYS", cls.webhooks_retention_days
+            ),
+            call_log_retention_days=reader.integer(
+                "WEIR_CALL_LOG_RETENTION_DAYS", cls.call_log_retention_days, maximum=3650
             ),
             checks_reuse_seconds=reader.number(
                 "WEIR_CHECKS_REUSE_SECONDS", cls.checks_reuse_seconds, minimum=0

@@ -7,6 +7,7 @@ from typing import Any
 import strawberry
 from strawberry.extensions import DisableIntrospection, SchemaExtension
 
+from server.api.calls import CallsQuery
 from server.api.connect import ConnectMutation, ConnectQuery, ConnectSubscription
 from server.api.connections import ConnectionsMutation, ConnectionsQuery, ConnectionsSubscription
 from server.api.custom_integrations import CustomIntegrationsMutation, CustomIntegrationsQuery
@@ -35,6 +36,7 @@ class Query(
     ConnectQuery,
     SyncsQuery,
     WebhooksQuery,
+    CallsQuery,
 ):
     pass
 

@@ -8,6 +8,9 @@ ACTION = "ACTION"
 PROXY = "PROXY"
 SUCCEEDED = "SUCCEEDED"
 FAILED = "FAILED"
+# Every value of ``Call.kind`` and ``Call.status``, in the order the API lists them.
+KINDS = (ACTION, PROXY)
+STATUSES = (SUCCEEDED, FAILED)
 
 
 @dataclass(frozen=True)

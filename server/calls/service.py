@@ -1,8 +1,10 @@
-"""Recording calls: one ``CallLog`` row per action or proxy call, and ``call.failed`` events."""
+"""The call log: recording calls (one ``CallLog`` row each, ``call.failed`` events) and listing
+them for the organization, or the one workspace of a restricted key."""
 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -10,7 +12,11 @@ from tortoise.transactions import in_transaction
 from server import ids
 from server.calls.metrics import CallMetrics
 from server.calls.models import CallLog
-from server.calls.records import FAILED, Call
+from server.calls.records import FAILED, KINDS, STATUSES, Call
+from server.errors import FieldError, ValidationFailed
+from server.pagination import Page, paginate
+from server.scope import Scope
+from server.validation import refuse_over_long_lookups
 from server.webhooks.outbox import record_event
 from server.webhooks.payloads import call_payload
 
@@ -60,6 +66,10 @@ async def _write(call: Call) -> None:
         "error_code": call.error_code,
         "duration_ms": call.duration_ms,
     }
+    if isinstance(values["path"], str):
+        # The caller should already have dropped the query string; it may hold a secret
+        # (``?api_key=...``), so the log makes sure.
+        values["path"] = values["path"].split("?", 1)[0].split("#", 1)[0]
     for name, limit in _CLIPPED.items():
         if isinstance(values[name], str):
             values[name] = values[name][:limit]
@@ -74,3 +84,72 @@ async def _write(call: Call) -> None:
                 payload=call_payload(row),
                 object_id=row.id,
             )
+
+
+# -- listing --------------------------------------------------------------------------------
+
+
+async def list_calls(
+    *,
+    scope: Scope,
+    workspace_id: str | None = None,
+    connection_id: str | None = None,
+    integration_name: str | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+    action: str | None = None,
+    end_user_id: str | None = None,
+    api_key_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    first: int | None,
+    after: str | None,
+    max_page_size: int,
+) -> Page[CallLog]:
+    """Calls the caller may see, oldest first, narrowed by every filter given; ``since`` is
+    inclusive and ``until`` exclusive (on ``created_at``)."""
+    refuse_over_long_lookups(
+        {
+            "filter.workspaceId": (workspace_id, 32),
+            "filter.connectionId": (connection_id, 32),
+            "filter.integrationName": (integration_name, 64),
+            "filter.action": (action, 100),
+            "filter.endUserId": (end_user_id, 32),
+            "filter.apiKeyId": (api_key_id, 32),
+        }
+    )
+    problems = [
+        FieldError(field, f"must be one of {', '.join(allowed)}")
+        for field, value, allowed in (("filter.kind", kind, KINDS), ("filter.status", status, STATUSES))
+        if value is not None and value not in allowed
+    ]
+    since, until = _aware(since), _aware(until)
+    if since is not None and until is not None and since > until:
+        problems.append(FieldError("filter.since", "must not be after filter.until"))
+    if problems:
+        raise ValidationFailed(problems)
+    # A restricted key sees its own workspace only; naming another is NOT_FOUND, as elsewhere.
+    queryset = CallLog.filter(**scope.filters())
+    if workspace_id is not None:
+        scope.check_workspace(workspace_id)
+    narrowing = {
+        "workspace_id": workspace_id,
+        "connection_id": connection_id,
+        "integration_name": integration_name,
+        "kind": kind,
+        "status": status,
+        "action": action,
+        "end_user_id": end_user_id,
+        "api_key_id": api_key_id,
+        "created_at__gte": since,
+        "created_at__lt": until,
+    }
+    queryset = queryset.filter(**{name: value for name, value in narrowing.items() if value is not None})
+    return await paginate(queryset, first=first, after=after, max_page_size=max_page_size)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """A date-time without a zone is taken as UTC, the zone every stored time is in."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)

@@ -11,6 +11,7 @@ from server.models import OrganizationOwned, Timestamped
 
 class Connection(OrganizationOwned, Timestamped):
     workspace_id: str | None  # the foreign key's column (typed for mypy only)
+    end_user_id: str | None  # likewise
     id = fields.CharField(max_length=32, primary_key=True)
     workspace = fields.ForeignKeyField(
         "weir.Workspace", related_name="connections", null=True, on_delete=fields.CASCADE

@@ -25,6 +25,7 @@ import httpx
 
 from server.connectors import templates
 from server.connectors.base import (
+    ActionInputError,
     CheckResult,
     ConnectorContext,
     ConnectorSpec,
@@ -49,6 +50,11 @@ from server.connectors.templates import TemplateError, Where
 DEFAULT_PARAMETER_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 MAX_PARAMETER = 255  # characters of a parameter value (the connect form's limit too)
 MAX_URL = 2000
+# An action body that is exactly this string sends the whole input.
+WHOLE_INPUT = "{input}"
+# A template that is exactly one input value: it keeps its JSON type, or is left out when absent.
+_ONE_INPUT = re.compile(r"\{(input(?:\.[a-z][a-z0-9_]*)+)\}")
+MAX_TEXT_OUTPUT = 65_536  # characters of a non-JSON answer an action returns
 # A token-response URL (Salesforce's instance_url): https, a host name, an optional port and path.
 _HTTPS_URL = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?")
 
@@ -96,6 +102,7 @@ class DeclarativeConnector:
         self._rate_limit = RateLimitHeaders(
             retry_after=rate.get("retry_after_header", defaults.retry_after),
             remaining=rate.get("remaining_header", defaults.remaining),
+            limit=rate.get("limit_header", defaults.limit),
             reset=rate.get("reset_header", defaults.reset),
             reset_kind=rate.get("reset", defaults.reset_kind),
         )
@@ -287,6 +294,66 @@ class DeclarativeConnector:
             )
 
         return await run_check(credentials, call)
+
+    # -- actions -------------------------------------------------------------------------
+
+    async def run_action(self, context: ConnectorContext, action: str, input: Mapping[str, Any]) -> Any:
+        """Make the call the definition's action describes with ``input`` (already checked
+        against its ``input_schema``) and return the output: the answer's JSON at
+        ``result_path``, ``{}`` for an empty answer, ``{"text": ...}`` for one that is not JSON.
+
+        A template naming an input value the input lacks is an ``ActionInputError`` on that
+        value (a definition should mark such values ``required``).
+        """
+        definition = (self.definition.get("actions") or {}).get(action)
+        if definition is None:
+            raise ValueError(f"unknown action {action!r}")
+        request_spec = definition["request"]
+        credentials = context.credentials
+        values = _guarded(lambda: self._values(context, credentials))
+        values.update(_input_values(input))
+        root = _guarded(lambda: self._root(context, values))
+        url = _for_input(lambda: self._url(root, request_spec["path"], values))
+        params = _for_input(lambda: _query(request_spec.get("query"), values))
+        headers = _guarded(lambda: self._headers(values))
+        headers.update(
+            _for_input(
+                lambda: {
+                    name: _render(value, values, Where.TEXT)
+                    for name, value in (request_spec.get("headers") or {}).items()
+                }
+            )
+        )
+        method = request_spec.get("method", "GET")
+        json_body: Any = None
+        form_body: dict[str, Any] | None = None
+        if "body" in request_spec:
+            body = _for_input(lambda: _fill(request_spec["body"], values, input))
+            if request_spec.get("body_format") == "form":
+                form_body = _form(body if isinstance(body, dict) else {})
+            else:
+                json_body = {} if body is _ABSENT else body
+        response = await request(
+            context,
+            method,
+            url,
+            auth=self._auth_headers(context),
+            auth_query=self._auth_query(context),
+            credentials=credentials,
+            params=params or None,
+            json=json_body,
+            data=form_body,
+            headers=headers,
+            rate_limit=self._rate_limit,
+            body_errors=self._body_errors,
+        )
+        if not response.content.strip():
+            return {}
+        try:
+            answer = response.json()
+        except ValueError:
+            return {"text": response.text[:MAX_TEXT_OUTPUT]}
+        return dig(answer, definition.get("result_path", ""))
 
     # -- read ----------------------------------------------------------------------------
 
@@ -516,6 +583,93 @@ def _params(params: Mapping[str, Any] | None, values: Mapping[str, Any]) -> dict
         name: _render(value, values, Where.TEXT) if isinstance(value, str) else _string(value)
         for name, value in (params or {}).items()
     }
+
+
+class _Absent:
+    """An optional input value the input does not have: its key is left out."""
+
+
+_ABSENT = _Absent()
+
+
+def _input_values(value: Any, prefix: str = "input") -> dict[str, Any]:
+    """``{"input.channel": ..., "input.meta.owner": ...}``: every value of an action's input
+    under the name templates use, nested objects included."""
+    found: dict[str, Any] = {}
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            name = f"{prefix}.{key}"
+            found[name] = item
+            found.update(_input_values(item, name))
+    return found
+
+
+def _for_input(make: Any) -> Any:
+    """``make()``, with a template refusal about an input value turned into an
+    ``ActionInputError`` naming it (one about anything else is the connector's problem)."""
+    try:
+        return make()
+    except TemplateError as exc:
+        if exc.name.startswith("input."):
+            problem = str(exc).removeprefix(f"{{{exc.name}}} ")
+            if problem == "has no value":
+                problem = "is required by this action"
+            raise ActionInputError(exc.name.removeprefix("input."), problem) from None
+        raise ProviderError(0, f"the connector could not build a request: {exc}") from None
+
+
+def _fill(template: Any, values: Mapping[str, Any], input: Mapping[str, Any]) -> Any:
+    """An action's JSON body template filled from the input (see ACTION templates in
+    connector-format.md): exact ``"{input.x}"`` keeps x's type, absent values drop their key."""
+    if isinstance(template, str):
+        if template == WHOLE_INPUT:
+            return dict(input)
+        exact = _ONE_INPUT.fullmatch(template)
+        if exact:
+            value = values.get(exact.group(1))
+            return _ABSENT if value is None else value
+        return _render(template, values, Where.BODY)
+    if isinstance(template, dict):
+        filled = {key: _fill(item, values, input) for key, item in template.items()}
+        return {key: item for key, item in filled.items() if item is not _ABSENT}
+    if isinstance(template, list):
+        items = [_fill(item, values, input) for item in template]
+        return [item for item in items if item is not _ABSENT]
+    return copy.deepcopy(template)
+
+
+def _query(query: Mapping[str, Any] | None, values: Mapping[str, Any]) -> dict[str, Any]:
+    """An action's query parameters; one that is exactly an absent input value is left out."""
+    params: dict[str, Any] = {}
+    for name, template in (query or {}).items():
+        if not isinstance(template, str):
+            params[name] = _string(template)
+            continue
+        exact = _ONE_INPUT.fullmatch(template)
+        if exact is None:
+            params[name] = _render(template, values, Where.TEXT)
+            continue
+        value = values.get(exact.group(1))
+        if value is None:
+            continue
+        items = value if isinstance(value, list) else [value]
+        params[name] = [_render(template, {exact.group(1): item}, Where.TEXT) for item in items]
+    return params
+
+
+def _form(body: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A filled body as form fields: ``metadata[plan]=pro`` for an object, the name once per
+    item for a list (Stripe's and Twilio's encoding)."""
+    fields: dict[str, Any] = {}
+    for key, value in body.items():
+        name = f"{prefix}[{key}]" if prefix else str(key)
+        if isinstance(value, Mapping):
+            fields.update(_form(value, name))
+        elif isinstance(value, list):
+            fields[name] = [_string(item) for item in value if not isinstance(item, (dict, list))]
+        elif value is not None:
+            fields[name] = _string(value)
+    return fields
 
 
 def _basic(username: Any, password: Any) -> str:

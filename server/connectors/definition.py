@@ -23,10 +23,11 @@ from typing import Any
 import jsonschema
 
 from server.connectors import templates
-from server.connectors.base import ConnectorSpec, OAuthSpec, StreamSpec
+from server.connectors.base import ActionSpec, ConnectorSpec, OAuthSpec, StreamSpec
 from server.connectors.declarative import (
     DEFAULT_PARAMETER_PATTERN,
     MAX_PARAMETER,
+    WHOLE_INPUT,
     DeclarativeConnector,
     credential_names,
 )
@@ -259,7 +260,60 @@ def rule_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
         pagination = stream.get("pagination") or {}
         if pagination.get("type") == "next_link" and not pagination.get("next_path"):
             problems.append((f"{where}.pagination.next_path", "must name a field"))
+
+    # Actions' templates name their input ({input.channel}) and what other API calls may.
+    for name, action in (data.get("actions") or {}).items():
+        problems.extend(_action_problems(f"actions.{name}", action, set(parameters) | set(from_token)))
     return problems
+
+
+def _action_problems(where: str, action: Mapping[str, Any], names: set[str]) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    for key in ("input_schema", "output_schema"):
+        try:
+            jsonschema.Draft202012Validator.check_schema(action[key])
+        except jsonschema.SchemaError as exc:
+            inside = _join(exc.absolute_path)
+            problems.append((f"{where}.{key}{'.' + inside if inside else ''}", "is not a valid JSON Schema"))
+    inputs = set(action["input_schema"].get("properties") or {})
+    request = action["request"]
+
+    def placeholders(path: str, template: str) -> None:
+        for name in templates.names(template):
+            head, _, rest = name.partition(".")
+            if head == "input" and rest.split(".")[0] in inputs:
+                continue
+            if name not in names:
+                problems.append((path, f"{{{_short(name)}}} is not an input property or a parameter"))
+
+    _path_rule(problems, f"{where}.request.path", request["path"])
+    placeholders(f"{where}.request.path", request["path"])
+    for key in ("query", "headers"):
+        for name, value in (request.get(key) or {}).items():
+            if isinstance(value, str):
+                placeholders(f"{where}.request.{key}.{name}", value)
+    if "body" in request:
+        if request.get("method", "GET") == "GET":
+            problems.append((f"{where}.request.body", "is not sent with GET"))
+        body = request["body"]
+        if request.get("body_format") == "form" and not (isinstance(body, dict) or body == WHOLE_INPUT):
+            problems.append((f"{where}.request.body", "must be an object when body_format is form"))
+        for path, text in _strings(body, f"{where}.request.body"):
+            if text != WHOLE_INPUT:
+                placeholders(path, text)
+    return problems
+
+
+def _strings(value: Any, path: str) -> Iterable[tuple[str, str]]:
+    """Every string inside a JSON template, with its dotted path."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, f"{path}.{_short(key)}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{path}.{index}")
 
 
 def _path_rule(problems: list[tuple[str, str]], where: str, path: str) -> None:
@@ -418,6 +472,17 @@ def to_spec(data: Mapping[str, Any], *, source: str = "CATALOG") -> ConnectorSpe
         for stream in data.get("streams") or []
     )
     settings = data.get("settings")
+    actions = tuple(
+        ActionSpec(
+            name=name,
+            display_name=action["display_name"],
+            description=action["description"],
+            input_schema=action["input_schema"],
+            output_schema=action["output_schema"],
+            read_only=action.get("read_only", False),
+        )
+        for name, action in (data.get("actions") or {}).items()
+    )
     return ConnectorSpec(
         name=data["name"],
         display_name=data["display_name"],
@@ -435,4 +500,5 @@ def to_spec(data: Mapping[str, Any], *, source: str = "CATALOG") -> ConnectorSpe
         parameters_schema=_parameters_schema(data.get("parameters") or {}),
         source=source,
         logo_url=data.get("logo_url"),
+        actions=actions,
     )

@@ -11,6 +11,10 @@ What ``request`` does with an answer:
   the context and retry; otherwise (or when the retry is refused too) raise ``ProviderAuthError``.
 - 429, and a 403 that says it is a rate limit (GitHub's ``x-ratelimit-remaining: 0``): wait what
   ``Retry-After`` (or ``x-ratelimit-reset``) says, at most ``max_wait`` seconds, and retry.
+- With ``context.budget`` and ``context.connection_id`` set, the connection's rate budget is
+  asked before each attempt and told every answer (``server/connectors/budget.py``): it may
+  hold the call or refuse it with ``ProviderRateLimited`` (``retry_after`` set), and it does
+  the waiting after a 429, within what ``context.caller`` may wait.
 - 5xx and network errors: retry with exponential backoff, a bounded number of times; an
   address the outbound guard refuses (``server/outbound.py``) is not retried.
 - A 2xx whose body says it failed (``BodyErrors``, Slack's ``{"ok": false}``): a provider error,
@@ -67,7 +71,12 @@ class ProviderAuthError(ProviderError):
 
 
 class ProviderRateLimited(ProviderError):
-    pass
+    """``retry_after``: seconds until the provider (or the connection's rate budget) lets a
+    call through again, when known; the proxy and actions answer it as ``Retry-After``."""
+
+    def __init__(self, status: int, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(status, message)
+        self.retry_after = retry_after
 
 
 class ProviderUnreachable(ProviderError):
@@ -123,10 +132,13 @@ class RateLimitHeaders:
 
     ``reset_kind`` says what the reset header holds: ``epoch_seconds`` (GitHub),
     ``epoch_millis``, ``seconds`` from now, or a moment as ``iso8601`` (Jira) or ``http_date``.
+    ``limit`` is the window's size, which the rate budget keeps a reserve of
+    (``server/connectors/budget.py``).
     """
 
     retry_after: str = "retry-after"
     remaining: str = "x-ratelimit-remaining"
+    limit: str = "x-ratelimit-limit"
     reset: str = "x-ratelimit-reset"
     reset_kind: str = "epoch_seconds"
 
@@ -173,30 +185,43 @@ def dig(value: Any, path: str) -> Any:
 
 def _rate_limit_wait(response: httpx.Response, names: RateLimitHeaders = DEFAULT_RATE_LIMIT) -> float | None:
     """Seconds the provider asks us to wait, when this answer is a rate limit; else None."""
-    headers = response.headers
-    limited = response.status_code == 429 or (
-        response.status_code == 403
-        and (headers.get(names.retry_after) or headers.get(names.remaining) == "0")
+    return rate_limit_wait(response.status_code, response.headers, names)
+
+
+def rate_limit_wait(status: int, headers: Mapping[str, str], names: RateLimitHeaders) -> float | None:
+    """Seconds an answer with ``status`` and ``headers`` asks us to wait, when it is a rate
+    limit (a 429, or a 403 with ``Retry-After`` or remaining 0); else None. ``headers`` must
+    look names up case-insensitively (``httpx.Headers``)."""
+    limited = status == 429 or (
+        status == 403 and (headers.get(names.retry_after) or headers.get(names.remaining) == "0")
     )
     if not limited:
         return None
     retry_after = headers.get(names.retry_after)
     if retry_after:
-        wait = _seconds_from_now(retry_after, "seconds")
+        wait = seconds_from_now(retry_after, "seconds")
         if wait is None:  # RFC 9110 also allows an HTTP date
-            wait = _seconds_from_now(retry_after, "http_date")
+            wait = seconds_from_now(retry_after, "http_date")
         if wait is not None:
             return wait
     reset = headers.get(names.reset)
     if reset:
-        wait = _seconds_from_now(reset, names.reset_kind)
+        wait = seconds_from_now(reset, names.reset_kind)
         return 1.0 if wait is None else wait
     return 1.0
 
 
-def _seconds_from_now(text: str, kind: str) -> float | None:
+def seconds_from_now(text: str, kind: str) -> float | None:
     """How long until the moment a rate-limit header gives, read as ``kind``; None when the
     header does not hold that kind of value."""
+    now = time.time()
+    moment = header_moment(text, kind, now)
+    return None if moment is None else max(moment - now, 0.0)
+
+
+def header_moment(text: str, kind: str, now: float) -> float | None:
+    """The Unix time a rate-limit header names, read as ``kind`` (``seconds`` count from
+    ``now``); None when the header does not hold that kind of value."""
     try:
         if kind in ("iso8601", "http_date"):
             moment = (
@@ -206,15 +231,17 @@ def _seconds_from_now(text: str, kind: str) -> float | None:
             )
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=UTC)
-            return max(moment.timestamp() - time.time(), 0.0)
+            return moment.timestamp()
         value = float(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if value != value or value in (float("inf"), float("-inf")):  # NaN or infinite: no moment
         return None
     if kind == "seconds":
-        return max(value, 0.0)
+        return now + max(value, 0.0)
     if kind == "epoch_millis":
         value /= 1000
-    return max(value - time.time(), 0.0)
+    return value
 
 
 def _body_error(response: httpx.Response, errors: BodyErrors) -> str | None:
@@ -263,8 +290,13 @@ async def request(
     current: Mapping[str, Any] = credentials if credentials is not None else context.credentials
     refreshed = False
     backoff = policy.backoff
+    # The connection's rate budget, shared with its other callers (server/connectors/budget.py).
+    budget, key = context.budget, context.connection_id
+    budgeted = budget is not None and key is not None
     for attempt in range(1, policy.attempts + 1):
         last = attempt == policy.attempts
+        if budget is not None and key is not None:
+            await budget.before_call(key, context.caller)
         target = url(current) if callable(url) else url
         sent = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
         if auth is not None:
@@ -290,6 +322,8 @@ async def request(
             backoff = min(backoff * 2, policy.max_backoff)
             continue
         status = response.status_code
+        if budget is not None and key is not None:
+            await budget.after_call(key, status, response.headers, rate_limit)
         if status < 400 or status in ok_statuses:
             refusal = _body_error(response, body_errors) if body_errors and status < 300 else None
             if refusal is None or body_errors is None:
@@ -313,8 +347,12 @@ async def request(
         wait = _rate_limit_wait(response, rate_limit)
         if wait is not None:
             if last or wait > policy.max_wait:
-                raise ProviderRateLimited(status, redact(provider_message(response), current))
-            await asyncio.sleep(wait)
+                message = redact(provider_message(response), current)
+                raise ProviderRateLimited(status, message, retry_after=wait)
+            if not budgeted:
+                await asyncio.sleep(wait)
+            # With a budget, the next ``before_call`` waits (as long as this caller may) or
+            # raises: every caller of the connection honours the wait, not only this one.
             continue
         if status >= 500 and not last:
             await asyncio.sleep(backoff)

@@ -11,7 +11,8 @@ end users, so how each is inserted depends on where it lands:
   else (``https://{shop}.myshopify.com``) it may not hold ``/ ? # @ : \\`` or spaces. Parameters
   are also checked against their own patterns when a connection is made (``definition``);
 - ``TEXT``: header and query values; a CR, LF or other control character is refused, so a value
-  can never add a header.
+  can never add a header;
+- ``BODY``: a string inside an action's JSON body, where JSON encoding escapes any character.
 
 ``{{`` and ``}}`` stand for literal braces.
 """
@@ -24,13 +25,16 @@ from enum import Enum
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?)\}")
+PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*)\}")
 
 
 class Where(Enum):
     PATH = "path"
     URL = "url"
     TEXT = "text"
+    # A string inside a JSON body (an action's ``body``): JSON encoding escapes whatever the
+    # value holds, so line breaks are kept (a message's text has them).
+    BODY = "body"
 
 
 class TemplateError(ValueError):
@@ -47,14 +51,14 @@ def names(template: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _text(name: str, value: Any) -> str:
+def _text(name: str, value: Any, *, controls: bool = False) -> str:
     if isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, (str, int, float)):
         text = str(value)
     else:
         raise TemplateError(name, "must be a string or a number")
-    if any(ord(char) < 32 or ord(char) == 127 for char in text):
+    if not controls and any(ord(char) < 32 or ord(char) == 127 for char in text):
         raise TemplateError(name, "must not contain control characters")
     return text
 
@@ -73,7 +77,7 @@ def render(template: str, values: Mapping[str, Any], where: Where) -> str:
         value = values.get(name)
         if value is None or value == "":
             raise TemplateError(name, "has no value")
-        text = _text(name, value)
+        text = _text(name, value, controls=where is Where.BODY)
         if where is Where.URL:
             if match.start() == 0:
                 if not _is_http_url(text):

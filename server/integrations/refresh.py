@@ -28,6 +28,7 @@ from server.config import Settings
 from server.connections import service as connections
 from server.connections.models import Connection
 from server.connections.status import set_status
+from server.connectors import budget
 from server.connectors.base import ConnectorContext
 from server.crypto import KeyRing
 from server.errors import CheckFailed, ValidationFailed
@@ -156,8 +157,11 @@ async def connector_context(
     connection: Connection,
     http: httpx.AsyncClient,
     bus: EventBus | None,
+    caller: str = "sync",
 ) -> ConnectorContext:
-    """A connector context with fresh credentials and a refresh callback for a provider 401."""
+    """A connector context with fresh credentials, a refresh callback for a provider 401, and
+    the connection's rate budget shared by every caller of this process (and, through Redis,
+    of every process): ``caller`` ("sync", "action", "proxy", "check") sets its priority."""
     credentials = await fresh_credentials(
         settings=settings, key_ring=key_ring, connection=connection, http=http, bus=bus
     )
@@ -174,6 +178,9 @@ async def connector_context(
         credentials=credentials,
         parameters=connection.parameters,
     )
+    context.connection_id = connection.id
+    context.caller = caller
+    context.budget = budget.shared.for_url(settings.redis_url)
     if connection.auth_type in OAUTH_AUTH_TYPES:
 
         async def on_unauthorized() -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """``weir scheduler``, and the same loop as a background task of the embedded ``weir serve``.
 
 Each pass queues due syncs, recovers runs whose worker died, and refreshes OAuth tokens that
-expire within five minutes (so a sync never starts with a dead token).
+expire within five minutes (so a sync never starts with a dead token). Once an hour it also
+does the housekeeping of ``server.scheduler.housekeeping`` (old calls, expired action results
+and key-value entries).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from server.crypto import KeyRing, load_key_ring
 from server.db import close_database, open_database
 from server.events import EventBus, build_event_bus
 from server.integrations.refresh import refresh_due_connections
+from server.scheduler.housekeeping import Housekeeper
 from server.syncs.queue import use_redis
 from server.syncs.schedule import tick
 
@@ -25,10 +28,18 @@ log = logging.getLogger("weir.scheduler")
 
 
 async def scheduler_loop(
-    *, settings: Settings, bus: EventBus | None, key_ring: KeyRing, interval: float, stop: asyncio.Event
+    *,
+    settings: Settings,
+    bus: EventBus | None,
+    key_ring: KeyRing,
+    interval: float,
+    stop: asyncio.Event,
+    housekeeper: Housekeeper | None = None,
 ) -> None:
     """Every ``interval`` seconds until ``stop`` is set: queue due syncs, recover lost runs,
-    and refresh OAuth tokens that expire soon. A failed pass is logged, not fatal."""
+    refresh OAuth tokens that expire soon, and (when due) prune what is kept only for a while.
+    A failed pass is logged, not fatal."""
+    housekeeper = housekeeper or Housekeeper()
     async with http_clients.tenant_client(settings, http_clients.TOKEN_REFRESH) as http:
         while not stop.is_set():
             try:
@@ -39,6 +50,10 @@ async def scheduler_loop(
                 await refresh_due_connections(settings=settings, key_ring=key_ring, http=http, bus=bus)
             except Exception:
                 log.exception("token refresh sweep failed; trying again in %.0f s", interval)
+            try:
+                await housekeeper.run_if_due(settings)
+            except Exception:
+                log.exception("housekeeping failed; trying again in %s", housekeeper.every)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
 

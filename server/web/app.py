@@ -21,6 +21,7 @@ from server.api.metrics import ApiMetrics
 from server.api.schema import build_schema
 from server.auth.revocation import Revocations
 from server.config import Settings
+from server.connectors import budget as rate_budgets
 from server.crypto import KeyRing, load_key_ring
 from server.db import close_database, open_database
 from server.events import EventBus, build_event_bus
@@ -175,6 +176,7 @@ def create_app(
             await revocations.stop()
             await proxy.aclose()
             await budgets.close()
+            await rate_budgets.shared.close()
             await services.aclose()
             await services.bus.close()
             await close_database(db)

@@ -25,6 +25,7 @@ from dramatiq.middleware import Middleware
 from tortoise.context import TortoiseContext
 
 from server.config import Settings
+from server.connectors import budget as rate_budgets
 from server.crypto import KeyRing
 from server.db import open_database
 from server.events import EventBus, build_event_bus
@@ -129,6 +130,8 @@ class WeirRuntime(Middleware):
             if self.bus is not None and self._given_bus is None:
                 await self.bus.close()
                 self.bus = None
+            # The rate budgets' Redis clients of this loop (the budget itself is per process).
+            await rate_budgets.shared.close()
             if self.database is not None:
                 # Only the connections: the context was entered per actor task, not here.
                 await self.database.close_connections()

@@ -187,6 +187,10 @@ OPERATIONS = {
         "mutation($id: ID!) { deleteCustomIntegration(id: $id) { deletedId } }",
         lambda v: {"id": v["custom_integration"]},
     ),
+    "calls": (
+        "query($w: ID) { calls(filter: {workspaceId: $w}) { edges { node { id connectionId } } } }",
+        lambda v: {"w": v["workspace"]},
+    ),
     # Connect-token operations act on the token's own session: an API key is FORBIDDEN.
     "connectSessionState": ("{ connectSessionState { id } }", None),
     "selectIntegration": ('mutation { selectIntegration(input: {integrationName: "demo"}) { id } }', None),
@@ -195,7 +199,7 @@ OPERATIONS = {
 }
 
 # Lists filtered by another tenant's id may answer NOT_FOUND or an empty page; either is fine.
-LISTS = {"endUsers", "connections", "eltSyncs", "webhookEndpoints", "customIntegrations"}
+LISTS = {"endUsers", "connections", "eltSyncs", "webhookEndpoints", "customIntegrations", "calls"}
 
 
 # Each entry: (document, variables built from the victim's ids). None = no id: the subscription

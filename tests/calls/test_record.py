@@ -6,6 +6,7 @@ import logging
 from dataclasses import replace
 
 import pytest
+from tortoise.transactions import in_transaction
 
 from server import ids
 from server.calls import service
@@ -107,3 +108,24 @@ async def test_a_failed_call_writes_a_call_failed_event_in_graphql_names() -> No
         "durationMs": 42,
         "createdAt": row.created_at.isoformat(),
     }
+
+
+async def test_record_never_keeps_a_query_string_even_when_handed_one() -> None:
+    workspace = await _workspace()
+    await service.record(_call(workspace, path="/search?api_key=sk_live_secret#frag"))
+
+    (row,) = await CallLog.filter(organization_id=workspace.organization_id)
+    assert row.path == "/search"
+
+
+async def test_a_failed_record_leaves_the_callers_transaction_usable() -> None:
+    workspace = await _workspace()
+    async with in_transaction():
+        # Refused by the database itself (no such organization): on Postgres a failed
+        # statement outside a savepoint would abort the whole transaction.
+        await service.record(_call(workspace, organization_id="org_" + "0" * 26))
+        await Workspace.filter(id=workspace.id).update(name="renamed")
+        await service.record(_call(workspace))
+
+    assert (await Workspace.get(id=workspace.id)).name == "renamed"
+    assert [row.organization_id for row in await CallLog.all()] == [workspace.organization_id]

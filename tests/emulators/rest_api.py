@@ -21,12 +21,15 @@ and ``style`` how the list pages (each takes ``since``: only items with ``update
 ``/{auth}/me`` answers the account. Items are in ascending ``updated`` order. ``RestControls``
 make the API misbehave the ways the engine must survive: rate limits (429 with Retry-After, or
 403 with remaining 0 and a reset header in epoch seconds or in seconds), a page token that
-repeats, a next link to another host.
+repeats, a next link to another host. ``quota`` makes it a provider with a real window: every
+answer carries ``X-Quota-Limit``, ``X-Quota-Remaining`` and ``X-Quota-Reset`` (as ``reset_kind``
+says), and a call over the quota answers 429 with ``Retry-After`` until the window resets.
 """
 
 from __future__ import annotations
 
 import base64
+import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -35,6 +38,7 @@ from email.utils import format_datetime
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -43,7 +47,7 @@ TOKEN = "rest-emulator-token-0001"
 KEY = "rest-emulator-key-0001"
 USERNAME, PASSWORD = "rest-user", "rest-password-0001"
 STYLES = ("cursor", "last_record", "next_link", "link_header", "offset", "page_number", "graphql")
-REMAINING, RESET = "X-Quota-Remaining", "X-Quota-Reset"
+REMAINING, RESET, LIMIT = "X-Quota-Remaining", "X-Quota-Reset", "X-Quota-Limit"
 
 
 @dataclass
@@ -54,6 +58,11 @@ class RestControls:
     # iso8601 or http_date
     repeat_token: bool = False  # every page points at the same next page
     foreign_next_link: str | None = None  # next links point at this origin instead
+    quota: int = 0  # calls allowed per window (0: no quota, no quota headers)
+    quota_window: float = 60.0  # seconds
+    quota_used: int = 0
+    quota_resets_at: float = 0.0
+    over_quota: int = 0  # calls answered 429 because the quota was used up
     calls: list[str] = field(default_factory=list)
     auth_seen: list[str] = field(default_factory=list)
 
@@ -67,6 +76,58 @@ def _item(number: int) -> dict[str, Any]:
     }
 
 
+class QuotaGate:
+    """The quota's headers on every answer (and its 429s), when ``controls.quota`` is set."""
+
+    def __init__(self, app: Any, controls: RestControls) -> None:
+        self.app = app
+        self.controls = controls
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        controls = self.controls
+        if scope["type"] != "http" or not controls.quota:
+            await self.app(scope, receive, send)
+            return
+        now = time.time()
+        if now >= controls.quota_resets_at:
+            controls.quota_used, controls.quota_resets_at = 0, now + controls.quota_window
+        over = controls.quota_used >= controls.quota
+        if not over:
+            controls.quota_used += 1
+        reset_at = controls.quota_resets_at
+        moment = datetime.fromtimestamp(reset_at, UTC)
+        reset = {
+            "epoch_seconds": str(math.ceil(reset_at)),
+            "epoch_millis": str(math.ceil(reset_at * 1000)),
+            "seconds": str(math.ceil(reset_at - now)),
+            "iso8601": moment.isoformat(),
+            "http_date": format_datetime(moment, usegmt=True),
+        }[controls.reset_kind]
+        quota_headers = {
+            LIMIT: str(controls.quota),
+            REMAINING: str(controls.quota - controls.quota_used),
+            RESET: reset,
+        }
+        if over:
+            controls.over_quota += 1
+            retry_after = str(max(1, math.ceil(reset_at - now)))
+            answer = JSONResponse(
+                {"message": "quota used up"},
+                status_code=429,
+                headers={**quota_headers, "Retry-After": retry_after},
+            )
+            await answer(scope, receive, send)
+            return
+
+        async def send_with_quota(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                extra = [(k.lower().encode(), v.encode()) for k, v in quota_headers.items()]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_quota)
+
+
 class RestApiEmulator:
     def __init__(self, items: int = 23) -> None:
         self.items = [_item(n) for n in range(1, items + 1)]
@@ -75,7 +136,7 @@ class RestApiEmulator:
         for style in STYLES:
             method = "POST" if style == "graphql" else "GET"
             routes.append(Route(f"/{{auth}}/{style}", getattr(self, style), methods=[method]))
-        self.app = Starlette(routes=routes)
+        self.app = Starlette(routes=routes, middleware=[Middleware(QuotaGate, controls=self.controls)])
 
     def add(self) -> dict[str, Any]:
         item = _item(len(self.items) + 1)
