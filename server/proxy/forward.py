@@ -9,6 +9,9 @@ What happens to an answer:
 - a rate limit (429, or a 403 the provider's rate-limit headers call one, per
   ``HttpTarget.rate_limit``): wait what it asks when that is at most ``MAX_WAIT`` seconds and
   send once more; otherwise, or when limited again, ``RateLimited`` with ``retry_after``.
+- the connection's rate budget (``context.budget``, shared with syncs and actions) is asked
+  before every attempt and told every answer; when it refuses, the answer is ``RateLimited``
+  without a request being sent.
 - anything else, 5xx included, goes back to the caller as the provider sent it: nothing is
   retried that the caller did not ask for (a POST may not be safe to send twice).
 
@@ -28,8 +31,13 @@ import httpx
 
 from server import outbound
 from server.connectors.base import ConnectorContext
-from server.connectors.http import HttpTarget, ProviderError, ProviderRateLimited, provider_message
-from server.connectors.http import _rate_limit_wait as rate_limit_wait  # the one reading of them
+from server.connectors.http import (
+    HttpTarget,
+    ProviderError,
+    ProviderRateLimited,
+    provider_message,
+    rate_limit_wait,
+)
 from server.errors import (
     PayloadTooLarge,
     ProviderFailed,
@@ -129,11 +137,11 @@ async def exchange(
     refreshed = waited = False
     key = context.connection_id or ""
     while True:
-        if context.budget is not None:
+        if context.budget is not None and key:
             try:
-                await context.budget.before_call(key, "proxy")
+                await context.budget.before_call(key, context.caller)
             except ProviderRateLimited as exc:
-                raise _rate_limited(getattr(exc, "retry_after", None)) from None
+                raise _rate_limited(exc.retry_after) from None
         try:
             credential_headers = target.auth(credentials)
             credential_query = target.auth_query(credentials) if target.auth_query is not None else {}
@@ -157,7 +165,7 @@ async def exchange(
                     "the provider's address is not allowed by the outbound policy"
                 ) from None
             raise ProviderUnavailable(f"could not reach the provider ({type(exc).__name__})") from None
-        if context.budget is not None:
+        if context.budget is not None and key:
             await context.budget.after_call(key, response.status_code, response.headers, target.rate_limit)
         status = response.status_code
         if status == 401:
@@ -168,7 +176,7 @@ async def exchange(
                 context.credentials = dict(credentials)
                 continue
             raise CredentialsRefused(await _reason(response, credentials))
-        wait = rate_limit_wait(response, target.rate_limit)
+        wait = rate_limit_wait(status, response.headers, target.rate_limit)
         if wait is not None:
             await response.aclose()
             if waited or wait > MAX_WAIT:

@@ -25,7 +25,6 @@ from server.calls.records import FAILED, PROXY, SUCCEEDED, Call
 from server.config import Settings
 from server.connections.models import Connection
 from server.connections.status import mark_reauthorization_required
-from server.connectors.base import RateBudget
 from server.connectors.http import ProviderError
 from server.crypto import KeyRing
 from server.errors import (
@@ -97,7 +96,6 @@ class Runtime:
     http: httpx.AsyncClient
     bus: EventBus | None = None
     metrics: Any = None  # server.calls.metrics.CallMetrics
-    budget: RateBudget | None = None
 
 
 def _header_fields(exc: ValidationFailed) -> ValidationFailed:
@@ -214,10 +212,10 @@ async def _forward(
             connection=connection,
             http=runtime.http,
             bus=runtime.bus,
+            caller="proxy",  # the rate budget's patience and reserve for a proxied call
         )
     except CheckFailed as exc:
         raise _refresh_failed(connection, exc) from None
-    context.connection_id, context.caller, context.budget = connection.id, "proxy", runtime.budget
     try:
         target = http_target(context)
     except ProviderError as exc:

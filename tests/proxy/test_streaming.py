@@ -60,6 +60,18 @@ async def test_a_long_retry_after_is_answered_with_429_at_once(proxied):
     assert (row.status, row.error_code) == ("FAILED", "RATE_LIMITED")
 
 
+async def test_a_provider_rate_limit_holds_the_next_call_without_sending_it(proxied):
+    proxied.api.controls.rate_limit_once(retry_after=120)
+    first = await proxied.tenant.http.get("/proxy/limited", headers=proxied.headers())
+    assert first.status_code == 429
+    # The connection's rate budget (shared with syncs and actions) learned the wait.
+    second = await proxied.tenant.http.get("/proxy/echo/x", headers=proxied.headers())
+    assert second.status_code == 429
+    assert second.json()["error"]["code"] == "RATE_LIMITED"
+    assert 100 <= int(second.headers["retry-after"]) <= 120
+    assert proxied.api.controls.calls == ["GET /v1/limited"]
+
+
 async def test_still_limited_after_the_wait_is_429(proxied):
     proxied.api.controls.rate_limited, proxied.api.controls.retry_after = 2, 1
     response = await proxied.tenant.http.get("/proxy/limited", headers=proxied.headers())
