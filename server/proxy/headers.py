@@ -4,7 +4,7 @@ Towards the provider, the caller's headers go on except those that belong to the
 or could carry a credential the provider must not see: ``Authorization`` (the caller's Weir
 key), ``Cookie``, ``Host``, hop-by-hop headers (and those ``Connection`` names), ``Proxy-*``,
 ``X-Weir-*``, ``Forwarded`` / ``X-Forwarded-*`` / ``X-Real-IP``, framing (``Content-Length``,
-which httpx sets from the body), and any header holding the caller's Weir secret (``x-api-key``).
+which httpx sets from the body; ``Expect``), and any header holding the caller's Weir secret (``x-api-key``).
 The integration's credential headers are then added, replacing any of the same name.
 
 Back to the caller, the provider's headers go on except ``Set-Cookie``, ``Authorization``,
@@ -37,6 +37,7 @@ _REQUEST_DROPPED = HOP_BY_HOP | {
     "cookie",
     "host",
     "content-length",
+    "expect",
     "forwarded",
     "x-real-ip",
 }

@@ -41,6 +41,7 @@ from server.events import EventBus
 from server.integrations import catalog, refresh
 from server.integrations.models import WorkspaceIntegration
 from server.integrations.resolve import resolve_connection
+from server.orgs.models import EndUser
 from server.proxy import paths, policy
 from server.proxy.forward import Answer, CredentialsRefused, Outgoing, exchange, read_body
 from server.scope import Scope
@@ -105,8 +106,9 @@ def _header_fields(exc: ValidationFailed) -> ValidationFailed:
     )
 
 
-async def _resolve(scope: Scope, named: Named) -> tuple[Connection, str, str]:
-    """The connection, its integration and the workspace the call is made in."""
+async def _resolve(scope: Scope, named: Named) -> tuple[Connection, str, str, str | None]:
+    """The connection, its integration, the workspace the call is made in and the end user it
+    is made for (named, or the connection's own)."""
     integration, workspace_id = named.integration_name, named.workspace_id or scope.workspace_id
     end_user_id = named.end_user_id
     if named.connection_id is not None and (integration is None or workspace_id is None):
@@ -139,7 +141,16 @@ async def _resolve(scope: Scope, named: Named) -> tuple[Connection, str, str]:
         )
     except ValidationFailed as exc:
         raise _header_fields(exc) from None
-    return resolution.connection, integration, workspace_id
+    connection = resolution.connection
+    if end_user_id is None and named.end_user_external_id is not None:
+        # The resolver found this end user already; its id is what the call log keeps.
+        found = await EndUser.get_or_none(
+            organization_id=scope.organization_id,
+            workspace_id=workspace_id,
+            external_id=named.end_user_external_id,
+        )
+        end_user_id = found.id if found is not None else None
+    return connection, integration, workspace_id, end_user_id or connection.end_user_id
 
 
 async def forward(*, runtime: Runtime, scope: Scope, named: Named, incoming: Incoming) -> Answer:
@@ -147,7 +158,7 @@ async def forward(*, runtime: Runtime, scope: Scope, named: Named, incoming: Inc
     module docstring); return the answer, its body streaming."""
     method = policy.check_method(incoming.method.upper())
     path, query = paths.check_path(incoming.path), paths.check_query(incoming.query)
-    connection, integration, workspace_id = await _resolve(scope, named)
+    connection, integration, workspace_id, end_user_id = await _resolve(scope, named)
     call = Call(
         organization_id=scope.organization_id,
         workspace_id=workspace_id,
@@ -157,7 +168,7 @@ async def forward(*, runtime: Runtime, scope: Scope, named: Named, incoming: Inc
         duration_ms=0,
         connection_id=connection.id,
         api_key_id=scope.api_key_id,
-        end_user_id=connection.end_user_id,
+        end_user_id=end_user_id,
         method=method,
         path=path,
     )

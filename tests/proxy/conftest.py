@@ -82,6 +82,9 @@ def echo_integrations(echo_api: tuple[EchoApi, str], monkeypatch: pytest.MonkeyP
 async def add_connection(
     settings: Any, tenant: Any, integration: str = "echoapi", **extra: Any
 ) -> Connection:
+    """A SECRET_TEXT connection: the workspace's, or the end user's given as ``end_user_id``."""
+    if "end_user_id" not in extra:
+        extra.update(connection_scope="WORKSPACE", workspace_id=tenant.workspace_id)
     return await connections.create_connection(
         scope=Scope(organization_id=tenant.organization_id),
         key_ring=load_key_ring(settings),
@@ -89,8 +92,6 @@ async def add_connection(
         integration_name=integration,
         auth_type="SECRET_TEXT",
         credentials={"secret_text": TOKEN},
-        connection_scope="WORKSPACE",
-        workspace_id=tenant.workspace_id,
         **extra,
     )
 

@@ -62,6 +62,42 @@ async def test_the_resolution_context_names_the_connection(proxied):
     assert response.json()["error"]["code"] == "CONNECTION_REQUIRED"
 
 
+async def test_an_end_users_connection_is_resolved_from_the_context(proxied, settings):
+    from server import ids
+    from server.orgs.models import EndUser
+
+    end_user = await EndUser.create(
+        id=ids.new_id("end_user"),
+        organization_id=proxied.tenant.organization_id,
+        workspace_id=proxied.tenant.workspace_id,
+        external_id="customer-42",
+    )
+    own = await add_connection(settings, proxied.tenant, end_user_id=end_user.id, connection_scope="USER")
+    response = await proxied.tenant.http.get(
+        "/proxy/echo/mine",
+        headers={
+            "Authorization": f"Bearer {proxied.tenant.key}",
+            "X-Weir-Integration": "echoapi",
+            "X-Weir-Workspace-Id": proxied.tenant.workspace_id,
+            "X-Weir-End-User-External-Id": "customer-42",
+        },
+    )
+    assert response.status_code == 200, response.text
+    row = await CallLog.get(organization_id=proxied.tenant.organization_id)
+    assert (row.connection_id, row.end_user_id) == (own.id, end_user.id)
+    other = await proxied.tenant.http.get(
+        "/proxy/echo/mine",
+        headers={
+            "Authorization": f"Bearer {proxied.tenant.key}",
+            "X-Weir-Integration": "echoapi",
+            "X-Weir-Workspace-Id": proxied.tenant.workspace_id,
+            "X-Weir-End-User-External-Id": "nobody",
+        },
+    )
+    assert other.status_code == 404
+    assert other.json()["error"]["code"] == "NOT_FOUND"
+
+
 async def test_every_call_is_recorded_without_its_query(proxied):
     await proxied.tenant.http.get("/proxy/echo/a?secret=1", headers=proxied.headers())
     await proxied.tenant.http.get("/proxy/echo/%2e%2e/admin", headers=proxied.headers())  # refused: no row
