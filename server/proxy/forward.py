@@ -155,7 +155,7 @@ async def exchange(
             # Passed back undecoded: ask for what a caller that said nothing can read.
             sent_headers.append(("Accept-Encoding", "identity"))
         outgoing = http.build_request(
-            request.method, sent_url, headers=sent_headers, content=request.body or None
+            request.method, sent_url, headers=_encoded(sent_headers), content=request.body or None
         )
         try:
             response = await http.send(outgoing, stream=True)
@@ -186,7 +186,7 @@ async def exchange(
             continue
         # The credential's own values are never shown back, wherever the provider echoes them.
         secrets = header_rules.secret_values(credentials, credential_headers, credential_query)
-        return await _answer(response, secrets, max_response_bytes)
+        return await _answer(response, secrets, max_response_bytes, head=request.method == "HEAD")
 
 
 def _rate_limited(wait: float | None) -> RateLimited:
@@ -194,14 +194,32 @@ def _rate_limited(wait: float | None) -> RateLimited:
     return RateLimited("the provider is rate limiting this connection; retry later", retry_after=retry_after)
 
 
-async def _answer(response: httpx.Response, secrets: list[str], limit: int) -> Answer:
+def _encoded(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    """Headers as bytes: the caller's arrived as latin-1 and go back out byte for byte (httpx
+    would refuse a str that is not ASCII); a credential's value is UTF-8 when it must be."""
+
+    def value(text: str) -> bytes:
+        try:
+            return text.encode("latin-1")
+        except UnicodeEncodeError:
+            return text.encode("utf-8")
+
+    return [(name.encode("latin-1"), value(text)) for name, text in headers]
+
+
+async def _answer(response: httpx.Response, secrets: list[str], limit: int, *, head: bool) -> Answer:
     declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    # A HEAD answer announces the size of a body it does not send.
+    if not head and declared.isdigit() and int(declared) > limit:
         await response.aclose()
         raise ResponseTooLarge(f"the provider's answer is larger than {limit} bytes")
     return Answer(
         status=response.status_code,
-        headers=header_rules.incoming(response.headers.multi_items(), secrets=secrets),
+        # Read as latin-1, so they go back to the caller byte for byte.
+        headers=header_rules.incoming(
+            [(name.decode("latin-1"), value.decode("latin-1")) for name, value in response.headers.raw],
+            secrets=secrets,
+        ),
         body=_stream(response, limit),
         close=response.aclose,
     )

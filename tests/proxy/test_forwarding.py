@@ -124,3 +124,11 @@ async def test_a_provider_error_is_passed_back_and_logged_as_failed(proxied):
     assert proxied.api.controls.calls == ["GET /v1/limited"]  # a 5xx is not retried
     row = await CallLog.get(organization_id=proxied.tenant.organization_id)
     assert (row.status, row.http_status, row.error_code) == ("FAILED", 503, "PROVIDER_ERROR")
+
+
+async def test_header_bytes_pass_through_unchanged(proxied):
+    response = await proxied.tenant.http.get(
+        "/proxy/echo/bytes", headers={**proxied.headers(), "X-Note": "café".encode("latin-1")}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["headers"]["x-note"] == "café"

@@ -51,3 +51,9 @@ async def test_a_streamed_answer_over_the_limit_is_cut_off(proxied, live_server)
                     pass
     rows = await CallLog.filter(organization_id=proxied.tenant.organization_id)
     assert [(row.status, row.error_code) for row in rows] == [("FAILED", "RESPONSE_TOO_LARGE")]
+
+
+async def test_a_head_answer_announcing_a_large_body_is_passed_on(proxied):
+    response = await proxied.tenant.http.head("/proxy/sized?bytes=500000", headers=proxied.headers())
+    assert response.status_code == 200
+    assert response.content == b""
