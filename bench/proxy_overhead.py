@@ -161,7 +161,7 @@ def graphql(port: int, key: str, query: str, variables: dict[str, Any]) -> dict[
 
 
 CREATE_CONNECTION = """
-mutation Create($input: CreateConnectionInput!) { createConnection(input: $input) { connection { id } } }
+mutation Create($input: CreateConnectionInput!) { createConnection(input: $input) { id } }
 """
 
 
@@ -225,7 +225,7 @@ def main(arguments: argparse.Namespace) -> None:
                     }
                 },
             )
-            connection_id = created["createConnection"]["connection"]["id"]
+            connection_id = created["createConnection"]["id"]
             targets = {
                 "direct": {
                     "port": provider_port,

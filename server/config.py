@@ -103,6 +103,10 @@ class Settings:
     # through Redis when WEIR_REDIS_URL is set, else per process.
     rate_limit_key_per_minute: int = 6000
     rate_limit_connect_token_per_minute: int = 300
+    # The authenticated proxy (server/proxy): the largest request body it forwards (buffered,
+    # so a refresh after a 401 can send it again) and the largest response it streams back.
+    proxy_max_request_bytes: int = 10 * 1_048_576
+    proxy_max_response_bytes: int = 100 * 1_048_576
 
     # -- derived values -------------------------------------------------------------------
 
@@ -237,6 +241,12 @@ class Settings:
             ),
             rate_limit_connect_token_per_minute=reader.integer(
                 "WEIR_RATE_LIMIT_CONNECT_TOKEN_PER_MINUTE", cls.rate_limit_connect_token_per_minute, minimum=0
+            ),
+            proxy_max_request_bytes=reader.integer(
+                "WEIR_PROXY_MAX_REQUEST_BYTES", cls.proxy_max_request_bytes, minimum=1
+            ),
+            proxy_max_response_bytes=reader.integer(
+                "WEIR_PROXY_MAX_RESPONSE_BYTES", cls.proxy_max_response_bytes, minimum=1
             ),
         )
         reader.warn_unknown()

@@ -11,7 +11,9 @@
     ├── CheckFailed                CHECK_FAILED        a provider refused the credentials
     ├── ProviderFailed             PROVIDER_ERROR      an action's or proxied call's provider said no
     ├── ProviderUnavailable        PROVIDER_UNREACHABLE  nothing answered (or the outbound guard)
-    └── ReauthorizationRequired    REAUTHORIZATION_REQUIRED  refused after a refresh: reconnect
+    ├── ReauthorizationRequired    REAUTHORIZATION_REQUIRED  refused after a refresh: reconnect
+    ├── PayloadTooLarge            PAYLOAD_TOO_LARGE   a request body over its limit (the proxy's)
+    └── ResponseTooLarge           RESPONSE_TOO_LARGE  a provider's answer over the proxy's limit
 
 Services raise these; ``server/api/errors.py`` alone turns them into ``extensions.code``.
 Anything that is not a ``WeirError`` is reported to clients as ``INTERNAL``.
@@ -136,3 +138,15 @@ class ReauthorizationRequired(WeirError):
     ERROR and must be connected again."""
 
     code = "REAUTHORIZATION_REQUIRED"
+
+
+class PayloadTooLarge(WeirError):
+    """A request body larger than Weir accepts (``WEIR_PROXY_MAX_REQUEST_BYTES``)."""
+
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class ResponseTooLarge(WeirError):
+    """A provider's answer larger than the proxy passes on (``WEIR_PROXY_MAX_RESPONSE_BYTES``)."""
+
+    code = "RESPONSE_TOO_LARGE"

@@ -62,6 +62,8 @@ TOKEN_REFRESH = Preset(timeout=30.0)
 CONNECT_FLOW = Preset(timeout=20.0, headers=(("User-Agent", "weir"),))
 # Webhook deliveries: each request sets its own limit; many endpoints, no keep-alive cap.
 WEBHOOKS = Preset(timeout=5.0, max_connections=50, max_keepalive_connections=None)
+# The authenticated proxy (``/proxy/...``): a host's calls to its providers' APIs, many at once.
+PROXY = Preset(timeout=60.0, max_connections=200, max_keepalive_connections=50)
 
 
 def client(policy: Policy, preset: Preset = DEFAULT) -> httpx.AsyncClient:

@@ -61,6 +61,13 @@ class WorkspaceIntegration:
     api_base_url: str | None = strawberry.field(
         description="This workspace's API base URL (e.g. GitHub Enterprise's); null means the integration's."
     )
+    proxy_methods: list[str] | None = strawberry.field(
+        description="The HTTP methods `/proxy` may use with this integration here; null allows every method."
+    )
+    proxy_path_prefixes: list[str] | None = strawberry.field(
+        description="The path prefixes (under the API base URL) `/proxy` may call here, matched on "
+        "whole segments; null allows every path under the base URL."
+    )
     created_at: datetime = strawberry.field(description="When it was first configured.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
     workspace_id: strawberry.Private[str]
@@ -88,6 +95,10 @@ class WorkspaceIntegration:
             strategy=ConnectionStrategy(row.strategy),
             has_oauth_client_secret=row.oauth_client_secret_encrypted is not None,
             scopes=list(row.scopes) if row.scopes is not None else None,
+            proxy_methods=list(row.proxy_methods) if row.proxy_methods is not None else None,
+            proxy_path_prefixes=list(row.proxy_path_prefixes)
+            if row.proxy_path_prefixes is not None
+            else None,
         )
 
 
@@ -136,6 +147,17 @@ class ConfigureWorkspaceIntegrationInput:
         default=strawberry.UNSET,
         description="Move the API base URL the connector calls; null restores the integration's.",
     )
+    proxy_methods: list[str] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Limit `/proxy` to these HTTP methods (GET, HEAD, POST, PUT, PATCH, DELETE, "
+        'OPTIONS; at most 50), e.g. `["GET", "HEAD"]` for read-only; null allows every method.',
+    )
+    proxy_path_prefixes: list[str] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Limit `/proxy` to paths under these prefixes (each starts with `/`, at most 200 "
+        "characters, no `..`; at most 50), matched on whole segments; null allows every path under "
+        "the API base URL.",
+    )
 
 
 @strawberry.type
@@ -177,6 +199,8 @@ class WorkspaceIntegrationsMutation:
             token_url=_given(input.token_url),
             revocation_url=_given(input.revocation_url),
             api_base_url=_given(input.api_base_url),
+            proxy_methods=_given(input.proxy_methods),
+            proxy_path_prefixes=_given(input.proxy_path_prefixes),
         )
         row = await integrations.configure_workspace_integration(
             scope=info.context.scope,

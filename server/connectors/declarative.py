@@ -34,6 +34,7 @@ from server.connectors.base import (
 )
 from server.connectors.http import (
     BodyErrors,
+    HttpTarget,
     ProviderError,
     RateLimitHeaders,
     dig,
@@ -416,6 +417,20 @@ class DeclarativeConnector:
         # nothing new keeps the cursor it started from.
         if cursor and newest is not None and not checkpointed:
             yield StateCheckpoint(stream=stream, state={"cursor": newest})
+
+    # -- the proxy -----------------------------------------------------------------------
+
+    def http_target(self, context: ConnectorContext) -> HttpTarget:
+        """The API the proxy may call with this connection: the base URL as ``check`` and
+        ``read`` build it (parameters and credential fields filled, each checked against its
+        pattern), and the credential exactly as the definition places it."""
+        values = _guarded(lambda: self._values(context, context.credentials))
+        return HttpTarget(
+            base_url=_guarded(lambda: self._root(context, values)),
+            auth=self._auth_headers(context),
+            auth_query=self._auth_query(context),
+            rate_limit=self._rate_limit,
+        )
 
 
 class _Pages:

@@ -33,7 +33,7 @@ from server.connectors.base import (
     StateCheckpoint,
     StreamSpec,
 )
-from server.connectors.http import base_url, link_pages, oauth_or_token, request, run_check
+from server.connectors.http import HttpTarget, base_url, link_pages, oauth_or_token, request, run_check
 from server.connectors.schemas import (
     BOOLEAN,
     INTEGER,
@@ -543,3 +543,17 @@ async def _pulls(
             return
         yield records, None
     yield [], newest
+
+
+# -- the proxy (``/proxy/...``) -----------------------------------------------------------
+
+
+def _proxy_auth(credentials: Mapping[str, Any]) -> dict[str, str]:
+    # Only the credential: the caller picks its own Accept and API version.
+    return {"Authorization": f"Bearer {oauth_or_token(credentials)}"}
+
+
+def http_target(context: ConnectorContext) -> HttpTarget:
+    """GitHub's API for the proxy: the configured base URL (GitHub Enterprise's too), the OAuth
+    or personal token as a bearer; GitHub's rate-limit headers are the defaults."""
+    return HttpTarget(base_url=base_url(context, SPEC.base_url), auth=_proxy_auth)

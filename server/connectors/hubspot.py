@@ -34,7 +34,7 @@ from server.connectors.base import (
     StateCheckpoint,
     StreamSpec,
 )
-from server.connectors.http import base_url, bearer, paged, request, run_check
+from server.connectors.http import HttpTarget, base_url, bearer, paged, request, run_check
 from server.connectors.schemas import BOOLEAN, STRING, TIMESTAMP, nullable, object_of
 
 PAGE_SIZE = 100
@@ -445,3 +445,11 @@ async def _search(
             yield StateCheckpoint(stream=stream, state={"cursor": cursor})
         if not window_full or seen == 0:
             return
+
+
+# -- the proxy (``/proxy/...``) -----------------------------------------------------------
+
+
+def http_target(context: ConnectorContext) -> HttpTarget:
+    """HubSpot's API for the proxy: the configured base URL, the OAuth token as a bearer."""
+    return HttpTarget(base_url=base_url(context, SPEC.base_url), auth=_auth)

@@ -21,7 +21,7 @@ from server.connectors.base import ConnectorSpec
 from server.connectors.builtins import no_connection_needed
 from server.crypto import KeyRing
 from server.errors import FieldError, NotFound, ValidationFailed
-from server.integrations import catalog
+from server.integrations import catalog, proxy_policy
 from server.integrations.models import WorkspaceIntegration
 from server.orgs import service as orgs
 from server.pagination import Page, paginate
@@ -47,6 +47,9 @@ class IntegrationSettings:
     token_url: Any = UNSET
     revocation_url: Any = UNSET
     api_base_url: Any = UNSET
+    # The proxy policy (server.integrations.proxy_policy); null allows every method and path.
+    proxy_methods: Any = UNSET
+    proxy_path_prefixes: Any = UNSET
 
 
 # Each endpoint override: its input name, and what it replaces in the spec.
@@ -192,6 +195,15 @@ async def configure_workspace_integration(
     if not spec.requires_connection:
         _refuse_connection_settings(settings, spec)
     problems = _check_plain(settings, has_oauth=spec.oauth is not None) + _check_endpoints(settings, spec)
+    proxy_methods, proxy_path_prefixes = settings.proxy_methods, settings.proxy_path_prefixes
+    if proxy_methods is not UNSET:
+        proxy_methods, found = proxy_policy.check_methods(proxy_methods, "input.proxyMethods")
+        problems += found
+    if proxy_path_prefixes is not UNSET:
+        proxy_path_prefixes, found = proxy_policy.check_prefixes(
+            proxy_path_prefixes, "input.proxyPathPrefixes"
+        )
+        problems += found
     if problems:
         raise ValidationFailed(problems)
     row = await WorkspaceIntegration.get_or_none(workspace_id=workspace.id, integration_name=integration_name)
@@ -222,6 +234,8 @@ async def configure_workspace_integration(
         "token_url": settings.token_url,
         "revocation_url": settings.revocation_url,
         "api_base_url": settings.api_base_url,
+        "proxy_methods": proxy_methods,
+        "proxy_path_prefixes": proxy_path_prefixes,
     }
     for name, value in changes.items():
         if value is not UNSET:

@@ -30,6 +30,7 @@ from server.vault import verify_key_ring
 from server.web import connect_pages, graphiql, health, logos, widget
 from server.web.budgets import Budgets
 from server.web.graphql import GraphQLHTTP, GraphQLWebSocket
+from server.web.proxy import ProxyEndpoint
 
 log = logging.getLogger("weir.web")
 
@@ -108,6 +109,7 @@ def _route_label(path: str) -> str:
             "healthz",
             "readyz",
             "metrics",
+            "proxy",
         }
         else "/other"
     )
@@ -147,6 +149,8 @@ def create_app(
     # Request budgets per API key and connect token (shared through Redis when configured).
     budgets = Budgets(settings)
     runtime = Runtime(settings=settings, services=services, metrics=metrics, key_ring=key_ring)
+    # The authenticated proxy, with its own outgoing client (closed with the app).
+    proxy = ProxyEndpoint(services, budgets)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -170,6 +174,7 @@ def create_app(
             if background is not None:
                 await background.stop()
             await revocations.stop()
+            await proxy.aclose()
             await budgets.close()
             await rate_budgets.shared.close()
             await services.aclose()
@@ -191,6 +196,8 @@ def create_app(
         Route("/oauth/callback", connect_pages.oauth_callback),
         Route("/widget/{version:str}/{name:str}", widget.versioned),
         Route("/widget/{name:str}", widget.latest),
+        # Every method: the proxy forwards any of them (its domain refuses what it must).
+        Route("/proxy/{path:path}", proxy, methods=None),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
