@@ -378,6 +378,9 @@ async def _run(
                     http=http,
                     bus=bus,
                     caller="action",
+                    # The connector read for this workspace is the connection's when the
+                    # connection is this workspace's (an organization's has no overrides here).
+                    connector=connector if connection.workspace_id == workspace_id else None,
                 )
             except CheckFailed as exc:
                 raise await failures.refresh_failed(connection, exc) from None

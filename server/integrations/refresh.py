@@ -158,19 +158,23 @@ async def connector_context(
     http: httpx.AsyncClient,
     bus: EventBus | None,
     caller: str = "sync",
+    connector: Any = None,
 ) -> ConnectorContext:
     """A connector context with fresh credentials, a refresh callback for a provider 401, and
     the connection's rate budget shared by every caller of this process (and, through Redis,
-    of every process): ``caller`` ("sync", "action", "proxy", "check") sets its priority."""
+    of every process): ``caller`` ("sync", "action", "proxy", "check") sets its priority.
+    ``connector`` is the connection's, when the caller already has it (``catalog.connector_for``
+    otherwise)."""
     credentials = await fresh_credentials(
         settings=settings, key_ring=key_ring, connection=connection, http=http, bus=bus
     )
-    connector = await catalog.connector_for(
-        settings=settings,
-        organization_id=connection.organization_id,
-        workspace_id=connection.workspace_id,
-        name=connection.integration_name,
-    )
+    if connector is None:
+        connector = await catalog.connector_for(
+            settings=settings,
+            organization_id=connection.organization_id,
+            workspace_id=connection.workspace_id,
+            name=connection.integration_name,
+        )
     context = connections.connector_context(
         settings=settings,
         connector=connector,

@@ -41,6 +41,9 @@ FALLBACK = "FALLBACK"
 class Resolution:
     connection: Connection
     resolved_by: str  # CONNECTION_ID | EXTERNAL_ID | FIXED | END_USER | FALLBACK
+    # The workspace's row for the integration, as read while resolving (None when it has
+    # none): callers reuse it instead of reading it again.
+    config: WorkspaceIntegration | None = None
 
 
 def _best(rows: list[Connection]) -> Connection | None:
@@ -196,7 +199,7 @@ async def _resolve(
             workspace_id=workspace.id,
             end_user=end_user,
         )
-        return Resolution(connection, CONNECTION_ID)
+        return Resolution(connection, CONNECTION_ID, config)
     if external_id is not None:
         connection = await _by_external_id(
             scope=scope,
@@ -205,25 +208,25 @@ async def _resolve(
             workspace_id=workspace.id,
             end_user=end_user,
         )
-        return Resolution(connection, EXTERNAL_ID)
+        return Resolution(connection, EXTERNAL_ID, config)
     if config is not None:
         if config.strategy == "FIXED" and config.fixed_connection_id is not None:
             fixed = await Connection.get_or_none(
                 id=config.fixed_connection_id, organization_id=organization_id
             )
             if fixed is not None:
-                return Resolution(fixed, FIXED)
+                return Resolution(fixed, FIXED, config)
         if config.strategy in ("PER_USER", "PER_USER_WITH_FALLBACK"):
             own = await _users(organization_id, integration_name, end_user)
             if own is not None:
-                return Resolution(own, END_USER)
+                return Resolution(own, END_USER, config)
         if config.strategy == "PER_USER_WITH_FALLBACK":
             shared = await _shared(organization_id, integration_name, workspace.id)
             if shared is not None:
-                return Resolution(shared, FALLBACK)
+                return Resolution(shared, FALLBACK, config)
     own = await _users(organization_id, integration_name, end_user)
     if own is not None:
-        return Resolution(own, END_USER)
+        return Resolution(own, END_USER, config)
     who = f" for end user {end_user.external_id!r}" if end_user else ""
     raise ConnectionRequired(
         f"no {integration_name} connection{who} in this workspace; "

@@ -106,7 +106,9 @@ def _header_fields(exc: ValidationFailed) -> ValidationFailed:
     )
 
 
-async def _resolve(scope: Scope, named: Named) -> tuple[Connection, str, str, str | None]:
+async def _resolve(
+    scope: Scope, named: Named
+) -> tuple[Connection, str, str, str | None, WorkspaceIntegration | None]:
     """The connection, its integration, the workspace the call is made in and the end user it
     is made for (named, or the connection's own)."""
     integration, workspace_id = named.integration_name, named.workspace_id or scope.workspace_id
@@ -151,7 +153,8 @@ async def _resolve(scope: Scope, named: Named) -> tuple[Connection, str, str, st
             external_id=named.end_user_external_id,
         )
         end_user_id = found.id if found is not None else None
-    return connection, integration, workspace_id, end_user_id or connection.end_user_id
+    end_user_id = end_user_id or connection.end_user_id
+    return connection, integration, workspace_id, end_user_id, resolution.config
 
 
 async def forward(*, runtime: Runtime, scope: Scope, named: Named, incoming: Incoming) -> Answer:
@@ -159,7 +162,7 @@ async def forward(*, runtime: Runtime, scope: Scope, named: Named, incoming: Inc
     module docstring); return the answer, its body streaming."""
     method = policy.check_method(incoming.method.upper())
     path, query = paths.check_path(incoming.path), paths.check_query(incoming.query)
-    connection, integration, workspace_id, end_user_id = await _resolve(scope, named)
+    connection, integration, workspace_id, end_user_id, config = await _resolve(scope, named)
     call = Call(
         organization_id=scope.organization_id,
         workspace_id=workspace_id,
@@ -175,7 +178,7 @@ async def forward(*, runtime: Runtime, scope: Scope, named: Named, incoming: Inc
     )
     started = time.monotonic()
     try:
-        answer = await _forward(runtime, connection, workspace_id, method, path, query, incoming)
+        answer = await _forward(runtime, connection, workspace_id, config, method, path, query, incoming)
     except WeirError as exc:
         await _record(runtime, call, started, error_code=exc.code)
         raise
@@ -190,24 +193,31 @@ async def _forward(
     runtime: Runtime,
     connection: Connection,
     workspace_id: str,
+    config: WorkspaceIntegration | None,
     method: str,
     path: str,
     query: str,
     incoming: Incoming,
 ) -> Answer:
+    """``config`` is the workspace's row for the integration, read by the resolver: the policy
+    comes from it, and so do the endpoint overrides when the connection is this workspace's."""
     settings = runtime.settings
-    config = await WorkspaceIntegration.get_or_none(
-        organization_id=connection.organization_id,
-        workspace_id=workspace_id,
-        integration_name=connection.integration_name,
-    )
     policy.enforce(config, method=method, path=paths.decoded(path))
-    connector = await catalog.connector_for(
-        settings=settings,
-        organization_id=connection.organization_id,
-        workspace_id=connection.workspace_id,
-        name=connection.integration_name,
-    )
+    if connection.workspace_id == workspace_id:
+        connector = await catalog.connector_with_config(
+            settings=settings,
+            organization_id=connection.organization_id,
+            workspace_id=workspace_id,
+            name=connection.integration_name,
+            config=config,
+        )
+    else:  # the organization's connection, used from this workspace: its own overrides
+        connector = await catalog.connector_for(
+            settings=settings,
+            organization_id=connection.organization_id,
+            workspace_id=connection.workspace_id,
+            name=connection.integration_name,
+        )
     http_target = getattr(connector, "http_target", None)
     if http_target is None:
         raise ValidationFailed.field(
@@ -225,6 +235,7 @@ async def _forward(
             http=runtime.http,
             bus=runtime.bus,
             caller="proxy",  # the rate budget's patience and reserve for a proxied call
+            connector=connector,
         )
     except CheckFailed as exc:
         raise _refresh_failed(connection, exc) from None
