@@ -11,6 +11,7 @@ from server.models import OrganizationOwned, Timestamped
 
 
 class WorkspaceIntegration(OrganizationOwned, Timestamped):
+    workspace_id: str  # the foreign key's column (typed for mypy only)
     id = fields.CharField(max_length=32, primary_key=True)
     workspace = fields.ForeignKeyField(
         "weir.Workspace", related_name="integrations", on_delete=fields.CASCADE
