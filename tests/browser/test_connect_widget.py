@@ -37,6 +37,10 @@ async def events(page: Any, wanted: str, timeout: float = 20.0) -> list[dict[str
     return await page.evaluate("window.weirEvents")
 
 
+async def first_error(page: Any) -> dict[str, Any]:
+    return next(event for event in await events(page, "error") if event["type"] == "error")
+
+
 def types(received: list[dict[str, Any]]) -> list[str]:
     return [event["type"] for event in received]
 
@@ -196,10 +200,8 @@ async def test_expired_token_reports_an_error(browser, stack):
     await page.evaluate(
         "t => { Weir.connect({token: t, mode: 'modal', onEvent: logEvent}); }", created["token"]
     )
-    # The frame may load and say "open" before the token check answers; the
-    # error is what matters, whichever comes first.
-    received = [event for event in await events(page, "error") if event["type"] == "error"]
-    assert received[0]["code"] == "TOKEN_EXPIRED"
+    # The frame may load and say "open" before the token check answers.
+    assert (await first_error(page))["code"] == "TOKEN_EXPIRED"
     await events(page, "close")
     assert await page.query_selector("iframe") is None
 
@@ -210,8 +212,7 @@ async def test_host_origin_not_allowed_is_refused(browser, stack):
     )
     page = await open_host(browser, stack, "testkey")
     await page.click("[data-mode=inline]")
-    received = await events(page, "error")
-    assert received[0]["code"] == "ORIGIN_NOT_ALLOWED"
+    assert (await first_error(page))["code"] == "ORIGIN_NOT_ALLOWED"
     # And the browser itself refuses to render the page in a frame on this origin.
     created = await page.evaluate("""async () => {
         const r = await fetch('/api/connect-session', {method: 'POST',
