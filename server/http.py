@@ -9,7 +9,9 @@ client it builds:
 - ignores the environment (``trust_env=False``): no proxy, no ``.netrc``, no ``SSL_CERT_FILE``
   from the operator's shell, so the address checked is the address connected to and no
   operator credential is ever sent to a tenant's host;
-- has the timeouts and connection limits of its ``Preset``, named by what the client is for.
+- has the timeouts and connection limits of its ``Preset``, named by what the client is for;
+- keeps no cookies: one client serves every tenant, so a cookie one connection's provider set
+  would otherwise ride along on the next tenant's call to the same host.
 
 Secrets stay out of what these calls say: a connector's error and check messages go through
 ``redact`` (the provider's words minus every credential value and any word showing a piece of
@@ -23,6 +25,7 @@ import asyncio
 import typing
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
+from http.cookiejar import CookieJar
 from typing import Any
 
 import httpcore
@@ -66,6 +69,16 @@ WEBHOOKS = Preset(timeout=5.0, max_connections=50, max_keepalive_connections=Non
 PROXY = Preset(timeout=60.0, max_connections=200, max_keepalive_connections=50)
 
 
+class _NoCookies(CookieJar):
+    """A cookie jar that never stores one (and so never sends one)."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+    def set_cookie(self, cookie: Any) -> None:
+        return None
+
+
 def client(policy: Policy, preset: Preset = DEFAULT) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` whose every connection (redirects included) passes ``policy``,
     configured by ``preset``."""
@@ -80,6 +93,7 @@ def client(policy: Policy, preset: Preset = DEFAULT) -> httpx.AsyncClient:
         timeout=preset.timeout,
         follow_redirects=preset.follow_redirects,
         headers=dict(preset.headers) or None,
+        cookies=_NoCookies(),
     )
 
 

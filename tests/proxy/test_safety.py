@@ -278,3 +278,18 @@ async def test_a_restricted_key_may_not_use_an_organization_connection(proxied, 
     assert response.status_code == 403, response.text
     assert "organization-wide" in response.json()["error"]["message"]
     assert proxied.api.controls.calls == []
+
+
+async def test_a_cookie_one_tenants_provider_set_never_reaches_another_tenants_call(
+    proxied, other_tenant, settings
+):
+    # The proxy's HTTP client is shared by every tenant: a cookie jar in it would hand the
+    # session one connection's provider set to the next caller of the same host.
+    assert (await proxied.tenant.http.get("/proxy/leaky", headers=proxied.headers())).status_code == 200
+    theirs = await add_connection(settings, other_tenant)
+    echoed = await proxied.tenant.http.get(
+        "/proxy/echo/x",
+        headers={"Authorization": f"Bearer {other_tenant.key}", "X-Weir-Connection-Id": theirs.id},
+    )
+    assert echoed.status_code == 200
+    assert "cookie" not in echoed.json()["headers"]
