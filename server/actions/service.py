@@ -37,7 +37,8 @@ from server.actions import failures, idempotency, inputs
 from server.actions.idempotency import StoredResult
 from server.actions.kv import scoped_store
 from server.actions.models import ActionResult
-from server.calls import service as calls
+from server.calls import recorder as call_log
+from server.calls.recorder import CallRecorder
 from server.calls.records import ACTION, FAILED, SUCCEEDED, Call
 from server.config import Settings
 from server.connections.models import Connection
@@ -180,7 +181,7 @@ async def execute_action(
     key_ring: KeyRing,
     bus: EventBus | None,
     request: ActionRequest,
-    metrics: Any = None,
+    recorder: CallRecorder | None = None,
 ) -> ActionExecution:
     """Run ``request.action`` of ``request.integration_name`` once (see the module docstring)."""
     started = time.monotonic()
@@ -198,7 +199,7 @@ async def execute_action(
     facts = _Facts()
 
     async def record(status: str, error_code: str | None) -> None:
-        await calls.record(
+        await call_log.record(
             Call(
                 organization_id=scope.organization_id,
                 workspace_id=workspace.id,
@@ -213,7 +214,7 @@ async def execute_action(
                 http_status=facts.http_status,
                 error_code=error_code,
             ),
-            metrics=metrics,
+            recorder,
         )
 
     # From here on every outcome is recorded, a replay too (its own row: the call log lists

@@ -90,7 +90,7 @@ class ActionsMutation:
             settings=services.settings,
             key_ring=services.key_ring,
             bus=services.bus,
-            metrics=services.call_metrics,
+            recorder=services.calls,
             request=service.ActionRequest(
                 integration_name=input.integration_name,
                 action=input.action,

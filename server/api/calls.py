@@ -101,6 +101,8 @@ class CallsQuery:
         after: str | None = None,
     ) -> Page[CallLogEntry]:
         given = filter or CallLogFilter()
+        # The calls of this process that wait for their batch first: a caller reads its own.
+        await info.context.services.calls.flush()
         page = await service.list_calls(
             scope=info.context.scope,
             workspace_id=_id(given.workspace_id),

@@ -9,7 +9,7 @@ import httpx
 
 from server import http as http_clients
 from server.auth.authenticator import Authenticator
-from server.calls.metrics import CallMetrics
+from server.calls.recorder import CallRecorder
 from server.config import Settings
 from server.connections.check_limits import CheckLimiter
 from server.crypto import KeyRing
@@ -36,14 +36,16 @@ class Services:
     # The client for provider checks of createConnection and testConnection. ``None`` (the
     # default) builds one per check; tests put an ``httpx.MockTransport`` client here. Not owned.
     check_http: httpx.AsyncClient | None = None
-    # Counts and latencies of action and proxy calls, passed to ``server.calls.service.record``:
-    # the API process's (in its ``/metrics`` registry); ``None`` counts nothing (tests, scripts).
-    call_metrics: CallMetrics | None = None
+    # The call log of actions and proxy calls: counts them (in the API process's ``/metrics``
+    # registry when built with its ``CallMetrics``) and writes succeeded ones in batches.
+    calls: CallRecorder = None  # type: ignore[assignment]
     # The connect flow's client (token exchanges, credential checks): built on first use by
     # ``connect_http``, closed by ``aclose``.
     _connect_http: httpx.AsyncClient | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        if self.calls is None:
+            self.calls = CallRecorder()
         if self.auth is None:
             self.auth = Authenticator(bus=self.bus)
         if self.check_limiter is None and self.settings is not None:
@@ -60,6 +62,7 @@ class Services:
 
     async def aclose(self) -> None:
         """Close what the container built and forget what it remembered."""
+        await self.calls.aclose()
         client, self._connect_http = self._connect_http, None
         if client is not None:
             await client.aclose()

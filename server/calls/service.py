@@ -28,7 +28,9 @@ _CLIPPED = {"integration_name": 64, "action": 100, "method": 10, "path": 1000, "
 
 
 async def record(call: Call, *, metrics: CallMetrics | None = None) -> None:
-    """Log one finished call (and, when it failed, its ``call.failed`` event); never raises.
+    """Log one finished call at once (and, when it failed, its ``call.failed`` event); never
+    raises. The API process goes through ``server.calls.recorder.CallRecorder``, which batches
+    succeeded calls and comes here for the rest.
 
     The call already happened: a failure to record it is logged here, never handed back to
     the caller, whose result must not change because the log could not be written.
@@ -49,7 +51,8 @@ async def record(call: Call, *, metrics: CallMetrics | None = None) -> None:
         )
 
 
-async def _write(call: Call) -> None:
+def row(call: Call, *, at: datetime | None = None) -> CallLog:
+    """The unsaved ``CallLog`` row of ``call``, ended at ``at`` (now when not given)."""
     values: dict[str, Any] = {
         "organization_id": call.organization_id,
         "workspace_id": call.workspace_id,
@@ -73,16 +76,26 @@ async def _write(call: Call) -> None:
     for name, limit in _CLIPPED.items():
         if isinstance(values[name], str):
             values[name] = values[name][:limit]
+    return CallLog(id=ids.new_id("call"), created_at=at or datetime.now(UTC), **values)
+
+
+async def write_succeeded(rows: list[CallLog]) -> None:
+    """Insert rows of succeeded calls (no events) in one statement."""
+    await CallLog.bulk_create(rows)
+
+
+async def _write(call: Call) -> None:
+    logged = row(call)
     # The row and its event commit together: an event never names a call that is not logged.
     async with in_transaction():
-        row = await CallLog.create(id=ids.new_id("call"), **values)
-        if row.status == FAILED:
+        await logged.save(force_create=True)
+        if logged.status == FAILED:
             await record_event(
-                organization_id=row.organization_id,
-                workspace_id=row.workspace_id,
+                organization_id=logged.organization_id,
+                workspace_id=logged.workspace_id,
                 type="call.failed",
-                payload=call_payload(row),
-                object_id=row.id,
+                payload=call_payload(logged),
+                object_id=logged.id,
             )
 
 

@@ -126,9 +126,17 @@ async def _by_external_id(
 
 
 async def _by_id(
-    *, scope: Scope, integration_name: str, connection_id: str, workspace_id: str, end_user: EndUser | None
+    *,
+    scope: Scope,
+    integration_name: str,
+    connection_id: str,
+    workspace_id: str,
+    end_user: EndUser | None,
+    known: Connection | None,
 ) -> Connection:
-    connection = await Connection.get_or_none(id=connection_id, organization_id=scope.organization_id)
+    connection = known or await Connection.get_or_none(
+        id=connection_id, organization_id=scope.organization_id
+    )
     # Another workspace's connection reads as absent to a key restricted to this one.
     if connection is None or (
         scope.workspace_id is not None and connection.workspace_id not in (None, scope.workspace_id)
@@ -157,6 +165,7 @@ async def _resolve(
     end_user_external_id: str | None = None,
     external_id: str | None = None,
     connection_id: str | None = None,
+    known: Connection | None = None,
 ) -> Resolution:
     if not await catalog.is_visible(
         organization_id=scope.organization_id, workspace_id=workspace_id, name=integration_name
@@ -176,16 +185,23 @@ async def _resolve(
     )
     if connection_id is not None and external_id is not None:
         raise ValidationFailed.field("input.connectionId", "give connectionId or externalId, not both")
-    workspace = await orgs.get_workspace(scope=scope, workspace_id=workspace_id)
+    if known is not None and (known.id != connection_id or known.organization_id != scope.organization_id):
+        known = None  # not the row asked for: read it here
+    if known is not None and known.workspace_id == workspace_id:
+        # The connection's row proves its workspace exists in this organization (a foreign
+        # key); the key's restriction is still checked.
+        scope.check_workspace(workspace_id)
+    else:
+        await orgs.get_workspace(scope=scope, workspace_id=workspace_id)
     end_user = await _end_user(
         scope=scope,
-        workspace_id=workspace.id,
+        workspace_id=workspace_id,
         end_user_id=end_user_id,
         end_user_external_id=end_user_external_id,
     )
     config = await WorkspaceIntegration.get_or_none(
         organization_id=scope.organization_id,
-        workspace_id=workspace.id,
+        workspace_id=workspace_id,
         integration_name=integration_name,
     )
     if config is not None and not config.enabled:
@@ -196,8 +212,9 @@ async def _resolve(
             scope=scope,
             integration_name=integration_name,
             connection_id=connection_id,
-            workspace_id=workspace.id,
+            workspace_id=workspace_id,
             end_user=end_user,
+            known=known,
         )
         return Resolution(connection, CONNECTION_ID, config)
     if external_id is not None:
@@ -205,7 +222,7 @@ async def _resolve(
             scope=scope,
             integration_name=integration_name,
             external_id=external_id,
-            workspace_id=workspace.id,
+            workspace_id=workspace_id,
             end_user=end_user,
         )
         return Resolution(connection, EXTERNAL_ID, config)
@@ -221,7 +238,7 @@ async def _resolve(
             if own is not None:
                 return Resolution(own, END_USER, config)
         if config.strategy == "PER_USER_WITH_FALLBACK":
-            shared = await _shared(organization_id, integration_name, workspace.id)
+            shared = await _shared(organization_id, integration_name, workspace_id)
             if shared is not None:
                 return Resolution(shared, FALLBACK, config)
     own = await _users(organization_id, integration_name, end_user)
@@ -244,12 +261,16 @@ async def resolve_connection(
     external_id: str | None = None,
     connection_id: str | None = None,
     for_use: bool = False,
+    known: Connection | None = None,
 ) -> Resolution:
     """The connection to use, and which rule chose it; ``CONNECTION_REQUIRED`` if none.
 
     ``for_use`` is for callers that will call the provider with it (actions, the proxy): a key
     restricted to one workspace may read an ORGANIZATION connection but never use it, the same
     rule as for syncing or testing one, so such a match is ``FORBIDDEN`` rather than used.
+
+    ``known`` is the row of ``connection_id`` when the caller has just read it (the proxy does,
+    to fill in what the headers left out): it is not read again.
     """
     resolution = await _resolve(
         scope=scope,
@@ -259,6 +280,7 @@ async def resolve_connection(
         end_user_external_id=end_user_external_id,
         external_id=external_id,
         connection_id=connection_id,
+        known=known,
     )
     if for_use and scope.workspace_id is not None and resolution.connection.scope == "ORGANIZATION":
         raise Forbidden(

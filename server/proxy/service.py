@@ -20,7 +20,8 @@ from typing import Any
 
 import httpx
 
-from server.calls import service as calls
+from server.calls import recorder as call_log
+from server.calls.recorder import CallRecorder
 from server.calls.records import FAILED, PROXY, SUCCEEDED, Call
 from server.config import Settings
 from server.connections.models import Connection
@@ -96,7 +97,8 @@ class Runtime:
     key_ring: KeyRing
     http: httpx.AsyncClient
     bus: EventBus | None = None
-    metrics: Any = None  # server.calls.metrics.CallMetrics
+    # The process's call log writer; None writes each call at once (scripts, tests).
+    recorder: CallRecorder | None = None
 
 
 def _header_fields(exc: ValidationFailed) -> ValidationFailed:
@@ -113,6 +115,7 @@ async def _resolve(
     is made for (named, or the connection's own)."""
     integration, workspace_id = named.integration_name, named.workspace_id or scope.workspace_id
     end_user_id = named.end_user_id
+    own: Connection | None = None
     if named.connection_id is not None and (integration is None or workspace_id is None):
         # A connection id alone: its own integration, workspace (and end user) fill the rest,
         # and the key's workspace restriction still holds (another workspace's is NOT_FOUND).
@@ -141,6 +144,7 @@ async def _resolve(
             external_id=named.connection_external_id,
             connection_id=named.connection_id,
             for_use=True,
+            known=own,
         )
     except ValidationFailed as exc:
         raise _header_fields(exc) from None
@@ -287,7 +291,7 @@ def _caller_secret(headers: list[tuple[str, str]]) -> str | None:
 
 async def _record(runtime: Runtime, call: Call, started: float, **changes: Any) -> None:
     duration = int((time.monotonic() - started) * 1000)
-    await calls.record(replace(call, duration_ms=duration, **changes), metrics=runtime.metrics)
+    await call_log.record(replace(call, duration_ms=duration, **changes), runtime.recorder)
 
 
 class _Recording:

@@ -20,6 +20,7 @@ from server.api.context import Services
 from server.api.metrics import ApiMetrics
 from server.api.schema import build_schema
 from server.auth.revocation import Revocations
+from server.calls.recorder import CallRecorder
 from server.config import Settings
 from server.connectors import budget as rate_budgets
 from server.crypto import KeyRing, load_key_ring
@@ -141,7 +142,7 @@ def create_app(
         settings=settings,
         bus=bus or build_event_bus(settings.redis_url),
         key_ring=key_ring,
-        call_metrics=metrics.calls,
+        calls=CallRecorder(metrics.calls),
     )
     schema = build_schema(settings, extra_extensions=[metrics.extension()])
     # Revoked credentials lose their cached authentication and their sockets, in every process.

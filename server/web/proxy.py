@@ -189,6 +189,6 @@ class ProxyEndpoint:
             key_ring=services.key_ring,
             http=self.http(),
             bus=services.bus,
-            metrics=services.call_metrics,
+            recorder=services.calls,
         )
         return await proxy.forward(runtime=runtime, scope=scope, named=named, incoming=incoming)

@@ -7,19 +7,21 @@ from typing import Any
 
 from server.calls.models import CallLog
 from tests.actions.conftest import Acme, failure
+from tests.calls.helpers import flush_calls
 
 
 async def _kv(acme: Acme, action: str, input: dict[str, Any], **fields: Any) -> dict[str, Any]:
     return await acme.executed(integrationName="kv_store", action=action, input=input, **fields)
 
 
-async def test_a_built_in_runs_without_a_connection(acme: Acme) -> None:
+async def test_a_built_in_runs_without_a_connection(acme: Acme, app: Any) -> None:
     done = await acme.executed(
         integrationName="hash_encode", action="hash", input={"text": "abc", "algorithm": "sha256"}
     )
 
     assert done["connectionId"] is None and done["resolvedBy"] is None
     assert "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" in str(done["output"])
+    await flush_calls(app)
     logged = await CallLog.get(organization_id=acme.tenant.organization_id)
     assert (logged.integration_name, logged.connection_id, logged.status) == (
         "hash_encode",

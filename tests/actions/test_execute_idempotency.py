@@ -15,13 +15,16 @@ from server.actions.models import ActionResult
 from server.calls.models import CallLog
 from server.connectors import budget
 from tests.actions.conftest import MESSAGE, Acme, failure
+from tests.calls.helpers import flush_calls
 
 
 async def _ready(acme: Acme) -> str:
     return await acme.connection(scope="USER", endUserId=acme.alice.id)
 
 
-async def test_a_repeat_with_the_same_key_replays_the_first_result(acme: Acme, messages: Any) -> None:
+async def test_a_repeat_with_the_same_key_replays_the_first_result(
+    acme: Acme, messages: Any, app: Any
+) -> None:
     connection_id = await _ready(acme)
 
     first = await acme.executed(endUserId=acme.alice.id, idempotencyKey="order-1001")
@@ -33,6 +36,7 @@ async def test_a_repeat_with_the_same_key_replays_the_first_result(acme: Acme, m
     assert again["output"] == first["output"] == {"id": 1, "channel": "C123", "text": "Deploy finished"}
     assert (again["connectionId"], again["resolvedBy"]) == (connection_id, "END_USER")
     # Both are in the call log: the replay is a request of its own.
+    await flush_calls(app)
     logged = await CallLog.filter(organization_id=acme.tenant.organization_id).count()
     assert logged == 2
 

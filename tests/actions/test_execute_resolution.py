@@ -9,6 +9,7 @@ from server.calls.models import CallLog
 from server.orgs.api_keys import create_api_key
 from tests.actions.conftest import MESSAGE, Acme, failure
 from tests.actions.support import NAME
+from tests.calls.helpers import flush_calls
 
 
 async def test_an_explicit_connection_id_is_used_and_the_provider_answers(acme: Acme, messages: Any) -> None:
@@ -210,11 +211,12 @@ async def test_a_connect_token_cannot_execute_actions(acme: Acme, messages: Any)
     assert messages.sent == []
 
 
-async def test_every_execution_of_a_known_action_is_in_the_call_log(acme: Acme) -> None:
+async def test_every_execution_of_a_known_action_is_in_the_call_log(acme: Acme, app: Any) -> None:
     alices = await acme.connection(scope="USER", endUserId=acme.alice.id)
     await acme.executed(endUserId=acme.alice.id)
     failure(await acme.execute(endUserId=acme.bob.id))
 
+    await flush_calls(app)
     rows = await CallLog.filter(organization_id=acme.tenant.organization_id).order_by("created_at", "id")
 
     assert [(row.status, row.error_code) for row in rows] == [

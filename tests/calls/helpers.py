@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from server.calls import service
 from server.calls.models import CallLog
@@ -30,3 +31,8 @@ async def log_call(
         await CallLog.filter(id=row.id).update(created_at=at)
         row.created_at = at
     return row
+
+
+async def flush_calls(app: Any) -> None:
+    """Write the calls the app's recorder holds back (succeeded calls wait for a batch)."""
+    await app.state.runtime.services.calls.flush()

@@ -33,7 +33,7 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 async def test_calls_are_counted_and_timed_at_metrics(app, client, tenant):
-    metrics = app.state.runtime.services.call_metrics
+    metrics = app.state.runtime.services.calls.metrics
     await service.record(_call(organization_id=tenant.organization_id), metrics=metrics)
     await service.record(_call(organization_id=tenant.organization_id, duration_ms=2500), metrics=metrics)
     await service.record(

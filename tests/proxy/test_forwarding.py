@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from server.calls.models import CallLog
+from tests.calls.helpers import flush_calls
 from tests.proxy.conftest import TOKEN, add_connection
 
 
@@ -62,7 +63,7 @@ async def test_the_resolution_context_names_the_connection(proxied):
     assert response.json()["error"]["code"] == "CONNECTION_REQUIRED"
 
 
-async def test_an_end_users_connection_is_resolved_from_the_context(proxied, settings):
+async def test_an_end_users_connection_is_resolved_from_the_context(proxied, settings, app):
     from server import ids
     from server.orgs.models import EndUser
 
@@ -83,6 +84,7 @@ async def test_an_end_users_connection_is_resolved_from_the_context(proxied, set
         },
     )
     assert response.status_code == 200, response.text
+    await flush_calls(app)
     row = await CallLog.get(organization_id=proxied.tenant.organization_id)
     assert (row.connection_id, row.end_user_id) == (own.id, end_user.id)
     other = await proxied.tenant.http.get(
@@ -98,9 +100,10 @@ async def test_an_end_users_connection_is_resolved_from_the_context(proxied, set
     assert other.json()["error"]["code"] == "NOT_FOUND"
 
 
-async def test_every_call_is_recorded_without_its_query(proxied):
+async def test_every_call_is_recorded_without_its_query(proxied, app):
     await proxied.tenant.http.get("/proxy/echo/a?secret=1", headers=proxied.headers())
     await proxied.tenant.http.get("/proxy/echo/%2e%2e/admin", headers=proxied.headers())  # refused: no row
+    await flush_calls(app)
     rows = await CallLog.filter(organization_id=proxied.tenant.organization_id)
     assert len(rows) == 1
     row = rows[0]
@@ -116,12 +119,13 @@ async def test_every_call_is_recorded_without_its_query(proxied):
     assert row.api_key_id is not None and row.workspace_id == proxied.tenant.workspace_id
 
 
-async def test_a_provider_error_is_passed_back_and_logged_as_failed(proxied):
+async def test_a_provider_error_is_passed_back_and_logged_as_failed(proxied, app):
     proxied.api.controls.server_errors = 1
     proxied.api.controls.rate_limited = 0
     response = await proxied.tenant.http.get("/proxy/limited", headers=proxied.headers())
     assert response.status_code == 503
     assert proxied.api.controls.calls == ["GET /v1/limited"]  # a 5xx is not retried
+    await flush_calls(app)
     row = await CallLog.get(organization_id=proxied.tenant.organization_id)
     assert (row.status, row.http_status, row.error_code) == ("FAILED", 503, "PROVIDER_ERROR")
 
@@ -132,3 +136,11 @@ async def test_header_bytes_pass_through_unchanged(proxied):
     )
     assert response.status_code == 200, response.text
     assert response.json()["headers"]["x-note"] == "café"
+
+
+async def test_the_call_log_lists_a_call_the_moment_it_ended(proxied):
+    # Succeeded calls wait for a batch; listing them writes what waits first.
+    response = await proxied.tenant.http.get("/proxy/echo/now", headers=proxied.headers())
+    assert response.status_code == 200
+    data = await proxied.tenant.data("{ calls { edges { node { path status } } } }")
+    assert [edge["node"] for edge in data["calls"]["edges"]] == [{"path": "/echo/now", "status": "SUCCEEDED"}]

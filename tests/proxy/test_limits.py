@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from server.calls.models import CallLog
+from tests.calls.helpers import flush_calls
 
 
 @pytest.fixture
@@ -42,13 +43,14 @@ async def test_an_answer_declared_over_the_limit_is_502(proxied):
     assert ok.status_code == 200 and len(ok.content) == 100_000
 
 
-async def test_a_streamed_answer_over_the_limit_is_cut_off(proxied, live_server):
+async def test_a_streamed_answer_over_the_limit_is_cut_off(proxied, live_server, app):
     async with httpx.AsyncClient(base_url=f"http://{live_server}") as http:
         with pytest.raises(httpx.HTTPError):
             async with http.stream("GET", "/proxy/big?mb=1", headers=proxied.headers()) as response:
                 assert response.status_code == 200
                 async for _ in response.aiter_raw():
                     pass
+    await flush_calls(app)
     rows = await CallLog.filter(organization_id=proxied.tenant.organization_id)
     assert [(row.status, row.error_code) for row in rows] == [("FAILED", "RESPONSE_TOO_LARGE")]
 

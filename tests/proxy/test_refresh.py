@@ -17,6 +17,7 @@ from server.connectors.definition import parse_definition
 from server.crypto import load_key_ring
 from server.integrations.models import WorkspaceIntegration
 from server.scope import Scope
+from tests.calls.helpers import flush_calls
 from tests.emulators.oauth_provider import OAuthProvider, serve_app
 from tests.integrations.definitions import oauth_definition
 
@@ -82,7 +83,7 @@ async def test_a_refused_token_is_refreshed_once_and_the_call_retried(tenant, se
     assert fresh["access_token"] != "at_first" and fresh["access_token"] in provider.access_tokens
 
 
-async def test_a_401_that_survives_the_refresh_needs_reauthorization(tenant, settings, monkeypatch):
+async def test_a_401_that_survives_the_refresh_needs_reauthorization(tenant, settings, monkeypatch, app):
     provider = RefusingProvider()
     async with serve_app(provider.app()) as url:
         connection = await _oauth_connection(provider, url, tenant, settings, monkeypatch)
@@ -98,6 +99,7 @@ async def test_a_401_that_survives_the_refresh_needs_reauthorization(tenant, set
     stored = await Connection.get(id=connection.id)
     assert stored.status == "ERROR"
     assert "revoked by the user" in stored.status_reason
+    await flush_calls(app)
     row = await CallLog.get(organization_id=tenant.organization_id)
     assert (row.status, row.error_code) == ("FAILED", "REAUTHORIZATION_REQUIRED")
 

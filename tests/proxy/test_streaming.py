@@ -7,11 +7,12 @@ import asyncio
 import httpx
 
 from server.calls.models import CallLog
+from tests.calls.helpers import flush_calls
 
 MIB = 1024 * 1024
 
 
-async def test_a_large_answer_streams_through_in_chunks(proxied, live_server):
+async def test_a_large_answer_streams_through_in_chunks(proxied, live_server, app):
     async with httpx.AsyncClient(base_url=f"http://{live_server}", timeout=20) as http:
         async with http.stream("GET", "/proxy/big?mb=4&hold=1", headers=proxied.headers()) as response:
             assert response.status_code == 200
@@ -24,6 +25,7 @@ async def test_a_large_answer_streams_through_in_chunks(proxied, live_server):
             sizes = [len(first)] + [len(chunk) async for chunk in chunks]
     assert sum(sizes) == 4 * MIB
     assert len(sizes) > 1
+    await flush_calls(app)
     row = await CallLog.get(organization_id=proxied.tenant.organization_id)
     assert (row.status, row.http_status, row.path) == ("SUCCEEDED", 200, "/big")
 
@@ -48,7 +50,7 @@ async def test_a_short_retry_after_is_waited_out_once(proxied):
     assert proxied.api.controls.calls == ["GET /v1/limited", "GET /v1/limited"]
 
 
-async def test_a_long_retry_after_is_answered_with_429_at_once(proxied):
+async def test_a_long_retry_after_is_answered_with_429_at_once(proxied, app):
     proxied.api.controls.rate_limit_once(retry_after=120)
     response = await proxied.tenant.http.get("/proxy/limited", headers=proxied.headers())
     assert response.status_code == 429
@@ -56,6 +58,7 @@ async def test_a_long_retry_after_is_answered_with_429_at_once(proxied):
     assert response.json()["error"]["code"] == "RATE_LIMITED"
     assert response.json()["error"]["retryAfter"] == 120
     assert proxied.api.controls.calls == ["GET /v1/limited"]
+    await flush_calls(app)
     row = await CallLog.get(organization_id=proxied.tenant.organization_id)
     assert (row.status, row.error_code) == ("FAILED", "RATE_LIMITED")
 
