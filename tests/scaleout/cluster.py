@@ -6,6 +6,9 @@ them all (SIGTERM, then SIGKILL after a grace), whatever happened in the test.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import contextlib
 import os
 import shutil
 import signal
@@ -151,3 +154,78 @@ class OwnRedis:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(10)
         self.process = None
+
+    def freeze(self) -> None:
+        """SIGSTOP: the port stays open and every command hangs (a frozen Redis)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+
+class OwnPostgres:
+    """A PostgreSQL server of the test's own, in a temporary data directory, which the test may
+    stop (fast shutdown: connections are cut), start again on the same port, or restart.
+
+    PostgreSQL refuses to run as root: under root the server runs as the ``postgres`` user.
+    Trust authentication on 127.0.0.1 only; database ``weir``.
+    """
+
+    def __init__(self, base: Path) -> None:
+        self.bin = Path(shutil.which("pg_ctl") or "/usr/local/bin/pg_ctl").parent
+        self.base = base / "pgdata"
+        self.port = free_port()
+        self.log = base / "postgres.log"
+        self._as_user: list[str] = []
+        if os.geteuid() == 0:
+            self._as_user = ["runuser", "-u", "postgres", "--"]
+            base.chmod(0o777)
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/weir"
+
+    def _run(self, *command: str, timeout: float = 60) -> None:
+        subprocess.run([*self._as_user, *command], check=True, timeout=timeout, capture_output=True)
+
+    def create(self) -> None:
+        """initdb, start, and create the ``weir`` database."""
+        self._run(
+            str(self.bin / "initdb"), "-D", str(self.base), "-U", "postgres", "--auth=trust", "--no-sync"
+        )
+        with open(self.base / "postgresql.conf", "a") as conf:
+            conf.write(
+                f"port = {self.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n"
+                "fsync = off\nfull_page_writes = off\nsynchronous_commit = off\n"
+            )
+        self.start()
+        self._create_database()
+
+    def _create_database(self) -> None:
+        import asyncpg
+
+        async def create() -> None:
+            connection = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres")
+            try:
+                await connection.execute("CREATE DATABASE weir")
+            finally:
+                await connection.close()
+
+        # In a thread of its own: the caller may be inside an event loop (an async fixture).
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, create()).result(timeout=30)
+
+    def start(self) -> None:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.base), "-l", str(self.log), "-w", "start")
+        wait_for_port(self.port, 20)
+
+    def stop(self) -> None:
+        """Fast shutdown: open connections are cut, as in a restart or a failover."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.base), "-m", "fast", "-w", "stop")
+
+    def destroy(self) -> None:
+        with contextlib.suppress(Exception):
+            self._run(str(self.bin / "pg_ctl"), "-D", str(self.base), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.base, ignore_errors=True)
