@@ -34,6 +34,7 @@ MODEL_MODULES = [
     "server.webhooks.models",
     "server.calls.models",
     "server.actions.models",
+    "server.audit.models",
 ]
 MIGRATIONS_MODULE = "server.migrations"
 

@@ -32,6 +32,7 @@ PREFIXES = {
     "call": "call",
     "action_result": "ar",
     "key_value_entry": "kv",
+    "audit_entry": "aud",
 }
 
 

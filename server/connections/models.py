@@ -34,6 +34,19 @@ class Connection(OrganizationOwned, Timestamped):
     # Per-connection parameters (a Shopify shop, a Zendesk subdomain, Salesforce's instance_url):
     # not secret, so plain JSON, shown in the API; they fill the integration's {placeholders}.
     parameters: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict, db_default={})
+    # Health (issue #17): WORKING | DEGRADED (transient: network, timeouts, 5xx) |
+    # NEEDS_REAUTHORIZATION | MISSING_SCOPES, why, and when it was and will next be checked.
+    health = fields.CharField(max_length=32, default="WORKING", db_default="WORKING")
+    health_reason = fields.TextField(null=True)
+    health_changed_at = fields.DatetimeField(null=True)
+    last_checked_at = fields.DatetimeField(null=True)
+    next_check_at = fields.DatetimeField(null=True)
+    # Transient failures in a row (the backoff of a DEGRADED connection's next check).
+    check_failures = fields.IntField(default=0, db_default=0)
+    # The scopes the provider granted (OAuth), when it said; None when unknown.
+    granted_scopes: fields.JSONField[list[str] | None] = fields.JSONField(null=True)
+    # The reconnect session kept ready while the connection NEEDS_REAUTHORIZATION.
+    reconnect_session_id = fields.CharField(max_length=32, null=True)
 
     class Meta:
         table = "connections"
@@ -42,4 +55,5 @@ class Connection(OrganizationOwned, Timestamped):
             ("workspace_id", "integration_name", "external_id"),
             ("end_user_id", "integration_name"),
             ("expires_at",),
+            ("next_check_at",),
         )

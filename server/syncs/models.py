@@ -24,6 +24,11 @@ class EltSync(OrganizationOwned, Timestamped):
     schema_change_policy = fields.CharField(max_length=16, default="ALLOW_ALL")
     enabled = fields.BooleanField(default=False)
     next_run_at = fields.DatetimeField(null=True)
+    # Rows deleted at the source (issue #17): OFF | MARKERS (the provider's delete markers) |
+    # RECONCILE (markers, plus a primary-key reconciliation pass on ``reconcile_interval``).
+    delete_detection = fields.CharField(max_length=16, default="OFF", db_default="OFF")
+    reconcile_interval = fields.CharField(max_length=120, null=True)
+    next_reconcile_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "elt_syncs"
@@ -58,7 +63,14 @@ class SyncRun(OrganizationOwned):
     queued_at = fields.DatetimeField(auto_now_add=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
+    # When the run was seen making no progress for too long (a stuck run), else None.
+    stuck_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "sync_runs"
-        indexes = (("sync_id", "status"), ("status", "heartbeat_at"))
+        indexes = (
+            ("sync_id", "status"),
+            ("status", "heartbeat_at"),
+            ("sync_id", "queued_at"),
+            ("organization_id", "queued_at"),
+        )
