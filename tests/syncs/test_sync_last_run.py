@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+
 from server import ids
+from server.api.execution import FastExecutor
 from server.scope import Scope
 from server.syncs import runs
 from server.syncs.models import EltSync, SyncRun
@@ -56,7 +59,17 @@ def nodes_by_id(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {edge["node"]["id"]: edge["node"] for edge in data["eltSyncs"]["edges"]}
 
 
-async def test_each_sync_lists_its_latest_run_whatever_its_status(tenant: Any, demo_connection: str) -> None:
+async def test_each_sync_lists_its_latest_run_whatever_its_status(
+    tenant: Any, demo_connection: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fallbacks: list[str] = []
+    original = FastExecutor.execute_with_graphql_core
+
+    def recorded(self: FastExecutor, serially: bool | None = None) -> Any:
+        fallbacks.append(self.operation.operation.value)
+        return original(self, serially)
+
+    monkeypatch.setattr(FastExecutor, "execute_with_graphql_core", recorded)
     now = utcnow()
     hours = [now - timedelta(hours=n) for n in range(4)]  # hours[1] is an hour ago
 
