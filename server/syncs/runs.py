@@ -41,8 +41,9 @@ async def get_run(*, scope: Scope, run_id: str) -> SyncRun:
     return run
 
 
-# The id of a sync's newest run by queue time (ties go to the later id), read per sync of the
-# outer ``elt_syncs`` query: one index probe per sync rather than every run of every sync.
+# The id of a sync's newest run by queue time (ties go to the later id), looked up per sync of
+# the outer ``elt_syncs`` query through the ``sync_id`` index: the work grows with the page's
+# syncs and their own runs, never with the whole table.
 _NEWEST_RUN_ID = RawSQL(
     "(SELECT newest.id FROM sync_runs AS newest WHERE newest.sync_id = elt_syncs.id"
     " ORDER BY newest.queued_at DESC, newest.id DESC LIMIT 1)"
