@@ -9,10 +9,11 @@ from strawberry.dataloader import DataLoader
 
 from server.api.connections import ConnectionNode
 from server.api.org_types import EndUser, Workspace
-from server.api.sync_types import SourceStream
+from server.api.sync_types import SourceStream, SyncRun
 from server.connections import service as connections
 from server.orgs import service as orgs
 from server.scope import Scope
+from server.syncs import runs as sync_runs
 from server.syncs import service as syncs
 
 
@@ -25,6 +26,8 @@ class Loaders:
         self.end_user: DataLoader[str, EndUser | None] = DataLoader(load_fn=self._end_users)
         self.connection: DataLoader[str, ConnectionNode | None] = DataLoader(load_fn=self._connections)
         self.sync_streams: DataLoader[str, list[SourceStream]] = DataLoader(load_fn=self._sync_streams)
+        self.last_run: DataLoader[str, SyncRun | None] = DataLoader(load_fn=self._last_runs)
+        self.active_run: DataLoader[str, SyncRun | None] = DataLoader(load_fn=self._active_runs)
 
     async def prime_workspaces(self, workspace_ids: Iterable[str]) -> None:
         """Load the workspaces of a page's items now, in one query, so that each item's
@@ -55,3 +58,13 @@ class Loaders:
         found = await syncs.streams_of_syncs(scope=self.scope, sync_ids=list(set(keys)))
         nodes = {key: [SourceStream.from_model(row) for row in rows] for key, rows in found.items()}
         return [nodes.get(key, []) for key in keys]
+
+    async def _last_runs(self, keys: list[str]) -> list[SyncRun | None]:
+        found = await sync_runs.latest_runs_of_syncs(scope=self.scope, sync_ids=list(set(keys)))
+        nodes = {key: SyncRun.from_model(row) for key, row in found.items()}
+        return [nodes.get(key) for key in keys]
+
+    async def _active_runs(self, keys: list[str]) -> list[SyncRun | None]:
+        found = await sync_runs.active_runs_of_syncs(scope=self.scope, sync_ids=list(set(keys)))
+        nodes = {key: SyncRun.from_model(row) for key, row in found.items()}
+        return [nodes.get(key) for key in keys]

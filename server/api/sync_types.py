@@ -95,13 +95,30 @@ class EltSync:
         description="What happens when the source gains fields."
     )
     enabled: bool = strawberry.field(description="True when it runs on its schedule.")
-    next_run_at: datetime | None = strawberry.field(description="Next scheduled run, if enabled.")
+    next_run_at: datetime | None = strawberry.field(
+        description="When the schedule starts its next run (null while disabled)."
+    )
     created_at: datetime = strawberry.field(description="When it was created.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
 
     @strawberry.field(description="The streams it copies, with their state.")
     async def source_streams(self, info: Info[Context, None]) -> list[SourceStream]:
         return await info.context.loaders.sync_streams.load(str(self.id))
+
+    @strawberry.field(
+        description="Its most recent run by queue time, whatever its status (null before the "
+        "first run). A list of syncs reads every one's last run in one query."
+    )
+    async def last_run(self, info: Info[Context, None]) -> SyncRun | None:
+        return await info.context.loaders.last_run.load(str(self.id))
+
+    @strawberry.field(
+        description="The run queued or running now, or null: a manual or scheduled run, or a "
+        "retry waiting out its backoff. A sync has at most one; `lastRun` may be a newer "
+        "`SKIPPED` run."
+    )
+    async def active_run(self, info: Info[Context, None]) -> SyncRun | None:
+        return await info.context.loaders.active_run.load(str(self.id))
 
     @classmethod
     def from_model(cls, row: models.EltSync) -> EltSync:

@@ -52,6 +52,7 @@ class SourceStream(Created):
 class SyncRun(OrganizationOwned):
     id = fields.CharField(max_length=32, primary_key=True)
     sync = fields.ForeignKeyField("weir.EltSync", related_name="runs", on_delete=fields.CASCADE)
+    sync_id: str  # the foreign key's column (typed for mypy only)
     trigger = fields.CharField(max_length=16)
     status = fields.CharField(max_length=16, default="QUEUED")
     full_refresh = fields.BooleanField(default=False)

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from tortoise.expressions import RawSQL, Subquery
 from tortoise.transactions import in_transaction
 
 from server.config import Settings
@@ -38,6 +39,37 @@ async def get_run(*, scope: Scope, run_id: str) -> SyncRun:
     if run is None:
         raise NotFound("sync run", run_id)
     return run
+
+
+# The id of a sync's newest run by queue time (ties go to the later id), looked up per sync of
+# the outer ``elt_syncs`` query through the ``sync_id`` index: the work grows with the page's
+# syncs and their own runs, never with the whole table.
+_NEWEST_RUN_ID = RawSQL(
+    "(SELECT newest.id FROM sync_runs AS newest WHERE newest.sync_id = elt_syncs.id"
+    " ORDER BY newest.queued_at DESC, newest.id DESC LIMIT 1)"
+)
+
+
+async def latest_runs_of_syncs(*, scope: Scope, sync_ids: list[str]) -> dict[str, SyncRun]:
+    """The newest run (by queue time, any status) of each of many syncs, in one query (for
+    DataLoaders); a sync without runs, or not in ``scope``, is absent."""
+    newest = (
+        EltSync.filter(id__in=sync_ids, **scope.filters())
+        .annotate(newest_run_id=_NEWEST_RUN_ID)
+        .values("newest_run_id")
+    )
+    rows = await SyncRun.filter(id__in=Subquery(newest), organization_id=scope.organization_id)
+    return {row.sync_id: row for row in rows}
+
+
+async def active_runs_of_syncs(*, scope: Scope, sync_ids: list[str]) -> dict[str, SyncRun]:
+    """The queued or running run of each of many syncs, in one query (for DataLoaders); a sync
+    has at most one, but should it have more, the newest counts."""
+    in_scope = EltSync.filter(id__in=sync_ids, **scope.filters()).values("id")
+    rows = await SyncRun.filter(
+        sync_id__in=Subquery(in_scope), status__in=ACTIVE, organization_id=scope.organization_id
+    ).order_by("queued_at", "id")
+    return {row.sync_id: row for row in rows}  # the newest of a sync's rows comes last and stays
 
 
 async def list_runs(
