@@ -40,7 +40,8 @@ MODEL_MODULES = [
 MIGRATIONS_MODULE = "server.migrations"
 
 # SQLite has one writer at a time; the API loop and the embedded worker both write, so wait
-# for the lock instead of failing with "database is locked".
+# for the lock instead of failing with "database is locked" (transactions take it when they
+# begin: ``server.db_sqlite``).
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
@@ -53,7 +54,8 @@ def connection_config(database_url: str) -> dict[str, Any]:
             # Created 0600 before SQLite opens it, so its -wal and -shm are 0600 too.
             private_file(Path(path))
         return {
-            "engine": "tortoise.backends.sqlite",
+            # Tortoise's SQLite client, its transactions taking the write lock when they begin.
+            "engine": "server.db_sqlite",
             "credentials": {
                 "file_path": path,
                 "journal_mode": "WAL",
