@@ -84,6 +84,12 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     }
 
 
+# Where the exceptions of a database call come from: the drivers, Tortoise, and the sockets.
+_DATABASE_ERROR_MODULES = frozenset(
+    ("asyncpg", "tortoise", "sqlite3", "aiosqlite", "builtins", "asyncio", "socket", "ssl")
+)
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` (or what caused it) says the database is not answering: refused or cut
     connections, a server shutting down or starting up, too many clients, a SQLite file still
@@ -94,6 +100,10 @@ def is_unavailable(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        if type(current).__module__.split(".")[0] not in _DATABASE_ERROR_MODULES:
+            # Another client's error (Redis's wraps the socket's ConnectionRefusedError too):
+            # not the database's, whatever caused it.
+            return False
         if isinstance(
             current,
             ConnectionError  # refused, reset, broken pipe; Tortoise's DBConnectionError too

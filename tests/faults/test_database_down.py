@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import asyncpg
 import httpx
+import redis
 from graphql.error import GraphQLError
+from tortoise.exceptions import TransactionManagementError
 
 from server.api.errors import to_client_error
 from server.config import Settings
-from server.db import close_database, open_database
+from server.db import close_database, is_unavailable, open_database
 from server.logs import request_id_var
 from server.orgs.api_keys import create_api_key
 from server.orgs.models import ApiKey
@@ -42,6 +46,28 @@ def test_a_resolver_that_loses_the_database_reports_unavailable_with_the_request
         request_id_var.reset(token)
     assert error.extensions == {"code": "UNAVAILABLE", "requestId": "req-resolver-1"}
     assert "req-resolver-1" in error.message and "127.0.0.1" not in error.message
+
+
+def test_only_the_database_not_answering_counts_as_unavailable() -> None:
+    def raised(outer: type[Exception], inner: Exception) -> Exception:
+        try:
+            try:
+                raise inner
+            except Exception as cause:
+                raise outer(str(cause)) from cause
+        except Exception as exc:
+            return exc
+        raise AssertionError("unreachable")
+
+    refused = ConnectionRefusedError(111, "Connect call failed")
+    assert is_unavailable(refused)
+    assert is_unavailable(asyncpg.exceptions.AdminShutdownError("terminating connection"))
+    assert is_unavailable(asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"))
+    assert is_unavailable(raised(TransactionManagementError, sqlite3.OperationalError("database is locked")))
+    # Redis's client wraps the same refused socket: that is not the database.
+    assert not is_unavailable(raised(redis.ConnectionError, refused))
+    assert not is_unavailable(asyncpg.exceptions.UniqueViolationError("duplicate key"))
+    assert not is_unavailable(ValueError("database is locked"))
 
 
 def assert_unavailable(response: httpx.Response, request_id: str, *, proxy: bool = False) -> None:
