@@ -39,7 +39,7 @@ from tortoise.transactions import in_transaction
 
 from server import ids
 from server.config import Settings
-from server.db import is_postgres
+from server.db import is_postgres, is_unavailable
 from server.errors import Conflict, FieldError
 from server.events import EventBus
 from server.syncs import queue
@@ -387,5 +387,13 @@ async def tick(*, settings: Settings, bus: EventBus | None) -> None:
     for what, step in steps:
         try:
             await step()
-        except Exception:
-            log.exception("scheduler tick: %s failed; the next tick tries again", what)
+        except Exception as exc:
+            if _outage(exc):  # expected while Redis or the database is away: no traceback
+                log.warning("scheduler tick: %s failed (%s); the next tick tries again", what, exc)
+            else:
+                log.exception("scheduler tick: %s failed; the next tick tries again", what)
+
+
+def _outage(exc: Exception) -> bool:
+    """Redis or the database did not answer (as opposed to a bug)."""
+    return type(exc).__module__.split(".")[0] == "redis" or is_unavailable(exc)

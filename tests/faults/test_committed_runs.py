@@ -21,6 +21,7 @@ from server.syncs.models import EltSync, SyncRun
 from server.syncs.runner import RunEnvironment, execute_run
 from server.syncs.service import StreamChoice
 from server.syncs.transitions import move_run
+from tests.scaleout.cluster import free_port
 from tests.syncs.conftest import env, make_sync, scope  # noqa: F401 -- fixtures
 
 CONTACTS = [StreamChoice(name="contacts", sync_mode="INCREMENTAL")]
@@ -147,3 +148,36 @@ async def test_a_tick_goes_on_past_a_failed_publish_and_a_failed_send(
     assert "new run(s) not announced (ConnectionError)" in caplog.text
     # The stale run was recorded as failed even though announcing it failed.
     assert (await SyncRun.get(id=lost.id)).status == "FAILED"
+
+
+async def test_a_tick_with_redis_unreachable_still_starts_due_syncs(
+    env: RunEnvironment,  # noqa: F811
+    scope: Scope,  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from dramatiq.brokers.redis import RedisBroker
+
+    waiting_sync = await make_sync(env, scope, settings={"contacts": 5}, streams=CONTACTS, schema="waiting")
+    waiting = await schedule.create_run(sync=waiting_sync, trigger="MANUAL")
+    long_ago = datetime.now(UTC) - timedelta(seconds=env.settings.queue_reconcile_seconds + 5)
+    await SyncRun.filter(id=waiting.id).update(queued_at=long_ago)
+    due = await due_sync(env, scope, "due")
+    previous = queue.current_broker()
+    # A real Redis client aimed at a port nothing listens on: every command is refused.
+    dead = RedisBroker(
+        url=f"redis://127.0.0.1:{free_port()}/0", namespace=queue.REDIS_NAMESPACE, middleware=[]
+    )
+    queue.use_broker(dead)
+    try:
+        with caplog.at_level(logging.WARNING):
+            await schedule.tick(settings=env.settings, bus=env.bus)
+    finally:
+        queue.use_broker(previous)
+        dead.close()
+
+    # The reconciler could not read Redis; the due sync still got its run, whose send failed.
+    assert "scheduler tick: reconciling the queue failed (" in caplog.text
+    [created] = await SyncRun.filter(sync_id=due.id)
+    assert (created.trigger, created.status) == ("SCHEDULE", "QUEUED")
+    assert f"run {created.id} is queued but its message was not sent" in caplog.text
+    assert "Traceback" not in caplog.text  # an outage, not a bug
