@@ -9,6 +9,7 @@ and enters it explicitly around each actor.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import warnings
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.context import TortoiseContext
+from tortoise.exceptions import OperationalError
 from tortoise.migrations.api import migrate as tortoise_migrate
 
 from server.config import Settings
@@ -39,7 +41,8 @@ MODEL_MODULES = [
 MIGRATIONS_MODULE = "server.migrations"
 
 # SQLite has one writer at a time; the API loop and the embedded worker both write, so wait
-# for the lock instead of failing with "database is locked".
+# for the lock instead of failing with "database is locked" (transactions take it when they
+# begin: ``server.db_sqlite``).
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
@@ -52,7 +55,8 @@ def connection_config(database_url: str) -> dict[str, Any]:
             # Created 0600 before SQLite opens it, so its -wal and -shm are 0600 too.
             private_file(Path(path))
         return {
-            "engine": "tortoise.backends.sqlite",
+            # Tortoise's SQLite client, its transactions taking the write lock when they begin.
+            "engine": "server.db_sqlite",
             "credentials": {
                 "file_path": path,
                 "journal_mode": "WAL",
@@ -79,6 +83,47 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+# Where the exceptions of a database call come from: the drivers, Tortoise, and the sockets.
+_DATABASE_ERROR_MODULES = frozenset(
+    ("asyncpg", "tortoise", "sqlite3", "aiosqlite", "builtins", "asyncio", "socket", "ssl")
+)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) says the database is not answering: refused or cut
+    connections, a server shutting down or starting up, too many clients, a SQLite file still
+    locked after ``SQLITE_BUSY_TIMEOUT_MS``. Such a request is worth retrying, not a bug."""
+    import asyncpg
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if type(current).__module__.split(".")[0] not in _DATABASE_ERROR_MODULES:
+            # Another client's error (Redis's wraps the socket's ConnectionRefusedError too):
+            # not the database's, whatever caused it.
+            return False
+        if isinstance(
+            current,
+            ConnectionError  # refused, reset, broken pipe; Tortoise's DBConnectionError too
+            | asyncpg.PostgresConnectionError
+            | asyncpg.AdminShutdownError
+            | asyncpg.CrashShutdownError
+            | asyncpg.CannotConnectNowError
+            | asyncpg.TooManyConnectionsError,
+        ):
+            return True
+        text = str(current)
+        if isinstance(current, asyncpg.InterfaceError) and "connection is closed" in text:
+            return True
+        if isinstance(current, sqlite3.OperationalError | OperationalError) and (
+            "database is locked" in text or "unable to open database file" in text
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def is_postgres(database_url: str) -> bool:

@@ -13,7 +13,8 @@
     ├── ProviderUnavailable        PROVIDER_UNREACHABLE  nothing answered (or the outbound guard)
     ├── ReauthorizationRequired    REAUTHORIZATION_REQUIRED  refused after a refresh: reconnect
     ├── PayloadTooLarge            PAYLOAD_TOO_LARGE   a request body over its limit (the proxy's)
-    └── ResponseTooLarge           RESPONSE_TOO_LARGE  a provider's answer over the proxy's limit
+    ├── ResponseTooLarge           RESPONSE_TOO_LARGE  a provider's answer over the proxy's limit
+    └── Unavailable                UNAVAILABLE         Weir's database did not answer: retry shortly
 
 Services raise these; ``server/api/errors.py`` alone turns them into ``extensions.code``.
 Anything that is not a ``WeirError`` is reported to clients as ``INTERNAL``.
@@ -150,3 +151,27 @@ class ResponseTooLarge(WeirError):
     """A provider's answer larger than the proxy passes on (``WEIR_PROXY_MAX_RESPONSE_BYTES``)."""
 
     code = "RESPONSE_TOO_LARGE"
+
+
+class Unavailable(WeirError):
+    """Weir's own database did not answer (down, restarting, or locked past the busy timeout):
+    nothing was wrong with the request, and the same request succeeds once it is back."""
+
+    code = "UNAVAILABLE"
+
+    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.request_id = request_id
+
+    def extensions(self) -> dict[str, object]:
+        if self.request_id is None:
+            return {"code": self.code}
+        return {"code": self.code, "requestId": self.request_id}
+
+
+def database_unavailable(request_id: str | None) -> Unavailable:
+    """The error a client gets when the database is unavailable, with the request's id."""
+    shown = f" (request id {request_id})" if request_id else ""
+    return Unavailable(
+        f"Weir's database is not answering; try again in a few seconds{shown}", request_id=request_id
+    )

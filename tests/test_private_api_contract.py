@@ -162,6 +162,26 @@ def _own_organization_keys() -> bool:
     return mine is not theirs and (mine.related_name, theirs.related_name) == ("workspaces", "end_users")
 
 
+def _sqlite_transactions() -> bool:
+    """server.db_sqlite replaces the wrapper SqliteClient._in_transaction builds, keeping the
+    context and lock Tortoise would use, and overrides the wrapper's ``begin``."""
+    import inspect
+
+    try:
+        from tortoise.backends.sqlite import client
+
+        built = inspect.getsource(client.SqliteClient._in_transaction)
+        wrapper_init = inspect.getsource(client.SqliteTransactionWrapper.__init__)
+        return (
+            "SqliteTransactionContext(SqliteTransactionWrapper(self), self._lock)" in built
+            and "self._connection" in wrapper_init
+            and "self._lock" in inspect.getsource(client.SqliteClient.__init__)
+            and callable(client.SqliteTransactionWrapper.begin)
+        )
+    except (ImportError, AttributeError, OSError, TypeError):
+        return False
+
+
 E = "server/api/execution"
 # (distribution, the name as Weir uses it, the check, where Weir uses it)
 CONTRACT: list[tuple[str, str, Callable[[], bool], str]] = [
@@ -378,6 +398,13 @@ CONTRACT: list[tuple[str, str, Callable[[], bool], str]] = [
         ),
         "server/rows.py",
     ),
+    (
+        "tortoise-orm",
+        "SqliteClient._in_transaction, ._lock; SqliteTransactionWrapper(client) with .begin and "
+        "._connection; SqliteTransactionContext(wrapper, lock)",
+        _sqlite_transactions,
+        "server/db_sqlite.py",
+    ),
     # Dramatiq
     (
         "dramatiq",
@@ -414,6 +441,7 @@ LISTED = {
     "_get_basic_result",
     "_resolver",
     "_async_resolver",
+    "_connection",
 }
 
 

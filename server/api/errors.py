@@ -2,7 +2,9 @@
 
 A ``WeirError`` keeps its message and code (``VALIDATION_FAILED`` also lists its fields).
 GraphQL's own errors (syntax, unknown field, bad variable) are ``BAD_REQUEST``. Anything else is
-``INTERNAL``: the client sees only a request id, and the log gets the exception.
+``INTERNAL``: the client sees only a request id, and the log gets the exception; but when the
+database did not answer (``server.db.is_unavailable``) it is ``UNAVAILABLE``, with the request id:
+the client retries.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import re
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
 
-from server.errors import WeirError
+from server.db import is_unavailable
+from server.errors import WeirError, database_unavailable
 from server.logs import request_id_var
 
 log = logging.getLogger("weir.api")
@@ -40,6 +43,18 @@ def to_client_error(error: GraphQLError, *, hide_suggestions: bool = False) -> G
         message = without_suggestions(error.message) if hide_suggestions else error.message
         extensions = dict(error.extensions or {})
         extensions.setdefault("code", "BAD_REQUEST")
+    elif is_unavailable(original):
+        # The database is down or restarting: the client retries; a warning, not a bug report.
+        request_id = request_id_var.get()
+        log.warning(
+            "database unavailable in %s (%s, request id %s)",
+            ".".join(map(str, error.path or [])) or "operation",
+            type(original).__name__,
+            request_id,
+            extra={"request_id": request_id},
+        )
+        unavailable = database_unavailable(request_id)
+        message, extensions = unavailable.message, unavailable.extensions()
     else:
         request_id = request_id_var.get()
         log.error(

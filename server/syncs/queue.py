@@ -7,8 +7,12 @@ error, not a silent fallback to Dramatiq's default RabbitMQ broker.
 
 from __future__ import annotations
 
+import logging
+
 import dramatiq
 from dramatiq import Broker
+
+log = logging.getLogger("weir.queue")
 
 QUEUE_NAME = "weir-syncs"
 REDIS_NAMESPACE = "weir"
@@ -36,6 +40,24 @@ def enqueue_run(run_id: str, *, delay_seconds: float | None = None) -> None:
     )
     delay = int(delay_seconds * 1000) if delay_seconds else None
     current_broker().enqueue(message, delay=delay)
+
+
+def send_run(run_id: str, *, delay_seconds: float | None = None) -> bool:
+    """``enqueue_run`` for a run already committed QUEUED: when the broker is unreachable
+    (Redis down or frozen) log it and return False instead of raising. The run stays QUEUED and
+    the queue reconciler (``schedule.reconcile_queue``) sends it again, so the caller's
+    committed change is never turned into an error."""
+    try:
+        enqueue_run(run_id, delay_seconds=delay_seconds)
+    except Exception as exc:  # whatever the broker raises, the row is the truth
+        log.warning(
+            "run %s is queued but its message was not sent (%s: %s); the queue reconciler resends it",
+            run_id,
+            exc.__class__.__name__,
+            exc,
+        )
+        return False
+    return True
 
 
 def runs_with_messages() -> set[str] | None:

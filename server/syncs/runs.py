@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,8 @@ from server.syncs.transitions import (
     run_from_state,
     sync_channels,
 )
+
+log = logging.getLogger("weir.syncs")
 
 
 async def get_run(*, scope: Scope, run_id: str) -> SyncRun:
@@ -103,10 +106,21 @@ async def trigger_run(
         if going is not None:
             raise Conflict(f"run {going.id} of this sync is {going.status}")
         run = await create_run(sync=sync, trigger="MANUAL", full_refresh=full_refresh)
-    if bus is not None:
-        await publish_run(bus=bus, run=run, kind="status")
-    queue.enqueue_run(run.id)
+    # Committed: from here on nothing turns the new run into an error. A status event that
+    # cannot be published is only late news (subscribers start from the database), and a
+    # message Redis did not take is sent again by the queue reconciler.
+    await _publish_quietly(bus, run)
+    queue.send_run(run.id)
     return run
+
+
+async def _publish_quietly(bus: EventBus | None, run: SyncRun) -> None:
+    if bus is None:
+        return
+    try:
+        await publish_run(bus=bus, run=run, kind="status")
+    except Exception as exc:  # the event bus (or the workspace lookup) failed: the run stands
+        log.warning("run %s: status event not published (%s)", run.id, exc.__class__.__name__)
 
 
 async def cancel_run(*, scope: Scope, bus: EventBus | None, run_id: str) -> SyncRun:
@@ -121,8 +135,7 @@ async def cancel_run(*, scope: Scope, bus: EventBus | None, run_id: str) -> Sync
         raise Conflict(f"sync run {run.id} is {run.status}; only a queued or running run can be cancelled")
     await SyncRun.filter(id=run.id).update(cancel_requested=True)
     run = await SyncRun.get(id=run.id)
-    if bus is not None:
-        await publish_run(bus=bus, run=run, kind="status")
+    await _publish_quietly(bus, run)
     return run
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from dataclasses import field as default
 from datetime import datetime, timedelta
@@ -38,7 +39,7 @@ from tortoise.transactions import in_transaction
 
 from server import ids
 from server.config import Settings
-from server.db import is_postgres
+from server.db import is_postgres, is_unavailable
 from server.errors import Conflict, FieldError
 from server.events import EventBus
 from server.syncs import queue
@@ -266,18 +267,23 @@ def _new_run(sync: EltSync, going: tuple[str, str] | None) -> SyncRun:
 
 
 async def _announce(bus: EventBus | None, runs: list[SyncRun], workspaces: dict[str, str | None]) -> None:
-    """Publish the new runs (concurrently) and send the queued ones to the workers."""
+    """Publish the new runs (concurrently) and send the queued ones to the workers. The runs
+    are committed: a failed publish or send is logged and the rest goes on (a run whose message
+    was not sent stays QUEUED and the queue reconciler sends it again)."""
     if bus is not None:
-        await bus.publish_many(
-            [
-                pair
-                for run in runs
-                for pair in run_events(run=run, kind="status", workspace_id=workspaces.get(run.sync_id))
-            ]
-        )
+        try:
+            await bus.publish_many(
+                [
+                    pair
+                    for run in runs
+                    for pair in run_events(run=run, kind="status", workspace_id=workspaces.get(run.sync_id))
+                ]
+            )
+        except Exception as exc:
+            log.warning("%d new run(s) not announced (%s)", len(runs), exc.__class__.__name__)
     for run in runs:
         if run.status == "QUEUED":
-            queue.enqueue_run(run.id)
+            queue.send_run(run.id)
         else:
             log.info("sync %s: %s", run.sync_id, run.error)
 
@@ -302,7 +308,10 @@ async def run_due_syncs(
             await _announce(bus, batch.runs, workspaces)
         if bus is not None:
             for sync in batch.disabled:
-                await publish_sync(bus=bus, sync=sync, kind="updated")
+                try:
+                    await publish_sync(bus=bus, sync=sync, kind="updated")
+                except Exception as exc:
+                    log.warning("sync %s: update not announced (%s)", sync.id, exc.__class__.__name__)
         created.extend(batch.runs)
         # Fewer candidates than a batch: nothing else is due (or another scheduler holds it).
         if batch.candidates < CLAIM_BATCH:
@@ -368,7 +377,23 @@ async def reconcile_queue(*, settings: Settings, now: datetime | None = None) ->
 
 
 async def tick(*, settings: Settings, bus: EventBus | None) -> None:
-    """One pass of the scheduler."""
-    await recover_stale_runs(settings=settings, bus=bus)
-    await reconcile_queue(settings=settings)
-    await run_due_syncs(settings=settings, bus=bus)
+    """One pass of the scheduler. Each step runs even when the one before it failed (a lost
+    Redis must not stop due syncs from being claimed, nor stale runs from being recovered)."""
+    steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+        ("recovering stale runs", lambda: recover_stale_runs(settings=settings, bus=bus)),
+        ("reconciling the queue", lambda: reconcile_queue(settings=settings)),
+        ("starting due syncs", lambda: run_due_syncs(settings=settings, bus=bus)),
+    ]
+    for what, step in steps:
+        try:
+            await step()
+        except Exception as exc:
+            if _outage(exc):  # expected while Redis or the database is away: no traceback
+                log.warning("scheduler tick: %s failed (%s); the next tick tries again", what, exc)
+            else:
+                log.exception("scheduler tick: %s failed; the next tick tries again", what)
+
+
+def _outage(exc: Exception) -> bool:
+    """Redis or the database did not answer (as opposed to a bug)."""
+    return type(exc).__module__.split(".")[0] == "redis" or is_unavailable(exc)

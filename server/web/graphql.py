@@ -4,9 +4,11 @@ HTTP is handled here rather than by Strawberry's view, because the spec asks for
 defaults: ``415`` for a body that is not JSON, ``406`` when the client accepts neither GraphQL
 media type, ``405`` (with ``Allow: POST``) for a mutation sent with GET, ``413`` for an
 oversized body, and, for ``application/graphql-response+json``, ``400`` on a request error.
-Every failure has a GraphQL-shaped body with ``extensions.code``. WebSocket subscriptions go
-through Weir's ``graphql-transport-ws`` handler (server.web.ws_protocol), authenticated in
-``connection_init``. Both authenticate through ``server.auth`` (``Services.auth``).
+Every failure has a GraphQL-shaped body with ``extensions.code``; with the database down before
+execution (authentication reads API keys) it is ``503`` and ``UNAVAILABLE`` with the request id.
+WebSocket subscriptions go through Weir's ``graphql-transport-ws`` handler
+(server.web.ws_protocol), authenticated in ``connection_init``. Both authenticate through
+``server.auth`` (``Services.auth``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from server.api.context import Context, Services
 from server.api.documents import DocumentRejected
 from server.api.loaders import Loaders
 from server.auth.connect_token import scope_may_run
-from server.errors import Unauthenticated
+from server.db import is_unavailable
+from server.errors import Unauthenticated, database_unavailable
 from server.logs import request_id_var
 from server.scope import Scope
 from server.web import graphiql, json_input
@@ -38,6 +41,8 @@ log = logging.getLogger("weir.graphql")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
+# What a 503 (the database did not answer) asks the client to wait before trying again.
+RETRY_AFTER_SECONDS = 2
 
 
 def error_body(message: str, code: str, **extra: Any) -> dict[str, Any]:
@@ -134,7 +139,25 @@ class GraphQLHTTP:
             )
         except ClientDisconnect:
             raise  # nobody is left to answer, and it is no bug
-        except Exception:
+        except Exception as exc:
+            if is_unavailable(exc):
+                # Authentication (API keys live in the database) and budgets run before any
+                # resolver: a database outage there is UNAVAILABLE too, never a bare 500.
+                request_id = request_id_var.get()
+                log.warning(
+                    "database unavailable handling %s /graphql (%s, request id %s)",
+                    request.method,
+                    type(exc).__name__,
+                    request_id,
+                    extra={"request_id": request_id},
+                )
+                unavailable = database_unavailable(request_id)
+                return self._respond(
+                    {"errors": [{"message": unavailable.message, "extensions": unavailable.extensions()}]},
+                    503,
+                    media,
+                    {"Retry-After": str(RETRY_AFTER_SECONDS)},
+                )
             # A bug, not the client's doing: the client gets only the request id (never the
             # exception's text, which can hold a host, a query or a secret); the log gets both.
             request_id = request_id_var.get()

@@ -28,12 +28,15 @@ from starlette.types import Receive, Scope, Send
 from server import http as http_clients
 from server.api.context import Services
 from server.connect.service import ConnectScope
+from server.db import is_unavailable
 from server.errors import (
     Forbidden,
     RateLimited,
     Unauthenticated,
+    Unavailable,
     ValidationFailed,
     WeirError,
+    database_unavailable,
 )
 from server.logs import request_id_var
 from server.proxy import service as proxy
@@ -60,6 +63,7 @@ STATUSES = {
     # The connection's credentials, not the caller's key, were refused: reconnect it.
     "REAUTHORIZATION_REQUIRED": 401,
     "CHECK_FAILED": 502,
+    "UNAVAILABLE": 503,
 }
 _NAMED = {
     "connection_id": proxy.CONNECTION_ID,
@@ -84,6 +88,8 @@ def error_response(exc: WeirError) -> JSONResponse:
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="weir"'
+    if isinstance(exc, Unavailable) and exc.request_id is not None:
+        error["requestId"] = exc.request_id
     return JSONResponse({"error": error}, status_code=STATUSES.get(exc.code, 500), headers=headers)
 
 
@@ -134,8 +140,12 @@ class ProxyEndpoint:
             return
         except ClientDisconnect:
             return
-        except Exception:
+        except Exception as exc:
             request_id = request_id_var.get()
+            if is_unavailable(exc):
+                log.warning("database unavailable proxying a request (request id %s)", request_id)
+                await error_response(database_unavailable(request_id))(scope, receive, send)
+                return
             log.exception("unexpected error proxying a request (request id %s)", request_id)
             body = {"error": {"code": "INTERNAL", "message": f"Internal error (request id {request_id})"}}
             await JSONResponse(body, status_code=500)(scope, receive, send)
