@@ -132,14 +132,15 @@ class Progress:
         if not await self.retry(save, "saving a checkpoint"):
             raise RunLost(f"sync run {self.run.id} is no longer RUNNING: another attempt took over")
 
-    async def check_cancelled(self, *, force: bool = False) -> None:
-        """Between batches: ``Cancelled`` if the run was asked to stop, ``RunLost`` if another
-        attempt took it over. Also a heartbeat: for ``run_stale_seconds`` after a check passed,
+    async def check_cancelled(self, *, force: bool = False, cancel: bool = True) -> None:
+        """Between batches: ``Cancelled`` if the run was asked to stop (and ``cancel``),
+        ``RunLost`` if another attempt took it over. Also a heartbeat: for ``run_stale_seconds`` after a check passed,
         the stale scan leaves the run alone, so the batch written next is this attempt's."""
         now = time.monotonic()
-        if not force and now - self._checked_at < CANCEL_CHECK_INTERVAL_SECONDS:
-            return
-        self._checked_at = now
+        if cancel:  # (a check that may not cancel, before a stream's first batch, always runs)
+            if not force and now - self._checked_at < CANCEL_CHECK_INTERVAL_SECONDS:
+                return
+            self._checked_at = now
 
         async def check() -> tuple[str, bool] | None:
             held = await SyncRun.filter(id=self.run.id, status="RUNNING", cancel_requested=False).update(
@@ -153,10 +154,10 @@ class Progress:
         outcome = await self.retry(check, "checking for a cancel")
         if outcome is None:
             return
-        status, cancel = outcome
+        status, cancel_requested = outcome
         if status != "RUNNING":
             raise RunLost(f"sync run {self.run.id} is {status or 'gone'}: another attempt took over")
-        if cancel:
+        if cancel and cancel_requested:
             raise Cancelled()
 
 
@@ -215,9 +216,10 @@ class StreamLoad:
                         else:
                             await self.progress.save_state(stream.id, item.state)
                         continue
-                    # Before every batch (a source may have kept us waiting): the previous one
-                    # and its checkpoint are saved, and the run is still this attempt's.
-                    await self.progress.check_cancelled()
+                    # Before every batch (a source may have kept us waiting), the run must still
+                    # be this attempt's; between batches (the previous one and its checkpoint
+                    # are saved) it may also stop on a cancel.
+                    await self.progress.check_cancelled(cancel=bool(stats["batches"]))
                     if isinstance(item, CopyBatch):
                         stats["rowsLoaded"] += await loader.write_copy(item)
                     else:
