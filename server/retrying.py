@@ -36,6 +36,7 @@ _SERVER_GOING_AWAY = (
     asyncpg.exceptions.CrashShutdownError,
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.TooManyConnectionsError,
+    OSError,  # refused, reset, timed out
 )
 
 
@@ -45,7 +46,7 @@ def is_transient(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, _SERVER_GOING_AWAY | OSError):  # OSError: refused, reset, timeout
+        if isinstance(current, _SERVER_GOING_AWAY):
             return True
         if isinstance(current, asyncpg.InterfaceError) and "closed" in str(current):
             return True

@@ -139,7 +139,7 @@ async def execute_run(*, env: RunEnvironment, run_id: str) -> str | None:
         # The stale scan failed this attempt and queued the next: nothing is ours to write.
         log.warning("sync run %s stops: %s", run.id, exc)
         return None
-    except RunFailed as exc:
+    except (RunFailed, retrying.DatabaseUnreachable) as exc:
         log.warning("sync run %s failed: %s", run.id, exc)
         status, error = "FAILED", str(exc)
     except asyncio.CancelledError as exc:
@@ -324,6 +324,7 @@ async def _copy_stream(
         stats.update(status="FAILED", error=f"the source no longer offers {stream.name!r}")
         return False
     stats.update(status="RUNNING", rowsLoaded=0, batches=0, error=None)
+    await progress.save(force=True)  # a run found lost later shows which stream was going
     load = StreamLoad(
         connector=connector,
         context=context,
