@@ -134,8 +134,9 @@ class Progress:
 
     async def check_cancelled(self, *, force: bool = False, cancel: bool = True) -> None:
         """Between batches: ``Cancelled`` if the run was asked to stop (and ``cancel``),
-        ``RunLost`` if another attempt took it over. Also a heartbeat: for ``run_stale_seconds`` after a check passed,
-        the stale scan leaves the run alone, so the batch written next is this attempt's."""
+        ``RunLost`` if another attempt took it over. Also a heartbeat: for ``run_stale_seconds``
+        after a check passed, the stale scan leaves the run alone, so the batch written next is
+        this attempt's."""
         now = time.monotonic()
         if cancel:  # (a check that may not cancel, before a stream's first batch, always runs)
             if not force and now - self._checked_at < CANCEL_CHECK_INTERVAL_SECONDS:
