@@ -55,6 +55,7 @@ TRIGGER = """
 mutation($id: ID!, $full: Boolean) { triggerSyncRun(syncId: $id, fullRefresh: $full) { id } }
 """
 YEARLY = "0 0 1 1 *"
+CONTACTS = 500_000  # a run of several seconds, so the restart lands in its middle
 RESTART_SECONDS = 2.0
 DELAY_BOUND_SECONDS = 20.0  # the goal is ~10 s; a generous margin for a loaded machine
 
@@ -193,7 +194,7 @@ async def run_seconds(run_id: str) -> float:
 
 async def test_a_two_second_restart_of_the_database_delays_a_run_by_a_few_seconds(weir: Weir) -> None:
     connection_id = await weir.connection("demo", "NONE")
-    sync_id = await weir.sync(connection_id, {"contacts": 150_000, "batch_size": 1000}, "contacts")
+    sync_id = await weir.sync(connection_id, {"contacts": CONTACTS, "batch_size": 1000}, "contacts")
     first = await weir.trigger(sync_id)
     await wait_for(lambda: finished(first), 120, "the first load", weir)
     baseline_id = await weir.trigger(sync_id, full=True)
@@ -208,13 +209,15 @@ async def test_a_two_second_restart_of_the_database_delays_a_run_by_a_few_second
         return int(stats.get("contacts", {}).get("rowsLoaded", 0)) > 0
 
     await wait_for(loading, 60, "the run to load its first rows", weir)
+    stopped = time.time()
     await asyncio.to_thread(weir.restart, RESTART_SECONDS)
     await wait_for(lambda: finished(faulted_id), 120, "the run after the restart", weir)
 
     run = await riding(lambda: SyncRun.get(id=faulted_id))
     assert (run.status, run.error, run.attempt) == ("SUCCEEDED", None, 1), weir.cluster.log_of("worker")
-    assert run.stream_stats["contacts"]["rowsLoaded"] == 150_000
+    assert run.stream_stats["contacts"]["rowsLoaded"] == CONTACTS
     assert await SyncRun.filter(sync_id=sync_id).count() == 3  # no retry was needed
+    assert run.finished_at is not None and run.finished_at.timestamp() > stopped + RESTART_SECONDS
     delay = await run_seconds(faulted_id) - baseline
     print(f"\nbaseline {baseline:.1f} s; with a {RESTART_SECONDS:.0f} s restart: delayed by {delay:.1f} s")
     assert delay < DELAY_BOUND_SECONDS
@@ -243,7 +246,9 @@ async def test_an_outage_past_the_stale_threshold_while_a_run_waits_never_leaves
 ) -> None:
     db, schema = locked_source
     connection_id = await weir.connection("postgres", "CUSTOM_AUTH", url_credentials(POSTGRES_URL))
-    sync_id = await weir.sync(connection_id, {"schema": schema, "tables": ["items"], "batch_size": 500}, "items")
+    sync_id = await weir.sync(
+        connection_id, {"schema": schema, "tables": ["items"], "batch_size": 500}, "items"
+    )
     sync = await EltSync.get(id=sync_id)
 
     locking = db.transaction()
@@ -258,6 +263,7 @@ async def test_an_outage_past_the_stale_threshold_while_a_run_waits_never_leaves
     await asyncio.sleep(1)  # it waits on the locked table
     # Longer than the stale threshold (3 s): no heartbeat reaches the database meanwhile.
     await asyncio.to_thread(weir.restart, 6)
+    back = time.time()
 
     async def settled() -> bool:
         # Either the first attempt's heartbeat came back first, or the scan declared it lost.
@@ -280,11 +286,17 @@ async def test_an_outage_past_the_stale_threshold_while_a_run_waits_never_leaves
     worker_log = weir.cluster.log_of("worker")
     if len(runs) > 1:
         lost = runs[0]
-        assert (lost.status, lost.error) == ("FAILED", "worker lost: the run sent no heartbeat for 3 s"), summary
+        assert (lost.status, lost.error) == ("FAILED", "worker lost: the run sent no heartbeat for 3 s"), (
+            summary
+        )
         assert f"sync run {lost.id} stops: " in worker_log, worker_log
         # It stopped before its first batch: no stream of it failed on a write.
         assert f"stream items of sync {sync_id} failed" not in worker_log, worker_log
-    print(f"\nattempts: {summary}")
+    resumed = runs[-1].started_at if len(runs) > 1 else runs[0].heartbeat_at
+    assert resumed is not None
+    print(
+        f"\nattempts: {summary}; going again {resumed.timestamp() - back:.1f} s after the database was back"
+    )
 
     warehouse = await asyncpg.connect(weir.warehouse_url.replace("postgres://", "postgresql://", 1))
     try:
