@@ -196,9 +196,16 @@ async def _finish(
             "recording its end",
         )
     except Conflict:
-        current = await SyncRun.get_or_none(id=run.id)
+        current = await progress.retry(lambda: SyncRun.get_or_none(id=run.id), "reading its end")
         if current is None or (current.status, current.error) != (status, error):
-            # The stale scan ended it first (and queued the next attempt).
+            # The stale scan ended it first (and queued the next attempt): its "worker lost" is
+            # a guess, this worker knows the cause.
+            if current is not None and status == current.status == "FAILED" and error:
+                guess = current.error
+                await progress.retry(
+                    lambda: SyncRun.filter(id=run.id, status="FAILED", error=guess).update(error=error),
+                    "recording its cause",
+                )
             log.warning("sync run %s ended elsewhere as %s", run.id, current and current.status)
             return current.status if current else status
         finished = current  # our own write, whose answer the outage lost
