@@ -9,6 +9,7 @@ take a run over from a live attempt. Real processes and a real restart: ``tests/
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from types import SimpleNamespace
@@ -34,17 +35,27 @@ ITEMS = [StreamChoice(name="items", sync_mode="INCREMENTAL")]
 BATCH = 10
 
 
+# Set in the tasks an outage is limited to (``Outage.only_in_marked_tasks``).
+MARKED = contextvars.ContextVar("outage_marked", default=False)
+
+
 class Outage:
     """Queries of Weir's own database fail for ``seconds`` once ``begin`` is called."""
 
     def __init__(self) -> None:
         self.until = 0.0
         self.failed = 0
+        self.only_in_marked_tasks = False
 
     def begin(self, seconds: float) -> None:
         self.until = time.monotonic() + seconds
 
+    def end(self) -> None:
+        self.until = 0.0
+
     def hit(self) -> None:
+        if self.only_in_marked_tasks and not MARKED.get():
+            return
         if time.monotonic() < self.until:
             self.failed += 1
             raise asyncpg.exceptions.ConnectionDoesNotExistError(
@@ -218,6 +229,44 @@ async def test_an_outage_past_the_bound_fails_the_run_with_its_cause_and_where_i
     )
     retry = await SyncRun.get(sync_id=sync.id, attempt=2)
     assert (retry.trigger, retry.status) == ("RETRY", "QUEUED")
+
+
+async def test_a_worker_that_records_its_end_after_the_scan_keeps_the_real_cause(
+    env: RunEnvironment, scope: Scope, outage: Outage, scripted: Any
+) -> None:
+    # The outage reaches the worker only: the scan (this test) still reaches the database.
+    outage.only_in_marked_tasks = True
+    started = asyncio.Event()
+
+    async def between(n: int) -> None:
+        if n == 3:
+            outage.begin(600)
+            started.set()
+
+    scripted(6, between)
+    env.settings = env.settings.replace(
+        run_database_outage_seconds=1, run_stale_seconds=1, run_heartbeat_seconds=600
+    )
+    sync, run = await _trigger(env, scope)
+    marked = contextvars.copy_context()
+    marked.run(MARKED.set, True)
+    attempt = asyncio.create_task(execute_run(env=env, run_id=run.id), context=marked)
+    await asyncio.wait_for(started.wait(), timeout=30)
+    # The worker gives up loading after 1 s and keeps trying to record its end; meanwhile the
+    # scan finds the heartbeat stale and records its guess, then the database comes back.
+    await asyncio.sleep(1.3)
+    assert [r.id for r in await schedule.recover_stale_runs(settings=env.settings, bus=None)] == [run.id]
+    outage.end()
+
+    assert await asyncio.wait_for(attempt, timeout=30) == "FAILED"
+
+    failed = await SyncRun.get(id=run.id)
+    assert failed.status == "FAILED"
+    assert failed.error is not None
+    assert failed.error.startswith("the metadata database was unreachable for 1 s"), failed.error
+    # One next attempt: the scan's (the worker does not queue a second).
+    assert await SyncRun.filter(sync_id=sync.id, attempt=2).count() == 1
+    assert await SyncRun.filter(sync_id=sync.id).count() == 2
 
 
 class SlowSource:
