@@ -33,6 +33,7 @@ from server.config import Settings
 from server.db import close_database, migrate, open_database
 from server.orgs.bootstrap import initialise
 from server.syncs.models import EltSync, SyncRun
+from server.syncs.namespaces import physical_schema
 from tests.conftest import POSTGRES_URL, TEST_ENCRYPTION_KEYS, require_service
 from tests.connectors.test_postgres_connector import url_credentials
 from tests.scaleout.cluster import Cluster, OwnPostgres, OwnRedis
@@ -249,7 +250,24 @@ async def test_an_outage_past_the_stale_threshold_while_a_run_waits_never_leaves
     sync_id = await weir.sync(
         connection_id, {"schema": schema, "tables": ["items"], "batch_size": 500}, "items"
     )
-    sync = await EltSync.get(id=sync_id)
+    schema_name = physical_schema(await EltSync.get(id=sync_id), shared=True)
+    # The destination table made ahead, with a trigger noting which connection (one per
+    # attempt) writes to it: exactly one attempt may ever write.
+    warehouse = await asyncpg.connect(weir.warehouse_url.replace("postgres://", "postgresql://", 1))
+    await warehouse.execute(f'CREATE SCHEMA "{schema_name}"')
+    await warehouse.execute(
+        f'CREATE TABLE "{schema_name}".items (id bigint PRIMARY KEY, updated_at timestamptz, '
+        "_weir_synced_at timestamptz NOT NULL DEFAULT now())"
+    )
+    await warehouse.execute("CREATE TABLE public.writers (pid int NOT NULL)")
+    await warehouse.execute(
+        "CREATE FUNCTION public.note_writer() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN INSERT INTO public.writers VALUES (pg_backend_pid()); RETURN NULL; END $$"
+    )
+    await warehouse.execute(
+        f'CREATE TRIGGER note_writer AFTER INSERT OR UPDATE ON "{schema_name}".items '
+        "FOR EACH STATEMENT EXECUTE FUNCTION public.note_writer()"
+    )
 
     locking = db.transaction()
     await locking.start()
@@ -298,15 +316,16 @@ async def test_an_outage_past_the_stale_threshold_while_a_run_waits_never_leaves
         f"\nattempts: {summary}; going again {resumed.timestamp() - back:.1f} s after the database was back"
     )
 
-    warehouse = await asyncpg.connect(weir.warehouse_url.replace("postgres://", "postgresql://", 1))
     try:
         row = await warehouse.fetchrow(
-            f'SELECT count(*) AS n, count(DISTINCT id) AS d FROM "{sync.warehouse_schema}"."items"'
+            f'SELECT count(*) AS n, count(DISTINCT id) AS d FROM "{schema_name}"."items"'
         )
+        writers = await warehouse.fetchval("SELECT count(DISTINCT pid) FROM public.writers")
         leftovers = await warehouse.fetch(
             "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'items__weir_new%'"
         )
     finally:
         await warehouse.close()
     assert (row["n"], row["d"]) == (3000, 3000)
+    assert writers == 1  # one attempt loaded; the other never wrote a batch
     assert not leftovers
