@@ -9,7 +9,9 @@ A ``Destination`` opens a ``TableLoader`` per stream. The loader owns the table'
   policy): a value is never dropped;
 - ``write`` loads one batch in one transaction, as an upsert on the primary key, so replaying a
   batch never duplicates a row; a full refresh loads into a new table and ``finish`` swaps it in
-  atomically, so readers see the old rows until the new copy is complete.
+  atomically, so readers see the old rows until the new copy is complete. The new table is the
+  attempt's own (its name carries a tag of the run id), so two attempts of one run never load
+  into the same table; an attempt drops the new tables earlier attempts left behind.
 """
 
 from __future__ import annotations
@@ -25,7 +27,13 @@ from server.outbound import Policy
 
 POLICIES = ("ALLOW_ALL", "ALLOW_COLUMNS", "BLOCK_ALL")
 NEW_TABLE_SUFFIX = "__weir_new"
+ATTEMPT_TAG_LENGTH = 8
 MAX_NAME_BYTES = 63
+
+
+def attempt_tag(attempt: str) -> str:
+    """A short tag for the attempt (a run id) that loads a full refresh's new table."""
+    return hashlib.sha1(attempt.encode()).hexdigest()[:ATTEMPT_TAG_LENGTH]
 
 
 def derived_name(name: str, suffix: str) -> str:
@@ -58,8 +66,10 @@ class TableLoader(ABC):
         declared: dict[str, str],
         policy: str,
         full_refresh: bool,
+        attempt: str = "",
     ) -> None:
         self.schema = schema
+        self.attempt = attempt
         self.table = table
         self.primary_key = primary_key
         self.declared = declared
@@ -100,18 +110,36 @@ class TableLoader(ABC):
     @abstractmethod
     async def _drop(self, table: str) -> None: ...
 
+    @abstractmethod
+    async def _tables(self) -> list[str]:
+        """The names of the tables of this loader's schema."""
+
     # -- shared rules ------------------------------------------------------------------------
 
     @property
     def target(self) -> str:
-        """The table batches go to: the new table during a full refresh."""
-        return derived_name(self.table, NEW_TABLE_SUFFIX) if self.full_refresh else self.table
+        """The table batches go to: during a full refresh, this attempt's new table."""
+        if not self.full_refresh:
+            return self.table
+        return derived_name(self.table, f"{NEW_TABLE_SUFFIX}_{attempt_tag(self.attempt)}")
+
+    async def _left_behind(self) -> list[str]:
+        """New tables of this table that earlier attempts (killed, or lost) left behind."""
+        shape = derived_name(self.table, f"{NEW_TABLE_SUFFIX}_{'0' * ATTEMPT_TAG_LENGTH}")
+        prefix = shape[:-ATTEMPT_TAG_LENGTH]
+        legacy = derived_name(self.table, NEW_TABLE_SUFFIX)
+        return [
+            name
+            for name in await self._tables()
+            if name == legacy or (len(name) == len(shape) and name.startswith(prefix) and name != self.target)
+        ]
 
     async def start(self) -> None:
         """Create (or find) the table batches will be written to."""
         existing = await self._existing_columns(self.table)
         if self.full_refresh:
-            await self._drop(self.target)  # a new table left behind by a killed run
+            for name in await self._left_behind():
+                await self._drop(name)
             columns = dict(self.declared)
             if not self.allow_new_columns and existing is not None:
                 columns = {
@@ -260,7 +288,9 @@ class Destination(ABC):
         declared: dict[str, str],
         policy: str,
         full_refresh: bool,
-    ) -> TableLoader: ...
+        attempt: str = "",
+    ) -> TableLoader:
+        """A loader for one stream; ``attempt`` (the run id) names a full refresh's new table."""
 
     @abstractmethod
     async def count(self, schema: str, table: str) -> int:

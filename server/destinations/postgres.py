@@ -110,6 +110,7 @@ class PostgresDestination(Destination):
         declared: dict[str, str],
         policy: str,
         full_refresh: bool,
+        attempt: str = "",
     ) -> TableLoader:
         await self.db.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
         loader = PostgresTableLoader(
@@ -120,6 +121,7 @@ class PostgresDestination(Destination):
             declared=declared,
             policy=policy,
             full_refresh=full_refresh,
+            attempt=attempt,
         )
         await loader.start()
         return loader
@@ -317,3 +319,9 @@ class PostgresTableLoader(TableLoader):
 
     async def _drop(self, table: str) -> None:
         await self.db.execute(f"DROP TABLE IF EXISTS {self._name(table)}")
+
+    async def _tables(self) -> list[str]:
+        rows = await self.db.fetch(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = $1", self.schema
+        )
+        return [row["table_name"] for row in rows]

@@ -144,6 +144,7 @@ class SqliteDestination(Destination):
         declared: dict[str, str],
         policy: str,
         full_refresh: bool,
+        attempt: str = "",
     ) -> TableLoader:
         loader = SqliteTableLoader(
             self,
@@ -153,6 +154,7 @@ class SqliteDestination(Destination):
             declared=declared,
             policy=policy,
             full_refresh=full_refresh,
+            attempt=attempt,
         )
         await loader.start()
         return loader
@@ -278,3 +280,13 @@ class SqliteTableLoader(TableLoader):
     async def _drop(self, table: str) -> None:
         name = self._name(table)
         await self.destination.run(lambda db: db.execute(f"DROP TABLE IF EXISTS {name}"))
+
+    async def _tables(self) -> list[str]:
+        # Every schema shares the file: a table is `<schema>__<table>` (``table_name``).
+        prefix = table_name(self.schema, "")
+
+        def names(db: sqlite3.Connection) -> list[str]:
+            rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+            return [row[0][len(prefix) :] for row in rows if row[0].startswith(prefix)]
+
+        return await self.destination.run(names)

@@ -12,6 +12,17 @@ whose worker died can be told apart from a slow one (``schedule.recover_stale_ru
 run is retried as a new run (trigger ``RETRY``, attempt + 1) after an exponential backoff, up to
 ``settings.sync_max_retries`` times; every attempt stays in the run history. How one stream is
 loaded, batch by batch, is in ``server.syncs.stream_load``.
+
+A restart of Weir's own database is ridden out: saves, checkpoints, cancel checks and the final
+status write retry for ``settings.run_database_outage_seconds`` (``server.retrying``); past it
+the run fails with that cause. A heartbeat that fails is logged and tried again at the next
+beat. When the outage outlasted ``run_stale_seconds`` the stale scan may have failed the run and
+queued the next attempt: this attempt then learns it at its next write (``RunLost``) and stops
+before writing another batch or checkpoint.
+
+At shutdown the worker cancels the runs still going with ``SHUTDOWN``: the run is recorded
+FAILED and its next attempt is queued at once, and ``execute_run`` returns normally, so the
+message is acknowledged instead of being retried by Dramatiq for nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server import http as http_clients
-from server import ids, outbound
+from server import ids, outbound, retrying
 from server.config import Settings
 from server.connections.models import Connection
 from server.connections.status import mark_reauthorization_required
@@ -47,14 +58,16 @@ from server.syncs.sources import (
     safe_message,
     stream_specs,
 )
-from server.syncs.stream_load import Cancelled, Progress, StreamLoad
-from server.syncs.transitions import move_run, publish_run, utcnow
+from server.syncs.stream_load import Cancelled, Progress, RunLost, StreamLoad
+from server.syncs.transitions import move_run, publish_run
 
 log = logging.getLogger("weir.runner")
 
 RETRY_BASE_SECONDS = 30.0
 RETRY_MAX_SECONDS = 1800.0
 ERROR_MAX_LENGTH = 2000
+# The message a worker cancels its runs with at shutdown (``asyncio.Task.cancel(msg)``).
+SHUTDOWN = "the worker stopped"
 
 
 @dataclass
@@ -80,10 +93,22 @@ def describe(exc: BaseException) -> str:
     return text[:ERROR_MAX_LENGTH]
 
 
-async def _heartbeat(run_id: str, interval: float) -> None:
+async def _heartbeat(progress: Progress, interval: float) -> None:
+    """Mark the run alive every ``interval`` seconds; a failed beat is logged, never fatal."""
     while True:
         await asyncio.sleep(interval)
-        await SyncRun.filter(id=run_id, status="RUNNING").update(heartbeat_at=utcnow())
+        try:
+            await progress.beat()
+        except RunLost:
+            log.warning("sync run %s was taken over by another attempt; its heartbeat stops", progress.run.id)
+            return
+        except Exception as exc:
+            log.warning(
+                "sync run %s: heartbeat failed (%s); trying again in %s s",
+                progress.run.id,
+                describe(exc),
+                interval,
+            )
 
 
 async def execute_run(*, env: RunEnvironment, run_id: str) -> str | None:
@@ -101,8 +126,8 @@ async def execute_run(*, env: RunEnvironment, run_id: str) -> str | None:
         run = await move_run(run=run, to="RUNNING", bus=env.bus)
     except Conflict:
         return None  # another worker took it, or it was cancelled while queued
-    progress = Progress(run, env.bus)
-    heartbeat = asyncio.create_task(_heartbeat(run.id, env.settings.run_heartbeat_seconds))
+    progress = Progress(run, env.bus, outage_seconds=env.settings.run_database_outage_seconds)
+    heartbeat = asyncio.create_task(_heartbeat(progress, env.settings.run_heartbeat_seconds))
     status, error = "SUCCEEDED", None
     try:
         failed = await _copy_streams(env=env, sync=sync, run=run, progress=progress)
@@ -110,18 +135,27 @@ async def execute_run(*, env: RunEnvironment, run_id: str) -> str | None:
             status, error = "FAILED", f"{len(failed)} stream(s) failed: {', '.join(failed)}"
     except Cancelled:
         status, error = "CANCELLED", None
-    except RunFailed as exc:
+    except RunLost as exc:
+        # The stale scan failed this attempt and queued the next: nothing is ours to write.
+        log.warning("sync run %s stops: %s", run.id, exc)
+        return None
+    except (RunFailed, retrying.DatabaseUnreachable) as exc:
         log.warning("sync run %s failed: %s", run.id, exc)
         status, error = "FAILED", str(exc)
-    except asyncio.CancelledError:
-        # The worker's time limit (or shutdown) interrupted the run: record it, then stop.
+    except asyncio.CancelledError as exc:
+        # Shutdown (SHUTDOWN) or the worker's time limit interrupted the run: record it.
+        reason = str(exc) or "the run exceeded its time limit"
+        shutdown = reason == SHUTDOWN
         await _finish(
             env=env,
             run=run,
             progress=progress,
             status="FAILED",
-            error="interrupted: the run exceeded its time limit or the worker stopped",
+            error=f"interrupted: {reason}",
+            retry_now=shutdown,
         )
+        if shutdown:
+            return "FAILED"  # recorded and requeued: the message is done with
         raise
     except Exception as exc:
         log.warning("sync run %s failed: %s", run.id, describe(exc))
@@ -133,15 +167,55 @@ async def execute_run(*, env: RunEnvironment, run_id: str) -> str | None:
     return await _finish(env=env, run=run, progress=progress, status=status, error=error)
 
 
-async def _finish(
-    *, env: RunEnvironment, run: SyncRun, progress: Progress, status: str, error: str | None
-) -> str:
+def _where_streams_stopped(progress: Progress, status: str, error: str | None) -> None:
+    """A stream still going when the run ended says so, with the rows it had loaded."""
     for stats in progress.stats.values():
-        if stats["status"] in ("PENDING", "RUNNING"):
-            stats["status"] = "CANCELLED" if status == "CANCELLED" else stats["status"]
-    await move_run(run=run, to=status, bus=env.bus, error=error, stream_stats=progress.stats)
-    if status == "FAILED" and run.attempt <= env.settings.sync_max_retries:
-        await schedule_retry(run=run, bus=env.bus)
+        if stats["status"] != "RUNNING":
+            continue
+        if status == "CANCELLED":
+            stats["status"] = "CANCELLED"
+        elif status == "FAILED":
+            stats["status"] = "FAILED"
+            stats["error"] = f"stopped after {stats['rowsLoaded']} row(s): {error}"
+
+
+async def _finish(
+    *,
+    env: RunEnvironment,
+    run: SyncRun,
+    progress: Progress,
+    status: str,
+    error: str | None,
+    retry_now: bool = False,
+) -> str:
+    """Record the run's end (retried across a database outage), then queue its next attempt."""
+    _where_streams_stopped(progress, status, error)
+    try:
+        finished = await progress.retry(
+            lambda: move_run(run=run, to=status, bus=env.bus, error=error, stream_stats=progress.stats),
+            "recording its end",
+        )
+    except Conflict:
+        current = await progress.retry(lambda: SyncRun.get_or_none(id=run.id), "reading its end")
+        if current is None or (current.status, current.error) != (status, error):
+            # The stale scan ended it first (and queued the next attempt): its "worker lost" is
+            # a guess, this worker knows the cause.
+            if current is not None and status == current.status == "FAILED" and error:
+                guess = current.error
+                await progress.retry(
+                    lambda: SyncRun.filter(id=run.id, status="FAILED", error=guess).update(error=error),
+                    "recording its cause",
+                )
+            log.warning("sync run %s ended elsewhere as %s", run.id, current and current.status)
+            return current.status if current else status
+        finished = current  # our own write, whose answer the outage lost
+    except retrying.DatabaseUnreachable as exc:
+        log.error("sync run %s: could not record its end (%s): %s", run.id, status, exc)
+        return status
+    if status == "FAILED" and (retry_now or finished.attempt <= env.settings.sync_max_retries):
+        await progress.retry(
+            lambda: schedule_retry(run=finished, bus=env.bus, delay=not retry_now), "queueing its retry"
+        )
     return status
 
 
@@ -168,13 +242,20 @@ async def _copy_streams(*, env: RunEnvironment, sync: EltSync, run: SyncRun, pro
     connector = await connector_for(connection, settings=env.settings)
     # For messages only, until the context below holds the (possibly refreshed) credentials.
     credentials = load_credentials(key_ring=env.key_ring, connection=connection)
-    streams = await SourceStream.filter(sync_id=sync.id).order_by("created_at", "id")
+    streams = await progress.retry(
+        lambda: SourceStream.filter(sync_id=sync.id).order_by("created_at", "id"), "reading its streams"
+    )
     for stream in streams:
         progress.stream(stream.name)
     await progress.save(force=True)
     # Only a sync that hashes a column needs its salt (a missing salt then fails the run).
     salt = hash_salt(key_ring=env.key_ring, sync=sync) if any(s.hashed_columns for s in streams) else b""
-    workspace = await Workspace.get_or_none(id=sync.workspace_id) if sync.workspace_id else None
+    workspace_id = sync.workspace_id
+    workspace = (
+        await progress.retry(lambda: Workspace.get_or_none(id=workspace_id), "reading its workspace")
+        if workspace_id
+        else None
+    )
     try:
         warehouse = warehouse_for(workspace=workspace, key_ring=env.key_ring, settings=env.settings)
     except WarehouseRefused as exc:
@@ -250,6 +331,7 @@ async def _copy_stream(
         stats.update(status="FAILED", error=f"the source no longer offers {stream.name!r}")
         return False
     stats.update(status="RUNNING", rowsLoaded=0, batches=0, error=None)
+    await progress.save(force=True)  # a run found lost later shows which stream was going
     load = StreamLoad(
         connector=connector,
         context=context,
@@ -273,6 +355,8 @@ async def _copy_stream(
     except Cancelled:
         stats["status"] = "CANCELLED"
         raise
+    except (RunLost, retrying.DatabaseUnreachable):
+        raise  # the run's, not the stream's: the run ends (or this attempt stops) here
     except Exception as exc:
         message = safe_message(exc, credentials)
         log.warning("stream %s of sync %s failed: %s", stream.name, sync.id, message)

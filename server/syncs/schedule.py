@@ -325,18 +325,37 @@ async def recover_stale_runs(
     now: datetime | None = None,
     stale_after_seconds: float | None = None,
 ) -> list[SyncRun]:
-    """Fail RUNNING runs whose heartbeat stopped (returned) and queue their next attempt."""
+    """Fail RUNNING runs whose heartbeat stopped (returned) and queue their next attempt.
+
+    The move is conditional on the heartbeat being stale still, so a run whose worker wrote
+    anything meanwhile (a save, a check, its own end with the real cause) is left alone: the
+    scan never overwrites what the worker recorded. Each stream still going says where it
+    stopped (its rows loaded are kept)."""
     if stale_after_seconds is None:
         stale_after_seconds = settings.run_stale_seconds
     cutoff = (now or utcnow()) - timedelta(seconds=stale_after_seconds)
     recovered: list[SyncRun] = []
     for run in await SyncRun.filter(status="RUNNING", heartbeat_at__lt=cutoff):
+        error = f"worker lost: the run sent no heartbeat for {stale_after_seconds:g} s"
+        stats = dict(run.stream_stats or {})
+        for name, stream in stats.items():
+            if isinstance(stream, dict) and stream.get("status") == "RUNNING":
+                stats[name] = {
+                    **stream,
+                    "status": "FAILED",
+                    "error": f"stopped after {stream.get('rowsLoaded', 0)} row(s): {error}",
+                }
         try:
             failed = await move_run(
-                run=run, to="FAILED", bus=bus, error="worker lost: the run stopped sending heartbeats"
+                run=run,
+                to="FAILED",
+                bus=bus,
+                only_if={"heartbeat_at__lt": cutoff},
+                error=error,
+                stream_stats=stats,
             )
         except Conflict:
-            continue  # it finished meanwhile
+            continue  # it finished, or its worker spoke, meanwhile
         log.warning("sync run %s lost its worker; marked failed", run.id)
         recovered.append(failed)
         if failed.attempt <= settings.sync_max_retries:

@@ -13,25 +13,36 @@ import asyncio
 import contextlib
 import hashlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from tortoise.transactions import in_transaction
+
+from server import retrying
 from server.connectors.base import CopyBatch, StateCheckpoint, StreamSpec
 from server.destinations.base import Destination
 from server.destinations.columns import as_text, kinds_of_record_schema
 from server.events import EventBus
 from server.syncs.models import EltSync, SourceStream, SyncRun
 from server.syncs.settings import connector_settings
-from server.syncs.transitions import publish_run, utcnow
+from server.syncs.transitions import publish_run, utcnow, workspace_of
 
 PROGRESS_INTERVAL_SECONDS = 2.0
 CANCEL_CHECK_INTERVAL_SECONDS = 0.5
 PREFETCH_DEPTH = 1
 
+T = TypeVar("T")
+
 
 class Cancelled(Exception):
     """The run was asked to stop; raised between batches."""
+
+
+class RunLost(Exception):
+    """This attempt no longer owns its run: the stale scan failed it (no heartbeat reached the
+    database for ``run_stale_seconds``) and queued the next attempt. Raised at the next save or
+    batch, before another batch or checkpoint is written."""
 
 
 def hash_value(salt: bytes, value: Any) -> str:
@@ -39,14 +50,23 @@ def hash_value(salt: bytes, value: Any) -> str:
 
 
 class Progress:
-    """Per-stream counts, saved and published at most every two seconds."""
+    """Per-stream counts, saved and published at most every two seconds, and this attempt's
+    hold on its run.
 
-    def __init__(self, run: SyncRun, bus: EventBus | None) -> None:
+    Every write here is a conditional update on the run still being RUNNING, and refreshes its
+    heartbeat: an update that matches no row means another attempt took over (``RunLost``). A
+    transient database error is retried for ``outage_seconds`` (``server.retrying``).
+    """
+
+    def __init__(self, run: SyncRun, bus: EventBus | None, *, outage_seconds: float = 60.0) -> None:
         self.run = run
         self.bus = bus
+        self.outage_seconds = outage_seconds
         self.stats: dict[str, dict[str, Any]] = {}
         self._saved_at = 0.0
         self._checked_at = 0.0
+        self._workspace_id: str | None = None
+        self._workspace_known = False
 
     def stream(self, name: str) -> dict[str, Any]:
         return self.stats.setdefault(
@@ -61,23 +81,84 @@ class Progress:
             },
         )
 
+    async def retry(self, operation: Callable[[], Awaitable[T]], what: str) -> T:
+        """``operation`` retried across a database outage of up to ``outage_seconds``."""
+        return await retrying.retry(
+            operation, deadline_seconds=self.outage_seconds, what=f"sync run {self.run.id}: {what}"
+        )
+
+    async def _hold(self, what: str, **values: Any) -> None:
+        """Write ``values`` (and a fresh heartbeat) if the run is still RUNNING; else RunLost."""
+
+        async def update() -> int:
+            return await SyncRun.filter(id=self.run.id, status="RUNNING").update(
+                heartbeat_at=utcnow(), **values
+            )
+
+        if not await self.retry(update, what):
+            raise RunLost(f"sync run {self.run.id} is no longer RUNNING: another attempt took over")
+
+    async def beat(self) -> None:
+        """One heartbeat, tried once (the heartbeat task is the retry)."""
+        moved = await SyncRun.filter(id=self.run.id, status="RUNNING").update(heartbeat_at=utcnow())
+        if not moved:
+            raise RunLost(f"sync run {self.run.id} is no longer RUNNING: another attempt took over")
+
     async def save(self, *, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self._saved_at < PROGRESS_INTERVAL_SECONDS:
             return
         self._saved_at = now
-        await SyncRun.filter(id=self.run.id).update(stream_stats=self.stats, heartbeat_at=utcnow())
+        await self._hold("saving progress", stream_stats=self.stats)
         if self.bus is not None:
+            if not self._workspace_known:
+                self._workspace_id = await self.retry(
+                    lambda: workspace_of(self.run.sync_id), "reading the workspace"
+                )
+                self._workspace_known = True
             self.run.stream_stats = self.stats
-            await publish_run(bus=self.bus, run=self.run, kind="progress")
+            await publish_run(bus=self.bus, run=self.run, kind="progress", workspace_id=self._workspace_id)
 
-    async def check_cancelled(self) -> None:
+    async def save_state(self, stream_id: str, state: dict[str, Any] | None) -> None:
+        """Save a stream's checkpoint, in one transaction with the check that the run is ours."""
+
+        async def save() -> int:
+            async with in_transaction():
+                held = await SyncRun.filter(id=self.run.id, status="RUNNING").update(heartbeat_at=utcnow())
+                if held:
+                    await SourceStream.filter(id=stream_id).update(state=state)
+                return held
+
+        if not await self.retry(save, "saving a checkpoint"):
+            raise RunLost(f"sync run {self.run.id} is no longer RUNNING: another attempt took over")
+
+    async def check_cancelled(self, *, force: bool = False, cancel: bool = True) -> None:
+        """Between batches: ``Cancelled`` if the run was asked to stop (and ``cancel``),
+        ``RunLost`` if another attempt took it over. Also a heartbeat: for ``run_stale_seconds``
+        after a check passed, the stale scan leaves the run alone, so the batch written next is
+        this attempt's."""
         now = time.monotonic()
-        if now - self._checked_at < CANCEL_CHECK_INTERVAL_SECONDS:
+        if cancel:  # (a check that may not cancel, before a stream's first batch, always runs)
+            if not force and now - self._checked_at < CANCEL_CHECK_INTERVAL_SECONDS:
+                return
+            self._checked_at = now
+
+        async def check() -> tuple[str, bool] | None:
+            held = await SyncRun.filter(id=self.run.id, status="RUNNING", cancel_requested=False).update(
+                heartbeat_at=utcnow()
+            )
+            if held:
+                return None
+            found = await SyncRun.filter(id=self.run.id).values_list("status", "cancel_requested")
+            return (str(found[0][0]), bool(found[0][1])) if found else ("", False)
+
+        outcome = await self.retry(check, "checking for a cancel")
+        if outcome is None:
             return
-        self._checked_at = now
-        flags = await SyncRun.filter(id=self.run.id).values_list("cancel_requested", flat=True)
-        if flags and flags[0]:
+        status, cancel_requested = outcome
+        if status != "RUNNING":
+            raise RunLost(f"sync run {self.run.id} is {status or 'gone'}: another attempt took over")
+        if cancel and cancel_requested:
             raise Cancelled()
 
 
@@ -114,10 +195,11 @@ class StreamLoad:
             declared=declared,
             policy=sync.schema_change_policy,
             full_refresh=self.full,
+            attempt=self.progress.run.id,
         )
         state = None
         if not self.full:  # the state saved so far (a load that fell back to records goes on)
-            state = (await SourceStream.get(id=stream.id)).state
+            state = (await self.progress.retry(lambda: SourceStream.get(id=stream.id), "reading state")).state
         extra = {}
         columns = self._copy_text_columns(loader) if as_copy_text and not hashed else None
         if columns is not None:
@@ -133,11 +215,12 @@ class StreamLoad:
                         if self.full:
                             pending_state = item.state  # saved once the new table is swapped in
                         else:
-                            await SourceStream.filter(id=stream.id).update(state=item.state)
+                            await self.progress.save_state(stream.id, item.state)
                         continue
-                    if stats["batches"]:
-                        # Between batches: the previous one and its checkpoint are saved.
-                        await self.progress.check_cancelled()
+                    # Before every batch (a source may have kept us waiting), the run must still
+                    # be this attempt's; between batches (the previous one and its checkpoint
+                    # are saved) it may also stop on a cancel.
+                    await self.progress.check_cancelled(cancel=bool(stats["batches"]))
                     if isinstance(item, CopyBatch):
                         stats["rowsLoaded"] += await loader.write_copy(item)
                     else:
@@ -147,13 +230,16 @@ class StreamLoad:
                     stats["widenedColumns"] = sorted(loader.widened)
                     stats["blockedColumns"] = sorted(loader.blocked)
                     await self.progress.save()
+            if self.full:
+                # A lost attempt never swaps its table in over the next attempt's.
+                await self.progress.check_cancelled(force=True)
             await loader.finish()
         except BaseException:
             with contextlib.suppress(Exception):
                 await loader.abort()
             raise
         if self.full and pending_state is not None:
-            await SourceStream.filter(id=stream.id).update(state=pending_state)
+            await self.progress.save_state(stream.id, pending_state)
 
     def _copy_text_columns(self, loader: Any) -> tuple[str, ...] | None:
         """The columns to ask the source for as COPY text, or None for records.

@@ -35,8 +35,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-async def move_run(*, run: SyncRun, to: str, bus: EventBus | None, **changes: Any) -> SyncRun:
-    """Move ``run`` to status ``to`` (with ``changes``); ``CONFLICT`` if the move is not allowed."""
+async def move_run(
+    *, run: SyncRun, to: str, bus: EventBus | None, only_if: dict[str, Any] | None = None, **changes: Any
+) -> SyncRun:
+    """Move ``run`` to status ``to`` (with ``changes``); ``CONFLICT`` if the move is not allowed,
+    or if the row no longer matches the filters ``only_if`` (e.g. a heartbeat still stale)."""
     if to not in ALLOWED_MOVES.get(run.status, frozenset()):
         raise Conflict(f"sync run {run.id} is {run.status} and cannot become {to}")
     values: dict[str, Any] = {"status": to, **changes}
@@ -47,19 +50,22 @@ async def move_run(*, run: SyncRun, to: str, bus: EventBus | None, **changes: An
     if to in FINISHED:
         values.setdefault("finished_at", now)
     async with in_transaction():
-        moved = await SyncRun.filter(id=run.id, status=run.status).update(**values)
+        moved = await SyncRun.filter(id=run.id, status=run.status, **(only_if or {})).update(**values)
         if not moved:
             current = await SyncRun.get(id=run.id)
+            if current.status == run.status:
+                raise Conflict(f"sync run {run.id} changed meanwhile and did not become {to}")
             raise Conflict(f"sync run {run.id} is {current.status} and cannot become {to}")
         run = await SyncRun.get(id=run.id)
         # sync_run.started / .succeeded / .failed / .cancelled, committed with the move.
-        await record_sync_run(run, workspace_id=await _workspace_of(run.sync_id))
+        await record_sync_run(run, workspace_id=await workspace_of(run.sync_id))
     if bus is not None:
         await publish_run(bus=bus, run=run, kind="status")
     return run
 
 
-async def _workspace_of(sync_id: str) -> str | None:
+async def workspace_of(sync_id: str) -> str | None:
+    """The workspace of sync ``sync_id`` (None: organization-wide, or no such sync)."""
     found = await EltSync.filter(id=sync_id).values_list("workspace_id", flat=True)
     return found[0] if found else None
 
@@ -85,7 +91,7 @@ async def publish_run(*, bus: EventBus, run: SyncRun, kind: str, workspace_id: s
     """Tell subscribers a run changed (``kind`` is ``status`` or ``progress``); a caller that
     knows the sync's workspace passes it and saves the lookup."""
     if workspace_id == _LOOK_UP:
-        workspace_id = await _workspace_of(run.sync_id)
+        workspace_id = await workspace_of(run.sync_id)
     for name, event in run_events(run=run, kind=kind, workspace_id=workspace_id):
         await bus.publish(name, event)
 

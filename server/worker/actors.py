@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dramatiq
 from dramatiq import Broker
+from dramatiq.middleware import TimeLimitExceeded
 
 from server.config import Settings
 from server.syncs import queue
@@ -28,4 +29,7 @@ def declare(broker: Broker, settings: Settings) -> None:
         queue_name=queue.QUEUE_NAME,
         time_limit=settings.sync_time_limit_seconds * 1000,
         max_retries=settings.sync_max_retries,
+        # The runner recorded the interrupted run and queued its next attempt: a Dramatiq retry
+        # of the message would only find the run no longer QUEUED.
+        throws=(TimeLimitExceeded,),
     )

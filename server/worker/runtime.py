@@ -7,9 +7,11 @@ when the worker shuts down; each actor enters it (its task's contextvars are its
 
 Shutting down (SIGTERM): Dramatiq stops taking messages and waits up to
 ``settings.worker_shutdown_seconds`` for the runs in progress to finish. A run still going then
-is cancelled: the runner records it FAILED ("the worker stopped") and queues its retry, which
-resumes from the last saved checkpoint (every committed batch is an upsert, so nothing doubles).
-Only then are the database connections closed.
+is cancelled with ``runner.SHUTDOWN``: the runner records it FAILED ("interrupted: the worker
+stopped") and queues its next attempt at once, which resumes from the last saved checkpoint
+(every committed batch is an upsert, so nothing doubles). The actor then returns normally, so
+its message is acknowledged: no ERROR traceback, no Dramatiq retry that would find nothing to
+do. Only then are the database connections closed.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from server.connectors import budget as rate_budgets
 from server.crypto import KeyRing
 from server.db import open_database
 from server.events import EventBus, build_event_bus
-from server.syncs.runner import RunEnvironment
+from server.syncs.runner import SHUTDOWN, RunEnvironment
 from server.webhooks.delivery import run_dispatcher
 
 log = logging.getLogger("weir.worker")
@@ -117,7 +119,7 @@ class WeirRuntime(Middleware):
         async def interrupt() -> None:
             going = list(self.active)
             for task in going:
-                task.cancel()
+                task.cancel(SHUTDOWN)
             if going:
                 log.warning("interrupting %d run(s) still going at shutdown", len(going))
                 await asyncio.wait(going, timeout=10)
@@ -141,6 +143,9 @@ class WeirRuntime(Middleware):
             await asyncio.get_running_loop().shutdown_default_executor()
 
         self._run(interrupt())
+        # Let the interrupted actors' threads acknowledge their messages before the loop goes.
+        for thread in getattr(worker, "workers", ()):
+            thread.join(timeout=5)
         self._run(shutdown())
         if WeirRuntime._current is self:
             WeirRuntime._current = None
