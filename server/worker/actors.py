@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dramatiq
 from dramatiq import Broker
 from dramatiq.middleware import TimeLimitExceeded
@@ -22,14 +24,14 @@ async def run_sync(run_id: str) -> None:
 
 def declare(broker: Broker, settings: Settings) -> None:
     """Declare every actor on ``broker`` (this also declares their queues)."""
-    dramatiq.actor(
-        run_sync,
-        broker=broker,
-        actor_name=queue.ACTOR_NAME,
-        queue_name=queue.QUEUE_NAME,
-        time_limit=settings.sync_time_limit_seconds * 1000,
-        max_retries=settings.sync_max_retries,
+    options: dict[str, Any] = {
+        "time_limit": settings.sync_time_limit_seconds * 1000,
+        "max_retries": settings.sync_max_retries,
         # The runner recorded the interrupted run and queued its next attempt: a Dramatiq retry
         # of the message would only find the run no longer QUEUED.
-        throws=(TimeLimitExceeded,),
+        "throws": (TimeLimitExceeded,),
+    }
+    declared = dramatiq.actor(
+        broker=broker, actor_name=queue.ACTOR_NAME, queue_name=queue.QUEUE_NAME, **options
     )
+    declared(run_sync)
