@@ -232,7 +232,7 @@ async def schedule_retry(*, run: SyncRun, bus: EventBus | None, delay: bool = Tr
     )
     if bus is not None:
         await publish_run(bus=bus, run=retry, kind="status")
-    queue.enqueue_run(retry.id, delay_seconds=retry_delay_seconds(run.attempt) if delay else None)
+    queue.send_run(retry.id, delay_seconds=retry_delay_seconds(run.attempt) if delay else None)
     return retry
 
 

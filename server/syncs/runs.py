@@ -109,18 +109,10 @@ async def trigger_run(
     # Committed: from here on nothing turns the new run into an error. A status event that
     # cannot be published is only late news (subscribers start from the database), and a
     # message Redis did not take is sent again by the queue reconciler.
-    await _publish_quietly(bus, run)
+    if bus is not None:
+        await publish_run(bus=bus, run=run, kind="status")
     queue.send_run(run.id)
     return run
-
-
-async def _publish_quietly(bus: EventBus | None, run: SyncRun) -> None:
-    if bus is None:
-        return
-    try:
-        await publish_run(bus=bus, run=run, kind="status")
-    except Exception as exc:  # the event bus (or the workspace lookup) failed: the run stands
-        log.warning("run %s: status event not published (%s)", run.id, exc.__class__.__name__)
 
 
 async def cancel_run(*, scope: Scope, bus: EventBus | None, run_id: str) -> SyncRun:
@@ -135,7 +127,8 @@ async def cancel_run(*, scope: Scope, bus: EventBus | None, run_id: str) -> Sync
         raise Conflict(f"sync run {run.id} is {run.status}; only a queued or running run can be cancelled")
     await SyncRun.filter(id=run.id).update(cancel_requested=True)
     run = await SyncRun.get(id=run.id)
-    await _publish_quietly(bus, run)
+    if bus is not None:
+        await publish_run(bus=bus, run=run, kind="status")
     return run
 
 

@@ -370,7 +370,7 @@ async def requeue_queued_runs() -> int:
     """
     queued = await SyncRun.filter(status="QUEUED").values_list("id", flat=True)
     for run_id in queued:
-        queue.enqueue_run(run_id)
+        queue.send_run(run_id)
     return len(queued)
 
 
@@ -389,7 +389,7 @@ async def reconcile_queue(*, settings: Settings, now: datetime | None = None) ->
         return []
     missing = [run_id for run_id in waiting if run_id not in sent]
     for run_id in missing:
-        queue.enqueue_run(run_id)
+        queue.send_run(run_id)
     if missing:
         log.warning("resent %d queued run(s) that had no message in the broker", len(missing))
     return missing

@@ -12,6 +12,7 @@ committed (moves never run inside a caller's transaction).
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +22,8 @@ from server.errors import Conflict
 from server.events import EventBus, channel
 from server.syncs.models import EltSync, SyncRun
 from server.syncs.webhook_events import record_sync_run
+
+log = logging.getLogger("weir.syncs")
 
 ALLOWED_MOVES: dict[str, frozenset[str]] = {
     "QUEUED": frozenset({"RUNNING", "CANCELLED"}),
@@ -89,11 +92,19 @@ _LOOK_UP = "look up"
 
 async def publish_run(*, bus: EventBus, run: SyncRun, kind: str, workspace_id: str | None = _LOOK_UP) -> None:
     """Tell subscribers a run changed (``kind`` is ``status`` or ``progress``); a caller that
-    knows the sync's workspace passes it and saves the lookup."""
-    if workspace_id == _LOOK_UP:
-        workspace_id = await workspace_of(run.sync_id)
-    for name, event in run_events(run=run, kind=kind, workspace_id=workspace_id):
-        await bus.publish(name, event)
+    knows the sync's workspace passes it and saves the lookup.
+
+    Never raises: the change is committed and the database is the truth. An event that cannot
+    go out (Redis away) is only late news, since every subscription starts from the database
+    and reads it again when the bus comes back.
+    """
+    try:
+        if workspace_id == _LOOK_UP:
+            workspace_id = await workspace_of(run.sync_id)
+        for name, event in run_events(run=run, kind=kind, workspace_id=workspace_id):
+            await bus.publish(name, event)
+    except Exception as exc:
+        log.warning("run %s: %s event not published (%s)", run.id, kind, exc.__class__.__name__)
 
 
 # The run's fields an event carries, so that a subscriber shows the state the event announces:

@@ -140,14 +140,16 @@ async def test_a_tick_goes_on_past_a_failed_publish_and_a_failed_send(
 
     created = await SyncRun.filter(sync_id__in=[s.id for s in syncs]).values_list("id", "status")
     assert len(created) == 3 and {status for _, status in created} == {"QUEUED"}
-    [refused] = broker.refused
-    assert refused in {run_id for run_id, _ in created}
-    # Every run but the refused one reached the broker; the refused one waits for the reconciler.
-    assert sorted(broker.sent()) == sorted(run_id for run_id, _ in created if run_id != refused)
-    assert f"run {refused} is queued but its message was not sent" in caplog.text
-    assert "new run(s) not announced (ConnectionError)" in caplog.text
-    # The stale run was recorded as failed even though announcing it failed.
+    # The stale run was recorded as failed even though announcing it failed, and its next
+    # attempt is queued: the tick's first message, the one Redis dropped.
     assert (await SyncRun.get(id=lost.id)).status == "FAILED"
+    retry = await SyncRun.get(sync_id=lost_sync.id, attempt=2)
+    assert retry.status == "QUEUED"
+    assert broker.refused == [retry.id]
+    # Every due run reached the broker; the refused one waits for the reconciler.
+    assert sorted(broker.sent()) == sorted(run_id for run_id, _ in created)
+    assert f"run {retry.id} is queued but its message was not sent" in caplog.text
+    assert "new run(s) not announced (ConnectionError)" in caplog.text
 
 
 async def test_a_tick_with_redis_unreachable_still_starts_due_syncs(
