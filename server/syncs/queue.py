@@ -78,6 +78,19 @@ def runs_with_messages() -> set[str] | None:
     return found
 
 
+def claim_reconcile_pass(seconds: float) -> bool:
+    """Whether this scheduler runs the queue reconciler now: one pass every ``seconds`` among
+    all the schedulers sharing a Redis (``SET NX PX``), so two of them never resend the same
+    runs twice. Always True on a broker without Redis (only one scheduler exists there)."""
+    from dramatiq.brokers.redis import RedisBroker
+
+    broker = current_broker()
+    if not isinstance(broker, RedisBroker):
+        return True
+    key = f"{REDIS_NAMESPACE}:reconcile-pass"
+    return bool(broker.client.set(key, "1", nx=True, px=max(1, int(seconds * 1000))))
+
+
 def use_redis(redis_url: str) -> Broker:
     """Send runs through Redis from a process that runs no actors (``weir scheduler``)."""
     from dramatiq.brokers.redis import RedisBroker

@@ -378,6 +378,10 @@ async def reconcile_queue(*, settings: Settings, now: datetime | None = None) ->
     """Resend QUEUED runs older than ``settings.queue_reconcile_seconds`` that have no message
     in the broker; return their ids. Does nothing on a broker that cannot be inspected (the
     embedded stub: ``weir serve`` resends everything queued when it starts instead)."""
+    # One pass per half window across every scheduler: two passes at once would both see the
+    # same runs without a message and send each twice.
+    if not queue.claim_reconcile_pass(settings.queue_reconcile_seconds / 2):
+        return []
     cutoff = (now or utcnow()) - timedelta(seconds=settings.queue_reconcile_seconds)
     # The database first, the broker second: a run that finished in between is only resent
     # needlessly (and then ignored), never missed.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -56,3 +57,25 @@ async def test_queued_runs_without_a_message_are_resent_once(
     queue.enqueue_run(lost.id)
     assert await execute_run(env=env, run_id=lost.id) == "SUCCEEDED"
     assert await execute_run(env=env, run_id=lost.id) is None
+
+
+async def test_two_schedulers_never_resend_the_same_runs_twice(
+    env: RunEnvironment, scope: Scope, redis_queue: None
+) -> None:
+    streams = [StreamChoice(name="contacts", sync_mode="INCREMENTAL")]
+    syncs = [
+        await make_sync(env, scope, settings={"contacts": 5}, streams=streams, schema=f"lost_{n}")
+        for n in range(3)
+    ]
+    lost = [await schedule.create_run(sync=sync, trigger="SCHEDULE") for sync in syncs]
+    long_ago = utcnow() - timedelta(seconds=env.settings.queue_reconcile_seconds + 1)
+    await SyncRun.filter(id__in=[run.id for run in lost]).update(queued_at=long_ago)
+
+    # Two schedulers' passes at the same moment: one resends, the other finds the pass taken.
+    first, second = await asyncio.gather(
+        schedule.reconcile_queue(settings=env.settings), schedule.reconcile_queue(settings=env.settings)
+    )
+    assert sorted(first + second) == sorted(run.id for run in lost)
+    assert [] in (first, second)
+    broker = queue.current_broker()
+    assert broker.client.hlen(f"{queue.REDIS_NAMESPACE}:{queue.QUEUE_NAME}.msgs") == len(lost)
