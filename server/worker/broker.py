@@ -33,6 +33,21 @@ from server.syncs import queue
 
 MIN_BACKOFF_MS = 15_000
 MAX_BACKOFF_MS = 30 * 60_000
+# A killed worker's messages (the run it held, and any it had prefetched) go back to the queue
+# once its Redis heartbeat is older than ``heartbeat_timeout_ms`` and a Redis command of some
+# process runs the broker's maintenance. Dramatiq's defaults (60 s, maintenance on 0.1% of
+# commands) left them waiting about five minutes, past the stale window in which the run itself
+# is recovered. Idle workers poll about once a second per queue, so maintenance on half of the
+# commands follows the timeout within a second or two; without a dead worker it costs two
+# sorted-set range reads in the same script.
+MAINTENANCE_CHANCE = 500_000  # of a million commands
+
+
+def heartbeat_timeout_ms(settings: Settings) -> int:
+    """A quarter of the stale window (5 to 60 s): a dead worker's messages are resent well
+    within it. A live but busy worker keeps beating through its delay-queue consumer, and a
+    message delivered twice is harmless (a run executes only while QUEUED)."""
+    return int(min(60.0, max(5.0, settings.run_stale_seconds / 4)) * 1000)
 
 
 def build_broker(settings: Settings) -> Broker:
@@ -48,7 +63,13 @@ def build_broker(settings: Settings) -> Broker:
         AsyncIO(),
     ]
     if settings.redis_url:
-        return RedisBroker(url=settings.redis_url, middleware=middleware, namespace=queue.REDIS_NAMESPACE)
+        return RedisBroker(
+            url=settings.redis_url,
+            middleware=middleware,
+            namespace=queue.REDIS_NAMESPACE,
+            heartbeat_timeout=heartbeat_timeout_ms(settings),
+            maintenance_chance=MAINTENANCE_CHANCE,
+        )
     return StubBroker(middleware=middleware)
 
 

@@ -38,6 +38,10 @@ class EmbeddedWorker:
         self.runtime = WeirRuntime(settings, load_key_ring(settings), bus, webhooks=webhooks)
         broker.add_middleware(self.runtime)
         self.worker = Worker(broker, worker_threads=threads, worker_timeout=WORKER_TIMEOUT_MS)
+        # A run can last hours: a message prefetched behind one waits that long while another
+        # worker idles (Dramatiq prefetches twice its threads). Take a message only when a
+        # thread is free; set before ``start``, which builds the consumers from it.
+        self.worker.queue_prefetch = threads
 
     def start(self) -> None:
         self.worker.start()
