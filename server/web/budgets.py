@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 from server.config import Settings
 from server.connect.service import ConnectScope
+from server.events import redis_client
 from server.scope import Scope
 
 log = logging.getLogger("weir.budgets")
@@ -82,9 +83,8 @@ class RedisBuckets:
     """Token buckets shared by every process through Redis, with local ones as a fallback."""
 
     def __init__(self, url: str, *, fallback: LocalBuckets | None = None) -> None:
-        import redis.asyncio as redis
-
-        self._redis = redis.from_url(url, decode_responses=True)
+        # With Weir's timeouts: a frozen Redis costs a request seconds at most, then the fallback.
+        self._redis = redis_client(url, decode_responses=True)
         self._take = self._redis.register_script(_TAKE)
         self.fallback = fallback or LocalBuckets()
         self._warned_at = -math.inf

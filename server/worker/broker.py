@@ -29,6 +29,7 @@ from dramatiq.middleware import (
 )
 
 from server.config import Settings
+from server.events import sync_redis_client
 from server.syncs import queue
 
 MIN_BACKOFF_MS = 15_000
@@ -48,7 +49,12 @@ def build_broker(settings: Settings) -> Broker:
         AsyncIO(),
     ]
     if settings.redis_url:
-        return RedisBroker(url=settings.redis_url, middleware=middleware, namespace=queue.REDIS_NAMESPACE)
+        # Its own client: Dramatiq's ``url=`` builds one without timeouts (see ``REDIS_TIMEOUTS``).
+        return RedisBroker(
+            client=sync_redis_client(settings.redis_url),
+            middleware=middleware,
+            namespace=queue.REDIS_NAMESPACE,
+        )
     return StubBroker(middleware=middleware)
 
 
