@@ -189,12 +189,14 @@ class RedisEventBus:
         self._reconnect_delay = reconnect_delay
         self._subscribed = asyncio.Event()
         self._broken = False  # the last resubscription failed; the listener retries it
+        self._closing = False
 
     async def start(self) -> None:
         if self._listener is None:
             self._listener = asyncio.create_task(self._listen(), name="weir-redis-events")
 
     async def close(self) -> None:
+        self._closing = True  # redis-py can swallow a cancellation mid-read: the loop checks this
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -256,7 +258,7 @@ class RedisEventBus:
             self._subscribed.set()
 
     async def _listen(self) -> None:
-        while True:
+        while not self._closing:
             await self._subscribed.wait()
             try:
                 pubsub = self._pubsub
