@@ -93,7 +93,9 @@ async def test_a_run_that_finished_while_redis_was_stopped_reaches_its_subscribe
     weir: Weir,
 ) -> None:
     async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{weir.port}", headers={"Authorization": f"Bearer {weir.secret}"}, timeout=30
+        base_url=f"http://127.0.0.1:{weir.port}",
+        headers={"Authorization": f"Bearer {weir.secret}"},
+        timeout=30,
     ) as http:
         ws = await GraphQLWebSocket.connect(f"127.0.0.1:{weir.port}", f"Bearer {weir.secret}")
         try:
@@ -144,7 +146,9 @@ async def test_a_run_that_finished_while_redis_was_stopped_reaches_its_subscribe
 
 async def test_a_frozen_redis_never_blocks_the_api(weir: Weir) -> None:
     async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{weir.port}", headers={"Authorization": f"Bearer {weir.secret}"}, timeout=30
+        base_url=f"http://127.0.0.1:{weir.port}",
+        headers={"Authorization": f"Bearer {weir.secret}"},
+        timeout=30,
     ) as http:
         ws = await GraphQLWebSocket.connect(f"127.0.0.1:{weir.port}", f"Bearer {weir.secret}")
         try:
@@ -169,7 +173,9 @@ async def test_a_frozen_redis_never_blocks_the_api(weir: Weir) -> None:
             response = await http.get("/readyz")
             figures["/readyz"] = time.monotonic() - started
             assert response.status_code == 503 and response.json()["checks"]["redis"].startswith("failed")
-            print("\nwith Redis frozen: " + ", ".join(f"{name} {took:.2f} s" for name, took in figures.items()))
+            print(
+                "\nwith Redis frozen: " + ", ".join(f"{name} {took:.2f} s" for name, took in figures.items())
+            )
             assert all(took < FROZEN_BOUND_SECONDS for took in figures.values()), figures
         finally:
             weir.redis.thaw()
