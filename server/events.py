@@ -9,6 +9,12 @@ subscriber arrives, decodes each message once and hands the same dict to every l
 
 Publishing is safe from any thread or event loop (the embedded worker runs on its own loop):
 a queue is only ever touched on the loop that created it.
+
+Redis pub/sub keeps nothing for a subscriber that is away: events published while Redis is down
+or frozen are lost. So when the Redis bus gets its subscriptions back after a gap, it hands every
+local subscriber ``RESYNC`` (see ``is_resync``); each subscription answers by re-reading the
+current state from the database and sending what changed. That re-read is what makes it safe
+for ``publish`` to drop events rather than wait for Redis.
 """
 
 from __future__ import annotations
@@ -25,6 +31,46 @@ log = logging.getLogger("weir.events")
 
 SUBSCRIBER_QUEUE_SIZE = 1000
 REDIS_PREFIX = "weir:"
+
+# Every Redis client Weir builds gives up within seconds on a Redis that is away or frozen
+# (SIGSTOP, a partition), instead of redis-py's default of ten retries of 5 s each.
+REDIS_CONNECT_TIMEOUT_SECONDS = 1.0
+REDIS_SOCKET_TIMEOUT_SECONDS = 2.0
+REDIS_TIMEOUTS = {
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_SECONDS,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,
+}
+
+# What a subscriber receives after the bus lost Redis and got it back: events may have been
+# missed, so re-read the current state. Never published; compare with ``is_resync``.
+RESYNC: dict[str, Any] = {"type": "weir.bus.resync"}
+
+
+def is_resync(event: dict[str, Any]) -> bool:
+    return event is RESYNC
+
+
+def redis_client(url: str, **options: Any) -> Any:
+    """A ``redis.asyncio`` client with Weir's timeouts. A dropped connection (Redis restarted)
+    is retried once on a fresh one; a timeout is not retried: Redis is frozen, fail now."""
+    import redis.asyncio as redis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    retry = Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
+    return redis.from_url(url, **{**REDIS_TIMEOUTS, "retry": retry, **options})
+
+
+def sync_redis_client(url: str) -> Any:
+    """The blocking client (Dramatiq's broker), with the same timeouts and retry."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.retry import Retry
+
+    retry = Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
+    return redis.Redis.from_url(url, **REDIS_TIMEOUTS, retry=retry)
 
 
 def channel(organization_id: str, *parts: str) -> str:
@@ -135,9 +181,7 @@ class RedisEventBus:
     """Events cross processes through Redis pub/sub (``WEIR_REDIS_URL``)."""
 
     def __init__(self, url: str, *, reconnect_delay: float = 0.5) -> None:
-        import redis.asyncio as redis
-
-        self._redis = redis.from_url(url, decode_responses=True, health_check_interval=15)
+        self._redis = redis_client(url, decode_responses=True, health_check_interval=15)
         self._url = url
         self._fanout = _LocalFanout()
         self._pubsub: Any = None
@@ -145,12 +189,14 @@ class RedisEventBus:
         self._reconnect_delay = reconnect_delay
         self._subscribed = asyncio.Event()
         self._broken = False  # the last resubscription failed; the listener retries it
+        self._closing = False
 
     async def start(self) -> None:
         if self._listener is None:
             self._listener = asyncio.create_task(self._listen(), name="weir-redis-events")
 
     async def close(self) -> None:
+        self._closing = True  # redis-py can swallow a cancellation mid-read: the loop checks this
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -165,32 +211,26 @@ class RedisEventBus:
         await self._redis.ping()
 
     async def publish(self, channel: str, event: dict[str, Any]) -> None:
-        # Live status is best effort: the database is the truth and every subscription starts
-        # with a snapshot, so Redis being away must never fail the run or request publishing.
-        data = json.dumps(event, default=str)
-        for attempt in (1, 2):
-            try:
-                await self._redis.publish(REDIS_PREFIX + channel, data)
-                return
-            except Exception as exc:
-                # After a Redis restart each pooled connection fails once: try a fresh one.
-                if attempt == 2:
-                    log.warning("event not published on %s (%s)", channel, exc.__class__.__name__)
+        # Live status is best effort: the database is the truth, every subscription starts with
+        # a snapshot and re-reads it after a Redis gap (``RESYNC``), so Redis being away or
+        # frozen must never fail or hold up the run or request publishing. The event is dropped
+        # after the client's timeouts (seconds; a dropped connection is retried once).
+        try:
+            await self._redis.publish(REDIS_PREFIX + channel, json.dumps(event, default=str))
+        except Exception as exc:
+            log.warning("event not published on %s (%s)", channel, exc.__class__.__name__)
 
     async def publish_many(self, events: list[tuple[str, dict[str, Any]]]) -> None:
         """Publish in one round trip (a pipeline), e.g. the runs of a whole scheduler batch."""
         if not events:
             return
-        for attempt in (1, 2):
-            try:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for name, event in events:
-                        pipe.publish(REDIS_PREFIX + name, json.dumps(event, default=str))
-                    await pipe.execute()
-                return
-            except Exception as exc:
-                if attempt == 2:
-                    log.warning("%d event(s) not published (%s)", len(events), exc.__class__.__name__)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for name, event in events:
+                    pipe.publish(REDIS_PREFIX + name, json.dumps(event, default=str))
+                await pipe.execute()
+        except Exception as exc:  # dropped, as in ``publish``
+            log.warning("%d event(s) not published (%s)", len(events), exc.__class__.__name__)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
@@ -199,7 +239,13 @@ class RedisEventBus:
         try:
             if first:
                 await self._ensure_pubsub()
-                await self._pubsub.subscribe(REDIS_PREFIX + channel)
+                try:
+                    await self._pubsub.subscribe(REDIS_PREFIX + channel)
+                except Exception as exc:
+                    # Redis is away: the subscriber starts from its snapshot all the same, and
+                    # the listener subscribes every channel, then resyncs, once Redis is back.
+                    log.warning("event bus cannot subscribe yet (%s)", exc.__class__.__name__)
+                    self._broken = True
             yield subscriber.events()
         finally:
             if self._fanout.remove(channel, subscriber) and self._pubsub is not None:
@@ -212,7 +258,7 @@ class RedisEventBus:
             self._subscribed.set()
 
     async def _listen(self) -> None:
-        while True:
+        while not self._closing:
             await self._subscribed.wait()
             try:
                 pubsub = self._pubsub
@@ -225,7 +271,12 @@ class RedisEventBus:
                         await asyncio.sleep(0.05)
                     continue
                 message = await pubsub.get_message(timeout=1.0)
-                if message is None or message.get("type") != "message":
+                if message is None:
+                    # A second of silence. A frozen Redis closes no connection, so ask it: a
+                    # ping that times out is a gap like any other (resubscribe, then resync).
+                    await self._redis.ping()
+                    continue
+                if message.get("type") != "message":
                     continue
                 name = message["channel"][len(REDIS_PREFIX) :]
                 self._fanout.deliver(name, json.loads(message["data"]))
@@ -240,13 +291,18 @@ class RedisEventBus:
         with contextlib.suppress(Exception):
             await self._pubsub.aclose()
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        names = [REDIS_PREFIX + name for name in self._fanout.subscribers]
+        names = list(self._fanout.subscribers)
         self._broken = False
         if names:
             try:
-                await self._pubsub.subscribe(*names)
+                await self._pubsub.subscribe(*(REDIS_PREFIX + name for name in names))
             except Exception:
                 self._broken = True
+                return
+            log.warning("event bus has Redis back; %d channel(s) resync", len(names))
+            # Whatever was published during the gap is lost: every subscriber re-reads.
+            for name in names:
+                self._fanout.deliver(name, RESYNC)
 
 
 class SharedLookups:

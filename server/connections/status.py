@@ -17,7 +17,7 @@ from tortoise.transactions import in_transaction
 
 from server.connections.models import Connection
 from server.errors import Conflict
-from server.events import EventBus, channel
+from server.events import EventBus, channel, is_resync
 from server.orgs import service as orgs
 from server.scope import Scope
 from server.webhooks.outbox import record_event
@@ -116,19 +116,32 @@ async def status_changes(
         await orgs.get_workspace(scope=scope, workspace_id=workspace_id)
     # Subscribed before the snapshot is read, so a change in between is not lost (at worst a
     # status arrives twice).
+    current = Connection.filter(organization_id=scope.organization_id, workspace_id=workspace_id).order_by(
+        "id"
+    )
+    sent: dict[str, tuple[Any, Any]] = {}  # connection id -> (status, reason) as last sent
     async with bus.subscribe(status_channel(scope.organization_id, workspace_id)) as events:
         if include_current:
-            current = Connection.filter(
-                organization_id=scope.organization_id, workspace_id=workspace_id
-            ).order_by("id")
             for connection in await current:
-                yield {
-                    "type": STATUS_EVENT,
-                    "connectionId": connection.id,
-                    "status": connection.status,
-                    "reason": connection.status_reason,
-                    "workspaceId": connection.workspace_id,
-                }
+                sent[connection.id] = (connection.status, connection.status_reason)
+                yield _status_event(connection)
         async for event in events:
-            if event.get("type") == STATUS_EVENT:
+            if is_resync(event):
+                # Events were lost in a Redis gap: send each status that changed meanwhile.
+                for connection in await current:
+                    if sent.get(connection.id) != (connection.status, connection.status_reason):
+                        sent[connection.id] = (connection.status, connection.status_reason)
+                        yield _status_event(connection)
+            elif event.get("type") == STATUS_EVENT:
+                sent[str(event.get("connectionId"))] = (event.get("status"), event.get("reason"))
                 yield event
+
+
+def _status_event(connection: Connection) -> dict[str, Any]:
+    return {
+        "type": STATUS_EVENT,
+        "connectionId": connection.id,
+        "status": connection.status,
+        "reason": connection.status_reason,
+        "workspaceId": connection.workspace_id,
+    }

@@ -58,6 +58,7 @@ from server.connectors.http import (
     header_moment,
     rate_limit_wait,
 )
+from server.events import redis_client
 
 log = logging.getLogger("weir.rate_budget")
 
@@ -373,14 +374,11 @@ class RedisBudget(_Waiting):
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
-        import redis.asyncio as redis
-
         self.clock = clock
         self.sleep = sleep
-        # Short timeouts: a call to the provider must not hang on a Redis that went away.
-        self._redis = redis.from_url(
-            url, decode_responses=True, socket_connect_timeout=0.5, socket_timeout=0.5
-        )
+        # Shorter timeouts than other clients: a call to the provider must not wait on a Redis
+        # that went away or froze (and a timeout is not retried).
+        self._redis = redis_client(url, decode_responses=True, socket_connect_timeout=0.5, socket_timeout=0.5)
         self._take_script = self._redis.register_script(_TAKE)
         self._learn_script = self._redis.register_script(_LEARN)
         self.local = local if local is not None else LocalBudget(clock=clock, sleep=sleep)

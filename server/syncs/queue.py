@@ -12,6 +12,8 @@ import logging
 import dramatiq
 from dramatiq import Broker
 
+from server.events import sync_redis_client
+
 log = logging.getLogger("weir.queue")
 
 QUEUE_NAME = "weir-syncs"
@@ -95,6 +97,7 @@ def use_redis(redis_url: str) -> Broker:
     """Send runs through Redis from a process that runs no actors (``weir scheduler``)."""
     from dramatiq.brokers.redis import RedisBroker
 
-    broker = RedisBroker(url=redis_url, namespace=REDIS_NAMESPACE, middleware=[])
+    # Its own client: Dramatiq's ``url=`` builds one without timeouts (see ``REDIS_TIMEOUTS``).
+    broker = RedisBroker(client=sync_redis_client(redis_url), namespace=REDIS_NAMESPACE, middleware=[])
     use_broker(broker)
     return broker

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,7 @@ from tortoise.transactions import in_transaction
 from server.config import Settings
 from server.db import is_postgres
 from server.errors import Conflict, NotFound, ValidationFailed
-from server.events import EventBus, SharedLookups
+from server.events import EventBus, SharedLookups, is_resync
 from server.orgs.service import get_workspace
 from server.pagination import DEFAULT_PAGE_SIZE, Page, decode_cursor
 from server.scope import Scope
@@ -148,14 +149,67 @@ async def run_updates(
         scope.require_unrestricted("follow runs of every workspace")
         name = run_channels(scope.organization_id, "", None)[1]
         latest = SyncRun.filter(organization_id=scope.organization_id)
+    sent = _SentRuns()
     async with bus.subscribe(name) as events:
         current = await latest.order_by("-id").first()
         if current is not None:
+            sent.note(current)
             yield current
         async for event in events:
+            if is_resync(event):
+                # Events were lost in a Redis gap: send every run that changed meanwhile.
+                for reread in await _runs_to_resync(latest, sent):
+                    if sent.changed(reread):
+                        sent.note(reread)
+                        yield reread
+                continue
             run = await _run_of(event)
             if run is not None and run.organization_id == scope.organization_id:
+                sent.note(run)
                 yield run
+
+
+class _SentRuns:
+    """What a subscription last sent of each run (the most recent few hundred runs)."""
+
+    SIZE = 500
+
+    def __init__(self) -> None:
+        self.seen: OrderedDict[str, tuple[Any, ...]] = OrderedDict()
+
+    def note(self, run: SyncRun) -> None:
+        self.seen[run.id] = _fingerprint(run)
+        self.seen.move_to_end(run.id)
+        while len(self.seen) > self.SIZE:
+            self.seen.popitem(last=False)
+
+    def changed(self, run: SyncRun) -> bool:
+        return self.seen.get(run.id) != _fingerprint(run)
+
+    def active(self) -> list[str]:
+        return [run_id for run_id, state in self.seen.items() if state[0] in ACTIVE]
+
+
+def _fingerprint(run: SyncRun) -> tuple[Any, ...]:
+    return (run.status, run.attempt, run.error, run.cancel_requested, run.finished_at, repr(run.stream_stats))
+
+
+RESYNC_LIMIT = 200  # runs re-read after a Redis gap, at most
+
+
+async def _runs_to_resync(latest: Any, sent: _SentRuns) -> list[SyncRun]:
+    """After a gap: the runs this subscription last saw going, the runs going now, and the latest
+    run (a run can start and finish inside the gap), oldest first."""
+    found: dict[str, SyncRun] = {}
+    watched = sent.active()[-RESYNC_LIMIT:]
+    if watched:
+        found.update((run.id, run) for run in await latest.filter(id__in=watched))
+    going = await latest.filter(status__in=ACTIVE).order_by("-id").limit(RESYNC_LIMIT)
+    found.update((run.id, run) for run in going)
+    newest = await latest.order_by("-id").first()
+    if newest is not None:
+        found[newest.id] = newest
+    return [found[run_id] for run_id in sorted(found)]
 
 
 async def _run_of(event: dict[str, Any]) -> SyncRun | None:
@@ -193,12 +247,30 @@ async def sync_updates(*, scope: Scope, bus: EventBus, workspace_id: str | None)
         scope.require_unrestricted("follow syncs of every workspace")
         name = sync_channels(scope.organization_id, None)[0]
         current = EltSync.filter(organization_id=scope.organization_id)
+    sent: dict[str, Any] = {}  # sync id -> its updated_at as last sent
     async with bus.subscribe(name) as events:
         for sync in await current.order_by("id"):
+            sent[sync.id] = sync.updated_at
             yield SyncEvent(kind="CURRENT", sync_id=sync.id, sync=sync)
         async for event in events:
+            if is_resync(event):
+                # Events were lost in a Redis gap: send each sync that changed (as CURRENT)
+                # and each one deleted meanwhile.
+                now = {sync.id: sync for sync in await current.order_by("id")}
+                for sync_id in [sync_id for sync_id in sent if sync_id not in now]:
+                    del sent[sync_id]
+                    yield SyncEvent(kind="DELETED", sync_id=sync_id, sync=None)
+                for sync in now.values():
+                    if sent.get(sync.id) != sync.updated_at:
+                        sent[sync.id] = sync.updated_at
+                        yield SyncEvent(kind="CURRENT", sync_id=sync.id, sync=sync)
+                continue
             kind = event.get("type", "").rsplit(".", 1)[-1].upper()
             sync = await _lookups.get(event, lambda e=event: EltSync.get_or_none(id=e.get("syncId")))
             if sync is not None and sync.organization_id != scope.organization_id:
                 continue
+            if sync is None or kind == "DELETED":
+                sent.pop(event.get("syncId", ""), None)
+            else:
+                sent[sync.id] = sync.updated_at
             yield SyncEvent(kind=kind, sync_id=event.get("syncId", ""), sync=sync)

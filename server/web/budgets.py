@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 from server.config import Settings
 from server.connect.service import ConnectScope
+from server.events import redis_client
 from server.scope import Scope
 
 log = logging.getLogger("weir.budgets")
@@ -82,17 +83,23 @@ class RedisBuckets:
     """Token buckets shared by every process through Redis, with local ones as a fallback."""
 
     def __init__(self, url: str, *, fallback: LocalBuckets | None = None) -> None:
-        import redis.asyncio as redis
-
-        self._redis = redis.from_url(url, decode_responses=True)
+        # Short timeouts: a request waits on a frozen Redis for a second at most, and only the
+        # first request of each ``RETRY_SECONDS`` does; the others go straight to the fallback.
+        self._redis = redis_client(url, decode_responses=True, socket_connect_timeout=0.5, socket_timeout=1.0)
         self._take = self._redis.register_script(_TAKE)
         self.fallback = fallback or LocalBuckets()
         self._warned_at = -math.inf
+        self._down_until = -math.inf
+
+    RETRY_SECONDS = 5.0
 
     async def take(self, key: str, capacity: int) -> float:
+        if time.monotonic() < self._down_until:
+            return self.fallback.take_now(key, capacity)
         try:
             return float(await self._take(keys=[REDIS_PREFIX + key], args=[capacity]))
         except Exception as exc:  # Redis away: this replica keeps counting on its own
+            self._down_until = time.monotonic() + self.RETRY_SECONDS
             if time.monotonic() - self._warned_at > 60:
                 self._warned_at = time.monotonic()
                 log.warning("request budgets fall back to this process (%s)", exc.__class__.__name__)

@@ -29,6 +29,7 @@ from dramatiq.middleware import (
 )
 
 from server.config import Settings
+from server.events import sync_redis_client
 from server.syncs import queue
 
 MIN_BACKOFF_MS = 15_000
@@ -63,8 +64,9 @@ def build_broker(settings: Settings) -> Broker:
         AsyncIO(),
     ]
     if settings.redis_url:
+        # Its own client: Dramatiq's ``url=`` builds one without timeouts (see ``REDIS_TIMEOUTS``).
         return RedisBroker(
-            url=settings.redis_url,
+            client=sync_redis_client(settings.redis_url),
             middleware=middleware,
             namespace=queue.REDIS_NAMESPACE,
             heartbeat_timeout=heartbeat_timeout_ms(settings),
