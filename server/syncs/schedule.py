@@ -370,7 +370,7 @@ async def requeue_queued_runs() -> int:
     """
     queued = await SyncRun.filter(status="QUEUED").values_list("id", flat=True)
     for run_id in queued:
-        queue.send_run(run_id)
+        queue.send_run(str(run_id))
     return len(queued)
 
 
@@ -391,7 +391,7 @@ async def reconcile_queue(*, settings: Settings, now: datetime | None = None) ->
     sent = queue.runs_with_messages()
     if sent is None:
         return []
-    missing = [run_id for run_id in waiting if run_id not in sent]
+    missing = [str(run_id) for run_id in waiting if run_id not in sent]
     for run_id in missing:
         queue.send_run(run_id)
     if missing:
