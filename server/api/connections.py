@@ -24,7 +24,7 @@ from server.connections import credentials as creds
 from server.connections import deletion, models, service
 from server.connections import status as statuses
 from server.errors import NotFound
-from server.integrations import catalog
+from server.integrations import catalog, refresh
 from server.integrations import resolve as resolution
 
 ConnectionScope = domain_enum(
@@ -44,6 +44,19 @@ ConnectionStatus = domain_enum(
     described={
         "ACTIVE": "Last known to work.",
         "ERROR": "The provider refused it; see the reason.",
+    },
+)
+ConnectionHealth = domain_enum(
+    "ConnectionHealth",
+    statuses.HEALTHS,
+    description="How a connection is doing, finer than its status, with a reason.",
+    described={
+        "WORKING": "Its last check and use worked.",
+        "DEGRADED": "The provider could not be reached or failed for a while (network, "
+        "timeout, 5xx); retried, and still usable. Not the end user's to fix.",
+        "NEEDS_REAUTHORIZATION": "The provider refused the credentials or the token refresh; "
+        "the end user must connect again.",
+        "MISSING_SCOPES": "The grant lacks a scope a selected stream needs.",
     },
 )
 
@@ -75,6 +88,13 @@ class ConnectionNode:
     display_name: str | None = strawberry.field(description="Name shown in dashboards.")
     status: ConnectionStatus = strawberry.field(description="Whether the credentials work.")  # type: ignore[valid-type]
     status_reason: str | None = strawberry.field(description="Why it is in `ERROR`.")
+    health: ConnectionHealth = strawberry.field(description="How it is doing.")  # type: ignore[valid-type]
+    health_reason: str | None = strawberry.field(
+        description="Why it is not `WORKING`: what happened, e.g. that the provider could not be reached."
+    )
+    last_checked_at: datetime | None = strawberry.field(
+        description="When its credentials were last checked with the provider (testConnection)."
+    )
     credential_preview: str | None = strawberry.field(
         description="The credential masked, e.g. `sk-...c123` (`****` for short secrets)."
     )
@@ -116,6 +136,7 @@ class ConnectionNode:
             auth_type=AuthType[row.auth_type],
             scope=ConnectionScope(row.scope),
             status=ConnectionStatus(row.status),
+            health=ConnectionHealth(row.health),
             parameters=dict(row.parameters or {}),
         )
 
@@ -329,6 +350,12 @@ class ConnectionsMutation:
             http=services.check_http,
             bus=services.bus,
             connectors=catalog.resolver(services.settings),
+            fresh=refresh.credential_source(
+                settings=services.settings,
+                key_ring=services.key_ring,
+                http=services.connect_http(),
+                bus=services.bus,
+            ),
         )
         return TestConnectionPayload(
             ok=outcome.ok, message=outcome.message, connection=ConnectionNode.from_model(outcome.connection)

@@ -24,6 +24,7 @@ from server import ids
 from server.config import Settings
 from server.connect.models import ConnectSession
 from server.connections import service as connections
+from server.connections.credentials import OAUTH_TYPES
 from server.connectors.builtins import no_connection_needed
 from server.connectors.parameters import check_parameters
 from server.errors import (
@@ -45,7 +46,7 @@ from server.validation import check_redirect_uri, check_text
 from server.webhooks.outbox import record_connect_session
 
 TOKEN_PREFIX = "weir_ct_"
-OAUTH_AUTH_TYPES = ("OAUTH2", "PLATFORM_OAUTH2")
+OAUTH_AUTH_TYPES = OAUTH_TYPES
 FORM_AUTH_TYPES = ("SECRET_TEXT", "BASIC_AUTH", "CUSTOM_AUTH", "NONE")
 
 # The only moves a session can make. FAILED -> CONNECTING is the page's "try again" while the

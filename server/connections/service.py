@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from tortoise.expressions import Q
@@ -31,12 +32,12 @@ from server.connections.checks import (  # connector_context is part of this mod
     spec_of,
 )
 from server.connections.models import Connection
-from server.connections.status import record_change, set_status
-from server.connectors.base import ConnectorSpec
+from server.connections.status import record_change, record_check, set_status
+from server.connectors.base import CheckResult, ConnectorSpec
 from server.connectors.builtins import no_connection_needed
 from server.connectors.parameters import check_parameters, parameter_errors
 from server.crypto import KeyRing
-from server.errors import Conflict, FieldError, NotFound, ValidationFailed
+from server.errors import CheckFailed, Conflict, FieldError, NotFound, ValidationFailed
 from server.events import EventBus
 from server.orgs import service as orgs
 from server.orgs.models import Organization
@@ -382,6 +383,14 @@ async def replace_credentials(
     return await set_status(connection=connection, status="ACTIVE", reason=None, bus=bus)
 
 
+class CredentialSource(Protocol):
+    """``server.integrations.refresh.fresh_credentials`` bound: a connection's credentials,
+    refreshed first when its token is near expiry (or ``force``, after the provider refused
+    them), the same path syncs, actions and the proxy use."""
+
+    def __call__(self, connection: Connection, *, force: bool = False) -> Awaitable[dict[str, Any]]: ...
+
+
 @dataclass(frozen=True)
 class CheckOutcome:
     connection: Connection
@@ -399,8 +408,13 @@ async def check_connection(
     http: httpx.AsyncClient | None = None,
     bus: EventBus | None = None,
     connectors: ConnectorResolver | None = None,
+    fresh: CredentialSource | None = None,
 ) -> CheckOutcome:
-    """Run the integration's check with the stored credentials and record the outcome.
+    """Run the integration's check and record the outcome (``status.record_check``).
+
+    With ``fresh``, an OAuth token near expiry is refreshed before the check, and a refusal is
+    checked once more after a forced refresh: a check right after the access token expired
+    must not call a healthy connection broken. Without it, the stored credentials are used.
 
     Concurrent checks of one connection share one run, a result is reused for a few seconds,
     and each connection has a budget of checks a minute (``server.connections.check_limits``):
@@ -416,6 +430,7 @@ async def check_connection(
             http=http,
             bus=bus,
             connectors=connectors,
+            fresh=fresh,
         ),
         # New credentials (a reconnect) are checked at once, never answered from before.
         version=connection.credentials_encrypted or "",
@@ -430,6 +445,7 @@ async def _check_connection(
     http: httpx.AsyncClient | None,
     bus: EventBus | None,
     connectors: ConnectorResolver | None,
+    fresh: CredentialSource | None = None,
 ) -> CheckOutcome:
     connector = await resolve_connector(
         connectors,
@@ -439,20 +455,49 @@ async def _check_connection(
         name=connection.integration_name,
         field="id",
     )
-    values = load_credentials(key_ring=key_ring, connection=connection)
-    result = await run_check(
-        settings=settings,
-        spec=connector.SPEC,
-        auth_type=connection.auth_type,
-        credentials=values,
-        http=http,
-        connector=connector,
-        parameters=connection.parameters,
-    )
+
+    async def check(force: bool = False) -> CheckResult:
+        if fresh is None:
+            values = load_credentials(key_ring=key_ring, connection=connection)
+        else:
+            values = await fresh(connection, force=force)
+        return await run_check(
+            settings=settings,
+            spec=connector.SPEC,
+            auth_type=connection.auth_type,
+            credentials=values,
+            http=http,
+            connector=connector,
+            parameters=connection.parameters,
+        )
+
+    try:
+        result = await check()
+        if (
+            not result.ok
+            and result.reachable
+            and fresh is not None
+            and connection.auth_type in creds.OAUTH_TYPES
+        ):
+            result = await check(force=True)  # the token may have been revoked early
+    except CheckFailed as exc:
+        # The refresh failed. For good (the provider refused it: the refresh put the connection
+        # in ERROR), or for now (it could not be reached, or answered an error worth retrying).
+        await connection.refresh_from_db()
+        refused = connection.status == "ERROR"
+        result = CheckResult(ok=False, message=exc.message, reachable=refused)
+    except (httpx.HTTPError, OSError, TimeoutError) as exc:
+        name = connector.SPEC.display_name
+        result = CheckResult(
+            ok=False,
+            message=f"could not reach {name} to refresh the token ({exc.__class__.__name__})",
+            reachable=False,
+        )
     message = result.message or ("credentials accepted" if result.ok else "credentials refused")
-    connection = await set_status(
+    connection = await record_check(
         connection=connection,
-        status="ACTIVE" if result.ok else "ERROR",
+        ok=result.ok,
+        reachable=result.reachable,
         reason=None if result.ok else message,
         bus=bus,
     )

@@ -26,6 +26,11 @@ from server.webhooks.payloads import connection_payload
 log = logging.getLogger("weir.connections")
 
 STATUSES = ("ACTIVE", "ERROR")
+# A connection's health, finer than its status: WORKING and DEGRADED (trouble that may pass:
+# the network, a timeout, a 5xx; retried, still usable) are ACTIVE; NEEDS_REAUTHORIZATION (the
+# provider refused the credentials or the refresh) is ERROR.
+WORKING, DEGRADED, NEEDS_REAUTHORIZATION = "WORKING", "DEGRADED", "NEEDS_REAUTHORIZATION"
+HEALTHS = (WORKING, DEGRADED, NEEDS_REAUTHORIZATION, "MISSING_SCOPES")
 # The allowed moves of ``set_status``; staying in a status with a new reason is a move too.
 TRANSITIONS = {"ACTIVE": {"ACTIVE", "ERROR"}, "ERROR": {"ERROR", "ACTIVE"}}
 STATUS_EVENT = "connection.status_changed"
@@ -72,21 +77,66 @@ async def set_status(
     if connection.status == status and connection.status_reason == reason:
         return connection
     now = datetime.now(UTC)
-    before = (connection.status, connection.status_reason, connection.updated_at)
+    health = WORKING if status == "ACTIVE" else NEEDS_REAUTHORIZATION
+    before = (
+        connection.status,
+        connection.status_reason,
+        connection.updated_at,
+        connection.health,
+        connection.health_reason,
+        connection.health_changed_at,
+    )
+    values: dict[str, Any] = {
+        "status": status,
+        "status_reason": reason,
+        "updated_at": now,
+        "health": health,
+        "health_reason": reason,
+        "health_changed_at": now,
+    }
     try:
         async with in_transaction():
-            await Connection.filter(id=connection.id).update(
-                status=status, status_reason=reason, updated_at=now
-            )
-            connection.status, connection.status_reason = status, reason
-            connection.updated_at = now
+            await Connection.filter(id=connection.id).update(**values)
+            for name, value in values.items():
+                setattr(connection, name, value)
             await record_change(connection, STATUS_EVENT)
     except BaseException:
         # Rolled back: the caller's object must not claim a status the database lacks.
-        connection.status, connection.status_reason, connection.updated_at = before
+        (
+            connection.status,
+            connection.status_reason,
+            connection.updated_at,
+            connection.health,
+            connection.health_reason,
+            connection.health_changed_at,
+        ) = before
         raise
     log.info("connection %s is now %s", connection.id, status)
     await _publish_status(bus, connection)
+    return connection
+
+
+async def record_check(
+    *, connection: Connection, ok: bool, reachable: bool, reason: str | None, bus: EventBus | None
+) -> Connection:
+    """What a check of the credentials found. Accepted: ``ACTIVE`` and ``WORKING``. Refused:
+    ``ERROR`` and ``NEEDS_REAUTHORIZATION``. Not reachable (the network, a timeout, a 5xx, a
+    refresh the provider could not answer): ``DEGRADED`` with the reason, and the status stays
+    what it was, since nothing says the credentials stopped working."""
+    now = datetime.now(UTC)
+    if ok or reachable:
+        connection = await set_status(
+            connection=connection, status="ACTIVE" if ok else "ERROR", reason=reason, bus=bus
+        )
+        health, health_reason = (WORKING, None) if ok else (NEEDS_REAUTHORIZATION, reason)
+    else:
+        health, health_reason = DEGRADED, reason
+    values: dict[str, Any] = {"last_checked_at": now, "health": health, "health_reason": health_reason}
+    if (health, health_reason) != (connection.health, connection.health_reason):
+        values["health_changed_at"] = now
+    await Connection.filter(id=connection.id).update(**values)
+    for name, value in values.items():
+        setattr(connection, name, value)
     return connection
 
 

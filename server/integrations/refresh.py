@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 import httpx
 
 from server.config import Settings
+from server.connections import credentials as connections_credentials
 from server.connections import service as connections
 from server.connections.models import Connection
 from server.connections.status import set_status
@@ -38,7 +40,7 @@ from server.integrations.oauth import TokenError, oauth_client, request_token, t
 
 log = logging.getLogger("weir.refresh")
 
-OAUTH_AUTH_TYPES = ("OAUTH2", "PLATFORM_OAUTH2")
+OAUTH_AUTH_TYPES = connections_credentials.OAUTH_TYPES
 REFRESH_MARGIN = timedelta(minutes=5)
 
 _locks: dict[tuple[int, str], asyncio.Lock] = {}
@@ -90,6 +92,20 @@ async def fresh_credentials(
             http=http,
             bus=bus,
         )
+
+
+def credential_source(
+    *, settings: Settings, key_ring: KeyRing, http: httpx.AsyncClient, bus: EventBus | None
+) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """``fresh_credentials`` with the process's parts bound, for the checks of the layer below
+    (``server.connections.service.check_connection``'s ``fresh``)."""
+
+    async def source(connection: Connection, *, force: bool = False) -> dict[str, Any]:
+        return await fresh_credentials(
+            settings=settings, key_ring=key_ring, connection=connection, http=http, bus=bus, force=force
+        )
+
+    return source
 
 
 async def _refresh(
