@@ -55,11 +55,21 @@ def _lock_for(connection_id: str) -> asyncio.Lock:
     return lock
 
 
-def needs_refresh(connection: Connection, *, margin: timedelta = REFRESH_MARGIN) -> bool:
+def refresh_margin(connection: Connection) -> timedelta:
+    """How long before its expiry a token is refreshed: ``REFRESH_MARGIN``, or a fifth of the
+    token's lifetime when that is shorter. A five-minute token is refreshed in its last minute,
+    not on every use, as a fixed five-minute margin would do."""
+    issued = connection.last_refreshed_at or connection.created_at
+    if connection.expires_at is None or issued is None or connection.expires_at <= issued:
+        return REFRESH_MARGIN
+    return min(REFRESH_MARGIN, (connection.expires_at - issued) / 5)
+
+
+def needs_refresh(connection: Connection, *, margin: timedelta | None = None) -> bool:
     return (
         connection.auth_type in OAUTH_AUTH_TYPES
         and connection.expires_at is not None
-        and connection.expires_at - datetime.now(UTC) <= margin
+        and connection.expires_at - datetime.now(UTC) <= (margin or refresh_margin(connection))
     )
 
 

@@ -28,8 +28,38 @@ def _refreshes(provider) -> list[dict[str, str]]:
 
 
 async def _expire_soon(connection: Connection, seconds: int = 60) -> None:
-    connection.expires_at = datetime.now(UTC) + timedelta(seconds=seconds)
-    await connection.save(update_fields=["expires_at"])
+    """An hour-long token issued an hour ago, ``seconds`` from its expiry."""
+    now = datetime.now(UTC)
+    connection.expires_at = now + timedelta(seconds=seconds)
+    connection.last_refreshed_at = connection.expires_at - timedelta(hours=1)
+    await connection.save(update_fields=["expires_at", "last_refreshed_at"])
+
+
+async def test_the_refresh_margin_scales_with_the_tokens_lifetime(acme, provider, settings):
+    connection = await _oauth_connection(acme)
+    now = datetime.now(UTC)
+    # A five-minute token just issued: not due (a fixed five-minute margin refreshed it on
+    # every use); in its last minute, due.
+    connection.last_refreshed_at, connection.expires_at = now, now + timedelta(minutes=5)
+    assert refresh.refresh_margin(connection) == timedelta(minutes=1)
+    assert not refresh.needs_refresh(connection)
+    connection.expires_at = now + timedelta(seconds=50)
+    connection.last_refreshed_at = connection.expires_at - timedelta(minutes=5)
+    assert refresh.needs_refresh(connection)
+    # An hour-long token keeps the five-minute margin.
+    connection.last_refreshed_at, connection.expires_at = (
+        now - timedelta(minutes=56),
+        now + timedelta(minutes=4),
+    )
+    assert refresh.refresh_margin(connection) == timedelta(minutes=5)
+    assert refresh.needs_refresh(connection)
+    async with httpx.AsyncClient() as http:
+        connection.last_refreshed_at, connection.expires_at = now, now + timedelta(minutes=5)
+        await connection.save(update_fields=["expires_at", "last_refreshed_at"])
+        await refresh.fresh_credentials(
+            settings=settings, key_ring=load_key_ring(settings), connection=connection, http=http, bus=None
+        )
+    assert not _refreshes(provider)
 
 
 async def test_credentials_far_from_expiry_are_used_as_they_are(acme, provider, settings):
