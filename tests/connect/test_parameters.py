@@ -111,8 +111,10 @@ async def test_preset_parameters_fill_the_tenant_urls_and_a_later_refresh(
     assert shown["connection"]["parameters"] == {"tenant": "acme", "region": "eu"}
 
     connection = await Connection.get(id=session["connectionId"])
+    # An hour-long token issued an hour ago: due for its refresh.
     connection.expires_at = datetime.now(UTC) + timedelta(seconds=30)
-    await connection.save(update_fields=["expires_at"])
+    connection.last_refreshed_at = connection.expires_at - timedelta(hours=1)
+    await connection.save(update_fields=["expires_at", "last_refreshed_at"])
     async with httpx.AsyncClient() as http:
         await refresh.fresh_credentials(
             settings=settings, key_ring=load_key_ring(settings), connection=connection, http=http, bus=None
