@@ -276,6 +276,25 @@ class EltSyncFilter:
     enabled: bool | None = strawberry.field(default=None, description="Only (not) enabled ones.")
 
 
+@strawberry.input(description="Which runs to list; every field given narrows the list.")
+class SyncRunFilter:
+    status: list[SyncRunStatus] | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Only runs in one of these statuses (e.g. `[FAILED]`)."
+    )
+    workspace_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only this workspace's syncs."
+    )
+    connection_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only the syncs of this connection."
+    )
+    since: datetime | None = strawberry.field(
+        default=None, description="Queued at or after this time (UTC when no offset is given)."
+    )
+    until: datetime | None = strawberry.field(
+        default=None, description="Queued before this time (UTC when no offset is given)."
+    )
+
+
 def changes_of(input: Any) -> SyncChanges:
     return SyncChanges(
         destination_schema=_given(input.destination_schema_name),

@@ -21,6 +21,7 @@ from server.api.sync_types import (
     EltSyncFilter,
     RemoveSourceStreamsInput,
     SyncRun,
+    SyncRunFilter,
     UpdateEltSyncInput,
     changes_of,
 )
@@ -77,20 +78,33 @@ class SyncsQuery:
     async def elt_sync(self, info: Info[Context, None], id: strawberry.ID) -> EltSync:
         return EltSync.from_model(await syncs.get_sync(scope=info.context.scope, sync_id=str(id)))
 
-    @strawberry.field(description="Runs of a sync, newest first; each attempt is one run.")
+    @strawberry.field(
+        description="Runs, newest first; each attempt is one run. Of one sync with `syncId`, "
+        "else of every sync the caller may see (a workspace-restricted key: its workspace's), "
+        "narrowed by `filter`."
+    )
     async def sync_runs(
         self,
         info: Info[Context, None],
-        sync_id: strawberry.ID,
+        sync_id: strawberry.ID | None = None,
+        filter: SyncRunFilter | None = None,
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[SyncRun]:
+        given = filter or SyncRunFilter()
         page = await runs_service.list_runs(
             scope=info.context.scope,
-            sync_id=str(sync_id),
+            sync_id=None if sync_id is None else str(sync_id),
             first=first,
             after=after,
             max_page_size=info.context.max_page_size,
+            filter=runs_service.RunFilter(
+                statuses=tuple(str(status.value) for status in given.status or ()),  # type: ignore[attr-defined]
+                workspace_id=None if given.workspace_id is None else str(given.workspace_id),
+                connection_id=None if given.connection_id is None else str(given.connection_id),
+                since=given.since,
+                until=given.until,
+            ),
         )
         return to_connection(page, SyncRun.from_model)
 

@@ -6,6 +6,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.expressions import RawSQL, Subquery
@@ -13,7 +14,7 @@ from tortoise.transactions import in_transaction
 
 from server.config import Settings
 from server.db import is_postgres
-from server.errors import Conflict, NotFound, ValidationFailed
+from server.errors import Conflict, FieldError, NotFound, ValidationFailed
 from server.events import EventBus, SharedLookups, is_resync
 from server.orgs.service import get_workspace
 from server.pagination import DEFAULT_PAGE_SIZE, Page, decode_cursor
@@ -24,12 +25,14 @@ from server.syncs.schedule import create_run
 from server.syncs.service import get_sync
 from server.syncs.transitions import (
     ACTIVE,
+    STATUSES,
     move_run,
     publish_run,
     run_channels,
     run_from_state,
     sync_channels,
 )
+from server.validation import refuse_over_long_lookups
 
 log = logging.getLogger("weir.syncs")
 
@@ -76,17 +79,68 @@ async def active_runs_of_syncs(*, scope: Scope, sync_ids: list[str]) -> dict[str
     return {row.sync_id: row for row in rows}  # the newest of a sync's rows comes last and stays
 
 
+@dataclass(frozen=True)
+class RunFilter:
+    """Which runs of the organization to list; every field given narrows the list. ``since``
+    is inclusive and ``until`` exclusive, on the time a run was queued."""
+
+    statuses: tuple[str, ...] = ()
+    workspace_id: str | None = None
+    connection_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
 async def list_runs(
-    *, scope: Scope, sync_id: str, first: int | None, after: str | None, max_page_size: int
+    *,
+    scope: Scope,
+    sync_id: str | None,
+    first: int | None,
+    after: str | None,
+    max_page_size: int,
+    filter: RunFilter | None = None,
 ) -> Page[SyncRun]:
-    """Runs of one sync, newest first (every attempt is its own run)."""
-    sync = await get_sync(scope=scope, sync_id=sync_id)
+    """Runs of one sync, or of every sync the caller may see, newest first (every attempt is
+    its own run), narrowed by ``filter``."""
+    given = filter or RunFilter()
+    refuse_over_long_lookups(
+        {"filter.workspaceId": (given.workspace_id, 32), "filter.connectionId": (given.connection_id, 32)}
+    )
+    problems = []
+    if any(status not in STATUSES for status in given.statuses):
+        problems.append(FieldError("filter.status", f"must be one of {', '.join(STATUSES)}"))
+    since, until = _aware(given.since), _aware(given.until)
+    if since is not None and until is not None and since > until:
+        problems.append(FieldError("filter.since", "must not be after filter.until"))
+    if problems:
+        raise ValidationFailed(problems)
     size = DEFAULT_PAGE_SIZE if first is None else first
     if size < 0:
         raise ValidationFailed.field("first", "must not be negative")
     if size > max_page_size:
         raise ValidationFailed.field("first", f"must be at most {max_page_size}")
-    queryset = SyncRun.filter(sync_id=sync.id)
+    queryset = SyncRun.filter(organization_id=scope.organization_id)
+    if sync_id is not None:
+        queryset = queryset.filter(sync_id=(await get_sync(scope=scope, sync_id=sync_id)).id)
+    # The syncs the runs may belong to: the caller's (a restricted key's workspace only).
+    syncs = EltSync.filter(**scope.filters())
+    if given.workspace_id is not None:
+        scope.check_workspace(given.workspace_id)  # another workspace is NOT_FOUND, as elsewhere
+        syncs = syncs.filter(workspace_id=given.workspace_id)
+    if given.connection_id is not None:
+        syncs = syncs.filter(connection_id=given.connection_id)
+    if scope.workspace_id is not None or given.workspace_id is not None or given.connection_id is not None:
+        queryset = queryset.filter(sync_id__in=Subquery(syncs.values("id")))
+    if given.statuses:
+        queryset = queryset.filter(status__in=list(given.statuses))
+    if since is not None:
+        queryset = queryset.filter(queued_at__gte=since)
+    if until is not None:
+        queryset = queryset.filter(queued_at__lt=until)
     if after is not None:
         # Ids grow with time, so "after" in this newest-first list means a smaller id.
         queryset = queryset.filter(id__lt=decode_cursor(after))
