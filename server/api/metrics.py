@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from strawberry.extensions import SchemaExtension
 
 from server.api.execution.fallbacks import FallbackCollector
+from server.api.state_metrics import StateMetrics
 from server.calls.metrics import CallMetrics
 
 # The label of operations whose name is not given its own: past the limit, or not a GraphQL name.
@@ -68,6 +69,9 @@ class ApiMetrics:
         self.calls = CallMetrics(self.registry)
         # weir_graphql_fast_execution_fallbacks_total, counted by the compiled executor.
         self.registry.register(FallbackCollector())
+        # Runs and connections as the database holds them (read before each scrape).
+        self.state = StateMetrics()
+        self.registry.register(self.state)
 
     def extension(self) -> type[SchemaExtension]:
         metrics = self

@@ -53,5 +53,6 @@ async def metrics(request: Request) -> Response:
             status_code=401,
             headers={"WWW-Authenticate": 'Bearer realm="weir-metrics"'},
         )
+    await runtime.metrics.state.refresh()
     registry = runtime.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
