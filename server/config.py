@@ -64,6 +64,8 @@ class Settings:
     sync_time_limit_seconds: int = 6 * 3600
     run_heartbeat_seconds: int = 10
     run_stale_seconds: int = 120
+    # A running run that loaded no batch for this long is marked stuck (once, with an event).
+    run_stuck_seconds: int = 1800
     # A run rides out an outage of Weir's own database this long before failing (saying so).
     run_database_outage_seconds: int = 60
     scheduler_interval_seconds: float = 5.0
@@ -193,6 +195,7 @@ class Settings:
             ),
             run_heartbeat_seconds=reader.integer("WEIR_RUN_HEARTBEAT_SECONDS", cls.run_heartbeat_seconds),
             run_stale_seconds=reader.integer("WEIR_RUN_STALE_SECONDS", cls.run_stale_seconds),
+            run_stuck_seconds=reader.integer("WEIR_RUN_STUCK_SECONDS", cls.run_stuck_seconds, minimum=1),
             run_database_outage_seconds=reader.integer(
                 "WEIR_RUN_DATABASE_OUTAGE_SECONDS", cls.run_database_outage_seconds
             ),

@@ -160,6 +160,10 @@ class SyncRun:
     started_at: datetime | None = strawberry.field(description="When a worker started it.")
     finished_at: datetime | None = strawberry.field(description="When it ended.")
     heartbeat_at: datetime | None = strawberry.field(description="Last sign of life.")
+    stuck_at: datetime | None = strawberry.field(
+        description="Set while it runs but has loaded no batch for WEIR_RUN_STUCK_SECONDS: when "
+        "it was seen stuck. Its next batch clears it."
+    )
     streams: list[SyncRunStream] = strawberry.field(description="Per-stream counts and errors.")
 
     @strawberry.field(description="Records written across every stream.")

@@ -38,6 +38,8 @@ WebhookEventType = domain_enum(
         "sync_run.succeeded": "A sync run finished.",
         "sync_run.failed": "A sync run failed.",
         "sync_run.cancelled": "A sync run was cancelled.",
+        "sync_run.stuck": "A running sync run loaded no batch for WEIR_RUN_STUCK_SECONDS "
+        "(sent once per run; its heartbeat is alive, so it is not recovered).",
         "elt_sync.updated": "A sync's configuration, schedule or streams changed.",
         "call.failed": "An action or proxy call failed; `data` is its call-log entry.",
     },

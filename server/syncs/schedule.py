@@ -26,6 +26,7 @@ message sent twice is harmless: the second one finds the run no longer QUEUED an
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -45,8 +46,16 @@ from server.events import EventBus
 from server.syncs import queue
 from server.syncs.models import EltSync, SyncRun
 from server.syncs.runner import schedule_retry
-from server.syncs.transitions import ACTIVE, move_run, publish_sync, run_events, utcnow
-from server.syncs.webhook_events import record_elt_sync_updated, record_sync_run
+from server.syncs.transitions import (
+    ACTIVE,
+    move_run,
+    publish_run,
+    publish_sync,
+    run_events,
+    utcnow,
+    workspace_of,
+)
+from server.syncs.webhook_events import record_elt_sync_updated, record_sync_run, record_sync_run_stuck
 
 log = logging.getLogger("weir.scheduler")
 
@@ -363,6 +372,43 @@ async def recover_stale_runs(
     return recovered
 
 
+def _last_progress(run: SyncRun) -> datetime | None:
+    """When the run last loaded a batch (its streams' ``lastBatchAt``), else when it started."""
+    moments = [run.started_at] if run.started_at is not None else []
+    for stream in (run.stream_stats or {}).values():
+        at = stream.get("lastBatchAt") if isinstance(stream, dict) else None
+        if isinstance(at, str):
+            with contextlib.suppress(ValueError):
+                moments.append(datetime.fromisoformat(at))
+    return max(moments, default=None)
+
+
+async def mark_stuck_runs(
+    *, settings: Settings, bus: EventBus | None, now: datetime | None = None
+) -> list[str]:
+    """Mark RUNNING runs that loaded no batch for ``settings.run_stuck_seconds`` (their
+    heartbeat is alive, so the stale scan leaves them be): ``stuck_at``, a ``sync_run.stuck``
+    webhook and a status event, once per run. The run's next batch clears the mark."""
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=settings.run_stuck_seconds)
+    marked: list[str] = []
+    for run in await SyncRun.filter(status="RUNNING", stuck_at=None, started_at__lt=cutoff):
+        last = _last_progress(run)
+        if last is None or last >= cutoff:
+            continue
+        workspace_id = await workspace_of(run.sync_id)
+        async with in_transaction():
+            if not await SyncRun.filter(id=run.id, status="RUNNING", stuck_at=None).update(stuck_at=now):
+                continue  # it ended, moved or was marked meanwhile
+            run.stuck_at = now
+            await record_sync_run_stuck(run, workspace_id=workspace_id)
+        log.warning("sync run %s loaded nothing since %s: marked stuck", run.id, last.isoformat())
+        if bus is not None:
+            await publish_run(bus=bus, run=run, kind="status", workspace_id=workspace_id)
+        marked.append(run.id)
+    return marked
+
+
 async def requeue_queued_runs() -> int:
     """Send every QUEUED run again (the embedded stub broker forgets its queue on restart).
 
@@ -404,6 +450,7 @@ async def tick(*, settings: Settings, bus: EventBus | None) -> None:
     Redis must not stop due syncs from being claimed, nor stale runs from being recovered)."""
     steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
         ("recovering stale runs", lambda: recover_stale_runs(settings=settings, bus=bus)),
+        ("marking stuck runs", lambda: mark_stuck_runs(settings=settings, bus=bus)),
         ("reconciling the queue", lambda: reconcile_queue(settings=settings)),
         ("starting due syncs", lambda: run_due_syncs(settings=settings, bus=bus)),
     ]

@@ -109,7 +109,8 @@ class Progress:
         if not force and now - self._saved_at < PROGRESS_INTERVAL_SECONDS:
             return
         self._saved_at = now
-        await self._hold("saving progress", stream_stats=self.stats)
+        # A save follows a batch: the run moves, so it is no longer stuck.
+        await self._hold("saving progress", stream_stats=self.stats, stuck_at=None)
         if self.bus is not None:
             if not self._workspace_known:
                 self._workspace_id = await self.retry(
@@ -227,6 +228,7 @@ class StreamLoad:
                         records = _shape(item.records, excluded, hashed, self.salt)
                         stats["rowsLoaded"] += await loader.write(records)
                     stats["batches"] += 1
+                    stats["lastBatchAt"] = utcnow().isoformat()  # what the stuck scan reads
                     stats["widenedColumns"] = sorted(loader.widened)
                     stats["blockedColumns"] = sorted(loader.blocked)
                     await self.progress.save()

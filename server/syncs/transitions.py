@@ -122,7 +122,7 @@ _STATE_FIELDS = (
     "error",
     "cancel_requested",
 )
-_STATE_TIMES = ("queued_at", "started_at", "finished_at", "heartbeat_at")
+_STATE_TIMES = ("queued_at", "started_at", "finished_at", "heartbeat_at", "stuck_at")
 
 
 def run_state(run: SyncRun) -> dict[str, Any]:

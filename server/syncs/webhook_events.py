@@ -50,6 +50,7 @@ def sync_run_payload(run: Any) -> dict[str, Any]:
         "startedAt": timestamp(run.started_at),
         "finishedAt": timestamp(run.finished_at),
         "heartbeatAt": timestamp(run.heartbeat_at),
+        "stuckAt": timestamp(run.stuck_at),
         "streams": streams,
         "rowsLoaded": sum(stream["rowsLoaded"] for stream in streams),
     }
@@ -82,6 +83,17 @@ async def record_sync_run(run: Any, *, workspace_id: str | None) -> WebhookEvent
         organization_id=run.organization_id,
         workspace_id=workspace_id,
         type=event_type,
+        payload=sync_run_payload(run),
+        object_id=run.id,
+    )
+
+
+async def record_sync_run_stuck(run: Any, *, workspace_id: str | None) -> WebhookEvent:
+    """``sync_run.stuck``, once, when the stuck scan marks a run."""
+    return await record_event(
+        organization_id=run.organization_id,
+        workspace_id=workspace_id,
+        type="sync_run.stuck",
         payload=sync_run_payload(run),
         object_id=run.id,
     )

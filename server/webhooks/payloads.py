@@ -21,6 +21,7 @@ EVENT_TYPES = (
     "sync_run.succeeded",
     "sync_run.failed",
     "sync_run.cancelled",
+    "sync_run.stuck",
     "elt_sync.updated",
     "call.failed",
 )
