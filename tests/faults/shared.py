@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -10,10 +11,12 @@ from server import ids
 from server.config import Settings
 from server.connections.models import Connection
 from server.crypto import load_key_ring
+from server.db import close_database, migrate, open_database
 from server.orgs.bootstrap import initialise
 from server.scope import Scope
 from server.syncs import service
 from server.syncs.service import StreamChoice, SyncChanges
+from tests.conftest import TEST_ENCRYPTION_KEYS
 
 YEARLY = "0 0 1 1 *"  # never due while a test runs
 TRIGGER = """
@@ -54,6 +57,29 @@ async def seed(settings: Settings, syncs: int, contacts: int = 50) -> tuple[str,
         await service.set_enabled(scope=scope, bus=None, sync_id=sync.id, enabled=True)
         sync_ids.append(sync.id)
     return created.key.secret, sync_ids
+
+
+async def seeded_database(
+    tmp_path: Path, database_url: str, syncs: int, contacts: int = 50
+) -> tuple[Settings, str, list[str]]:
+    """Migrate ``database_url`` and seed it (``seed``), for Weir processes the test starts next;
+    the settings it was seeded with (an SQLite warehouse under ``tmp_path``), the key, the syncs."""
+    from tortoise.backends.base.executor import EXECUTOR_CACHE
+
+    EXECUTOR_CACHE.clear()  # another database of the same models may have been open before
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        warehouse_url=f"sqlite://{tmp_path / 'warehouse.db'}",
+        encryption_keys=Settings.from_env({"WEIR_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS}).encryption_keys,
+    )
+    await migrate(settings)
+    database = await open_database(settings)
+    try:
+        secret, sync_ids = await seed(settings, syncs, contacts=contacts)
+    finally:
+        await close_database(database)
+    return settings, secret, sync_ids
 
 
 async def graphql(

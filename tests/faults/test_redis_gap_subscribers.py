@@ -19,10 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from server.config import Settings
-from server.db import close_database, migrate, open_database
 from tests.conftest import POSTGRES_URL, TEST_ENCRYPTION_KEYS, require_service
-from tests.faults.shared import RUN, TRIGGER, graphql, seed
+from tests.faults.shared import RUN, TRIGGER, graphql, seeded_database
 from tests.faults.test_redis_stopped import fresh_database
 from tests.graphql_ws import GraphQLWebSocket
 from tests.scaleout.cluster import Cluster, OwnRedis
@@ -42,26 +40,12 @@ class Weir:
 
 @pytest.fixture
 async def weir(tmp_path: Path) -> AsyncIterator[Weir]:
-    from tortoise.backends.base.executor import EXECUTOR_CACHE
-
     require_service("PostgreSQL", POSTGRES_URL, 5432, "WEIR_TEST_DATABASE_URL")
-    EXECUTOR_CACHE.clear()
     redis = OwnRedis(tmp_path)
     redis.start()
     async with fresh_database() as database_url:
-        settings = Settings(
-            data_dir=tmp_path / "data",
-            database_url=database_url,
-            warehouse_url=f"sqlite://{tmp_path / 'warehouse.db'}",
-            encryption_keys=Settings.from_env({"WEIR_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS}).encryption_keys,
-        )
-        await migrate(settings)
-        database = await open_database(settings)
-        try:
-            # Enough contacts (in batches of 10) that the run outlives the Redis stop.
-            secret, [sync_id] = await seed(settings, 1, contacts=6000)
-        finally:
-            await close_database(database)
+        # Enough contacts (in batches of 10) that the run outlives the Redis stop.
+        settings, secret, [sync_id] = await seeded_database(tmp_path, database_url, 1, contacts=6000)
         cluster = Cluster(
             logs=tmp_path,
             environ={

@@ -19,10 +19,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from server.config import Settings
-from server.db import close_database, migrate, open_database
 from tests.conftest import POSTGRES_URL, TEST_ENCRYPTION_KEYS, require_service
-from tests.faults.shared import RUN, TRIGGER, graphql, seed
+from tests.faults.shared import RUN, TRIGGER, graphql, seeded_database
 from tests.scaleout.cluster import Cluster, OwnRedis
 
 RECONCILE_SECONDS = 2
@@ -44,25 +42,11 @@ async def fresh_database() -> AsyncIterator[str]:
 async def test_a_trigger_with_redis_stopped_returns_the_run_and_it_runs_when_redis_returns(
     tmp_path: Path,
 ) -> None:
-    from tortoise.backends.base.executor import EXECUTOR_CACHE
-
     require_service("PostgreSQL", POSTGRES_URL, 5432, "WEIR_TEST_DATABASE_URL")
-    EXECUTOR_CACHE.clear()
     redis = OwnRedis(tmp_path)
     redis.start()
     async with fresh_database() as database_url:
-        settings = Settings(
-            data_dir=tmp_path / "data",
-            database_url=database_url,
-            warehouse_url=f"sqlite://{tmp_path / 'warehouse.db'}",
-            encryption_keys=Settings.from_env({"WEIR_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS}).encryption_keys,
-        )
-        await migrate(settings)
-        database = await open_database(settings)
-        try:
-            secret, [sync_id] = await seed(settings, 1)
-        finally:
-            await close_database(database)
+        settings, secret, [sync_id] = await seeded_database(tmp_path, database_url, 1)
         cluster = Cluster(
             logs=tmp_path,
             environ={

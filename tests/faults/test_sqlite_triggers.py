@@ -17,15 +17,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server.config import Settings
-from server.db import close_database, migrate, open_database
+from server.db import close_database, open_database
 from server.scope import Scope
 from server.syncs import runs
 from server.syncs.models import SyncRun
 from server.syncs.runner import RunEnvironment
 from server.syncs.service import StreamChoice
 from tests.conftest import TEST_ENCRYPTION_KEYS
-from tests.faults.shared import TRIGGER, graphql, seed
+from tests.faults.shared import TRIGGER, graphql, seeded_database
 from tests.scaleout.cluster import Cluster
 from tests.syncs.conftest import env, make_sync, scope  # noqa: F401 -- fixtures
 
@@ -42,22 +41,9 @@ def outcome(body: dict[str, object]) -> str:
 
 
 async def test_concurrent_triggers_on_sqlite_are_runs_or_conflicts(tmp_path: Path) -> None:
-    from tortoise.backends.base.executor import EXECUTOR_CACHE
 
-    EXECUTOR_CACHE.clear()
     database_url = f"sqlite://{tmp_path / 'weir.db'}"
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        warehouse_url=f"sqlite://{tmp_path / 'warehouse.db'}",
-        encryption_keys=Settings.from_env({"WEIR_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS}).encryption_keys,
-    )
-    await migrate(settings)
-    database = await open_database(settings)
-    try:
-        secret, sync_ids = await seed(settings, CONCURRENT, contacts=3000)
-    finally:
-        await close_database(database)
+    settings, secret, sync_ids = await seeded_database(tmp_path, database_url, CONCURRENT, contacts=3000)
     cluster = Cluster(
         logs=tmp_path,
         environ={
