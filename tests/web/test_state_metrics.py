@@ -25,7 +25,9 @@ async def test_runs_and_connections_as_the_database_holds_them(
 ) -> None:
     monkeypatch.setattr(state_metrics, "CACHE_SECONDS", 0.0)
     sync_id, connection_id = await _sync(settings, tenant.organization_id, tenant.workspace_id, "one")
-    await _run(sync_id, "QUEUED", 10)
+    queued = await _run(sync_id, "QUEUED", 10)
+    # Ten minutes before now (the helper's times are relative to when its module was imported).
+    await SyncRun.filter(id=queued).update(queued_at=datetime.now(UTC) - timedelta(minutes=10))
     await _run(sync_id, "RUNNING", 5)
     for status in ("SUCCEEDED", "SUCCEEDED", "FAILED"):
         finished = await _run(sync_id, status, 3)
