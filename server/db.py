@@ -37,6 +37,7 @@ MODEL_MODULES = [
     "server.calls.models",
     "server.actions.models",
     "server.audit.models",
+    "server.counters",
 ]
 MIGRATIONS_MODULE = "server.migrations"
 

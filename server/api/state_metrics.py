@@ -1,5 +1,6 @@
-"""What Weir holds, for ``/metrics``: runs queued and running, the age of the oldest queued run,
-runs finished in the last hour by outcome, and connections by health.
+"""What Weir holds and has done, for ``/metrics``: runs queued and running, the age of the oldest
+queued run, runs finished in the last hour by outcome, connections by health, and the fleet's
+counters (``server.counters``): runs by outcome, rows, run durations and token refreshes.
 
 Runs execute in worker processes, so counters kept in this API process would miss them; these
 gauges are read from the database instead, the one place every process writes to. ``refresh``
@@ -16,12 +17,16 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from tortoise.functions import Count, Min
 
+from server import counters
 from server.connections.models import Connection
 from server.connections.status import HEALTHS
+from server.counters import CounterSpec, HistogramSpec, Series
+from server.integrations.refresh import REFRESHES
+from server.syncs import metrics as sync_metrics
 from server.syncs.models import SyncRun
 from server.syncs.transitions import FINISHED
 
@@ -29,6 +34,14 @@ log = logging.getLogger("weir.metrics")
 
 CACHE_SECONDS = 10.0
 RECENT = timedelta(hours=1)
+# The fleet's counters, and the label values shown at 0 before anything was counted (so a
+# dashboard's rate() has a series from the first scrape).
+COUNTERS: tuple[tuple[CounterSpec, tuple[str, ...]], ...] = (
+    (sync_metrics.RUNS, ("SUCCEEDED", "FAILED", "CANCELLED")),
+    (sync_metrics.ROWS, tuple(sync_metrics.ROW_FIGURES.values())),
+    (REFRESHES, ("succeeded", "failed", "revoked")),
+)
+HISTOGRAMS: tuple[HistogramSpec, ...] = (sync_metrics.DURATION,)
 
 
 class StateMetrics(Collector):
@@ -39,6 +52,7 @@ class StateMetrics(Collector):
         self.finished: dict[str, int] = dict.fromkeys(FINISHED, 0)
         self.connections: dict[str, int] = dict.fromkeys(HEALTHS, 0)
         self.database_up = 0
+        self.series: list[Series] = []
         self._read_at = float("-inf")
 
     async def refresh(self) -> None:
@@ -66,6 +80,7 @@ class StateMetrics(Collector):
                 .annotate(count=Count("id"))
                 .values("health", "count")
             )
+            series = await counters.read()
         except Exception as exc:  # the database is away: keep the last figures, say so
             log.warning("state metrics not read (%s)", exc.__class__.__name__)
             self.database_up = 0
@@ -83,9 +98,36 @@ class StateMetrics(Collector):
         self.connections = dict.fromkeys(HEALTHS, 0) | {
             row["health"]: int(row["count"]) for row in healths if row["health"] in HEALTHS
         }
+        self.series = series
         self.database_up = 1
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def _counters(self) -> Iterator[Metric]:
+        for spec, known in COUNTERS:
+            family = CounterMetricFamily(spec.name, spec.help, labels=list(spec.labels))
+            zeros = {((spec.labels[0], value),): 0.0 for value in known}
+            totals = zeros | counters.by_labels(self.series, spec.name)
+            for labels, value in sorted(totals.items()):
+                family.add_metric([dict(labels)[name] for name in spec.labels], value)
+            yield family
+        for histogram in HISTOGRAMS:
+            family = HistogramMetricFamily(histogram.name, histogram.help, labels=list(histogram.labels))
+            buckets = counters.by_labels(self.series, f"{histogram.name}_bucket")
+            sums = counters.by_labels(self.series, f"{histogram.name}_sum")
+            for labels, total in sorted(sums.items()):
+                mine = {
+                    dict(key)["le"]: value
+                    for key, value in buckets.items()
+                    if tuple(pair for pair in key if pair[0] != "le") == labels
+                }
+                bounds = [counters.bound_label(bound) for bound in (*histogram.buckets, float("inf"))]
+                family.add_metric(
+                    [dict(labels)[name] for name in histogram.labels],
+                    buckets=[(bound, mine.get(bound, 0.0)) for bound in bounds],
+                    sum_value=total,
+                )
+            yield family
+
+    def collect(self) -> Iterator[Metric]:
         runs = GaugeMetricFamily(
             "weir_sync_runs", "Sync runs queued or running now, by status.", labels=["status"]
         )
@@ -109,6 +151,7 @@ class StateMetrics(Collector):
         for name, count in self.connections.items():
             health.add_metric([name], count)
         yield health
+        yield from self._counters()
         yield GaugeMetricFamily(
             "weir_metrics_database_up",
             "1 when the figures above were just read from the database, 0 when it did not answer.",

@@ -25,13 +25,15 @@ from typing import Any
 
 import httpx
 
+from server import counters
 from server.config import Settings
 from server.connections import credentials as connections_credentials
 from server.connections import service as connections
 from server.connections.models import Connection
-from server.connections.status import set_status
+from server.connections.status import NEEDS_REAUTHORIZATION, set_status
 from server.connectors import budget
 from server.connectors.base import ConnectorContext
+from server.counters import CounterSpec
 from server.crypto import KeyRing
 from server.errors import CheckFailed, ValidationFailed
 from server.events import EventBus
@@ -42,6 +44,12 @@ log = logging.getLogger("weir.refresh")
 
 OAUTH_AUTH_TYPES = connections_credentials.OAUTH_TYPES
 REFRESH_MARGIN = timedelta(minutes=5)
+REFRESHES = CounterSpec(
+    "weir_oauth_refreshes_total",
+    "OAuth token refreshes by outcome: succeeded, failed (to be retried) or revoked (the "
+    "connection needs re-authorization).",
+    ("outcome",),
+)
 
 _locks: dict[tuple[int, str], asyncio.Lock] = {}
 
@@ -94,14 +102,29 @@ async def fresh_credentials(
             return credentials  # refreshed by whoever held the lock before us
         if not force and not needs_refresh(connection):
             return credentials
-        return await _refresh(
-            settings=settings,
-            key_ring=key_ring,
-            connection=connection,
-            credentials=credentials,
-            http=http,
-            bus=bus,
-        )
+        try:
+            refreshed = await _refresh(
+                settings=settings,
+                key_ring=key_ring,
+                connection=connection,
+                credentials=credentials,
+                http=http,
+                bus=bus,
+            )
+        except Exception:
+            revoked = connection.health == NEEDS_REAUTHORIZATION
+            await _count_refresh("revoked" if revoked else "failed")
+            raise
+        await _count_refresh("succeeded")
+        return refreshed
+
+
+async def _count_refresh(outcome: str) -> None:
+    """Add one refresh to ``weir_oauth_refreshes_total``; a refresh never fails for its count."""
+    try:
+        await counters.add(counters.Increments().count(REFRESHES, outcome=outcome))
+    except Exception as exc:
+        log.warning("refresh not counted (%s)", exc.__class__.__name__)
 
 
 def credential_source(

@@ -18,8 +18,10 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from server import counters
 from server.errors import Conflict
 from server.events import EventBus, channel
+from server.syncs import metrics
 from server.syncs.models import EltSync, SyncRun
 from server.syncs.webhook_events import record_sync_run
 
@@ -62,6 +64,8 @@ async def move_run(
         run = await SyncRun.get(id=run.id)
         # sync_run.started / .succeeded / .failed / .cancelled, committed with the move.
         await record_sync_run(run, workspace_id=await workspace_of(run.sync_id))
+        if to in FINISHED:
+            await counters.add(metrics.finished_run(run))
     if bus is not None:
         await publish_run(bus=bus, run=run, kind="status")
     return run
