@@ -110,7 +110,7 @@ class StateMetrics(Collector):
                 family.add_metric([dict(labels)[name] for name in spec.labels], value)
             yield family
         for histogram in HISTOGRAMS:
-            family = HistogramMetricFamily(histogram.name, histogram.help, labels=list(histogram.labels))
+            observed = HistogramMetricFamily(histogram.name, histogram.help, labels=list(histogram.labels))
             buckets = counters.by_labels(self.series, f"{histogram.name}_bucket")
             sums = counters.by_labels(self.series, f"{histogram.name}_sum")
             for labels, total in sorted(sums.items()):
@@ -120,12 +120,12 @@ class StateMetrics(Collector):
                     if tuple(pair for pair in key if pair[0] != "le") == labels
                 }
                 bounds = [counters.bound_label(bound) for bound in (*histogram.buckets, float("inf"))]
-                family.add_metric(
+                observed.add_metric(
                     [dict(labels)[name] for name in histogram.labels],
                     buckets=[(bound, mine.get(bound, 0.0)) for bound in bounds],
                     sum_value=total,
                 )
-            yield family
+            yield observed
 
     def collect(self) -> Iterator[Metric]:
         runs = GaugeMetricFamily(
