@@ -111,6 +111,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
+    from server.audit.service import record_operator
     from server.events import build_event_bus
     from server.orgs import api_keys
     from server.orgs.models import ApiKey, Organization
@@ -169,6 +170,12 @@ def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
             created = await api_keys.create_api_key(
                 organization_id=organization.id, name=args.name, workspace_id=args.workspace
             )
+            await record_operator(
+                organization_id=organization.id,
+                operation="createApiKey",
+                object_id=created.api_key.id,
+                workspace_id=args.workspace,
+            )
             print(f"created API key {created.api_key.id} ({created.api_key.prefix}...)")
             print(f"  secret: {created.secret}")
             print("  Keep it somewhere safe: it is shown only this once.")
@@ -193,6 +200,9 @@ def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             if bus is not None:
                 await bus.close()
+        await record_operator(
+            organization_id=revoked.organization_id, operation="revokeApiKey", object_id=revoked.id
+        )
         print(f"revoked API key {revoked.id} ({revoked.prefix}...)")
         return 0
 
@@ -206,12 +216,18 @@ def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_orgs(settings: Settings, args: argparse.Namespace) -> int:
+    from server.audit.service import record_operator
     from server.errors import ValidationFailed
     from server.orgs.bootstrap import create_organization, list_organizations
 
     async def body() -> int:
         if args.orgs_command == "create":
             result = await create_organization(name=args.name)
+            await record_operator(
+                organization_id=result.organization.id,
+                operation="createOrganization",
+                object_id=result.organization.id,
+            )
             print(f"created organization {result.organization.name} ({result.organization.id})")
             print(f"  workspace:    {result.workspace.name} ({result.workspace.id})")
             print(f"  API key:      {result.key.secret}")

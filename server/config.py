@@ -97,6 +97,8 @@ class Settings:
     webhooks_retention_days: int = 30
     # How long the call log keeps a call (server.calls.retention, pruned by the scheduler).
     call_log_retention_days: int = 30
+    # How long the audit log keeps an entry (server.audit.service, pruned by the scheduler).
+    audit_log_retention_days: int = 90
     # Credential checks (testConnection, submitCredentials), per connection or connect session:
     # concurrent checks share one, a result is reused this many seconds for the same
     # credentials (0: never), and each may start this many checks a minute (0: no budget).
@@ -239,6 +241,9 @@ class Settings:
             ),
             call_log_retention_days=reader.integer(
                 "WEIR_CALL_LOG_RETENTION_DAYS", cls.call_log_retention_days, maximum=3650
+            ),
+            audit_log_retention_days=reader.integer(
+                "WEIR_AUDIT_LOG_RETENTION_DAYS", cls.audit_log_retention_days, minimum=1, maximum=3650
             ),
             checks_reuse_seconds=reader.number(
                 "WEIR_CHECKS_REUSE_SECONDS", cls.checks_reuse_seconds, minimum=0

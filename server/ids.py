@@ -65,3 +65,13 @@ def looks_like(kind: str, value: str) -> bool:
     prefix = PREFIXES[kind] + "_"
     body = value[len(prefix) :]
     return value.startswith(prefix) and len(body) == 26 and all(c in _ALPHABET for c in body)
+
+
+_KINDS = {prefix: kind for kind, prefix in PREFIXES.items()}
+
+
+def kind_of(value: str) -> str | None:
+    """The kind of object ``value`` is the id of (``connection`` for ``conn_...``), or None when
+    it has no id's shape."""
+    kind = _KINDS.get(value.split("_", 1)[0])
+    return kind if kind is not None and looks_like(kind, value) else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -181,3 +182,10 @@ def describe_schema_error(
     }
     message = messages.get(kind, lambda: f"does not satisfy '{kind}' of {schema_name}")()
     return [(where, message)]
+
+
+def assume_utc(moment: datetime | None) -> datetime | None:
+    """A date-time filter given without a zone is taken as UTC, the zone every stored time is in."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)

@@ -76,6 +76,20 @@ def to_client_error(error: GraphQLError, *, hide_suggestions: bool = False) -> G
     )
 
 
+def code_of(error: GraphQLError) -> str:
+    """The stable code ``error`` has or will have for the client (without logging anything)."""
+    if error.extensions and isinstance(error.extensions.get("code"), str):
+        return str(error.extensions["code"])
+    original = error.original_error
+    while isinstance(original, GraphQLError) and original.original_error is not None:
+        original = original.original_error
+    if isinstance(original, WeirError):
+        return original.code
+    if original is None or isinstance(original, GraphQLError):
+        return "BAD_REQUEST"
+    return "UNAVAILABLE" if is_unavailable(original) else "INTERNAL"
+
+
 class WeirErrorFormatter(MaskErrors):
     """Applies ``to_client_error`` to every error of every result, streamed ones included;
     with ``hide_suggestions`` (introspection off) GraphQL's own errors lose their hints."""

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.extensions import DisableIntrospection, SchemaExtension
 
 from server.api.actions import ActionsMutation
+from server.api.audit import AuditMutations, AuditQuery
 from server.api.calls import CallsQuery
 from server.api.connect import ConnectMutation, ConnectQuery, ConnectSubscription
 from server.api.connections import ConnectionsMutation, ConnectionsQuery, ConnectionsSubscription
@@ -38,6 +39,7 @@ class Query(
     SyncsQuery,
     WebhooksQuery,
     CallsQuery,
+    AuditQuery,
 ):
     pass
 
@@ -93,6 +95,7 @@ def build_schema(
         lambda: WeirErrorFormatter(hide_suggestions=hide_suggestions),
         lambda: Documents(cache=cache, rules=()),
         InputChecks,
+        AuditMutations,
         *(extra_extensions or []),
     ]
     if not settings.introspection:

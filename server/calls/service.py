@@ -16,7 +16,7 @@ from server.calls.records import FAILED, KINDS, STATUSES, Call
 from server.errors import FieldError, ValidationFailed
 from server.pagination import Page, paginate
 from server.scope import Scope
-from server.validation import refuse_over_long_lookups
+from server.validation import assume_utc, refuse_over_long_lookups
 from server.webhooks.outbox import record_event
 from server.webhooks.payloads import call_payload
 
@@ -136,7 +136,7 @@ async def list_calls(
         for field, value, allowed in (("filter.kind", kind, KINDS), ("filter.status", status, STATUSES))
         if value is not None and value not in allowed
     ]
-    since, until = _aware(since), _aware(until)
+    since, until = assume_utc(since), assume_utc(until)
     if since is not None and until is not None and since > until:
         problems.append(FieldError("filter.since", "must not be after filter.until"))
     if problems:
@@ -159,10 +159,3 @@ async def list_calls(
     }
     queryset = queryset.filter(**{name: value for name, value in narrowing.items() if value is not None})
     return await paginate(queryset, first=first, after=after, max_page_size=max_page_size)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    """A date-time without a zone is taken as UTC, the zone every stored time is in."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)

@@ -3,7 +3,8 @@
 A minute after it starts (start-up has more urgent work: runs to queue again, tokens to
 refresh) and then once an hour, the scheduler (``weir scheduler``, or the embedded one of
 ``weir serve``) deletes
-calls older than ``WEIR_CALL_LOG_RETENTION_DAYS``, expired idempotency results and expired
+calls older than ``WEIR_CALL_LOG_RETENTION_DAYS``, audit entries older than
+``WEIR_AUDIT_LOG_RETENTION_DAYS``, expired idempotency results and expired
 key-value entries. Each table is pruned ``batch`` rows at a time and at most ``max_batches``
 times per pass, so one pass never holds the scheduler (which also queues due syncs) for long;
 when a pass stops at that bound, the next one runs at the scheduler's next tick instead of an
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from server.actions.housekeeping import prune_expired_action_results, prune_expired_key_values
+from server.audit.service import prune_audit_log
 from server.calls.retention import prune_calls
 from server.config import Settings
 
@@ -51,6 +53,9 @@ def prunes(settings: Settings, now: datetime) -> dict[str, Prune]:
         ),
         "action_results": lambda limit: prune_expired_action_results(now=now, limit=limit),
         "key_value_entries": lambda limit: prune_expired_key_values(now=now, limit=limit),
+        "audit_log": lambda limit: prune_audit_log(
+            now=now, retention_days=settings.audit_log_retention_days, limit=limit
+        ),
     }
 
 

@@ -6,7 +6,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from tortoise.expressions import RawSQL, Subquery
@@ -32,7 +32,7 @@ from server.syncs.transitions import (
     run_from_state,
     sync_channels,
 )
-from server.validation import refuse_over_long_lookups
+from server.validation import assume_utc, refuse_over_long_lookups
 
 log = logging.getLogger("weir.syncs")
 
@@ -91,10 +91,6 @@ class RunFilter:
     until: datetime | None = None
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
-
-
 async def list_runs(
     *,
     scope: Scope,
@@ -113,7 +109,7 @@ async def list_runs(
     problems = []
     if any(status not in STATUSES for status in given.statuses):
         problems.append(FieldError("filter.status", f"must be one of {', '.join(STATUSES)}"))
-    since, until = _aware(given.since), _aware(given.until)
+    since, until = assume_utc(given.since), assume_utc(given.until)
     if since is not None and until is not None and since > until:
         problems.append(FieldError("filter.since", "must not be after filter.until"))
     if problems:

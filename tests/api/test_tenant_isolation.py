@@ -191,6 +191,10 @@ OPERATIONS = {
         "query($w: ID) { calls(filter: {workspaceId: $w}) { edges { node { id connectionId } } } }",
         lambda v: {"w": v["workspace"]},
     ),
+    "auditLog": (
+        "query($w: ID) { auditLog(filter: {workspaceId: $w}) { edges { node { id objectId } } } }",
+        lambda v: {"w": v["workspace"]},
+    ),
     "executeAction": (
         'mutation($w: ID!, $c: ID) { executeAction(input: {integrationName: "kv_store", '
         'action: "get", workspaceId: $w, connectionId: $c, input: {key: "k"}}) { replayed } }',
@@ -204,7 +208,7 @@ OPERATIONS = {
 }
 
 # Lists filtered by another tenant's id may answer NOT_FOUND or an empty page; either is fine.
-LISTS = {"endUsers", "connections", "eltSyncs", "webhookEndpoints", "customIntegrations", "calls"}
+LISTS = {"endUsers", "connections", "eltSyncs", "webhookEndpoints", "customIntegrations", "calls", "auditLog"}
 
 
 # Each entry: (document, variables built from the victim's ids). None = no id: the subscription

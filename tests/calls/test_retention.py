@@ -95,12 +95,12 @@ async def test_a_pass_prunes_every_table_and_stops_at_its_bound(workspace, setti
     forever = await _entry(workspace, "forever", None)
 
     first = await run_housekeeping(settings=settings, now=NOW, batch=2, max_batches=2)
-    assert first.deleted == {"call_log": 4, "action_results": 3, "key_value_entries": 1}
+    assert first.deleted == {"call_log": 4, "action_results": 3, "key_value_entries": 1, "audit_log": 0}
     assert first.complete is False  # the call log had a fifth old call left
 
     second = await run_housekeeping(settings=settings, now=NOW, batch=2, max_batches=2)
     assert (second.deleted, second.complete) == (
-        {"call_log": 1, "action_results": 0, "key_value_entries": 0},
+        {"call_log": 1, "action_results": 0, "key_value_entries": 0, "audit_log": 0},
         True,
     )
     assert list(await CallLog.all().values_list("id", flat=True)) == [recent_call]

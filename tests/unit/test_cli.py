@@ -1,6 +1,7 @@
 """The ``weir`` command line: init, keys, migrate, schema, and the compose file's commands."""
 
 import shlex
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,14 @@ def test_keys_create_list_and_revoke(embedded, capsys):
     cli.main(["keys", "list"])
     assert "revoked" in capsys.readouterr().out
     assert cli.main(["keys", "revoke", "key_unknown"]) == 1
+    # Both changes are in the audit log as the operator's, and the secret is not.
+    with sqlite3.connect(embedded / "weir.db") as database:
+        rows = database.execute(
+            "SELECT actor_kind, operation, object_id FROM audit_log ORDER BY id"
+        ).fetchall()
+        dump = "\n".join(database.iterdump())
+    assert rows == [("OPERATOR", "createApiKey", key_id), ("OPERATOR", "revokeApiKey", key_id)]
+    assert secret not in dump
 
 
 def test_migrate_applies_then_has_nothing_to_do(embedded, capsys):
