@@ -12,20 +12,31 @@ A ``Destination`` opens a ``TableLoader`` per stream. The loader owns the table'
   atomically, so readers see the old rows until the new copy is complete. The new table is the
   attempt's own (its name carries a tag of the run id), so two attempts of one run never load
   into the same table; an attempt drops the new tables earlier attempts left behind.
+
+Deletes (``track_deletes``): a row deleted at the source is never removed, it gets a
+``_weir_deleted_at`` time. The column is added when a loader tracks deletes and, once there, an
+upsert of the row's key clears it. Rows are marked from the keys a source says were deleted
+(``mark_deleted``), from a full refresh (rows of the old table whose key the new load lacks are
+carried into the new table, marked, in ``finish``), and from a reconciliation pass
+(``begin_keys``, ``add_keys`` in chunks, ``end_keys``: rows whose key the source no longer has,
+among those synced before the pass began, are marked).
 """
 
 from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
+from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 from urllib.parse import urlsplit
 
-from server.destinations.columns import COERCERS, Misfit, kind_of_value
+from server.destinations.columns import COERCERS, DELETED_AT, Misfit, kind_of_value
 from server.outbound import Policy
 
 POLICIES = ("ALLOW_ALL", "ALLOW_COLUMNS", "BLOCK_ALL")
+KEYS_TABLE = "_weir_keys"  # the temporary table of a reconciliation pass's keys
+KEY_CHUNK = 5000  # keys per insert into it
 NEW_TABLE_SUFFIX = "__weir_new"
 ATTEMPT_TAG_LENGTH = 8
 MAX_NAME_BYTES = 63
@@ -67,6 +78,7 @@ class TableLoader(ABC):
         policy: str,
         full_refresh: bool,
         attempt: str = "",
+        track_deletes: bool = False,
     ) -> None:
         self.schema = schema
         self.attempt = attempt
@@ -79,6 +91,11 @@ class TableLoader(ABC):
         self.widened: set[str] = set()
         self.blocked: set[str] = set()
         self.rows_written = 0
+        self.track_deletes = track_deletes
+        # Whether the table written has the DELETED_AT column (then an upsert clears it).
+        self.marks_deletes = False
+        self.rows_deleted = 0
+        self._old_columns: dict[str, str] | None = None
 
     # -- what each destination implements --------------------------------------------------
 
@@ -114,6 +131,31 @@ class TableLoader(ABC):
     async def _tables(self) -> list[str]:
         """The names of the tables of this loader's schema."""
 
+    @abstractmethod
+    async def _add_deleted_column(self, table: str) -> None:
+        """Add the nullable DELETED_AT timestamp column."""
+
+    @abstractmethod
+    async def _mark_keys(self, keys: list[tuple[Any, ...]], at: datetime) -> int:
+        """Mark the target's rows with these keys (not yet marked) deleted at ``at``; their count."""
+
+    @abstractmethod
+    async def _carry_deleted(self, columns: list[str], at: datetime) -> int:
+        """Full refresh: copy the old table's rows whose key the new table lacks into it
+        (``columns`` only), marked deleted (at ``at`` unless marked before); the count of
+        rows newly marked."""
+
+    @abstractmethod
+    async def _keys_begin(self) -> None:
+        """Create an empty temporary KEYS_TABLE with the primary key's columns."""
+
+    @abstractmethod
+    async def _keys_add(self, rows: list[tuple[Any, ...]]) -> None: ...
+
+    @abstractmethod
+    async def _keys_end(self, at: datetime, before: datetime) -> int:
+        """Mark rows synced before ``before`` whose key is not in KEYS_TABLE; drop it; the count."""
+
     # -- shared rules ------------------------------------------------------------------------
 
     @property
@@ -137,6 +179,10 @@ class TableLoader(ABC):
     async def start(self) -> None:
         """Create (or find) the table batches will be written to."""
         existing = await self._existing_columns(self.table)
+        had_marks = existing is not None and existing.pop(DELETED_AT, None) is not None
+        self._old_columns = existing
+        # A full refresh writes a new table: it has the column only when deletes are tracked.
+        self.marks_deletes = self.track_deletes or (had_marks and not self.full_refresh)
         if self.full_refresh:
             for name in await self._left_behind():
                 await self._drop(name)
@@ -147,11 +193,17 @@ class TableLoader(ABC):
                 }
             self.columns = columns
             await self._create_table(self.target, columns)
+            if self.marks_deletes:
+                await self._add_deleted_column(self.target)
             return
         if existing is None:
             self.columns = dict(self.declared)
             await self._create_table(self.table, self.columns)
+            if self.marks_deletes:
+                await self._add_deleted_column(self.table)
             return
+        if self.marks_deletes and not had_marks:
+            await self._add_deleted_column(self.table)
         self.columns = existing
         for name, kind in self.declared.items():
             if name not in self.columns:
@@ -256,9 +308,63 @@ class TableLoader(ABC):
         latest = {key(r) if all(k in r for k in self.primary_key) else id(r): r for r in records}
         return list(latest.values()) if len(latest) != len(records) else records
 
+    def _key_rows(self, keys: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        """Key values converted to their columns' kinds; a key that fits no column cannot be
+        in the table and is left out."""
+        converters = [COERCERS[self.columns.get(k, "text")] for k in self.primary_key]
+        rows: list[tuple[Any, ...]] = []
+        for key in keys:
+            try:
+                rows.append(
+                    tuple(
+                        None if key.get(k) is None else convert(key[k])
+                        for k, convert in zip(self.primary_key, converters, strict=True)
+                    )
+                )
+            except Misfit:
+                continue
+        return [row for row in rows if None not in row]
+
+    async def mark_deleted(self, keys: list[dict[str, Any]]) -> int:
+        """Mark the rows with these keys deleted (rows not there are no news); their count.
+
+        In a full refresh nothing is written: a key the new load lacks is carried over marked
+        at ``finish``."""
+        if not keys or not self.primary_key or self.full_refresh or not self.marks_deletes:
+            return 0
+        rows = self._key_rows(keys)
+        marked = await self._mark_keys(rows, datetime.now(UTC)) if rows else 0
+        self.rows_deleted += marked
+        return marked
+
+    async def begin_keys(self) -> None:
+        """Start a reconciliation pass: the source's keys follow (``add_keys``)."""
+        assert self.primary_key and not self.full_refresh and self.marks_deletes
+        self._reconcile_started = datetime.now(UTC)
+        await self._keys_begin()
+
+    async def add_keys(self, keys: list[dict[str, Any]]) -> None:
+        """Some of the keys the source has now, inserted KEY_CHUNK at a time."""
+        rows = self._key_rows(keys)
+        for start in range(0, len(rows), KEY_CHUNK):
+            await self._keys_add(rows[start : start + KEY_CHUNK])
+
+    async def end_keys(self) -> int:
+        """End the pass: mark the rows whose key the source no longer has; their count."""
+        marked = await self._keys_end(datetime.now(UTC), self._reconcile_started)
+        self.rows_deleted += marked
+        return marked
+
     async def finish(self) -> None:
-        """End the stream: a full refresh swaps its new table in."""
+        """End the stream: a full refresh swaps its new table in (first carrying over, marked
+        deleted, the old rows it no longer has, when deletes are tracked)."""
         if self.full_refresh:
+            old = self._old_columns
+            if self.track_deletes and self.primary_key and old is not None:
+                keys_fit = all(old.get(k) == self.columns.get(k) for k in self.primary_key)
+                if keys_fit:
+                    same = [c for c, kind in self.columns.items() if old.get(c) == kind]
+                    self.rows_deleted += await self._carry_deleted(same, datetime.now(UTC))
             await self._swap()
 
     async def abort(self) -> None:
@@ -289,6 +395,7 @@ class Destination(ABC):
         policy: str,
         full_refresh: bool,
         attempt: str = "",
+        track_deletes: bool = False,
     ) -> TableLoader:
         """A loader for one stream; ``attempt`` (the run id) names a full refresh's new table."""
 

@@ -16,6 +16,8 @@ from typing import Any
 
 KINDS = ("integer", "number", "decimal", "boolean", "timestamp", "date", "text", "json")
 SYNCED_AT = "_weir_synced_at"
+# When the row was seen deleted at the source (delete detection), else NULL; never a data column.
+DELETED_AT = "_weir_deleted_at"
 _BIGINT = 2**63
 
 

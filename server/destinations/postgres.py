@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import asyncpg
 
 from server.connectors.base import CopyBatch
-from server.destinations.base import CopyRejected, Destination, TableLoader, derived_name
-from server.destinations.columns import SYNCED_AT, quote
+from server.destinations.base import KEYS_TABLE, CopyRejected, Destination, TableLoader, derived_name
+from server.destinations.columns import DELETED_AT, SYNCED_AT, quote
 from server.outbound import Policy, connect_postgres
 
 SQL_TYPES = {
@@ -111,6 +112,7 @@ class PostgresDestination(Destination):
         policy: str,
         full_refresh: bool,
         attempt: str = "",
+        track_deletes: bool = False,
     ) -> TableLoader:
         await self.db.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
         loader = PostgresTableLoader(
@@ -122,6 +124,7 @@ class PostgresDestination(Destination):
             policy=policy,
             full_refresh=full_refresh,
             attempt=attempt,
+            track_deletes=track_deletes,
         )
         await loader.start()
         return loader
@@ -284,6 +287,8 @@ class PostgresTableLoader(TableLoader):
         updates = ", ".join(
             f"{quote(c)} = EXCLUDED.{quote(c)}" for c in [*names, SYNCED_AT] if c not in self.primary_key
         )
+        if self.marks_deletes:
+            updates += f", {quote(DELETED_AT)} = NULL"  # seen again: no longer deleted
         await self.db.execute(
             f"INSERT INTO {self._name(self.target)} ({listed}, {quote(SYNCED_AT)}) "
             f"SELECT {listed}, {quote(SYNCED_AT)} FROM {STAGE} "
@@ -325,3 +330,74 @@ class PostgresTableLoader(TableLoader):
             "SELECT table_name FROM information_schema.tables WHERE table_schema = $1", self.schema
         )
         return [row["table_name"] for row in rows]
+
+    # -- deletes ---------------------------------------------------------------------------
+
+    def _key_match(self, left: str, right: str) -> str:
+        return " AND ".join(f"{left}.{quote(k)} = {right}.{quote(k)}" for k in self.primary_key)
+
+    async def _add_deleted_column(self, table: str) -> None:
+        await self.db.execute(
+            f"ALTER TABLE {self._name(table)} ADD COLUMN IF NOT EXISTS {quote(DELETED_AT)} timestamptz"
+        )
+
+    async def _mark_keys(self, keys: list[tuple[Any, ...]], at: datetime) -> int:
+        async with self.db.transaction():
+            await self._keys_begin()
+            await self._keys_add(keys)
+            status = await self.db.execute(
+                f"UPDATE {self._name(self.target)} t SET {quote(DELETED_AT)} = $1 "
+                f"WHERE t.{quote(DELETED_AT)} IS NULL AND EXISTS "
+                f"(SELECT 1 FROM {KEYS_TABLE} k WHERE {self._key_match('t', 'k')})",
+                at,
+            )
+            await self.db.execute(f"DROP TABLE {KEYS_TABLE}")
+        return int(status.split()[-1])
+
+    async def _carry_deleted(self, columns: list[str], at: datetime) -> int:
+        old, new = self._name(self.table), self._name(self.target)
+        listed = ", ".join(quote(c) for c in [*columns, SYNCED_AT])
+        selected = ", ".join(f"o.{quote(c)}" for c in [*columns, SYNCED_AT])
+        async with self.db.transaction():
+            had = await self.db.fetchval(
+                "SELECT 1 FROM information_schema.columns "
+                "WHERE table_schema = $1 AND table_name = $2 AND column_name = $3",
+                self.schema,
+                self.table,
+                DELETED_AT,
+            )
+            since = f"coalesce(o.{quote(DELETED_AT)}, $1)" if had else "$1::timestamptz"
+            rows = await self.db.fetch(
+                f"INSERT INTO {new} ({listed}, {quote(DELETED_AT)}) "
+                f"SELECT {selected}, {since} FROM {old} o "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {new} n WHERE {self._key_match('n', 'o')}) "
+                f"RETURNING {quote(DELETED_AT)} = $1 AS fresh",
+                at,
+            )
+        return sum(1 for row in rows if row["fresh"])
+
+    async def _keys_begin(self) -> None:
+        keys = ", ".join(quote(k) for k in self.primary_key)
+        await self.db.execute(f"DROP TABLE IF EXISTS {KEYS_TABLE}")
+        await self.db.execute(
+            f"CREATE TEMP TABLE {KEYS_TABLE} AS SELECT {keys} FROM {self._name(self.target)} WITH NO DATA"
+        )
+
+    async def _keys_add(self, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            await self.db.copy_records_to_table(KEYS_TABLE, columns=list(self.primary_key), records=rows)
+
+    async def _keys_end(self, at: datetime, before: datetime) -> int:
+        keys = ", ".join(quote(k) for k in self.primary_key)
+        async with self.db.transaction():
+            await self.db.execute(f"ANALYZE {KEYS_TABLE}")
+            await self.db.execute(f"CREATE INDEX ON {KEYS_TABLE} ({keys})")
+            status = await self.db.execute(
+                f"UPDATE {self._name(self.target)} t SET {quote(DELETED_AT)} = $1 "
+                f"WHERE t.{quote(DELETED_AT)} IS NULL AND t.{quote(SYNCED_AT)} < $2 AND NOT EXISTS "
+                f"(SELECT 1 FROM {KEYS_TABLE} k WHERE {self._key_match('t', 'k')})",
+                at,
+                before,
+            )
+            await self.db.execute(f"DROP TABLE {KEYS_TABLE}")
+        return int(status.split()[-1])

@@ -18,14 +18,14 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from server.destinations.base import Destination, TableLoader
-from server.destinations.columns import SYNCED_AT, quote
+from server.destinations.base import KEYS_TABLE, Destination, TableLoader
+from server.destinations.columns import DELETED_AT, SYNCED_AT, quote
 from server.files import private_file
 
 T = TypeVar("T")
@@ -145,6 +145,7 @@ class SqliteDestination(Destination):
         policy: str,
         full_refresh: bool,
         attempt: str = "",
+        track_deletes: bool = False,
     ) -> TableLoader:
         loader = SqliteTableLoader(
             self,
@@ -155,6 +156,7 @@ class SqliteDestination(Destination):
             policy=policy,
             full_refresh=full_refresh,
             attempt=attempt,
+            track_deletes=track_deletes,
         )
         await loader.start()
         return loader
@@ -221,10 +223,11 @@ class SqliteTableLoader(TableLoader):
         scratch = table + "__weir_widen"
         create = self._create_sql(scratch, columns)
         old, new = self._name(table), self._name(scratch)
-        listed = ", ".join(quote(c) for c in [*columns, SYNCED_AT])
-        selected = ", ".join(
-            f"CAST({quote(c)} AS TEXT)" if c == name else quote(c) for c in [*columns, SYNCED_AT]
-        )
+        kept = [*columns, SYNCED_AT, *([DELETED_AT] if self.marks_deletes else [])]
+        if self.marks_deletes:
+            create.insert(1, f"ALTER TABLE {new} ADD COLUMN {quote(DELETED_AT)} TIMESTAMP")
+        listed = ", ".join(quote(c) for c in kept)
+        selected = ", ".join(f"CAST({quote(c)} AS TEXT)" if c == name else quote(c) for c in kept)
         index = quote(f"{table_name(self.schema, table)}__pk")
         scratch_index = quote(f"{table_name(self.schema, scratch)}__pk")
 
@@ -255,6 +258,8 @@ class SqliteTableLoader(TableLoader):
             updates = ", ".join(
                 f"{quote(c)} = excluded.{quote(c)}" for c in [*names, SYNCED_AT] if c not in self.primary_key
             )
+            if self.marks_deletes:
+                updates += f", {quote(DELETED_AT)} = NULL"  # seen again: no longer deleted
             sql += f" ON CONFLICT ({keys}) DO UPDATE SET {updates}"
 
         def insert(db: sqlite3.Connection) -> None:
@@ -290,3 +295,97 @@ class SqliteTableLoader(TableLoader):
             return [row[0][len(prefix) :] for row in rows if row[0].startswith(prefix)]
 
         return await self.destination.run(names)
+
+    # -- deletes ---------------------------------------------------------------------------
+
+    def _key_match(self, left: str, right: str) -> str:
+        return " AND ".join(f"{left}.{quote(k)} = {right}.{quote(k)}" for k in self.primary_key)
+
+    async def _add_deleted_column(self, table: str) -> None:
+        sql = f"ALTER TABLE {self._name(table)} ADD COLUMN {quote(DELETED_AT)} TIMESTAMP"
+        await self.destination.run(lambda db: db.execute(sql))
+
+    def _keys_create(self, db: sqlite3.Connection) -> None:
+        keys = ", ".join(quote(k) for k in self.primary_key)
+        db.execute(f"DROP TABLE IF EXISTS temp.{KEYS_TABLE}")
+        # Created from the table: the key columns keep their types (and so their affinity).
+        db.execute(f"CREATE TEMP TABLE {KEYS_TABLE} AS SELECT {keys} FROM {self._name(self.target)} WHERE 0")
+
+    def _keys_insert(self, db: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+        marks = ", ".join("?" for _ in self.primary_key)
+        values = [[_to_sqlite(v) for v in row] for row in rows]
+        db.executemany(f"INSERT INTO temp.{KEYS_TABLE} VALUES ({marks})", values).close()
+
+    async def _mark_keys(self, keys: list[tuple[Any, ...]], at: datetime) -> int:
+        name = self._name(self.target)
+
+        def mark(db: sqlite3.Connection) -> int:
+            self._keys_create(db)
+            self._keys_insert(db, keys)
+            cursor = db.execute(
+                f"UPDATE {name} AS t SET {quote(DELETED_AT)} = ? WHERE t.{quote(DELETED_AT)} IS NULL "
+                f"AND EXISTS (SELECT 1 FROM temp.{KEYS_TABLE} k WHERE {self._key_match('t', 'k')})",
+                [_stamp(at)],
+            )
+            count = cursor.rowcount
+            cursor.close()
+            db.execute(f"DROP TABLE temp.{KEYS_TABLE}")
+            return count
+
+        return await self.destination.transaction(mark)
+
+    async def _carry_deleted(self, columns: list[str], at: datetime) -> int:
+        old, new = self._name(self.table), self._name(self.target)
+        listed = ", ".join(quote(c) for c in [*columns, SYNCED_AT])
+        selected = ", ".join(f"o.{quote(c)}" for c in [*columns, SYNCED_AT])
+
+        def carry(db: sqlite3.Connection) -> int:
+            had = any(row[1] == DELETED_AT for row in db.execute(f"PRAGMA table_info({old})").fetchall())
+            since = f"coalesce(o.{quote(DELETED_AT)}, ?)" if had else "?"
+            missing = f"NOT EXISTS (SELECT 1 FROM {new} n WHERE {self._key_match('n', 'o')})"
+            fresh = 0
+            if had:
+                fresh = db.execute(
+                    f"SELECT count(*) FROM {old} o WHERE o.{quote(DELETED_AT)} IS NULL AND {missing}"
+                ).fetchone()[0]
+            else:
+                fresh = db.execute(f"SELECT count(*) FROM {old} o WHERE {missing}").fetchone()[0]
+            db.execute(
+                f"INSERT INTO {new} ({listed}, {quote(DELETED_AT)}) "
+                f"SELECT {selected}, {since} FROM {old} o WHERE {missing}",
+                [_stamp(at)],
+            ).close()
+            return int(fresh)
+
+        return await self.destination.transaction(carry)
+
+    async def _keys_begin(self) -> None:
+        await self.destination.run(self._keys_create)
+
+    async def _keys_add(self, rows: list[tuple[Any, ...]]) -> None:
+        await self.destination.transaction(lambda db: self._keys_insert(db, rows))
+
+    async def _keys_end(self, at: datetime, before: datetime) -> int:
+        name = self._name(self.target)
+        keys = ", ".join(quote(k) for k in self.primary_key)
+
+        def mark(db: sqlite3.Connection) -> int:
+            db.execute(f"CREATE INDEX temp.{KEYS_TABLE}__k ON {KEYS_TABLE} ({keys})")
+            cursor = db.execute(
+                f"UPDATE {name} AS t SET {quote(DELETED_AT)} = ? WHERE t.{quote(DELETED_AT)} IS NULL "
+                f"AND t.{quote(SYNCED_AT)} < ? AND NOT EXISTS "
+                f"(SELECT 1 FROM temp.{KEYS_TABLE} k WHERE {self._key_match('t', 'k')})",
+                [_stamp(at), _stamp(before)],
+            )
+            count = cursor.rowcount
+            cursor.close()
+            db.execute(f"DROP TABLE temp.{KEYS_TABLE}")
+            return count
+
+        return await self.destination.transaction(mark)
+
+
+def _stamp(at: datetime) -> str:
+    """A time as the warehouse's timestamps are written (``_weir_synced_at``): ISO 8601 text in
+    the machine's offset, so that they compare as text."""
+    return at.astimezone(UTC).astimezone().isoformat()
