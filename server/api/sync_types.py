@@ -17,6 +17,7 @@ from server.api.unset import given as _given
 from server.destinations.base import POLICIES
 from server.syncs import models, transitions
 from server.syncs import service as syncs
+from server.syncs.choices import DELETE_DETECTIONS
 from server.syncs.service import StreamChoice, SyncChanges
 
 SchemaChangePolicy = domain_enum(
@@ -35,6 +36,21 @@ class SyncRunTrigger(Enum):
     SCHEDULE = "SCHEDULE"
     MANUAL = "MANUAL"
     RETRY = "RETRY"
+    RECONCILE = "RECONCILE"  # a primary-key reconciliation pass (`deleteDetection: RECONCILE`)
+
+
+DeleteDetection = domain_enum(
+    "DeleteDetection",
+    DELETE_DETECTIONS,
+    description="How a sync sees rows deleted at the source. Deleted rows are never removed: "
+    "they get a `_weir_deleted_at` time, cleared if the row comes back.",
+    described={
+        "OFF": "Not at all (no `_weir_deleted_at` column is added).",
+        "MARKERS": "From the provider's delete markers, and rows a full refresh no longer has.",
+        "RECONCILE": "As `MARKERS`, plus a pass on `reconcileInterval` reading only the keys of "
+        "incremental streams without markers and marking the rows whose key is gone.",
+    },
+)
 
 
 SyncRunStatus = domain_enum(
@@ -98,6 +114,15 @@ class EltSync:
     next_run_at: datetime | None = strawberry.field(
         description="When the schedule starts its next run (null while disabled)."
     )
+    delete_detection: DeleteDetection = strawberry.field(  # type: ignore[valid-type]
+        description="How rows deleted at the source are marked."
+    )
+    reconcile_interval: str | None = strawberry.field(
+        description="Cron expression (in `timezone`) of the reconciliation pass; null: daily at 03:00."
+    )
+    next_reconcile_at: datetime | None = strawberry.field(
+        description="When the next reconciliation pass starts (null unless enabled with `RECONCILE`)."
+    )
     created_at: datetime = strawberry.field(description="When it was created.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
 
@@ -128,6 +153,7 @@ class EltSync:
             destination_schema_name=row.destination_schema,
             settings=syncs.public_settings(row),
             schema_change_policy=SchemaChangePolicy(row.schema_change_policy),
+            delete_detection=DeleteDetection(row.delete_detection),
         )
 
 
@@ -136,6 +162,7 @@ class SyncRunStream:
     name: str = strawberry.field(description="The stream.")
     status: str = strawberry.field(description="`PENDING`, `RUNNING`, `SUCCEEDED`, `FAILED` or `CANCELLED`.")
     rows_loaded: int = strawberry.field(description="Records written so far.")
+    rows_deleted: int = strawberry.field(description="Rows marked deleted (`_weir_deleted_at`) so far.")
     batches: int = strawberry.field(description="Batches committed so far.")
     error: str | None = strawberry.field(description="Why the stream failed, if it did.")
     widened_columns: list[str] = strawberry.field(
@@ -170,6 +197,10 @@ class SyncRun:
     def rows_loaded(self) -> int:
         return sum(stream.rows_loaded for stream in self.streams)
 
+    @strawberry.field(description="Rows marked deleted across every stream.")
+    def rows_deleted(self) -> int:
+        return sum(stream.rows_deleted for stream in self.streams)
+
     @classmethod
     def from_model(cls, row: models.SyncRun) -> SyncRun:
         streams = [
@@ -177,6 +208,7 @@ class SyncRun:
                 name=name,
                 status=stats.get("status", "PENDING"),
                 rows_loaded=int(stats.get("rowsLoaded", 0)),
+                rows_deleted=int(stats.get("rowsDeleted", 0)),
                 batches=int(stats.get("batches", 0)),
                 error=stats.get("error"),
                 widened_columns=list(stats.get("widenedColumns", [])),
@@ -239,6 +271,12 @@ class CreateEltSyncInput:
     source_streams: list[SourceStreamInput] = strawberry.field(
         default_factory=list, description="Streams to copy (more can be added later)."
     )
+    delete_detection: DeleteDetection = strawberry.field(  # type: ignore[valid-type]
+        default=DeleteDetection.OFF, description="How rows deleted at the source are marked."
+    )
+    reconcile_interval: str | None = strawberry.field(
+        default=None, description="Cron of the reconciliation pass (null: daily at 03:00)."
+    )
 
 
 @strawberry.input(description="Changes to a sync; omitted fields stay as they are.")
@@ -254,6 +292,12 @@ class UpdateEltSyncInput:
     timezone: str | None = strawberry.field(default=strawberry.UNSET, description="New timezone.")
     schema_change_policy: SchemaChangePolicy | None = strawberry.field(  # type: ignore[valid-type]
         default=strawberry.UNSET, description="New schema-change policy."
+    )
+    delete_detection: DeleteDetection | None = strawberry.field(  # type: ignore[valid-type]
+        default=strawberry.UNSET, description="New delete detection."
+    )
+    reconcile_interval: str | None = strawberry.field(
+        default=strawberry.UNSET, description="New reconciliation cron (null: daily at 03:00)."
     )
 
 
@@ -306,4 +350,6 @@ def changes_of(input: Any) -> SyncChanges:
         sync_interval=_given(input.sync_interval),
         timezone=_given(input.timezone),
         schema_change_policy=_given(input.schema_change_policy, lambda p: p.value),
+        delete_detection=_given(input.delete_detection, lambda d: d.value),
+        reconcile_interval=_given(input.reconcile_interval),
     )

@@ -124,6 +124,8 @@ class SyncsMutation:
             sync_interval=input.sync_interval,
             timezone=input.timezone,
             schema_change_policy=input.schema_change_policy.value,
+            delete_detection=input.delete_detection.value,
+            reconcile_interval=input.reconcile_interval,
         )
         row = await syncs.create_sync(
             scope=info.context.scope,

@@ -65,12 +65,31 @@ CATEGORIES = (
 
 
 @dataclass(frozen=True)
+class DeleteMarker:
+    """How a provider says a record was deleted: its ``field`` (dotted for nested) equals one
+    of ``equals``; with no ``equals``, the field being set (not null, not false, not "")."""
+
+    field: str
+    equals: tuple[Any, ...] = ()
+
+    def marks(self, record: dict[str, Any]) -> bool:
+        value: Any = record
+        for key in self.field.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if self.equals:
+            return any(value == wanted and type(value) is type(wanted) for wanted in self.equals)
+        return value is not None and value is not False and value != ""
+
+
+@dataclass(frozen=True)
 class StreamSpec:
     name: str
     primary_key: tuple[str, ...]
     record_schema: dict[str, Any]
     cursor_field: str | None = None
     description: str = ""
+    # The provider's delete marker, when its API returns deleted records marked.
+    deleted: DeleteMarker | None = None
 
     @property
     def sync_modes(self) -> tuple[str, ...]:

@@ -23,7 +23,7 @@ from typing import Any
 import jsonschema
 
 from server.connectors import templates
-from server.connectors.base import ActionSpec, ConnectorSpec, OAuthSpec, StreamSpec
+from server.connectors.base import ActionSpec, ConnectorSpec, DeleteMarker, OAuthSpec, StreamSpec
 from server.connectors.declarative import (
     DEFAULT_PARAMETER_PATTERN,
     IDEMPOTENCY_KEY,
@@ -258,6 +258,9 @@ def rule_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
             problems.append((f"{where}.cursor.field", "is not a property of the schema"))
         if cursor and not cursor["field"]:
             problems.append((f"{where}.cursor.field", "must name a field"))
+        deleted = stream.get("deleted")
+        if deleted and deleted["field"].split(".")[0] not in properties:
+            problems.append((f"{where}.deleted.field", "is not a property of the schema"))
         pagination = stream.get("pagination") or {}
         if pagination.get("type") == "next_link" and not pagination.get("next_path"):
             problems.append((f"{where}.pagination.next_path", "must name a field"))
@@ -471,6 +474,17 @@ def _anchored(pattern: str) -> str:
     return f"^(?:{pattern})$"
 
 
+def _delete_marker(marker: Mapping[str, Any] | None) -> DeleteMarker | None:
+    if not marker:
+        return None
+    equals = marker.get("equals")
+    if equals is None:
+        return DeleteMarker(field=marker["field"])
+    return DeleteMarker(
+        field=marker["field"], equals=tuple(equals) if isinstance(equals, list) else (equals,)
+    )
+
+
 def to_spec(data: Mapping[str, Any], *, source: str = "CATALOG") -> ConnectorSpec:
     """The ``ConnectorSpec`` of a valid definition."""
     auth = data["auth"]
@@ -481,6 +495,7 @@ def to_spec(data: Mapping[str, Any], *, source: str = "CATALOG") -> ConnectorSpe
             record_schema=stream["schema"],
             cursor_field=(stream.get("cursor") or {}).get("field"),
             description=stream.get("description", ""),
+            deleted=_delete_marker(stream.get("deleted")),
         )
         for stream in data.get("streams") or []
     )

@@ -12,6 +12,9 @@ from server.errors import FieldError
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _RESERVED_SCHEMAS = {"information_schema", "public", "pg_catalog", "pg_toast"}
+# How a sync sees rows deleted at the source: not at all; from the provider's delete markers and
+# full refreshes; and besides, from a primary-key reconciliation pass on its own schedule.
+DELETE_DETECTIONS = ("OFF", "MARKERS", "RECONCILE")
 
 
 @dataclass

@@ -225,7 +225,7 @@ async def schedule_retry(*, run: SyncRun, bus: EventBus | None, delay: bool = Tr
         id=ids.new_id("sync_run"),
         organization_id=run.organization_id,
         sync_id=run.sync_id,
-        trigger="RETRY",
+        trigger="RECONCILE" if run.trigger == "RECONCILE" else "RETRY",  # a pass retries as one
         status="QUEUED",
         full_refresh=run.full_refresh,
         attempt=run.attempt + 1,
@@ -292,6 +292,7 @@ async def _copy_streams(*, env: RunEnvironment, sync: EltSync, run: SyncRun, pro
                     stream=stream,
                     spec=specs.get(stream.name),
                     full_refresh=run.full_refresh,
+                    reconcile=run.trigger == "RECONCILE",
                     salt=salt,
                     progress=progress,
                     credentials=credentials,
@@ -311,6 +312,12 @@ async def _note_refused_credentials(exc: BaseException, connection: Connection, 
         await mark_reauthorization_required(connection=connection, reason=exc.message, bus=bus)
 
 
+def needs_reconciliation(stream: SourceStream, spec: StreamSpec) -> bool:
+    """A reconciliation pass reads the keys of incremental streams that have a key and no
+    delete markers (a full refresh and markers see deletes on their own)."""
+    return stream.sync_mode == "INCREMENTAL" and bool(spec.primary_key) and spec.deleted is None
+
+
 async def _copy_stream(
     *,
     bus: EventBus | None,
@@ -325,12 +332,17 @@ async def _copy_stream(
     salt: bytes,
     progress: Progress,
     credentials: dict[str, Any],
+    reconcile: bool = False,
 ) -> bool:
     stats = progress.stream(stream.name)
     if spec is None:
         stats.update(status="FAILED", error=f"the source no longer offers {stream.name!r}")
         return False
-    stats.update(status="RUNNING", rowsLoaded=0, batches=0, error=None)
+    if reconcile and not needs_reconciliation(stream, spec):
+        # Markers or full refreshes see its deletes; without a key nothing can be matched.
+        stats.update(status="SKIPPED")
+        return True
+    stats.update(status="RUNNING", rowsLoaded=0, rowsDeleted=0, batches=0, error=None)
     await progress.save(force=True)  # a run found lost later shows which stream was going
     load = StreamLoad(
         connector=connector,
@@ -346,7 +358,10 @@ async def _copy_stream(
     )
     try:
         try:
-            await load.run(as_copy_text=True)
+            if reconcile:
+                await load.reconcile()
+            else:
+                await load.run(as_copy_text=True)
         except CopyRejected as exc:
             # A value did not fit its column as text; records can widen the column. An
             # incremental load goes on from the last saved state, a full refresh restarts.

@@ -43,7 +43,7 @@ from server.config import Settings
 from server.db import is_postgres, is_unavailable
 from server.errors import Conflict, FieldError
 from server.events import EventBus
-from server.syncs import queue
+from server.syncs import queue, reconcile
 from server.syncs.models import EltSync, SyncRun
 from server.syncs.runner import schedule_retry
 from server.syncs.transitions import (
@@ -453,6 +453,7 @@ async def tick(*, settings: Settings, bus: EventBus | None) -> None:
         ("marking stuck runs", lambda: mark_stuck_runs(settings=settings, bus=bus)),
         ("reconciling the queue", lambda: reconcile_queue(settings=settings)),
         ("starting due syncs", lambda: run_due_syncs(settings=settings, bus=bus)),
+        ("starting due reconciliations", lambda: reconcile.start_due_reconciliations(bus=bus)),
     ]
     for what, step in steps:
         try:

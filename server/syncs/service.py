@@ -25,10 +25,11 @@ from server.errors import Conflict, FieldError, NotFound, ValidationFailed
 from server.events import EventBus
 from server.pagination import Page, paginate
 from server.scope import Scope
-from server.syncs.choices import StreamChoice, schema_name_error, stream_errors
+from server.syncs.choices import DELETE_DETECTIONS, StreamChoice, schema_name_error, stream_errors
 from server.syncs.hashing import new_salt
 from server.syncs.models import EltSync, SourceStream, SyncRun
 from server.syncs.namespaces import qualified_schema, qualified_schema_of
+from server.syncs.reconcile import next_reconcile_after
 from server.syncs.schedule import cron_error, next_run_after, schedule_error, timezone_error
 from server.syncs.settings import (
     SALT_KEY,
@@ -47,6 +48,8 @@ from server.syncs.transitions import ACTIVE, publish_sync, utcnow
 from server.syncs.webhook_events import record_elt_sync_updated
 from server.unset import UNSET
 
+MIN_RECONCILE_INTERVAL_SECONDS = 3600  # a pass reads every key of every stream: at most hourly
+
 
 @dataclass
 class SyncChanges:
@@ -57,6 +60,8 @@ class SyncChanges:
     sync_interval: Any = UNSET
     timezone: Any = UNSET
     schema_change_policy: Any = UNSET
+    delete_detection: Any = UNSET
+    reconcile_interval: Any = UNSET
 
 
 # -- look-ups ---------------------------------------------------------------------------------
@@ -157,7 +162,29 @@ def _check_changes(
         )
     if changes.schema_change_policy is not UNSET and changes.schema_change_policy not in POLICIES:
         problems.append(FieldError("input.schemaChangePolicy", f"must be one of {', '.join(POLICIES)}"))
+    if changes.delete_detection is not UNSET and changes.delete_detection not in DELETE_DETECTIONS:
+        problems.append(FieldError("input.deleteDetection", f"must be one of {', '.join(DELETE_DETECTIONS)}"))
+    if changes.reconcile_interval not in (UNSET, None):
+        if not isinstance(changes.reconcile_interval, str):
+            problems.append(FieldError("input.reconcileInterval", "must be a cron expression"))
+        else:
+            problems.append(
+                cron_error(
+                    "input.reconcileInterval",
+                    changes.reconcile_interval,
+                    timezone,
+                    max(settings.min_sync_interval_seconds, MIN_RECONCILE_INTERVAL_SECONDS),
+                )
+            )
     return [p for p in problems if p is not None]
+
+
+def _schedule_reconciliation(sync: EltSync) -> None:
+    """``next_reconcile_at``: from its cron while the sync is enabled and reconciles, else None."""
+    if sync.enabled and sync.delete_detection == "RECONCILE":
+        sync.next_reconcile_at = next_reconcile_after(sync, utcnow())
+    else:
+        sync.next_reconcile_at = None
 
 
 async def _check_schema_free(
@@ -247,6 +274,8 @@ async def create_sync(
             schema_change_policy=(
                 "ALLOW_ALL" if changes.schema_change_policy is UNSET else changes.schema_change_policy
             ),
+            delete_detection="OFF" if changes.delete_detection is UNSET else changes.delete_detection,
+            reconcile_interval=None if changes.reconcile_interval is UNSET else changes.reconcile_interval,
             enabled=False,
         )
         await _create_streams(sync, streams)
@@ -290,12 +319,18 @@ async def update_sync(
     sync.timezone = timezone
     if changes.schema_change_policy is not UNSET:
         sync.schema_change_policy = changes.schema_change_policy
+    if changes.delete_detection is not UNSET:
+        sync.delete_detection = changes.delete_detection
+    if changes.reconcile_interval is not UNSET:
+        sync.reconcile_interval = changes.reconcile_interval
     if sync.enabled:
         # The new half of a schedule is checked above; the stored half may predate the checks.
         problem = schedule_error(sync.sync_interval, sync.timezone)
         if problem is not None:
             raise ValidationFailed.field(f"input.{problem.field}", problem.message)
         sync.next_run_at = next_run_after(sync.sync_interval, sync.timezone, utcnow())
+    if any(v is not UNSET for v in (changes.delete_detection, changes.reconcile_interval, changes.timezone)):
+        _schedule_reconciliation(sync)
     # Only the fields this changes: a whole-row save would write back the hash salt as read
     # above, undoing a key rotation that re-sealed it meanwhile.
     fields = [
@@ -305,6 +340,9 @@ async def update_sync(
         "timezone",
         "schema_change_policy",
         "next_run_at",
+        "delete_detection",
+        "reconcile_interval",
+        "next_reconcile_at",
         "updated_at",
     ]
     async with in_transaction():
@@ -392,7 +430,8 @@ async def set_enabled(*, scope: Scope, bus: EventBus | None, sync_id: str, enabl
         )
     sync.enabled = enabled
     sync.next_run_at = next_run_after(sync.sync_interval, sync.timezone, utcnow()) if enabled else None
-    await _save_updated(sync, update_fields=["enabled", "next_run_at", "updated_at"])
+    _schedule_reconciliation(sync)
+    await _save_updated(sync, update_fields=["enabled", "next_run_at", "next_reconcile_at", "updated_at"])
     if bus is not None:
         await publish_sync(bus=bus, sync=sync, kind="updated")
     return sync

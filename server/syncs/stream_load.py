@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from tortoise.transactions import in_transaction
 
 from server import retrying
-from server.connectors.base import CopyBatch, StateCheckpoint, StreamSpec
+from server.connectors.base import CopyBatch, DeleteMarker, StateCheckpoint, StreamSpec
 from server.destinations.base import Destination
 from server.destinations.columns import as_text, kinds_of_record_schema
 from server.events import EventBus
@@ -74,6 +74,7 @@ class Progress:
             {
                 "status": "PENDING",
                 "rowsLoaded": 0,
+                "rowsDeleted": 0,
                 "batches": 0,
                 "error": None,
                 "widenedColumns": [],
@@ -184,11 +185,9 @@ class StreamLoad:
         stats = self.progress.stream(stream.name)
         excluded = set(stream.excluded_columns or [])
         hashed = set(stream.hashed_columns or [])
-        declared = {
-            name: ("text" if name in hashed else kind)
-            for name, kind in kinds_of_record_schema(self.spec.record_schema).items()
-            if name not in excluded
-        }
+        declared = self._declared()
+        detect = sync.delete_detection != "OFF" and bool(self.spec.primary_key)
+        marker = self.spec.deleted if detect else None
         loader = await self.destination.loader(
             schema=self.schema,
             table=stream.name,
@@ -197,7 +196,9 @@ class StreamLoad:
             policy=sync.schema_change_policy,
             full_refresh=self.full,
             attempt=self.progress.run.id,
+            track_deletes=detect,
         )
+        counted = 0  # the loader's deletes already in the stats
         state = None
         if not self.full:  # the state saved so far (a load that fell back to records goes on)
             state = (await self.progress.retry(lambda: SourceStream.get(id=stream.id), "reading state")).state
@@ -225,9 +226,16 @@ class StreamLoad:
                     if isinstance(item, CopyBatch):
                         stats["rowsLoaded"] += await loader.write_copy(item)
                     else:
-                        records = _shape(item.records, excluded, hashed, self.salt)
+                        records, gone = item.records, []
+                        if marker is not None:
+                            records, gone = split_deleted(records, marker, self.spec.primary_key)
+                        records = _shape(records, excluded, hashed, self.salt)
                         stats["rowsLoaded"] += await loader.write(records)
+                        if gone:
+                            await loader.mark_deleted(_shape(gone, set(), hashed, self.salt))
                     stats["batches"] += 1
+                    stats["rowsDeleted"] += loader.rows_deleted - counted
+                    counted = loader.rows_deleted
                     stats["lastBatchAt"] = utcnow().isoformat()  # what the stuck scan reads
                     stats["widenedColumns"] = sorted(loader.widened)
                     stats["blockedColumns"] = sorted(loader.blocked)
@@ -236,12 +244,57 @@ class StreamLoad:
                 # A lost attempt never swaps its table in over the next attempt's.
                 await self.progress.check_cancelled(force=True)
             await loader.finish()
+            stats["rowsDeleted"] += loader.rows_deleted - counted
         except BaseException:
             with contextlib.suppress(Exception):
                 await loader.abort()
             raise
         if self.full and pending_state is not None:
             await self.progress.save_state(stream.id, pending_state)
+
+    def _declared(self) -> dict[str, str]:
+        """The table's columns by the stream's schema: excluded ones left out, hashed ones text."""
+        excluded = set(self.stream.excluded_columns or [])
+        hashed = set(self.stream.hashed_columns or [])
+        return {
+            name: ("text" if name in hashed else kind)
+            for name, kind in kinds_of_record_schema(self.spec.record_schema).items()
+            if name not in excluded
+        }
+
+    async def reconcile(self) -> None:
+        """Read the source's keys (every page, only the primary key kept) and mark the rows
+        whose key it no longer has deleted (``TableLoader.begin_keys``). The stream's state is
+        left alone; a failed read marks nothing."""
+        stream, sync = self.stream, self.sync
+        stats = self.progress.stream(stream.name)
+        key = self.spec.primary_key
+        hashed = set(stream.hashed_columns or []) & set(key)
+        loader = await self.destination.loader(
+            schema=self.schema,
+            table=stream.name,
+            primary_key=key,
+            declared=self._declared(),  # the stream's table, as a load would create it
+            policy=sync.schema_change_policy,
+            full_refresh=False,
+            attempt=self.progress.run.id,
+            track_deletes=True,
+        )
+        await loader.begin_keys()
+        reader = self.connector.read(self.context, stream.name, connector_settings(sync.settings), None)
+        async with contextlib.aclosing(prefetch(reader)) as items:
+            async for item in items:
+                if isinstance(item, StateCheckpoint):
+                    continue
+                await self.progress.check_cancelled(cancel=bool(stats["batches"]))
+                keys = [{k: record.get(k) for k in key} for record in item.records]
+                await loader.add_keys(_shape(keys, set(), hashed, self.salt))
+                stats["batches"] += 1
+                stats["keysRead"] = stats.get("keysRead", 0) + len(keys)
+                stats["lastBatchAt"] = utcnow().isoformat()
+                await self.progress.save()
+        await self.progress.check_cancelled(force=True)
+        stats["rowsDeleted"] += await loader.end_keys()
 
     def _copy_text_columns(self, loader: Any) -> tuple[str, ...] | None:
         """The columns to ask the source for as COPY text, or None for records.
@@ -297,6 +350,21 @@ async def prefetch(reader: AsyncIterator[Any], depth: int = PREFETCH_DEPTH) -> A
         producer.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await producer
+
+
+def split_deleted(
+    records: list[dict[str, Any]], marker: DeleteMarker, primary_key: tuple[str, ...]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The records to load, and the keys of those the provider marks deleted. A key's last
+    record in the batch decides (a record deleted, then recreated, is loaded)."""
+    last: dict[tuple[Any, ...], bool] = {}
+    for record in records:
+        last[tuple(record.get(k) for k in primary_key)] = marker.marks(record)
+    if not any(last.values()):
+        return records, []
+    live = [r for r in records if not last[tuple(r.get(k) for k in primary_key)]]
+    gone = [dict(zip(primary_key, key, strict=True)) for key, deleted in last.items() if deleted]
+    return live, gone
 
 
 def _shape(

@@ -30,6 +30,7 @@ def sync_run_payload(run: Any) -> dict[str, Any]:
             "name": name,
             "status": stats.get("status", "PENDING"),
             "rowsLoaded": int(stats.get("rowsLoaded", 0)),
+            "rowsDeleted": int(stats.get("rowsDeleted", 0)),
             "batches": int(stats.get("batches", 0)),
             "error": stats.get("error"),
             "widenedColumns": list(stats.get("widenedColumns", [])),
@@ -53,6 +54,7 @@ def sync_run_payload(run: Any) -> dict[str, Any]:
         "stuckAt": timestamp(run.stuck_at),
         "streams": streams,
         "rowsLoaded": sum(stream["rowsLoaded"] for stream in streams),
+        "rowsDeleted": sum(stream["rowsDeleted"] for stream in streams),
     }
 
 
@@ -69,6 +71,9 @@ def elt_sync_payload(sync: Any) -> dict[str, Any]:
         "schemaChangePolicy": sync.schema_change_policy,
         "enabled": sync.enabled,
         "nextRunAt": timestamp(sync.next_run_at),
+        "deleteDetection": sync.delete_detection,
+        "reconcileInterval": sync.reconcile_interval,
+        "nextReconcileAt": timestamp(sync.next_reconcile_at),
         "createdAt": timestamp(sync.created_at),
         "updatedAt": timestamp(sync.updated_at),
     }

@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from server.destinations.columns import DELETED_AT
-from tests.destinations.test_warehouses import loader, person, rows, warehouse  # noqa: F401
+from tests.destinations import test_warehouses as shared
+from tests.destinations.test_warehouses import person, rows
+
+warehouse = shared.warehouse  # the fixture: both warehouses
 
 
 async def tracking(warehouse: Any, *, full_refresh: bool = False, track: bool = True) -> Any:
