@@ -124,7 +124,7 @@ class SyncsMutation:
             sync_interval=input.sync_interval,
             timezone=input.timezone,
             schema_change_policy=input.schema_change_policy.value,
-            delete_detection=input.delete_detection.value,
+            delete_detection=input.delete_detection.value,  # type: ignore[attr-defined]
             reconcile_interval=input.reconcile_interval,
         )
         row = await syncs.create_sync(

@@ -13,9 +13,9 @@ import asyncio
 import contextlib
 import hashlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from tortoise.transactions import in_transaction
 
@@ -226,7 +226,7 @@ class StreamLoad:
                     if isinstance(item, CopyBatch):
                         stats["rowsLoaded"] += await loader.write_copy(item)
                     else:
-                        records, gone = item.records, []
+                        records, gone = item.records, list[dict[str, Any]]()
                         if marker is not None:
                             records, gone = split_deleted(records, marker, self.spec.primary_key)
                         records = _shape(records, excluded, hashed, self.salt)
@@ -282,7 +282,7 @@ class StreamLoad:
         )
         await loader.begin_keys()
         reader = self.connector.read(self.context, stream.name, connector_settings(sync.settings), None)
-        async with contextlib.aclosing(prefetch(reader)) as items:
+        async with contextlib.aclosing(cast(AsyncGenerator[Any, None], prefetch(reader))) as items:
             async for item in items:
                 if isinstance(item, StateCheckpoint):
                     continue
