@@ -32,8 +32,11 @@ def _streams(connector: Any) -> str:
         return "found in the account"
     if not spec.streams:
         return "-"
-    # A stream with a cursor can run incrementally: marked with a star.
-    return ", ".join(f"{s.name}*" if s.cursor_field else s.name for s in spec.streams)
+    # A stream with a cursor can run incrementally: marked with a star; one whose records
+    # carry the provider's delete marker with a dagger.
+    return ", ".join(
+        s.name + ("*" if s.cursor_field else "") + ("†" if s.deleted else "") for s in spec.streams
+    )
 
 
 def _actions(spec: ConnectorSpec) -> str:
@@ -57,7 +60,8 @@ def markdown(connectors: Iterable[Any]) -> str:
         "",
         f"{len(ordered)} integrations: {with_streams} can sync, {with_actions} have actions "
         f"({action_count} in all; [using connections](using-connections.md) shows how to run "
-        "them). A star marks a stream that can run incrementally. Each name links to the provider "
+        "them). A star marks a stream that can run incrementally, a dagger one whose records carry "
+        "the provider's delete marker ([deletes](syncs.md#deletes)). Each name links to the provider "
         "documentation its definition follows; [the connector format](connector-format.md) says "
         "how to add one.",
         "",
