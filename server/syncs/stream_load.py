@@ -21,6 +21,7 @@ from tortoise.transactions import in_transaction
 
 from server import retrying
 from server.connectors.base import CopyBatch, DeleteMarker, StateCheckpoint, StreamSpec
+from server.connectors.postgres import copy_text_value
 from server.destinations.base import Destination
 from server.destinations.columns import as_text, kinds_of_record_schema
 from server.events import EventBus
@@ -281,13 +282,22 @@ class StreamLoad:
             track_deletes=True,
         )
         await loader.begin_keys()
-        reader = self.connector.read(self.context, stream.name, connector_settings(sync.settings), None)
+        extra = {}
+        if getattr(self.connector.SPEC, "copy_text", False):
+            # A source that pages by key (PostgreSQL) sends only the key and cursor columns.
+            extra["copy_columns"] = tuple(dict.fromkeys([*key, *filter(None, [self.spec.cursor_field])]))
+        reader = self.connector.read(
+            self.context, stream.name, connector_settings(sync.settings), None, **extra
+        )
         async with contextlib.aclosing(cast(AsyncGenerator[Any, None], prefetch(reader))) as items:
             async for item in items:
                 if isinstance(item, StateCheckpoint):
                     continue
                 await self.progress.check_cancelled(cancel=bool(stats["batches"]))
-                keys = [{k: record.get(k) for k in key} for record in item.records]
+                if isinstance(item, CopyBatch):
+                    keys = copy_text_keys(item, key)
+                else:
+                    keys = [{k: record.get(k) for k in key} for record in item.records]
                 await loader.add_keys(_shape(keys, set(), hashed, self.salt))
                 stats["batches"] += 1
                 stats["keysRead"] = stats.get("keysRead", 0) + len(keys)
@@ -350,6 +360,18 @@ async def prefetch(reader: AsyncIterator[Any], depth: int = PREFETCH_DEPTH) -> A
         producer.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await producer
+
+
+def copy_text_keys(batch: CopyBatch, primary_key: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The primary key of every line of a batch of COPY text (values as text)."""
+    positions = [batch.columns.index(k) for k in primary_key]
+    keys = []
+    for line in bytes(batch.data).split(b"\n"):
+        if not line:
+            continue
+        fields = line.split(b"\t")
+        keys.append({k: copy_text_value(fields[i]) for k, i in zip(primary_key, positions, strict=True)})
+    return keys
 
 
 def split_deleted(
