@@ -129,3 +129,16 @@ async def test_reconciliation_leaves_rows_synced_during_the_pass(warehouse: Any)
     found = await rows(warehouse)
     assert found[2][DELETED_AT] is not None
     assert found[3][DELETED_AT] is None
+
+
+async def test_widening_a_column_keeps_the_marks(warehouse: Any) -> None:
+    load = await tracking(warehouse)
+    await load.write([person(1), person(2)])
+    await load.mark_deleted([{"id": 2}])
+
+    await load.write([person(3, score="not a number")])  # widens score to text
+
+    found = await rows(warehouse)
+    assert "score" in load.widened
+    assert found[2][DELETED_AT] is not None and found[1][DELETED_AT] is None
+    assert found[3]["score"] == "not a number"
