@@ -244,3 +244,18 @@ async def test_delete_detection_inputs_are_checked_by_field(
     )
     assert (changed.delete_detection, changed.reconcile_interval) == ("RECONCILE", "30 2 * * 0")
     assert changed.next_reconcile_at is None  # disabled: nothing scheduled
+
+
+async def test_the_scheduler_tick_starts_a_due_reconciliation(
+    env: RunEnvironment, scope: Scope, source: Any
+) -> None:
+    from server.syncs.schedule import tick
+
+    sync = await trove_sync(env, scope, "RECONCILE")
+    await service.set_enabled(scope=scope, bus=None, sync_id=sync.id, enabled=True)
+    await EltSync.filter(id=sync.id).update(next_reconcile_at=utcnow() - timedelta(minutes=1))
+
+    await tick(settings=env.settings, bus=None)
+
+    runs = await SyncRun.filter(sync_id=sync.id).values_list("trigger", "status")
+    assert runs == [("RECONCILE", "QUEUED")]
