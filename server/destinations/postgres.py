@@ -207,7 +207,9 @@ class PostgresTableLoader(TableLoader):
             self._convert = True
             return False
 
-    async def _write(self, records: list[dict[str, Any]], rows: list[tuple[Any, ...]] | None) -> None:
+    async def _write(
+        self, records: list[dict[str, Any]], rows: list[tuple[Any, ...]] | None
+    ) -> tuple[int, int]:
         names = list(self.columns)
         if self.full_refresh or not self.primary_key:
             async with self._appending():
@@ -216,7 +218,7 @@ class PostgresTableLoader(TableLoader):
                     await self.db.copy_records_to_table(
                         self.target, schema_name=self.schema, columns=names, records=converted
                     )
-            return
+            return len(records), 0
         unique = self.dedupe(records)
         if unique is not records:
             records, rows = unique, None
@@ -227,7 +229,7 @@ class PostgresTableLoader(TableLoader):
                 await self.db.execute(f"DROP TABLE {STAGE}")
                 await self.db.execute(self._stage_sql)
                 await self.db.copy_records_to_table(STAGE, columns=names, records=converted)
-            await self._merge_stage()
+            return await self._merge_stage()
 
     def copy_text_columns(self) -> tuple[str, ...] | None:
         if any(self.columns.get(name) != kind for name, kind in self.declared.items()):
@@ -239,6 +241,7 @@ class PostgresTableLoader(TableLoader):
         if not batch.rows:
             return 0
         columns = list(batch.columns)
+        inserted, updated = batch.rows, 0
         try:
             if self.full_refresh or not self.primary_key:
                 async with self._appending():
@@ -256,10 +259,10 @@ class PostgresTableLoader(TableLoader):
                     await self.db.copy_to_table(
                         STAGE, source=memoryview(batch.data), columns=columns, format="text"
                     )
-                    await self._merge_stage()
+                    inserted, updated = await self._merge_stage()
         except asyncpg.DataError as exc:
             raise CopyRejected(f"{exc.sqlstate}: {exc}") from exc
-        self.rows_written += batch.rows
+        self.count_written(batch.rows, inserted, updated)
         return batch.rows
 
     @contextlib.asynccontextmanager
@@ -276,19 +279,24 @@ class PostgresTableLoader(TableLoader):
     def _stage_sql(self) -> str:
         return f"CREATE TEMP TABLE {STAGE} (LIKE {self._name(self.target)} INCLUDING DEFAULTS) ON COMMIT DROP"
 
-    async def _merge_stage(self) -> None:
-        """Upsert the staging table into the table, every column of the table."""
+    async def _merge_stage(self) -> tuple[int, int]:
+        """Upsert the staging table into the table, every column of the table; return the rows
+        inserted and updated. A row's ``xmax`` is 0 when this statement created it and set when
+        it replaced one (the conflict path locks and updates it); only the two counts come back."""
         names = list(self.columns)
         listed = ", ".join(quote(c) for c in names)
         keys = ", ".join(quote(k) for k in self.primary_key)
         updates = ", ".join(
             f"{quote(c)} = EXCLUDED.{quote(c)}" for c in [*names, SYNCED_AT] if c not in self.primary_key
         )
-        await self.db.execute(
-            f"INSERT INTO {self._name(self.target)} ({listed}, {quote(SYNCED_AT)}) "
+        counts = await self.db.fetchrow(
+            f"WITH merged AS (INSERT INTO {self._name(self.target)} ({listed}, {quote(SYNCED_AT)}) "
             f"SELECT {listed}, {quote(SYNCED_AT)} FROM {STAGE} "
-            f"ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+            f"ON CONFLICT ({keys}) DO UPDATE SET {updates} RETURNING (xmax = 0) AS inserted) "
+            "SELECT count(*) FILTER (WHERE inserted) AS inserted, "
+            "count(*) FILTER (WHERE NOT inserted) AS updated FROM merged"
         )
+        return int(counts["inserted"]), int(counts["updated"])
 
     async def _swap(self) -> None:
         new, old = self._name(self.target), self._name(self.table)

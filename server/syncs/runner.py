@@ -330,7 +330,7 @@ async def _copy_stream(
     if spec is None:
         stats.update(status="FAILED", error=f"the source no longer offers {stream.name!r}")
         return False
-    stats.update(status="RUNNING", rowsLoaded=0, batches=0, error=None)
+    stats.update(status="RUNNING", rowsLoaded=0, rowsInserted=0, rowsUpdated=0, batches=0, error=None)
     await progress.save(force=True)  # a run found lost later shows which stream was going
     load = StreamLoad(
         connector=connector,

@@ -74,6 +74,8 @@ class Progress:
             {
                 "status": "PENDING",
                 "rowsLoaded": 0,
+                "rowsInserted": 0,
+                "rowsUpdated": 0,
                 "batches": 0,
                 "error": None,
                 "widenedColumns": [],
@@ -182,6 +184,8 @@ class StreamLoad:
         """Load every batch the source yields; the loader is aborted if anything fails."""
         stream, sync = self.stream, self.sync
         stats = self.progress.stream(stream.name)
+        # A load that fell back from COPY text to records goes on counting from where it was.
+        base_inserted, base_updated = stats.get("rowsInserted", 0), stats.get("rowsUpdated", 0)
         excluded = set(stream.excluded_columns or [])
         hashed = set(stream.hashed_columns or [])
         declared = {
@@ -227,6 +231,8 @@ class StreamLoad:
                     else:
                         records = _shape(item.records, excluded, hashed, self.salt)
                         stats["rowsLoaded"] += await loader.write(records)
+                    stats["rowsInserted"] = base_inserted + loader.rows_inserted
+                    stats["rowsUpdated"] = base_updated + loader.rows_updated
                     stats["batches"] += 1
                     stats["lastBatchAt"] = utcnow().isoformat()  # what the stuck scan reads
                     stats["widenedColumns"] = sorted(loader.widened)

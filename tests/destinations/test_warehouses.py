@@ -238,3 +238,21 @@ async def test_a_sqlite_cursor_never_leaves_the_destination_thread(tmp_path: Pat
     finally:
         await destination.close()
     await destination.close()  # closing twice is harmless
+
+
+async def test_each_batch_counts_rows_inserted_and_updated(warehouse: Any) -> None:
+    people = await loader(warehouse)
+    await people.write([person(1), person(2), person(3)])
+    assert (people.rows_inserted, people.rows_updated) == (3, 0)
+    # Two known keys (one of them twice in the batch: counted once) and one new.
+    await people.write([person(2, name="b"), person(3), person(2, name="c"), person(4)])
+    assert (people.rows_inserted, people.rows_updated) == (4, 2)
+    assert people.rows_written == 7
+    await people.finish()
+    assert (await rows(warehouse))[2]["name"] == "c"
+
+    # A full refresh writes a new table: every row is new to it.
+    refresh = await loader(warehouse, full_refresh=True)
+    await refresh.write([person(1), person(5)])
+    await refresh.finish()
+    assert (refresh.rows_inserted, refresh.rows_updated) == (2, 0)
