@@ -7,7 +7,9 @@ A full refresh copies straight into a new table without indexes, then adds the p
 
 Values go to COPY as they come when their Python types already match the columns (the common
 case for typed sources); only a batch that fails to encode is converted value by value, and a
-value that still does not fit widens its column to ``text``.
+value that still does not fit widens its column to ``text``. JSON columns are on that fast path
+too: the connection encodes decoded JSON values (objects, arrays, strings, numbers) itself, in
+``jsonb``'s binary format, instead of refusing them and sending the stream to conversion.
 
 From a PostgreSQL source, batches may arrive as COPY text (``CopyBatch``) and are loaded the same
 way without decoding a value; a batch the server refuses raises ``CopyRejected`` with nothing
@@ -25,7 +27,7 @@ import asyncpg
 
 from server.connectors.base import CopyBatch
 from server.destinations.base import CopyRejected, Destination, TableLoader, derived_name
-from server.destinations.columns import SYNCED_AT, quote
+from server.destinations.columns import SYNCED_AT, as_json, quote
 from server.outbound import Policy, connect_postgres
 
 SQL_TYPES = {
@@ -61,6 +63,29 @@ def asyncpg_url(url: str) -> str:
     return "postgresql://" + url.split("://", 1)[1]
 
 
+# jsonb's binary format: a version byte, then the JSON text.
+_JSONB_VERSION = b"\x01"
+
+
+async def _encode_json_values(connection: asyncpg.Connection) -> None:
+    """Let COPY (binary) take JSON values as sources give them: a value is encoded with
+    ``as_json`` (text already encoded, ``JsonText``, goes as it is). Read back, a JSON column is
+    its text, as before."""
+
+    def jsonb(value: Any) -> bytes:
+        return _JSONB_VERSION + as_json(value).encode()
+
+    def json_text(value: Any) -> bytes:
+        return as_json(value).encode()
+
+    await connection.set_type_codec(
+        "jsonb", schema="pg_catalog", format="binary", encoder=jsonb, decoder=lambda data: data[1:].decode()
+    )
+    await connection.set_type_codec(
+        "json", schema="pg_catalog", format="binary", encoder=json_text, decoder=lambda data: data.decode()
+    )
+
+
 class PostgresDestination(Destination):
     """``outbound``: the guard for a warehouse a tenant chose (a workspace's own URL); None for
     the deployment's warehouse, which is the operator's."""
@@ -75,6 +100,7 @@ class PostgresDestination(Destination):
         server_settings = {"DateStyle": "ISO", "TimeZone": "UTC"}
         if self.outbound is None:
             self.connection = await asyncpg.connect(asyncpg_url(self.url), server_settings=server_settings)
+            await _encode_json_values(self.connection)
             return
         # Only what a URL says about where and who: a query parameter naming a file on this
         # machine (``sslrootcert``, ``passfile``...) is not followed for a tenant's URL.
@@ -90,6 +116,7 @@ class PostgresDestination(Destination):
             database=unquote(parts.path.lstrip("/")) or None,
             server_settings=server_settings,
         )
+        await _encode_json_values(self.connection)
 
     async def close(self) -> None:
         if self.connection is not None:

@@ -39,7 +39,9 @@ SQL_TYPES = {
     "timestamp": "TIMESTAMP",
     "date": "DATE",
     "text": "TEXT",
-    "json": "JSON",
+    # Not plain JSON: a type naming none of SQLite's affinity words gets NUMERIC affinity, which
+    # stores the JSON text of a number (12345678901234567890, 1.0) as a REAL. TEXT keeps it.
+    "json": "JSON TEXT",
 }
 KINDS_BY_TYPE = {
     "INTEGER": "integer",
@@ -48,7 +50,8 @@ KINDS_BY_TYPE = {
     "TIMESTAMP": "timestamp",
     "DATE": "date",
     "TEXT": "text",
-    "JSON": "json",
+    "JSON TEXT": "json",
+    "JSON": "json",  # tables created before JSON columns had TEXT affinity
 }
 BUSY_TIMEOUT_SECONDS = 30
 
