@@ -131,8 +131,9 @@ def render(
         .replace(">", "\\u003e")
         .replace("&", "\\u0026")
     )
+    root = f'lang="{html.escape(lang)}" dir="{html.escape(messages["dir"])}"'
     body = f"""<!doctype html>
-<html lang="{html.escape(lang)}" dir="{html.escape(messages["dir"])}" data-theme="{html.escape(theme.lower())}">
+<html {root} data-theme="{html.escape(theme.lower())}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

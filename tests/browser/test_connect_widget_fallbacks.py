@@ -127,7 +127,9 @@ async def test_inline_frame_fits_its_content_and_says_nothing_of_windows(browser
     await frame.wait_for_selector("text=This field is required.")
     await frame.fill("#weir-f-secret_text", "sk_wrong")
     await frame.click("button[type=submit]")
-    await frame.wait_for_selector("text=Test Key refused the credentials: The provider rejected this API key (401).")
+    await frame.wait_for_selector(
+        "text=Test Key refused the credentials: The provider rejected this API key (401)."
+    )
     assert await wait_fit(page, frame) > form_height
     await frame.fill("#weir-f-secret_text", "sk_good")
     await frame.click("button[type=submit]")
@@ -168,7 +170,9 @@ async def test_german_from_the_locale_option(browser, stack):
     await frame.fill("#weir-f-secret_text", "sk_wrong")
     await frame.click("button[type=submit]")
     # The provider's error is shown as it came.
-    await frame.wait_for_selector("text=Test Key refused the credentials: The provider rejected this API key (401).")
+    await frame.wait_for_selector(
+        "text=Test Key refused the credentials: The provider rejected this API key (401)."
+    )
     await frame.fill("#weir-f-secret_text", "sk_good")
     await frame.click("button[type=submit]")
     await frame.wait_for_selector("text=Ihr Konto ist verbunden.")

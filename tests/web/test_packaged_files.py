@@ -21,7 +21,9 @@ def test_the_build_ships_exactly_the_widget_files_the_server_serves():
 
 def test_the_build_ships_every_message_catalog():
     catalogs = {name for name in weir_build.served_files(ROOT) if name.startswith("widget/locales/")}
-    assert catalogs == {f"widget/locales/{path.name}" for path in (ROOT / "widget" / "locales").glob("*.json")}
+    assert catalogs == {
+        f"widget/locales/{path.name}" for path in (ROOT / "widget" / "locales").glob("*.json")
+    }
     assert "widget/locales/en.json" in catalogs
 
 
