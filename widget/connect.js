@@ -195,8 +195,10 @@
         onclick: function () { choose(integration); }
       }, [logo(integration, "weir-int-logo"),
           el("span", { class: "weir-int-text" }, [
-            el("span", { class: "weir-int-name", text: integration.displayName }),
-            integration.description ? el("span", { class: "weir-int-desc", text: integration.description }) : null]),
+            // Names and descriptions are not translated: their own direction, in any layout.
+            el("span", { class: "weir-int-name", dir: "auto", text: integration.displayName }),
+            integration.description ? el("span", { class: "weir-int-desc", dir: "auto",
+                                                    text: integration.description }) : null]),
           el("span", { class: "weir-int-cat", text: categoryLabel(integration.category) })]);
       var item = el("li", {}, [button]);
       list.appendChild(item);

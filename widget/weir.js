@@ -24,7 +24,7 @@
     var finished = false;
     var readyTimer = null;
     var pollTimer = null;
-    var left = false;      // the popup went to a provider (whose COOP can hide it from us)
+    var left = false;      // the popup went to a provider
     var lastFocus = document.activeElement;
 
     function emit(type, detail) {
@@ -43,7 +43,6 @@
     }
 
     function pageUrl(pageMode) {
-      // The page's language: the locale option, else the browser's preferred languages.
       var nav = window.navigator;
       return base + "/connect?token=" + encodeURIComponent(options.token) +
         "&mode=" + pageMode + "&origin=" + encodeURIComponent(window.location.origin) +
@@ -62,7 +61,6 @@
       if (!data || data.weir !== 1 || typeof data.type !== "string") return;
       if (data.type === "ready") {
         clearTimeout(readyTimer);
-        // The page's own title, in its language, names the frame and the dialog.
         var title = options.title || String(data.title || "") || frame && frame.title;
         if (frame) frame.title = title;
         if (overlay) { overlay.setAttribute("aria-label", title); frame.focus(); }
@@ -116,10 +114,7 @@
       }, function () { fail("NETWORK_ERROR", "Weir could not be reached"); close(); });
     }
 
-    // A popup that looks closed may not be: a provider's Cross-Origin-Opener-Policy cuts it
-    // off from this page (closed reads true, no message arrives). So the session's status
-    // decides: completed or failed ends the flow; still connecting after the popup went to
-    // a provider keeps following (up to popupFollowMs); otherwise the user closed it.
+    // A provider's COOP makes an open popup read closed: the session's status decides.
     function follow(since) {
       if (closed) return;
       ask().then(function (result) {
@@ -194,8 +189,7 @@
           closed = true;
           window.removeEventListener("message", onMessage);
         } else {
-          // The same flow in this tab; without a redirectUri it returns here (the page's
-          // address, with session_id and connection_id or error added).
+          // Continue in this tab; it returns here when the session has no redirectUri.
           window.location.assign(pageUrl("redirect") + "&return=" + encodeURIComponent(window.location.href));
         }
         return false;

@@ -80,13 +80,93 @@ async def test_embed_check_names_the_problem(acme):
         assert response.headers["access-control-allow-origin"] == "*"
         return response.json()
 
-    assert await check(token, HOST_ORIGIN) == {"ok": True, "code": None}
+    assert await check(token, HOST_ORIGIN) == {
+        "ok": True,
+        "code": None,
+        # The session's progress, which the widget follows while a popup looks closed.
+        "sessionId": created["session"]["id"],
+        "status": "PENDING",
+        "connectionId": None,
+        "errorCode": None,
+    }
     assert (await check(token, "https://evil.example"))["code"] == "ORIGIN_NOT_ALLOWED"
     assert (await check("weir_ct_forged", HOST_ORIGIN))["code"] == "TOKEN_INVALID"
     await ConnectSession.filter(id=created["session"]["id"]).update(
         expires_at=datetime.now(UTC) - timedelta(seconds=1)
     )
     assert (await check(token, HOST_ORIGIN))["code"] == "TOKEN_EXPIRED"
+
+
+async def test_embed_check_reports_a_completed_session_and_its_connection(acme):
+    created = await create_session(acme, integrationName="testkey")
+    await ConnectSession.filter(id=created["session"]["id"]).update(
+        status="COMPLETED", connection_id="conn_x"
+    )
+    response = await acme.http.post(
+        "/connect/check",
+        content=created["token"],
+        headers={"Origin": HOST_ORIGIN, "Content-Type": "text/plain"},
+    )
+    body = response.json()
+    assert (body["ok"], body["code"], body["status"], body["connectionId"]) == (
+        False,
+        "SESSION_COMPLETED",
+        "COMPLETED",
+        "conn_x",
+    )
+    forged = await acme.http.post("/connect/check", content="weir_ct_forged", headers={"Origin": HOST_ORIGIN})
+    assert forged.json() == {"ok": False, "code": "TOKEN_INVALID"}  # nothing about any session
+
+
+async def test_connect_page_speaks_the_requested_language(acme):
+    created = await create_session(acme, integrationName="testkey")
+    params = {"token": created["token"], "mode": "inline", "origin": HOST_ORIGIN}
+    german = await acme.http.get("/connect", params={**params, "locale": "de-AT,en"})
+    assert '<html lang="de" dir="ltr"' in german.text
+    data = _page_data(german.text)
+    assert data["locale"] == "de" and data["messages"]["connect"] == "Verbinden"
+    assert "<title>Mit Acme Analytics verbinden</title>" in german.text
+    # Without the option, the browser's Accept-Language decides; Arabic is right to left.
+    arabic = await acme.http.get("/connect", params=params, headers={"Accept-Language": "ar-EG,ar;q=0.9"})
+    assert '<html lang="ar" dir="rtl"' in arabic.text
+    english = await acme.http.get("/connect", params=params, headers={"Accept-Language": "xx"})
+    assert '<html lang="en" dir="ltr"' in english.text
+
+
+async def test_server_messages_come_from_the_catalog(acme):
+    unknown = await acme.http.get("/connect", params={"token": "weir_ct_nope", "locale": "fr"})
+    assert _page_data(unknown.text)["errorMessage"] == (
+        "Ce lien de connexion n’est pas valide. Demandez-en un nouveau à l’application."
+    )
+    refused = await acme.http.post(
+        "/oauth/authorize",
+        data={"token": "x", "state": "y"},
+        headers={"Origin": "https://evil.example", "Accept-Language": "es"},
+    )
+    assert refused.status_code == 403
+    assert _page_data(refused.text)["errorMessage"].startswith("Este inicio de sesión solo puede empezar")
+
+
+async def test_return_address_is_kept_only_on_the_host_origin_in_redirect_mode(acme):
+    created = await create_session(acme, integrationName="testkey")
+
+    async def return_url(mode: str, value: str, origin: str = HOST_ORIGIN) -> str | None:
+        response = await acme.http.get(
+            "/connect",
+            params={"token": created["token"], "mode": mode, "origin": origin, "return": value},
+        )
+        return _page_data(response.text).get("returnUrl")
+
+    assert (
+        await return_url("redirect", f"{HOST_ORIGIN}/settings?tab=apps") == f"{HOST_ORIGIN}/settings?tab=apps"
+    )
+    assert await return_url("redirect", "https://evil.example/steal") is None
+    assert await return_url("redirect", f"{HOST_ORIGIN}.evil.example/") is None
+    assert await return_url("redirect", "javascript:alert(1)") is None
+    assert await return_url("redirect", f"{HOST_ORIGIN}/a\nb") is None  # a control character
+    assert await return_url("redirect", f"{HOST_ORIGIN}/" + "a" * 3000) is None
+    assert await return_url("modal", f"{HOST_ORIGIN}/settings") is None
+    assert await return_url("redirect", "https://evil.example/", origin="https://evil.example") is None
 
 
 async def test_widget_is_served_versioned_with_cache_headers_and_cors(client):
