@@ -97,10 +97,12 @@ async def test_embed_check_names_the_problem(acme):
     assert (await check(token, HOST_ORIGIN))["code"] == "TOKEN_EXPIRED"
 
 
-async def test_embed_check_reports_a_completed_session_and_its_connection(acme):
+async def test_embed_check_reports_how_the_session_ended(acme):
+    # (A completed session's connectionId is followed end to end in
+    # tests/browser/test_connect_widget_fallbacks.py.)
     created = await create_session(acme, integrationName="testkey")
     await ConnectSession.filter(id=created["session"]["id"]).update(
-        status="COMPLETED", connection_id="conn_x"
+        status="FAILED", error_code="ACCESS_DENIED"
     )
     response = await acme.http.post(
         "/connect/check",
@@ -108,11 +110,11 @@ async def test_embed_check_reports_a_completed_session_and_its_connection(acme):
         headers={"Origin": HOST_ORIGIN, "Content-Type": "text/plain"},
     )
     body = response.json()
-    assert (body["ok"], body["code"], body["status"], body["connectionId"]) == (
-        False,
-        "SESSION_COMPLETED",
-        "COMPLETED",
-        "conn_x",
+    assert (body["ok"], body["status"], body["errorCode"], body["connectionId"]) == (
+        True,
+        "FAILED",
+        "ACCESS_DENIED",
+        None,
     )
     forged = await acme.http.post("/connect/check", content="weir_ct_forged", headers={"Origin": HOST_ORIGIN})
     assert forged.json() == {"ok": False, "code": "TOKEN_INVALID"}  # nothing about any session
