@@ -257,3 +257,28 @@ async def test_a_custom_logo_that_is_not_https_is_not_used(acme, provider, monke
     # Weir's own logo route instead (which file is the catalog's business).
     logo_url = _page_data(response.text)["integrations"][0]["logoUrl"]
     assert re.fullmatch(r"http://weir\.test/logos/[a-z0-9_]+\.svg", logo_url)
+
+
+async def test_the_oauth_callback_keeps_the_connect_pages_language(acme, provider):
+    from urllib.parse import parse_qsl, urlsplit
+
+    from tests.connect.conftest import SELECT, START, WEIR_ORIGIN, consent
+
+    created = await create_session(acme, integrationName="testoauth")
+    await acme.graphql(SELECT, {"name": "testoauth"}, key=created["token"])
+    url = (await acme.graphql(START, {"popup": False}, key=created["token"]))["data"]["startOAuth"][
+        "authorizeUrl"
+    ]
+    state = dict(parse_qsl(urlsplit(url).query))["state"]
+    # The connect page's form sends its language along; the launch page speaks it ...
+    launched = await acme.http.post(
+        "/oauth/authorize",
+        data={"token": created["token"], "state": state, "locale": "ja"},
+        headers={"Origin": WEIR_ORIGIN, "Accept-Language": "de"},
+    )
+    assert launched.status_code == 200 and '<html lang="ja"' in launched.text
+    assert _page_data(launched.text)["messages"]["opening_sign_in"] == "サインインページを開いています"
+    # ... and so does the callback, in another request, through a cookie scoped to it.
+    finished = await acme.http.get("/oauth/callback", params=await consent(url))
+    assert finished.status_code == 200 and '<html lang="ja"' in finished.text
+    assert _page_data(finished.text)["status"] == "COMPLETED"
