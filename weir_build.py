@@ -31,11 +31,10 @@ def served_files(root: Path = Path()) -> list[str]:
     folder = root / WIDGET_SOURCE
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder.resolve()} is missing: the wheel would serve no weir.js")
-    return sorted(
-        path.relative_to(root).as_posix()
-        for path in folder.iterdir()
-        if path.is_file() and path.suffix in SERVED_SUFFIXES
-    )
+    # The message catalogs (widget/locales/<lang>.json) go along: the connect pages read them.
+    files = [path for path in folder.iterdir() if path.is_file() and path.suffix in SERVED_SUFFIXES]
+    files += sorted((folder / "locales").glob("*.json"))
+    return sorted(path.relative_to(root).as_posix() for path in files)
 
 
 # Lower-case class names: a command's name is its class's name unless it sets command_name.
@@ -65,7 +64,7 @@ class build_widget(Command):
     def get_output_mapping(self) -> dict[str, str]:
         assert self.build_lib is not None
         return {
-            os.path.join(self.build_lib, WIDGET_TARGET, os.path.basename(source)): source
+            os.path.join(self.build_lib, WIDGET_TARGET, os.path.relpath(source, WIDGET_SOURCE)): source
             for source in served_files()
         }
 

@@ -1,19 +1,24 @@
-"""Sync throughput: one Postgres table copied into a Postgres destination schema, three ways.
+"""Sync throughput: one Postgres table (with a jsonb column) copied into a Postgres destination
+schema, and the same rows from an API-shaped source, several ways, alternated round by round.
 
     (a) Weir's engine: the `postgres` source connector, the runner and the Postgres destination
         (keyset-paged reads, COPY into the destination, primary key, atomic swap), run in a
         fresh process per measurement so its peak RSS is its own; once as COPY text (what a
-        Postgres-to-Postgres sync does) and once as records (what it does with a hashed
-        column, and what every other source goes through);
-    (b) dlt with its `sql_database` source (`sql_table`, default sqlalchemy backend) into its
-        `postgres` destination, `write_disposition="replace"`;
+        Postgres-to-Postgres sync does), once as records (what it does with a hashed column),
+        and once from an API-shaped source: records as a REST API gives them (timestamps as
+        ISO strings, nested objects), generated in the process, the path of every non-Postgres
+        connector;
+    (b) dlt into its `postgres` destination, `write_disposition="replace"`: its `sql_database`
+        source (`sql_table`) with its default sqlalchemy backend and with its pyarrow backend,
+        and a `dlt.resource` yielding the same API-shaped records;
     (c) raw `COPY ... TO STDOUT | COPY ... FROM STDIN` between the two (psql), the floor: into a
         table with the primary key, and into one without it, the key added after the load.
 
 Run (needs the machine's Postgres, and dlt installed in the venv for (b) only):
 
-    pip install "dlt[postgres]" sqlalchemy   # benchmark only; not Weir dependencies
+    pip install "dlt[postgres]" sqlalchemy pyarrow   # benchmark only; not Weir dependencies
     python bench/sync_throughput.py      # 1,000,000 rows (and 100,000 for the RSS check)
+    python bench/sync_throughput.py --rows 300000 --repeat 3 --dlt-repeat 2
 
 Prints rows/s of each, the ratios and Weir's peak RSS at 100k and 1M rows. Not a test: the
 numbers depend on the machine. Results are recorded in docs/benchmarks.md.
@@ -30,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +54,7 @@ def database_url(scheme: str = "postgresql") -> str:
 
 
 def table_for(rows: int) -> str:
-    return f"events_{rows}"
+    return f"events_json_{rows}"
 
 
 # -- the source ---------------------------------------------------------------------------------
@@ -83,7 +89,8 @@ async def prepare_source(sizes: list[int]) -> None:
                     amount double precision,
                     active boolean NOT NULL,
                     created_at timestamptz NOT NULL,
-                    updated_at timestamptz NOT NULL
+                    updated_at timestamptz NOT NULL,
+                    attributes jsonb NOT NULL
                 )""")
             await db.execute(f"""
                 INSERT INTO {table}
@@ -91,7 +98,12 @@ async def prepare_source(sizes: list[int]) -> None:
                        (ARRAY['new', 'active', 'churned'])[1 + n % 3],
                        round((n % 100000) / 100.0, 2), n % 2 = 0,
                        timestamptz '2024-01-01' + n * interval '1 second',
-                       timestamptz '2024-01-01' + n * interval '1 second'
+                       timestamptz '2024-01-01' + n * interval '1 second',
+                       jsonb_build_object(
+                           'plan', (ARRAY['free', 'pro', 'team'])[1 + n % 3], 'seats', n % 50,
+                           'tags', jsonb_build_array('t' || n % 7, 't' || n % 11),
+                           'address', jsonb_build_object('city', 'City ' || n % 100,
+                                                         'zip', lpad((n % 99999)::text, 5, '0')))
                 FROM generate_series(1, {rows}) AS n""")
             await db.execute(f"ANALYZE {table}")
     finally:
@@ -121,12 +133,85 @@ async def drop_schema(schema: str) -> None:
 # -- (a) Weir -----------------------------------------------------------------------------------
 
 
-async def weir_once(rows: int, mode: str, records: bool = False) -> dict[str, Any]:
+API_PAGE = 1000
+
+
+def api_pages(rows: int) -> Any:
+    """The source rows as a REST API would page them: JSON-decoded records, timestamps as ISO
+    8601 strings, the attributes a nested object."""
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    plans = ("free", "pro", "team")
+    for first in range(1, rows + 1, API_PAGE):
+        page = []
+        for n in range(first, min(first + API_PAGE, rows + 1)):
+            moment = (start + timedelta(seconds=n)).isoformat()
+            page.append(
+                {
+                    "id": n,
+                    "account_id": n % 5000,
+                    "email": f"user{n}@example.com",
+                    "status": ("new", "active", "churned")[n % 3],
+                    "amount": round((n % 100000) / 100.0, 2),
+                    "active": n % 2 == 0,
+                    "created_at": moment,
+                    "updated_at": moment,
+                    "attributes": {
+                        "plan": plans[n % 3],
+                        "seats": n % 50,
+                        "tags": [f"t{n % 7}", f"t{n % 11}"],
+                        "address": {"city": f"City {n % 100}", "zip": f"{n % 99999:05d}"},
+                    },
+                }
+            )
+        yield page
+
+
+API_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "account_id": {"type": "integer"},
+        "email": {"type": "string"},
+        "status": {"type": "string"},
+        "amount": {"type": "number"},
+        "active": {"type": "boolean"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "updated_at": {"type": "string", "format": "date-time"},
+        "attributes": {"type": "object"},
+    },
+}
+
+
+def install_api_source(rows: int) -> None:
+    """A connector ``bench_api`` whose one stream yields ``api_pages``."""
+    from types import SimpleNamespace
+
+    from server.connectors import registry
+    from server.connectors.base import ConnectorSpec, RecordBatch, StreamSpec
+
+    spec = ConnectorSpec(
+        name="bench_api",
+        display_name="Bench API",
+        category="Other",
+        auth_types=("NONE",),
+        description="API-shaped records generated in the process.",
+        streams=(StreamSpec(name=table_for(rows), primary_key=("id",), record_schema=API_SCHEMA),),
+    )
+
+    async def read(context: Any, stream: str, settings: Any, state: Any) -> Any:
+        for page in api_pages(rows):
+            yield RecordBatch(stream=stream, records=page)
+
+    registry.CONNECTORS["bench_api"] = SimpleNamespace(SPEC=spec, check=None, read=read)
+
+
+async def weir_once(rows: int, mode: str, records: bool = False, api: bool = False) -> dict[str, Any]:
     """One Weir run in this process: the real services, runner and destination.
 
     ``records``: as if the source could not send COPY text, so every row is decoded into a
-    record and encoded again for the destination (what a hashed column, or any source other
-    than PostgreSQL, goes through).
+    record and encoded again for the destination (what a hashed column goes through).
+    ``api``: the rows come from the API-shaped source instead (what every connector other than
+    PostgreSQL's goes through).
     """
     import dataclasses
 
@@ -146,6 +231,8 @@ async def weir_once(rows: int, mode: str, records: bool = False) -> dict[str, An
 
     if records:
         postgres.SPEC = dataclasses.replace(postgres.SPEC, copy_text=False)
+    if api:
+        install_api_source(rows)
     schema = "weir_dst"
     await drop_schema(schema)
     workdir = Path(tempfile.mkdtemp(prefix="weir-bench-"))
@@ -180,14 +267,17 @@ async def weir_once(rows: int, mode: str, records: bool = False) -> dict[str, An
             id=connection_id,
             organization_id=organization.id,
             workspace_id=workspace.id,
-            integration_name="postgres",
-            auth_type="CUSTOM_AUTH",
+            integration_name="bench_api" if api else "postgres",
+            auth_type="NONE" if api else "CUSTOM_AUTH",
             scope="WORKSPACE",
             credentials_encrypted=key_ring.encrypt(
-                json.dumps(credentials).encode(), associated_data=connection_id
+                json.dumps({} if api else credentials).encode(), associated_data=connection_id
             ),
         )
         table = table_for(rows)
+        source_settings = (
+            {} if api else {"schema": SOURCE_SCHEMA, "tables": [table], "batch_size": BATCH_SIZE}
+        )
         sync = await service.create_sync(
             scope=scope,
             settings=settings,
@@ -197,7 +287,7 @@ async def weir_once(rows: int, mode: str, records: bool = False) -> dict[str, An
             changes=SyncChanges(
                 destination_schema=schema,
                 sync_interval="0 * * * *",
-                settings={"schema": SOURCE_SCHEMA, "tables": [table], "batch_size": BATCH_SIZE},
+                settings=source_settings,
             ),
             streams=[StreamChoice(name=table, sync_mode=mode)],
         )
@@ -212,7 +302,9 @@ async def weir_once(rows: int, mode: str, records: bool = False) -> dict[str, An
             raise SystemExit(f"Weir run {status}: {run.error} {run.stream_stats}")
     finally:
         await close_database(database)
-    loaded = await count(schema, table)
+    # The shared warehouse keeps each workspace's tables in a schema of its own.
+    loaded = await count(sync.warehouse_schema, table)
+    await drop_schema(sync.warehouse_schema)
     assert loaded == rows, f"Weir loaded {loaded} rows, expected {rows}"
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {"rows": rows, "seconds": seconds, "peak_rss": peak_rss}
@@ -228,23 +320,32 @@ def in_subprocess(*args: str) -> dict[str, Any]:
 # -- (b) dlt ------------------------------------------------------------------------------------
 
 
-def dlt_once(rows: int) -> dict[str, Any]:
+def dlt_once(rows: int, backend: str) -> dict[str, Any]:
+    """dlt's ``sql_table`` with ``backend`` ("sqlalchemy", "pyarrow"), or (``api``) a
+    ``dlt.resource`` yielding the API-shaped pages."""
     import dlt
-    from dlt.sources.sql_database import sql_table
 
     asyncio.run(drop_schema("dlt_dst"))
     workdir = tempfile.mkdtemp(prefix="dlt-bench-")
     # dlt insists on a password; the machine's Postgres trusts loopback and ignores it.
     with_password = database_url().replace("postgres@", "postgres:unused@", 1)
     pipeline = dlt.pipeline(
-        pipeline_name="weir_bench",
+        pipeline_name=f"weir_bench_{backend}",
         pipelines_dir=workdir,
         destination=dlt.destinations.postgres(credentials=with_password),
         dataset_name="dlt_dst",
     )
-    source = sql_table(
-        credentials=database_url("postgresql+psycopg2"), schema=SOURCE_SCHEMA, table=table_for(rows)
-    )
+    if backend == "api":
+        source: Any = dlt.resource(api_pages(rows), name=table_for(rows), primary_key="id")
+    else:
+        from dlt.sources.sql_database import sql_table
+
+        source = sql_table(
+            credentials=database_url("postgresql+psycopg2"),
+            schema=SOURCE_SCHEMA,
+            table=table_for(rows),
+            backend=backend,
+        )
     started = time.perf_counter()
     pipeline.run(source, write_disposition="replace")
     seconds = time.perf_counter() - started
@@ -318,20 +419,25 @@ def main() -> None:
     parser.add_argument(
         "--records", action="store_true", help="(with part weir) load as records, not COPY text"
     )
+    parser.add_argument("--api", action="store_true", help="(with part weir) from the API-shaped source")
+    parser.add_argument(
+        "--backend", default="sqlalchemy", choices=["sqlalchemy", "pyarrow", "api"], help="(with part dlt)"
+    )
+    parser.add_argument("--dlt-repeat", type=int, default=2, help="rounds that also run dlt's three ways")
     parser.add_argument(
         "--repeat", type=int, default=3, help="rounds of raw COPY and Weir (medians are reported)"
     )
     args = parser.parse_args()
     if args.part == "weir":
-        print(json.dumps(asyncio.run(weir_once(args.rows, args.mode, args.records))))
+        print(json.dumps(asyncio.run(weir_once(args.rows, args.mode, args.records, args.api))))
         return
     if args.part == "dlt":
-        print(json.dumps(dlt_once(args.rows)))
+        print(json.dumps(dlt_once(args.rows, args.backend)))
         return
 
     asyncio.run(prepare_source([args.rows, args.small]))
     print(
-        f"source: {SOURCE_SCHEMA}.{table_for(args.rows)}, {args.rows:,} rows, 8 columns; "
+        f"source: {SOURCE_SCHEMA}.{table_for(args.rows)}, {args.rows:,} rows, 9 columns (one jsonb); "
         f"Weir batch size {BATCH_SIZE:,}; {os.cpu_count()} CPU(s); load average "
         f"{os.getloadavg()[0]:.1f}",
         flush=True,
@@ -339,41 +445,67 @@ def main() -> None:
     # The baselines and Weir alternate, and each reports its median, so a busy moment on a
     # shared machine does not land on one side only.
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in LABELS}
+    weir = ("weir", "--rows", str(args.rows), "--mode", args.mode)
     for attempt in range(args.repeat):
         runs["copy"].append(copy_once(args.rows))
         runs["copy_key_after"].append(copy_once(args.rows, key_after=True))
-        runs["weir"].append(in_subprocess("weir", "--rows", str(args.rows), "--mode", args.mode))
-        runs["weir_records"].append(
-            in_subprocess("weir", "--rows", str(args.rows), "--mode", args.mode, "--records")
-        )
+        runs["weir"].append(in_subprocess(*weir))
+        runs["weir_records"].append(in_subprocess(*weir, "--records"))
+        runs["weir_api"].append(in_subprocess(*weir, "--api"))
+        if not args.skip_dlt and attempt < args.dlt_repeat:
+            for backend in ("sqlalchemy", "pyarrow", "api"):
+                runs[f"dlt_{backend}"].append(
+                    in_subprocess("dlt", "--rows", str(args.rows), "--backend", backend)
+                )
         print(
-            f"  round {attempt + 1}: "
+            f"  round {attempt + 1} (load {os.getloadavg()[0]:.1f}): "
             + ", ".join(
-                f"{LABELS[name]} {results[-1]['seconds']:.2f} s" for name, results in runs.items() if results
+                f"{LABELS[name]} {results[-1]['seconds']:.2f} s"
+                for name, results in runs.items()
+                if len(results) == attempt + 1
             ),
             flush=True,
         )
     runs["weir_incremental"].append(in_subprocess("weir", "--rows", str(args.rows), "--mode", "INCREMENTAL"))
-    if not args.skip_dlt:
-        runs["dlt"].append(in_subprocess("dlt", "--rows", str(args.rows)))
     small = in_subprocess("weir", "--rows", str(args.small), "--mode", args.mode)
     best = {name: median(results) for name, results in runs.items() if results}
     for name, result in best.items():
-        print(f"{LABELS[name]:<44} {result['seconds']:7.2f} s  {rate(result):>10,.0f} rows/s")
+        spread = [r["seconds"] for r in runs[name]]
+        print(
+            f"{LABELS[name]:<52} {result['seconds']:7.2f} s  {rate(result):>10,.0f} rows/s  "
+            f"(rounds {min(spread):.2f}-{max(spread):.2f} s)"
+        )
     print()
-    weir = best["weir"]
-    if "dlt" in best:
-        print(f"Weir / dlt                        {rate(weir) / rate(best['dlt']):6.2f}x   (target >= 5)")
-    for baseline in ("copy", "copy_key_after"):
+    goals = [
+        ("weir", "copy", 0.8),
+        ("weir", "copy_key_after", 0.8),
+        ("weir_records", "copy", 0.4),
+        ("weir_records", "copy_key_after", 0.4),
+        ("weir_api", "copy", 0.4),
+    ]
+    for name, baseline, target in goals:
+        print(
+            f"{LABELS[name]} / {LABELS[baseline]}: {rate(best[name]) / rate(best[baseline]):5.2f}x   "
+            f"(target >= {target})"
+        )
+    dlts = [name for name in ("dlt_sqlalchemy", "dlt_pyarrow") if name in best]
+    if dlts:
+        fastest = max(dlts, key=lambda name: rate(best[name]))
         for name in ("weir", "weir_records"):
             print(
-                f"{LABELS[name]} / {LABELS[baseline]}: "
-                f"{rate(best[name]) / rate(best[baseline]):5.2f}x   (target >= 0.5)"
+                f"{LABELS[name]} / {LABELS[fastest]} (dlt's fastest): "
+                f"{rate(best[name]) / rate(best[fastest]):6.2f}x   (target >= 5)"
             )
-    ratio = weir["peak_rss"] / small["peak_rss"]
+    if "dlt_api" in best:
+        print(
+            f"{LABELS['weir_api']} / {LABELS['dlt_api']}: "
+            f"{rate(best['weir_api']) / rate(best['dlt_api']):6.2f}x   (target >= 5)"
+        )
+    weir_result = best["weir"]
+    ratio = weir_result["peak_rss"] / small["peak_rss"]
     print(
         f"Weir peak RSS   {small['peak_rss'] / 2**20:6.1f} MiB at {args.small:,} rows, "
-        f"{weir['peak_rss'] / 2**20:6.1f} MiB at {args.rows:,} rows: {ratio:.2f}x "
+        f"{weir_result['peak_rss'] / 2**20:6.1f} MiB at {args.rows:,} rows: {ratio:.2f}x "
         "(target <= 1.2)"
     )
 
@@ -383,8 +515,11 @@ LABELS = {
     "copy_key_after": "raw COPY (key added after)",
     "weir": "Weir (COPY text)",
     "weir_records": "Weir (as records)",
+    "weir_api": "Weir (API-shaped source)",
+    "dlt_sqlalchemy": "dlt (sql_table, sqlalchemy backend)",
+    "dlt_pyarrow": "dlt (sql_table, pyarrow backend)",
+    "dlt_api": "dlt (API-shaped resource)",
     "weir_incremental": "Weir, first INCREMENTAL load (staged upserts)",
-    "dlt": "dlt (sql_table, sqlalchemy backend, replace)",
 }
 
 

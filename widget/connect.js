@@ -13,12 +13,20 @@
     window.history.replaceState(null, "", window.location.pathname);
   }
   var integrations = data.integrations || [];
+  // Texts come from the language's catalog (widget/locales/<lang>.json), sent in #weir-data.
+  var messages = data.messages || {};
+  function t(key, values) {
+    return String(messages[key] || key).replace(/\{(\w+)\}/g, function (all, name) {
+      return values && values[name] !== undefined ? String(values[name]) : all;
+    });
+  }
   var selected = null;
   var consentPopup = null;
   var consentPoll = null;
   var hostWindow = data.mode === "popup" ? window.opener
     : (data.mode === "modal" || data.mode === "inline") ? window.parent : null;
   var hostReady = false;
+  var firstView = true;
   var queued = [];
 
   // Storage can be refused (a third-party frame with storage blocked): never let that break the flow.
@@ -58,6 +66,10 @@
     if (event.origin === data.hostOrigin && event.source === hostWindow && message.type === "init") {
       hostReady = true;
       queued.splice(0).forEach(function (m) { hostWindow.postMessage(m, data.hostOrigin); });
+      // The modal just took focus: start on the dialog's heading unless the user has moved on.
+      var heading = document.getElementById("weir-title");
+      if (data.mode === "modal" && heading && (document.activeElement === document.body ||
+          document.activeElement === heading)) heading.focus();
     } else if (event.origin === data.weirOrigin && consentPopup && event.source === consentPopup &&
                message.type === "consent_result") {
       finishConsent(false, { errorCode: typeof message.errorCode === "string" ? message.errorCode : null,
@@ -65,9 +77,15 @@
     }
   });
 
+  // An inline frame fits its content: the card's own height (not the document's, which is
+  // never less than the frame), sent whenever the card changes size.
+  var lastHeight = 0;
   function reportHeight() {
-    if (data.mode === "inline") toHost("resize", { height: document.documentElement.scrollHeight });
+    if (data.mode !== "inline") return;
+    var height = Math.ceil(app.getBoundingClientRect().height);
+    if (height && height !== lastHeight) { lastHeight = height; toHost("resize", { height: height }); }
   }
+  if (data.mode === "inline" && window.ResizeObserver) new ResizeObserver(reportHeight).observe(app);
 
   // -- GraphQL with the connect token ---------------------------------------------------
   function gql(query, variables) {
@@ -105,22 +123,24 @@
   function header() {
     var children = [];
     if (brand.logoUrl) children.push(el("img", { src: brand.logoUrl, alt: "", class: "weir-logo" }));
-    children.push(el("span", { class: "weir-brand", text: brand.displayName || "Connect" }));
+    children.push(el("span", { class: "weir-brand", text: brand.displayName || t("brand") }));
     if (data.mode === "modal" || data.mode === "popup") {
-      children.push(el("button", { type: "button", class: "weir-close", "aria-label": "Close",
+      children.push(el("button", { type: "button", class: "weir-close", "aria-label": t("close"),
                                    onclick: closePage, text: "\u00d7" }));
     }
     return el("header", { class: "weir-header" }, children);
   }
 
-  function show(title, body, focus) {
+  function show(title, body, focus, transient) {
     app.textContent = "";
     app.appendChild(header());
     var heading = el("h1", { id: "weir-title", tabindex: "-1", text: title });
     app.appendChild(el("section", { class: "weir-body", "aria-labelledby": "weir-title" },
       [heading].concat(body)));
-    app.appendChild(el("footer", { class: "weir-footer", text: "Secured by Weir" }));
-    (focus || heading).focus();
+    app.appendChild(el("footer", { class: "weir-footer", text: t("secured") }));
+    // A modal's first view starts on its heading (the dialog's name); later views on their field.
+    (firstView && data.mode === "modal" ? heading : focus || heading).focus();
+    if (!transient) firstView = false;
     reportHeight();
   }
 
@@ -130,7 +150,7 @@
   }
 
   function spinner(text) {
-    show(text, [el("div", { class: "weir-spinner", role: "status", "aria-label": text })]);
+    show(text, [el("div", { class: "weir-spinner", role: "status", "aria-label": text })], null, true);
   }
 
   function categoryLabel(category) {
@@ -160,7 +180,7 @@
   // Past this many integrations the picker gets a search box and category chips.
   var SEARCH_FROM = 7;
 
-  function plural(count) { return count === 1 ? "1 integration" : count + " integrations"; }
+  function plural(count) { return count === 1 ? t("count_one") : t("count_other", { n: count }); }
 
   // The picker is built once per visit and filtered by hiding rows, so typing stays instant
   // with a catalog of any size (no list is rebuilt per key).
@@ -175,8 +195,10 @@
         onclick: function () { choose(integration); }
       }, [logo(integration, "weir-int-logo"),
           el("span", { class: "weir-int-text" }, [
-            el("span", { class: "weir-int-name", text: integration.displayName }),
-            integration.description ? el("span", { class: "weir-int-desc", text: integration.description }) : null]),
+            // Names and descriptions are not translated: their own direction, in any layout.
+            el("span", { class: "weir-int-name", dir: "auto", text: integration.displayName }),
+            integration.description ? el("span", { class: "weir-int-desc", dir: "auto",
+                                                    text: integration.description }) : null]),
           el("span", { class: "weir-int-cat", text: categoryLabel(integration.category) })]);
       var item = el("li", {}, [button]);
       list.appendChild(item);
@@ -189,7 +211,7 @@
     });
     var count = el("p", { class: "weir-count", role: "status", "aria-live": "polite", id: "weir-count" });
     var emptyText = el("span", {});
-    var showAll = el("button", { type: "button", class: "weir-link", text: "Show all integrations",
+    var showAll = el("button", { type: "button", class: "weir-link", text: t("show_all"),
                                  onclick: function () { reset(); if (search) search.focus(); } });
     var empty = el("p", { class: "weir-empty", hidden: true }, [emptyText, showAll]);
 
@@ -209,11 +231,12 @@
         if (visible) shown++;
       });
       empty.hidden = shown > 0;
-      emptyText.textContent = !rows.length ? "No integration is available to connect."
-        : "No integration matches" + (query ? " \u201c" + query.trim() + "\u201d" : "") +
-          (category ? " in " + categoryLabel(category) : "") + ". ";
+      emptyText.textContent = (!rows.length ? t("none_available")
+        : t("no_match" + (query ? "_query" : "") + (category ? "_in" : ""),
+            { query: query.trim(), category: categoryLabel(category) })) + " ";
       showAll.hidden = !rows.length;
-      count.textContent = shown ? plural(shown) + (shown < rows.length ? " of " + rows.length : "") : "No results";
+      count.textContent = !shown ? t("no_results")
+        : shown < rows.length ? t("count_of", { count: plural(shown), total: rows.length }) : plural(shown);
       reportHeight();
     }
 
@@ -223,13 +246,13 @@
       pick("");
     }
 
-    var body = [el("p", { class: "weir-muted", text: "Choose the account to connect." })];
+    var body = [el("p", { class: "weir-muted", text: t("choose_account") })];
     var search = null;
     var chips = [];
     var chipValues = [];
     if (searchable) {
       search = el("input", { type: "search", id: "weir-search", class: "weir-input weir-search", autocomplete: "off",
-                             spellcheck: "false", placeholder: "Search by name or category",
+                             spellcheck: "false", placeholder: t("search_placeholder"),
                              "aria-controls": "weir-results", "aria-describedby": "weir-count" });
       search.addEventListener("input", function () { query = search.value; apply(); });
       search.addEventListener("keydown", function (event) {
@@ -247,7 +270,7 @@
           buttons[0].click();
         }
       });
-      body.push(el("label", { for: "weir-search", class: "weir-label", text: "Search integrations" }), search);
+      body.push(el("label", { for: "weir-search", class: "weir-label", text: t("search_label") }), search);
       var categories = [];
       integrations.forEach(function (i) { if (categories.indexOf(i.category) < 0) categories.push(i.category); });
       categories.sort(function (a, b) { return categoryLabel(a).localeCompare(categoryLabel(b)); });
@@ -255,9 +278,9 @@
         chipValues = [""].concat(categories);
         chips = chipValues.map(function (value) {
           return el("button", { type: "button", class: "weir-chip", role: "radio", "data-category": value || "ALL",
-                                onclick: function () { pick(value); }, text: value ? categoryLabel(value) : "All" });
+                                onclick: function () { pick(value); }, text: value ? categoryLabel(value) : t("all") });
         });
-        var group = el("div", { class: "weir-chips", role: "radiogroup", "aria-label": "Category" }, chips);
+        var group = el("div", { class: "weir-chips", role: "radiogroup", "aria-label": t("category") }, chips);
         // One tab stop for the group; arrows move through it (the radio group pattern).
         group.addEventListener("keydown", function (event) {
           var step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
@@ -295,13 +318,13 @@
     }
 
     body.push(list, empty);
-    show("Connect an account", body, search || undefined);
+    show(t("title"), body, search || undefined);
     pick("");
   }
 
   function choose(integration) {
     selected = integration;
-    spinner("Opening " + integration.displayName);
+    spinner(t("opening", { name: integration.displayName }));
     gql("mutation($n:String!){selectIntegration(input:{integrationName:$n}){" + STATE_FIELDS + "}}",
         { n: integration.name }).then(function () {
       toHost("integration_selected", { integration: integration.name });
@@ -316,7 +339,7 @@
     var fields = parameterFields(integration);
     var general = el("p", { class: "weir-error weir-general", role: "alert" });
     var button = el("button", { type: "submit", class: "weir-primary", "data-action": "oauth",
-                                text: "Connect with " + integration.displayName });
+                                text: t("connect_with", { name: integration.displayName }) });
     var form = el("form", { class: "weir-form", novalidate: true },
       fields.map(fieldControl).concat([general, button]));
     form.addEventListener("submit", function (event) {
@@ -326,10 +349,9 @@
       startOAuth(integration, read.values);
     });
     var other = integration.formAuthType ? el("button", { type: "button", class: "weir-link",
-      onclick: function () { showForm(integration); }, text: "Use an API key instead" }) : null;
+      onclick: function () { showForm(integration); }, text: t("use_api_key") }) : null;
     show(integration.displayName, [logo(integration, "weir-int-logo"),
-      el("p", { class: "weir-muted", text: "You will sign in to " + integration.displayName +
-        " and approve access. Weir never sees your password." }), form, other, backLink()],
+      el("p", { class: "weir-muted", text: t("oauth_intro", { name: integration.displayName }) }), form, other, backLink()],
       firstInput(form) || button);
     if (previous) {
       restoreFields(form, previous.values);
@@ -339,7 +361,7 @@
 
   function backLink() {
     if (integrations.length < 2) return null;
-    return el("button", { type: "button", class: "weir-link", onclick: showList, text: "Choose another" });
+    return el("button", { type: "button", class: "weir-link", onclick: showList, text: t("choose_another") });
   }
 
   function startOAuth(integration, values) {
@@ -349,14 +371,14 @@
       // Providers refuse to be framed: consent opens in a popup that reports back to us.
       consentPopup = window.open("", CONSENT_WINDOW, "popup=yes,width=520,height=700");
       if (!consentPopup) {
-        showError("Your browser blocked the sign-in window. Allow popups for this site and try again.",
+        showError(t("popup_blocked"),
                   "POPUP_BLOCKED", function () { showOAuth(integration); });
         return;
       }
     } else {
-      store({ token: token, mode: data.mode, hostOrigin: data.hostOrigin });
+      store({ token: token, mode: data.mode, hostOrigin: data.hostOrigin, returnUrl: data.returnUrl });
     }
-    spinner("Waiting for " + integration.displayName);
+    spinner(t("waiting", { name: integration.displayName }));
     // ``parameters`` is sent only when there are some, so a server without per-connection
     // parameters still answers every other integration.
     var withParameters = Object.keys(values).length > 0;
@@ -384,7 +406,8 @@
   function goToProvider(target, state) {
     var form = el("form", { method: "POST", action: "/oauth/authorize", target: target, hidden: true }, [
       el("input", { type: "hidden", name: "token", value: token }),
-      el("input", { type: "hidden", name: "state", value: state })]);
+      el("input", { type: "hidden", name: "state", value: state }),
+      el("input", { type: "hidden", name: "locale", value: data.locale || "" })]);
     document.body.appendChild(form);
     form.submit();
     document.body.removeChild(form);
@@ -399,7 +422,7 @@
       // A refusal that left the session as it was (another browser's cookie, say) is reported
       // by the consent window itself.
       else if (reported && reported.errorCode) showError(reported.errorMessage, reported.errorCode, retry);
-      else if (windowClosed) showError("The sign-in window was closed before you finished.", "WINDOW_CLOSED", retry);
+      else if (windowClosed) showError(t("window_closed"), "WINDOW_CLOSED", retry);
     }, failed);
   }
 
@@ -412,13 +435,13 @@
     var type = integration.formAuthType;
     var schema = integration.authFieldsSchema;
     if (type === "SECRET_TEXT") {
-      return [{ name: "secret_text", title: "API key", secret: true, required: true, type: "string",
-                help: "Paste the key from your " + integration.displayName + " settings." }];
+      return [{ name: "secret_text", title: t("api_key"), secret: true, required: true, type: "string",
+                help: t("api_key_help", { name: integration.displayName }) }];
     }
     if (type === "BASIC_AUTH" && !schema) {
       schema = { required: ["username", "password"], properties: {
-        username: { type: "string", title: "Username" },
-        password: { type: "string", title: "Password", format: "password" } } };
+        username: { type: "string", title: t("username") },
+        password: { type: "string", title: t("password"), format: "password" } } };
     }
     if (!schema || !schema.properties) return [];
     var required = schema.required || [];
@@ -449,7 +472,7 @@
                defaultValue: isPreset ? String(preset[name]) : p["default"], preset: isPreset,
                pattern: p.pattern, minLength: p.minLength, maxLength: p.maxLength,
                placeholder: example === undefined ? null : String(example),
-               patternHelp: example === undefined ? null : "Enter a value like " + example + "." };
+               patternHelp: example === undefined ? null : t("pattern_help", { example: example }) };
     });
   }
 
@@ -484,7 +507,8 @@
         readonly: field.preset
       }, common));
     }
-    var label = field.title + (field.preset ? " (set by the app)" : field.required ? "" : " (optional)");
+    var label = field.preset ? t("set_by_app", { label: field.title })
+      : field.required ? field.title : t("optional", { label: field.title });
     return el("div", { class: "weir-field", "data-field": field.parameter ? null : field.name,
                        "data-parameter": field.parameter ? field.name : null, "data-title": field.title }, [
       el("label", { for: id, text: label }),
@@ -509,15 +533,15 @@
 
   function validate(field, raw) {
     if (field.type === "boolean") return null;
-    if (raw === "" || raw === null) return field.required ? "This field is required." : null;
-    if (field.type === "integer" && !/^-?\d+$/.test(raw)) return "Enter a whole number.";
-    if (field.type === "number" && isNaN(Number(raw))) return "Enter a number.";
-    if (field.minimum !== undefined && Number(raw) < field.minimum) return "Must be at least " + field.minimum + ".";
-    if (field.maximum !== undefined && Number(raw) > field.maximum) return "Must be at most " + field.maximum + ".";
-    if (field.minLength && raw.length < field.minLength) return "Must be at least " + field.minLength + " characters.";
-    if (field.maxLength && raw.length > field.maxLength) return "Must be at most " + field.maxLength + " characters.";
+    if (raw === "" || raw === null) return field.required ? t("required") : null;
+    if (field.type === "integer" && !/^-?\d+$/.test(raw)) return t("whole_number");
+    if (field.type === "number" && isNaN(Number(raw))) return t("number");
+    if (field.minimum !== undefined && Number(raw) < field.minimum) return t("min", { n: field.minimum });
+    if (field.maximum !== undefined && Number(raw) > field.maximum) return t("max", { n: field.maximum });
+    if (field.minLength && raw.length < field.minLength) return t("min_length", { n: field.minLength });
+    if (field.maxLength && raw.length > field.maxLength) return t("max_length", { n: field.maxLength });
     if (field.pattern && !matches(field.pattern, raw)) {
-      return field.patternHelp || "This value is not in the expected format.";
+      return field.patternHelp || t("bad_format");
     }
     return null;
   }
@@ -590,7 +614,7 @@
     var credentials = formFields(integration);
     var fields = parameters.concat(credentials);
     var general = el("p", { class: "weir-error weir-general", role: "alert" });
-    var submit = el("button", { type: "submit", class: "weir-primary", text: "Connect" });
+    var submit = el("button", { type: "submit", class: "weir-primary", text: t("connect") });
     var form = el("form", { class: "weir-form", novalidate: true }, fields.map(fieldControl).concat([general, submit]));
     form.addEventListener("submit", function (event) {
       event.preventDefault();
@@ -598,7 +622,7 @@
       var read = readFields(form, fields);
       if (read.firstBad) { read.firstBad.focus(); return; }
       submit.disabled = true;
-      submit.textContent = "Connecting…";
+      submit.textContent = t("connecting");
       // As with startOAuth, ``parameters`` is sent only when there are some.
       var withParameters = Object.keys(read.values).length > 0;
       gql("mutation($c:JSON!,$n:String" + (withParameters ? ",$a:JSON" : "") +
@@ -608,48 +632,64 @@
                          : { c: read.credentials, n: integration.name })
         .then(function (result) { succeeded(result.submitCredentials); }, function (error) {
           submit.disabled = false;
-          submit.textContent = "Connect";
+          submit.textContent = t("connect");
           if (error.code !== "VALIDATION_FAILED") { failed(error); return; }
           showServerErrors(form, error, general, submit);
         });
     });
     var note = credentials.length ? null : el("p", { class: "weir-muted",
-      text: integration.displayName + " needs no credentials." });
+      text: t("no_credentials", { name: integration.displayName }) });
     var other = integration.oauth ? el("button", { type: "button", class: "weir-link",
-      onclick: function () { showOAuth(integration); }, text: "Sign in with " + integration.displayName + " instead" }) : null;
+      onclick: function () { showOAuth(integration); }, text: t("sign_in_instead", { name: integration.displayName }) }) : null;
     show(integration.displayName, [logo(integration, "weir-int-logo"), note, form, other, backLink()],
          firstInput(form) || submit);
   }
 
   // -- outcomes ------------------------------------------------------------------------
+  // Back to the host page a blocked popup left (redirect mode without a redirectUri), with the
+  // same query parameters as the redirect flow's return address.
+  function returnTo(values) {
+    if (!data.returnUrl) return null;
+    var url = new URL(data.returnUrl);
+    url.searchParams.set("session_id", data.sessionId || "");
+    for (var key in values) if (values[key]) url.searchParams.set(key, values[key]);
+    return url.href;
+  }
+
   function succeeded(state) {
     store(null);
     toHost("success", { connectionId: state.connectionId, sessionId: data.sessionId });
-    if (state.redirectUrl && (data.mode === "redirect" || data.mode === "page")) {
-      spinner("Connected. Returning to the app");
-      window.location.replace(state.redirectUrl);
+    var back = data.mode === "redirect" || data.mode === "page"
+      ? state.redirectUrl || returnTo({ connection_id: state.connectionId }) : null;
+    if (back) {
+      spinner(t("returning"));
+      window.location.replace(back);
       return;
     }
-    var done = el("button", { type: "button", class: "weir-primary", onclick: closePage, text: "Done" });
-    show("Connected", [el("div", { class: "weir-ok", "aria-hidden": "true", text: "\u2713" }),
-      el("p", { class: "weir-muted", text: "Your account is connected. You can close this window." }),
-      data.mode === "inline" || data.mode === "page" ? null : done], data.mode === "inline" ? undefined : done);
+    // "You can close this window" only where there is a window of Weir's own to close.
+    var inWindow = data.mode === "popup" || data.mode === "page" || data.mode === "redirect";
+    var done = el("button", { type: "button", class: "weir-primary", onclick: closePage, text: t("done") });
+    show(t("connected"), [el("div", { class: "weir-ok", "aria-hidden": "true", text: "\u2713" }),
+      el("p", { class: "weir-muted", text: t("connected_text") + (inWindow ? " " + t("close_window") : "") }),
+      data.mode === "inline" || data.mode === "page" || data.mode === "redirect" ? null : done],
+      data.mode === "inline" ? undefined : done);
     if (data.mode === "popup") setTimeout(function () { window.close(); }, 1500);
   }
 
   function showError(message, code, again) {
     toHost("error", { code: code || "UNKNOWN", message: message });
     var buttons = [];
-    if (again) buttons.push(el("button", { type: "button", class: "weir-primary", onclick: again, text: "Try again" }));
-    if (data.redirectUrl) buttons.push(el("a", { class: "weir-link", href: data.redirectUrl, text: "Return to the app" }));
-    show("Something went wrong", [el("p", { class: "weir-error weir-general", role: "alert", text: message })]
+    if (again) buttons.push(el("button", { type: "button", class: "weir-primary", onclick: again, text: t("try_again") }));
+    var back = data.redirectUrl || returnTo({ error: code || "UNKNOWN" });
+    if (back) buttons.push(el("a", { class: "weir-link", href: back, text: t("return_to_app") }));
+    show(t("error_title"), [el("p", { class: "weir-error weir-general", role: "alert", text: message })]
       .concat(buttons), buttons[0]);
   }
 
   function failed(error) {
     var code = error && error.code;
-    if (code === "UNAUTHENTICATED") showError("This connect link has expired. Ask the app for a new one.", "TOKEN_EXPIRED");
-    else showError((error && error.message) || "Something went wrong.", code || "NETWORK_ERROR", retry);
+    if (code === "UNAUTHENTICATED") showError(t("link_expired"), "TOKEN_EXPIRED");
+    else showError((error && error.message) || t("error_generic"), code || "NETWORK_ERROR", retry);
   }
 
   // -- focus stays inside the dialog; Escape closes it ----------------------------------
@@ -676,8 +716,8 @@
         window.opener.postMessage({ weir: 1, type: "consent_result", errorCode: data.errorCode || null,
                                     errorMessage: data.errorMessage || null }, data.weirOrigin);
       }
-      show(data.status === "COMPLETED" ? "Connected" : "Something went wrong", [
-        el("p", { class: "weir-muted", text: data.errorMessage || "You can close this window." })]);
+      show(data.status === "COMPLETED" ? t("connected") : t("error_title"), [
+        el("p", { class: "weir-muted", text: data.errorMessage || t("close_window") })]);
       setTimeout(function () { window.close(); }, 300);
       return;
     }
@@ -686,12 +726,18 @@
     data.mode = saved.mode || "page";
     data.hostOrigin = (data.allowedOrigins || []).indexOf(saved.hostOrigin) >= 0 ? saved.hostOrigin : null;
     hostWindow = data.mode === "popup" ? window.opener : null;
+    data.returnUrl = null;
+    try {
+      if (data.hostOrigin && saved.returnUrl && new URL(saved.returnUrl).origin === data.hostOrigin) {
+        data.returnUrl = saved.returnUrl;
+      }
+    } catch (e) { /* not a URL: no way back but the app's own */ }
     hostReady = true;
     document.documentElement.setAttribute("data-mode", data.mode);
     if (data.status === "COMPLETED") {
       succeeded({ connectionId: data.connectionId, redirectUrl: data.redirectUrl });
     } else {
-      showError(data.errorMessage || "Signing in did not work.", data.errorCode, token ? function () {
+      showError(data.errorMessage || t("sign_in_failed"), data.errorCode, token ? function () {
         window.location.assign("/connect?token=" + encodeURIComponent(token) + "&mode=" + data.mode +
           (data.hostOrigin ? "&origin=" + encodeURIComponent(data.hostOrigin) : ""));
       } : null);
@@ -700,12 +746,12 @@
 
   // -- start ---------------------------------------------------------------------------
   if (data.view === "launch") {
-    spinner("Opening the sign-in page");
+    spinner(t("opening_sign_in"));
     window.location.replace(data.authorizeUrl);
     return;
   }
   if (data.view === "callback") { callback(); return; }
-  toHost("ready");
+  toHost("ready", { title: t("title"), lang: data.locale, dir: messages.dir });
   if (data.view === "error") { showError(data.errorMessage, data.errorCode, null); return; }
   if (data.status === "COMPLETED") { succeeded({ connectionId: data.connectionId, redirectUrl: data.redirectUrl }); return; }
   if (integrations.length === 1) {

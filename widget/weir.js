@@ -24,6 +24,7 @@
     var finished = false;
     var readyTimer = null;
     var pollTimer = null;
+    var left = false;      // the popup went to a provider
     var lastFocus = document.activeElement;
 
     function emit(type, detail) {
@@ -42,8 +43,10 @@
     }
 
     function pageUrl(pageMode) {
+      var nav = window.navigator;
       return base + "/connect?token=" + encodeURIComponent(options.token) +
-        "&mode=" + pageMode + "&origin=" + encodeURIComponent(window.location.origin);
+        "&mode=" + pageMode + "&origin=" + encodeURIComponent(window.location.origin) +
+        "&locale=" + encodeURIComponent(options.locale || (nav.languages || [nav.language]).join(","));
     }
 
     function post(message) {
@@ -58,11 +61,15 @@
       if (!data || data.weir !== 1 || typeof data.type !== "string") return;
       if (data.type === "ready") {
         clearTimeout(readyTimer);
+        var title = options.title || String(data.title || "") || frame && frame.title;
+        if (frame) frame.title = title;
+        if (overlay) { overlay.setAttribute("aria-label", title); frame.focus(); }
         post({ type: "init", mode: mode });
         emit("open", { mode: mode });
       } else if (data.type === "resize" && frame && mode === "inline") {
-        frame.style.height = Math.max(240, Math.min(+data.height || 0, 2000)) + "px";
+        frame.style.height = Math.max(80, Math.min(+data.height || 0, 4000)) + "px";
       } else if (data.type === "integration_selected" || data.type === "oauth_started") {
+        if (data.type === "oauth_started") left = true;
         emit(data.type, { integration: String(data.integration || "") });
       } else if (data.type === "success") {
         finished = true;
@@ -83,6 +90,7 @@
       closed = true;
       clearTimeout(readyTimer);
       clearInterval(pollTimer);
+      clearTimeout(pollTimer);
       window.removeEventListener("message", onMessage);
       document.removeEventListener("keydown", onKey, true);
       if (overlay && overlay.parentNode) overlay.parentNode.removeChild(overlay);
@@ -93,14 +101,39 @@
       emit("close", { completed: finished });
     }
 
-    function check() {
-      // Ask Weir first, so a refused frame or a dead token becomes a clear error event.
+    function ask() {
       return fetch(base + "/connect/check", { method: "POST", body: options.token, mode: "cors",
         credentials: "omit", headers: { "Content-Type": "text/plain" } })
-        .then(function (r) { return r.json(); })
-        .then(function (result) {
-          if (!result.ok) { fail(result.code); close(); }
-        }, function () { fail("NETWORK_ERROR", "Weir could not be reached"); close(); });
+        .then(function (r) { return r.json(); });
+    }
+
+    function check() {
+      // Ask Weir first, so a refused frame or a dead token becomes a clear error event.
+      return ask().then(function (result) {
+        if (!result.ok) { fail(result.code); close(); }
+      }, function () { fail("NETWORK_ERROR", "Weir could not be reached"); close(); });
+    }
+
+    // A provider's COOP makes an open popup read closed: the session's status decides.
+    function follow(since) {
+      if (closed) return;
+      ask().then(function (result) {
+        if (closed) return;
+        if (result.status === "COMPLETED" && result.connectionId) {
+          if (!finished) {
+            finished = true;
+            emit("success", { connectionId: String(result.connectionId), sessionId: String(result.sessionId) });
+          }
+          close();
+        } else if (result.status === "FAILED" || result.status === "EXPIRED") {
+          fail(result.errorCode || (result.status === "EXPIRED" ? "TOKEN_EXPIRED" : "OAUTH_ERROR"));
+          close();
+        } else if (left && Date.now() - since < (options.popupFollowMs || 300000)) {
+          pollTimer = setTimeout(function () { follow(since); }, 1000);
+        } else {
+          close();
+        }
+      }, function () { pollTimer = setTimeout(function () { follow(since); }, 2000); });
     }
 
     function makeFrame(pageMode) {
@@ -156,11 +189,16 @@
           closed = true;
           window.removeEventListener("message", onMessage);
         } else {
-          window.location.assign(pageUrl("redirect"));
+          // Continue in this tab; it returns here when the session has no redirectUri.
+          window.location.assign(pageUrl("redirect") + "&return=" + encodeURIComponent(window.location.href));
         }
         return false;
       }
-      pollTimer = setInterval(function () { if (win.closed) close(); }, 400);
+      pollTimer = setInterval(function () {
+        if (!win.closed) return;
+        clearInterval(pollTimer);
+        if (finished) close(); else follow(Date.now());
+      }, 400);
       return true;
     }
 

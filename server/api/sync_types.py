@@ -162,6 +162,10 @@ class SyncRunStream:
     name: str = strawberry.field(description="The stream.")
     status: str = strawberry.field(description="`PENDING`, `RUNNING`, `SUCCEEDED`, `FAILED` or `CANCELLED`.")
     rows_loaded: int = strawberry.field(description="Records written so far.")
+    rows_inserted: int = strawberry.field(description="Of them, rows that were new to the table.")
+    rows_updated: int = strawberry.field(
+        description="Of them, rows that replaced a row with the same primary key (an upsert)."
+    )
     rows_deleted: int = strawberry.field(description="Rows marked deleted (`_weir_deleted_at`) so far.")
     batches: int = strawberry.field(description="Batches committed so far.")
     error: str | None = strawberry.field(description="Why the stream failed, if it did.")
@@ -197,6 +201,14 @@ class SyncRun:
     def rows_loaded(self) -> int:
         return sum(stream.rows_loaded for stream in self.streams)
 
+    @strawberry.field(description="Rows new to their tables, across every stream.")
+    def rows_inserted(self) -> int:
+        return sum(stream.rows_inserted for stream in self.streams)
+
+    @strawberry.field(description="Rows that replaced a row with the same key, across every stream.")
+    def rows_updated(self) -> int:
+        return sum(stream.rows_updated for stream in self.streams)
+
     @strawberry.field(description="Rows marked deleted across every stream.")
     def rows_deleted(self) -> int:
         return sum(stream.rows_deleted for stream in self.streams)
@@ -208,6 +220,8 @@ class SyncRun:
                 name=name,
                 status=stats.get("status", "PENDING"),
                 rows_loaded=int(stats.get("rowsLoaded", 0)),
+                rows_inserted=int(stats.get("rowsInserted", 0)),
+                rows_updated=int(stats.get("rowsUpdated", 0)),
                 rows_deleted=int(stats.get("rowsDeleted", 0)),
                 batches=int(stats.get("batches", 0)),
                 error=stats.get("error"),

@@ -91,6 +91,10 @@ class TableLoader(ABC):
         self.widened: set[str] = set()
         self.blocked: set[str] = set()
         self.rows_written = 0
+        # Of the rows written, those that were new and those that replaced a row with their key
+        # (an upsert over an existing row; a full refresh's rows are all new to its table).
+        self.rows_inserted = 0
+        self.rows_updated = 0
         self.track_deletes = track_deletes
         # Whether the table written has the DELETED_AT column (then an upsert clears it).
         self.marks_deletes = False
@@ -114,8 +118,12 @@ class TableLoader(ABC):
         """Change the column's type to text, keeping its values (as text)."""
 
     @abstractmethod
-    async def _write(self, records: list[dict[str, Any]], rows: list[tuple[Any, ...]] | None) -> None:
-        """Write one batch in one transaction (upsert, or append to the new table).
+    async def _write(
+        self, records: list[dict[str, Any]], rows: list[tuple[Any, ...]] | None
+    ) -> tuple[int, int]:
+        """Write one batch in one transaction (upsert, or append to the new table); return how
+        many rows were inserted and how many replaced an existing row with their key (a
+        batch's repeated key counts once).
 
         ``rows`` are the records' values in column order, unconverted, when ``exact_rows``
         could build them."""
@@ -226,9 +234,15 @@ class TableLoader(ABC):
             if self.blocked:
                 blocked = self.blocked
                 records = [{k: v for k, v in r.items() if k not in blocked} for r in records]
-        await self._write(records, rows)
-        self.rows_written += len(records)
+        inserted, updated = await self._write(records, rows)
+        self.count_written(len(records), inserted, updated)
         return len(records)
+
+    def count_written(self, rows: int, inserted: int, updated: int) -> None:
+        """Add one batch of ``rows`` records: ``inserted`` new rows, ``updated`` replaced ones."""
+        self.rows_written += rows
+        self.rows_inserted += inserted
+        self.rows_updated += updated
 
     def copy_text_columns(self) -> tuple[str, ...] | None:
         """The columns a ``CopyBatch`` for this table may carry, or None to get records.

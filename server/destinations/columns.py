@@ -168,8 +168,15 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
+class JsonText(str):
+    """A value already encoded as JSON text (what ``as_json`` returns): a destination that
+    encodes JSON values itself (``server.destinations.postgres``) passes it through as it is."""
+
+
 def as_json(value: Any) -> str:
-    return json.dumps(value, default=str, separators=(",", ":"))
+    if isinstance(value, JsonText):
+        return value
+    return JsonText(json.dumps(value, default=str, separators=(",", ":")))
 
 
 COERCERS: dict[str, Callable[[Any], Any]] = {

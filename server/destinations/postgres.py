@@ -7,7 +7,9 @@ A full refresh copies straight into a new table without indexes, then adds the p
 
 Values go to COPY as they come when their Python types already match the columns (the common
 case for typed sources); only a batch that fails to encode is converted value by value, and a
-value that still does not fit widens its column to ``text``.
+value that still does not fit widens its column to ``text``. JSON columns are on that fast path
+too: the connection encodes decoded JSON values (objects, arrays, strings, numbers) itself, in
+``jsonb``'s binary format, instead of refusing them and sending the stream to conversion.
 
 From a PostgreSQL source, batches may arrive as COPY text (``CopyBatch``) and are loaded the same
 way without decoding a value; a batch the server refuses raises ``CopyRejected`` with nothing
@@ -26,7 +28,7 @@ import asyncpg
 
 from server.connectors.base import CopyBatch
 from server.destinations.base import KEYS_TABLE, CopyRejected, Destination, TableLoader, derived_name
-from server.destinations.columns import DELETED_AT, SYNCED_AT, quote
+from server.destinations.columns import DELETED_AT, SYNCED_AT, as_json, quote
 from server.outbound import Policy, connect_postgres
 
 SQL_TYPES = {
@@ -62,6 +64,29 @@ def asyncpg_url(url: str) -> str:
     return "postgresql://" + url.split("://", 1)[1]
 
 
+# jsonb's binary format: a version byte, then the JSON text.
+_JSONB_VERSION = b"\x01"
+
+
+async def _encode_json_values(connection: asyncpg.Connection) -> None:
+    """Let COPY (binary) take JSON values as sources give them: a value is encoded with
+    ``as_json`` (text already encoded, ``JsonText``, goes as it is). Read back, a JSON column is
+    its text, as before."""
+
+    def jsonb(value: Any) -> bytes:
+        return _JSONB_VERSION + as_json(value).encode()
+
+    def json_text(value: Any) -> bytes:
+        return as_json(value).encode()
+
+    await connection.set_type_codec(
+        "jsonb", schema="pg_catalog", format="binary", encoder=jsonb, decoder=lambda data: data[1:].decode()
+    )
+    await connection.set_type_codec(
+        "json", schema="pg_catalog", format="binary", encoder=json_text, decoder=lambda data: data.decode()
+    )
+
+
 class PostgresDestination(Destination):
     """``outbound``: the guard for a warehouse a tenant chose (a workspace's own URL); None for
     the deployment's warehouse, which is the operator's."""
@@ -76,6 +101,7 @@ class PostgresDestination(Destination):
         server_settings = {"DateStyle": "ISO", "TimeZone": "UTC"}
         if self.outbound is None:
             self.connection = await asyncpg.connect(asyncpg_url(self.url), server_settings=server_settings)
+            await _encode_json_values(self.connection)
             return
         # Only what a URL says about where and who: a query parameter naming a file on this
         # machine (``sslrootcert``, ``passfile``...) is not followed for a tenant's URL.
@@ -91,6 +117,7 @@ class PostgresDestination(Destination):
             database=unquote(parts.path.lstrip("/")) or None,
             server_settings=server_settings,
         )
+        await _encode_json_values(self.connection)
 
     async def close(self) -> None:
         if self.connection is not None:
@@ -210,7 +237,9 @@ class PostgresTableLoader(TableLoader):
             self._convert = True
             return False
 
-    async def _write(self, records: list[dict[str, Any]], rows: list[tuple[Any, ...]] | None) -> None:
+    async def _write(
+        self, records: list[dict[str, Any]], rows: list[tuple[Any, ...]] | None
+    ) -> tuple[int, int]:
         names = list(self.columns)
         if self.full_refresh or not self.primary_key:
             async with self._appending():
@@ -219,7 +248,7 @@ class PostgresTableLoader(TableLoader):
                     await self.db.copy_records_to_table(
                         self.target, schema_name=self.schema, columns=names, records=converted
                     )
-            return
+            return len(records), 0
         unique = self.dedupe(records)
         if unique is not records:
             records, rows = unique, None
@@ -230,7 +259,7 @@ class PostgresTableLoader(TableLoader):
                 await self.db.execute(f"DROP TABLE {STAGE}")
                 await self.db.execute(self._stage_sql)
                 await self.db.copy_records_to_table(STAGE, columns=names, records=converted)
-            await self._merge_stage()
+            return await self._merge_stage()
 
     def copy_text_columns(self) -> tuple[str, ...] | None:
         if any(self.columns.get(name) != kind for name, kind in self.declared.items()):
@@ -242,6 +271,7 @@ class PostgresTableLoader(TableLoader):
         if not batch.rows:
             return 0
         columns = list(batch.columns)
+        inserted, updated = batch.rows, 0
         try:
             if self.full_refresh or not self.primary_key:
                 async with self._appending():
@@ -259,10 +289,10 @@ class PostgresTableLoader(TableLoader):
                     await self.db.copy_to_table(
                         STAGE, source=memoryview(batch.data), columns=columns, format="text"
                     )
-                    await self._merge_stage()
+                    inserted, updated = await self._merge_stage()
         except asyncpg.DataError as exc:
             raise CopyRejected(f"{exc.sqlstate}: {exc}") from exc
-        self.rows_written += batch.rows
+        self.count_written(batch.rows, inserted, updated)
         return batch.rows
 
     @contextlib.asynccontextmanager
@@ -279,8 +309,10 @@ class PostgresTableLoader(TableLoader):
     def _stage_sql(self) -> str:
         return f"CREATE TEMP TABLE {STAGE} (LIKE {self._name(self.target)} INCLUDING DEFAULTS) ON COMMIT DROP"
 
-    async def _merge_stage(self) -> None:
-        """Upsert the staging table into the table, every column of the table."""
+    async def _merge_stage(self) -> tuple[int, int]:
+        """Upsert the staging table into the table, every column of the table; return the rows
+        inserted and updated. A row's ``xmax`` is 0 when this statement created it and set when
+        it replaced one (the conflict path locks and updates it); only the two counts come back."""
         names = list(self.columns)
         listed = ", ".join(quote(c) for c in names)
         keys = ", ".join(quote(k) for k in self.primary_key)
@@ -289,11 +321,14 @@ class PostgresTableLoader(TableLoader):
         )
         if self.marks_deletes:
             updates += f", {quote(DELETED_AT)} = NULL"  # seen again: no longer deleted
-        await self.db.execute(
-            f"INSERT INTO {self._name(self.target)} ({listed}, {quote(SYNCED_AT)}) "
+        counts = await self.db.fetchrow(
+            f"WITH merged AS (INSERT INTO {self._name(self.target)} ({listed}, {quote(SYNCED_AT)}) "
             f"SELECT {listed}, {quote(SYNCED_AT)} FROM {STAGE} "
-            f"ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+            f"ON CONFLICT ({keys}) DO UPDATE SET {updates} RETURNING (xmax = 0) AS inserted) "
+            "SELECT count(*) FILTER (WHERE inserted) AS inserted, "
+            "count(*) FILTER (WHERE NOT inserted) AS updated FROM merged"
         )
+        return int(counts["inserted"]), int(counts["updated"])
 
     async def _swap(self) -> None:
         new, old = self._name(self.target), self._name(self.table)

@@ -39,7 +39,9 @@ SQL_TYPES = {
     "timestamp": "TIMESTAMP",
     "date": "DATE",
     "text": "TEXT",
-    "json": "JSON",
+    # Not plain JSON: a type naming none of SQLite's affinity words gets NUMERIC affinity, which
+    # stores the JSON text of a number (12345678901234567890, 1.0) as a REAL. TEXT keeps it.
+    "json": "JSON TEXT",
 }
 KINDS_BY_TYPE = {
     "INTEGER": "integer",
@@ -48,7 +50,8 @@ KINDS_BY_TYPE = {
     "TIMESTAMP": "timestamp",
     "DATE": "date",
     "TEXT": "text",
-    "JSON": "json",
+    "JSON TEXT": "json",
+    "JSON": "json",  # tables created before JSON columns had TEXT affinity
 }
 BUSY_TIMEOUT_SECONDS = 30
 
@@ -176,6 +179,10 @@ class SqliteDestination(Destination):
         return await self.run(read)
 
 
+# Bound parameters per statement: SQLite before 3.32 allowed 999.
+_MAX_PARAMETERS = 900
+
+
 class SqliteTableLoader(TableLoader):
     def __init__(self, destination: SqliteDestination, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -244,7 +251,9 @@ class SqliteTableLoader(TableLoader):
 
         await self.destination.transaction(rebuild)
 
-    async def _write(self, records: list[dict[str, Any]], rows: list[tuple[Any, ...]] | None) -> None:
+    async def _write(
+        self, records: list[dict[str, Any]], rows: list[tuple[Any, ...]] | None
+    ) -> tuple[int, int]:
         records = self.dedupe(records)
         names = list(self.columns)
         converted = await self.coerced_rows(records, names)
@@ -262,10 +271,33 @@ class SqliteTableLoader(TableLoader):
                 updates += f", {quote(DELETED_AT)} = NULL"  # seen again: no longer deleted
             sql += f" ON CONFLICT ({keys}) DO UPDATE SET {updates}"
 
-        def insert(db: sqlite3.Connection) -> None:
-            db.executemany(sql, values).close()
+        key_positions = [names.index(k) for k in self.primary_key] if self.primary_key else []
 
-        await self.destination.transaction(insert)
+        def insert(db: sqlite3.Connection) -> tuple[int, int]:
+            keys = [[row[i] for i in key_positions] for row in values] if key_positions else []
+            existing = self._existing_keys(db, keys)
+            db.executemany(sql, values).close()
+            return len(values) - existing, existing
+
+        return await self.destination.transaction(insert)
+
+    def _existing_keys(self, db: sqlite3.Connection, keys: list[list[Any]]) -> int:
+        """How many of ``keys`` (distinct) the table already has, by its key index, in chunks."""
+        if not keys:
+            return 0
+        width = len(keys[0])
+        match = " AND ".join(f"t.{quote(k)} = v.column{n + 1}" for n, k in enumerate(self.primary_key))
+        found = 0
+        chunk = max(1, _MAX_PARAMETERS // width)
+        for start in range(0, len(keys), chunk):
+            part = keys[start : start + chunk]
+            row_marks = "(" + ", ".join("?" for _ in range(width)) + ")"
+            sql = (
+                f"SELECT count(*) FROM {self._name(self.target)} AS t "
+                f"JOIN (VALUES {', '.join(row_marks for _ in part)}) AS v ON {match}"
+            )
+            found += db.execute(sql, [value for key in part for value in key]).fetchone()[0]
+        return found
 
     async def _swap(self) -> None:
         old, new = self._name(self.table), self._name(self.target)

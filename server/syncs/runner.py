@@ -342,7 +342,9 @@ async def _copy_stream(
         # Markers or full refreshes see its deletes; without a key nothing can be matched.
         stats.update(status="SKIPPED")
         return True
-    stats.update(status="RUNNING", rowsLoaded=0, rowsDeleted=0, batches=0, error=None)
+    stats.update(
+        status="RUNNING", rowsLoaded=0, rowsInserted=0, rowsUpdated=0, rowsDeleted=0, batches=0, error=None
+    )
     await progress.save(force=True)  # a run found lost later shows which stream was going
     load = StreamLoad(
         connector=connector,

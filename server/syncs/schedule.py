@@ -5,8 +5,11 @@ aware datetime, so a daily 09:00 stays 09:00 across a DST change) and stores UTC
 
 ``run_due_syncs`` is one scheduler tick. A due sync is claimed by moving its ``next_run_at``
 forward with a conditional UPDATE (``WHERE next_run_at <= now``): of two schedulers, only one
-moves it. On Postgres the candidates are also locked ``FOR UPDATE SKIP LOCKED`` so concurrent
-schedulers split the due syncs instead of queueing behind each other's locks. The next run time
+moves it. One statement moves a whole batch (``unnest`` on Postgres, a ``VALUES`` list on
+SQLite), and each distinct (cron, timezone) is evaluated once per tick, so syncs spread over
+thousands of schedules cost what syncs on one schedule do. On Postgres the candidates are also
+locked ``FOR UPDATE SKIP LOCKED`` so concurrent schedulers split the due syncs instead of
+queueing behind each other's locks. The next run time
 is computed from *now*, so a sync missed during downtime runs once, not once per missed slot.
 A sync whose previous run is still going gets a ``SKIPPED`` run in its history instead.
 A sync whose stored schedule cannot be evaluated (a cron that never matches a date, an unknown
@@ -28,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from dataclasses import field as default
@@ -146,25 +148,6 @@ async def create_run(
     )
 
 
-async def _claim(sync: EltSync, following: datetime, now: datetime) -> bool:
-    claimed = await EltSync.filter(id=sync.id, enabled=True, next_run_at__lte=now).update(
-        next_run_at=following
-    )
-    return bool(claimed)
-
-
-async def _start_claimed(sync: EltSync) -> SyncRun:
-    going = await SyncRun.filter(sync_id=sync.id, status__in=ACTIVE).order_by("-id").first()
-    if going is not None:
-        return await create_run(
-            sync=sync,
-            trigger="SCHEDULE",
-            status="SKIPPED",
-            error=f"skipped: run {going.id} was still {going.status}",
-        )
-    return await create_run(sync=sync, trigger="SCHEDULE")
-
-
 async def _disable_unschedulable(sync: EltSync, problem: FieldError, now: datetime) -> SyncRun | None:
     """Inside the claim's transaction: disable a sync whose stored schedule gives no next time
     and record a FAILED run saying why (and its ``sync_run.failed`` and ``elt_sync.updated``
@@ -202,18 +185,23 @@ class _Claimed:
     candidates: int = 0
 
 
-async def _claim_batch(*, postgres: bool, now: datetime) -> _Claimed:
+# One tick's next run times, by (cron, timezone): 10,000 syncs share at most a few thousand.
+Schedules = dict[tuple[str, str], "datetime | FieldError"]
+# Rows moved per statement on SQLite (two parameters each, under its 999-parameter limit).
+_SQLITE_CHUNK = 400
+
+
+async def _claim_batch(*, postgres: bool, now: datetime, schedules: Schedules) -> _Claimed:
     """Claim up to ``CLAIM_BATCH`` due syncs in one transaction. A sync whose schedule cannot
     be evaluated is disabled with a FAILED run instead, so it never stops the others."""
     claimed = _Claimed()
     async with in_transaction():
         query = EltSync.filter(enabled=True, next_run_at__lte=now).order_by("next_run_at").limit(CLAIM_BATCH)
-        # Locked on Postgres by this transaction, so every row is ours. SQLite has one process
-        # (the embedded default): the conditional UPDATE of ``_claim`` suffices.
+        # Locked on Postgres by this transaction, so every row is ours. SQLite has one writer
+        # (the embedded default): the guarded UPDATE of ``_move_next_runs`` suffices.
         due = await (query.select_for_update(skip_locked=True) if postgres else query)
         claimed.candidates = len(due)
-        schedules: dict[tuple[str, str], datetime | FieldError] = {}
-        runnable: list[EltSync] = []
+        runnable: dict[str, tuple[EltSync, datetime]] = {}
         for sync in due:
             key = (sync.sync_interval, sync.timezone)
             if key not in schedules:
@@ -225,35 +213,62 @@ async def _claim_batch(*, postgres: bool, now: datetime) -> _Claimed:
                     claimed.runs.append(failed)
                     claimed.disabled.append(sync)
             else:
-                runnable.append(sync)
-        if not postgres:
-            for sync in runnable:
-                following = schedules[(sync.sync_interval, sync.timezone)]
-                assert isinstance(following, datetime)
-                if await _claim(sync, following, now):
-                    claimed.runs.append(await _start_claimed(sync))
-            return claimed
+                runnable[sync.id] = (sync, following)
         if not runnable:
             return claimed
-        # One UPDATE per distinct schedule and one INSERT for all the runs, instead of three
-        # statements per sync.
-        by_schedule: dict[datetime, list[str]] = defaultdict(list)
-        for sync in runnable:
-            following = schedules[(sync.sync_interval, sync.timezone)]
-            assert isinstance(following, datetime)
-            by_schedule[following].append(sync.id)
-        for following, sync_ids in by_schedule.items():
-            await EltSync.filter(id__in=sync_ids).update(next_run_at=following)
+        # One statement moves every sync's next run time, instead of one per distinct schedule
+        # (thousands when tenants spread their crons over the day), then one INSERT for the runs.
+        moved = await _move_next_runs(
+            postgres=postgres,
+            now=now,
+            moves=[(sync_id, following) for sync_id, (_, following) in runnable.items()],
+        )
+        mine = [runnable[sync_id][0] for sync_id in runnable if sync_id in moved]
+        if not mine:
+            return claimed
         going = {
             sync_id: (run_id, status)
             for sync_id, run_id, status in await SyncRun.filter(
-                sync_id__in=[sync.id for sync in runnable], status__in=ACTIVE
+                sync_id__in=[sync.id for sync in mine], status__in=ACTIVE
             ).values_list("sync_id", "id", "status")
         }
-        created = [_new_run(sync, going.get(sync.id)) for sync in runnable]
+        created = [_new_run(sync, going.get(sync.id)) for sync in mine]
         await SyncRun.bulk_create(created)
         claimed.runs.extend(created)
     return claimed
+
+
+async def _move_next_runs(*, postgres: bool, now: datetime, moves: list[tuple[str, datetime]]) -> set[str]:
+    """Set each sync's ``next_run_at`` where it is still enabled and due at ``now``; return the
+    ids moved. The guard makes a sync another scheduler claimed first come back unmoved."""
+    db = EltSync._meta.db
+    if postgres:
+        # execute_query_dict: Tortoise's execute_query reads no rows back from an UPDATE.
+        rows = await db.execute_query_dict(
+            "UPDATE elt_syncs AS s SET next_run_at = v.next_run_at "
+            "FROM unnest($1::text[], $2::timestamptz[]) AS v(id, next_run_at) "
+            "WHERE s.id = v.id AND s.enabled AND s.next_run_at <= $3 RETURNING s.id",
+            [[sync_id for sync_id, _ in moves], [following for _, following in moves], now],
+        )
+        return {row["id"] for row in rows}
+    # SQLite stores times as Tortoise writes them: compare and set in the same form.
+    field = EltSync._meta.fields_map["next_run_at"]
+    moved: set[str] = set()
+    for start in range(0, len(moves), _SQLITE_CHUNK):
+        chunk = moves[start : start + _SQLITE_CHUNK]
+        values = [
+            value
+            for sync_id, following in chunk
+            for value in (sync_id, field.to_db_value(following, EltSync))
+        ]
+        rows = await db.execute_query_dict(
+            f"WITH v(id, next_run_at) AS (VALUES {','.join('(?,?)' for _ in chunk)}) "
+            "UPDATE elt_syncs SET next_run_at = (SELECT v.next_run_at FROM v WHERE v.id = elt_syncs.id) "
+            "WHERE id IN (SELECT id FROM v) AND enabled AND next_run_at <= ? RETURNING id",
+            [*values, field.to_db_value(now, EltSync)],
+        )
+        moved.update(row["id"] for row in rows)
+    return moved
 
 
 def _new_run(sync: EltSync, going: tuple[str, str] | None) -> SyncRun:
@@ -305,8 +320,9 @@ async def run_due_syncs(
     now = now or utcnow()
     postgres = is_postgres(settings.effective_database_url)
     created: list[SyncRun] = []
+    schedules: Schedules = {}
     while True:
-        batch = await _claim_batch(postgres=postgres, now=now)
+        batch = await _claim_batch(postgres=postgres, now=now, schedules=schedules)
         if batch.runs:
             # After each commit: publish, then hand the queued runs to the workers.
             workspaces = dict(

@@ -75,6 +75,8 @@ class Progress:
             {
                 "status": "PENDING",
                 "rowsLoaded": 0,
+                "rowsInserted": 0,
+                "rowsUpdated": 0,
                 "rowsDeleted": 0,
                 "batches": 0,
                 "error": None,
@@ -184,6 +186,8 @@ class StreamLoad:
         """Load every batch the source yields; the loader is aborted if anything fails."""
         stream, sync = self.stream, self.sync
         stats = self.progress.stream(stream.name)
+        # A load that fell back from COPY text to records goes on counting from where it was.
+        base_inserted, base_updated = stats.get("rowsInserted", 0), stats.get("rowsUpdated", 0)
         excluded = set(stream.excluded_columns or [])
         hashed = set(stream.hashed_columns or [])
         declared = self._declared()
@@ -234,6 +238,8 @@ class StreamLoad:
                         stats["rowsLoaded"] += await loader.write(records)
                         if gone:
                             await loader.mark_deleted(_shape(gone, set(), hashed, self.salt))
+                    stats["rowsInserted"] = base_inserted + loader.rows_inserted
+                    stats["rowsUpdated"] = base_updated + loader.rows_updated
                     stats["batches"] += 1
                     stats["rowsDeleted"] += loader.rows_deleted - counted
                     counted = loader.rows_deleted

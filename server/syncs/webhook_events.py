@@ -30,6 +30,8 @@ def sync_run_payload(run: Any) -> dict[str, Any]:
             "name": name,
             "status": stats.get("status", "PENDING"),
             "rowsLoaded": int(stats.get("rowsLoaded", 0)),
+            "rowsInserted": int(stats.get("rowsInserted", 0)),
+            "rowsUpdated": int(stats.get("rowsUpdated", 0)),
             "rowsDeleted": int(stats.get("rowsDeleted", 0)),
             "batches": int(stats.get("batches", 0)),
             "error": stats.get("error"),
@@ -54,6 +56,8 @@ def sync_run_payload(run: Any) -> dict[str, Any]:
         "stuckAt": timestamp(run.stuck_at),
         "streams": streams,
         "rowsLoaded": sum(stream["rowsLoaded"] for stream in streams),
+        "rowsInserted": sum(stream["rowsInserted"] for stream in streams),
+        "rowsUpdated": sum(stream["rowsUpdated"] for stream in streams),
         "rowsDeleted": sum(stream["rowsDeleted"] for stream in streams),
     }
 

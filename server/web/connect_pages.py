@@ -30,10 +30,13 @@ from server.errors import Conflict, Unauthenticated, WeirError
 from server.integrations import catalog
 from server.orgs.models import Workspace
 from server.validation import check_origin
+from server.web import locales
 
 MODES = ("modal", "inline", "popup", "redirect", "page")
 ASSET_VERSION = "v1"
 FORM_LIMIT_BYTES = 4096
+LOCALE_COOKIE = "weir_locale"
+RETURN_URL_LIMIT = 2000
 
 
 def _csp(frame_ancestors: list[str]) -> str:
@@ -116,7 +119,11 @@ def render(
     status: int = 200,
     theme: str = "LIGHT",
     referrer_policy: str = "no-referrer",
+    lang: str = locales.DEFAULT,
 ) -> HTMLResponse:
+    # The page's texts come from the language's catalog (widget/locales/<lang>.json).
+    messages = locales.catalog(lang)
+    data = {**data, "locale": lang, "messages": messages}
     # JSON inside <script> must not be able to close the element.
     payload = (
         json.dumps(data, separators=(",", ":"))
@@ -124,8 +131,9 @@ def render(
         .replace(">", "\\u003e")
         .replace("&", "\\u0026")
     )
+    root = f'lang="{html.escape(lang)}" dir="{html.escape(messages["dir"])}"'
     body = f"""<!doctype html>
-<html lang="en" data-theme="{html.escape(theme.lower())}">
+<html {root} data-theme="{html.escape(theme.lower())}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -137,7 +145,7 @@ def render(
 </head>
 <body>
 <main id="weir-app" class="weir-card">
-<noscript>This page needs JavaScript to connect your account.</noscript>
+<noscript>{html.escape(messages["noscript"])}</noscript>
 </main>
 </body>
 </html>
@@ -154,6 +162,7 @@ async def connect_page(request: Request) -> Response:
     mode = request.query_params.get("mode", "page")
     mode = mode if mode in MODES else "page"
     origin = request.query_params.get("origin")
+    lang = _lang(request, request.query_params.get("locale"))
     context = await flow.page_context(
         token=request.query_params.get("token"), settings=settings, bus=services.bus
     )
@@ -162,10 +171,10 @@ async def connect_page(request: Request) -> Response:
             "view": "error",
             "errorCode": "TOKEN_INVALID",
             "mode": mode,
-            "errorMessage": "This connect link is not valid. Ask the app for a new one.",
+            "errorMessage": locales.text(lang, "link_invalid"),
             "workspace": _branding(None),
         }
-        return render(data, "Connect", [], status=401)
+        return render(data, locales.text(lang, "brand"), [], status=401, lang=lang)
     session, workspace = context.session, context.workspace
     allowed = list(workspace.allowed_origins or [])
     # What the session's workspace sees: the catalog and its organization's custom integrations.
@@ -180,6 +189,7 @@ async def connect_page(request: Request) -> Response:
         "view": "connect",
         "mode": mode,
         "hostOrigin": host_origin,
+        "returnUrl": _return_url(request.query_params.get("return"), host_origin, mode),
         "weirOrigin": settings.effective_public_url,
         "graphqlUrl": "/graphql",
         "workspace": _branding(workspace),
@@ -197,19 +207,42 @@ async def connect_page(request: Request) -> Response:
         data.update(
             view="error",
             errorCode="ORIGIN_NOT_ALLOWED",
-            errorMessage="This site is not allowed to embed this connect page.",
+            errorMessage=locales.text(lang, "origin_not_allowed"),
         )
         status = 403
     elif session.status == "EXPIRED":
         data.update(
             view="error",
             errorCode=session.error_code or "EXPIRED",
-            errorMessage=session.error_message or "This connect link has expired.",
+            errorMessage=session.error_message or locales.text(lang, "session_expired"),
         )
         status = 410
-    title = f"Connect to {data['workspace']['displayName']}"
+    title = locales.text(lang, "page_title", name=data["workspace"]["displayName"])
     # same-origin: the form post to /oauth/authorize must carry this page's Origin.
-    return render(data, title, allowed, status=status, theme=workspace.theme, referrer_policy="same-origin")
+    return render(
+        data, title, allowed, status=status, theme=workspace.theme, referrer_policy="same-origin", lang=lang
+    )
+
+
+def _lang(request: Request, requested: str | None) -> str:
+    return locales.choose(requested, request.headers.get("accept-language"))
+
+
+def _return_url(value: str | None, host_origin: str | None, mode: str) -> str | None:
+    """Where a redirect-mode page returns when the session has no ``redirectUri``.
+
+    The widget sends its page's address when a blocked popup falls back to this tab; it is
+    used only when it is on the host origin the workspace allows (checked above), so the page
+    can never send a browser anywhere the workspace did not allow.
+    """
+    if not value or host_origin is None or mode != "redirect" or len(value) > RETURN_URL_LIMIT:
+        return None
+    if any(ord(char) < 33 for char in value):
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or f"{parts.scheme}://{parts.netloc}" != host_origin:
+        return None
+    return value
 
 
 async def connect_check(request: Request) -> Response:
@@ -223,6 +256,18 @@ async def connect_check(request: Request) -> Response:
     context = await flow.page_context(token=token, settings=services.settings, bus=services.bus)
     origin = request.headers.get("origin")
     result: dict[str, Any] = {"ok": True, "code": None}
+    if context is not None:
+        # The widget follows the session here while a popup looks closed (a provider's
+        # Cross-Origin-Opener-Policy hides an open popup from its opener).
+        session = context.session
+        status_fields = {
+            "sessionId": session.id,
+            "status": session.status,
+            "connectionId": session.connection_id,
+            "errorCode": session.error_code,
+        }
+    else:
+        status_fields = {}
     if context is None:
         result = {"ok": False, "code": "TOKEN_INVALID"}
     elif context.session.status == "EXPIRED":
@@ -231,7 +276,9 @@ async def connect_check(request: Request) -> Response:
         result = {"ok": False, "code": "SESSION_COMPLETED"}
     elif origin not in (context.workspace.allowed_origins or []):
         result = {"ok": False, "code": "ORIGIN_NOT_ALLOWED"}
-    return JSONResponse(result, headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"})
+    return JSONResponse(
+        {**result, **status_fields}, headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
+    )
 
 
 def _from_weir(request: Request, public_url: str) -> bool:
@@ -266,15 +313,16 @@ async def _small_form(request: Request) -> dict[str, str] | None:
     return {name: values[0] for name, values in fields.items()}
 
 
-def _launch_error(code: str, message: str, status: int) -> HTMLResponse:
+def _launch_error(request: Request, code: str, key: str, status: int) -> HTMLResponse:
+    lang = _lang(request, None)
     data = {
         "view": "error",
         "mode": "page",
         "errorCode": code,
-        "errorMessage": message,
+        "errorMessage": locales.text(lang, key),
         "workspace": _branding(None),
     }
-    return render(data, "Connect", [], status=status)
+    return render(data, locales.text(lang, "brand"), [], status=status, lang=lang)
 
 
 async def oauth_authorize(request: Request) -> Response:
@@ -289,16 +337,10 @@ async def oauth_authorize(request: Request) -> Response:
     services = _services(request)
     settings = services.settings
     if not _from_weir(request, settings.effective_public_url):
-        return _launch_error(
-            "CROSS_SITE_REQUEST",
-            "This sign-in can only be started from the connect page. Start again from the app.",
-            403,
-        )
+        return _launch_error(request, "CROSS_SITE_REQUEST", "cross_site", 403)
     form = await _small_form(request)
     if form is None:
-        return _launch_error(
-            "BAD_REQUEST", "This sign-in request is not valid. Start again from the app.", 400
-        )
+        return _launch_error(request, "BAD_REQUEST", "bad_request", 400)
     try:
         started = await oauth.launch(
             settings=settings,
@@ -308,19 +350,11 @@ async def oauth_authorize(request: Request) -> Response:
             bus=services.bus,
         )
     except Unauthenticated:
-        return _launch_error(
-            "TOKEN_EXPIRED", "This connect link has expired. Ask the app for a new one.", 401
-        )
+        return _launch_error(request, "TOKEN_EXPIRED", "link_expired", 401)
     except (Conflict, DecryptionError):
-        return _launch_error(
-            "STATE_UNKNOWN", "This sign-in is no longer in progress. Start again from the app.", 409
-        )
+        return _launch_error(request, "STATE_UNKNOWN", "state_unknown", 409)
     except WeirError:  # the workspace's OAuth app was removed meanwhile
-        return _launch_error(
-            "OAUTH_NOT_CONFIGURED",
-            "Signing in is not set up for this integration any more. Start again from the app.",
-            409,
-        )
+        return _launch_error(request, "OAUTH_NOT_CONFIGURED", "oauth_not_configured", 409)
     workspace = await Workspace.get(id=started.session.workspace_id)
     data = {
         "view": "launch",
@@ -328,7 +362,12 @@ async def oauth_authorize(request: Request) -> Response:
         "authorizeUrl": started.authorize_url,
         "workspace": _branding(workspace),
     }
-    response = render(data, "Connecting…", [], theme=workspace.theme)
+    # The page's language rides along (form field ``locale``) to the callback, in a cookie.
+    lang = _lang(request, form.get("locale"))
+    response = render(data, locales.text(lang, "connecting"), [], theme=workspace.theme, lang=lang)
+    response.set_cookie(
+        LOCALE_COOKIE, lang, max_age=started.max_age, path=oauth.CALLBACK_PATH, samesite="lax", httponly=True
+    )
     response.set_cookie(
         started.cookie.name,
         started.cookie.value,
@@ -376,4 +415,12 @@ async def oauth_callback(request: Request) -> Response:
     # The binding cookie is left to expire: a reload of this page in the same browser then
     # says "already used", not "another browser".
     status = 403 if result.error_code == "BROWSER_MISMATCH" else 200
-    return render(data, "Connecting…", [], status=status, theme=workspace.theme if workspace else "LIGHT")
+    lang = _lang(request, request.cookies.get(LOCALE_COOKIE))
+    return render(
+        data,
+        locales.text(lang, "connecting"),
+        [],
+        status=status,
+        theme=workspace.theme if workspace else "LIGHT",
+        lang=lang,
+    )

@@ -80,13 +80,95 @@ async def test_embed_check_names_the_problem(acme):
         assert response.headers["access-control-allow-origin"] == "*"
         return response.json()
 
-    assert await check(token, HOST_ORIGIN) == {"ok": True, "code": None}
+    assert await check(token, HOST_ORIGIN) == {
+        "ok": True,
+        "code": None,
+        # The session's progress, which the widget follows while a popup looks closed.
+        "sessionId": created["session"]["id"],
+        "status": "PENDING",
+        "connectionId": None,
+        "errorCode": None,
+    }
     assert (await check(token, "https://evil.example"))["code"] == "ORIGIN_NOT_ALLOWED"
     assert (await check("weir_ct_forged", HOST_ORIGIN))["code"] == "TOKEN_INVALID"
     await ConnectSession.filter(id=created["session"]["id"]).update(
         expires_at=datetime.now(UTC) - timedelta(seconds=1)
     )
     assert (await check(token, HOST_ORIGIN))["code"] == "TOKEN_EXPIRED"
+
+
+async def test_embed_check_reports_how_the_session_ended(acme):
+    # (A completed session's connectionId is followed end to end in
+    # tests/browser/test_connect_widget_fallbacks.py.)
+    created = await create_session(acme, integrationName="testkey")
+    await ConnectSession.filter(id=created["session"]["id"]).update(
+        status="FAILED", error_code="ACCESS_DENIED"
+    )
+    response = await acme.http.post(
+        "/connect/check",
+        content=created["token"],
+        headers={"Origin": HOST_ORIGIN, "Content-Type": "text/plain"},
+    )
+    body = response.json()
+    assert (body["ok"], body["status"], body["errorCode"], body["connectionId"]) == (
+        True,
+        "FAILED",
+        "ACCESS_DENIED",
+        None,
+    )
+    forged = await acme.http.post("/connect/check", content="weir_ct_forged", headers={"Origin": HOST_ORIGIN})
+    assert forged.json() == {"ok": False, "code": "TOKEN_INVALID"}  # nothing about any session
+
+
+async def test_connect_page_speaks_the_requested_language(acme):
+    created = await create_session(acme, integrationName="testkey")
+    params = {"token": created["token"], "mode": "inline", "origin": HOST_ORIGIN}
+    german = await acme.http.get("/connect", params={**params, "locale": "de-AT,en"})
+    assert '<html lang="de" dir="ltr"' in german.text
+    data = _page_data(german.text)
+    assert data["locale"] == "de" and data["messages"]["connect"] == "Verbinden"
+    assert "<title>Mit Acme Analytics verbinden</title>" in german.text
+    # Without the option, the browser's Accept-Language decides; Arabic is right to left.
+    arabic = await acme.http.get("/connect", params=params, headers={"Accept-Language": "ar-EG,ar;q=0.9"})
+    assert '<html lang="ar" dir="rtl"' in arabic.text
+    english = await acme.http.get("/connect", params=params, headers={"Accept-Language": "xx"})
+    assert '<html lang="en" dir="ltr"' in english.text
+
+
+async def test_server_messages_come_from_the_catalog(acme):
+    unknown = await acme.http.get("/connect", params={"token": "weir_ct_nope", "locale": "fr"})
+    assert _page_data(unknown.text)["errorMessage"] == (
+        "Ce lien de connexion n’est pas valide. Demandez-en un nouveau à l’application."
+    )
+    refused = await acme.http.post(
+        "/oauth/authorize",
+        data={"token": "x", "state": "y"},
+        headers={"Origin": "https://evil.example", "Accept-Language": "es"},
+    )
+    assert refused.status_code == 403
+    assert _page_data(refused.text)["errorMessage"].startswith("Este inicio de sesión solo puede empezar")
+
+
+async def test_return_address_is_kept_only_on_the_host_origin_in_redirect_mode(acme):
+    created = await create_session(acme, integrationName="testkey")
+
+    async def return_url(mode: str, value: str, origin: str = HOST_ORIGIN) -> str | None:
+        response = await acme.http.get(
+            "/connect",
+            params={"token": created["token"], "mode": mode, "origin": origin, "return": value},
+        )
+        return _page_data(response.text).get("returnUrl")
+
+    assert (
+        await return_url("redirect", f"{HOST_ORIGIN}/settings?tab=apps") == f"{HOST_ORIGIN}/settings?tab=apps"
+    )
+    assert await return_url("redirect", "https://evil.example/steal") is None
+    assert await return_url("redirect", f"{HOST_ORIGIN}.evil.example/") is None
+    assert await return_url("redirect", "javascript:alert(1)") is None
+    assert await return_url("redirect", f"{HOST_ORIGIN}/a\nb") is None  # a control character
+    assert await return_url("redirect", f"{HOST_ORIGIN}/" + "a" * 3000) is None
+    assert await return_url("modal", f"{HOST_ORIGIN}/settings") is None
+    assert await return_url("redirect", "https://evil.example/", origin="https://evil.example") is None
 
 
 async def test_widget_is_served_versioned_with_cache_headers_and_cors(client):
@@ -175,3 +257,28 @@ async def test_a_custom_logo_that_is_not_https_is_not_used(acme, provider, monke
     # Weir's own logo route instead (which file is the catalog's business).
     logo_url = _page_data(response.text)["integrations"][0]["logoUrl"]
     assert re.fullmatch(r"http://weir\.test/logos/[a-z0-9_]+\.svg", logo_url)
+
+
+async def test_the_oauth_callback_keeps_the_connect_pages_language(acme, provider):
+    from urllib.parse import parse_qsl, urlsplit
+
+    from tests.connect.conftest import SELECT, START, WEIR_ORIGIN, consent
+
+    created = await create_session(acme, integrationName="testoauth")
+    await acme.graphql(SELECT, {"name": "testoauth"}, key=created["token"])
+    url = (await acme.graphql(START, {"popup": False}, key=created["token"]))["data"]["startOAuth"][
+        "authorizeUrl"
+    ]
+    state = dict(parse_qsl(urlsplit(url).query))["state"]
+    # The connect page's form sends its language along; the launch page speaks it ...
+    launched = await acme.http.post(
+        "/oauth/authorize",
+        data={"token": created["token"], "state": state, "locale": "ja"},
+        headers={"Origin": WEIR_ORIGIN, "Accept-Language": "de"},
+    )
+    assert launched.status_code == 200 and '<html lang="ja"' in launched.text
+    assert _page_data(launched.text)["messages"]["opening_sign_in"] == "サインインページを開いています"
+    # ... and so does the callback, in another request, through a cookie scoped to it.
+    finished = await acme.http.get("/oauth/callback", params=await consent(url))
+    assert finished.status_code == 200 and '<html lang="ja"' in finished.text
+    assert _page_data(finished.text)["status"] == "COMPLETED"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -238,3 +239,45 @@ async def test_a_sqlite_cursor_never_leaves_the_destination_thread(tmp_path: Pat
     finally:
         await destination.close()
     await destination.close()  # closing twice is harmless
+
+
+async def test_each_batch_counts_rows_inserted_and_updated(warehouse: Any) -> None:
+    people = await loader(warehouse)
+    await people.write([person(1), person(2), person(3)])
+    assert (people.rows_inserted, people.rows_updated) == (3, 0)
+    # Two known keys (one of them twice in the batch: counted once) and one new.
+    await people.write([person(2, name="b"), person(3), person(2, name="c"), person(4)])
+    assert (people.rows_inserted, people.rows_updated) == (4, 2)
+    assert people.rows_written == 7
+    await people.finish()
+    assert (await rows(warehouse))[2]["name"] == "c"
+
+    # A full refresh writes a new table: every row is new to it.
+    refresh = await loader(warehouse, full_refresh=True)
+    await refresh.write([person(1), person(5)])
+    await refresh.finish()
+    assert (refresh.rows_inserted, refresh.rows_updated) == (2, 0)
+
+
+JSON_VALUES = {
+    1: {"nested": {"list": [1, 2.5, "é", None, True]}, "emoji": "🚀"},
+    2: [1, [2, [3]], {"a": None}],
+    3: "a plain string",
+    4: 12345678901234567890,
+    5: None,
+    6: False,
+}
+
+
+async def test_json_values_load_on_the_fast_path_and_read_back_the_same(warehouse: Any) -> None:
+    declared = {"id": "integer", "payload": "json"}
+    payloads = await loader(warehouse, declared=declared)
+    await payloads.write([{"id": key, "payload": value} for key, value in JSON_VALUES.items()])
+    await payloads.finish()
+    if hasattr(payloads, "_convert"):
+        # Postgres: no batch fell back to converting each value.
+        assert payloads._convert is False
+    stored = await rows(warehouse)
+    for key, value in JSON_VALUES.items():
+        text = stored[key]["payload"]
+        assert (None if text is None else json.loads(text)) == value, key

@@ -63,6 +63,9 @@ class OAuthProvider:
     require_basic_auth: bool = False
     refuse_pkce: bool = False
     token_extra: dict[str, Any] = field(default_factory=dict)
+    # Cross-Origin-Opener-Policy on the consent page, as some providers send: the popup that
+    # shows it is cut off from its opener, which then sees it as closed.
+    opener_policy: str | None = None
     # What happened
     token_requests: list[dict[str, str]] = field(default_factory=list)
     token_tenants: list[str | None] = field(default_factory=list)
@@ -112,9 +115,10 @@ class OAuthProvider:
 <form method="post" action="{html.escape(action)}">{hidden}
 <button name="decision" value="approve" id="approve">Approve</button>
 <button name="decision" value="deny" id="deny">Deny</button></form></body></html>"""
-        return HTMLResponse(
-            page, headers={"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
-        )
+        headers = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
+        if self.opener_policy:
+            headers["Cross-Origin-Opener-Policy"] = self.opener_policy
+        return HTMLResponse(page, headers=headers)
 
     def _redirect_error(self, params: Any, error: str) -> Response:
         query = {"error": error, "state": params.get("state", "")}

@@ -27,8 +27,8 @@ FINISHED = ("SUCCEEDED", "FAILED", "CANCELLED", "SKIPPED")
 RUN_QUERY = """
 query Run($id: ID!) {
   syncRun(id: $id) {
-    id status trigger attempt error fullRefresh rowsLoaded
-    streams { name status rowsLoaded batches error widenedColumns blockedColumns }
+    id status trigger attempt error fullRefresh rowsLoaded rowsInserted rowsUpdated
+    streams { name status rowsLoaded rowsInserted rowsUpdated batches error widenedColumns blockedColumns }
   }
 }
 """

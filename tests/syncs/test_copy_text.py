@@ -398,6 +398,9 @@ async def test_a_run_that_dies_after_a_commit_is_replayed_without_duplicates(
     assert again.status == "SUCCEEDED" and again.trigger == "RETRY", again.error
     # The replay starts after the last saved page: the third page is loaded a second time.
     assert again.stream_stats["notes"]["rowsLoaded"] == ROWS + len(KEYS) - 200
+    # The third page's 100 rows were there already: counted as updated, the rest as new.
+    assert again.stream_stats["notes"]["rowsUpdated"] == 100
+    assert again.stream_stats["notes"]["rowsInserted"] == ROWS + len(KEYS) - 300
     rows = await destination_rows(sync.warehouse_schema)
     source_keys = [
         r["key"]

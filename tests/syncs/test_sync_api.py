@@ -144,6 +144,8 @@ async def test_demo_sync_runs_end_to_end_into_the_sqlite_warehouse(
     counts = {s["name"]: s["rowsLoaded"] for s in finished["streams"]}
     assert counts == {"contacts": 120, "companies": 12, "deals": 30}
     assert finished["rowsLoaded"] == 162
+    assert (finished["rowsInserted"], finished["rowsUpdated"]) == (162, 0)
+    assert {s["name"]: s["rowsInserted"] for s in finished["streams"]} == counts
     # On the shared warehouse the tables are in the workspace's namespace.
     crm = qualified_schema(
         organization_id=tenant.organization_id, workspace_id=tenant.workspace_id, name="crm"

@@ -29,6 +29,10 @@ async def test_an_incremental_run_loads_only_the_rows_that_changed(env: RunEnvir
     first = await run_once(env, scope, sync)
     assert first.status == "SUCCEEDED"
     assert first.stream_stats["contacts"]["rowsLoaded"] == 100
+    assert (
+        first.stream_stats["contacts"]["rowsInserted"],
+        first.stream_stats["contacts"]["rowsUpdated"],
+    ) == (100, 0)
 
     await service.update_sync(
         scope=scope,
@@ -55,6 +59,11 @@ async def test_a_replayed_batch_leaves_no_duplicate(env: RunEnvironment, scope: 
     replay = await run_once(env, scope, sync)
 
     assert replay.stream_stats["contacts"]["rowsLoaded"] == 90
+    # Every row of the replay replaced the one the first run wrote.
+    assert (
+        replay.stream_stats["contacts"]["rowsInserted"],
+        replay.stream_stats["contacts"]["rowsUpdated"],
+    ) == (0, 90)
     rows = await table(env, "contacts", sync)
     assert len(rows) == 90 and len({r["id"] for r in rows}) == 90
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from server.scope import Scope
@@ -113,3 +114,59 @@ async def test_the_scheduler_loop_queues_due_syncs_until_stopped(env: RunEnviron
     await asyncio.wait_for(loop, 5)
 
     assert await SyncRun.filter(sync_id=sync.id, trigger="SCHEDULE").count() == 1
+
+
+ZONES = ("UTC", "Europe/Paris", "America/New_York")
+
+
+async def test_two_schedulers_claim_many_schedules_once_each(env: RunEnvironment, scope: Scope) -> None:
+    """More due syncs than a claim batch, over many crons and zones: two schedulers racing
+    create exactly one run per sync, and each sync's next run is its own cron's, in its zone."""
+    template = await make_sync(env, scope, settings={"contacts": 5}, streams=CONTACTS)
+    now = datetime.now(UTC)
+    clones = [
+        EltSync(
+            id=f"sync_{n:026d}",
+            organization_id=template.organization_id,
+            workspace_id=template.workspace_id,
+            connection_id=template.connection_id,
+            destination_schema=f"race_{n}",
+            settings={},
+            sync_interval=f"{n % 60} {(n // 60) % 24} * * *",
+            timezone=ZONES[n % len(ZONES)],
+            enabled=True,
+            next_run_at=now - timedelta(minutes=1),
+        )
+        for n in range(schedule.CLAIM_BATCH + 150)
+    ]
+    await EltSync.bulk_create(clones, batch_size=200)
+
+    first, second = await asyncio.gather(
+        schedule.run_due_syncs(settings=env.settings, bus=None, now=now),
+        schedule.run_due_syncs(settings=env.settings, bus=None, now=now),
+    )
+
+    runs = [run.sync_id for run in first + second]
+    assert sorted(runs) == sorted(sync.id for sync in clones)
+    assert await SyncRun.filter(sync_id__in=[sync.id for sync in clones]).count() == len(clones)
+    stored = dict(await EltSync.filter(id__in=[sync.id for sync in clones]).values_list("id", "next_run_at"))
+    for sync in clones:
+        assert stored[sync.id] == schedule.next_run_after(sync.sync_interval, sync.timezone, now), sync.id
+
+
+async def test_a_sync_claimed_meanwhile_is_not_moved_again(env: RunEnvironment, scope: Scope) -> None:
+    sync = await due_sync(env, scope)
+    now = datetime.now(UTC)
+    later = now + timedelta(hours=1)
+    # Another scheduler moved it first: the guard leaves it alone and reports it unmoved.
+    await EltSync.filter(id=sync.id).update(next_run_at=later)
+    postgres = env.settings.effective_database_url.startswith("postgres")
+    moved = await schedule._move_next_runs(
+        postgres=postgres, now=now, moves=[(sync.id, now + timedelta(days=1))]
+    )
+    assert moved == set()
+    assert (await EltSync.get(id=sync.id)).next_run_at == later
+    await EltSync.filter(id=sync.id).update(next_run_at=now - timedelta(seconds=1))
+    moved = await schedule._move_next_runs(postgres=postgres, now=now, moves=[(sync.id, later)])
+    assert moved == {sync.id}
+    assert (await EltSync.get(id=sync.id)).next_run_at == later

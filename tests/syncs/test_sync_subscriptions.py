@@ -8,7 +8,7 @@ from tests.graphql_ws import GraphQLWebSocket
 from tests.syncs.test_sync_api import CREATE, TRIGGER, demo_input
 
 RUN_UPDATED = """
-subscription($id: ID) { syncRunUpdated(syncId: $id) { id status rowsLoaded } }
+subscription($id: ID) { syncRunUpdated(syncId: $id) { id status rowsLoaded rowsInserted rowsUpdated } }
 """
 SYNC_UPDATED = """
 subscription($w: ID) { eltSyncUpdated(workspaceId: $w) { kind syncId sync { enabled } } }
@@ -45,6 +45,7 @@ async def test_a_run_subscriber_sees_the_run_from_queued_to_succeeded(
     statuses = [update["status"] for update in seen]
     assert statuses[0] == "QUEUED" and "RUNNING" in statuses and statuses[-1] == "SUCCEEDED"
     assert seen[-1]["rowsLoaded"] == 120
+    assert (seen[-1]["rowsInserted"], seen[-1]["rowsUpdated"]) == (120, 0)
 
 
 async def test_a_sync_subscriber_gets_current_syncs_then_changes(

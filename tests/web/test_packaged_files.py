@@ -15,8 +15,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_build_ships_exactly_the_widget_files_the_server_serves():
-    shipped = {Path(name).name for name in weir_build.served_files(ROOT)}
+    shipped = {Path(name).name for name in weir_build.served_files(ROOT) if name.count("/") == 1}
     assert shipped == set(widget.FILES)
+
+
+def test_the_build_ships_every_message_catalog():
+    catalogs = {name for name in weir_build.served_files(ROOT) if name.startswith("widget/locales/")}
+    assert catalogs == {
+        f"widget/locales/{path.name}" for path in (ROOT / "widget" / "locales").glob("*.json")
+    }
+    assert "widget/locales/en.json" in catalogs
 
 
 def test_the_build_puts_the_widget_where_the_server_looks_first(tmp_path):

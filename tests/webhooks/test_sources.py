@@ -182,6 +182,8 @@ async def test_a_real_run_and_sync_changes_reach_the_endpoint(
         else next(d for d in sent if d["type"] == "sync_run.succeeded")
     )
     assert succeeded["data"]["id"] == run.id and succeeded["data"]["rowsLoaded"] == 25
+    assert (succeeded["data"]["rowsInserted"], succeeded["data"]["rowsUpdated"]) == (25, 0)
+    assert succeeded["data"]["streams"][0]["rowsInserted"] == 25
     assert succeeded["data"]["streams"][0]["name"] == "contacts"
     [updated] = [d for d in sent if d["type"] == "elt_sync.updated"]
     assert updated["data"]["enabled"] is True and updated["data"]["nextRunAt"]
