@@ -192,6 +192,12 @@ class CheckResult:
     reachable: bool = True
 
 
+class JsonText(str):
+    """A JSON value still as its JSON text. A source that receives JSON as text (PostgreSQL's
+    json and jsonb columns) hands it on like this instead of decoding it, and destinations store
+    it as it is: a JSON column then costs no decode and re-encode per row."""
+
+
 @dataclass(frozen=True)
 class RecordBatch:
     stream: str

@@ -41,6 +41,7 @@ from server.connectors.base import (
     ConnectorContext,
     ConnectorSpec,
     CopyBatch,
+    JsonText,
     RecordBatch,
     StateCheckpoint,
     StreamSpec,
@@ -349,6 +350,10 @@ async def read(
     runner asks for them only if they include the key and the cursor)."""
     batch = int(settings.get("batch_size") or DEFAULT_BATCH)
     connection = await connect(context.credentials, context.outbound)
+    # Records carry JSON columns as their text: destinations store it as it is, instead of
+    # every row's JSON being decoded here and encoded again there.
+    for name in ("json", "jsonb"):
+        await connection.set_type_codec(name, encoder=json.dumps, decoder=JsonText, schema="pg_catalog")
     try:
         found = await find_tables(connection, settings, only=[stream])
         if not found:

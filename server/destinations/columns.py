@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from server.connectors.base import JsonText
+
 KINDS = ("integer", "number", "decimal", "boolean", "timestamp", "date", "text", "json")
 SYNCED_AT = "_weir_synced_at"
 # When the row was seen deleted at the source (delete detection), else NULL; never a data column.
@@ -168,12 +170,8 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
-class JsonText(str):
-    """A value already encoded as JSON text (what ``as_json`` returns): a destination that
-    encodes JSON values itself (``server.destinations.postgres``) passes it through as it is."""
-
-
-def as_json(value: Any) -> str:
+def as_json(value: Any) -> JsonText:
+    """``value`` as JSON text; text that already is (``JsonText``) is kept as it is."""
     if isinstance(value, JsonText):
         return value
     return JsonText(json.dumps(value, default=str, separators=(",", ":")))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any, TypeVar, cast
 from tortoise.transactions import in_transaction
 
 from server import retrying
-from server.connectors.base import CopyBatch, DeleteMarker, StateCheckpoint, StreamSpec
+from server.connectors.base import CopyBatch, DeleteMarker, JsonText, StateCheckpoint, StreamSpec
 from server.connectors.postgres import copy_text_value
 from server.destinations.base import Destination
 from server.destinations.columns import as_text, kinds_of_record_schema
@@ -47,6 +48,9 @@ class RunLost(Exception):
 
 
 def hash_value(salt: bytes, value: Any) -> str:
+    if isinstance(value, JsonText):
+        # Hashed as the decoded value always was: the hash must not change with the JSON's spacing.
+        value = json.loads(value)
     return hashlib.sha256(salt + as_text(value).encode()).hexdigest()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tracemalloc
 import uuid
 from collections.abc import AsyncIterator
@@ -14,7 +15,7 @@ import pytest
 
 from server.config import Settings
 from server.connectors import postgres
-from server.connectors.base import ConnectorContext, RecordBatch, StateCheckpoint
+from server.connectors.base import ConnectorContext, JsonText, RecordBatch, StateCheckpoint
 from server.outbound import Policy
 from tests.conftest import POSTGRES_URL, require_service
 from tests.connectors.conftest import collect
@@ -140,7 +141,9 @@ async def test_full_read_streams_in_keyset_batches(source):
     ids = [r["id"] for b in batches for r in b]
     assert ids == list(range(1, ROWS + 1))
     first = batches[0][0]
-    assert first["payload"] == {"n": 1} and first["tags"] == ["a", "b"]
+    # JSON comes as its text, for the destination to store as it is.
+    assert isinstance(first["payload"], JsonText) and json.loads(first["payload"]) == {"n": 1}
+    assert first["tags"] == ["a", "b"]
     assert first["blob"] == "AQI=" and isinstance(first["updated_at"], datetime)
     assert len(first["tag"]) == 36
     assert states[0] == {"pk": [5000], "high_water": {"cursor": "2024-01-01T13:53:20+00:00", "pk": [ROWS]}}
