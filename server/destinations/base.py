@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 from urllib.parse import urlsplit
 
-from server.destinations.columns import COERCERS, DELETED_AT, Misfit, kind_of_value
+from server.destinations.columns import BIGINT, COERCERS, DELETED_AT, NATIVE_TYPES, Misfit, kind_of_value
 from server.outbound import Policy
 
 POLICIES = ("ALLOW_ALL", "ALLOW_COLUMNS", "BLOCK_ALL")
@@ -91,6 +92,9 @@ class TableLoader(ABC):
         self.widened: set[str] = set()
         self.blocked: set[str] = set()
         self.rows_written = 0
+        # True when the destination encodes JSON values itself: a json column then needs no
+        # conversion (Postgres's connection codec); False when it stores JSON text (SQLite).
+        self.encodes_json = False
         # Of the rows written, those that were new and those that replaced a row with their key
         # (an upsert over an existing row; a full refresh's rows are all new to its table).
         self.rows_inserted = 0
@@ -290,29 +294,45 @@ class TableLoader(ABC):
         except KeyError:
             return [tuple(r.get(n) for n in names) for r in records]
 
-    async def coerced_rows(self, records: list[dict[str, Any]], names: list[str]) -> list[list[Any]]:
-        """Rows converted to each column's kind, widening to text any column a value misfits."""
+    async def coerced_rows(self, records: list[dict[str, Any]], names: list[str]) -> list[tuple[Any, ...]]:
+        """Rows converted to each column's kind, widening to text any column a value misfits.
+
+        Column by column: a column whose values already have its kind's Python type (checked
+        with C-level passes: the set of types, and the range of integers) is kept as it is,
+        so a batch pays for converting only the columns that need it (ISO timestamps from an
+        API, say), not for calling a converter on every value."""
         while True:
             misfits: set[str] = set()
-            converters = [COERCERS[self.columns[name]] for name in names]
-            rows: list[list[Any]] = []
-            for record in records:
-                row: list[Any] = []
-                for name, convert in zip(names, converters, strict=True):
-                    value = record.get(name)
-                    if value is not None:
-                        try:
-                            value = convert(value)
-                        except Misfit:
-                            misfits.add(name)
-                    row.append(value)
-                rows.append(row)
+            columns: list[list[Any]] = []
+            for name in names:
+                kind = self.columns[name]
+                values = [record.get(name) for record in records]
+                if not self._already(kind, values):
+                    values = _converted(values, COERCERS[kind], name, misfits)
+                columns.append(values)
             if not misfits:
-                return rows
+                return list(zip(*columns, strict=True)) if columns else [() for _ in records]
             for name in sorted(misfits):
                 await self._widen_column(self.target, name)
                 self.columns[name] = "text"
                 self.widened.add(name)
+
+    def _already(self, kind: str, values: list[Any]) -> bool:
+        """Whether every value of a column of ``kind`` is already what the converter would give."""
+        types = set(map(type, values))
+        types.discard(type(None))
+        if not types:
+            return True
+        if kind == "json":
+            return self.encodes_json
+        if not types <= NATIVE_TYPES[kind]:
+            return False
+        if kind == "integer":
+            present = [value for value in values if value is not None]
+            return -BIGINT <= min(present) and max(present) < BIGINT
+        if kind == "timestamp":
+            return all(value.tzinfo is not None for value in values if value is not None)
+        return True
 
     def dedupe(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The last record per primary key: an upsert cannot touch one row twice in a statement."""
@@ -435,3 +455,15 @@ def build_destination(url: str, *, outbound: Policy | None = None) -> Destinatio
 
         return PostgresDestination(url, outbound=outbound)
     raise ValueError(f"unsupported warehouse URL scheme {scheme!r}")
+
+
+def _converted(values: list[Any], convert: Callable[[Any], Any], name: str, misfits: set[str]) -> list[Any]:
+    out: list[Any] = []
+    for value in values:
+        if value is not None:
+            try:
+                value = convert(value)
+            except Misfit:
+                misfits.add(name)
+        out.append(value)
+    return out

@@ -20,7 +20,8 @@ KINDS = ("integer", "number", "decimal", "boolean", "timestamp", "date", "text",
 SYNCED_AT = "_weir_synced_at"
 # When the row was seen deleted at the source (delete detection), else NULL; never a data column.
 DELETED_AT = "_weir_deleted_at"
-_BIGINT = 2**63
+BIGINT = 2**63  # a Postgres bigint holds -BIGINT to BIGINT - 1
+_BIGINT = BIGINT
 
 
 class Misfit(Exception):
@@ -186,6 +187,20 @@ COERCERS: dict[str, Callable[[Any], Any]] = {
     "date": _date,
     "text": as_text,
     "json": as_json,
+}
+
+
+# The Python types each converter returns unchanged (a column of only these needs no converting;
+# integers must also be within ``BIGINT``, timestamps carry a zone). JSON depends on the
+# destination (``TableLoader.encodes_json``).
+NATIVE_TYPES: dict[str, frozenset[type]] = {
+    "integer": frozenset({int}),
+    "number": frozenset({float}),
+    "decimal": frozenset({Decimal}),
+    "boolean": frozenset({bool}),
+    "timestamp": frozenset({datetime}),
+    "date": frozenset({date}),
+    "text": frozenset({str}),
 }
 
 

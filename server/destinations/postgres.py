@@ -169,6 +169,7 @@ class PostgresTableLoader(TableLoader):
         super().__init__(**kwargs)
         self.destination = destination
         self._convert = False  # set once a batch needed value-by-value conversion
+        self.encodes_json = True  # the connection's jsonb codec (``_encode_json_values``)
 
     @property
     def db(self) -> asyncpg.Connection:
