@@ -562,6 +562,8 @@
   // each message goes next to its field, anything else above the button.
   function showServerErrors(form, error, general, submit) {
     var focusTarget = null;
+    toHost("form_error", { integration: selected && selected.name, message: error.message,
+      fields: (error.fields || []).map(function (problem) { return String(problem.field || ""); }) });
     (error.fields || []).forEach(function (problem) {
       var found = /^input\.(credentials|props|parameters)\.([^.]+)/.exec(problem.field || "");
       var box = found ? fieldBox(form, found[2], found[1] === "parameters") : null;
@@ -624,7 +626,8 @@
   // -- outcomes ------------------------------------------------------------------------
   function succeeded(state) {
     store(null);
-    toHost("success", { connectionId: state.connectionId, sessionId: data.sessionId });
+    toHost("success", { connectionId: state.connectionId, sessionId: data.sessionId,
+      integration: (selected && selected.name) || data.selected || null, account: data.account || null });
     if (state.redirectUrl && (data.mode === "redirect" || data.mode === "page")) {
       spinner("Connected. Returning to the app");
       window.location.replace(state.redirectUrl);
