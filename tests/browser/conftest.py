@@ -78,8 +78,9 @@ JS_PACKAGE = ROOT / "clients" / "js"
 
 
 def _npm(*args: str) -> None:
-    subprocess.run(["npm", *args, "--no-audit", "--no-fund", "--loglevel=error"], cwd=JS_PACKAGE, check=True,
-                   timeout=600)
+    subprocess.run(
+        ["npm", *args, "--no-audit", "--no-fund", "--loglevel=error"], cwd=JS_PACKAGE, check=True, timeout=600
+    )
 
 
 @pytest.fixture(scope="session")
@@ -106,7 +107,9 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(require_chromium: None, js_package: Path, settings: Any, monkeypatch: Any) -> AsyncIterator[Stack]:
+async def stack(
+    require_chromium: None, js_package: Path, settings: Any, monkeypatch: Any
+) -> AsyncIterator[Stack]:
     from server.embedded import create_app
 
     host_app = _load_example_host_app()

@@ -158,7 +158,9 @@ async def test_use_weir_connect_hook_resolves_and_rejects(browser, stack, js_pac
     await page2.evaluate("t => mountWeirReact(t)", created["token"])
     await page2.click("#react-open")
     await connect_frame(page2)
-    await page2.wait_for_function("document.querySelector('#react-events').textContent.includes('integration_selected')")
+    await page2.wait_for_function(
+        "document.querySelector('#react-events').textContent.includes('integration_selected')"
+    )
     # The modal covers the page: the host's own code stops it, as a timer or a route change would.
     await page2.evaluate("document.querySelector('#react-close').click()")
     await page2.wait_for_function("document.querySelector('#react-status').textContent === 'error'")
