@@ -175,3 +175,16 @@ async def test_a_custom_logo_that_is_not_https_is_not_used(acme, provider, monke
     # Weir's own logo route instead (which file is the catalog's business).
     logo_url = _page_data(response.text)["integrations"][0]["logoUrl"]
     assert re.fullmatch(r"http://weir\.test/logos/[a-z0-9_]+\.svg", logo_url)
+
+
+async def test_page_data_names_the_account_for_the_success_event(acme):
+    # The widget's success event says which account was connected, in the host's own terms.
+    named = await create_session(
+        acme, integrationName="testkey", connectionName="Jane's CRM", externalId="crm-main"
+    )
+    data = _page_data((await acme.http.get("/connect", params={"token": named["token"]})).text)
+    assert data["account"] == {"displayName": "Jane's CRM", "externalId": "crm-main"}
+    assert data["selected"] == "testkey"
+    plain = await create_session(acme, integrationName="testkey")
+    data = _page_data((await acme.http.get("/connect", params={"token": plain["token"]})).text)
+    assert data["account"] == {"displayName": None, "externalId": None}
