@@ -6,7 +6,7 @@ import type { WeirConnection, WeirConnectOptions, WeirEvent } from "./index.js";
 export type WeirConnectStatus = "idle" | "open" | "success" | "error";
 
 export interface UseWeirConnect {
-  /** Opens the widget (options given here override the hook's); resolves like `connect()`. */
+  /** Opens the widget (options given here override the hook's); settles like `connect()`. */
   open: (overrides?: Partial<WeirConnectOptions>) => Promise<WeirConnection>;
   /** Closes an open widget; its Promise rejects with `USER_EXIT`. */
   close: () => void;
@@ -40,7 +40,7 @@ export function useWeirConnect(options: Partial<WeirConnectOptions> = {}): UseWe
     setError(null);
     setEvents([]);
     const current = (): boolean => running.current === controller;
-    return connect({
+    const result = connect({
       ...merged,
       signal: controller.signal,
       onEvent: (event) => {
@@ -56,6 +56,10 @@ export function useWeirConnect(options: Partial<WeirConnectOptions> = {}): UseWe
       if (current()) { setError(failure); setStatus("error"); }
       throw failure;
     });
+    // The hook's state already carries the error: a caller that does not await open() (an
+    // onClick) gets no unhandled-rejection noise; one that does still sees the rejection.
+    result.catch(() => undefined);
+    return result;
   }, []);
 
   useEffect(() => () => running.current?.abort(), []);

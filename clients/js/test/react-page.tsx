@@ -6,7 +6,7 @@ import { useWeirConnect } from "../src/react";
 function App({ token }: { token: string }) {
   const { open, close, status, connection, error, events } = useWeirConnect({ token, mode: "modal" });
   return h("div", { id: "react-app" },
-    h("button", { id: "react-open", onClick: () => { open().catch(() => undefined); } }, "Connect"),
+    h("button", { id: "react-open", onClick: () => { void open(); } }, "Connect"),
     h("button", { id: "react-close", onClick: close }, "Stop"),
     h("output", { id: "react-status" }, status),
     h("pre", { id: "react-result" }, JSON.stringify(
