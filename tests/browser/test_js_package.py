@@ -168,3 +168,25 @@ async def test_use_weir_connect_hook_resolves_and_rejects(browser, stack, js_pac
     assert error == {"name": "WeirConnectError", "code": "USER_EXIT", "step": "integration_selected"}
     assert await page2.query_selector("iframe") is None
     assert not page.errors and not page2.errors
+
+
+async def test_popup_oauth_resolves_with_the_integration_from_the_callback_page(browser, stack):
+    # In popup mode the success comes from Weir's OAuth callback page, not the page that
+    # was opened: it still names the integration, and the Promise resolves with it.
+    page = await open_host(browser, stack, "testoauth")
+    async with page.context.expect_page() as popup_info:
+        await page.click("[data-mode=popup]")
+    popup = await popup_info.value
+    await popup.click("[data-action=oauth]")
+    await popup.wait_for_selector("#approve")
+    await popup.click("#approve")
+    [result] = await results(page)
+    connection = result["connection"]
+    assert (connection["integration"], connection["account"]) == (
+        "testoauth",
+        {"displayName": None, "externalId": None},
+    )
+    stored = await Connection.get(id=connection["connectionId"])
+    assert (stored.integration_name, stored.auth_type) == ("testoauth", "OAUTH2")
+    close = (await events(page, "close"))[-1]
+    assert close == {"type": "close", "completed": True, "step": "success"}
