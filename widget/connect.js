@@ -586,6 +586,8 @@
   // each message goes next to its field, anything else above the button.
   function showServerErrors(form, error, general, submit) {
     var focusTarget = null;
+    toHost("form_error", { integration: selected && selected.name, message: error.message,
+      fields: (error.fields || []).map(function (problem) { return String(problem.field || ""); }) });
     (error.fields || []).forEach(function (problem) {
       var found = /^input\.(credentials|props|parameters)\.([^.]+)/.exec(problem.field || "");
       var box = found ? fieldBox(form, found[2], found[1] === "parameters") : null;
@@ -658,7 +660,8 @@
 
   function succeeded(state) {
     store(null);
-    toHost("success", { connectionId: state.connectionId, sessionId: data.sessionId });
+    toHost("success", { connectionId: state.connectionId, sessionId: data.sessionId,
+      integration: (selected && selected.name) || data.selected || null, account: data.account || null });
     var back = data.mode === "redirect" || data.mode === "page"
       ? state.redirectUrl || returnTo({ connection_id: state.connectionId }) : null;
     if (back) {

@@ -26,8 +26,11 @@
     var pollTimer = null;
     var left = false;      // the popup went to a provider
     var lastFocus = document.activeElement;
+    var step = "loading";  // the furthest step reached, reported when the flow closes
+
 
     function emit(type, detail) {
+      if (type !== "close" && type !== "error") step = type;
       var event = { type: type };
       for (var key in detail || {}) event[key] = detail[key];
       var handlers = {
@@ -71,9 +74,16 @@
       } else if (data.type === "integration_selected" || data.type === "oauth_started") {
         if (data.type === "oauth_started") left = true;
         emit(data.type, { integration: String(data.integration || "") });
+      } else if (data.type === "form_error") {
+        emit("form_error", { integration: String(data.integration || ""),
+          fields: [].concat(data.fields || []).map(String), message: String(data.message || "") });
       } else if (data.type === "success") {
         finished = true;
-        emit("success", { connectionId: String(data.connectionId), sessionId: String(data.sessionId) });
+        var account = data.account && typeof data.account === "object" ? data.account : {};
+        emit("success", { connectionId: String(data.connectionId), sessionId: String(data.sessionId),
+          integration: data.integration ? String(data.integration) : null,
+          account: { displayName: account.displayName ? String(account.displayName) : null,
+                     externalId: account.externalId ? String(account.externalId) : null } });
       } else if (data.type === "error") {
         fail(String(data.code || "UNKNOWN"), String(data.message || ""));
       } else if (data.type === "close") {
@@ -98,7 +108,7 @@
       if (overlay) document.documentElement.style.overflow = overlay.previousOverflow;
       if (win && mode === "popup" && !win.closed) win.close();
       if (overlay && lastFocus && lastFocus.focus) lastFocus.focus();
-      emit("close", { completed: finished });
+      emit("close", { completed: finished, step: step });
     }
 
     function ask() {

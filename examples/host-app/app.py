@@ -1,7 +1,8 @@
 """A tiny host app that embeds the Weir connect widget in each of its four modes.
 
 Its back end holds the Weir API key and creates a connect session per click; its page loads
-``weir.js`` from Weir (pinned with its SRI hash) and calls ``Weir.connect``. Run it with::
+``weir.js`` from Weir (pinned with its SRI hash) and opens it with the ``@weir/connect``
+package (``clients/js``; build it first), whose ``connect()`` resolves with the connection. Run it with::
 
     WEIR_API_KEY=weir_sk_... python examples/host-app/app.py
 
@@ -28,6 +29,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 HERE = Path(__file__).resolve().parent
+# The @weir/connect package, built (`cd clients/js && npm ci && npm run build`): the page
+# imports it as an ES module. A real app bundles it (`npm install @weir/connect`).
+PACKAGE = HERE.parents[1] / "clients" / "js" / "dist" / "index.js"
 
 WORKSPACE = "query { workspaces(first: 1) { edges { node { id } } } }"
 WORKSPACE_BY_ID = """query($id: ID!) { workspace(id: $id) { id allowedOrigins allowedRedirectUris } }"""
@@ -92,6 +96,12 @@ def create_app(*, weir_url: str, api_key: str, public_url: str,
     async def host_js(request: Request) -> Response:
         return Response((HERE / "host.js").read_bytes(), media_type="text/javascript")
 
+    async def package_js(request: Request) -> Response:
+        if not PACKAGE.is_file():
+            return Response("build clients/js first: cd clients/js && npm ci && npm run build\n",
+                            status_code=404, media_type="text/plain")
+        return Response(PACKAGE.read_bytes(), media_type="text/javascript")
+
     async def connect_session(request: Request) -> Response:
         """The one call a host back end makes: a connect session for the signed-in user."""
         body = await request.json()
@@ -121,6 +131,7 @@ def create_app(*, weir_url: str, api_key: str, public_url: str,
     app = Starlette(routes=[
         Route("/", index),
         Route("/host.js", host_js),
+        Route("/vendor/weir-connect.js", package_js),
         Route("/api/connect-session", connect_session, methods=["POST"]),
         Route("/connected", connected),
     ])

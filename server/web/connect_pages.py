@@ -109,6 +109,8 @@ def _session_data(session: ConnectSession) -> dict[str, Any]:
         "redirectUrl": sessions.redirect_target(session),
         # Parameters the host set on the session: shown, never asked again.
         "presetParameters": _preset_parameters(session),
+        # Which account the new connection is, in the host's terms (the success event says so).
+        "account": {"displayName": session.connection_name, "externalId": session.external_id},
     }
 
 

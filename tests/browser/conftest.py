@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
+import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +74,29 @@ def _load_example_host_app() -> Any:
     return module
 
 
+JS_PACKAGE = ROOT / "clients" / "js"
+
+
+def _npm(*args: str) -> None:
+    subprocess.run(
+        ["npm", *args, "--no-audit", "--no-fund", "--loglevel=error"], cwd=JS_PACKAGE, check=True, timeout=600
+    )
+
+
+@pytest.fixture(scope="session")
+def js_package() -> Path:
+    """clients/js built (the example host app serves dist/index.js) and its React test page bundled."""
+    if shutil.which("npm") is None:
+        if CI:
+            pytest.fail("node and npm are needed to build clients/js for the browser tests")
+        pytest.skip("node/npm missing")
+    if not (JS_PACKAGE / "node_modules" / ".bin" / "tsc").exists():
+        _npm("ci")
+    _npm("run", "build")
+    _npm("run", "test:bundle")
+    return JS_PACKAGE / "dist"
+
+
 @dataclass
 class Stack:
     weir_url: str
@@ -82,7 +107,9 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(require_chromium: None, settings: Any, monkeypatch: Any) -> AsyncIterator[Stack]:
+async def stack(
+    require_chromium: None, js_package: Path, settings: Any, monkeypatch: Any
+) -> AsyncIterator[Stack]:
     from server.embedded import create_app
 
     host_app = _load_example_host_app()

@@ -115,7 +115,7 @@ async def test_inline_mode_shows_the_server_field_error_then_connects(browser, s
     received = await events(page, "success")
     connection = await Connection.get(id=received[-1]["connectionId"])
     assert connection.auth_type == "SECRET_TEXT"
-    assert types(received) == ["open", "integration_selected", "success"]
+    assert types(received) == ["open", "integration_selected", "form_error", "success"]
     assert not page.errors
 
 

@@ -282,3 +282,16 @@ async def test_the_oauth_callback_keeps_the_connect_pages_language(acme, provide
     finished = await acme.http.get("/oauth/callback", params=await consent(url))
     assert finished.status_code == 200 and '<html lang="ja"' in finished.text
     assert _page_data(finished.text)["status"] == "COMPLETED"
+
+
+async def test_page_data_names_the_account_for_the_success_event(acme):
+    # The widget's success event says which account was connected, in the host's own terms.
+    named = await create_session(
+        acme, integrationName="testkey", connectionName="Jane's CRM", externalId="crm-main"
+    )
+    data = _page_data((await acme.http.get("/connect", params={"token": named["token"]})).text)
+    assert data["account"] == {"displayName": "Jane's CRM", "externalId": "crm-main"}
+    assert data["selected"] == "testkey"
+    plain = await create_session(acme, integrationName="testkey")
+    data = _page_data((await acme.http.get("/connect", params={"token": plain["token"]})).text)
+    assert data["account"] == {"displayName": None, "externalId": None}
