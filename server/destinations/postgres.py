@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import asyncpg
 
-from server.connectors.base import CopyBatch
+from server.connectors.base import CopyBatch, JsonText
 from server.destinations.base import KEYS_TABLE, CopyRejected, Destination, TableLoader, derived_name
 from server.destinations.columns import DELETED_AT, SYNCED_AT, as_json, quote
 from server.outbound import Policy, connect_postgres
@@ -74,7 +74,8 @@ async def _encode_json_values(connection: asyncpg.Connection) -> None:
     its text, as before."""
 
     def jsonb(value: Any) -> bytes:
-        return _JSONB_VERSION + as_json(value).encode()
+        # Called once per value: text that already is JSON skips as_json's call.
+        return _JSONB_VERSION + (value if type(value) is JsonText else as_json(value)).encode()
 
     def json_text(value: Any) -> bytes:
         return as_json(value).encode()
