@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
 from ._errors import WeirError
+from ._generated.async_base_client import HttpClient as AsyncHttpClient
 from ._generated.async_client import AsyncGraphQLClient
-from ._generated.base_client import Response
+from ._generated.base_client import HttpClient, Response
 from ._generated.client import GraphQLClient
 
 DEFAULT_TIMEOUT = 30.0
@@ -88,7 +89,8 @@ class Weir(GraphQLClient):
         self.base_url = base_url.rstrip("/")
         self._auth = _auth(api_key)
         self._http = http_client or httpx.Client(timeout=timeout)
-        super().__init__(url=f"{self.base_url}/graphql", http_client=self._http)
+        # The generated HttpClient protocol spells httpx.Client's post more narrowly than httpx.
+        super().__init__(url=f"{self.base_url}/graphql", http_client=cast(HttpClient, self._http))
 
     def execute(
         self,
@@ -167,7 +169,7 @@ class AsyncWeir(AsyncGraphQLClient):
         self.base_url = base_url.rstrip("/")
         self._auth = _auth(api_key)
         self._http = http_client or httpx.AsyncClient(timeout=timeout)
-        super().__init__(url=f"{self.base_url}/graphql", http_client=self._http)
+        super().__init__(url=f"{self.base_url}/graphql", http_client=cast(AsyncHttpClient, self._http))
 
     async def execute(
         self,

@@ -6,6 +6,7 @@ from .cancel_connect_session import (
     CancelConnectSession,
     CancelConnectSessionCancelConnectSession,
 )
+from .cancel_sync_run import CancelSyncRun, CancelSyncRunCancelSyncRun
 from .client import GraphQLClient
 from .create_connect_session import (
     CreateConnectSession,
@@ -96,6 +97,8 @@ __all__ = [
     "BaseModel",
     "CancelConnectSession",
     "CancelConnectSessionCancelConnectSession",
+    "CancelSyncRun",
+    "CancelSyncRunCancelSyncRun",
     "ConnectSessionFields",
     "ConnectSessionStatus",
     "ConnectionFields",

@@ -3,6 +3,7 @@ from typing import Any, Optional, Union
 from .async_base_client import AsyncBaseClient
 from .base_model import UNSET, UnsetType
 from .cancel_connect_session import CancelConnectSession
+from .cancel_sync_run import CancelSyncRun
 from .create_connect_session import CreateConnectSession
 from .create_elt_sync import CreateEltSync
 from .delete_connection import DeleteConnection
@@ -493,10 +494,13 @@ class AsyncGraphQLClient(AsyncBaseClient):
         return GetEltSync.model_validate(data)
 
     async def trigger_sync_run(
-        self, sync_id: str, full_refresh: bool, **kwargs: Any
+        self,
+        sync_id: str,
+        full_refresh: Union[Optional[bool], UnsetType] = UNSET,
+        **kwargs: Any,
     ) -> TriggerSyncRun:
         query = gql("""
-            mutation TriggerSyncRun($syncId: ID!, $fullRefresh: Boolean! = false) {
+            mutation TriggerSyncRun($syncId: ID!, $fullRefresh: Boolean) {
               triggerSyncRun(syncId: $syncId, fullRefresh: $fullRefresh) {
                 ...SyncRunFields
               }
@@ -625,3 +629,34 @@ class AsyncGraphQLClient(AsyncBaseClient):
         )
         data = self.get_data(response)
         return DeleteEltSync.model_validate(data)
+
+    async def cancel_sync_run(self, run_id: str, **kwargs: Any) -> CancelSyncRun:
+        query = gql("""
+            mutation CancelSyncRun($runId: ID!) {
+              cancelSyncRun(runId: $runId) {
+                ...SyncRunFields
+              }
+            }
+
+            fragment SyncRunFields on SyncRun {
+              id
+              syncId
+              trigger
+              status
+              fullRefresh
+              attempt
+              error
+              queuedAt
+              startedAt
+              finishedAt
+              rowsLoaded
+              rowsInserted
+              rowsUpdated
+            }
+            """)
+        variables: dict[str, object] = {"runId": run_id}
+        response = await self.execute(
+            query=query, operation_name="CancelSyncRun", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return CancelSyncRun.model_validate(data)

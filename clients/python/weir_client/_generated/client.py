@@ -3,6 +3,7 @@ from typing import Any, Optional, Union
 from .base_client import BaseClient
 from .base_model import UNSET, UnsetType
 from .cancel_connect_session import CancelConnectSession
+from .cancel_sync_run import CancelSyncRun
 from .create_connect_session import CreateConnectSession
 from .create_elt_sync import CreateEltSync
 from .delete_connection import DeleteConnection
@@ -489,10 +490,13 @@ class GraphQLClient(BaseClient):
         return GetEltSync.model_validate(data)
 
     def trigger_sync_run(
-        self, sync_id: str, full_refresh: bool, **kwargs: Any
+        self,
+        sync_id: str,
+        full_refresh: Union[Optional[bool], UnsetType] = UNSET,
+        **kwargs: Any,
     ) -> TriggerSyncRun:
         query = gql("""
-            mutation TriggerSyncRun($syncId: ID!, $fullRefresh: Boolean! = false) {
+            mutation TriggerSyncRun($syncId: ID!, $fullRefresh: Boolean) {
               triggerSyncRun(syncId: $syncId, fullRefresh: $fullRefresh) {
                 ...SyncRunFields
               }
@@ -621,3 +625,34 @@ class GraphQLClient(BaseClient):
         )
         data = self.get_data(response)
         return DeleteEltSync.model_validate(data)
+
+    def cancel_sync_run(self, run_id: str, **kwargs: Any) -> CancelSyncRun:
+        query = gql("""
+            mutation CancelSyncRun($runId: ID!) {
+              cancelSyncRun(runId: $runId) {
+                ...SyncRunFields
+              }
+            }
+
+            fragment SyncRunFields on SyncRun {
+              id
+              syncId
+              trigger
+              status
+              fullRefresh
+              attempt
+              error
+              queuedAt
+              startedAt
+              finishedAt
+              rowsLoaded
+              rowsInserted
+              rowsUpdated
+            }
+            """)
+        variables: dict[str, object] = {"runId": run_id}
+        response = self.execute(
+            query=query, operation_name="CancelSyncRun", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return CancelSyncRun.model_validate(data)
