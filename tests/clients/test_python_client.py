@@ -32,7 +32,7 @@ from server.connectors import registry
 from server.connectors.definition import parse_definition
 from tests.emulators.common import serve
 from tests.emulators.echo_api import EchoApi
-from tests.proxy.conftest import TOKEN, definition
+from tests.proxy.conftest import TOKEN, add_connection, definition
 
 INTEGRATION = "echoclient"
 SELECT = f"""mutation {{ selectIntegration(input: {{integrationName: "{INTEGRATION}"}}) {{ status }} }}"""
@@ -267,7 +267,7 @@ async def test_the_sync_client_makes_the_same_calls(base_url, tenant, echo):
     assert (outside.code, outside.status, outside.field) == ("VALIDATION_FAILED", 400, "path")
 
 
-async def test_errors_carry_weirs_code_and_field(base_url, tenant, echo):
+async def test_errors_carry_weirs_code_and_field(base_url, tenant, echo, settings):
     async with AsyncWeir(base_url, tenant.key) as weir:
         with pytest.raises(WeirError) as required:
             await weir.resolve_connection(
@@ -295,6 +295,17 @@ async def test_errors_carry_weirs_code_and_field(base_url, tenant, echo):
         assert invalid.value.code == "VALIDATION_FAILED" and invalid.value.field == "input.redirectUri"
         assert invalid.value.fields[0].message
 
+        # The provider asks to wait longer than Weir waits: RATE_LIMITED with its Retry-After.
+        connection = await add_connection(settings, tenant, INTEGRATION)
+        echo.controls.rate_limit_once(retry_after=60)
+        with pytest.raises(WeirError) as limited:
+            await weir.proxy("GET", "/limited", connection_id=connection.id)
+        assert (limited.value.code, limited.value.status, limited.value.retry_after) == (
+            "RATE_LIMITED",
+            429,
+            60,
+        )
+
     async with AsyncWeir(base_url, "wk_not_a_key") as stranger:
         with pytest.raises(WeirError) as unauthenticated:
             await stranger.list_connections()
@@ -302,3 +313,11 @@ async def test_errors_carry_weirs_code_and_field(base_url, tenant, echo):
         with pytest.raises(WeirError) as proxy_unauthenticated:
             await stranger.proxy("GET", "/echo/x", integration=INTEGRATION)
         assert proxy_unauthenticated.value.code == "UNAUTHENTICATED"
+
+
+def test_an_answer_that_is_not_weirs_is_bad_response():
+    # A proxy in front of Weir answering with its own page: no code to carry but the status.
+    request = httpx.Request("POST", "http://weir.test/graphql")
+    error = WeirError.from_response(httpx.Response(502, text="<html>Bad Gateway</html>", request=request))
+    assert (error.code, error.status, error.field) == ("BAD_RESPONSE", 502, None)
+    assert "Bad Gateway" in error.message

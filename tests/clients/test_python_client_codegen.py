@@ -88,3 +88,27 @@ def test_the_drift_check_notices_an_edit(tmp_path: Path):
     (copy / "client.py").write_bytes((copy / "client.py").read_bytes() + b"\n")
     (copy / "enums.py").unlink()
     assert _differences(GENERATED, copy) == ["differs: client.py", "only committed: enums.py"]
+
+
+def test_the_hand_written_part_is_typed_strictly():
+    # What the host imports is typed (py.typed); the facade over the generated code checks clean.
+    files = ["__init__.py", "_clients.py", "_errors.py"]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--follow-imports=silent",
+            "--no-incremental",
+            "--config-file",
+            str(CLIENT_ROOT / "pyproject.toml"),
+            *(str(CLIENT_ROOT / "weir_client" / name) for name in files),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=CLIENT_ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (CLIENT_ROOT / "weir_client" / "py.typed").exists()
