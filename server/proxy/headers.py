@@ -8,7 +8,7 @@ which httpx sets from the body; ``Expect``), and any header holding the caller's
 The integration's credential headers are then added, replacing any of the same name.
 
 Back to the caller, the provider's headers go on except ``Set-Cookie``, ``Authorization``,
-``WWW-Authenticate``, ``Proxy-*``, hop-by-hop headers, and any header whose value contains a
+``WWW-Authenticate``, ``Proxy-*``, ``X-Weir-Error``, hop-by-hop headers, and any header whose value contains a
 credential value (a provider echoing a token in a ``Location`` or a debug header).
 """
 
@@ -48,6 +48,8 @@ _RESPONSE_DROPPED = HOP_BY_HOP | {
     "authorization",
     "www-authenticate",
     "content-length",
+    # Marks Weir's own error answers (server/web/proxy.py): a provider may not forge it.
+    "x-weir-error",
 }
 _RESPONSE_DROPPED_PREFIXES = ("proxy-",)
 # A secret shorter than this is not looked for in values (it would match by accident).

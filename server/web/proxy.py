@@ -77,7 +77,8 @@ _NAMED = {
 
 def error_response(exc: WeirError) -> JSONResponse:
     error: dict[str, Any] = {"code": exc.code, "message": exc.message}
-    headers: dict[str, str] = {}
+    # Tells Weir's own error from the provider's answer (which never carries this header).
+    headers: dict[str, str] = {"X-Weir-Error": exc.code}
     if isinstance(exc, ValidationFailed) and exc.errors:
         error["field"] = exc.errors[0].field
         error["message"] = exc.errors[0].message
@@ -148,7 +149,8 @@ class ProxyEndpoint:
                 return
             log.exception("unexpected error proxying a request (request id %s)", request_id)
             body = {"error": {"code": "INTERNAL", "message": f"Internal error (request id {request_id})"}}
-            await JSONResponse(body, status_code=500)(scope, receive, send)
+            answer_500 = JSONResponse(body, status_code=500, headers={"X-Weir-Error": "INTERNAL"})
+            await answer_500(scope, receive, send)
             return
         try:
             await send(

@@ -116,6 +116,7 @@ class EchoApi:
         response.headers["X-Ratelimit-Remaining"] = "99"
         response.headers["Connection"] = "X-Hop"
         response.headers["X-Hop"] = "hop-by-hop"
+        response.headers["X-Weir-Error"] = "FORBIDDEN"
         return response
 
     async def outside(self, request: Request) -> Response:

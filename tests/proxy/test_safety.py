@@ -141,6 +141,8 @@ async def test_response_headers_that_could_carry_secrets_are_stripped(proxied):
     assert response.status_code == 200
     for name in ("set-cookie", "www-authenticate", "proxy-authenticate", "x-debug-token", "x-hop"):
         assert name not in response.headers, name
+    # Only Weir's own errors carry X-Weir-Error; a provider's copy is dropped.
+    assert "x-weir-error" not in response.headers
     assert response.headers["x-ratelimit-remaining"] == "99"
     assert TOKEN not in str(response.headers.raw)
 
