@@ -91,8 +91,12 @@ export type CreateConnectSessionInput = {
 export type CreateEltSyncInput = {
   /** The source connection. */
   connectionId: string;
+  /** How rows deleted at the source are marked. */
+  deleteDetection?: DeleteDetection;
   /** Lower-case SQL identifier of the destination schema. */
   destinationSchemaName: string;
+  /** Cron of the reconciliation pass (null: daily at 03:00). */
+  reconcileInterval?: string | null | undefined;
   /** What to do with new source fields. */
   schemaChangePolicy?: SchemaChangePolicy;
   /** ELT settings, valid for `connectionSettingsSchema`; omitted or null is `{}`. */
@@ -104,6 +108,15 @@ export type CreateEltSyncInput = {
   /** IANA timezone of the cron. */
   timezone?: string;
 };
+
+/** How a sync sees rows deleted at the source. Deleted rows are never removed: they get a `_weir_deleted_at` time, cleared if the row comes back. */
+export type DeleteDetection =
+  /** From the provider's delete markers, and rows a full refresh no longer has. */
+  | 'MARKERS'
+  /** Not at all (no `_weir_deleted_at` column is added). */
+  | 'OFF'
+  /** As `MARKERS`, plus a pass on `reconcileInterval` reading only the keys of incremental streams without markers and marking the rows whose key is gone. */
+  | 'RECONCILE';
 
 /** Which syncs to list. */
 export type EltSyncFilter = {
@@ -201,6 +214,7 @@ export type SyncRunStatus =
 /** Where a run came from. */
 export type SyncRunTrigger =
   | 'MANUAL'
+  | 'RECONCILE'
   | 'RETRY'
   | 'SCHEDULE';
 

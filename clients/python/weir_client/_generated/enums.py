@@ -36,6 +36,12 @@ class ConnectionStatus(str, Enum):
     ERROR = "ERROR"
 
 
+class DeleteDetection(str, Enum):
+    OFF = "OFF"
+    MARKERS = "MARKERS"
+    RECONCILE = "RECONCILE"
+
+
 class ResolutionSource(str, Enum):
     CONNECTION_ID = "CONNECTION_ID"
     EXTERNAL_ID = "EXTERNAL_ID"
@@ -68,3 +74,4 @@ class SyncRunTrigger(str, Enum):
     SCHEDULE = "SCHEDULE"
     MANUAL = "MANUAL"
     RETRY = "RETRY"
+    RECONCILE = "RECONCILE"

@@ -4,7 +4,13 @@ from typing import Any, Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .enums import ConnectionStatus, SchemaChangePolicy, SyncMode, SyncRunStatus
+from .enums import (
+    ConnectionStatus,
+    DeleteDetection,
+    SchemaChangePolicy,
+    SyncMode,
+    SyncRunStatus,
+)
 
 
 class ConnectionFilter(BaseModel):
@@ -76,6 +82,12 @@ class CreateEltSyncInput(BaseModel):
         alias="sourceStreams", default_factory=lambda: []
     )
     "Streams to copy (more can be added later)."
+    delete_detection: DeleteDetection = Field(
+        alias="deleteDetection", default=DeleteDetection.OFF
+    )
+    "How rows deleted at the source are marked."
+    reconcile_interval: Optional[str] = Field(alias="reconcileInterval", default=None)
+    "Cron of the reconciliation pass (null: daily at 03:00)."
 
 
 class EltSyncFilter(BaseModel):
