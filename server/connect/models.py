@@ -31,6 +31,7 @@ class ConnectSession(OrganizationOwned, Timestamped):
     connection = fields.ForeignKeyField(
         "weir.Connection", related_name="connect_sessions", null=True, on_delete=fields.SET_NULL
     )
+    connection_id: str | None  # the foreign key's column (typed for mypy only)
     error_code = fields.CharField(max_length=64, null=True)
     error_message = fields.TextField(null=True)
     # OAuth2 in flight: a hash of the single-use state, and the PKCE verifier encrypted.

@@ -402,7 +402,7 @@ def redirect_target(session: ConnectSession) -> str | None:
         return None  # stored before input was checked for control characters: never follow it
     params = {"session_id": session.id}
     if session.status == "COMPLETED":
-        params["connection_id"] = session.connection_id
+        params["connection_id"] = session.connection_id or ""
     else:
         params["error"] = session.error_code or session.status
     parts = urlsplit(session.redirect_uri)
