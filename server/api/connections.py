@@ -22,6 +22,7 @@ from server.api.pagination import Connection as Page
 from server.api.pagination import to_connection
 from server.connections import credentials as creds
 from server.connections import deletion, models, service
+from server.connections import health as healths
 from server.connections import status as statuses
 from server.errors import NotFound
 from server.integrations import catalog, refresh
@@ -48,7 +49,7 @@ ConnectionStatus = domain_enum(
 )
 ConnectionHealth = domain_enum(
     "ConnectionHealth",
-    statuses.HEALTHS,
+    healths.HEALTHS,
     description="How a connection is doing, finer than its status, with a reason.",
     described={
         "WORKING": "Its last check and use worked.",
@@ -94,6 +95,10 @@ class ConnectionNode:
     )
     last_checked_at: datetime | None = strawberry.field(
         description="When its credentials were last checked with the provider (testConnection)."
+    )
+    next_check_at: datetime | None = strawberry.field(
+        description="When Weir means to check it next (a liveness check, or the retry of a "
+        "DEGRADED one); null when none is planned."
     )
     credential_preview: str | None = strawberry.field(
         description="The credential masked, e.g. `sk-...c123` (`****` for short secrets)."
@@ -200,6 +205,7 @@ class ConnectionFilter:
     end_user_id: strawberry.ID | None = strawberry.field(default=None, description="End user.")
     external_id: str | None = strawberry.field(default=None, description="Your external id.")
     status: ConnectionStatus | None = strawberry.field(default=None, description="Status.")  # type: ignore[valid-type]
+    health: ConnectionHealth | None = strawberry.field(default=None, description="Health.")  # type: ignore[valid-type]
 
 
 @strawberry.input(description="What to resolve a connection for.")
@@ -238,6 +244,28 @@ class ConnectionStatusChange:
     connection_id: strawberry.ID = strawberry.field(description="The connection.")
     status: ConnectionStatus = strawberry.field(description="Its new status.")  # type: ignore[valid-type]
     reason: str | None = strawberry.field(description="Why, when `ERROR`.")
+    workspace_id: strawberry.ID | None = strawberry.field(
+        description="Its workspace; null for an ORGANIZATION connection."
+    )
+
+    @strawberry.field(description="The connection now; null if it was deleted meanwhile.")
+    async def connection(self, info: Info[Context, None]) -> ConnectionNode | None:
+        try:
+            row = await service.get_connection(
+                scope=info.context.scope, connection_id=str(self.connection_id)
+            )
+        except NotFound:
+            return None
+        return ConnectionNode.from_model(row)
+
+
+@strawberry.type(description="A connection's health changed (or its reason did).")
+class ConnectionHealthChange:
+    connection_id: strawberry.ID = strawberry.field(description="The connection.")
+    health: ConnectionHealth = strawberry.field(description="Its new health.")  # type: ignore[valid-type]
+    reason: str | None = strawberry.field(description="Why, unless `WORKING`.")
+    status: ConnectionStatus = strawberry.field(description="Its status now.")  # type: ignore[valid-type]
+    changed_at: datetime | None = strawberry.field(description="When the health changed.")
     workspace_id: strawberry.ID | None = strawberry.field(
         description="Its workspace; null for an ORGANIZATION connection."
     )
@@ -293,6 +321,7 @@ class ConnectionsQuery:
             end_user_id=_id(given.end_user_id),
             external_id=given.external_id,
             status=given.status.value if given.status else None,
+            health=given.health.value if given.health else None,
             first=first,
             after=after,
             max_page_size=info.context.max_page_size,
@@ -406,5 +435,33 @@ class ConnectionsSubscription:
                 connection_id=strawberry.ID(event["connectionId"]),
                 status=ConnectionStatus(event["status"]),
                 reason=event.get("reason"),
+                workspace_id=strawberry.ID(event["workspaceId"]) if event.get("workspaceId") else None,
+            )
+
+    @strawberry.subscription(
+        description="Health changes (WORKING, DEGRADED, NEEDS_REAUTHORIZATION, MISSING_SCOPES, "
+        "or a new reason) of a workspace's connections as they happen; without `workspaceId`, "
+        "of the organization-wide connections. First the current health of each, unless "
+        "`includeCurrent` is false."
+    )
+    async def connection_health_changed(
+        self,
+        info: Info[Context, None],
+        workspace_id: strawberry.ID | None = None,
+        include_current: bool = True,
+    ) -> AsyncGenerator[ConnectionHealthChange, None]:
+        async for event in healths.health_changes(
+            scope=info.context.scope,
+            workspace_id=_id(workspace_id),
+            bus=info.context.bus,
+            include_current=include_current,
+        ):
+            changed_at = event.get("changedAt")
+            yield ConnectionHealthChange(
+                connection_id=strawberry.ID(event["connectionId"]),
+                health=ConnectionHealth(event["health"]),
+                reason=event.get("reason"),
+                status=ConnectionStatus(event["status"]),
+                changed_at=datetime.fromisoformat(changed_at) if changed_at else None,
                 workspace_id=strawberry.ID(event["workspaceId"]) if event.get("workspaceId") else None,
             )

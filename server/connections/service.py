@@ -322,6 +322,7 @@ async def list_connections(
     end_user_id: str | None = None,
     external_id: str | None = None,
     status: str | None = None,
+    health: str | None = None,
     first: int | None,
     after: str | None,
     max_page_size: int,
@@ -339,6 +340,7 @@ async def list_connections(
         "end_user_id": end_user_id,
         "external_id": external_id,
         "status": status,
+        "health": health,
     }
     queryset = queryset.filter(**{k: v for k, v in narrowing.items() if v is not None})
     return await paginate(queryset, first=first, after=after, max_page_size=max_page_size)
