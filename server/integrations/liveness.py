@@ -2,8 +2,11 @@
 and every OAuth grant refreshed at least every ``WEIR_OAUTH_KEEPALIVE_SECONDS``, so a dead
 grant or key is found before a sync needs it and a grant that expires when unused stays alive.
 
-The scheduler calls ``check_due_connections`` each tick. A connection is due when its
-``next_check_at`` has passed (or was never set). Each is claimed with a compare-and-set of
+The scheduler calls ``check_due_connections`` each tick. A connection whose ``next_check_at``
+was never set (new, or older than these checks) is first given one, at a random point of the
+interval (of the keep-alive, for an OAuth grant): a new connection was just checked, and a
+fleet that upgrades is not checked all at once. A connection is due when its
+``next_check_at`` has passed. Each is claimed with a compare-and-set of
 ``next_check_at`` (one guarded UPDATE: two schedulers never check the same connection twice),
 then checked through ``server.connections.service.check_connection`` with the refreshing
 credential path of syncs and ``testConnection``, so every outcome reaches the one home of
@@ -41,6 +44,7 @@ log = logging.getLogger("weir.liveness")
 
 JITTER = 0.1  # the next check is the interval times 1 +/- this, at random
 CLAIM_SECONDS = 600.0  # a claimed check that never finished is due again after this
+PLAN_FACTOR = 10  # connections given a first check per tick, per connection checked
 
 
 def next_check(
@@ -68,6 +72,28 @@ def keepalive_due(*, settings: Settings, connection: Connection, now: datetime) 
         return False
     last = connection.last_refreshed_at or connection.created_at
     return last is None or now - last >= timedelta(seconds=settings.oauth_keepalive_seconds)
+
+
+async def plan_unscheduled(
+    *,
+    settings: Settings,
+    now: datetime,
+    limit: int,
+    uniform: Callable[[float, float], float] = random.uniform,
+) -> int:
+    """Give up to ``limit`` connections without a ``next_check_at`` one, spread at random over
+    the next interval; return how many."""
+    rows = await Connection.filter(next_check_at__isnull=True).order_by("id").limit(limit)
+    planned = 0
+    for connection in rows:
+        span = settings.connection_check_interval_seconds
+        if connection.auth_type in OAUTH_AUTH_TYPES:
+            span = min(span, settings.oauth_keepalive_seconds)
+        at = now + timedelta(seconds=uniform(0.0, span))
+        planned += await Connection.filter(id=connection.id, next_check_at__isnull=True).update(
+            next_check_at=at
+        )
+    return planned
 
 
 async def claim(connection: Connection, *, now: datetime) -> bool:
@@ -99,11 +125,8 @@ async def check_due_connections(
     if limit <= 0:
         return []
     now = now or datetime.now(UTC)
-    due = (
-        await Connection.filter(Q(next_check_at__isnull=True) | Q(next_check_at__lte=now))
-        .order_by("next_check_at", "id")
-        .limit(limit)
-    )
+    await plan_unscheduled(settings=settings, now=now, limit=limit * PLAN_FACTOR, uniform=uniform)
+    due = await Connection.filter(next_check_at__lte=now).order_by("next_check_at", "id").limit(limit)
     limiter = CheckLimiter(per_minute=0, reuse_seconds=0)
     checked = []
     for connection in due:
