@@ -129,6 +129,26 @@ async def mark_missing_scopes(
     return await set_health(connection=connection, health=MISSING_SCOPES, reason=reason, bus=bus)
 
 
+async def check_scopes(*, connection: Connection, needed: list[str], bus: EventBus | None) -> list[str]:
+    """Compare the scopes selected streams need with the grant's (``granted_scopes``, stored
+    on token exchange and refresh); the missing ones make the connection MISSING_SCOPES, and a
+    grant that has them all again ends it. Return the missing scopes. A grant whose scopes are
+    unknown (the provider sent none) is taken to hold them."""
+    granted = connection.granted_scopes
+    if granted is None or not needed:
+        missing: list[str] = []
+    else:
+        missing = sorted(set(needed) - set(granted))
+    if missing:
+        await connection.refresh_from_db()
+        await mark_missing_scopes(connection=connection, missing=missing, bus=bus)
+    elif connection.health == MISSING_SCOPES:
+        await connection.refresh_from_db()
+        if connection.health == MISSING_SCOPES:
+            await set_health(connection=connection, health=WORKING, reason=None, bus=bus)
+    return missing
+
+
 async def health_changes(
     *, scope: Scope, workspace_id: str | None, bus: EventBus, include_current: bool = True
 ) -> AsyncIterator[dict[str, Any]]:

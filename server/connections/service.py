@@ -276,6 +276,7 @@ async def create_connection(
             expires_at=expiry,
             last_refreshed_at=now if auth_type in creds.OAUTH_TYPES else None,
             parameters=checked_parameters,
+            granted_scopes=creds.granted_scopes(auth_type, values),
         )
         await record_change(connection, "connection.created")
     log.info(
@@ -377,6 +378,9 @@ async def replace_credentials(
         "last_refreshed_at": now,
         "updated_at": now,
     }
+    scopes = creds.granted_scopes(connection.auth_type, values)
+    if scopes is not None:  # a refresh answer without `scope` keeps the grant's scopes
+        changes["granted_scopes"] = scopes
     if parameters is not None:
         changes["parameters"] = parameters
     async with in_transaction():

@@ -71,6 +71,8 @@ class StreamSpec:
     record_schema: dict[str, Any]
     cursor_field: str | None = None
     description: str = ""
+    # OAuth scopes the stream needs (a grant without them: MISSING_SCOPES).
+    scopes: tuple[str, ...] = ()
 
     @property
     def sync_modes(self) -> tuple[str, ...]:

@@ -481,6 +481,7 @@ def to_spec(data: Mapping[str, Any], *, source: str = "CATALOG") -> ConnectorSpe
             record_schema=stream["schema"],
             cursor_field=(stream.get("cursor") or {}).get("field"),
             description=stream.get("description", ""),
+            scopes=tuple(stream.get("scopes") or ()),
         )
         for stream in data.get("streams") or []
     )
