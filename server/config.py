@@ -112,6 +112,8 @@ class Settings:
     oauth_keepalive_seconds: float = 24 * 3600.0
     connection_check_retry_seconds: float = 60.0
     connection_checks_per_tick: int = 20
+    # How long the reconnect session a NEEDS_REAUTHORIZATION connection carries stays usable.
+    reconnect_session_ttl_seconds: int = 7 * 24 * 3600
     # Request budgets (server/web/budgets.py): GraphQL requests over HTTP plus operations over
     # WebSocket, per minute, per API key and per connect token; 0 turns a budget off. Shared
     # through Redis when WEIR_REDIS_URL is set, else per process.
@@ -268,6 +270,9 @@ class Settings:
             ),
             connection_checks_per_tick=reader.integer(
                 "WEIR_CONNECTION_CHECKS_PER_TICK", cls.connection_checks_per_tick, minimum=0
+            ),
+            reconnect_session_ttl_seconds=reader.integer(
+                "WEIR_RECONNECT_SESSION_TTL_SECONDS", cls.reconnect_session_ttl_seconds, minimum=60
             ),
             rate_limit_key_per_minute=reader.integer(
                 "WEIR_RATE_LIMIT_KEY_PER_MINUTE", cls.rate_limit_key_per_minute, minimum=0

@@ -24,7 +24,9 @@ from server.connections import credentials as creds
 from server.connections import deletion, models, service
 from server.connections import health as healths
 from server.connections import status as statuses
-from server.errors import NotFound
+from server.connect import reconnect
+from server.connect.service import ConnectScope
+from server.errors import Forbidden, NotFound
 from server.integrations import catalog, refresh
 from server.integrations import resolve as resolution
 
@@ -71,6 +73,19 @@ class ResolutionSource(Enum):
     FALLBACK = strawberry.enum_value(
         "FALLBACK", description="The workspace's or organization's shared connection."
     )
+
+
+@strawberry.type(
+    description="A ready connect session that reconnects a connection in "
+    "NEEDS_REAUTHORIZATION (its credentials are replaced; the connection, its id and its syncs "
+    "stay). Single use; expires after WEIR_RECONNECT_SESSION_TTL_SECONDS. Send `connectUrl` "
+    "(or the `token`, for the widget) to the end user."
+)
+class ReconnectSession:
+    id: strawberry.ID = strawberry.field(description="The connect session's id.")
+    token: str = strawberry.field(description="Its connect token (a secret: give it to the end user only).")
+    connect_url: str = strawberry.field(description="The hosted connect page for it.")
+    expires_at: datetime = strawberry.field(description="When it stops working.")
 
 
 @strawberry.type(
@@ -126,6 +141,29 @@ class ConnectionNode:
         if self.workspace_id is None:
             return None
         return await info.context.loaders.workspace.load(self.workspace_id)
+
+    @strawberry.field(
+        description="In NEEDS_REAUTHORIZATION, the ready session that reconnects it (made on "
+        "first read, replaced once used or expired); null otherwise, and for ORGANIZATION "
+        "connections. API keys only: FORBIDDEN to connect tokens."
+    )
+    async def reconnect_session(self, info: Info[Context, None]) -> ReconnectSession | None:
+        scope = info.context.scope
+        if isinstance(scope, ConnectScope):
+            raise Forbidden("a connect token cannot read reconnect sessions")
+        services = info.context.services
+        row = await service.get_usable_connection(scope=scope, connection_id=str(self.id), action="reconnect")
+        made = await reconnect.reconnect_session(
+            settings=services.settings, key_ring=services.key_ring, connection=row, bus=services.bus
+        )
+        if made is None:
+            return None
+        return ReconnectSession(
+            id=strawberry.ID(made.session.id),
+            token=made.token,
+            connect_url=made.connect_url,
+            expires_at=made.session.expires_at,
+        )
 
     @strawberry.field(description="Its end user; set for USER connections only.")
     async def end_user(self, info: Info[Context, None]) -> EndUser | None:
