@@ -20,12 +20,12 @@ from server.api.integrations import AuthType, Integration, integration_spec
 from server.api.org_types import DeletePayload, EndUser, Workspace
 from server.api.pagination import Connection as Page
 from server.api.pagination import to_connection
+from server.connect import reconnect
+from server.connect.service import ConnectScope
 from server.connections import credentials as creds
 from server.connections import deletion, models, service
 from server.connections import health as healths
 from server.connections import status as statuses
-from server.connect import reconnect
-from server.connect.service import ConnectScope
 from server.errors import Forbidden, NotFound
 from server.integrations import catalog, refresh
 from server.integrations import resolve as resolution
