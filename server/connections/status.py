@@ -16,7 +16,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from server.connections import health as healths
-from server.connections.health import DEGRADED, HEALTHS, NEEDS_REAUTHORIZATION, WORKING
+from server.connections.health import DEGRADED, HEALTHS, MISSING_SCOPES, NEEDS_REAUTHORIZATION, WORKING
 from server.connections.models import Connection
 from server.errors import Conflict
 from server.events import EventBus, channel, is_resync
@@ -135,6 +135,9 @@ async def record_check(
             connection=connection, status="ACTIVE" if ok else "ERROR", reason=reason, bus=bus
         )
         health, health_reason = (WORKING, None) if ok else (NEEDS_REAUTHORIZATION, reason)
+        if ok and connection.health == MISSING_SCOPES:
+            # Working credentials say nothing of the scopes a sync found missing.
+            health, health_reason = MISSING_SCOPES, connection.health_reason
     else:
         health, health_reason = DEGRADED, reason
     return await healths.set_health(

@@ -11,11 +11,14 @@ import pytest
 from server.connections import health
 from server.connections.health import health_channel
 from server.connections.models import Connection
+from server.connectors import registry
+from server.connectors.definition import parse_definition
 from server.webhooks.models import WebhookEvent
 from tests.api.test_connections_subscription import until_listening
 from tests.connections.test_check_health import _expire
 from tests.emulators.oauth_provider import OAuthProvider, serve_app
 from tests.graphql_ws import GraphQLWebSocket
+from tests.integrations.definitions import oauth_definition
 from tests.proxy.test_refresh import _oauth_connection
 
 
@@ -105,6 +108,13 @@ async def test_missing_scopes_names_them_and_leaves_the_status(tenant, settings,
     assert "crm.read, crm.write" in (stored.health_reason or "")
     [change] = await _events(connection.id, "connection.health_changed")
     assert change["health"] == "MISSING_SCOPES" and "crm.read, crm.write" in change["healthReason"]
+    # A check that the credentials work says nothing of the scopes: still MISSING_SCOPES.
+    async with serve_app(provider.app()) as url:
+        monkeypatch.setitem(registry.CONNECTORS, "acme_crm", parse_definition(oauth_definition(url)))
+        tested = await _test(tenant, connection.id)
+    assert tested["ok"] is True
+    assert tested["connection"]["health"] == "MISSING_SCOPES"
+    assert len(await _events(connection.id, "connection.health_changed")) == 1
 
 
 async def test_connections_filter_by_health(tenant, settings, monkeypatch):
