@@ -175,6 +175,18 @@ async def _check(
                 await record_check(connection=connection, ok=False, reachable=False, reason=message, bus=bus)
             return  # a refused refresh already made it NEEDS_REAUTHORIZATION
     try:
+        connector = await catalog.connector_for(
+            settings=settings,
+            organization_id=connection.organization_id,
+            workspace_id=connection.workspace_id,
+            name=connection.integration_name,
+        )
+    except WeirError as exc:
+        log.warning("connection %s was not checked: %s", connection.id, exc)
+        return
+    if getattr(connector, "check", None) is None:
+        return  # nothing to ask its provider (no credentials to check)
+    try:
         await connections.check_connection(
             scope=Scope(organization_id=connection.organization_id),
             key_ring=key_ring,

@@ -179,3 +179,19 @@ async def test_checks_per_tick_bounds_a_sweep(tenant, settings):
         assert len(await _sweep(settings.replace(connection_checks_per_tick=2), http)) == 2
         assert len(await _sweep(settings.replace(connection_checks_per_tick=2), http)) == 1
         assert await _sweep(settings.replace(connection_checks_per_tick=0), http) == []
+
+
+async def test_a_connection_without_a_check_is_only_rescheduled(tenant, settings, monkeypatch):
+    from types import SimpleNamespace
+
+    from server.connectors import registry
+    from tests.connections.fakes import ACME_KEY
+
+    monkeypatch.setitem(registry.CONNECTORS, "acme_key", SimpleNamespace(SPEC=ACME_KEY.SPEC, check=None))
+    row = await _api_key_connection(tenant, settings, GOOD_SECRET)
+    await _due(row)
+    async with mock_client() as http:
+        assert await _sweep(settings, http) == [row.id]
+    stored = await Connection.get(id=row.id)
+    assert stored.last_checked_at is None and stored.health == "WORKING"
+    assert stored.next_check_at > datetime.now(UTC) + timedelta(hours=5)
