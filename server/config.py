@@ -104,6 +104,16 @@ class Settings:
     # credentials (0: never), and each may start this many checks a minute (0: no budget).
     checks_reuse_seconds: float = 5.0
     checks_per_minute: int = 10
+    # Liveness checks (server.integrations.liveness, run by the scheduler): every connection is
+    # checked about this often (jittered), a DEGRADED one retried after the retry seconds
+    # (doubling per failure, up to the interval), an OAuth grant refreshed at least this often
+    # to keep it alive, and at most this many connections checked per scheduler tick.
+    connection_check_interval_seconds: float = 6 * 3600.0
+    oauth_keepalive_seconds: float = 24 * 3600.0
+    connection_check_retry_seconds: float = 60.0
+    connection_checks_per_tick: int = 20
+    # How long the reconnect session a NEEDS_REAUTHORIZATION connection carries stays usable.
+    reconnect_session_ttl_seconds: int = 7 * 24 * 3600
     # Request budgets (server/web/budgets.py): GraphQL requests over HTTP plus operations over
     # WebSocket, per minute, per API key and per connect token; 0 turns a budget off. Shared
     # through Redis when WEIR_REDIS_URL is set, else per process.
@@ -249,6 +259,21 @@ class Settings:
                 "WEIR_CHECKS_REUSE_SECONDS", cls.checks_reuse_seconds, minimum=0
             ),
             checks_per_minute=reader.integer("WEIR_CHECKS_PER_MINUTE", cls.checks_per_minute, minimum=0),
+            connection_check_interval_seconds=reader.number(
+                "WEIR_CONNECTION_CHECK_INTERVAL_SECONDS", cls.connection_check_interval_seconds, minimum=1
+            ),
+            oauth_keepalive_seconds=reader.number(
+                "WEIR_OAUTH_KEEPALIVE_SECONDS", cls.oauth_keepalive_seconds, minimum=1
+            ),
+            connection_check_retry_seconds=reader.number(
+                "WEIR_CONNECTION_CHECK_RETRY_SECONDS", cls.connection_check_retry_seconds, minimum=1
+            ),
+            connection_checks_per_tick=reader.integer(
+                "WEIR_CONNECTION_CHECKS_PER_TICK", cls.connection_checks_per_tick, minimum=0
+            ),
+            reconnect_session_ttl_seconds=reader.integer(
+                "WEIR_RECONNECT_SESSION_TTL_SECONDS", cls.reconnect_session_ttl_seconds, minimum=60
+            ),
             rate_limit_key_per_minute=reader.integer(
                 "WEIR_RATE_LIMIT_KEY_PER_MINUTE", cls.rate_limit_key_per_minute, minimum=0
             ),

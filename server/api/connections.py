@@ -20,10 +20,13 @@ from server.api.integrations import AuthType, Integration, integration_spec
 from server.api.org_types import DeletePayload, EndUser, Workspace
 from server.api.pagination import Connection as Page
 from server.api.pagination import to_connection
+from server.connect import reconnect
+from server.connect.service import ConnectScope
 from server.connections import credentials as creds
 from server.connections import deletion, models, service
+from server.connections import health as healths
 from server.connections import status as statuses
-from server.errors import NotFound
+from server.errors import Forbidden, NotFound
 from server.integrations import catalog, refresh
 from server.integrations import resolve as resolution
 
@@ -48,7 +51,7 @@ ConnectionStatus = domain_enum(
 )
 ConnectionHealth = domain_enum(
     "ConnectionHealth",
-    statuses.HEALTHS,
+    healths.HEALTHS,
     description="How a connection is doing, finer than its status, with a reason.",
     described={
         "WORKING": "Its last check and use worked.",
@@ -73,6 +76,19 @@ class ResolutionSource(Enum):
 
 
 @strawberry.type(
+    description="A ready connect session that reconnects a connection in "
+    "NEEDS_REAUTHORIZATION (its credentials are replaced; the connection, its id and its syncs "
+    "stay). Single use; expires after WEIR_RECONNECT_SESSION_TTL_SECONDS. Send `connectUrl` "
+    "(or the `token`, for the widget) to the end user."
+)
+class ReconnectSession:
+    id: strawberry.ID = strawberry.field(description="The connect session's id.")
+    token: str = strawberry.field(description="Its connect token (a secret: give it to the end user only).")
+    connect_url: str = strawberry.field(description="The hosted connect page for it.")
+    expires_at: datetime = strawberry.field(description="When it stops working.")
+
+
+@strawberry.type(
     name="Connection",
     description="One set of credentials for one integration. The credentials "
     "themselves are never returned: only a masked preview.",
@@ -94,6 +110,10 @@ class ConnectionNode:
     )
     last_checked_at: datetime | None = strawberry.field(
         description="When its credentials were last checked with the provider (testConnection)."
+    )
+    next_check_at: datetime | None = strawberry.field(
+        description="When Weir means to check it next (a liveness check, or the retry of a "
+        "DEGRADED one); null when none is planned."
     )
     credential_preview: str | None = strawberry.field(
         description="The credential masked, e.g. `sk-...c123` (`****` for short secrets)."
@@ -121,6 +141,29 @@ class ConnectionNode:
         if self.workspace_id is None:
             return None
         return await info.context.loaders.workspace.load(self.workspace_id)
+
+    @strawberry.field(
+        description="In NEEDS_REAUTHORIZATION, the ready session that reconnects it (made on "
+        "first read, replaced once used or expired); null otherwise, and for ORGANIZATION "
+        "connections. API keys only: FORBIDDEN to connect tokens."
+    )
+    async def reconnect_session(self, info: Info[Context, None]) -> ReconnectSession | None:
+        scope = info.context.scope
+        if isinstance(scope, ConnectScope):
+            raise Forbidden("a connect token cannot read reconnect sessions")
+        services = info.context.services
+        row = await service.get_usable_connection(scope=scope, connection_id=str(self.id), action="reconnect")
+        made = await reconnect.reconnect_session(
+            settings=services.settings, key_ring=services.key_ring, connection=row, bus=services.bus
+        )
+        if made is None:
+            return None
+        return ReconnectSession(
+            id=strawberry.ID(made.session.id),
+            token=made.token,
+            connect_url=made.connect_url,
+            expires_at=made.session.expires_at,
+        )
 
     @strawberry.field(description="Its end user; set for USER connections only.")
     async def end_user(self, info: Info[Context, None]) -> EndUser | None:
@@ -200,6 +243,7 @@ class ConnectionFilter:
     end_user_id: strawberry.ID | None = strawberry.field(default=None, description="End user.")
     external_id: str | None = strawberry.field(default=None, description="Your external id.")
     status: ConnectionStatus | None = strawberry.field(default=None, description="Status.")  # type: ignore[valid-type]
+    health: ConnectionHealth | None = strawberry.field(default=None, description="Health.")  # type: ignore[valid-type]
 
 
 @strawberry.input(description="What to resolve a connection for.")
@@ -238,6 +282,28 @@ class ConnectionStatusChange:
     connection_id: strawberry.ID = strawberry.field(description="The connection.")
     status: ConnectionStatus = strawberry.field(description="Its new status.")  # type: ignore[valid-type]
     reason: str | None = strawberry.field(description="Why, when `ERROR`.")
+    workspace_id: strawberry.ID | None = strawberry.field(
+        description="Its workspace; null for an ORGANIZATION connection."
+    )
+
+    @strawberry.field(description="The connection now; null if it was deleted meanwhile.")
+    async def connection(self, info: Info[Context, None]) -> ConnectionNode | None:
+        try:
+            row = await service.get_connection(
+                scope=info.context.scope, connection_id=str(self.connection_id)
+            )
+        except NotFound:
+            return None
+        return ConnectionNode.from_model(row)
+
+
+@strawberry.type(description="A connection's health changed (or its reason did).")
+class ConnectionHealthChange:
+    connection_id: strawberry.ID = strawberry.field(description="The connection.")
+    health: ConnectionHealth = strawberry.field(description="Its new health.")  # type: ignore[valid-type]
+    reason: str | None = strawberry.field(description="Why, unless `WORKING`.")
+    status: ConnectionStatus = strawberry.field(description="Its status now.")  # type: ignore[valid-type]
+    changed_at: datetime | None = strawberry.field(description="When the health changed.")
     workspace_id: strawberry.ID | None = strawberry.field(
         description="Its workspace; null for an ORGANIZATION connection."
     )
@@ -293,6 +359,7 @@ class ConnectionsQuery:
             end_user_id=_id(given.end_user_id),
             external_id=given.external_id,
             status=given.status.value if given.status else None,
+            health=given.health.value if given.health else None,
             first=first,
             after=after,
             max_page_size=info.context.max_page_size,
@@ -406,5 +473,33 @@ class ConnectionsSubscription:
                 connection_id=strawberry.ID(event["connectionId"]),
                 status=ConnectionStatus(event["status"]),
                 reason=event.get("reason"),
+                workspace_id=strawberry.ID(event["workspaceId"]) if event.get("workspaceId") else None,
+            )
+
+    @strawberry.subscription(
+        description="Health changes (WORKING, DEGRADED, NEEDS_REAUTHORIZATION, MISSING_SCOPES, "
+        "or a new reason) of a workspace's connections as they happen; without `workspaceId`, "
+        "of the organization-wide connections. First the current health of each, unless "
+        "`includeCurrent` is false."
+    )
+    async def connection_health_changed(
+        self,
+        info: Info[Context, None],
+        workspace_id: strawberry.ID | None = None,
+        include_current: bool = True,
+    ) -> AsyncGenerator[ConnectionHealthChange, None]:
+        async for event in healths.health_changes(
+            scope=info.context.scope,
+            workspace_id=_id(workspace_id),
+            bus=info.context.bus,
+            include_current=include_current,
+        ):
+            changed_at = event.get("changedAt")
+            yield ConnectionHealthChange(
+                connection_id=strawberry.ID(event["connectionId"]),
+                health=ConnectionHealth(event["health"]),
+                reason=event.get("reason"),
+                status=ConnectionStatus(event["status"]),
+                changed_at=datetime.fromisoformat(changed_at) if changed_at else None,
                 workspace_id=strawberry.ID(event["workspaceId"]) if event.get("workspaceId") else None,
             )

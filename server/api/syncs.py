@@ -52,6 +52,7 @@ class SyncsQuery:
             key_ring=services.key_ring,
             connection_id=str(connection_id),
             partial_settings=partial_settings,
+            bus=services.bus,
         )
 
     @strawberry.field(description="ELT syncs, oldest first.")

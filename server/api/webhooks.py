@@ -31,6 +31,8 @@ WebhookEventType = domain_enum(
     described={
         "connection.created": "A connection was stored (API or connect flow).",
         "connection.status_changed": "A connection became ACTIVE or ERROR.",
+        "connection.health_changed": "A connection's health (WORKING, DEGRADED, "
+        "NEEDS_REAUTHORIZATION, MISSING_SCOPES) or its reason changed.",
         "connection.deleted": "A connection was deleted; `data` is its last state.",
         "connect_session.completed": "An end user finished the connect flow.",
         "connect_session.failed": "A connect flow ended in an error.",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -244,12 +244,16 @@ async def create_connect_session(
     reconnect_connection_id: str | None = None,
     bus: EventBus | None = None,
     parameters: Any = None,
+    token_for: Callable[[str], str] | None = None,
+    ttl_seconds: int | None = None,
 ) -> NewConnectSession:
     """A new session with its connect token and the URL of the hosted page.
 
     ``parameters`` preset some or all of the integration's parameters (the host knows the
     shop): the page does not ask for them and the end user cannot change them. A reconnect
-    starts from the connection's own."""
+    starts from the connection's own. ``token_for`` derives the token from the session's id
+    (a reconnect session's, which must be shown again: ``server.connect.reconnect``);
+    ``ttl_seconds`` overrides ``WEIR_CONNECT_SESSION_TTL_SECONDS``."""
     workspace = await orgs.get_workspace(scope=scope, workspace_id=workspace_id)
     problems: list[FieldError | None] = [
         check_text("input.connectionName", connection_name, max_length=255)
@@ -319,9 +323,11 @@ async def create_connect_session(
             external_id=end_user_external_id,
             display_name=end_user_display_name,
         )
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session_id = ids.new_id("connect_session")
+    token = token_for(session_id) if token_for else TOKEN_PREFIX + secrets.token_urlsafe(32)
+    ttl = settings.connect_session_ttl_seconds if ttl_seconds is None else ttl_seconds
     session = await ConnectSession.create(
-        id=ids.new_id("connect_session"),
+        id=session_id,
         organization_id=scope.organization_id,
         workspace=workspace,
         end_user=end_user,
@@ -333,10 +339,14 @@ async def create_connect_session(
         redirect_uri=redirect_uri,
         reconnect_connection=reconnect,
         parameters=presets,
-        expires_at=_now() + timedelta(seconds=settings.connect_session_ttl_seconds),
+        expires_at=_now() + timedelta(seconds=ttl),
     )
-    connect_url = f"{settings.effective_public_url}/connect?{urlencode({'token': token})}"
-    return NewConnectSession(session=session, token=token, connect_url=connect_url)
+    return NewConnectSession(session=session, token=token, connect_url=connect_url(settings, token))
+
+
+def connect_url(settings: Settings, token: str) -> str:
+    """The hosted connect page of a session's token."""
+    return f"{settings.effective_public_url}/connect?{urlencode({'token': token})}"
 
 
 async def get_connect_session(

@@ -237,3 +237,18 @@ def from_input(auth_type: str, given: dict[str, Any], prefix: str = "input") -> 
             "expires_at": given.get("expiresAt"),
         }
     return {}
+
+
+def granted_scopes(auth_type: str, values: dict[str, Any]) -> list[str] | None:
+    """The scopes an OAuth grant holds, from its token response's ``scope`` (space- or
+    comma-separated, as providers differ); None when unknown (no ``scope`` was sent)."""
+    if auth_type not in OAUTH_TYPES:
+        return None
+    scope = values.get("scope")
+    if isinstance(scope, (list, tuple)):
+        names = [str(name) for name in scope]
+    elif isinstance(scope, str) and scope.strip():
+        names = scope.replace(",", " ").split()
+    else:
+        return None
+    return sorted(set(names))

@@ -276,6 +276,7 @@ async def create_connection(
             expires_at=expiry,
             last_refreshed_at=now if auth_type in creds.OAUTH_TYPES else None,
             parameters=checked_parameters,
+            granted_scopes=creds.granted_scopes(auth_type, values),
         )
         await record_change(connection, "connection.created")
     log.info(
@@ -322,6 +323,7 @@ async def list_connections(
     end_user_id: str | None = None,
     external_id: str | None = None,
     status: str | None = None,
+    health: str | None = None,
     first: int | None,
     after: str | None,
     max_page_size: int,
@@ -339,6 +341,7 @@ async def list_connections(
         "end_user_id": end_user_id,
         "external_id": external_id,
         "status": status,
+        "health": health,
     }
     queryset = queryset.filter(**{k: v for k, v in narrowing.items() if v is not None})
     return await paginate(queryset, first=first, after=after, max_page_size=max_page_size)
@@ -375,6 +378,9 @@ async def replace_credentials(
         "last_refreshed_at": now,
         "updated_at": now,
     }
+    scopes = creds.granted_scopes(connection.auth_type, values)
+    if scopes is not None:  # a refresh answer without `scope` keeps the grant's scopes
+        changes["granted_scopes"] = scopes
     if parameters is not None:
         changes["parameters"] = parameters
     async with in_transaction():

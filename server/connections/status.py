@@ -15,6 +15,8 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from server.connections import health as healths
+from server.connections.health import DEGRADED, HEALTHS, MISSING_SCOPES, NEEDS_REAUTHORIZATION, WORKING
 from server.connections.models import Connection
 from server.errors import Conflict
 from server.events import EventBus, channel, is_resync
@@ -26,11 +28,9 @@ from server.webhooks.payloads import connection_payload
 log = logging.getLogger("weir.connections")
 
 STATUSES = ("ACTIVE", "ERROR")
-# A connection's health, finer than its status: WORKING and DEGRADED (trouble that may pass:
-# the network, a timeout, a 5xx; retried, still usable) are ACTIVE; NEEDS_REAUTHORIZATION (the
-# provider refused the credentials or the refresh) is ERROR.
-WORKING, DEGRADED, NEEDS_REAUTHORIZATION = "WORKING", "DEGRADED", "NEEDS_REAUTHORIZATION"
-HEALTHS = (WORKING, DEGRADED, NEEDS_REAUTHORIZATION, "MISSING_SCOPES")
+# A connection's health (``server.connections.health``, the home of its changes) is finer than
+# its status; re-exported here for the callers that know only this module.
+__all__ = ["DEGRADED", "HEALTHS", "NEEDS_REAUTHORIZATION", "WORKING"]
 # The allowed moves of ``set_status``; staying in a status with a new reason is a move too.
 TRANSITIONS = {"ACTIVE": {"ACTIVE", "ERROR"}, "ERROR": {"ERROR", "ACTIVE"}}
 STATUS_EVENT = "connection.status_changed"
@@ -78,6 +78,7 @@ async def set_status(
         return connection
     now = datetime.now(UTC)
     health = WORKING if status == "ACTIVE" else NEEDS_REAUTHORIZATION
+    health_moved = healths.changed(connection, health, reason)
     before = (
         connection.status,
         connection.status_reason,
@@ -100,6 +101,8 @@ async def set_status(
             for name, value in values.items():
                 setattr(connection, name, value)
             await record_change(connection, STATUS_EVENT)
+            if health_moved:
+                await healths.record(connection)
     except BaseException:
         # Rolled back: the caller's object must not claim a status the database lacks.
         (
@@ -113,6 +116,8 @@ async def set_status(
         raise
     log.info("connection %s is now %s", connection.id, status)
     await _publish_status(bus, connection)
+    if health_moved:
+        await healths.publish(bus, connection)
     return connection
 
 
@@ -124,20 +129,20 @@ async def record_check(
     refresh the provider could not answer): ``DEGRADED`` with the reason, and the status stays
     what it was, since nothing says the credentials stopped working."""
     now = datetime.now(UTC)
+    extra: dict[str, Any] = {"last_checked_at": now}
     if ok or reachable:
         connection = await set_status(
             connection=connection, status="ACTIVE" if ok else "ERROR", reason=reason, bus=bus
         )
         health, health_reason = (WORKING, None) if ok else (NEEDS_REAUTHORIZATION, reason)
+        if ok and connection.health == MISSING_SCOPES:
+            # Working credentials say nothing of the scopes a sync found missing.
+            health, health_reason = MISSING_SCOPES, connection.health_reason
     else:
         health, health_reason = DEGRADED, reason
-    values: dict[str, Any] = {"last_checked_at": now, "health": health, "health_reason": health_reason}
-    if (health, health_reason) != (connection.health, connection.health_reason):
-        values["health_changed_at"] = now
-    await Connection.filter(id=connection.id).update(**values)
-    for name, value in values.items():
-        setattr(connection, name, value)
-    return connection
+    return await healths.set_health(
+        connection=connection, health=health, reason=health_reason, bus=bus, extra=extra
+    )
 
 
 async def mark_reauthorization_required(

@@ -90,6 +90,8 @@ class StreamSpec:
     description: str = ""
     # The provider's delete marker, when its API returns deleted records marked.
     deleted: DeleteMarker | None = None
+    # OAuth scopes the stream needs (a grant without them: MISSING_SCOPES).
+    scopes: tuple[str, ...] = ()
 
     @property
     def sync_modes(self) -> tuple[str, ...]:

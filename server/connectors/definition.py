@@ -496,6 +496,7 @@ def to_spec(data: Mapping[str, Any], *, source: str = "CATALOG") -> ConnectorSpe
             cursor_field=(stream.get("cursor") or {}).get("field"),
             description=stream.get("description", ""),
             deleted=_delete_marker(stream.get("deleted")),
+            scopes=tuple(stream.get("scopes") or ()),
         )
         for stream in data.get("streams") or []
     )

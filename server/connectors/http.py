@@ -463,8 +463,14 @@ async def run_check(
     try:
         return await call()
     except ProviderError as exc:
-        return CheckResult(
-            ok=False,
-            message=redact(str(exc), credentials),
-            reachable=not isinstance(exc, ProviderUnreachable),
+        # Only an answer that judges the credentials is a refusal; an outage, a timeout or a
+        # rate limit says nothing about them (the connection is DEGRADED, not ERROR).
+        failed = (
+            isinstance(exc, (ProviderUnreachable, ProviderRateLimited))
+            or exc.status >= 500
+            or exc.status == 408
         )
+        message = redact(str(exc), credentials)
+        if failed and not isinstance(exc, ProviderUnreachable):
+            message = f"the provider failed to answer ({message})"
+        return CheckResult(ok=False, message=message, reachable=not failed)

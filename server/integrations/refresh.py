@@ -173,6 +173,8 @@ async def _refresh(
             http=http, client=client, grant_type="refresh_token", refresh_token=refresh_token
         )
     except TokenError as exc:
+        if exc.error == "unreachable":
+            raise CheckFailed("could not reach the provider to refresh the token; will retry") from None
         if exc.error != "invalid_grant":
             raise CheckFailed(f"token refresh failed ({exc.error}); will retry") from None
         await connection.refresh_from_db()

@@ -19,6 +19,7 @@ from server.config import Settings
 from server.crypto import KeyRing, load_key_ring
 from server.db import close_database, open_database
 from server.events import EventBus, build_event_bus
+from server.integrations.liveness import check_due_connections
 from server.integrations.refresh import refresh_due_connections
 from server.scheduler.housekeeping import Housekeeper
 from server.syncs.queue import use_redis
@@ -37,7 +38,8 @@ async def scheduler_loop(
     housekeeper: Housekeeper | None = None,
 ) -> None:
     """Every ``interval`` seconds until ``stop`` is set: queue due syncs, recover lost runs,
-    refresh OAuth tokens that expire soon, and (when due) prune what is kept only for a while.
+    refresh OAuth tokens that expire soon, check the connections due a liveness check, and
+    (when due) prune what is kept only for a while.
     A failed pass is logged, not fatal."""
     housekeeper = housekeeper or Housekeeper()
     async with http_clients.tenant_client(settings, http_clients.TOKEN_REFRESH) as http:
@@ -50,6 +52,10 @@ async def scheduler_loop(
                 await refresh_due_connections(settings=settings, key_ring=key_ring, http=http, bus=bus)
             except Exception:
                 log.exception("token refresh sweep failed; trying again in %.0f s", interval)
+            try:
+                await check_due_connections(settings=settings, key_ring=key_ring, http=http, bus=bus)
+            except Exception:
+                log.exception("liveness checks failed; trying again in %.0f s", interval)
             try:
                 await housekeeper.run_if_due(settings)
             except Exception:

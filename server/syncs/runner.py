@@ -36,6 +36,7 @@ from typing import Any
 from server import http as http_clients
 from server import ids, outbound, retrying
 from server.config import Settings
+from server.connections import health as healths
 from server.connections.models import Connection
 from server.connections.status import mark_reauthorization_required
 from server.connectors.base import StreamSpec
@@ -280,6 +281,10 @@ async def _copy_streams(*, env: RunEnvironment, sync: EltSync, run: SyncRun, pro
         except Exception as exc:
             await _note_refused_credentials(exc, connection, env.bus)
             raise RunFailed(safe_message(exc, credentials)) from exc
+        # Streams whose scopes the grant lacks: MISSING_SCOPES (the run still asks the
+        # provider, which knows whether a broader scope covers them).
+        needed = [name for stream in streams if stream.name in specs for name in specs[stream.name].scopes]
+        await healths.check_scopes(connection=connection, needed=needed, bus=env.bus)
         try:
             for stream in streams:
                 ok = await _copy_stream(

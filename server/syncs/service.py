@@ -39,8 +39,8 @@ from server.syncs.settings import (
 )
 from server.syncs.sources import (
     account_error,
-    connector_context,
     connector_for,
+    fresh_context,
     load_credentials,
     offered_streams,
 )
@@ -118,25 +118,30 @@ async def connection_settings_schema(
     key_ring: KeyRing,
     connection_id: str,
     partial_settings: dict[str, Any] | None,
+    bus: EventBus | None = None,
 ) -> dict[str, Any]:
-    """The connector's ELT settings schema, with options listed from the account when it can."""
+    """The connector's ELT settings schema, with options listed from the account when it can
+    (with fresh credentials: ``sources.fresh_context``)."""
     connection = await get_usable_connection(
         scope=scope, connection_id=connection_id, action="read the account behind"
     )
     connector = await connector_for(connection, settings=settings)
     if getattr(connector, "settings_options", None) is None:
         return copy.deepcopy(connector.SPEC.settings_schema)
-    credentials = load_credentials(key_ring=key_ring, connection=connection)
+    credentials = load_credentials(key_ring=key_ring, connection=connection)  # for messages
     async with http_clients.tenant_client(settings, http_clients.DISCOVERY) as http:
-        context = connector_context(
+        context = await fresh_context(
             settings=settings,
+            key_ring=key_ring,
+            connection=connection,
             connector=connector,
             http=http,
-            credentials=credentials,
-            parameters=connection.parameters,
+            bus=bus,
         )
         try:
-            return await settings_schema_for(connector, context, credentials, dict(partial_settings or {}))
+            return await settings_schema_for(
+                connector, context, context.credentials, dict(partial_settings or {})
+            )
         except Exception as exc:
             raise account_error(exc, credentials) from exc
 
@@ -246,7 +251,11 @@ async def create_sync(
     # Streams a connector discovers depend on valid settings; fixed ones can be checked anyway.
     if streams and (settings_ok or getattr(connector, "discover", None) is None):
         offered = await offered_streams(
-            settings=settings, key_ring=key_ring, connection=connection, sync_settings=changes.settings
+            settings=settings,
+            key_ring=key_ring,
+            connection=connection,
+            sync_settings=changes.settings,
+            bus=bus,
         )
         errors += stream_errors(connector, offered, streams, "input.sourceStreams")
     if errors:
@@ -376,6 +385,7 @@ async def add_source_streams(
         key_ring=key_ring,
         connection=connection,
         sync_settings=connector_settings(sync.settings),
+        bus=bus,
     )
     errors = stream_errors(connector, offered, streams, "input.sourceStreams")
     if errors:

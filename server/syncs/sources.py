@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from server import http as http_clients
 from server.config import Settings
 from server.connections.models import Connection
@@ -17,13 +19,15 @@ from server.connectors.base import ConnectorContext, StreamSpec
 from server.connectors.registry import streams_for
 from server.crypto import KeyRing
 from server.errors import CheckFailed, WeirError
+from server.events import EventBus
 from server.http import redact
-from server.integrations import catalog
+from server.integrations import catalog, refresh
 
 __all__ = [
     "account_error",
     "connector_context",
     "connector_for",
+    "fresh_context",
     "load_credentials",
     "offered_streams",
     "safe_message",
@@ -62,23 +66,52 @@ async def stream_specs(
     return {spec.name: spec for spec in await streams_for(module, context, credentials, settings)}
 
 
+async def fresh_context(
+    *,
+    settings: Settings,
+    key_ring: KeyRing,
+    connection: Connection,
+    connector: Any,
+    http: Any,
+    bus: EventBus | None,
+) -> ConnectorContext:
+    """A connector context for reading the account (discovery, settings options) through the
+    refreshing credential path of syncs and ``testConnection``: an OAuth token near expiry is
+    refreshed first, and once more on a provider 401."""
+    try:
+        return await refresh.connector_context(
+            settings=settings,
+            key_ring=key_ring,
+            connection=connection,
+            http=http,
+            bus=bus,
+            caller="check",
+            connector=connector,
+        )
+    except (httpx.HTTPError, OSError, TimeoutError) as exc:
+        raise CheckFailed(
+            f"could not reach the provider to refresh the token ({exc.__class__.__name__})"
+        ) from None
+
+
 async def offered_streams(
-    *, settings: Settings, key_ring: KeyRing, connection: Connection, sync_settings: dict[str, Any]
+    *,
+    settings: Settings,
+    key_ring: KeyRing,
+    connection: Connection,
+    sync_settings: dict[str, Any],
+    bus: EventBus | None = None,
 ) -> dict[str, StreamSpec]:
     """``stream_specs`` for a connection (asks the account when the connector discovers)."""
     module = await connector_for(connection, settings=settings)
     if getattr(module, "discover", None) is None:
         return {spec.name: spec for spec in module.SPEC.streams}
-    credentials = load_credentials(key_ring=key_ring, connection=connection)
+    credentials = load_credentials(key_ring=key_ring, connection=connection)  # for messages
     async with http_clients.tenant_client(settings, http_clients.DISCOVERY) as http:
-        context = connector_context(
-            settings=settings,
-            connector=module,
-            http=http,
-            credentials=credentials,
-            parameters=connection.parameters,
+        context = await fresh_context(
+            settings=settings, key_ring=key_ring, connection=connection, connector=module, http=http, bus=bus
         )
         try:
-            return await stream_specs(module, context, credentials, sync_settings)
+            return await stream_specs(module, context, context.credentials, sync_settings)
         except Exception as exc:
             raise account_error(exc, credentials) from exc

@@ -26,7 +26,9 @@ CONNECT_SESSION_EVENTS = {"COMPLETED": "connect_session.completed", "FAILED": "c
 # objects (syncs of an ORGANIZATION connection, their runs) are invisible to such keys, so their
 # events reach no endpoint (every endpoint belongs to a workspace) and are listed in
 # ``webhookEvents`` for unrestricted keys only.
-SHARED_WITH_WORKSPACES = frozenset({"connection.created", "connection.status_changed", "connection.deleted"})
+SHARED_WITH_WORKSPACES = frozenset(
+    {"connection.created", "connection.status_changed", "connection.health_changed", "connection.deleted"}
+)
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _last_event_id = ""

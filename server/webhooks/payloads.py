@@ -14,6 +14,7 @@ from typing import Any
 EVENT_TYPES = (
     "connection.created",
     "connection.status_changed",
+    "connection.health_changed",
     "connection.deleted",
     "connect_session.completed",
     "connect_session.failed",
@@ -43,6 +44,10 @@ def connection_payload(connection: Any) -> dict[str, Any]:
         "displayName": connection.display_name,
         "status": connection.status,
         "statusReason": connection.status_reason,
+        "health": connection.health,
+        "healthReason": connection.health_reason,
+        "lastCheckedAt": timestamp(connection.last_checked_at),
+        "nextCheckAt": timestamp(connection.next_check_at),
         "credentialPreview": connection.credential_preview,
         "expiresAt": timestamp(connection.expires_at),
         "lastRefreshedAt": timestamp(connection.last_refreshed_at),

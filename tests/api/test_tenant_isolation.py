@@ -222,6 +222,10 @@ SUBSCRIPTIONS = {
         "subscription($w: ID) { connectionStatusChanged(workspaceId: $w) { connectionId } }",
         lambda v: {"w": v["workspace"]},
     ),
+    "connectionHealthChanged": (
+        "subscription($w: ID) { connectionHealthChanged(workspaceId: $w) { connectionId } }",
+        lambda v: {"w": v["workspace"]},
+    ),
     "connectSessionUpdated": (
         "subscription($id: ID!) { connectSessionUpdated(id: $id) { id status } }",
         lambda v: {"id": v["connect_session"]},
@@ -238,6 +242,7 @@ SUBSCRIPTIONS = {
 # The same subscriptions without an id: the whole organization (as far as the caller sees it).
 WIDE_SUBSCRIPTIONS = {
     "connectionStatusChanged": "subscription { connectionStatusChanged { connectionId } }",
+    "connectionHealthChanged": "subscription { connectionHealthChanged { connectionId } }",
     "syncRunUpdated": "subscription { syncRunUpdated { id status } }",
     "eltSyncUpdated": "subscription { eltSyncUpdated { kind sync { id } } }",
 }

@@ -58,6 +58,7 @@ class OAuthProvider:
     send_iss: bool = False
     wrong_iss: bool = False
     refuse_refresh: bool = False
+    unavailable: bool = False  # its API answers 503 (an outage), its token endpoint still works
     expires_in: int = 3600
     refresh_delay: float = 0.0
     require_basic_auth: bool = False
@@ -230,6 +231,8 @@ class OAuthProvider:
 
     async def me(self, request: Request) -> Response:
         token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if self.unavailable:
+            return JSONResponse({"error": "temporarily_unavailable"}, status_code=503)
         if token not in self.access_tokens:
             return JSONResponse({"error": "invalid_token"}, status_code=401)
         return JSONResponse({"id": 1, "login": "emulated-user", "tenant": request.path_params.get("tenant")})

@@ -25,18 +25,21 @@ async def test_connection_changes_record_events_without_secrets(owner, settings,
     assert [event.type for event in events] == [
         "connection.created",
         "connection.status_changed",
+        "connection.health_changed",
         "connection.deleted",
     ]
     assert {event.workspace_id for event in events} == {owner.workspace_id}
-    created, changed, _ = (event.payload for event in events)
+    created, changed, health, _ = (event.payload for event in events)
     assert created["id"] == connection.id
     assert created["integrationName"] == "openai"
     assert created["authType"] == "SECRET_TEXT"
     assert created["status"] == "ACTIVE"
     assert created["credentialPreview"] == connection.credential_preview
     assert changed["status"] == "ERROR" and changed["statusReason"] == "token revoked"
+    assert health["health"] == "NEEDS_REAUTHORIZATION" and health["healthReason"] == "token revoked"
     stored = json.dumps([event.payload for event in events])
     assert SECRET_KEY not in stored and SECRET_KEY[-12:] not in stored
+    # The endpoint listens to created, status_changed and deleted only.
     assert len(await deliveries_of(endpoint.endpoint.id)) == 3
 
 
