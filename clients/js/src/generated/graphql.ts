@@ -26,6 +26,8 @@ export type ConnectionFilter = {
   endUserId?: string | null | undefined;
   /** Your external id. */
   externalId?: string | null | undefined;
+  /** Health. */
+  health?: ConnectionHealth | null | undefined;
   /** Integration name. */
   integrationName?: string | null | undefined;
   /** Status. */

@@ -5,6 +5,7 @@ from pydantic import Field
 
 from .base_model import BaseModel
 from .enums import (
+    ConnectionHealth,
     ConnectionStatus,
     DeleteDetection,
     SchemaChangePolicy,
@@ -26,6 +27,8 @@ class ConnectionFilter(BaseModel):
     "Your external id."
     status: Optional[ConnectionStatus] = None
     "Status."
+    health: Optional[ConnectionHealth] = None
+    "Health."
 
 
 class CreateConnectSessionInput(BaseModel):
