@@ -38,6 +38,7 @@ MODEL_MODULES = [
     "server.actions.models",
     "server.audit.models",
     "server.counters",
+    "server.mcp_servers.models",
 ]
 MIGRATIONS_MODULE = "server.migrations"
 

@@ -33,6 +33,8 @@ PREFIXES = {
     "action_result": "ar",
     "key_value_entry": "kv",
     "audit_entry": "aud",
+    "mcp_server": "mcp",
+    "mcp_token": "mcpt",
 }
 
 

@@ -31,6 +31,7 @@ from server.vault import verify_key_ring
 from server.web import connect_pages, graphiql, health, logos, widget
 from server.web.budgets import Budgets
 from server.web.graphql import GraphQLHTTP, GraphQLWebSocket
+from server.web.mcp import McpEndpoint
 from server.web.proxy import ProxyEndpoint
 
 log = logging.getLogger("weir.web")
@@ -199,6 +200,8 @@ def create_app(
         Route("/widget/{name:str}", widget.latest),
         # Every method: the proxy forwards any of them (its domain refuses what it must).
         Route("/proxy/{path:path}", proxy, methods=None),
+        # MCP's Streamable HTTP transport (server.web.mcp): POST, GET and DELETE.
+        Route("/mcp", McpEndpoint(services), methods=None),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime

@@ -1,0 +1,1 @@
+"""MCP servers: an end user's connected accounts' actions as Model Context Protocol tools."""

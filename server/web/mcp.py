@@ -1,0 +1,87 @@
+"""``/mcp``: an MCP server over Streamable HTTP (the official ``mcp`` SDK), one per token.
+
+The ``Authorization: Bearer weir_mcp_...`` token names the MCP server and the end user; each
+request is authenticated before the SDK sees it and again in the handlers (the SDK runs them
+in its own tasks). Stateless: every POST carries its token, no session is kept.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import mcp_types as types
+from mcp.server.lowlevel import Server
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
+
+from server.api.context import Services
+from server.errors import Unauthenticated, WeirError
+from server.mcp_servers import service, tools
+
+
+def _bearer(headers: Any) -> str | None:
+    value = headers.get("authorization") or ""
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+class McpEndpoint:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.server: Server[Any] = Server(
+            "weir",
+            instructions="Actions of the end user's connected accounts, run by Weir.",
+            on_list_tools=self._list_tools,
+            on_call_tool=self._call_tool,
+        )
+
+    async def _principal(self, ctx: Any) -> service.McpPrincipal:
+        request = ctx.request
+        return await service.authenticate(_bearer(request.headers) if request is not None else None)
+
+    async def _list_tools(self, ctx: Any, params: Any) -> types.ListToolsResult:
+        principal = await self._principal(ctx)
+        found = await tools.list_tools(principal, self.services)
+        return types.ListToolsResult(
+            tools=[
+                types.Tool(
+                    name=tool.name,
+                    title=tool.title,
+                    description=tool.description,
+                    input_schema=tool.input_schema,
+                    annotations=types.ToolAnnotations(read_only_hint=tool.read_only),
+                )
+                for tool in found
+            ]
+        )
+
+    async def _call_tool(self, ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+        principal = await self._principal(ctx)
+        try:
+            outcome = await tools.call_tool(principal, self.services, params.name, params.arguments)
+        except WeirError as exc:
+            outcome = tools.ToolOutcome(ok=False, structured=tools._error(exc))
+        return types.CallToolResult(
+            content=[types.TextContent(type="text", text=json.dumps(outcome.structured, default=str))],
+            structured_content=outcome.structured,
+            is_error=not outcome.ok,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        try:
+            await service.authenticate(_bearer(request.headers))
+        except Unauthenticated as exc:
+            response = JSONResponse(
+                {"error": {"code": exc.code, "message": str(exc)}},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+            await response(scope, receive, send)
+            return
+        manager = StreamableHTTPSessionManager(app=self.server, stateless=True, json_response=True)
+        async with manager.run():
+            await manager.handle_request(scope, receive, send)
