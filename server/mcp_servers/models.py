@@ -23,7 +23,7 @@ class McpServer(OrganizationOwned, Timestamped):
 
     class Meta:
         table = "mcp_servers"
-        indexes = (("organization", "workspace_id"),)
+        indexes = (("organization_id", "workspace_id"),)
 
 
 class McpToken(OrganizationOwned, Created):
@@ -42,4 +42,4 @@ class McpToken(OrganizationOwned, Created):
 
     class Meta:
         table = "mcp_tokens"
-        indexes = (("organization", "mcp_server_id"),)
+        indexes = (("organization_id", "mcp_server_id"),)

@@ -77,7 +77,9 @@ async def _check_exposure(
             organization_id=scope.organization_id, workspace_id=workspace_id, name=name
         ):
             problems.append(
-                FieldError(f"input.integrations.{index}", f"{name[:64]!r} is not an integration of this workspace")
+                FieldError(
+                    f"input.integrations.{index}", f"{name[:64]!r} is not an integration of this workspace"
+                )
             )
             continue
         connectors[name] = await catalog.connector_for(
@@ -113,7 +115,11 @@ async def create_mcp_server(
         raise ValidationFailed(problem)
     workspace = await orgs.get_workspace(scope=scope, workspace_id=workspace_id)
     names, exposed = await _check_exposure(
-        scope=scope, settings=settings, workspace_id=workspace.id, integrations=integrations, actions=actions or []
+        scope=scope,
+        settings=settings,
+        workspace_id=workspace.id,
+        integrations=integrations,
+        actions=actions or [],
     )
     return await McpServer.create(
         id=ids.new_id("mcp_server"),
@@ -196,7 +202,9 @@ async def create_mcp_token(
     if ttl_seconds is not None and not 60 <= ttl_seconds <= MAX_TTL_SECONDS:
         problems.append(FieldError("input.ttlSeconds", f"must be between 60 and {MAX_TTL_SECONDS}"))
     if end_user_id is not None and end_user_external_id is not None:
-        problems.append(FieldError("input.endUserExternalId", "give endUserId or endUserExternalId, not both"))
+        problems.append(
+            FieldError("input.endUserExternalId", "give endUserId or endUserExternalId, not both")
+        )
     if end_user_id is not None and len(end_user_id) > 32:
         problems.append(FieldError("input.endUserId", "must be at most 32 characters"))
     if end_user_external_id is not None and len(end_user_external_id) > 255:
@@ -236,7 +244,9 @@ async def create_mcp_token(
 
 
 async def list_mcp_tokens(*, scope: Scope, server_id: str) -> list[McpToken]:
-    return await McpToken.filter(organization_id=scope.organization_id, mcp_server_id=server_id).order_by("id")
+    return await McpToken.filter(organization_id=scope.organization_id, mcp_server_id=server_id).order_by(
+        "id"
+    )
 
 
 async def revoke_mcp_token(*, scope: Scope, token_id: str) -> McpToken:

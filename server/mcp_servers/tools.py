@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from server.actions import service as actions
-from server.connect import service as connect
-from server.connectors.base import ActionSpec
-from server.errors import ConnectionRequired, Forbidden, NotFound, ValidationFailed, WeirError
-from server.integrations import catalog
-from server.integrations.resolve import resolve_connection
 from server.calls.recorder import CallRecorder
 from server.config import Settings
+from server.connect import service as connect
+from server.connectors.base import ActionSpec
 from server.crypto import KeyRing
+from server.errors import ConnectionRequired, Forbidden, NotFound, ValidationFailed, WeirError
 from server.events import EventBus
+from server.integrations import catalog
+from server.integrations.resolve import resolve_connection
 from server.mcp_servers.service import McpPrincipal
 
 log = logging.getLogger("weir.mcp")

@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('actions', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
                 ('read_only', fields.BooleanField(default=False)),
             ],
-            options={'table': 'mcp_servers', 'app': 'weir', 'indexes': [Index(fields=['organization', 'workspace_id'])], 'pk_attr': 'id', 'table_description': 'What one MCP endpoint exposes: ``integrations`` (names), optionally narrowed to'},
+            options={'table': 'mcp_servers', 'app': 'weir', 'indexes': [Index(fields=['organization_id', 'workspace_id'])], 'pk_attr': 'id', 'table_description': 'What one MCP endpoint exposes: ``integrations`` (names), optionally narrowed to'},
             bases=['OrganizationOwned', 'Timestamped'],
         ),
         ops.CreateModel(
@@ -44,7 +44,7 @@ class Migration(migrations.Migration):
                 ('expires_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('revoked_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'mcp_tokens', 'app': 'weir', 'indexes': [Index(fields=['organization', 'mcp_server_id'])], 'pk_attr': 'id', 'table_description': 'A bearer token for one MCP server, for one end user (or the workspace when none).'},
+            options={'table': 'mcp_tokens', 'app': 'weir', 'indexes': [Index(fields=['organization_id', 'mcp_server_id'])], 'pk_attr': 'id', 'table_description': 'A bearer token for one MCP server, for one end user (or the workspace when none).'},
             bases=['OrganizationOwned', 'Created'],
         ),
     ]

@@ -1,0 +1,158 @@
+"""MCP servers over Streamable HTTP, driven by the SDK's own client against a live Weir: each
+token sees its server's actions with its end user's connections, runs them through the path of
+executeAction, and gets CONNECTION_REQUIRED with a connect URL when there is no connection."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from mcp.client.session import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+from server.calls.models import CallLog
+from server.mcp_servers import service
+from server.mcp_servers.models import McpToken
+from server.scope import Scope
+from tests.actions.conftest import MESSAGE, Acme, oauth_connection
+from tests.actions.support import API_KEY, NAME, MessagesApi
+from tests.calls.helpers import flush_calls
+from tests.emulators.oauth_provider import OAuthProvider
+
+SEND = f"{NAME}.send_message"
+QUERY = f"{NAME}.run_query"
+
+
+@asynccontextmanager
+async def mcp_session(live_server: str, token: str) -> AsyncIterator[ClientSession]:
+    http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
+    async with http, streamable_http_client(f"http://{live_server}/mcp", http_client=http) as streams:
+        read, write = streams[0], streams[1]
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            yield session
+
+
+async def _server(acme: Acme, settings: Any, **fields: Any) -> str:
+    scope = Scope(organization_id=acme.tenant.organization_id)
+    created = await service.create_mcp_server(
+        scope=scope,
+        settings=settings,
+        workspace_id=acme.workspace_id,
+        name="agent",
+        integrations=[NAME],
+        **fields,
+    )
+    return created.id
+
+
+async def _token(acme: Acme, server_id: str, end_user_id: str | None, **fields: Any) -> str:
+    scope = Scope(organization_id=acme.tenant.organization_id)
+    new = await service.create_mcp_token(
+        scope=scope, server_id=server_id, name="t", end_user_id=end_user_id, **fields
+    )
+    return new.secret
+
+
+async def test_list_and_call_with_the_end_users_connection(
+    acme: Acme, settings: Any, live_server: str, messages: MessagesApi, app: Any
+) -> None:
+    connection_id = await acme.connection(endUserId=acme.alice.id, workspaceId=acme.workspace_id)
+    server_id = await _server(acme, settings)
+    token = await _token(acme, server_id, acme.alice.id)
+    async with mcp_session(live_server, token) as session:
+        listed = await session.list_tools()
+        assert sorted(tool.name for tool in listed.tools) == [QUERY, SEND]
+        send = next(tool for tool in listed.tools if tool.name == SEND)
+        assert send.input_schema["required"] == ["channel", "text"]
+        result = await session.call_tool(SEND, MESSAGE)
+    assert not result.is_error, result
+    assert result.structured_content["connectionId"] == connection_id
+    assert result.structured_content["output"]["channel"] == "C123"
+    assert API_KEY not in str(result)  # the secret stays in Weir
+    # The call log has it, for alice, like an executeAction.
+    await flush_calls(app)
+    record = await CallLog.filter(organization_id=acme.tenant.organization_id, action="send_message").first()
+    assert record is not None and record.end_user_id == acme.alice.id
+
+
+async def test_another_end_users_connection_is_not_visible(
+    acme: Acme, settings: Any, live_server: str
+) -> None:
+    await acme.connection(endUserId=acme.alice.id, workspaceId=acme.workspace_id)
+    server_id = await _server(acme, settings)
+    token = await _token(acme, server_id, acme.bob.id)
+    async with mcp_session(live_server, token) as session:
+        assert (await session.list_tools()).tools == []
+        result = await session.call_tool(SEND, MESSAGE)
+    assert result.is_error
+    error = result.structured_content["error"]
+    assert error["code"] == "CONNECTION_REQUIRED"
+    assert error["connectUrl"].startswith(f"{settings.effective_public_url}/connect?token=")
+    assert "connectionId" not in result.structured_content
+
+
+async def test_read_only_policy_and_exposed_actions(acme: Acme, settings: Any, live_server: str) -> None:
+    await acme.connection(endUserId=acme.alice.id, workspaceId=acme.workspace_id)
+    read_only = await _token(acme, await _server(acme, settings, read_only=True), acme.alice.id)
+    async with mcp_session(live_server, read_only) as session:
+        assert [tool.name for tool in (await session.list_tools()).tools] == [QUERY]
+        refused = await session.call_tool(SEND, MESSAGE)
+    assert refused.is_error
+    assert refused.structured_content["error"]["code"] == "VALIDATION_FAILED"
+    narrowed = await _token(acme, await _server(acme, settings, actions=[SEND]), acme.alice.id)
+    async with mcp_session(live_server, narrowed) as session:
+        assert [tool.name for tool in (await session.list_tools()).tools] == [SEND]
+
+
+async def test_revoked_and_expired_tokens_are_refused(acme: Acme, settings: Any, live_server: str) -> None:
+    server_id = await _server(acme, settings)
+    token = await _token(acme, server_id, acme.alice.id)
+    row = await McpToken.get(secret_hash=service.hash_secret(token))
+    await service.revoke_mcp_token(scope=Scope(organization_id=acme.tenant.organization_id), token_id=row.id)
+    expired = await _token(acme, server_id, acme.alice.id, ttl_seconds=60)
+    await McpToken.filter(secret_hash=service.hash_secret(expired)).update(
+        expires_at=datetime.now(UTC) - timedelta(seconds=1)
+    )
+    http = create_mcp_http_client()
+    async with http:
+        for refused in (f"Bearer {token}", f"Bearer {expired}", "Bearer weir_mcp_made_up", "Basic abc"):
+            response = await http.post(
+                f"http://{live_server}/mcp",
+                headers={"Authorization": refused, "Accept": "application/json, text/event-stream"},
+                json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+            )
+            assert response.status_code == 401, refused
+            assert response.json()["error"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_tool_call_refreshes_an_expired_oauth_token(
+    acme: Acme, settings: Any, live_server: str, provider: OAuthProvider
+) -> None:
+    await oauth_connection(acme, provider, fresh=False, endUserId=acme.alice.id)
+    token = await _token(acme, await _server(acme, settings), acme.alice.id)
+    async with mcp_session(live_server, token) as session:
+        result = await session.call_tool(SEND, MESSAGE)
+    assert not result.is_error, result
+    assert [r["grant_type"] for r in provider.token_requests] == ["refresh_token"]
+    text = str(result)
+    for secret in provider.access_tokens | provider.refresh_tokens:
+        assert secret not in text
+
+
+async def test_hostile_server_input_names_the_field(acme: Acme, settings: Any) -> None:
+    scope = Scope(organization_id=acme.tenant.organization_id)
+    with pytest.raises(service.ValidationFailed) as caught:
+        await service.create_mcp_server(
+            scope=scope,
+            settings=settings,
+            workspace_id=acme.workspace_id,
+            name="x",
+            integrations=[NAME, "nope" * 40],
+            actions=[f"{NAME}.delete_everything"],
+        )
+    assert [e.field for e in caught.value.errors] == ["input.integrations.1", "input.actions.0"]
