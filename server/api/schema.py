@@ -18,6 +18,7 @@ from server.api.errors import WeirErrorFormatter
 from server.api.execution import EventExecutor, FastExecutor
 from server.api.inputs import InputChecks
 from server.api.integrations import IntegrationsQuery
+from server.api.mcp import McpMutation, McpQuery
 from server.api.orgs import OrgsMutation, OrgsQuery, OrgsSubscription
 from server.api.syncs import SyncsMutation, SyncsQuery, SyncsSubscription
 from server.api.webhooks import WebhooksMutation, WebhooksQuery
@@ -31,6 +32,7 @@ from server.config import Settings
 @strawberry.type(description="Everything a client can read.")
 class Query(
     OrgsQuery,
+    McpQuery,
     IntegrationsQuery,
     CustomIntegrationsQuery,
     ConnectionsQuery,
@@ -47,6 +49,7 @@ class Query(
 @strawberry.type(description="Everything a client can change.")
 class Mutation(
     OrgsMutation,
+    McpMutation,
     ActionsMutation,
     ConnectionsMutation,
     WorkspaceIntegrationsMutation,

@@ -200,6 +200,32 @@ OPERATIONS = {
         'action: "get", workspaceId: $w, connectionId: $c, input: {key: "k"}}) { replayed } }',
         lambda v: {"w": v["workspace"], "c": v["connection"]},
     ),
+    "mcpServers": (
+        "query($w: ID) { mcpServers(workspaceId: $w) { id name tokens { id } } }",
+        lambda v: {"w": v["workspace"]},
+    ),
+    "mcpServer": ("query($id: ID!) { mcpServer(id: $id) { id } }", lambda v: {"id": v["mcp_server"]}),
+    "createMcpServer": (
+        'mutation($w: ID!) { createMcpServer(input: {workspaceId: $w, name: "x", integrations: ["demo"]}) '
+        "{ id } }",
+        lambda v: {"w": v["workspace"]},
+    ),
+    "updateMcpServer": (
+        'mutation($id: ID!) { updateMcpServer(input: {id: $id, name: "pwned"}) { id } }',
+        lambda v: {"id": v["mcp_server"]},
+    ),
+    "deleteMcpServer": (
+        "mutation($id: ID!) { deleteMcpServer(id: $id) { deletedId } }",
+        lambda v: {"id": v["mcp_server"]},
+    ),
+    "createMcpToken": (
+        'mutation($id: ID!) { createMcpToken(input: {mcpServerId: $id, name: "x"}) { secret } }',
+        lambda v: {"id": v["mcp_server"]},
+    ),
+    "revokeMcpToken": (
+        "mutation($id: ID!) { revokeMcpToken(id: $id) { id } }",
+        lambda v: {"id": v["mcp_token"]},
+    ),
     # Connect-token operations act on the token's own session: an API key is FORBIDDEN.
     "connectSessionState": ("{ connectSessionState { id } }", None),
     "selectIntegration": ('mutation { selectIntegration(input: {integrationName: "demo"}) { id } }', None),
@@ -208,7 +234,16 @@ OPERATIONS = {
 }
 
 # Lists filtered by another tenant's id may answer NOT_FOUND or an empty page; either is fine.
-LISTS = {"endUsers", "connections", "eltSyncs", "webhookEndpoints", "customIntegrations", "calls", "auditLog"}
+LISTS = {
+    "mcpServers",
+    "endUsers",
+    "connections",
+    "eltSyncs",
+    "webhookEndpoints",
+    "customIntegrations",
+    "calls",
+    "auditLog",
+}
 
 
 # Each entry: (document, variables built from the victim's ids). None = no id: the subscription
@@ -303,7 +338,19 @@ async def victim_objects(tenant):
         "definition: $d}) { id } }",
         {"w": tenant.workspace_id, "d": oauth_definition("https://crm.example", name="victim_crm")},
     )
+    mcp_server = await tenant.data(
+        'mutation($w: ID!) { createMcpServer(input: {workspaceId: $w, name: "victim mcp", '
+        'integrations: ["demo"]}) { id } }',
+        {"w": tenant.workspace_id},
+    )
+    mcp_token = await tenant.data(
+        'mutation($id: ID!) { createMcpToken(input: {mcpServerId: $id, name: "victim token"}) '
+        "{ token { id } } }",
+        {"id": mcp_server["createMcpServer"]["id"]},
+    )
     return {
+        "mcp_server": mcp_server["createMcpServer"]["id"],
+        "mcp_token": mcp_token["createMcpToken"]["token"]["id"],
         "custom_integration": custom["createCustomIntegration"]["id"],
         "webhook_endpoint": endpoint["createWebhookEndpoint"]["endpoint"]["id"],
         "webhook_event": events["webhookEvents"]["edges"][0]["node"]["id"],
@@ -357,6 +404,11 @@ async def assert_untouched(tenant, victim):
     assert sync["eltSync"]["syncInterval"] == "0 * * * *"
     keys = await tenant.data("{ apiKeys { edges { node { revokedAt } } } }")
     assert all(edge["node"]["revokedAt"] is None for edge in keys["apiKeys"]["edges"])
+    mcp = await tenant.data(
+        "query($id: ID!) { mcpServer(id: $id) { name tokens { revokedAt } } }", {"id": victim["mcp_server"]}
+    )
+    assert mcp["mcpServer"]["name"] == "victim mcp"
+    assert [token["revokedAt"] for token in mcp["mcpServer"]["tokens"]] == [None]
 
 
 async def test_no_operation_reaches_another_organization(tenant, other_tenant):
