@@ -74,9 +74,9 @@ class McpServer:
         )
 
 
-@strawberry.input
+@strawberry.input(description="A new MCP server.")
 class CreateMcpServerInput:
-    workspace_id: strawberry.ID
+    workspace_id: strawberry.ID = strawberry.field(description="The workspace whose integrations it exposes.")
     name: str = strawberry.field(description="At most 200 characters.")
     integrations: list[str] = strawberry.field(description="Integrations of the workspace, by name.")
     actions: list[str] | None = strawberry.field(
@@ -85,20 +85,22 @@ class CreateMcpServerInput:
     read_only: bool = strawberry.field(default=False, description="Expose only read-only actions.")
 
 
-@strawberry.input
+@strawberry.input(description="What to change of an MCP server; omitted fields stay.")
 class UpdateMcpServerInput:
-    id: strawberry.ID
-    name: str | None = None
+    id: strawberry.ID = strawberry.field(description="The MCP server.")
+    name: str | None = strawberry.field(default=None, description="At most 200 characters.")
     integrations: list[str] | None = strawberry.field(
         default=None, description="Replaces the list (and clears `actions` unless given too)."
     )
-    actions: list[str] | None = None
-    read_only: bool | None = None
+    actions: list[str] | None = strawberry.field(
+        default=None, description="Narrow to these actions (`integration.action`); all when empty."
+    )
+    read_only: bool | None = strawberry.field(default=None, description="Expose only read-only actions.")
 
 
-@strawberry.input
+@strawberry.input(description="A new token for an MCP server.")
 class CreateMcpTokenInput:
-    mcp_server_id: strawberry.ID
+    mcp_server_id: strawberry.ID = strawberry.field(description="The MCP server it opens.")
     name: str = strawberry.field(description="At most 200 characters.")
     end_user_id: strawberry.ID | None = strawberry.field(
         default=None, description="The end user it acts for (else the workspace)."
@@ -109,9 +111,9 @@ class CreateMcpTokenInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="A new MCP token and its secret.")
 class CreateMcpTokenPayload:
-    token: McpToken
+    token: McpToken = strawberry.field(description="The token's public part.")
     secret: str = strawberry.field(description="The bearer token for `/mcp`. Shown only here.")
 
 

@@ -156,3 +156,102 @@ async def test_hostile_server_input_names_the_field(acme: Acme, settings: Any) -
             actions=[f"{NAME}.delete_everything"],
         )
     assert [e.field for e in caught.value.errors] == ["input.integrations.1", "input.actions.0"]
+
+
+CREATE_SERVER = """
+mutation($input: CreateMcpServerInput!) { createMcpServer(input: $input) { id integrations actions readOnly } }"""
+CREATE_TOKEN = """
+mutation($input: CreateMcpTokenInput!) {
+  createMcpToken(input: $input) { secret token { id prefix endUserId expiresAt revokedAt } }
+}"""
+
+
+async def test_graphql_creates_servers_and_tokens_shown_once(
+    acme: Acme, settings: Any, live_server: str
+) -> None:
+    await acme.connection(endUserId=acme.alice.id, workspaceId=acme.workspace_id)
+    created = await acme.tenant.data(
+        CREATE_SERVER,
+        {
+            "input": {
+                "workspaceId": acme.workspace_id,
+                "name": "agent",
+                "integrations": [NAME],
+                "readOnly": True,
+            }
+        },
+    )
+    server_id = created["createMcpServer"]["id"]
+    minted = await acme.tenant.data(
+        CREATE_TOKEN,
+        {
+            "input": {
+                "mcpServerId": server_id,
+                "name": "alice",
+                "endUserExternalId": "alice",
+                "ttlSeconds": 3600,
+            }
+        },
+    )
+    secret = minted["createMcpToken"]["secret"]
+    token = minted["createMcpToken"]["token"]
+    assert secret.startswith(token["prefix"]) and token["endUserId"] == acme.alice.id
+    assert token["expiresAt"] is not None
+    listed = await acme.tenant.data(
+        "query($id: ID!) { mcpServer(id: $id) { tokens { id prefix } } }", {"id": server_id}
+    )
+    assert secret not in str(listed)  # only the prefix is kept
+    async with mcp_session(live_server, secret) as session:
+        assert [tool.name for tool in (await session.list_tools()).tools] == [QUERY]
+    revoked = await acme.tenant.data(
+        "mutation($id: ID!) { revokeMcpToken(id: $id) { revokedAt } }", {"id": token["id"]}
+    )
+    assert revoked["revokeMcpToken"]["revokedAt"] is not None
+    deleted = await acme.tenant.data(
+        "mutation($id: ID!) { deleteMcpServer(id: $id) { deletedId } }", {"id": server_id}
+    )
+    assert deleted["deleteMcpServer"]["deletedId"] == server_id
+
+
+async def test_graphql_hostile_input_is_validation_failed_naming_the_field(acme: Acme) -> None:
+    cases = [
+        (
+            CREATE_SERVER,
+            {"workspaceId": acme.workspace_id, "name": " ", "integrations": [NAME]},
+            "input.name",
+        ),
+        (
+            CREATE_SERVER,
+            {"workspaceId": acme.workspace_id, "name": "x", "integrations": ["x" * 5000]},
+            "input.integrations.0",
+        ),
+        (
+            CREATE_SERVER,
+            {"workspaceId": acme.workspace_id, "name": "x", "integrations": [NAME], "actions": ["no-dot"]},
+            "input.actions.0",
+        ),
+        (
+            CREATE_SERVER,
+            {"workspaceId": "w" * 5000, "name": "x", "integrations": [NAME]},
+            "input.workspaceId",
+        ),
+    ]
+    for document, given, field in cases:
+        body = await acme.tenant.graphql(document, {"input": given})
+        error = body["errors"][0]["extensions"]
+        assert error["code"] == "VALIDATION_FAILED", body
+        assert error["fields"][0]["field"] == field, body
+    server = await acme.tenant.data(
+        CREATE_SERVER, {"input": {"workspaceId": acme.workspace_id, "name": "x", "integrations": [NAME]}}
+    )
+    server_id = server["createMcpServer"]["id"]
+    for given, field in [
+        ({"name": "x", "ttlSeconds": 10**9}, "input.ttlSeconds"),
+        ({"name": "x", "endUserId": acme.alice.id, "endUserExternalId": "alice"}, "input.endUserExternalId"),
+        ({"name": "x", "endUserExternalId": "e" * 5000}, "input.endUserExternalId"),
+        ({"name": "x" * 500}, "input.name"),
+    ]:
+        body = await acme.tenant.graphql(CREATE_TOKEN, {"input": {"mcpServerId": server_id, **given}})
+        error = body["errors"][0]["extensions"]
+        assert error["code"] == "VALIDATION_FAILED", body
+        assert error["fields"][0]["field"] == field, body
