@@ -131,7 +131,7 @@ async def act_as(name: str, token: str, steps: list[tuple[str, dict[str, Any]]])
 async def main() -> None:
     api_key = os.environ["WEIR_API_KEY"]
     tokens = await setup(api_key)
-    query = ("postgres.query", {"sql": "SELECT current_database() AS db, version() AS version"})
+    query = ("postgres.query", {"query": "SELECT current_database() AS db"})
     await act_as(
         "alice",
         tokens["alice"],
