@@ -134,7 +134,7 @@ async def create_mcp_server(
 
 async def get_mcp_server(*, scope: Scope, server_id: str) -> McpServer:
     _id_lookup("id", server_id)
-    found = await McpServer.get_or_none(id=server_id, **scope.filters())
+    found = await McpServer.filter(id=server_id, **scope.filters()).first()
     if found is None:
         raise NotFound("MCP server", server_id)
     return found
@@ -251,7 +251,7 @@ async def list_mcp_tokens(*, scope: Scope, server_id: str) -> list[McpToken]:
 
 async def revoke_mcp_token(*, scope: Scope, token_id: str) -> McpToken:
     _id_lookup("id", token_id)
-    token = await McpToken.get_or_none(id=token_id, **scope.filters())
+    token = await McpToken.filter(id=token_id, **scope.filters()).first()
     if token is None:
         raise NotFound("MCP token", token_id)
     if token.revoked_at is None:

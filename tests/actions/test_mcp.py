@@ -250,3 +250,29 @@ async def test_graphql_hostile_input_is_validation_failed_naming_the_field(acme:
         error = body["errors"][0]["extensions"]
         assert error["code"] == "VALIDATION_FAILED", body
         assert error["fields"][0]["field"] == field, body
+
+
+async def test_a_workspace_token_and_an_update_seen_at_once(
+    acme: Acme, settings: Any, live_server: str
+) -> None:
+    shared = await acme.connection(scope="WORKSPACE", workspaceId=acme.workspace_id)
+    server_id = await _server(acme, settings)
+    token = await _token(acme, server_id, None)
+    async with mcp_session(live_server, token) as session:
+        # A workspace connection is used only by the workspace's strategy, as in executeAction.
+        assert (await session.list_tools()).tools == []
+    await acme.configure(strategy="FIXED", fixedConnectionId=shared)
+    async with mcp_session(live_server, token) as session:
+        assert sorted(tool.name for tool in (await session.list_tools()).tools) == [QUERY, SEND]
+        updated = await acme.tenant.data(
+            'mutation($id: ID!) { updateMcpServer(input: {id: $id, name: "renamed", readOnly: true}) '
+            "{ name readOnly integrations } }",
+            {"id": server_id},
+        )
+        assert updated["updateMcpServer"] == {"name": "renamed", "readOnly": True, "integrations": [NAME]}
+        assert [tool.name for tool in (await session.list_tools()).tools] == [QUERY]
+        narrowed = await acme.tenant.graphql(
+            'mutation($id: ID!) { updateMcpServer(input: {id: $id, actions: ["testmessages.nope"]}) { id } }',
+            {"id": server_id},
+        )
+        assert narrowed["errors"][0]["extensions"]["fields"][0]["field"] == "input.actions.0"
