@@ -201,7 +201,7 @@ def create_app(
         # Every method: the proxy forwards any of them (its domain refuses what it must).
         Route("/proxy/{path:path}", proxy, methods=None),
         # MCP's Streamable HTTP transport (server.web.mcp): POST, GET and DELETE.
-        Route("/mcp", McpEndpoint(services), methods=None),
+        Route("/mcp", McpEndpoint(services, budgets), methods=None),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime

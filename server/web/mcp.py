@@ -8,6 +8,7 @@ in its own tasks). Stateless: every POST carries its token, no session is kept.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import mcp_types as types
@@ -20,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 from server.api.context import Services
 from server.errors import Unauthenticated, WeirError
 from server.mcp_servers import service, tools
+from server.web.budgets import Budgets
 
 
 def _bearer(headers: Any) -> str | None:
@@ -29,8 +31,9 @@ def _bearer(headers: Any) -> str | None:
 
 
 class McpEndpoint:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, budgets: Budgets | None = None) -> None:
         self.services = services
+        self.budgets = budgets
         self.server: Server[Any] = Server(
             "weir",
             instructions="Actions of the end user's connected accounts, run by Weir.",
@@ -73,7 +76,7 @@ class McpEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         try:
-            await service.authenticate(_bearer(request.headers))
+            principal = await service.authenticate(_bearer(request.headers))
         except Unauthenticated as exc:
             response = JSONResponse(
                 {"error": {"code": exc.code, "message": str(exc)}},
@@ -82,6 +85,26 @@ class McpEndpoint:
             )
             await response(scope, receive, send)
             return
+        # Each token has the request budget of an API key (WEIR_RATE_LIMIT_KEY_PER_MINUTE).
+        if self.budgets is not None and self.budgets.key_per_minute:
+            wait = await self.budgets.buckets.take(
+                f"mcp_token:{principal.token.id}", self.budgets.key_per_minute
+            )
+            if wait > 0:
+                retry_after = max(1, math.ceil(wait))
+                response = JSONResponse(
+                    {
+                        "error": {
+                            "code": "RATE_LIMITED",
+                            "message": "too many requests",
+                            "retryAfter": retry_after,
+                        }
+                    },
+                    status_code=429,
+                    headers={"Retry-After": str(retry_after)},
+                )
+                await response(scope, receive, send)
+                return
         manager = StreamableHTTPSessionManager(app=self.server, stateless=True, json_response=True)
         async with manager.run():
             await manager.handle_request(scope, receive, send)

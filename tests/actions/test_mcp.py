@@ -276,3 +276,27 @@ async def test_a_workspace_token_and_an_update_seen_at_once(
             {"id": server_id},
         )
         assert narrowed["errors"][0]["extensions"]["fields"][0]["field"] == "input.actions.0"
+
+
+async def test_each_token_has_a_request_budget(acme: Acme, settings: Any, app: Any) -> None:
+    import dataclasses
+
+    import httpx
+
+    from server.web.budgets import Budgets
+    from server.web.mcp import McpEndpoint
+
+    endpoint = McpEndpoint(
+        app.state.runtime.services, Budgets(dataclasses.replace(settings, rate_limit_key_per_minute=1))
+    )
+    token = await _token(acme, await _server(acme, settings), acme.alice.id)
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream"}
+    ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=endpoint), base_url="http://weir.test"
+    ) as http:
+        first = await http.post("/mcp", headers=headers, json=ping)
+        second = await http.post("/mcp", headers=headers, json=ping)
+    assert first.status_code != 429
+    assert second.status_code == 429 and int(second.headers["retry-after"]) >= 1
+    assert second.json()["error"]["code"] == "RATE_LIMITED"
