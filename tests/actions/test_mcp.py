@@ -300,3 +300,21 @@ async def test_each_token_has_a_request_budget(acme: Acme, settings: Any, app: A
     assert first.status_code != 429
     assert second.status_code == 429 and int(second.headers["retry-after"]) >= 1
     assert second.json()["error"]["code"] == "RATE_LIMITED"
+
+
+async def test_mcp_mutations_are_audited_without_the_secret(acme: Acme) -> None:
+    server = await acme.tenant.data(
+        CREATE_SERVER, {"input": {"workspaceId": acme.workspace_id, "name": "x", "integrations": [NAME]}}
+    )
+    minted = await acme.tenant.data(
+        CREATE_TOKEN, {"input": {"mcpServerId": server["createMcpServer"]["id"], "name": "t"}}
+    )
+    log = await acme.tenant.data(
+        '{ auditLog(filter: {operation: "createMcpToken"}) { edges { node { operation outcome objectId } } } }'
+    )
+    entries = [edge["node"] for edge in log["auditLog"]["edges"]]
+    assert [(e["operation"], e["outcome"]) for e in entries] == [("createMcpToken", "SUCCEEDED")]
+    everything = await acme.tenant.data(
+        "{ auditLog { edges { node { id operation objectId objectType } } } }"
+    )
+    assert minted["createMcpToken"]["secret"] not in str(everything)
