@@ -144,15 +144,19 @@ async def call_tool(
             ),
         )
     except ConnectionRequired as exc:
-        session = await connect.create_connect_session(
-            scope=principal.scope,
-            settings=services.settings,
-            workspace_id=principal.token.workspace_id,
-            integration_name=integration,
-            end_user_id=end_user.id if end_user is not None else None,
-            bus=services.bus,
-        )
         found = _error(exc)
+        try:
+            session = await connect.create_connect_session(
+                scope=principal.scope,
+                settings=services.settings,
+                workspace_id=principal.token.workspace_id,
+                integration_name=integration,
+                end_user_id=end_user.id if end_user is not None else None,
+                bus=services.bus,
+            )
+        except WeirError as refused:  # the workspace cannot offer it (no OAuth app, say)
+            log.info("mcp tool %s: no connect session: %s", name[:100], refused.code)
+            return ToolOutcome(ok=False, structured=found)
         found["error"]["connectUrl"] = session.connect_url
         found["error"]["connectSessionId"] = session.session.id
         return ToolOutcome(ok=False, structured=found)

@@ -318,3 +318,21 @@ async def test_mcp_mutations_are_audited_without_the_secret(acme: Acme) -> None:
         "{ auditLog { edges { node { id operation objectId objectType } } } }"
     )
     assert minted["createMcpToken"]["secret"] not in str(everything)
+
+
+async def test_connection_required_without_a_connect_url_when_no_session_can_be_made(
+    acme: Acme, settings: Any, live_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server.connect import service as connect
+    from server.errors import ValidationFailed
+
+    async def refuse(**_: Any) -> Any:
+        raise ValidationFailed.field("input.integrationName", "not offered")
+
+    monkeypatch.setattr(connect, "create_connect_session", refuse)
+    token = await _token(acme, await _server(acme, settings), acme.bob.id)
+    async with mcp_session(live_server, token) as session:
+        result = await session.call_tool(SEND, MESSAGE)
+    assert result.is_error
+    assert result.structured_content["error"]["code"] == "CONNECTION_REQUIRED"
+    assert "connectUrl" not in result.structured_content["error"]
