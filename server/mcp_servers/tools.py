@@ -117,9 +117,32 @@ def _error(exc: WeirError) -> dict[str, Any]:
     return {"error": {"message": str(exc), **extensions}}
 
 
+IDEMPOTENCY_META_KEY = "weir/idempotencyKey"
+MAX_IDEMPOTENCY_KEY = 200
+
+
+def idempotency_key(principal: McpPrincipal, meta: Any) -> str | None:
+    """The request's ``_meta["weir/idempotencyKey"]``, namespaced by the token's end user (or
+    workspace), so one end user's key never meets another's."""
+    given = meta.get(IDEMPOTENCY_META_KEY) if isinstance(meta, dict) else None
+    if given is None:
+        return None
+    if not isinstance(given, str) or not given or len(given) > MAX_IDEMPOTENCY_KEY:
+        raise ValidationFailed.field(
+            f"_meta.{IDEMPOTENCY_META_KEY}", f"must be a string of 1 to {MAX_IDEMPOTENCY_KEY} characters"
+        )
+    owner = principal.end_user.id if principal.end_user is not None else principal.token.workspace_id
+    return f"mcp:{owner}:{given}"
+
+
 async def call_tool(
-    principal: McpPrincipal, services: Services, name: str, arguments: dict[str, Any] | None
+    principal: McpPrincipal,
+    services: Services,
+    name: str,
+    arguments: dict[str, Any] | None,
+    meta: Any = None,
 ) -> ToolOutcome:
+    key = idempotency_key(principal, meta)
     integration, _, action_name = name.partition(SEPARATOR)
     if integration not in principal.server.integrations:
         raise ValidationFailed.field("name", f"no tool named {name[:100]!r}")
@@ -141,6 +164,7 @@ async def call_tool(
                 input={} if arguments is None else arguments,
                 workspace_id=principal.token.workspace_id,
                 end_user_id=end_user.id if end_user is not None else None,
+                idempotency_key=key,
             ),
         )
     except ConnectionRequired as exc:

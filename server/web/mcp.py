@@ -64,7 +64,9 @@ class McpEndpoint:
     async def _call_tool(self, ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         principal = await self._principal(ctx)
         try:
-            outcome = await tools.call_tool(principal, self.services, params.name, params.arguments)
+            outcome = await tools.call_tool(
+                principal, self.services, params.name, params.arguments, params.meta
+            )
         except WeirError as exc:
             outcome = tools.ToolOutcome(ok=False, structured=tools._error(exc))
         return types.CallToolResult(

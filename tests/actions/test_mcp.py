@@ -336,3 +336,26 @@ async def test_connection_required_without_a_connect_url_when_no_session_can_be_
     assert result.is_error
     assert result.structured_content["error"]["code"] == "CONNECTION_REQUIRED"
     assert "connectUrl" not in result.structured_content["error"]
+
+
+async def test_an_idempotency_key_in_meta_replays_without_calling_again(
+    acme: Acme, settings: Any, live_server: str, messages: MessagesApi
+) -> None:
+    await acme.connection(endUserId=acme.alice.id, workspaceId=acme.workspace_id)
+    await acme.connection(endUserId=acme.bob.id, workspaceId=acme.workspace_id)
+    server_id = await _server(acme, settings)
+    alice, bob = await _token(acme, server_id, acme.alice.id), await _token(acme, server_id, acme.bob.id)
+    meta: Any = {"weir/idempotencyKey": "deploy-42"}
+    async with mcp_session(live_server, alice) as session:
+        first = await session.call_tool(SEND, MESSAGE, meta=meta)
+        again = await session.call_tool(SEND, MESSAGE, meta=meta)
+        bad = await session.call_tool(SEND, MESSAGE, meta={"weir/idempotencyKey": 7})  # type: ignore[typeddict-item]
+    assert first.structured_content["replayed"] is False
+    assert again.structured_content["replayed"] is True
+    assert again.structured_content["output"] == first.structured_content["output"]
+    assert bad.structured_content["error"]["fields"][0]["field"] == "_meta.weir/idempotencyKey"
+    async with mcp_session(live_server, bob) as session:
+        # The same key is bob's own: his call runs (no CONFLICT with alice's, no replay of it).
+        bobs = await session.call_tool(SEND, MESSAGE, meta=meta)
+    assert bobs.structured_content["replayed"] is False
+    assert len(messages.sent) == 2
