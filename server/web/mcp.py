@@ -107,6 +107,52 @@ class McpEndpoint:
                 )
                 await response(scope, receive, send)
                 return
+        if scope.get("method") == "POST":
+            # The SDK reads a body whole: at most WEIR_MAX_BODY_BYTES of it, as /graphql.
+            body = await _read_body(request, self.services.settings.max_body_bytes)
+            if body is None:
+                limit = self.services.settings.max_body_bytes
+                response = JSONResponse(
+                    {
+                        "error": {
+                            "code": "PAYLOAD_TOO_LARGE",
+                            "message": f"request body is larger than {limit} bytes",
+                        }
+                    },
+                    status_code=413,
+                )
+                await response(scope, receive, send)
+                return
+            receive = _replay(body, receive)
         manager = StreamableHTTPSessionManager(app=self.server, stateless=True, json_response=True)
         async with manager.run():
             await manager.handle_request(scope, receive, send)
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None when it is (or declares to be) longer than ``limit``."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the SDK the body already read, then waits as the real one does
+    (for the client to disconnect)."""
+    sent = False
+
+    async def replayed() -> Any:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed

@@ -359,3 +359,23 @@ async def test_an_idempotency_key_in_meta_replays_without_calling_again(
         bobs = await session.call_tool(SEND, MESSAGE, meta=meta)
     assert bobs.structured_content["replayed"] is False
     assert len(messages.sent) == 2
+
+
+async def test_a_body_over_the_limit_is_refused_before_the_sdk_reads_it(
+    acme: Acme, settings: Any, live_server: str
+) -> None:
+    import httpx
+
+    token = await _token(acme, await _server(acme, settings), acme.alice.id)
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream"}
+    huge = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "ping",
+        "params": {"_meta": {"pad": "x" * settings.max_body_bytes}},
+    }
+    async with httpx.AsyncClient(base_url=f"http://{live_server}") as http:
+        refused = await http.post("/mcp", headers=headers, json=huge)
+        ping = await http.post("/mcp", headers=headers, json={"jsonrpc": "2.0", "id": 2, "method": "ping"})
+    assert refused.status_code == 413 and refused.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert ping.status_code == 200 and ping.json()["id"] == 2
