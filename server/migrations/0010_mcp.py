@@ -1,9 +1,9 @@
 # MCP servers and their tokens (issue 20).
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from orjson import loads
+import functools
+from json import dumps, loads
 from tortoise.fields.base import OnDelete
-from tortoise.fields.data import JSON_DUMPS
 from tortoise import fields
 from tortoise.indexes import Index
 
@@ -22,8 +22,8 @@ class Migration(migrations.Migration):
                 ('id', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=32)),
                 ('workspace_id', fields.CharField(max_length=32)),
                 ('name', fields.CharField(max_length=200)),
-                ('integrations', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
-                ('actions', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
+                ('integrations', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('actions', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('read_only', fields.BooleanField(default=False)),
             ],
             options={'table': 'mcp_servers', 'app': 'weir', 'indexes': [Index(fields=['organization_id', 'workspace_id'])], 'pk_attr': 'id', 'table_description': 'What one MCP endpoint exposes: ``integrations`` (names), optionally narrowed to'},
