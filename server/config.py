@@ -42,6 +42,8 @@ class Settings:
     log_format: str = "text"
     # Queries through the compiled executor (server/api/execution); off: graphql-core's alone.
     fast_execution: bool = True
+    # The operator console at /console (server.web.console); its users sign in with an API key.
+    console: bool = True
     # None: on, except in production (where schema discovery helps an attacker more than a user).
     graphql_introspection: bool | None = None
     graphql_max_depth: int = 12
@@ -183,6 +185,7 @@ class Settings:
             log_level=reader.choice("WEIR_LOG_LEVEL", LOG_LEVELS, cls.log_level, upper=True),
             log_format=reader.choice("WEIR_LOG_FORMAT", LOG_FORMATS, cls.log_format),
             fast_execution=reader.boolean("WEIR_FAST_EXECUTION", cls.fast_execution),
+            console=reader.boolean("WEIR_CONSOLE", cls.console),
             graphql_introspection=reader.boolean("WEIR_GRAPHQL_INTROSPECTION", environment != "production"),
             graphql_max_depth=reader.integer("WEIR_GRAPHQL_MAX_DEPTH", cls.graphql_max_depth),
             graphql_max_aliases=reader.integer("WEIR_GRAPHQL_MAX_ALIASES", cls.graphql_max_aliases),

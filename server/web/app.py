@@ -28,7 +28,7 @@ from server.db import close_database, open_database
 from server.events import EventBus, build_event_bus
 from server.logs import request_id_var
 from server.vault import verify_key_ring
-from server.web import connect_pages, graphiql, health, logos, widget
+from server.web import connect_pages, console, graphiql, health, logos, widget
 from server.web.budgets import Budgets
 from server.web.graphql import GraphQLHTTP, GraphQLWebSocket
 from server.web.mcp import McpEndpoint
@@ -104,6 +104,7 @@ def _route_label(path: str) -> str:
         in {
             "graphql",
             "graphiql",
+            "console",
             "connect",
             "oauth",
             "widget",
@@ -188,6 +189,9 @@ def create_app(
         Route("/graphql", GraphQLHTTP(services, schema, budgets), methods=None),
         WebSocketRoute("/graphql", GraphQLWebSocket(services, schema, revocations, budgets)),
         Route("/graphiql/{name:str}", graphiql.asset),
+        Route("/console", console.page),
+        Route("/console/", console.page),
+        Route("/console/{path:path}", console.asset),
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
         Route("/metrics", health.metrics),

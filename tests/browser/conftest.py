@@ -157,3 +157,74 @@ async def browser(require_chromium: None) -> AsyncIterator[Any]:
         finally:
             await context.close()
             await chromium.close()
+
+
+CONSOLE_PACKAGE = ROOT / "console"
+AXE = CONSOLE_PACKAGE / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@dataclass
+class ConsoleSite:
+    """Weir as ``weir serve`` runs it (API, in-process worker and scheduler), a tenant, and a
+    browser tab signed in to its console."""
+
+    url: str
+    tenant: Tenant
+    settings: Any
+    page: Any
+
+    async def open(self, route: str = "/") -> None:
+        """Go to a console route (``/syncs``) and wait for its page heading."""
+        await self.page.goto(f"{self.url}/console#{route}")
+        await self.page.locator("#page-title").wait_for()
+
+    async def axe(self) -> list[dict[str, Any]]:
+        """axe-core's serious and critical violations on the page as it is now."""
+        # Through the DevTools protocol: the console's policy refuses any inline script tag.
+        await self.page.evaluate(AXE.read_text() + ";undefined")
+        result = await self.page.evaluate("async () => (await axe.run(document)).violations")
+        return [v for v in result if v["impact"] in ("serious", "critical")]
+
+
+@pytest.fixture(scope="session")
+def axe_core() -> Path:
+    """console/node_modules (axe-core for the accessibility checks), installed from its lock file."""
+    if not AXE.exists():
+        if shutil.which("npm") is None:
+            if CI:
+                pytest.fail("node and npm are needed to install axe-core for the console tests")
+            pytest.skip("node/npm missing")
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=CONSOLE_PACKAGE,
+            check=True,
+            timeout=600,
+        )
+    return AXE
+
+
+@pytest.fixture
+async def console(browser: Any, axe_core: Path, settings: Any) -> AsyncIterator[ConsoleSite]:
+    from server.embedded import create_app
+    from server.web.ws_server import WeirWebSocketProtocol
+    from tests.serving import serve
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = settings.replace(public_url=url, port=port)
+    application = create_app(settings)
+    async with (
+        application.router.lifespan_context(application),
+        serve(application, port=port, ws=WeirWebSocketProtocol),
+    ):
+        async with httpx.AsyncClient(base_url=url) as http:
+            tenant = await make_tenant(http, "Acme")
+            page = await browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            await page.goto(f"{url}/console")
+            await page.get_by_label("API key").fill(tenant.key)
+            await page.get_by_role("button", name="Sign in").click()
+            await page.locator("#page-title").wait_for()
+            yield ConsoleSite(url=url, tenant=tenant, settings=settings, page=page)
+            assert errors == [], errors  # no uncaught script error on any page the test visited

@@ -1,0 +1,75 @@
+"""The console's frame in Chromium: sign-in, navigation, themes, a narrow screen, accessibility."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import ConsoleSite
+
+pytestmark = pytest.mark.timeout(120)
+
+
+async def test_signs_in_with_a_key_kept_for_the_tab_only(console: ConsoleSite) -> None:
+    page = console.page
+    await console.open("/")
+    assert await page.locator("#page-title").text_content() == "Overview"
+    assert await page.evaluate("sessionStorage.getItem('weir.console.key')") == console.tenant.key
+    assert await page.evaluate("localStorage.getItem('weir.console.key')") is None
+    assert "Acme" in (await page.locator(".org").text_content() or "")
+    # A new tab (same browser, same origin) is not signed in.
+    other = await page.context.new_page()
+    await other.goto(f"{console.url}/console")
+    await other.get_by_label("API key").wait_for()
+    await other.close()
+    await page.get_by_role("button", name="Sign out").click()
+    await page.get_by_label("API key").wait_for()
+    assert await page.evaluate("sessionStorage.getItem('weir.console.key')") is None
+
+
+async def test_a_wrong_key_is_refused_with_the_api_s_code(console: ConsoleSite) -> None:
+    page = console.page
+    await page.get_by_role("button", name="Sign out").click()
+    await page.get_by_label("API key").fill("wk_not_a_real_key")
+    await page.get_by_role("button", name="Sign in").click()
+    alert = page.get_by_role("alert")
+    await alert.wait_for()
+    assert "UNAUTHENTICATED" in (await alert.text_content() or "")
+    assert await page.evaluate("sessionStorage.getItem('weir.console.key')") is None
+
+
+async def test_every_section_opens_from_the_navigation(console: ConsoleSite) -> None:
+    page = console.page
+    await console.open("/")
+    links = page.get_by_role("navigation", name="Console").get_by_role("link")
+    names = [text.strip() for text in await links.all_text_contents()]
+    assert names[0] == "Overview" and "API keys" in names
+    for name in names:
+        await links.get_by_text(name, exact=True).click()
+        heading = page.locator("#page-title")
+        await heading.wait_for()
+        assert await page.get_by_role("link", name=name, exact=True).get_attribute("aria-current") == "page"
+        assert await page.locator(".error").count() == 0, await page.locator(".error").first.text_content()
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+async def test_no_serious_accessibility_violation_in_either_theme(console: ConsoleSite, theme: str) -> None:
+    page = console.page
+    await page.emulate_media(color_scheme=theme)
+    await console.open("/")
+    assert await console.axe() == []
+
+
+async def test_a_360_pixel_screen_folds_the_navigation_behind_a_menu(console: ConsoleSite) -> None:
+    page = console.page
+    await page.set_viewport_size({"width": 360, "height": 740})
+    await console.open("/")
+    nav = page.get_by_role("navigation", name="Console")
+    assert not await nav.is_visible()
+    menu = page.get_by_role("button", name="Menu")
+    await menu.click()
+    assert await menu.get_attribute("aria-expanded") == "true"
+    await nav.get_by_role("link", name="Syncs").click()
+    await page.locator("#page-title").wait_for()
+    assert not await nav.is_visible()  # it folds again once a page is chosen
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, f"the page scrolls sideways ({width} px)"
