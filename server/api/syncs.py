@@ -9,6 +9,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from server.api.context import Context
+from server.api.integrations import IntegrationStream
 from server.api.org_types import DeletePayload
 from server.api.pagination import Connection, to_connection
 from server.api.shared import shared_payload
@@ -54,6 +55,28 @@ class SyncsQuery:
             partial_settings=partial_settings,
             bus=services.bus,
         )
+
+    @strawberry.field(
+        description="The streams a sync of this connection could copy with these ELT `settings` "
+        "(checked as `createEltSync` checks them): discovered from the account where the connector "
+        "can (a database's tables, with their columns), else the integration's `streams`."
+    )
+    async def connection_streams(
+        self,
+        info: Info[Context, None],
+        connection_id: strawberry.ID,
+        settings: JSON | None = None,
+    ) -> list[IntegrationStream]:
+        services = info.context.services
+        specs = await syncs.connection_streams(
+            scope=info.context.scope,
+            settings=services.settings,
+            key_ring=services.key_ring,
+            connection_id=str(connection_id),
+            sync_settings=settings,
+            bus=services.bus,
+        )
+        return [IntegrationStream.from_spec(spec) for spec in specs]
 
     @strawberry.field(description="ELT syncs, oldest first.")
     async def elt_syncs(

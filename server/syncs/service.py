@@ -18,6 +18,7 @@ from server import ids
 from server.config import Settings
 from server.connections.models import Connection
 from server.connections.service import get_usable_connection
+from server.connectors.base import StreamSpec
 from server.connectors.registry import settings_schema_for
 from server.crypto import KeyRing
 from server.destinations.base import POLICIES
@@ -144,6 +145,32 @@ async def connection_settings_schema(
             )
         except Exception as exc:
             raise account_error(exc, credentials) from exc
+
+
+async def connection_streams(
+    *,
+    scope: Scope,
+    settings: Settings,
+    key_ring: KeyRing,
+    connection_id: str,
+    sync_settings: dict[str, Any] | None,
+    bus: EventBus | None = None,
+) -> list[StreamSpec]:
+    """The streams a sync of this connection could copy with ``sync_settings`` (validated first,
+    as ``createEltSync`` would): discovered from the account where the connector can (a
+    database's tables, each with its columns), else the integration's own."""
+    connection = await get_usable_connection(
+        scope=scope, connection_id=connection_id, action="read the account behind"
+    )
+    connector = await connector_for(connection, settings=settings)
+    wanted = {} if sync_settings is None else sync_settings
+    errors = settings_errors(connector.SPEC.settings_schema, wanted, field="settings")
+    if errors:
+        raise ValidationFailed(errors)
+    offered = await offered_streams(
+        settings=settings, key_ring=key_ring, connection=connection, sync_settings=wanted, bus=bus
+    )
+    return list(offered.values())
 
 
 # -- validation -------------------------------------------------------------------------------

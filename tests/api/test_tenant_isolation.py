@@ -119,6 +119,10 @@ OPERATIONS = {
         "query($id: ID!) { connectionSettingsSchema(connectionId: $id) }",
         lambda v: {"id": v["connection"]},
     ),
+    "connectionStreams": (
+        "query($id: ID!) { connectionStreams(connectionId: $id) { name } }",
+        lambda v: {"id": v["connection"]},
+    ),
     "createEltSync": (
         "mutation($c: ID!) { createEltSync(input: {connectionId: $c, destinationSchemaName: "
         '"stolen", syncInterval: "0 * * * *"}) { id } }',
@@ -477,6 +481,7 @@ async def test_a_restricted_key_reaches_no_other_workspace(tenant):
 ORGANIZATION_CONNECTION = {
     "connection": None,
     "connectionSettingsSchema": "FORBIDDEN",
+    "connectionStreams": "FORBIDDEN",
     "createEltSync": "FORBIDDEN",
     "deleteConnection": "FORBIDDEN",
     "testConnection": "FORBIDDEN",

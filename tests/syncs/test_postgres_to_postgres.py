@@ -23,6 +23,11 @@ mutation($w: ID!, $props: JSON!) {
                            workspaceId: $w, props: $props}) { id }
 }
 """
+STREAMS = """
+query($id: ID!, $settings: JSON) {
+  connectionStreams(connectionId: $id, settings: $settings) { name primaryKey recordSchema }
+}
+"""
 SCHEMA_WITH_OPTIONS = """
 query($id: ID!, $partial: JSON) {
   connectionSettingsSchema(connectionId: $id, partialSettings: $partial)
@@ -89,6 +94,14 @@ async def test_a_postgres_table_is_copied_then_kept_up_to_date(
         assert source_schema in options["properties"]["schema"]["enum"]
         assert options["properties"]["tables"]["items"]["enum"] == ["accounts"]
         assert await tenant.data(SETTINGS_SCHEMA, {"id": connection_id})
+        # The streams those settings would offer: the schema's tables, each with its columns.
+        streams = (
+            await tenant.data(
+                STREAMS, {"id": connection_id, "settings": {"schema": source_schema, "tables": ["accounts"]}}
+            )
+        )["connectionStreams"]
+        assert [stream["name"] for stream in streams] == ["accounts"]
+        assert {"id", "name"} <= set(streams[0]["recordSchema"]["properties"])
 
         sync_id = (
             await tenant.data(

@@ -227,6 +227,27 @@ async def test_a_bad_setting_is_reported_with_its_field(tenant: Any, demo_connec
     assert "input.settings.colour" in fields
 
 
+STREAMS = """
+query Streams($id: ID!, $settings: JSON) {
+  connectionStreams(connectionId: $id, settings: $settings) { name primaryKey cursorField recordSchema }
+}
+"""
+
+
+async def test_the_streams_a_connection_offers_are_listed_with_their_columns(
+    tenant: Any, demo_connection: str
+) -> None:
+    streams = (await tenant.data(STREAMS, {"id": demo_connection}))["connectionStreams"]
+    assert [stream["name"] for stream in streams] == ["contacts", "companies", "deals"]
+    assert "email" in streams[0]["recordSchema"]["properties"]
+    # Settings are checked as createEltSync checks them, each error naming its field.
+    body = await tenant.graphql(STREAMS, {"id": demo_connection, "settings": {"contacts": "many"}})
+    assert error_of(body)["extensions"]["code"] == "VALIDATION_FAILED"
+    assert "settings.contacts" in fields_of(body)
+    body = await tenant.graphql(STREAMS, {"id": demo_connection, "settings": ["not", "an", "object"]})
+    assert list(fields_of(body)) == ["settings"]
+
+
 async def test_a_bad_cron_is_reported_on_sync_interval(tenant: Any, demo_connection: str) -> None:
     body = await tenant.graphql(CREATE, {"input": demo_input(demo_connection, syncInterval="every hour")})
 
