@@ -7,6 +7,7 @@ Without /usr/bin/chromium the tests skip locally and fail under ``CI=true``.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 import shutil
@@ -165,8 +166,8 @@ AXE = CONSOLE_PACKAGE / "node_modules" / "axe-core" / "axe.min.js"
 
 @dataclass
 class ConsoleSite:
-    """Weir as ``weir serve`` runs it (API, in-process worker and scheduler), a tenant, and a
-    browser tab signed in to its console."""
+    """Weir serving its API and console, with a worker in its process (runs go through the
+    queue as under ``weir serve``), a tenant, and a browser tab signed in to its console."""
 
     url: str
     tenant: Tenant
@@ -206,7 +207,9 @@ def axe_core() -> Path:
 @pytest.fixture
 async def console(browser: Any, axe_core: Path, settings: Any) -> AsyncIterator[ConsoleSite]:
     from server.embedded import create_app
+    from server.syncs.queue import current_broker
     from server.web.ws_server import WeirWebSocketProtocol
+    from server.worker.main import EmbeddedWorker
     from tests.serving import serve
 
     port = free_port()
@@ -217,6 +220,11 @@ async def console(browser: Any, axe_core: Path, settings: Any) -> AsyncIterator[
         application.router.lifespan_context(application),
         serve(application, port=port, ws=WeirWebSocketProtocol),
     ):
+        # The tests' settings name a database, so the app starts no worker of its own.
+        worker = EmbeddedWorker(
+            settings=settings, broker=current_broker(), bus=application.state.runtime.services.bus, threads=1
+        )
+        await asyncio.to_thread(worker.start)
         async with httpx.AsyncClient(base_url=url) as http:
             tenant = await make_tenant(http, "Acme")
             page = await browser.new_page()
@@ -226,5 +234,8 @@ async def console(browser: Any, axe_core: Path, settings: Any) -> AsyncIterator[
             await page.get_by_label("API key").fill(tenant.key)
             await page.get_by_role("button", name="Sign in").click()
             await page.locator("#page-title").wait_for()
-            yield ConsoleSite(url=url, tenant=tenant, settings=settings, page=page)
+            try:
+                yield ConsoleSite(url=url, tenant=tenant, settings=settings, page=page)
+            finally:
+                await asyncio.to_thread(worker.stop)
             assert errors == [], errors  # no uncaught script error on any page the test visited

@@ -70,6 +70,6 @@ async def test_a_360_pixel_screen_folds_the_navigation_behind_a_menu(console: Co
     assert await menu.get_attribute("aria-expanded") == "true"
     await nav.get_by_role("link", name="Syncs").click()
     await page.locator("#page-title").wait_for()
-    assert not await nav.is_visible()  # it folds again once a page is chosen
+    await nav.wait_for(state="hidden")  # it folds again once a page is chosen
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360, f"the page scrolls sideways ({width} px)"

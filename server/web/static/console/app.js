@@ -173,4 +173,6 @@ function App() {
   return signedIn ? html`<${Shell} />` : html`<${SignIn} />`;
 }
 
-render(html`<${App} />`, document.getElementById("app"));
+const root = document.getElementById("app");
+root.textContent = ""; // the "Loading" line the page shows until this module runs
+render(html`<${App} />`, root);
