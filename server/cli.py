@@ -89,6 +89,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     _run(lambda: _with_database(settings, lambda: verify_key_ring(key_ring=ring)))
     url = settings.effective_public_url
     print(f"Weir is serving on {url}  (GraphQL: {url}/graphql)", flush=True)
+    if settings.console:
+        print(f"Console: {url}/console  (sign in with an API key)", flush=True)
     if settings.embedded:
         print(f"Embedded mode: data in {settings.data_dir.resolve()}", flush=True)
     print(outbound.describe(settings), flush=True)

@@ -227,3 +227,9 @@ async def _summary(settings: Settings, run: SyncRun, sync: EltSync, url: str, sc
     when = sync.next_run_at.isoformat(timespec="minutes") if sync.next_run_at else "-"
     runner = "`weir serve`" if settings.embedded else "`weir scheduler` with `weir worker`"
     print(f"The sync stays enabled ({INTERVAL!r}, next run {when}); {runner} keeps it running.")
+    if settings.console:
+        print(
+            f"See its runs and start one in the console: {settings.effective_public_url}/console "
+            "(after `weir serve`; sign in with the API key printed when Weir was initialised, "
+            "or make one with `weir keys create`)."
+        )
