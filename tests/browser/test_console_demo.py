@@ -3,6 +3,7 @@ then the console in Chromium shows the demo sync's runs and starts one."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
@@ -32,10 +33,9 @@ def weir_env(data_dir: Path, port: int) -> dict[str, str]:
     }
 
 
-async def test_a_newcomer_sees_the_demo_sync_s_runs_and_starts_one(
-    browser: Any, axe_core: Path, tmp_path: Path, screenshots: Path
-) -> None:
-    port = free_port()
+def demo_then_serve(tmp_path: Path, port: int) -> tuple[str, subprocess.Popen[str]]:
+    """Run ``weir demo`` on a fresh data directory, then start ``weir serve`` on it; return the
+    API key the demo printed and the server process (answering ``/healthz``)."""
     environ = weir_env(tmp_path / ".weir", port)
     demo = subprocess.run(
         [sys.executable, "-m", "server.cli", "demo", "--contacts", "300"],
@@ -49,7 +49,6 @@ async def test_a_newcomer_sees_the_demo_sync_s_runs_and_starts_one(
     key = re.search(r"API key \(shown once\): (\S+)", demo.stdout)
     assert key is not None, demo.stdout
     assert f"http://127.0.0.1:{port}/console" in demo.stdout
-
     server = subprocess.Popen(
         [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
         env=environ,
@@ -58,22 +57,31 @@ async def test_a_newcomer_sees_the_demo_sync_s_runs_and_starts_one(
         stderr=subprocess.STDOUT,
         text=True,
     )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return key.group(1), server
+        except httpx.HTTPError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            raise AssertionError(
+                f"weir serve did not answer: {server.stdout.read() if server.stdout else ''}"
+            )
+        time.sleep(0.2)
+
+
+async def test_a_newcomer_sees_the_demo_sync_s_runs_and_starts_one(
+    browser: Any, axe_core: Path, tmp_path: Path, screenshots: Path
+) -> None:
+    port = free_port()
+    key, server = await asyncio.to_thread(demo_then_serve, tmp_path, port)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None, server.stdout.read() if server.stdout else ""
-            assert time.monotonic() < deadline, "weir serve did not answer"
-            time.sleep(0.2)
-
         page = await browser.new_page()
         await page.goto(f"{url}/console")
-        await page.get_by_label("API key").fill(key.group(1))
+        await page.get_by_label("API key").fill(key)
         await page.get_by_role("button", name="Sign in").click()
         # The overview lists the demo's first run; the sync's page has its history.
         await page.get_by_role("heading", name="Latest runs").wait_for()
