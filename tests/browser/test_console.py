@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.browser.conftest import ConsoleSite
@@ -73,3 +75,18 @@ async def test_a_360_pixel_screen_folds_the_navigation_behind_a_menu(console: Co
     await nav.wait_for(state="hidden")  # it folds again once a page is chosen
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360, f"the page scrolls sideways ({width} px)"
+
+
+def test_the_vendored_files_are_byte_for_byte_those_npm_ci_installs(axe_core: Path) -> None:
+    """console/node_modules comes from ``npm ci`` (the lock file's tarballs, integrity checked):
+    each served library file is an unmodified copy of its package's file."""
+    import json
+
+    from server.web.console import STATIC
+
+    vendor = STATIC / "vendor"
+    installed = axe_core.parents[1]
+    for name, entry in json.loads((vendor / "VENDORED.json").read_text()).items():
+        assert (vendor / name).read_bytes() == (installed / entry["package"] / entry["path"]).read_bytes(), (
+            name
+        )
