@@ -122,7 +122,10 @@ class WeirRuntime(Middleware):
                 task.cancel(SHUTDOWN)
             if going:
                 log.warning("interrupting %d run(s) still going at shutdown", len(going))
-                await asyncio.wait(going, timeout=10)
+                _, unfinished = await asyncio.wait(going, timeout=10)
+                if unfinished:
+                    # Their runs stay RUNNING until the stale scan fails them and queues a retry.
+                    log.error("%d interrupted run(s) did not record their end within 10 s", len(unfinished))
 
         async def shutdown() -> None:
             if self._webhooks_task is not None and self._webhooks_stop is not None:
