@@ -30,9 +30,12 @@ import secrets
 from typing import Any
 
 import httpx
+import httpx2
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
+
+# The MCP SDK's HTTP client takes the headers (httpx2: the SDK's own dependency).
+MCP_TIMEOUT = httpx2.Timeout(30, read=300)
 
 WEIR_URL = os.environ.get("WEIR_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -58,9 +61,10 @@ async def graphql(api_key: str, query: str, variables: dict[str, Any] | None = N
 
 async def setup(api_key: str) -> dict[str, str]:
     """The MCP server, alice with a connection, bob without; an MCP token for each."""
-    workspace_id = os.environ.get("WEIR_WORKSPACE_ID") or (await graphql(api_key, WORKSPACE))["workspaces"][
-        "edges"
-    ][0]["node"]["id"]
+    workspace_id = (
+        os.environ.get("WEIR_WORKSPACE_ID")
+        or (await graphql(api_key, WORKSPACE))["workspaces"]["edges"][0]["node"]["id"]
+    )
     run = secrets.token_hex(3)  # fresh end users on every run
     users = {}
     for name in ("alice", "bob"):
@@ -116,7 +120,7 @@ async def setup(api_key: str) -> dict[str, str]:
 
 async def act_as(name: str, token: str, steps: list[tuple[str, dict[str, Any]]]) -> None:
     """One end user's agent: list the tools, then call each step's tool."""
-    http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=MCP_TIMEOUT)
     async with http, streamable_http_client(f"{WEIR_URL}/mcp", http_client=http) as streams:
         async with ClientSession(streams[0], streams[1]) as session:
             await session.initialize()
@@ -135,7 +139,11 @@ async def main() -> None:
     await act_as(
         "alice",
         tokens["alice"],
-        [query, ("kv_store.put", {"key": "note", "value": "alice's note"}), ("kv_store.get", {"key": "note"})],
+        [
+            query,
+            ("kv_store.put", {"key": "note", "value": "alice's note"}),
+            ("kv_store.get", {"key": "note"}),
+        ],
     )
     await act_as("bob", tokens["bob"], [query, ("kv_store.get", {"key": "note"})])
 

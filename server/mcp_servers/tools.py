@@ -112,7 +112,7 @@ async def list_tools(principal: McpPrincipal, services: Services) -> list[Tool]:
     return tools
 
 
-def _error(exc: WeirError) -> dict[str, Any]:
+def error_result(exc: WeirError) -> dict[str, Any]:
     extensions = exc.extensions()
     return {"error": {"message": str(exc), **extensions}}
 
@@ -168,7 +168,7 @@ async def call_tool(
             ),
         )
     except ConnectionRequired as exc:
-        found = _error(exc)
+        found = error_result(exc)
         try:
             session = await connect.create_connect_session(
                 scope=principal.scope,
@@ -186,7 +186,7 @@ async def call_tool(
         return ToolOutcome(ok=False, structured=found)
     except WeirError as exc:
         log.info("mcp tool %s failed: %s", name[:100], exc.code)
-        return ToolOutcome(ok=False, structured=_error(exc))
+        return ToolOutcome(ok=False, structured=error_result(exc))
     return ToolOutcome(
         ok=True,
         structured={"output": done.output, "connectionId": done.connection_id, "replayed": done.replayed},

@@ -68,7 +68,7 @@ class McpEndpoint:
                 principal, self.services, params.name, params.arguments, params.meta
             )
         except WeirError as exc:
-            outcome = tools.ToolOutcome(ok=False, structured=tools._error(exc))
+            outcome = tools.ToolOutcome(ok=False, structured=tools.error_result(exc))
         return types.CallToolResult(
             content=[types.TextContent(type="text", text=json.dumps(outcome.structured, default=str))],
             structured_content=outcome.structured,

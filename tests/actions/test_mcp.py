@@ -4,15 +4,16 @@ executeAction, and gets CONNECTION_REQUIRED with a connect URL when there is no 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx2
 import pytest
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 
 from server.calls.models import CallLog
 from server.mcp_servers import service
@@ -23,13 +24,15 @@ from tests.actions.support import API_KEY, NAME, MessagesApi
 from tests.calls.helpers import flush_calls
 from tests.emulators.oauth_provider import OAuthProvider
 
+# The SDK's own HTTP client (httpx2, which the SDK depends on), as its docs ask for headers.
+MCP_TIMEOUT = httpx2.Timeout(30, read=300)
 SEND = f"{NAME}.send_message"
 QUERY = f"{NAME}.run_query"
 
 
 @asynccontextmanager
 async def mcp_session(live_server: str, token: str) -> AsyncIterator[ClientSession]:
-    http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=MCP_TIMEOUT)
     async with http, streamable_http_client(f"http://{live_server}/mcp", http_client=http) as streams:
         read, write = streams[0], streams[1]
         async with ClientSession(read, write) as session:
@@ -59,8 +62,9 @@ async def _token(acme: Acme, server_id: str, end_user_id: str | None, **fields: 
 
 
 async def test_list_and_call_with_the_end_users_connection(
-    acme: Acme, settings: Any, live_server: str, messages: MessagesApi, app: Any
+    acme: Acme, settings: Any, live_server: str, messages: MessagesApi, app: Any, caplog: Any
 ) -> None:
+    caplog.set_level(logging.DEBUG)  # everything Weir, the SDK and uvicorn log
     connection_id = await acme.connection(endUserId=acme.alice.id, workspaceId=acme.workspace_id)
     server_id = await _server(acme, settings)
     token = await _token(acme, server_id, acme.alice.id)
@@ -74,6 +78,7 @@ async def test_list_and_call_with_the_end_users_connection(
     assert result.structured_content["connectionId"] == connection_id
     assert result.structured_content["output"]["channel"] == "C123"
     assert API_KEY not in str(result)  # the secret stays in Weir
+    assert API_KEY not in caplog.text and token not in caplog.text  # and out of every log
     # The call log has it, for alice, like an executeAction.
     await flush_calls(app)
     record = await CallLog.filter(organization_id=acme.tenant.organization_id, action="send_message").first()
@@ -118,7 +123,7 @@ async def test_revoked_and_expired_tokens_are_refused(acme: Acme, settings: Any,
     await McpToken.filter(secret_hash=service.hash_secret(expired)).update(
         expires_at=datetime.now(UTC) - timedelta(seconds=1)
     )
-    http = create_mcp_http_client()
+    http = httpx2.AsyncClient(timeout=MCP_TIMEOUT)
     async with http:
         for refused in (f"Bearer {token}", f"Bearer {expired}", "Bearer weir_mcp_made_up", "Basic abc"):
             response = await http.post(
