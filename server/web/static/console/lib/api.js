@@ -4,6 +4,7 @@
 
 const KEY_ITEM = "weir.console.key";
 const listeners = new Set();
+const resumed = new Set();
 
 export function apiKey() {
   return sessionStorage.getItem(KEY_ITEM);
@@ -93,6 +94,8 @@ function client() {
       retryAttempts: Infinity,
       shouldRetry: () => true,
       connectionParams: () => ({ authorization: `Bearer ${apiKey() || ""}` }),
+      // Back after a gap: events sent meanwhile were missed, so whoever shows data reads it again.
+      on: { connected: (socket, payload, wasRetry) => wasRetry && resumed.forEach((listener) => listener()) },
     });
   }
   return socket;
@@ -103,6 +106,12 @@ function resetSocket() {
     socket.dispose();
     socket = null;
   }
+}
+
+/** Call `listener` when the live feed is back after a disconnection (to read again what it shows). */
+export function onFeedResumed(listener) {
+  resumed.add(listener);
+  return () => resumed.delete(listener);
 }
 
 /**

@@ -3,7 +3,7 @@
 import { h } from "preact";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import htm from "htm";
-import { ApiError, gql, subscribe } from "./api.js";
+import { ApiError, gql, onFeedResumed, subscribe } from "./api.js";
 
 export const html = htm.bind(h);
 
@@ -27,6 +27,7 @@ export function useQuery(query, variables, deps = []) {
   useEffect(() => {
     reload();
   }, [reload]);
+  useEffect(() => onFeedResumed(reload), [reload]);
   return { ...state, reload };
 }
 
@@ -60,6 +61,7 @@ export function usePaged(query, variables, pick, deps = [], pageSize = 25) {
     deps, // eslint-disable-line
   );
   useEffect(() => load(null, []), [load]);
+  useEffect(() => onFeedResumed(() => load(null, [])), [load]);
   return {
     ...state,
     more: () => load(state.cursor, state.items),
