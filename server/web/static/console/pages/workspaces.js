@@ -176,7 +176,7 @@ function Branding({ workspace, integrations, apps }) {
   const error = state.error;
   const about = (field) => error && error.about(`input.${field}`);
   const colorValid = COLOR.test(form.primaryColor.trim());
-  return html`<section class="card" aria-labelledby="branding-title">
+  return html`<section class="card ws-branding-card" aria-labelledby="branding-title">
     <h2 id="branding-title">Branding of the connect page</h2>
     <div class="ws-branding">
       <form onSubmit=${submit} novalidate>
@@ -194,7 +194,7 @@ function Branding({ workspace, integrations, apps }) {
               onInput=${set("primaryColor")} />
           </div>`}
         <//>
-        <${Field} label="Theme" error=${about("theme")}>
+        <${Field} label="Connect page theme" error=${about("theme")}>
           ${(id, d) => html`<select id=${id} aria-describedby=${d} value=${form.theme} onChange=${set("theme")}>
             ${THEMES.map(([value, label]) => html`<option value=${value}>${label}</option>`)}
           </select>`}
@@ -299,7 +299,7 @@ function ConnectPreview({ branding, integrations, apps }) {
 // -- allowed origins and redirect URIs -------------------------------------------------------
 
 function Addresses({ workspace }) {
-  return html`<section class="card" aria-labelledby="addresses-title">
+  return html`<section class="card ws-addresses" aria-labelledby="addresses-title">
     <h2 id="addresses-title">Where the connect flow may run</h2>
     <${ListEditor} workspace=${workspace} field="allowedOrigins" legend="Allowed origins"
       hint="Origins (scheme://host[:port]) of the pages that may embed the connect flow, e.g. https://app.example.com."
@@ -387,7 +387,7 @@ function OAuthApps({ workspace, integrations, apps, onSaved }) {
     { label: "", render: (app) => html`<button type="button" class="secondary" onClick=${() => setEditing(app.integrationName)}
         aria-label=${`Edit ${names.get(app.integrationName) || app.integrationName}`}>Edit</button>` },
   ];
-  return html`<section class="card" aria-labelledby="apps-title">
+  return html`<section class="card ws-apps" aria-labelledby="apps-title">
     <h2 id="apps-title">OAuth apps and integrations</h2>
     <p class="muted">Use your own OAuth app for an integration, so end users see your app's name when they approve access.</p>
     <${Table} caption="Integrations configured in this workspace" columns=${columns} rows=${apps}
@@ -435,7 +435,7 @@ function ConfigureForm({ workspace, oauth, apps, initial, onSaved }) {
   if (!oauth.length) return html`<p class="muted">No integration of this workspace signs in with OAuth.</p>`;
   const error = state.error;
   const about = (field) => error && error.about(`input.${field}`);
-  return html`<form onSubmit=${submit} novalidate autocomplete="off">
+  return html`<form class="ws-configure" onSubmit=${submit} novalidate autocomplete="off">
     <fieldset>
       <legend>Configure an integration</legend>
       <${Field} label="Integration" error=${about("integrationName")}>
