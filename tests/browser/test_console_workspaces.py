@@ -188,6 +188,12 @@ async def test_end_users_create_open_and_delete_with_confirmation(
         ' displayName: "Globex Ltd", email: "it@globex.test"}) { id } }',
         {"ws": tenant.workspace_id},
     )
+    for external_id, name in (("cust-7", "Umbrella Corp"), ("cust-9", "Hooli")):
+        await tenant.data(
+            "mutation($ws: ID!, $ext: String!, $name: String) { createEndUser(input: {workspaceId: $ws,"
+            " externalId: $ext, displayName: $name}) { id } }",
+            {"ws": tenant.workspace_id, "ext": external_id, "name": name},
+        )
     await console.open("/end-users")
     await page.get_by_role("link", name="Globex Ltd").wait_for()
     await page.get_by_label("Workspace").select_option(tenant.workspace_id)
