@@ -42,6 +42,15 @@ async def test_branding_changes_the_preview_as_you_type_then_saves(
     saved = (await console.tenant.data(WORKSPACE, {"id": console.tenant.workspace_id}))["workspace"]
     assert saved["displayName"] is None and saved["primaryColor"] is None and saved["theme"] == "LIGHT"
 
+    # A logo from Weir's own origin shows; one from elsewhere (the console's policy loads no
+    # other image) stands as a placeholder, with a note saying why.
+    await page.get_by_label("Logo URL").fill(f"{console.url}/console/icon.svg")
+    assert await preview.locator("img.ws-p-logo").get_attribute("src") == f"{console.url}/console/icon.svg"
+    await page.get_by_label("Logo URL").fill("https://cdn.example.com/acme.png")
+    await preview.locator(".ws-p-logo-placeholder").wait_for()
+    await page.get_by_text("the connect page shows the image at this address").wait_for()
+    await page.get_by_label("Logo URL").fill("")
+
     # A colour the API refuses is named next to its field; the preview keeps the default blue.
     await page.get_by_label("Primary colour", exact=True).fill("green")
     assert await button.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(37, 99, 235)"
@@ -258,3 +267,28 @@ async def test_a_360_pixel_screen_has_no_sideways_scroll(console: ConsoleSite) -
     await page.get_by_role("heading", level=1).filter(has_text="End user").wait_for()
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360, f"the end user's page scrolls sideways ({width} px)"
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+async def test_workspace_pages_with_data_have_no_serious_accessibility_violation(
+    console: ConsoleSite, theme: str
+) -> None:
+    page = console.page
+    await page.emulate_media(color_scheme=theme)
+    tenant = console.tenant
+    await tenant.data(
+        'mutation($id: ID!) { updateWorkspace(input: {id: $id, displayName: "Acme", primaryColor: "#7c2d12",'
+        ' allowedOrigins: ["https://app.example.com"], allowedRedirectUris: ["https://app.example.com/done"]}) { id }'
+        ' configureWorkspaceIntegration(input: {workspaceId: $id, integrationName: "github",'
+        ' oauthClientId: "gh-app", oauthClientSecret: "x"}) { id } }',
+        {"id": tenant.workspace_id},
+    )
+    await console.open("/workspaces")
+    await page.get_by_role("link", name="default", exact=True).wait_for()
+    assert await console.axe() == []
+    await console.open(f"/workspaces/{tenant.workspace_id}")
+    await page.get_by_role("table", name="Integrations configured in this workspace").wait_for()
+    assert await console.axe() == []
+    await console.open("/end-users/new")
+    await page.get_by_label("External id").wait_for()
+    assert await console.axe() == []

@@ -100,14 +100,18 @@ function NewWorkspace() {
 }
 
 function WorkspaceDetail({ id }) {
-  const { data, error, loading, reload } = useQuery(DETAIL, { id }, [id]);
+  const { data, error, loading } = useQuery(DETAIL, { id }, [id]);
   const [live, setLive] = useState(null);
   const [configured, setConfigured] = useState(null);
   useEffect(() => {
     setLive(null);
     setConfigured(null);
   }, [id]);
-  const liveError = useSubscription(UPDATED, { id }, (event) => setLive(event.workspaceUpdated), [id]);
+  // The newest state wins, whether it came from a save here or from workspaceUpdated.
+  const fresh = (next) =>
+    setLive((previous) =>
+      previous && previous.id === next.id && new Date(previous.updatedAt) > new Date(next.updatedAt) ? previous : next);
+  const liveError = useSubscription(UPDATED, { id }, (event) => fresh(event.workspaceUpdated), [id]);
   if (error) return html`<${Page} title="Workspace"><${ErrorNote} error=${error} /><p><a href="#/workspaces">All workspaces</a></p><//>`;
   if (loading && !data) return html`<${Page} title="Workspace"><${Loading} /><//>`;
   const workspace = live && live.id === data.workspace.id ? live : data.workspace;
@@ -124,9 +128,9 @@ function WorkspaceDetail({ id }) {
       <dt>Last changed</dt><dd><${Time} value=${workspace.updatedAt} /></dd>
       <dt>Warehouse</dt><dd>${workspace.warehouseUrl ? html`<code>${workspace.warehouseUrl}</code>` : "The deployment's"}</dd>
     </dl>
-    <${Branding} workspace=${workspace} integrations=${integrations} apps=${apps} />
-    <${Addresses} workspace=${workspace} />
-    <${OAuthApps} workspace=${workspace} integrations=${integrations} apps=${apps} onSaved=${saved} reload=${reload} />
+    <${Branding} workspace=${workspace} integrations=${integrations} apps=${apps} onSaved=${fresh} />
+    <${Addresses} workspace=${workspace} onSaved=${fresh} />
+    <${OAuthApps} workspace=${workspace} integrations=${integrations} apps=${apps} onSaved=${saved} />
   <//>`;
 }
 
@@ -145,7 +149,7 @@ function same(a, b) {
   return Object.keys(a).every((key) => a[key] === b[key]);
 }
 
-function Branding({ workspace, integrations, apps }) {
+function Branding({ workspace, integrations, apps, onSaved }) {
   const stored = brandingOf(workspace);
   const [form, setForm] = useState(stored);
   const [base, setBase] = useState(stored);
@@ -170,6 +174,7 @@ function Branding({ workspace, integrations, apps }) {
     const data = await shown(run({ input }));
     if (data) {
       setForm(brandingOf(data.updateWorkspace));
+      onSaved(data.updateWorkspace);
       setNotice("Branding saved");
     }
   };
@@ -298,13 +303,13 @@ function ConnectPreview({ branding, integrations, apps }) {
 
 // -- allowed origins and redirect URIs -------------------------------------------------------
 
-function Addresses({ workspace }) {
+function Addresses({ workspace, onSaved }) {
   return html`<section class="card ws-addresses" aria-labelledby="addresses-title">
     <h2 id="addresses-title">Where the connect flow may run</h2>
-    <${ListEditor} workspace=${workspace} field="allowedOrigins" legend="Allowed origins"
+    <${ListEditor} workspace=${workspace} onSaved=${onSaved} field="allowedOrigins" legend="Allowed origins"
       hint="Origins (scheme://host[:port]) of the pages that may embed the connect flow, e.g. https://app.example.com."
       noun="origin" placeholder="https://app.example.com" />
-    <${ListEditor} workspace=${workspace} field="allowedRedirectUris" legend="Allowed redirect URIs"
+    <${ListEditor} workspace=${workspace} onSaved=${onSaved} field="allowedRedirectUris" legend="Allowed redirect URIs"
       hint="Exact addresses the redirect flow may send the browser back to."
       noun="redirect URI" placeholder="https://app.example.com/connected" />
   </section>`;
@@ -313,7 +318,7 @@ function Addresses({ workspace }) {
 let rowSerial = 0;
 const rowsOf = (values) => values.map((value) => ({ key: ++rowSerial, value }));
 
-function ListEditor({ workspace, field, legend, hint, noun, placeholder }) {
+function ListEditor({ workspace, field, legend, hint, noun, placeholder, onSaved }) {
   const stored = workspace[field];
   const [rows, setRows] = useState(() => rowsOf(stored));
   const [base, setBase] = useState(stored);
@@ -337,6 +342,7 @@ function ListEditor({ workspace, field, legend, hint, noun, placeholder }) {
     const data = await shown(run({ input: { id: workspace.id, [field]: filled.map((row) => row.value.trim()) } }));
     if (data) {
       setRows(rowsOf(data.updateWorkspace[field]));
+      onSaved(data.updateWorkspace);
       setNotice(`${legend} saved`);
     }
   };
