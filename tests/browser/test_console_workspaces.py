@@ -51,6 +51,14 @@ async def test_branding_changes_the_preview_as_you_type_then_saves(
     await page.get_by_text("the connect page shows the image at this address").wait_for()
     await page.get_by_label("Logo URL").fill("")
 
+    # The real picker's search box and chips (past seven integrations), "All" in the brand colour.
+    chip = preview.locator(".ws-p-chip-on")
+    assert await chip.text_content() == "All"
+    assert await chip.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(11, 110, 79)"
+    # A colour too light for white text is named for what it does to the page.
+    await page.get_by_label("Primary colour", exact=True).fill("#fde68a")
+    await page.get_by_text("under the 4.5:1 that WCAG asks for").wait_for()
+
     # A colour the API refuses is named next to its field; the preview keeps the default blue.
     await page.get_by_label("Primary colour", exact=True).fill("green")
     assert await button.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(37, 99, 235)"

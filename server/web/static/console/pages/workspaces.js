@@ -235,6 +235,16 @@ function sameOrigin(url) {
   }
 }
 
+/** The contrast ratio of white text on a #rrggbb background (WCAG 2 relative luminance). */
+function contrastWithWhite(hex) {
+  const channel = (i) => {
+    const value = parseInt(hex.slice(i, i + 2), 16) / 255;
+    return value <= 0.03928 ? value / 12.92 : ((value + 0.055) / 1.055) ** 2.4;
+  };
+  const luminance = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
+  return 1.05 / (luminance + 0.05);
+}
+
 /** An integration's logo as the connect page draws it, or its lettermark. */
 function IntegrationMark({ integration }) {
   const [failed, setFailed] = useState(false);
@@ -263,6 +273,11 @@ function ConnectPreview({ branding, integrations, apps }) {
   const logo = branding.logoUrl.trim();
   const name = branding.displayName.trim() || "Connect";
   const first = tiles[0];
+  // As the real picker: past SEARCH_FROM (7) integrations, a search box and category chips.
+  const searchable = shownIntegrations.length >= 7;
+  const categories = [...new Set(shownIntegrations.map((i) => i.category))]
+    .sort((a, b) => categoryLabel(a).localeCompare(categoryLabel(b)));
+  const contrast = COLOR.test(color) ? contrastWithWhite(color) : null;
   const count = shownIntegrations.length === 1 ? "1 integration" : `${shownIntegrations.length} integrations`;
   return html`<figure class="ws-preview-figure">
     <figcaption>Preview of the connect page${theme === "dark" ? " (dark)" : ""}</figcaption>
@@ -276,6 +291,12 @@ function ConnectPreview({ branding, integrations, apps }) {
       <div class="ws-p-body">
         <p class="ws-p-title">Connect an account</p>
         <p class="ws-p-muted">Choose the account to connect.</p>
+        ${searchable && html`<span class="ws-p-label">Search integrations</span>
+          <span class="ws-p-input">Search by name or category</span>
+          ${categories.length > 1 && html`<span class="ws-p-chips">
+            <span class="ws-p-chip ws-p-chip-on">All</span>
+            ${categories.map((category) => html`<span class="ws-p-chip" key=${category}>${categoryLabel(category)}</span>`)}
+          </span>`}`}
         <p class="ws-p-count">${tiles.length ? count : "No results"}</p>
         ${tiles.length
           ? html`<ul class="ws-p-list">
@@ -297,6 +318,8 @@ function ConnectPreview({ branding, integrations, apps }) {
     </div>
     ${logo && !sameOrigin(logo) && html`<p class="hint">The console loads images only from Weir itself, so the logo
       stands as a placeholder here; the connect page shows the image at this address.</p>`}
+    ${contrast !== null && contrast < 4.5 && html`<p class="field-error">White text on ${color} has a contrast of
+      ${contrast.toFixed(1)}:1, under the 4.5:1 that WCAG asks for: the connect page's buttons will be hard to read.</p>`}
     ${first && html`<p class="hint">The button appears once an end user picks an integration (here the first one).</p>`}
   </figure>`;
 }
