@@ -153,7 +153,7 @@ async def connection_streams(
     settings: Settings,
     key_ring: KeyRing,
     connection_id: str,
-    sync_settings: dict[str, Any] | None,
+    sync_settings: Any,
     bus: EventBus | None = None,
 ) -> list[StreamSpec]:
     """The streams a sync of this connection could copy with ``sync_settings`` (validated first,
