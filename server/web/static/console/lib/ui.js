@@ -234,6 +234,7 @@ export function Field({ label, hint = null, error = null, children }) {
  */
 export function ConfirmButton({ label, title, children, confirmLabel = label, onConfirm, danger = true, disabled = false }) {
   const dialog = useRef(null);
+  const titleId = useRef(`dialog-${++fieldSerial}`).current;
   const [pending, setPending] = useState(false);
   const open = () => dialog.current && dialog.current.showModal();
   const close = () => dialog.current && dialog.current.close();
@@ -248,8 +249,8 @@ export function ConfirmButton({ label, title, children, confirmLabel = label, on
   };
   return html`<span>
     <button type="button" class=${danger ? "danger" : "secondary"} onClick=${open} disabled=${disabled}>${label}</button>
-    <dialog ref=${dialog} aria-labelledby=${`${title}-title`}>
-      <h2 id=${`${title}-title`}>${title}</h2>
+    <dialog ref=${dialog} aria-labelledby=${titleId}>
+      <h2 id=${titleId}>${title}</h2>
       <div>${children}</div>
       <div class="dialog-actions">
         <button type="button" class="secondary" onClick=${close}>Keep it</button>
