@@ -4,11 +4,17 @@ form, watch its first run finish live, start and cancel runs, and the demo's new
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.browser.conftest import ConsoleSite
+from tests.conftest import POSTGRES_URL
+from tests.connectors.test_postgres_connector import url_credentials
 from tests.syncs.conftest import create_demo_connection
+from tests.syncs.test_postgres_to_postgres import source
+
+__all__ = ["source"]  # the fixture: a schema with an `accounts` table on the machine's Postgres
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -130,3 +136,36 @@ async def test_the_sync_pages_fit_a_360_pixel_screen(console: ConsoleSite) -> No
     assert await page.evaluate("document.documentElement.scrollWidth") <= 360
     await console.open("/syncs")
     assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+async def test_options_that_depend_on_a_setting_follow_it(console: ConsoleSite, source: Any) -> None:
+    """A Postgres source: choosing a schema lists its tables, choosing tables offers them as
+    streams with their columns, all read from the database as the form changes."""
+    page = console.page
+    _, schema = source
+    created = await console.tenant.graphql(
+        """mutation($w: ID!, $props: JSON!) { createConnection(input: {integrationName: "postgres",
+        authType: CUSTOM_AUTH, scope: WORKSPACE, workspaceId: $w, props: $props}) { id } }""",
+        {"w": console.tenant.workspace_id, "props": url_credentials(POSTGRES_URL)},
+    )
+    connection_id = created["data"]["createConnection"]["id"]
+    await console.open(f"/syncs/new?connection={connection_id}")
+    chooser = page.get_by_label("Schema (required)")
+    await chooser.wait_for()
+    await chooser.select_option(schema)
+    tables = page.get_by_role("group", name="Tables")
+    await tables.get_by_role("checkbox", name="accounts").check()
+    stream = page.locator("fieldset fieldset").filter(has_text="accounts")
+    await stream.get_by_role("checkbox", name="accounts").check()
+    await stream.get_by_text("Columns: copy, exclude or hash").click()
+    await page.get_by_label("accounts.balance").select_option("exclude")
+    await page.get_by_label("Destination schema").fill(f"{schema}_copy")
+    await page.get_by_role("button", name="Create sync").click()
+    await page.get_by_role("heading", name=f"Sync {schema}_copy").wait_for()
+    await page.locator("td[data-label='Run']").get_by_text("succeeded").wait_for(timeout=60_000)
+    synced = await console.tenant.graphql(
+        "query { eltSyncs { edges { node { settings sourceStreams { name excludedColumns } } } } }"
+    )
+    node = synced["data"]["eltSyncs"]["edges"][0]["node"]
+    assert node["settings"]["schema"] == schema and node["settings"]["tables"] == ["accounts"]
+    assert node["sourceStreams"] == [{"name": "accounts", "excludedColumns": ["balance"]}]
