@@ -35,7 +35,7 @@ export function TextFilter({ label, hint = null, value, onApply }) {
   const apply = () => draft.trim() !== value && onApply(draft.trim());
   return html`<form class="text-filter" onSubmit=${(event) => { event.preventDefault(); apply(); }}>
     <${Field} label=${label} hint=${hint}>
-      ${(id, described) => html`<input id=${id} value=${draft} aria-describedby=${described} spellcheck="false"
+      ${(id, described) => html`<input id=${id} value=${draft} aria-describedby=${described} spellcheck=${false}
         onInput=${(event) => setDraft(event.currentTarget.value)} onBlur=${apply} />`}
     <//>
     <button type="submit" class="secondary" aria-label=${`Apply ${label.toLowerCase()} filter`}>Apply</button>

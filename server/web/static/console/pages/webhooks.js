@@ -167,7 +167,7 @@ function NewEndpoint({ query }) {
       <//>
       <${Field} label="URL" hint="Your back end's https URL that accepts POSTs, e.g. https://example.com/weir/events" error=${fieldError(error, "url")}>
         ${(id, described) => html`<input id=${id} type="url" class="mono" required value=${url} aria-describedby=${described}
-          autocomplete="off" spellcheck="false" onInput=${(event) => setUrl(event.currentTarget.value)} />`}
+          autocomplete="off" spellcheck=${false} onInput=${(event) => setUrl(event.currentTarget.value)} />`}
       <//>
       <${Field} label="Description" hint="Optional: what it is for." error=${fieldError(error, "description")}>
         ${(id, described) => html`<input id=${id} value=${description} aria-describedby=${described}
@@ -206,7 +206,7 @@ function EditEndpoint({ endpoint, onSaved }) {
     <h2 id="edit-title">Edit</h2>
     <${Field} label="URL" error=${fieldError(error, "url")}>
       ${(id, described) => html`<input id=${id} type="url" class="mono" required value=${url} aria-describedby=${described}
-        autocomplete="off" spellcheck="false" onInput=${(event) => setUrl(event.currentTarget.value)} />`}
+        autocomplete="off" spellcheck=${false} onInput=${(event) => setUrl(event.currentTarget.value)} />`}
     <//>
     <${Field} label="Description" error=${fieldError(error, "description")}>
       ${(id, described) => html`<input id=${id} value=${description} aria-describedby=${described}
