@@ -270,7 +270,9 @@ async def test_the_call_log_shows_an_action_and_the_audit_log_the_key_made_in_th
     await page.get_by_role("heading", name="No change matches these filters").wait_for()
 
 
-async def test_the_admin_pages_fit_a_360_pixel_screen(console: ConsoleSite, receiver: Receiver) -> None:
+async def test_the_admin_pages_fit_a_360_pixel_screen_in_the_dark_theme(
+    console: ConsoleSite, receiver: Receiver
+) -> None:
     tenant = console.tenant
     made = await tenant.data(
         CREATE_ENDPOINT,
@@ -296,11 +298,14 @@ async def test_the_admin_pages_fit_a_360_pixel_screen(console: ConsoleSite, rece
             }
         },
     )
+    # Narrow and dark: each page as cards, without sideways scrolling or a contrast problem.
     await console.page.set_viewport_size({"width": 360, "height": 740})
+    await console.page.emulate_media(color_scheme="dark")
     for route in ("/webhooks", f"/webhooks/{endpoint_id}", "/webhooks/new", "/api-keys", "/calls", "/audit"):
         await console.open(route)
         await console.page.locator("td, .empty, form.card").first.wait_for()
         await no_sideways_scroll(console)
+        assert await console.axe() == [], route
     await console.open(f"/webhooks/{endpoint_id}")
     await console.page.get_by_text("1 attempt").click()
     await no_sideways_scroll(console)

@@ -83,7 +83,7 @@ export default function ApiKeys() {
   };
   const columns = [
     { label: "Name", render: (key) => html`<strong>${key.name}</strong>${key.id === ownId && html` <span class="tag">this console</span>`}` },
-    { label: "Starts with", render: (key) => html`<code>${key.prefix}…</code>` },
+    { label: "Starts with", render: (key) => html`<code class="nowrap">${key.prefix}…</code>` },
     { label: "Workspace", render: (key) => (key.workspace ? key.workspace.name : html`<span class="muted">every workspace</span>`) },
     { label: "Created", render: (key) => html`<${Time} value=${key.createdAt} />` },
     { label: "Last used", render: (key) => (key.lastUsedAt ? html`<${Time} value=${key.lastUsedAt} />` : html`<span class="muted">never</span>`) },

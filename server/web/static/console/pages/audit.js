@@ -67,7 +67,7 @@ export default function Audit({ query }) {
   const columns = [
     { label: "Time", render: (entry) => html`<${Time} value=${entry.createdAt} />` },
     { label: "Actor", render: (entry) => html`<${Actor} entry=${entry} keyNames=${keyNames} />` },
-    { label: "Action", render: (entry) => html`<code>${entry.operation}</code>` },
+    { label: "Action", render: (entry) => html`<code class="nowrap">${entry.operation}</code>` },
     { label: "Target", render: (entry) => html`<${Target} entry=${entry} />` },
     { label: "Outcome", render: (entry) => html`<${Status} value=${entry.outcome} />${entry.errorCode && html` <code>${entry.errorCode}</code>`}` },
     { label: "More", render: (entry) => html`<${Details} entry=${entry} />` },

@@ -15,7 +15,7 @@ const CALLS = `query ConsoleCalls($filter: CallLogFilter, $first: Int, $after: S
 }`;
 
 function what(call) {
-  if (call.kind === "ACTION") return html`<code>${call.action || "?"}</code>`;
+  if (call.kind === "ACTION") return html`<code class="nowrap">${call.action || "?"}</code>`;
   return html`<code>${call.method || ""} ${call.path || ""}</code>`;
 }
 

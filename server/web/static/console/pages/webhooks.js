@@ -253,7 +253,7 @@ function Deliveries({ endpoint }) {
     }
   };
   const columns = [
-    { label: "Event", render: (delivery) => html`<code>${eventLabel(delivery.eventType)}</code><div class="mono muted">${delivery.eventId}</div>` },
+    { label: "Event", render: (delivery) => html`<code class="nowrap">${eventLabel(delivery.eventType)}</code><div class="mono muted">${delivery.eventId}</div>` },
     { label: "Status", render: (delivery) => html`<${Status} value=${delivery.status} />
       ${delivery.lastError && html`<div class="muted">${delivery.lastError}</div>`}` },
     { label: "Queued", render: (delivery) => html`<${Time} value=${delivery.createdAt} />` },
@@ -324,7 +324,7 @@ function EndpointDetail({ id }) {
     ${endpoint.enabled
       ? html`<button type="button" class="secondary" onClick=${() => setEnabled(false)}>Disable</button>`
       : html`<button type="button" class="secondary" onClick=${() => setEnabled(true)}>Enable</button>`}
-    <${ConfirmButton} label="Rotate secret" title="Rotate the signing secret?" confirmLabel="Rotate secret" onConfirm=${rotate}>
+    <${ConfirmButton} label="Rotate secret" title="Rotate the signing secret?" confirmLabel="Rotate secret" danger=${false} onConfirm=${rotate}>
       <p>Weir makes a new signing secret and shows it once. Until your back end has it, the old one can keep signing too (both signatures are sent).</p>
       <${Field} label="The old secret keeps signing for">
         ${(fieldId) => html`<select id=${fieldId} value=${grace} onChange=${(event) => setGrace(event.currentTarget.value)}>
