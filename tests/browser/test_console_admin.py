@@ -157,9 +157,16 @@ async def test_a_webhook_endpoint_gets_a_signed_delivery_replays_it_and_rotates_
     assert verifies(new_secret, rotated)
     assert not verifies(first_secret, rotated)
 
-    # Disable, then delete (after confirming).
+    # Edit, disable and enable again, then delete (after confirming).
+    await page.get_by_role("textbox", name="Description").fill("Billing back end")
+    await page.get_by_role("button", name="Save changes").click()
+    await page.get_by_text("Saved.").wait_for()
+    await page.locator(".facts").get_by_text("Billing back end").wait_for()
     await page.get_by_role("button", name="Disable").click()
     await page.get_by_text("Disabled: its events wait").wait_for()
+    await page.locator(".facts").get_by_text("disabled", exact=True).wait_for()
+    await page.get_by_role("button", name="Enable").click()
+    await page.locator(".facts").get_by_text("enabled", exact=True).wait_for()
     await page.get_by_role("button", name="Delete").click()
     await page.get_by_role("dialog").get_by_role("button", name="Delete endpoint").click()
     await page.get_by_role("heading", name="No webhook endpoints yet").wait_for()
@@ -171,9 +178,19 @@ async def test_an_endpoint_on_a_bad_url_names_the_field(console: ConsoleSite) ->
     await page.get_by_label("URL").fill("ftp://example.com/hooks")
     await page.get_by_label("sync_run.failed").check()
     await page.get_by_role("button", name="Create endpoint").click()
-    error = page.locator(".field-error, .error").first
-    await error.wait_for()
+    url_field = page.locator(".field.invalid")
+    await url_field.wait_for()
+    assert "URL" in (await url_field.locator("label").text_content() or "")
+    message = await url_field.locator(".field-error").text_content()
+    assert message  # the API's message about input.url, next to the field
+    described = await page.get_by_label("URL").get_attribute("aria-describedby") or ""
+    assert await url_field.locator(".field-error").get_attribute("id") in described.split()
     assert await page.locator(".secret-value").count() == 0
+    # An unknown endpoint says so, with the API's code.
+    await console.open("/webhooks/whep_0000000000000000000000000")
+    alert = page.get_by_role("alert")
+    await alert.wait_for()
+    assert "NOT_FOUND" in (await alert.text_content() or "")
 
 
 async def test_an_api_key_is_shown_once_and_revoked_keys_stop_working(
@@ -185,6 +202,7 @@ async def test_an_api_key_is_shown_once_and_revoked_keys_stop_working(
     own = page.get_by_role("row").filter(has_text="this console")
     await own.wait_for()
     await page.get_by_label("Name").fill("ci deploy")
+    await page.get_by_label("Workspace restriction").select_option(label="default")
     await page.get_by_role("button", name="Create key").click()
     secret = (await page.locator(".secret-value").text_content() or "").strip()
     assert secret and secret != tenant.key
@@ -192,6 +210,7 @@ async def test_an_api_key_is_shown_once_and_revoked_keys_stop_working(
     assert made["data"]["viewer"]["apiKey"]["name"] == "ci deploy"
     row = page.get_by_role("row").filter(has_text="ci deploy")
     await row.wait_for()
+    assert "default" in (await row.text_content() or "")  # restricted to that workspace
     assert await console.axe() == []
     await page.screenshot(path=screenshots / "console-api-keys.png")
     await page.get_by_role("button", name="Done").click()

@@ -196,8 +196,8 @@ function EditEndpoint({ endpoint, onSaved }) {
     event.preventDefault();
     try {
       const data = await update({ input: { id: endpoint.id, url: url.trim(), description: description.trim() || null, eventTypes } });
-      onSaved(data.updateWebhookEndpoint);
       setNotice("Saved.");
+      onSaved(data.updateWebhookEndpoint);
     } catch (failure) {
       /* shown below */
     }
@@ -355,7 +355,7 @@ function EndpointDetail({ id }) {
       </dl>
     </div>
     <${Deliveries} endpoint=${endpoint} />
-    <${EditEndpoint} key=${endpoint.updatedAt} endpoint=${endpoint} onSaved=${setEndpoint} />
+    <${EditEndpoint} endpoint=${endpoint} onSaved=${setEndpoint} />
     <p><a href="#/webhooks">All endpoints</a></p>
   <//>`;
 }
