@@ -42,14 +42,16 @@ async def test_a_wrong_key_is_refused_with_the_api_s_code(console: ConsoleSite) 
 async def test_every_section_opens_from_the_navigation(console: ConsoleSite) -> None:
     page = console.page
     await console.open("/")
-    links = page.get_by_role("navigation", name="Console").get_by_role("link")
+    nav = page.get_by_role("navigation", name="Console")
+    links = nav.get_by_role("link")
     names = [text.strip() for text in await links.all_text_contents()]
     assert names[0] == "Overview" and "API keys" in names
     for name in names:
-        await links.get_by_text(name, exact=True).click()
-        heading = page.locator("#page-title")
-        await heading.wait_for()
-        assert await page.get_by_role("link", name=name, exact=True).get_attribute("aria-current") == "page"
+        link = nav.get_by_role("link", name=name, exact=True)
+        await link.click()
+        await page.locator("#page-title").wait_for()
+        assert await link.get_attribute("aria-current") == "page"
+        await page.locator(".loading").first.wait_for(state="detached")
         assert await page.locator(".error").count() == 0, await page.locator(".error").first.text_content()
 
 

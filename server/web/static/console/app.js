@@ -116,7 +116,7 @@ function SignIn() {
       <h1 id="sign-in-title">Weir console</h1>
       <p>Sign in with an API key of your organization. It is kept in this tab only, and forgotten when the tab closes.</p>
       <${Field} label="API key" hint="weir init, weir demo and 'weir keys create' print one.">
-        ${(id, described) => html`<input id=${id} ref=${input} type="password" autocomplete="off" spellcheck="false"
+        ${(id, described) => html`<input id=${id} ref=${input} type="password" autocomplete="off" spellcheck=${false}
           required value=${key} aria-describedby=${described} onInput=${(event) => setKey(event.currentTarget.value)} />`}
       <//>
       <${ErrorNote} error=${error} />
