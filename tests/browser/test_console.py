@@ -39,8 +39,12 @@ async def test_a_wrong_key_is_refused_with_the_api_s_code(console: ConsoleSite) 
     assert await page.evaluate("sessionStorage.getItem('weir.console.key')") is None
 
 
-async def test_every_section_opens_from_the_navigation(console: ConsoleSite) -> None:
+@pytest.mark.parametrize("theme", ["light", "dark"])
+async def test_every_section_opens_from_the_navigation_without_an_accessibility_violation(
+    console: ConsoleSite, theme: str
+) -> None:
     page = console.page
+    await page.emulate_media(color_scheme=theme)
     await console.open("/")
     nav = page.get_by_role("navigation", name="Console")
     links = nav.get_by_role("link")
@@ -53,6 +57,7 @@ async def test_every_section_opens_from_the_navigation(console: ConsoleSite) -> 
         assert await link.get_attribute("aria-current") == "page"
         await page.locator(".loading").first.wait_for(state="detached")
         assert await page.locator(".error").count() == 0, await page.locator(".error").first.text_content()
+        assert await console.axe() == [], name
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
