@@ -198,7 +198,7 @@ async def test_a_new_connection_through_the_hosted_connect_page(console: Console
     # The console shows the link too, to send to the customer instead.
     shown = await page.locator(".secret-value").text_content()
     assert shown is not None and shown.startswith(f"{console.url}/connect?token=weir_ct_")
-    await page.get_by_text("Waiting for the connect page").wait_for()
+    await page.get_by_role("heading", name="Connect session").wait_for()
 
     await popup.locator("button[type=submit]").click()
     await page.get_by_role("heading", name="Demo CRM · Customer CRM").wait_for()
@@ -206,3 +206,40 @@ async def test_a_new_connection_through_the_hosted_connect_page(console: Console
     assert page.url.endswith(f"#/connections/{connection.id}")
     assert (connection.integration_name, connection.scope) == ("demo", "USER")
     await page.get_by_role("link", name="customer-42").wait_for()
+
+
+async def test_the_connection_pages_fit_a_360_pixel_screen(console: ConsoleSite) -> None:
+    page = console.page
+    await page.set_viewport_size({"width": 360, "height": 740})
+    connection = await demo_connection(console, "A connection with a rather long display name")
+    await statuses.set_status(
+        connection=connection,
+        status="ERROR",
+        reason="The provider refused the refresh token: invalid_grant (the grant was revoked)",
+        bus=console.bus,
+    )
+
+    async def fits() -> None:
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        wide = await page.evaluate(
+            "[...document.querySelectorAll('*')].filter(e => e.getBoundingClientRect().right > 360).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().left) + '-' + Math.round(e.getBoundingClientRect().right) + ' ' + e.textContent.slice(0,40) + ' in ' + e.parentElement.tagName + '.' + e.parentElement.className).slice(0, 12).join(' | ')"
+        )
+        assert width <= 360, f"the page scrolls sideways ({width} px) {wide}"
+
+    await console.open("/connections")
+    await page.get_by_text("invalid_grant", exact=False).first.wait_for()
+    await fits()
+    await console.open(f"/connections/{connection.id}")
+    await page.get_by_role("button", name="Reconnect link").click()
+    await page.get_by_role("region", name="Reconnect link").wait_for()
+    await fits()
+    await console.open("/connections/new")
+    await page.get_by_label("An end user by your app's id").check()
+    await page.get_by_label("End user's external id").fill("customer-7")
+    await fits()
+    await page.get_by_label("Integration").select_option("demo")
+    async with page.context.expect_page() as opened:
+        await page.get_by_role("button", name="Open the connect page").click()
+    await (await opened.value).close()
+    await page.get_by_role("heading", name="Connect session").wait_for()
+    await fits()

@@ -319,7 +319,7 @@ function ConnectionDetail({ id }) {
       <strong>${result.ok ? "Test passed" : "Test failed"}</strong>${result.message && `: ${result.message}`}
     </div>`}
     <div class="card">
-      <dl class="facts">
+      <dl class="facts connection-facts">
         <dt>Id</dt><dd class="mono">${connection.id}</dd>
         <dt>Integration</dt><dd>${integration} <span class="mono muted">${connection.integrationName}</span></dd>
         <dt>Name</dt><dd>${connection.displayName || html`<span class="muted">—</span>`}</dd>
