@@ -19,6 +19,12 @@ from tests.syncs.conftest import create_demo_connection
 pytestmark = pytest.mark.timeout(180)
 
 
+# What sticks out of a 360 px screen, to name it when a check fails.
+WIDE = """[...document.querySelectorAll('*')]
+  .filter((e) => e.getBoundingClientRect().right > 360)
+  .map((e) => `${e.tagName}.${e.className} "${e.textContent.slice(0, 40)}"`).slice(0, 8).join(' | ')"""
+
+
 async def demo_connection(console: ConsoleSite, name: str = "Demo CRM") -> Connection:
     connection_id = await create_demo_connection(console.tenant.organization_id, console.tenant.workspace_id)
     connection = await Connection.get(id=connection_id)
@@ -221,9 +227,7 @@ async def test_the_connection_pages_fit_a_360_pixel_screen(console: ConsoleSite)
 
     async def fits() -> None:
         width = await page.evaluate("document.documentElement.scrollWidth")
-        wide = await page.evaluate(
-            "[...document.querySelectorAll('*')].filter(e => e.getBoundingClientRect().right > 360).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().left) + '-' + Math.round(e.getBoundingClientRect().right) + ' ' + e.textContent.slice(0,40) + ' in ' + e.parentElement.tagName + '.' + e.parentElement.className).slice(0, 12).join(' | ')"
-        )
+        wide = await page.evaluate(WIDE)
         assert width <= 360, f"the page scrolls sideways ({width} px) {wide}"
 
     await console.open("/connections")
@@ -243,3 +247,12 @@ async def test_the_connection_pages_fit_a_360_pixel_screen(console: ConsoleSite)
     await (await opened.value).close()
     await page.get_by_role("heading", name="Connect session").wait_for()
     await fits()
+
+
+async def test_an_unknown_connection_says_so_with_its_code(console: ConsoleSite) -> None:
+    await console.open("/connections/conn_doesnotexist")
+    error = console.page.get_by_role("alert")
+    await error.wait_for()
+    assert await error.locator("code").text_content() == "NOT_FOUND"
+    await console.page.get_by_role("link", name="Back to connections").click()
+    await console.page.get_by_role("heading", name="No connections yet").wait_for()

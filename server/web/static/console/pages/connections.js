@@ -153,17 +153,17 @@ function Filters({ query }) {
 }
 
 /** The rows that need attention (anything not WORKING), merged from one query per health. */
-function useAttention(filter, active) {
+function useAttention(filter) {
   const { health, ...rest } = filter;
   const variables = {
     degraded: { ...rest, health: "DEGRADED" },
     reauthorize: { ...rest, health: "NEEDS_REAUTHORIZATION" },
     scopes: { ...rest, health: "MISSING_SCOPES" },
   };
-  const result = useQuery(active ? ATTENTION_QUERY : "query ConsoleNothing { __typename }", variables, [active, JSON.stringify(rest)]);
+  const result = useQuery(ATTENTION_QUERY, variables, [JSON.stringify(rest)]);
   const [live, setLive] = useState({});
   useEffect(() => setLive({}), [result.data]);
-  const parts = result.data && result.data.degraded ? [result.data.degraded, result.data.reauthorize, result.data.scopes] : [];
+  const parts = result.data ? [result.data.degraded, result.data.reauthorize, result.data.scopes] : [];
   const items = parts
     .flatMap((part) => part.edges.map((edge) => edge.node))
     .sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1))
@@ -172,19 +172,23 @@ function useAttention(filter, active) {
     items,
     error: result.error,
     loading: result.loading,
-    hasMore: false,
     truncated: parts.some((part) => part.pageInfo.hasNextPage),
-    upsert: (node) => setLive((current) => (items.some((item) => item.id === node.id) ? { ...current, [node.id]: node } : current)),
+    upsert: (node) => setLive((current) => ({ ...current, [node.id]: node })),
   };
 }
 
-function ConnectionList({ query }) {
-  const filter = filterOf(query);
-  const attention = query.get("health") === "attention";
-  const key = JSON.stringify(filter);
-  const paged = usePaged(attention ? "query ConsoleNothing { __typename }" : CONNECTIONS, { filter }, (data) => data.connections || { edges: [], pageInfo: { hasNextPage: false, endCursor: null } }, [key, attention]);
-  const merged = useAttention(filter, attention);
-  const list = attention ? merged : paged;
+const COLUMNS = [
+  { label: "Integration", render: (c) => c.integration.displayName },
+  { label: "Name", render: (c) => html`<a href=${`#/connections/${c.id}`}>${who(c)}</a>` },
+  { label: "End user", render: (c) => (c.endUser ? html`<a href=${`#/end-users/${c.endUser.id}`}>${endUserName(c.endUser)}</a>` : html`<span class="muted">${words(c.scope)}</span>`) },
+  { label: "Workspace", render: (c) => (c.workspace ? html`<a href=${`#/workspaces/${c.workspace.id}`}>${c.workspace.name}</a>` : html`<span class="muted">organization</span>`) },
+  { label: "Status", render: (c) => html`<${Status} value=${c.status} />` },
+  { label: "Health", render: (c) => html`<${Health} connection=${c} />` },
+  { label: "Created", render: (c) => html`<${Time} value=${c.createdAt} />` },
+];
+
+/** The rows of `list` (items, loading, error, upsert), kept current by the live events. */
+function ConnectionRows({ list, filter, filtered }) {
   const workspaces = useQuery(WORKSPACES, {});
   const scopes = filter.workspaceId
     ? [filter.workspaceId]
@@ -194,16 +198,6 @@ function ConnectionList({ query }) {
   useConnectionEvents(scopes, (connection) => {
     if (list.items.some((item) => item.id === connection.id)) list.upsert(connection);
   });
-  const columns = [
-    { label: "Integration", render: (c) => c.integration.displayName },
-    { label: "Name", render: (c) => html`<a href=${`#/connections/${c.id}`}>${who(c)}</a>` },
-    { label: "End user", render: (c) => (c.endUser ? html`<a href=${`#/end-users/${c.endUser.id}`}>${endUserName(c.endUser)}</a>` : html`<span class="muted">${words(c.scope)}</span>`) },
-    { label: "Workspace", render: (c) => (c.workspace ? html`<a href=${`#/workspaces/${c.workspace.id}`}>${c.workspace.name}</a>` : html`<span class="muted">organization</span>`) },
-    { label: "Status", render: (c) => html`<${Status} value=${c.status} />` },
-    { label: "Health", render: (c) => html`<${Health} connection=${c} />` },
-    { label: "Created", render: (c) => html`<${Time} value=${c.createdAt} />` },
-  ];
-  const filtered = Object.keys(filter).length > 0 || attention;
   const empty = !list.loading && !list.error && (filtered
     ? html`<${Empty} title="No connection matches these filters" action=${html`<a class="button secondary" href="#/connections">Show all connections</a>`}>
         Change or clear the filters above.
@@ -211,12 +205,32 @@ function ConnectionList({ query }) {
     : html`<${Empty} title="No connections yet" action=${html`<a class="button" href="#/connections/new">Create a connection</a>`}>
         A connection holds one account at a third-party app. Create one here through the hosted connect page, or let your end users connect from your app with a connect session.
       <//>`);
+  return html`<${ErrorNote} error=${workspaces.error} />
+    <${Table} caption="Connections" columns=${COLUMNS} rows=${list.items} empty=${empty} />`;
+}
+
+function PagedConnections({ filter }) {
+  const list = usePaged(CONNECTIONS, { filter }, (data) => data.connections, [JSON.stringify(filter)]);
+  return html`<${ConnectionRows} list=${list} filter=${filter} filtered=${Object.keys(filter).length > 0} />
+    <${More} list=${list} />`;
+}
+
+function AttentionConnections({ filter }) {
+  const list = useAttention(filter);
+  return html`<p class="hint">Needs attention: every connection whose health is not working (degraded, needs reauthorization or missing scopes).
+      ${list.truncated && " Only the first 100 of each are shown: narrow the filters to see the others."}</p>
+    <${ConnectionRows} list=${list} filter=${filter} filtered=${true} />
+    <${ErrorNote} error=${list.error} />
+    ${list.loading && html`<${Loading} />`}`;
+}
+
+function ConnectionList({ query }) {
+  const filter = filterOf(query);
   return html`<${Page} title="Connections" actions=${html`<a class="button" href="#/connections/new">New connection</a>`}>
     <${Filters} query=${query} />
-    ${attention && html`<p class="hint">Needs attention: every connection whose health is not working (degraded, needs reauthorization or missing scopes).
-      ${merged.truncated && " Only the first 100 of each are shown: narrow the filters to see the others."}</p>`}
-    <${Table} caption="Connections" columns=${columns} rows=${list.items} empty=${empty} />
-    ${attention ? html`<${ErrorNote} error=${list.error} />${list.loading && html`<${Loading} />`}` : html`<${More} list=${list} />`}
+    ${query.get("health") === "attention"
+      ? html`<${AttentionConnections} filter=${filter} />`
+      : html`<${PagedConnections} filter=${filter} />`}
   <//>`;
 }
 
