@@ -184,6 +184,8 @@ async def test_a_connection_needing_reauthorization_gives_a_reconnect_link(conso
     )
     assert read["data"]["connection"]["reconnectSession"]["connectUrl"] == url
     assert await console.axe() == []
+    await page.emulate_media(color_scheme="dark")
+    assert await console.axe() == []
 
 
 async def test_a_new_connection_through_the_hosted_connect_page(console: ConsoleSite) -> None:

@@ -180,7 +180,7 @@ function useAttention(filter) {
 const COLUMNS = [
   { label: "Integration", render: (c) => c.integration.displayName },
   { label: "Name", render: (c) => html`<a href=${`#/connections/${c.id}`}>${who(c)}</a>` },
-  { label: "End user", render: (c) => (c.endUser ? html`<a href=${`#/end-users/${c.endUser.id}`}>${endUserName(c.endUser)}</a>` : html`<span class="muted">${words(c.scope)}</span>`) },
+  { label: "End user", render: (c) => (c.endUser ? html`<a href=${`#/end-users/${c.endUser.id}`}>${endUserName(c.endUser)}</a>` : html`<span class="muted">none</span>`) },
   { label: "Workspace", render: (c) => (c.workspace ? html`<a href=${`#/workspaces/${c.workspace.id}`}>${c.workspace.name}</a>` : html`<span class="muted">organization</span>`) },
   { label: "Status", render: (c) => html`<${Status} value=${c.status} />` },
   { label: "Health", render: (c) => html`<${Health} connection=${c} />` },
@@ -353,7 +353,7 @@ function ConnectionDetail({ id }) {
         <dt>Parameters</dt><dd>${Object.keys(connection.parameters || {}).length ? html`<code>${JSON.stringify(connection.parameters)}</code>` : html`<span class="muted">none</span>`}</dd>
         <dt>Created</dt><dd><${Time} value=${connection.createdAt} /></dd>
       </dl>
-      <p class="hint">Scopes: the API does not list a connection's granted scopes; a MISSING_SCOPES health names the missing ones in its reason.</p>
+      <p class="hint">Granted scopes are not listed by the API; a missing-scopes health names the missing ones in its reason.</p>
     </div>
     <h2>Syncs</h2>
     <${ConnectionSyncs} id=${id} />
