@@ -10,6 +10,7 @@ import pytest
 from playwright.async_api import expect
 
 from server import ids
+from server.connect.models import ConnectSession
 from server.connections import health as healths
 from server.connections import status as statuses
 from server.connections.models import Connection
@@ -258,3 +259,22 @@ async def test_an_unknown_connection_says_so_with_its_code(console: ConsoleSite)
     assert await error.locator("code").text_content() == "NOT_FOUND"
     await console.page.get_by_role("link", name="Back to connections").click()
     await console.page.get_by_role("heading", name="No connections yet").wait_for()
+
+
+async def test_a_cancelled_connect_link_says_so_and_can_start_again(console: ConsoleSite) -> None:
+    page = console.page
+    await console.open("/connections/new?integration=demo")
+    await expect(page.get_by_label("Integration")).to_have_value("demo")
+    await expect(page.get_by_label("Workspace", exact=True)).to_have_value(console.tenant.workspace_id)
+    async with page.context.expect_page() as opened:
+        await page.get_by_role("button", name="Open the connect page").click()
+    popup = await opened.value
+    await page.get_by_role("button", name="Cancel the link").click()
+    await page.get_by_text("The connect session was cancelled. (CANCELLED)").wait_for()
+    assert await page.get_by_role("button", name="Cancel the link").count() == 0
+    session = await ConnectSession.get(workspace_id=console.tenant.workspace_id)
+    assert (session.status, session.error_code) == ("EXPIRED", "CANCELLED")
+    await popup.close()
+    assert await Connection.all().count() == 0
+    await page.get_by_role("button", name="Start again").click()
+    await page.get_by_role("button", name="Open the connect page").wait_for()

@@ -47,6 +47,7 @@ const RECONNECT = `query ConsoleReconnectSession($id: ID!) {
 const CREATE_SESSION = `mutation ConsoleCreateConnectSession($input: CreateConnectSessionInput!) {
   createConnectSession(input: $input) { connectUrl expiresAt session { id status } }
 }`;
+const CANCEL_SESSION = `mutation ConsoleCancelConnectSession($id: ID!) { cancelConnectSession(id: $id) { id status } }`;
 const SESSION_EVENTS = `subscription ConsoleConnectSession($id: ID!) {
   connectSessionUpdated(id: $id) { id status integrationName connectionId errorCode errorMessage expiresAt }
 }`;
@@ -368,6 +369,7 @@ function ConnectFollower({ started, onRestart }) {
   const [session, setSession] = useState(started.session);
   const [error, setError] = useState(null);
   const [copied, setCopied] = useState(false);
+  const [cancel, cancelling] = useMutation(CANCEL_SESSION);
   useEffect(
     () =>
       subscribe(SESSION_EVENTS, { id: started.session.id }, (data) => {
@@ -403,8 +405,10 @@ function ConnectFollower({ started, onRestart }) {
       <a class="button secondary" href=${started.connectUrl} target="_blank" rel="noopener">Open the connect page</a>
       <button type="button" class="secondary" onClick=${copy}>${copied ? "Copied" : "Copy"}</button>
       ${ended && html`<button type="button" onClick=${onRestart}>Start again</button>`}
+      ${!ended && session.status !== "COMPLETED" && html`<button type="button" class="danger" disabled=${cancelling.pending}
+        onClick=${() => cancel({ id: started.session.id }).catch(() => null)}>Cancel the link</button>`}
     </div>
-    <${ErrorNote} error=${error} />
+    <${ErrorNote} error=${error || cancelling.error} />
   </div>`;
 }
 
