@@ -102,6 +102,12 @@ async def test_the_list_filters_by_integration_and_health_in_the_url_and_updates
     await billing_row.get_by_text("needs reauthorization").wait_for()
     assert await page.evaluate("window.notReloaded") is True
 
+    # By status, from a link.
+    await console.open("/connections?status=ERROR")
+    await page.get_by_role("link", name="Demo CRM").wait_for(state="detached")
+    assert await names(console) == ["Billing"]
+    assert await page.get_by_label("Status").input_value() == "ERROR"
+
 
 async def test_an_empty_list_says_how_to_create_one(console: ConsoleSite) -> None:
     await console.open("/connections")
