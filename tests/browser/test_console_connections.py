@@ -222,6 +222,15 @@ async def test_a_new_connection_through_the_hosted_connect_page(console: Console
     assert (connection.integration_name, connection.scope) == ("demo", "USER")
     await page.get_by_role("link", name="customer-42").wait_for()
 
+    # The list narrows to this end user's connections.
+    await demo_connection(console, "Workspace CRM")
+    await console.open("/connections")
+    await page.get_by_role("link", name="Workspace CRM").wait_for()
+    await page.get_by_label("End user").select_option(label="customer-42")
+    await page.get_by_role("link", name="Workspace CRM").wait_for(state="detached")
+    assert await names(console) == ["Customer CRM"]
+    assert "endUser=" in page.url
+
 
 async def test_the_connection_pages_fit_a_360_pixel_screen(console: ConsoleSite) -> None:
     page = console.page
