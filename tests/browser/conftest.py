@@ -173,6 +173,7 @@ class ConsoleSite:
     tenant: Tenant
     settings: Any
     page: Any
+    bus: Any = None  # the app's event bus, for tests that publish a change as a service would
 
     async def open(self, route: str = "/") -> None:
         """Go to a console route (``/syncs``) and wait for its page heading."""
@@ -235,7 +236,13 @@ async def console(browser: Any, axe_core: Path, settings: Any) -> AsyncIterator[
             await page.get_by_role("button", name="Sign in").click()
             await page.locator("#page-title").wait_for()
             try:
-                yield ConsoleSite(url=url, tenant=tenant, settings=settings, page=page)
+                yield ConsoleSite(
+                    url=url,
+                    tenant=tenant,
+                    settings=settings,
+                    page=page,
+                    bus=application.state.runtime.services.bus,
+                )
             finally:
                 await asyncio.to_thread(worker.stop)
             assert errors == [], errors  # no uncaught script error on any page the test visited
