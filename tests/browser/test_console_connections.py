@@ -116,6 +116,20 @@ async def test_an_empty_list_says_how_to_create_one(console: ConsoleSite) -> Non
     await console.page.get_by_role("heading", name="New connection").wait_for()
 
 
+async def test_a_connection_that_comes_to_match_the_filters_joins_the_list_live(
+    console: ConsoleSite,
+) -> None:
+    page = console.page
+    crm = await demo_connection(console, "Demo CRM")
+    await console.open("/connections?health=DEGRADED")
+    await page.get_by_role("heading", name="No connection matches these filters").wait_for()
+    await healths.set_health(
+        connection=crm, health="DEGRADED", reason="HTTP 503 from the provider", bus=console.bus
+    )
+    await page.get_by_role("link", name="Demo CRM").wait_for()
+    assert await names(console) == ["Demo CRM"]
+
+
 async def test_one_connection_test_it_then_delete_it_with_its_syncs(
     console: ConsoleSite, screenshots: Path
 ) -> None:

@@ -116,6 +116,16 @@ function filterOf(query) {
   return filter;
 }
 
+function matches(filter, connection) {
+  return (
+    (!filter.workspaceId || (connection.workspace && connection.workspace.id === filter.workspaceId)) &&
+    (!filter.integrationName || connection.integrationName === filter.integrationName) &&
+    (!filter.status || connection.status === filter.status) &&
+    (!filter.health || connection.health === filter.health) &&
+    (!filter.endUserId || (connection.endUser && connection.endUser.id === filter.endUserId))
+  );
+}
+
 function setFilter(query, name, value) {
   const next = new URLSearchParams();
   for (const key of FILTERS) {
@@ -194,10 +204,12 @@ function ConnectionRows({ list, filter, filtered }) {
   const scopes = filter.workspaceId
     ? [filter.workspaceId]
     : [null, ...(workspaces.data ? workspaces.data.workspaces.edges.map((edge) => edge.node.id) : [])];
-  // Only rows on the page change in place: a row whose health moves out of the filter stays
-  // (updated), so that it does not vanish under the reader's eyes.
+  // Rows on the page change in place: a row whose health moves out of the filter stays
+  // (updated), so that it does not vanish under the reader's eyes. A connection not on the page
+  // joins it when it matches the filters and the whole list is shown (it is the newest).
   useConnectionEvents(scopes, (connection) => {
     if (list.items.some((item) => item.id === connection.id)) list.upsert(connection);
+    else if (list.hasMore === false && !list.loading && matches(filter, connection)) list.upsert(connection);
   });
   const empty = !list.loading && !list.error && (filtered
     ? html`<${Empty} title="No connection matches these filters" action=${html`<a class="button secondary" href="#/connections">Show all connections</a>`}>
