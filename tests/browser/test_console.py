@@ -97,3 +97,36 @@ def test_the_vendored_files_are_byte_for_byte_those_npm_ci_installs(axe_core: Pa
         assert (vendor / name).read_bytes() == (installed / entry["package"] / entry["path"]).read_bytes(), (
             name
         )
+
+
+async def test_the_keyboard_alone_signs_in_moves_between_pages_and_confirms(console: ConsoleSite) -> None:
+    page = console.page
+    await page.get_by_role("button", name="Sign out").click()
+    key = page.get_by_label("API key")
+    await key.wait_for()
+    assert await page.evaluate("document.activeElement.id") == await key.get_attribute("id")
+    await page.keyboard.type(console.tenant.key)
+    await page.keyboard.press("Enter")
+    await page.locator("#page-title").wait_for()
+    # The skip link comes first and lands on the page's heading.
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.textContent") == "Skip to content"
+    await page.keyboard.press("Enter")
+    assert await page.evaluate("document.activeElement.id") == "page-title"
+    # A navigation link, followed with Enter, moves the focus to the new page's heading.
+    await page.get_by_role("navigation", name="Console").get_by_role("link", name="API keys").focus()
+    await page.keyboard.press("Enter")
+    await page.get_by_role("heading", name="API keys").wait_for()
+    await page.wait_for_function("document.activeElement.id === 'page-title'")
+    # A confirmation opens on Enter, takes the focus, and Escape closes it, changing nothing.
+    revoke = page.get_by_role("button", name="Revoke").first
+    await revoke.focus()
+    await page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog")
+    await dialog.wait_for()
+    assert await page.evaluate("document.activeElement.closest('dialog') !== null")
+    await page.keyboard.press("Escape")
+    await dialog.wait_for(state="hidden")
+    assert await page.evaluate("document.activeElement.textContent") == "Revoke"
+    listed = await console.tenant.graphql("query { apiKeys { edges { node { revokedAt } } } }")
+    assert [edge["node"]["revokedAt"] for edge in listed["data"]["apiKeys"]["edges"]] == [None]
