@@ -54,6 +54,27 @@ def hash_value(salt: bytes, value: Any) -> str:
     return hashlib.sha256(salt + as_text(value).encode()).hexdigest()
 
 
+async def whole(operation: Callable[[], Awaitable[T]]) -> T:
+    """Await one database write unit; if the caller is cancelled (a worker's shutdown, a time
+    limit), the unit still runs to its end in its own task while the cancel reaches the caller
+    at once. A cancel landing inside Tortoise's transaction ``__aenter__`` (between SQLite's
+    ``BEGIN`` and the body) would skip ``__aexit__``: the connection would stay in that
+    transaction with its lock held, and the run's next write, recording its end, would wait
+    forever."""
+    task = asyncio.ensure_future(operation())
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        task.add_done_callback(_outcome_seen)
+        raise
+
+
+def _outcome_seen(task: asyncio.Future[Any]) -> None:
+    """The abandoned unit's error, if any, is the next write's business, not a log line."""
+    if not task.cancelled():
+        task.exception()
+
+
 class Progress:
     """Per-stream counts, saved and published at most every two seconds, and this attempt's
     hold on its run.
@@ -90,9 +111,12 @@ class Progress:
         )
 
     async def retry(self, operation: Callable[[], Awaitable[T]], what: str) -> T:
-        """``operation`` retried across a database outage of up to ``outage_seconds``."""
+        """``operation`` retried across a database outage of up to ``outage_seconds``; each try
+        runs to its end even when the run is interrupted meanwhile (``whole``)."""
         return await retrying.retry(
-            operation, deadline_seconds=self.outage_seconds, what=f"sync run {self.run.id}: {what}"
+            lambda: whole(operation),
+            deadline_seconds=self.outage_seconds,
+            what=f"sync run {self.run.id}: {what}",
         )
 
     async def _hold(self, what: str, **values: Any) -> None:
