@@ -47,6 +47,8 @@ from typing import Any
 from graphql import (
     DocumentNode,
     GraphQLError,
+    OperationType,
+    get_operation_ast,
 )
 from strawberry.http.websocket_origin import (
     is_same_origin,
@@ -105,6 +107,7 @@ class Operation:
         "held",
         "id",
         "next_prefix",
+        "mutation",
         "operation_name",
         "query",
         "state",
@@ -121,6 +124,7 @@ class Operation:
         # Every `next` of this operation starts the same way: the id is encoded once.
         self.next_prefix = '{"id":' + json.dumps(operation_id) + ',"type":"next","payload":'
         self.completed = False
+        self.mutation = False
         self.task: asyncio.Task[None] | None = None
         self.feed: Feed | None = None
         self.state = STARTING
@@ -337,6 +341,9 @@ class Connection(SocketWriter):
                 ),
             )
             return
+        if document is not None:
+            found = get_operation_ast(document, operation.operation_name)
+            operation.mutation = found is not None and found.operation == OperationType.MUTATION
         if document is not None and fanned_out(document, operation.operation_name):
             self.endpoint.feeds.join(operation, self.context)
         else:
@@ -349,7 +356,10 @@ class Connection(SocketWriter):
         operation.completed = True
         if operation.feed is not None:
             operation.feed.leave(operation)
-        if operation.task is not None:
+        if operation.task is not None and not operation.mutation:
+            # A mutation runs to its end unheard, as over HTTP when the client goes: cancelled in
+            # a transaction's BEGIN, it would leave the database connection inside it (Tortoise),
+            # and any client could try that at will by completing or closing at once.
             operation.task.cancel()
 
     async def shutdown(self) -> None:
@@ -434,7 +444,8 @@ class Connection(SocketWriter):
                             dumps({"id": operation.id, "type": "error", "payload": [error.formatted]}),
                         )
                         return
-                    self.write(operation.next_prefix + encode_result(result) + "}")
+                    if not operation.completed:  # a mutation its client completed: unheard
+                        self.write(operation.next_prefix + encode_result(result) + "}")
                     first = False
             self.finish(operation, dumps({"id": operation.id, "type": "complete"}))
         except asyncio.CancelledError:

@@ -265,6 +265,44 @@ async def test_complete_from_the_client_stops_the_operation_and_frees_its_id(liv
     await socket.close()
 
 
+@pytest.mark.parametrize("leave", ["complete", "close"])
+async def test_a_mutation_its_client_abandons_runs_to_its_end_unheard(live_server, tenant, leave):
+    """As over HTTP when the client goes: a cancel landing in a transaction's BEGIN would leave
+    the database connection inside it, so a client must not be able to cancel a mutation."""
+    socket = await initialised(live_server, tenant)
+    for number in range(10):
+        await send(
+            socket,
+            {
+                "id": f"m{number}",
+                "type": "subscribe",
+                "payload": {
+                    "query": "mutation($w: ID!, $e: String!) { createEndUser(input: {workspaceId: $w, externalId: $e}) { id } }",
+                    "variables": {"w": tenant.workspace_id, "e": f"abandoned-{number}"},
+                },
+            },
+        )
+        if leave == "complete":
+            await send(socket, {"id": f"m{number}", "type": "complete"})
+    if leave == "complete":
+        await nothing_more(socket)  # no result after the client's complete
+    await socket.close()
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        listed = await tenant.graphql("query { endUsers(first: 50) { edges { node { externalId } } } }")
+        names = {edge["node"]["externalId"] for edge in listed["data"]["endUsers"]["edges"]}
+        if names >= {f"abandoned-{number}" for number in range(10)}:
+            break
+        assert asyncio.get_running_loop().time() < deadline, names
+        await asyncio.sleep(0.1)
+    # And the database is free: the next mutation answers at once.
+    created = await tenant.graphql(
+        'mutation($w: ID!) { createEndUser(input: {workspaceId: $w, externalId: "after"}) { id } }',
+        {"w": tenant.workspace_id},
+    )
+    assert "errors" not in created, created
+
+
 # -- feeds ------------------------------------------------------------------------------------
 
 
