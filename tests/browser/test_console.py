@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.async_api import expect
 
 from tests.browser.conftest import ConsoleSite
 
@@ -53,8 +54,8 @@ async def test_every_section_opens_from_the_navigation_without_an_accessibility_
     for name in names:
         link = nav.get_by_role("link", name=name, exact=True)
         await link.click()
+        await expect(link).to_have_attribute("aria-current", "page")  # the new page is chosen
         await page.locator("#page-title").wait_for()
-        assert await link.get_attribute("aria-current") == "page"
         await page.locator(".loading").first.wait_for(state="detached")
         assert await page.locator(".error").count() == 0, await page.locator(".error").first.text_content()
         assert await console.axe() == [], name

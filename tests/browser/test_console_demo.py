@@ -91,6 +91,7 @@ async def test_a_newcomer_sees_the_demo_sync_s_runs_and_starts_one(
         await page.get_by_role("link", name="demo", exact=True).click()
         await page.get_by_role("heading", name="Sync demo").wait_for()
         runs = page.locator("td[data-label='Run']")
+        await runs.first.get_by_text("succeeded").wait_for()  # the demo's own run, once listed
         assert await runs.count() == 1
         await page.get_by_role("button", name="Run now").first.click()
         # The new run appears at the top and finishes there, live.
