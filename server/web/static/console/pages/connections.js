@@ -48,6 +48,9 @@ const CREATE_SESSION = `mutation ConsoleCreateConnectSession($input: CreateConne
   createConnectSession(input: $input) { connectUrl expiresAt session { id status } }
 }`;
 const CANCEL_SESSION = `mutation ConsoleCancelConnectSession($id: ID!) { cancelConnectSession(id: $id) { id status } }`;
+const SESSION = `query ConsoleConnectSessionNow($id: ID!) {
+  connectSession(id: $id) { id status integrationName connectionId errorCode errorMessage expiresAt }
+}`;
 const SESSION_EVENTS = `subscription ConsoleConnectSession($id: ID!) {
   connectSessionUpdated(id: $id) { id status integrationName connectionId errorCode errorMessage expiresAt }
 }`;
@@ -399,6 +402,12 @@ function ConnectFollower({ started, onRestart }) {
       setCopied(false);
     }
   };
+  // The session as it is once cancelled, read back: its live event may have gone out before
+  // the subscription was listening.
+  const cancelLink = () =>
+    cancel({ id: started.session.id })
+      .then(() => gql(SESSION, { id: started.session.id }))
+      .then((data) => setSession(data.connectSession), () => null);
   const ended = session.status === "FAILED" || session.status === "EXPIRED";
   const steps = {
     PENDING: "Waiting for the connect page: finish there (a new tab or window).",
@@ -418,7 +427,7 @@ function ConnectFollower({ started, onRestart }) {
       <button type="button" class="secondary" onClick=${copy}>${copied ? "Copied" : "Copy"}</button>
       ${ended && html`<button type="button" onClick=${onRestart}>Start again</button>`}
       ${!ended && session.status !== "COMPLETED" && html`<button type="button" class="danger" disabled=${cancelling.pending}
-        onClick=${() => cancel({ id: started.session.id }).catch(() => null)}>Cancel the link</button>`}
+        onClick=${cancelLink}>Cancel the link</button>`}
     </div>
     <${ErrorNote} error=${error || cancelling.error} />
   </div>`;
