@@ -108,9 +108,12 @@ async def test_the_keyboard_alone_signs_in_moves_between_pages_and_confirms(cons
     assert await page.evaluate("document.activeElement.id") == await key.get_attribute("id")
     await page.keyboard.type(console.tenant.key)
     await page.keyboard.press("Enter")
-    await page.locator("#page-title").wait_for()
-    # The skip link comes first and lands on the page's heading.
-    await page.keyboard.press("Tab")
+    # Signed in, the focus lands on the page's heading.
+    await expect(page.locator("#page-title")).to_be_focused()
+    await page.locator(".loading").first.wait_for(state="detached")
+    # The skip link comes first, before the top bar, and lands on the page's heading.
+    await page.get_by_role("link", name="Weir", exact=True).focus()
+    await page.keyboard.press("Shift+Tab")
     assert await page.evaluate("document.activeElement.textContent") == "Skip to content"
     await page.keyboard.press("Enter")
     assert await page.evaluate("document.activeElement.id") == "page-title"
@@ -118,7 +121,7 @@ async def test_the_keyboard_alone_signs_in_moves_between_pages_and_confirms(cons
     await page.get_by_role("navigation", name="Console").get_by_role("link", name="API keys").focus()
     await page.keyboard.press("Enter")
     await page.get_by_role("heading", name="API keys").wait_for()
-    await page.wait_for_function("document.activeElement.id === 'page-title'")
+    await expect(page.locator("#page-title")).to_be_focused()
     # A confirmation opens on Enter, takes the focus, and Escape closes it, changing nothing.
     revoke = page.get_by_role("button", name="Revoke").first
     await revoke.focus()

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.async_api import expect
 
 from tests.browser.conftest import AXE, ROOT
 from tests.serving import free_port
@@ -95,7 +96,7 @@ async def test_a_newcomer_sees_the_demo_sync_s_runs_and_starts_one(
         assert await runs.count() == 1
         await page.get_by_role("button", name="Run now").first.click()
         # The new run appears at the top and finishes there, live.
-        await page.wait_for_function("document.querySelectorAll(\"td[data-label='Run']\").length === 2")
+        await expect(runs).to_have_count(2)
         await runs.first.get_by_text("succeeded").wait_for(timeout=90_000)
         await page.evaluate(AXE.read_text() + ";undefined")
         violations = await page.evaluate("async () => (await axe.run(document)).violations")
