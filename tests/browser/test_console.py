@@ -105,7 +105,7 @@ async def test_the_keyboard_alone_signs_in_moves_between_pages_and_confirms(cons
     await page.get_by_role("button", name="Sign out").click()
     key = page.get_by_label("API key")
     await key.wait_for()
-    assert await page.evaluate("document.activeElement.id") == await key.get_attribute("id")
+    await expect(key).to_be_focused()
     await page.keyboard.type(console.tenant.key)
     await page.keyboard.press("Enter")
     # Signed in, the focus lands on the page's heading.

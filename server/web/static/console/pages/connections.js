@@ -380,6 +380,9 @@ function ConnectionDetail({ id }) {
 
 // -- a new connection -------------------------------------------------------------------------
 
+// How far a connect session has gone; it only moves forward.
+const STAGE = { PENDING: 0, CONNECTING: 1, COMPLETED: 2, FAILED: 2, EXPIRED: 2 };
+
 function ConnectFollower({ started, onRestart }) {
   const [session, setSession] = useState(started.session);
   const [error, setError] = useState(null);
@@ -389,7 +392,8 @@ function ConnectFollower({ started, onRestart }) {
     () =>
       subscribe(SESSION_EVENTS, { id: started.session.id }, (data) => {
         const now = data.connectSessionUpdated;
-        setSession(now);
+        // Never backwards: a snapshot read before a cancel may arrive after its read-back.
+        setSession((current) => (STAGE[now.status] >= STAGE[current.status] ? now : current));
         if (now.status === "COMPLETED" && now.connectionId) navigate(`/connections/${now.connectionId}`);
       }, setError),
     [started.session.id],
