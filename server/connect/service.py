@@ -59,6 +59,8 @@ ALLOWED_MOVES: dict[str, frozenset[str]] = {
     "EXPIRED": frozenset(),
 }
 STATUSES = tuple(ALLOWED_MOVES)
+# How often a cancel reads the session again after losing a race to the page's own move.
+CANCEL_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -363,14 +365,23 @@ async def get_connect_session(
 async def cancel_connect_session(*, scope: Scope, session_id: str, bus: EventBus | None) -> ConnectSession:
     """End a session now: it becomes ``EXPIRED`` and its token stops working."""
     session = await get_connect_session(scope=scope, session_id=session_id, bus=bus)
-    session = await transition(
-        session=session,
-        status="EXPIRED",
-        bus=bus,
-        expires_at=_now(),
-        error_code="CANCELLED",
-        error_message="The connect session was cancelled.",
-    )
+    # The page may move the session while the cancel is on its way (opening it picks the only
+    # integration): the cancel still wins, read again, as long as the session has not ended.
+    for attempt in range(CANCEL_ATTEMPTS):
+        try:
+            session = await transition(
+                session=session,
+                status="EXPIRED",
+                bus=bus,
+                expires_at=_now(),
+                error_code="CANCELLED",
+                error_message="The connect session was cancelled.",
+            )
+            break
+        except Conflict:
+            if attempt == CANCEL_ATTEMPTS - 1:
+                raise
+            session = await get_connect_session(scope=scope, session_id=session_id, bus=bus)
     # Its token is refused from now on (tokens are never cached); its sockets close too.
     await publish_revocation(bus, kind=CONNECT_SESSION, object_id=session.id)
     return session

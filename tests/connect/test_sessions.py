@@ -177,6 +177,29 @@ async def test_cancelled_session_token_stops_working(acme):
     assert again["errors"][0]["extensions"]["code"] == "CONFLICT"
 
 
+async def test_a_cancel_wins_over_the_page_moving_the_session_meanwhile(acme, monkeypatch):
+    """Opening the page picks the only integration (PENDING -> CONNECTING) while a cancel,
+    which read PENDING, is on its way: the cancel reads again and still ends the session."""
+    created = await create_session(acme, integrationName="testkey")
+    read = sessions.get_connect_session
+    raced = []
+
+    async def read_then_the_page_moves(**kwargs):
+        session = await read(**kwargs)
+        if not raced:
+            raced.append(session.status)
+            row = await ConnectSession.get(id=session.id)
+            await sessions.transition(session=row, status="CONNECTING", bus=None)
+        return session
+
+    monkeypatch.setattr(sessions, "get_connect_session", read_then_the_page_moves)
+    cancelled = (await acme.data(CANCEL, {"id": created["session"]["id"]}))["cancelConnectSession"]
+    assert raced == ["PENDING"]
+    assert (cancelled["status"], cancelled["errorCode"]) == ("EXPIRED", "CANCELLED")
+    row = await ConnectSession.get(id=created["session"]["id"])
+    assert (row.status, row.error_code) == ("EXPIRED", "CANCELLED")
+
+
 async def test_another_organization_cannot_see_a_session(acme, other_tenant):
     created = await create_session(acme, integrationName="testkey")
     body = await other_tenant.graphql(SESSION, {"id": created["session"]["id"]})
