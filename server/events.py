@@ -40,6 +40,8 @@ REDIS_TIMEOUTS = {
     "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_SECONDS,
     "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,
 }
+# How long a subscription waits for Redis to confirm it before going on without (a gap).
+SUBSCRIBE_CONFIRM_SECONDS = REDIS_SOCKET_TIMEOUT_SECONDS
 
 # What a subscriber receives after the bus lost Redis and got it back: events may have been
 # missed, so re-read the current state. Never published; compare with ``is_resync``.
@@ -188,6 +190,8 @@ class RedisEventBus:
         self._listener: asyncio.Task[None] | None = None
         self._reconnect_delay = reconnect_delay
         self._subscribed = asyncio.Event()
+        # Redis channel -> resolved when Redis confirms the SUBSCRIBE (the listener reads it).
+        self._confirmations: dict[str, asyncio.Future[None]] = {}
         self._broken = False  # the last resubscription failed; the listener retries it
         self._closing = False
 
@@ -236,25 +240,39 @@ class RedisEventBus:
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
         await self.start()
         subscriber, first = self._fanout.add(channel)
+        name = REDIS_PREFIX + channel
         try:
             if first:
                 await self._ensure_pubsub()
+                self._confirmations[name] = asyncio.get_running_loop().create_future()
                 try:
-                    await self._pubsub.subscribe(REDIS_PREFIX + channel)
+                    await self._pubsub.subscribe(name)
                 except Exception as exc:
                     # Redis is away: the subscriber starts from its snapshot all the same, and
                     # the listener subscribes every channel, then resyncs, once Redis is back.
                     log.warning("event bus cannot subscribe yet (%s)", exc.__class__.__name__)
                     self._broken = True
+                    self._confirmations.pop(name, None)
+            await self._confirmed(name)
             yield subscriber.events()
         finally:
             if self._fanout.remove(channel, subscriber) and self._pubsub is not None:
+                self._confirmations.pop(name, None)
                 with contextlib.suppress(Exception):
-                    await self._pubsub.unsubscribe(REDIS_PREFIX + channel)
+                    await self._pubsub.unsubscribe(name)
+
+    async def _confirmed(self, name: str) -> None:
+        """Wait until Redis has the subscription, so that an event published once the caller
+        has read its snapshot cannot go out before it (SUBSCRIBE is only sent, not awaited).
+        Bounded: a Redis that does not answer is a gap the listener resyncs after."""
+        pending = self._confirmations.get(name)
+        if pending is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(pending), SUBSCRIBE_CONFIRM_SECONDS)
 
     async def _ensure_pubsub(self) -> None:
         if self._pubsub is None:
-            self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            self._pubsub = self._redis.pubsub()
             self._subscribed.set()
 
     async def _listen(self) -> None:
@@ -276,6 +294,11 @@ class RedisEventBus:
                     # ping that times out is a gap like any other (resubscribe, then resync).
                     await self._redis.ping()
                     continue
+                if message.get("type") == "subscribe":
+                    pending = self._confirmations.pop(message["channel"], None)
+                    if pending is not None and not pending.done():
+                        pending.set_result(None)
+                    continue
                 if message.get("type") != "message":
                     continue
                 name = message["channel"][len(REDIS_PREFIX) :]
@@ -290,7 +313,7 @@ class RedisEventBus:
     async def _resubscribe(self) -> None:
         with contextlib.suppress(Exception):
             await self._pubsub.aclose()
-        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        self._pubsub = self._redis.pubsub()
         names = list(self._fanout.subscribers)
         self._broken = False
         if names:

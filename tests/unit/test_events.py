@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from server.events import InMemoryEventBus, RedisEventBus, channel
+from server.events import REDIS_PREFIX, InMemoryEventBus, RedisEventBus, channel, redis_client
 from tests.conftest import REDIS_URL, require_service
 
 
@@ -63,7 +63,9 @@ async def test_redis_carries_events_between_two_processes_buses():
     name = channel(f"org_{uuid.uuid4().hex}", "runs")
     try:
         async with api.subscribe(name) as events:
-            await asyncio.sleep(0.2)
+            # No pause: the subscription is confirmed by Redis before it is handed out.
+            async with redis_client(REDIS_URL, decode_responses=True) as redis:
+                assert await redis.pubsub_numsub(REDIS_PREFIX + name) == [(REDIS_PREFIX + name, 1)]
             await worker.publish(name, {"rows": 10})
             assert await next_event(events) == {"rows": 10}
     finally:
