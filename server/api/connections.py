@@ -23,11 +23,11 @@ from server.api.pagination import to_connection
 from server.connect import reconnect
 from server.connect.service import ConnectScope
 from server.connections import credentials as creds
-from server.connections import deletion, models, service
 from server.connections import health as healths
+from server.connections import models, service
 from server.connections import status as statuses
 from server.errors import Forbidden, NotFound
-from server.integrations import catalog, refresh
+from server.integrations import catalog, grant_revocation, refresh
 from server.integrations import resolve as resolution
 
 ConnectionScope = domain_enum(
@@ -400,9 +400,19 @@ class ConnectionsMutation:
         )
         return ConnectionNode.from_model(row)
 
-    @strawberry.mutation(description="Delete a connection and the syncs that read from it.")
+    @strawberry.mutation(
+        description="Delete a connection and the syncs that read from it; an OAuth grant is "
+        "revoked at the provider where it offers revocation."
+    )
     async def delete_connection(self, info: Info[Context, None], id: strawberry.ID) -> DeletePayload:
-        deleted = await deletion.delete_connection(scope=info.context.scope, connection_id=str(id))
+        services = info.context.services
+        deleted = await grant_revocation.delete_connection(
+            scope=info.context.scope,
+            settings=services.settings,
+            key_ring=services.key_ring,
+            http=services.connect_http(),
+            connection_id=str(id),
+        )
         return DeletePayload(deleted_id=strawberry.ID(deleted))
 
     @strawberry.mutation(description="Check a connection with its provider; updates its status.")

@@ -25,7 +25,7 @@ from server.api.org_types import (
 )
 from server.api.pagination import Connection, to_connection
 from server.api.unset import given as _given
-from server.connections import deletion
+from server.integrations import grant_revocation
 from server.orgs import api_keys as keys_service
 from server.orgs import service as orgs
 from server.orgs.service import WorkspaceChanges
@@ -154,10 +154,19 @@ class OrgsMutation:
         )
         return EndUser.from_model(row)
 
-    @strawberry.mutation(description="Delete an end user and all of its connections.")
+    @strawberry.mutation(
+        description="Delete an end user and all of its connections (their OAuth grants are "
+        "revoked at the provider where it offers revocation)."
+    )
     async def delete_end_user(self, info: Info[Context, None], id: strawberry.ID) -> DeletePayload:
-        deleted = await deletion.delete_end_user(
-            scope=info.context.scope, end_user_id=str(id), bus=info.context.bus
+        services = info.context.services
+        deleted = await grant_revocation.delete_end_user(
+            scope=info.context.scope,
+            settings=services.settings,
+            key_ring=services.key_ring,
+            http=services.connect_http(),
+            end_user_id=str(id),
+            bus=info.context.bus,
         )
         return DeletePayload(deleted_id=strawberry.ID(deleted))
 

@@ -25,6 +25,7 @@ from server import counters
 from server.connections.models import Connection
 from server.connections.status import HEALTHS
 from server.counters import CounterSpec, HistogramSpec, Series
+from server.integrations.grant_revocation import REVOCATIONS
 from server.integrations.refresh import REFRESHES
 from server.syncs import metrics as sync_metrics
 from server.syncs.models import SyncRun
@@ -40,6 +41,7 @@ COUNTERS: tuple[tuple[CounterSpec, tuple[str, ...]], ...] = (
     (sync_metrics.RUNS, ("SUCCEEDED", "FAILED", "CANCELLED")),
     (sync_metrics.ROWS, tuple(sync_metrics.ROW_FIGURES.values())),
     (REFRESHES, ("succeeded", "failed", "revoked")),
+    (REVOCATIONS, ("revoked", "refused", "unreachable")),
 )
 HISTOGRAMS: tuple[HistogramSpec, ...] = (sync_metrics.DURATION,)
 

@@ -75,6 +75,18 @@ def _basic_authorization(client: OAuthClient) -> str:
     return "Basic " + base64.b64encode(pair.encode()).decode()
 
 
+def authenticated_form(client: OAuthClient, fields: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    """Headers and form fields of a POST to the provider's token or revocation endpoint, with
+    the client authentication its spec asks for: HTTP Basic (``client_secret_basic``), else
+    the id and secret in the form (``client_secret_post``)."""
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+    assert client.spec.oauth is not None  # oauth_client refuses a spec without it
+    if client.spec.oauth.client_authentication == "client_secret_basic":
+        headers["Authorization"] = _basic_authorization(client)
+        return headers, fields
+    return headers, {"client_id": client.client_id, "client_secret": client.client_secret.reveal(), **fields}
+
+
 async def oauth_client(
     *,
     settings: Settings,
@@ -159,15 +171,8 @@ async def request_token(
         url = endpoint(client, oauth.token_url)
     except ValidationFailed as exc:
         raise TokenError("invalid_parameters", exc.errors[0].message[:300]) from None
-    fields = {**dict(oauth.extra_token_params), **params}
-    headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
-    if oauth.client_authentication == "client_secret_basic":
-        headers["Authorization"] = _basic_authorization(client)
-        body = prepare_token_request(grant_type, **fields)
-    else:
-        body = prepare_token_request(
-            grant_type, client_id=client.client_id, client_secret=client.client_secret.reveal(), **fields
-        )
+    headers, fields = authenticated_form(client, {**dict(oauth.extra_token_params), **params})
+    body = prepare_token_request(grant_type, **fields)
     try:
         response = await http.post(url, content=body, timeout=TOKEN_TIMEOUT_SECONDS, headers=headers)
     except httpx.HTTPError:

@@ -44,6 +44,7 @@ def oauth_connector(provider_url: str) -> SimpleNamespace:
         oauth=OAuthSpec(
             authorize_url=f"{provider_url}/authorize",
             token_url=f"{provider_url}/token",
+            revocation_url=f"{provider_url}/revoke",
             default_scopes=("read", "write"),
             issuer=provider_url,
         ),

@@ -8,7 +8,8 @@ resource answering 401 to a stale access token. Knobs on ``OAuthProvider`` make 
 form-encoded body, leave out ``expires_in`` or ``refresh_token``, send ``iss`` (RFC 9207),
 refuse every refresh with ``invalid_grant``, require HTTP Basic client authentication
 (``require_basic_auth``), refuse PKCE as some providers do (``refuse_pkce``), or add fields to
-every token response (``token_extra``, e.g. Salesforce's ``instance_url``).
+every token response (``token_extra``, e.g. Salesforce's ``instance_url``). ``/revoke`` is an
+RFC 7009 revocation endpoint (``revoke_status`` makes it fail; ``revocations`` records calls).
 
 Every route is also served under ``/t/<tenant>/`` (a provider with one host per customer, like
 ``https://{subdomain}.zendesk.com``, seen as a path segment on loopback); a code is only good
@@ -64,6 +65,7 @@ class OAuthProvider:
     require_basic_auth: bool = False
     refuse_pkce: bool = False
     token_extra: dict[str, Any] = field(default_factory=dict)
+    revoke_status: int = 200  # what /revoke answers a good client (503: unavailable)
     # Cross-Origin-Opener-Policy on the consent page, as some providers send: the popup that
     # shows it is cut off from its opener, which then sees it as closed.
     opener_policy: str | None = None
@@ -71,6 +73,7 @@ class OAuthProvider:
     token_requests: list[dict[str, str]] = field(default_factory=list)
     token_tenants: list[str | None] = field(default_factory=list)
     token_authorizations: list[str | None] = field(default_factory=list)
+    revocations: list[dict[str, str]] = field(default_factory=list)
     codes: dict[str, Grant] = field(default_factory=dict)
     access_tokens: set[str] = field(default_factory=set)
     refresh_tokens: set[str] = field(default_factory=set)
@@ -82,6 +85,7 @@ class OAuthProvider:
                 Route(f"{prefix}/authorize", self.authorize, methods=["GET"]),
                 Route(f"{prefix}/authorize/decision", self.decision, methods=["POST"]),
                 Route(f"{prefix}/token", self.token, methods=["POST"]),
+                Route(f"{prefix}/revoke", self.revoke, methods=["POST"]),
                 Route(f"{prefix}/api/me", self.me),
             ]
         return Starlette(routes=routes)
@@ -228,6 +232,21 @@ class OAuthProvider:
                     self.send_refresh_token = was
             return self._tokens("")
         return self._error("unsupported_grant_type")
+
+    # -- revocation endpoint (RFC 7009) -----------------------------------------------------
+
+    async def revoke(self, request: Request) -> Response:
+        form = await _form(request)
+        if not self._client_ok(request, form):
+            return self._error("invalid_client", 401)
+        self.revocations.append({key: str(value) for key, value in form.items() if key != "client_secret"})
+        if self.revoke_status != 200:
+            return self._error("temporarily_unavailable", self.revoke_status)
+        # An unknown or already revoked token is answered 200 all the same (section 2.2).
+        token = str(form.get("token"))
+        self.refresh_tokens.discard(token)
+        self.access_tokens.discard(token)
+        return Response(status_code=200)
 
     async def me(self, request: Request) -> Response:
         token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()

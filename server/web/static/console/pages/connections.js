@@ -340,7 +340,7 @@ function ConnectionDetail({ id }) {
           /* shown below */
         }
       }}>
-      <p>Its credentials are deleted, and so are the syncs that read from it (their schedules and run history). Tables they loaded stay in the warehouse. The end user must connect again to restore access.</p>
+      <p>Its credentials are deleted, and so are the syncs that read from it (their schedules and run history). Tables they loaded stay in the warehouse. An OAuth grant is revoked at the provider where it allows that. The end user must connect again to restore access.</p>
     <//>`;
   const integration = connection.integration.displayName;
   return html`<${Page} title=${`${integration} · ${who(connection)}`} actions=${actions}>

@@ -144,7 +144,8 @@ function EndUserDetail({ id }) {
     <${ConfirmButton} label="Delete end user" title=${`Delete ${name}?`} confirmLabel="Delete end user and connections" onConfirm=${confirm}>
       <p>This deletes ${name} and, with them, ${count ? counted : "any connection they have"}, the syncs that read
         from those connections (with their run history) and their open connect sessions, whose links stop working at
-        once. Each deleted connection sends a <code>connection.deleted</code> webhook event. To use those accounts
+        once. Each deleted connection sends a <code>connection.deleted</code> webhook event, and an OAuth grant is
+        revoked at the provider where it allows that. To use those accounts
         again, ${name} would have to connect them again.</p>
       <p>It cannot be undone. Tables already loaded into your warehouse are not dropped.</p>
     <//>
