@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -51,7 +52,9 @@ REFRESHES = CounterSpec(
     ("outcome",),
 )
 
-_locks: dict[tuple[int, str], asyncio.Lock] = {}
+# Weak: a connection's lock lives while someone holds or waits on it, so the map does not grow
+# with every connection ever refreshed.
+_locks: weakref.WeakValueDictionary[tuple[int, str], asyncio.Lock] = weakref.WeakValueDictionary()
 
 
 def _lock_for(connection_id: str) -> asyncio.Lock:

@@ -121,6 +121,8 @@ async def test_concurrent_refreshes_make_one_token_request(acme, provider, setti
         )
     assert len(_refreshes(provider)) == 1
     assert len({result["access_token"] for result in results}) == 1
+    # Nobody holds the connection's lock any more: it is gone from the map.
+    assert [key for key in refresh._locks if key[1] == connection.id] == []
 
 
 async def test_provider_401_triggers_a_refresh_through_the_connector_context(acme, provider, settings):
