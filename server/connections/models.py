@@ -31,6 +31,9 @@ class Connection(OrganizationOwned, Timestamped):
     credential_preview = fields.CharField(max_length=64, null=True)
     expires_at = fields.DatetimeField(null=True)
     last_refreshed_at = fields.DatetimeField(null=True)
+    # Held by the one process refreshing the OAuth token (server.integrations.refresh), until
+    # then at the latest: a refresh token rotated by two processes at once can end the grant.
+    refresh_lease_until = fields.DatetimeField(null=True)
     # Per-connection parameters (a Shopify shop, a Zendesk subdomain, Salesforce's instance_url):
     # not secret, so plain JSON, shown in the API; they fill the integration's {placeholders}.
     parameters: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict, db_default={})

@@ -5,8 +5,11 @@ them first when they expire within ``REFRESH_MARGIN``; ``connector_context`` han
 ``refresh_credentials`` callback for a 401; ``refresh_due_connections`` is the periodic sweep.
 
 Concurrent users of one connection share one refresh: an ``asyncio.Lock`` per connection, and
-whoever waited re-reads the row and reuses the token the first one got. Across processes the
-same re-read happens when the provider refuses a refresh token another process just rotated.
+whoever waited re-reads the row and reuses the token the first one got. Across processes, the
+refresh lease on the row (``refresh_lease_until``, taken by a conditional update) lets one
+process refresh while the others wait for its tokens; a lease lapses after ``REFRESH_LEASE``
+should its holder die. When the provider refuses a refresh token that was rotated meanwhile,
+the row is read again too.
 A provider saying ``invalid_grant`` puts the connection in ``ERROR`` and publishes
 ``connection.status_changed``.
 
@@ -25,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from tortoise.expressions import Q
 
 from server import counters
 from server.config import Settings
@@ -45,6 +49,10 @@ log = logging.getLogger("weir.refresh")
 
 OAUTH_AUTH_TYPES = connections_credentials.OAUTH_TYPES
 REFRESH_MARGIN = timedelta(minutes=5)
+# How long one process may hold a connection's refresh: past the token request's own timeout,
+# so it only lapses for a process that died mid-refresh.
+REFRESH_LEASE = timedelta(seconds=30)
+LEASE_POLL_SECONDS = 0.1
 REFRESHES = CounterSpec(
     "weir_oauth_refreshes_total",
     "OAuth token refreshes by outcome: succeeded, failed (to be retried) or revoked (the "
@@ -105,6 +113,10 @@ async def fresh_credentials(
             return credentials  # refreshed by whoever held the lock before us
         if not force and not needs_refresh(connection):
             return credentials
+        if not await _take_lease(connection):
+            # Another process is refreshing it: wait for its tokens rather than send the same
+            # refresh token twice (a provider detecting reuse may revoke the whole grant).
+            return await _after_other_refresh(key_ring=key_ring, connection=connection, seen=seen)
         try:
             refreshed = await _refresh(
                 settings=settings,
@@ -118,8 +130,42 @@ async def fresh_credentials(
             revoked = connection.health == NEEDS_REAUTHORIZATION
             await _count_refresh("revoked" if revoked else "failed")
             raise
+        finally:
+            await _release_lease(connection)
         await _count_refresh("succeeded")
         return refreshed
+
+
+async def _take_lease(connection: Connection) -> bool:
+    """Hold the connection's refresh lease (free, or left expired by a process that died)."""
+    now = datetime.now(UTC)
+    taken = await Connection.filter(
+        Q(refresh_lease_until__isnull=True) | Q(refresh_lease_until__lt=now), id=connection.id
+    ).update(refresh_lease_until=now + REFRESH_LEASE)
+    return taken == 1
+
+
+async def _release_lease(connection: Connection) -> None:
+    try:
+        await Connection.filter(id=connection.id).update(refresh_lease_until=None)
+    except Exception as exc:  # it lapses by itself
+        log.warning("refresh lease of %s not released (%s)", connection.id, exc.__class__.__name__)
+
+
+async def _after_other_refresh(*, key_ring: KeyRing, connection: Connection, seen: Any) -> dict[str, Any]:
+    """The credentials another process's refresh stored, once its lease is released (or has
+    lapsed); ``CheckFailed`` when that refresh left the token as it was."""
+    deadline = asyncio.get_running_loop().time() + REFRESH_LEASE.total_seconds()
+    while asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(LEASE_POLL_SECONDS)
+        await connection.refresh_from_db()
+        lease = connection.refresh_lease_until
+        if lease is None or lease < datetime.now(UTC):
+            break
+    credentials = connections.load_credentials(key_ring=key_ring, connection=connection)
+    if credentials.get("access_token") != seen:
+        return credentials
+    raise CheckFailed(connection.status_reason or "the token refresh of another process failed; will retry")
 
 
 async def _count_refresh(outcome: str) -> None:

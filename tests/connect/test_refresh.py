@@ -125,6 +125,95 @@ async def test_concurrent_refreshes_make_one_token_request(acme, provider, setti
     assert [key for key in refresh._locks if key[1] == connection.id] == []
 
 
+async def test_a_refresh_another_process_holds_is_waited_for_and_its_token_reused(acme, provider, settings):
+    """Another process holds the row's refresh lease: this one sends no refresh of its own,
+    and returns the tokens that process stores once it releases the lease."""
+    key_ring = load_key_ring(settings)
+    connection = await _oauth_connection(acme)
+    await _expire_soon(connection)
+    await Connection.filter(id=connection.id).update(
+        refresh_lease_until=datetime.now(UTC) + timedelta(seconds=30)
+    )
+    async with httpx.AsyncClient() as http:
+        waiting = asyncio.create_task(
+            refresh.fresh_credentials(
+                settings=settings, key_ring=key_ring, connection=connection, http=http, bus=None
+            )
+        )
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+        # The other process stores its new tokens, then releases the lease.
+        other = await Connection.get(id=connection.id)
+        theirs = {"access_token": "at_from_the_other_process", "refresh_token": "rt_from_the_other_process"}
+        await connections.replace_credentials(
+            key_ring=key_ring,
+            connection=other,
+            credentials=theirs,
+            expires_at=datetime.now(UTC) + timedelta(hours=1),
+            bus=None,
+        )
+        await Connection.filter(id=connection.id).update(refresh_lease_until=None)
+        got = await asyncio.wait_for(waiting, 10)
+    assert got["access_token"] == "at_from_the_other_process"
+    assert _refreshes(provider) == []
+
+
+async def test_two_processes_refreshing_at_once_send_one_refresh_token(acme, provider, settings, monkeypatch):
+    """Each caller with its own lock, as in two processes: the lease alone lets one refresh."""
+    provider.refresh_delay = 0.3
+    monkeypatch.setattr(refresh, "_lock_for", lambda connection_id: asyncio.Lock())
+    key_ring = load_key_ring(settings)
+    connection = await _oauth_connection(acme)
+    await _expire_soon(connection)
+    copies = [await Connection.get(id=connection.id) for _ in range(3)]
+    async with httpx.AsyncClient() as http:
+        results = await asyncio.gather(
+            *(
+                refresh.fresh_credentials(
+                    settings=settings, key_ring=key_ring, connection=copy, http=http, bus=None
+                )
+                for copy in copies
+            )
+        )
+    assert len(_refreshes(provider)) == 1
+    assert len({result["access_token"] for result in results}) == 1
+
+
+async def test_a_lease_left_by_a_process_that_died_lapses(acme, provider, settings):
+    key_ring = load_key_ring(settings)
+    connection = await _oauth_connection(acme)
+    await _expire_soon(connection)
+    await Connection.filter(id=connection.id).update(
+        refresh_lease_until=datetime.now(UTC) - timedelta(seconds=1)
+    )
+    async with httpx.AsyncClient() as http:
+        await refresh.fresh_credentials(
+            settings=settings, key_ring=key_ring, connection=connection, http=http, bus=None
+        )
+    assert len(_refreshes(provider)) == 1
+    assert (await Connection.get(id=connection.id)).refresh_lease_until is None  # released
+
+
+async def test_a_failed_refresh_of_another_process_fails_the_waiter_too(acme, provider, settings):
+    key_ring = load_key_ring(settings)
+    connection = await _oauth_connection(acme)
+    await _expire_soon(connection)
+    await Connection.filter(id=connection.id).update(
+        refresh_lease_until=datetime.now(UTC) + timedelta(seconds=30)
+    )
+    async with httpx.AsyncClient() as http:
+        waiting = asyncio.create_task(
+            refresh.fresh_credentials(
+                settings=settings, key_ring=key_ring, connection=connection, http=http, bus=None
+            )
+        )
+        await asyncio.sleep(0.2)
+        await Connection.filter(id=connection.id).update(refresh_lease_until=None)  # gave up, no new token
+        with pytest.raises(CheckFailed):
+            await asyncio.wait_for(waiting, 10)
+    assert _refreshes(provider) == []
+
+
 async def test_provider_401_triggers_a_refresh_through_the_connector_context(acme, provider, settings):
     key_ring = load_key_ring(settings)
     connection = await _oauth_connection(acme)
