@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import httpx
@@ -33,7 +33,7 @@ from server.counters import CounterSpec
 from server.crypto import KeyRing
 from server.errors import ValidationFailed
 from server.events import EventBus
-from server.integrations.oauth import OAuthClient, authenticated_form, endpoint, oauth_client
+from server.integrations.oauth import OAuthClient, authenticated_form, connection_client, endpoint
 from server.orgs import service as orgs
 from server.scope import Scope
 
@@ -68,15 +68,7 @@ async def pending_revocation(
     if connection.auth_type not in OAUTH_TYPES:
         return None
     try:
-        client = await oauth_client(
-            settings=settings,
-            key_ring=key_ring,
-            organization_id=connection.organization_id,
-            workspace_id=connection.workspace_id,
-            integration_name=connection.integration_name,
-            auth_type=connection.auth_type,
-        )
-        client = replace(client, parameters=dict(connection.parameters or {}))
+        client = await connection_client(settings=settings, key_ring=key_ring, connection=connection)
         template = client.spec.oauth.revocation_url if client.spec.oauth else None
         url = endpoint(client, template) if template else None
     except ValidationFailed as exc:

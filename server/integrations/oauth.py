@@ -18,7 +18,7 @@ import base64
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -28,6 +28,7 @@ from authlib.oauth2.rfc6749 import OAuth2Token
 from authlib.oauth2.rfc6749.parameters import prepare_token_request
 
 from server.config import Secret, Settings
+from server.connections.models import Connection
 from server.connectors.base import ConnectorSpec
 from server.connectors.parameters import fill_url
 from server.crypto import KeyRing
@@ -144,6 +145,20 @@ async def oauth_client(
         f"no OAuth app is configured for {spec.display_name} in this workspace "
         "(configureWorkspaceIntegration with a client id and secret)",
     )
+
+
+async def connection_client(*, settings: Settings, key_ring: KeyRing, connection: Connection) -> OAuthClient:
+    """The OAuth app a connection's tokens belong to, with the connection's parameters for the
+    URLs' placeholders (the tenant's token endpoint: ``https://{subdomain}.zendesk.com/...``)."""
+    client = await oauth_client(
+        settings=settings,
+        key_ring=key_ring,
+        organization_id=connection.organization_id,
+        workspace_id=connection.workspace_id,
+        integration_name=connection.integration_name,
+        auth_type=connection.auth_type,
+    )
+    return replace(client, parameters=dict(connection.parameters or {}))
 
 
 def parse_token_body(response: httpx.Response) -> dict[str, Any]:

@@ -23,7 +23,6 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,7 +42,7 @@ from server.crypto import KeyRing
 from server.errors import CheckFailed, ValidationFailed
 from server.events import EventBus
 from server.integrations import catalog
-from server.integrations.oauth import TokenError, oauth_client, request_token, token_credentials
+from server.integrations.oauth import TokenError, connection_client, request_token, token_credentials
 
 log = logging.getLogger("weir.refresh")
 
@@ -205,18 +204,9 @@ async def _refresh(
         await set_status(connection=connection, status="ERROR", reason=reason, bus=bus)
         raise CheckFailed(reason)
     try:
-        client = await oauth_client(
-            settings=settings,
-            key_ring=key_ring,
-            organization_id=connection.organization_id,
-            workspace_id=connection.workspace_id,
-            integration_name=connection.integration_name,
-            auth_type=connection.auth_type,
-        )
+        client = await connection_client(settings=settings, key_ring=key_ring, connection=connection)
     except ValidationFailed as exc:
         raise CheckFailed(exc.errors[0].message) from None
-    # The tenant's token endpoint (https://{subdomain}.zendesk.com/oauth/tokens).
-    client = replace(client, parameters=dict(connection.parameters or {}))
     try:
         token = await request_token(
             http=http, client=client, grant_type="refresh_token", refresh_token=refresh_token
