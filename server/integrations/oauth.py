@@ -132,9 +132,15 @@ async def oauth_client(
             scopes=scopes,
         )
     platform = settings.platform_oauth.get(integration_name)
-    if platform is not None and auth_type != "OAUTH2":
+    if platform is not None and auth_type != "OAUTH2" and integration_name in catalog.CONNECTORS:
+        # The deployment's app serves every tenant: its secret goes only to the endpoints the
+        # operator chose (the catalog's, with WEIR_CONNECTOR_* overrides), never to a
+        # workspace's endpoint override, which would hand it to that tenant.
+        trusted = await catalog.base_connector(
+            settings=settings, organization_id=None, workspace_id=None, name=integration_name
+        )
         return OAuthClient(
-            spec=spec,
+            spec=trusted.SPEC,
             auth_type="PLATFORM_OAUTH2",
             client_id=platform[0],
             client_secret=platform[1],

@@ -18,6 +18,7 @@ from tests.connect.conftest import (
     create_session,
     start_oauth,
 )
+from tests.emulators.oauth_provider import OAuthProvider, serve_app
 
 
 async def test_oauth_flow_stores_tokens_encrypted_and_completes(acme, provider, settings, caplog):
@@ -209,3 +210,51 @@ async def test_platform_oauth_app_is_used_without_a_workspace_app(acme, app, pro
             force=True,
         )
     assert fresh["access_token"] in provider.access_tokens
+
+
+async def test_the_platform_app_secret_never_goes_to_a_workspace_endpoint_override(
+    acme, app, provider, settings
+):
+    """A tenant may point its workspace's token and revocation URLs anywhere; the deployment's
+    shared app (every tenant's) still talks only to the catalog's endpoints, so its secret
+    cannot be collected by one tenant."""
+    import httpx
+
+    from server.config import Secret
+    from server.integrations import refresh
+    from server.integrations.models import WorkspaceIntegration
+
+    await WorkspaceIntegration.all().delete()
+    platform = settings.replace(
+        platform_oauth={"testoauth": ("weir-test-client", Secret("weir-test-secret"))}
+    )
+    app.state.runtime.services.settings = platform
+    session = await connect_with_oauth(acme, endUserExternalId="u1")
+    connection = await Connection.get(id=session["connectionId"])
+    assert connection.auth_type == "PLATFORM_OAUTH2"
+
+    collector = OAuthProvider()  # the tenant's own server, ready to collect what reaches it
+    async with serve_app(collector.app()) as collector_url:
+        await WorkspaceIntegration.create(
+            id="wsi_override",
+            organization_id=acme.organization_id,
+            workspace_id=acme.workspace_id,
+            integration_name="testoauth",
+            token_url=f"{collector_url}/token",
+            revocation_url=f"{collector_url}/revoke",
+        )
+        async with httpx.AsyncClient() as http:
+            await refresh.fresh_credentials(
+                settings=platform,
+                key_ring=load_key_ring(settings),
+                connection=connection,
+                http=http,
+                bus=None,
+                force=True,
+            )
+        await acme.data(
+            "mutation($id: ID!) { deleteConnection(id: $id) { deletedId } }", {"id": connection.id}
+        )
+    assert collector.token_requests == [] and collector.revocations == []
+    assert [r["grant_type"] for r in provider.token_requests][-1] == "refresh_token"
+    assert len(provider.revocations) == 1
