@@ -190,3 +190,28 @@ async def test_a_restricted_key_registers_only_for_its_own_workspace(tenant):
         UPDATE, {"id": organization_wide["id"], "d": oauth_definition(URL, name="shared_crm")}
     )
     assert errors_of(changed)[0] == "FORBIDDEN"
+
+
+async def test_a_custom_integration_never_gets_the_deployments_platform_app(tenant, settings):
+    """An operator's platform app under a name that is not in the catalog is not lent to an
+    organization's custom integration of that name: its token URL is the tenant's."""
+    from server.config import Secret
+    from server.crypto import load_key_ring
+    from server.errors import ValidationFailed
+    from server.integrations.oauth import oauth_client
+
+    custom = await create(tenant, oauth_definition(URL, name="crm_custom"), tenant.workspace_id)
+    platform = settings.replace(platform_oauth={custom["name"]: ("platform-id", Secret("platform-secret"))})
+    try:
+        await oauth_client(
+            settings=platform,
+            key_ring=load_key_ring(settings),
+            organization_id=tenant.organization_id,
+            workspace_id=tenant.workspace_id,
+            integration_name=custom["name"],
+        )
+    except ValidationFailed as exc:
+        assert exc.errors[0].field == "input.integrationName"
+        assert "no OAuth app is configured" in exc.errors[0].message
+    else:
+        raise AssertionError("the platform app was lent to a custom integration")
