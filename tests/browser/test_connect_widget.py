@@ -41,6 +41,16 @@ async def first_error(page: Any) -> dict[str, Any]:
     return next(event for event in await events(page, "error") if event["type"] == "error")
 
 
+async def escape_inside(frame: Any, selector: str) -> None:
+    """Escape on ``selector`` in the widget's frame, dispatched there. A key sent through CDP
+    (Frame.press, Keyboard.press) waits for the frame's renderer to acknowledge the key-up, and
+    this frame is cross-origin (its own renderer) and removed by the widget as it closes: the
+    acknowledgement may never come, and the test then hangs until its time limit."""
+    await frame.focus(selector)
+    await frame.evaluate("""() => document.activeElement.dispatchEvent(
+        new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))""")
+
+
 def types(received: list[dict[str, Any]]) -> list[str]:
     return [event["type"] for event in received]
 
@@ -182,9 +192,7 @@ async def test_denied_consent_reports_access_denied(browser, stack):
     # (Frame.press, Keyboard.press) waits for the frame's renderer to acknowledge the key-up,
     # and this frame is cross-origin (its own renderer) and removed by the widget as it
     # closes: the acknowledgement could never come and the test hung with no timeout.
-    await frame.focus("text=Try again")
-    await frame.evaluate("""() => document.activeElement.dispatchEvent(
-        new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))""")
+    await escape_inside(frame, "text=Try again")
     assert types(await events(page, "close"))[-1] == "close"
 
 

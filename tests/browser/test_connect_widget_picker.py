@@ -378,7 +378,7 @@ async def test_escape_in_a_modal_clears_the_search_before_it_closes(browser, big
     assert "close" not in [event["type"] for event in await page.evaluate("window.weirEvents")]
     # With the search empty, Escape closes the dialog. (Dispatched inside the frame: a key sent
     # through CDP waits for an acknowledgement the removed frame never sends; see
-    # test_denied_consent_reports_access_denied.)
+    # escape_inside in test_connect_widget.py.)
     await frame.evaluate("""() => document.getElementById('weir-search').dispatchEvent(
         new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))""")
     await page.wait_for_function("window.weirEvents.some(e => e.type === 'close')")

@@ -16,7 +16,7 @@ import pytest
 
 from server.connect.models import ConnectSession
 from server.connections.models import Connection
-from tests.browser.test_connect_widget import connect_frame, events, open_host, types
+from tests.browser.test_connect_widget import connect_frame, escape_inside, events, open_host, types
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
@@ -105,7 +105,7 @@ async def test_closing_rejects_with_user_exit_and_the_step_reached(browser, stac
     frame = await connect_frame(page)
     await frame.wait_for_selector("#weir-f-secret_text")
     await events(page, "integration_selected")
-    await page.keyboard.press("Escape")
+    await escape_inside(frame, "#weir-f-secret_text")
     [result] = await results(page)
     assert (result["code"], result["step"]) == ("USER_EXIT", "integration_selected")
     close = (await events(page, "close"))[-1]
@@ -128,7 +128,7 @@ async def test_oauth_steps_reach_on_event_and_a_denial_rejects_on_exit(browser, 
     assert received[3]["code"] == "ACCESS_DENIED"
     # A refusal the user may retry does not settle the Promise; leaving does, with its code.
     assert await page.evaluate("window.weirResults") == []
-    await page.keyboard.press("Escape")
+    await escape_inside(frame, "text=Try again")
     [result] = await results(page)
     assert (result["code"], result["step"]) == ("ACCESS_DENIED", "oauth_started")
 
